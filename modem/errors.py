@@ -1,0 +1,315 @@
+"""Exceptions raised by the modem layer.
+
+Quectel's SSL error codes (manual chapter 5, "Summary of Error Codes", codes
+550-574) each get one exception class carrying ``code`` and the manual's
+``meaning``.  ``error_for_code`` maps a code, from ``+CME ERROR: <n>``, from
+the ``<err>`` of ``+QSSLOPEN: <id>,<err>`` or from ``AT+QIGETERROR``, to an
+instance of the right class.
+"""
+
+from __future__ import annotations
+
+
+class ModemError(Exception):
+    """Base of every error the modem layer raises."""
+
+
+class AtProtocolError(ModemError):
+    """The AT protocol was broken.
+
+    ``side`` says who broke it: ``"host"`` (our code used the protocol object
+    wrongly, e.g. a second command while one is in flight) or ``"module"``.
+    """
+
+    def __init__(self, message: str, side: str = "host") -> None:
+        super().__init__(message)
+        self.side = side
+
+
+class ModuleLost(ModemError):
+    """The serial device vanished or the module stopped answering."""
+
+
+class ModuleTimeout(ModemError):
+    """A command got no final result within its manual-given time."""
+
+
+class CommandError(ModemError):
+    """A command answered a bare ``ERROR`` (no code to tell why)."""
+
+    def __init__(self, command: str, detail: str = "") -> None:
+        msg = f"{command} answered ERROR"
+        if detail:
+            msg += f": {detail}"
+        super().__init__(msg)
+        self.command = command
+
+
+class SendBufferFull(ModemError):
+    """``SEND FAIL``: the module's send buffer is full; retry later (manual 2.1.3)."""
+
+
+class CmeError(ModemError):
+    """``+CME ERROR: <n>``, or an ``<err>`` code reported by a URC.
+
+    ``code`` is the number (or ``None`` for a verbose text we could not map),
+    ``meaning`` the manual's (or 3GPP 27.007's) text for it.
+    """
+
+    code: int | None = None
+    meaning: str = "unknown error"
+
+    def __init__(self, code: int | None = None, meaning: str | None = None,
+                 command: str | None = None) -> None:
+        if code is not None:
+            self.code = code
+        if meaning is not None:
+            self.meaning = meaning
+        self.command = command
+        where = f"{command}: " if command else ""
+        num = f"error {self.code}" if self.code is not None else "error"
+        super().__init__(f"{where}{num} ({self.meaning})")
+
+
+class SslError(CmeError):
+    """One of the SSL/TCP/IP error codes 550-574 (manual chapter 5)."""
+
+
+class UnknownError(SslError):
+    """550: Unknown error."""
+
+    code = 550
+    meaning = "Unknown error"
+
+
+class OperationBlocked(SslError):
+    """551: Operation blocked."""
+
+    code = 551
+    meaning = "Operation blocked"
+
+
+class InvalidParameter(SslError):
+    """552: Invalid parameter."""
+
+    code = 552
+    meaning = "Invalid parameter"
+
+
+class MemoryNotEnough(SslError):
+    """553: Memory not enough."""
+
+    code = 553
+    meaning = "Memory not enough"
+
+
+class CreateSocketFailed(SslError):
+    """554: Create socket failed."""
+
+    code = 554
+    meaning = "Create socket failed"
+
+
+class OperationNotSupported(SslError):
+    """555: Operation not supported."""
+
+    code = 555
+    meaning = "Operation not supported"
+
+
+class SocketBindFailed(SslError):
+    """556: Socket bind failed."""
+
+    code = 556
+    meaning = "Socket bind failed"
+
+
+class SocketListenFailed(SslError):
+    """557: Socket listen failed."""
+
+    code = 557
+    meaning = "Socket listen failed"
+
+
+class SocketWriteFailed(SslError):
+    """558: Socket write failed."""
+
+    code = 558
+    meaning = "Socket write failed"
+
+
+class SocketReadFailed(SslError):
+    """559: Socket read failed."""
+
+    code = 559
+    meaning = "Socket read failed"
+
+
+class SocketAcceptFailed(SslError):
+    """560: Socket accept failed."""
+
+    code = 560
+    meaning = "Socket accept failed"
+
+
+class OpenPdpContextFailed(SslError):
+    """561: Open PDP context failed."""
+
+    code = 561
+    meaning = "Open PDP context failed"
+
+
+class ClosePdpContextFailed(SslError):
+    """562: Close PDP context failed."""
+
+    code = 562
+    meaning = "Close PDP context failed"
+
+
+class SocketIdentityUsed(SslError):
+    """563: Socket identity has been used."""
+
+    code = 563
+    meaning = "Socket identity has been used"
+
+
+class DnsBusy(SslError):
+    """564: DNS busy."""
+
+    code = 564
+    meaning = "DNS busy"
+
+
+class DnsParseFailed(SslError):
+    """565: DNS parse failed."""
+
+    code = 565
+    meaning = "DNS parse failed"
+
+
+class SocketConnectionFailed(SslError):
+    """566: Socket connection failed."""
+
+    code = 566
+    meaning = "Socket connection failed"
+
+
+class SocketClosed(SslError):
+    """567: Socket has been closed."""
+
+    code = 567
+    meaning = "Socket has been closed"
+
+
+class OperationBusy(SslError):
+    """568: Operation busy."""
+
+    code = 568
+    meaning = "Operation busy"
+
+
+class OperationTimeout(SslError):
+    """569: Operation timeout."""
+
+    code = 569
+    meaning = "Operation timeout"
+
+
+class PdpContextBrokeDown(SslError):
+    """570: PDP context break down."""
+
+    code = 570
+    meaning = "PDP context break down"
+
+
+class SendCancelled(SslError):
+    """571: Cancel send."""
+
+    code = 571
+    meaning = "Cancel send"
+
+
+class OperationNotAllowed(SslError):
+    """572: Operation not allowed."""
+
+    code = 572
+    meaning = "Operation not allowed"
+
+
+class ApnNotConfigured(SslError):
+    """573: APN not configured."""
+
+    code = 573
+    meaning = "APN not configured"
+
+
+class PortBusy(SslError):
+    """574: Port busy."""
+
+    code = 574
+    meaning = "Port busy"
+
+
+SSL_ERRORS: dict[int, type[SslError]] = {
+    cls.code: cls for cls in SslError.__subclasses__()  # type: ignore[misc]
+}
+
+# Common 3GPP 27.007 codes a bring-up meets (numeric +CME ERROR).
+CME_MEANINGS: dict[int, str] = {
+    0: "phone failure",
+    3: "operation not allowed",
+    4: "operation not supported",
+    10: "SIM not inserted",
+    11: "SIM PIN required",
+    12: "SIM PUK required",
+    13: "SIM failure",
+    14: "SIM busy",
+    15: "SIM wrong",
+    16: "incorrect password",
+    30: "no network service",
+    50: "incorrect parameters",
+    100: "unknown",
+    400: "invalid input value",
+    401: "unsupported mode",
+    402: "operation failed",
+    403: "mux already running",
+    404: "unable to get control",
+    405: "SIM network reject",
+    406: "call setup in progress",
+    407: "SIM powered down",
+    408: "SIM file not present",
+    # Quectel FILE AT command codes (FILE AT Commands Manual, chapter 3).
+    420: "file error",  # generic
+    421: "time out",
+    422: "file not found",
+    423: "invalid file name",
+    424: "invalid file size",
+    425: "write file failed",
+    426: "file already opened",
+    427: "invalid file descriptor",
+    428: "not enough space",
+    430: "invalid parameter",
+}
+
+
+def error_for_code(code: int, command: str | None = None) -> CmeError:
+    """The exception instance for a numeric error code (550-574 typed)."""
+    cls = SSL_ERRORS.get(code)
+    if cls is not None:
+        return cls(command=command)
+    return CmeError(code, CME_MEANINGS.get(code, "unknown error"), command=command)
+
+
+def error_for_text(text: str, command: str | None = None) -> CmeError:
+    """The exception for ``+CME ERROR: <text>`` (``AT+CMEE=2`` verbose form)."""
+    text = text.strip()
+    if text.isdigit():
+        return error_for_code(int(text), command)
+    low = text.lower()
+    for cls in SSL_ERRORS.values():
+        if cls.meaning.lower() == low:
+            return cls(command=command)
+    for code, meaning in CME_MEANINGS.items():
+        if meaning.lower() == low:
+            return CmeError(code, meaning, command=command)
+    return CmeError(None, text, command=command)

@@ -1,0 +1,345 @@
+"""Sans-I/O AT protocol for Quectel modules, in the manner of h11.
+
+``AtConnection`` turns the bytes a module writes into ``modem.events`` and
+the host's ``Command`` objects into bytes.  It does no I/O and imports no
+Trio or pyserial: the driver feeds it with ``receive_data`` and writes what
+``send_command`` / ``send_payload`` return.
+
+Framing it understands (manual 2.1, 2.2 and what real firmware does):
+
+* lines end with CR LF; empty lines are skipped; command echo (``ATE1``)
+  comes back as the command text ending in CR and is reported as ``Echo``;
+* the ``AT+QSSLSEND`` prompt is ``> `` with no line end;
+* ``+QSSLRECV: <n>`` CR LF is followed by exactly n raw bytes, and the
+  push-mode URC ``+QSSLURC: "recv",<id>,<len>`` CR LF by len raw bytes; the
+  payload may hold anything, ``\\r\\nOK\\r\\n`` and ``> `` included;
+* URCs may arrive at any moment, also between a command and its result.
+
+Every buffer is bounded: a line longer than ``max_line`` becomes a
+``ProtocolViolation`` event and is discarded up to its end.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from . import events as ev
+from .errors import AtProtocolError
+
+# Largest payload the module delivers in one piece: AT+QSSLRECV reads at most
+# 1500 bytes; a push-mode URC carries at most one receive buffer's worth.
+MAX_PUSH_PAYLOAD = 4096
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """One AT command and what its response looks like.
+
+    ``text`` is the command line without the CR.  ``info_prefixes`` name the
+    information lines that belong to it (``"+QIACT"`` matches
+    ``+QIACT: ...``); ``bare_info`` makes lines that do not start with ``+``
+    information too (``ATI``).  ``prompt``: the module answers ``> `` and
+    wants ``payload_len`` bytes (``AT+QSSLSEND``).  ``payload_after_connect``:
+    ``CONNECT`` is intermediate and the module wants ``payload_len`` bytes
+    (``AT+QFUPL``).  ``recv_limit``: ``+QSSLRECV: <n>`` is followed by n raw
+    bytes, n at most this.  ``enters_data_mode``: ``CONNECT`` ends the
+    command and the line turns transparent.  ``timeout`` is the maximum
+    response time in seconds.  ``log_text`` is what logs may show (secrets
+    replaced); it defaults to ``text``.
+    """
+
+    text: str
+    info_prefixes: tuple[str, ...] = ()
+    bare_info: bool = False
+    prompt: bool = False
+    payload_after_connect: bool = False
+    payload_len: int | None = None
+    recv_limit: int = 0
+    enters_data_mode: bool = False
+    timeout: float = 5.0
+    log_text: str | None = None
+
+    def encode(self) -> bytes:
+        return self.text.encode("ascii") + b"\r"
+
+    @property
+    def loggable(self) -> str:
+        return self.text if self.log_text is None else self.log_text
+
+
+_FINALS: dict[str, ev.FinalResult] = {
+    "OK": ev.Ok(),
+    "ERROR": ev.Error(),
+    "SEND OK": ev.SendOk(),
+    "SEND FAIL": ev.SendFail(),
+    "NO CARRIER": ev.NoCarrier(),
+}
+
+_CME = re.compile(r"^\+CM[ES] ERROR:\s*(.*)$")
+_SSLURC = re.compile(r'^\+QSSLURC:\s*"(\w+)"\s*,\s*(\d+)(?:\s*,\s*(\d+))?\s*$')
+_SSLOPEN = re.compile(r"^\+QSSLOPEN:\s*(\d+)\s*,\s*(-?\d+)\s*$")
+_QIURC = re.compile(r'^\+QIURC:\s*"(\w+)"\s*(?:,\s*(\d+))?')
+_RECV_HEAD = re.compile(r"^\+QSSLRECV:\s*(\d+)\s*$")
+_NO_CARRIER_TAIL = b"\r\nNO CARRIER\r\n"
+
+
+class AtConnection:
+    """The host's side of one AT command channel.
+
+    One command is in flight at a time (AT is half duplex).  ``command`` is
+    that command, or ``None`` when the channel is idle.  URCs are produced
+    whether or not a command is in flight.
+    """
+
+    def __init__(self, *, max_line: int = 4096) -> None:
+        self.max_line = max_line
+        self._buf = bytearray()
+        self._command: Command | None = None
+        self._prompted = False
+        self._connected = False
+        self._payload_left = 0
+        self._payload = bytearray()
+        self._push_id: int | None = None
+        self._transparent = False
+        self._discarding = False
+
+    # -- host side ---------------------------------------------------------
+
+    @property
+    def command(self) -> Command | None:
+        return self._command
+
+    @property
+    def transparent(self) -> bool:
+        """True while the line carries raw transparent-mode data."""
+        return self._transparent
+
+    def send_command(self, command: Command) -> bytes:
+        """Bytes to write for ``command``; it is in flight until its final result."""
+        if self._command is not None:
+            raise AtProtocolError(
+                f"cannot send {command.loggable!r}: {self._command.loggable!r} is in flight")
+        if self._transparent:
+            raise AtProtocolError("cannot send a command in transparent mode; leave it first")
+        self._command = command
+        self._prompted = False
+        self._connected = False
+        return command.encode()
+
+    def send_payload(self, data: bytes) -> bytes:
+        """Bytes to write after ``Prompt`` (or ``AT+QFUPL``'s ``CONNECT``)."""
+        cmd = self._command
+        if cmd is None or not (
+            (cmd.prompt and self._prompted) or (cmd.payload_after_connect and self._connected)
+        ):
+            raise AtProtocolError("no command is waiting for a payload")
+        if cmd.payload_len is not None and len(data) != cmd.payload_len:
+            raise AtProtocolError(
+                f"{cmd.loggable} wants {cmd.payload_len} bytes, not {len(data)}")
+        self._prompted = self._connected = False
+        return bytes(data)
+
+    def abort_command(self) -> None:
+        """Forget the command in flight (the host gave up on it after its timeout).
+
+        Any payload being collected is dropped; late lines of that command
+        will be reported as URCs, so resynchronise before trusting the line.
+        """
+        self._command = None
+        self._prompted = self._connected = False
+        self._payload_left = 0
+        self._payload.clear()
+        self._push_id = None
+
+    def leave_transparent(self) -> bytes:
+        """The escape sequence ``+++``; the caller keeps 1 s of silence either side.
+
+        The module answers ``OK`` (manual 1.3), which ends the pseudo-command
+        this puts in flight.
+        """
+        if not self._transparent:
+            raise AtProtocolError("not in transparent mode")
+        self._transparent = False
+        self._command = Command("+++", timeout=3.0)
+        return b"+++"
+
+    # -- module side -------------------------------------------------------
+
+    def receive_data(self, data: bytes) -> list[ev.Event]:
+        """Feed bytes from the module; returns the events they complete."""
+        buf = self._buf
+        buf += data
+        out: list[ev.Event] = []
+        while buf:
+            if self._transparent:
+                self._take_transparent(out)
+                break
+            if self._payload_left:
+                if not self._take_payload(out):
+                    break
+                continue
+            if self._discarding:
+                end = buf.find(b"\r\n")
+                if end < 0:
+                    keep = 1 if buf.endswith(b"\r") else 0
+                    del buf[: len(buf) - keep]
+                    break
+                del buf[: end + 2]
+                self._discarding = False
+                continue
+            # Skip blank lines and stray line ends between results.
+            i = 0
+            n = len(buf)
+            while i < n and buf[i] in (13, 10):
+                i += 1
+            if i == n:
+                # Keep a lone CR: it may be the start of a CR LF.
+                del buf[: n - 1 if buf[-1] == 13 else n]
+                break
+            if i:
+                del buf[:i]
+            cmd = self._command
+            if cmd is not None and cmd.prompt and not self._prompted and buf[0] == 0x3E:
+                if len(buf) < 2:
+                    break
+                if buf[1] == 0x20:
+                    del buf[:2]
+                    self._prompted = True
+                    out.append(ev.Prompt())
+                    continue
+            end = buf.find(b"\r\n")
+            if end < 0:
+                if len(buf) > self.max_line:
+                    out.append(ev.ProtocolViolation(f"line longer than {self.max_line} bytes"))
+                    self._discarding = True
+                    keep = 1 if buf.endswith(b"\r") else 0
+                    del buf[: len(buf) - keep]
+                break
+            if end > self.max_line:
+                out.append(ev.ProtocolViolation(f"line longer than {self.max_line} bytes"))
+                del buf[: end + 2]
+                continue
+            line = bytes(buf[:end]).strip(b"\r\n")
+            del buf[: end + 2]
+            self._line(line.decode("latin-1"), out)
+        return out
+
+    def _take_transparent(self, out: list[ev.Event]) -> None:
+        buf = self._buf
+        if buf.endswith(_NO_CARRIER_TAIL):
+            data = bytes(buf[: -len(_NO_CARRIER_TAIL)])
+            if data:
+                out.append(ev.TransparentData(data))
+            out.append(ev.NoCarrier())
+            self._transparent = False
+        else:
+            out.append(ev.TransparentData(bytes(buf)))
+        buf.clear()
+
+    def _take_payload(self, out: list[ev.Event]) -> bool:
+        buf = self._buf
+        take = min(self._payload_left, len(buf))
+        self._payload += buf[:take]
+        del buf[:take]
+        self._payload_left -= take
+        if self._payload_left:
+            return False
+        data = bytes(self._payload)
+        self._payload.clear()
+        if self._push_id is not None:
+            out.append(ev.SslPushData(self._push_id, data))
+            self._push_id = None
+        else:
+            out.append(ev.RecvPayload(data))
+        return True
+
+    def _line(self, text: str, out: list[ev.Event]) -> None:
+        cmd = self._command
+        if cmd is not None:
+            final = _FINALS.get(text)
+            if final is None:
+                m = _CME.match(text)
+                if m:
+                    detail = m.group(1).strip()
+                    final = ev.CmeError(int(detail) if detail.isdigit() else None, detail)
+                elif text == "CONNECT" or text.startswith("CONNECT "):
+                    final = ev.Connect()
+                    if cmd.payload_after_connect:
+                        self._connected = True
+                        out.append(final)
+                        return
+                    if cmd.enters_data_mode:
+                        self._transparent = True
+            if final is not None:
+                self._command = None
+                self._prompted = self._connected = False
+                out.append(final)
+                return
+            if text == cmd.text or text.upper() == cmd.text.upper():
+                out.append(ev.Echo(text))
+                return
+            if cmd.recv_limit:
+                m = _RECV_HEAD.match(text)
+                if m:
+                    n = int(m.group(1))
+                    if n > cmd.recv_limit:
+                        out.append(ev.ProtocolViolation(
+                            f"+QSSLRECV: {n} exceeds the {cmd.recv_limit} bytes asked for"))
+                    elif n == 0:
+                        out.append(ev.RecvPayload(b""))
+                    else:
+                        self._payload_left = n
+                    return
+        if text.startswith("+QSSLURC:"):
+            m = _SSLURC.match(text)
+            if m and m.group(1) == "recv" and m.group(3) is not None:
+                self._push_header(int(m.group(2)), int(m.group(3)), out)
+                return
+        urc = self._urc(text)
+        if urc is not None:
+            out.append(urc)
+            return
+        if cmd is not None and (
+            any(text.startswith(p) and text[len(p):len(p) + 1] in (":", "")
+                for p in cmd.info_prefixes)
+            or (cmd.bare_info and not text.startswith("+"))
+        ):
+            out.append(ev.InfoLine(text))
+            return
+        out.append(ev.UnknownUrc(text))
+
+    def _push_header(self, client_id: int, length: int, out: list[ev.Event]) -> None:
+        """``+QSSLURC: "recv",<id>,<len>``: the next len bytes are pushed data."""
+        if length > MAX_PUSH_PAYLOAD:
+            out.append(ev.ProtocolViolation(f"push payload of {length} bytes exceeds the bound"))
+        elif length == 0:
+            out.append(ev.SslPushData(client_id, b""))
+        else:
+            self._payload_left = length
+            self._push_id = client_id
+
+    @staticmethod
+    def _urc(text: str) -> ev.Event | None:
+        """The URC event ``text`` is, or None when it is no known URC."""
+        if text.startswith("+QSSLURC:"):
+            m = _SSLURC.match(text)
+            if m and m.group(1) == "recv":
+                return ev.SslRecv(int(m.group(2)))
+            if m and m.group(1) == "closed":
+                return ev.SslClosed(int(m.group(2)))
+            return ev.UnknownUrc(text)
+        if text.startswith("+QSSLOPEN:"):
+            m = _SSLOPEN.match(text)
+            return ev.SslOpened(int(m.group(1)), int(m.group(2))) if m else None
+        if text.startswith("+QIURC:"):
+            m = _QIURC.match(text)
+            if m and m.group(1) == "pdpdeact" and m.group(2) is not None:
+                return ev.PdpDeactivated(int(m.group(2)))
+            return ev.UnknownUrc(text)
+        if text == "RDY":
+            return ev.ModuleReady()
+        if text == "POWERED DOWN":
+            return ev.ModulePoweredDown()
+        return None
+
