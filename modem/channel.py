@@ -1,0 +1,264 @@
+"""The AT command channel: one serial stream, one command at a time.
+
+``AtChannel`` owns the stream's read side (one reader task, ``read_loop``)
+and serialises commands with a FIFO-fair lock, so sockets that queue for the
+line take turns and the next command goes out the moment the previous one
+ends.  URCs are handed to ``on_urc`` as they arrive, whether or not a
+command is in flight.
+
+A command that gets no final result within ``Command.timeout`` raises
+``ModuleTimeout``; the next command first resynchronises the line (``AT``
+until ``OK``).  When the module is lost (end of file, ``RDY`` restart, or no
+answer to resynchronisation) the channel is *broken*: every waiter gets the
+failure and ``broken`` is set; the owner builds a new channel.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import trio
+
+from . import events as ev
+from .errors import (
+    AtProtocolError,
+    ModemError,
+    ModuleLost,
+    ModuleTimeout,
+)
+from .protocol import AtConnection, Command
+
+log = logging.getLogger("modem.channel")
+trace_log = logging.getLogger("modem.at")
+
+RESYNC_ATTEMPTS = 5
+RESYNC_TIMEOUT = 1.0
+
+
+class ModuleRestarted(ModuleLost):
+    """The module printed ``RDY``: it restarted and lost every socket and setting."""
+
+
+@dataclass
+class Response:
+    """What one command produced: information lines, payload, final result."""
+
+    command: Command
+    lines: list[str] = field(default_factory=list)
+    payload: bytes | None = None
+    final: ev.FinalResult | None = None
+
+    @property
+    def ok(self) -> bool:
+        return isinstance(self.final, ev.Ok)
+
+
+class _Pending:
+    __slots__ = ("response", "prompted", "done")
+
+    def __init__(self, command: Command) -> None:
+        self.response = Response(command)
+        self.prompted = trio.Event()
+        self.done = trio.Event()
+
+
+def shorten(data: bytes, keep: int = 24) -> str:
+    """A payload for the trace: its length and the first bytes."""
+    head = data[:keep]
+    more = "..." if len(data) > keep else ""
+    return f"[{len(data)} bytes {head!r}{more}]"
+
+
+class AtChannel:
+    """Runs commands over ``stream``; call ``read_loop`` in a task first."""
+
+    def __init__(
+        self,
+        stream: trio.abc.Stream,
+        on_urc: Callable[[ev.Urc], None],
+        *,
+        trace: bool = False,
+    ) -> None:
+        self._stream = stream
+        self._on_urc = on_urc
+        self._trace = trace
+        self._conn = AtConnection()
+        self._lock = trio.Lock()  # FIFO-fair: waiters take turns
+        self._pending: _Pending | None = None
+        self._needs_resync = False
+        self.failure: ModemError | None = None
+        self.broken = trio.Event()
+        self.commands_run = 0
+
+    # -- failure ------------------------------------------------------------
+
+    def fail(self, failure: ModemError) -> None:
+        """Break the channel: the pending command and every later one get ``failure``."""
+        if self.failure is not None:
+            return
+        self.failure = failure
+        pending = self._pending
+        if pending is not None:
+            pending.prompted.set()
+            pending.done.set()
+        self.broken.set()
+
+    def _check(self) -> None:
+        if self.failure is not None:
+            raise self.failure
+
+    # -- reader -------------------------------------------------------------
+
+    async def read_loop(self) -> None:
+        """Read the module's output until the channel breaks.  Never raises
+        (except Cancelled): failures are recorded with ``fail``."""
+        try:
+            while self.failure is None:
+                try:
+                    data = await self._stream.receive_some(65536)
+                except (trio.BrokenResourceError, trio.ClosedResourceError, OSError) as exc:
+                    self.fail(ModuleLost(f"serial device failed: {exc}"))
+                    return
+                if not data:
+                    self.fail(ModuleLost("serial device closed (module unplugged or reset?)"))
+                    return
+                for event in self._conn.receive_data(data):
+                    self._dispatch(event)
+        except ModemError as exc:  # a bug of ours surfacing as a protocol error
+            log.exception("reader stopped")
+            self.fail(exc)
+
+    def _dispatch(self, event: ev.Event) -> None:
+        trace = self._trace
+        if isinstance(event, ev.Urc):
+            if trace:
+                trace_log.debug("< %s", _describe(event))
+            if isinstance(event, ev.ModuleReady):
+                self.fail(ModuleRestarted("module restarted (RDY): all sockets were lost"))
+                return
+            self._on_urc(event)
+            return
+        pending = self._pending
+        if trace:
+            trace_log.debug("< %s", _describe(event))
+        if isinstance(event, ev.ProtocolViolation):
+            log.warning("module broke the AT framing: %s", event.reason)
+            return
+        if pending is None:
+            log.debug("stray %s with no command in flight", _describe(event))
+            return
+        resp = pending.response
+        if isinstance(event, ev.InfoLine):
+            resp.lines.append(event.text)
+        elif isinstance(event, ev.RecvPayload):
+            resp.payload = event.data
+        elif isinstance(event, ev.Prompt) or (
+            isinstance(event, ev.Connect) and resp.command.payload_after_connect
+        ):
+            pending.prompted.set()
+        elif isinstance(event, ev.FinalResult):
+            resp.final = event
+            pending.prompted.set()
+            pending.done.set()
+        # Echo: nothing to do.
+
+    # -- commands -----------------------------------------------------------
+
+    async def run(self, command: Command, payload: bytes | None = None) -> Response:
+        """Send ``command`` (and ``payload`` at its prompt); return its response.
+
+        Raises ``ModuleTimeout`` when no final result arrives in time and the
+        channel's failure when it breaks.  The caller interprets the final
+        result (``OK``, ``ERROR``, ``SEND FAIL``...).
+        """
+        async with self._lock:
+            self._check()
+            if self._needs_resync:
+                await self._resync()
+            return await self._run_locked(command, payload)
+
+    async def _run_locked(self, command: Command, payload: bytes | None) -> Response:
+        pending = _Pending(command)
+        self._pending = pending
+        try:
+            data = self._conn.send_command(command)
+            if self._trace:
+                trace_log.debug("> %s", command.loggable)
+            timed_out = True
+            with trio.move_on_after(command.timeout):
+                await self._send(data)
+                if payload is not None:
+                    await pending.prompted.wait()
+                    self._check()
+                    if pending.response.final is not None:
+                        timed_out = False
+                        return pending.response  # refused before the prompt
+                    if self._trace:
+                        secret = command.text.startswith("AT+QFUPL")
+                        trace_log.debug("> %s", f"[{len(payload)} bytes]" if secret
+                                        else shorten(payload))
+                    await self._send(self._conn.send_payload(payload))
+                await pending.done.wait()
+                timed_out = False
+            self._check()
+            if timed_out:
+                self._conn.abort_command()
+                self._needs_resync = True
+                raise ModuleTimeout(
+                    f"{command.loggable}: no answer within {command.timeout:g} s")
+            self.commands_run += 1
+            return pending.response
+        finally:
+            self._pending = None
+
+    async def _send(self, data: bytes) -> None:
+        try:
+            await self._stream.send_all(data)
+        except (trio.BrokenResourceError, trio.ClosedResourceError, OSError) as exc:
+            self.fail(ModuleLost(f"serial device failed: {exc}"))
+            raise self.failure from exc  # type: ignore[misc]
+
+    async def _resync(self) -> None:
+        """``AT`` until ``OK``; breaks the channel when the module stays silent."""
+        for _ in range(RESYNC_ATTEMPTS):
+            try:
+                resp = await self._run_locked(Command("AT", timeout=RESYNC_TIMEOUT), None)
+            except ModuleTimeout:
+                continue
+            except AtProtocolError:
+                self._conn.abort_command()
+                continue
+            if resp.ok:
+                self._needs_resync = False
+                return
+        self.fail(ModuleLost(
+            f"module stopped answering (no OK to {RESYNC_ATTEMPTS} AT commands)"))
+        self._check()
+
+    async def sync(self, attempts: int = 10) -> None:
+        """Bring-up: ``AT`` until ``OK`` (also lets the module autobaud)."""
+        async with self._lock:
+            for _ in range(attempts):
+                self._check()
+                try:
+                    resp = await self._run_locked(Command("AT", timeout=RESYNC_TIMEOUT), None)
+                except ModuleTimeout:
+                    continue
+                if resp.ok:
+                    self._needs_resync = False
+                    return
+            raise ModuleLost(
+                f"module does not answer AT ({attempts} tries): check the device path, "
+                "the baud rate, and that the module is powered")
+
+
+def _describe(event: ev.Event) -> str:
+    if isinstance(event, (ev.RecvPayload, ev.TransparentData)):
+        return f"{type(event).__name__} {shorten(event.data)}"
+    if isinstance(event, ev.SslPushData):
+        return f"SslPushData id={event.client_id} {shorten(event.data)}"
+    if isinstance(event, (ev.InfoLine, ev.UnknownUrc, ev.Echo)):
+        return event.text
+    return repr(event)
