@@ -313,3 +313,46 @@ def error_for_text(text: str, command: str | None = None) -> CmeError:
         if meaning.lower() == low:
             return CmeError(code, meaning, command=command)
     return CmeError(None, text, command=command)
+
+
+# Serial device errors
+
+
+class DeviceError(ModemError):
+    """The serial device could not be opened or used as a serial port.
+
+    ``path`` names the device, ``detail`` holds the operating system's words.
+    The message is one line that says what to do about it.
+    """
+
+    def __init__(self, path: str, detail: str = "") -> None:
+        self.path = path
+        self.detail = " ".join(detail.split())
+        super().__init__(self._advice())
+
+    def _advice(self) -> str:
+        return f"cannot use {self.path} as a serial port: {self.detail or 'unknown error'}"
+
+
+class DeviceNotFound(DeviceError):
+    """The device path does not exist (unplugged, renamed, wrong number)."""
+
+    def _advice(self) -> str:
+        return (f"no such device {self.path}: check the cable, or list ports with "
+                "`python -m serial.tools.list_ports`")
+
+
+class DevicePermissionDenied(DeviceError):
+    """The user may not open the device."""
+
+    def _advice(self) -> str:
+        return (f"permission denied on {self.path}: add your user to the dialout group "
+                "(`sudo usermod -aG dialout $USER`, then log in again)")
+
+
+class DeviceBusy(DeviceError):
+    """Another process holds the port's exclusive lock."""
+
+    def _advice(self) -> str:
+        return (f"{self.path} is busy: another process holds the port (exclusive lock); "
+                f"stop it first (`fuser -v {self.path}` shows which)")
