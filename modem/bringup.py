@@ -1,0 +1,295 @@
+"""Bring-up: from a silent serial line to a module ready for SSL sockets.
+
+Steps (each fails with a one-line ``BringUpError`` that says what to do):
+
+1. sync (``AT`` until ``OK``, which also lets the module autobaud), ``ATE0``,
+   ``AT+CMEE=1`` (numeric error codes);
+2. SIM ready (``AT+CPIN?``) and network registration (``AT+CEREG?`` /
+   ``AT+CREG?``, polled within a bound);
+3. the module clock set from the host clock when it is wrong, since
+   certificate validity is checked against it (manual 1.4);
+4. the PDP context configured (``AT+QICSGP``) and activated (``AT+QIACT``),
+   or reused when already active (manual 1.2, steps 1-2);
+5. sockets left over from an earlier run closed (``AT+QSSLSTATE``);
+6. certificate and key files uploaded with ``AT+QFUPL`` (checksum
+   verified; skipped when ``AT+QFLST`` shows the module holds the same file);
+7. one SSL context per TLS profile configured with ``AT+QSSLCFG``
+   (manual 2.1.1).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import trio
+
+from . import commands
+from . import events as ev
+from .channel import AtChannel, Response
+from .errors import CmeError, CommandError, ModemError, error_for_code, error_for_text
+from .profile import TlsProfile, module_file_name
+
+log = logging.getLogger("modem.bringup")
+
+MAX_CONTEXTS = 6
+CLOCK_TOLERANCE_S = 60
+FILE_PREFIX = "sp-"
+
+
+class BringUpError(ModemError):
+    """Bring-up failed; the message says which step and what to do."""
+
+
+@dataclass(frozen=True)
+class PdpSettings:
+    """The PDP context the sockets use (``AT+QICSGP``; manual 1.2).
+
+    ``apn`` None: use whatever the module already has configured.
+    """
+
+    context_id: int = 1
+    apn: str | None = None
+    username: str = ""
+    password: str = ""
+    auth: int = 0
+
+    def __repr__(self) -> str:  # never show the password
+        return (f"PdpSettings(context_id={self.context_id}, apn={self.apn!r}, "
+                f"username={self.username!r}, password={'***' if self.password else ''!r})")
+
+
+async def expect_ok(channel: AtChannel, command, payload: bytes | None = None) -> Response:
+    """Run ``command``; raise the typed error unless it ends with ``OK``."""
+    resp = await channel.run(command, payload)
+    if not resp.ok:
+        raise await error_of(channel, resp, command.loggable)
+    return resp
+
+
+async def error_of(channel: AtChannel, resp: Response, what: str) -> ModemError:
+    """The exception for a failed response: ``+CME ERROR`` codes map directly;
+    a bare ``ERROR`` asks ``AT+QIGETERROR`` for the last SSL error (chapter 5)."""
+    final = resp.final
+    if isinstance(final, ev.CmeError):
+        if final.code is not None:
+            return error_for_code(final.code, what)
+        return error_for_text(final.text, what)
+    if isinstance(final, ev.Error) and channel.failure is None:
+        try:
+            q = await channel.run(commands.qigeterror())
+            if q.ok and q.lines:
+                code, _text = commands.parse_qigeterror(q.lines[0])
+                if code:
+                    return error_for_code(code, what)
+        except (ModemError, ValueError) as exc:
+            log.debug("AT+QIGETERROR failed: %s", exc)
+    if channel.failure is not None:
+        return channel.failure
+    return CommandError(what, type(final).__name__ if final else "no result")
+
+
+async def identify(channel: AtChannel) -> commands.ModuleIdentity:
+    resp = await expect_ok(channel, commands.ati())
+    return commands.parse_ati(resp.lines)
+
+
+async def configure_line(channel: AtChannel) -> None:
+    await channel.sync()
+    await expect_ok(channel, commands.echo(False))
+    await expect_ok(channel, commands.cmee(1))
+
+
+async def check_sim(channel: AtChannel) -> None:
+    try:
+        resp = await expect_ok(channel, commands.cpin_query())
+    except CmeError as exc:
+        raise BringUpError(
+            f"SIM not usable ({exc.meaning}): insert a SIM card or unlock it") from exc
+    state = commands.parse_cpin(resp.lines[0]) if resp.lines else "unknown"
+    if state != "READY":
+        raise BringUpError(f"SIM not ready ({state}): unlock the SIM (AT+CPIN) or replace it")
+
+
+async def wait_registered(channel: AtChannel, within: float) -> str:
+    """Poll registration until home or roaming; returns its description."""
+    last = "unknown"
+    with trio.move_on_after(within):
+        while True:
+            for query in (commands.cereg_query(), commands.creg_query()):
+                resp = await channel.run(query)
+                if resp.ok and resp.lines:
+                    try:
+                        reg = commands.parse_registration(resp.lines[0])
+                    except ValueError:
+                        continue
+                    if reg.registered:
+                        return reg.describe()
+                    last = reg.describe()
+            await trio.sleep(1.0)
+    raise BringUpError(
+        f"not registered on the network ({last}) after {within:g} s: "
+        "check the antenna, the SIM's subscription and the coverage")
+
+
+async def set_clock(channel: AtChannel) -> None:
+    """Set the module clock from the host's when they differ (manual 1.4)."""
+    resp = await channel.run(commands.cclk_query())
+    now = datetime.now(UTC)
+    module_time = None
+    if resp.ok and resp.lines:
+        try:
+            module_time = commands.parse_cclk(resp.lines[0])
+        except ValueError:
+            module_time = None
+    if module_time is not None and abs((module_time - now).total_seconds()) <= CLOCK_TOLERANCE_S:
+        return
+    log.info("setting module clock module=%s host=%s",
+             module_time.isoformat() if module_time else "unreadable",
+             now.isoformat(timespec="seconds"))
+    await expect_ok(channel, commands.cclk_set(now))
+
+
+async def activate_pdp(channel: AtChannel, pdp: PdpSettings) -> str:
+    """Configure and activate the PDP context, or reuse it; returns its address."""
+    cid = pdp.context_id
+    if pdp.apn is not None:
+        await expect_ok(channel, commands.qicsgp(
+            cid, pdp.apn, pdp.username, pdp.password, pdp.auth))
+    address = await pdp_address(channel, cid)
+    if address is not None:
+        return address
+    try:
+        await expect_ok(channel, commands.qiact(cid))
+    except ModemError as exc:
+        apn = f"APN {pdp.apn!r}" if pdp.apn is not None else "the module's configured APN"
+        hint = "check --apn, --apn-user and --apn-password" if pdp.apn is not None \
+            else "give --apn"
+        raise BringUpError(
+            f"could not activate PDP context {cid} with {apn} ({exc}): {hint}") from exc
+    address = await pdp_address(channel, cid)
+    if address is None:
+        raise BringUpError(f"PDP context {cid} did not come up: check --apn and the SIM's plan")
+    return address
+
+
+async def pdp_address(channel: AtChannel, context_id: int) -> str | None:
+    """The IP address of ``context_id`` when it is active (``AT+QIACT?``)."""
+    resp = await expect_ok(channel, commands.qiact_query())
+    for line in resp.lines:
+        try:
+            state = commands.parse_qiact(line)
+        except ValueError:
+            continue
+        if state.context_id == context_id and state.state == 1:
+            return state.address
+    return None
+
+
+async def close_stale_sockets(channel: AtChannel) -> list[int]:
+    """Close sockets an earlier run left open on the module."""
+    resp = await channel.run(commands.qsslstate())
+    stale = []
+    if resp.ok:
+        for line in resp.lines:
+            try:
+                stale.append(commands.parse_qsslstate(line).client_id)
+            except ValueError:
+                continue
+    for client_id in stale:
+        await channel.run(commands.qsslclose(client_id, 0))
+    if stale:
+        log.info("closed stale sockets ids=%s", stale)
+    return stale
+
+
+async def upload_files(channel: AtChannel, contents: list[bytes]) -> dict[bytes, str]:
+    """Make sure the module holds each content; returns content -> module file name.
+
+    Files are named by their hash (``module_file_name``), so a file the
+    module lists with the same name and size is the same file and is not
+    uploaded again.  Our files that are no longer needed are deleted.
+    Firmware lists UFS files with or without the ``UFS:`` prefix, so names
+    are compared without it.
+    """
+    resp = await channel.run(commands.qflst("*"))
+    present: dict[str, int] = {}
+    if resp.ok:
+        for line in resp.lines:
+            try:
+                entry = commands.parse_qflst(line)
+            except ValueError:
+                continue
+            if entry.storage == "UFS":
+                present[entry.bare_name] = entry.size
+    names: dict[bytes, str] = {}
+    for content in contents:
+        name = module_file_name(content)
+        names[content] = name
+        bare = name.removeprefix("UFS:")
+        if present.get(bare) == len(content):
+            continue
+        if bare in present:
+            await channel.run(commands.qfdel(name))
+        await upload(channel, name, content)
+    wanted = {name.removeprefix("UFS:") for name in names.values()}
+    for bare in present:
+        if bare.startswith(FILE_PREFIX) and bare not in wanted:
+            await channel.run(commands.qfdel(f"UFS:{bare}"))
+    return names
+
+
+async def upload(channel: AtChannel, name: str, content: bytes) -> None:
+    """``AT+QFUPL`` with the module's checksum verified."""
+    for attempt in (1, 2):
+        resp = await channel.run(commands.qfupl(name, len(content)), content)
+        if resp.ok and resp.lines:
+            if commands.parse_qfupl(resp.lines[0]).matches(content):
+                log.info("uploaded file name=%s size=%d", name, len(content))
+                return
+            log.warning("upload damaged, retrying name=%s attempt=%d", name, attempt)
+            await channel.run(commands.qfdel(name))
+            continue
+        raise BringUpError(
+            f"uploading {name} ({len(content)} bytes) failed: "
+            f"{await error_of(channel, resp, 'AT+QFUPL')}; "
+            "check the module's free space (AT+QFLDS)")
+    raise BringUpError(f"uploading {name} failed twice with a bad checksum: check the serial line")
+
+
+async def configure_contexts(
+    channel: AtChannel, profiles: list[TlsProfile], files: dict[bytes, str],
+) -> dict[TlsProfile, int]:
+    """One SSL context per distinct profile, contexts 0-5 (manual 2.1.1)."""
+    contexts: dict[TlsProfile, int] = {}
+    for profile in profiles:
+        if profile in contexts:
+            continue
+        ctx = len(contexts)
+        if ctx >= MAX_CONTEXTS:
+            raise BringUpError(
+                f"more than {MAX_CONTEXTS} distinct TLS profiles: the module has 6 SSL contexts")
+        cmds = [
+            commands.qsslcfg_sslversion(ctx, profile.sslversion),
+            commands.qsslcfg_ciphersuite(ctx, profile.ciphersuites),
+            commands.qsslcfg_seclevel(ctx, profile.seclevel),
+            commands.qsslcfg_ignorelocaltime(ctx, profile.ignore_local_time),
+            commands.qsslcfg_negotiatetime(ctx, profile.negotiate_timeout),
+            commands.qsslcfg_sni(ctx, profile.sni),
+        ]
+        if profile.cacert is not None:
+            cmds.append(commands.qsslcfg_cacert(ctx, files[profile.cacert]))
+        if profile.clientcert is not None:
+            cmds.append(commands.qsslcfg_clientcert(ctx, files[profile.clientcert]))
+        if profile.clientkey is not None:
+            cmds.append(commands.qsslcfg_clientkey(ctx, files[profile.clientkey]))
+        for cmd in cmds:
+            try:
+                await expect_ok(channel, cmd)
+            except ModemError as exc:
+                raise BringUpError(
+                    f"the module refused {cmd.loggable} ({exc}): "
+                    "check the TLS version and cipher suites") from exc
+        contexts[profile] = ctx
+    return contexts

@@ -1,0 +1,218 @@
+"""``SslSocket``: one module TLS socket as a ``trio.abc.Stream``.
+
+Buffer access mode (manual 1.3, 2.1.3, 2.1.4):
+
+* ``send_all`` cuts the data into fixed-length ``AT+QSSLSEND=<id>,<len>``
+  chunks of at most 1460 bytes (the fixed-length form carries any byte,
+  0x1A and 0x1B included).  ``SEND FAIL`` means the module's send buffer is
+  full: the same chunk is sent again after a backoff, so no byte is lost or
+  reordered.
+* ``receive_some`` issues ``AT+QSSLRECV`` only when the caller asks, so a
+  caller that stops reading stops the reads, the module buffer fills and
+  the server's TCP window closes: backpressure end to end.  It reads until
+  the module answers ``+QSSLRECV: 0`` before it waits for the next
+  ``+QSSLURC: "recv"`` (a notification, not a byte count), and returns
+  ``b""`` once the peer closed and everything buffered was delivered.
+* ``aclose`` sends ``AT+QSSLCLOSE`` and returns the client ID to the pool.
+
+The socket holds no data of its own beyond the chunk in flight.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+import trio
+
+from . import commands
+from . import events as ev
+from .channel import AtChannel, Response
+from .errors import ModemError, SocketClosed
+
+log = logging.getLogger("modem.socket")
+
+MAX_SEND = 1460
+MAX_RECV = 1500
+CLOSE_TIMEOUT = 1  # seconds the module may spend flushing on AT+QSSLCLOSE
+
+
+class SslSocket(trio.abc.Stream):
+    """A connected module socket; made by ``Modem.open_ssl_socket``."""
+
+    def __init__(
+        self,
+        channel: AtChannel,
+        client_id: int,
+        host: str,
+        port: int,
+        *,
+        error_of: Callable[[AtChannel, Response, str], Awaitable[ModemError]],
+        on_close: Callable[[SslSocket], None],
+        send_stall_timeout: float = 120.0,
+    ) -> None:
+        self.client_id = client_id
+        self.host = host
+        self.port = port
+        self.bytes_sent = 0
+        self.bytes_received = 0
+        self.send_fails = 0
+        self._channel = channel
+        self._error_of = error_of
+        self._on_close = on_close
+        self._send_stall_timeout = send_stall_timeout
+        self._wakeup = trio.Event()
+        self._recv_hint = False
+        self._more = False
+        self._peer_closed = False
+        self._failure: ModemError | None = None
+        self._closed = False
+        self._sending = False
+        self._receiving = False
+
+    def __repr__(self) -> str:
+        return f"<SslSocket id={self.client_id} {self.host}:{self.port}>"
+
+    # -- notifications from the modem's URC router ---------------------------
+
+    def _wake(self) -> None:
+        self._wakeup.set()
+        self._wakeup = trio.Event()
+
+    def notify_recv(self) -> None:
+        """``+QSSLURC: "recv",<id>``."""
+        self._recv_hint = True
+        self._wake()
+
+    def notify_closed(self) -> None:
+        """``+QSSLURC: "closed",<id>``: drain what is buffered, then end of stream."""
+        self._peer_closed = True
+        self._recv_hint = True
+        self._wake()
+
+    def fail(self, failure: ModemError) -> None:
+        """The socket is gone (module lost, PDP context dropped...)."""
+        if self._failure is None:
+            self._failure = failure
+        self._wake()
+
+    @property
+    def peer_closed(self) -> bool:
+        return self._peer_closed
+
+    @property
+    def failure(self) -> ModemError | None:
+        return self._failure
+
+    # -- trio.abc.Stream -----------------------------------------------------
+
+    def _check_usable(self) -> None:
+        if self._closed:
+            raise trio.ClosedResourceError("socket was closed")
+        if self._failure is not None:
+            raise self._failure
+
+    async def send_all(self, data: bytes | bytearray | memoryview) -> None:
+        if self._sending:
+            raise trio.BusyResourceError("another task is sending on this socket")
+        self._sending = True
+        try:
+            self._check_usable()
+            view = memoryview(data)
+            for offset in range(0, len(view), MAX_SEND):
+                await self._send_chunk(bytes(view[offset:offset + MAX_SEND]))
+            if not view:
+                await trio.lowlevel.checkpoint()
+        finally:
+            self._sending = False
+
+    async def _send_chunk(self, chunk: bytes) -> None:
+        backoff = 0.005
+        with trio.fail_after(self._send_stall_timeout):
+            while True:
+                self._check_usable()
+                resp = await self._channel.run(
+                    commands.qsslsend(self.client_id, len(chunk)), chunk)
+                if isinstance(resp.final, ev.SendOk):
+                    self.bytes_sent += len(chunk)
+                    return
+                if not isinstance(resp.final, ev.SendFail):
+                    if self._failure is not None:
+                        raise self._failure
+                    if self._peer_closed:
+                        raise SocketClosed(command=f"send on socket {self.client_id}")
+                    raise await self._error_of(self._channel, resp, "AT+QSSLSEND")
+                # Module send buffer full: nothing was taken; try the same bytes again.
+                self.send_fails += 1
+                await trio.sleep(backoff)
+                backoff = min(backoff * 2, 0.25)
+
+    async def wait_send_all_might_not_block(self) -> None:
+        await trio.lowlevel.checkpoint()
+
+    async def receive_some(self, max_bytes: int | None = None) -> bytes:
+        if max_bytes is not None and max_bytes < 1:
+            raise ValueError("max_bytes must be at least 1")
+        if self._receiving:
+            raise trio.BusyResourceError("another task is receiving on this socket")
+        self._receiving = True
+        try:
+            want = MAX_RECV if max_bytes is None else min(max_bytes, MAX_RECV)
+            while True:
+                self._check_usable()
+                if self._recv_hint or self._more:
+                    self._recv_hint = False
+                    data = await self._read(want)
+                    if data:
+                        self._more = True
+                        self.bytes_received += len(data)
+                        return data
+                    self._more = False
+                    continue
+                if self._peer_closed:
+                    await trio.lowlevel.checkpoint()
+                    return b""
+                await self._wakeup.wait()
+        finally:
+            self._receiving = False
+
+    async def _read(self, want: int) -> bytes:
+        resp = await self._channel.run(commands.qsslrecv(self.client_id, want))
+        if resp.ok:
+            return resp.payload or b""
+        if self._failure is not None:
+            raise self._failure
+        raise await self._error_of(self._channel, resp, "AT+QSSLRECV")
+
+    async def aclose(self) -> None:
+        """Close the module socket (``AT+QSSLCLOSE``) and free the client ID.
+
+        Safe to call more than once and from a cancelled scope: the close
+        itself is shielded and bounded.
+        """
+        if self._closed:
+            await trio.lowlevel.checkpoint()
+            return
+        self._closed = True
+        self._wake()
+        try:
+            with trio.CancelScope(shield=True):
+                await close_client_id(self._channel, self.client_id,
+                                      0 if self._failure else CLOSE_TIMEOUT)
+        finally:
+            self._on_close(self)
+
+
+async def close_client_id(channel: AtChannel, client_id: int, close_timeout: int = 0) -> bool:
+    """``AT+QSSLCLOSE`` on a live channel, bounded; True when the module said OK."""
+    if channel.failure is not None:
+        return False
+    cmd = commands.qsslclose(client_id, close_timeout)
+    with trio.move_on_after(cmd.timeout + 1):
+        try:
+            resp = await channel.run(cmd)
+        except ModemError as exc:
+            log.debug("close of socket %d failed: %s", client_id, exc)
+            return False
+        return resp.ok
+    return False
