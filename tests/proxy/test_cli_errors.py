@@ -1,0 +1,115 @@
+"""``ssl-proxy`` mistakes: exit status 2 (usage/config) or 1 (runtime), one line on stderr."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from modem import __version__
+from proxy.cli import main
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def run_main(capsys, *argv: str) -> tuple[int, str]:
+    status = main(list(argv))
+    err = capsys.readouterr().err
+    return status, err
+
+
+def assert_one_error_line(err: str, *words: str) -> None:
+    lines = err.splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("ssl-proxy: error: ")
+    for word in words:
+        assert word in lines[0]
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(("argv", "words"), [
+    (["--map", "9000"], ["--map '9000'", "[BIND:]LPORT=HOST:RPORT"]),
+    ([], ["give at least one --map"]),
+    (["--map", "9000=h:443", "--frobnicate"], ["unrecognized arguments: --frobnicate"]),
+    (["--map", "9000=h:443", "--tls-version", "1.3"], ["--tls-version", "invalid choice"]),
+    (["--map", "9000=h:443", "--ciphers", "0xC02F,0x9999"], ["0x9999"]),
+    (["--map", "9000=h:443", "--cacert", "/nonexistent/ca.pem"],
+     ["--cacert /nonexistent/ca.pem", "cannot read it"]),
+    (["--config", "/nonexistent/proxy.toml"], ["cannot read config file"]),
+])
+def test_usage_mistakes_exit_2(capsys, argv, words):
+    status, err = run_main(capsys, *argv)
+    assert status == 2
+    assert_one_error_line(err, *words)
+
+
+def test_key_that_does_not_match(capsys, tmp_path):
+    import trustme
+
+    ca = trustme.CA()
+    a, b = ca.issue_cert("a@example"), ca.issue_cert("b@example")
+    a.cert_chain_pems[0].write_to_path(tmp_path / "a.pem")
+    b.private_key_pem.write_to_path(tmp_path / "b.key")
+    ca.cert_pem.write_to_path(tmp_path / "ca.pem")
+    status, err = run_main(capsys, "--map", "9000=h:443", "--cacert", str(tmp_path / "ca.pem"),
+                           "--clientcert", str(tmp_path / "a.pem"),
+                           "--clientkey", str(tmp_path / "b.key"))
+    assert status == 2
+    assert_one_error_line(err, "b.key", "does not belong to --clientcert")
+
+
+def test_port_in_use_exits_1(capsys):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        status, err = run_main(capsys, "--map", f"{port}=h:443", "--insecure",
+                               "--device", "/dev/null")
+    assert status == 1
+    assert_one_error_line(err, f"cannot listen on 127.0.0.1:{port}", "another program")
+
+
+def test_missing_device_exits_1(capsys, tmp_path):
+    status, err = run_main(capsys, "--map", "0=h:443",
+                           "--device", str(tmp_path / "ttyUSB9"), "--apn-password", "x",
+                           "--apn", "internet")
+    assert status == 1
+    assert_one_error_line(err, "no such device", "ttyUSB9")
+
+
+def test_not_a_serial_device_exits_1(capsys, tmp_path):
+    plain = tmp_path / "plain-file"
+    plain.write_text("")
+    status, err = run_main(capsys, "--map", "0=h:443", "--device", str(plain))
+    assert status == 1
+    assert_one_error_line(err, str(plain))
+
+
+def test_help_and_version_return_0(capsys):
+    assert main(["--help"]) == 0
+    out = capsys.readouterr().out
+    assert "--map [BIND:]LPORT=HOST:RPORT" in out and "exit status" in out
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out.strip() == f"ssl-proxy {__version__}"
+
+
+def ssl_proxy(*argv: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "proxy.cli", *argv], cwd=REPO,
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_subprocess_help_and_version():
+    result = ssl_proxy("--help")
+    assert result.returncode == 0 and result.stdout.startswith("usage: ssl-proxy")
+    result = ssl_proxy("--version")
+    assert result.returncode == 0 and result.stdout.strip() == f"ssl-proxy {__version__}"
+
+
+def test_subprocess_mistake():
+    result = ssl_proxy("--map", "9000=api.example.com")
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert_one_error_line(result.stderr, "lacks HOST:PORT")
