@@ -1,0 +1,216 @@
+"""One proxied connection: admission, open, pump both ways, close.
+
+Pumping (one task per direction, in a nursery per connection):
+
+* local -> module: read up to ``READ_SIZE`` bytes, ``send_all`` to the
+  module socket (the driver cuts them into ``AT+QSSLSEND`` chunks of 1460);
+* module -> local: ``receive_some`` on the module socket, ``send_all`` to
+  the local stream.  The driver reads only when asked, so a slow local
+  reader slows the remote server down (backpressure end to end).
+
+Ends:
+
+* the remote closes (``receive_some`` returns ``b""``): everything it sent
+  has been written to the local side; close the local side;
+* the local client shuts down its write side: the module has no
+  half-close, so the remote may go on sending until it has been quiet for
+  ``linger`` seconds (at most ``linger_max`` in all), then both sides close;
+* an error on either side closes both at once.
+
+A failed open closes the local connection at once and logs the manual's
+error code and meaning with a hint of what to check.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import trio
+
+from modem.errors import CmeError, ModemError
+
+from .admission import Admission, QueueTimeout
+from .logging_setup import kv
+from .registry import CLOSING, HALF_CLOSED, OPEN, OPENING, ConnectionRecord, Registry
+
+log = logging.getLogger("proxy.connection")
+
+READ_SIZE = 1460 * 4
+RECEIVE_SIZE = 1500
+HALF_CLOSE_LINGER = 2.0
+HALF_CLOSE_MAX = 30.0
+
+# What to check after an open fails with a given code (manual chapters 4 and 5).
+_HINTS = {
+    561: "check the PDP context (AT+QIACT?) and --apn",
+    565: "check the host name and the module's DNS servers (AT+QIDNSCFG); "
+         "with --emulate give --resolve NAME=IP",
+    566: "check the remote port, the CA (--cacert), --tls-version/--ciphers, "
+         "and the module clock (AT+CCLK?)",
+    567: "the remote closed the connection during the open",
+    569: "the remote did not answer in time: check the address and the network",
+    570: "the network dropped the PDP context; the proxy reactivates it",
+    573: "give --apn (the module has no APN configured)",
+}
+
+
+def hint_for(exc: BaseException) -> str | None:
+    code = getattr(exc, "code", None)
+    if isinstance(code, int) and code in _HINTS:
+        return _HINTS[code]
+    if isinstance(code, int) and code in (564, 568, 574):
+        return "the module is busy: try again"
+    return None
+
+
+def failure_key(exc: BaseException) -> str:
+    """The status page's key for a failed open: the code, else the error's kind."""
+    code = getattr(exc, "code", None)
+    if isinstance(exc, CmeError) and code is not None:
+        return str(code)
+    return type(exc).__name__
+
+
+class Pump:
+    """Moves bytes both ways between ``local`` and ``remote`` until one side ends.
+
+    ``reason`` says afterwards why it stopped.
+    """
+
+    def __init__(self, local: trio.abc.Stream, remote: trio.abc.Stream,
+                 record: ConnectionRecord, registry: Registry, *,
+                 linger: float = HALF_CLOSE_LINGER, linger_max: float = HALF_CLOSE_MAX) -> None:
+        self.local = local
+        self.remote = remote
+        self.record = record
+        self.registry = registry
+        self.linger = linger
+        self.linger_max = linger_max
+        self.reason = "cancelled"
+        self._last_down = trio.current_time()
+
+    def _end(self, nursery: trio.Nursery, reason: str) -> None:
+        if self.reason == "cancelled":
+            self.reason = reason
+        nursery.cancel_scope.cancel()
+
+    async def run(self) -> str:
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(self._local_to_remote, nursery)
+            nursery.start_soon(self._remote_to_local, nursery)
+        return self.reason
+
+    async def _local_to_remote(self, nursery: trio.Nursery) -> None:
+        counters = self.registry.counters
+        while True:
+            try:
+                data = await self.local.receive_some(READ_SIZE)
+            except (trio.BrokenResourceError, trio.ClosedResourceError):
+                self._end(nursery, "local connection reset")
+                return
+            if not data:
+                await self._linger_after_local_eof()
+                self._end(nursery, "local closed")
+                return
+            try:
+                await self.remote.send_all(data)
+            except ModemError as exc:
+                self._end(nursery, f"module socket failed: {exc}")
+                return
+            except (trio.BrokenResourceError, trio.ClosedResourceError):
+                self._end(nursery, "module socket closed")
+                return
+            self.record.bytes_up += len(data)
+            counters.bytes_up += len(data)
+
+    async def _linger_after_local_eof(self) -> None:
+        self.record.state = HALF_CLOSED
+        eof = trio.current_time()
+        while True:
+            deadline = min(eof + self.linger_max, max(eof, self._last_down) + self.linger)
+            if trio.current_time() >= deadline:
+                return
+            await trio.sleep_until(deadline)
+
+    async def _remote_to_local(self, nursery: trio.Nursery) -> None:
+        counters = self.registry.counters
+        while True:
+            try:
+                data = await self.remote.receive_some(RECEIVE_SIZE)
+            except ModemError as exc:
+                self._end(nursery, f"module socket failed: {exc}")
+                return
+            except (trio.BrokenResourceError, trio.ClosedResourceError):
+                self._end(nursery, "module socket closed")
+                return
+            if not data:
+                self._end(nursery, "remote closed")
+                return
+            self._last_down = trio.current_time()
+            try:
+                await self.local.send_all(data)
+            except (trio.BrokenResourceError, trio.ClosedResourceError):
+                self._end(nursery, "local connection reset")
+                return
+            self.record.bytes_down += len(data)
+            counters.bytes_down += len(data)
+            self._last_down = trio.current_time()
+
+
+async def serve_connection(local: trio.abc.Stream, record: ConnectionRecord, *,
+                           modem, profile, admission: Admission, registry: Registry,
+                           linger: float = HALF_CLOSE_LINGER) -> str:
+    """Proxy one accepted local connection to its mapping; return why it ended.
+
+    ``modem`` is a ``modem.driver.Modem`` (``open_ssl_socket``), ``profile``
+    the map's ``TlsProfile``.  The local stream is closed on return.  The
+    caller cancels ``record.cancel_scope`` to stop it early; the module
+    socket is still closed properly then.
+    """
+    mapping = record.mapping
+    remote = mapping.remote
+    fields = {"conn": record.number}
+    sock = None
+    reason = "cancelled"
+    try:
+        with record.cancel_scope:
+            try:
+                async with admission.ticket(record.started) as ticket:
+                    cid = await ticket.client_id()
+                    record.client_id = cid
+                    record.state = OPENING
+                    log.debug("opening", extra=kv(**fields, id=cid, remote=str(remote)))
+                    opened_at = trio.current_time()
+                    try:
+                        sock = await modem.open_ssl_socket(cid, remote.host, remote.port,
+                                                           profile)
+                    except ModemError as exc:
+                        record.client_id = None
+                        registry.counters.open_failures[failure_key(exc)] += 1
+                        reason = f"open failed: {exc}"
+                        log.warning("open failed", extra=kv(
+                            **fields, map=str(mapping), error=str(exc), hint=hint_for(exc)))
+                        return reason
+                    registry.counters.opened += 1
+                    record.state = OPEN
+                    log.info("opened", extra=kv(
+                        **fields, id=cid, remote=str(remote),
+                        took=f"{trio.current_time() - opened_at:.3f}s"))
+                    reason = await Pump(local, sock, record, registry, linger=linger).run()
+            except QueueTimeout as exc:
+                registry.counters.queue_timeouts += 1
+                reason = f"queue timeout: {exc}"
+                log.warning("connection refused", extra=kv(
+                    **fields, map=str(mapping), reason=str(exc)))
+                return reason
+        if record.cancel_scope.cancelled_caught:
+            reason = "shutdown"
+        return reason
+    finally:
+        record.state = CLOSING
+        await trio.aclose_forcefully(local)
+        if sock is not None:
+            await sock.aclose()  # shielded and bounded inside the driver
+        log.info("closed", extra=kv(**fields, id=record.client_id, reason=reason,
+                                    up=record.bytes_up, down=record.bytes_down,
+                                    age=f"{trio.current_time() - record.started:.3f}s"))

@@ -1,0 +1,108 @@
+"""The connections the proxy holds right now, and its counters.
+
+The service adds a ``ConnectionRecord`` when it accepts a local
+connection and removes it when both sides are closed; pumps update the
+byte counts as bytes move; the status page reads ``snapshot``.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+import trio
+from trio_util import AsyncValue
+
+from .config import Mapping
+
+# Connection states, in order of life.
+QUEUED = "queued"            # waiting for a free module socket
+OPENING = "opening"          # AT+QSSLOPEN in progress
+OPEN = "open"                # pumping both ways
+HALF_CLOSED = "half-closed"  # the local client shut down its write side
+CLOSING = "closing"          # closing both sides
+
+
+@dataclass(eq=False)
+class ConnectionRecord:
+    """One local connection and its module socket."""
+
+    number: int
+    mapping: Mapping
+    peer: str
+    started: float
+    cancel_scope: trio.CancelScope = field(default_factory=trio.CancelScope)
+    state: str = QUEUED
+    client_id: int | None = None
+    bytes_up: int = 0     # local -> module
+    bytes_down: int = 0   # module -> local
+
+    def as_dict(self, now: float) -> dict[str, object]:
+        return {
+            "number": self.number,
+            "listen": str(self.mapping.listen),
+            "remote": str(self.mapping.remote),
+            "peer": self.peer,
+            "client_id": self.client_id,
+            "age_s": round(now - self.started, 3),
+            "bytes_up": self.bytes_up,
+            "bytes_down": self.bytes_down,
+            "state": self.state,
+        }
+
+
+@dataclass
+class Counters:
+    """Totals since start.  ``open_failures`` is keyed by error code (or kind)."""
+
+    accepted: int = 0
+    opened: int = 0
+    open_failures: Counter[str] = field(default_factory=Counter)
+    queue_timeouts: int = 0
+    bytes_up: int = 0
+    bytes_down: int = 0
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "accepted": self.accepted,
+            "opened": self.opened,
+            "open_failures": dict(sorted(self.open_failures.items())),
+            "queue_timeouts": self.queue_timeouts,
+            "bytes_up": self.bytes_up,
+            "bytes_down": self.bytes_down,
+        }
+
+
+class Registry:
+    """Live ``ConnectionRecord`` objects by number, plus ``Counters``."""
+
+    def __init__(self) -> None:
+        self.connections: dict[int, ConnectionRecord] = {}
+        self.counters = Counters()
+        self._count = AsyncValue(0)
+        self._next = 1
+
+    def add(self, mapping: Mapping, peer: str) -> ConnectionRecord:
+        record = ConnectionRecord(self._next, mapping, peer, trio.current_time())
+        self._next += 1
+        self.connections[record.number] = record
+        self.counters.accepted += 1
+        self._count.value = len(self.connections)
+        return record
+
+    def remove(self, record: ConnectionRecord) -> None:
+        self.connections.pop(record.number, None)
+        self._count.value = len(self.connections)
+
+    def __len__(self) -> int:
+        return len(self.connections)
+
+    async def wait_empty(self) -> None:
+        await self._count.wait_value(0)
+
+    def snapshot(self) -> dict[str, object]:
+        now = trio.current_time()
+        return {
+            "connections": [r.as_dict(now) for r in self.connections.values()],
+            "counters": self.counters.as_dict(),
+        }

@@ -1,0 +1,103 @@
+"""Running the service in a process: logging, the device, signals, errors.
+
+``run(config, materials)`` is what ``ssl-proxy`` does after its flags are
+valid.  It returns the exit status (0 after a graceful stop, 1 after a
+second signal cut the shutdown short) or raises ``RuntimeFailure`` whose
+``str()`` is the one line to print: no module found, device unusable, port
+in use, bring-up failed (SIM, APN, network).
+
+Signals: the first SIGINT/SIGTERM asks the service to shut down gracefully,
+a second one stops it at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+
+import trio
+
+from modem.bringup import BringUpError
+from modem.errors import DeviceError, ModemError
+
+from .certificates import TlsMaterial
+from .config import ProxyConfig, TlsOptions
+from .logging_setup import NOTICE, kv, setup_logging
+from .port_discovery import PortNotFound, find_at_port
+from .profiles import build_profiles
+from .profiles import load_all_material as load_all_material
+from .service import ListenError, ProxyService
+
+log = logging.getLogger("proxy.runner")
+
+
+class RuntimeFailure(Exception):
+    """The proxy could not start or keep running; ``str()`` is one line for the user."""
+
+
+def _leaves(exc: BaseException) -> list[BaseException]:
+    if isinstance(exc, BaseExceptionGroup):
+        out: list[BaseException] = []
+        for inner in exc.exceptions:
+            out.extend(_leaves(inner))
+        return out
+    return [exc]
+
+
+def explain(exc: BaseException) -> str | None:
+    """The one-line message for an expected runtime failure, else None."""
+    if isinstance(exc, ListenError | PortNotFound):
+        return str(exc)
+    if isinstance(exc, DeviceError | BringUpError):
+        return str(exc)
+    if isinstance(exc, ModemError):
+        text = str(exc) or type(exc).__name__
+        return f"module: {text}"
+    return None
+
+
+async def _watch_signals(service: ProxyService, *,
+                         task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        task_status.started()
+        count = 0
+        async for signum in signals:
+            count += 1
+            name = signal.Signals(signum).name
+            if count == 1:
+                log.log(NOTICE, f"{name}: shutting down (again to stop at once)")
+                service.request_shutdown()
+            else:
+                log.warning(f"{name} again: stopping at once")
+                service.stop_now()
+
+
+async def run_until_signalled(service: ProxyService) -> int:
+    """Run ``service`` with signal handling; the exit status."""
+    async with trio.open_nursery() as nursery:
+        await nursery.start(_watch_signals, service)
+        await service.run()
+        nursery.cancel_scope.cancel()
+    log.log(NOTICE, "stopped")
+    return 1 if service.hard_stopped else 0
+
+
+def run(config: ProxyConfig, materials: dict[TlsOptions, TlsMaterial]) -> int:
+    """Set up logging, find the device, run the service until signalled."""
+    setup_logging(config.verbose, config.trace_at)
+    device = None
+    if not config.emulate:
+        try:
+            device = config.device or find_at_port()
+        except PortNotFound as exc:
+            raise RuntimeFailure(str(exc)) from None
+        log.info("using device", extra=kv(device=device))
+    service = ProxyService(config, build_profiles(config, materials), device)
+    try:
+        return trio.run(run_until_signalled, service)
+    except BaseException as exc:
+        for leaf in _leaves(exc):
+            message = explain(leaf)
+            if message is not None:
+                raise RuntimeFailure(message) from None
+        raise

@@ -1,0 +1,181 @@
+"""``--status``: a small read-only HTTP/1.0 status page on Trio streams.
+
+``GET /`` answers HTML, ``GET /status.json`` JSON (``HEAD`` works too);
+another path is 404, another method 405, a malformed request 400.  One
+request per connection (``Connection: close``); a request head must arrive
+within ``REQUEST_TIMEOUT`` seconds and fit in ``MAX_HEAD`` bytes.
+
+The content comes from ``snapshot()``: a JSON-able dict with ``service``,
+``module``, ``maps``, ``connections`` and ``counters`` (see
+``ProxyService.status_snapshot``).
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from functools import partial
+from typing import Any
+
+import trio
+
+log = logging.getLogger("proxy.status")
+
+MAX_HEAD = 8192
+REQUEST_TIMEOUT = 10.0
+
+Snapshot = Callable[[], Awaitable[dict[str, Any]]]
+
+_REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed",
+            408: "Request Timeout", 431: "Request Header Fields Too Large",
+            500: "Internal Server Error"}
+
+
+class BadRequest(Exception):
+    def __init__(self, status: int) -> None:
+        super().__init__(status)
+        self.status = status
+
+
+async def read_head(stream: trio.abc.Stream) -> bytes:
+    """The request head up to the blank line; ``BadRequest`` when too long or cut short."""
+    data = b""
+    while True:
+        end = data.find(b"\r\n\r\n")
+        if end < 0:
+            end = data.find(b"\n\n")
+        if end >= 0:
+            return data[:end]
+        if len(data) > MAX_HEAD:
+            raise BadRequest(431)
+        chunk = await stream.receive_some(4096)
+        if not chunk:
+            raise BadRequest(400)
+        data += chunk
+
+
+def parse_request_line(head: bytes) -> tuple[str, str]:
+    """(method, path without query) from the first line of ``head``."""
+    try:
+        line = head.split(b"\n", 1)[0].rstrip(b"\r").decode("ascii")
+    except UnicodeDecodeError:
+        raise BadRequest(400) from None
+    parts = line.split()
+    if len(parts) != 3 or not parts[2].startswith("HTTP/") or not parts[1].startswith("/"):
+        raise BadRequest(400)
+    return parts[0], parts[1].split("?", 1)[0]
+
+
+def response(status: int, content_type: str, body: bytes, *, head_only: bool = False) -> bytes:
+    headers = [
+        f"HTTP/1.0 {status} {_REASONS.get(status, 'Error')}",
+        f"Content-Type: {content_type}",
+        f"Content-Length: {len(body)}",
+        "Cache-Control: no-store",
+        "Connection: close",
+    ]
+    if status == 405:
+        headers.append("Allow: GET, HEAD")
+    return ("\r\n".join(headers) + "\r\n\r\n").encode("ascii") + (b"" if head_only else body)
+
+
+def _error(status: int, head_only: bool = False) -> bytes:
+    text = f"{status} {_REASONS.get(status, 'Error')}\n".encode("ascii")
+    return response(status, "text/plain; charset=utf-8", text, head_only=head_only)
+
+
+async def answer(head: bytes, snapshot: Snapshot) -> bytes:
+    """The full response bytes for one request head."""
+    try:
+        method, path = parse_request_line(head)
+    except BadRequest as exc:
+        return _error(exc.status)
+    head_only = method == "HEAD"
+    if path not in ("/", "/status.json"):
+        return _error(404, head_only)
+    if method not in ("GET", "HEAD"):
+        return _error(405)
+    data = await snapshot()
+    if path == "/status.json":
+        body = (json.dumps(data, indent=2) + "\n").encode("utf-8")
+        return response(200, "application/json", body, head_only=head_only)
+    return response(200, "text/html; charset=utf-8", render_html(data).encode("utf-8"),
+                    head_only=head_only)
+
+
+async def handle_request(stream: trio.abc.Stream, snapshot: Snapshot) -> None:
+    """Serve one request on ``stream`` and close it."""
+    try:
+        reply = None
+        with trio.move_on_after(REQUEST_TIMEOUT):
+            try:
+                head = await read_head(stream)
+            except BadRequest as exc:
+                reply = _error(exc.status)
+            else:
+                reply = await answer(head, snapshot)
+        if reply is None:
+            reply = _error(408)
+        await stream.send_all(reply)
+    except (trio.BrokenResourceError, trio.ClosedResourceError):
+        pass
+    finally:
+        await trio.aclose_forcefully(stream)
+
+
+async def serve_status(listeners: Sequence[trio.SocketListener], snapshot: Snapshot, *,
+                       task_status: trio.TaskStatus[Any] = trio.TASK_STATUS_IGNORED) -> None:
+    """Serve the status page on ``listeners`` until cancelled."""
+    await trio.serve_listeners(partial(handle_request, snapshot=snapshot), list(listeners),
+                               task_status=task_status)
+
+
+# -- HTML ----------------------------------------------------------------------
+
+def _table(rows: list[dict[str, Any]], columns: Sequence[str]) -> str:
+    if not rows:
+        return "<p>none</p>"
+    esc = html.escape
+    head = "".join(f"<th>{esc(c)}</th>" for c in columns)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{esc(_text(r.get(c)))}</td>" for c in columns) + "</tr>"
+        for r in rows)
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {v}" for k, v in value.items()) or "-"
+    return str(value)
+
+
+def render_html(data: dict[str, Any]) -> str:
+    """The human page: the same content as the JSON, as tables."""
+    esc = html.escape
+    service = data.get("service", {})
+    module = data.get("module", {})
+    counters = data.get("counters", {})
+    parts = [
+        "<!DOCTYPE html>",
+        "<html><head><meta charset=\"utf-8\"><meta http-equiv=\"refresh\" content=\"5\">",
+        "<title>ssl-proxy status</title>",
+        "<style>body{font-family:sans-serif}table{border-collapse:collapse}"
+        "td,th{border:1px solid #aaa;padding:2px 6px;text-align:left}</style>",
+        "</head><body>",
+        f"<h1>ssl-proxy {esc(str(service.get('version', '')))}</h1>",
+        "<h2>Service</h2>", _table([service], list(service)),
+        "<h2>Module</h2>", _table([module], list(module)),
+        "<h2>Maps</h2>", _table(data.get("maps", []),
+                                ["listen", "remote", "tls_version", "seclevel", "sni"]),
+        "<h2>Connections</h2>",
+        _table(data.get("connections", []),
+               ["number", "listen", "remote", "peer", "client_id", "state", "age_s",
+                "bytes_up", "bytes_down"]),
+        "<h2>Counters</h2>", _table([counters], list(counters)),
+        "</body></html>",
+    ]
+    return "\n".join(parts) + "\n"
