@@ -76,11 +76,15 @@ _FINALS: dict[str, ev.FinalResult] = {
     "NO CARRIER": ev.NoCarrier(),
 }
 
+# Numbers are ASCII digits only (``str.isdigit`` accepts "²", which ``int``
+# rejects) and short, so ``int`` never meets its 4300-digit limit.
+_NUM = r"([0-9]{1,12})"
 _CME = re.compile(r"^\+CM[ES] ERROR:\s*(.*)$")
-_SSLURC = re.compile(r'^\+QSSLURC:\s*"(\w+)"\s*,\s*(\d+)(?:\s*,\s*(\d+))?\s*$')
-_SSLOPEN = re.compile(r"^\+QSSLOPEN:\s*(\d+)\s*,\s*(-?\d+)\s*$")
-_QIURC = re.compile(r'^\+QIURC:\s*"(\w+)"\s*(?:,\s*(\d+))?')
-_RECV_HEAD = re.compile(r"^\+QSSLRECV:\s*(\d+)\s*$")
+_CME_CODE = re.compile(r"[0-9]{1,12}")
+_SSLURC = re.compile(rf'^\+QSSLURC:\s*"(\w+)"\s*,\s*{_NUM}(?:\s*,\s*{_NUM})?\s*$')
+_SSLOPEN = re.compile(rf"^\+QSSLOPEN:\s*{_NUM}\s*,\s*(-?[0-9]{{1,12}})\s*$")
+_QIURC = re.compile(rf'^\+QIURC:\s*"(\w+)"\s*(?:,\s*{_NUM})?')
+_RECV_HEAD = re.compile(rf"^\+QSSLRECV:\s*{_NUM}\s*$")
 _NO_CARRIER_TAIL = b"\r\nNO CARRIER\r\n"
 
 
@@ -262,7 +266,8 @@ class AtConnection:
                 m = _CME.match(text)
                 if m:
                     detail = m.group(1).strip()
-                    final = ev.CmeError(int(detail) if detail.isdigit() else None, detail)
+                    numeric = _CME_CODE.fullmatch(detail) is not None
+                    final = ev.CmeError(int(detail) if numeric else None, detail)
                 elif text == "CONNECT" or text.startswith("CONNECT "):
                     final = ev.Connect()
                     if cmd.payload_after_connect:
