@@ -214,7 +214,8 @@ class AtConnection:
                     continue
             end = buf.find(b"\r\n")
             if end < 0:
-                if len(buf) > self.max_line:
+                # A trailing CR may be the first half of the line's CR LF.
+                if len(buf) - buf.endswith(b"\r") > self.max_line:
                     out.append(ev.ProtocolViolation(f"line longer than {self.max_line} bytes"))
                     self._discarding = True
                     keep = 1 if buf.endswith(b"\r") else 0
