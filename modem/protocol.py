@@ -120,16 +120,23 @@ class AtConnection:
         return self._transparent
 
     def send_command(self, command: Command) -> bytes:
-        """Bytes to write for ``command``; it is in flight until its final result."""
+        """Bytes to write for ``command``; it is in flight until its final result.
+
+        The text must be printable ASCII (a CR or LF in it would end the line
+        early); anything else raises ``AtProtocolError`` and sends nothing.
+        """
         if self._command is not None:
             raise AtProtocolError(
                 f"cannot send {command.loggable!r}: {self._command.loggable!r} is in flight")
         if self._transparent:
             raise AtProtocolError("cannot send a command in transparent mode; leave it first")
+        if not (command.text.isascii() and command.text.isprintable()):
+            raise AtProtocolError(f"{command.loggable!r} is not printable ASCII")
+        data = command.encode()
         self._command = command
         self._prompted = False
         self._connected = False
-        return command.encode()
+        return data
 
     def send_payload(self, data: bytes) -> bytes:
         """Bytes to write after ``Prompt`` (or ``AT+QFUPL``'s ``CONNECT``)."""
