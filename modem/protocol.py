@@ -154,14 +154,15 @@ class AtConnection:
     def abort_command(self) -> None:
         """Forget the command in flight (the host gave up on it after its timeout).
 
-        Any payload being collected is dropped; late lines of that command
-        will be reported as URCs, so resynchronise before trusting the line.
+        A ``+QSSLRECV`` payload being collected is dropped; late lines of that
+        command will be reported as URCs, so resynchronise before trusting
+        the line.  A push-mode payload is no part of any command and is kept.
         """
         self._command = None
         self._prompted = self._connected = False
-        self._payload_left = 0
-        self._payload.clear()
-        self._push_id = None
+        if self._push_id is None:
+            self._payload_left = 0
+            self._payload.clear()
 
     def leave_transparent(self) -> bytes:
         """The escape sequence ``+++``; the caller keeps 1 s of silence either side.
