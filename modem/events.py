@@ -97,7 +97,11 @@ class RecvPayload(Event):
 
 @dataclass(frozen=True, slots=True)
 class TransparentData(Event):
-    """Raw bytes received while the line is in transparent mode."""
+    """Raw bytes received while the line is in transparent mode.
+
+    Delivered as they arrive, so one stream may come in any number of pieces;
+    ``NoCarrier`` (or, after ``+++``, ``Ok``) ends it.
+    """
 
     data: bytes
 

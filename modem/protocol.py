@@ -13,7 +13,10 @@ Framing it understands (manual 2.1, 2.2 and what real firmware does):
 * ``+QSSLRECV: <n>`` CR LF is followed by exactly n raw bytes, and the
   push-mode URC ``+QSSLURC: "recv",<id>,<len>`` CR LF by len raw bytes; the
   payload may hold anything, ``\\r\\nOK\\r\\n`` and ``> `` included;
-* URCs may arrive at any moment, also between a command and its result.
+* URCs may arrive at any moment, also between a command and its result;
+* after the ``CONNECT`` of a command that ``enters_data_mode`` every byte is
+  ``TransparentData`` until ``\\r\\nNO CARRIER\\r\\n`` or, once the host sent
+  ``+++`` (``leave_transparent``), the escape's ``\\r\\nOK\\r\\n``.
 
 Every buffer is bounded: a line longer than ``max_line`` becomes a
 ``ProtocolViolation`` event and is discarded up to its end.
@@ -85,7 +88,10 @@ _SSLURC = re.compile(rf'^\+QSSLURC:\s*"(\w+)"\s*,\s*{_NUM}(?:\s*,\s*{_NUM})?\s*$
 _SSLOPEN = re.compile(rf"^\+QSSLOPEN:\s*{_NUM}\s*,\s*(-?[0-9]{{1,12}})\s*$")
 _QIURC = re.compile(rf'^\+QIURC:\s*"(\w+)"\s*(?:,\s*{_NUM})?')
 _RECV_HEAD = re.compile(rf"^\+QSSLRECV:\s*{_NUM}\s*$")
+# What ends transparent mode: the module dropping the connection, and (only
+# after the host sent ``+++``) the OK of the escape.
 _NO_CARRIER_TAIL = b"\r\nNO CARRIER\r\n"
+_ESCAPED_TAIL = b"\r\nOK\r\n"
 
 
 class AtConnection:
@@ -106,6 +112,7 @@ class AtConnection:
         self._payload = bytearray()
         self._push_id: int | None = None
         self._transparent = False
+        self._seen = b""  # the last (up to 2) transparent bytes already given out
         self._discarding = False
 
     # -- host side ---------------------------------------------------------
@@ -116,7 +123,12 @@ class AtConnection:
 
     @property
     def transparent(self) -> bool:
-        """True while the line carries raw transparent-mode data."""
+        """True while the line carries raw transparent-mode data.
+
+        It stays True after ``leave_transparent`` until the module's ``OK``
+        (or ``NO CARRIER``): bytes the module sent before it saw ``+++`` are
+        still data.
+        """
         return self._transparent
 
     def send_command(self, command: Command) -> bytes:
@@ -157,7 +169,12 @@ class AtConnection:
         A ``+QSSLRECV`` payload being collected is dropped; late lines of that
         command will be reported as URCs, so resynchronise before trusting
         the line.  A push-mode payload is no part of any command and is kept.
+        Aborting the ``+++`` of ``leave_transparent`` treats the line as back
+        in command mode.
         """
+        if self._command is not None and self._transparent:
+            self._transparent = False
+            self._seen = b""
         self._command = None
         self._prompted = self._connected = False
         if self._push_id is None:
@@ -172,7 +189,8 @@ class AtConnection:
         """
         if not self._transparent:
             raise AtProtocolError("not in transparent mode")
-        self._transparent = False
+        if self._command is not None:
+            raise AtProtocolError("already leaving transparent mode")
         self._command = Command("+++", timeout=3.0)
         return b"+++"
 
@@ -185,8 +203,9 @@ class AtConnection:
         out: list[ev.Event] = []
         while buf:
             if self._transparent:
-                self._take_transparent(out)
-                break
+                if not self._take_transparent(out):
+                    break
+                continue
             if self._payload_left:
                 if not self._take_payload(out):
                     break
@@ -238,17 +257,52 @@ class AtConnection:
             self._line(line.decode("latin-1"), out)
         return out
 
-    def _take_transparent(self, out: list[ev.Event]) -> None:
+    def _take_transparent(self, out: list[ev.Event]) -> bool:
+        """Give out transparent data up to ``NO CARRIER`` (or the escape's ``OK``).
+
+        Returns True when transparent mode ended and the rest of the buffer is
+        command mode again.  Data goes out as soon as it arrives, except a
+        tail that may be the start of an end marker: while leaving (``+++``
+        sent) any such tail is held back; otherwise only a tail of at least
+        ``\\r\\nN`` is, because holding back a plain CR LF would stall every
+        line-based protocol.  A CR or CR LF already given out still counts
+        for an end marker that completes later, so ``NO CARRIER`` is never
+        missed; those 1-2 bytes then stay in the data.
+        """
         buf = self._buf
-        if buf.endswith(_NO_CARRIER_TAIL):
-            data = bytes(buf[: -len(_NO_CARRIER_TAIL)])
-            if data:
-                out.append(ev.TransparentData(data))
-            out.append(ev.NoCarrier())
+        leaving = self._command is not None
+        tails = (_NO_CARRIER_TAIL, _ESCAPED_TAIL) if leaving else (_NO_CARRIER_TAIL,)
+        seen = self._seen
+        window = seen + buf
+        found: tuple[int, bytes] | None = None
+        for tail in tails:
+            at = window.find(tail)
+            if at >= 0 and (found is None or at < found[0]):
+                found = (at, tail)
+        if found is not None:
+            at, tail = found
+            cut = at - len(seen)
+            if cut > 0:
+                out.append(ev.TransparentData(bytes(buf[:cut])))
+            del buf[: cut + len(tail)]
             self._transparent = False
-        else:
-            out.append(ev.TransparentData(bytes(buf)))
-        buf.clear()
+            self._seen = b""
+            self._command = None
+            out.append(ev.NoCarrier() if tail is _NO_CARRIER_TAIL else ev.Ok())
+            return True
+        hold = 0
+        for tail in tails:
+            for k in range(len(tail) - 1, 0 if leaving else 2, -1):
+                if window.endswith(tail[:k]):
+                    hold = max(hold, min(k, len(buf)))
+                    break
+        give = len(buf) - hold
+        if give:
+            data = bytes(buf[:give])
+            del buf[:give]
+            self._seen = (seen + data)[-2:]
+            out.append(ev.TransparentData(data))
+        return False
 
     def _take_payload(self, out: list[ev.Event]) -> bool:
         buf = self._buf
@@ -285,6 +339,7 @@ class AtConnection:
                         return
                     if cmd.enters_data_mode:
                         self._transparent = True
+                        self._seen = b""
             if final is not None:
                 self._command = None
                 self._prompted = self._connected = False
