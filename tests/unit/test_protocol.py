@@ -1,0 +1,471 @@
+"""Unit tests of the sans-I/O AT protocol (``modem.protocol``, ``modem.events``).
+
+Golden transcripts (manual chapter 3 and real firmware framing) live in
+``tests/unit/transcripts.py``; the hypothesis properties in
+``test_protocol_properties.py``.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from modem import events as ev
+from modem.errors import AtProtocolError
+from modem.protocol import MAX_PUSH_PAYLOAD, AtConnection, Command
+from tests.unit import transcripts as tr
+from tests.unit.transcripts import (
+    ALL,
+    MANUAL_DATA,
+    OK,
+    QFUPL,
+    QFUPL_DATA,
+    QIACT_QUERY,
+    QSSLOPEN_TRANSPARENT,
+    QSSLRECV_1500,
+    QSSLSEND_18,
+    QSSLSTATE,
+    Receive,
+    coalesce,
+    expected_after_cuts,
+    play,
+    push,
+    recv_reply,
+    urc,
+)
+
+
+def feed_bytewise(conn: AtConnection, data: bytes) -> list[ev.Event]:
+    out: list[ev.Event] = []
+    for i in range(len(data)):
+        out += conn.receive_data(data[i:i + 1])
+    return out
+
+
+def transparent_conn() -> AtConnection:
+    conn = AtConnection()
+    conn.send_command(QSSLOPEN_TRANSPARENT)
+    assert conn.receive_data(b"\r\nCONNECT\r\n") == [ev.Connect()]
+    assert conn.transparent and conn.command is None
+    return conn
+
+
+# -- golden transcripts ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("t", ALL, ids=[t.name for t in ALL])
+def test_golden_transcript(t: tr.Transcript) -> None:
+    conn = AtConnection()
+    events, wrote = play(t, conn=conn)
+    assert events == list(t.events)
+    assert wrote == t.host_bytes
+    # Every transcript ends with the channel idle and in command mode.
+    assert conn.command is None
+    assert not conn.transparent
+
+
+@pytest.mark.parametrize("t", ALL, ids=[t.name for t in ALL])
+def test_golden_transcript_byte_by_byte(t: tr.Transcript) -> None:
+    cuts = [range(1, len(s.data)) for s in t.steps if isinstance(s, Receive)]
+    events, _ = play(t, cuts)
+    assert coalesce(events) == expected_after_cuts(t, cuts)
+
+
+def test_manual_examples_are_all_there() -> None:
+    sections = {t.name.split()[0] for t in tr.MANUAL}
+    assert sections >= {"3.1.1", "3.1.2", "3.1.3", "3.2", "3.3.1", "3.3.2", "3.3.3",
+                        "3.3.4", "3.4.1", "3.4.2", "3.4.3", "3.4.4", "3.5.1", "3.5.2",
+                        "3.5.3"}
+
+
+def test_command_bytes_end_with_cr_only() -> None:
+    conn = AtConnection()
+    assert conn.send_command(QSSLSTATE) == b"AT+QSSLSTATE\r"
+
+
+def test_qfupl_connect_is_intermediate() -> None:
+    conn = AtConnection()
+    conn.send_command(QFUPL)
+    assert conn.receive_data(b"\r\nCONNECT\r\n") == [ev.Connect()]
+    assert conn.command is QFUPL
+    assert not conn.transparent
+    assert conn.send_payload(QFUPL_DATA) == QFUPL_DATA
+    assert conn.receive_data(b"\r\n+QFUPL: 10,6c6f\r\n") == [ev.InfoLine("+QFUPL: 10,6c6f")]
+    assert conn.command is QFUPL
+    assert conn.receive_data(OK) == [ev.Ok()]
+    assert conn.command is None
+
+
+def test_cme_error_with_non_ascii_digit_is_verbose() -> None:
+    # "²" passes str.isdigit() but not int(): it used to raise ValueError.
+    conn = AtConnection()
+    conn.send_command(QIACT_QUERY)
+    assert conn.receive_data(b"\r\n+CME ERROR: \xb2\r\n") == [ev.CmeError(None, "\xb2")]
+
+
+def test_cms_error_is_a_final_result() -> None:
+    conn = AtConnection()
+    conn.send_command(Command("AT+CMGS=1"))
+    assert conn.receive_data(b"\r\n+CMS ERROR: 500\r\n") == [ev.CmeError(500, "500")]
+    assert conn.command is None
+
+
+def test_huge_numbers_are_not_parsed() -> None:
+    conn = AtConnection(max_line=20_000)
+    digits = b"9" * 5000  # int() refuses more than 4300 digits
+    events = conn.receive_data(b"\r\n+QSSLOPEN: 1," + digits + b"\r\n"
+                               + b"\r\n+QSSLURC: \"recv\"," + digits + b"\r\n")
+    assert [type(e) for e in events] == [ev.UnknownUrc, ev.UnknownUrc]
+    conn.send_command(Command("AT+CMEE=1"))
+    assert conn.receive_data(b"\r\n+CME ERROR: " + digits + b"\r\n") == [
+        ev.CmeError(None, digits.decode())]
+
+
+def test_prompt_split_from_its_space() -> None:
+    conn = AtConnection()
+    conn.send_command(QSSLSEND_18)
+    assert conn.receive_data(b"\r\n>") == []
+    assert conn.receive_data(b" ") == [ev.Prompt()]
+
+
+def test_prompt_only_when_a_command_wants_one() -> None:
+    conn = AtConnection()
+    conn.send_command(QSSLSTATE)
+    assert conn.receive_data(b"\r\n> \r\n" + OK) == [ev.UnknownUrc("> "), ev.Ok()]
+
+
+# -- binary safety ---------------------------------------------------------------
+
+HOSTILE = [
+    b"\r\nOK\r\n",
+    b"> ",
+    b"\r\n> ",
+    b'+QSSLURC: "recv",0',
+    b'\r\n+QSSLURC: "recv",0,5\r\nabcde\r\n',
+    b"\r\nSEND OK\r\n",
+    b"\r\nERROR\r\n",
+    b"\r\n+CME ERROR: 566\r\n",
+    b"\r\nNO CARRIER\r\n",
+    b"\r\n+QSSLRECV: 4\r\n",
+    b"\r\nRDY\r\n",
+    b"\x00",
+    b"\x00" * 64,
+    b"\x1a",
+    b"\x1b",
+    b"\r",
+    b"\n",
+    b"\n\r",
+    b"a\rb\nc",
+    bytes(range(256)),
+    bytes(range(255, -1, -1)) * 5,  # 1280 bytes
+    b"\r\n" * 750,  # 1500 bytes of line ends
+]
+HOSTILE_IDS = [repr(p[:24]) + f"..{len(p)}" for p in HOSTILE]
+
+
+@pytest.mark.parametrize("payload", HOSTILE, ids=HOSTILE_IDS)
+@pytest.mark.parametrize("bytewise", [False, True], ids=["whole", "bytewise"])
+def test_qsslrecv_payload_is_binary_safe(payload: bytes, bytewise: bool) -> None:
+    conn = AtConnection()
+    conn.send_command(QSSLRECV_1500)
+    reply = recv_reply(payload) + urc('+QSSLURC: "recv",4')
+    events = feed_bytewise(conn, reply) if bytewise else conn.receive_data(reply)
+    assert events == [ev.RecvPayload(payload), ev.Ok(), ev.SslRecv(4)]
+
+
+@pytest.mark.parametrize("payload", HOSTILE, ids=HOSTILE_IDS)
+@pytest.mark.parametrize("bytewise", [False, True], ids=["whole", "bytewise"])
+def test_push_payload_is_binary_safe(payload: bytes, bytewise: bool) -> None:
+    conn = AtConnection()
+    conn.send_command(QSSLSTATE)
+    stream = (urc('+QSSLURC: "closed",3') + push(4, payload) + push(5, payload)
+              + b"\r\n" + tr.STATE_PUSH.encode() + b"\r\n" + OK)
+    events = feed_bytewise(conn, stream) if bytewise else conn.receive_data(stream)
+    assert events == [ev.SslClosed(3), ev.SslPushData(4, payload), ev.SslPushData(5, payload),
+                      ev.InfoLine(tr.STATE_PUSH), ev.Ok()]
+
+
+@pytest.mark.parametrize("payload", HOSTILE, ids=HOSTILE_IDS)
+def test_send_payload_is_passed_through_untouched(payload: bytes) -> None:
+    conn = AtConnection()
+    conn.send_command(Command(f"AT+QSSLSEND=4,{len(payload)}", prompt=True,
+                              payload_len=len(payload)))
+    assert conn.receive_data(b"\r\n> ") == [ev.Prompt()]
+    assert conn.send_payload(payload) == payload
+    assert conn.receive_data(b"\r\nSEND OK\r\n") == [ev.SendOk()]
+
+
+def test_push_data_during_a_read_does_not_mix_with_it() -> None:
+    conn = AtConnection()
+    conn.send_command(QSSLRECV_1500)
+    stream = push(1, b"\r\nOK\r\n") + recv_reply(b"+QSSLRECV: 3\r\n") + push(2, b"> ")
+    assert conn.receive_data(stream) == [
+        ev.SslPushData(1, b"\r\nOK\r\n"), ev.RecvPayload(b"+QSSLRECV: 3\r\n"), ev.Ok(),
+        ev.SslPushData(2, b"> ")]
+
+
+def test_push_of_zero_bytes() -> None:
+    conn = AtConnection()
+    assert conn.receive_data(b'\r\n+QSSLURC: "recv",4,0\r\n' + urc("RDY")) == [
+        ev.SslPushData(4, b""), ev.ModuleReady()]
+
+
+# -- transparent mode -------------------------------------------------------------
+
+
+def test_transparent_data_is_delivered_at_once_even_ending_in_crlf() -> None:
+    conn = transparent_conn()
+    # A line-based peer (redis, SMTP) waits for this CR LF: holding it back would stall.
+    assert conn.receive_data(b"+PONG\r\n") == [ev.TransparentData(b"+PONG\r\n")]
+    assert conn.receive_data(b"\r\nOK\r\n") == [ev.TransparentData(b"\r\nOK\r\n")]
+    assert conn._buf == b""
+
+
+def test_transparent_holds_back_only_a_possible_no_carrier() -> None:
+    conn = transparent_conn()
+    assert conn.receive_data(b"abc\r\nNO CARR") == [ev.TransparentData(b"abc")]
+    assert conn.receive_data(b"OT") == [ev.TransparentData(b"\r\nNO CARROT")]
+    assert conn.transparent
+
+
+def test_no_carrier_then_command_mode_in_one_chunk() -> None:
+    conn = transparent_conn()
+    events = conn.receive_data(b"data\r\nNO CARRIER\r\n" + urc('+QIURC: "pdpdeact",1'))
+    assert events == [ev.TransparentData(b"data"), ev.NoCarrier(), ev.PdpDeactivated(1)]
+    assert not conn.transparent
+    assert conn.send_command(QSSLSTATE) == b"AT+QSSLSTATE\r"
+
+
+@pytest.mark.parametrize("cut", range(1, len(tr.NO_CARRIER_TAIL)))
+def test_no_carrier_split_anywhere_is_recognised(cut: int) -> None:
+    conn = transparent_conn()
+    stream = b"data" + tr.NO_CARRIER_TAIL
+    at = len(b"data") + cut
+    events = conn.receive_data(stream[:at]) + conn.receive_data(stream[at:])
+    # A cut after the first one or two bytes finds them already given out as data.
+    leaked = tr.NO_CARRIER_TAIL[:cut] if cut <= 2 else b""
+    assert coalesce(events) == [ev.TransparentData(b"data" + leaked), ev.NoCarrier()]
+    assert not conn.transparent
+
+
+def test_no_carrier_right_after_data_ending_in_crlf() -> None:
+    # The usual case: the peer's last bytes end in CR LF, NO CARRIER comes later.
+    conn = transparent_conn()
+    assert conn.receive_data(b"bye\r\n") == [ev.TransparentData(b"bye\r\n")]
+    assert conn.receive_data(tr.NO_CARRIER_TAIL) == [ev.NoCarrier()]
+
+
+def test_leaving_transparent_keeps_late_data() -> None:
+    conn = transparent_conn()
+    assert conn.leave_transparent() == b"+++"
+    assert conn.transparent
+    assert conn.command is not None
+    # The module sent these before it saw +++: data, even if they look like lines.
+    assert coalesce(conn.receive_data(b'\r\n+QSSLURC: "recv",4\r\nmore')) == [
+        ev.TransparentData(b'\r\n+QSSLURC: "recv",4\r\nmore')]
+    assert conn.receive_data(b"\r\nOK\r\n" + urc('+QSSLURC: "recv",4')) == [
+        ev.Ok(), ev.SslRecv(4)]
+    assert not conn.transparent
+    assert conn.command is None
+
+
+@pytest.mark.parametrize("cut", range(len(b"xy\r\nOK\r\n") + 1))
+def test_escape_ok_split_anywhere(cut: int) -> None:
+    conn = transparent_conn()
+    conn.leave_transparent()
+    stream = b"xy\r\nOK\r\n"
+    events = conn.receive_data(stream[:cut]) + conn.receive_data(stream[cut:])
+    assert coalesce(events) == [ev.TransparentData(b"xy"), ev.Ok()]
+
+
+def test_no_carrier_while_leaving_ends_the_escape() -> None:
+    conn = transparent_conn()
+    conn.leave_transparent()
+    assert conn.receive_data(b"z" + tr.NO_CARRIER_TAIL) == [
+        ev.TransparentData(b"z"), ev.NoCarrier()]
+    assert conn.command is None
+    assert not conn.transparent
+
+
+def test_back_to_transparent_with_ato() -> None:
+    conn = transparent_conn()
+    conn.leave_transparent()
+    assert conn.receive_data(OK) == [ev.Ok()]
+    conn.send_command(Command("ATO", enters_data_mode=True))
+    assert conn.receive_data(b"\r\nCONNECT\r\nagain") == [
+        ev.Connect(), ev.TransparentData(b"again")]
+
+
+# -- host misuse ------------------------------------------------------------------
+
+
+def test_second_command_in_flight_is_refused() -> None:
+    conn = AtConnection()
+    conn.send_command(QSSLSTATE)
+    with pytest.raises(AtProtocolError, match="in flight") as info:
+        conn.send_command(QIACT_QUERY)
+    assert info.value.side == "host"
+    assert conn.command is QSSLSTATE
+    assert conn.receive_data(OK) == [ev.Ok()]
+    conn.send_command(QIACT_QUERY)
+
+
+def test_payload_before_the_prompt_is_refused() -> None:
+    conn = AtConnection()
+    conn.send_command(QSSLSEND_18)
+    with pytest.raises(AtProtocolError):
+        conn.send_payload(MANUAL_DATA)
+    assert conn.receive_data(b"\r\n> ") == [ev.Prompt()]
+    assert conn.send_payload(MANUAL_DATA) == MANUAL_DATA
+    with pytest.raises(AtProtocolError):  # one prompt, one payload
+        conn.send_payload(MANUAL_DATA)
+
+
+@pytest.mark.parametrize("cmd", [None, QSSLSTATE, QSSLRECV_1500, QFUPL],
+                         ids=["idle", "no payload", "recv", "qfupl before connect"])
+def test_payload_nobody_asked_for_is_refused(cmd: Command | None) -> None:
+    conn = AtConnection()
+    if cmd is not None:
+        conn.send_command(cmd)
+    with pytest.raises(AtProtocolError):
+        conn.send_payload(b"0123456789")
+
+
+@pytest.mark.parametrize("size", [0, 17, 19, 1460])
+def test_wrong_payload_length_is_refused(size: int) -> None:
+    conn = AtConnection()
+    conn.send_command(QSSLSEND_18)
+    conn.receive_data(b"\r\n> ")
+    with pytest.raises(AtProtocolError, match="18 bytes"):
+        conn.send_payload(b"x" * size)
+    # The prompt still stands: the right payload goes through.
+    assert conn.send_payload(MANUAL_DATA) == MANUAL_DATA
+
+
+@pytest.mark.parametrize("text", ["AT+X=\"\r\"", "AT\nAT", "AT+QSSLCFG=\"caf\u00e9\"", "AT\x1a"])
+def test_command_text_must_be_printable_ascii(text: str) -> None:
+    conn = AtConnection()
+    with pytest.raises(AtProtocolError):
+        conn.send_command(Command(text))
+    assert conn.command is None  # nothing left in flight
+    assert conn.send_command(Command("AT")) == b"AT\r"
+
+
+def test_transparent_mode_refuses_commands_and_double_escape() -> None:
+    conn = AtConnection()
+    with pytest.raises(AtProtocolError):
+        conn.leave_transparent()
+    conn = transparent_conn()
+    with pytest.raises(AtProtocolError):
+        conn.send_command(QSSLSTATE)
+    conn.leave_transparent()
+    with pytest.raises(AtProtocolError):
+        conn.leave_transparent()
+    with pytest.raises(AtProtocolError):
+        conn.send_command(QSSLSTATE)
+
+
+def test_abort_then_late_lines_are_urcs() -> None:
+    conn = AtConnection()
+    conn.send_command(QSSLSTATE)
+    conn.abort_command()
+    assert conn.command is None
+    assert conn.receive_data(urc(tr.STATE_BUFFER) + OK) == [
+        ev.UnknownUrc(tr.STATE_BUFFER), ev.UnknownUrc("OK")]
+    conn.send_command(QIACT_QUERY)
+    assert conn.receive_data(OK) == [ev.Ok()]
+
+
+def test_abort_during_a_read_drops_its_payload() -> None:
+    conn = AtConnection()
+    conn.send_command(QSSLRECV_1500)
+    assert conn.receive_data(b"\r\n+QSSLRECV: 18\r\nTest data") == []
+    conn.abort_command()
+    # The rest of the payload is no longer framed: it reads as lines.
+    assert conn.receive_data(b" from SSL\r\n" + OK) == [
+        ev.UnknownUrc(" from SSL"), ev.UnknownUrc("OK")]
+
+
+def test_abort_keeps_a_push_payload_being_collected() -> None:
+    conn = AtConnection()
+    conn.send_command(QSSLSTATE)
+    stream = push(4, b"\r\nOK\r\n+QSSLURC: \"closed\",4\r\n")
+    assert conn.receive_data(stream[:30]) == []
+    conn.abort_command()
+    assert conn.receive_data(stream[30:]) == [
+        ev.SslPushData(4, b"\r\nOK\r\n+QSSLURC: \"closed\",4\r\n")]
+
+
+def test_abort_of_the_escape_returns_to_command_mode() -> None:
+    conn = transparent_conn()
+    conn.leave_transparent()
+    conn.abort_command()
+    assert not conn.transparent
+    assert conn.send_command(Command("AT")) == b"AT\r"
+    assert conn.receive_data(OK) == [ev.Ok()]
+
+
+# -- bounds -----------------------------------------------------------------------
+
+
+def test_endless_line_gives_one_violation_and_bounded_memory() -> None:
+    conn = AtConnection(max_line=256)
+    conn.send_command(QSSLSTATE)
+    events = conn.receive_data(b"\r\n+QSSLSTATE: " + b"x" * 300)
+    assert [type(e) for e in events] == [ev.ProtocolViolation]
+    for i in range(200):
+        junk = (b"\xff\r" * 500) if i % 2 else (b"y" * 1000)
+        assert conn.receive_data(junk) == []
+        assert len(conn._buf) <= conn.max_line + 1
+    # The line ends; the next one parses normally.
+    assert conn.receive_data(b"\r\n" + OK) == [ev.Ok()]
+    assert conn.command is None
+
+
+def test_long_line_ending_in_the_same_chunk() -> None:
+    conn = AtConnection(max_line=64)
+    events = conn.receive_data(urc("z" * 65) + urc('+QSSLURC: "recv",4'))
+    assert [type(e) for e in events] == [ev.ProtocolViolation, ev.SslRecv]
+
+
+@pytest.mark.parametrize("cut", range(0, 72))
+def test_line_of_exactly_max_line_is_accepted_however_split(cut: int) -> None:
+    conn = AtConnection(max_line=64)
+    line = b"+QIND: " + b"q" * (64 - 7)
+    stream = b"\r\n" + line + b"\r\n"
+    events = conn.receive_data(stream[:cut]) + conn.receive_data(stream[cut:])
+    assert events == [ev.UnknownUrc(line.decode())]
+
+
+@pytest.mark.parametrize("cut", range(0, 72))
+def test_line_one_longer_than_max_line_is_a_violation_however_split(cut: int) -> None:
+    conn = AtConnection(max_line=64)
+    stream = b"\r\n" + b"q" * 65 + b"\r\n" + urc("RDY")
+    events = conn.receive_data(stream[:cut]) + conn.receive_data(stream[cut:])
+    assert [type(e) for e in events] == [ev.ProtocolViolation, ev.ModuleReady]
+
+
+def test_recv_longer_than_asked_is_a_violation() -> None:
+    conn = AtConnection()
+    conn.send_command(Command("AT+QSSLRECV=4,10", recv_limit=10))
+    events = conn.receive_data(b"\r\n+QSSLRECV: 11\r\n")
+    assert [type(e) for e in events] == [ev.ProtocolViolation]
+    assert "11" in events[0].reason
+
+
+def test_push_longer_than_the_bound_is_a_violation() -> None:
+    conn = AtConnection()
+    n = MAX_PUSH_PAYLOAD + 1
+    events = conn.receive_data(b'\r\n+QSSLURC: "recv",4,%d\r\n' % n + urc("RDY"))
+    assert [type(e) for e in events] == [ev.ProtocolViolation, ev.ModuleReady]
+
+
+def test_memory_during_a_payload_is_one_payload() -> None:
+    conn = AtConnection()
+    conn.send_command(QSSLRECV_1500)
+    data = bytes(range(256)) * 5 + b"\r\nOK\r\n" * 36  # 1496 bytes
+    stream = recv_reply(data)
+    for i in range(0, len(stream), 7):
+        conn.receive_data(stream[i:i + 7])
+        assert len(conn._buf) <= conn.max_line + 1
+        assert len(conn._payload) <= len(data)
+    assert conn.command is None
