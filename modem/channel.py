@@ -35,6 +35,7 @@ trace_log = logging.getLogger("modem.at")
 
 RESYNC_ATTEMPTS = 5
 RESYNC_TIMEOUT = 1.0
+SYNC_TIMEOUT = 0.3  # per AT while a module may still be booting
 
 
 class ModuleRestarted(ModuleLost):
@@ -91,6 +92,10 @@ class AtChannel:
         self.failure: ModemError | None = None
         self.broken = trio.Event()
         self.commands_run = 0
+        # Until the owner arms it, RDY only counts (a module booting during
+        # bring-up); once armed, RDY means every socket was lost.
+        self.restart_is_fatal = False
+        self.restarts_seen = 0
 
     # -- failure ------------------------------------------------------------
 
@@ -136,7 +141,9 @@ class AtChannel:
             if trace:
                 trace_log.debug("< %s", _describe(event))
             if isinstance(event, ev.ModuleReady):
-                self.fail(ModuleRestarted("module restarted (RDY): all sockets were lost"))
+                self.restarts_seen += 1
+                if self.restart_is_fatal:
+                    self.fail(ModuleRestarted("module restarted (RDY): all sockets were lost"))
                 return
             self._on_urc(event)
             return
@@ -237,13 +244,13 @@ class AtChannel:
             f"module stopped answering (no OK to {RESYNC_ATTEMPTS} AT commands)"))
         self._check()
 
-    async def sync(self, attempts: int = 10) -> None:
+    async def sync(self, attempts: int = 30) -> None:
         """Bring-up: ``AT`` until ``OK`` (also lets the module autobaud)."""
         async with self._lock:
             for _ in range(attempts):
                 self._check()
                 try:
-                    resp = await self._run_locked(Command("AT", timeout=RESYNC_TIMEOUT), None)
+                    resp = await self._run_locked(Command("AT", timeout=SYNC_TIMEOUT), None)
                 except ModuleTimeout:
                     continue
                 if resp.ok:

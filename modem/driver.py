@@ -235,6 +235,17 @@ class Modem:
         return failure
 
     async def _bring_up(self, channel: AtChannel) -> None:
+        """Bring the module up; start over when it restarts (RDY) meanwhile."""
+        for _ in range(3):
+            restarts = channel.restarts_seen
+            await self._bring_up_once(channel)
+            if channel.restarts_seen == restarts:
+                channel.restart_is_fatal = True
+                return
+            log.info("module restarted during bring-up; starting over")
+        raise BringUpError("module keeps restarting during bring-up: check its power supply")
+
+    async def _bring_up_once(self, channel: AtChannel) -> None:
         await configure_line(channel)
         self.identity = await identify(channel)
         await check_sim(channel)

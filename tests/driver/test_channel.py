@@ -44,6 +44,7 @@ async def run_with(replies, body, urcs=None):
     module = ScriptedModule(module_side, replies)
     seen_urcs = [] if urcs is None else urcs
     channel = AtChannel(host, seen_urcs.append)
+    channel.restart_is_fatal = True
     async with trio.open_nursery() as nursery:
         nursery.start_soon(channel.read_loop)
         nursery.start_soon(module.serve)
