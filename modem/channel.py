@@ -57,12 +57,13 @@ class Response:
 
 
 class _Pending:
-    __slots__ = ("response", "prompted", "done")
+    __slots__ = ("response", "prompted", "done", "violation")
 
     def __init__(self, command: Command) -> None:
         self.response = Response(command)
         self.prompted = trio.Event()
         self.done = trio.Event()
+        self.violation: str | None = None
 
 
 def shorten(data: bytes, keep: int = 24) -> str:
@@ -152,6 +153,10 @@ class AtChannel:
             trace_log.debug("< %s", _describe(event))
         if isinstance(event, ev.ProtocolViolation):
             log.warning("module broke the AT framing: %s", event.reason)
+            if pending is not None:
+                # The response cannot be trusted (a payload may have been
+                # parsed as lines): fail the command rather than lose data.
+                pending.violation = event.reason
             return
         if pending is None:
             log.debug("stray %s with no command in flight", _describe(event))
@@ -216,6 +221,11 @@ class AtChannel:
                 raise ModuleTimeout(
                     f"{command.loggable}: no answer within {command.timeout:g} s")
             self.commands_run += 1
+            if pending.violation is not None:
+                self._needs_resync = True
+                raise AtProtocolError(
+                    f"{command.loggable}: module broke the framing ({pending.violation})",
+                    side="module")
             return pending.response
         finally:
             self._pending = None

@@ -131,8 +131,7 @@ class SslSocket(trio.abc.Stream):
         with trio.fail_after(self._send_stall_timeout):
             while True:
                 self._check_usable()
-                resp = await self._channel.run(
-                    commands.qsslsend(self.client_id, len(chunk)), chunk)
+                resp = await self._run(commands.qsslsend(self.client_id, len(chunk)), chunk)
                 if isinstance(resp.final, ev.SendOk):
                     self.bytes_sent += len(chunk)
                     return
@@ -146,6 +145,19 @@ class SslSocket(trio.abc.Stream):
                 self.send_fails += 1
                 await trio.sleep(backoff)
                 backoff = min(backoff * 2, 0.25)
+
+    async def _run(self, command, payload: bytes | None = None) -> Response:
+        """Run a data command; any failure fails the socket for good.
+
+        After a timeout or a framing error nobody knows whether the module
+        took the chunk or consumed the data it answered with, so the stream
+        cannot continue without risking loss or duplication.
+        """
+        try:
+            return await self._channel.run(command, payload)
+        except ModemError as exc:
+            self.fail(exc)
+            raise
 
     async def wait_send_all_might_not_block(self) -> None:
         await trio.lowlevel.checkpoint()
@@ -177,7 +189,7 @@ class SslSocket(trio.abc.Stream):
             self._receiving = False
 
     async def _read(self, want: int) -> bytes:
-        resp = await self._channel.run(commands.qsslrecv(self.client_id, want))
+        resp = await self._run(commands.qsslrecv(self.client_id, want))
         if resp.ok:
             return resp.payload or b""
         if self._failure is not None:

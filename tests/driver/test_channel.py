@@ -11,7 +11,7 @@ import trio.testing
 
 from modem import events as ev
 from modem.channel import AtChannel, ModuleRestarted
-from modem.errors import ModuleLost, ModuleTimeout
+from modem.errors import AtProtocolError, ModuleLost, ModuleTimeout
 from modem.protocol import Command
 
 
@@ -163,3 +163,18 @@ async def test_commands_take_turns_in_arrival_order(autojump_clock):
 
     await run_with({f"AT+X{i}": b"\r\nOK\r\n" for i in range(6)}, body)
     assert order == list(range(6))
+
+
+async def test_framing_violation_fails_the_command_instead_of_losing_data(autojump_clock):
+    async def body(channel, module):
+        cmd = Command("AT+QSSLRECV=0,10", info_prefixes=("+QSSLRECV",), recv_limit=10)
+        with pytest.raises(AtProtocolError, match="framing") as info:
+            await channel.run(cmd)
+        assert info.value.side == "module"
+        resp = await channel.run(Command("AT+CSQ", info_prefixes=("+CSQ",)))
+        assert resp.lines == ["+CSQ: 9,99"]
+        assert module.seen[-2:] == ["AT", "AT+CSQ"]
+
+    replies = {"AT+QSSLRECV=0,10": b"\r\n+QSSLRECV: 500\r\n" + b"x" * 500 + b"\r\n\r\nOK\r\n",
+               "AT": b"\r\nOK\r\n", "AT+CSQ": b"\r\n+CSQ: 9,99\r\n\r\nOK\r\n"}
+    await run_with(replies, body)
