@@ -225,6 +225,8 @@ class Modem:
                         task_status.started()
                     nursery.start_soon(self._keep_pdp, channel)
                     await channel.broken.wait()
+                    self.state.value = "recovering"
+                    self._channel = None
                     failure = channel.failure or ModuleLost("channel broke")
                 nursery.cancel_scope.cancel()
         finally:

@@ -11,7 +11,7 @@ import trio
 
 from modem import errors
 from modem.driver import Modem, PdpSettings
-from modem.emulator import Fault
+from modem.emulator import Emulator, EmulatorConfig, Fault
 from modem.serial_stream import open_serial_stream
 from tests.driver.conftest import open_socket, receive_exactly
 from tests.tls_servers import TlsServer, source_data
@@ -229,3 +229,33 @@ async def test_fault_send_fail_burst_loses_nothing(modem, emulator, echo_server,
     assert await echo_roundtrip(sock, payload) == payload
     assert sock.send_fails == 6
     await sock.aclose()
+
+
+async def test_vanished_device_is_reopened_when_it_returns(tmp_path, profile, echo_server):
+    """USB re-enumeration: the port disappears, then comes back at the same path."""
+    link = tmp_path / "ttyUSB2"
+    config = EmulatorConfig(resolve={"echo.test": "127.0.0.1"})
+    open_stream = functools.partial(open_serial_stream, str(link))
+    async with trio.open_nursery() as nursery:
+        first_gone = trio.Event()
+
+        async def first_module(task_status=trio.TASK_STATUS_IGNORED):
+            async with Emulator.running(config) as emu:
+                link.symlink_to(emu.device)
+                task_status.started()
+                await first_gone.wait()
+                link.unlink()
+
+        await nursery.start(first_module)
+        async with Modem.open(open_stream, pdp=PdpSettings(apn="internet"),
+                              profiles=[profile]) as modem:
+            sock = await open_socket(modem, echo_server.port, profile)
+            first_gone.set()
+            with trio.fail_after(10), pytest.raises(errors.ModuleLost):
+                while True:
+                    await sock.receive_some()
+            await sock.aclose()
+            await trio.sleep(1.0)  # the driver retries a missing device meanwhile
+            async with Emulator.running(config) as emu:
+                link.symlink_to(emu.device)
+                await assert_new_socket_works(modem, echo_server, profile)
