@@ -128,7 +128,10 @@ def refusal(line: str) -> str | None:
             for prefix, why in _REFUSED_EXTENDED:
                 if name.startswith(prefix):
                     return f"AT{name} refused: {why}"
-            if name in _REFUSED_SET and "=" in up and not up.rstrip().endswith("=?"):
+            args = up.partition("=")[2].strip()
+            if name in _REFUSED_SET and "=" in up and args != "?":
+                if name == "+QICSGP" and "," not in args:
+                    continue  # AT+QICSGP=<id> reads the settings
                 return f"AT{name}= refused: {_REFUSED_SET[name]}"
             continue
         if _ALLOWED_BASIC.match(up):

@@ -167,8 +167,7 @@ async def serve_connection(local: trio.abc.Stream, record: ConnectionRecord, *,
     caller cancels ``record.cancel_scope`` to stop it early; the module
     socket is still closed properly then.
     """
-    mapping = record.mapping
-    remote = mapping.remote
+    remote = record.mapping.remote
     fields = {"conn": record.number}
     sock = None
     reason = "cancelled"
@@ -189,7 +188,7 @@ async def serve_connection(local: trio.abc.Stream, record: ConnectionRecord, *,
                         registry.counters.open_failures[failure_key(exc)] += 1
                         reason = f"open failed: {exc}"
                         log.warning("open failed", extra=kv(
-                            **fields, map=str(mapping), error=str(exc), hint=hint_for(exc)))
+                            **fields, remote=str(remote), error=str(exc), hint=hint_for(exc)))
                         return reason
                     registry.counters.opened += 1
                     record.state = OPEN
@@ -200,8 +199,8 @@ async def serve_connection(local: trio.abc.Stream, record: ConnectionRecord, *,
             except QueueTimeout as exc:
                 registry.counters.queue_timeouts += 1
                 reason = f"queue timeout: {exc}"
-                log.warning("connection refused", extra=kv(
-                    **fields, map=str(mapping), reason=str(exc)))
+                log.warning("connection closed unserved", extra=kv(
+                    **fields, listen=record.listen, remote=str(remote), reason=str(exc)))
                 return reason
         if record.cancel_scope.cancelled_caught:
             reason = "shutdown"

@@ -29,6 +29,7 @@ class ConnectionRecord:
 
     number: int
     mapping: Mapping
+    listen: str   # where it was accepted (the bound address, also with LPORT 0)
     peer: str
     started: float
     cancel_scope: trio.CancelScope = field(default_factory=trio.CancelScope)
@@ -40,7 +41,7 @@ class ConnectionRecord:
     def as_dict(self, now: float) -> dict[str, object]:
         return {
             "number": self.number,
-            "listen": str(self.mapping.listen),
+            "listen": self.listen,
             "remote": str(self.mapping.remote),
             "peer": self.peer,
             "client_id": self.client_id,
@@ -82,8 +83,8 @@ class Registry:
         self._count = AsyncValue(0)
         self._next = 1
 
-    def add(self, mapping: Mapping, peer: str) -> ConnectionRecord:
-        record = ConnectionRecord(self._next, mapping, peer, trio.current_time())
+    def add(self, mapping: Mapping, listen: str, peer: str) -> ConnectionRecord:
+        record = ConnectionRecord(self._next, mapping, listen, peer, trio.current_time())
         self._next += 1
         self.connections[record.number] = record
         self.counters.accepted += 1

@@ -240,8 +240,10 @@ class ProxyService:
             peer = str(Endpoint(host, port))
         except OSError:
             peer = "?"
-        record = self.registry.add(mapping, peer)
-        log.info("accepted", extra=kv(conn=record.number, map=str(mapping), peer=peer))
+        listen = str(self.listen_addresses.get(mapping, mapping.listen))
+        record = self.registry.add(mapping, listen, peer)
+        log.info("accepted", extra=kv(conn=record.number, listen=listen,
+                                      remote=str(mapping.remote), peer=peer))
         try:
             await serve_connection(stream, record, modem=self.modem,
                                    profile=self.profiles[mapping], admission=self.admission,

@@ -46,6 +46,8 @@ async def read_head(stream: trio.abc.Stream) -> bytes:
         end = data.find(b"\r\n\r\n")
         if end < 0:
             end = data.find(b"\n\n")
+        if end > MAX_HEAD:
+            raise BadRequest(431)
         if end >= 0:
             return data[:end]
         if len(data) > MAX_HEAD:

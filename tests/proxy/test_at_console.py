@@ -1,0 +1,118 @@
+"""The AT console: which lines may reach the module, and the line protocol."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+import trio
+import trio.testing
+
+from modem.errors import ModuleTimeout
+from proxy.at_console import MAX_LINE, handle_console, refusal
+
+
+@pytest.mark.parametrize("line", [
+    "AT", "at", "AT+CSQ", "AT+CEREG?", "AT+QIACT?", "AT+QIACT=?", "ATI", "ATI0",
+    "AT+CSQ;+CEREG?", "AT+CCLK?", "AT+QIDNSCFG=1", "AT+QENG=\"servingcell\"",
+    "AT&V", "AT+COPS?", 'AT+QCFG="band"', "AT+QICSGP=1", "AT+QICSGP=?", "AT+GSN",
+    'AT+QPING=1,"a;b"',
+])
+def test_allowed(line):
+    assert refusal(line) is None
+
+
+@pytest.mark.parametrize(("line", "words"), [
+    ("AT+QSSLCLOSE=0", "AT+QSSLCLOSE refused"),
+    ("at+qsslcfg=\"sni\",0,0", "AT+QSSLCFG refused"),
+    ("AT+QSSLSTATE", "SSL sockets"),
+    ("ATE1", "echo"),
+    ("ATE0", "echo"),
+    ("ATZ", "resets"),
+    ("AT&F", "resets"),
+    ("AT&F0", "resets"),
+    ("AT+CFUN=1,1", "function level"),
+    ("AT+QIDEACT=1", "PDP context"),
+    ("AT+QIACT=1", "activates the PDP context itself"),
+    ('AT+QICSGP=1,1,"other","","",0', "--apn"),
+    ('AT+QFUPL="UFS:x.pem",10', "certificate files"),
+    ('AT+QFDEL="*"', "certificate files"),
+    ("ATO", "data mode"),
+    ("ATD*99#", "dials"),
+    ("AT+QISWTMD=0,2", "access mode"),
+    ("+++", "+++"),
+    ("AT+CSQ;+CFUN=0", "AT+CFUN refused"),
+    ("AT+CSQ;E0", "echo"),
+    ("ATIE0", "only extended"),
+    ("ATV0", "result codes"),
+    ("ATS3=10", "S-registers"),
+    ("AT+IPR=921600", "speed"),
+    ("AT+CMEE=0", "error format"),
+    ('AT+QURCCFG="urcport","uart1"', "URCs"),
+    ("AT+CMGS=\"123\"", "prompt"),
+    ("AT+CSQ;AT+CEREG?", "one AT"),
+    ("AT+CSQ;;+CEREG?", "empty command"),
+    ("A/", "repeats"),
+    ("CSQ", "starts with AT"),
+    ("AT+CSQ\x1a", "printable ASCII"),
+    ("AT+" + "X" * MAX_LINE, "longer than"),
+])
+def test_refused(line, words):
+    why = refusal(line)
+    assert why is not None and words in why
+
+
+@dataclass
+class Answer:
+    lines: list[str]
+    final: str
+
+
+class RecordingModule:
+    """Stands in for Modem.at_command: records lines, answers like a module."""
+
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+
+    async def at_command(self, text: str) -> Answer:
+        self.sent.append(text)
+        await trio.lowlevel.checkpoint()
+        if text == "AT+SLOW":
+            raise ModuleTimeout("AT+SLOW got no answer")
+        if text.upper() == "AT+CSQ":
+            return Answer(["+CSQ: 20,99"], "OK")
+        return Answer([], "ERROR")
+
+
+async def read_lines(stream: trio.abc.Stream, count: int) -> list[str]:
+    data = b""
+    while data.count(b"\r\n") < count:
+        chunk = await stream.receive_some(4096)
+        assert chunk, data
+        data += chunk
+    return data.decode().split("\r\n")[:count]
+
+
+async def test_console_protocol():
+    module = RecordingModule()
+    client, server = trio.testing.memory_stream_pair()
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(handle_console, server, module.at_command)
+        await client.send_all(b"AT+CSQ\r\n\r\nATE1\nAT+QSSLCLOSE=1\rAT+NOPE\r\nAT+SLOW\r\n")
+        lines = await read_lines(client, 6)
+        assert lines[:2] == ["+CSQ: 20,99", "OK"]
+        assert lines[2].startswith("ERROR: ATE1 refused")
+        assert lines[3].startswith("ERROR: AT+QSSLCLOSE refused")
+        assert lines[4] == "ERROR"
+        assert lines[5].startswith("ERROR: module: AT+SLOW got no answer")
+        # a line split across writes, and an overlong one that is skipped to its end
+        await client.send_all(b"AT+C")
+        await client.send_all(b"SQ\r\n" + b"A" * (MAX_LINE + 10))
+        await client.send_all(b"TTT\r\nAT+CSQ\r\n")
+        lines = await read_lines(client, 5)
+        assert lines[:2] == ["+CSQ: 20,99", "OK"]
+        assert lines[2] == f"ERROR: line longer than {MAX_LINE} characters"
+        assert lines[3:] == ["+CSQ: 20,99", "OK"]
+        await client.send_eof()
+        assert await client.receive_some(10) == b""
+    assert module.sent == ["AT+CSQ", "AT+NOPE", "AT+SLOW", "AT+CSQ", "AT+CSQ"]

@@ -1,0 +1,112 @@
+"""The two-way pump between a local stream and a module socket (here: memory streams)."""
+
+from __future__ import annotations
+
+import pytest
+import trio
+import trio.testing
+
+from proxy.config import Endpoint, Mapping
+from proxy.connection import Pump
+from proxy.registry import HALF_CLOSED, Registry
+
+MAPPING = Mapping(Endpoint("127.0.0.1", 9000), Endpoint("api.example.com", 443))
+
+
+async def read_all(stream: trio.abc.ReceiveStream) -> bytes:
+    data = b""
+    while chunk := await stream.receive_some(65536):
+        data += chunk
+    return data
+
+
+def setup():
+    client, local = trio.testing.memory_stream_pair()
+    remote, server = trio.testing.memory_stream_pair()
+    registry = Registry()
+    record = registry.add(MAPPING, "127.0.0.1:9000", "127.0.0.1:5555")
+    return client, local, remote, server, registry, record
+
+
+async def test_both_ways_then_remote_close():
+    client, local, remote, server, registry, record = setup()
+    up = bytes(range(256)) * 100
+    down = b"\r\nOK\r\n> " * 5000
+    result: list[str] = []
+
+    async def run_pump():
+        result.append(await Pump(local, remote, record, registry).run())
+        await local.aclose()
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(run_pump)
+        await client.send_all(up)
+        got_up = b""
+        while len(got_up) < len(up):
+            got_up += await server.receive_some(65536)
+        await server.send_all(down)
+        await server.send_eof()
+        assert await read_all(client) == down  # everything, then end of stream
+    assert got_up == up
+    assert result == ["remote closed"]
+    assert (record.bytes_up, record.bytes_down) == (len(up), len(down))
+    assert (registry.counters.bytes_up, registry.counters.bytes_down) == (len(up), len(down))
+
+
+async def test_local_half_close_lets_the_remote_finish(autojump_clock):
+    client, local, remote, server, registry, record = setup()
+    result: list[str] = []
+
+    async def run_pump():
+        result.append(await Pump(local, remote, record, registry, linger=2).run())
+        await local.aclose()
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(run_pump)
+        await client.send_all(b"request")
+        await client.send_eof()
+        assert await server.receive_some(100) == b"request"
+        await trio.sleep(1.5)
+        assert record.state == HALF_CLOSED
+        await server.send_all(b"late ")
+        await trio.sleep(1.5)  # quiet for less than the linger since the last byte
+        await server.send_all(b"answer")
+        start = trio.current_time()
+        assert await read_all(client) == b"late answer"
+        assert trio.current_time() - start == pytest.approx(2)
+    assert result == ["local closed"]
+
+
+async def test_half_close_linger_is_bounded(autojump_clock):
+    client, local, remote, server, registry, record = setup()
+
+    async def chatter():
+        while True:
+            await server.send_all(b".")
+            await trio.sleep(1)
+
+    pump = Pump(local, remote, record, registry, linger=2, linger_max=10)
+
+    async def run_pump():
+        await pump.run()
+        await local.aclose()
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(chatter)
+        nursery.start_soon(run_pump)
+        await client.send_eof()
+        start = trio.current_time()
+        assert len(await read_all(client)) >= 9
+        assert pump.reason == "local closed"
+        assert trio.current_time() - start == pytest.approx(10)
+        nursery.cancel_scope.cancel()
+
+
+async def test_local_reset_ends_the_pump():
+    client, local, remote, server, registry, record = setup()
+    async with trio.open_nursery() as nursery:
+        pump = Pump(local, remote, record, registry)
+        nursery.start_soon(pump.run)
+        await client.aclose()
+        await server.send_all(b"data for nobody")
+    assert pump.reason == "local connection reset"
