@@ -1,0 +1,91 @@
+"""FILE AT commands (Quectel FILE AT Commands Manual): QFUPL, QFLST, QFDEL.
+
+``AT+QFUPL="UFS:name",<size>[,<timeout>[,<ackmode>]]`` answers ``CONNECT``,
+takes exactly ``size`` raw bytes within ``timeout`` seconds (default 5), then
+``+QFUPL: <size>,<checksum>`` (checksum in lowercase hex) and ``OK``.  An
+existing file is ``+CME ERROR: 407`` (upload refused, delete first), a
+timeout ``+CME ERROR: 421`` (nothing stored).  ``AT+QFLST`` lists
+``+QFLST: "UFS:name",<size>`` (``"RAM:*"`` for RAM); ``AT+QFDEL`` deletes,
+``+CME ERROR: 405`` when nothing matched a name without wildcards.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import trio
+
+from .fields import int_field, str_field
+from .files import FILE_EXISTS, FILE_NOT_FOUND, FILE_TIMEOUT, INVALID_FILE_NAME, qfupl_checksum
+from .responses import CONNECT, ERROR, OK, cme_error, info
+
+if TYPE_CHECKING:
+    from .at_commands import CommandProcessor, Request
+
+MAX_FILE = 10 * 1024 * 1024
+
+
+async def qfupl(proc: CommandProcessor, req: Request) -> bytes | None:
+    module = proc.module
+    if req.kind == "test":
+        return info('+QFUPL: <filename>,(1-10485760),(1-65535),(0,1)')
+    if req.kind != "set":
+        return ERROR
+    fields = req.fields
+    name = str_field(fields, 0)
+    size = int_field(fields, 1, 1, MAX_FILE)
+    timeout = int_field(fields, 2, 1, 65535, default=5)
+    int_field(fields, 3, 0, 1, default=0)
+    try:
+        module.files.split(name)
+    except ValueError:
+        return cme_error(module.cmee, INVALID_FILE_NAME)
+    if module.files.exists(name):
+        return cme_error(module.cmee, FILE_EXISTS)
+    line = proc.line
+    async with line.urc_gate:
+        await line.write(CONNECT)
+        data = None
+        with trio.move_on_after(timeout):
+            data = await line.read_exact(size)
+        if data is None:
+            line.discard_input()
+            await line.write(cme_error(module.cmee, FILE_TIMEOUT))
+            return None
+        module.files.put(name, data)
+        await line.write(info(f"+QFUPL: {size},{qfupl_checksum(data):x}"))
+    return None
+
+
+async def qflst(proc: CommandProcessor, req: Request) -> bytes:
+    if req.kind == "test":
+        return OK
+    if req.kind == "exec":
+        pattern = "*"
+    elif req.kind == "set":
+        pattern = str_field(req.fields, 0)
+    else:
+        return ERROR
+    try:
+        listing = proc.module.files.listing(pattern)
+    except ValueError:
+        return cme_error(proc.module.cmee, INVALID_FILE_NAME)
+    return info(*(f'+QFLST: "{name}",{size}' for name, size in listing))
+
+
+async def qfdel(proc: CommandProcessor, req: Request) -> bytes:
+    if req.kind == "test":
+        return OK
+    if req.kind != "set":
+        return ERROR
+    pattern = str_field(req.fields, 0)
+    try:
+        deleted = proc.module.files.delete(pattern)
+    except ValueError:
+        return cme_error(proc.module.cmee, INVALID_FILE_NAME)
+    if not deleted and "*" not in pattern:
+        return cme_error(proc.module.cmee, FILE_NOT_FOUND)
+    return OK
+
+
+HANDLERS = {"+QFUPL": qfupl, "+QFLST": qflst, "+QFDEL": qfdel}

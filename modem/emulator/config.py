@@ -1,0 +1,52 @@
+"""Settings of one emulated module (``EmulatorConfig``)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+#: The clock a module without network time shows after power-up: the GPS epoch.
+GPS_EPOCH = dt.datetime(1980, 1, 6, tzinfo=dt.UTC)
+
+
+@dataclass(frozen=True)
+class EmulatorConfig:
+    """How the virtual EC2x behaves.
+
+    ``baud``: line rate; 0 means unpaced, otherwise each direction carries
+    ``baud / 10`` bytes per second (8N1).  ``latency_ms``: turnaround before
+    the first response byte of each command.  ``resolve``: host name ->
+    address table consulted before DNS; ``real_dns`` allows the system
+    resolver for other names (otherwise they fail with 565).  ``seed`` makes
+    random faults and noise reproducible.  ``rx_buffer`` / ``tx_buffer``: per
+    socket receive and send buffer sizes in bytes.  ``socket_buffer``: the
+    kernel ``SO_RCVBUF`` / ``SO_SNDBUF`` of each TCP socket, small like a
+    module's, so a server feels backpressure soon.  ``auto_pdp``: context 1
+    is active at boot.  ``clock_start``: the module clock at boot (None: the
+    GPS epoch 1980-01-06, wrong on purpose).  ``boot_time`` seconds from
+    power-up to ``RDY``, then ``boot_urc_delay`` to the SIM URCs.
+    ``escape_guard`` is the ``+++`` guard time (manual 1.3: 1 s).
+    ``connect_timeout`` bounds the TCP connect (the manual's 150 s).
+    ``faults`` are ``--fault`` specs (see ``faults.parse_fault_spec``).
+    """
+
+    baud: int = 0
+    latency_ms: float = 0.0
+    resolve: dict[str, str] = field(default_factory=dict)
+    real_dns: bool = True
+    seed: int = 0
+    rx_buffer: int = 64 * 1024
+    tx_buffer: int = 16 * 1024
+    socket_buffer: int | None = 32 * 1024
+    auto_pdp: bool = False
+    clock_start: dt.datetime | None = None
+    boot_time: float = 0.05
+    boot_urc_delay: float = 0.05
+    escape_guard: float = 1.0
+    connect_timeout: float = 150.0
+    faults: tuple[str, ...] = ()
+
+    @property
+    def bytes_per_second(self) -> float:
+        """Line rate in bytes per second (0: unpaced)."""
+        return self.baud / 10 if self.baud else 0.0

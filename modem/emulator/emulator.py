@@ -1,0 +1,112 @@
+"""``Emulator``: a virtual Quectel EC2x behind a pseudo-terminal, run in a nursery.
+
+    async with Emulator.running(EmulatorConfig(resolve={"api.example.com": "127.0.0.1"})) as emu:
+        port = serial.Serial(emu.device, exclusive=True)   # or the project's serial stream
+        ...
+        await emu.inject(Fault.peer_close(client_id=3))
+
+The emulator owns its nursery: the module's tasks (command processor, URC
+writer, one runner per socket) and scheduled faults live there and are
+cancelled on exit, which closes every TLS socket and the pty.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import trio
+
+from .config import EmulatorConfig
+from .faults import Fault, FaultPlan, FaultState, parse_fault_spec
+from .files import FileStore
+from .line import HostLine
+from .module import Module
+from .pty_port import PtyPort
+
+
+class Emulator:
+    """A running emulated module; build it with ``Emulator.running(config)``."""
+
+    def __init__(self, config: EmulatorConfig, port: PtyPort) -> None:
+        self.config = config
+        self._port = port
+        self.line = HostLine(port.stream, config.bytes_per_second)
+        self.files = FileStore()
+        self.faults = FaultState(config.seed)
+        self.restarts = 0
+        self._module_scope = trio.CancelScope()
+        self.module = self._new_module()
+
+    @classmethod
+    @asynccontextmanager
+    async def running(cls, config: EmulatorConfig | None = None) -> AsyncIterator[Emulator]:
+        config = config or EmulatorConfig()
+        plans = [parse_fault_spec(spec) for spec in config.faults]
+        port = PtyPort()
+        try:
+            emu = cls(config, port)
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(emu._supervise)
+                for plan in plans:
+                    nursery.start_soon(emu._scheduled, plan)
+                try:
+                    yield emu
+                finally:
+                    nursery.cancel_scope.cancel()
+        finally:
+            await port.aclose()
+
+    @property
+    def device(self) -> str:
+        """Path of the pty slave: what the host opens."""
+        return self._port.device
+
+    # -- control ---------------------------------------------------------------
+
+    async def inject(self, fault: Fault) -> None:
+        """Apply a fault to the running module now."""
+        await self.module.apply_fault(fault)
+
+    async def wait_booted(self) -> None:
+        """Until the current module has posted its boot URCs."""
+        await self.module.booted.wait()
+
+    def restart(self) -> None:
+        """Reboot the module (as ``AT+CFUN=1,1`` does)."""
+        self._module_scope.cancel()
+
+    @property
+    def clock_offset(self) -> dt.timedelta:
+        """Module clock minus wall clock."""
+        return self.module.clock.offset
+
+    def set_clock(self, when: dt.datetime) -> None:
+        """Set the module clock (as ``AT+CCLK`` does), e.g. to the real time."""
+        self.module.clock.set(when)
+
+    # -- tasks -----------------------------------------------------------------
+
+    def _new_module(self) -> Module:
+        return Module(self.config, self.line, self.files, self.faults, self.restart)
+
+    async def _supervise(self) -> None:
+        while True:
+            with self._module_scope:
+                await self.module.run()
+                await trio.sleep_forever()
+            self.restarts += 1
+            self.files.lose_ram()
+            self.line.clear_urcs()
+            self.line.discard_input()
+            self._module_scope = trio.CancelScope()
+            self.module = self._new_module()
+
+    async def _scheduled(self, plan: FaultPlan) -> None:
+        if plan.random_rate:
+            self.faults.random_rate = plan.random_rate
+            return
+        await trio.sleep(plan.at)
+        assert plan.fault is not None
+        await self.inject(plan.fault)

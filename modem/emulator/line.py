@@ -1,0 +1,163 @@
+"""The module's side of the serial line: paced input and output, URC delivery.
+
+Output rules (what real firmware does, DESIGN "What real modules do"):
+every write is one unit under ``output_lock`` so a URC never lands inside a
+response, a ``+QSSLRECV`` payload or a prompt.  Queued URCs wait for
+``urc_gate``, which the command processor holds while the host owes it raw
+bytes (``AT+QSSLSEND`` / ``AT+QFUPL`` data, transparent mode).
+While ``silent`` (fault injection) input is read and dropped and nothing is
+written.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+
+import trio
+
+from .pacing import Pacer
+
+CR = 0x0D
+LF = 0x0A
+
+
+class HostLine:
+    """Both directions of the serial line as the module sees them."""
+
+    def __init__(self, stream: trio.abc.Stream, bytes_per_second: float) -> None:
+        self._stream = stream
+        self._rx_pacer = Pacer(bytes_per_second)
+        self._tx_pacer = Pacer(bytes_per_second)
+        self._inbuf = bytearray()
+        self.output_lock = trio.Lock()
+        self.urc_gate = trio.Lock()
+        self._urcs: deque[bytes] = deque()
+        self._urc_lot = trio.lowlevel.ParkingLot()
+        self._silent_until = -math.inf
+        self.last_input_time = -math.inf
+        self.bytes_in = 0
+        self.bytes_out = 0
+
+    # -- silence ---------------------------------------------------------
+
+    def silence(self, seconds: float) -> None:
+        """Answer nothing and drop input for ``seconds``."""
+        self._silent_until = max(self._silent_until, trio.current_time() + seconds)
+        self._inbuf.clear()
+
+    @property
+    def silent(self) -> bool:
+        return trio.current_time() < self._silent_until
+
+    # -- input -----------------------------------------------------------
+
+    async def _fill(self) -> None:
+        data = await self._stream.receive_some(self._rx_pacer.burst)
+        if not data:
+            # Only when the pty vanished under us: nothing more will come.
+            await trio.sleep_forever()
+        await self._rx_pacer.consume(len(data))
+        self.last_input_time = trio.current_time()
+        if self.silent:
+            return
+        self.bytes_in += len(data)
+        self._inbuf += data
+
+    def discard_input(self) -> None:
+        self._inbuf.clear()
+
+    async def drop_input_forever(self) -> None:
+        """Read and drop everything (a module that is booting)."""
+        while True:
+            await self._fill()
+            self._inbuf.clear()
+
+    async def read_line(self) -> bytes:
+        """The next command line without its CR; a LF after the CR is dropped."""
+        while True:
+            while self._inbuf[:1] == b"\n":
+                del self._inbuf[:1]
+            end = self._inbuf.find(b"\r")
+            if end >= 0:
+                line = bytes(self._inbuf[:end])
+                del self._inbuf[: end + 1]
+                return line
+            if len(self._inbuf) > 4096:  # a runaway line: forget it, like firmware
+                self._inbuf.clear()
+            await self._fill()
+
+    async def read_exact(self, n: int) -> bytes:
+        while len(self._inbuf) < n:
+            await self._fill()
+        data = bytes(self._inbuf[:n])
+        del self._inbuf[:n]
+        return data
+
+    async def read_some(self) -> bytes:
+        """Whatever has arrived (at least one byte)."""
+        while not self._inbuf:
+            await self._fill()
+        data = bytes(self._inbuf)
+        self._inbuf.clear()
+        return data
+
+    async def read_until(self, stops: bytes, limit: int) -> tuple[bytes, int]:
+        """Bytes up to the first byte in ``stops`` (consumed, returned as int).
+
+        Bytes past ``limit`` are dropped (the ctrl-z form of ``AT+QSSLSEND``).
+        """
+        data = bytearray()
+        while True:
+            while not self._inbuf:
+                await self._fill()
+            for i, byte in enumerate(self._inbuf):
+                if byte in stops:
+                    data += self._inbuf[:i]
+                    del self._inbuf[: i + 1]
+                    return bytes(data[:limit]), byte
+            data += self._inbuf
+            self._inbuf.clear()
+            del data[limit:]
+
+    # -- output ----------------------------------------------------------
+
+    async def _send(self, data: bytes) -> None:
+        if self.silent:
+            return
+        step = self._tx_pacer.burst
+        for start in range(0, len(data), step):
+            chunk = data[start : start + step]
+            await self._tx_pacer.consume(len(chunk))
+            await self._stream.send_all(chunk)
+            self.bytes_out += len(chunk)
+
+    async def write(self, data: bytes) -> None:
+        """Write one unit; no URC can come between its bytes."""
+        async with self.output_lock:
+            await self._send(data)
+
+    async def write_locked(self, data: bytes) -> None:
+        """Write while the caller already holds ``output_lock``."""
+        await self._send(data)
+
+    async def urc(self, data: bytes) -> None:
+        """Write a URC now (waits while the host owes raw bytes)."""
+        async with self.urc_gate, self.output_lock:
+            await self._send(data)
+
+    def post_urc(self, data: bytes) -> None:
+        """Queue a URC for the URC writer (keeps order, never blocks)."""
+        self._urcs.append(data)
+        self._urc_lot.unpark_all()
+
+    def clear_urcs(self) -> None:
+        self._urcs.clear()
+
+    async def run_urc_writer(self) -> None:
+        while True:
+            while not self._urcs:
+                await self._urc_lot.park()
+            async with self.urc_gate, self.output_lock:
+                # Take it only now: everything queued before is out already.
+                await self._send(self._urcs.popleft())

@@ -1,0 +1,316 @@
+"""One SSL client socket of the module (``AT+QSSLOPEN`` ids 0-11).
+
+The runner task, owned by the module's nursery, opens real TCP plus TLS and
+then pumps: a receive loop fills the bounded receive buffer (and reads the
+TLS stream only while it has room, so the server feels TCP backpressure), a
+send loop drains the bounded send buffer, a push loop delivers
+``+QSSLURC: "recv",<id>,<len>`` data in push mode.  Who empties the receive
+buffer depends on the access mode (manual 1.3): ``AT+QSSLRECV`` (0), the push
+loop (1), the transparent session (2).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket as stdlib_socket
+from enum import IntEnum
+from typing import TYPE_CHECKING
+
+import trio
+
+from . import tls
+
+if TYPE_CHECKING:
+    from .module import Module
+
+MAX_PUSH = 1500
+DNS_PARSE_FAILED = 565
+CONNECTION_FAILED = 566
+
+
+class SocketState(IntEnum):
+    """``<socket_state>`` of ``+QSSLSTATE`` (manual 2.1.6)."""
+
+    INITIAL = 0
+    OPENING = 1
+    CONNECTED = 2
+    CLOSING = 4
+
+
+class SslSocket:
+    """State and buffers of one client id; ``run`` is its task."""
+
+    def __init__(
+        self, module: Module, client_id: int, pdp_id: int, ctx_id: int,
+        host: str, port: int, mode: int,
+    ) -> None:
+        self.module = module
+        self.client_id = client_id
+        self.pdp_id = pdp_id
+        self.ctx_id = ctx_id
+        self.host = host
+        self.port = port
+        self.mode = mode
+        self.state = SocketState.OPENING
+        self.local_port = 0
+        self.remote_ip = ""
+        self.rx = bytearray()
+        self.tx = bytearray()
+        self.rx_limit = module.config.rx_buffer
+        self.tx_limit = module.config.tx_buffer
+        self.recv_urc_sent = False
+        self.peer_closed = False
+        self.open_error: int | None = None
+        self.opened = trio.Event()
+        self.finished = trio.Event()
+        self.bytes_received = 0
+        self.bytes_sent = 0
+        self._lot = trio.lowlevel.ParkingLot()
+        self._io_scope = trio.CancelScope()
+        self._close_timeout: float | None = None
+        self._stream: trio.SSLStream[trio.SocketStream] | None = None
+
+    # -- shared with the command processor ---------------------------------
+
+    def notify(self) -> None:
+        self._lot.unpark_all()
+
+    async def wait_change(self) -> None:
+        await self._lot.park()
+
+    @property
+    def connected(self) -> bool:
+        return self.state == SocketState.CONNECTED
+
+    def take_rx(self, n: int) -> bytes:
+        """Up to n buffered bytes (``AT+QSSLRECV``); re-arms the recv URC when empty."""
+        data = bytes(self.rx[:n])
+        del self.rx[:n]
+        if not self.rx:
+            self.recv_urc_sent = False
+        self.notify()
+        return data
+
+    def offer_tx(self, data: bytes) -> bool:
+        """Queue data to send if all of it fits (``AT+QSSLSEND``), else take nothing."""
+        if len(self.tx) + len(data) > self.tx_limit:
+            return False
+        self.tx += data
+        self.notify()
+        return True
+
+    async def put_tx(self, data: bytes) -> None:
+        """Queue data, waiting for room (transparent mode); dropped once closed."""
+        view = memoryview(data)
+        while view and not self.peer_closed:
+            room = self.tx_limit - len(self.tx)
+            if room <= 0:
+                await self.wait_change()
+                continue
+            self.tx += view[:room]
+            view = view[room:]
+            self.notify()
+
+    def set_mode(self, mode: int) -> None:
+        """``AT+QISWTMD`` / leaving transparent mode: the new consumer takes over."""
+        self.mode = mode
+        if mode == 0 and self.rx and not self.recv_urc_sent:
+            self._announce_recv()
+        self.notify()
+
+    def request_close(self, timeout: float) -> None:
+        """``AT+QSSLCLOSE``: stop pumping, close with close_notify within timeout."""
+        self._close_timeout = timeout
+        self._io_scope.cancel()
+
+    def drop_connection(self) -> None:
+        """The network lost the connection (fault injection): as if the peer closed."""
+        if self.state == SocketState.CONNECTED:
+            self._io_scope.cancel()
+
+    # -- the task ------------------------------------------------------------
+
+    async def run(self) -> None:
+        try:
+            with self._io_scope:
+                err = await self._open()
+                self._report_open(err)
+                if err:
+                    return
+                await self._pump()
+            if self._close_timeout is not None:
+                await self._close_gracefully(self._close_timeout)
+            elif self.state == SocketState.CONNECTED:
+                await self._peer_gone()
+        finally:
+            if self._stream is not None:
+                await trio.aclose_forcefully(self._stream)
+            if not self.opened.is_set():  # closed or torn down while opening
+                self.open_error = CONNECTION_FAILED
+                self.opened.set()
+            self.finished.set()
+            self.notify()
+
+    async def _open(self) -> int:
+        module = self.module
+        cfg = module.ssl_contexts[self.ctx_id]
+        address = await self._resolve()
+        if address is None:
+            return DNS_PARSE_FAILED
+        try:
+            context = tls.client_context(cfg, module.files)
+        except tls.TlsSetupError:
+            return CONNECTION_FAILED
+        family = stdlib_socket.AF_INET6 if ":" in address else stdlib_socket.AF_INET
+        sock = trio.socket.socket(family, stdlib_socket.SOCK_STREAM)
+        if module.config.socket_buffer:
+            for opt in (stdlib_socket.SO_RCVBUF, stdlib_socket.SO_SNDBUF):
+                sock.setsockopt(stdlib_socket.SOL_SOCKET, opt, module.config.socket_buffer)
+        try:
+            with trio.move_on_after(module.config.connect_timeout):
+                await sock.connect((address, self.port))
+            if not self._connected_socket(sock):
+                sock.close()
+                return CONNECTION_FAILED
+        except OSError:
+            sock.close()
+            return CONNECTION_FAILED
+        self.remote_ip = address
+        self.local_port = sock.getsockname()[1]
+        self._stream = trio.SSLStream(
+            trio.SocketStream(sock), context, server_hostname=tls.sni_name(cfg, self.host)
+        )
+        with trio.move_on_after(cfg.negotiatetime):
+            try:
+                delay = module.faults.take_slow_handshake()
+                if delay:
+                    await trio.sleep(delay)
+                await self._stream.do_handshake()
+            except trio.BrokenResourceError:
+                return CONNECTION_FAILED
+            if cfg.seclevel and not cfg.ignorelocaltime:
+                der = self._stream.getpeercert(binary_form=True)
+                if not tls.leaf_valid_at(der, module.clock.now()):
+                    return CONNECTION_FAILED
+            return 0
+        return CONNECTION_FAILED  # negotiatetime ran out
+
+    @staticmethod
+    def _connected_socket(sock: trio.socket.SocketType) -> bool:
+        try:
+            sock.getpeername()
+        except OSError:
+            return False
+        return True
+
+    async def _resolve(self) -> str | None:
+        host = self.host
+        config = self.module.config
+        if host in config.resolve:
+            return config.resolve[host]
+        try:
+            return str(ipaddress.ip_address(host))
+        except ValueError:
+            pass
+        if not config.real_dns:
+            return "127.0.0.1" if host == "localhost" else None
+        try:
+            infos = await trio.socket.getaddrinfo(host, self.port, type=stdlib_socket.SOCK_STREAM)
+        except OSError:
+            return None
+        return str(infos[0][4][0]) if infos else None
+
+    def _report_open(self, err: int) -> None:
+        module = self.module
+        self.open_error = err
+        module.last_error = err
+        if err:
+            module.forget_socket(self)
+        else:
+            self.state = SocketState.CONNECTED
+        if self.mode != 2:
+            module.line.post_urc(b'\r\n+QSSLOPEN: %d,%d\r\n' % (self.client_id, err))
+        self.opened.set()
+
+    async def _pump(self) -> None:
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(self._send_loop, nursery.cancel_scope)
+            nursery.start_soon(self._push_loop)
+            await self._receive_loop()
+            nursery.cancel_scope.cancel()
+
+    async def _receive_loop(self) -> None:
+        assert self._stream is not None
+        while True:
+            while len(self.rx) >= self.rx_limit:
+                await self.wait_change()
+            try:
+                data = await self._stream.receive_some(min(self.rx_limit - len(self.rx), 16384))
+            except (trio.BrokenResourceError, trio.ClosedResourceError):
+                return
+            if not data:
+                return
+            self.rx += data
+            self.bytes_received += len(data)
+            if self.mode == 0 and not self.recv_urc_sent:
+                self._announce_recv()
+            self.notify()
+
+    def _announce_recv(self) -> None:
+        self.recv_urc_sent = True
+        self.module.line.post_urc(b'\r\n+QSSLURC: "recv",%d\r\n' % self.client_id)
+
+    async def _send_loop(self, pump_scope: trio.CancelScope) -> None:
+        assert self._stream is not None
+        while True:
+            while not self.tx:
+                await self.wait_change()
+            chunk = bytes(self.tx[:16384])
+            try:
+                await self._stream.send_all(chunk)
+            except (trio.BrokenResourceError, trio.ClosedResourceError):
+                pump_scope.cancel()
+                return
+            del self.tx[: len(chunk)]
+            self.bytes_sent += len(chunk)
+            self.notify()
+
+    async def _push_loop(self) -> None:
+        line = self.module.line
+        while True:
+            while not (self.mode == 1 and self.rx):
+                await self.wait_change()
+            chunk = bytes(self.rx[:MAX_PUSH])
+            del self.rx[: len(chunk)]
+            self.notify()
+            header = b'\r\n+QSSLURC: "recv",%d,%d\r\n' % (self.client_id, len(chunk))
+            await line.urc(header + chunk)
+
+    async def _peer_gone(self) -> None:
+        """The peer or network closed: keep what is buffered, report "closed" once."""
+        if self._stream is not None:
+            await trio.aclose_forcefully(self._stream)
+        self.peer_closed = True
+        self.state = SocketState.CLOSING
+        self.notify()
+        if self.mode == 1:
+            while self.mode == 1 and self.rx:
+                await self._push_rest()
+        if self.mode != 2:  # the transparent session reports NO CARRIER itself
+            self.module.line.post_urc(b'\r\n+QSSLURC: "closed",%d\r\n' % self.client_id)
+
+    async def _push_rest(self) -> None:
+        chunk = bytes(self.rx[:MAX_PUSH])
+        del self.rx[: len(chunk)]
+        header = b'\r\n+QSSLURC: "recv",%d,%d\r\n' % (self.client_id, len(chunk))
+        await self.module.line.urc(header + chunk)
+
+    async def _close_gracefully(self, close_timeout: float) -> None:
+        self.state = SocketState.CLOSING
+        if self._stream is None:
+            return
+        with trio.move_on_after(close_timeout):
+            try:
+                await self._stream.aclose()
+            except (trio.BrokenResourceError, trio.ClosedResourceError):
+                pass

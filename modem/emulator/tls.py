@@ -1,0 +1,168 @@
+"""TLS client settings of an SSL context (manual 2.1.1) as a Python ``ssl`` context.
+
+What each ``AT+QSSLCFG`` setting becomes:
+
+* ``sslversion`` 0 (SSL 3.0): OpenSSL has none, so every open fails (566).
+  1/2/3 pin TLS 1.0/1.1/1.2; 4 allows TLS 1.0-1.2.  Never TLS 1.3: EC2x
+  firmware does not speak it.
+* ``ciphersuite``: the ClientHello offers exactly the manual's Table 2 suite
+  (``0xFFFF``: all of Table 2 that OpenSSL still has).  A suite OpenSSL no
+  longer has (RC4, 3DES, static ECDH) fails the open (566).  The cipher
+  string carries ``@SECLEVEL=0``: the module is old and weak, it is the
+  server's job to refuse.
+* ``seclevel`` 0: no verification.  1: the server chain must verify against
+  the context's ``cacert`` file.  2: also presents ``clientcert`` /
+  ``clientkey`` when the server asks.  Host names are NOT checked: EC2x
+  firmware of this manual has no such setting and does not check reliably.
+* ``ignorelocaltime`` 1: certificate dates are not checked at all
+  (``X509_V_FLAG_NO_CHECK_TIME``).  0: OpenSSL checks dates against the
+  host clock and ``leaf_valid_at`` then checks the server's certificate
+  against the *module* clock (manual 1.4).
+* ``sni`` 1 sends the host name (not for IP literals); 0 sends none.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+import os
+import ssl
+import tempfile
+import warnings
+from dataclasses import dataclass
+
+from cryptography import x509
+
+from .files import FileStore
+
+#: Manual Table 2: cipher suite code -> OpenSSL name.
+CIPHER_SUITES: dict[int, str] = {
+    0x0035: "AES256-SHA",
+    0x002F: "AES128-SHA",
+    0x0005: "RC4-SHA",
+    0x0004: "RC4-MD5",
+    0x000A: "DES-CBC3-SHA",
+    0x003D: "AES256-SHA256",
+    0xC002: "ECDH-ECDSA-RC4-SHA",
+    0xC003: "ECDH-ECDSA-DES-CBC3-SHA",
+    0xC004: "ECDH-ECDSA-AES128-SHA",
+    0xC005: "ECDH-ECDSA-AES256-SHA",
+    0xC007: "ECDHE-ECDSA-RC4-SHA",
+    0xC008: "ECDHE-ECDSA-DES-CBC3-SHA",
+    0xC009: "ECDHE-ECDSA-AES128-SHA",
+    0xC00A: "ECDHE-ECDSA-AES256-SHA",
+    0xC011: "ECDHE-RSA-RC4-SHA",
+    0xC012: "ECDHE-RSA-DES-CBC3-SHA",
+    0xC013: "ECDHE-RSA-AES128-SHA",
+    0xC014: "ECDHE-RSA-AES256-SHA",
+    0xC00C: "ECDH-RSA-RC4-SHA",
+    0xC00D: "ECDH-RSA-DES-CBC3-SHA",
+    0xC00E: "ECDH-RSA-AES128-SHA",
+    0xC00F: "ECDH-RSA-AES256-SHA",
+    0xC023: "ECDHE-ECDSA-AES128-SHA256",
+    0xC024: "ECDHE-ECDSA-AES256-SHA384",
+    0xC025: "ECDH-ECDSA-AES128-SHA256",
+    0xC026: "ECDH-ECDSA-AES256-SHA384",
+    0xC027: "ECDHE-RSA-AES128-SHA256",
+    0xC028: "ECDHE-RSA-AES256-SHA384",
+    0xC029: "ECDH-RSA-AES128-SHA256",
+    0xC02A: "ECDH-RSA-AES256-SHA384",
+    0xC02F: "ECDHE-RSA-AES128-GCM-SHA256",
+}
+ALL_SUITES = 0xFFFF
+
+_VERSIONS = {
+    1: (ssl.TLSVersion.TLSv1, ssl.TLSVersion.TLSv1),
+    2: (ssl.TLSVersion.TLSv1_1, ssl.TLSVersion.TLSv1_1),
+    3: (ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_2),
+    4: (ssl.TLSVersion.TLSv1, ssl.TLSVersion.TLSv1_2),
+}
+_NO_CHECK_TIME = 0x200000  # OpenSSL X509_V_FLAG_NO_CHECK_TIME
+
+
+class TlsSetupError(Exception):
+    """The context cannot make this connection (the open fails with 566)."""
+
+
+@dataclass
+class SslContextConfig:
+    """One SSL context's ``AT+QSSLCFG`` settings, with firmware defaults."""
+
+    sslversion: int = 4
+    ciphersuite: int = ALL_SUITES
+    seclevel: int = 0
+    cacert: str = "UFS:cacert.pem"
+    clientcert: str = ""
+    clientkey: str = ""
+    ignorelocaltime: int = 1
+    negotiatetime: int = 300
+    sni: int = 0
+
+
+def client_context(cfg: SslContextConfig, files: FileStore) -> ssl.SSLContext:
+    """The ``ssl.SSLContext`` for one open; raises ``TlsSetupError``."""
+    if cfg.sslversion not in _VERSIONS:
+        raise TlsSetupError("SSL 3.0 is not available")
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    with warnings.catch_warnings():  # TLS 1.0/1.1 are deprecated; the module still has them
+        warnings.simplefilter("ignore", DeprecationWarning)
+        ctx.minimum_version, ctx.maximum_version = _VERSIONS[cfg.sslversion]
+    names = CIPHER_SUITES.values() if cfg.ciphersuite == ALL_SUITES else [
+        CIPHER_SUITES[cfg.ciphersuite]
+    ]
+    try:
+        ctx.set_ciphers(":".join(names) + ":@SECLEVEL=0")
+    except ssl.SSLError as exc:
+        raise TlsSetupError(f"cipher suite 0x{cfg.ciphersuite:04X} unavailable") from exc
+    if cfg.seclevel == 0:
+        ctx.verify_mode = ssl.CERT_NONE
+    else:
+        ctx.verify_mode = ssl.CERT_REQUIRED
+        ca = files.get(cfg.cacert)
+        if ca is None:
+            raise TlsSetupError(f"no CA file {cfg.cacert}")
+        try:
+            ctx.load_verify_locations(cadata=ca.decode("ascii", "replace"))
+        except (ssl.SSLError, ValueError) as exc:
+            raise TlsSetupError("CA file unusable") from exc
+        if cfg.ignorelocaltime:
+            ctx.verify_flags |= _NO_CHECK_TIME
+    if cfg.seclevel == 2:
+        _load_client_identity(ctx, files.get(cfg.clientcert), files.get(cfg.clientkey))
+    return ctx
+
+
+def _load_client_identity(ctx: ssl.SSLContext, cert: bytes | None, key: bytes | None) -> None:
+    """Present the client certificate; without files the server sees none."""
+    if cert is None or key is None:
+        return
+    # ssl only loads identities from files: a private directory, removed at once.
+    with tempfile.TemporaryDirectory(prefix="qssl-") as tmp:
+        cert_path, key_path = os.path.join(tmp, "cert.pem"), os.path.join(tmp, "key.pem")
+        for path, data in ((cert_path, cert), (key_path, key)):
+            with open(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600), "wb") as f:
+                f.write(data)
+        try:
+            ctx.load_cert_chain(cert_path, key_path)
+        except (ssl.SSLError, ValueError) as exc:
+            raise TlsSetupError("client certificate or key unusable") from exc
+
+
+def sni_name(cfg: SslContextConfig, host: str) -> str | None:
+    """The SNI to send: the host name when ``sni`` is 1 and it is not an IP literal."""
+    if not cfg.sni:
+        return None
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return host
+    return None
+
+
+def leaf_valid_at(der: bytes | None, when: dt.datetime) -> bool:
+    """True when the certificate's validity period covers ``when`` (manual 1.4)."""
+    if not der:
+        return False
+    cert = x509.load_der_x509_certificate(der)
+    return cert.not_valid_before_utc <= when <= cert.not_valid_after_utc
