@@ -16,6 +16,7 @@ failure and ``broken`` is set; the owner builds a new channel.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -64,6 +65,17 @@ class _Pending:
         self.prompted = trio.Event()
         self.done = trio.Event()
         self.violation: str | None = None
+
+
+_QICSGP_SECRET = re.compile(
+    r'^((?:AT\+QICSGP=\s*\d+\s*,\s*\d+|\+QICSGP:\s*\d+)'
+    r'\s*,\s*"[^"]*"\s*,\s*"[^"]*"\s*,\s*)"[^"]*"',
+    re.IGNORECASE)
+
+
+def redact(text: str) -> str:
+    """``text`` with an APN password (``AT+QICSGP`` set or answer) replaced by ``***``."""
+    return _QICSGP_SECRET.sub(r'\1"***"', text)
 
 
 def shorten(data: bytes, keep: int = 24) -> str:
@@ -197,7 +209,7 @@ class AtChannel:
         try:
             data = self._conn.send_command(command)
             if self._trace:
-                trace_log.debug("> %s", command.loggable)
+                trace_log.debug("> %s", redact(command.loggable))
             timed_out = True
             with trio.move_on_after(command.timeout):
                 await self._send(data)
@@ -277,5 +289,5 @@ def _describe(event: ev.Event) -> str:
     if isinstance(event, ev.SslPushData):
         return f"SslPushData id={event.client_id} {shorten(event.data)}"
     if isinstance(event, (ev.InfoLine, ev.UnknownUrc, ev.Echo)):
-        return event.text
+        return redact(event.text)
     return repr(event)

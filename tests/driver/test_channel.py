@@ -178,3 +178,42 @@ async def test_framing_violation_fails_the_command_instead_of_losing_data(autoju
     replies = {"AT+QSSLRECV=0,10": b"\r\n+QSSLRECV: 500\r\n" + b"x" * 500 + b"\r\n\r\nOK\r\n",
                "AT": b"\r\nOK\r\n", "AT+CSQ": b"\r\n+CSQ: 9,99\r\n\r\nOK\r\n"}
     await run_with(replies, body)
+
+
+@pytest.mark.parametrize("text, shown", [
+    ('AT+QICSGP=1,1,"internet","user","s3cret",1', 'AT+QICSGP=1,1,"internet","user","***",1'),
+    ('+QICSGP: 1,"internet","user","s3cret",1', '+QICSGP: 1,"internet","user","***",1'),
+    ('AT+CSQ', 'AT+CSQ'),
+])
+def test_trace_never_shows_an_apn_password(text, shown):
+    from modem.channel import redact
+
+    assert redact(text) == shown
+
+
+async def test_trace_shortens_payloads_and_hides_uploads(autojump_clock, caplog):
+    import logging
+
+    caplog.set_level(logging.DEBUG, logger="modem.at")
+    host, module_side = trio.testing.memory_stream_pair()
+    channel = AtChannel(host, lambda urc: None, trace=True)
+    key = b"-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n"
+
+    async def module():
+        await module_side.receive_some(100)
+        await module_side.send_all(b"\r\nCONNECT\r\n")
+        got = b""
+        while len(got) < len(key):
+            got += await module_side.receive_some(100)
+        await module_side.send_all(b"\r\n+QFUPL: %d,1234\r\n\r\nOK\r\n" % len(key))
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(channel.read_loop)
+        nursery.start_soon(module)
+        cmd = Command(f'AT+QFUPL="UFS:k.pem",{len(key)},5', info_prefixes=("+QFUPL",),
+                      payload_after_connect=True, payload_len=len(key))
+        await channel.run(cmd, key)
+        nursery.cancel_scope.cancel()
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert f"[{len(key)} bytes]" in logged
+    assert "PRIVATE" not in logged and "MIIEv" not in logged
