@@ -426,12 +426,18 @@ class Modem:
                 self._nursery.start_soon(self._restart_module, channel)
 
     async def _restart_module(self, channel: AtChannel) -> None:
+        """``AT+CFUN=1,1``; the supervisor brings the module up again after RDY."""
         self.restarts += 1
+        self.state.value = "recovering"
         try:
             with trio.move_on_after(20):
                 await channel.run(commands.cfun(1, reset=True))
         except ModemError as exc:
             log.warning("module restart command failed: %s", exc)
+        with trio.move_on_after(60):
+            await channel.broken.wait()
+            return
+        channel.fail(ModuleLost("module did not restart after AT+CFUN=1,1"))
 
     def _socket_closed(self, sock: SslSocket) -> None:
         if self._sockets.get(sock.client_id) is sock:

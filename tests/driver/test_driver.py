@@ -259,3 +259,25 @@ async def test_vanished_device_is_reopened_when_it_returns(tmp_path, profile, ec
             async with Emulator.running(config) as emu:
                 link.symlink_to(emu.device)
                 await assert_new_socket_works(modem, echo_server, profile)
+
+
+async def test_identical_open_failures_across_hosts_restart_the_module(modem, echo_server,
+                                                                        profile):
+    """Real modules can get stuck failing every open the same way; a restart cures it."""
+    from modem import driver
+
+    ports = []
+    with trio.socket.socket() as a, trio.socket.socket() as b:
+        for s in (a, b):
+            await s.bind(("127.0.0.1", 0))
+            ports.append(s.getsockname()[1])
+        for i in range(driver.RESTART_STREAK):
+            cid = await modem.client_ids.acquire()
+            host = "127.0.0.1" if i % 2 else "localhost"
+            with pytest.raises(errors.SocketConnectionFailed):
+                await modem.open_ssl_socket(cid, host, ports[i % 2], profile)
+    with trio.fail_after(20):
+        await modem.state.wait_value("recovering")
+        await modem.state.wait_value("ready")
+    assert modem.restarts == 1
+    await assert_new_socket_works(modem, echo_server, profile)
