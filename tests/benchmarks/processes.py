@@ -1,0 +1,182 @@
+"""The emulator and the proxy as processes of their own, and what /proc says about them.
+
+``emulator_process(baud, latency_ms)`` runs ``python -m modem.emulator`` and
+yields the pty path it prints first (``device: <path>``).
+``proxy_process(device, baud, maps, cacert)`` runs ``python -m proxy.cli``
+against that pty and yields a ``ProxyProcess`` once every map listens (its
+ports are read from the ``listening on`` lines it logs).  Both are stopped
+with SIGINT on exit.  ``ProcStats`` reads a process's CPU seconds and its
+resident set (current and peak) from ``/proc/<pid>`` (Linux only, hence no
+psutil dependency).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+import signal
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import trio
+
+START_TIMEOUT = 60.0
+STOP_TIMEOUT = 15.0
+_CLK_TCK = os.sysconf("SC_CLK_TCK")
+_LISTENING = re.compile(r"listening on (\S+):(\d+) -> (\S+):(\d+)")
+
+
+@dataclass
+class ProcStats:
+    """A snapshot of one process: CPU seconds (user + system), RSS now and at peak, in MB."""
+
+    cpu_s: float
+    rss_mb: float
+    peak_rss_mb: float
+
+    @classmethod
+    def read(cls, pid: int) -> ProcStats:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        fields = stat[stat.rindex(")") + 2:].split()
+        cpu = (int(fields[11]) + int(fields[12])) / _CLK_TCK  # utime, stime
+        rss = peak = 0.0
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                rss = int(line.split()[1]) / 1024
+            elif line.startswith("VmHWM:"):
+                peak = int(line.split()[1]) / 1024
+        return cls(cpu, rss, peak)
+
+
+def _emulator_module() -> str:
+    # The project's program once it exists; our stand-in until then.
+    if importlib.util.find_spec("modem.emulator.__main__") is not None:
+        return "modem.emulator"
+    return "tests.benchmarks.emulator_launcher"
+
+
+async def _first_line(stream: trio.abc.ReceiveStream, what: str) -> str:
+    buf = bytearray()
+    with trio.fail_after(START_TIMEOUT):
+        while b"\n" not in buf:
+            chunk = await stream.receive_some(4096)
+            if not chunk:
+                raise RuntimeError(f"{what} exited before saying anything")
+            buf += chunk
+    return buf.split(b"\n", 1)[0].decode()
+
+
+async def _stop(proc: trio.Process) -> None:
+    with trio.CancelScope(shield=True):
+        if proc.returncode is None:
+            proc.send_signal(signal.SIGINT)
+            with trio.move_on_after(STOP_TIMEOUT):
+                await proc.wait()
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+
+
+@dataclass
+class EmulatorProcess:
+    """A running emulator: its pty path and pid."""
+
+    device: str
+    pid: int
+
+    def stats(self) -> ProcStats:
+        return ProcStats.read(self.pid)
+
+
+@asynccontextmanager
+async def emulator_process(baud: int, latency_ms: float,
+                           resolve: str = "bench.test=127.0.0.1"
+                           ) -> AsyncIterator[EmulatorProcess]:
+    """Run the emulator; yields its pty path and pid."""
+    cmd = [sys.executable, "-m", _emulator_module(), "--baud", str(baud),
+           "--latency-ms", str(latency_ms), "--resolve", resolve]
+    proc = await trio.lowlevel.open_process(cmd, stdout=subprocess.PIPE)
+    try:
+        assert proc.stdout is not None
+        line = await _first_line(proc.stdout, "the emulator")
+        if not line.startswith("device: "):
+            raise RuntimeError(f"the emulator said {line!r}, not 'device: <path>'")
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(_drain, proc.stdout)
+            yield EmulatorProcess(line.removeprefix("device: ").strip(), proc.pid)
+            nursery.cancel_scope.cancel()
+    finally:
+        await _stop(proc)
+
+
+async def _drain(stream: trio.abc.ReceiveStream, sink: list[str] | None = None,
+                 ports: dict[int, int] | None = None, ready: trio.Event | None = None,
+                 expected: int = 0) -> None:
+    """Read a child's output so it never blocks; collect lines and listening ports."""
+    buf = b""
+    while chunk := await stream.receive_some(65536):
+        buf += chunk
+        *lines, buf = buf.split(b"\n")
+        for raw in lines:
+            text = raw.decode(errors="replace")
+            if sink is not None:
+                sink.append(text)
+                del sink[:-200]
+            m = _LISTENING.search(text)
+            if m and ports is not None:
+                ports[int(m[4])] = int(m[2])
+                if ready is not None and len(ports) >= expected:
+                    ready.set()
+
+
+@dataclass
+class ProxyProcess:
+    """A running ``ssl-proxy``: ``ports`` maps a remote port to its local port."""
+
+    pid: int
+    ports: dict[int, int]
+    log: list[str] = field(default_factory=list)
+
+    def stats(self) -> ProcStats:
+        return ProcStats.read(self.pid)
+
+
+@asynccontextmanager
+async def proxy_process(device: str, baud: int, remote_ports: list[int], cacert: Path,
+                        host: str = "bench.test",
+                        extra: tuple[str, ...] = ()) -> AsyncIterator[ProxyProcess]:
+    """Run ``ssl-proxy`` on ``device`` with one map per remote port (local port 0)."""
+    cmd = [sys.executable, "-m", "proxy.cli", "--device", device, "--baud", str(baud),
+           "--cacert", str(cacert), "--apn", "internet", "--grace", "1", *extra]
+    for port in remote_ports:
+        cmd += ["--map", f"0={host}:{port}"]
+    proc = await trio.lowlevel.open_process(cmd, stderr=subprocess.PIPE)
+    handle = ProxyProcess(proc.pid, {})
+    ready = trio.Event()
+    try:
+        async with trio.open_nursery() as nursery:
+            assert proc.stderr is not None
+            nursery.start_soon(_drain, proc.stderr, handle.log, handle.ports, ready,
+                               len(remote_ports))
+            with trio.move_on_after(START_TIMEOUT):
+                async with trio.open_nursery() as wait:
+                    wait.start_soon(_set_when_exited, proc, ready)
+                    await ready.wait()
+                    wait.cancel_scope.cancel()
+            if len(handle.ports) < len(remote_ports):
+                tail = "\n".join(handle.log[-20:])
+                raise RuntimeError(f"ssl-proxy did not start (exit {proc.returncode}):\n{tail}")
+            yield handle
+            nursery.cancel_scope.cancel()
+    finally:
+        await _stop(proc)
+
+
+async def _set_when_exited(proc: trio.Process, event: trio.Event) -> None:
+    await proc.wait()
+    event.set()

@@ -1,0 +1,265 @@
+"""The benchmark matrix: line settings x scenarios, each measured both ways.
+
+For each ``Setting`` one emulator process runs; first the transparent
+reference (the benchmark process owns the pty), then ``ssl-proxy`` as its
+own process on the same pty, with real TCP clients.  Every scenario gives
+one record (a dict, see ``docs/benchmarks.md`` for the fields).
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import trio
+
+from . import clients
+from .processes import ProcStats, emulator_process, proxy_process
+from .servers import BenchServer, BenchServers, payload
+from .transparent import ReferenceModem, Transfer
+
+MB = 1_000_000
+CONNECTIONS = 12
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One line: ``baud`` 0 is unpaced (a USB AT port); ``latency_ms`` the module turnaround."""
+
+    baud: int
+    latency_ms: float
+
+    @property
+    def line_rate(self) -> float:
+        """Bytes per second each way (8N1), 0 when unpaced."""
+        return self.baud / 10
+
+    @property
+    def label(self) -> str:
+        return "unpaced" if not self.baud else f"{self.baud}/{self.latency_ms:g}ms"
+
+
+@dataclass(frozen=True)
+class Sizes:
+    download: int
+    upload: int
+    download12: int  # per connection
+    request: int
+    reply: int
+    exchanges: int
+    unpaced: int
+
+
+FULL = Sizes(download=1 << 20, upload=1 << 20, download12=256 << 10, request=200,
+             reply=2048, exchanges=50, unpaced=8 << 20)
+QUICK = Sizes(download=64 << 10, upload=64 << 10, download12=8 << 10, request=200,
+              reply=2048, exchanges=20, unpaced=2 << 20)
+PACED_SCENARIOS = ("download", "upload", "download12", "reqresp")
+UNPACED_SCENARIOS = ("unpaced",)
+
+
+def jain(values: list[float]) -> float:
+    """Jain's fairness index: 1 when all equal, 1/n when one takes everything."""
+    return sum(values) ** 2 / (len(values) * sum(v * v for v in values))
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    k = (len(ordered) - 1) * p / 100
+    lo = int(k)
+    hi = min(lo + 1, len(ordered) - 1)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
+
+
+class Bench:
+    """Runs the scenarios of one setting; ``log`` gets progress lines."""
+
+    def __init__(self, setting: Setting, sizes: Sizes, servers: BenchServers,
+                 ports: dict[str, BenchServer], cacert: Path, log: Callable[[str], None],
+                 scenarios: tuple[str, ...]) -> None:
+        self.setting = setting
+        self.sizes = sizes
+        self.servers = servers
+        self.ports = ports
+        self.cacert = cacert
+        self.log = log
+        self.scenarios = scenarios
+        self.reference: dict[str, Any] = {}
+        self.records: list[dict[str, Any]] = []
+
+    def _base(self, scenario: str) -> dict[str, Any]:
+        s = self.setting
+        return {"scenario": scenario, "baud": s.baud, "latency_ms": s.latency_ms,
+                "line_rate": s.line_rate}
+
+    async def run(self) -> list[dict[str, Any]]:
+        s = self.setting
+        async with emulator_process(s.baud, s.latency_ms) as emulator:
+            self.log(f"[{s.label}] emulator on {emulator.device}")
+            async with ReferenceModem.open(emulator.device, s.baud,
+                                           self.servers.ca_pem) as ref:
+                self.command_rtt = ref.command_rtt
+                for scenario in self.scenarios:
+                    self.reference[scenario] = await self._reference(ref, scenario)
+                    self.log(f"[{s.label}] transparent {scenario}: "
+                             f"{_describe(self.reference[scenario])}")
+            remote_ports = sorted({srv.port for srv in self.ports.values()})
+            async with proxy_process(emulator.device, s.baud, remote_ports,
+                                     self.cacert) as proxy:
+                for scenario in self.scenarios:
+                    emu_before = emulator.stats()
+                    record = await self._proxy(proxy, scenario)
+                    emu_after = emulator.stats()
+                    record["emulator_cpu_s"] = round(emu_after.cpu_s - emu_before.cpu_s, 3)
+                    self.records.append(record)
+                    self.log(f"[{s.label}] proxy {scenario}: ratio {record['ratio']:.3f}")
+        return self.records
+
+    # -- the reference ---------------------------------------------------------
+
+    async def _reference(self, ref: ReferenceModem, scenario: str) -> Any:
+        z = self.sizes
+        if scenario == "download":
+            return await ref.download(self.ports["download"].port, z.download)
+        if scenario == "upload":
+            return await ref.upload(self.ports["upload"], payload(z.upload))
+        if scenario == "download12":
+            # One connection carrying what the 12 carry together: the best the line does.
+            return await ref.download(self.ports["download12_total"].port,
+                                      z.download12 * CONNECTIONS)
+        if scenario == "reqresp":
+            return await ref.reqresp(self.ports["reqresp"].port, payload(z.request),
+                                     z.reply, z.exchanges + 1)
+        if scenario == "unpaced":
+            down = await ref.download(self.ports["unpaced_down"].port, z.unpaced)
+            up = await ref.upload(self.ports["unpaced_up"], payload(z.unpaced))
+            return {"download": down, "upload": up}
+        raise ValueError(scenario)
+
+    # -- the proxy ---------------------------------------------------------------
+
+    async def _proxy(self, proxy, scenario: str) -> dict[str, Any]:
+        z = self.sizes
+        ref = self.reference[scenario]
+        local = proxy.ports
+        before = proxy.stats()
+        record = self._base(scenario)
+        if scenario == "download":
+            t = await clients.download(local[self.ports["download"].port], z.download)
+            _goodputs(record, t, ref, self.setting)
+        elif scenario == "upload":
+            t = await clients.upload(local[self.ports["upload"].port], self.ports["upload"],
+                                     payload(z.upload))
+            _goodputs(record, t, ref, self.setting)
+        elif scenario == "download12":
+            record.update(await self._download12(proxy, before))
+            _goodputs(record, record.pop("_aggregate"), ref, self.setting)
+        elif scenario == "reqresp":
+            t = await clients.reqresp(local[self.ports["reqresp"].port], payload(z.request),
+                                      z.reply, z.exchanges + 1)
+            _goodputs(record, t, ref, self.setting)
+            proxy_ms = [x * 1000 for x in t.samples[1:]]  # the first one warms up
+            ref_ms = [x * 1000 for x in ref.samples[1:]]
+            rtt_ms = self.command_rtt * 1000
+            record.update(
+                exchanges=len(proxy_ms),
+                median_ms=round(statistics.median(proxy_ms), 2),
+                p95_ms=round(percentile(proxy_ms, 95), 2),
+                transparent_median_ms=round(statistics.median(ref_ms), 2),
+                transparent_p95_ms=round(percentile(ref_ms, 95), 2),
+                added_ms=round(statistics.median(proxy_ms) - statistics.median(ref_ms), 2),
+                command_rtt_ms=round(rtt_ms, 2),
+                added_target_ms=round(3 * rtt_ms + 5, 2),
+            )
+        elif scenario == "unpaced":
+            down = await clients.download(local[self.ports["unpaced_down"].port], z.unpaced)
+            mid = proxy.stats()
+            up = await clients.upload(local[self.ports["unpaced_up"].port],
+                                      self.ports["unpaced_up"], payload(z.unpaced))
+            after = proxy.stats()
+            _goodputs(record, down, ref["download"], self.setting)
+            record.update(
+                mb_per_s=round(down.goodput / MB, 3),
+                cpu_s_per_mb=round((mid.cpu_s - before.cpu_s) / (down.nbytes / MB), 3),
+                upload_mb_per_s=round(up.goodput / MB, 3),
+                upload_transparent_mb_per_s=round(ref["upload"].goodput / MB, 3),
+                upload_ratio=round(up.goodput / ref["upload"].goodput, 3),
+                upload_cpu_s_per_mb=round((after.cpu_s - mid.cpu_s) / (up.nbytes / MB), 3),
+            )
+        after = proxy.stats()
+        record["proxy_cpu_s"] = round(after.cpu_s - before.cpu_s, 3)
+        record.setdefault("peak_rss_mb", round(after.peak_rss_mb, 1))
+        return record
+
+    async def _download12(self, proxy, before: ProcStats) -> dict[str, Any]:
+        z = self.sizes
+        port = proxy.ports[self.ports["download12"].port]
+        peak_rss = [before.rss_mb]
+
+        async def sample() -> None:
+            while True:
+                peak_rss.append(proxy.stats().rss_mb)
+                await trio.sleep(0.1)
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(sample)
+            transfers = await clients.concurrent_downloads(port, z.download12, CONNECTIONS)
+            nursery.cancel_scope.cancel()
+        rates = [t.goodput for t in transfers]
+        start = min(t.start for t in transfers)
+        end = max(t.end for t in transfers)
+        total = sum(t.nbytes for t in transfers)
+        after = proxy.stats()
+        return {
+            "_aggregate": Transfer(start, end, total),
+            "connections": CONNECTIONS,
+            "fairness": round(jain(rates), 4),
+            "min_conn_goodput": round(min(rates), 1),
+            "max_conn_goodput": round(max(rates), 1),
+            "rss_idle_mb": round(before.rss_mb, 1),
+            "rss_busy_mb": round(max(peak_rss), 1),
+            "rss_per_conn_kb": round((max(peak_rss) - before.rss_mb) * 1024 / CONNECTIONS, 1),
+            "peak_rss_mb": round(after.peak_rss_mb, 1),
+        }
+
+
+def _goodputs(record: dict[str, Any], proxy: Transfer, ref: Transfer, setting: Setting) -> None:
+    record.update(
+        bytes=proxy.nbytes,
+        proxy_goodput=round(proxy.goodput, 1),
+        transparent_goodput=round(ref.goodput, 1),
+        ratio=round(proxy.goodput / ref.goodput, 4),
+        proxy_seconds=round(proxy.seconds, 3),
+        transparent_seconds=round(ref.seconds, 3),
+    )
+    if setting.line_rate:
+        record["proxy_share"] = round(proxy.goodput / setting.line_rate, 4)
+        record["transparent_share"] = round(ref.goodput / setting.line_rate, 4)
+
+
+def _describe(result: Any) -> str:
+    if isinstance(result, dict):
+        return ", ".join(f"{k} {_describe(v)}" for k, v in result.items())
+    return f"{result.goodput:.0f} B/s in {result.seconds:.2f} s"
+
+
+async def start_servers(nursery: trio.Nursery, sizes: Sizes
+                        ) -> tuple[BenchServers, dict[str, BenchServer]]:
+    """Every server the matrix needs, each on its own port."""
+    servers = BenchServers()
+    wanted = {
+        "download": BenchServer("source", size=sizes.download),
+        "upload": BenchServer("sink", size=sizes.upload),
+        "download12": BenchServer("source", size=sizes.download12),
+        "download12_total": BenchServer("source", size=sizes.download12 * CONNECTIONS),
+        "reqresp": BenchServer("reqresp", request=sizes.request, reply=sizes.reply,
+                               count=sizes.exchanges + 1),
+        "unpaced_down": BenchServer("source", size=sizes.unpaced),
+        "unpaced_up": BenchServer("sink", size=sizes.unpaced),
+    }
+    for server in wanted.values():
+        await servers.serve(nursery, server)
+    return servers, wanted
