@@ -82,7 +82,7 @@ async def test_errors(request_bytes, expected):
         data = b""
         while chunk := await client.receive_some(65536):
             data += chunk
-    assert data.startswith(f"HTTP/1.0 {expected}\r\n".encode())
+    assert data.startswith(f"HTTP/1.0 {expected}".encode())
 
 
 async def test_slow_client_gets_408(autojump_clock):
