@@ -276,11 +276,20 @@ def _check_table(table: MappingABC[str, Any], allowed: dict[str, Any], where: st
     return out
 
 
+def _anchor_paths(table: dict[str, Any], config_path: Path) -> None:
+    """Relative certificate paths in a file mean: next to that file."""
+    for key in ("cacert", "clientcert", "clientkey"):
+        value = table.get(key)
+        if value and not Path(value).expanduser().is_absolute():
+            table[key] = str(config_path.parent / value)
+
+
 def load_toml(path: str | Path) -> dict[str, Any]:
     """Read and shape-check a config file.
 
     Returns the top-level keys (dashes, as the flags spell them), plus
     ``"map"``: a list of per-map dicts when the file has ``[[map]]`` tables.
+    Relative certificate paths are taken relative to the file's directory.
     Values are not validated here beyond their TOML type; ``build_config``
     does that with the same messages as for flags.
     """
@@ -294,6 +303,7 @@ def load_toml(path: str | Path) -> dict[str, Any]:
         raise ConfigError(f"{path} is not valid TOML: {exc}") from None
     maps = data.pop("map", None)
     out = _check_table(data, {**_TOP_KEYS, **_TLS_KEYS}, "at the top level", path)
+    _anchor_paths(out, path)
     if maps is not None:
         if not isinstance(maps, list) or not all(isinstance(m, dict) for m in maps):
             raise ConfigError(f"{path}: write each mapping as a [[map]] table")
@@ -301,6 +311,7 @@ def load_toml(path: str | Path) -> dict[str, Any]:
         for n, table in enumerate(maps, 1):
             where = f"in [[map]] #{n}"
             entry = _check_table(table, {**_MAP_KEYS, **_TLS_KEYS}, where, path)
+            _anchor_paths(entry, path)
             for needed in ("listen", "connect"):
                 if needed not in entry:
                     raise ConfigError(f"{path}: [[map]] #{n} lacks {needed!r} "

@@ -250,3 +250,27 @@ def test_file_password_type_error_hides_the_value(tmp_path):
 def test_missing_file(tmp_path):
     with pytest.raises(ConfigError, match="cannot read config file .*No such file"):
         load_toml(tmp_path / "nope.toml")
+
+
+def test_relative_certificate_paths_are_next_to_the_file(tmp_path):
+    path = write(tmp_path, """
+cacert = "ca.pem"
+[[map]]
+listen = 9000
+connect = "a:443"
+clientcert = "certs/client.pem"
+clientkey = "/abs/client.key"
+""")
+    (m,) = parse_command_line(["--config", str(path)]).maps
+    assert m.tls.cacert == tmp_path / "ca.pem"
+    assert m.tls.clientcert == tmp_path / "certs" / "client.pem"
+    assert m.tls.clientkey == Path("/abs/client.key")
+    # on the command line they stay relative to the working directory
+    (m,) = parse_command_line(["--config", str(path), "--cacert", "here.pem"]).maps
+    assert m.tls.cacert == Path("here.pem")
+
+
+def test_the_example_config_parses():
+    example = Path(__file__).resolve().parents[2] / "examples" / "ssl-proxy.toml"
+    config = parse_command_line(["--config", str(example)])
+    assert len(config.maps) >= 1

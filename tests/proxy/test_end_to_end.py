@@ -377,34 +377,65 @@ async def test_built_in_emulator(server_cert, ca_file, nursery):
     assert service.emulator is not None and service.emulator.module.sockets == {}
 
 
-async def test_sigint_stops_the_program_gracefully(server_cert, ca_file, nursery):
-    echo = await nursery.start(TlsServer(server_cert, "echo").serve)
-    process = await nursery.start(partial_process(
-        [sys.executable, "-m", "proxy.cli", "--emulate", "--resolve", "echo.test=127.0.0.1",
-         "--cacert", str(ca_file), "--map", f"0=echo.test:{echo.port}", "--grace", "0.5"]))
-    buffer = b""
-    with trio.fail_after(20):
-        while b"listening on" not in buffer:
-            chunk = await process.stderr.receive_some(4096)
-            assert chunk, buffer
-            buffer += chunk
-    port = int(re.search(rb"listening on 127\.0\.0\.1:(\d+)", buffer).group(1))
-    async with await trio.open_tcp_stream("127.0.0.1", port) as stream:
-        assert await round_trip(stream, b"through a process") == b"through a process"
-        process.send_signal(signal.SIGINT)
-        assert await read_all(stream) == b""  # closed once the grace period ended
-    with trio.fail_after(20):
-        while chunk := await process.stderr.receive_some(4096):
-            buffer += chunk
-        status = await process.wait()
-    assert status == 0, buffer.decode()
-    assert b"Traceback" not in buffer and b"error" not in buffer
+class ProxyProcess:
+    """``python -m proxy.cli --emulate ...`` as a child process, its stderr collected."""
+
+    def __init__(self, process: trio.Process) -> None:
+        self.process = process
+        self.stderr = b""
+
+    async def read_until(self, marker: bytes) -> None:
+        with trio.fail_after(20):
+            while marker not in self.stderr:
+                chunk = await self.process.stderr.receive_some(4096)
+                assert chunk, self.stderr.decode()
+                self.stderr += chunk
+
+    async def wait(self) -> int:
+        with trio.fail_after(20):
+            while chunk := await self.process.stderr.receive_some(4096):
+                self.stderr += chunk
+            return await self.process.wait()
+
+    @property
+    def port(self) -> int:
+        return int(re.search(rb"listening on 127\.0\.0\.1:(\d+)", self.stderr).group(1))
 
 
-def partial_process(argv: list[str]):
+async def start_process(nursery: trio.Nursery, *argv: str) -> ProxyProcess:
     async def run(task_status=trio.TASK_STATUS_IGNORED):
-        await trio.run_process(argv, cwd=REPO, stdin=subprocess.DEVNULL,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                               check=False, task_status=task_status,
-                               env={**os.environ, "PYTHONPATH": str(REPO)})
-    return run
+        await trio.run_process([sys.executable, "-m", "proxy.cli", *argv], cwd=REPO,
+                               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE, check=False, task_status=task_status)
+    proxy = ProxyProcess(await nursery.start(run))
+    await proxy.read_until(b"listening on")
+    return proxy
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+async def test_a_signal_stops_the_program_gracefully(server_cert, ca_file, nursery, signum):
+    echo = await nursery.start(TlsServer(server_cert, "echo").serve)
+    proxy = await start_process(
+        nursery, "--emulate", "--resolve", "echo.test=127.0.0.1", "--cacert", str(ca_file),
+        "--map", f"0=echo.test:{echo.port}", "--grace", "0.5")
+    async with await trio.open_tcp_stream("127.0.0.1", proxy.port) as stream:
+        assert await round_trip(stream, b"through a process") == b"through a process"
+        proxy.process.send_signal(signum)
+        assert await read_all(stream) == b""  # closed once the grace period ended
+    assert await proxy.wait() == 0, proxy.stderr.decode()
+    assert b"Traceback" not in proxy.stderr and b"error" not in proxy.stderr
+
+
+async def test_a_second_signal_stops_at_once(server_cert, ca_file, nursery):
+    echo = await nursery.start(TlsServer(server_cert, "echo").serve)
+    proxy = await start_process(
+        nursery, "--emulate", "--resolve", "echo.test=127.0.0.1", "--cacert", str(ca_file),
+        "--map", f"0=echo.test:{echo.port}", "--grace", "600")
+    async with await trio.open_tcp_stream("127.0.0.1", proxy.port) as stream:
+        assert await round_trip(stream, b"hold") == b"hold"
+        proxy.process.send_signal(signal.SIGINT)
+        await proxy.read_until(b"shutting down")
+        proxy.process.send_signal(signal.SIGINT)
+        assert await proxy.wait() == 1  # well before the grace period
+        assert await read_all(stream) == b""
+    assert b"Traceback" not in proxy.stderr
