@@ -130,6 +130,7 @@ class FaultState:
         self.send_fails = 0
         self.slow_handshakes: list[float] = []
         self.random_rate = 0.0
+        self.history: list[Fault] = []  # every fault applied, in order
 
     def take_send_fail(self) -> bool:
         if self.send_fails:
@@ -140,5 +141,6 @@ class FaultState:
     def take_slow_handshake(self) -> float:
         return self.slow_handshakes.pop(0) if self.slow_handshakes else 0.0
 
-    def noise_lines(self, count: int) -> list[bytes]:
-        return [self.rng.choice(NOISE_LINES) for _ in range(count)]
+    def noise_lines(self, count: int) -> list[tuple[float, bytes]]:
+        """``count`` noise units with the pause before each (all drawn now)."""
+        return [(self.rng.uniform(0, 0.01), self.rng.choice(NOISE_LINES)) for _ in range(count)]

@@ -32,7 +32,7 @@ class HostLine:
         self._inbuf = bytearray()
         self.output_lock = trio.Lock()
         self.urc_gate = trio.Lock()
-        self._urcs: deque[bytes] = deque()
+        self._urcs: deque[tuple[bytes, trio.Event]] = deque()
         self._urc_lot = trio.lowlevel.ParkingLot()
         self._silent_until = -math.inf
         self.last_input_time = -math.inf
@@ -146,10 +146,16 @@ class HostLine:
         async with self.urc_gate, self.output_lock:
             await self._send(data)
 
-    def post_urc(self, data: bytes) -> None:
-        """Queue a URC for the URC writer (keeps order, never blocks)."""
-        self._urcs.append(data)
+    def post_urc(self, data: bytes) -> trio.Event:
+        """Queue a URC for the URC writer (keeps order, never blocks).
+
+        The returned event is set once it is written.  A queued URC is
+        written whole even if its poster is cancelled meanwhile.
+        """
+        done = trio.Event()
+        self._urcs.append((data, done))
         self._urc_lot.unpark_all()
+        return done
 
     def clear_urcs(self) -> None:
         self._urcs.clear()
@@ -160,4 +166,6 @@ class HostLine:
                 await self._urc_lot.park()
             async with self.urc_gate, self.output_lock:
                 # Take it only now: everything queued before is out already.
-                await self._send(self._urcs.popleft())
+                data, done = self._urcs.popleft()
+                await self._send(data)
+                done.set()

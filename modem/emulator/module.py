@@ -108,6 +108,7 @@ class Module:
 
     async def apply_fault(self, fault: Fault) -> None:
         kind = fault.kind
+        self.faults.history.append(fault)
         if kind == "peer_close":
             sock = self.sockets.get(fault.client_id)
             if sock is not None:
@@ -135,9 +136,9 @@ class Module:
             raise ValueError(f"unknown fault {kind!r}")
         await trio.lowlevel.checkpoint()
 
-    async def _noise(self, lines: list[bytes]) -> None:
-        for noise in lines:
-            await trio.sleep(self.faults.rng.uniform(0, 0.01))
+    async def _noise(self, lines: list[tuple[float, bytes]]) -> None:
+        for pause, noise in lines:
+            await trio.sleep(pause)
             self.line.post_urc(noise)
 
     def random_fault(self) -> Fault:

@@ -276,15 +276,18 @@ class SslSocket:
             self.notify()
 
     async def _push_loop(self) -> None:
-        line = self.module.line
         while True:
             while not (self.mode == 1 and self.rx):
                 await self.wait_change()
-            chunk = bytes(self.rx[:MAX_PUSH])
-            del self.rx[: len(chunk)]
-            self.notify()
-            header = b'\r\n+QSSLURC: "recv",%d,%d\r\n' % (self.client_id, len(chunk))
-            await line.urc(header + chunk)
+            await self._push_chunk().wait()
+
+    def _push_chunk(self) -> trio.Event:
+        """Queue one ``+QSSLURC: "recv",<id>,<len>`` unit; written whole, in order."""
+        chunk = bytes(self.rx[:MAX_PUSH])
+        del self.rx[: len(chunk)]
+        self.notify()
+        header = b'\r\n+QSSLURC: "recv",%d,%d\r\n' % (self.client_id, len(chunk))
+        return self.module.line.post_urc(header + chunk)
 
     async def _peer_gone(self) -> None:
         """The peer or network closed: keep what is buffered, report "closed" once."""
@@ -293,17 +296,10 @@ class SslSocket:
         self.peer_closed = True
         self.state = SocketState.CLOSING
         self.notify()
-        if self.mode == 1:
-            while self.mode == 1 and self.rx:
-                await self._push_rest()
+        while self.mode == 1 and self.rx:
+            self._push_chunk()
         if self.mode != 2:  # the transparent session reports NO CARRIER itself
             self.module.line.post_urc(b'\r\n+QSSLURC: "closed",%d\r\n' % self.client_id)
-
-    async def _push_rest(self) -> None:
-        chunk = bytes(self.rx[:MAX_PUSH])
-        del self.rx[: len(chunk)]
-        header = b'\r\n+QSSLURC: "recv",%d,%d\r\n' % (self.client_id, len(chunk))
-        await self.module.line.urc(header + chunk)
 
     async def _close_gracefully(self, close_timeout: float) -> None:
         self.state = SocketState.CLOSING

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import os
+import re
 import tty
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -20,6 +21,7 @@ from tests.tls_servers import TlsServer
 
 HANG_GUARD = 20  # seconds; only so that a bug fails a test instead of hanging the run
 BOOT_DONE = b"\r\n+QIND: SMS DONE\r\n"
+PUSH = re.compile(rb'\+QSSLURC: "recv",(\d+),(\d+)')
 FINALS = (b"OK", b"ERROR", b"SEND OK", b"SEND FAIL", b"CONNECT", b"NO CARRIER")
 
 
@@ -30,6 +32,7 @@ class Host:
         self.stream = stream
         self.buf = bytearray()
         self.urcs: list[bytes] = []
+        self.pushed: dict[int, bytearray] = {}
 
     @classmethod
     def open(cls, device: str) -> Host:
@@ -69,15 +72,38 @@ class Host:
         del self.buf[:end]
         return data
 
-    async def line(self) -> bytes:
-        """The next non-empty CR LF line (without line ends)."""
-        while True:
-            while self.buf[:2] == b"\r\n":
+    async def item(self) -> bytes | None:
+        """The next non-empty CR LF line (without line ends), or None for push data.
+
+        Push-mode data (``+QSSLURC: "recv",<id>,<len>`` and its payload) is
+        collected in ``pushed[id]``.
+        """
+        while self.buf[:2] == b"\r\n" or len(self.buf) < 2:
+            if self.buf[:2] == b"\r\n":
                 del self.buf[:2]
-            if not self.buf or len(self.buf) < 2:
+            else:
                 await self._more()
-                continue
-            return (await self.read_until(b"\r\n"))[:-2]
+        line = (await self.read_until(b"\r\n"))[:-2]
+        m = PUSH.fullmatch(line)
+        if m is None:
+            return line
+        payload = await self.read_exact(int(m[2]))
+        self.pushed.setdefault(int(m[1]), bytearray()).extend(payload)
+        return None
+
+    async def line(self) -> bytes:
+        """The next non-empty line that is not push data."""
+        while (line := await self.item()) is None:
+            pass
+        return line
+
+    async def pushed_data(self, cid: int, n: int) -> bytes:
+        """Wait until ``n`` bytes were pushed for ``cid`` (other lines collected)."""
+        while len(self.pushed.get(cid, b"")) < n:
+            line = await self.item()
+            if line is not None:
+                self.urcs.append(line)
+        return bytes(self.pushed[cid])
 
     async def command(self, text: str) -> bytes:
         """Send a command (echo off) and return every byte up to its final result."""
@@ -90,17 +116,19 @@ class Host:
                 return bytes(out)
 
     async def prompt(self) -> None:
-        """Wait for ``> `` (URCs before it are collected)."""
+        """Wait for ``> `` (URCs and push data before it are collected)."""
         while True:
-            while self.buf[:2] == b"\r\n":
-                del self.buf[:2]
-            if len(self.buf) < 2:
-                await self._more()
-                continue
+            while self.buf[:2] == b"\r\n" or len(self.buf) < 2:
+                if self.buf[:2] == b"\r\n":
+                    del self.buf[:2]
+                else:
+                    await self._more()
             if self.buf[:2] == b"> ":
                 del self.buf[:2]
                 return
-            self.urcs.append(await self.line())
+            line = await self.item()
+            if line is not None:
+                self.urcs.append(line)
 
     async def final(self) -> bytes:
         """The next final result line, collecting URCs before it."""
