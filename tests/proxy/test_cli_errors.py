@@ -113,3 +113,20 @@ def test_subprocess_mistake():
     assert result.returncode == 2
     assert result.stdout == ""
     assert_one_error_line(result.stderr, "lacks HOST:PORT")
+
+
+def test_apn_rejected_exits_1_without_showing_the_password(capsys):
+    status, err = run_main(capsys, "--emulate", "--apn", "bad", "--apn-user", "me",
+                           "--apn-password", "hunter2secret", "--map", "0=h.test:443")
+    assert status == 1
+    assert_one_error_line(err, "could not activate PDP context 1", "--apn")
+    assert "hunter2secret" not in err
+
+
+
+def test_traced_start_up_never_shows_the_password(capsys):
+    status, err = run_main(capsys, "--emulate", "--apn", "bad", "--apn-password", "hunter2secret",
+                           "--map", "0=h.test:443", "-vv", "--trace-at")
+    assert status == 1
+    assert "AT+QICSGP" in err  # the trace is there
+    assert "hunter2secret" not in err

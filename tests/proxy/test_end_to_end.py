@@ -439,3 +439,20 @@ async def test_a_second_signal_stops_at_once(server_cert, ca_file, nursery):
         assert await proxy.wait() == 1  # well before the grace period
         assert await read_all(stream) == b""
     assert b"Traceback" not in proxy.stderr
+
+
+async def test_a_traced_run_never_shows_key_material(ca, ca_file, tmp_path, nursery):
+    client = ca.issue_cert("client@example")
+    client.cert_chain_pems[0].write_to_path(tmp_path / "client.pem")
+    client.private_key_pem.write_to_path(tmp_path / "client.key")
+    proxy = await start_process(
+        nursery, "--emulate", "--cacert", str(ca_file),
+        "--clientcert", str(tmp_path / "client.pem"), "--clientkey", str(tmp_path / "client.key"),
+        "--map", "0=h.test:443", "-vv", "--trace-at")
+    proxy.process.send_signal(signal.SIGTERM)
+    assert await proxy.wait() == 0
+    log = proxy.stderr.decode()
+    assert "AT+QFUPL" in log  # the files were uploaded under the trace
+    key_lines = [line for line in client.private_key_pem.bytes().decode().splitlines()
+                 if not line.startswith("-----")]
+    assert not any(line in log for line in key_lines)
