@@ -17,13 +17,17 @@ Ends:
   ``linger`` seconds (at most ``linger_max`` in all), then both sides close;
 * an error on either side closes both at once.
 
-A failed open closes the local connection at once and logs the manual's
-error code and meaning with a hint of what to check.
+When the module side fails (the socket broke mid-stream, or the open
+failed) the local connection is *reset* (RST), not closed with a FIN: a
+client must never take a broken stream for a complete one.  A failed open
+also logs the manual's error code and meaning with a hint of what to check.
 """
 
 from __future__ import annotations
 
 import logging
+import socket
+import struct
 
 import trio
 
@@ -87,11 +91,13 @@ class Pump:
         self.linger = linger
         self.linger_max = linger_max
         self.reason = "cancelled"
+        self.module_failed = False
         self._last_down = trio.current_time()
 
-    def _end(self, nursery: trio.Nursery, reason: str) -> None:
+    def _end(self, nursery: trio.Nursery, reason: str, *, module_failed: bool = False) -> None:
         if self.reason == "cancelled":
             self.reason = reason
+            self.module_failed = module_failed
         nursery.cancel_scope.cancel()
 
     async def run(self) -> str:
@@ -115,10 +121,10 @@ class Pump:
             try:
                 await self.remote.send_all(data)
             except ModemError as exc:
-                self._end(nursery, f"module socket failed: {exc}")
+                self._end(nursery, f"module socket failed: {exc}", module_failed=True)
                 return
             except (trio.BrokenResourceError, trio.ClosedResourceError):
-                self._end(nursery, "module socket closed")
+                self._end(nursery, "module socket closed", module_failed=True)
                 return
             self.record.bytes_up += len(data)
             counters.bytes_up += len(data)
@@ -138,10 +144,10 @@ class Pump:
             try:
                 data = await self.remote.receive_some(RECEIVE_SIZE)
             except ModemError as exc:
-                self._end(nursery, f"module socket failed: {exc}")
+                self._end(nursery, f"module socket failed: {exc}", module_failed=True)
                 return
             except (trio.BrokenResourceError, trio.ClosedResourceError):
-                self._end(nursery, "module socket closed")
+                self._end(nursery, "module socket closed", module_failed=True)
                 return
             if not data:
                 self._end(nursery, "remote closed")
@@ -171,6 +177,7 @@ async def serve_connection(local: trio.abc.Stream, record: ConnectionRecord, *,
     fields = {"conn": record.number}
     sock = None
     reason = "cancelled"
+    reset = False
     try:
         with record.cancel_scope:
             try:
@@ -187,6 +194,7 @@ async def serve_connection(local: trio.abc.Stream, record: ConnectionRecord, *,
                         record.client_id = None
                         registry.counters.open_failures[failure_key(exc)] += 1
                         reason = f"open failed: {exc}"
+                        reset = True
                         log.warning("open failed", extra=kv(
                             **fields, remote=str(remote), error=str(exc), hint=hint_for(exc)))
                         return reason
@@ -195,7 +203,9 @@ async def serve_connection(local: trio.abc.Stream, record: ConnectionRecord, *,
                     log.info("opened", extra=kv(
                         **fields, id=cid, remote=str(remote),
                         took=f"{trio.current_time() - opened_at:.3f}s"))
-                    reason = await Pump(local, sock, record, registry, linger=linger).run()
+                    pump = Pump(local, sock, record, registry, linger=linger)
+                    reason = await pump.run()
+                    reset = pump.module_failed
             except QueueTimeout as exc:
                 registry.counters.queue_timeouts += 1
                 reason = f"queue timeout: {exc}"
@@ -207,9 +217,20 @@ async def serve_connection(local: trio.abc.Stream, record: ConnectionRecord, *,
         return reason
     finally:
         record.state = CLOSING
+        if reset:
+            reset_on_close(local)
         await trio.aclose_forcefully(local)
         if sock is not None:
             await sock.aclose()  # shielded and bounded inside the driver
         log.info("closed", extra=kv(**fields, id=record.client_id, reason=reason,
                                     up=record.bytes_up, down=record.bytes_down,
                                     age=f"{trio.current_time() - record.started:.3f}s"))
+
+
+def reset_on_close(stream: trio.abc.Stream) -> None:
+    """Make closing ``stream`` send RST instead of FIN (SO_LINGER 0)."""
+    if isinstance(stream, trio.SocketStream):
+        try:
+            stream.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        except OSError:
+            pass

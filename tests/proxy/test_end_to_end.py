@@ -226,7 +226,9 @@ async def test_failed_open_closes_the_client_and_says_why(
     service = await start_proxy(nursery, emulator, "--cacert", str(cacert),
                                 "--map", f"0={remote}")
     async with await connect(service) as stream:
-        assert await read_all(stream) == b""
+        # Reset, not a clean end: the client must not take it for an empty answer.
+        with pytest.raises(trio.BrokenResourceError):
+            await read_all(stream)
     assert dict(service.registry.counters.open_failures) == {code: 1}
     assert service.registry.counters.opened == 0
     failures = [r for r in caplog.records if r.getMessage() == "open failed"]
@@ -252,7 +254,8 @@ async def test_status_page(emulator, echo_server, ca_file, nursery):
                                 "--map", f"0=echo.test:{echo_server.port}",
                                 "--map", "0=nowhere.test:443", "--status", "0")
     async with await connect(service, 1) as failing:
-        assert await read_all(failing) == b""
+        with pytest.raises(trio.BrokenResourceError):
+            await read_all(failing)
     async with await connect(service) as stream:
         assert await round_trip(stream, b"a" * 5000) == b"a" * 5000
         status, body = await http_get(service.status_address, "/status.json")
@@ -456,3 +459,19 @@ async def test_a_traced_run_never_shows_key_material(ca, ca_file, tmp_path, nurs
     key_lines = [line for line in client.private_key_pem.bytes().decode().splitlines()
                  if not line.startswith("-----")]
     assert not any(line in log for line in key_lines)
+
+
+async def test_module_failure_mid_stream_resets_the_client(emulator, echo_server, ca_file,
+                                                          nursery):
+    """A broken module socket must never look like a complete stream to the client."""
+    from modem.emulator import Fault
+
+    service = await start_proxy(nursery, emulator, "--cacert", str(ca_file),
+                                "--map", f"0=echo.test:{echo_server.port}")
+    async with await connect(service) as stream:
+        assert await round_trip(stream, b"before" * 100) == b"before" * 100
+        await emulator.inject(Fault.restart())
+        with trio.fail_after(20), pytest.raises(trio.BrokenResourceError):
+            while True:
+                data = await stream.receive_some(65536)
+                assert data, "a clean end of stream after the module failed"
