@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -15,14 +17,28 @@ from .conftest import REPO_ROOT, require
 pytestmark = pytest.mark.interop
 
 EXAMPLES = REPO_ROOT / "examples"
+# In the [test] extra or pulled in by it, not in the runtime dependencies.
+TEST_ONLY_PACKAGES = ("cryptography", "trustme", "hypothesis", "OpenSSL")
 
 
-def test_demo_runs_to_the_end() -> None:
-    """The README's first command: openssl, an HTTPS server, curl, the emulator."""
+def test_demo_runs_to_the_end_with_the_runtime_dependencies_only(tmp_path: Path) -> None:
+    """The README's first command: openssl, an HTTPS server, curl, the emulator.
+
+    Its venv has only pyserial, trio and trio-util, so the test-only packages
+    are made unimportable for the demo and the proxy it starts.
+    """
     require("openssl")
     require("curl")
+    blocked = tmp_path / "blocked"
+    for name in TEST_ONLY_PACKAGES:
+        (blocked / name).mkdir(parents=True)
+        (blocked / name / "__init__.py").write_text(
+            f"raise ImportError({name!r} + ' is not a runtime dependency of ssl-proxy "
+            f"(pyproject.toml: only pyserial, trio, trio-util)')\n")
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(blocked), env.get("PYTHONPATH")]))
     result = subprocess.run([sys.executable, str(EXAMPLES / "demo.py")], capture_output=True,
-                            timeout=90, check=False, stdin=subprocess.DEVNULL)
+                            timeout=90, check=False, stdin=subprocess.DEVNULL, env=env)
     output = result.stdout.decode(errors="replace") + result.stderr.decode(errors="replace")
     assert result.returncode == 0, output
     assert "SHA-256 matches" in output
