@@ -13,7 +13,7 @@ cancelled on exit, which closes every TLS socket and the pty.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 import trio
@@ -29,10 +29,13 @@ from .pty_port import PtyPort
 class Emulator:
     """A running emulated module; build it with ``Emulator.running(config)``."""
 
-    def __init__(self, config: EmulatorConfig, port: PtyPort) -> None:
+    def __init__(
+        self, config: EmulatorConfig, port: PtyPort,
+        trace: Callable[[str, bytes], None] | None = None,
+    ) -> None:
         self.config = config
         self._port = port
-        self.line = HostLine(port.stream, config.bytes_per_second)
+        self.line = HostLine(port.stream, config.bytes_per_second, trace)
         self.files = FileStore()
         self.faults = FaultState(config.seed)
         self.restarts = 0
@@ -41,12 +44,20 @@ class Emulator:
 
     @classmethod
     @asynccontextmanager
-    async def running(cls, config: EmulatorConfig | None = None) -> AsyncIterator[Emulator]:
+    async def running(
+        cls, config: EmulatorConfig | None = None,
+        trace: Callable[[str, bytes], None] | None = None,
+    ) -> AsyncIterator[Emulator]:
+        """Run an emulator until the block exits.
+
+        ``trace(direction, data)`` sees every byte on the line
+        (``"host->module"`` / ``"module->host"``).
+        """
         config = config or EmulatorConfig()
         plans = [parse_fault_spec(spec) for spec in config.faults]
         port = PtyPort()
         try:
-            emu = cls(config, port)
+            emu = cls(config, port, trace)
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(emu._supervise)
                 for plan in plans:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from collections.abc import Callable
 
 import trio
 
@@ -25,8 +26,12 @@ LF = 0x0A
 class HostLine:
     """Both directions of the serial line as the module sees them."""
 
-    def __init__(self, stream: trio.abc.Stream, bytes_per_second: float) -> None:
+    def __init__(
+        self, stream: trio.abc.Stream, bytes_per_second: float,
+        trace: Callable[[str, bytes], None] | None = None,
+    ) -> None:
         self._stream = stream
+        self._trace = trace
         self._rx_pacer = Pacer(bytes_per_second)
         self._tx_pacer = Pacer(bytes_per_second)
         self._inbuf = bytearray()
@@ -63,6 +68,8 @@ class HostLine:
             return
         self.bytes_in += len(data)
         self._inbuf += data
+        if self._trace:
+            self._trace("host->module", data)
 
     def discard_input(self) -> None:
         self._inbuf.clear()
@@ -131,6 +138,8 @@ class HostLine:
             await self._tx_pacer.consume(len(chunk))
             await self._stream.send_all(chunk)
             self.bytes_out += len(chunk)
+            if self._trace:
+                self._trace("module->host", chunk)
 
     async def write(self, data: bytes) -> None:
         """Write one unit; no URC can come between its bytes."""

@@ -1,0 +1,109 @@
+"""``python -m modem.emulator``: run a virtual EC2x until SIGINT or SIGTERM.
+
+The first line on stdout is ``device: <pty path>``; open that path (or the
+``--link`` symlink) as the module's AT port.  See docs/emulator.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import signal
+import sys
+
+import trio
+
+from .config import EmulatorConfig
+from .emulator import Emulator
+from .faults import parse_fault_spec
+
+
+def _resolve_pair(text: str) -> tuple[str, str]:
+    name, sep, address = text.partition("=")
+    if not sep or not name or not address:
+        raise argparse.ArgumentTypeError(f"want NAME=IP, got {text!r}")
+    return name, address
+
+
+def _fault(text: str) -> str:
+    try:
+        parse_fault_spec(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+    return text
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m modem.emulator",
+        description="A virtual Quectel EC2x on a pseudo-terminal, with real TLS.",
+    )
+    p.add_argument("--baud", type=int, default=0, help="line rate; 0 (default) is unpaced")
+    p.add_argument("--latency-ms", type=float, default=0.0,
+                   help="turnaround before each command's first response byte")
+    p.add_argument("--resolve", type=_resolve_pair, action="append", default=[],
+                   metavar="NAME=IP", help="answer NAME with IP instead of asking DNS")
+    p.add_argument("--no-dns", action="store_true",
+                   help="names not given with --resolve fail with 565")
+    p.add_argument("--link", metavar="PATH", help="also make PATH a symlink to the pty")
+    p.add_argument("--fault", type=_fault, action="append", default=[], metavar="SPEC",
+                   help="inject a fault, e.g. peer_close:3@5s, restart@10s, noise:20, "
+                        "random:0.05 (see docs/emulator.md)")
+    p.add_argument("--seed", type=int, default=0, help="seed for random faults and noise")
+    p.add_argument("--auto-pdp", action="store_true", help="context 1 is active at boot")
+    p.add_argument("--clock-now", action="store_true",
+                   help="the module clock starts right (default: 1980-01-06)")
+    p.add_argument("--trace", action="store_true", help="log every line byte to stderr")
+    return p
+
+
+def _trace(direction: str, data: bytes) -> None:
+    print(f"{direction} {data!r}", file=sys.stderr, flush=True)
+
+
+def _make_link(device: str, link: str) -> None:
+    if os.path.islink(link):
+        os.unlink(link)
+    elif os.path.exists(link):
+        raise SystemExit(f"--link {link}: exists and is not a symlink")
+    os.symlink(device, link)
+
+
+def _remove_link(link: str) -> None:
+    if os.path.islink(link):
+        os.unlink(link)
+
+
+async def serve(config: EmulatorConfig, link: str | None, trace: bool) -> None:
+    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        async with Emulator.running(config, trace=_trace if trace else None) as emu:
+            if link:
+                _make_link(emu.device, link)
+            try:
+                print(f"device: {emu.device}", flush=True)
+                async for _ in signals:
+                    break
+            finally:
+                if link:
+                    _remove_link(link)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    config = EmulatorConfig(
+        baud=args.baud,
+        latency_ms=args.latency_ms,
+        resolve=dict(args.resolve),
+        real_dns=not args.no_dns,
+        seed=args.seed,
+        auto_pdp=args.auto_pdp,
+        clock_start=dt.datetime.now(dt.UTC) if args.clock_now else None,
+        faults=tuple(args.fault),
+    )
+    trio.run(serve, config, args.link, args.trace)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
