@@ -12,6 +12,7 @@ import platform
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -47,11 +48,14 @@ def machine() -> dict[str, Any]:
 
 
 def parse_setting(text: str) -> Setting:
-    """``115200/2`` (baud/latency ms) or ``unpaced`` (or ``0/0``)."""
+    """``115200/2`` (baud/latency ms), ``unpaced`` (or ``0/0``); ``/strict`` appended
+    picks the strict line model for that line."""
+    strict = text.endswith("/strict")
+    text = text.removesuffix("/strict")
     if text == "unpaced":
-        return Setting(0, 0)
+        return Setting(0, 0, strict)
     baud, _, latency = text.partition("/")
-    return Setting(int(baud), float(latency.removesuffix("ms") or 0))
+    return Setting(int(baud), float(latency.removesuffix("ms") or 0), strict)
 
 
 def log(text: str) -> None:
@@ -85,13 +89,20 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--plot", type=Path, metavar="PNG", help="write the plot here (matplotlib)")
     p.add_argument("--markdown", type=Path, metavar="PATH", help="write the table here too")
     p.add_argument("--setting", action="append", type=parse_setting, metavar="BAUD/MS",
-                   help="only these lines, e.g. 115200/2 or unpaced; repeatable")
+                   help="only these lines, e.g. 115200/2, 115200/2/strict or unpaced; "
+                        "repeatable")
+    p.add_argument("--pacing", choices=["emulator", "strict", "both"], default="emulator",
+                   help="the emulator's token bucket, the strict line model "
+                        "(tests/benchmarks/emulator_launcher.py), or both")
     p.add_argument("--scenario", action="append",
                    choices=[*PACED_SCENARIOS, *UNPACED_SCENARIOS],
                    help="only these scenarios; repeatable")
     ns = p.parse_args(argv)
     settings = tuple(ns.setting) if ns.setting else (QUICK_SETTINGS if ns.quick
                                                       else FULL_SETTINGS)
+    if ns.pacing != "emulator":
+        strict = [replace(s, strict_pacing=True) for s in settings]
+        settings = tuple(strict) if ns.pacing == "strict" else (*settings, *strict)
     scenarios = tuple(ns.scenario) if ns.scenario else (*PACED_SCENARIOS, *UNPACED_SCENARIOS)
     started = time.monotonic()
     records = trio.run(run, settings, scenarios, ns.quick)

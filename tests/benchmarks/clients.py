@@ -65,7 +65,7 @@ async def reqresp(port: int, request: bytes, reply: int, count: int) -> Transfer
                     got += len(data)
                 samples.append(trio.current_time() - t0)
             end = trio.current_time()
-        return Transfer(start, end, count * (len(request) + reply), samples)
+        return Transfer(start, end, count * reply, samples)  # replies only, as the reference
 
 
 async def concurrent_downloads(port: int, nbytes: int, connections: int) -> list[Transfer]:

@@ -1,19 +1,65 @@
-"""Stand-in for ``python -m modem.emulator`` while that program does not exist yet.
+"""Stand-in for ``python -m modem.emulator``, plus a line model without banked idle time.
 
-Same contract as the harness expects from it: flags ``--baud``,
-``--latency-ms``, ``--resolve NAME=IP``; the first stdout line is
-``device: <path>``; runs until SIGINT/SIGTERM.
+Same contract as the harness expects from the emulator program: flags
+``--baud``, ``--latency-ms``, ``--resolve NAME=IP``; the first stdout line
+is ``device: <path>``; runs until SIGINT/SIGTERM.
+
+``--strict-pacing`` swaps the emulator's token bucket (which keeps up to
+5 ms of credit, so an idle gap of up to 5 ms on the line costs nothing)
+for ``StrictPacer``: a byte can leave no earlier than the line is free,
+and idle time is never saved up (only ``SLACK`` of timer overshoot is
+forgiven).  The benchmark uses it to show how much of the command
+turnaround the bucket hides; see docs/benchmarks.md.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import signal
 import sys
 
 import trio
 
 from modem.emulator import Emulator, EmulatorConfig
+from modem.emulator import line as emulator_line
+
+# Seconds between one consume() returning and the next being called that still
+# count as a continuous stream (the caller's own work between two chunks).
+CONTINUITY = 0.001
+
+
+class StrictPacer:
+    """Serialises bytes on a line of ``rate`` bytes/s; an idle line saves up nothing.
+
+    Trio's sleeps end late (epoll rounds its timeout up to whole
+    milliseconds), so lateness of our own sleep is not idle time: the next
+    chunk starts where the last one ended on the line.  Any other gap is
+    idle, and the line clock restarts from now.
+    """
+
+    def __init__(self, rate: float) -> None:
+        self.rate = rate
+        # Chunk size the emulator reads and writes in (as the token bucket's burst).
+        self.burst = max(16, int(rate * 0.005)) if rate else 1 << 16
+        self._free_at = -math.inf  # when the line has carried everything booked
+        self._returned_at = -math.inf  # when the last consume() returned
+
+    @property
+    def unpaced(self) -> bool:
+        return not self.rate
+
+    async def consume(self, n: int) -> None:
+        """Sleep until n more bytes have crossed the line."""
+        if not self.rate:
+            return
+        now = trio.current_time()
+        if now > self._free_at and now - self._returned_at > CONTINUITY:
+            self._free_at = now  # the line was idle: that time is gone
+        self._free_at += n / self.rate
+        if self._free_at > now:
+            await trio.sleep(self._free_at - now)
+        self._returned_at = trio.current_time()
 
 
 async def _main(config: EmulatorConfig) -> None:
@@ -29,7 +75,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--baud", type=int, default=0)
     p.add_argument("--latency-ms", type=float, default=0.0)
     p.add_argument("--resolve", action="append", default=[])
+    p.add_argument("--strict-pacing", action="store_true")
     ns = p.parse_args(argv)
+    if ns.strict_pacing:
+        emulator_line.Pacer = StrictPacer  # type: ignore[misc, assignment]
     resolve = dict(item.split("=", 1) for item in ns.resolve)
     trio.run(_main, EmulatorConfig(baud=ns.baud, latency_ms=ns.latency_ms, resolve=resolve))
     return 0

@@ -53,11 +53,13 @@ class ProcStats:
         return cls(cpu, rss, peak)
 
 
-def _emulator_module() -> str:
-    # The project's program once it exists; our stand-in until then.
-    if importlib.util.find_spec("modem.emulator.__main__") is not None:
-        return "modem.emulator"
-    return "tests.benchmarks.emulator_launcher"
+def _emulator_command(strict_pacing: bool) -> list[str]:
+    # The project's program once it exists; our launcher until then, and for
+    # the strict line model (which only the launcher has).
+    if not strict_pacing and importlib.util.find_spec("modem.emulator.__main__") is not None:
+        return [sys.executable, "-m", "modem.emulator"]
+    cmd = [sys.executable, "-m", "tests.benchmarks.emulator_launcher"]
+    return [*cmd, "--strict-pacing"] if strict_pacing else cmd
 
 
 async def _first_line(stream: trio.abc.ReceiveStream, what: str) -> str:
@@ -95,10 +97,10 @@ class EmulatorProcess:
 
 @asynccontextmanager
 async def emulator_process(baud: int, latency_ms: float,
-                           resolve: str = "bench.test=127.0.0.1"
-                           ) -> AsyncIterator[EmulatorProcess]:
+                           resolve: str = "bench.test=127.0.0.1", *,
+                           strict_pacing: bool = False) -> AsyncIterator[EmulatorProcess]:
     """Run the emulator; yields its pty path and pid."""
-    cmd = [sys.executable, "-m", _emulator_module(), "--baud", str(baud),
+    cmd = [*_emulator_command(strict_pacing), "--baud", str(baud),
            "--latency-ms", str(latency_ms), "--resolve", resolve]
     proc = await trio.lowlevel.open_process(cmd, stdout=subprocess.PIPE)
     try:

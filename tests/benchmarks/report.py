@@ -26,8 +26,10 @@ COLUMNS = (
 
 def line_label(record: dict[str, Any]) -> str:
     if not record["baud"]:
-        return f"unpaced/{record['latency_ms']:g}ms"
-    return f"{record['baud']}/{record['latency_ms']:g}ms"
+        label = f"unpaced/{record['latency_ms']:g}ms"
+    else:
+        label = f"{record['baud']}/{record['latency_ms']:g}ms"
+    return f"{label} strict" if record.get("pacing") == "strict" else label
 
 
 def markdown_table(records: list[dict[str, Any]]) -> str:

@@ -31,6 +31,7 @@ class Setting:
 
     baud: int
     latency_ms: float
+    strict_pacing: bool = False
 
     @property
     def line_rate(self) -> float:
@@ -38,8 +39,14 @@ class Setting:
         return self.baud / 10
 
     @property
+    def serial_baud(self) -> int:
+        """What the host sets on the port (a USB AT port ignores it, so does the pty)."""
+        return self.baud or 115200
+
+    @property
     def label(self) -> str:
-        return "unpaced" if not self.baud else f"{self.baud}/{self.latency_ms:g}ms"
+        label = "unpaced" if not self.baud else f"{self.baud}/{self.latency_ms:g}ms"
+        return f"{label} strict" if self.strict_pacing else label
 
 
 @dataclass(frozen=True)
@@ -93,13 +100,15 @@ class Bench:
     def _base(self, scenario: str) -> dict[str, Any]:
         s = self.setting
         return {"scenario": scenario, "baud": s.baud, "latency_ms": s.latency_ms,
-                "line_rate": s.line_rate}
+                "line_rate": s.line_rate,
+                "pacing": "strict" if s.strict_pacing else "emulator"}
 
     async def run(self) -> list[dict[str, Any]]:
         s = self.setting
-        async with emulator_process(s.baud, s.latency_ms) as emulator:
+        async with emulator_process(s.baud, s.latency_ms,
+                                    strict_pacing=s.strict_pacing) as emulator:
             self.log(f"[{s.label}] emulator on {emulator.device}")
-            async with ReferenceModem.open(emulator.device, s.baud,
+            async with ReferenceModem.open(emulator.device, s.serial_baud,
                                            self.servers.ca_pem) as ref:
                 self.command_rtt = ref.command_rtt
                 for scenario in self.scenarios:
@@ -107,7 +116,7 @@ class Bench:
                     self.log(f"[{s.label}] transparent {scenario}: "
                              f"{_describe(self.reference[scenario])}")
             remote_ports = sorted({srv.port for srv in self.ports.values()})
-            async with proxy_process(emulator.device, s.baud, remote_ports,
+            async with proxy_process(emulator.device, s.serial_baud, remote_ports,
                                      self.cacert) as proxy:
                 for scenario in self.scenarios:
                     emu_before = emulator.stats()

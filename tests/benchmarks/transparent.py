@@ -180,7 +180,11 @@ class ReferenceModem:
 
     async def reqresp(self, port: int, request: bytes, reply: int, count: int,
                       client_id: int = 0) -> Transfer:
-        """``count`` exchanges of ``request`` for ``reply`` bytes, one after another."""
+        """``count`` exchanges of ``request`` for ``reply`` bytes, one after another.
+
+        The goodput counts the replies only (the downlink), so that it is a
+        share of one direction's line rate like the others.
+        """
         samples = []
         with trio.fail_after(SESSION_TIMEOUT):
             start = await self._connect(port, client_id)
@@ -191,4 +195,4 @@ class ReferenceModem:
                 samples.append(trio.current_time() - t0)
             end = trio.current_time()
             await self._finish(client_id)
-        return Transfer(start, end, count * (len(request) + reply), samples)
+        return Transfer(start, end, count * reply, samples)
