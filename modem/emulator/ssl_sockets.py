@@ -189,8 +189,8 @@ class SslSocket:
             except trio.BrokenResourceError:
                 return CONNECTION_FAILED
             if cfg.seclevel and not cfg.ignorelocaltime:
-                der = self._stream.getpeercert(binary_form=True)
-                if not tls.leaf_valid_at(der, module.clock.now()):
+                peer_cert = self._stream.getpeercert()
+                if not tls.leaf_valid_at(peer_cert, module.clock.now()):
                     return CONNECTION_FAILED
             return 0
         return CONNECTION_FAILED  # negotiatetime ran out

@@ -31,8 +31,6 @@ import tempfile
 import warnings
 from dataclasses import dataclass
 
-from cryptography import x509
-
 from .files import FileStore
 
 #: Manual Table 2: cipher suite code -> OpenSSL name.
@@ -160,9 +158,15 @@ def sni_name(cfg: SslContextConfig, host: str) -> str | None:
     return None
 
 
-def leaf_valid_at(der: bytes | None, when: dt.datetime) -> bool:
-    """True when the certificate's validity period covers ``when`` (manual 1.4)."""
-    if not der:
+def leaf_valid_at(peer_cert: dict | None, when: dt.datetime) -> bool:
+    """True when the verified peer certificate's validity covers ``when`` (manual 1.4).
+
+    ``peer_cert`` is ``SSLObject.getpeercert()`` of a verified connection
+    (only those carry the dates; ``ssl`` parses them, no extra dependency).
+    """
+    if not peer_cert or "notBefore" not in peer_cert or "notAfter" not in peer_cert:
         return False
-    cert = x509.load_der_x509_certificate(der)
-    return cert.not_valid_before_utc <= when <= cert.not_valid_after_utc
+    stamp = when.timestamp()
+    not_before = ssl.cert_time_to_seconds(peer_cert["notBefore"])
+    not_after = ssl.cert_time_to_seconds(peer_cert["notAfter"])
+    return not_before <= stamp <= not_after

@@ -71,3 +71,17 @@ async def test_bad_fault_spec_is_a_usage_error() -> None:
     assert result.returncode == 2
     assert b"bad fault spec 'explode:1'" in result.stderr
     assert result.stdout == b""
+
+
+async def test_runs_with_the_runtime_dependencies_only(tmp_path: Path) -> None:
+    """pyproject's runtime dependencies are pyserial, trio and trio-util: no test packages."""
+    blocked = tmp_path / "blocked"
+    for name in ("cryptography", "trustme", "hypothesis", "OpenSSL", "pytest"):
+        (blocked / name).mkdir(parents=True)
+        (blocked / name / "__init__.py").write_text(f"raise ImportError({name!r})\n")
+    env = {**os.environ, "PYTHONPATH": str(blocked)}
+    result = await trio.run_process(
+        [sys.executable, "-c", "import modem.emulator.__main__, modem.emulator.tls"],
+        cwd=ROOT, env=env, capture_stderr=True, check=False,
+    )
+    assert result.returncode == 0, result.stderr.decode()
