@@ -169,10 +169,13 @@ class SslSocket:
         try:
             with trio.move_on_after(module.config.connect_timeout):
                 await sock.connect((address, self.port))
-            if not self._connected_socket(sock):
-                sock.close()
-                return CONNECTION_FAILED
+            connected = self._connected_socket(sock)
         except OSError:
+            connected = False
+        except BaseException:  # cancelled (QSSLCLOSE, restart) while connecting
+            sock.close()
+            raise
+        if not connected:
             sock.close()
             return CONNECTION_FAILED
         self.remote_ip = address

@@ -202,3 +202,15 @@ async def test_slow_handshake_fault_beyond_negotiatetime(
     assert await online.open_ssl(0, "127.0.0.1", echo_server.port) == 566
     await emu.inject(Fault.slow_handshake(5))
     assert await online.open_ssl(0, "127.0.0.1", echo_server.port) == 0
+
+
+async def test_close_while_the_handshake_is_pending(
+    online: Host, nursery: trio.Nursery, echo_server: TlsServer
+) -> None:
+    port = await nursery.start(serve_silent_tcp)
+    assert await online.command(f'AT+QSSLOPEN=1,1,0,"127.0.0.1",{port},0') == b"\r\nOK\r\n"
+    assert b",1,1,0,0," in await online.command("AT+QSSLSTATE=0")  # opening
+    assert await online.command("AT+QSSLCLOSE=0") == b"\r\nOK\r\n"
+    assert await online.command("AT+QSSLSTATE") == b"\r\nOK\r\n"
+    assert await online.open_ssl(0, "127.0.0.1", echo_server.port) == 0
+    assert not any(u.startswith(b"+QSSLOPEN: 0,566") for u in online.urcs)
