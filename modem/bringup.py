@@ -2,7 +2,7 @@
 
 Steps (each fails with a one-line ``BringUpError`` that says what to do):
 
-1. sync (``AT`` until ``OK``, which also lets the module autobaud), ``ATE0``,
+1. sync (``AT`` until ``OK``, done by the caller: ``AtChannel.sync``), ``ATE0``,
    ``AT+CMEE=1`` (numeric error codes);
 2. SIM ready (``AT+CPIN?``) and network registration (``AT+CEREG?`` /
    ``AT+CREG?``, polled within a bound);
@@ -96,7 +96,7 @@ async def identify(channel: AtChannel) -> commands.ModuleIdentity:
 
 
 async def configure_line(channel: AtChannel) -> None:
-    await channel.sync()
+    """Echo off, numeric errors (the caller has synced the line)."""
     await expect_ok(channel, commands.echo(False))
     await expect_ok(channel, commands.cmee(1))
 

@@ -199,9 +199,15 @@ class AtChannel:
         """
         async with self._lock:
             self._check()
-            if self._needs_resync:
-                await self._resync()
-            return await self._run_locked(command, payload)
+            # Once on the wire a command runs to its end (bounded by its own
+            # timeout) even if the caller is cancelled: abandoning it half
+            # way would leave the module waiting for a payload or sending an
+            # answer nobody reads.  The caller's cancellation lands at its
+            # next checkpoint, after the result was handed back.
+            with trio.CancelScope(shield=True):
+                if self._needs_resync:
+                    await self._resync()
+                return await self._run_locked(command, payload)
 
     async def _run_locked(self, command: Command, payload: bytes | None) -> Response:
         pending = _Pending(command)

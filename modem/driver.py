@@ -239,6 +239,9 @@ class Modem:
     async def _bring_up(self, channel: AtChannel) -> None:
         """Bring the module up; start over when it restarts (RDY) meanwhile."""
         for _ in range(3):
+            # A module opened right after power-up prints RDY while we sync:
+            # count restarts from the first OK on.
+            await channel.sync()
             restarts = channel.restarts_seen
             await self._bring_up_once(channel)
             if channel.restarts_seen == restarts:
