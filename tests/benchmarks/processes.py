@@ -53,12 +53,15 @@ class ProcStats:
         return cls(cpu, rss, peak)
 
 
-def _emulator_command(strict_pacing: bool) -> list[str]:
-    # The project's program once it exists; our launcher until then, and for
-    # the strict line model (which only the launcher has).
-    if not strict_pacing and importlib.util.find_spec("modem.emulator.__main__") is not None:
+def _emulator_command(strict_pacing: bool, trace_file: Path | None) -> list[str]:
+    # The project's program; our launcher for the strict line model and the
+    # timestamped trace, which only the launcher has.
+    if not (strict_pacing or trace_file) and \
+            importlib.util.find_spec("modem.emulator.__main__") is not None:
         return [sys.executable, "-m", "modem.emulator"]
     cmd = [sys.executable, "-m", "tests.benchmarks.emulator_launcher"]
+    if trace_file:
+        cmd += ["--trace-file", str(trace_file)]
     return [*cmd, "--strict-pacing"] if strict_pacing else cmd
 
 
@@ -98,9 +101,10 @@ class EmulatorProcess:
 @asynccontextmanager
 async def emulator_process(baud: int, latency_ms: float,
                            resolve: str = "bench.test=127.0.0.1", *,
-                           strict_pacing: bool = False) -> AsyncIterator[EmulatorProcess]:
+                           strict_pacing: bool = False, trace_file: Path | None = None
+                           ) -> AsyncIterator[EmulatorProcess]:
     """Run the emulator; yields its pty path and pid."""
-    cmd = [*_emulator_command(strict_pacing), "--baud", str(baud),
+    cmd = [*_emulator_command(strict_pacing, trace_file), "--baud", str(baud),
            "--latency-ms", str(latency_ms), "--resolve", resolve]
     proc = await trio.lowlevel.open_process(cmd, stdout=subprocess.PIPE)
     try:
