@@ -76,15 +76,14 @@ _BASIC_REASONS = {
 }
 
 
-def _split_commands(body: str) -> list[str]:
-    """Split on ``;`` outside double quotes."""
+def _split_outside_quotes(text: str, separator: str) -> list[str]:
     pieces: list[str] = []
     current: list[str] = []
     quoted = False
-    for char in body:
+    for char in text:
         if char == '"':
             quoted = not quoted
-        if char == ";" and not quoted:
+        if char == separator and not quoted:
             pieces.append("".join(current))
             current = []
         else:
@@ -93,8 +92,31 @@ def _split_commands(body: str) -> list[str]:
     return pieces
 
 
+def _split_commands(body: str) -> list[str]:
+    """Split on ``;`` outside double quotes."""
+    return _split_outside_quotes(body, ";")
+
+
 def _extended_name(piece: str) -> str:
     return re.split(r"[=?]", piece, maxsplit=1)[0].strip()
+
+
+def _read_only_ssl(name: str, piece: str, args: str) -> bool:
+    """SSL commands that only read: ``AT+QSSLSTATE[=<id>]``, the test forms
+    (``=?``) and the ``AT+QSSLCFG="<setting>",<ctx>`` query (manual 2.1)."""
+    if not name.startswith("+QSSL"):
+        return False
+    if args == "?" or name == "+QSSLSTATE":
+        return True
+    if name == "+QSSLCFG" and "=" in piece:
+        fields = _split_fields(args)
+        return len(fields) == 2
+    return False
+
+
+def _split_fields(args: str) -> list[str]:
+    """Split on ``,`` outside double quotes."""
+    return _split_outside_quotes(args, ",")
 
 
 def refusal(line: str) -> str | None:
@@ -125,10 +147,12 @@ def refusal(line: str) -> str | None:
             return "empty command between ';'"
         if up.startswith("+"):
             name = _extended_name(up)
+            args = up.partition("=")[2].strip()
+            if _read_only_ssl(name, up, args):
+                continue
             for prefix, why in _REFUSED_EXTENDED:
                 if name.startswith(prefix):
                     return f"AT{name} refused: {why}"
-            args = up.partition("=")[2].strip()
             if name in _REFUSED_SET and "=" in up and args != "?":
                 if name == "+QICSGP" and "," not in args:
                     continue  # AT+QICSGP=<id> reads the settings

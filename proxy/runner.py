@@ -58,7 +58,7 @@ def explain(exc: BaseException) -> str | None:
 
 async def _watch_signals(service: ProxyService, *,
                          task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
-    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM, signal.SIGHUP) as signals:
         task_status.started()
         count = 0
         async for signum in signals:

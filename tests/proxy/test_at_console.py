@@ -16,7 +16,8 @@ from proxy.at_console import MAX_LINE, handle_console, refusal
     "AT", "at", "AT+CSQ", "AT+CEREG?", "AT+QIACT?", "AT+QIACT=?", "ATI", "ATI0",
     "AT+CSQ;+CEREG?", "AT+CCLK?", "AT+QIDNSCFG=1", "AT+QENG=\"servingcell\"",
     "AT&V", "AT+COPS?", 'AT+QCFG="band"', "AT+QICSGP=1", "AT+QICSGP=?", "AT+GSN",
-    'AT+QPING=1,"a;b"',
+    'AT+QPING=1,"a;b"', "AT+QSSLSTATE", "AT+QSSLSTATE=3", "AT+QSSLOPEN=?",
+    'AT+QSSLCFG="sslversion",0', 'AT+QSSLCFG="cacert",1', "AT+QSSLCFG=?",
 ])
 def test_allowed(line):
     assert refusal(line) is None
@@ -25,7 +26,9 @@ def test_allowed(line):
 @pytest.mark.parametrize(("line", "words"), [
     ("AT+QSSLCLOSE=0", "AT+QSSLCLOSE refused"),
     ("at+qsslcfg=\"sni\",0,0", "AT+QSSLCFG refused"),
-    ("AT+QSSLSTATE", "SSL sockets"),
+    ("AT+QSSLOPEN=1,0,3,\"a.test\",443,0", "SSL sockets"),
+    ('AT+QSSLCFG="cacert",1,"UFS:x.pem"', "AT+QSSLCFG refused"),
+    ("AT+QSSLRECV=0,1500", "SSL sockets"),
     ("ATE1", "echo"),
     ("ATE0", "echo"),
     ("ATZ", "resets"),

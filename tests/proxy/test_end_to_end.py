@@ -415,7 +415,7 @@ async def start_process(nursery: trio.Nursery, *argv: str) -> ProxyProcess:
     return proxy
 
 
-@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
 async def test_a_signal_stops_the_program_gracefully(server_cert, ca_file, nursery, signum):
     echo = await nursery.start(TlsServer(server_cert, "echo").serve)
     proxy = await start_process(
