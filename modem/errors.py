@@ -305,7 +305,7 @@ def error_for_code(code: int, command: str | None = None) -> CmeError:
 def error_for_text(text: str, command: str | None = None) -> CmeError:
     """The exception for ``+CME ERROR: <text>`` (``AT+CMEE=2`` verbose form)."""
     text = text.strip()
-    if text.isdigit():
+    if text.isascii() and text.isdigit() and len(text) <= 12:
         return error_for_code(int(text), command)
     low = text.lower()
     for cls in SSL_ERRORS.values():
