@@ -1,0 +1,90 @@
+"""A one-minute soak at a fixed seed (``tests/soak``), one test per check.
+
+The soak runs once per module, as its own process
+(``python -m tests.soak --minutes 1 --seed 7 --json ...``) so its memory and
+descriptor counts are its own; each test asserts one of its checks and
+shows the relevant part of the report when it fails.  The 30-minute run and
+what the checks mean are in docs/reliability.md.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SEED = 7
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory) -> dict:
+    path = tmp_path_factory.mktemp("soak") / "soak.json"
+    proc = subprocess.run(
+        [sys.executable, "-m", "tests.soak", "--minutes", "1", "--seed", str(SEED),
+         "--json", str(path)],
+        cwd=ROOT, capture_output=True, text=True, timeout=900, check=False)
+    if not path.exists():
+        pytest.fail(f"the soak did not finish (exit {proc.returncode}):\n{proc.stderr[-3000:]}")
+    data = json.loads(path.read_text())
+    data["_summary"] = proc.stdout
+    return data
+
+
+def _show(report: dict, *keys: str) -> str:
+    shown = {k: report[k] for k in keys}
+    return f"{report['_summary']}\n{json.dumps(shown, indent=1)[:4000]}"
+
+
+def test_report_has_the_documented_fields(report):
+    for key in ("seed", "minutes", "faults", "bytes", "connections_ok", "connections_failed",
+                "corrupted", "silently_truncated", "proxy_alive", "ids_free_at_end",
+                "rss_start_mb", "rss_end_mb", "fds_start", "fds_end"):
+        assert key in report
+    assert report["seed"] == SEED and report["minutes"] == 1
+
+
+def test_load_and_faults_really_happened(report):
+    assert report["connections_ok"] > 50, _show(report, "outcomes")
+    assert report["bytes"] > 1_000_000, _show(report, "bytes")
+    assert report["faults_total"] >= 10, _show(report, "faults")
+
+
+def test_no_byte_is_corrupted_reordered_or_duplicated(report):
+    assert report["corrupted"] == 0, _show(report, "failures")
+
+
+def test_no_connection_is_silently_truncated(report):
+    assert report["silently_truncated"] == 0, _show(report, "failures")
+
+
+def test_no_connection_hangs(report):
+    assert report["hung"] == 0, _show(report, "failures")
+
+
+def test_every_failure_was_visible(report):
+    for failure in report["failures"]:
+        assert failure["outcome"] in ("failed", "vanished"), _show(report, "failures")
+        assert failure["error"], failure
+
+
+def test_the_proxy_stays_up_and_serves_new_connections(report):
+    assert report["proxy_alive"], _show(report, "proxy_exit", "proxy_errors")
+    assert report["new_connections_ok"], _show(report, "module_state_at_end")
+    assert not report["proxy_errors"], _show(report, "proxy_errors")
+
+
+def test_every_client_id_is_free_at_the_end(report):
+    assert report["ids_free_at_end"], _show(report, "qsslstate_at_end", "module_state_at_end")
+
+
+def test_descriptors_do_not_leak(report):
+    assert report["fds_end"] <= report["fds_start"], _show(
+        report, "fd_kinds_start", "fd_kinds_end")
+
+
+def test_memory_stays_bounded(report):
+    assert report["rss_end_mb"] <= report["rss_bound_mb"], _show(report, "rss_samples")
