@@ -16,7 +16,6 @@ failure and ``broken`` is set; the owner builds a new channel.
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -30,6 +29,7 @@ from .errors import (
     ModuleTimeout,
 )
 from .protocol import AtConnection, Command
+from .redaction import redact
 
 log = logging.getLogger("modem.channel")
 trace_log = logging.getLogger("modem.at")
@@ -65,17 +65,6 @@ class _Pending:
         self.prompted = trio.Event()
         self.done = trio.Event()
         self.violation: str | None = None
-
-
-_QICSGP_SECRET = re.compile(
-    r'^((?:AT\+QICSGP=\s*\d+\s*,\s*\d+|\+QICSGP:\s*\d+)'
-    r'\s*,\s*"[^"]*"\s*,\s*"[^"]*"\s*,\s*)"[^"]*"',
-    re.IGNORECASE)
-
-
-def redact(text: str) -> str:
-    """``text`` with an APN password (``AT+QICSGP`` set or answer) replaced by ``***``."""
-    return _QICSGP_SECRET.sub(r'\1"***"', text)
 
 
 def shorten(data: bytes, keep: int = 24) -> str:

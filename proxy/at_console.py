@@ -24,6 +24,7 @@ from typing import Any
 import trio
 
 from modem.errors import ModemError
+from modem.redaction import redact
 
 from .logging_setup import kv
 
@@ -170,7 +171,9 @@ def refusal(line: str) -> str | None:
 
 
 def format_response(lines: Sequence[str], final: str) -> bytes:
-    return "".join(f"{line}\r\n" for line in [*lines, final]).encode("ascii", "replace")
+    """The answer lines, CR LF each; an APN password never leaves the proxy."""
+    return "".join(f"{redact(line)}\r\n" for line in [*lines, final]).encode(
+        "ascii", "replace")
 
 
 AtCommand = Callable[[str], Awaitable[Any]]
@@ -179,9 +182,10 @@ AtCommand = Callable[[str], Awaitable[Any]]
 async def _run_line(line: str, at_command: AtCommand, peer: str) -> bytes:
     why = refusal(line)
     if why is not None:
-        log.info("at console refused", extra=kv(peer=peer, command=line[:80], reason=why))
+        log.info("at console refused",
+                 extra=kv(peer=peer, command=redact(line)[:80], reason=why))
         return f"ERROR: {why}\r\n".encode("ascii", "replace")
-    log.info("at console", extra=kv(peer=peer, command=line))
+    log.info("at console", extra=kv(peer=peer, command=redact(line)))
     try:
         resp = await at_command(line.strip())
     except ModemError as exc:

@@ -184,9 +184,10 @@ async def test_framing_violation_fails_the_command_instead_of_losing_data(autoju
     ('AT+QICSGP=1,1,"internet","user","s3cret",1', 'AT+QICSGP=1,1,"internet","user","***",1'),
     ('+QICSGP: 1,"internet","user","s3cret",1', '+QICSGP: 1,"internet","user","***",1'),
     ('AT+CSQ', 'AT+CSQ'),
+    ('AT+CSQ;+QICSGP=1,1,"a","u","p"', 'AT+CSQ;+QICSGP=1,1,"a","u","***"'),
 ])
 def test_trace_never_shows_an_apn_password(text, shown):
-    from modem.channel import redact
+    from modem.redaction import redact
 
     assert redact(text) == shown
 

@@ -162,14 +162,7 @@ class Session:
             elif isinstance(event, ev.CmeError):
                 if event.code is not None:
                     error_for_code(event.code, "fuzz")
-                try:
-                    error_for_text(event.text, "fuzz")
-                except ValueError:
-                    text = event.text.strip()
-                    if not (text.isdigit() and not text.isascii()):
-                        raise
-                    # Known bug, reported and pinned by test_fuzz_protocol's xfail test:
-                    # tolerated here so the fuzzers look for others.
+                error_for_text(event.text, "fuzz")
         except Exception as exc:
             raise SessionViolation(f"parsing {event!r} raised {exc!r}") from exc
 

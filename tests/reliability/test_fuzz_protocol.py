@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import struct
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -70,8 +69,6 @@ def test_every_golden_transcript_whole_and_cut_everywhere() -> None:
                         + u16(len(data)) + bytes([1]))
 
 
-@pytest.mark.xfail(strict=True, reason="modem.errors.error_for_text: str.isdigit() accepts "
-                   "'²' (0xB2 on the line), int() then raises ValueError")
 def test_cme_error_text_with_a_superscript_digit_is_a_cme_error() -> None:
     """Found by this fuzzing: ``+CME ERROR: ²`` (a noisy line) must not raise ValueError."""
     exc = error_for_text("²", "AT+QSSLSEND=1,10")

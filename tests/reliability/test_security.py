@@ -163,8 +163,6 @@ async def test_no_secret_reaches_the_log(ca, ca_file, client_pair, tmp_path, nur
     assert "PRIVATE KEY" not in log
 
 
-@pytest.mark.xfail(strict=True, reason="proxy/at_console.py logs a refused command line "
-                   "verbatim (command=line[:80]): a typed AT+QICSGP password lands in the log")
 async def test_a_password_typed_at_the_console_is_not_logged(caplog, ca_file):
     caplog.set_level(logging.DEBUG)
     async with proxy_on_emulator({"map": ["0=api.example.com:443"], "cacert": str(ca_file),
@@ -175,8 +173,6 @@ async def test_a_password_typed_at_the_console_is_not_logged(caplog, ca_file):
     assert PASSWORD not in messages(caplog, logging.DEBUG)
 
 
-@pytest.mark.xfail(strict=True, reason="the AT console passes AT+QICSGP=<id> through and "
-                   "shows the APN password in clear to anyone who can connect to it")
 async def test_the_console_does_not_show_the_apn_password(ca_file):
     async with proxy_on_emulator({"map": ["0=api.example.com:443"], "cacert": str(ca_file),
                                   "at-console": "0", "apn": "internet", "apn-user": "gw",
