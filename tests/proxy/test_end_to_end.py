@@ -319,7 +319,7 @@ async def test_at_console_while_data_flows(emulator, echo_server, ca_file, nurse
             assert re.fullmatch(r"\+CSQ: \d+,\d+", answer[0]) and answer[-1] == "OK"
             answer = await console_command(console, "AT+QSSLCLOSE=0")
             assert len(answer) == 1 and answer[0].startswith("ERROR: AT+QSSLCLOSE refused")
-            answer = await console_command(console, "AT+QSSLSTATE;+CSQ")
+            answer = await console_command(console, "AT+CSQ;+QSSLCLOSE=0")
             assert answer[0].startswith("ERROR:")
             answer = await console_command(console, "AT+CEREG?")
             assert answer[0].startswith("+CEREG: ") and answer[-1] == "OK"
