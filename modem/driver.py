@@ -148,6 +148,8 @@ class Modem:
         self._last_forced_restart = -RESTART_MIN_INTERVAL
         self._info_cache: tuple[float, ModuleInfo] | None = None
         self._nursery: trio.Nursery | None = None  # the current module life's tasks
+        self._unclosed: set[int] = set()  # IDs whose close the module did not confirm
+        self._unclosed_wakeup = trio.Event()
 
     @classmethod
     @asynccontextmanager
@@ -224,6 +226,7 @@ class Modem:
                     if task_status is not None:
                         task_status.started()
                     nursery.start_soon(self._keep_pdp, channel)
+                    nursery.start_soon(self._close_unconfirmed, channel)
                     await channel.broken.wait()
                     self.state.value = "recovering"
                     self._channel = None
@@ -258,6 +261,7 @@ class Modem:
         await set_clock(channel)
         self.address = await activate_pdp(channel, self.pdp)
         await close_stale_sockets(channel)
+        self._release_unconfirmed()
         contents = []
         for profile in self.profiles:
             contents.extend(c for c in profile.files().values() if c not in contents)
@@ -442,10 +446,40 @@ class Modem:
             return
         channel.fail(ModuleLost("module did not restart after AT+CFUN=1,1"))
 
-    def _socket_closed(self, sock: SslSocket) -> None:
-        if self._sockets.get(sock.client_id) is sock:
-            del self._sockets[sock.client_id]
-        self._release(sock.client_id)
+    def _socket_closed(self, sock: SslSocket, closed: bool) -> None:
+        cid = sock.client_id
+        if self._sockets.get(cid) is sock:
+            del self._sockets[cid]
+        channel = self._channel
+        if closed or channel is None or channel.failure is not None:
+            # Closed, or the module life it belonged to is over: the next
+            # bring-up closes whatever the module still holds.
+            self._release(cid)
+            return
+        # The module did not confirm the close (it was silent): keep the ID
+        # out of the pool until a later close is answered.
+        log.warning("socket %d not confirmed closed; retrying the close later", cid)
+        self._unclosed.add(cid)
+        self._unclosed_wakeup.set()
+
+    async def _close_unconfirmed(self, channel: AtChannel) -> None:
+        """Close IDs whose ``AT+QSSLCLOSE`` went unanswered, then free them."""
+        while True:
+            await self._unclosed_wakeup.wait()
+            self._unclosed_wakeup = trio.Event()
+            for cid in sorted(self._unclosed):
+                if await close_client_id(channel, cid, 0):
+                    self._unclosed.discard(cid)
+                    self._release(cid)
+            if self._unclosed:
+                await trio.sleep(1.0)
+                self._unclosed_wakeup.set()
+
+    def _release_unconfirmed(self) -> None:
+        """After a bring-up closed every stale socket, unconfirmed IDs are free."""
+        for cid in self._unclosed:
+            self._release(cid)
+        self._unclosed.clear()
 
     def _release(self, client_id: int) -> None:
         try:

@@ -48,7 +48,7 @@ class SslSocket(trio.abc.Stream):
         port: int,
         *,
         error_of: Callable[[AtChannel, Response, str], Awaitable[ModemError]],
-        on_close: Callable[[SslSocket], None],
+        on_close: Callable[[SslSocket, bool], None],
         send_stall_timeout: float = 120.0,
     ) -> None:
         self.client_id = client_id
@@ -197,7 +197,10 @@ class SslSocket(trio.abc.Stream):
         raise await self._error_of(self._channel, resp, "AT+QSSLRECV")
 
     async def aclose(self) -> None:
-        """Close the module socket (``AT+QSSLCLOSE``) and free the client ID.
+        """Close the module socket (``AT+QSSLCLOSE``) and give the client ID back.
+
+        When the module did not confirm the close, the driver keeps the ID
+        out of the pool and closes it again later.
 
         Safe to call more than once and from a cancelled scope: the close
         itself is shielded and bounded.
@@ -207,16 +210,22 @@ class SslSocket(trio.abc.Stream):
             return
         self._closed = True
         self._wake()
+        closed = False
         try:
             with trio.CancelScope(shield=True):
-                await close_client_id(self._channel, self.client_id,
-                                      0 if self._failure else CLOSE_TIMEOUT)
+                closed = await close_client_id(self._channel, self.client_id,
+                                               0 if self._failure else CLOSE_TIMEOUT)
         finally:
-            self._on_close(self)
+            self._on_close(self, closed)
 
 
 async def close_client_id(channel: AtChannel, client_id: int, close_timeout: int = 0) -> bool:
-    """``AT+QSSLCLOSE`` on a live channel, bounded; True when the module said OK."""
+    """``AT+QSSLCLOSE`` on a live channel, bounded.
+
+    True when the module answered (``OK``, or ``ERROR`` for an ID that is
+    not in use), so the ID is free on the module; False when nobody knows
+    (no answer in time, or the channel broke).
+    """
     if channel.failure is not None:
         return False
     cmd = commands.qsslclose(client_id, close_timeout)
@@ -226,5 +235,5 @@ async def close_client_id(channel: AtChannel, client_id: int, close_timeout: int
         except ModemError as exc:
             log.debug("close of socket %d failed: %s", client_id, exc)
             return False
-        return resp.ok
+        return resp.final is not None
     return False

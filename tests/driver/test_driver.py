@@ -281,3 +281,18 @@ async def test_identical_open_failures_across_hosts_restart_the_module(modem, ec
         await modem.state.wait_value("ready")
     assert modem.restarts == 1
     await assert_new_socket_works(modem, echo_server, profile)
+
+
+async def test_unconfirmed_close_keeps_the_id_until_the_module_confirms(modem, emulator,
+                                                                         echo_server, profile):
+    sock = await open_socket(modem, echo_server.port, profile)
+    cid = sock.client_id
+    await emulator.inject(Fault.silence(2.0))
+    await sock.aclose()  # QSSLCLOSE goes unanswered
+    assert cid in modem.client_ids.in_use, "an ID the module may still hold was reused"
+    with trio.fail_after(30):  # all 12 come back once the module confirms the close
+        ids = [await modem.client_ids.acquire() for _ in range(12)]
+    for i in ids:
+        modem.client_ids.release(i)
+    assert not emulator.module.sockets
+    await assert_new_socket_works(modem, echo_server, profile)
