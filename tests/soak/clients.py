@@ -182,15 +182,30 @@ class Client:
                 result.server_check = "ok"
         self.server.forget(self.plan.token)
 
-    def _end_of_stream(self, what: str) -> None:
-        """A clean end of stream before the client had everything."""
+    async def _end_of_stream(self, what: str) -> None:
+        """An end of stream before the client had everything: a reset or a FIN?
+
+        A reset's error is reported once, to whichever call meets it first:
+        when the writer task met it, the reader sees a plain end of stream.
+        So probe with one byte: after a reset the socket is closed and the
+        send fails (EPIPE); after a FIN the connection is half open and it
+        succeeds.
+        """
         result = self.result
-        missing = f"clean end of stream after {result.received} of {what}"
+        missing = f"end of stream after {result.received} of {what}"
+        assert self._stream is not None
+        try:
+            await self._stream.socket.send(b"\0")
+        except OSError as exc:
+            result.outcome = "failed"
+            result.error = f"{describe(exc)} ({missing}; the writer met the reset first)"
+            raise _Done from None
         if result.peer_closed_by_fault:
             result.outcome = "failed"
-            result.error = f"{missing} (module reported the remote closed: injected peer_close)"
+            result.error = (f"clean {missing} (module reported the remote closed: "
+                            "injected peer_close)")
         else:
-            result.outcome, result.error = "truncated", missing
+            result.outcome, result.error = "truncated", f"clean {missing}"
         raise _Done
 
     async def _converse(self, stream: trio.SocketStream) -> None:
@@ -247,7 +262,7 @@ class Client:
                     raise _Vanish
             chunk = await stream.receive_some(65536)
             if not chunk:
-                self._end_of_stream(f"{plan.size} bytes")
+                await self._end_of_stream(f"{plan.size} bytes")
             start = result.received
             if chunk != self.data[start:start + len(chunk)]:
                 result.outcome = "corrupted"
@@ -261,7 +276,7 @@ class Client:
         while result.received < plan.size:
             chunk = await stream.receive_some(65536)
             if not chunk:
-                self._end_of_stream(f"{plan.size} bytes")
+                await self._end_of_stream(f"{plan.size} bytes")
             start = result.received
             if chunk != self.data[start:start + len(chunk)]:
                 result.outcome = "corrupted"
@@ -292,7 +307,7 @@ class Client:
         while len(digest) < 32:
             chunk = await stream.receive_some(32 - len(digest))
             if not chunk:
-                self._end_of_stream("the 32-byte digest")
+                await self._end_of_stream("the 32-byte digest")
             digest += chunk
             result.received = len(digest)
         if digest != hashlib.sha256(self.data).digest():
