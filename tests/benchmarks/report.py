@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -85,3 +86,23 @@ def plot(records: list[dict[str, Any]], path: Path) -> bool:
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return True
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m tests.benchmarks.report RUN.json [...] [--plot PNG]``: table (and plot)
+    again from saved records, several runs together."""
+    import argparse
+
+    p = argparse.ArgumentParser(prog="python -m tests.benchmarks.report")
+    p.add_argument("runs", nargs="+", type=Path, help="JSON files written with --json")
+    p.add_argument("--plot", type=Path, metavar="PNG")
+    args = p.parse_args(argv)
+    records = [record for path in args.runs for record in json.loads(path.read_text())]
+    print(markdown_table(records))
+    if args.plot and not plot(records, args.plot):
+        print("no plot: matplotlib is not installed", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -88,6 +88,7 @@ class ReferenceModem:
             profile = TlsProfile(cacert=cacert)
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(channel.read_loop)
+                await channel.sync()
                 await configure_line(channel)
                 await set_clock(channel)
                 await activate_pdp(channel, PdpSettings(apn="internet"))
