@@ -10,9 +10,10 @@ Buffer access mode (manual 1.3, 2.1.3, 2.1.4):
 * ``receive_some`` issues ``AT+QSSLRECV`` only when the caller asks, so a
   caller that stops reading stops the reads, the module buffer fills and
   the server's TCP window closes: backpressure end to end.  It reads until
-  the module answers ``+QSSLRECV: 0`` before it waits for the next
-  ``+QSSLURC: "recv"`` (a notification, not a byte count), and returns
-  ``b""`` once the peer closed and everything buffered was delivered.
+  the module's buffer is empty (``+QSSLRECV: 0``, or fewer bytes than
+  asked) before it waits for the next ``+QSSLURC: "recv"`` (a
+  notification, not a byte count), and returns ``b""`` once the peer
+  closed and everything buffered was delivered.
 * ``aclose`` sends ``AT+QSSLCLOSE`` and returns the client ID to the pool.
 
 The socket holds no data of its own beyond the chunk in flight.
@@ -35,6 +36,7 @@ log = logging.getLogger("modem.socket")
 MAX_SEND = 1460
 MAX_RECV = 1500
 CLOSE_TIMEOUT = 1  # seconds the module may spend flushing on AT+QSSLCLOSE
+RECHECK_AFTER_SHORT_READ = 1.0
 
 
 class SslSocket(trio.abc.Stream):
@@ -64,6 +66,7 @@ class SslSocket(trio.abc.Stream):
         self._wakeup = trio.Event()
         self._recv_hint = False
         self._more = False
+        self._empty_unconfirmed = False
         self._peer_closed = False
         self._failure: ModemError | None = None
         self._closed = False
@@ -175,18 +178,37 @@ class SslSocket(trio.abc.Stream):
                 if self._recv_hint or self._more:
                     self._recv_hint = False
                     data = await self._read(want)
+                    # Fewer bytes than asked: the module's buffer is empty now
+                    # (manual 3.3.3 reads once, too); wait for the next URC
+                    # rather than spend a round trip on "+QSSLRECV: 0".
+                    self._more = len(data) == want
+                    self._empty_unconfirmed = 0 < len(data) < want
                     if data:
-                        self._more = True
                         self.bytes_received += len(data)
                         return data
-                    self._more = False
                     continue
                 if self._peer_closed:
                     await trio.lowlevel.checkpoint()
                     return b""
-                await self._wakeup.wait()
+                await self._wait_for_data()
         finally:
             self._receiving = False
+
+    async def _wait_for_data(self) -> None:
+        """Until a URC or a failure wakes us.
+
+        Firmware that re-arms the "recv" URC only after an empty read would
+        never send one after a short read; one confirming read after
+        ``RECHECK_AFTER_SHORT_READ`` seconds covers it.
+        """
+        if not self._empty_unconfirmed:
+            await self._wakeup.wait()
+            return
+        with trio.move_on_after(RECHECK_AFTER_SHORT_READ):
+            await self._wakeup.wait()
+            return
+        self._empty_unconfirmed = False
+        self._more = True
 
     async def _read(self, want: int) -> bytes:
         resp = await self._run(commands.qsslrecv(self.client_id, want))
