@@ -78,11 +78,11 @@ def plot(records: list[dict[str, Any]], path: Path) -> bool:
     ax.set_xticks(list(xs))
     ax.set_xticklabels(labels, fontsize=7, rotation=60, ha="right")
     ax.set_ylabel("goodput / line rate (8N1, one direction)")
-    ax.set_ylim(0, 1.1)
+    ax.set_ylim(0, 1.22)
     ax.axhline(1.0, color="grey", linewidth=0.5)
     ax.set_title("ssl-proxy vs transparent mode on the same emulated line "
                  "(numbers: proxy / transparent)", fontsize=9)
-    ax.legend(loc="lower right", fontsize=8)
+    ax.legend(loc="upper right", ncol=2, fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
