@@ -1,15 +1,18 @@
-"""Stand-in for ``python -m modem.emulator``, plus a line model without banked idle time.
+"""The emulator with a strict line model and a timestamped line trace.
 
-Same contract as the harness expects from the emulator program: flags
-``--baud``, ``--latency-ms``, ``--resolve NAME=IP``; the first stdout line
-is ``device: <path>``; runs until SIGINT/SIGTERM.
+Same contract as ``python -m modem.emulator`` for what the benchmark uses:
+flags ``--baud``, ``--latency-ms``, ``--resolve NAME=IP``; the first stdout
+line is ``device: <path>``; runs until SIGINT/SIGTERM.  The harness uses the
+project's program unless it needs one of the two extras here:
 
-``--strict-pacing`` swaps the emulator's token bucket (which keeps up to
-5 ms of credit, so an idle gap of up to 5 ms on the line costs nothing)
-for ``StrictPacer``: a byte can leave no earlier than the line is free,
-and idle time is never saved up (only ``SLACK`` of timer overshoot is
-forgiven).  The benchmark uses it to show how much of the command
-turnaround the bucket hides; see docs/benchmarks.md.
+* ``--strict-pacing`` swaps the emulator's token bucket (which keeps up to
+  5 ms of credit, so an idle gap of up to 5 ms on the line costs nothing)
+  for ``StrictPacer``: a byte can leave no earlier than the line is free,
+  and idle time is never saved up (only the pacer's own timer overshoot is
+  forgiven).  It shows how much of the command turnaround the bucket hides;
+  see docs/benchmarks.md.
+* ``--trace-file PATH`` writes every chunk with its line times
+  (``TraceFile``), for ``tests.benchmarks.line_trace``.
 """
 
 from __future__ import annotations
