@@ -18,7 +18,6 @@ from typing import Any
 
 import trio
 
-from .proposals import PROPOSALS
 from .report import markdown_table, plot, write_json
 from .scenarios import (
     FULL,
@@ -95,17 +94,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--pacing", choices=["emulator", "strict", "both"], default="emulator",
                    help="the emulator's token bucket, the strict line model "
                         "(tests/benchmarks/emulator_launcher.py), or both")
-    p.add_argument("--proposal", choices=PROPOSALS,
-                   help="run the proxy with a proposed driver change "
-                        "(tests/benchmarks/proposals.py)")
     p.add_argument("--scenario", action="append",
                    choices=[*PACED_SCENARIOS, *UNPACED_SCENARIOS],
                    help="only these scenarios; repeatable")
     ns = p.parse_args(argv)
     settings = tuple(ns.setting) if ns.setting else (QUICK_SETTINGS if ns.quick
                                                       else FULL_SETTINGS)
-    if ns.proposal:
-        settings = tuple(replace(s, proposal=ns.proposal) for s in settings)
     if ns.pacing != "emulator":
         strict = [replace(s, strict_pacing=True) for s in settings]
         settings = tuple(strict) if ns.pacing == "strict" else (*settings, *strict)

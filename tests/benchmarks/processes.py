@@ -155,13 +155,13 @@ class ProxyProcess:
 @asynccontextmanager
 async def proxy_process(device: str, baud: int, remote_ports: list[int], cacert: Path,
                         host: str = "bench.test", extra: tuple[str, ...] = (),
-                        proposal: str | None = None) -> AsyncIterator[ProxyProcess]:
+                        program: str = "proxy.cli") -> AsyncIterator[ProxyProcess]:
     """Run ``ssl-proxy`` on ``device`` with one map per remote port (local port 0).
 
-    ``proposal`` runs it with a change from ``tests.benchmarks.proposals``.
+    ``program`` is the module run with ``python -m``: a variant of the proxy
+    (a proposed change patched in) takes the same flags.
     """
-    program = ["tests.benchmarks.proposals", proposal] if proposal else ["proxy.cli"]
-    cmd = [sys.executable, "-m", *program, "--device", device, "--baud", str(baud),
+    cmd = [sys.executable, "-m", program, "--device", device, "--baud", str(baud),
            "--cacert", str(cacert), "--apn", "internet", "--grace", "1", *extra]
     for port in remote_ports:
         cmd += ["--map", f"0={host}:{port}"]

@@ -30,8 +30,7 @@ def line_label(record: dict[str, Any]) -> str:
         label = f"unpaced/{record['latency_ms']:g}ms"
     else:
         label = f"{record['baud']}/{record['latency_ms']:g}ms"
-    label = f"{label} strict" if record.get("pacing") == "strict" else label
-    return f"{label} +{record['proposal']}" if record.get("proposal") else label
+    return f"{label} strict" if record.get("pacing") == "strict" else label
 
 
 def markdown_table(records: list[dict[str, Any]]) -> str:

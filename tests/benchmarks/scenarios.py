@@ -32,7 +32,6 @@ class Setting:
     baud: int
     latency_ms: float
     strict_pacing: bool = False
-    proposal: str | None = None  # a change from tests.benchmarks.proposals
 
     @property
     def line_rate(self) -> float:
@@ -47,8 +46,7 @@ class Setting:
     @property
     def label(self) -> str:
         label = "unpaced" if not self.baud else f"{self.baud}/{self.latency_ms:g}ms"
-        label = f"{label} strict" if self.strict_pacing else label
-        return f"{label} +{self.proposal}" if self.proposal else label
+        return f"{label} strict" if self.strict_pacing else label
 
 
 @dataclass(frozen=True)
@@ -103,8 +101,7 @@ class Bench:
         s = self.setting
         return {"scenario": scenario, "baud": s.baud, "latency_ms": s.latency_ms,
                 "line_rate": s.line_rate,
-                "pacing": "strict" if s.strict_pacing else "emulator",
-                "proposal": s.proposal}
+                "pacing": "strict" if s.strict_pacing else "emulator"}
 
     async def run(self) -> list[dict[str, Any]]:
         s = self.setting
@@ -120,7 +117,7 @@ class Bench:
                              f"{_describe(self.reference[scenario])}")
             remote_ports = sorted({srv.port for srv in self.ports.values()})
             async with proxy_process(emulator.device, s.serial_baud, remote_ports,
-                                     self.cacert, proposal=s.proposal) as proxy:
+                                     self.cacert) as proxy:
                 for scenario in self.scenarios:
                     emu_before = emulator.stats()
                     record = await self._proxy(proxy, scenario)
