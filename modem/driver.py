@@ -67,6 +67,7 @@ log = logging.getLogger("modem.driver")
 OPEN_NETWORK_TIME = 150  # manual 2.1.2: 150 s plus the negotiate time
 READY_TIMEOUT = 90.0
 REOPEN_BACKOFF_MAX = 10.0
+BRINGUP_BACKOFF_MAX = 30.0
 RESTART_STREAK = 8
 RESTART_MIN_INTERVAL = 600.0
 
@@ -197,15 +198,24 @@ class Modem:
                 await trio.sleep(backoff)
                 backoff = min(backoff * 2, REOPEN_BACKOFF_MAX)
                 continue
-            backoff = 0.5
-            failure = await self._run_generation(stream, task_status if first else None)
+            failure, served = await self._run_generation(stream, task_status if first else None)
             first = False
             self.state.value = "recovering"
             self._fail_everything(failure)
-            log.warning("module lost, recovering: %s", failure)
+            if served:
+                backoff = 0.5
+                log.warning("module lost, recovering: %s", failure)
+            else:
+                # The module answers but cannot be brought up (no SIM, no
+                # network...): retry, slower and slower, without spinning.
+                log.warning("bring-up failed, retrying in %.1f s: %s", backoff, failure)
+                await trio.sleep(backoff)
+                backoff = min(backoff * 2, BRINGUP_BACKOFF_MAX)
 
-    async def _run_generation(self, stream: trio.abc.Stream, task_status) -> ModemError:
-        """One life of the module: bring-up, serve, and the reason it ended."""
+    async def _run_generation(
+        self, stream: trio.abc.Stream, task_status,
+    ) -> tuple[ModemError, bool]:
+        """One life of the module: bring-up, serve; why it ended, and whether it served."""
         channel = AtChannel(stream, self._on_urc, trace=self._trace)
         self._channel = None
         failure: ModemError
@@ -237,7 +247,7 @@ class Modem:
                 await stream.aclose()
         if not brought_up and task_status is not None:
             raise failure
-        return failure
+        return failure, brought_up
 
     async def _bring_up(self, channel: AtChannel) -> None:
         """Bring the module up; start over when it restarts (RDY) meanwhile."""

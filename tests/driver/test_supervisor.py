@@ -1,0 +1,61 @@
+"""The supervisor against scripted modules on memory streams (autojump clock)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import trio
+import trio.testing
+
+from modem.driver import Modem, PdpSettings
+
+
+def answer(line: str, sim_ok: bool) -> bytes:
+    if line == "AT+CPIN?":
+        return b"\r\n+CPIN: READY\r\n\r\nOK\r\n" if sim_ok else b"\r\n+CME ERROR: 10\r\n"
+    if line in ("AT+CEREG?", "AT+CREG?"):
+        return b"\r\n" + line[2:-1].encode() + b": 0,1\r\n\r\nOK\r\n"
+    if line == "AT+QIACT?":
+        return b'\r\n+QIACT: 1,1,1,"10.0.0.2"\r\n\r\nOK\r\n'
+    if line == "AT+CCLK?":
+        now = datetime.now(UTC).strftime("%y/%m/%d,%H:%M:%S+00")
+        return f'\r\n+CCLK: "{now}"\r\n\r\nOK\r\n'.encode()
+    if line == "ATI":
+        return b"\r\nQuectel\r\nEC25\r\nRevision: EC25EFAR06A03M4G\r\n\r\nOK\r\n"
+    return b"\r\nOK\r\n"
+
+
+async def scripted_module(stream: trio.abc.Stream, sim_ok: bool) -> None:
+    buf = b""
+    try:
+        while data := await stream.receive_some(4096):
+            buf += data
+            while b"\r" in buf:
+                line, buf = buf.split(b"\r", 1)
+                await stream.send_all(answer(line.decode(), sim_ok))
+    except (trio.ClosedResourceError, trio.BrokenResourceError):
+        pass  # the test or the host closed the line
+
+
+async def test_failing_bring_up_is_retried_with_backoff_not_in_a_loop(autojump_clock):
+    opens = []
+    first_module_side = []
+
+    async with trio.open_nursery() as nursery:
+        async def open_stream():
+            host, module_side = trio.testing.memory_stream_pair()
+            opens.append(trio.current_time())
+            if not first_module_side:
+                first_module_side.append(module_side)
+            nursery.start_soon(scripted_module, module_side, len(opens) == 1)
+            return host
+
+        async with Modem.open(open_stream, pdp=PdpSettings()) as modem:
+            assert modem.state.value == "ready"
+            await first_module_side[0].aclose()  # the first module goes away...
+            await trio.sleep(120)  # ...and every later one has no SIM
+            assert modem.state.value == "recovering"
+        nursery.cancel_scope.cancel()
+    retries = len(opens) - 1
+    # 0.5 + 1 + 2 + 4 + 8 + 16 + 30 + 30 + 30 s: about nine tries in two minutes.
+    assert 5 <= retries <= 12, retries
