@@ -87,7 +87,9 @@ async def error_of(channel: AtChannel, resp: Response, what: str) -> ModemError:
             log.debug("AT+QIGETERROR failed: %s", exc)
     if channel.failure is not None:
         return channel.failure
-    return CommandError(what, type(final).__name__ if final else "no result")
+    if isinstance(final, ev.Error):
+        return CommandError(what)  # a bare ERROR and no code to explain it
+    return CommandError(what, f"unexpected {type(final).__name__}" if final else "no result")
 
 
 async def identify(channel: AtChannel) -> commands.ModuleIdentity:

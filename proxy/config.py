@@ -322,8 +322,10 @@ def load_toml(path: str | Path) -> dict[str, Any]:
 
 # -- putting it together -----------------------------------------------------
 
-def _tls_from(settings: MappingABC[str, Any], base: TlsOptions, what: str) -> TlsOptions:
-    """Lay the TLS keys found in ``settings`` over ``base``."""
+def _tls_from(settings: MappingABC[str, Any], base: TlsOptions, what: str,
+              dash: str = "") -> TlsOptions:
+    """Lay the TLS keys found in ``settings`` over ``base``; errors name the key
+    as the user wrote it (``dash="--"`` for flags, nothing for file keys)."""
     changes: dict[str, Any] = {}
     for key in ("cacert", "clientcert", "clientkey"):
         if key in settings:
@@ -331,11 +333,11 @@ def _tls_from(settings: MappingABC[str, Any], base: TlsOptions, what: str) -> Tl
     if "tls-version" in settings:
         version = str(settings["tls-version"])
         if version not in TLS_VERSIONS:
-            raise ConfigError(f"{what}tls-version: {version!r} is not one of "
+            raise ConfigError(f"{what}{dash}tls-version: {version!r} is not one of "
                               f"{', '.join(TLS_VERSIONS)}")
         changes["version"] = version
     if "ciphers" in settings:
-        changes["ciphers"] = parse_ciphers(settings["ciphers"], f"{what}ciphers")
+        changes["ciphers"] = parse_ciphers(settings["ciphers"], f"{what}{dash}ciphers")
     if "insecure" in settings:
         changes["insecure"] = bool(settings["insecure"])
     if "sni" in settings:
@@ -343,7 +345,7 @@ def _tls_from(settings: MappingABC[str, Any], base: TlsOptions, what: str) -> Tl
     if "negotiate-timeout" in settings:
         t = settings["negotiate-timeout"]
         if not 10 <= t <= 300:
-            raise ConfigError(f"{what}negotiate-timeout: {t} is outside 10-300 seconds "
+            raise ConfigError(f"{what}{dash}negotiate-timeout: {t} is outside 10-300 seconds "
                               "(manual 2.1.1)")
         changes["negotiate_timeout"] = int(t)
     return replace(base, **changes)
@@ -400,7 +402,7 @@ def build_config(flags: MappingABC[str, Any], file: MappingABC[str, Any] | None 
         raise ConfigError("give at least one --map [BIND:]LPORT=HOST:RPORT "
                           "(or [[map]] tables in the --config file)")
     # TLS flags override the file, for every map.
-    maps = [replace(m, tls=_tls_from(flags, m.tls, "")) for m in maps]
+    maps = [replace(m, tls=_tls_from(flags, m.tls, "", "--")) for m in maps]
     for m in maps:
         _check_tls(m.tls, "" if len(maps) == 1 else f"map {m}: ")
     seen: dict[tuple[str, int], Mapping] = {}
