@@ -68,6 +68,7 @@ OPEN_NETWORK_TIME = 150  # manual 2.1.2: 150 s plus the negotiate time
 READY_TIMEOUT = 90.0
 REOPEN_BACKOFF_MAX = 10.0
 BRINGUP_BACKOFF_MAX = 30.0
+CLOSE_ALL_BOUND = 10.0  # seconds to close every socket on exit
 RESTART_STREAK = 8
 RESTART_MIN_INTERVAL = 600.0
 
@@ -178,8 +179,8 @@ class Modem:
                 try:
                     yield modem
                 finally:
-                    with trio.CancelScope(shield=True), trio.move_on_after(15):
-                        await modem._close_all_sockets()
+                    with trio.CancelScope(shield=True):
+                        await modem._close_all_sockets(CLOSE_ALL_BOUND)
                     modem.state.value = "closed"
                     nursery.cancel_scope.cancel()
 
@@ -497,9 +498,22 @@ class Modem:
         except ValueError:
             pass
 
-    async def _close_all_sockets(self) -> None:
-        for sock in list(self._sockets.values()):
-            await sock.aclose()
+    async def _close_all_sockets(self, bound: float) -> None:
+        """Close every open socket; a module that stops answering meanwhile gets
+        its channel broken after ``bound`` seconds, which ends the closes at once
+        (each command is shielded and would otherwise wait out its own time)."""
+
+        async def watchdog() -> None:
+            await trio.sleep(bound)
+            channel = self._channel
+            if channel is not None:
+                channel.fail(ModuleLost("module did not answer while shutting down"))
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(watchdog)
+            for sock in list(self._sockets.values()):
+                await sock.aclose()
+            nursery.cancel_scope.cancel()
 
     # -- shared access ----------------------------------------------------------
 

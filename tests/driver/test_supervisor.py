@@ -7,10 +7,16 @@ from datetime import UTC, datetime
 import trio
 import trio.testing
 
-from modem.driver import Modem, PdpSettings
+from modem.driver import CLOSE_ALL_BOUND, Modem, PdpSettings
+from modem.profile import TlsProfile
 
 
-def answer(line: str, sim_ok: bool) -> bytes:
+def answer(line: str, sim_ok: bool) -> bytes | None:
+    if line.startswith("AT+QSSLOPEN="):
+        client_id = line.split(",")[2]
+        return b"\r\nOK\r\n\r\n+QSSLOPEN: %s,0\r\n" % client_id.encode()
+    if line.startswith("AT+QSSLCLOSE="):
+        return None  # this module never confirms a close
     if line == "AT+CPIN?":
         return b"\r\n+CPIN: READY\r\n\r\nOK\r\n" if sim_ok else b"\r\n+CME ERROR: 10\r\n"
     if line in ("AT+CEREG?", "AT+CREG?"):
@@ -32,7 +38,9 @@ async def scripted_module(stream: trio.abc.Stream, sim_ok: bool) -> None:
             buf += data
             while b"\r" in buf:
                 line, buf = buf.split(b"\r", 1)
-                await stream.send_all(answer(line.decode(), sim_ok))
+                reply = answer(line.decode(), sim_ok)
+                if reply is not None:
+                    await stream.send_all(reply)
     except (trio.ClosedResourceError, trio.BrokenResourceError):
         pass  # the test or the host closed the line
 
@@ -59,3 +67,22 @@ async def test_failing_bring_up_is_retried_with_backoff_not_in_a_loop(autojump_c
     retries = len(opens) - 1
     # 0.5 + 1 + 2 + 4 + 8 + 16 + 30 + 30 + 30 s: about nine tries in two minutes.
     assert 5 <= retries <= 12, retries
+
+
+async def test_exit_is_bounded_when_the_module_stops_confirming_closes(autojump_clock):
+    profile = TlsProfile(seclevel=0)
+    async with trio.open_nursery() as nursery:
+        async def open_stream():
+            host, module_side = trio.testing.memory_stream_pair()
+            nursery.start_soon(scripted_module, module_side, True)
+            return host
+
+        async with Modem.open(open_stream, profiles=[profile]) as modem:
+            for _ in range(3):
+                cid = await modem.client_ids.acquire()
+                await modem.open_ssl_socket(cid, "a.test", 443, profile)
+            exit_started = trio.current_time()
+        took = trio.current_time() - exit_started
+        nursery.cancel_scope.cancel()
+    # Three unanswered closes would take 3 x (6 s + a resync) = 21 s without the bound.
+    assert CLOSE_ALL_BOUND <= took <= 11.0
