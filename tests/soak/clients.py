@@ -260,30 +260,29 @@ class Client:
                 if plan.vanish_at is not None:
                     self._vanished = True
                     raise _Vanish
-            chunk = await stream.receive_some(65536)
-            if not chunk:
-                await self._end_of_stream(f"{plan.size} bytes")
-            start = result.received
-            if chunk != self.data[start:start + len(chunk)]:
-                result.outcome = "corrupted"
-                result.error = f"echoed bytes differ from those sent at offset {start}"
-                raise _Done
-            result.received += len(chunk)
+            await self._take(await stream.receive_some(65536), "echoed bytes differ from "
+                             "those sent")
         result.outcome = "ok"
 
     async def _read_download(self, stream: trio.SocketStream) -> None:
         plan, result = self.plan, self.result
         while result.received < plan.size:
-            chunk = await stream.receive_some(65536)
-            if not chunk:
-                await self._end_of_stream(f"{plan.size} bytes")
-            start = result.received
-            if chunk != self.data[start:start + len(chunk)]:
-                result.outcome = "corrupted"
-                result.error = f"downloaded bytes differ from the source's at offset {start}"
-                raise _Done
-            result.received += len(chunk)
+            await self._take(await stream.receive_some(65536),
+                             "downloaded bytes differ from the source's")
         await self._expect_end()
+
+    async def _take(self, chunk: bytes, differ: str) -> None:
+        """Count ``chunk`` if it is the next part of the expected data; a
+        mismatch ends the client as corrupted, an early end as its error."""
+        result = self.result
+        if not chunk:
+            await self._end_of_stream(f"{self.plan.size} bytes")
+        start = result.received
+        if chunk != self.data[start:start + len(chunk)]:
+            result.outcome = "corrupted"
+            result.error = f"{differ} at offset {start}"
+            raise _Done
+        result.received += len(chunk)
 
     async def _expect_end(self) -> None:
         """After everything the server sent: a clean end of stream."""
