@@ -304,10 +304,14 @@ class Modem:
             log.info("PDP context reactivated address=%s", self.address)
             self.state.value = "ready"
 
-    def _fail_everything(self, failure: ModemError) -> None:
+    def _fail_everything(self, failure: ModemError, open_err: int | None = None) -> None:
+        """Fail every socket with ``failure`` and end every pending open
+        (with ``open_err`` as its outcome when given)."""
         for sock in list(self._sockets.values()):
             sock.fail(failure)
         for waiter in self._opening.values():
+            if open_err is not None:
+                waiter.err = open_err
             waiter.done.set()
 
     def _on_urc(self, urc: ev.Urc) -> None:
@@ -332,11 +336,7 @@ class Modem:
             case ev.PdpDeactivated(context_id=ctx) if ctx == self.pdp.context_id:
                 log.warning("network dropped PDP context %d", ctx)
                 failure = PdpContextBrokeDown(command=f"PDP context {ctx}")
-                for sock in list(self._sockets.values()):
-                    sock.fail(failure)
-                for waiter in self._opening.values():
-                    waiter.err = 570
-                    waiter.done.set()
+                self._fail_everything(failure, open_err=failure.code)
                 self._pdp_lost.set()
             case ev.UnknownUrc(text=text):
                 log.debug("unsolicited line=%r", text)
