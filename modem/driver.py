@@ -42,7 +42,7 @@ from .bringup import (
     upload_files,
     wait_registered,
 )
-from .channel import AtChannel
+from .channel import AtChannel, RdyMeans
 from .client_ids import ClientIdPool
 from .errors import (
     AtProtocolError,
@@ -259,7 +259,7 @@ class Modem:
             restarts = channel.restarts_seen
             await self._bring_up_once(channel)
             if channel.restarts_seen == restarts:
-                channel.restart_is_fatal = True
+                channel.rdy_means = RdyMeans.SOCKETS_LOST
                 return
             log.info("module restarted during bring-up; starting over")
         raise BringUpError("module keeps restarting during bring-up: check its power supply")

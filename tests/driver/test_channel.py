@@ -10,7 +10,7 @@ import trio
 import trio.testing
 
 from modem import events as ev
-from modem.channel import AtChannel, ModuleRestarted
+from modem.channel import AtChannel, ModuleRestarted, RdyMeans
 from modem.errors import AtProtocolError, ModuleLost, ModuleTimeout
 from modem.protocol import Command
 
@@ -44,7 +44,7 @@ async def run_with(replies, body, urcs=None):
     module = ScriptedModule(module_side, replies)
     seen_urcs = [] if urcs is None else urcs
     channel = AtChannel(host, seen_urcs.append)
-    channel.restart_is_fatal = True
+    channel.rdy_means = RdyMeans.SOCKETS_LOST
     async with trio.open_nursery() as nursery:
         nursery.start_soon(channel.read_loop)
         nursery.start_soon(module.serve)
