@@ -42,7 +42,7 @@ from .nurseries import single_exception
 from .profile import TlsProfile
 from .response_errors import error_of
 from .restart_policy import RESTART_MIN_INTERVAL, RESTART_STREAK, RestartPolicy
-from .socket_table import SocketTable
+from .socket_table import OpenEnd, SocketTable
 from .ssl_socket import SslSocket, close_client_id
 from .supervisor import Supervisor
 
@@ -204,7 +204,7 @@ class Modem:
         what = f"open {host}:{port}"
         for attempt in (1, 2):
             waiter = self._table.begin_open(sock)
-            opened = False
+            end = OpenEnd.FAILED
             try:
                 resp = await channel.run(cmd)
                 if not resp.ok:
@@ -222,7 +222,7 @@ class Modem:
                     raise OperationTimeout(command=what)
                 if waiter.err != 0:
                     raise error_for_code(waiter.err, what)
-                opened = True
+                end = OpenEnd.CONNECTED
                 self._note_open_result(None, host, port)
                 return sock
             except ModemError as exc:
@@ -231,8 +231,8 @@ class Modem:
                     self._note_open_result(code, host, port)
                 raise
             finally:
-                self._table.end_open(sock, keep=opened)
-                if not opened:
+                self._table.end_open(sock, end)
+                if end is OpenEnd.FAILED:
                     with trio.CancelScope(shield=True):
                         await close_client_id(channel, client_id, 0)
         raise AssertionError("unreachable")

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .errors import PdpContextBrokeDown
+
 __all__ = ["RESTART_MIN_INTERVAL", "RESTART_STREAK", "Restart", "RestartPolicy"]
 
 RESTART_STREAK = 8
@@ -19,8 +21,8 @@ RESTART_STREAK = 8
 RESTART_MIN_INTERVAL = 600.0
 """Seconds between two restarts the policy asks for, at least."""
 
-PDP_BROKE_DOWN = 570
-"""The PDP context dropped: every open fails, and the PDP keeper handles it."""
+PDP_BROKE_DOWN = PdpContextBrokeDown.code
+"""570: the PDP context dropped; every open fails, and the PDP keeper handles it."""
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ still hold is never handed out again.
 
 from __future__ import annotations
 
+import enum
 import logging
 from collections.abc import Callable
 
@@ -18,19 +19,26 @@ import trio
 from . import events as ev
 from .channel import AtChannel
 from .client_ids import ClientIdPool
-from .errors import ModemError
+from .errors import ModemError, SocketClosed
 from .limits import CLIENT_IDS
 from .ssl_socket import SslSocket, close_client_id
 
-__all__ = ["OPEN_ENDED_BY_PEER_CLOSE", "OpenWaiter", "SocketTable"]
+__all__ = ["OPEN_ENDED_BY_PEER_CLOSE", "OpenEnd", "OpenWaiter", "SocketTable"]
 
 log = logging.getLogger("modem.driver")
 
-OPEN_ENDED_BY_PEER_CLOSE = 567
-"""The outcome an open gets when ``+QSSLURC: "closed"`` comes before ``+QSSLOPEN``."""
+OPEN_ENDED_BY_PEER_CLOSE = SocketClosed.code
+"""567: the outcome of an open whose ``+QSSLURC: "closed"`` came before ``+QSSLOPEN``."""
 
 UNCONFIRMED_RETRY_INTERVAL = 1.0
 """Seconds between two rounds of closing the IDs the module did not confirm closed."""
+
+
+class OpenEnd(enum.Enum):
+    """How an open ended, for the table: keep the socket or forget it."""
+
+    CONNECTED = "connected"
+    FAILED = "failed"
 
 
 class OpenWaiter:
@@ -72,10 +80,10 @@ class SocketTable:
         self._sockets[sock.client_id] = sock
         return waiter
 
-    def end_open(self, sock: SslSocket, *, keep: bool) -> None:
-        """The open is over: ``keep`` the socket (connected) or forget it."""
+    def end_open(self, sock: SslSocket, end: OpenEnd) -> None:
+        """The open is over: keep the socket when it connected, else forget it."""
         self._opening.pop(sock.client_id, None)
-        if not keep and self._sockets.get(sock.client_id) is sock:
+        if end is OpenEnd.FAILED and self._sockets.get(sock.client_id) is sock:
             del self._sockets[sock.client_id]
 
     # -- URCs ------------------------------------------------------------------
