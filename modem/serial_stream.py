@@ -1,4 +1,4 @@
-"""A Trio stream over a serial port (DESIGN.md, layer 2).
+"""A Trio stream over a serial port (the bottom of the Trio shell: docs/architecture.md).
 
 The port is opened by pyserial, which configures it raw and opens it
 ``O_NONBLOCK``; bytes then move with ``os.read``/``os.write`` on its file
