@@ -108,6 +108,8 @@ class AtChannel:
         """``command_timeout_cap`` bounds every command's own ``timeout`` (the
         manual's maximum response time); tests pass a few seconds so as not
         to wait out 10-150 s limits against a module they made silent."""
+        if not command_timeout_cap > 0:
+            raise ValueError(f"command_timeout_cap must be positive, not {command_timeout_cap}")
         self._stream = stream
         self._on_urc = on_urc
         self._trace = trace
