@@ -26,14 +26,15 @@ from datetime import UTC, datetime
 import trio
 
 from . import commands
-from . import events as ev
-from .channel import AtChannel, Response
-from .errors import CmeError, CommandError, ModemError, error_for_code, error_for_text
+from .channel import AtChannel
+from .errors import CmeError, ModemError
+from .limits import SSL_CONTEXTS
 from .profile import TlsProfile, module_file_name
+from .response_errors import error_of, expect_ok
 
 log = logging.getLogger("modem.bringup")
 
-MAX_CONTEXTS = 6
+MAX_CONTEXTS = SSL_CONTEXTS
 CLOCK_TOLERANCE_S = 60
 FILE_PREFIX = "sp-"
 
@@ -58,38 +59,6 @@ class PdpSettings:
     def __repr__(self) -> str:  # never show the password
         return (f"PdpSettings(context_id={self.context_id}, apn={self.apn!r}, "
                 f"username={self.username!r}, password={'***' if self.password else ''!r})")
-
-
-async def expect_ok(channel: AtChannel, command, payload: bytes | None = None) -> Response:
-    """Run ``command``; raise the typed error unless it ends with ``OK``."""
-    resp = await channel.run(command, payload)
-    if not resp.ok:
-        raise await error_of(channel, resp, command.loggable)
-    return resp
-
-
-async def error_of(channel: AtChannel, resp: Response, what: str) -> ModemError:
-    """The exception for a failed response: ``+CME ERROR`` codes map directly;
-    a bare ``ERROR`` asks ``AT+QIGETERROR`` for the last SSL error (chapter 5)."""
-    final = resp.final
-    if isinstance(final, ev.CmeError):
-        if final.code is not None:
-            return error_for_code(final.code, what)
-        return error_for_text(final.text, what)
-    if isinstance(final, ev.Error) and channel.failure is None:
-        try:
-            q = await channel.run(commands.qigeterror())
-            if q.ok and q.lines:
-                code, _text = commands.parse_qigeterror(q.lines[0])
-                if code:
-                    return error_for_code(code, what)
-        except (ModemError, ValueError) as exc:
-            log.debug("AT+QIGETERROR failed: %s", exc)
-    if channel.failure is not None:
-        return channel.failure
-    if isinstance(final, ev.Error):
-        return CommandError(what)  # a bare ERROR and no code to explain it
-    return CommandError(what, f"unexpected {type(final).__name__}" if final else "no result")
 
 
 async def identify(channel: AtChannel) -> commands.ModuleIdentity:
@@ -263,7 +232,7 @@ async def upload(channel: AtChannel, name: str, content: bytes) -> None:
 async def configure_contexts(
     channel: AtChannel, profiles: list[TlsProfile], files: dict[bytes, str],
 ) -> dict[TlsProfile, int]:
-    """One SSL context per distinct profile, contexts 0-5 (manual 2.1.1)."""
+    """One SSL context per distinct profile, ``<SSL_ctxID>`` 0-5 (manual 2.1.1)."""
     contexts: dict[TlsProfile, int] = {}
     for profile in profiles:
         if profile in contexts:
@@ -271,7 +240,8 @@ async def configure_contexts(
         ctx = len(contexts)
         if ctx >= MAX_CONTEXTS:
             raise BringUpError(
-                f"more than {MAX_CONTEXTS} distinct TLS profiles: the module has 6 SSL contexts")
+                f"more than {MAX_CONTEXTS} distinct TLS profiles: "
+                f"the module has {SSL_CONTEXTS} SSL contexts")
         cmds = [
             commands.qsslcfg_sslversion(ctx, profile.sslversion),
             commands.qsslcfg_ciphersuite(ctx, profile.ciphersuites),

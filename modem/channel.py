@@ -15,7 +15,9 @@ failure and ``broken`` is set; the owner builds a new channel.
 
 from __future__ import annotations
 
+import enum
 import logging
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -41,6 +43,24 @@ SYNC_TIMEOUT = 0.3  # per AT while a module may still be booting
 
 class ModuleRestarted(ModuleLost):
     """The module printed ``RDY``: it restarted and lost every socket and setting."""
+
+
+class RdyMeans(enum.Enum):
+    """What a ``RDY`` line (the module finished booting) means to the channel's owner."""
+
+    BOOTING = "booting"
+    """Count it: a module powered up while the bring-up syncs prints one."""
+    SOCKETS_LOST = "sockets lost"
+    """Break the channel: the module restarted under live sockets."""
+
+
+class LineState(enum.Enum):
+    """Whether the module and the channel agree on which command is in flight."""
+
+    IN_STEP = "in step"
+    NEEDS_RESYNC = "needs resync"
+    """A command timed out or broke the framing: its answer may still come,
+    so the next command first runs ``AT`` until ``OK``."""
 
 
 @dataclass
@@ -83,20 +103,26 @@ class AtChannel:
         on_urc: Callable[[ev.Urc], None],
         *,
         trace: bool = False,
+        command_timeout_cap: float = math.inf,
     ) -> None:
+        """``command_timeout_cap`` bounds every command's own ``timeout`` (the
+        manual's maximum response time); tests pass a few seconds so as not
+        to wait out 10-150 s limits against a module they made silent."""
+        if not command_timeout_cap > 0:
+            raise ValueError(f"command_timeout_cap must be positive, not {command_timeout_cap}")
         self._stream = stream
         self._on_urc = on_urc
         self._trace = trace
+        self._timeout_cap = command_timeout_cap
         self._conn = AtConnection()
         self._lock = trio.Lock()  # FIFO-fair: waiters take turns
         self._pending: _Pending | None = None
-        self._needs_resync = False
+        self._line = LineState.IN_STEP
         self.failure: ModemError | None = None
         self.broken = trio.Event()
         self.commands_run = 0
-        # Until the owner arms it, RDY only counts (a module booting during
-        # bring-up); once armed, RDY means every socket was lost.
-        self.restart_is_fatal = False
+        # The owner switches to SOCKETS_LOST once the bring-up is done.
+        self.rdy_means = RdyMeans.BOOTING
         self.restarts_seen = 0
 
     # -- failure ------------------------------------------------------------
@@ -124,7 +150,7 @@ class AtChannel:
         try:
             while self.failure is None:
                 try:
-                    data = await self._stream.receive_some(65536)
+                    data = bytes(await self._stream.receive_some(65536))
                 except (trio.BrokenResourceError, trio.ClosedResourceError, OSError) as exc:
                     self.fail(ModuleLost(f"serial device failed: {exc}"))
                     return
@@ -144,7 +170,7 @@ class AtChannel:
                 trace_log.debug("< %s", _describe(event))
             if isinstance(event, ev.ModuleReady):
                 self.restarts_seen += 1
-                if self.restart_is_fatal:
+                if self.rdy_means is RdyMeans.SOCKETS_LOST:
                     self.fail(ModuleRestarted("module restarted (RDY): all sockets were lost"))
                 return
             self._on_urc(event)
@@ -194,9 +220,10 @@ class AtChannel:
             # answer nobody reads.  The caller's cancellation lands at its
             # next checkpoint, after the result was handed back.
             with trio.CancelScope(shield=True):
-                if self._needs_resync:
+                if self._line is LineState.NEEDS_RESYNC:
                     await self._resync()
-                return await self._run_locked(command, payload)
+                response = await self._run_locked(command, payload)
+            return response
 
     async def _run_locked(self, command: Command, payload: bytes | None) -> Response:
         pending = _Pending(command)
@@ -205,8 +232,9 @@ class AtChannel:
             data = self._conn.send_command(command)
             if self._trace:
                 trace_log.debug("> %s", redact(command.loggable))
+            timeout = min(command.timeout, self._timeout_cap)
             timed_out = True
-            with trio.move_on_after(command.timeout):
+            with trio.move_on_after(timeout):
                 await self._send(data)
                 if payload is not None:
                     await pending.prompted.wait()
@@ -224,12 +252,11 @@ class AtChannel:
             self._check()
             if timed_out:
                 self._conn.abort_command()
-                self._needs_resync = True
-                raise ModuleTimeout(
-                    f"{command.loggable}: no answer within {command.timeout:g} s")
+                self._line = LineState.NEEDS_RESYNC
+                raise ModuleTimeout(f"{command.loggable}: no answer within {timeout:g} s")
             self.commands_run += 1
             if pending.violation is not None:
-                self._needs_resync = True
+                self._line = LineState.NEEDS_RESYNC
                 raise AtProtocolError(
                     f"{command.loggable}: module broke the framing ({pending.violation})",
                     side="module")
@@ -255,7 +282,7 @@ class AtChannel:
                 self._conn.abort_command()
                 continue
             if resp.ok:
-                self._needs_resync = False
+                self._line = LineState.IN_STEP
                 return
         self.fail(ModuleLost(
             f"module stopped answering (no OK to {RESYNC_ATTEMPTS} AT commands)"))
@@ -271,7 +298,7 @@ class AtChannel:
                 except ModuleTimeout:
                     continue
                 if resp.ok:
-                    self._needs_resync = False
+                    self._line = LineState.IN_STEP
                     return
             raise ModuleLost(
                 f"module does not answer AT ({attempts} tries): check the device path, "

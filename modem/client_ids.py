@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import trio
 
-CLIENT_IDS = 12
+from .limits import CLIENT_IDS
+
+__all__ = ["CLIENT_IDS", "ClientIdPool"]
 
 
 class ClientIdPool:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
+from .limits import ALL_CIPHER_SUITES
+
 SSL_VERSIONS = {"3.0": 0, "1.0": 1, "1.1": 2, "1.2": 3, "all": 4}
 
 
@@ -18,7 +20,7 @@ class TlsProfile:
     """
 
     version: str = "1.2"
-    ciphersuites: tuple[int, ...] = (0xFFFF,)
+    ciphersuites: tuple[int, ...] = (ALL_CIPHER_SUITES,)
     seclevel: int = 1
     cacert: bytes | None = None
     clientcert: bytes | None = None

@@ -1,4 +1,4 @@
-"""A Trio stream over a serial port (DESIGN.md, layer 2).
+"""A Trio stream over a serial port (the bottom of the Trio shell: docs/architecture.md).
 
 The port is opened by pyserial, which configures it raw and opens it
 ``O_NONBLOCK``; bytes then move with ``os.read``/``os.write`` on its file
@@ -82,10 +82,12 @@ def _close_port(port: serial.Serial) -> None:
     # Discard unsent output first: closing a tty waits (up to its closing_wait,
     # 30 s by default) for pending output, forever-ish when RTS/CTS holds it.
     # The flush also wakes a tcdrain() stuck in another thread.
-    try:
-        termios.tcflush(port.fd, termios.TCOFLUSH)
-    except (OSError, termios.error):
-        pass
+    fd = port.fd
+    if fd is not None:
+        try:
+            termios.tcflush(fd, termios.TCOFLUSH)
+        except (OSError, termios.error):
+            pass
     try:
         port.close()
     except OSError:
@@ -125,7 +127,7 @@ class SerialStream(trio.abc.Stream):
         attrs[6][termios.VMIN] = 1
         attrs[6][termios.VTIME] = 0
         termios.tcsetattr(self._fd, termios.TCSANOW, attrs)
-        self.path: str = port.port
+        self.path: str = str(port.port)  # an open port always has its path
         self._sending = _OneTaskAtATime("sending on")
         self._receiving = _OneTaskAtATime("receiving from")
 

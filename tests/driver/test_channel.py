@@ -10,7 +10,7 @@ import trio
 import trio.testing
 
 from modem import events as ev
-from modem.channel import AtChannel, ModuleRestarted
+from modem.channel import AtChannel, ModuleRestarted, RdyMeans
 from modem.errors import AtProtocolError, ModuleLost, ModuleTimeout
 from modem.protocol import Command
 
@@ -44,7 +44,7 @@ async def run_with(replies, body, urcs=None):
     module = ScriptedModule(module_side, replies)
     seen_urcs = [] if urcs is None else urcs
     channel = AtChannel(host, seen_urcs.append)
-    channel.restart_is_fatal = True
+    channel.rdy_means = RdyMeans.SOCKETS_LOST
     async with trio.open_nursery() as nursery:
         nursery.start_soon(channel.read_loop)
         nursery.start_soon(module.serve)
@@ -218,3 +218,30 @@ async def test_trace_shortens_payloads_and_hides_uploads(autojump_clock, caplog)
     logged = "\n".join(r.getMessage() for r in caplog.records)
     assert f"[{len(key)} bytes]" in logged
     assert "PRIVATE" not in logged and "MIIEv" not in logged
+
+
+async def test_command_timeout_cap_bounds_the_wait(autojump_clock):
+    host, module_side = trio.testing.memory_stream_pair()
+    module = ScriptedModule(module_side, {"AT+QSSLCLOSE=1,10": None, "AT": b"\r\nOK\r\n"})
+    channel = AtChannel(host, lambda urc: None, command_timeout_cap=2.0)
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(channel.read_loop)
+        nursery.start_soon(module.serve)
+        start = trio.current_time()
+        with pytest.raises(ModuleTimeout, match="no answer within 2 s"):
+            await channel.run(Command("AT+QSSLCLOSE=1,10", timeout=15))
+        assert trio.current_time() - start == pytest.approx(2)
+        # A command shorter than the cap keeps its own time.
+        module.replies["AT+CSQ"] = None
+        start = trio.current_time()
+        with pytest.raises(ModuleTimeout, match="no answer within 1 s"):
+            await channel.run(Command("AT+CSQ", timeout=1))
+        assert trio.current_time() - start == pytest.approx(1)
+        nursery.cancel_scope.cancel()
+
+
+@pytest.mark.parametrize("cap", [0.0, -1.0])
+def test_command_timeout_cap_must_be_positive(cap):
+    host, _ = trio.testing.memory_stream_pair()
+    with pytest.raises(ValueError, match="positive"):
+        AtChannel(host, lambda urc: None, command_timeout_cap=cap)

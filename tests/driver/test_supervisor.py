@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 import trio
 import trio.testing
 
-from modem.driver import CLOSE_ALL_BOUND, Modem, PdpSettings
+from modem.driver import CLOSE_ALL_BOUND, Modem, ModuleState, PdpSettings
 from modem.profile import TlsProfile
 
 
@@ -59,10 +60,10 @@ async def test_failing_bring_up_is_retried_with_backoff_not_in_a_loop(autojump_c
             return host
 
         async with Modem.open(open_stream, pdp=PdpSettings()) as modem:
-            assert modem.state.value == "ready"
+            assert modem.state.value is ModuleState.READY
             await first_module_side[0].aclose()  # the first module goes away...
             await trio.sleep(120)  # ...and every later one has no SIM
-            assert modem.state.value == "recovering"
+            assert modem.state.value is ModuleState.RECOVERING
         nursery.cancel_scope.cancel()
     retries = len(opens) - 1
     # 0.5 + 1 + 2 + 4 + 8 + 16 + 30 + 30 + 30 s: about nine tries in two minutes.
@@ -86,3 +87,17 @@ async def test_exit_is_bounded_when_the_module_stops_confirming_closes(autojump_
         nursery.cancel_scope.cancel()
     # Three unanswered closes would take 3 x (6 s + a resync) = 21 s without the bound.
     assert CLOSE_ALL_BOUND <= took <= 11.0
+
+
+async def test_state_reads_as_its_name_in_the_status_json(autojump_clock):
+    async with trio.open_nursery() as nursery:
+        async def open_stream():
+            host, module_side = trio.testing.memory_stream_pair()
+            nursery.start_soon(scripted_module, module_side, True)
+            return host
+
+        async with Modem.open(open_stream) as modem:
+            assert json.dumps({"state": modem.state.value}) == '{"state": "ready"}'
+        assert modem.state.value is ModuleState.CLOSED
+        assert json.dumps(modem.state.value) == '"closed"'
+        nursery.cancel_scope.cancel()

@@ -42,11 +42,17 @@ async def emulator():
         yield emu
 
 
+# Each test silences the module; without a cap every command caught in the
+# silence waits out the manual's response time (10 s for AT+QSSLSEND).
+COMMAND_TIMEOUT_CAP = 2.0
+
+
 @pytest.fixture
 async def modem(emulator, profile):
     open_stream = functools.partial(open_serial_stream, emulator.device)
     async with Modem.open(open_stream, pdp=PdpSettings(apn="internet"),
-                          profiles=[profile], registration_timeout=10) as m:
+                          profiles=[profile], registration_timeout=10,
+                          command_timeout_cap=COMMAND_TIMEOUT_CAP) as m:
         yield m
 
 

@@ -1,0 +1,285 @@
+"""The supervisor: keeps the module up for the ``Modem`` that owns it.
+
+One *life* of the module: open the serial stream, start an ``AtChannel``
+reader on it, run the bring-up (``modem.bringup``), then serve until the
+channel breaks (device gone, ``RDY``, module silent).  The supervisor then
+fails every socket with that reason and starts the next life, reopening
+the device when it returns (backing off while it is missing, and slower
+while the module answers but cannot be brought up).
+
+While a life serves, two helpers run in its nursery: the *PDP keeper*
+reactivates the PDP context (``AT+QIACT``, manual 3.1.2) after
+``+QIURC: "pdpdeact"`` (the context's sockets have failed by then), and the
+socket table retries the closes the module did not confirm.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import math
+from collections.abc import Awaitable, Callable, Sequence
+
+import trio
+from trio_util import AsyncValue
+
+from . import commands
+from . import events as ev
+from .bringup import (
+    BringUpError,
+    PdpSettings,
+    activate_pdp,
+    check_sim,
+    close_stale_sockets,
+    configure_contexts,
+    configure_line,
+    identify,
+    set_clock,
+    upload_files,
+    wait_registered,
+)
+from .channel import AtChannel, RdyMeans
+from .errors import DeviceError, ModemError, ModuleLost, PdpContextBrokeDown
+from .module_state import ModuleState
+from .profile import TlsProfile
+from .socket_table import SocketTable
+
+__all__ = ["BRINGUP_BACKOFF_MAX", "REOPEN_BACKOFF_MAX", "Supervisor"]
+
+log = logging.getLogger("modem.driver")
+
+FIRST_BACKOFF = 0.5
+REOPEN_BACKOFF_MAX = 10.0
+BRINGUP_BACKOFF_MAX = 30.0
+PDP_BACKOFF_MAX = 30.0
+BRING_UP_TRIES = 3
+RESTART_COMMAND_BOUND = 20.0  # seconds AT+CFUN=1,1 may take to answer
+RESTART_RDY_BOUND = 60.0  # seconds the module may take to print RDY after it
+
+
+class LifeEnd(enum.Enum):
+    """How one life of the module ended."""
+
+    SERVED = "served"
+    """It was brought up and served, then lost."""
+    NOT_BROUGHT_UP = "not brought up"
+    """It answered, but its bring-up failed (no SIM, no network...)."""
+
+
+class Supervisor:
+    """Brings the module up, keeps it up, and starts over when it is lost.
+
+    ``state``, ``identity``, ``address``, ``contexts`` and ``restarts``
+    describe the current life; ``channel`` is its channel while it serves.
+    """
+
+    def __init__(
+        self,
+        open_stream: Callable[[], Awaitable[trio.abc.Stream]],
+        pdp: PdpSettings,
+        profiles: Sequence[TlsProfile],
+        table: SocketTable,
+        *,
+        trace_at: bool = False,
+        registration_timeout: float = 120.0,
+        command_timeout_cap: float = math.inf,
+    ) -> None:
+        self._open_stream = open_stream
+        self.pdp = pdp
+        self.profiles = list(profiles)
+        self._table = table
+        self._trace = trace_at
+        self._registration_timeout = registration_timeout
+        self._command_timeout_cap = command_timeout_cap
+        self.state: AsyncValue[ModuleState] = AsyncValue(ModuleState.STARTING)
+        self.identity = commands.ModuleIdentity("", "", None)
+        self.address: str | None = None
+        self.contexts: dict[TlsProfile, int] = {}
+        self.restarts = 0
+        self.channel: AtChannel | None = None
+        self._nursery: trio.Nursery | None = None  # the serving life's tasks
+        self._pdp_lost = trio.Event()
+
+    # -- lives -----------------------------------------------------------------
+
+    async def run(self, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """Keep the module up until cancelled.  ``started`` once the first
+        bring-up succeeded; the first missing device or failed bring-up raises."""
+        first = True
+        backoff = FIRST_BACKOFF
+        while True:
+            try:
+                stream = await self._open_stream()
+            except DeviceError as exc:
+                if first:
+                    raise
+                log.warning("serial device unavailable, retrying in %.1f s: %s", backoff, exc)
+                await trio.sleep(backoff)
+                backoff = min(backoff * 2, REOPEN_BACKOFF_MAX)
+                continue
+            failure, end = await self._live(stream, task_status if first else None)
+            first = False
+            self.state.value = ModuleState.RECOVERING
+            self._table.fail_all(failure)
+            if end is LifeEnd.SERVED:
+                backoff = FIRST_BACKOFF
+                log.warning("module lost, recovering: %s", failure)
+            else:
+                # The module answers but cannot be brought up (no SIM, no
+                # network...): retry, slower and slower, without spinning.
+                log.warning("bring-up failed, retrying in %.1f s: %s", backoff, failure)
+                await trio.sleep(backoff)
+                backoff = min(backoff * 2, BRINGUP_BACKOFF_MAX)
+
+    async def _live(
+        self, stream: trio.abc.Stream, task_status: trio.TaskStatus[None] | None,
+    ) -> tuple[ModemError, LifeEnd]:
+        """One life of the module: bring-up, serve; why it ended, and how.
+
+        With ``task_status`` (the first life) a failed bring-up raises.
+        """
+        channel = AtChannel(stream, self._on_urc, trace=self._trace,
+                            command_timeout_cap=self._command_timeout_cap)
+        self.channel = None
+        failure: ModemError
+        end = LifeEnd.NOT_BROUGHT_UP
+        try:
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(channel.read_loop)
+                try:
+                    await self._bring_up(channel)
+                except ModemError as exc:
+                    failure = channel.failure or exc
+                    channel.fail(failure)
+                else:
+                    end = LifeEnd.SERVED
+                    self.channel = channel
+                    self._nursery = nursery
+                    self.state.value = ModuleState.READY
+                    if task_status is not None:
+                        task_status.started()
+                    nursery.start_soon(self._keep_pdp, channel)
+                    nursery.start_soon(self._table.close_unconfirmed, channel)
+                    await channel.broken.wait()
+                    self.state.value = ModuleState.RECOVERING
+                    self.channel = None
+                    failure = channel.failure or ModuleLost("channel broke")
+                nursery.cancel_scope.cancel()
+        finally:
+            with trio.CancelScope(shield=True):
+                await stream.aclose()
+        if end is LifeEnd.NOT_BROUGHT_UP and task_status is not None:
+            raise failure
+        return failure, end
+
+    async def _bring_up(self, channel: AtChannel) -> None:
+        """Bring the module up; start over when it restarts (RDY) meanwhile."""
+        for _ in range(BRING_UP_TRIES):
+            # A module opened right after power-up prints RDY while we sync:
+            # count restarts from the first OK on.
+            await channel.sync()
+            restarts = channel.restarts_seen
+            await self._bring_up_once(channel)
+            if channel.restarts_seen == restarts:
+                channel.rdy_means = RdyMeans.SOCKETS_LOST
+                return
+            log.info("module restarted during bring-up; starting over")
+        raise BringUpError("module keeps restarting during bring-up: check its power supply")
+
+    async def _bring_up_once(self, channel: AtChannel) -> None:
+        await configure_line(channel)
+        self.identity = await identify(channel)
+        await check_sim(channel)
+        registration = await wait_registered(channel, self._registration_timeout)
+        await set_clock(channel)
+        self.address = await activate_pdp(channel, self.pdp)
+        await close_stale_sockets(channel)
+        self._table.release_unconfirmed()
+        contents: list[bytes] = []
+        for profile in self.profiles:
+            contents.extend(c for c in profile.files().values() if c not in contents)
+        files = await upload_files(channel, contents)
+        self.contexts = await configure_contexts(channel, self.profiles, files)
+        self._pdp_lost = trio.Event()
+        log.info("module ready model=%s revision=%s network=%s address=%s contexts=%d",
+                 self.identity.model, self.identity.revision, registration, self.address,
+                 len(self.contexts))
+
+    # -- while serving -----------------------------------------------------------
+
+    async def _keep_pdp(self, channel: AtChannel) -> None:
+        """After ``pdpdeact``, reactivate the context for new sockets."""
+        while True:
+            await self._pdp_lost.wait()
+            self._pdp_lost = trio.Event()
+            self.state.value = ModuleState.RECOVERING
+            backoff = 1.0
+            while True:
+                try:
+                    self.address = await activate_pdp(channel, self.pdp)
+                    break
+                except ModemError as exc:
+                    if channel.failure is not None:
+                        return
+                    log.warning("PDP context reactivation failed, retrying in %.0f s: %s",
+                                backoff, exc)
+                    await trio.sleep(backoff)
+                    backoff = min(backoff * 2, PDP_BACKOFF_MAX)
+            log.info("PDP context reactivated address=%s", self.address)
+            self.state.value = ModuleState.READY
+
+    def _on_urc(self, urc: ev.Urc) -> None:
+        if self._table.route(urc):
+            return
+        match urc:
+            case ev.PdpDeactivated(context_id=ctx) if ctx == self.pdp.context_id:
+                log.warning("network dropped PDP context %d", ctx)
+                failure = PdpContextBrokeDown(command=f"PDP context {ctx}")
+                self._table.fail_all(failure, open_err=failure.code)
+                self._pdp_lost.set()
+            case ev.UnknownUrc(text=text):
+                log.debug("unsolicited line=%r", text)
+            case _:
+                log.debug("unhandled urc=%r", urc)
+
+    async def ready_channel(self, within: float) -> AtChannel:
+        """The serving channel, waiting up to ``within`` s for the module to be
+        ready; ``ModuleLost`` when it is not."""
+        with trio.move_on_after(within):
+            await self.state.wait_value(
+                lambda v: v in (ModuleState.READY, ModuleState.CLOSED))
+        channel = self.channel
+        if (self.state.value is not ModuleState.READY or channel is None
+                or channel.failure is not None):
+            raise ModuleLost(f"module not ready (state {self.state.value})")
+        return channel
+
+    def request_restart(self) -> None:
+        """Restart the module (``AT+CFUN=1,1``) in the background, if it serves."""
+        channel = self.channel
+        if channel is not None and self._nursery is not None:
+            self._nursery.start_soon(self._restart_module, channel)
+
+    async def _restart_module(self, channel: AtChannel) -> None:
+        """``AT+CFUN=1,1``; the next life brings the module up again after RDY."""
+        self.restarts += 1
+        self.state.value = ModuleState.RECOVERING
+        try:
+            with trio.move_on_after(RESTART_COMMAND_BOUND):
+                await channel.run(commands.cfun(1, reset=True))
+        except ModemError as exc:
+            log.warning("module restart command failed: %s", exc)
+        with trio.move_on_after(RESTART_RDY_BOUND):
+            await channel.broken.wait()
+            return
+        channel.fail(ModuleLost("module did not restart after AT+CFUN=1,1"))
+
+    async def close_all_sockets(self, bound: float) -> None:
+        """Close every socket, breaking the channel when that takes over ``bound`` s."""
+
+        def give_up() -> None:
+            channel = self.channel
+            if channel is not None:
+                channel.fail(ModuleLost("module did not answer while shutting down"))
+
+        await self._table.close_all(bound, give_up)
