@@ -24,6 +24,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from modem.limits import CLIENT_IDS, SSL_CONTEXTS
+
+from .errors import ConfigError
+
 # Manual 2.1.1, <ciphersuites> (OCR slips fixed): the codes AT+QSSLCFG accepts.
 KNOWN_CIPHERSUITES: frozenset[int] = frozenset({
     0x0035, 0x002F, 0x0005, 0x0004, 0x000A, 0x003D,
@@ -34,13 +38,9 @@ KNOWN_CIPHERSUITES: frozenset[int] = frozenset({
 })
 TLS_VERSIONS = ("1.0", "1.1", "1.2", "all")
 APN_AUTH = {"none": 0, "pap": 1, "chap": 2, "pap-or-chap": 3}
-MAX_CLIENT_IDS = 12   # manual 2.1.2: <clientID> 0-11
-MAX_SSL_CONTEXTS = 6  # manual 2.1.1: <sslctxID> 0-5
+MAX_CLIENT_IDS = CLIENT_IDS      # manual 2.1.2: <clientID> 0-11
+MAX_SSL_CONTEXTS = SSL_CONTEXTS  # manual 2.1.1: <sslctxID> 0-5
 LOCALHOST = "127.0.0.1"
-
-
-class ConfigError(Exception):
-    """A flag or config value is wrong.  ``str()`` is one line for the user."""
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,7 @@ from .admission import Admission
 from .at_console import serve_at_console
 from .config import Endpoint, Mapping, ProxyConfig
 from .connection import HALF_CLOSE_LINGER, serve_connection
+from .errors import ListenError
 from .logging_setup import NOTICE, kv
 from .registry import QUEUED, Registry
 from .status import serve_status
@@ -45,10 +46,6 @@ from .status import serve_status
 log = logging.getLogger("proxy.service")
 
 MODULE_INFO_TIMEOUT = 10.0
-
-
-class ListenError(Exception):
-    """A listener could not be bound; ``str()`` is one line saying what to do."""
 
 
 async def bind(endpoint: Endpoint, what: str) -> list[trio.SocketListener]:
