@@ -15,7 +15,7 @@ import trio
 
 from modem.client_ids import ClientIdPool
 
-from .errors import QueueTimeout
+from .errors import QueueTimeout as QueueTimeout  # its home before proxy.errors
 
 
 class Ticket:
