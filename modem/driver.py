@@ -58,7 +58,7 @@ from .errors import (
 from .nurseries import single_exception
 from .profile import TlsProfile
 from .protocol import Command
-from .ssl_socket import SslSocket, close_client_id
+from .ssl_socket import SEND_STALL_TIMEOUT, SslSocket, close_client_id
 
 __all__ = ["AtResponse", "Modem", "ModuleInfo", "PdpSettings"]
 
@@ -129,6 +129,7 @@ class Modem:
         trace_at: bool = False,
         registration_timeout: float = 120.0,
         ready_timeout: float = READY_TIMEOUT,
+        send_stall_timeout: float = SEND_STALL_TIMEOUT,
     ) -> None:
         self._open_stream = open_stream
         self.pdp = pdp
@@ -136,6 +137,7 @@ class Modem:
         self._trace = trace_at
         self._registration_timeout = registration_timeout
         self._ready_timeout = ready_timeout
+        self._send_stall_timeout = send_stall_timeout
         self.client_ids = ClientIdPool()
         self.state = AsyncValue("starting")  # starting, ready, recovering, closed
         self.identity = commands.ModuleIdentity("", "", None)
@@ -164,6 +166,7 @@ class Modem:
         trace_at: bool = False,
         registration_timeout: float = 120.0,
         ready_timeout: float = READY_TIMEOUT,
+        send_stall_timeout: float = SEND_STALL_TIMEOUT,
     ) -> AsyncIterator[Modem]:
         """Open the device, bring the module up, and keep it up until exit.
 
@@ -172,7 +175,8 @@ class Modem:
         recovered from in the background.
         """
         modem = cls(open_stream, pdp or PdpSettings(), profiles, trace_at=trace_at,
-                    registration_timeout=registration_timeout, ready_timeout=ready_timeout)
+                    registration_timeout=registration_timeout, ready_timeout=ready_timeout,
+                    send_stall_timeout=send_stall_timeout)
         with single_exception():
             async with trio.open_nursery() as nursery:
                 await nursery.start(modem._supervise)
@@ -381,7 +385,8 @@ class Modem:
     ) -> SslSocket:
         channel = await self._ready_channel()
         sock = SslSocket(channel, client_id, host, port, error_of=error_of,
-                         on_close=self._socket_closed)
+                         on_close=self._socket_closed,
+                         send_stall_timeout=self._send_stall_timeout)
         cmd = commands.qsslopen(self.pdp.context_id, ctx, client_id, host, port, 0,
                                 profile.negotiate_timeout)
         for attempt in (1, 2):
