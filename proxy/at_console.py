@@ -240,12 +240,16 @@ async def handle_console(stream: trio.abc.Stream, at_command: AtCommand, peer: s
 
 
 async def _handle(stream: trio.SocketStream, at_command: AtCommand) -> None:
+    """One console client; a bug in serving it ends that client, not the proxy."""
     try:
         host, port = stream.socket.getpeername()[:2]
         peer = f"{host}:{port}"
     except OSError:
         peer = "?"
-    await handle_console(stream, at_command, peer)
+    try:
+        await handle_console(stream, at_command, peer)
+    except Exception:
+        log.exception("at console failed unexpectedly", extra=kv(peer=peer))
 
 
 async def serve_at_console(listeners: Sequence[trio.SocketListener], at_command: AtCommand, *,

@@ -32,6 +32,7 @@ import trio
 
 from modem import __version__
 from modem.driver import Modem, PdpSettings
+from modem.errors import ModemError
 from modem.profile import TlsProfile
 from modem.serial_stream import open_serial_stream
 
@@ -285,28 +286,8 @@ class ProxyService:
 
     async def status_snapshot(self) -> dict[str, Any]:
         """What ``--status`` shows (JSON-able)."""
-        module: dict[str, Any]
         modem = self.modem
-        if modem is None:
-            module = {"error": "not started"}
-        else:
-            try:
-                with trio.fail_after(MODULE_INFO_TIMEOUT):
-                    info = await modem.module_info()
-            except trio.TooSlowError:
-                module = {"error": "the module did not answer in time"}
-            except Exception as exc:  # the page must still render
-                module = {"error": str(exc)}
-            else:
-                module = {
-                    "manufacturer": info.manufacturer,
-                    "model": info.model,
-                    "revision": info.revision,
-                    "signal_dbm": info.signal_dbm,
-                    "registration": info.registration,
-                    "address": info.address,
-                }
-            module["state"] = modem.state.value
+        module = {"error": "not started"} if modem is None else await _module_status(modem)
         snapshot = self.registry.snapshot()
         admission = self.admission
         return {
@@ -331,3 +312,25 @@ class ProxyService:
             ],
             **snapshot,
         }
+
+
+async def _module_status(modem: Modem) -> dict[str, Any]:
+    """The status page's module section; a module that fails or is slow to
+    answer is shown as an error, so the page still renders."""
+    module: dict[str, Any] = {"error": "the module did not answer in time"}
+    with trio.move_on_after(MODULE_INFO_TIMEOUT):
+        try:
+            info = await modem.module_info()
+        except ModemError as exc:
+            module = {"error": str(exc)}
+        else:
+            module = {
+                "manufacturer": info.manufacturer,
+                "model": info.model,
+                "revision": info.revision,
+                "signal_dbm": info.signal_dbm,
+                "registration": info.registration,
+                "address": info.address,
+            }
+    module["state"] = modem.state.value
+    return module
