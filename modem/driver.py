@@ -43,7 +43,7 @@ from .profile import TlsProfile
 from .response_errors import error_of
 from .restart_policy import RESTART_MIN_INTERVAL, RESTART_STREAK, RestartPolicy
 from .socket_table import OpenEnd, SocketTable
-from .ssl_socket import SslSocket, close_client_id
+from .ssl_socket import SEND_STALL_TIMEOUT, SslSocket, close_client_id
 from .supervisor import Supervisor
 
 __all__ = [
@@ -89,6 +89,7 @@ class Modem:
         registration_timeout: float = 120.0,
         ready_timeout: float = READY_TIMEOUT,
         command_timeout_cap: float = math.inf,
+        send_stall_timeout: float = SEND_STALL_TIMEOUT,
     ) -> None:
         self.pdp = pdp
         self.profiles = list(profiles)
@@ -99,6 +100,7 @@ class Modem:
             registration_timeout=registration_timeout,
             command_timeout_cap=command_timeout_cap)
         self._restart_policy = RestartPolicy()
+        self._send_stall_timeout = send_stall_timeout
         self._info_cache: tuple[float, ModuleInfo] | None = None
 
     @classmethod
@@ -113,6 +115,7 @@ class Modem:
         registration_timeout: float = 120.0,
         ready_timeout: float = READY_TIMEOUT,
         command_timeout_cap: float = math.inf,
+        send_stall_timeout: float = SEND_STALL_TIMEOUT,
     ) -> AsyncIterator[Modem]:
         """Open the device, bring the module up, and keep it up until exit.
 
@@ -124,7 +127,8 @@ class Modem:
         """
         modem = cls(open_stream, pdp or PdpSettings(), profiles, trace_at=trace_at,
                     registration_timeout=registration_timeout, ready_timeout=ready_timeout,
-                    command_timeout_cap=command_timeout_cap)
+                    command_timeout_cap=command_timeout_cap,
+                    send_stall_timeout=send_stall_timeout)
         with single_exception():
             async with trio.open_nursery() as nursery:
                 await nursery.start(modem._supervisor.run)
@@ -198,7 +202,8 @@ class Modem:
         """``AT+QSSLOPEN`` and its ``+QSSLOPEN`` URC (manual 2.1.2)."""
         channel = await self._supervisor.ready_channel(self._ready_timeout)
         sock = SslSocket(channel, client_id, host, port, error_of=error_of,
-                         on_close=self._socket_closed)
+                         on_close=self._socket_closed,
+                         send_stall_timeout=self._send_stall_timeout)
         cmd = commands.qsslopen(self.pdp.context_id, ctx, client_id, host, port, 0,
                                 profile.negotiate_timeout)
         what = f"open {host}:{port}"

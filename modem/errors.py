@@ -5,9 +5,36 @@ Quectel's SSL error codes (manual chapter 5, "Summary of Error Codes", codes
 ``meaning``.  ``error_for_code`` maps a code, from ``+CME ERROR: <n>``, from
 the ``<err>`` of ``+QSSLOPEN: <id>,<err>`` or from ``AT+QIGETERROR``, to an
 instance of the right class.
+
+``map_exceptions`` is how a boundary turns a foreign family of exceptions
+(Trio's, the operating system's) into these types: once, where the foreign
+call is made, so callers above it only ever see ``ModemError``.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+
+ExceptionMapping = Mapping[type[Exception], Callable[[Exception], Exception]]
+"""A foreign exception type -> a function that makes our exception from one."""
+
+
+@contextmanager
+def map_exceptions(mapping: ExceptionMapping) -> Iterator[None]:
+    """Re-raise an exception of a type in ``mapping`` as ``mapping[type](exc)``.
+
+    The first matching entry wins (in the mapping's order); the original
+    exception becomes the new one's ``__cause__``.  Exceptions of other types
+    pass through unchanged.
+    """
+    try:
+        yield
+    except Exception as exc:
+        for foreign, make in mapping.items():
+            if isinstance(exc, foreign):
+                raise make(exc) from exc
+        raise
 
 
 class ModemError(Exception):
@@ -47,6 +74,21 @@ class CommandError(ModemError):
 
 class SendBufferFull(ModemError):
     """``SEND FAIL``: the module's send buffer is full; retry later (manual 2.1.3)."""
+
+
+class SendStalled(ModemError):
+    """A chunk found no room in the module's send buffer for ``seconds``.
+
+    The module kept answering ``SEND FAIL`` (manual 2.1.3): the remote stopped
+    reading or the network stopped carrying.  Whether the last chunk was taken
+    is unknown once the limit cuts a send short, so the socket is failed for good.
+    """
+
+    def __init__(self, client_id: int, seconds: float) -> None:
+        super().__init__(f"send on socket {client_id} stalled: the module's send buffer "
+                         f"stayed full for {seconds:g} s")
+        self.client_id = client_id
+        self.seconds = seconds
 
 
 class CmeError(ModemError):

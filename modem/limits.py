@@ -25,10 +25,10 @@ __all__ = [
 ]
 
 MAX_SEND: Final = 1460
-"""Bytes one ``AT+QSSLSEND=<id>,<len>`` carries at most (manual 2.1.4)."""
+"""Bytes one ``AT+QSSLSEND=<id>,<len>`` carries at most (manual 2.1.3)."""
 
 MAX_RECV: Final = 1500
-"""Bytes one ``AT+QSSLRECV=<id>,<len>`` returns at most (manual 2.1.5)."""
+"""Bytes one ``AT+QSSLRECV=<id>,<len>`` returns at most (manual 2.1.4)."""
 
 CLIENT_IDS: Final = 12
 """Sockets the module holds at once: ``<clientID>`` 0-11 (manual 2.1.2)."""

@@ -3,10 +3,11 @@
 Buffer access mode (manual 1.3, 2.1.3, 2.1.4):
 
 * ``send_all`` cuts the data into fixed-length ``AT+QSSLSEND=<id>,<len>``
-  chunks of at most 1460 bytes (the fixed-length form carries any byte,
+  chunks of at most ``MAX_SEND`` (1460) bytes (the fixed-length form carries any byte,
   0x1A and 0x1B included).  ``SEND FAIL`` means the module's send buffer is
   full: the same chunk is sent again after a backoff, so no byte is lost or
-  reordered.
+  reordered.  A chunk still refused after ``send_stall_timeout`` seconds
+  raises ``SendStalled`` and fails the socket for good.
 * ``receive_some`` issues ``AT+QSSLRECV`` only when the caller asks, so a
   caller that stops reading stops the reads, the module buffer fills and
   the server's TCP window closes: backpressure end to end.  It reads until
@@ -29,12 +30,13 @@ import trio
 from . import commands
 from . import events as ev
 from .channel import AtChannel, Response
-from .errors import ModemError, SocketClosed
+from .errors import ModemError, SendStalled, SocketClosed, map_exceptions
+from .limits import MAX_RECV, MAX_SEND
+from .protocol import Command
 
 log = logging.getLogger("modem.socket")
 
-MAX_SEND = 1460
-MAX_RECV = 1500
+SEND_STALL_TIMEOUT = 120.0  # seconds a chunk may wait for room in the module's send buffer
 CLOSE_TIMEOUT = 1  # seconds the module may spend flushing on AT+QSSLCLOSE
 RECHECK_AFTER_SHORT_READ = 1.0
 
@@ -51,7 +53,7 @@ class SslSocket(trio.abc.Stream):
         *,
         error_of: Callable[[AtChannel, Response, str], Awaitable[ModemError]],
         on_close: Callable[[SslSocket, bool], None],
-        send_stall_timeout: float = 120.0,
+        send_stall_timeout: float = SEND_STALL_TIMEOUT,
     ) -> None:
         self.client_id = client_id
         self.host = host
@@ -130,26 +132,36 @@ class SslSocket(trio.abc.Stream):
             self._sending = False
 
     async def _send_chunk(self, chunk: bytes) -> None:
-        backoff = 0.005
-        with trio.fail_after(self._send_stall_timeout):
-            while True:
-                self._check_usable()
-                resp = await self._run(commands.qsslsend(self.client_id, len(chunk)), chunk)
-                if isinstance(resp.final, ev.SendOk):
-                    self.bytes_sent += len(chunk)
-                    return
-                if not isinstance(resp.final, ev.SendFail):
-                    if self._failure is not None:
-                        raise self._failure
-                    if self._peer_closed:
-                        raise SocketClosed(command=f"send on socket {self.client_id}")
-                    raise await self._error_of(self._channel, resp, "AT+QSSLSEND")
-                # Module send buffer full: nothing was taken; try the same bytes again.
-                self.send_fails += 1
-                await trio.sleep(backoff)
-                backoff = min(backoff * 2, 0.25)
+        with (map_exceptions({trio.TooSlowError: self._stalled}),
+              trio.fail_after(self._send_stall_timeout)):
+            await self._send_until_taken(chunk)
 
-    async def _run(self, command, payload: bytes | None = None) -> Response:
+    def _stalled(self, exc: Exception) -> SendStalled:
+        """The stall limit cut a send short: the socket fails for good."""
+        stalled = SendStalled(self.client_id, self._send_stall_timeout)
+        self.fail(stalled)
+        return stalled
+
+    async def _send_until_taken(self, chunk: bytes) -> None:
+        backoff = 0.005
+        while True:
+            self._check_usable()
+            resp = await self._run(commands.qsslsend(self.client_id, len(chunk)), chunk)
+            if isinstance(resp.final, ev.SendOk):
+                self.bytes_sent += len(chunk)
+                return
+            if not isinstance(resp.final, ev.SendFail):
+                if self._failure is not None:
+                    raise self._failure
+                if self._peer_closed:
+                    raise SocketClosed(command=f"send on socket {self.client_id}")
+                raise await self._error_of(self._channel, resp, "AT+QSSLSEND")
+            # Module send buffer full: nothing was taken; try the same bytes again.
+            self.send_fails += 1
+            await trio.sleep(backoff)
+            backoff = min(backoff * 2, 0.25)
+
+    async def _run(self, command: Command, payload: bytes | None = None) -> Response:
         """Run a data command; any failure fails the socket for good.
 
         After a timeout or a framing error nobody knows whether the module

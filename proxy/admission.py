@@ -15,9 +15,7 @@ import trio
 
 from modem.client_ids import ClientIdPool
 
-
-class QueueTimeout(Exception):
-    """No socket became free in time; ``str()`` says why, in one line."""
+from .errors import QueueTimeout as QueueTimeout  # its home before proxy.errors
 
 
 class Ticket:

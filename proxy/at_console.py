@@ -19,7 +19,7 @@ import logging
 import re
 from collections.abc import Awaitable, Callable, Sequence
 from functools import partial
-from typing import Any
+from typing import Any, Protocol
 
 import trio
 
@@ -162,9 +162,9 @@ def refusal(line: str) -> str | None:
         if _ALLOWED_BASIC.match(up):
             continue
         head = "&F" if up.startswith("&F") else up[:1]
-        why = _BASIC_REASONS.get(head)
-        if why:
-            return f"AT{up} refused: {why}"
+        reason = _BASIC_REASONS.get(head)
+        if reason:
+            return f"AT{up} refused: {reason}"
         return (f"AT{up} refused: only extended (+...) commands, ATI, ATH, AT&V and AT&W "
                 "are allowed here")
     return None
@@ -176,7 +176,17 @@ def format_response(lines: Sequence[str], final: str) -> bytes:
         "ascii", "replace")
 
 
-AtCommand = Callable[[str], Awaitable[Any]]
+class ConsoleAnswer(Protocol):
+    """What the console shows of a command's answer (``modem.driver.AtResponse``)."""
+
+    @property
+    def lines(self) -> Sequence[str]: ...
+
+    @property
+    def final(self) -> str: ...
+
+
+AtCommand = Callable[[str], Awaitable[ConsoleAnswer]]
 
 
 async def _run_line(line: str, at_command: AtCommand, peer: str) -> bytes:
@@ -230,12 +240,16 @@ async def handle_console(stream: trio.abc.Stream, at_command: AtCommand, peer: s
 
 
 async def _handle(stream: trio.SocketStream, at_command: AtCommand) -> None:
+    """One console client; a bug in serving it ends that client, not the proxy."""
     try:
         host, port = stream.socket.getpeername()[:2]
         peer = f"{host}:{port}"
     except OSError:
         peer = "?"
-    await handle_console(stream, at_command, peer)
+    try:
+        await handle_console(stream, at_command, peer)
+    except Exception:
+        log.exception("at console failed unexpectedly", extra=kv(peer=peer))
 
 
 async def serve_at_console(listeners: Sequence[trio.SocketListener], at_command: AtCommand, *,

@@ -1,7 +1,7 @@
 """Reading and checking the PEM files the module will get (manual 1.4, 2.1.1).
 
 Everything is checked on the host before the service starts, so a wrong
-file is one clear line naming it instead of a ``+QSSLOPEN: <id>,566`` much
+file is one clear line (``CertificateError``) naming it instead of a ``+QSSLOPEN: <id>,566`` much
 later: CA files must hold at least one PEM certificate, a client
 certificate must parse, its key must be an unencrypted PEM private key
 that matches it (``ssl.SSLContext.load_cert_chain`` decides).  Messages
@@ -15,7 +15,7 @@ import ssl
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .config import ConfigError
+from .errors import CertificateError
 
 FALLBACK_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 
@@ -43,7 +43,7 @@ def host_ca_bundle() -> Path:
         return Path(cafile)
     if FALLBACK_CA_BUNDLE.is_file():
         return FALLBACK_CA_BUNDLE
-    raise ConfigError("found no CA bundle on this host (tried the OpenSSL default and "
+    raise CertificateError("found no CA bundle on this host (tried the OpenSSL default and "
                       f"{FALLBACK_CA_BUNDLE}); give --cacert FILE")
 
 
@@ -51,9 +51,9 @@ def _read(path: Path, flag: str) -> bytes:
     try:
         return path.read_bytes()
     except IsADirectoryError:
-        raise ConfigError(f"{flag} {path}: is a directory; give a PEM file") from None
+        raise CertificateError(f"{flag} {path}: is a directory; give a PEM file") from None
     except OSError as exc:
-        raise ConfigError(f"{flag} {path}: cannot read it ({exc.strerror})") from None
+        raise CertificateError(f"{flag} {path}: cannot read it ({exc.strerror})") from None
 
 
 def read_ca_file(path: Path, flag: str = "--cacert") -> bytes:
@@ -61,13 +61,13 @@ def read_ca_file(path: Path, flag: str = "--cacert") -> bytes:
     data = _read(path, flag)
     blocks = _CERT_BLOCK.findall(data)
     if not blocks:
-        raise ConfigError(f"{flag} {path}: holds no PEM certificate "
+        raise CertificateError(f"{flag} {path}: holds no PEM certificate "
                           "(expected -----BEGIN CERTIFICATE-----)")
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     try:
         ctx.load_verify_locations(cadata=b"\n".join(blocks).decode("ascii"))
     except (ssl.SSLError, UnicodeDecodeError, ValueError):
-        raise ConfigError(f"{flag} {path}: a certificate in it does not parse") from None
+        raise CertificateError(f"{flag} {path}: a certificate in it does not parse") from None
     return data
 
 
@@ -77,17 +77,17 @@ def read_client_pair(cert: Path, key: Path) -> tuple[bytes, bytes]:
     key_data = _read(key, "--clientkey")
     blocks = _CERT_BLOCK.findall(cert_data)
     if not blocks:
-        raise ConfigError(f"--clientcert {cert}: holds no PEM certificate "
+        raise CertificateError(f"--clientcert {cert}: holds no PEM certificate "
                           "(expected -----BEGIN CERTIFICATE-----)")
     try:
         ssl.PEM_cert_to_DER_cert(blocks[0].decode("ascii"))
     except (ValueError, UnicodeDecodeError):
-        raise ConfigError(f"--clientcert {cert}: the certificate does not parse") from None
+        raise CertificateError(f"--clientcert {cert}: the certificate does not parse") from None
     if b"PRIVATE KEY-----" not in key_data:
-        raise ConfigError(f"--clientkey {key}: holds no PEM private key "
+        raise CertificateError(f"--clientkey {key}: holds no PEM private key "
                           "(expected -----BEGIN ... PRIVATE KEY-----)")
     if b"ENCRYPTED" in key_data:
-        raise ConfigError(f"--clientkey {key}: the key is encrypted; the module needs it "
+        raise CertificateError(f"--clientkey {key}: the key is encrypted; the module needs it "
                           "without a passphrase (openssl pkey -in KEY -out PLAIN)")
 
     def no_password() -> str:
@@ -97,11 +97,11 @@ def read_client_pair(cert: Path, key: Path) -> tuple[bytes, bytes]:
     try:
         ctx.load_cert_chain(cert, key, password=no_password)
     except _EncryptedKey:
-        raise ConfigError(f"--clientkey {key}: the key is encrypted; the module needs it "
+        raise CertificateError(f"--clientkey {key}: the key is encrypted; the module needs it "
                           "without a passphrase (openssl pkey -in KEY -out PLAIN)") from None
     except ssl.SSLError as exc:
         if "KEY_VALUES_MISMATCH" in str(exc):
-            raise ConfigError(f"--clientkey {key}: does not belong to --clientcert {cert}"
+            raise CertificateError(f"--clientkey {key}: does not belong to --clientcert {cert}"
                               ) from None
-        raise ConfigError(f"--clientkey {key}: the key does not parse") from None
+        raise CertificateError(f"--clientkey {key}: the key does not parse") from None
     return cert_data, key_data

@@ -20,8 +20,10 @@ import sys
 from typing import Any, NoReturn
 
 from modem import __version__
+from modem.limits import CLIENT_IDS
 
-from .config import TLS_VERSIONS, ConfigError, ProxyConfig, build_config, load_toml
+from .config import TLS_VERSIONS, ProxyConfig, build_config, load_toml
+from .errors import ConfigError
 
 PROG = "ssl-proxy"
 
@@ -102,7 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     g = p.add_argument_group("limits and shutdown")
     g.add_argument("--max-connections", type=int, metavar="N",
-                   help="open module sockets at most, 1-12 (default 12)")
+                   help=f"open module sockets at most, 1-{CLIENT_IDS} (default {CLIENT_IDS})")
     g.add_argument("--queue-timeout", type=float, metavar="S",
                    help="how long a connection waits for a free socket (default 30)")
     g.add_argument("--grace", type=float, metavar="S",

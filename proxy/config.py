@@ -24,23 +24,17 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-# Manual 2.1.1, <ciphersuites> (OCR slips fixed): the codes AT+QSSLCFG accepts.
-KNOWN_CIPHERSUITES: frozenset[int] = frozenset({
-    0x0035, 0x002F, 0x0005, 0x0004, 0x000A, 0x003D,
-    0xC002, 0xC003, 0xC004, 0xC005, 0xC007, 0xC008, 0xC009, 0xC00A,
-    0xC011, 0xC012, 0xC013, 0xC014, 0xC00C, 0xC00D, 0xC00E, 0xC00F,
-    0xC023, 0xC024, 0xC025, 0xC026, 0xC027, 0xC028, 0xC029, 0xC02A, 0xC02F,
-    0xFFFF,
-})
+from modem.limits import ALL_CIPHER_SUITES, CIPHER_SUITES, CLIENT_IDS, SSL_CONTEXTS
+
+from .errors import ConfigError as ConfigError  # its home before proxy.errors
+
+# Manual 2.1.1, <ciphersuites>: the codes AT+QSSLCFG accepts.
+KNOWN_CIPHERSUITES: frozenset[int] = frozenset(CIPHER_SUITES)
 TLS_VERSIONS = ("1.0", "1.1", "1.2", "all")
 APN_AUTH = {"none": 0, "pap": 1, "chap": 2, "pap-or-chap": 3}
-MAX_CLIENT_IDS = 12   # manual 2.1.2: <clientID> 0-11
-MAX_SSL_CONTEXTS = 6  # manual 2.1.1: <sslctxID> 0-5
+MAX_CLIENT_IDS = CLIENT_IDS      # manual 2.1.2: <clientID> 0-11
+MAX_SSL_CONTEXTS = SSL_CONTEXTS  # manual 2.1.1: <sslctxID> 0-5
 LOCALHOST = "127.0.0.1"
-
-
-class ConfigError(Exception):
-    """A flag or config value is wrong.  ``str()`` is one line for the user."""
 
 
 @dataclass(frozen=True)
@@ -80,7 +74,7 @@ class TlsOptions:
     clientcert: Path | None = None
     clientkey: Path | None = None
     version: str = "1.2"
-    ciphers: tuple[int, ...] = (0xFFFF,)
+    ciphers: tuple[int, ...] = (ALL_CIPHER_SUITES,)
     insecure: bool = False
     sni: bool = True
     negotiate_timeout: int = 300
@@ -407,10 +401,10 @@ def build_config(flags: MappingABC[str, Any], file: MappingABC[str, Any] | None 
         _check_tls(m.tls, "" if len(maps) == 1 else f"map {m}: ")
     seen: dict[tuple[str, int], Mapping] = {}
     for m in maps:
-        key = (m.listen.host, m.listen.port)
-        if m.listen.port and key in seen:
+        address = (m.listen.host, m.listen.port)
+        if m.listen.port and address in seen:
             raise ConfigError(f"two maps listen on {m.listen}; give each its own local port")
-        seen[key] = m
+        seen[address] = m
 
     emulate = bool(merged.get("emulate", False))
     if emulate and merged.get("device"):

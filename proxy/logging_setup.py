@@ -48,9 +48,9 @@ class KeyValueFormatter(logging.Formatter):
         fields = getattr(record, _FIELDS, None)
         if fields:
             pairs = " ".join(f"{k}={_quote(v)}" for k, v in fields.items() if v is not None)
-            line = line.split("\n", 1)
-            line[0] = f"{line[0]} {pairs}" if pairs else line[0]
-            line = "\n".join(line)
+            first, newline, rest = line.partition("\n")  # a traceback follows the first line
+            if pairs:
+                line = f"{first} {pairs}{newline}{rest}"
         return line
 
 

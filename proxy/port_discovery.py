@@ -12,12 +12,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from .errors import PortNotFound as PortNotFound  # its home before proxy.errors
+
 QUECTEL_VID = 0x2C7C
 AT_INTERFACE = 2
-
-
-class PortNotFound(Exception):
-    """No unique AT port; ``str()`` is one line listing the candidates."""
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ byte counts as bytes move; the status page reads ``snapshot``.
 
 from __future__ import annotations
 
+import enum
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -15,12 +16,22 @@ from trio_util import AsyncValue
 
 from .config import Mapping
 
-# Connection states, in order of life.
-QUEUED = "queued"            # waiting for a free module socket
-OPENING = "opening"          # AT+QSSLOPEN in progress
-OPEN = "open"                # pumping both ways
-HALF_CLOSED = "half-closed"  # the local client shut down its write side
-CLOSING = "closing"          # closing both sides
+
+class ConnectionState(enum.StrEnum):
+    """Where a connection is in its life, in order; the value is what the status shows."""
+
+    QUEUED = "queued"            # waiting for a free module socket
+    OPENING = "opening"          # AT+QSSLOPEN in progress
+    OPEN = "open"                # pumping both ways
+    HALF_CLOSED = "half-closed"  # the local client shut down its write side
+    CLOSING = "closing"          # closing both sides
+
+
+QUEUED = ConnectionState.QUEUED
+OPENING = ConnectionState.OPENING
+OPEN = ConnectionState.OPEN
+HALF_CLOSED = ConnectionState.HALF_CLOSED
+CLOSING = ConnectionState.CLOSING
 
 
 @dataclass(eq=False)
@@ -33,7 +44,7 @@ class ConnectionRecord:
     peer: str
     started: float
     cancel_scope: trio.CancelScope = field(default_factory=trio.CancelScope)
-    state: str = QUEUED
+    state: ConnectionState = ConnectionState.QUEUED
     client_id: int | None = None
     bytes_up: int = 0     # local -> module
     bytes_down: int = 0   # module -> local
@@ -48,17 +59,23 @@ class ConnectionRecord:
             "age_s": round(now - self.started, 3),
             "bytes_up": self.bytes_up,
             "bytes_down": self.bytes_down,
-            "state": self.state,
+            "state": self.state.value,
         }
 
 
 @dataclass
 class Counters:
-    """Totals since start.  ``open_failures`` is keyed by error code (or kind)."""
+    """Totals since start.
+
+    ``open_failures`` (opens that failed) and ``socket_failures`` (open
+    sockets that failed mid-stream: the module lost, a send stalled...) are
+    keyed by error code, else by the error's kind.
+    """
 
     accepted: int = 0
     opened: int = 0
     open_failures: Counter[str] = field(default_factory=Counter)
+    socket_failures: Counter[str] = field(default_factory=Counter)
     queue_timeouts: int = 0
     bytes_up: int = 0
     bytes_down: int = 0
@@ -68,6 +85,7 @@ class Counters:
             "accepted": self.accepted,
             "opened": self.opened,
             "open_failures": dict(sorted(self.open_failures.items())),
+            "socket_failures": dict(sorted(self.socket_failures.items())),
             "queue_timeouts": self.queue_timeouts,
             "bytes_up": self.bytes_up,
             "bytes_down": self.bytes_down,

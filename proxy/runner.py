@@ -4,7 +4,9 @@
 valid.  It returns the exit status (0 after a graceful stop, 1 after a
 second signal cut the shutdown short) or raises ``RuntimeFailure`` whose
 ``str()`` is the one line to print: no module found, device unusable, port
-in use, bring-up failed (SIM, APN, network).
+in use, bring-up failed (SIM, APN, network).  ``runtime_failures`` is that
+boundary: every expected failure (a ``ProxyError``, or the modem layer's
+``ModemError``) becomes ``RuntimeFailure`` there, and nowhere else.
 
 Signals: the first SIGINT/SIGTERM asks the service to shut down gracefully,
 a second one stops it at once.
@@ -14,6 +16,8 @@ from __future__ import annotations
 
 import logging
 import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import trio
 
@@ -22,17 +26,17 @@ from modem.errors import DeviceError, ModemError
 
 from .certificates import TlsMaterial
 from .config import ProxyConfig, TlsOptions
+from .errors import ProxyError, RuntimeFailure
 from .logging_setup import NOTICE, kv, setup_logging
-from .port_discovery import PortNotFound, find_at_port
+from .port_discovery import find_at_port
 from .profiles import build_profiles
 from .profiles import load_all_material as load_all_material
-from .service import ListenError, ProxyService
+from .service import ProxyService
+
+__all__ = ["RuntimeFailure", "explain", "load_all_material", "run", "run_until_signalled",
+           "runtime_failures"]
 
 log = logging.getLogger("proxy.runner")
-
-
-class RuntimeFailure(Exception):
-    """The proxy could not start or keep running; ``str()`` is one line for the user."""
 
 
 def _leaves(exc: BaseException) -> list[BaseException]:
@@ -46,14 +50,26 @@ def _leaves(exc: BaseException) -> list[BaseException]:
 
 def explain(exc: BaseException) -> str | None:
     """The one-line message for an expected runtime failure, else None."""
-    if isinstance(exc, ListenError | PortNotFound):
-        return str(exc)
-    if isinstance(exc, DeviceError | BringUpError):
+    if isinstance(exc, ProxyError | DeviceError | BringUpError):
         return str(exc)
     if isinstance(exc, ModemError):
         text = str(exc) or type(exc).__name__
         return f"module: {text}"
     return None
+
+
+@contextmanager
+def runtime_failures() -> Iterator[None]:
+    """Turn the first expected failure (also inside an exception group) into
+    ``RuntimeFailure``; anything else (a bug, ``KeyboardInterrupt``) passes."""
+    try:
+        yield
+    except BaseException as exc:
+        for leaf in _leaves(exc):
+            message = explain(leaf)
+            if message is not None:
+                raise RuntimeFailure(message) from None
+        raise
 
 
 async def _watch_signals(service: ProxyService, *,
@@ -85,19 +101,10 @@ async def run_until_signalled(service: ProxyService) -> int:
 def run(config: ProxyConfig, materials: dict[TlsOptions, TlsMaterial]) -> int:
     """Set up logging, find the device, run the service until signalled."""
     setup_logging(config.verbose, config.trace_at)
-    device = None
-    if not config.emulate:
-        try:
+    with runtime_failures():
+        device = None
+        if not config.emulate:
             device = config.device or find_at_port()
-        except PortNotFound as exc:
-            raise RuntimeFailure(str(exc)) from None
-        log.info("using device", extra=kv(device=device))
-    service = ProxyService(config, build_profiles(config, materials), device)
-    try:
+            log.info("using device", extra=kv(device=device))
+        service = ProxyService(config, build_profiles(config, materials), device)
         return trio.run(run_until_signalled, service)
-    except BaseException as exc:
-        for leaf in _leaves(exc):
-            message = explain(leaf)
-            if message is not None:
-                raise RuntimeFailure(message) from None
-        raise

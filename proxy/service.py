@@ -20,6 +20,7 @@ driver's ``ModemError`` subclasses from the bring-up.
 
 from __future__ import annotations
 
+import enum
 import errno
 import logging
 from collections.abc import AsyncIterator
@@ -31,6 +32,7 @@ import trio
 
 from modem import __version__
 from modem.driver import Modem, PdpSettings
+from modem.errors import ModemError
 from modem.profile import TlsProfile
 from modem.serial_stream import open_serial_stream
 
@@ -38,8 +40,9 @@ from .admission import Admission
 from .at_console import serve_at_console
 from .config import Endpoint, Mapping, ProxyConfig
 from .connection import HALF_CLOSE_LINGER, serve_connection
+from .errors import ListenError as ListenError  # its home before proxy.errors
 from .logging_setup import NOTICE, kv
-from .registry import QUEUED, Registry
+from .registry import ConnectionState, Registry
 from .status import serve_status
 
 log = logging.getLogger("proxy.service")
@@ -47,8 +50,13 @@ log = logging.getLogger("proxy.service")
 MODULE_INFO_TIMEOUT = 10.0
 
 
-class ListenError(Exception):
-    """A listener could not be bound; ``str()`` is one line saying what to do."""
+class ServiceState(enum.StrEnum):
+    """The service's life, in order; the value is what the status shows."""
+
+    STARTING = "starting"  # binding, bringing the module up
+    SERVING = "serving"    # accepting connections
+    STOPPING = "stopping"  # shutting down gracefully
+    STOPPED = "stopped"
 
 
 async def bind(endpoint: Endpoint, what: str) -> list[trio.SocketListener]:
@@ -99,14 +107,13 @@ class ProxyService:
         self.listen_addresses: dict[Mapping, Endpoint] = {}
         self.status_address: Endpoint | None = None
         self.console_address: Endpoint | None = None
-        self.state = "starting"  # starting, serving, stopping, stopped
+        self.state = ServiceState.STARTING
         self.hard_stopped = False
         self.started_at = 0.0
         self._shutdown = trio.Event()
         self._root_scope = trio.CancelScope()
         self._accept_scope = trio.CancelScope()
         self._services_scope = trio.CancelScope()
-        self._work: trio.Nursery | None = None
 
     # -- control ----------------------------------------------------------------
 
@@ -152,17 +159,17 @@ class ProxyService:
                         self.admission = Admission(modem.client_ids, config.max_connections,
                                                    config.queue_timeout)
                         async with trio.open_nursery() as work:
-                            self._work = work
-                            work.start_soon(self._accept_all, listeners)
-                            work.start_soon(self._serve_extras, extra)
-                            self.state = "serving"
+                            work.start_soon(self._accept_all, listeners, modem,
+                                            self.admission, work)
+                            work.start_soon(self._serve_extras, extra, modem)
+                            self.state = ServiceState.SERVING
                             self.started_at = trio.current_time()
                             for mapping, address in self.listen_addresses.items():
                                 log.log(NOTICE, f"listening on {address} -> {mapping.remote}")
                             task_status.started(self)
                     root.cancel_scope.cancel()
         finally:
-            self.state = "stopped"
+            self.state = ServiceState.STOPPED
             for group in [*listeners.values(), *extra.values()]:
                 for listener in group:
                     await trio.aclose_forcefully(listener)
@@ -212,27 +219,27 @@ class ProxyService:
                 **self._modem_options))
             yield modem
 
-    async def _accept_all(self, listeners: dict[Mapping, list[trio.SocketListener]]) -> None:
-        assert self._work is not None
+    async def _accept_all(self, listeners: dict[Mapping, list[trio.SocketListener]],
+                          modem: Modem, admission: Admission, work: trio.Nursery) -> None:
         with self._accept_scope:
             async with trio.open_nursery() as nursery:
                 for mapping, group in listeners.items():
                     nursery.start_soon(partial(
-                        trio.serve_listeners, partial(self._handle, mapping), group,
-                        handler_nursery=self._work))
+                        trio.serve_listeners, partial(self._handle, mapping, modem, admission),
+                        group, handler_nursery=work))
 
-    async def _serve_extras(self, extra: dict[str, list[trio.SocketListener]]) -> None:
-        assert self.modem is not None
+    async def _serve_extras(self, extra: dict[str, list[trio.SocketListener]],
+                            modem: Modem) -> None:
         with self._services_scope:
             async with trio.open_nursery() as nursery:
                 if "status" in extra:
                     nursery.start_soon(serve_status, extra["status"], self.status_snapshot)
                 if "console" in extra:
-                    nursery.start_soon(serve_at_console, extra["console"],
-                                       self.modem.at_command)
+                    nursery.start_soon(serve_at_console, extra["console"], modem.at_command)
 
-    async def _handle(self, mapping: Mapping, stream: trio.SocketStream) -> None:
-        if self.state != "serving":
+    async def _handle(self, mapping: Mapping, modem: Modem, admission: Admission,
+                      stream: trio.SocketStream) -> None:
+        if self.state != ServiceState.SERVING:
             await trio.aclose_forcefully(stream)
             return
         try:
@@ -245,8 +252,8 @@ class ProxyService:
         log.info("accepted", extra=kv(conn=record.number, listen=listen,
                                       remote=str(mapping.remote), peer=peer))
         try:
-            await serve_connection(stream, record, modem=self.modem,
-                                   profile=self.profiles[mapping], admission=self.admission,
+            await serve_connection(stream, record, modem=modem,
+                                   profile=self.profiles[mapping], admission=admission,
                                    registry=self.registry, linger=self.linger)
         except Exception:
             log.exception("connection failed unexpectedly", extra=kv(conn=record.number))
@@ -255,16 +262,16 @@ class ProxyService:
 
     async def _watch_shutdown(self) -> None:
         await self._shutdown.wait()
-        if self.state != "serving":
+        if self.state != ServiceState.SERVING:
             log.log(NOTICE, "stopping during start-up")
             self._root_scope.cancel()
             return
-        self.state = "stopping"
+        self.state = ServiceState.STOPPING
         registry = self.registry
         log.log(NOTICE, "shutting down", extra=kv(open=len(registry), grace=self.config.grace))
         self._accept_scope.cancel()
         for record in list(registry.connections.values()):
-            if record.state == QUEUED:
+            if record.state == ConnectionState.QUEUED:
                 record.cancel_scope.cancel()
         with trio.move_on_after(self.config.grace):
             await registry.wait_empty()
@@ -279,34 +286,14 @@ class ProxyService:
 
     async def status_snapshot(self) -> dict[str, Any]:
         """What ``--status`` shows (JSON-able)."""
-        module: dict[str, Any]
         modem = self.modem
-        if modem is None:
-            module = {"error": "not started"}
-        else:
-            try:
-                with trio.fail_after(MODULE_INFO_TIMEOUT):
-                    info = await modem.module_info()
-            except trio.TooSlowError:
-                module = {"error": "the module did not answer in time"}
-            except Exception as exc:  # the page must still render
-                module = {"error": str(exc)}
-            else:
-                module = {
-                    "manufacturer": info.manufacturer,
-                    "model": info.model,
-                    "revision": info.revision,
-                    "signal_dbm": info.signal_dbm,
-                    "registration": info.registration,
-                    "address": info.address,
-                }
-            module["state"] = modem.state.value
+        module = {"error": "not started"} if modem is None else await _module_status(modem)
         snapshot = self.registry.snapshot()
         admission = self.admission
         return {
             "service": {
                 "version": __version__,
-                "state": self.state,
+                "state": self.state.value,
                 "uptime_s": round(trio.current_time() - self.started_at, 3),
                 "max_connections": self.config.max_connections,
                 "busy": admission.busy if admission is not None else 0,
@@ -325,3 +312,25 @@ class ProxyService:
             ],
             **snapshot,
         }
+
+
+async def _module_status(modem: Modem) -> dict[str, Any]:
+    """The status page's module section; a module that fails or is slow to
+    answer is shown as an error, so the page still renders."""
+    module: dict[str, Any] = {"error": "the module did not answer in time"}
+    with trio.move_on_after(MODULE_INFO_TIMEOUT):
+        try:
+            info = await modem.module_info()
+        except ModemError as exc:
+            module = {"error": str(exc)}
+        else:
+            module = {
+                "manufacturer": info.manufacturer,
+                "model": info.model,
+                "revision": info.revision,
+                "signal_dbm": info.signal_dbm,
+                "registration": info.registration,
+                "address": info.address,
+            }
+    module["state"] = modem.state.value
+    return module

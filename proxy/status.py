@@ -1,7 +1,8 @@
 """``--status``: a small read-only HTTP/1.0 status page on Trio streams.
 
 ``GET /`` answers HTML, ``GET /status.json`` JSON (``HEAD`` works too);
-another path is 404, another method 405, a malformed request 400.  One
+another path is 404, another method 405, a malformed request 400, and a
+snapshot that fails (a bug: it must not raise) 500 with the error logged.  One
 request per connection (``Connection: close``); a request head must arrive
 within ``REQUEST_TIMEOUT`` seconds and fit in ``MAX_HEAD`` bytes.
 
@@ -107,6 +108,15 @@ async def answer(head: bytes, snapshot: Snapshot) -> bytes:
                     head_only=head_only)
 
 
+async def _answer_or_500(head: bytes, snapshot: Snapshot) -> bytes:
+    """``answer``; a failing snapshot is this page's bug, not the service's end."""
+    try:
+        return await answer(head, snapshot)
+    except Exception:
+        log.exception("status snapshot failed")
+        return _error(500)
+
+
 async def handle_request(stream: trio.abc.Stream, snapshot: Snapshot) -> None:
     """Serve one request on ``stream`` and close it."""
     try:
@@ -117,7 +127,7 @@ async def handle_request(stream: trio.abc.Stream, snapshot: Snapshot) -> None:
             except BadRequest as exc:
                 reply = _error(exc.status)
             else:
-                reply = await answer(head, snapshot)
+                reply = await _answer_or_500(head, snapshot)
         if reply is None:
             reply = _error(408)
         await stream.send_all(reply)

@@ -1,12 +1,14 @@
-"""SslSocket's read policy against a scripted module (autojump clock)."""
+"""SslSocket's read and send policies against a scripted module (autojump clock)."""
 
 from __future__ import annotations
 
+import pytest
 import trio
 import trio.testing
 
-from modem.bringup import error_of
+from modem.response_errors import error_of
 from modem.channel import AtChannel
+from modem.errors import ModemError, SendStalled
 from modem.ssl_socket import RECHECK_AFTER_SHORT_READ, SslSocket
 
 
@@ -74,4 +76,71 @@ async def test_full_read_reads_again_at_once(autojump_clock):
         assert await sock.receive_some(10) == b"x" * 10
         assert await sock.receive_some(10) == b"y" * 3  # asked 10, got 10: more may wait
         assert times[1] - times[0] < RECHECK_AFTER_SHORT_READ
+        nursery.cancel_scope.cancel()
+
+
+async def scripted_sends(module_side: trio.abc.Stream,
+                         finals: list[bytes], seen: list[float]) -> None:
+    """Answer each ``AT+QSSLSEND=<id>,<len>`` with a prompt, take ``len`` bytes,
+    then answer the next of ``finals`` (the last one for ever)."""
+    buffer = b""
+
+    async def more() -> None:
+        nonlocal buffer
+        buffer += await module_side.receive_some(4096)
+
+    while True:
+        while b"\r" not in buffer:
+            await more()
+        line, buffer = buffer.split(b"\r", 1)
+        length = int(line.rsplit(b",", 1)[1])
+        await module_side.send_all(b"\r\n> ")
+        while len(buffer) < length:
+            await more()
+        buffer = buffer[length:]
+        seen.append(trio.current_time())
+        await module_side.send_all(finals.pop(0) if len(finals) > 1 else finals[0])
+
+
+@pytest.mark.parametrize("stall_limit", [0.5, 3.0])
+async def test_a_send_refused_past_the_stall_limit_fails_the_socket(autojump_clock,
+                                                                    stall_limit):
+    """SEND FAIL for ever: ``SendStalled`` (a ``ModemError``), and the socket stays failed."""
+    host, module_side = trio.testing.memory_stream_pair()
+    seen: list[float] = []
+    channel = AtChannel(host, lambda urc: None)
+    sock = SslSocket(channel, 3, "a.test", 443, error_of=error_of,
+                     on_close=lambda s, closed: None, send_stall_timeout=stall_limit)
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(channel.read_loop)
+        nursery.start_soon(scripted_sends, module_side, [b"\r\nSEND FAIL\r\n"], seen)
+        start = trio.current_time()
+        with pytest.raises(SendStalled) as caught:
+            await sock.send_all(b"hello")
+        assert isinstance(caught.value, ModemError)
+        assert caught.value.client_id == 3 and caught.value.seconds == stall_limit
+        assert "socket 3 stalled" in str(caught.value)
+        assert isinstance(caught.value.__cause__, trio.TooSlowError)
+        assert trio.current_time() - start == pytest.approx(stall_limit)
+        assert len(seen) >= 2 and sock.send_fails == len(seen) and sock.bytes_sent == 0
+        assert sock.failure is caught.value
+        with pytest.raises(SendStalled):
+            await sock.send_all(b"more")
+        with pytest.raises(SendStalled):
+            await sock.receive_some()
+        nursery.cancel_scope.cancel()
+
+
+async def test_a_send_taken_within_the_stall_limit_goes_through(autojump_clock):
+    host, module_side = trio.testing.memory_stream_pair()
+    seen: list[float] = []
+    finals = [b"\r\nSEND FAIL\r\n"] * 3 + [b"\r\nSEND OK\r\n"]
+    channel = AtChannel(host, lambda urc: None)
+    sock = SslSocket(channel, 0, "a.test", 443, error_of=error_of,
+                     on_close=lambda s, closed: None, send_stall_timeout=1.0)
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(channel.read_loop)
+        nursery.start_soon(scripted_sends, module_side, finals, seen)
+        await sock.send_all(b"hello")
+        assert (sock.send_fails, sock.bytes_sent, sock.failure) == (3, 5, None)
         nursery.cancel_scope.cancel()

@@ -9,7 +9,7 @@ import trio
 import trio.testing
 
 from modem.errors import ModuleTimeout
-from proxy.at_console import MAX_LINE, handle_console, refusal
+from proxy.at_console import MAX_LINE, handle_console, refusal, serve_at_console
 
 
 @pytest.mark.parametrize("line", [
@@ -82,6 +82,8 @@ class RecordingModule:
         await trio.lowlevel.checkpoint()
         if text == "AT+SLOW":
             raise ModuleTimeout("AT+SLOW got no answer")
+        if text == "AT+BUG":
+            raise RuntimeError("a bug in the command path")
         if text.upper() == "AT+CSQ":
             return Answer(["+CSQ: 20,99"], "OK")
         return Answer([], "ERROR")
@@ -119,3 +121,21 @@ async def test_console_protocol():
         await client.send_eof()
         assert await client.receive_some(10) == b""
     assert module.sent == ["AT+CSQ", "AT+NOPE", "AT+SLOW", "AT+CSQ", "AT+CSQ"]
+
+
+async def test_a_bug_ends_that_console_client_not_the_console(caplog):
+    module = RecordingModule()
+    async with trio.open_nursery() as nursery:
+        listeners = await nursery.start(serve_at_console,
+                                        await trio.open_tcp_listeners(0, host="127.0.0.1"),
+                                        module.at_command)
+        port = listeners[0].socket.getsockname()[1]
+        async with await trio.open_tcp_stream("127.0.0.1", port) as first:
+            await first.send_all(b"AT+BUG\r\n")
+            assert await first.receive_some(100) == b""
+        async with await trio.open_tcp_stream("127.0.0.1", port) as second:
+            await second.send_all(b"AT+CSQ\r\n")
+            assert await read_lines(second, 2) == ["+CSQ: 20,99", "OK"]
+        nursery.cancel_scope.cancel()
+    (record,) = [r for r in caplog.records if r.getMessage() == "at console failed unexpectedly"]
+    assert record.exc_info is not None and record.exc_info[0] is RuntimeError

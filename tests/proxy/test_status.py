@@ -96,3 +96,20 @@ async def test_slow_client_gets_408(autojump_clock):
             data += chunk
         assert trio.current_time() - start >= REQUEST_TIMEOUT
     assert data.startswith(b"HTTP/1.0 408 ")
+
+
+async def test_a_failing_snapshot_is_a_500_not_the_end_of_the_service(caplog):
+    async def broken_snapshot():
+        await trio.lowlevel.checkpoint()
+        raise KeyError("a bug")
+
+    client, server = trio.testing.memory_stream_pair()
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(handle_request, server, broken_snapshot)
+        await client.send_all(b"GET /status.json HTTP/1.0\r\n\r\n")
+        data = b""
+        while chunk := await client.receive_some(65536):
+            data += chunk
+    assert data.startswith(b"HTTP/1.0 500 ")
+    (record,) = [r for r in caplog.records if r.getMessage() == "status snapshot failed"]
+    assert record.exc_info is not None and record.exc_info[0] is KeyError

@@ -1,0 +1,40 @@
+"""The proxy's own errors: one base class, one line each for the user.
+
+``ProxyError`` is the base of every error the proxy raises about its own
+work (its flags and files, its listeners, finding the device, admission);
+``str()`` of each is one line that says what is wrong and what to do.
+The modem layer's errors (``modem.errors.ModemError``) stay separate: they
+describe the module, and the runner words them as such.
+
+This module imports nothing of the proxy, so every other module can use it.
+"""
+
+from __future__ import annotations
+
+
+class ProxyError(Exception):
+    """Base of the proxy's own errors; ``str()`` is one line for the user."""
+
+
+class ConfigError(ProxyError):
+    """A flag, a config file value or a named file is wrong (exit status 2)."""
+
+
+class CertificateError(ConfigError):
+    """A certificate or key file cannot be used (manual 1.4: PEM files only)."""
+
+
+class ListenError(ProxyError):
+    """A listener could not be bound."""
+
+
+class PortNotFound(ProxyError):
+    """No unique AT port was found; the message lists the candidates."""
+
+
+class QueueTimeout(ProxyError):
+    """No module socket became free in time; the message says which limit was full."""
+
+
+class RuntimeFailure(ProxyError):
+    """The proxy could not start or keep running (exit status 1)."""
