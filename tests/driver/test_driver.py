@@ -13,8 +13,8 @@ from modem import errors
 from modem.driver import Modem, PdpSettings
 from modem.emulator import Emulator, EmulatorConfig, Fault
 from modem.serial_stream import open_serial_stream
-from tests.driver.conftest import open_socket, receive_exactly
-from tests.tls_servers import TlsServer, source_data
+from tests.driver.conftest import open_socket
+from tests.helpers import TlsServer, receive_exactly, source_data
 
 
 async def echo_roundtrip(sock, payload: bytes) -> bytes:

@@ -35,6 +35,8 @@ from pathlib import Path
 import pytest
 import trustme
 
+from tests.helpers import free_port
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SERVER_NAME = "interop.test"
 START_TIMEOUT = 20.0
@@ -63,13 +65,6 @@ def require(program: str) -> str:
             return path
     pytest.fail(f"{program} is not installed: apt-get install {PACKAGES.get(program, program)}"
                 " (.ci/run installs every program the interop tests drive)", pytrace=False)
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that was free a moment ago."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_for_port(port: int, process: subprocess.Popen | None = None, *,

@@ -25,9 +25,9 @@ from proxy.config import build_config
 from proxy.profiles import load_all_material
 from proxy.runner import RuntimeFailure, run
 from proxy.service import ProxyService
-from tests.tls_servers import TlsServer
+from tests.helpers import TlsServer, free_port
 
-from .conftest import free_port, listen_port, messages, proxy_on_emulator, run_cli, talk
+from .conftest import listen_port, messages, proxy_on_emulator, run_cli, talk
 
 INSECURE_MAP = ["--insecure", "--map", "0=api.example.com:443"]
 
@@ -207,13 +207,6 @@ def test_no_sim(monkeypatch, ca_file):
 # -- failures while serving: the client gets a reset, the log says why -------------------
 
 
-@pytest.fixture
-async def echo_server(server_cert, nursery):
-    server = TlsServer(server_cert, "echo")
-    await nursery.start(server.serve)
-    return server
-
-
 async def expect_reset(flags: dict, caplog, *, emulator_options=None) -> str:
     caplog.set_level(logging.INFO)
     async with proxy_on_emulator(flags, emulator_options=emulator_options or {}) as service:
@@ -297,7 +290,7 @@ async def test_peer_that_sends_nothing_and_closes(server_cert, ca_file):
 async def test_peer_that_sends_a_lot_arrives_intact(server_cert, ca_file):
     """A download larger than every buffer on the way (8 MiB here; 100 MiB by the
     command in docs/reliability.md) arrives byte for byte, then a clean end."""
-    from tests.tls_servers import source_data
+    from tests.helpers import source_data
 
     size = 8 * 1024 * 1024
     async with trio.open_nursery() as nursery:
