@@ -13,6 +13,7 @@ import datetime as dt
 import functools
 import logging
 import os
+import re
 import socket
 
 import pytest
@@ -162,8 +163,9 @@ async def test_second_instance_on_the_same_device():
                 run_cli, "--device", emu.device, *INSECURE_MAP))
         finally:
             await stream.aclose()
-    line = one_error_line(proc, 1)
-    assert emu.device in line and "use" in line
+    assert one_error_line(proc, 1) == (
+        f"ssl-proxy: error: {emu.device} is busy: another process holds the port (exclusive "
+        f"lock); stop it first (`fuser -v {emu.device}` shows which)")
 
 
 def test_port_already_in_use():
@@ -173,14 +175,18 @@ def test_port_already_in_use():
         taken.listen()
         port = taken.getsockname()[1]
         proc = run_cli("--emulate", "--insecure", "--map", f"{port}=api.example.com:443")
-    line = one_error_line(proc, 1)
-    assert f"127.0.0.1:{port}" in line and "another program uses that port" in line
+    assert one_error_line(proc, 1) == (
+        f"ssl-proxy: error: cannot listen on 127.0.0.1:{port} for --map 127.0.0.1:{port} "
+        "-> api.example.com:443: another program uses that port; choose another one or stop it")
 
 
 def test_wrong_apn():
     """An APN the network refuses (the emulator refuses "bad"): exit 1 naming the APN step."""
     line = one_error_line(run_cli("--emulate", "--apn", "bad", *INSECURE_MAP), 1)
-    assert "PDP" in line or "APN" in line or "apn" in line
+    # The bring-up's own sentence; in parentheses the module's error (561, manual Table 3).
+    assert re.fullmatch(r"ssl-proxy: error: could not activate PDP context 1 with APN 'bad' "
+                        r"\(AT\+QIACT=1: .*\b561\b.*\): "
+                        r"check --apn, --apn-user and --apn-password", line), line
 
 
 def test_no_sim(monkeypatch, ca_file):
