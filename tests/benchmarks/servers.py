@@ -10,25 +10,27 @@ transparent reference then ends with ``NO CARRIER``, no ``+++`` needed):
 * ``reqresp``: ``count`` times reads a ``request``-byte request and answers
   ``reply`` bytes, then closes.
 
-``tests/tls_servers.py`` has source and sink too, but its sink cannot tell
-when the n-th byte arrived and it has no request/response handler.
+``tests.helpers.TlsServer`` has source and sink too, but its sink cannot tell
+when the n-th byte arrived and it has no request/response handler; the
+context, listener, close and seeded data come from ``tests.helpers``.
 """
 
 from __future__ import annotations
 
-import random
 import ssl
 from dataclasses import dataclass, field
 
 import trio
 import trustme
 
+from tests.helpers import close_tls, open_local_listeners, server_context, source_data
+
 CHUNK = 16384
 
 
 def payload(n: int) -> bytes:
     """``n`` bytes of seeded random data (TLS does not compress; content is irrelevant)."""
-    return random.Random(6).randbytes(n)
+    return source_data(n, seed=6)
 
 
 @dataclass
@@ -69,8 +71,7 @@ class BenchServers:
         self.ca = trustme.CA()
         cert = self.ca.issue_cert(host)
         self.ca_pem = self.ca.cert_pem.bytes()
-        self.context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        cert.configure_cert(self.context)
+        self.context = server_context(cert)
         self._data = b""
 
     def _data_of(self, n: int) -> bytes:
@@ -79,8 +80,7 @@ class BenchServers:
         return self._data[:n]
 
     async def serve(self, nursery: trio.Nursery, server: BenchServer) -> BenchServer:
-        listeners = await trio.open_tcp_listeners(0, host="127.0.0.1")
-        server.port = listeners[0].socket.getsockname()[1]
+        listeners, server.port = await open_local_listeners()
         if server.kind == "source":
             self._data_of(server.size)
         nursery.start_soon(self._accept_loop, listeners[0], server, nursery)
@@ -111,19 +111,19 @@ class BenchServers:
                 completion.nbytes = len(data)
             elif server.kind == "sink":
                 while completion.nbytes < server.size:
-                    data = await stream.receive_some(65536)
-                    if not data:
+                    chunk = await stream.receive_some(65536)
+                    if not chunk:
                         break
-                    completion.nbytes += len(data)
+                    completion.nbytes += len(chunk)
             elif server.kind == "reqresp":
                 answer = self._data_of(server.reply)
                 for _ in range(server.count):
                     got = 0
                     while got < server.request:
-                        data = await stream.receive_some(server.request - got)
-                        if not data:
+                        chunk = await stream.receive_some(server.request - got)
+                        if not chunk:
                             return
-                        got += len(data)
+                        got += len(chunk)
                     await stream.send_all(answer)
                     completion.nbytes += got + len(answer)
         except (trio.BrokenResourceError, trio.ClosedResourceError, ssl.SSLError):
@@ -131,9 +131,4 @@ class BenchServers:
         finally:
             completion.at = trio.current_time()
             completion.done.set()
-            with trio.move_on_after(5) as scope:
-                scope.shield = True
-                try:
-                    await stream.aclose()
-                except (trio.BrokenResourceError, trio.ClosedResourceError):
-                    pass
+            await close_tls(stream, within=5)

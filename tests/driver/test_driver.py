@@ -16,8 +16,8 @@ from modem.driver import Modem, PdpSettings
 from modem.emulator import Emulator, EmulatorConfig, Fault
 from modem.profile import TlsProfile
 from modem.serial_stream import open_serial_stream
-from tests.driver.conftest import open_socket, receive_exactly
-from tests.tls_servers import TlsServer, source_data
+from tests.driver.conftest import open_socket
+from tests.helpers import TlsServer, receive_exactly, source_data
 
 # Tests that silence the module cap every command's response time: without
 # it, each command caught in the silence waits out the manual's time (10 s

@@ -16,7 +16,7 @@ from modem.emulator import Emulator, EmulatorConfig, Fault
 from modem.errors import ModemError
 from modem.profile import TlsProfile
 from modem.serial_stream import open_serial_stream
-from tests.tls_servers import TlsServer
+from tests.helpers import TlsServer
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""Fixtures: the emulator on a real pty, a raw host end, trustme certificates.
+"""Fixtures: the emulator on a real pty and a raw host end (CA and TLS servers: tests/conftest.py).
 
 ``Host`` is the host end of the pseudo-terminal, opened like a serial port
 (``os.open`` + ``tty.setraw``), speaking raw bytes so tests check exact bytes.
@@ -17,7 +17,6 @@ import trio
 import trustme
 
 from modem.emulator import Emulator, EmulatorConfig
-from tests.tls_servers import TlsServer
 
 HANG_GUARD = 20  # seconds; only so that a bug fails a test instead of hanging the run
 BOOT_DONE = b"\r\n+QIND: SMS DONE\r\n"
@@ -192,21 +191,6 @@ async def emulator_host(config: EmulatorConfig) -> AsyncIterator[tuple[Emulator,
             await host.aclose()
 
 
-@pytest.fixture(scope="session")
-def ca() -> trustme.CA:
-    return trustme.CA()
-
-
-@pytest.fixture(scope="session")
-def other_ca() -> trustme.CA:
-    return trustme.CA()
-
-
-@pytest.fixture(scope="session")
-def server_cert(ca: trustme.CA) -> trustme.LeafCert:
-    return ca.issue_cert("api.example.com", "localhost", "127.0.0.1")
-
-
 @pytest.fixture
 def config() -> EmulatorConfig:
     return EmulatorConfig(resolve={"api.example.com": "127.0.0.1"}, real_dns=False)
@@ -239,10 +223,3 @@ async def online(emu: Emulator, host: Host, ca: trustme.CA) -> Host:
     assert await host.command("AT+QIACT=1") == b"\r\nOK\r\n"
     emu.files.put("UFS:cacert.pem", ca.cert_pem.bytes())
     return host
-
-
-@pytest.fixture
-async def echo_server(server_cert: trustme.LeafCert, nursery: trio.Nursery) -> TlsServer:
-    server = TlsServer(server_cert, handler="echo")
-    await nursery.start(server.serve)
-    return server

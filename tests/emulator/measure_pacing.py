@@ -17,7 +17,7 @@ import trustme
 
 from modem.emulator import Emulator, EmulatorConfig
 from tests.emulator.conftest import BOOT_DONE, Host
-from tests.tls_servers import TlsServer
+from tests.helpers import TlsServer
 
 
 async def measure(baud: int, size: int) -> float:

@@ -12,6 +12,7 @@ from modem.emulator.files import FileStore
 from modem.emulator.line import HostLine
 from modem.emulator.module import Module
 from modem.emulator.pacing import Pacer
+from tests.helpers import receive_exactly
 
 
 async def test_pacer_holds_the_rate(autojump_clock) -> None:
@@ -30,13 +31,6 @@ async def test_unpaced_pacer_never_sleeps(autojump_clock) -> None:
     assert trio.current_time() == start
 
 
-async def read_n(stream: trio.abc.ReceiveStream, n: int) -> bytes:
-    data = bytearray()
-    while len(data) < n:
-        data += await stream.receive_some(n - len(data))
-    return bytes(data)
-
-
 async def test_module_output_is_paced_at_baud_over_ten(autojump_clock) -> None:
     ours, theirs = trio.testing.memory_stream_pair()
     line = HostLine(ours, EmulatorConfig(baud=96000).bytes_per_second)
@@ -44,7 +38,7 @@ async def test_module_output_is_paced_at_baud_over_ten(autojump_clock) -> None:
     async with trio.open_nursery() as nursery:
         nursery.start_soon(line.write, payload)
         start = trio.current_time()
-        assert await read_n(theirs, len(payload)) == payload
+        assert await receive_exactly(theirs, len(payload)) == payload
         assert 0.99 <= trio.current_time() - start <= 1.01
 
 
@@ -70,15 +64,15 @@ async def test_latency_comes_after_the_echo_and_before_the_answer(
     async with trio.open_nursery() as nursery:
         nursery.start_soon(module.run)
         await module.booted.wait()
-        await read_n(theirs, len(b"\r\nRDY\r\n"))
+        await receive_exactly(theirs, len(b"\r\nRDY\r\n"))
         await trio.sleep(1)  # the boot URCs
         while await _pending(theirs):
             pass
         await theirs.send_all(b"AT\r")
         start = trio.current_time()
-        assert await read_n(theirs, 3) == b"AT\r"
+        assert await receive_exactly(theirs, 3) == b"AT\r"
         assert trio.current_time() == start
-        assert await read_n(theirs, 6) == b"\r\nOK\r\n"
+        assert await receive_exactly(theirs, 6) == b"\r\nOK\r\n"
         assert trio.current_time() - start == pytest.approx(latency_ms / 1000)
         nursery.cancel_scope.cancel()
 

@@ -13,7 +13,7 @@ import trustme
 from trio_util import periodic
 
 from modem.emulator import Emulator, EmulatorConfig, Fault
-from tests.tls_servers import TlsServer, source_data
+from tests.helpers import TlsServer, source_data
 
 from .conftest import Host
 

@@ -9,7 +9,7 @@ import trio
 import trustme
 
 from modem.emulator import Emulator
-from tests.tls_servers import TlsServer, source_data
+from tests.helpers import TlsServer, source_data
 
 from .conftest import Host
 

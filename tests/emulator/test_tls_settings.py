@@ -13,7 +13,7 @@ import trio.testing
 import trustme
 
 from modem.emulator import Emulator, Fault
-from tests.tls_servers import TlsServer
+from tests.helpers import TlsServer
 
 from .conftest import Host
 

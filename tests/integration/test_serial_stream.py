@@ -22,6 +22,7 @@ import trio.testing
 
 from modem.errors import DeviceBusy, DeviceError, DeviceNotFound, DevicePermissionDenied
 from modem.serial_stream import SerialStream, _open_error, open_serial_stream
+from tests.helpers import receive_exactly
 
 MIB = 1 << 20
 HANG_GUARD = 20  # seconds; only so that a bug fails the test instead of hanging the run
@@ -53,15 +54,6 @@ def pty_pair() -> Iterator[Pty]:
     finally:
         pair.close_master()
         os.close(slave)
-
-
-async def receive_exactly(stream: trio.abc.ReceiveStream, count: int) -> bytes:
-    data = bytearray()
-    while len(data) < count:
-        chunk = await stream.receive_some(count - len(data))
-        assert chunk, f"end of file after {len(data)} of {count} bytes"
-        data += chunk
-    return bytes(data)
 
 
 async def test_mebibyte_each_way_at_once(pty_pair: Pty) -> None:

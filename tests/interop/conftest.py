@@ -31,9 +31,12 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import trustme
+
+from tests.helpers import free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SERVER_NAME = "interop.test"
@@ -65,20 +68,15 @@ def require(program: str) -> str:
                 " (.ci/run installs every program the interop tests drive)", pytrace=False)
 
 
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that was free a moment ago."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for_port(port: int, process: subprocess.Popen | None = None, *,
+def wait_for_port(port: int, process: subprocess.Popen[bytes] | None = None, *,
                   timeout: float = START_TIMEOUT, log: Path | None = None) -> None:
     """Until 127.0.0.1:``port`` accepts TCP; fails early if ``process`` exits."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process is not None and process.poll() is not None:
-            pytest.fail(f"{process.args[0]} exited with status {process.returncode} before "
+            assert isinstance(process.args, list)
+            program = os.fsdecode(process.args[0])
+            pytest.fail(f"{program} exited with status {process.returncode} before "
                         f"listening on {port}{_tail(log)}", pytrace=False)
         with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 1):
             return
@@ -94,7 +92,7 @@ def _tail(log: Path | None, lines: int = 40) -> str:
     return f"; last lines of {log.name}:\n" + "\n".join(text)
 
 
-def _stop(process: subprocess.Popen, sig: int = signal.SIGTERM) -> int:
+def _stop(process: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> int:
     """Signal ``process`` and wait; kill it when it does not stop in time."""
     if process.poll() is None:
         process.send_signal(sig)
@@ -148,7 +146,7 @@ def certs(tmp_path: Path) -> Certs:
 
 @contextlib.contextmanager
 def run_server(command: Sequence[str], port: int, log: Path, *, cwd: Path | None = None
-               ) -> Iterator[subprocess.Popen]:
+               ) -> Iterator[subprocess.Popen[bytes]]:
     """Run a server until the block ends (SIGTERM, then SIGKILL after a while)."""
     require(command[0])
     with log.open("wb") as out:
@@ -183,16 +181,17 @@ def run_client(command: Sequence[str], *, input: bytes | None = None,
 class Proxy:
     """A running ``ssl-proxy`` subprocess."""
 
-    process: subprocess.Popen
+    process: subprocess.Popen[bytes]
     status_port: int
     log: Path
 
-    def status(self) -> dict:
+    def status(self) -> dict[str, Any]:
         """``/status.json``."""
         conn = http.client.HTTPConnection("127.0.0.1", self.status_port, timeout=10)
         try:
             conn.request("GET", "/status.json")
-            return json.loads(conn.getresponse().read())
+            status: dict[str, Any] = json.loads(conn.getresponse().read())
+            return status
         finally:
             conn.close()
 

@@ -48,8 +48,11 @@ def test_demo_runs_to_the_end_with_the_runtime_dependencies_only(tmp_path: Path)
 def test_example_config_is_valid_and_shows_every_key() -> None:
     path = EXAMPLES / "ssl-proxy.toml"
     config = build_config({}, load_toml(path))
-    assert len(config.maps) == 2
-    assert config.maps[1].tls.clientcert is not None
+    assert [(str(m.listen), str(m.remote)) for m in config.maps] == [
+        ("127.0.0.1:9000", "api.example.com:443"),
+        ("127.0.0.1:1883", "broker.example.com:8883"),
+    ]
+    assert config.maps[1].tls.clientcert == Path("/etc/ssl-proxy/device.pem")
     text = path.read_text()
     for key in [*_TOP_KEYS, *_TLS_KEYS, *_MAP_KEYS]:
         assert re.search(rf"^(# )?{re.escape(key)} = ", text, re.MULTILINE), key

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 
 import pytest
 
@@ -10,7 +11,7 @@ _LOGGERS = ("", "proxy", "modem", "modem.at")
 
 
 @pytest.fixture(autouse=True)
-def _restore_logging():
+def _restore_logging() -> Iterator[None]:
     saved = {name: (logging.getLogger(name).level, list(logging.getLogger(name).handlers))
              for name in _LOGGERS}
     yield

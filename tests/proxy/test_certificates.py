@@ -14,11 +14,6 @@ from proxy.config import ConfigError
 from proxy.profiles import build_profiles, load_all_material
 
 
-@pytest.fixture(scope="module")
-def ca() -> trustme.CA:
-    return trustme.CA()
-
-
 @pytest.fixture
 def files(tmp_path: Path, ca: trustme.CA) -> dict[str, Path]:
     client = ca.issue_cert("client@example")

@@ -273,4 +273,14 @@ clientkey = "/abs/client.key"
 def test_the_example_config_parses():
     example = Path(__file__).resolve().parents[2] / "examples" / "ssl-proxy.toml"
     config = parse_command_line(["--config", str(example)])
-    assert len(config.maps) >= 1
+    assert [(str(m.listen), str(m.remote)) for m in config.maps] == [
+        ("127.0.0.1:9000", "api.example.com:443"),
+        ("127.0.0.1:1883", "broker.example.com:8883"),
+    ]
+    api, broker = config.maps
+    assert (api.tls.cacert, api.tls.clientcert, api.tls.negotiate_timeout) == (
+        Path("/etc/ssl-proxy/ca.pem"), None, 300)
+    assert (broker.tls.cacert, broker.tls.clientcert, broker.tls.clientkey,
+            broker.tls.ciphers, broker.tls.negotiate_timeout) == (
+        Path("/etc/ssl-proxy/broker-ca.pem"), Path("/etc/ssl-proxy/device.pem"),
+        Path("/etc/ssl-proxy/device.key"), (0xC02F, 0xC027), 60)

@@ -28,32 +28,10 @@ from proxy.cli import parse_command_line
 from proxy.profiles import build_profiles, load_all_material
 from proxy.registry import OPEN, QUEUED
 from proxy.service import ProxyService
-from tests.tls_servers import TlsServer, source_data
+from tests.helpers import TlsServer, free_port, source_data
 
 REPO = Path(__file__).resolve().parents[2]
 NAMES = ("echo.test", "other.test", "source.test")
-
-
-@pytest.fixture(scope="module")
-def ca() -> trustme.CA:
-    return trustme.CA()
-
-
-@pytest.fixture(scope="module")
-def ca_file(ca, tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("ca") / "ca.pem"
-    ca.cert_pem.write_to_path(path)
-    return path
-
-
-@pytest.fixture(scope="module")
-def server_cert(ca) -> trustme.LeafCert:
-    return ca.issue_cert(*NAMES, "localhost")
-
-
-@pytest.fixture
-async def echo_server(server_cert, nursery) -> TlsServer:
-    return await nursery.start(TlsServer(server_cert, "echo").serve)
 
 
 @pytest.fixture
@@ -203,14 +181,6 @@ async def test_past_max_connections_a_client_is_closed_after_the_queue_timeout(
 
 # -- failed opens ---------------------------------------------------------------------
 
-def refused_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]  # nothing listens there once closed
-
-
 @pytest.mark.parametrize(("remote", "other_ca", "code", "hint"), [
     ("nowhere.test:443", False, "565", "--resolve"),
     ("echo.test:{refused}", False, "566", "remote port"),
@@ -222,7 +192,7 @@ async def test_failed_open_closes_the_client_and_says_why(
     if other_ca:
         cacert = tmp_path / "other-ca.pem"
         trustme.CA().cert_pem.write_to_path(cacert)
-    remote = remote.format(refused=refused_port(), echo=echo_server.port)
+    remote = remote.format(refused=free_port(), echo=echo_server.port)
     service = await start_proxy(nursery, emulator, "--cacert", str(cacert),
                                 "--map", f"0={remote}")
     async with await connect(service) as stream:

@@ -1,10 +1,12 @@
-"""Helpers for the reliability tests: a proxy on the emulator, and what a client sees."""
+"""Helpers for the reliability tests: a proxy on the emulator, and what a client sees.
+
+The CA, ``ca_file``, ``server_cert`` and ``echo_server`` are in tests/conftest.py.
+"""
 
 from __future__ import annotations
 
 import logging
 import os
-import socket
 import subprocess
 import sys
 from collections.abc import AsyncIterator
@@ -15,30 +17,12 @@ from typing import Any
 
 import pytest
 import trio
-import trustme
 
 from proxy.config import build_config
 from proxy.profiles import build_profiles, load_all_material
 from proxy.service import ProxyService
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="session")
-def ca() -> trustme.CA:
-    return trustme.CA()
-
-
-@pytest.fixture(scope="session")
-def server_cert(ca: trustme.CA) -> trustme.LeafCert:
-    return ca.issue_cert("echo.test", "sink.test", "source.test")
-
-
-@pytest.fixture
-def ca_file(ca: trustme.CA, tmp_path: Path) -> Path:
-    path = tmp_path / "ca.pem"
-    ca.cert_pem.write_to_path(str(path))
-    return path
 
 
 @asynccontextmanager
@@ -96,12 +80,6 @@ async def talk(port: int, send: bytes = b"", *, want: int | None = None,
         finally:
             await trio.aclose_forcefully(stream)
     return Seen(bytes(data), "open")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def run_cli(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:

@@ -13,6 +13,7 @@ import datetime as dt
 import functools
 import logging
 import os
+import re
 import socket
 
 import pytest
@@ -25,9 +26,9 @@ from proxy.config import build_config
 from proxy.profiles import load_all_material
 from proxy.runner import RuntimeFailure, run
 from proxy.service import ProxyService
-from tests.tls_servers import TlsServer
+from tests.helpers import TlsServer, free_port
 
-from .conftest import free_port, listen_port, messages, proxy_on_emulator, run_cli, talk
+from .conftest import listen_port, messages, proxy_on_emulator, run_cli, talk
 
 INSECURE_MAP = ["--insecure", "--map", "0=api.example.com:443"]
 
@@ -162,8 +163,9 @@ async def test_second_instance_on_the_same_device():
                 run_cli, "--device", emu.device, *INSECURE_MAP))
         finally:
             await stream.aclose()
-    line = one_error_line(proc, 1)
-    assert emu.device in line and "use" in line
+    assert one_error_line(proc, 1) == (
+        f"ssl-proxy: error: {emu.device} is busy: another process holds the port (exclusive "
+        f"lock); stop it first (`fuser -v {emu.device}` shows which)")
 
 
 def test_port_already_in_use():
@@ -173,14 +175,18 @@ def test_port_already_in_use():
         taken.listen()
         port = taken.getsockname()[1]
         proc = run_cli("--emulate", "--insecure", "--map", f"{port}=api.example.com:443")
-    line = one_error_line(proc, 1)
-    assert f"127.0.0.1:{port}" in line and "another program uses that port" in line
+    assert one_error_line(proc, 1) == (
+        f"ssl-proxy: error: cannot listen on 127.0.0.1:{port} for --map 127.0.0.1:{port} "
+        "-> api.example.com:443: another program uses that port; choose another one or stop it")
 
 
 def test_wrong_apn():
     """An APN the network refuses (the emulator refuses "bad"): exit 1 naming the APN step."""
     line = one_error_line(run_cli("--emulate", "--apn", "bad", *INSECURE_MAP), 1)
-    assert "PDP" in line or "APN" in line or "apn" in line
+    # The bring-up's own sentence; in parentheses the module's error (561, manual Table 3).
+    assert re.fullmatch(r"ssl-proxy: error: could not activate PDP context 1 with APN 'bad' "
+                        r"\(AT\+QIACT=1: .*\b561\b.*\): "
+                        r"check --apn, --apn-user and --apn-password", line), line
 
 
 def test_no_sim(monkeypatch, ca_file):
@@ -205,13 +211,6 @@ def test_no_sim(monkeypatch, ca_file):
 
 
 # -- failures while serving: the client gets a reset, the log says why -------------------
-
-
-@pytest.fixture
-async def echo_server(server_cert, nursery):
-    server = TlsServer(server_cert, "echo")
-    await nursery.start(server.serve)
-    return server
 
 
 async def expect_reset(flags: dict, caplog, *, emulator_options=None) -> str:
@@ -297,7 +296,7 @@ async def test_peer_that_sends_nothing_and_closes(server_cert, ca_file):
 async def test_peer_that_sends_a_lot_arrives_intact(server_cert, ca_file):
     """A download larger than every buffer on the way (8 MiB here; 100 MiB by the
     command in docs/reliability.md) arrives byte for byte, then a clean end."""
-    from tests.tls_servers import source_data
+    from tests.helpers import source_data
 
     size = 8 * 1024 * 1024
     async with trio.open_nursery() as nursery:

@@ -19,9 +19,9 @@ import pytest
 import trio
 
 from proxy.config import build_config
-from tests.tls_servers import TlsServer
+from tests.helpers import TlsServer, free_port
 
-from .conftest import ROOT, free_port, messages, proxy_on_emulator, talk
+from .conftest import ROOT, messages, proxy_on_emulator, talk
 
 PASSWORD = "Pa55-w0rd-7f3c9e"
 

@@ -22,7 +22,7 @@ import trustme
 from proxy.config import build_config
 from proxy.profiles import build_profiles, load_all_material
 from proxy.service import ProxyService
-from tests.tls_servers import TlsServer, source_data
+from tests.helpers import TlsServer, source_data
 
 from .process_stats import peak_rss_mb, rss_mb
 

@@ -20,13 +20,21 @@ against a prefix of what it sent.
 from __future__ import annotations
 
 import hashlib
-import random
 import ssl
 import struct
 from dataclasses import dataclass, field
+from typing import Any
 
 import trio
 import trustme
+
+from tests.helpers import (
+    close_tls,
+    open_local_listeners,
+    receive_exactly,
+    server_context,
+    source_data,
+)
 
 MAGIC = b"SOAK"
 HEADER = struct.Struct(">4sQQ")
@@ -62,13 +70,11 @@ class SoakServer:
         self.bad_headers = 0
         self.active = 0
         self._arrived: dict[int, trio.Event] = {}
-        ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        cert.configure_cert(ctx)
-        self.context = ctx
+        self.context = server_context(cert)
 
-    async def serve(self, task_status=trio.TASK_STATUS_IGNORED) -> None:
-        listeners = await trio.open_tcp_listeners(0, host="127.0.0.1")
-        self.port = listeners[0].socket.getsockname()[1]
+    async def serve(self, task_status: trio.TaskStatus[SoakServer] = trio.TASK_STATUS_IGNORED
+                    ) -> None:
+        listeners, self.port = await open_local_listeners()
         async with trio.open_nursery() as nursery:
             task_status.started(self)
             await trio.serve_listeners(self._handle, listeners, handler_nursery=nursery)
@@ -95,8 +101,8 @@ class SoakServer:
             except (trio.BrokenResourceError, ssl.SSLError):
                 self.handshake_failures += 1
                 return
-            head = await _read_exact(stream, HEADER_SIZE)
-            if head is None:
+            head = await receive_exactly(stream, HEADER_SIZE)
+            if len(head) < HEADER_SIZE:
                 return
             magic, token, length = HEADER.unpack(head)
             if magic != MAGIC:
@@ -116,24 +122,19 @@ class SoakServer:
                 record.ended = "broken"
         finally:
             self.active -= 1
-            with trio.move_on_after(2) as scope:
-                scope.shield = True
-                if record is not None and record.ended == "finished":
-                    await _graceful_close(stream)
-                else:
-                    await trio.aclose_forcefully(stream)
+            await close_tls(stream, graceful=record is not None and record.ended == "finished")
             if record is not None:
                 record.ended = record.ended or "broken"
                 record.done.set()
 
-    async def _echo(self, stream: trio.SSLStream, record: ServerRecord) -> None:
+    async def _echo(self, stream: trio.SSLStream[Any], record: ServerRecord) -> None:
         while data := await stream.receive_some(65536):
             record.received += len(data)
             record.sha256.update(data)
             await stream.send_all(data)
         record.ended = "eof"
 
-    async def _sink(self, stream: trio.SSLStream, record: ServerRecord) -> None:
+    async def _sink(self, stream: trio.SSLStream[Any], record: ServerRecord) -> None:
         while record.received < record.length:
             data = await stream.receive_some(min(65536, record.length - record.received))
             if not data:
@@ -145,7 +146,7 @@ class SoakServer:
         record.ended = "finished"
 
 
-    async def _source(self, stream: trio.SSLStream, record: ServerRecord) -> None:
+    async def _source(self, stream: trio.SSLStream[Any], record: ServerRecord) -> None:
         data = source_bytes(record.token, record.length)
         for offset in range(0, len(data), 16384):
             await stream.send_all(data[offset:offset + 16384])
@@ -154,21 +155,4 @@ class SoakServer:
 
 def source_bytes(token: int, length: int) -> bytes:
     """What the source server sends for ``token``."""
-    return random.Random(token).randbytes(length)
-
-
-async def _graceful_close(stream: trio.SSLStream) -> None:
-    try:
-        await stream.aclose()
-    except (trio.BrokenResourceError, trio.ClosedResourceError):
-        pass
-
-
-async def _read_exact(stream: trio.abc.ReceiveStream, n: int) -> bytes | None:
-    data = b""
-    while len(data) < n:
-        chunk = await stream.receive_some(n - len(data))
-        if not chunk:
-            return None
-        data += chunk
-    return data
+    return source_data(length, seed=token)
