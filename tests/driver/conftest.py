@@ -27,11 +27,27 @@ def profile(ca: trustme.CA) -> TlsProfile:
     return TlsProfile(cacert=ca.cert_pem.bytes())
 
 
+# Tests that silence the module cap every command's response time: without
+# it, each command caught in the silence waits out the manual's time (10 s
+# for AT+QSSLSEND, 6 s for AT+QSSLCLOSE).
+COMMAND_TIMEOUT_CAP = 2.0
+
+
 @pytest.fixture
 async def modem(emulator: Emulator, profile: TlsProfile) -> AsyncIterator[Modem]:
     open_stream = functools.partial(open_serial_stream, emulator.device)
     async with Modem.open(open_stream, pdp=PdpSettings(apn="internet"),
                           profiles=[profile], registration_timeout=10) as m:
+        yield m
+
+
+@pytest.fixture
+async def capped_modem(emulator: Emulator, profile: TlsProfile) -> AsyncIterator[Modem]:
+    """The ``modem`` fixture's driver, with commands capped at ``COMMAND_TIMEOUT_CAP``."""
+    open_stream = functools.partial(open_serial_stream, emulator.device)
+    async with Modem.open(open_stream, pdp=PdpSettings(apn="internet"), profiles=[profile],
+                          registration_timeout=10,
+                          command_timeout_cap=COMMAND_TIMEOUT_CAP) as m:
         yield m
 
 

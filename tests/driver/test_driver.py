@@ -5,8 +5,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 
 import pytest
 import trio
@@ -18,21 +16,6 @@ from modem.profile import TlsProfile
 from modem.serial_stream import open_serial_stream
 from tests.driver.conftest import open_socket
 from tests.helpers import TlsServer, receive_exactly, source_data
-
-# Tests that silence the module cap every command's response time: without
-# it, each command caught in the silence waits out the manual's time (10 s
-# for AT+QSSLSEND, 6 s for AT+QSSLCLOSE).
-COMMAND_TIMEOUT_CAP = 2.0
-
-
-@asynccontextmanager
-async def capped_modem(emulator: Emulator, profile: TlsProfile) -> AsyncIterator[Modem]:
-    """The ``modem`` fixture's driver, with commands capped at ``COMMAND_TIMEOUT_CAP``."""
-    open_stream = functools.partial(open_serial_stream, emulator.device)
-    async with Modem.open(open_stream, pdp=PdpSettings(apn="internet"), profiles=[profile],
-                          registration_timeout=10,
-                          command_timeout_cap=COMMAND_TIMEOUT_CAP) as modem:
-        yield modem
 
 
 async def echo_roundtrip(sock, payload: bytes) -> bytes:
@@ -152,7 +135,6 @@ async def test_refused_port_is_socket_connection_failed(modem, profile):
 async def test_wrong_ca_fails_the_handshake(emulator, echo_server):
     import trustme
 
-    from modem.profile import TlsProfile
     other_ca = TlsProfile(cacert=trustme.CA().cert_pem.bytes())
     open_stream = functools.partial(open_serial_stream, emulator.device)
     async with Modem.open(open_stream, pdp=PdpSettings(apn="internet"),
@@ -222,15 +204,15 @@ async def test_fault_restart(modem, emulator, echo_server, profile):
     assert modem.client_ids.free == 12
 
 
-async def test_fault_silence(emulator, echo_server, profile):
-    async with capped_modem(emulator, profile) as modem:
-        sock = await open_socket(modem, echo_server.port, profile)
-        await emulator.inject(Fault.silence(3.0))
-        with trio.fail_after(30), pytest.raises((errors.ModuleLost, errors.ModuleTimeout)):
-            await sock.send_all(b"hello")
-            await sock.receive_some()
-        await sock.aclose()
-        await assert_new_socket_works(modem, echo_server, profile)
+async def test_fault_silence(emulator, echo_server, profile, capped_modem):
+    modem = capped_modem
+    sock = await open_socket(modem, echo_server.port, profile)
+    await emulator.inject(Fault.silence(3.0))
+    with trio.fail_after(30), pytest.raises((errors.ModuleLost, errors.ModuleTimeout)):
+        await sock.send_all(b"hello")
+        await sock.receive_some()
+    await sock.aclose()
+    await assert_new_socket_works(modem, echo_server, profile)
 
 
 async def test_fault_noise_changes_nothing(modem, emulator, echo_server, profile):
@@ -303,16 +285,16 @@ async def test_identical_open_failures_across_hosts_restart_the_module(modem, ec
 
 
 async def test_unconfirmed_close_keeps_the_id_until_the_module_confirms(emulator, echo_server,
-                                                                         profile):
-    async with capped_modem(emulator, profile) as modem:
-        sock = await open_socket(modem, echo_server.port, profile)
-        cid = sock.client_id
-        await emulator.inject(Fault.silence(2.0))
-        await sock.aclose()  # QSSLCLOSE goes unanswered
-        assert cid in modem.client_ids.in_use, "an ID the module may still hold was reused"
-        with trio.fail_after(30):  # all 12 come back once the module confirms the close
-            ids = [await modem.client_ids.acquire() for _ in range(12)]
-        for i in ids:
-            modem.client_ids.release(i)
-        assert not emulator.module.sockets
-        await assert_new_socket_works(modem, echo_server, profile)
+                                                                         profile, capped_modem):
+    modem = capped_modem
+    sock = await open_socket(modem, echo_server.port, profile)
+    cid = sock.client_id
+    await emulator.inject(Fault.silence(2.0))
+    await sock.aclose()  # QSSLCLOSE goes unanswered
+    assert cid in modem.client_ids.in_use, "an ID the module may still hold was reused"
+    with trio.fail_after(30):  # all 12 come back once the module confirms the close
+        ids = [await modem.client_ids.acquire() for _ in range(12)]
+    for i in ids:
+        modem.client_ids.release(i)
+    assert not emulator.module.sockets
+    await assert_new_socket_works(modem, echo_server, profile)

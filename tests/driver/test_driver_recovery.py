@@ -5,55 +5,18 @@ Each test runs the real driver on the emulator over a real pseudo-terminal.
 
 from __future__ import annotations
 
-import functools
-
 import pytest
 import trio
-import trustme
 
-from modem.driver import Modem, PdpSettings
-from modem.emulator import Emulator, EmulatorConfig, Fault
+from modem.driver import Modem
+from modem.emulator import Fault
 from modem.errors import ModemError
-from modem.profile import TlsProfile
-from modem.serial_stream import open_serial_stream
-from tests.helpers import TlsServer
-
-
-@pytest.fixture(scope="module")
-def ca() -> trustme.CA:
-    return trustme.CA()
 
 
 @pytest.fixture
-async def echo_server(ca, nursery):
-    server = TlsServer(ca.issue_cert("echo.test"), handler="echo")
-    await nursery.start(server.serve)
-    return server
-
-
-@pytest.fixture
-def profile(ca) -> TlsProfile:
-    return TlsProfile(cacert=ca.cert_pem.bytes())
-
-
-@pytest.fixture
-async def emulator():
-    async with Emulator.running(EmulatorConfig(resolve={"echo.test": "127.0.0.1"})) as emu:
-        yield emu
-
-
-# Each test silences the module; without a cap every command caught in the
-# silence waits out the manual's response time (10 s for AT+QSSLSEND).
-COMMAND_TIMEOUT_CAP = 2.0
-
-
-@pytest.fixture
-async def modem(emulator, profile):
-    open_stream = functools.partial(open_serial_stream, emulator.device)
-    async with Modem.open(open_stream, pdp=PdpSettings(apn="internet"),
-                          profiles=[profile], registration_timeout=10,
-                          command_timeout_cap=COMMAND_TIMEOUT_CAP) as m:
-        yield m
+def modem(capped_modem: Modem) -> Modem:
+    """Every test here silences the module: commands are capped (see conftest)."""
+    return capped_modem
 
 
 async def test_cancelled_command_leaves_the_channel_usable(emulator, modem):

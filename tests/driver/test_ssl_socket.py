@@ -6,9 +6,9 @@ import pytest
 import trio
 import trio.testing
 
-from modem.response_errors import error_of
 from modem.channel import AtChannel
 from modem.errors import ModemError, SendStalled
+from modem.response_errors import error_of
 from modem.ssl_socket import RECHECK_AFTER_SHORT_READ, SslSocket
 
 
