@@ -30,9 +30,13 @@ from dataclasses import dataclass
 from . import events as ev
 from .errors import AtProtocolError
 
-# Largest payload the module delivers in one piece: AT+QSSLRECV reads at most
-# 1500 bytes; a push-mode URC carries at most one receive buffer's worth.
 MAX_PUSH_PAYLOAD = 4096
+"""Bound on the payload of one ``+QSSLURC: "recv",<id>,<len>`` (push mode).
+
+Manual 2.2.1 gives no range for ``<currentrecvlength>``; one ``AT+QSSLRECV``
+reads at most ``modem.limits.MAX_RECV`` bytes and a push carries at most one
+receive buffer's worth, so this leaves room and still bounds the buffer.
+"""
 
 
 @dataclass(frozen=True, slots=True)

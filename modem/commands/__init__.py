@@ -42,6 +42,7 @@ names from ``modem.commands``; the private modules may move.
 
 from __future__ import annotations
 
+from ..limits import CIPHER_SUITES, MAX_RECV, MAX_SEND
 from ._fields import (
     DEFAULT_TIMEOUT,
     QUICK_TIMEOUT,
@@ -100,9 +101,6 @@ from ._pdp import (
 )
 from ._ssl import (
     CIPHER_LIST_SEPARATOR,
-    CIPHER_SUITES,
-    MAX_RECV,
-    MAX_SEND,
     SslConfigValue,
     SslSetting,
     SslSocketState,

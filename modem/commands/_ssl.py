@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ..limits import ALL_CIPHER_SUITES, CIPHER_SUITES, CLIENT_IDS, MAX_RECV, MAX_SEND, SSL_CONTEXTS
 from ..protocol import Command
 from ._fields import (
     DEFAULT_TIMEOUT,
@@ -47,42 +48,6 @@ class SslSetting(enum.StrEnum):
     SNI = "sni"
 
 
-CIPHER_SUITES: dict[int, str] = {
-    0x0035: "TLS_RSA_WITH_AES_256_CBC_SHA",
-    0x002F: "TLS_RSA_WITH_AES_128_CBC_SHA",
-    0x0005: "TLS_RSA_WITH_RC4_128_SHA",
-    0x0004: "TLS_RSA_WITH_RC4_128_MD5",
-    0x000A: "TLS_RSA_WITH_3DES_EDE_CBC_SHA",
-    0x003D: "TLS_RSA_WITH_AES_256_CBC_SHA256",
-    0xC002: "TLS_ECDH_ECDSA_WITH_RC4_128_SHA",
-    0xC003: "TLS_ECDH_ECDSA_WITH_3DES_EDE_CBC_SHA",
-    0xC004: "TLS_ECDH_ECDSA_WITH_AES_128_CBC_SHA",
-    0xC005: "TLS_ECDH_ECDSA_WITH_AES_256_CBC_SHA",
-    0xC007: "TLS_ECDHE_ECDSA_WITH_RC4_128_SHA",
-    0xC008: "TLS_ECDHE_ECDSA_WITH_3DES_EDE_CBC_SHA",
-    0xC009: "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA",
-    0xC00A: "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA",
-    0xC011: "TLS_ECDHE_RSA_WITH_RC4_128_SHA",
-    0xC012: "TLS_ECDHE_RSA_WITH_3DES_EDE_CBC_SHA",
-    0xC013: "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA",
-    0xC014: "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA",
-    0xC00C: "TLS_ECDH_RSA_WITH_RC4_128_SHA",
-    0xC00D: "TLS_ECDH_RSA_WITH_3DES_EDE_CBC_SHA",
-    0xC00E: "TLS_ECDH_RSA_WITH_AES_128_CBC_SHA",
-    0xC00F: "TLS_ECDH_RSA_WITH_AES_256_CBC_SHA",
-    0xC023: "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256",
-    0xC024: "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA384",
-    0xC025: "TLS_ECDH_ECDSA_WITH_AES_128_CBC_SHA256",
-    0xC026: "TLS_ECDH_ECDSA_WITH_AES_256_CBC_SHA384",
-    0xC027: "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256",
-    0xC028: "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384",
-    0xC029: "TLS_ECDH_RSA_WITH_AES_128_CBC_SHA256",
-    0xC02A: "TLS_ECDH_RSA_WITH_AES_256_CBC_SHA384",
-    0xC02F: "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
-    0xFFFF: "all",
-}
-"""Manual Table 2 (OCR slips fixed): code -> IANA name; 0xFFFF enables all of them."""
-
 CIPHER_LIST_SEPARATOR = ":"
 """Between codes when several suites go into one ``AT+QSSLCFG="ciphersuite"``.
 
@@ -93,7 +58,7 @@ is a guess.  A single suite never uses it.
 
 
 def _ssl_ctx(ctx: int) -> int:
-    return check_int("SSL context id", ctx, 0, 5)
+    return check_int("SSL context id", ctx, 0, SSL_CONTEXTS - 1)
 
 
 def _qsslcfg(setting: SslSetting, ctx: int, value: str) -> Command:
@@ -123,7 +88,7 @@ def qsslcfg_ciphersuite(ctx: int, suites: int | Sequence[int]) -> Command:
             )
     if len(set(codes)) != len(codes):
         raise ValueError(f"cipher suites repeat a code: {[hex4(c) for c in codes]}")
-    if 0xFFFF in codes and len(codes) > 1:
+    if ALL_CIPHER_SUITES in codes and len(codes) > 1:
         raise ValueError("cipher suite 0xFFFF (all) cannot be combined with other codes")
     return _qsslcfg(
         SslSetting.CIPHERSUITE, ctx, CIPHER_LIST_SEPARATOR.join(hex4(c) for c in codes)
@@ -262,7 +227,7 @@ def parse_qsslcfg(text: str) -> SslConfigValue:
 
 
 def _client(client_id: int) -> int:
-    return check_int("client id", client_id, 0, 11)
+    return check_int("client id", client_id, 0, CLIENT_IDS - 1)
 
 
 def qsslopen(
@@ -298,8 +263,6 @@ def qsslopen(
 
 # Sending the payload of a 1460-byte QSSLSEND takes 1.5 s at 9600 baud.
 _SEND_TIMEOUT = 10.0
-MAX_SEND = 1460
-MAX_RECV = 1500
 
 
 def qsslsend(client_id: int, length: int) -> Command:
@@ -327,7 +290,7 @@ def qsslsend_ctrlz(client_id: int) -> Command:
 def ctrlz_payload(data: bytes) -> bytes:
     """``data`` plus the Ctrl-Z that ends a ``qsslsend_ctrlz`` payload.
 
-    ``ValueError`` if data is empty, longer than 1460 bytes, or holds 0x1A
+    ``ValueError`` if data is empty, longer than ``MAX_SEND`` bytes, or holds 0x1A
     or 0x1B, which this form cannot carry.
     """
     data = bytes(data)
