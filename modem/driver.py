@@ -57,7 +57,7 @@ from .errors import (
 )
 from .nurseries import single_exception
 from .profile import TlsProfile
-from .protocol import Command
+from .protocol import Command, Framing
 from .ssl_socket import SslSocket, close_client_id
 
 __all__ = ["AtResponse", "Modem", "ModuleInfo", "PdpSettings"]
@@ -529,7 +529,8 @@ class Modem:
             raise ValueError("an AT command starts with AT")
         name = text[2:].split("=", 1)[0].split("?", 1)[0].strip()
         prefixes = (name.upper(),) if name.startswith("+") else ()
-        cmd = Command(text, info_prefixes=prefixes, bare_info=True, timeout=max_response_s)
+        cmd = Command(
+            text, info_prefixes=prefixes, framing=Framing.BARE_LINES, timeout=max_response_s)
         channel = await self._ready_channel()
         try:
             resp = await channel.run(cmd)

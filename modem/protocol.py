@@ -14,7 +14,7 @@ Framing it understands (manual 2.1, 2.2 and what real firmware does):
   push-mode URC ``+QSSLURC: "recv",<id>,<len>`` CR LF by len raw bytes; the
   payload may hold anything, ``\\r\\nOK\\r\\n`` and ``> `` included;
 * URCs may arrive at any moment, also between a command and its result;
-* after the ``CONNECT`` of a command that ``enters_data_mode`` every byte is
+* after the ``CONNECT`` of a ``Framing.DATA_MODE`` command every byte is
   ``TransparentData`` until ``\\r\\nNO CARRIER\\r\\n`` or, once the host sent
   ``+++`` (``leave_transparent``), the escape's ``\\r\\nOK\\r\\n``.
 
@@ -24,6 +24,7 @@ Every buffer is bounded: a line longer than ``max_line`` becomes a
 
 from __future__ import annotations
 
+import enum
 import re
 from dataclasses import dataclass
 
@@ -39,33 +40,83 @@ receive buffer's worth, so this leaves room and still bounds the buffer.
 """
 
 
+class Framing(enum.Enum):
+    """How the module frames its answer to a command, and whether the host
+    writes a payload (manual 2.1.2-2.1.5, 2.2; FILE manual, AT+QFUPL).
+
+    Every framing reads the information lines named by the command's
+    ``info_prefixes`` and ends with a final result code; they differ in
+    what else the command's answer holds.
+    """
+
+    LINES = "lines"
+    """Information lines and a final result; nothing else."""
+
+    BARE_LINES = "bare lines"
+    """As ``LINES``, and every line not starting with ``+`` is information
+    too (``ATI``'s manufacturer, model and revision)."""
+
+    PROMPT_PAYLOAD = "prompt payload"
+    """The module answers ``> `` (no line end) and the host writes the
+    payload (``AT+QSSLSEND``): ``payload_len`` bytes, or any length ended by
+    Ctrl-Z when ``payload_len`` is None."""
+
+    CONNECT_PAYLOAD = "connect payload"
+    """``CONNECT`` is intermediate: the host then writes ``payload_len``
+    bytes and the command goes on (``AT+QFUPL``)."""
+
+    RECV_PAYLOAD = "recv payload"
+    """``+QSSLRECV: <n>`` CR LF is followed by n raw bytes, n at most
+    ``recv_limit`` (``AT+QSSLRECV``)."""
+
+    DATA_MODE = "data mode"
+    """``CONNECT`` ends the command and the line turns transparent
+    (``AT+QSSLOPEN`` access mode 2, ``AT+QISWTMD`` to mode 2, ``ATO``)."""
+
+
+_PAYLOAD_FRAMINGS = (Framing.PROMPT_PAYLOAD, Framing.CONNECT_PAYLOAD)
+
+
 @dataclass(frozen=True, slots=True)
 class Command:
     """One AT command and what its response looks like.
 
     ``text`` is the command line without the CR.  ``info_prefixes`` name the
     information lines that belong to it (``"+QIACT"`` matches
-    ``+QIACT: ...``); ``bare_info`` makes lines that do not start with ``+``
-    information too (``ATI``).  ``prompt``: the module answers ``> `` and
-    wants ``payload_len`` bytes (``AT+QSSLSEND``).  ``payload_after_connect``:
-    ``CONNECT`` is intermediate and the module wants ``payload_len`` bytes
-    (``AT+QFUPL``).  ``recv_limit``: ``+QSSLRECV: <n>`` is followed by n raw
-    bytes, n at most this.  ``enters_data_mode``: ``CONNECT`` ends the
-    command and the line turns transparent.  ``timeout`` is the maximum
-    response time in seconds.  ``log_text`` is what logs may show (secrets
-    replaced); it defaults to ``text``.
+    ``+QIACT: ...``).  ``framing`` says what else its answer holds (see
+    ``Framing``); ``payload_len`` is the payload's size for the two framings
+    whose host writes one (required for ``CONNECT_PAYLOAD``, None for a
+    Ctrl-Z ended ``PROMPT_PAYLOAD``) and ``recv_limit`` the largest
+    ``+QSSLRECV`` payload for ``RECV_PAYLOAD``; other framings take neither,
+    and building one with them raises ``ValueError``.  ``timeout`` is the
+    maximum response time in seconds.  ``log_text`` is what logs may show
+    (secrets replaced); it defaults to ``text``.
     """
 
     text: str
     info_prefixes: tuple[str, ...] = ()
-    bare_info: bool = False
-    prompt: bool = False
-    payload_after_connect: bool = False
+    framing: Framing = Framing.LINES
     payload_len: int | None = None
-    recv_limit: int = 0
-    enters_data_mode: bool = False
+    recv_limit: int | None = None
     timeout: float = 5.0
     log_text: str | None = None
+
+    def __post_init__(self) -> None:
+        framing = self.framing
+        if self.payload_len is not None:
+            if framing not in _PAYLOAD_FRAMINGS:
+                raise ValueError(f"payload_len does not go with {framing}")
+            if self.payload_len < 0:
+                raise ValueError(f"payload_len must not be negative, got {self.payload_len}")
+        elif framing is Framing.CONNECT_PAYLOAD:
+            raise ValueError(f"{framing} needs a payload_len")
+        if self.recv_limit is not None:
+            if framing is not Framing.RECV_PAYLOAD:
+                raise ValueError(f"recv_limit does not go with {framing}")
+            if self.recv_limit < 1:
+                raise ValueError(f"recv_limit must be at least 1, got {self.recv_limit}")
+        elif framing is Framing.RECV_PAYLOAD:
+            raise ValueError(f"{framing} needs a recv_limit")
 
     def encode(self) -> bytes:
         return self.text.encode("ascii") + b"\r"
@@ -158,7 +209,8 @@ class AtConnection:
         """Bytes to write after ``Prompt`` (or ``AT+QFUPL``'s ``CONNECT``)."""
         cmd = self._command
         if cmd is None or not (
-            (cmd.prompt and self._prompted) or (cmd.payload_after_connect and self._connected)
+            (cmd.framing is Framing.PROMPT_PAYLOAD and self._prompted)
+            or (cmd.framing is Framing.CONNECT_PAYLOAD and self._connected)
         ):
             raise AtProtocolError("no command is waiting for a payload")
         if cmd.payload_len is not None and len(data) != cmd.payload_len:
@@ -235,7 +287,8 @@ class AtConnection:
             if i:
                 del buf[:i]
             cmd = self._command
-            if cmd is not None and cmd.prompt and not self._prompted and buf[0] == 0x3E:
+            if (cmd is not None and cmd.framing is Framing.PROMPT_PAYLOAD and not self._prompted
+                    and buf[0] == 0x3E):
                 if len(buf) < 2:
                     break
                 if buf[1] == 0x20:
@@ -337,11 +390,11 @@ class AtConnection:
                     final = ev.CmeError(int(detail) if numeric else None, detail)
                 elif text == "CONNECT" or text.startswith("CONNECT "):
                     final = ev.Connect()
-                    if cmd.payload_after_connect:
+                    if cmd.framing is Framing.CONNECT_PAYLOAD:
                         self._connected = True
                         out.append(final)
                         return
-                    if cmd.enters_data_mode:
+                    if cmd.framing is Framing.DATA_MODE:
                         self._transparent = True
                         self._seen = b""
             if final is not None:
@@ -352,13 +405,14 @@ class AtConnection:
             if text == cmd.text or text.upper() == cmd.text.upper():
                 out.append(ev.Echo(text))
                 return
-            if cmd.recv_limit:
+            limit = cmd.recv_limit
+            if cmd.framing is Framing.RECV_PAYLOAD and limit is not None:
                 m = _RECV_HEAD.match(text)
                 if m:
                     n = int(m.group(1))
-                    if n > cmd.recv_limit:
+                    if n > limit:
                         out.append(ev.ProtocolViolation(
-                            f"+QSSLRECV: {n} exceeds the {cmd.recv_limit} bytes asked for"))
+                            f"+QSSLRECV: {n} exceeds the {limit} bytes asked for"))
                     elif n == 0:
                         out.append(ev.RecvPayload(b""))
                     else:
@@ -376,7 +430,7 @@ class AtConnection:
         if cmd is not None and (
             any(text.startswith(p) and text[len(p):len(p) + 1] in (":", "")
                 for p in cmd.info_prefixes)
-            or (cmd.bare_info and not text.startswith("+"))
+            or (cmd.framing is Framing.BARE_LINES and not text.startswith("+"))
         ):
             out.append(ev.InfoLine(text))
             return

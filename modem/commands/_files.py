@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ..protocol import Command
+from ..protocol import Command, Framing
 from ._fields import BLANK, DEFAULT_TIMEOUT, check_int, info_fields, int_field, unreadable
 
 _FILE_BASE = re.compile(r"[A-Za-z0-9_.\-]+")
@@ -76,7 +76,7 @@ def qfupl(name: str, size: int, timeout: int = 5) -> Command:
     return Command(
         f'AT+QFUPL="{name}",{n},{t}',
         info_prefixes=("+QFUPL",),
-        payload_after_connect=True,
+        framing=Framing.CONNECT_PAYLOAD,
         payload_len=n,
         timeout=t + n / 960 + 5.0,
     )

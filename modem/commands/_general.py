@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 
-from ..protocol import Command
+from ..protocol import Command, Framing
 from ._fields import (
     QUICK_TIMEOUT,
     check_choice,
@@ -62,7 +62,7 @@ def cmee(mode: int) -> Command:
 
 def ati() -> Command:
     """``ATI``: manufacturer, model and ``Revision: ...`` as bare lines (see ``parse_ati``)."""
-    return Command("ATI", bare_info=True, timeout=QUICK_TIMEOUT)
+    return Command("ATI", framing=Framing.BARE_LINES, timeout=QUICK_TIMEOUT)
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..limits import ALL_CIPHER_SUITES, CIPHER_SUITES, CLIENT_IDS, MAX_RECV, MAX_SEND, SSL_CONTEXTS
-from ..protocol import Command
+from ..protocol import Command, Framing
 from ._fields import (
     DEFAULT_TIMEOUT,
     HEX,
@@ -230,6 +230,12 @@ def _client(client_id: int) -> int:
     return check_int("client id", client_id, 0, CLIENT_IDS - 1)
 
 
+def _access_mode_framing(mode: int) -> Framing:
+    """Access mode 2 (transparent) answers ``CONNECT`` and turns the line
+    transparent; modes 0 (buffer) and 1 (direct push) answer ``OK``."""
+    return Framing.DATA_MODE if mode == 2 else Framing.LINES
+
+
 def qsslopen(
     pdp_ctx: int,
     ssl_ctx: int,
@@ -243,7 +249,7 @@ def qsslopen(
 
     Modes: 0 buffer, 1 direct push, 2 transparent.  Modes 0 and 1 answer
     ``OK`` and later the URC ``+QSSLOPEN: <id>,<err>``; mode 2 answers
-    ``CONNECT`` and the line turns transparent (``enters_data_mode``).
+    ``CONNECT`` and the line turns transparent (``Framing.DATA_MODE``).
     ``negotiate_time`` (10-300) is the context's ``negotiatetime``; the
     timeout is the manual's 150 s plus it.
     """
@@ -256,7 +262,7 @@ def qsslopen(
     nt = check_int("negotiate time", negotiate_time, 10, 300)
     return Command(
         f'AT+QSSLOPEN={pdp},{ssl},{cid},"{host}",{p},{m}',
-        enters_data_mode=m == 2,
+        framing=_access_mode_framing(m),
         timeout=150.0 + nt,
     )
 
@@ -272,7 +278,10 @@ def qsslsend(client_id: int, length: int) -> Command:
     """
     n = check_int("send length", length, 1, MAX_SEND)
     return Command(
-        f"AT+QSSLSEND={_client(client_id)},{n}", prompt=True, payload_len=n, timeout=_SEND_TIMEOUT
+        f"AT+QSSLSEND={_client(client_id)},{n}",
+        framing=Framing.PROMPT_PAYLOAD,
+        payload_len=n,
+        timeout=_SEND_TIMEOUT,
     )
 
 
@@ -283,7 +292,10 @@ def qsslsend_ctrlz(client_id: int) -> Command:
     the send); prefer ``qsslsend`` with a length.
     """
     return Command(
-        f"AT+QSSLSEND={_client(client_id)}", prompt=True, payload_len=None, timeout=_SEND_TIMEOUT
+        f"AT+QSSLSEND={_client(client_id)}",
+        framing=Framing.PROMPT_PAYLOAD,
+        payload_len=None,
+        timeout=_SEND_TIMEOUT,
     )
 
 
@@ -308,6 +320,7 @@ def qsslrecv(client_id: int, length: int = MAX_RECV) -> Command:
     return Command(
         f"AT+QSSLRECV={_client(client_id)},{n}",
         info_prefixes=("+QSSLRECV",),
+        framing=Framing.RECV_PAYLOAD,
         recv_limit=n,
         timeout=DEFAULT_TIMEOUT,
     )
@@ -382,12 +395,14 @@ def qiswtmd(client_id: int, mode: int) -> Command:
     """``AT+QISWTMD=<id>,<mode>``: switch access mode; mode 2 answers ``CONNECT``."""
     m = check_int("access mode", mode, 0, 2)
     return Command(
-        f"AT+QISWTMD={_client(client_id)},{m}", enters_data_mode=m == 2, timeout=DEFAULT_TIMEOUT
+        f"AT+QISWTMD={_client(client_id)},{m}",
+        framing=_access_mode_framing(m),
+        timeout=DEFAULT_TIMEOUT,
     )
 
 
 def ato() -> Command:
     """``ATO``: back to the transparent connection left by ``+++`` (``CONNECT`` or
     ``NO CARRIER``)."""
-    return Command("ATO", enters_data_mode=True, timeout=DEFAULT_TIMEOUT)
+    return Command("ATO", framing=Framing.DATA_MODE, timeout=DEFAULT_TIMEOUT)
 

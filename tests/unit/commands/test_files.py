@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from modem import commands as c
+from modem.protocol import Framing
 
 # -- FILE commands ----
 
@@ -16,10 +17,9 @@ from modem import commands as c
 def test_qfupl() -> None:
     cmd = c.qfupl("UFS:cacert.pem", 1758)
     assert cmd.encode() == b'AT+QFUPL="UFS:cacert.pem",1758,5\r'
-    assert cmd.payload_after_connect
+    assert cmd.framing is Framing.CONNECT_PAYLOAD
     assert cmd.payload_len == 1758
     assert cmd.info_prefixes == ("+QFUPL",)
-    assert not cmd.prompt
     assert cmd.timeout > 5 + 1758 / 960
     assert (
         c.qfupl("RAM:client_key.pem", 10, timeout=100).encode()

@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from modem import commands as c
+from modem.protocol import Framing
 
 # -- basics ----
 
@@ -22,7 +23,7 @@ def test_basic_commands() -> None:
     assert c.cmee(2).encode() == b"AT+CMEE=2\r"
     ati = c.ati()
     assert ati.encode() == b"ATI\r"
-    assert ati.bare_info
+    assert ati.framing is Framing.BARE_LINES
     assert c.cfun(1).encode() == b"AT+CFUN=1\r"
     assert c.cfun(0).encode() == b"AT+CFUN=0\r"
     restart = c.cfun(1, reset=True)

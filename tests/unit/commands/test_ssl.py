@@ -7,6 +7,7 @@ import re
 import pytest
 
 from modem import commands as c
+from modem.protocol import Framing
 
 # -- QSSLCFG ----
 
@@ -181,9 +182,8 @@ def test_cipher_suites_table() -> None:
 def test_qsslopen_manual_examples(args: tuple, wire: bytes, data_mode: bool) -> None:
     cmd = c.qsslopen(*args)
     assert cmd.encode() == wire
-    assert cmd.enters_data_mode is data_mode
+    assert cmd.framing is (Framing.DATA_MODE if data_mode else Framing.LINES)
     assert cmd.timeout == 150 + 300
-    assert not cmd.prompt
 
 
 def test_qsslopen_timeout_follows_negotiate_time() -> None:
@@ -215,7 +215,7 @@ def test_qsslopen_range_errors(args: tuple, message: str) -> None:
 def test_qsslsend() -> None:
     cmd = c.qsslsend(4, 18)
     assert cmd.encode() == b"AT+QSSLSEND=4,18\r"
-    assert cmd.prompt
+    assert cmd.framing is Framing.PROMPT_PAYLOAD
     assert cmd.payload_len == 18
     assert c.qsslsend(0, 1460).payload_len == 1460
     for bad, message in (
@@ -231,7 +231,7 @@ def test_qsslsend() -> None:
 def test_qsslsend_ctrlz() -> None:
     cmd = c.qsslsend_ctrlz(4)
     assert cmd.encode() == b"AT+QSSLSEND=4\r"
-    assert cmd.prompt
+    assert cmd.framing is Framing.PROMPT_PAYLOAD
     assert cmd.payload_len is None
     assert c.ctrlz_payload(b"Test data from SSL") == b"Test data from SSL\x1a"
     for bad in (b"", b"a\x1ab", b"a\x1bb", b"x" * 1461):
@@ -242,6 +242,7 @@ def test_qsslsend_ctrlz() -> None:
 def test_qsslrecv() -> None:
     cmd = c.qsslrecv(4, 1500)
     assert cmd.encode() == b"AT+QSSLRECV=4,1500\r"
+    assert cmd.framing is Framing.RECV_PAYLOAD
     assert cmd.recv_limit == 1500
     assert cmd.info_prefixes == ("+QSSLRECV",)
     assert c.qsslrecv(4) == cmd
@@ -335,12 +336,12 @@ def test_parse_qsslstate_needs_id_and_state(bad: str) -> None:
 def test_qiswtmd_and_ato() -> None:
     to_buffer = c.qiswtmd(4, 0)
     assert to_buffer.encode() == b"AT+QISWTMD=4,0\r"
-    assert not to_buffer.enters_data_mode
+    assert to_buffer.framing is Framing.LINES
     to_transparent = c.qiswtmd(4, 2)
     assert to_transparent.encode() == b"AT+QISWTMD=4,2\r"
-    assert to_transparent.enters_data_mode
+    assert to_transparent.framing is Framing.DATA_MODE
     with pytest.raises(ValueError, match=re.escape("access mode must be in 0-2, got 3")):
         c.qiswtmd(4, 3)
     ato = c.ato()
     assert ato.encode() == b"ATO\r"
-    assert ato.enters_data_mode
+    assert ato.framing is Framing.DATA_MODE
