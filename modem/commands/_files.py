@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ..protocol import Command, Framing
+from ..at_command import Command, Framing
 from ._fields import BLANK, DEFAULT_TIMEOUT, check_int, info_fields, int_field, unreadable
 
 _FILE_BASE = re.compile(r"[A-Za-z0-9_.\-]+")

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 
-from ..protocol import Command, Framing
+from ..at_command import Command, Framing
 from ._fields import (
     QUICK_TIMEOUT,
     check_choice,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass, field
 
-from ..protocol import Command
+from ..at_command import Command
 from ._fields import (
     DECIMAL,
     DEFAULT_TIMEOUT,

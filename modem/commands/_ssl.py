@@ -14,8 +14,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ..at_command import Command, Framing
 from ..limits import ALL_CIPHER_SUITES, CIPHER_SUITES, CLIENT_IDS, MAX_RECV, MAX_SEND, SSL_CONTEXTS
-from ..protocol import Command, Framing
 from ._fields import (
     DEFAULT_TIMEOUT,
     HEX,
