@@ -11,7 +11,7 @@ import pytest
 
 from modem import events as ev
 from modem.errors import AtProtocolError
-from modem.protocol import MAX_PUSH_PAYLOAD, AtConnection, Command, Framing
+from modem.protocol import MAX_PUSH_PAYLOAD, AtConnection, Command, Framing, ReaderMode
 from tests.unit import transcripts as tr
 from tests.unit.transcripts import (
     ALL,
@@ -509,3 +509,51 @@ def test_memory_during_a_payload_is_one_payload() -> None:
         assert len(conn._buf) <= conn.max_line + 1
         assert len(conn._payload) <= len(data)
     assert conn.command is None
+
+
+# -- the reader's mode ------------------------------------------------------------
+
+
+def test_reader_mode_follows_each_framing() -> None:
+    conn = AtConnection(max_line=32)
+    assert conn.reader_mode is ReaderMode.LINES
+    conn.send_command(QSSLRECV_1500)
+    conn.receive_data(b"\r\n+QSSLRECV: 4\r\nab")
+    assert conn.reader_mode is ReaderMode.RECV_PAYLOAD
+    assert conn.receive_data(b"cd") == [ev.RecvPayload(b"abcd")]
+    assert conn.reader_mode is ReaderMode.LINES
+    assert conn.receive_data(OK) == [ev.Ok()]
+
+    conn.receive_data(b'\r\n+QSSLURC: "recv",3,2\r\nx')
+    assert conn.reader_mode is ReaderMode.PUSH_PAYLOAD
+    assert conn.receive_data(b"y") == [ev.SslPushData(3, b"xy")]
+    assert conn.reader_mode is ReaderMode.LINES
+
+    assert conn.receive_data(b"z" * 33) == [ev.ProtocolViolation("line longer than 32 bytes")]
+    assert conn.reader_mode is ReaderMode.DISCARDING
+    assert conn.receive_data(b"zz\r\nRDY\r\n") == [ev.ModuleReady()]
+    assert conn.reader_mode is ReaderMode.LINES
+
+    conn.send_command(QSSLOPEN_TRANSPARENT)
+    conn.receive_data(b"\r\nCONNECT\r\n")
+    assert conn.reader_mode is ReaderMode.TRANSPARENT and conn.transparent
+    conn.leave_transparent()
+    assert conn.reader_mode is ReaderMode.LEAVING_TRANSPARENT and conn.transparent
+    assert conn.receive_data(OK) == [ev.Ok()]
+    assert conn.reader_mode is ReaderMode.LINES and not conn.transparent
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        '+QSSLURC: "recv"',  # no client id
+        '+QSSLURC: "recv",x',
+        '+QSSLURC: recv,1',  # unquoted kind
+        '+QSSLURC: "opened",1',  # a kind the manual does not list
+    ],
+)
+def test_odd_qsslurc_lines_are_unknown_urcs(line: str) -> None:
+    conn = AtConnection()
+    conn.send_command(Command("AT+QSSLSTATE", info_prefixes=("+QSSLURC",)))
+    assert conn.receive_data(f"\r\n{line}\r\n".encode()) == [ev.UnknownUrc(line)]
+    assert conn.reader_mode is ReaderMode.LINES
