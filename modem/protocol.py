@@ -206,7 +206,7 @@ class AtConnection:
 
     # -- module side -------------------------------------------------------
 
-    def receive_data(self, data: bytes) -> list[ev.Event]:
+    def receive_data(self, data: bytes | bytearray) -> list[ev.Event]:
         """Feed bytes from the module; returns the events they complete."""
         self._buf += data
         out: list[ev.Event] = []
