@@ -1,7 +1,7 @@
 """Typed builders and parsers for the AT commands the proxy uses (sans-I/O).
 
-Every builder returns a ``modem.protocol.Command`` whose text, flags and
-timeout follow the module's manuals; every parser takes one whole
+Every builder returns a ``Command`` (``modem.at_command``) whose text,
+framing and timeout follow the module's manuals; every parser takes one whole
 information line (``+QIACT: 1,1,1,"10.7.157.1"``) and returns a small frozen
 value, or raises ``ValueError`` naming the line it could not read.  Nothing
 here does I/O or imports Trio or pyserial.
@@ -19,8 +19,9 @@ Sources:
 
 Rules the builders enforce before anything reaches the wire:
 
-* every number is range-checked; the ``ValueError`` names the parameter, the
-  value and the allowed range;
+* every number is range-checked (the module's own limits come from
+  ``modem.limits``); the ``ValueError`` names the parameter, the value and
+  the allowed range;
 * strings are written in double quotes and may hold printable ASCII only
   (0x20-0x7E) without ``"``: AT has no escape for a quote, and CR or LF would
   end the command line;

@@ -117,10 +117,12 @@ def quote(value: str, name: str = "string") -> str:
 
 
 def hex4(value: int) -> str:
+    """``0x`` and four upper-case hex digits, unquoted, as firmware wants (``0xC02F``)."""
     return f"0x{value:04X}"
 
 
 def check_int(name: str, value: object, lo: int, hi: int) -> int:
+    """``value`` if it is an int (not a bool) in ``lo``-``hi``, else ``ValueError``."""
     if isinstance(value, bool) or not isinstance(value, int):
         raise ValueError(f"{name} must be an int in {lo}-{hi}, got {value!r}")
     if not lo <= value <= hi:
@@ -129,6 +131,7 @@ def check_int(name: str, value: object, lo: int, hi: int) -> int:
 
 
 def check_choice(name: str, value: object, allowed: Sequence[int]) -> int:
+    """``value`` if it is one of the ints ``allowed``, else ``ValueError``."""
     if isinstance(value, bool) or not isinstance(value, int) or value not in allowed:
         shown = ", ".join(str(a) for a in allowed)
         raise ValueError(f"{name} must be one of {shown}, got {value!r}")
@@ -136,6 +139,7 @@ def check_choice(name: str, value: object, allowed: Sequence[int]) -> int:
 
 
 def check_flag(name: str, value: object) -> int:
+    """0 or 1 for a bool (or an int 0/1), else ``ValueError``."""
     if isinstance(value, bool):
         return int(value)
     if isinstance(value, int) and value in (0, 1):
@@ -144,6 +148,7 @@ def check_flag(name: str, value: object) -> int:
 
 
 def check_text(name: str, value: object, max_len: int, *, empty_ok: bool = True) -> str:
+    """``value`` if ``quote`` can carry it and it is at most ``max_len`` long."""
     if not isinstance(value, str):
         raise ValueError(f"{name} must be a str, got {value!r}")
     if not value and not empty_ok:
@@ -169,10 +174,12 @@ def info_fields(text: str, prefix: str) -> list[str | int]:
 
 
 def unreadable(text: str, why: str) -> ValueError:
+    """The error a parser raises for line ``text``."""
     return ValueError(f"cannot read {text!r}: {why}")
 
 
 def int_field(text: str, fields: Sequence[str | int], index: int, what: str) -> int:
+    """Field ``index`` of line ``text`` as an int; ``ValueError`` naming ``what`` if it is none."""
     if index >= len(fields) or not isinstance(fields[index], int):
         raise unreadable(text, f"{what} (field {index + 1}) is not a number")
     return int(fields[index])

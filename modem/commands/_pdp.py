@@ -24,6 +24,7 @@ from ._fields import (
 
 
 def check_pdp_context(context_id: int) -> int:
+    """``<contextID>`` 1-16 (TCP/IP manual, AT+QICSGP); ``AT+QSSLOPEN`` takes it too."""
     return check_int("PDP context id", context_id, 1, 16)
 
 
