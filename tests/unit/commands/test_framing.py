@@ -13,12 +13,12 @@ def _run(cmd, reply: bytes) -> list[ev.Event]:
     return conn.receive_data(reply)
 
 
-def test_qsslrecv_flags_drive_the_protocol() -> None:
+def test_qsslrecv_framing_drives_the_protocol() -> None:
     events = _run(c.qsslrecv(4, 1500), b"\r\n+QSSLRECV: 16\r\nTest data\r\nOK\r\n!\r\n\r\nOK\r\n")
     assert events == [ev.RecvPayload(b"Test data\r\nOK\r\n!"), ev.Ok()]
 
 
-def test_qfupl_flags_drive_the_protocol() -> None:
+def test_qfupl_framing_drives_the_protocol() -> None:
     data = b"-----BEGIN\r\nOK\r\n"
     cmd = c.qfupl("UFS:ca.pem", len(data))
     conn = AtConnection()
