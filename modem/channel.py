@@ -30,7 +30,7 @@ from .errors import (
     ModuleLost,
     ModuleTimeout,
 )
-from .protocol import AtConnection, Command
+from .protocol import AtConnection, Command, Framing
 from .redaction import redact
 
 log = logging.getLogger("modem.channel")
@@ -194,7 +194,7 @@ class AtChannel:
         elif isinstance(event, ev.RecvPayload):
             resp.payload = event.data
         elif isinstance(event, ev.Prompt) or (
-            isinstance(event, ev.Connect) and resp.command.payload_after_connect
+            isinstance(event, ev.Connect) and resp.command.framing is Framing.CONNECT_PAYLOAD
         ):
             pending.prompted.set()
         elif isinstance(event, ev.FinalResult):

@@ -8,9 +8,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from . import events as ev
+from .at_command import Command, Framing
 from .channel import AtChannel
 from .errors import AtProtocolError, ModemError
-from .protocol import Command
 
 __all__ = ["AtResponse", "console_command", "final_text", "run_console_command"]
 
@@ -54,7 +54,7 @@ def console_command(text: str, max_response_s: float) -> Command:
         raise ValueError("an AT command starts with AT")
     name = text[2:].split("=", 1)[0].split("?", 1)[0].strip()
     prefixes = (name.upper(),) if name.startswith("+") else ()
-    return Command(text, info_prefixes=prefixes, bare_info=True, timeout=max_response_s)
+    return Command(text, info_prefixes=prefixes, framing=Framing.BARE_LINES, timeout=max_response_s)
 
 
 async def run_console_command(channel: AtChannel, command: Command) -> AtResponse:

@@ -1,7 +1,8 @@
 """Sans-I/O AT protocol for Quectel modules, in the manner of h11.
 
 ``AtConnection`` turns the bytes a module writes into ``modem.events`` and
-the host's ``Command`` objects into bytes.  It does no I/O and imports no
+the host's ``Command`` objects into bytes; ``Command`` and its ``Framing``
+live in ``modem.at_command`` and are re-exported here.  It does no I/O and imports no
 Trio or pyserial: the driver feeds it with ``receive_data`` and writes what
 ``send_command`` / ``send_payload`` return.
 
@@ -14,7 +15,7 @@ Framing it understands (manual 2.1, 2.2 and what real firmware does):
   push-mode URC ``+QSSLURC: "recv",<id>,<len>`` CR LF by len raw bytes; the
   payload may hold anything, ``\\r\\nOK\\r\\n`` and ``> `` included;
 * URCs may arrive at any moment, also between a command and its result;
-* after the ``CONNECT`` of a command that ``enters_data_mode`` every byte is
+* after the ``CONNECT`` of a ``Framing.DATA_MODE`` command every byte is
   ``TransparentData`` until ``\\r\\nNO CARRIER\\r\\n`` or, once the host sent
   ``+++`` (``leave_transparent``), the escape's ``\\r\\nOK\\r\\n``.
 
@@ -24,51 +25,22 @@ Every buffer is bounded: a line longer than ``max_line`` becomes a
 
 from __future__ import annotations
 
+import enum
 import re
-from dataclasses import dataclass
 
 from . import events as ev
+from .at_command import Command, Framing
 from .errors import AtProtocolError
 
-# Largest payload the module delivers in one piece: AT+QSSLRECV reads at most
-# 1500 bytes; a push-mode URC carries at most one receive buffer's worth.
+__all__ = ["MAX_PUSH_PAYLOAD", "AtConnection", "Command", "Framing", "ReaderMode"]
+
 MAX_PUSH_PAYLOAD = 4096
+"""Bound on the payload of one ``+QSSLURC: "recv",<id>,<len>`` (push mode).
 
-
-@dataclass(frozen=True, slots=True)
-class Command:
-    """One AT command and what its response looks like.
-
-    ``text`` is the command line without the CR.  ``info_prefixes`` name the
-    information lines that belong to it (``"+QIACT"`` matches
-    ``+QIACT: ...``); ``bare_info`` makes lines that do not start with ``+``
-    information too (``ATI``).  ``prompt``: the module answers ``> `` and
-    wants ``payload_len`` bytes (``AT+QSSLSEND``).  ``payload_after_connect``:
-    ``CONNECT`` is intermediate and the module wants ``payload_len`` bytes
-    (``AT+QFUPL``).  ``recv_limit``: ``+QSSLRECV: <n>`` is followed by n raw
-    bytes, n at most this.  ``enters_data_mode``: ``CONNECT`` ends the
-    command and the line turns transparent.  ``timeout`` is the maximum
-    response time in seconds.  ``log_text`` is what logs may show (secrets
-    replaced); it defaults to ``text``.
-    """
-
-    text: str
-    info_prefixes: tuple[str, ...] = ()
-    bare_info: bool = False
-    prompt: bool = False
-    payload_after_connect: bool = False
-    payload_len: int | None = None
-    recv_limit: int = 0
-    enters_data_mode: bool = False
-    timeout: float = 5.0
-    log_text: str | None = None
-
-    def encode(self) -> bytes:
-        return self.text.encode("ascii") + b"\r"
-
-    @property
-    def loggable(self) -> str:
-        return self.text if self.log_text is None else self.log_text
+Manual 2.2.1 gives no range for ``<currentrecvlength>``; one ``AT+QSSLRECV``
+reads at most ``modem.limits.MAX_RECV`` bytes and a push carries at most one
+receive buffer's worth, so this leaves room and still bounds the buffer.
+"""
 
 
 _FINALS: dict[str, ev.FinalResult] = {
@@ -84,6 +56,7 @@ _FINALS: dict[str, ev.FinalResult] = {
 _NUM = r"([0-9]{1,12})"
 _CME = re.compile(r"^\+CM[ES] ERROR:\s*(.*)$")
 _CME_CODE = re.compile(r"[0-9]{1,12}")
+_SSLURC_HEAD = "+QSSLURC:"
 _SSLURC = re.compile(rf'^\+QSSLURC:\s*"(\w+)"\s*,\s*{_NUM}(?:\s*,\s*{_NUM})?\s*$')
 _SSLOPEN = re.compile(rf"^\+QSSLOPEN:\s*{_NUM}\s*,\s*(-?[0-9]{{1,12}})\s*$")
 _QIURC = re.compile(rf'^\+QIURC:\s*"(\w+)"\s*(?:,\s*{_NUM})?')
@@ -94,32 +67,70 @@ _NO_CARRIER_TAIL = b"\r\nNO CARRIER\r\n"
 _ESCAPED_TAIL = b"\r\nOK\r\n"
 
 
+class ReaderMode(enum.Enum):
+    """What ``AtConnection`` does with the next bytes from the module."""
+
+    LINES = "lines"
+    """Lines ending in CR LF (result codes, information, echo, URCs) and the
+    ``> `` prompt of a ``Framing.PROMPT_PAYLOAD`` command."""
+
+    DISCARDING = "discarding"
+    """The rest of a line longer than ``max_line``, dropped up to its CR LF."""
+
+    RECV_PAYLOAD = "recv payload"
+    """The n raw bytes announced by ``+QSSLRECV: <n>`` (manual 2.1.5)."""
+
+    PUSH_PAYLOAD = "push payload"
+    """The len raw bytes announced by ``+QSSLURC: "recv",<id>,<len>``
+    (direct push mode, manual 2.2.1)."""
+
+    TRANSPARENT = "transparent"
+    """Raw data after ``CONNECT``, up to ``\\r\\nNO CARRIER\\r\\n``."""
+
+    LEAVING_TRANSPARENT = "leaving transparent"
+    """Raw data after the host sent ``+++``, up to ``NO CARRIER`` or the
+    escape's ``\\r\\nOK\\r\\n`` (manual 1.3)."""
+
+
+_PAYLOAD_MODES = (ReaderMode.RECV_PAYLOAD, ReaderMode.PUSH_PAYLOAD)
+_TRANSPARENT_MODES = (ReaderMode.TRANSPARENT, ReaderMode.LEAVING_TRANSPARENT)
+
+
 class AtConnection:
     """The host's side of one AT command channel.
 
     One command is in flight at a time (AT is half duplex).  ``command`` is
     that command, or ``None`` when the channel is idle.  URCs are produced
-    whether or not a command is in flight.
+    whether or not a command is in flight.  ``reader_mode`` says how the
+    next bytes from the module will be read.
     """
 
     def __init__(self, *, max_line: int = 4096) -> None:
         self.max_line = max_line
         self._buf = bytearray()
-        self._command: Command | None = None
-        self._prompted = False
-        self._connected = False
+        self._mode = ReaderMode.LINES
+        # RECV_PAYLOAD and PUSH_PAYLOAD: bytes still due, bytes collected and,
+        # for a push, whose they are.
         self._payload_left = 0
         self._payload = bytearray()
-        self._push_id: int | None = None
-        self._transparent = False
-        self._seen = b""  # the last (up to 2) transparent bytes already given out
-        self._discarding = False
+        self._push_id = 0
+        # TRANSPARENT and LEAVING_TRANSPARENT: the last (up to 2) bytes
+        # already given out, which may begin an end marker.
+        self._seen = b""
+        self._command: Command | None = None
+        # The command's prompt or intermediate CONNECT came: the module
+        # waits for the host's payload.
+        self._payload_requested = False
 
     # -- host side ---------------------------------------------------------
 
     @property
     def command(self) -> Command | None:
         return self._command
+
+    @property
+    def reader_mode(self) -> ReaderMode:
+        return self._mode
 
     @property
     def transparent(self) -> bool:
@@ -129,7 +140,7 @@ class AtConnection:
         (or ``NO CARRIER``): bytes the module sent before it saw ``+++`` are
         still data.
         """
-        return self._transparent
+        return self._mode in _TRANSPARENT_MODES
 
     def send_command(self, command: Command) -> bytes:
         """Bytes to write for ``command``; it is in flight until its final result.
@@ -140,27 +151,24 @@ class AtConnection:
         if self._command is not None:
             raise AtProtocolError(
                 f"cannot send {command.loggable!r}: {self._command.loggable!r} is in flight")
-        if self._transparent:
+        if self.transparent:
             raise AtProtocolError("cannot send a command in transparent mode; leave it first")
         if not (command.text.isascii() and command.text.isprintable()):
             raise AtProtocolError(f"{command.loggable!r} is not printable ASCII")
         data = command.encode()
         self._command = command
-        self._prompted = False
-        self._connected = False
+        self._payload_requested = False
         return data
 
     def send_payload(self, data: bytes) -> bytes:
         """Bytes to write after ``Prompt`` (or ``AT+QFUPL``'s ``CONNECT``)."""
         cmd = self._command
-        if cmd is None or not (
-            (cmd.prompt and self._prompted) or (cmd.payload_after_connect and self._connected)
-        ):
+        if cmd is None or not self._payload_requested:
             raise AtProtocolError("no command is waiting for a payload")
         if cmd.payload_len is not None and len(data) != cmd.payload_len:
             raise AtProtocolError(
                 f"{cmd.loggable} wants {cmd.payload_len} bytes, not {len(data)}")
-        self._prompted = self._connected = False
+        self._payload_requested = False
         return bytes(data)
 
     def abort_command(self) -> None:
@@ -172,14 +180,15 @@ class AtConnection:
         Aborting the ``+++`` of ``leave_transparent`` treats the line as back
         in command mode.
         """
-        if self._command is not None and self._transparent:
-            self._transparent = False
+        if self._mode is ReaderMode.LEAVING_TRANSPARENT:
+            self._mode = ReaderMode.LINES
             self._seen = b""
-        self._command = None
-        self._prompted = self._connected = False
-        if self._push_id is None:
+        elif self._mode is ReaderMode.RECV_PAYLOAD:
+            self._mode = ReaderMode.LINES
             self._payload_left = 0
             self._payload.clear()
+        self._command = None
+        self._payload_requested = False
 
     def leave_transparent(self) -> bytes:
         """The escape sequence ``+++``; the caller keeps 1 s of silence either side.
@@ -187,75 +196,87 @@ class AtConnection:
         The module answers ``OK`` (manual 1.3), which ends the pseudo-command
         this puts in flight.
         """
-        if not self._transparent:
-            raise AtProtocolError("not in transparent mode")
-        if self._command is not None:
+        if self._mode is ReaderMode.LEAVING_TRANSPARENT:
             raise AtProtocolError("already leaving transparent mode")
+        if self._mode is not ReaderMode.TRANSPARENT:
+            raise AtProtocolError("not in transparent mode")
         self._command = Command("+++", timeout=3.0)
+        self._mode = ReaderMode.LEAVING_TRANSPARENT
         return b"+++"
 
     # -- module side -------------------------------------------------------
 
-    def receive_data(self, data: bytes) -> list[ev.Event]:
+    def receive_data(self, data: bytes | bytearray) -> list[ev.Event]:
         """Feed bytes from the module; returns the events they complete."""
-        buf = self._buf
-        buf += data
+        self._buf += data
         out: list[ev.Event] = []
-        while buf:
-            if self._transparent:
-                if not self._take_transparent(out):
-                    break
-                continue
-            if self._payload_left:
-                if not self._take_payload(out):
-                    break
-                continue
-            if self._discarding:
-                end = buf.find(b"\r\n")
-                if end < 0:
-                    keep = 1 if buf.endswith(b"\r") else 0
-                    del buf[: len(buf) - keep]
-                    break
-                del buf[: end + 2]
-                self._discarding = False
-                continue
-            # Skip blank lines and stray line ends between results.
-            i = 0
-            n = len(buf)
-            while i < n and buf[i] in (13, 10):
-                i += 1
-            if i == n:
-                # Keep a lone CR: it may be the start of a CR LF.
-                del buf[: n - 1 if buf[-1] == 13 else n]
+        while self._buf:
+            mode = self._mode
+            if mode in _TRANSPARENT_MODES:
+                more = self._take_transparent(out)
+            elif mode in _PAYLOAD_MODES:
+                more = self._take_payload(out)
+            elif mode is ReaderMode.DISCARDING:
+                more = self._skip_long_line()
+            else:
+                more = self._take_line(out)
+            if not more:
                 break
-            if i:
-                del buf[:i]
-            cmd = self._command
-            if cmd is not None and cmd.prompt and not self._prompted and buf[0] == 0x3E:
-                if len(buf) < 2:
-                    break
-                if buf[1] == 0x20:
-                    del buf[:2]
-                    self._prompted = True
-                    out.append(ev.Prompt())
-                    continue
-            end = buf.find(b"\r\n")
-            if end < 0:
-                # A trailing CR may be the first half of the line's CR LF.
-                if len(buf) - buf.endswith(b"\r") > self.max_line:
-                    out.append(ev.ProtocolViolation(f"line longer than {self.max_line} bytes"))
-                    self._discarding = True
-                    keep = 1 if buf.endswith(b"\r") else 0
-                    del buf[: len(buf) - keep]
-                break
-            if end > self.max_line:
-                out.append(ev.ProtocolViolation(f"line longer than {self.max_line} bytes"))
-                del buf[: end + 2]
-                continue
-            line = bytes(buf[:end]).strip(b"\r\n")
-            del buf[: end + 2]
-            self._line(line.decode("latin-1"), out)
         return out
+
+    def _take_line(self, out: list[ev.Event]) -> bool:
+        """Read one line (or the prompt); False when it is not complete yet."""
+        buf = self._buf
+        # Skip blank lines and stray line ends between results.
+        i = 0
+        n = len(buf)
+        while i < n and buf[i] in (13, 10):
+            i += 1
+        if i == n:
+            # Keep a lone CR: it may be the start of a CR LF.
+            del buf[: n - 1 if buf[-1] == 13 else n]
+            return False
+        if i:
+            del buf[:i]
+        cmd = self._command
+        if (cmd is not None and cmd.framing is Framing.PROMPT_PAYLOAD
+                and not self._payload_requested and buf[0] == 0x3E):
+            if len(buf) < 2:
+                return False
+            if buf[1] == 0x20:
+                del buf[:2]
+                self._payload_requested = True
+                out.append(ev.Prompt())
+                return True
+        end = buf.find(b"\r\n")
+        if end < 0:
+            # A trailing CR may be the first half of the line's CR LF.
+            if len(buf) - buf.endswith(b"\r") > self.max_line:
+                out.append(ev.ProtocolViolation(f"line longer than {self.max_line} bytes"))
+                self._mode = ReaderMode.DISCARDING
+                keep = 1 if buf.endswith(b"\r") else 0
+                del buf[: len(buf) - keep]
+            return False
+        if end > self.max_line:
+            out.append(ev.ProtocolViolation(f"line longer than {self.max_line} bytes"))
+            del buf[: end + 2]
+            return True
+        line = bytes(buf[:end]).strip(b"\r\n")
+        del buf[: end + 2]
+        self._line(line.decode("latin-1"), out)
+        return True
+
+    def _skip_long_line(self) -> bool:
+        """Drop bytes up to the CR LF that ends an over-long line."""
+        buf = self._buf
+        end = buf.find(b"\r\n")
+        if end < 0:
+            keep = 1 if buf.endswith(b"\r") else 0
+            del buf[: len(buf) - keep]
+            return False
+        del buf[: end + 2]
+        self._mode = ReaderMode.LINES
+        return True
 
     def _take_transparent(self, out: list[ev.Event]) -> bool:
         """Give out transparent data up to ``NO CARRIER`` (or the escape's ``OK``).
@@ -270,7 +291,7 @@ class AtConnection:
         missed; those 1-2 bytes then stay in the data.
         """
         buf = self._buf
-        leaving = self._command is not None
+        leaving = self._mode is ReaderMode.LEAVING_TRANSPARENT
         tails = (_NO_CARRIER_TAIL, _ESCAPED_TAIL) if leaving else (_NO_CARRIER_TAIL,)
         seen = self._seen
         window = seen + buf
@@ -285,7 +306,7 @@ class AtConnection:
             if cut > 0:
                 out.append(ev.TransparentData(bytes(buf[:cut])))
             del buf[: cut + len(tail)]
-            self._transparent = False
+            self._mode = ReaderMode.LINES
             self._seen = b""
             self._command = None
             out.append(ev.NoCarrier() if tail is _NO_CARRIER_TAIL else ev.Ok())
@@ -305,6 +326,7 @@ class AtConnection:
         return False
 
     def _take_payload(self, out: list[ev.Event]) -> bool:
+        """Collect the announced payload; False while bytes are still due."""
         buf = self._buf
         take = min(self._payload_left, len(buf))
         self._payload += buf[:take]
@@ -314,11 +336,11 @@ class AtConnection:
             return False
         data = bytes(self._payload)
         self._payload.clear()
-        if self._push_id is not None:
+        if self._mode is ReaderMode.PUSH_PAYLOAD:
             out.append(ev.SslPushData(self._push_id, data))
-            self._push_id = None
         else:
             out.append(ev.RecvPayload(data))
+        self._mode = ReaderMode.LINES
         return True
 
     def _line(self, text: str, out: list[ev.Event]) -> None:
@@ -333,50 +355,68 @@ class AtConnection:
                     final = ev.CmeError(int(detail) if numeric else None, detail)
                 elif text == "CONNECT" or text.startswith("CONNECT "):
                     final = ev.Connect()
-                    if cmd.payload_after_connect:
-                        self._connected = True
+                    if cmd.framing is Framing.CONNECT_PAYLOAD:
+                        self._payload_requested = True
                         out.append(final)
                         return
-                    if cmd.enters_data_mode:
-                        self._transparent = True
+                    if cmd.framing is Framing.DATA_MODE:
+                        self._mode = ReaderMode.TRANSPARENT
                         self._seen = b""
             if final is not None:
                 self._command = None
-                self._prompted = self._connected = False
+                self._payload_requested = False
                 out.append(final)
                 return
             if text == cmd.text or text.upper() == cmd.text.upper():
                 out.append(ev.Echo(text))
                 return
-            if cmd.recv_limit:
+            limit = cmd.recv_limit
+            if cmd.framing is Framing.RECV_PAYLOAD and limit is not None:
                 m = _RECV_HEAD.match(text)
                 if m:
                     n = int(m.group(1))
-                    if n > cmd.recv_limit:
+                    if n > limit:
                         out.append(ev.ProtocolViolation(
-                            f"+QSSLRECV: {n} exceeds the {cmd.recv_limit} bytes asked for"))
+                            f"+QSSLRECV: {n} exceeds the {limit} bytes asked for"))
                     elif n == 0:
                         out.append(ev.RecvPayload(b""))
                     else:
                         self._payload_left = n
+                        self._mode = ReaderMode.RECV_PAYLOAD
                     return
-        if text.startswith("+QSSLURC:"):
-            m = _SSLURC.match(text)
-            if m and m.group(1) == "recv" and m.group(3) is not None:
-                self._push_header(int(m.group(2)), int(m.group(3)), out)
-                return
-        urc = self._urc(text)
+        if text.startswith(_SSLURC_HEAD):
+            self._ssl_urc(text, out)
+            return
+        urc = _urc(text)
         if urc is not None:
             out.append(urc)
             return
         if cmd is not None and (
             any(text.startswith(p) and text[len(p):len(p) + 1] in (":", "")
                 for p in cmd.info_prefixes)
-            or (cmd.bare_info and not text.startswith("+"))
+            or (cmd.framing is Framing.BARE_LINES and not text.startswith("+"))
         ):
             out.append(ev.InfoLine(text))
             return
         out.append(ev.UnknownUrc(text))
+
+    def _ssl_urc(self, text: str, out: list[ev.Event]) -> None:
+        """A ``+QSSLURC:`` line (manual 2.2): ``"recv",<id>`` (data waiting),
+        ``"recv",<id>,<len>`` (the next len bytes are pushed data) or
+        ``"closed",<id>``; anything else is an ``UnknownUrc``."""
+        m = _SSLURC.match(text)
+        if m is None:
+            out.append(ev.UnknownUrc(text))
+            return
+        kind, client_id, length = m.group(1), int(m.group(2)), m.group(3)
+        if kind == "recv" and length is not None:
+            self._push_header(client_id, int(length), out)
+        elif kind == "recv":
+            out.append(ev.SslRecv(client_id))
+        elif kind == "closed":
+            out.append(ev.SslClosed(client_id))
+        else:
+            out.append(ev.UnknownUrc(text))
 
     def _push_header(self, client_id: int, length: int, out: list[ev.Event]) -> None:
         """``+QSSLURC: "recv",<id>,<len>``: the next len bytes are pushed data."""
@@ -387,28 +427,21 @@ class AtConnection:
         else:
             self._payload_left = length
             self._push_id = client_id
+            self._mode = ReaderMode.PUSH_PAYLOAD
 
-    @staticmethod
-    def _urc(text: str) -> ev.Event | None:
-        """The URC event ``text`` is, or None when it is no known URC."""
-        if text.startswith("+QSSLURC:"):
-            m = _SSLURC.match(text)
-            if m and m.group(1) == "recv":
-                return ev.SslRecv(int(m.group(2)))
-            if m and m.group(1) == "closed":
-                return ev.SslClosed(int(m.group(2)))
-            return ev.UnknownUrc(text)
-        if text.startswith("+QSSLOPEN:"):
-            m = _SSLOPEN.match(text)
-            return ev.SslOpened(int(m.group(1)), int(m.group(2))) if m else None
-        if text.startswith("+QIURC:"):
-            m = _QIURC.match(text)
-            if m and m.group(1) == "pdpdeact" and m.group(2) is not None:
-                return ev.PdpDeactivated(int(m.group(2)))
-            return ev.UnknownUrc(text)
-        if text == "RDY":
-            return ev.ModuleReady()
-        if text == "POWERED DOWN":
-            return ev.ModulePoweredDown()
-        return None
 
+def _urc(text: str) -> ev.Event | None:
+    """The event of a URC other than ``+QSSLURC``, or None when it is no known URC."""
+    if text.startswith("+QSSLOPEN:"):
+        m = _SSLOPEN.match(text)
+        return ev.SslOpened(int(m.group(1)), int(m.group(2))) if m else None
+    if text.startswith("+QIURC:"):
+        m = _QIURC.match(text)
+        if m and m.group(1) == "pdpdeact" and m.group(2) is not None:
+            return ev.PdpDeactivated(int(m.group(2)))
+        return ev.UnknownUrc(text)
+    if text == "RDY":
+        return ev.ModuleReady()
+    if text == "POWERED DOWN":
+        return ev.ModulePoweredDown()
+    return None

@@ -12,9 +12,9 @@ import logging
 
 from . import commands
 from . import events as ev
+from .at_command import Command
 from .channel import AtChannel, Response
 from .errors import CommandError, ModemError, error_for_code, error_for_text
-from .protocol import Command
 
 __all__ = ["error_of", "expect_ok"]
 

@@ -29,10 +29,10 @@ import trio
 
 from . import commands
 from . import events as ev
+from .at_command import Command
 from .channel import AtChannel, Response
 from .errors import ModemError, SendStalled, SocketClosed, map_exceptions
 from .limits import MAX_RECV, MAX_SEND
-from .protocol import Command
 
 log = logging.getLogger("modem.socket")
 

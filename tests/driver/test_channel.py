@@ -12,7 +12,7 @@ import trio.testing
 from modem import events as ev
 from modem.channel import AtChannel, ModuleRestarted, RdyMeans
 from modem.errors import AtProtocolError, ModuleLost, ModuleTimeout
-from modem.protocol import Command
+from modem.protocol import Command, Framing
 
 
 class ScriptedModule:
@@ -140,7 +140,7 @@ async def test_payload_goes_out_only_after_the_prompt(autojump_clock):
     async with trio.open_nursery() as nursery:
         nursery.start_soon(channel.read_loop)
         nursery.start_soon(module)
-        cmd = Command("AT+QSSLSEND=0,7", prompt=True, payload_len=7)
+        cmd = Command("AT+QSSLSEND=0,7", framing=Framing.PROMPT_PAYLOAD, payload_len=7)
         resp = await channel.run(cmd, b"\r\nOK\r\n\x1a")
         assert isinstance(resp.final, ev.SendOk)
         assert bytes(got) == b"\r\nOK\r\n\x1a"
@@ -167,7 +167,8 @@ async def test_commands_take_turns_in_arrival_order(autojump_clock):
 
 async def test_framing_violation_fails_the_command_instead_of_losing_data(autojump_clock):
     async def body(channel, module):
-        cmd = Command("AT+QSSLRECV=0,10", info_prefixes=("+QSSLRECV",), recv_limit=10)
+        cmd = Command("AT+QSSLRECV=0,10", info_prefixes=("+QSSLRECV",),
+                      framing=Framing.RECV_PAYLOAD, recv_limit=10)
         with pytest.raises(AtProtocolError, match="framing") as info:
             await channel.run(cmd)
         assert info.value.side == "module"
@@ -212,7 +213,7 @@ async def test_trace_shortens_payloads_and_hides_uploads(autojump_clock, caplog)
         nursery.start_soon(channel.read_loop)
         nursery.start_soon(module)
         cmd = Command(f'AT+QFUPL="UFS:k.pem",{len(key)},5', info_prefixes=("+QFUPL",),
-                      payload_after_connect=True, payload_len=len(key))
+                      framing=Framing.CONNECT_PAYLOAD, payload_len=len(key))
         await channel.run(cmd, key)
         nursery.cancel_scope.cancel()
     logged = "\n".join(r.getMessage() for r in caplog.records)

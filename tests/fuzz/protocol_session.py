@@ -38,7 +38,7 @@ COMMANDS: list[Command] = list(dict.fromkeys(
     commands.at(), commands.csq(), commands.cclk_query(),
 ]
 PAYLOADS = [s.data for t in ALL for s in t.steps if isinstance(s, Write)] or [b"x"]
-PAYLOAD_LIMIT = max([MAX_PUSH_PAYLOAD] + [c.recv_limit for c in COMMANDS])
+PAYLOAD_LIMIT = max([MAX_PUSH_PAYLOAD] + [c.recv_limit or 0 for c in COMMANDS])
 TOKENS = [
     b"\r", b"\n", b"\r\n", b"> ", b"OK", b"\r\nOK\r\n", b"ERROR", b"\r\nSEND OK\r\n",
     b"\r\nSEND FAIL\r\n", b"+CME ERROR: ", b"\r\nCONNECT\r\n", b"\r\nNO CARRIER\r\n",

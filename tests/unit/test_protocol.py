@@ -11,7 +11,7 @@ import pytest
 
 from modem import events as ev
 from modem.errors import AtProtocolError
-from modem.protocol import MAX_PUSH_PAYLOAD, AtConnection, Command
+from modem.protocol import MAX_PUSH_PAYLOAD, AtConnection, Command, Framing, ReaderMode
 from tests.unit import transcripts as tr
 from tests.unit.transcripts import (
     ALL,
@@ -187,7 +187,7 @@ def test_push_payload_is_binary_safe(payload: bytes, bytewise: bool) -> None:
 @pytest.mark.parametrize("payload", HOSTILE, ids=HOSTILE_IDS)
 def test_send_payload_is_passed_through_untouched(payload: bytes) -> None:
     conn = AtConnection()
-    conn.send_command(Command(f"AT+QSSLSEND=4,{len(payload)}", prompt=True,
+    conn.send_command(Command(f"AT+QSSLSEND=4,{len(payload)}", framing=Framing.PROMPT_PAYLOAD,
                               payload_len=len(payload)))
     assert conn.receive_data(b"\r\n> ") == [ev.Prompt()]
     assert conn.send_payload(payload) == payload
@@ -290,7 +290,7 @@ def test_back_to_transparent_with_ato() -> None:
     conn = transparent_conn()
     conn.leave_transparent()
     assert conn.receive_data(OK) == [ev.Ok()]
-    conn.send_command(Command("ATO", enters_data_mode=True))
+    conn.send_command(Command("ATO", framing=Framing.DATA_MODE))
     assert conn.receive_data(b"\r\nCONNECT\r\nagain") == [
         ev.Connect(), ev.TransparentData(b"again")]
 
@@ -339,6 +339,46 @@ def test_wrong_payload_length_is_refused(size: int) -> None:
         conn.send_payload(b"x" * size)
     # The prompt still stands: the right payload goes through.
     assert conn.send_payload(MANUAL_DATA) == MANUAL_DATA
+
+
+@pytest.mark.parametrize(
+    ("framing", "payload_len", "recv_limit"),
+    [
+        (Framing.LINES, None, None),
+        (Framing.BARE_LINES, None, None),
+        (Framing.PROMPT_PAYLOAD, 18, None),
+        (Framing.PROMPT_PAYLOAD, None, None),  # Ctrl-Z ends the payload
+        (Framing.CONNECT_PAYLOAD, 10, None),
+        (Framing.RECV_PAYLOAD, None, 1500),
+        (Framing.DATA_MODE, None, None),
+    ],
+)
+def test_every_framing_takes_its_own_data(framing: Framing, payload_len: int | None,
+                                          recv_limit: int | None) -> None:
+    cmd = Command("AT+X", framing=framing, payload_len=payload_len, recv_limit=recv_limit)
+    assert (cmd.framing, cmd.payload_len, cmd.recv_limit) == (framing, payload_len, recv_limit)
+
+
+@pytest.mark.parametrize(
+    ("framing", "payload_len", "recv_limit", "message"),
+    [
+        (Framing.LINES, 5, None, "payload_len does not go with Framing.LINES"),
+        (Framing.BARE_LINES, 5, None, "payload_len does not go with Framing.BARE_LINES"),
+        (Framing.DATA_MODE, 5, None, "payload_len does not go with Framing.DATA_MODE"),
+        (Framing.RECV_PAYLOAD, 5, 10, "payload_len does not go with Framing.RECV_PAYLOAD"),
+        (Framing.PROMPT_PAYLOAD, -1, None, "payload_len must not be negative, got -1"),
+        (Framing.CONNECT_PAYLOAD, None, None, "Framing.CONNECT_PAYLOAD needs a payload_len"),
+        (Framing.LINES, None, 10, "recv_limit does not go with Framing.LINES"),
+        (Framing.PROMPT_PAYLOAD, 18, 10, "recv_limit does not go with Framing.PROMPT_PAYLOAD"),
+        (Framing.DATA_MODE, None, 10, "recv_limit does not go with Framing.DATA_MODE"),
+        (Framing.RECV_PAYLOAD, None, None, "Framing.RECV_PAYLOAD needs a recv_limit"),
+        (Framing.RECV_PAYLOAD, None, 0, "recv_limit must be at least 1, got 0"),
+    ],
+)
+def test_impossible_commands_cannot_be_built(framing: Framing, payload_len: int | None,
+                                             recv_limit: int | None, message: str) -> None:
+    with pytest.raises(ValueError, match=f"^{message}$"):
+        Command("AT+X", framing=framing, payload_len=payload_len, recv_limit=recv_limit)
 
 
 @pytest.mark.parametrize("text", ["AT+X=\"\r\"", "AT\nAT", "AT+QSSLCFG=\"caf\u00e9\"", "AT\x1a"])
@@ -446,7 +486,7 @@ def test_line_one_longer_than_max_line_is_a_violation_however_split(cut: int) ->
 
 def test_recv_longer_than_asked_is_a_violation() -> None:
     conn = AtConnection()
-    conn.send_command(Command("AT+QSSLRECV=4,10", recv_limit=10))
+    conn.send_command(Command("AT+QSSLRECV=4,10", framing=Framing.RECV_PAYLOAD, recv_limit=10))
     events = conn.receive_data(b"\r\n+QSSLRECV: 11\r\n")
     assert [type(e) for e in events] == [ev.ProtocolViolation]
     assert "11" in events[0].reason
@@ -469,3 +509,51 @@ def test_memory_during_a_payload_is_one_payload() -> None:
         assert len(conn._buf) <= conn.max_line + 1
         assert len(conn._payload) <= len(data)
     assert conn.command is None
+
+
+# -- the reader's mode ------------------------------------------------------------
+
+
+def test_reader_mode_follows_each_framing() -> None:
+    conn = AtConnection(max_line=32)
+    assert conn.reader_mode is ReaderMode.LINES
+    conn.send_command(QSSLRECV_1500)
+    conn.receive_data(b"\r\n+QSSLRECV: 4\r\nab")
+    assert conn.reader_mode is ReaderMode.RECV_PAYLOAD
+    assert conn.receive_data(b"cd") == [ev.RecvPayload(b"abcd")]
+    assert conn.reader_mode is ReaderMode.LINES
+    assert conn.receive_data(OK) == [ev.Ok()]
+
+    conn.receive_data(b'\r\n+QSSLURC: "recv",3,2\r\nx')
+    assert conn.reader_mode is ReaderMode.PUSH_PAYLOAD
+    assert conn.receive_data(b"y") == [ev.SslPushData(3, b"xy")]
+    assert conn.reader_mode is ReaderMode.LINES
+
+    assert conn.receive_data(b"z" * 33) == [ev.ProtocolViolation("line longer than 32 bytes")]
+    assert conn.reader_mode is ReaderMode.DISCARDING
+    assert conn.receive_data(b"zz\r\nRDY\r\n") == [ev.ModuleReady()]
+    assert conn.reader_mode is ReaderMode.LINES
+
+    conn.send_command(QSSLOPEN_TRANSPARENT)
+    conn.receive_data(b"\r\nCONNECT\r\n")
+    assert conn.reader_mode is ReaderMode.TRANSPARENT and conn.transparent
+    conn.leave_transparent()
+    assert conn.reader_mode is ReaderMode.LEAVING_TRANSPARENT and conn.transparent
+    assert conn.receive_data(OK) == [ev.Ok()]
+    assert conn.reader_mode is ReaderMode.LINES and not conn.transparent
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        '+QSSLURC: "recv"',  # no client id
+        '+QSSLURC: "recv",x',
+        '+QSSLURC: recv,1',  # unquoted kind
+        '+QSSLURC: "opened",1',  # a kind the manual does not list
+    ],
+)
+def test_odd_qsslurc_lines_are_unknown_urcs(line: str) -> None:
+    conn = AtConnection()
+    conn.send_command(Command("AT+QSSLSTATE", info_prefixes=("+QSSLURC",)))
+    assert conn.receive_data(f"\r\n{line}\r\n".encode()) == [ev.UnknownUrc(line)]
+    assert conn.reader_mode is ReaderMode.LINES

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from modem import events as ev
 from modem.errors import AtProtocolError
-from modem.protocol import MAX_PUSH_PAYLOAD, AtConnection, Command
+from modem.protocol import MAX_PUSH_PAYLOAD, AtConnection, Command, Framing
 from tests.unit import transcripts as tr
 from tests.unit.transcripts import (
     ALL,
@@ -175,7 +175,8 @@ def conn_in(state: str) -> AtConnection:
     elif state == "prompt":
         conn.send_command(QSSLSEND_18)
     elif state == "info":
-        conn.send_command(Command("ATI", bare_info=True, info_prefixes=("+QSSLSTATE",)))
+        conn.send_command(Command("ATI", framing=Framing.BARE_LINES,
+                                  info_prefixes=("+QSSLSTATE",)))
     elif state in ("transparent", "leaving"):
         conn.send_command(tr.QSSLOPEN_TRANSPARENT)
         conn.receive_data(b"\r\nCONNECT\r\n")
@@ -218,7 +219,7 @@ def test_garbage_never_raises_and_stays_bounded(state: str, garbage: bytes,
                                                 data: st.DataObject) -> None:
     conn = conn_in(state)
     pieces = split(garbage, data.draw(cuts_for(garbage)))
-    feed_all(conn, pieces, max(QSSLRECV_1500.recv_limit, MAX_PUSH_PAYLOAD))
+    feed_all(conn, pieces, max(QSSLRECV_1500.recv_limit or 0, MAX_PUSH_PAYLOAD))
     # Whatever happened, the host can always get back to a known state.
     conn.abort_command()
     if not conn.transparent:
@@ -256,7 +257,7 @@ def mutated(draw: st.DrawFn, data: bytes) -> bytes:
 def test_mutated_transcripts_never_raise_and_stay_bounded(data: st.DataObject) -> None:
     t = data.draw(st.sampled_from(ALL), label="transcript")
     conn = AtConnection(max_line=MAX_LINE)
-    limit = max([MAX_PUSH_PAYLOAD] + [s.command.recv_limit for s in t.steps
+    limit = max([MAX_PUSH_PAYLOAD] + [s.command.recv_limit or 0 for s in t.steps
                                       if isinstance(s, Send)])
     for step in t.steps:
         # The host follows the script where the protocol still allows it; what

@@ -30,7 +30,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from modem import events as ev
-from modem.protocol import AtConnection, Command
+from modem.protocol import AtConnection, Command, Framing
 
 
 @dataclass(frozen=True)
@@ -180,21 +180,23 @@ QSSLCFG_QUOTED_HEX = Command('AT+QSSLCFG="ciphersuite",1,"0XC02F"')
 QSSLOPEN_BUFFER = Command('AT+QSSLOPEN=1,1,4,"220.180.239.212",8010,0', timeout=150.0)
 QSSLOPEN_PUSH = Command('AT+QSSLOPEN=1,1,4,"220.180.239.212",8011,1', timeout=150.0)
 QSSLOPEN_TRANSPARENT = Command(
-    'AT+QSSLOPEN=1,1,4,"220.180.239.212",8011,2', enters_data_mode=True, timeout=150.0)
+    'AT+QSSLOPEN=1,1,4,"220.180.239.212",8011,2', framing=Framing.DATA_MODE, timeout=150.0)
 QSSLSTATE = Command("AT+QSSLSTATE", info_prefixes=("+QSSLSTATE",))
-QSSLSEND_CTRLZ = Command("AT+QSSLSEND=4", prompt=True)
-QSSLSEND_18 = Command("AT+QSSLSEND=4,18", prompt=True, payload_len=18)
-QSSLRECV_1500 = Command("AT+QSSLRECV=4,1500", recv_limit=1500)
+QSSLSEND_CTRLZ = Command("AT+QSSLSEND=4", framing=Framing.PROMPT_PAYLOAD)
+QSSLSEND_18 = Command(
+    "AT+QSSLSEND=4,18", framing=Framing.PROMPT_PAYLOAD, payload_len=18)
+QSSLRECV_1500 = Command(
+    "AT+QSSLRECV=4,1500", framing=Framing.RECV_PAYLOAD, recv_limit=1500)
 QSSLCLOSE = Command("AT+QSSLCLOSE=4", timeout=12.0)
 AT = Command("AT")
 ATE0 = Command("ATE0")
-ATI = Command("ATI", bare_info=True)
+ATI = Command("ATI", framing=Framing.BARE_LINES)
 CPIN_QUERY = Command("AT+CPIN?", info_prefixes=("+CPIN",))
 # Ten bytes whose QFUPL checksum (XOR of big-endian 16-bit words) is 0x6c6f.
 QFUPL_DATA = b"loabcdabcd"
 QFUPL = Command(
     'AT+QFUPL="RAM:cacert.pem",10,100', info_prefixes=("+QFUPL",),
-    payload_after_connect=True, payload_len=10, timeout=105.0)
+    framing=Framing.CONNECT_PAYLOAD, payload_len=10, timeout=105.0)
 
 OK = b"\r\nOK\r\n"
 
