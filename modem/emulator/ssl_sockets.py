@@ -14,18 +14,34 @@ from __future__ import annotations
 import ipaddress
 import socket as stdlib_socket
 from enum import IntEnum
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import trio
 
 from . import tls
+from .clock import ModuleClock
+from .config import EmulatorConfig
+from .files import FileStore
+from .line import HostLine
+from .manual import CONNECTION_FAILED, DNS_PARSE_FAILED, MAX_PUSH
+from .pending_faults import PendingFaults
 
-if TYPE_CHECKING:
-    from .module import Module
 
-MAX_PUSH = 1500
-DNS_PARSE_FAILED = 565
-CONNECTION_FAILED = 566
+class SocketOwner(Protocol):
+    """What a socket uses of the module that owns it (``module.Module`` is one).
+
+    A protocol, so that this module need not import the module that imports it.
+    """
+
+    config: EmulatorConfig
+    line: HostLine
+    files: FileStore
+    clock: ModuleClock
+    pending_faults: PendingFaults
+    ssl_contexts: dict[int, tls.SslContextConfig]
+    last_error: int
+
+    def forget_socket(self, sock: SslSocket) -> None: ...
 
 
 class SocketState(IntEnum):
@@ -41,7 +57,7 @@ class SslSocket:
     """State and buffers of one client id; ``run`` is its task."""
 
     def __init__(
-        self, module: Module, client_id: int, pdp_id: int, ctx_id: int,
+        self, module: SocketOwner, client_id: int, pdp_id: int, ctx_id: int,
         host: str, port: int, mode: int,
     ) -> None:
         self.module = module
@@ -185,7 +201,7 @@ class SslSocket:
         )
         with trio.move_on_after(cfg.negotiatetime):
             try:
-                delay = module.faults.take_slow_handshake()
+                delay = module.pending_faults.take_slow_handshake()
                 if delay:
                     await trio.sleep(delay)
                 await self._stream.do_handshake()
