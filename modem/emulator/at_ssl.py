@@ -31,7 +31,7 @@ from .manual import (
 from .registry import CommandTable
 from .request import Form, Request
 from .responses import ERROR, NO_CARRIER, OK, PROMPT, SEND_FAIL, SEND_OK, info
-from .ssl_sockets import SocketState, SslSocket
+from .ssl_sockets import AccessMode, SocketState, SslSocket
 from .tls import SslContextConfig
 from .transparent import run_transparent
 
@@ -123,7 +123,7 @@ async def qsslopen(module: Module, req: Request) -> bytes | None:
     client_id = _id_field(fields, 2, CLIENT_IDS)
     host = str_field(fields, 3)
     port = int_field(fields, 4, 1, 65535)
-    mode = int_field(fields, 5, ACCESS_MODES[0], ACCESS_MODES[-1], default=0)
+    mode = AccessMode(int_field(fields, 5, ACCESS_MODES[0], ACCESS_MODES[-1], default=0))
     if len(fields) > 6 or not host:
         raise ParamError("fields")
     if client_id in module.sockets:
@@ -134,7 +134,7 @@ async def qsslopen(module: Module, req: Request) -> bytes | None:
         return ERROR
     sock = SslSocket(module, client_id, pdp_id, ctx_id, host, port, mode)
     module.add_socket(sock)
-    if mode != 2:
+    if mode is not AccessMode.TRANSPARENT:
         await module.line.write(OK)  # before the runner can post +QSSLOPEN
         module.start_socket(sock)
         return None
@@ -163,7 +163,7 @@ async def qsslsend(module: Module, req: Request) -> bytes | None:
     if len(fields) > 2:
         raise ParamError("fields")
     sock = _connected_socket(module, client_id)
-    if sock is None or sock.mode == 2:
+    if sock is None or sock.mode is AccessMode.TRANSPARENT:
         return ERROR
     async with line.urc_gate:
         await line.write(PROMPT)
@@ -190,7 +190,7 @@ async def qsslrecv(module: Module, req: Request) -> bytes | None:
     client_id = _id_field(fields, 0, CLIENT_IDS)
     length = int_field(fields, 1, 1, MAX_RECV)
     sock = module.sockets.get(client_id)
-    if sock is None or sock.mode != 0 or sock.state == SocketState.OPENING:
+    if sock is None or sock.mode is not AccessMode.BUFFER or sock.state == SocketState.OPENING:
         module.last_error = OPERATION_NOT_ALLOWED
         return ERROR
     line = module.line
@@ -216,7 +216,7 @@ async def qsslclose(module: Module, req: Request) -> bytes:
 def _state_line(sock: SslSocket) -> str:
     return (
         f'+QSSLSTATE: {sock.client_id},"SSLClient","{sock.host}",{sock.port},{sock.local_port},'
-        f'{int(sock.state)},{sock.pdp_id},{sock.client_id},{sock.mode},"usbmodem",{sock.ctx_id}'
+        f'{int(sock.state)},{sock.pdp_id},{sock.client_id},{int(sock.mode)},"usbmodem",{sock.ctx_id}'
     )
 
 
@@ -233,11 +233,11 @@ async def qsslstate(module: Module, req: Request) -> bytes:
 async def qiswtmd(module: Module, req: Request) -> bytes | None:
     fields = req.fields
     client_id = _id_field(fields, 0, CLIENT_IDS)
-    mode = int_field(fields, 1, ACCESS_MODES[0], ACCESS_MODES[-1])
+    mode = AccessMode(int_field(fields, 1, ACCESS_MODES[0], ACCESS_MODES[-1]))
     sock = _connected_socket(module, client_id)
     if sock is None:
         return ERROR
-    if mode == 2:
+    if mode is AccessMode.TRANSPARENT:
         await run_transparent(module, sock)
         return None
     sock.set_mode(mode)

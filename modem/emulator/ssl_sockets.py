@@ -44,6 +44,14 @@ class SocketOwner(Protocol):
     def forget_socket(self, sock: SslSocket) -> None: ...
 
 
+class AccessMode(IntEnum):
+    """``<access_mode>`` (manual 1.3): who empties the receive buffer."""
+
+    BUFFER = 0  # the host, with AT+QSSLRECV after a "recv" URC
+    PUSH = 1  # the module, in +QSSLURC: "recv",<id>,<len> URCs
+    TRANSPARENT = 2  # the line itself, after CONNECT
+
+
 class SocketState(IntEnum):
     """``<socket_state>`` of ``+QSSLSTATE`` (manual 2.1.6)."""
 
@@ -58,7 +66,7 @@ class SslSocket:
 
     def __init__(
         self, module: SocketOwner, client_id: int, pdp_id: int, ctx_id: int,
-        host: str, port: int, mode: int,
+        host: str, port: int, mode: AccessMode,
     ) -> None:
         self.module = module
         self.client_id = client_id
@@ -127,10 +135,10 @@ class SslSocket:
             view = view[room:]
             self.notify()
 
-    def set_mode(self, mode: int) -> None:
+    def set_mode(self, mode: AccessMode) -> None:
         """``AT+QISWTMD`` / leaving transparent mode: the new consumer takes over."""
         self.mode = mode
-        if mode == 0 and self.rx and not self.recv_urc_sent:
+        if mode is AccessMode.BUFFER and self.rx and not self.recv_urc_sent:
             self._announce_recv()
         self.notify()
 
@@ -247,7 +255,7 @@ class SslSocket:
             module.forget_socket(self)
         else:
             self.state = SocketState.CONNECTED
-        if self.mode != 2:
+        if self.mode is not AccessMode.TRANSPARENT:
             module.line.post_urc(b'\r\n+QSSLOPEN: %d,%d\r\n' % (self.client_id, err))
         self.opened.set()
 
@@ -271,7 +279,7 @@ class SslSocket:
                 return
             self.rx += data
             self.bytes_received += len(data)
-            if self.mode == 0 and not self.recv_urc_sent:
+            if self.mode is AccessMode.BUFFER and not self.recv_urc_sent:
                 self._announce_recv()
             self.notify()
 
@@ -296,7 +304,7 @@ class SslSocket:
 
     async def _push_loop(self) -> None:
         while True:
-            while not (self.mode == 1 and self.rx):
+            while not (self.mode is AccessMode.PUSH and self.rx):
                 await self.wait_change()
             await self._push_chunk().wait()
 
@@ -315,9 +323,10 @@ class SslSocket:
         self.peer_closed = True
         self.state = SocketState.CLOSING
         self.notify()
-        while self.mode == 1 and self.rx:
+        while self.mode is AccessMode.PUSH and self.rx:
             self._push_chunk()
-        if self.mode != 2:  # the transparent session reports NO CARRIER itself
+        # The transparent session reports NO CARRIER itself.
+        if self.mode is not AccessMode.TRANSPARENT:
             self.module.line.post_urc(b'\r\n+QSSLURC: "closed",%d\r\n' % self.client_id)
 
     async def _close_gracefully(self, close_timeout: float) -> None:

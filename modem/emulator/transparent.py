@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 import trio
 
 from .responses import CONNECT, NO_CARRIER, OK
+from .ssl_sockets import AccessMode
 
 if TYPE_CHECKING:
     from .module import Module
@@ -29,7 +30,7 @@ async def run_transparent(module: Module, sock: SslSocket) -> None:
     """Own the line for ``sock`` until ``+++`` or the peer closes."""
     line = module.line
     async with line.urc_gate:
-        sock.mode = 2
+        sock.mode = AccessMode.TRANSPARENT
         sock.notify()
         module.last_transparent = sock.client_id
         await line.write(CONNECT)
@@ -39,12 +40,12 @@ async def run_transparent(module: Module, sock: SslSocket) -> None:
             closed = await _downlink(module, sock, escaped)
             nursery.cancel_scope.cancel()
         if closed:
-            sock.mode = 0
+            sock.mode = AccessMode.BUFFER
             await line.write(NO_CARRIER)
         else:
             await line.write(OK)
     if not closed:
-        sock.set_mode(0)
+        sock.set_mode(AccessMode.BUFFER)
         if sock.peer_closed:  # closed while escaping: nobody has said so yet
             line.post_urc(b'\r\n+QSSLURC: "closed",%d\r\n' % sock.client_id)
 
