@@ -16,21 +16,23 @@ from typing import TYPE_CHECKING
 import trio
 
 from .fields import int_field, str_field
-from .files import FILE_EXISTS, FILE_NOT_FOUND, FILE_TIMEOUT, INVALID_FILE_NAME, qfupl_checksum
-from .responses import CONNECT, ERROR, OK, cme_error, info
+from .files import qfupl_checksum
+from .manual import FILE_EXISTS, FILE_NOT_FOUND, FILE_TIMEOUT, INVALID_FILE_NAME, MAX_FILE
+from .registry import CommandTable
+from .request import Form, Request
+from .responses import CONNECT, OK, cme_error, info
 
 if TYPE_CHECKING:
-    from .at_commands import CommandProcessor, Request
+    from .module import Module
 
-MAX_FILE = 10 * 1024 * 1024
+COMMANDS = CommandTable()
+WRITE, EXECUTE = Form.WRITE, Form.EXECUTE
 
 
-async def qfupl(proc: CommandProcessor, req: Request) -> bytes | None:
-    module = proc.module
-    if req.kind == "test":
-        return info('+QFUPL: <filename>,(1-10485760),(1-65535),(0,1)')
-    if req.kind != "set":
-        return ERROR
+@COMMANDS.command(
+    "+QFUPL", test=f"+QFUPL: <filename>,(1-{MAX_FILE}),(1-65535),(0,1)", forms={WRITE}
+)
+async def qfupl(module: Module, req: Request) -> bytes | None:
     fields = req.fields
     name = str_field(fields, 0)
     size = int_field(fields, 1, 1, MAX_FILE)
@@ -42,7 +44,7 @@ async def qfupl(proc: CommandProcessor, req: Request) -> bytes | None:
         return cme_error(module.cmee, INVALID_FILE_NAME)
     if module.files.exists(name):
         return cme_error(module.cmee, FILE_EXISTS)
-    line = proc.line
+    line = module.line
     async with line.urc_gate:
         await line.write(CONNECT)
         data = None
@@ -57,35 +59,23 @@ async def qfupl(proc: CommandProcessor, req: Request) -> bytes | None:
     return None
 
 
-async def qflst(proc: CommandProcessor, req: Request) -> bytes:
-    if req.kind == "test":
-        return OK
-    if req.kind == "exec":
-        pattern = "*"
-    elif req.kind == "set":
-        pattern = str_field(req.fields, 0)
-    else:
-        return ERROR
+@COMMANDS.command("+QFLST", forms={EXECUTE, WRITE})
+async def qflst(module: Module, req: Request) -> bytes:
+    pattern = "*" if req.form is EXECUTE else str_field(req.fields, 0)
     try:
-        listing = proc.module.files.listing(pattern)
+        listing = module.files.listing(pattern)
     except ValueError:
-        return cme_error(proc.module.cmee, INVALID_FILE_NAME)
+        return cme_error(module.cmee, INVALID_FILE_NAME)
     return info(*(f'+QFLST: "{name}",{size}' for name, size in listing))
 
 
-async def qfdel(proc: CommandProcessor, req: Request) -> bytes:
-    if req.kind == "test":
-        return OK
-    if req.kind != "set":
-        return ERROR
+@COMMANDS.command("+QFDEL", forms={WRITE})
+async def qfdel(module: Module, req: Request) -> bytes:
     pattern = str_field(req.fields, 0)
     try:
-        deleted = proc.module.files.delete(pattern)
+        deleted = module.files.delete(pattern)
     except ValueError:
-        return cme_error(proc.module.cmee, INVALID_FILE_NAME)
+        return cme_error(module.cmee, INVALID_FILE_NAME)
     if not deleted and "*" not in pattern:
-        return cme_error(proc.module.cmee, FILE_NOT_FOUND)
+        return cme_error(module.cmee, FILE_NOT_FOUND)
     return OK
-
-
-HANDLERS = {"+QFUPL": qfupl, "+QFLST": qflst, "+QFDEL": qfdel}

@@ -8,159 +8,129 @@ import trio
 
 from .clock import network_time_text
 from .fields import ParamError, int_field, str_field
-from .responses import ERROR, OK, info
+from .registry import CommandTable
+from .request import Form, Request
+from .responses import OK, info
 
 if TYPE_CHECKING:
-    from .at_commands import CommandProcessor, Request
+    from .module import Module
 
 MANUFACTURER = "Quectel"
 MODEL = "EC25"
 REVISION = "EC25EFAR06A06M4G"
+IMEI = "866758040000001"
+IMSI = "460011234567890"
+
+COMMANDS = CommandTable()
+READ, WRITE, EXECUTE = Form.READ, Form.WRITE, Form.EXECUTE
 
 
-async def ati(proc: CommandProcessor, req: Request) -> bytes:
+def ati() -> bytes:
+    """``ATI``: manufacturer, model and revision."""
     return info(MANUFACTURER, MODEL, f"Revision: {REVISION}")
 
 
-def _constant(*lines: str):
-    async def handler(proc: CommandProcessor, req: Request) -> bytes:
-        if req.kind == "test":
-            return OK
-        if req.kind != "exec":
-            return ERROR
-        return info(*lines)
+def _constant(*names: str, answer: str) -> None:
+    """Identification commands that print one fixed line."""
 
-    return handler
+    async def handler(module: Module, req: Request) -> bytes:
+        return info(answer)
+
+    COMMANDS.command(*names, forms={EXECUTE})(handler)
 
 
-async def cmee(proc: CommandProcessor, req: Request) -> bytes:
-    if req.kind == "query":
-        return info(f"+CMEE: {proc.module.cmee}")
-    if req.kind == "test":
-        return info("+CMEE: (0-2)")
-    if req.kind == "set":
-        proc.module.cmee = int_field(req.fields, 0, 0, 2)
-        return OK
-    return ERROR
+_constant("+CGMI", "+GMI", answer=MANUFACTURER)
+_constant("+CGMM", "+GMM", answer=MODEL)
+_constant("+CGMR", "+GMR", answer=REVISION)
+_constant("+QGMR", answer=f"{REVISION}_01.001.01.001")
+_constant("+CGSN", "+GSN", answer=IMEI)
+_constant("+CIMI", answer=IMSI)
 
 
-async def cpin(proc: CommandProcessor, req: Request) -> bytes:
-    if req.kind == "query":
-        return info("+CPIN: READY")
-    if req.kind == "test":
-        return OK
-    return ERROR
+@COMMANDS.command("+CMEE", test="+CMEE: (0-2)", forms={READ, WRITE})
+async def cmee(module: Module, req: Request) -> bytes:
+    if req.form is READ:
+        return info(f"+CMEE: {module.cmee}")
+    module.cmee = int_field(req.fields, 0, 0, 2)
+    return OK
 
 
-def _registration(name: str):
-    async def handler(proc: CommandProcessor, req: Request) -> bytes:
-        urc_mode = proc.module.registration_urc
-        if req.kind == "query":
+@COMMANDS.command("+CPIN", forms={READ})
+async def cpin(module: Module, req: Request) -> bytes:
+    return info("+CPIN: READY")
+
+
+def _registration(name: str) -> None:
+    """``+CREG`` / ``+CGREG`` / ``+CEREG``: always registered (stat 1), URC mode kept."""
+
+    async def handler(module: Module, req: Request) -> bytes:
+        urc_mode = module.registration_urc
+        if req.form is READ:
             return info(f"{name}: {urc_mode[name]},1")
-        if req.kind == "test":
-            return info(f"{name}: (0-2)")
-        if req.kind == "set":
-            urc_mode[name] = int_field(req.fields, 0, 0, 2)
-            return OK
-        return ERROR
+        urc_mode[name] = int_field(req.fields, 0, 0, 2)
+        return OK
 
-    return handler
+    COMMANDS.command(name, test=f"{name}: (0-2)", forms={READ, WRITE})(handler)
 
 
-async def csq(proc: CommandProcessor, req: Request) -> bytes:
-    if req.kind == "exec":
-        return info("+CSQ: 20,99")
-    if req.kind == "test":
-        return info("+CSQ: (0-31,99),(0-7,99)")
-    return ERROR
+for _name in ("+CREG", "+CGREG", "+CEREG"):
+    _registration(_name)
 
 
-async def cclk(proc: CommandProcessor, req: Request) -> bytes:
-    clock = proc.module.clock
-    if req.kind == "query":
+@COMMANDS.command("+CSQ", test="+CSQ: (0-31,99),(0-7,99)", forms={EXECUTE})
+async def csq(module: Module, req: Request) -> bytes:
+    return info("+CSQ: 20,99")
+
+
+@COMMANDS.command("+CCLK", forms={READ, WRITE})
+async def cclk(module: Module, req: Request) -> bytes:
+    clock = module.clock
+    if req.form is READ:
         return info(f'+CCLK: "{clock.cclk_text()}"')
-    if req.kind == "test":
-        return OK
-    if req.kind == "set":
-        try:
-            clock.set_from_cclk(str_field(req.fields, 0))
-        except ValueError as exc:
-            raise ParamError(str(exc)) from exc
-        return OK
-    return ERROR
+    try:
+        clock.set_from_cclk(str_field(req.fields, 0))
+    except ValueError as exc:
+        raise ParamError(str(exc)) from exc
+    return OK
 
 
-async def qlts(proc: CommandProcessor, req: Request) -> bytes:
-    if req.kind in ("exec", "set"):
-        if req.kind == "set":
-            int_field(req.fields, 0, 0, 2)
-        return info(f'+QLTS: "{network_time_text()}"')
-    if req.kind == "test":
-        return info("+QLTS: (0-2)")
-    return ERROR
+@COMMANDS.command("+QLTS", test="+QLTS: (0-2)", forms={EXECUTE, WRITE})
+async def qlts(module: Module, req: Request) -> bytes:
+    if req.form is WRITE:
+        int_field(req.fields, 0, 0, 2)
+    return info(f'+QLTS: "{network_time_text()}"')
 
 
-async def cfun(proc: CommandProcessor, req: Request) -> bytes | None:
-    if req.kind == "query":
+@COMMANDS.command("+CFUN", test="+CFUN: (0,1,4),(0-1)", forms={READ, WRITE})
+async def cfun(module: Module, req: Request) -> bytes | None:
+    if req.form is READ:
         return info("+CFUN: 1")
-    if req.kind == "test":
-        return info("+CFUN: (0,1,4),(0-1)")
-    if req.kind != "set":
-        return ERROR
     fields = req.fields
     fun = int_field(fields, 0, 0, 4)
     reset = int_field(fields, 1, 0, 1, default=0)
     if fun not in (0, 1, 4):
         raise ParamError("fun")
     if reset:
-        await proc.line.write(OK)
+        await module.line.write(OK)
         await trio.sleep(0.01)
-        proc.module.restart()
+        module.restart()
         await trio.sleep_forever()  # cancelled by the restart
     return OK
 
 
-async def cops(proc: CommandProcessor, req: Request) -> bytes:
-    if req.kind == "query":
-        return info('+COPS: 0,0,"EMULATED",7')
-    if req.kind in ("set", "test"):
-        return OK
-    return ERROR
+@COMMANDS.command("+COPS", forms={READ, WRITE})
+async def cops(module: Module, req: Request) -> bytes:
+    """Operator selection: reads one LTE operator; a write changes nothing."""
+    return info('+COPS: 0,0,"EMULATED",7') if req.form is READ else OK
 
 
-async def ipr(proc: CommandProcessor, req: Request) -> bytes:
-    if req.kind == "query":
-        return info(f"+IPR: {proc.module.config.baud or 115200}")
-    if req.kind in ("set", "test"):
-        return OK
-    return ERROR
+@COMMANDS.command("+IPR", forms={READ, WRITE})
+async def ipr(module: Module, req: Request) -> bytes:
+    """The line rate reads as configured (115200 when unpaced); a write changes nothing."""
+    return info(f"+IPR: {module.config.baud or 115200}") if req.form is READ else OK
 
 
-async def qccid(proc: CommandProcessor, req: Request) -> bytes:
-    return info("+QCCID: 89860000000000000000") if req.kind == "exec" else OK
-
-
-HANDLERS = {
-    "+CMEE": cmee,
-    "+CPIN": cpin,
-    "+CREG": _registration("+CREG"),
-    "+CGREG": _registration("+CGREG"),
-    "+CEREG": _registration("+CEREG"),
-    "+CSQ": csq,
-    "+CCLK": cclk,
-    "+QLTS": qlts,
-    "+CFUN": cfun,
-    "+COPS": cops,
-    "+IPR": ipr,
-    "+QCCID": qccid,
-    "+CGMI": _constant(MANUFACTURER),
-    "+GMI": _constant(MANUFACTURER),
-    "+CGMM": _constant(MODEL),
-    "+GMM": _constant(MODEL),
-    "+CGMR": _constant(REVISION),
-    "+GMR": _constant(REVISION),
-    "+QGMR": _constant(f"{REVISION}_01.001.01.001"),
-    "+CGSN": _constant("866758040000001"),
-    "+GSN": _constant("866758040000001"),
-    "+CIMI": _constant("460011234567890"),
-}
+@COMMANDS.command("+QCCID", forms={READ, WRITE, EXECUTE})
+async def qccid(module: Module, req: Request) -> bytes:
+    """The SIM's ICCID; the read and write forms answer a bare OK."""
+    return info("+QCCID: 89860000000000000000") if req.form is EXECUTE else OK

@@ -8,23 +8,32 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .fields import int_field, str_field
-from .responses import ERROR, IP_ERROR_TEXT, OK, info
+from .fields import Fields, int_field, str_field
+from .manual import IP_ERROR_TEXT, OPEN_PDP_FAILED, PDP_CONTEXT_IDS
+from .registry import CommandTable
+from .request import Form, Request
+from .responses import ERROR, OK, info
 
 if TYPE_CHECKING:
-    from .at_commands import CommandProcessor, Request
+    from .module import Module, PdpContext
 
-OPEN_PDP_FAILED = 561
 BAD_APN = "bad"
+_IDS = f"({PDP_CONTEXT_IDS[0]}-{PDP_CONTEXT_IDS[-1]})"
+
+COMMANDS = CommandTable()
+READ, WRITE, EXECUTE = Form.READ, Form.WRITE, Form.EXECUTE
 
 
-async def qicsgp(proc: CommandProcessor, req: Request) -> bytes:
-    if req.kind == "test":
-        return info("+QICSGP: (1-16),(1-3),<APN>,<username>,<password>,(0-3)")
-    if req.kind != "set":
-        return ERROR
+def _context(module: Module, fields: Fields) -> PdpContext:
+    return module.pdp[int_field(fields, 0, PDP_CONTEXT_IDS[0], PDP_CONTEXT_IDS[-1])]
+
+
+@COMMANDS.command(
+    "+QICSGP", test=f"+QICSGP: {_IDS},(1-3),<APN>,<username>,<password>,(0-3)", forms={WRITE}
+)
+async def qicsgp(module: Module, req: Request) -> bytes:
     fields = req.fields
-    ctx = proc.module.pdp[int_field(fields, 0, 1, 16)]
+    ctx = _context(module, fields)
     if len(fields) == 1:
         return info(
             f'+QICSGP: {ctx.context_type},"{ctx.apn}","{ctx.username}","{ctx.password}",'
@@ -38,16 +47,12 @@ async def qicsgp(proc: CommandProcessor, req: Request) -> bytes:
     return OK
 
 
-async def qiact(proc: CommandProcessor, req: Request) -> bytes:
-    module = proc.module
-    if req.kind == "query":
+@COMMANDS.command("+QIACT", test=f"+QIACT: {_IDS}", forms={READ, WRITE})
+async def qiact(module: Module, req: Request) -> bytes:
+    if req.form is READ:
         active = [c for c in module.pdp.values() if c.active]
         return info(*(f'+QIACT: {c.context_id},1,{c.context_type},"{c.address}"' for c in active))
-    if req.kind == "test":
-        return info("+QIACT: (1-16)")
-    if req.kind != "set":
-        return ERROR
-    ctx = module.pdp[int_field(req.fields, 0, 1, 16)]
+    ctx = _context(module, req.fields)
     if ctx.active or ctx.apn == BAD_APN:
         module.last_error = OPEN_PDP_FAILED
         return ERROR
@@ -55,46 +60,27 @@ async def qiact(proc: CommandProcessor, req: Request) -> bytes:
     return OK
 
 
-async def qideact(proc: CommandProcessor, req: Request) -> bytes:
-    module = proc.module
-    if req.kind == "test":
-        return info("+QIDEACT: (1-16)")
-    if req.kind != "set":
-        return ERROR
-    ctx = module.pdp[int_field(req.fields, 0, 1, 16)]
+@COMMANDS.command("+QIDEACT", test=f"+QIDEACT: {_IDS}", forms={WRITE})
+async def qideact(module: Module, req: Request) -> bytes:
+    ctx = _context(module, req.fields)
     for sock in [s for s in module.sockets.values() if s.pdp_id == ctx.context_id]:
         await module.close_socket(sock, 0)
     ctx.active = False
     return OK
 
 
-async def qigeterror(proc: CommandProcessor, req: Request) -> bytes:
-    if req.kind == "test":
-        return OK
-    if req.kind != "exec":
-        return ERROR
-    code = proc.module.last_error
+@COMMANDS.command("+QIGETERROR", forms={EXECUTE})
+async def qigeterror(module: Module, req: Request) -> bytes:
+    code = module.last_error
     return info(f"+QIGETERROR: {code},{IP_ERROR_TEXT.get(code, 'Unknown error')}")
 
 
-async def qidnscfg(proc: CommandProcessor, req: Request) -> bytes:
-    if req.kind == "test":
-        return info("+QIDNSCFG: (1-16),<pridnsaddr>,<secdnsaddr>")
-    if req.kind != "set":
-        return ERROR
+@COMMANDS.command("+QIDNSCFG", test=f"+QIDNSCFG: {_IDS},<pridnsaddr>,<secdnsaddr>", forms={WRITE})
+async def qidnscfg(module: Module, req: Request) -> bytes:
     fields = req.fields
-    ctx = proc.module.pdp[int_field(fields, 0, 1, 16)]
+    ctx = _context(module, fields)
     if len(fields) == 1:
         return info(f'+QIDNSCFG: {ctx.context_id},"{ctx.primary_dns}","{ctx.secondary_dns}"')
     ctx.primary_dns = str_field(fields, 1)
     ctx.secondary_dns = str_field(fields, 2, default=ctx.secondary_dns)
     return OK
-
-
-HANDLERS = {
-    "+QICSGP": qicsgp,
-    "+QIACT": qiact,
-    "+QIDEACT": qideact,
-    "+QIGETERROR": qigeterror,
-    "+QIDNSCFG": qidnscfg,
-}

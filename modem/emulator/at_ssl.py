@@ -14,42 +14,55 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .fields import ParamError, int_field, str_field
-from .responses import (
-    ERROR,
-    NO_CARRIER,
-    OK,
-    PROMPT,
-    SEND_FAIL,
-    SEND_OK,
-    info,
+from .fields import Fields, ParamError, int_field, str_field
+from .manual import (
+    ACCESS_MODES,
+    ALL_SUITES,
+    CIPHER_SUITES,
+    CLIENT_IDS,
+    MAX_RECV,
+    MAX_SEND,
+    OPEN_PDP_FAILED,
+    OPERATION_NOT_ALLOWED,
+    PDP_CONTEXT_IDS,
+    SOCKET_ID_USED,
+    SSL_CONTEXT_IDS,
 )
-from .ssl_sockets import SocketState, SslSocket
-from .tls import ALL_SUITES, CIPHER_SUITES, SslContextConfig
+from .registry import CommandTable
+from .request import Form, Request
+from .responses import ERROR, NO_CARRIER, OK, PROMPT, SEND_FAIL, SEND_OK, info
+from .ssl_sockets import AccessMode, SocketState, SslSocket
+from .tls import SslContextConfig
 from .transparent import run_transparent
 
 if TYPE_CHECKING:
-    from .at_commands import CommandProcessor, Request
+    from .module import Module
 
-OPEN_PDP_FAILED = 561
-SOCKET_ID_USED = 563
-OPERATION_NOT_ALLOWED = 572
 CTRL_Z = 0x1A
 ESC = 0x1B
-MAX_SEND = 1460
-MAX_RECV = 1500
+
+COMMANDS = CommandTable()
+WRITE, EXECUTE = Form.WRITE, Form.EXECUTE
+
+
+def _span(ids: range) -> str:
+    """``(0-11)``: how a test answer writes a range of ids."""
+    return f"({ids[0]}-{ids[-1]})"
+
+
+_CID, _CTX, _PDP = _span(CLIENT_IDS), _span(SSL_CONTEXT_IDS), _span(PDP_CONTEXT_IDS)
 
 _CIPHER_LIST = ",".join(f"0X{c:04X}" for c in [*CIPHER_SUITES, ALL_SUITES])
 QSSLCFG_TEST = (
-    '+QSSLCFG: "sslversion",(0-5),(0-4)',
-    f'+QSSLCFG: "ciphersuite",(0-5),({_CIPHER_LIST})',
-    '+QSSLCFG: "cacert",(0-5),<cacertpath>',
-    '+QSSLCFG: "clientcert",(0-5),<client_cert_path>',
-    '+QSSLCFG: "clientkey",(0-5),<client_key_path>',
-    '+QSSLCFG: "seclevel",(0-5),(0-2)',
-    '+QSSLCFG: "ignorelocaltime",(0-5),(0,1)',
-    '+QSSLCFG: "negotiatetime",(0-5),(10-300)',
-    '+QSSLCFG: "sni",(0-5),(0,1)',
+    f'+QSSLCFG: "sslversion",{_CTX},(0-4)',
+    f'+QSSLCFG: "ciphersuite",{_CTX},({_CIPHER_LIST})',
+    f'+QSSLCFG: "cacert",{_CTX},<cacertpath>',
+    f'+QSSLCFG: "clientcert",{_CTX},<client_cert_path>',
+    f'+QSSLCFG: "clientkey",{_CTX},<client_key_path>',
+    f'+QSSLCFG: "seclevel",{_CTX},(0-2)',
+    f'+QSSLCFG: "ignorelocaltime",{_CTX},(0,1)',
+    f'+QSSLCFG: "negotiatetime",{_CTX},(10-300)',
+    f'+QSSLCFG: "sni",{_CTX},(0,1)',
 )
 _NUMERIC = {
     "sslversion": (0, 4),
@@ -70,15 +83,16 @@ def _format_setting(cfg: SslContextConfig, name: str) -> str:
     return str(value)
 
 
-async def qsslcfg(proc: CommandProcessor, req: Request) -> bytes:
+def _id_field(fields: Fields, index: int, ids: range) -> int:
+    return int_field(fields, index, ids[0], ids[-1])
+
+
+@COMMANDS.command("+QSSLCFG", test=QSSLCFG_TEST, forms={WRITE})
+async def qsslcfg(module: Module, req: Request) -> bytes:
     """Parameter errors answer a bare ERROR whatever AT+CMEE says (real firmware)."""
-    if req.kind == "test":
-        return info(*QSSLCFG_TEST)
-    if req.kind != "set":
-        return ERROR
     fields = req.fields
     name = str_field(fields, 0)
-    cfg = proc.module.ssl_contexts[int_field(fields, 1, 0, 5)]
+    cfg = module.ssl_contexts[_id_field(fields, 1, SSL_CONTEXT_IDS)]
     if name not in _NUMERIC and name not in _PATHS and name != "ciphersuite":
         raise ParamError(name)
     if len(fields) == 2:
@@ -97,19 +111,19 @@ async def qsslcfg(proc: CommandProcessor, req: Request) -> bytes:
     return OK
 
 
-async def qsslopen(proc: CommandProcessor, req: Request) -> bytes | None:
-    module = proc.module
-    if req.kind == "test":
-        return info("+QSSLOPEN: (1-16),(0-5),(0-11),<serveraddr>,<server_port>[,(0-2)]")
-    if req.kind != "set":
-        return ERROR
+@COMMANDS.command(
+    "+QSSLOPEN",
+    test=f"+QSSLOPEN: {_PDP},{_CTX},{_CID},<serveraddr>,<server_port>[,{_span(ACCESS_MODES)}]",
+    forms={WRITE},
+)
+async def qsslopen(module: Module, req: Request) -> bytes | None:
     fields = req.fields
-    pdp_id = int_field(fields, 0, 1, 16)
-    ctx_id = int_field(fields, 1, 0, 5)
-    client_id = int_field(fields, 2, 0, 11)
+    pdp_id = _id_field(fields, 0, PDP_CONTEXT_IDS)
+    ctx_id = _id_field(fields, 1, SSL_CONTEXT_IDS)
+    client_id = _id_field(fields, 2, CLIENT_IDS)
     host = str_field(fields, 3)
     port = int_field(fields, 4, 1, 65535)
-    mode = int_field(fields, 5, 0, 2, default=0)
+    mode = AccessMode(int_field(fields, 5, ACCESS_MODES[0], ACCESS_MODES[-1], default=0))
     if len(fields) > 6 or not host:
         raise ParamError("fields")
     if client_id in module.sockets:
@@ -120,39 +134,36 @@ async def qsslopen(proc: CommandProcessor, req: Request) -> bytes | None:
         return ERROR
     sock = SslSocket(module, client_id, pdp_id, ctx_id, host, port, mode)
     module.add_socket(sock)
-    if mode != 2:
-        await proc.line.write(OK)  # before the runner can post +QSSLOPEN
+    if mode is not AccessMode.TRANSPARENT:
+        await module.line.write(OK)  # before the runner can post +QSSLOPEN
         module.start_socket(sock)
         return None
     module.start_socket(sock)
     await sock.opened.wait()
     if sock.open_error:
         return ERROR
-    await run_transparent(proc, sock)
+    await run_transparent(module, sock)
     return None
 
 
-def _connected_socket(proc: CommandProcessor, client_id: int) -> SslSocket | None:
-    sock = proc.module.sockets.get(client_id)
+def _connected_socket(module: Module, client_id: int) -> SslSocket | None:
+    sock = module.sockets.get(client_id)
     if sock is None or not sock.connected:
-        proc.module.last_error = OPERATION_NOT_ALLOWED
+        module.last_error = OPERATION_NOT_ALLOWED
         return None
     return sock
 
 
-async def qsslsend(proc: CommandProcessor, req: Request) -> bytes | None:
-    module, line = proc.module, proc.line
-    if req.kind == "test":
-        return info("+QSSLSEND: (0-11)[,(1-1460)]")
-    if req.kind != "set":
-        return ERROR
+@COMMANDS.command("+QSSLSEND", test=f"+QSSLSEND: {_CID}[,(1-{MAX_SEND})]", forms={WRITE})
+async def qsslsend(module: Module, req: Request) -> bytes | None:
+    line = module.line
     fields = req.fields
-    client_id = int_field(fields, 0, 0, 11)
+    client_id = _id_field(fields, 0, CLIENT_IDS)
     length = int_field(fields, 1, 1, MAX_SEND) if len(fields) > 1 else None
     if len(fields) > 2:
         raise ParamError("fields")
-    sock = _connected_socket(proc, client_id)
-    if sock is None or sock.mode == 2:
+    sock = _connected_socket(module, client_id)
+    if sock is None or sock.mode is AccessMode.TRANSPARENT:
         return ERROR
     async with line.urc_gate:
         await line.write(PROMPT)
@@ -165,7 +176,7 @@ async def qsslsend(proc: CommandProcessor, req: Request) -> bytes | None:
             data = await line.read_exact(length)
         if not sock.connected:
             reply = ERROR
-        elif module.faults.take_send_fail() or not data or not sock.offer_tx(data):
+        elif module.pending_faults.take_send_fail() or not data or not sock.offer_tx(data):
             reply = SEND_FAIL
         else:
             reply = SEND_OK
@@ -173,94 +184,71 @@ async def qsslsend(proc: CommandProcessor, req: Request) -> bytes | None:
     return None
 
 
-async def qsslrecv(proc: CommandProcessor, req: Request) -> bytes | None:
-    if req.kind == "test":
-        return info("+QSSLRECV: (0-11),(1-1500)")
-    if req.kind != "set":
-        return ERROR
+@COMMANDS.command("+QSSLRECV", test=f"+QSSLRECV: {_CID},(1-{MAX_RECV})", forms={WRITE})
+async def qsslrecv(module: Module, req: Request) -> bytes | None:
     fields = req.fields
-    client_id = int_field(fields, 0, 0, 11)
+    client_id = _id_field(fields, 0, CLIENT_IDS)
     length = int_field(fields, 1, 1, MAX_RECV)
-    sock = proc.module.sockets.get(client_id)
-    if sock is None or sock.mode != 0 or sock.state == SocketState.OPENING:
-        proc.module.last_error = OPERATION_NOT_ALLOWED
+    sock = module.sockets.get(client_id)
+    if sock is None or sock.mode is not AccessMode.BUFFER or sock.state == SocketState.OPENING:
+        module.last_error = OPERATION_NOT_ALLOWED
         return ERROR
-    line = proc.line
+    line = module.line
     async with line.output_lock:  # a recv URC for new data comes after this answer
         data = sock.take_rx(length)
         reply = b"\r\n+QSSLRECV: %d\r\n" % len(data) + data + (b"\r\n" if data else b"") + OK
         await line.write_locked(reply)
-    proc.module.last_error = 0
+    module.last_error = 0
     return None
 
 
-async def qsslclose(proc: CommandProcessor, req: Request) -> bytes:
-    if req.kind == "test":
-        return info("+QSSLCLOSE: (0-11)[,(0-65535)]")
-    if req.kind != "set":
-        return ERROR
+@COMMANDS.command("+QSSLCLOSE", test=f"+QSSLCLOSE: {_CID}[,(0-65535)]", forms={WRITE})
+async def qsslclose(module: Module, req: Request) -> bytes:
     fields = req.fields
-    client_id = int_field(fields, 0, 0, 11)
+    client_id = _id_field(fields, 0, CLIENT_IDS)
     timeout = int_field(fields, 1, 0, 65535, default=10)
-    sock = proc.module.sockets.get(client_id)
+    sock = module.sockets.get(client_id)
     if sock is not None:
-        await proc.module.close_socket(sock, timeout)
+        await module.close_socket(sock, timeout)
     return OK
 
 
 def _state_line(sock: SslSocket) -> str:
     return (
         f'+QSSLSTATE: {sock.client_id},"SSLClient","{sock.host}",{sock.port},{sock.local_port},'
-        f'{int(sock.state)},{sock.pdp_id},{sock.client_id},{sock.mode},"usbmodem",{sock.ctx_id}'
+        f'{int(sock.state)},{sock.pdp_id},{sock.client_id},{int(sock.mode)},"usbmodem",{sock.ctx_id}'
     )
 
 
-async def qsslstate(proc: CommandProcessor, req: Request) -> bytes:
-    sockets = proc.module.sockets
-    if req.kind == "test":
-        return OK
-    if req.kind == "exec":
+@COMMANDS.command("+QSSLSTATE", forms={EXECUTE, WRITE})
+async def qsslstate(module: Module, req: Request) -> bytes:
+    sockets = module.sockets
+    if req.form is EXECUTE:
         return info(*(_state_line(sockets[cid]) for cid in sorted(sockets)))
-    if req.kind == "set":
-        sock = sockets.get(int_field(req.fields, 0, 0, 11))
-        return info(_state_line(sock)) if sock else OK
-    return ERROR
+    sock = sockets.get(_id_field(req.fields, 0, CLIENT_IDS))
+    return info(_state_line(sock)) if sock else OK
 
 
-async def qiswtmd(proc: CommandProcessor, req: Request) -> bytes | None:
-    if req.kind == "test":
-        return info("+QISWTMD: (0-11),(0-2)")
-    if req.kind != "set":
-        return ERROR
+@COMMANDS.command("+QISWTMD", test=f"+QISWTMD: {_CID},{_span(ACCESS_MODES)}", forms={WRITE})
+async def qiswtmd(module: Module, req: Request) -> bytes | None:
     fields = req.fields
-    client_id = int_field(fields, 0, 0, 11)
-    mode = int_field(fields, 1, 0, 2)
-    sock = _connected_socket(proc, client_id)
+    client_id = _id_field(fields, 0, CLIENT_IDS)
+    mode = AccessMode(int_field(fields, 1, ACCESS_MODES[0], ACCESS_MODES[-1]))
+    sock = _connected_socket(module, client_id)
     if sock is None:
         return ERROR
-    if mode == 2:
-        await run_transparent(proc, sock)
+    if mode is AccessMode.TRANSPARENT:
+        await run_transparent(module, sock)
         return None
     sock.set_mode(mode)
     return OK
 
 
-async def ato(proc: CommandProcessor, req: Request) -> bytes | None:
-    """Back to transparent mode on the socket that left it last, else NO CARRIER."""
-    last = proc.module.last_transparent
-    sock = proc.module.sockets.get(last) if last is not None else None
+async def ato(module: Module) -> bytes | None:
+    """``ATO``: back to transparent mode on the socket that left it last, else NO CARRIER."""
+    last = module.last_transparent
+    sock = module.sockets.get(last) if last is not None else None
     if sock is None or not sock.connected:
         return NO_CARRIER
-    await run_transparent(proc, sock)
+    await run_transparent(module, sock)
     return None
-
-
-HANDLERS = {
-    "+QSSLCFG": qsslcfg,
-    "+QSSLOPEN": qsslopen,
-    "+QSSLSEND": qsslsend,
-    "+QSSLRECV": qsslrecv,
-    "+QSSLCLOSE": qsslclose,
-    "+QSSLSTATE": qsslstate,
-    "+QISWTMD": qiswtmd,
-}

@@ -18,8 +18,9 @@ from contextlib import asynccontextmanager
 
 import trio
 
+from .at_commands import CommandProcessor
 from .config import EmulatorConfig
-from .faults import Fault, FaultPlan, FaultState, parse_fault_spec
+from .faults import Fault, FaultPlan, FaultState, inject, parse_fault_spec
 from .files import FileStore
 from .line import HostLine
 from .module import Module
@@ -78,7 +79,7 @@ class Emulator:
 
     async def inject(self, fault: Fault) -> None:
         """Apply a fault to the running module now."""
-        await self.module.apply_fault(fault)
+        await inject(self.module, self.faults, fault)
 
     async def wait_booted(self) -> None:
         """Until the current module has posted its boot URCs."""
@@ -100,12 +101,12 @@ class Emulator:
     # -- tasks -----------------------------------------------------------------
 
     def _new_module(self) -> Module:
-        return Module(self.config, self.line, self.files, self.faults, self.restart)
+        return Module(self.config, self.line, self.files, self.faults.pending, self.restart)
 
     async def _supervise(self) -> None:
         while True:
             with self._module_scope:
-                await self.module.run()
+                await self.module.run(CommandProcessor(self.module, self.faults).run)
                 await trio.sleep_forever()
             self.restarts += 1
             self.files.lose_ram()

@@ -1,4 +1,4 @@
-"""Faults a test or a user can inject, and the ``--fault`` spec syntax.
+"""Faults a test or a user can inject, one class per kind, and the ``--fault`` spec syntax.
 
 ``Fault`` values (``await emu.inject(Fault.peer_close(3))``):
 
@@ -21,9 +21,20 @@ probability RATE, drawn from the seeded generator.
 
 from __future__ import annotations
 
+import functools
 import random
 import re
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar
+
+import trio
+
+from .pending_faults import PendingFaults
+from .ssl_sockets import SocketState
+
+if TYPE_CHECKING:
+    from .module import Module
 
 NOISE_LINES = (
     b'\r\n+QIND: "csq",20,99\r\n',
@@ -36,43 +47,215 @@ NOISE_LINES = (
 )
 
 
-@dataclass(frozen=True)
-class Fault:
-    """One injectable fault; build it with the class methods."""
+class FaultState:
+    """What faults share across module restarts: the seeded generator, the
+    ``random:RATE`` rate, the faults booked for later and the history."""
 
-    kind: str
-    client_id: int = 0
+    def __init__(self, seed: int) -> None:
+        self.rng = random.Random(seed)
+        self.random_rate = 0.0
+        self.pending = PendingFaults()
+        self.history: list[Fault] = []  # every fault applied, in order
+
+    def noise_lines(self, count: int) -> list[tuple[float, bytes]]:
+        """``count`` noise units with the pause before each (all drawn now)."""
+        return [(self.rng.uniform(0, 0.01), self.rng.choice(NOISE_LINES)) for _ in range(count)]
+
+
+@dataclass(frozen=True)
+class Fault(ABC):
+    """One injectable fault; build it with the class methods (or a ``--fault`` spec)."""
+
+    #: The spec name (``peer_close``); also what ``history`` entries report.
+    kind: ClassVar[str]
+
+    @abstractmethod
+    def apply(self, module: Module, state: FaultState) -> None:
+        """Do it to ``module`` now."""
+
+    @classmethod
+    @abstractmethod
+    def from_args(cls, args: list[str]) -> Fault:
+        """The fault a spec's ``ARG,ARG`` asks for; ValueError if they do not fit."""
+
+    @staticmethod
+    def peer_close(client_id: int) -> Fault:
+        return PeerClose(client_id)
+
+    @staticmethod
+    def pdp_deact(context_id: int = 1) -> Fault:
+        return PdpDeact(context_id)
+
+    @staticmethod
+    def restart() -> Fault:
+        return Restart()
+
+    @staticmethod
+    def silence(seconds: float) -> Fault:
+        return Silence(seconds)
+
+    @staticmethod
+    def noise(count: int) -> Fault:
+        return Noise(count)
+
+    @staticmethod
+    def send_fail(count: int = 1) -> Fault:
+        return SendFail(count)
+
+    @staticmethod
+    def slow_handshake(seconds: float, count: int = 1) -> Fault:
+        return SlowHandshake(seconds, count)
+
+
+@dataclass(frozen=True)
+class PeerClose(Fault):
+    """The server (or the network) drops socket ``client_id``, if it is connected."""
+
+    kind: ClassVar[str] = "peer_close"
+    client_id: int
+
+    def apply(self, module: Module, state: FaultState) -> None:
+        sock = module.sockets.get(self.client_id)
+        if sock is not None:
+            sock.drop_connection()
+
+    @classmethod
+    def from_args(cls, args: list[str]) -> Fault:
+        (client_id,) = args
+        return cls(int(client_id))
+
+
+@dataclass(frozen=True)
+class PdpDeact(Fault):
+    """The network deactivates an active context: ``+QIURC: "pdpdeact"``, its sockets drop."""
+
+    kind: ClassVar[str] = "pdp_deact"
     context_id: int = 1
-    seconds: float = 0.0
+
+    def apply(self, module: Module, state: FaultState) -> None:
+        ctx = module.pdp.get(self.context_id)
+        if ctx is None or not ctx.active:
+            return
+        ctx.active = False
+        module.line.post_urc(b'\r\n+QIURC: "pdpdeact",%d\r\n' % self.context_id)
+        for sock in list(module.sockets.values()):
+            if sock.pdp_id == self.context_id:
+                sock.drop_connection()
+
+    @classmethod
+    def from_args(cls, args: list[str]) -> Fault:
+        return cls(int(args[0]) if args else 1)
+
+
+@dataclass(frozen=True)
+class Restart(Fault):
+    """The module reboots, as after ``AT+CFUN=1,1``."""
+
+    kind: ClassVar[str] = "restart"
+
+    def apply(self, module: Module, state: FaultState) -> None:
+        module.restart()
+
+    @classmethod
+    def from_args(cls, args: list[str]) -> Fault:
+        if args:
+            raise ValueError("restart takes no arguments")
+        return cls()
+
+
+@dataclass(frozen=True)
+class Silence(Fault):
+    """For ``seconds`` the module drops its input and writes nothing."""
+
+    kind: ClassVar[str] = "silence"
+    seconds: float
+
+    def apply(self, module: Module, state: FaultState) -> None:
+        module.line.silence(self.seconds)
+
+    @classmethod
+    def from_args(cls, args: list[str]) -> Fault:
+        (seconds,) = args
+        return cls(float(seconds))
+
+
+@dataclass(frozen=True)
+class Noise(Fault):
+    """``count`` unknown URCs and blank lines, a few ms apart, between responses."""
+
+    kind: ClassVar[str] = "noise"
+    count: int
+
+    def apply(self, module: Module, state: FaultState) -> None:
+        module.spawn(functools.partial(_post_noise, module, state.noise_lines(self.count)))
+
+    @classmethod
+    def from_args(cls, args: list[str]) -> Fault:
+        return cls(int(args[0]) if args else 10)
+
+
+async def _post_noise(module: Module, lines: list[tuple[float, bytes]]) -> None:
+    for pause, noise in lines:
+        await trio.sleep(pause)
+        module.line.post_urc(noise)
+
+
+@dataclass(frozen=True)
+class SendFail(Fault):
+    """The next ``count`` ``AT+QSSLSEND`` answer ``SEND FAIL``."""
+
+    kind: ClassVar[str] = "send_fail"
     count: int = 1
 
-    @classmethod
-    def peer_close(cls, client_id: int) -> Fault:
-        return cls("peer_close", client_id=client_id)
+    def apply(self, module: Module, state: FaultState) -> None:
+        module.pending_faults.send_fails += self.count
 
     @classmethod
-    def pdp_deact(cls, context_id: int = 1) -> Fault:
-        return cls("pdp_deact", context_id=context_id)
+    def from_args(cls, args: list[str]) -> Fault:
+        return cls(int(args[0]) if args else 1)
+
+
+@dataclass(frozen=True)
+class SlowHandshake(Fault):
+    """The next ``count`` opens wait ``seconds`` before their TLS handshake."""
+
+    kind: ClassVar[str] = "slow_handshake"
+    seconds: float
+    count: int = 1
+
+    def apply(self, module: Module, state: FaultState) -> None:
+        module.pending_faults.slow_handshakes.extend([self.seconds] * self.count)
 
     @classmethod
-    def restart(cls) -> Fault:
-        return cls("restart")
+    def from_args(cls, args: list[str]) -> Fault:
+        if not 1 <= len(args) <= 2:
+            raise ValueError("want SECONDS[,COUNT]")
+        return cls(float(args[0]), int(args[1]) if len(args) > 1 else 1)
 
-    @classmethod
-    def silence(cls, seconds: float) -> Fault:
-        return cls("silence", seconds=seconds)
 
-    @classmethod
-    def noise(cls, count: int) -> Fault:
-        return cls("noise", count=count)
+KINDS: dict[str, type[Fault]] = {
+    kind.kind: kind
+    for kind in (PeerClose, PdpDeact, Restart, Silence, Noise, SendFail, SlowHandshake)
+}
 
-    @classmethod
-    def send_fail(cls, count: int = 1) -> Fault:
-        return cls("send_fail", count=count)
 
-    @classmethod
-    def slow_handshake(cls, seconds: float, count: int = 1) -> Fault:
-        return cls("slow_handshake", seconds=seconds, count=count)
+async def inject(module: Module, state: FaultState, fault: Fault) -> None:
+    """Apply ``fault`` to ``module`` now and record it in ``state.history``."""
+    state.history.append(fault)
+    fault.apply(module, state)
+    await trio.lowlevel.checkpoint()
+
+
+def random_fault(module: Module, state: FaultState) -> Fault:
+    """A mild fault for ``random:RATE`` (drawn from the seeded generator)."""
+    rng = state.rng
+    connected = sorted(
+        cid for cid, s in module.sockets.items() if s.state == SocketState.CONNECTED
+    )
+    choices = [Fault.noise(rng.randint(1, 4)), Fault.send_fail(1)]
+    if connected:
+        choices.append(Fault.peer_close(rng.choice(connected)))
+    return rng.choice(choices)
 
 
 @dataclass(frozen=True)
@@ -99,48 +282,10 @@ def parse_fault_spec(spec: str) -> FaultPlan:
         if name == "random":
             (rate,) = args
             return FaultPlan(None, random_rate=float(rate))
-        if name == "peer_close":
-            (cid,) = args
-            fault = Fault.peer_close(int(cid))
-        elif name == "pdp_deact":
-            fault = Fault.pdp_deact(int(args[0]) if args else 1)
-        elif name == "restart" and not args:
-            fault = Fault.restart()
-        elif name == "silence":
-            (secs,) = args
-            fault = Fault.silence(float(secs))
-        elif name == "noise":
-            fault = Fault.noise(int(args[0]) if args else 10)
-        elif name == "send_fail":
-            fault = Fault.send_fail(int(args[0]) if args else 1)
-        elif name == "slow_handshake":
-            fault = Fault.slow_handshake(float(args[0]), int(args[1]) if len(args) > 1 else 1)
-        else:
-            raise ValueError(name)
+        kind = KINDS.get(name)
+        if kind is None:
+            raise ValueError(f"no fault called {name!r}")
+        fault = kind.from_args(args)
     except ValueError as exc:
         raise ValueError(f"bad fault spec {spec!r}: {exc}") from exc
     return FaultPlan(fault, at=at)
-
-
-class FaultState:
-    """Pending one-shot faults and the seeded generator (shared across restarts)."""
-
-    def __init__(self, seed: int) -> None:
-        self.rng = random.Random(seed)
-        self.send_fails = 0
-        self.slow_handshakes: list[float] = []
-        self.random_rate = 0.0
-        self.history: list[Fault] = []  # every fault applied, in order
-
-    def take_send_fail(self) -> bool:
-        if self.send_fails:
-            self.send_fails -= 1
-            return True
-        return False
-
-    def take_slow_handshake(self) -> float:
-        return self.slow_handshakes.pop(0) if self.slow_handshakes else 0.0
-
-    def noise_lines(self, count: int) -> list[tuple[float, bytes]]:
-        """``count`` noise units with the pause before each (all drawn now)."""
-        return [(self.rng.uniform(0, 0.01), self.rng.choice(NOISE_LINES)) for _ in range(count)]

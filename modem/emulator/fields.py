@@ -15,6 +15,9 @@ from __future__ import annotations
 
 import re
 
+#: Parsed parameters: quoted strings, numbers, None for an empty field.
+Fields = list[str | int | None]
+
 _NUMBER = re.compile(r"^(?:0[xX][0-9a-fA-F]+|[0-9]+)$")
 
 
@@ -22,8 +25,8 @@ class ParamError(ValueError):
     """The parameters do not fit the command: the module answers ERROR."""
 
 
-def split_fields(text: str) -> list[str | int | None]:
-    fields: list[str | int | None] = []
+def split_fields(text: str) -> Fields:
+    fields: Fields = []
     i, n = 0, len(text)
     while True:
         while i < n and text[i] == " ":
@@ -54,7 +57,7 @@ def split_fields(text: str) -> list[str | int | None]:
         i += 1  # the comma
 
 
-def int_field(fields: list, index: int, lo: int, hi: int, default: int | None = None) -> int:
+def int_field(fields: Fields, index: int, lo: int, hi: int, default: int | None = None) -> int:
     """The int at ``index`` within ``lo..hi``; ``default`` when omitted."""
     value = fields[index] if index < len(fields) else None
     if value is None:
@@ -66,7 +69,7 @@ def int_field(fields: list, index: int, lo: int, hi: int, default: int | None = 
     return value
 
 
-def str_field(fields: list, index: int, default: str | None = None) -> str:
+def str_field(fields: Fields, index: int, default: str | None = None) -> str:
     """The quoted string at ``index``; ``default`` when omitted."""
     value = fields[index] if index < len(fields) else None
     if value is None:

@@ -1,31 +1,31 @@
 """The module's file system: ``UFS:`` (flash, survives restart) and ``RAM:``.
 
-Error codes follow the Quectel FILE AT Commands Manual ("Summary of Error
-Codes"): 405 file not found, 406 invalid file name, 407 file already
-existed, 421 time out.
+Its error codes and their texts are in ``manual.py``.
 """
 
 from __future__ import annotations
 
 import fnmatch
-
-from modem.commands import qfupl_checksum
+from functools import reduce
+from operator import xor
 
 __all__ = ["FileStore", "qfupl_checksum"]
 
-FILE_NOT_FOUND = 405
-INVALID_FILE_NAME = 406
-FILE_EXISTS = 407
-FILE_TIMEOUT = 421
 
-FILE_ERROR_TEXT = {
-    400: "Invalid input value",
-    405: "File not found",
-    406: "Invalid file name",
-    407: "File already existed",
-    421: "Time out",
-    425: "Invalid parameter",
-}
+def qfupl_checksum(data: bytes) -> int:
+    """The 16-bit checksum ``+QFUPL: <size>,<checksum>`` reports for ``data``.
+
+    FILE AT Commands Manual, AT+QFUPL: "a 16 bit checksum based on bitwise
+    XOR. If the number of the characters is odd, set the last character as
+    the high 8 bit, and the low 8 bit as 0".  Pairing the bytes into words
+    and XOR-ing the words is the same as XOR-ing the bytes at even offsets
+    (the high byte of every word) and, apart, the bytes at odd offsets (the
+    low byte); a missing last low byte is a 0, which changes no XOR.  The
+    emulator computes it this way on purpose, independently of the driver.
+    """
+    high = reduce(xor, data[0::2], 0)
+    low = reduce(xor, data[1::2], 0)
+    return high << 8 | low
 
 
 class FileStore:

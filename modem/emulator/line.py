@@ -1,6 +1,6 @@
 """The module's side of the serial line: paced input and output, URC delivery.
 
-Output rules (what real firmware does, DESIGN "What real modules do"):
+Output rules (what real firmware does):
 every write is one unit under ``output_lock`` so a URC never lands inside a
 response, a ``+QSSLRECV`` payload or a prompt.  Queued URCs wait for
 ``urc_gate``, which the command processor holds while the host owes it raw
@@ -69,7 +69,7 @@ class HostLine:
         self.bytes_in += len(data)
         self._inbuf += data
         if self._trace:
-            self._trace("host->module", data)
+            self._trace("host->module", bytes(data))
 
     def discard_input(self) -> None:
         self._inbuf.clear()

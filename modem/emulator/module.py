@@ -2,28 +2,30 @@
 
 A restart (``AT+CFUN=1,1`` or the ``restart`` fault) cancels the ``Module``
 and the emulator builds a new one: echo on again, contexts and sockets gone,
-``RAM:`` files lost; the ``FileStore``'s ``UFS:`` area is shared and survives.
+``RAM:`` files lost; the ``FileStore``'s ``UFS:`` area and the
+``PendingFaults`` are shared and survive.
+
+The command handlers (``at_*.py``) and the faults (``faults.py``) act on a
+``Module``; it knows neither of them: ``run`` is handed the command loop.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import trio
 
 from .clock import ModuleClock
 from .config import EmulatorConfig
-from .faults import Fault, FaultState
 from .files import FileStore
 from .line import HostLine
-from .ssl_sockets import SocketState, SslSocket
+from .manual import PDP_CONTEXT_IDS, SSL_CONTEXT_IDS
+from .pending_faults import PendingFaults
+from .ssl_sockets import SslSocket
 from .tls import SslContextConfig
 
 BOOT_URCS = (b"\r\n+CPIN: READY\r\n", b"\r\n+QUSIM: 1\r\n", b"\r\n+QIND: SMS DONE\r\n")
-CLIENT_IDS = range(12)
-SSL_CONTEXT_IDS = range(6)
-PDP_CONTEXT_IDS = range(1, 17)
 
 
 @dataclass
@@ -50,12 +52,12 @@ class Module:
 
     def __init__(
         self, config: EmulatorConfig, line: HostLine, files: FileStore,
-        faults: FaultState, restart: Callable[[], None],
+        pending_faults: PendingFaults, restart: Callable[[], None],
     ) -> None:
         self.config = config
         self.line = line
         self.files = files
-        self.faults = faults
+        self.pending_faults = pending_faults
         self.restart = restart
         self.clock = ModuleClock(config.clock_start)
         self.echo = True
@@ -70,20 +72,24 @@ class Module:
         self.booted = trio.Event()
         self._nursery: trio.Nursery | None = None
 
-    async def run(self) -> None:
-        from .at_commands import CommandProcessor
-
+    async def run(self, command_loop: Callable[[], Awaitable[None]]) -> None:
+        """Boot, then serve the host with ``command_loop`` until cancelled."""
         async with trio.open_nursery() as nursery:
             self._nursery = nursery
             with trio.move_on_after(self.config.boot_time):
                 await self.line.drop_input_forever()  # nothing answered while booting
             await self.line.write(b"\r\nRDY\r\n")
             nursery.start_soon(self.line.run_urc_writer)
-            nursery.start_soon(CommandProcessor(self).run)
+            nursery.start_soon(command_loop)
             await trio.sleep(self.config.boot_urc_delay)
             for urc in BOOT_URCS:
                 self.line.post_urc(urc)
             self.booted.set()
+
+    def spawn(self, task: Callable[[], Awaitable[None]]) -> None:
+        """Run ``task`` for the rest of this power-on (sockets, noise)."""
+        assert self._nursery is not None, "the module is not running"
+        self._nursery.start_soon(task)
 
     # -- sockets -------------------------------------------------------------
 
@@ -91,8 +97,7 @@ class Module:
         self.sockets[sock.client_id] = sock
 
     def start_socket(self, sock: SslSocket) -> None:
-        assert self._nursery is not None
-        self._nursery.start_soon(sock.run)
+        self.spawn(sock.run)
 
     def forget_socket(self, sock: SslSocket) -> None:
         if self.sockets.get(sock.client_id) is sock:
@@ -103,51 +108,3 @@ class Module:
         sock.request_close(close_timeout)
         await sock.finished.wait()
         self.forget_socket(sock)
-
-    # -- faults --------------------------------------------------------------
-
-    async def apply_fault(self, fault: Fault) -> None:
-        kind = fault.kind
-        self.faults.history.append(fault)
-        if kind == "peer_close":
-            sock = self.sockets.get(fault.client_id)
-            if sock is not None:
-                sock.drop_connection()
-        elif kind == "pdp_deact":
-            ctx = self.pdp.get(fault.context_id)
-            if ctx is not None and ctx.active:
-                ctx.active = False
-                self.line.post_urc(b'\r\n+QIURC: "pdpdeact",%d\r\n' % fault.context_id)
-                for sock in list(self.sockets.values()):
-                    if sock.pdp_id == fault.context_id:
-                        sock.drop_connection()
-        elif kind == "restart":
-            self.restart()
-        elif kind == "silence":
-            self.line.silence(fault.seconds)
-        elif kind == "noise":
-            assert self._nursery is not None
-            self._nursery.start_soon(self._noise, self.faults.noise_lines(fault.count))
-        elif kind == "send_fail":
-            self.faults.send_fails += fault.count
-        elif kind == "slow_handshake":
-            self.faults.slow_handshakes.extend([fault.seconds] * fault.count)
-        else:
-            raise ValueError(f"unknown fault {kind!r}")
-        await trio.lowlevel.checkpoint()
-
-    async def _noise(self, lines: list[tuple[float, bytes]]) -> None:
-        for pause, noise in lines:
-            await trio.sleep(pause)
-            self.line.post_urc(noise)
-
-    def random_fault(self) -> Fault:
-        """A mild fault for ``random:RATE`` (drawn from the seeded generator)."""
-        rng = self.faults.rng
-        connected = sorted(
-            cid for cid, s in self.sockets.items() if s.state == SocketState.CONNECTED
-        )
-        choices = [Fault.noise(rng.randint(1, 4)), Fault.send_fail(1)]
-        if connected:
-            choices.append(Fault.peer_close(rng.choice(connected)))
-        return rng.choice(choices)

@@ -6,7 +6,7 @@ lines, then ``\\r\\nOK\\r\\n``; ``+CME ERROR`` follows ``AT+CMEE``.
 
 from __future__ import annotations
 
-from .files import FILE_ERROR_TEXT
+from .manual import CME_TEXT
 
 OK = b"\r\nOK\r\n"
 ERROR = b"\r\nERROR\r\n"
@@ -15,44 +15,6 @@ NO_CARRIER = b"\r\nNO CARRIER\r\n"
 SEND_OK = b"\r\nSEND OK\r\n"
 SEND_FAIL = b"\r\nSEND FAIL\r\n"
 PROMPT = b"\r\n> "
-
-CME_TEXT = {
-    3: "operation not allowed",
-    4: "operation not supported",
-    10: "SIM not inserted",
-    50: "incorrect parameters",
-    **FILE_ERROR_TEXT,
-}
-
-#: AT+QIGETERROR texts (manual chapter 5, "Summary of Error Codes").
-IP_ERROR_TEXT = {
-    0: "Operation successful",
-    550: "Unknown error",
-    551: "Operation blocked",
-    552: "Invalid parameter",
-    553: "Memory not enough",
-    554: "Create socket failed",
-    555: "Operation not supported",
-    556: "Socket bind failed",
-    557: "Socket listen failed",
-    558: "Socket write failed",
-    559: "Socket read failed",
-    560: "Socket accept failed",
-    561: "Open PDP context failed",
-    562: "Close PDP context failed",
-    563: "Socket identity has been used",
-    564: "DNS busy",
-    565: "DNS parse failed",
-    566: "Socket connection failed",
-    567: "Socket has been closed",
-    568: "Operation busy",
-    569: "Operation timeout",
-    570: "PDP context break down",
-    571: "Cancel send",
-    572: "Operation not allowed",
-    573: "APN not configured",
-    574: "Port busy",
-}
 
 
 def info(*lines: str | bytes) -> bytes:

@@ -14,18 +14,42 @@ from __future__ import annotations
 import ipaddress
 import socket as stdlib_socket
 from enum import IntEnum
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import trio
 
 from . import tls
+from .clock import ModuleClock
+from .config import EmulatorConfig
+from .files import FileStore
+from .line import HostLine
+from .manual import CONNECTION_FAILED, DNS_PARSE_FAILED, MAX_PUSH
+from .pending_faults import PendingFaults
 
-if TYPE_CHECKING:
-    from .module import Module
 
-MAX_PUSH = 1500
-DNS_PARSE_FAILED = 565
-CONNECTION_FAILED = 566
+class SocketOwner(Protocol):
+    """What a socket uses of the module that owns it (``module.Module`` is one).
+
+    A protocol, so that this module need not import the module that imports it.
+    """
+
+    config: EmulatorConfig
+    line: HostLine
+    files: FileStore
+    clock: ModuleClock
+    pending_faults: PendingFaults
+    ssl_contexts: dict[int, tls.SslContextConfig]
+    last_error: int
+
+    def forget_socket(self, sock: SslSocket) -> None: ...
+
+
+class AccessMode(IntEnum):
+    """``<access_mode>`` (manual 1.3): who empties the receive buffer."""
+
+    BUFFER = 0  # the host, with AT+QSSLRECV after a "recv" URC
+    PUSH = 1  # the module, in +QSSLURC: "recv",<id>,<len> URCs
+    TRANSPARENT = 2  # the line itself, after CONNECT
 
 
 class SocketState(IntEnum):
@@ -41,8 +65,8 @@ class SslSocket:
     """State and buffers of one client id; ``run`` is its task."""
 
     def __init__(
-        self, module: Module, client_id: int, pdp_id: int, ctx_id: int,
-        host: str, port: int, mode: int,
+        self, module: SocketOwner, client_id: int, pdp_id: int, ctx_id: int,
+        host: str, port: int, mode: AccessMode,
     ) -> None:
         self.module = module
         self.client_id = client_id
@@ -111,10 +135,10 @@ class SslSocket:
             view = view[room:]
             self.notify()
 
-    def set_mode(self, mode: int) -> None:
+    def set_mode(self, mode: AccessMode) -> None:
         """``AT+QISWTMD`` / leaving transparent mode: the new consumer takes over."""
         self.mode = mode
-        if mode == 0 and self.rx and not self.recv_urc_sent:
+        if mode is AccessMode.BUFFER and self.rx and not self.recv_urc_sent:
             self._announce_recv()
         self.notify()
 
@@ -185,7 +209,7 @@ class SslSocket:
         )
         with trio.move_on_after(cfg.negotiatetime):
             try:
-                delay = module.faults.take_slow_handshake()
+                delay = module.pending_faults.take_slow_handshake()
                 if delay:
                     await trio.sleep(delay)
                 await self._stream.do_handshake()
@@ -231,7 +255,7 @@ class SslSocket:
             module.forget_socket(self)
         else:
             self.state = SocketState.CONNECTED
-        if self.mode != 2:
+        if self.mode is not AccessMode.TRANSPARENT:
             module.line.post_urc(b'\r\n+QSSLOPEN: %d,%d\r\n' % (self.client_id, err))
         self.opened.set()
 
@@ -255,7 +279,7 @@ class SslSocket:
                 return
             self.rx += data
             self.bytes_received += len(data)
-            if self.mode == 0 and not self.recv_urc_sent:
+            if self.mode is AccessMode.BUFFER and not self.recv_urc_sent:
                 self._announce_recv()
             self.notify()
 
@@ -280,7 +304,7 @@ class SslSocket:
 
     async def _push_loop(self) -> None:
         while True:
-            while not (self.mode == 1 and self.rx):
+            while not (self.mode is AccessMode.PUSH and self.rx):
                 await self.wait_change()
             await self._push_chunk().wait()
 
@@ -299,9 +323,10 @@ class SslSocket:
         self.peer_closed = True
         self.state = SocketState.CLOSING
         self.notify()
-        while self.mode == 1 and self.rx:
+        while self.mode is AccessMode.PUSH and self.rx:
             self._push_chunk()
-        if self.mode != 2:  # the transparent session reports NO CARRIER itself
+        # The transparent session reports NO CARRIER itself.
+        if self.mode is not AccessMode.TRANSPARENT:
             self.module.line.post_urc(b'\r\n+QSSLURC: "closed",%d\r\n' % self.client_id)
 
     async def _close_gracefully(self, close_timeout: float) -> None:

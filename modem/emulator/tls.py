@@ -30,44 +30,10 @@ import ssl
 import tempfile
 import warnings
 from dataclasses import dataclass
+from typing import Any
 
 from .files import FileStore
-
-#: Manual Table 2: cipher suite code -> OpenSSL name.
-CIPHER_SUITES: dict[int, str] = {
-    0x0035: "AES256-SHA",
-    0x002F: "AES128-SHA",
-    0x0005: "RC4-SHA",
-    0x0004: "RC4-MD5",
-    0x000A: "DES-CBC3-SHA",
-    0x003D: "AES256-SHA256",
-    0xC002: "ECDH-ECDSA-RC4-SHA",
-    0xC003: "ECDH-ECDSA-DES-CBC3-SHA",
-    0xC004: "ECDH-ECDSA-AES128-SHA",
-    0xC005: "ECDH-ECDSA-AES256-SHA",
-    0xC007: "ECDHE-ECDSA-RC4-SHA",
-    0xC008: "ECDHE-ECDSA-DES-CBC3-SHA",
-    0xC009: "ECDHE-ECDSA-AES128-SHA",
-    0xC00A: "ECDHE-ECDSA-AES256-SHA",
-    0xC011: "ECDHE-RSA-RC4-SHA",
-    0xC012: "ECDHE-RSA-DES-CBC3-SHA",
-    0xC013: "ECDHE-RSA-AES128-SHA",
-    0xC014: "ECDHE-RSA-AES256-SHA",
-    0xC00C: "ECDH-RSA-RC4-SHA",
-    0xC00D: "ECDH-RSA-DES-CBC3-SHA",
-    0xC00E: "ECDH-RSA-AES128-SHA",
-    0xC00F: "ECDH-RSA-AES256-SHA",
-    0xC023: "ECDHE-ECDSA-AES128-SHA256",
-    0xC024: "ECDHE-ECDSA-AES256-SHA384",
-    0xC025: "ECDH-ECDSA-AES128-SHA256",
-    0xC026: "ECDH-ECDSA-AES256-SHA384",
-    0xC027: "ECDHE-RSA-AES128-SHA256",
-    0xC028: "ECDHE-RSA-AES256-SHA384",
-    0xC029: "ECDH-RSA-AES128-SHA256",
-    0xC02A: "ECDH-RSA-AES256-SHA384",
-    0xC02F: "ECDHE-RSA-AES128-GCM-SHA256",
-}
-ALL_SUITES = 0xFFFF
+from .manual import ALL_SUITES, CIPHER_SUITES
 
 _VERSIONS = {
     1: (ssl.TLSVersion.TLSv1, ssl.TLSVersion.TLSv1),
@@ -76,6 +42,7 @@ _VERSIONS = {
     4: (ssl.TLSVersion.TLSv1, ssl.TLSVersion.TLSv1_2),
 }
 _NO_CHECK_TIME = 0x200000  # OpenSSL X509_V_FLAG_NO_CHECK_TIME
+_PeerCert = dict[str, Any]  # what SSLObject.getpeercert() returns
 
 
 class TlsSetupError(Exception):
@@ -158,7 +125,7 @@ def sni_name(cfg: SslContextConfig, host: str) -> str | None:
     return None
 
 
-def leaf_valid_at(peer_cert: dict | None, when: dt.datetime) -> bool:
+def leaf_valid_at(peer_cert: _PeerCert | None, when: dt.datetime) -> bool:
     """True when the verified peer certificate's validity covers ``when`` (manual 1.4).
 
     ``peer_cert`` is ``SSLObject.getpeercert()`` of a verified connection
@@ -167,6 +134,6 @@ def leaf_valid_at(peer_cert: dict | None, when: dt.datetime) -> bool:
     if not peer_cert or "notBefore" not in peer_cert or "notAfter" not in peer_cert:
         return False
     stamp = when.timestamp()
-    not_before = ssl.cert_time_to_seconds(peer_cert["notBefore"])
-    not_after = ssl.cert_time_to_seconds(peer_cert["notAfter"])
+    not_before = ssl.cert_time_to_seconds(str(peer_cert["notBefore"]))
+    not_after = ssl.cert_time_to_seconds(str(peer_cert["notAfter"]))
     return not_before <= stamp <= not_after

@@ -17,41 +17,42 @@ from typing import TYPE_CHECKING
 import trio
 
 from .responses import CONNECT, NO_CARRIER, OK
+from .ssl_sockets import AccessMode
 
 if TYPE_CHECKING:
-    from .at_commands import CommandProcessor
+    from .module import Module
     from .ssl_sockets import SslSocket
 
 ESCAPE = b"+++"
 
 
-async def run_transparent(proc: CommandProcessor, sock: SslSocket) -> None:
+async def run_transparent(module: Module, sock: SslSocket) -> None:
     """Own the line for ``sock`` until ``+++`` or the peer closes."""
-    module, line = proc.module, proc.line
+    line = module.line
     async with line.urc_gate:
-        sock.mode = 2
+        sock.mode = AccessMode.TRANSPARENT
         sock.notify()
         module.last_transparent = sock.client_id
         await line.write(CONNECT)
         escaped = trio.Event()
         async with trio.open_nursery() as nursery:
-            nursery.start_soon(_uplink, proc, sock, escaped)
-            closed = await _downlink(proc, sock, escaped)
+            nursery.start_soon(_uplink, module, sock, escaped)
+            closed = await _downlink(module, sock, escaped)
             nursery.cancel_scope.cancel()
         if closed:
-            sock.mode = 0
+            sock.mode = AccessMode.BUFFER
             await line.write(NO_CARRIER)
         else:
             await line.write(OK)
     if not closed:
-        sock.set_mode(0)
+        sock.set_mode(AccessMode.BUFFER)
         if sock.peer_closed:  # closed while escaping: nobody has said so yet
             line.post_urc(b'\r\n+QSSLURC: "closed",%d\r\n' % sock.client_id)
 
 
-async def _downlink(proc: CommandProcessor, sock: SslSocket, escaped: trio.Event) -> bool:
+async def _downlink(module: Module, sock: SslSocket, escaped: trio.Event) -> bool:
     """Socket -> host until escape (False) or peer closed and drained (True)."""
-    line = proc.line
+    line = module.line
     while True:
         while not sock.rx and not sock.peer_closed and not escaped.is_set():
             await sock.wait_change()
@@ -65,10 +66,10 @@ async def _downlink(proc: CommandProcessor, sock: SslSocket, escaped: trio.Event
         await line.write(chunk)
 
 
-async def _uplink(proc: CommandProcessor, sock: SslSocket, escaped: trio.Event) -> None:
+async def _uplink(module: Module, sock: SslSocket, escaped: trio.Event) -> None:
     """Host -> socket, watching for the ``+++`` escape with its guard times."""
-    line = proc.line
-    guard = proc.module.config.escape_guard
+    line = module.line
+    guard = module.config.escape_guard
     last_input = trio.current_time()  # CONNECT counts as the start of the silence
     pending = bytearray()  # plus signs held back while they may be an escape
     first_plus = 0.0

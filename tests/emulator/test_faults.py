@@ -115,7 +115,10 @@ def test_fault_specs(spec: str, plan: FaultPlan) -> None:
     assert parse_fault_spec(spec) == plan
 
 
-@pytest.mark.parametrize("spec", ["", "boom", "peer_close", "peer_close:x", "restart:1", "noise@"])
+@pytest.mark.parametrize(
+    "spec",
+    ["", "boom", "peer_close", "peer_close:x", "restart:1", "noise@", "slow_handshake"],
+)
 def test_bad_fault_specs(spec: str) -> None:
     with pytest.raises(ValueError, match="fault spec"):
         parse_fault_spec(spec)

@@ -6,6 +6,7 @@ import pytest
 import trio
 import trio.testing
 
+from modem.emulator.at_commands import CommandProcessor
 from modem.emulator.config import EmulatorConfig
 from modem.emulator.faults import FaultState
 from modem.emulator.files import FileStore
@@ -60,9 +61,10 @@ async def test_latency_comes_after_the_echo_and_before_the_answer(
     ours, theirs = trio.testing.memory_stream_pair()
     config = EmulatorConfig(latency_ms=latency_ms)
     line = HostLine(ours, 0)
-    module = Module(config, line, FileStore(), FaultState(0), restart=lambda: None)
+    faults = FaultState(0)
+    module = Module(config, line, FileStore(), faults.pending, restart=lambda: None)
     async with trio.open_nursery() as nursery:
-        nursery.start_soon(module.run)
+        nursery.start_soon(module.run, CommandProcessor(module, faults).run)
         await module.booted.wait()
         await receive_exactly(theirs, len(b"\r\nRDY\r\n"))
         await trio.sleep(1)  # the boot URCs

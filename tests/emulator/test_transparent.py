@@ -3,8 +3,10 @@ AT+QISWTMD, NO CARRIER."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
+import ssl
 
 import pytest
 import trio
@@ -127,17 +129,35 @@ async def test_failed_transparent_open_is_error(online: Host) -> None:
 
 
 async def test_urcs_wait_until_transparent_mode_ends(
-    online: Host, echo_server
+    emu: Emulator, online: Host, echo_server, server_cert: trustme.LeafCert,
+    nursery: trio.Nursery,
 ) -> None:
+    """Socket 5's data arrives while socket 6 is transparent: its URC waits for the escape."""
     host = online
-    assert await host.open_ssl(5, "127.0.0.1", echo_server.port) == 0
+    release = trio.Event()
+
+    async def speak_when_released(stream: trio.SSLStream[trio.SocketStream]) -> None:
+        await stream.do_handshake()
+        await release.wait()
+        await stream.send_all(b"for five")
+        await trio.sleep_forever()
+
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_cert.configure_cert(context)
+    listeners = await nursery.start(
+        functools.partial(trio.serve_ssl_over_tcp, speak_when_released, 0, context,
+                          host="127.0.0.1")
+    )
+    port = listeners[0].transport_listener.socket.getsockname()[1]
+    assert await host.open_ssl(5, "127.0.0.1", port) == 0
     await host.send(f'AT+QSSLOPEN=1,1,6,"127.0.0.1",{echo_server.port},2\r')
     await host.expect(b"\r\nCONNECT\r\n")
-    await escape(host)
-    assert await host.send_data(5, b"for five") == b"SEND OK"
-    await host.send("ATO\r")
-    await host.expect(b"\r\nCONNECT\r\n")
-    # socket 5's data arrives now, but its URC must not land in socket 6's stream
+    release.set()
+    five = emu.module.sockets[5]
+    with trio.fail_after(5):
+        while not five.rx:
+            await five.wait_change()
+    # socket 5's data is in, but its URC must not land in socket 6's stream
     await echo_round(host, b"only socket six")
     await escape(host)
     assert await host.urc(b'+QSSLURC: "recv"') == b'+QSSLURC: "recv",5'

@@ -192,14 +192,17 @@ def test_wrong_apn():
 def test_no_sim(monkeypatch, ca_file):
     """A module without a SIM (``AT+CPIN?`` answers ``+CME ERROR: 10``): the run
     fails at start with one line saying to insert the SIM (exit status 1 in the CLI)."""
+    from dataclasses import replace
+
     from modem.emulator import at_commands
     from modem.emulator.responses import cme_error
 
-    async def no_sim(proc, req):
+    async def no_sim(module, req):
         await trio.lowlevel.checkpoint()
-        return cme_error(proc.module.cmee, 10)
+        return cme_error(module.cmee, 10)
 
-    monkeypatch.setitem(at_commands.HANDLERS, "+CPIN", no_sim)
+    cpin = at_commands.HANDLERS["+CPIN"]
+    monkeypatch.setitem(at_commands.HANDLERS, "+CPIN", replace(cpin, handler=no_sim))
     config = build_config({"emulate": True, "insecure": True,
                            "map": ["0=api.example.com:443"]})
     with pytest.raises(RuntimeFailure, match="SIM not usable.*insert a SIM"):

@@ -1,0 +1,29 @@
+"""Injected faults that wait for their moment: the next sends, the next handshakes.
+
+``faults.SendFail`` and ``faults.SlowHandshake`` book them here; the
+``AT+QSSLSEND`` handler and the socket's open take them one at a time.  The
+emulator keeps one ``PendingFaults`` across module restarts.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+
+class PendingFaults:
+    """Booked ``SEND FAIL`` answers and handshake stalls, taken in order."""
+
+    def __init__(self) -> None:
+        self.send_fails = 0
+        self.slow_handshakes: deque[float] = deque()
+
+    def take_send_fail(self) -> bool:
+        """True (and one fewer booked) when the next ``AT+QSSLSEND`` must fail."""
+        if self.send_fails:
+            self.send_fails -= 1
+            return True
+        return False
+
+    def take_slow_handshake(self) -> float:
+        """Seconds the next TLS handshake stalls first (0: none booked)."""
+        return self.slow_handshakes.popleft() if self.slow_handshakes else 0.0
