@@ -2,6 +2,9 @@
 
 * the sans-I/O core imports neither Trio nor pyserial, at import time or later;
 * ``modem`` never imports ``proxy``;
+* the emulator borrows nothing from the driver: it keeps its own transcription
+  of the manual (``modem/emulator/manual.py``), so a number copied wrong on
+  the driver's side cannot be confirmed by the module it is tested against;
 * no module imports a module that imports it back, directly or through others,
   counting imports under ``if TYPE_CHECKING:`` and inside functions.
 """
@@ -17,7 +20,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("modem", "proxy")
-SANS_IO = ("modem.protocol", "modem.events", "modem.commands", "modem.errors", "modem.limits")
+SANS_IO = ("modem.at_command", "modem.protocol", "modem.events", "modem.commands",
+           "modem.errors", "modem.limits", "modem.restart_policy", "modem.module_state")
 
 
 def _module_name(path: Path) -> str:
@@ -137,6 +141,15 @@ def test_modem_never_imports_proxy() -> None:
         if name.split(".")[0] == "modem"
     }
     assert {name: targets for name, targets in offenders.items() if targets} == {}
+
+
+def test_the_emulator_borrows_nothing_from_the_driver() -> None:
+    borrowed = {
+        name: sorted(t for t in targets if not t.startswith("modem.emulator"))
+        for name, targets in _graph().items()
+        if name.startswith("modem.emulator")
+    }
+    assert {name: targets for name, targets in borrowed.items() if targets} == {}
 
 
 @pytest.mark.parametrize("module", SANS_IO)

@@ -1,7 +1,7 @@
 """Golden AT transcripts: what the host sends, what the module answers, the events.
 
 Each ``Transcript`` is a short exchange as real EC2x/EG9x firmware frames it
-(docs: DESIGN.md "What real modules do"; manual chapter 3 for the examples):
+(docs/emulator.md "What it models"; manual chapter 3 for the examples):
 results are ``\\r\\nOK\\r\\n``, information responses ``\\r\\n<line>\\r\\n\\r\\nOK\\r\\n``,
 the send prompt ``\\r\\n> ``, read replies
 ``\\r\\n+QSSLRECV: <n>\\r\\n<n bytes>\\r\\n\\r\\nOK\\r\\n``, echo ``AT\\r\\r\\nOK\\r\\n``.
