@@ -78,7 +78,7 @@ class ReaderMode(enum.Enum):
     """The rest of a line longer than ``max_line``, dropped up to its CR LF."""
 
     RECV_PAYLOAD = "recv payload"
-    """The n raw bytes announced by ``+QSSLRECV: <n>`` (manual 2.1.5)."""
+    """The n raw bytes announced by ``+QSSLRECV: <n>`` (manual 2.1.4)."""
 
     PUSH_PAYLOAD = "push payload"
     """The len raw bytes announced by ``+QSSLURC: "recv",<id>,<len>``

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Final
 
-# -- SSL sockets (SSL manual 2.1.4, 2.1.5, 2.1.6, 2.2.1) --------------------
+# -- SSL sockets (SSL manual 2.1.1-2.1.4, 2.2.1) ----------------------------
 
 #: ``AT+QSSLSEND=<id>,<sendlen>``: 1-1460 bytes (also the ctrl-z form's cap).
 MAX_SEND: Final = 1460
