@@ -17,6 +17,7 @@ import trio
 from .config import EmulatorConfig
 from .emulator import Emulator
 from .faults import parse_fault_spec
+from .urc_port import FACTORY_URC_PORT, URC_PORTS
 
 
 def _resolve_pair(text: str) -> tuple[str, str]:
@@ -54,6 +55,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--auto-pdp", action="store_true", help="context 1 is active at boot")
     p.add_argument("--clock-now", action="store_true",
                    help="the module clock starts right (default: 1980-01-06)")
+    p.add_argument("--port-name", choices=URC_PORTS, default=FACTORY_URC_PORT,
+                   help="the AT port the pty plays; URCs reach it only while "
+                        'AT+QURCCFG="urcport" names it (factory default: usbat)')
     p.add_argument("--trace", action="store_true", help="log every line byte to stderr")
     return p
 
@@ -100,6 +104,7 @@ def main(argv: list[str] | None = None) -> int:
         auto_pdp=args.auto_pdp,
         clock_start=dt.datetime.now(dt.UTC) if args.clock_now else None,
         faults=tuple(args.fault),
+        port_name=args.port_name,
     )
     trio.run(serve, config, args.link, args.trace)
     return 0
