@@ -35,6 +35,14 @@ def _fault(text: str) -> str:
     return text
 
 
+def _command_name(text: str) -> str:
+    """``AT+QURCCFG``, ``+qurccfg`` or ``QURCCFG`` -> ``+QURCCFG``."""
+    name = text.upper().removeprefix("AT").lstrip("+")
+    if not name.isalnum():
+        raise argparse.ArgumentTypeError(f"want a command name like +QURCCFG, got {text!r}")
+    return "+" + name
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m modem.emulator",
@@ -58,6 +66,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port-name", choices=URC_PORTS, default=FACTORY_URC_PORT,
                    help="the AT port the pty plays; URCs reach it only while "
                         'AT+QURCCFG="urcport" names it (factory default: usbat)')
+    p.add_argument("--absent-command", type=_command_name, action="append", default=[],
+                   metavar="NAME",
+                   help="play firmware without this command (e.g. +QURCCFG): it answers "
+                        "ERROR; repeatable")
     p.add_argument("--trace", action="store_true", help="log every line byte to stderr")
     return p
 
@@ -105,6 +117,7 @@ def main(argv: list[str] | None = None) -> int:
         clock_start=dt.datetime.now(dt.UTC) if args.clock_now else None,
         faults=tuple(args.fault),
         port_name=args.port_name,
+        absent_commands=frozenset(args.absent_command),
     )
     trio.run(serve, config, args.link, args.trace)
     return 0

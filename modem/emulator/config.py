@@ -32,7 +32,8 @@ class EmulatorConfig:
     ``faults`` are ``--fault`` specs (see ``faults.parse_fault_spec``).
     ``port_name``: the AT port the pty plays (``usbat``, ``usbmodem`` or
     ``uart1``); URCs reach it only while ``AT+QURCCFG="urcport"`` names it
-    (factory default ``usbat``; see ``urc_port``).
+    (factory default ``usbat``; see ``urc_port``).  ``absent_commands``
+    (``"+QURCCFG"``...) answer ``ERROR`` in every form, as on older firmware.
     """
 
     baud: int = 0
@@ -51,6 +52,7 @@ class EmulatorConfig:
     connect_timeout: float = 150.0
     faults: tuple[str, ...] = ()
     port_name: str = FACTORY_URC_PORT
+    absent_commands: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         check_port_name(self.port_name)

@@ -11,7 +11,7 @@ import trio
 from modem.emulator import Emulator, EmulatorConfig
 from modem.emulator.__main__ import build_parser
 
-from .conftest import BOOT_DONE, Host
+from .conftest import BOOT_DONE, Host, emulator_host
 
 QUIET = 0.3  # seconds: far longer than the emulator takes to write a due URC
 
@@ -103,3 +103,18 @@ def test_the_port_name_flag(capsys: pytest.CaptureFixture[str]) -> None:
         parser.parse_args(["--port-name", "ttyUSB3"])
     assert exit_info.value.code == 2
     assert "invalid choice: 'ttyUSB3'" in capsys.readouterr().err
+
+
+async def test_firmware_without_qurccfg_answers_error_in_every_form() -> None:
+    config = EmulatorConfig(absent_commands=frozenset({"+QURCCFG"}))
+    async with emulator_host(config) as (_, host):
+        await host.send("ATE0\r")
+        await host.read_until(b"OK\r\n")
+        for form in ("=?", '="urcport"', '="urcport","usbat"'):
+            assert await host.command(f"AT+QURCCFG{form}") == b"\r\nERROR\r\n"
+        assert await host.command("AT+CSQ") == b"\r\n+CSQ: 20,99\r\n\r\nOK\r\n"
+
+
+def test_the_absent_command_flag() -> None:
+    args = build_parser().parse_args(["--absent-command", "AT+qurccfg", "--absent-command", "QLTS"])
+    assert args.absent_command == ["+QURCCFG", "+QLTS"]
