@@ -3,7 +3,8 @@
 Steps (each fails with a one-line ``BringUpError`` that says what to do):
 
 1. sync (``AT`` until ``OK``, done by the caller: ``AtChannel.sync``), ``ATE0``,
-   ``AT+CMEE=1`` (numeric error codes);
+   ``AT+CMEE=1`` (numeric error codes), then URCs routed to our port
+   (``AT+QURCCFG="urcport"``; firmware without it is tolerated);
 2. SIM ready (``AT+CPIN?``) and network registration (``AT+CEREG?`` /
    ``AT+CREG?``, polled within a bound);
 3. the module clock set from the host clock when it is wrong, since
@@ -70,6 +71,39 @@ async def configure_line(channel: AtChannel) -> None:
     """Echo off, numeric errors (the caller has synced the line)."""
     await expect_ok(channel, commands.echo(False))
     await expect_ok(channel, commands.cmee(1))
+
+
+async def route_urcs(channel: AtChannel, port: str | None) -> str | None:
+    """Make the module send its URCs to ``port``, the AT port we own.
+
+    EC2x firmware sends every URC (``+QSSLOPEN``, ``+QSSLURC``...) to one
+    port, ``usbat`` by default (Quectel AT Commands Manual, ``AT+QURCCFG``);
+    a host on another port hears none and every open waits out its 150 s.
+    Reads the setting and, when ``port`` is given and differs, sets it (the
+    module keeps it in NVM).  ``"all"`` already reaches us and is left.
+    Firmware that answers ``ERROR`` is logged and tolerated.  Returns the
+    setting now in force (None: unknown).
+    """
+    resp = await channel.run(commands.qurccfg_urcport_query())
+    found = None
+    if resp.ok and resp.lines:
+        try:
+            found = commands.parse_qurccfg_urcport(resp.lines[0])
+        except ValueError:
+            found = None
+    if found is None:
+        log.info("URC port unknown (AT+QURCCFG not supported), left as is want=%s", port)
+        return None
+    if port is None or found in (port, "all"):
+        log.info("URC port found=%s set=unchanged want=%s", found, port)
+        return found
+    try:
+        await expect_ok(channel, commands.qurccfg_urcport(port))
+    except ModemError as exc:
+        log.warning("URC port found=%s set=failed want=%s: %s", found, port, exc)
+        return found
+    log.info("URC port found=%s set=%s", found, port)
+    return port
 
 
 async def check_sim(channel: AtChannel) -> None:

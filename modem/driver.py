@@ -90,6 +90,7 @@ class Modem:
         ready_timeout: float = READY_TIMEOUT,
         command_timeout_cap: float = math.inf,
         send_stall_timeout: float = SEND_STALL_TIMEOUT,
+        urc_port: str | None = None,
     ) -> None:
         self.pdp = pdp
         self.profiles = list(profiles)
@@ -98,7 +99,7 @@ class Modem:
         self._supervisor = Supervisor(
             open_stream, pdp, profiles, self._table, trace_at=trace_at,
             registration_timeout=registration_timeout,
-            command_timeout_cap=command_timeout_cap)
+            command_timeout_cap=command_timeout_cap, urc_port=urc_port)
         self._restart_policy = RestartPolicy()
         self._send_stall_timeout = send_stall_timeout
         self._info_cache: tuple[float, ModuleInfo] | None = None
@@ -116,6 +117,7 @@ class Modem:
         ready_timeout: float = READY_TIMEOUT,
         command_timeout_cap: float = math.inf,
         send_stall_timeout: float = SEND_STALL_TIMEOUT,
+        urc_port: str | None = None,
     ) -> AsyncIterator[Modem]:
         """Open the device, bring the module up, and keep it up until exit.
 
@@ -123,12 +125,16 @@ class Modem:
         message) when the first bring-up fails.  Later failures are
         recovered from in the background.  ``command_timeout_cap`` bounds
         every command's response time (tests pass a few seconds; see
-        ``AtChannel``).
+        ``AtChannel``).  ``urc_port`` (one of ``commands.URC_PORTS``) is the
+        AT port ``open_stream`` opens: bring-up routes URCs there (None:
+        leave the module's setting as it is).
         """
+        if urc_port is not None and urc_port not in commands.URC_PORTS:
+            raise ValueError(f"urc_port must be one of {commands.URC_PORTS}, got {urc_port!r}")
         modem = cls(open_stream, pdp or PdpSettings(), profiles, trace_at=trace_at,
                     registration_timeout=registration_timeout, ready_timeout=ready_timeout,
                     command_timeout_cap=command_timeout_cap,
-                    send_stall_timeout=send_stall_timeout)
+                    send_stall_timeout=send_stall_timeout, urc_port=urc_port)
         with single_exception():
             async with trio.open_nursery() as nursery:
                 await nursery.start(modem._supervisor.run)

@@ -34,6 +34,7 @@ from .bringup import (
     configure_contexts,
     configure_line,
     identify,
+    route_urcs,
     set_clock,
     upload_files,
     wait_registered,
@@ -83,8 +84,10 @@ class Supervisor:
         trace_at: bool = False,
         registration_timeout: float = 120.0,
         command_timeout_cap: float = math.inf,
+        urc_port: str | None = None,
     ) -> None:
         self._open_stream = open_stream
+        self._urc_port = urc_port
         self.pdp = pdp
         self.profiles = list(profiles)
         self._table = table
@@ -188,6 +191,7 @@ class Supervisor:
 
     async def _bring_up_once(self, channel: AtChannel) -> None:
         await configure_line(channel)
+        await route_urcs(channel, self._urc_port)
         self.identity = await identify(channel)
         await check_sim(channel)
         registration = await wait_registered(channel, self._registration_timeout)

@@ -71,6 +71,10 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--baud", type=int, metavar="N", help="serial speed (default 115200)")
     g.add_argument("--rtscts", action=argparse.BooleanOptionalAction,
                    help="RTS/CTS hardware flow control (default off)")
+    g.add_argument("--urc-port", metavar="PORT",
+                   help="the module's name for the AT port opened: usbat, usbmodem or uart1; "
+                        "bring-up routes URCs there (default auto: USB interface 2 usbat, "
+                        "3 usbmodem, a non-USB serial device uart1)")
 
     g = p.add_argument_group("network (PDP context)")
     g.add_argument("--apn", metavar="APN",

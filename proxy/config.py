@@ -24,6 +24,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from modem.commands import URC_PORTS
 from modem.limits import ALL_CIPHER_SUITES, CIPHER_SUITES, CLIENT_IDS, SSL_CONTEXTS
 
 from .errors import ConfigError as ConfigError  # its home before proxy.errors
@@ -32,6 +33,7 @@ from .errors import ConfigError as ConfigError  # its home before proxy.errors
 KNOWN_CIPHERSUITES: frozenset[int] = frozenset(CIPHER_SUITES)
 TLS_VERSIONS = ("1.0", "1.1", "1.2", "all")
 APN_AUTH = {"none": 0, "pap": 1, "chap": 2, "pap-or-chap": 3}
+URC_PORT_CHOICES = (*URC_PORTS, "auto")  # auto: from the device (port_discovery.urc_port_for)
 MAX_CLIENT_IDS = CLIENT_IDS      # manual 2.1.2: <clientID> 0-11
 MAX_SSL_CONTEXTS = SSL_CONTEXTS  # manual 2.1.1: <sslctxID> 0-5
 LOCALHOST = "127.0.0.1"
@@ -107,6 +109,7 @@ class ProxyConfig:
     device: str | None = None
     baud: int = 115200
     rtscts: bool = False
+    urc_port: str = "auto"
     apn: str | None = None
     apn_user: str = ""
     apn_password: str = field(default="", repr=False)
@@ -230,7 +233,7 @@ def parse_resolve(spec: str) -> tuple[str, str]:
 
 # Keys allowed at the top of the file (flag names without the dashes).
 _TOP_KEYS = {
-    "device": str, "baud": int, "rtscts": bool,
+    "device": str, "baud": int, "rtscts": bool, "urc-port": str,
     "apn": str, "apn-user": str, "apn-password": str, "apn-auth": str, "pdp-context": int,
     "max-connections": int, "queue-timeout": (int, float), "grace": (int, float),
     "status": (str, int), "at-console": (str, int), "verbose": (bool, int), "trace-at": bool,
@@ -419,6 +422,11 @@ def build_config(flags: MappingABC[str, Any], file: MappingABC[str, Any] | None 
         resolve_raw = [f"{k}={v}" for k, v in resolve_raw.items()]
     resolve = tuple(parse_resolve(str(s)) for s in resolve_raw)
 
+    urc_port = merged.get("urc-port", "auto")
+    if urc_port not in URC_PORT_CHOICES:
+        raise ConfigError(f"--urc-port: {urc_port!r} is not one of {', '.join(URC_PORT_CHOICES)}"
+                          " (the AT port this proxy opens; auto finds it from the device)")
+
     auth_name = merged.get("apn-auth")
     if auth_name is None:
         apn_auth = APN_AUTH["pap-or-chap"] if merged.get("apn-user") else 0
@@ -449,6 +457,7 @@ def build_config(flags: MappingABC[str, Any], file: MappingABC[str, Any] | None 
         device=merged.get("device") or None,
         baud=_number(merged, "baud", 300, 4_000_000, 115200),
         rtscts=bool(merged.get("rtscts", False)),
+        urc_port=urc_port,
         apn=apn,
         apn_user=merged.get("apn-user", ""),
         apn_password=merged.get("apn-password", ""),

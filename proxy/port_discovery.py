@@ -9,6 +9,7 @@ interface number is the last field of pyserial's ``location``
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -77,3 +78,46 @@ def system_ports() -> list[SerialPort]:
 def find_at_port() -> str:
     """``choose_at_port`` over this host's ports."""
     return choose_at_port(system_ports())
+
+
+# -- the URC port (AT+QURCCFG="urcport") of the AT port we open ------------------
+
+#: EC2x / EG9x / EM05 USB interfaces that carry AT commands, by the name
+#: ``AT+QURCCFG="urcport"`` gives them (Quectel AT Commands Manual; the
+#: Linux USB driver guide numbers them: 2 AT port, 3 modem port).
+USB_INTERFACE_URC_PORTS = {2: "usbat", 3: "usbmodem"}
+UART_URC_PORT = "uart1"
+
+
+def urc_port_for(port: SerialPort | None) -> tuple[str | None, str]:
+    """The ``urcport`` name of the AT port ``port`` and why (None: cannot tell).
+
+    ``port`` is the device as pyserial describes it (``describe_device``):
+    a USB device by its interface number (the last field of ``location``),
+    a serial device that is not USB is the main UART (``uart1``); None is a
+    device pyserial does not know (a pty, a network serial port).
+    """
+    if port is None:
+        return None, "not a USB or UART serial device (a pty?)"
+    if port.vid is None:
+        return UART_URC_PORT, "serial device that is not USB"
+    interface = port.interface
+    name = USB_INTERFACE_URC_PORTS.get(interface) if interface is not None else None
+    if name is None:
+        return None, (f"USB interface {interface} is neither 2 (usbat) nor 3 (usbmodem)"
+                      if interface is not None else f"no USB interface in {port.location!r}")
+    return name, f"USB interface {interface}"
+
+
+def describe_device(path: str) -> SerialPort | None:
+    """``path`` (symlinks such as ``/dev/serial/by-id/...`` followed) as pyserial
+    describes it from sysfs; None when it has no tty device there (a pty)
+    or the host is not Linux."""
+    try:
+        from serial.tools.list_ports_linux import SysFS
+    except ImportError:  # pyserial's sysfs reader is Linux only
+        return None
+    info = SysFS(os.path.realpath(path))
+    if info.subsystem is None:
+        return None
+    return SerialPort(info.device, info.vid, info.pid, info.location)

@@ -42,6 +42,7 @@ from .config import Endpoint, Mapping, ProxyConfig
 from .connection import HALF_CLOSE_LINGER, serve_connection
 from .errors import ListenError as ListenError  # its home before proxy.errors
 from .logging_setup import NOTICE, kv
+from .port_discovery import describe_device, urc_port_for
 from .registry import ConnectionState, Registry
 from .status import serve_status
 
@@ -214,10 +215,26 @@ class ProxyService:
                               username=config.apn_user, password=config.apn_password,
                               auth=config.apn_auth)
             profiles = list(dict.fromkeys(self.profiles.values()))
+            modem_options = {"urc_port": self._urc_port(device), **self._modem_options}
             modem = await stack.enter_async_context(Modem.open(
                 open_stream, pdp=pdp, profiles=profiles, trace_at=config.trace_at,
-                **self._modem_options))
+                **modem_options))
             yield modem
+
+    def _urc_port(self, device: str) -> str | None:
+        """The port bring-up routes URCs to: ``--urc-port``, or found from ``device``
+        (the emulator's port name with ``--emulate``); None leaves the module's."""
+        setting = self.config.urc_port
+        port: str | None
+        if setting != "auto":
+            port, why = setting, "--urc-port"
+        elif self.emulator is not None:
+            port, why = self.emulator.config.port_name, "emulator"
+        else:
+            port, why = urc_port_for(describe_device(device))
+        log.info("URC port for the AT port", extra=kv(
+            device=device, urc_port=port or "left as is", reason=why))
+        return port
 
     async def _accept_all(self, listeners: dict[Mapping, list[trio.SocketListener]],
                           modem: Modem, admission: Admission, work: trio.Nursery) -> None:

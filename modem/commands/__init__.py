@@ -15,7 +15,7 @@ Sources:
 * ``AT+QFUPL``, ``AT+QFLST``, ``AT+QFDEL``: Quectel's FILE AT Commands Manual;
 * ``ATE``, ``ATI``, ``AT+CMEE``, ``AT+CFUN``, ``AT+CPIN``, ``AT+CREG``,
   ``AT+CEREG``, ``AT+CSQ``, ``AT+CCLK``: 3GPP TS 27.007 as Quectel documents
-  it; ``AT+QLTS``: Quectel's AT Commands Manual.
+  it; ``AT+QLTS``, ``AT+QURCCFG``: Quectel's AT Commands Manual.
 
 Rules the builders enforce before anything reaches the wire:
 
@@ -61,6 +61,7 @@ from ._files import (
     qfupl_checksum,
 )
 from ._general import (
+    URC_PORTS,
     ModuleIdentity,
     Registration,
     SignalQuality,
@@ -80,8 +81,11 @@ from ._general import (
     parse_cpin,
     parse_csq,
     parse_qlts,
+    parse_qurccfg_urcport,
     parse_registration,
     qlts,
+    qurccfg_urcport,
+    qurccfg_urcport_query,
     test_form,
 )
 from ._pdp import (
@@ -137,6 +141,7 @@ __all__ = [
     "MAX_RECV",
     "MAX_SEND",
     "QUICK_TIMEOUT",
+    "URC_PORTS",
     "DnsConfig",
     "FileEntry",
     "ModuleIdentity",
@@ -174,6 +179,7 @@ __all__ = [
     "parse_qlts",
     "parse_qsslcfg",
     "parse_qsslstate",
+    "parse_qurccfg_urcport",
     "parse_registration",
     "qfdel",
     "qflst",
@@ -206,6 +212,8 @@ __all__ = [
     "qsslsend",
     "qsslsend_ctrlz",
     "qsslstate",
+    "qurccfg_urcport",
+    "qurccfg_urcport_query",
     "quote",
     "split_fields",
     "test_form",

@@ -2,7 +2,7 @@
 
 ``ATE``, ``ATI``, ``AT+CMEE``, ``AT+CFUN``, ``AT+CPIN``, ``AT+CREG``,
 ``AT+CEREG``, ``AT+CSQ``, ``AT+CCLK``: 3GPP TS 27.007 as Quectel documents
-it; ``AT+QLTS``: Quectel's AT Commands Manual.
+it; ``AT+QLTS`` and ``AT+QURCCFG``: Quectel's AT Commands Manual.
 """
 
 from __future__ import annotations
@@ -253,6 +253,44 @@ def parse_csq(text: str) -> SignalQuality:
     if not (0 <= ber <= 7 or ber == 99):
         raise unreadable(text, f"ber {ber} is outside 0-7, 99")
     return SignalQuality(rssi, ber)
+
+
+# -- URC port (Quectel AT Commands Manual, AT+QURCCFG) ------------------------
+
+#: The AT ports ``AT+QURCCFG="urcport",<port>`` can name on EC2x / EG9x / EM05:
+#: the USB AT port (USB interface 2), the USB modem port (3), the main UART.
+URC_PORTS = ("usbat", "usbmodem", "uart1")
+
+
+def qurccfg_urcport_query() -> Command:
+    """``AT+QURCCFG="urcport"``: the port URCs go to (``parse_qurccfg_urcport``).
+
+    Older firmware without the command answers ``ERROR``.
+    """
+    return Command('AT+QURCCFG="urcport"', info_prefixes=("+QURCCFG",), timeout=QUICK_TIMEOUT)
+
+
+def qurccfg_urcport(port: str) -> Command:
+    """``AT+QURCCFG="urcport","<port>"``: send every URC to ``port`` (one of ``URC_PORTS``).
+
+    The module keeps the setting in NVM, so it survives a restart.
+    """
+    if port not in URC_PORTS:
+        raise ValueError(f"URC port must be one of {', '.join(URC_PORTS)}, got {port!r}")
+    return Command(f'AT+QURCCFG="urcport","{port}"', timeout=QUICK_TIMEOUT)
+
+
+def parse_qurccfg_urcport(text: str) -> str:
+    """``+QURCCFG: "urcport","usbat"`` -> ``"usbat"`` (lower case).
+
+    Values outside ``URC_PORTS`` (newer firmware has ``"all"``, some
+    ``"uart2"``) are returned as they are; the caller decides.
+    """
+    fields = info_fields(text, "+QURCCFG")
+    if (len(fields) != 2 or not all(isinstance(f, str) for f in fields)
+            or str(fields[0]).lower() != "urcport" or not fields[1]):
+        raise unreadable(text, 'want "urcport",<port>')
+    return str(fields[1]).lower()
 
 
 # -- clock -----------------------------------------------------------------------

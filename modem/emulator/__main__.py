@@ -17,6 +17,7 @@ import trio
 from .config import EmulatorConfig
 from .emulator import Emulator
 from .faults import parse_fault_spec
+from .urc_port import FACTORY_URC_PORT, URC_PORTS
 
 
 def _resolve_pair(text: str) -> tuple[str, str]:
@@ -32,6 +33,14 @@ def _fault(text: str) -> str:
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from exc
     return text
+
+
+def _command_name(text: str) -> str:
+    """``AT+QURCCFG``, ``+qurccfg`` or ``QURCCFG`` -> ``+QURCCFG``."""
+    name = text.upper().removeprefix("AT").lstrip("+")
+    if not name.isalnum():
+        raise argparse.ArgumentTypeError(f"want a command name like +QURCCFG, got {text!r}")
+    return "+" + name
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -54,6 +63,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--auto-pdp", action="store_true", help="context 1 is active at boot")
     p.add_argument("--clock-now", action="store_true",
                    help="the module clock starts right (default: 1980-01-06)")
+    p.add_argument("--port-name", choices=URC_PORTS, default=FACTORY_URC_PORT,
+                   help="the AT port the pty plays; URCs reach it only while "
+                        'AT+QURCCFG="urcport" names it (factory default: usbat)')
+    p.add_argument("--absent-command", type=_command_name, action="append", default=[],
+                   metavar="NAME",
+                   help="play firmware without this command (e.g. +QURCCFG): it answers "
+                        "ERROR; repeatable")
     p.add_argument("--trace", action="store_true", help="log every line byte to stderr")
     return p
 
@@ -100,6 +116,8 @@ def main(argv: list[str] | None = None) -> int:
         auto_pdp=args.auto_pdp,
         clock_start=dt.datetime.now(dt.UTC) if args.clock_now else None,
         faults=tuple(args.fault),
+        port_name=args.port_name,
+        absent_commands=frozenset(args.absent_command),
     )
     trio.run(serve, config, args.link, args.trace)
     return 0

@@ -85,7 +85,7 @@ class CommandProcessor:
 
     async def extended(self, request: Request) -> bytes | None:
         spec = HANDLERS.get(request.name)
-        if spec is None:
+        if spec is None or request.name in self.module.config.absent_commands:
             return ERROR
         sets_ip_error = request.name.startswith(_IP_COMMANDS)
         try:

@@ -1,4 +1,5 @@
-"""3GPP 27.007 basics and identification (``ATI``, ``AT+CMEE``, ``AT+CCLK`` ...)."""
+"""3GPP 27.007 basics and identification (``ATI``, ``AT+CMEE``, ``AT+CCLK`` ...),
+and ``AT+QURCCFG`` (the URC port; see ``urc_port``)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from .fields import ParamError, int_field, str_field
 from .registry import CommandTable
 from .request import Form, Request
 from .responses import OK, info
+from .urc_port import URC_PORTS
 
 if TYPE_CHECKING:
     from .module import Module
@@ -134,3 +136,25 @@ async def ipr(module: Module, req: Request) -> bytes:
 async def qccid(module: Module, req: Request) -> bytes:
     """The SIM's ICCID; the read and write forms answer a bare OK."""
     return info("+QCCID: 89860000000000000000") if req.form is EXECUTE else OK
+
+
+_URC_PORT_LIST = ",".join(f'"{port}"' for port in URC_PORTS)
+
+
+@COMMANDS.command("+QURCCFG", test=f'+QURCCFG: "urcport",({_URC_PORT_LIST})', forms={WRITE})
+async def qurccfg(module: Module, req: Request) -> bytes:
+    """``AT+QURCCFG="urcport"[,<port>]``: read or set where URCs go (kept in NVM).
+
+    Names are taken in any case (vendor test scripts send ``"URCPORT"``).
+    """
+    fields = req.fields
+    if len(fields) > 2 or str_field(fields, 0).lower() != "urcport":
+        raise ParamError("urcport")
+    routing = module.line.routing
+    if len(fields) == 1:
+        return info(f'+QURCCFG: "urcport","{routing.urc_port}"')
+    port = str_field(fields, 1).lower()
+    if port not in URC_PORTS:
+        raise ParamError("urcportvalue")
+    routing.urc_port = port
+    return OK

@@ -213,20 +213,30 @@ async def qsslclose(module: Module, req: Request) -> bytes:
     return OK
 
 
-def _state_line(sock: SslSocket) -> str:
+def _state_line(sock: SslSocket, at_port: str) -> str:
+    """One ``+QSSLSTATE`` line (manual 2.1.6 and its example in 3.3.1:
+    ``+QSSLSTATE: 4,"SSLClient","220.180.239.212",8010,65344,2,1,4,0,"usbmodem",1``).
+
+    ``<IP_address>`` is the resolved address; before the name is resolved
+    the host as given is shown (a guess: no log shows that moment).
+    ``<AT_port>`` is the port the socket was opened on: the one this line plays.
+    """
+    address = sock.remote_ip or sock.host
     return (
-        f'+QSSLSTATE: {sock.client_id},"SSLClient","{sock.host}",{sock.port},{sock.local_port},'
-        f'{int(sock.state)},{sock.pdp_id},{sock.client_id},{int(sock.mode)},"usbmodem",{sock.ctx_id}'
+        f'+QSSLSTATE: {sock.client_id},"SSLClient","{address}",{sock.port},{sock.local_port},'
+        f'{int(sock.state)},{sock.pdp_id},{sock.client_id},{int(sock.mode)},"{at_port}",'
+        f'{sock.ctx_id}'
     )
 
 
 @COMMANDS.command("+QSSLSTATE", forms={EXECUTE, WRITE})
 async def qsslstate(module: Module, req: Request) -> bytes:
     sockets = module.sockets
+    at_port = module.line.routing.port_name
     if req.form is EXECUTE:
-        return info(*(_state_line(sockets[cid]) for cid in sorted(sockets)))
+        return info(*(_state_line(sockets[cid], at_port) for cid in sorted(sockets)))
     sock = sockets.get(_id_field(req.fields, 0, CLIENT_IDS))
-    return info(_state_line(sock)) if sock else OK
+    return info(_state_line(sock, at_port)) if sock else OK
 
 
 @COMMANDS.command("+QISWTMD", test=f"+QISWTMD: {_CID},{_span(ACCESS_MODES)}", forms={WRITE})

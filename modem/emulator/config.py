@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from .urc_port import FACTORY_URC_PORT, check_port_name
+
 #: The clock a module without network time shows after power-up: the GPS epoch.
 GPS_EPOCH = dt.datetime(1980, 1, 6, tzinfo=dt.UTC)
 
@@ -28,6 +30,10 @@ class EmulatorConfig:
     ``escape_guard`` is the ``+++`` guard time (manual 1.3: 1 s).
     ``connect_timeout`` bounds the TCP connect (the manual's 150 s).
     ``faults`` are ``--fault`` specs (see ``faults.parse_fault_spec``).
+    ``port_name``: the AT port the pty plays (``usbat``, ``usbmodem`` or
+    ``uart1``); URCs reach it only while ``AT+QURCCFG="urcport"`` names it
+    (factory default ``usbat``; see ``urc_port``).  ``absent_commands``
+    (``"+QURCCFG"``...) answer ``ERROR`` in every form, as on older firmware.
     """
 
     baud: int = 0
@@ -45,6 +51,11 @@ class EmulatorConfig:
     escape_guard: float = 1.0
     connect_timeout: float = 150.0
     faults: tuple[str, ...] = ()
+    port_name: str = FACTORY_URC_PORT
+    absent_commands: frozenset[str] = frozenset()
+
+    def __post_init__(self) -> None:
+        check_port_name(self.port_name)
 
     @property
     def bytes_per_second(self) -> float:

@@ -25,6 +25,7 @@ from .files import FileStore
 from .line import HostLine
 from .module import Module
 from .pty_port import PtyPort
+from .urc_port import UrcRouting
 
 
 class Emulator:
@@ -37,6 +38,7 @@ class Emulator:
         self.config = config
         self._port = port
         self.line = HostLine(port.stream, config.bytes_per_second, trace)
+        self.line.routing = UrcRouting(config.port_name)
         self.files = FileStore()
         self.faults = FaultState(config.seed)
         self.restarts = 0
@@ -88,6 +90,11 @@ class Emulator:
     def restart(self) -> None:
         """Reboot the module (as ``AT+CFUN=1,1`` does)."""
         self._module_scope.cancel()
+
+    @property
+    def urc_port(self) -> str:
+        """The module's ``AT+QURCCFG="urcport"`` setting (kept across restarts)."""
+        return self.line.routing.urc_port
 
     @property
     def clock_offset(self) -> dt.timedelta:

@@ -18,6 +18,7 @@ from collections.abc import Callable
 import trio
 
 from .pacing import Pacer
+from .urc_port import UrcRouting
 
 CR = 0x0D
 LF = 0x0A
@@ -43,6 +44,7 @@ class HostLine:
         self.last_input_time = -math.inf
         self.bytes_in = 0
         self.bytes_out = 0
+        self.routing = UrcRouting()  # outlives a restart, like the module's NVM
 
     # -- silence ---------------------------------------------------------
 
@@ -158,10 +160,14 @@ class HostLine:
     def post_urc(self, data: bytes) -> trio.Event:
         """Queue a URC for the URC writer (keeps order, never blocks).
 
-        The returned event is set once it is written.  A queued URC is
+        The returned event is set once it is written (at once when the
+        URCs go to another AT port: ``routing``).  A queued URC is
         written whole even if its poster is cancelled meanwhile.
         """
         done = trio.Event()
+        if not self.routing.reaches_host:  # AT+QURCCFG sends it to another port
+            done.set()
+            return done
         self._urcs.append((data, done))
         self._urc_lot.unpark_all()
         return done

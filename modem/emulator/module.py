@@ -78,7 +78,8 @@ class Module:
             self._nursery = nursery
             with trio.move_on_after(self.config.boot_time):
                 await self.line.drop_input_forever()  # nothing answered while booting
-            await self.line.write(b"\r\nRDY\r\n")
+            if self.line.routing.reaches_host:  # RDY is a URC too (urc_port.py)
+                await self.line.write(b"\r\nRDY\r\n")
             nursery.start_soon(self.line.run_urc_writer)
             nursery.start_soon(command_loop)
             await trio.sleep(self.config.boot_urc_delay)

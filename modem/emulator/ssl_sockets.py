@@ -181,6 +181,7 @@ class SslSocket:
         address = await self._resolve()
         if address is None:
             return DNS_PARSE_FAILED
+        self.remote_ip = address  # +QSSLSTATE shows it from now on
         try:
             context = tls.client_context(cfg, module.files)
         except tls.TlsSetupError:
@@ -202,7 +203,6 @@ class SslSocket:
         if not connected:
             sock.close()
             return CONNECTION_FAILED
-        self.remote_ip = address
         self.local_port = sock.getsockname()[1]
         self._stream = trio.SSLStream(
             trio.SocketStream(sock), context, server_hostname=tls.sni_name(cfg, self.host)

@@ -33,7 +33,7 @@ def recorded() -> list[tuple[str, bytes, bytes]]:
 
 async def test_every_form_of_every_command_answers_as_recorded(host: Host) -> None:
     rows = recorded()
-    assert len(rows) == 227
+    assert len(rows) == 233
     for command, answer, error in rows:
         got = await host.command(command)
         if command.startswith(("AT+QLTS", "AT+CCLK")):

@@ -35,7 +35,7 @@ async def test_chapter_3_3_buffer_mode(emu: Emulator, online: Host, echo_server)
     local_port = emu.module.sockets[4].local_port
     assert local_port > 0
     assert await host.command("AT+QSSLSTATE") == (
-        b'\r\n+QSSLSTATE: 4,"SSLClient","127.0.0.1",%d,%d,2,1,4,0,"usbmodem",1\r\n\r\nOK\r\n'
+        b'\r\n+QSSLSTATE: 4,"SSLClient","127.0.0.1",%d,%d,2,1,4,0,"usbat",1\r\n\r\nOK\r\n'
         % (echo_server.port, local_port)
     )
     await host.send("AT+QSSLSEND=4,18\r")
@@ -57,7 +57,7 @@ async def test_state_of_one_socket_and_of_an_unused_id(online: Host, echo_server
     assert await host.open_ssl(0, "api.example.com", echo_server.port, ctx=2) == 0
     answer = await host.command("AT+QSSLSTATE=0")
     assert re.fullmatch(
-        rb'\r\n\+QSSLSTATE: 0,"SSLClient","api.example.com",%d,\d+,2,1,0,0,"usbmodem",2\r\n'
+        rb'\r\n\+QSSLSTATE: 0,"SSLClient","127.0.0.1",%d,\d+,2,1,0,0,"usbat",2\r\n'
         rb"\r\nOK\r\n" % echo_server.port,
         answer,
     )

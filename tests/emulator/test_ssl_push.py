@@ -21,7 +21,7 @@ async def test_chapter_3_4_push_mode(emu: Emulator, online: Host, echo_server) -
     assert await host.open_ssl(4, "127.0.0.1", echo_server.port, mode=1) == 0
     local_port = emu.module.sockets[4].local_port
     assert await host.command("AT+QSSLSTATE") == (
-        b'\r\n+QSSLSTATE: 4,"SSLClient","127.0.0.1",%d,%d,2,1,4,1,"usbmodem",1\r\n\r\nOK\r\n'
+        b'\r\n+QSSLSTATE: 4,"SSLClient","127.0.0.1",%d,%d,2,1,4,1,"usbat",1\r\n\r\nOK\r\n'
         % (echo_server.port, local_port)
     )
     await host.send("AT+QSSLSEND=4,18\r")

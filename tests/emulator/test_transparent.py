@@ -45,7 +45,7 @@ async def test_chapter_3_5_transparent_mode(emu: Emulator, online: Host, echo_se
     await echo_round(host, b"raw \r\nOK\r\n bytes \x00\xff\x1a")
     await escape(host)
     state = await host.command("AT+QSSLSTATE=4")
-    assert b',2,1,4,0,"usbmodem",1\r\n' in state  # connected, buffer mode now
+    assert b',2,1,4,0,"usbat",1\r\n' in state  # connected, buffer mode now
     assert await host.command("AT+QSSLCLOSE=4") == b"\r\nOK\r\n"
 
 

@@ -259,3 +259,27 @@ def test_test_form() -> None:
     for bad in ("", "QSSL OPEN", 'X"', "+", "1ABC"):
         with pytest.raises(ValueError):
             c.test_form(bad)
+
+
+# -- URC port ----
+
+
+def test_qurccfg_builders() -> None:
+    query = c.qurccfg_urcport_query()
+    assert query.encode() == b'AT+QURCCFG="urcport"\r'
+    assert query.info_prefixes == ("+QURCCFG",)
+    assert query.timeout == 1.0
+    for port in c.URC_PORTS:
+        assert c.qurccfg_urcport(port).encode() == f'AT+QURCCFG="urcport","{port}"\r'.encode()
+    with pytest.raises(ValueError, match="usbat, usbmodem, uart1"):
+        c.qurccfg_urcport("usb2")
+
+
+def test_parse_qurccfg() -> None:
+    assert c.parse_qurccfg_urcport('+QURCCFG: "urcport","usbat"') == "usbat"
+    assert c.parse_qurccfg_urcport('+QURCCFG: "URCPORT","USBMODEM"') == "usbmodem"
+    assert c.parse_qurccfg_urcport('+QURCCFG: "urcport","all"') == "all"
+    for bad in ('+QURCCFG: "urcport"', '+QURCCFG: "other","usbat"', '+QURCCFG: "urcport",1',
+                '+QURCCFG: "urcport",""', '+QCFG: "urcport","usbat"'):
+        with pytest.raises(ValueError):
+            c.parse_qurccfg_urcport(bad)
