@@ -15,6 +15,14 @@ what is opened is decided here, every time:
   that comes back as ``/dev/ttyUSB6`` is found.  When discovery finds
   nothing (yet) the open fails with ``PortLost``, a ``DeviceError``, and the
   driver retries with backoff.
+
+Evidence that this happens to real modules (public issue threads): a
+Quectel EP06-E that reboots comes back with its ttyUSB ports remapped
+(github.com/Kodo-kakaku/luci-app-gpoint/issues/27); after a USB reset the
+``...-if02-port0`` by-id link of a modem pointed at ttyUSB3 instead of
+ttyUSB2, and a program opening the by-id path recovered
+(github.com/gammu/gammu/issues/198); with two EC25s plugged in, one's AT
+port (interface 2 of its own) was ttyUSB6 (github.com/yibaiba/hideck/pull/21).
 """
 
 from __future__ import annotations
