@@ -44,7 +44,7 @@ from .response_errors import error_of
 from .restart_policy import RESTART_MIN_INTERVAL, RESTART_STREAK, RestartPolicy
 from .socket_table import OpenEnd, SocketTable
 from .ssl_socket import SEND_STALL_TIMEOUT, SslSocket, close_client_id
-from .supervisor import Supervisor
+from .supervisor import REOPEN_BACKOFF_MAX, Supervisor
 
 __all__ = [
     "CLOSE_ALL_BOUND",
@@ -91,6 +91,7 @@ class Modem:
         command_timeout_cap: float = math.inf,
         send_stall_timeout: float = SEND_STALL_TIMEOUT,
         urc_port: str | None = None,
+        reopen_backoff_max: float = REOPEN_BACKOFF_MAX,
     ) -> None:
         self.pdp = pdp
         self.profiles = list(profiles)
@@ -99,7 +100,8 @@ class Modem:
         self._supervisor = Supervisor(
             open_stream, pdp, profiles, self._table, trace_at=trace_at,
             registration_timeout=registration_timeout,
-            command_timeout_cap=command_timeout_cap, urc_port=urc_port)
+            command_timeout_cap=command_timeout_cap, urc_port=urc_port,
+            reopen_backoff_max=reopen_backoff_max)
         self._restart_policy = RestartPolicy()
         self._send_stall_timeout = send_stall_timeout
         self._info_cache: tuple[float, ModuleInfo] | None = None
@@ -118,14 +120,20 @@ class Modem:
         command_timeout_cap: float = math.inf,
         send_stall_timeout: float = SEND_STALL_TIMEOUT,
         urc_port: str | None = None,
+        reopen_backoff_max: float = REOPEN_BACKOFF_MAX,
     ) -> AsyncIterator[Modem]:
         """Open the device, bring the module up, and keep it up until exit.
 
         Raises the bring-up's error (a ``ModemError`` with a one-line
         message) when the first bring-up fails.  Later failures are
-        recovered from in the background.  ``command_timeout_cap`` bounds
-        every command's response time (tests pass a few seconds; see
-        ``AtChannel``).  ``urc_port`` (one of ``commands.URC_PORTS``) is the
+        recovered from in the background: meanwhile ``open_ssl_socket``,
+        ``at_command`` and ``module_info`` fail at once with
+        ``ModuleNotReady`` (no wait), and work again once the module is
+        back.  ``open_stream`` is called again for every reopen (so it may
+        discover the device anew).  ``command_timeout_cap`` bounds every
+        command's response time (tests pass a few seconds; see
+        ``AtChannel``); ``reopen_backoff_max`` the wait between reopens of a
+        missing device.  ``urc_port`` (one of ``commands.URC_PORTS``) is the
         AT port ``open_stream`` opens: bring-up routes URCs there (None:
         leave the module's setting as it is).
         """
@@ -134,7 +142,8 @@ class Modem:
         modem = cls(open_stream, pdp or PdpSettings(), profiles, trace_at=trace_at,
                     registration_timeout=registration_timeout, ready_timeout=ready_timeout,
                     command_timeout_cap=command_timeout_cap,
-                    send_stall_timeout=send_stall_timeout, urc_port=urc_port)
+                    send_stall_timeout=send_stall_timeout, urc_port=urc_port,
+                    reopen_backoff_max=reopen_backoff_max)
         with single_exception():
             async with trio.open_nursery() as nursery:
                 await nursery.start(modem._supervisor.run)
@@ -164,6 +173,20 @@ class Modem:
         return self._supervisor.address
 
     @property
+    def last_error(self) -> ModemError | None:
+        """Why the module was last lost, or could not be reopened or brought up
+        again; kept after it is back (``None`` if it never was)."""
+        return self._supervisor.last_failure
+
+    def cached_module_info(self) -> tuple[ModuleInfo, float] | None:
+        """The last ``module_info`` answer and its age in seconds, without
+        asking the module (``None`` before the first answer)."""
+        if self._info_cache is None:
+            return None
+        taken, info = self._info_cache
+        return info, time.monotonic() - taken
+
+    @property
     def restarts(self) -> int:
         """Restarts the driver asked of the module (``AT+CFUN=1,1``)."""
         return self._supervisor.restarts
@@ -187,7 +210,8 @@ class Modem:
         The caller acquired ``client_id`` from ``client_ids``; the socket
         returns it on ``aclose``, and this method returns it itself when the
         open fails.  Raises the manual's typed error (e.g. ``DnsParseFailed``,
-        ``SocketConnectionFailed``), ``ModuleLost`` or ``OperationTimeout``.
+        ``SocketConnectionFailed``), ``ModuleLost`` (``ModuleNotReady``, at
+        once, while the module is recovering) or ``OperationTimeout``.
         """
         try:
             ctx = self._context_for(profile)
@@ -267,13 +291,18 @@ class Modem:
 
         The caller decides which commands are safe.  Lines that start with the
         command's own ``+NAME`` and lines without ``+`` are its response.
+        ``ModuleNotReady`` at once while the module is recovering.
         """
         cmd = console_command(text, max_response_s)
         channel = await self._supervisor.ready_channel(self._ready_timeout)
         return await run_console_command(channel, cmd)
 
     async def module_info(self, max_age: float = 5.0) -> ModuleInfo:
-        """Model, signal, registration and address (cached for ``max_age`` s)."""
+        """Model, signal, registration and address (cached for ``max_age`` s).
+
+        ``ModuleNotReady`` at once while the module is recovering (the last
+        answer stays in ``cached_module_info``).
+        """
         now = time.monotonic()
         if self._info_cache is not None and now - self._info_cache[0] < max_age:
             return self._info_cache[1]

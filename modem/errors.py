@@ -57,6 +57,22 @@ class ModuleLost(ModemError):
     """The serial device vanished or the module stopped answering."""
 
 
+class ModuleNotReady(ModuleLost):
+    """Refused at once: the module is being recovered (lost, restarting, PDP down).
+
+    ``state`` is the module's state (``"recovering"``), ``last_error`` the
+    failure that started the recovery (or the latest reopen's), if known.
+    Callers fail fast instead of waiting out the recovery; new requests
+    work again by themselves once the module is back.
+    """
+
+    def __init__(self, state: str, last_error: BaseException | None = None) -> None:
+        self.state = state
+        self.last_error = last_error
+        why = f" after: {last_error}" if last_error is not None else ""
+        super().__init__(f"module is {state}{why}; try again when it is back")
+
+
 class ModuleTimeout(ModemError):
     """A command got no final result within its manual-given time."""
 

@@ -40,7 +40,7 @@ from .bringup import (
     wait_registered,
 )
 from .channel import AtChannel, RdyMeans
-from .errors import DeviceError, ModemError, ModuleLost, PdpContextBrokeDown
+from .errors import DeviceError, ModemError, ModuleLost, ModuleNotReady, PdpContextBrokeDown
 from .module_state import ModuleState
 from .profile import TlsProfile
 from .socket_table import SocketTable
@@ -72,6 +72,10 @@ class Supervisor:
 
     ``state``, ``identity``, ``address``, ``contexts`` and ``restarts``
     describe the current life; ``channel`` is its channel while it serves.
+    ``last_failure`` is the latest reason the module was lost or could not
+    be reopened or brought up again (kept after recovery, for the status
+    page); ``reopen_backoff_max`` bounds the wait between reopens of a
+    missing device (tests scale it down).
     """
 
     def __init__(
@@ -85,9 +89,12 @@ class Supervisor:
         registration_timeout: float = 120.0,
         command_timeout_cap: float = math.inf,
         urc_port: str | None = None,
+        reopen_backoff_max: float = REOPEN_BACKOFF_MAX,
     ) -> None:
         self._open_stream = open_stream
         self._urc_port = urc_port
+        self._reopen_backoff_max = reopen_backoff_max
+        self.last_failure: ModemError | None = None
         self.pdp = pdp
         self.profiles = list(profiles)
         self._table = table
@@ -109,23 +116,26 @@ class Supervisor:
         """Keep the module up until cancelled.  ``started`` once the first
         bring-up succeeded; the first missing device or failed bring-up raises."""
         first = True
-        backoff = FIRST_BACKOFF
+        first_backoff = min(FIRST_BACKOFF, self._reopen_backoff_max)
+        backoff = first_backoff
         while True:
             try:
                 stream = await self._open_stream()
             except DeviceError as exc:
                 if first:
                     raise
+                self.last_failure = exc
                 log.warning("serial device unavailable, retrying in %.1f s: %s", backoff, exc)
                 await trio.sleep(backoff)
-                backoff = min(backoff * 2, REOPEN_BACKOFF_MAX)
+                backoff = min(backoff * 2, self._reopen_backoff_max)
                 continue
             failure, end = await self._live(stream, task_status if first else None)
             first = False
+            self.last_failure = failure
             self.state.value = ModuleState.RECOVERING
             self._table.fail_all(failure)
             if end is LifeEnd.SERVED:
-                backoff = FIRST_BACKOFF
+                backoff = first_backoff
                 log.warning("module lost, recovering: %s", failure)
             else:
                 # The module answers but cannot be brought up (no SIM, no
@@ -164,9 +174,10 @@ class Supervisor:
                     nursery.start_soon(self._keep_pdp, channel)
                     nursery.start_soon(self._table.close_unconfirmed, channel)
                     await channel.broken.wait()
+                    failure = channel.failure or ModuleLost("channel broke")
+                    self.last_failure = failure
                     self.state.value = ModuleState.RECOVERING
                     self.channel = None
-                    failure = channel.failure or ModuleLost("channel broke")
                 nursery.cancel_scope.cancel()
         finally:
             with trio.CancelScope(shield=True):
@@ -225,6 +236,7 @@ class Supervisor:
                 except ModemError as exc:
                     if channel.failure is not None:
                         return
+                    self.last_failure = exc
                     log.warning("PDP context reactivation failed, retrying in %.0f s: %s",
                                 backoff, exc)
                     await trio.sleep(backoff)
@@ -239,6 +251,7 @@ class Supervisor:
             case ev.PdpDeactivated(context_id=ctx) if ctx == self.pdp.context_id:
                 log.warning("network dropped PDP context %d", ctx)
                 failure = PdpContextBrokeDown(command=f"PDP context {ctx}")
+                self.last_failure = failure
                 self._table.fail_all(failure, open_err=failure.code)
                 self._pdp_lost.set()
             case ev.UnknownUrc(text=text):
@@ -247,15 +260,24 @@ class Supervisor:
                 log.debug("unhandled urc=%r", urc)
 
     async def ready_channel(self, within: float) -> AtChannel:
-        """The serving channel, waiting up to ``within`` s for the module to be
-        ready; ``ModuleLost`` when it is not."""
+        """The serving channel.
+
+        While the module is recovering this fails at once with
+        ``ModuleNotReady`` (naming the state and ``last_failure``) instead of
+        waiting for the recovery, which may take minutes; only while the
+        module is first brought up (``STARTING``) does it wait, up to
+        ``within`` s.  ``ModuleLost`` when the module is not ready then.
+        """
         with trio.move_on_after(within):
-            await self.state.wait_value(
-                lambda v: v in (ModuleState.READY, ModuleState.CLOSED))
+            await self.state.wait_value(lambda v: v is not ModuleState.STARTING)
+        state = self.state.value
         channel = self.channel
-        if (self.state.value is not ModuleState.READY or channel is None
-                or channel.failure is not None):
-            raise ModuleLost(f"module not ready (state {self.state.value})")
+        if state is ModuleState.RECOVERING:
+            raise ModuleNotReady(state, self.last_failure)
+        if state is ModuleState.READY and channel is not None and channel.failure is not None:
+            raise ModuleNotReady(ModuleState.RECOVERING, channel.failure)
+        if state is not ModuleState.READY or channel is None:
+            raise ModuleLost(f"module not ready (state {state})")
         return channel
 
     def request_restart(self) -> None:
@@ -267,6 +289,7 @@ class Supervisor:
     async def _restart_module(self, channel: AtChannel) -> None:
         """``AT+CFUN=1,1``; the next life brings the module up again after RDY."""
         self.restarts += 1
+        self.last_failure = ModuleLost("restarting the module (AT+CFUN=1,1) after failed opens")
         self.state.value = ModuleState.RECOVERING
         try:
             with trio.move_on_after(RESTART_COMMAND_BOUND):

@@ -23,7 +23,9 @@ Ends:
 When the module side fails (the socket broke mid-stream, or the open
 failed) the local connection is *reset* (RST), not closed with a FIN: a
 client must never take a broken stream for a complete one.  The status
-counts such failures in ``socket_failures`` (``open_failures`` for opens).  A failed open
+counts such failures in ``socket_failures`` (``open_failures`` for opens;
+``open_failures["ModuleNotReady"]`` counts connections reset at once
+because the module was being recovered).  A failed open
 also logs the manual's error code and meaning with a hint of what to check.
 """
 
@@ -37,7 +39,13 @@ from typing import Protocol
 
 import trio
 
-from modem.errors import CmeError, ExceptionMapping, ModemError, map_exceptions
+from modem.errors import (
+    CmeError,
+    ExceptionMapping,
+    ModemError,
+    ModuleNotReady,
+    map_exceptions,
+)
 from modem.limits import MAX_RECV, MAX_SEND
 from modem.profile import TlsProfile
 
@@ -237,7 +245,10 @@ async def serve_connection(local: trio.abc.Stream, record: ConnectionRecord, *,
                         registry.counters.open_failures[failure_key(exc)] += 1
                         reason = f"open failed: {exc}"
                         reset = True
-                        log.warning("open failed", extra=kv(
+                        # While the module recovers the driver has warned once already.
+                        level = (logging.INFO if isinstance(exc, ModuleNotReady)
+                                 else logging.WARNING)
+                        log.log(level, "open failed", extra=kv(
                             **fields, remote=str(remote), error=str(exc), hint=hint_for(exc)))
                         return reason
                     registry.counters.opened += 1

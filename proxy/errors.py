@@ -11,6 +11,8 @@ This module imports nothing of the proxy, so every other module can use it.
 
 from __future__ import annotations
 
+from modem.errors import DeviceError
+
 
 class ProxyError(Exception):
     """Base of the proxy's own errors; ``str()`` is one line for the user."""
@@ -30,6 +32,15 @@ class ListenError(ProxyError):
 
 class PortNotFound(ProxyError):
     """No unique AT port was found; the message lists the candidates."""
+
+
+class PortLost(DeviceError):
+    """Discovery did not find the AT port again on a reopen (the module is
+    re-enumerating or unplugged); the driver retries.  A ``DeviceError`` so
+    the driver treats it as a missing device."""
+
+    def _advice(self) -> str:
+        return f"the module's AT port (last at {self.path}) is not there now: {self.detail}"
 
 
 class QueueTimeout(ProxyError):

@@ -106,5 +106,7 @@ def run(config: ProxyConfig, materials: dict[TlsOptions, TlsMaterial]) -> int:
         if not config.emulate:
             device = config.device or find_at_port()
             log.info("using device", extra=kv(device=device))
-        service = ProxyService(config, build_profiles(config, materials), device)
+        # A discovered port is discovered again on every reopen (re-enumeration).
+        service = ProxyService(config, build_profiles(config, materials), device,
+                               rediscover=find_at_port if config.device is None else None)
         return trio.run(run_until_signalled, service)

@@ -23,7 +23,7 @@ from __future__ import annotations
 import enum
 import errno
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from functools import partial
 from typing import Any
@@ -31,15 +31,15 @@ from typing import Any
 import trio
 
 from modem import __version__
-from modem.driver import Modem, PdpSettings
+from modem.driver import Modem, ModuleInfo, ModuleState, PdpSettings
 from modem.errors import ModemError
 from modem.profile import TlsProfile
-from modem.serial_stream import open_serial_stream
 
 from .admission import Admission
 from .at_console import serve_at_console
 from .config import Endpoint, Mapping, ProxyConfig
 from .connection import HALF_CLOSE_LINGER, serve_connection
+from .device_opener import PortOpener
 from .errors import ListenError as ListenError  # its home before proxy.errors
 from .logging_setup import NOTICE, kv
 from .port_discovery import describe_device, urc_port_for
@@ -48,7 +48,7 @@ from .status import serve_status
 
 log = logging.getLogger("proxy.service")
 
-MODULE_INFO_TIMEOUT = 10.0
+MODULE_INFO_TIMEOUT = 0.8  # the page answers within 1 s, however slow the module
 
 
 class ServiceState(enum.StrEnum):
@@ -84,7 +84,9 @@ def _bound_address(listeners: list[trio.SocketListener]) -> Endpoint:
 class ProxyService:
     """The running proxy.  Make one, ``await run()``; stop it with ``request_shutdown``.
 
-    ``device`` is the serial device path (ignored with ``config.emulate``).
+    ``device`` is the serial device path (ignored with ``config.emulate``);
+    ``rediscover`` (when the path came from discovery, not ``--device``)
+    finds the port again before every reopen (``proxy.device_opener``).
     After start, ``listen_addresses`` maps each ``Mapping`` to where it
     actually listens (useful with LPORT 0), ``status_address`` and
     ``console_address`` likewise; ``modem``, ``registry`` and (emulating)
@@ -94,10 +96,12 @@ class ProxyService:
     def __init__(self, config: ProxyConfig, profiles: dict[Mapping, TlsProfile],
                  device: str | None = None, *, linger: float = HALF_CLOSE_LINGER,
                  emulator_options: dict[str, Any] | None = None,
-                 modem_options: dict[str, Any] | None = None) -> None:
+                 modem_options: dict[str, Any] | None = None,
+                 rediscover: Callable[[], str] | None = None) -> None:
         self.config = config
         self.profiles = profiles
         self.device = device
+        self.rediscover = rediscover
         self.linger = linger
         self._emulator_options = emulator_options or {}
         self._modem_options = modem_options or {}
@@ -209,8 +213,8 @@ class ProxyService:
                 device = self.device
             if device is None:
                 raise ValueError("ProxyService needs a device path unless emulating")
-            open_stream = partial(open_serial_stream, device, baudrate=config.baud,
-                                  rtscts=config.rtscts)
+            open_stream = PortOpener(device, baudrate=config.baud, rtscts=config.rtscts,
+                                     discover=None if config.emulate else self.rediscover)
             pdp = PdpSettings(context_id=config.pdp_context, apn=config.apn,
                               username=config.apn_user, password=config.apn_password,
                               auth=config.apn_auth)
@@ -332,22 +336,42 @@ class ProxyService:
 
 
 async def _module_status(modem: Modem) -> dict[str, Any]:
-    """The status page's module section; a module that fails or is slow to
-    answer is shown as an error, so the page still renders."""
-    module: dict[str, Any] = {"error": "the module did not answer in time"}
-    with trio.move_on_after(MODULE_INFO_TIMEOUT):
-        try:
-            info = await modem.module_info()
-        except ModemError as exc:
-            module = {"error": str(exc)}
-        else:
-            module = {
-                "manufacturer": info.manufacturer,
-                "model": info.model,
-                "revision": info.revision,
-                "signal_dbm": info.signal_dbm,
-                "registration": info.registration,
-                "address": info.address,
-            }
-    module["state"] = modem.state.value
+    """The status page's module section, within ``MODULE_INFO_TIMEOUT``.
+
+    Always the ``state`` and ``last_error`` (why the module was last lost,
+    ``None`` if never).  The module's info is asked only while it is ready
+    and shown if it answers in time; otherwise the last answer is shown with
+    ``info_age_s``, and ``error`` says why it is not fresh (or missing).
+    """
+    state = modem.state.value
+    last_error = modem.last_error
+    module: dict[str, Any] = {}
+    if state is ModuleState.READY:
+        module["error"] = f"the module did not answer within {MODULE_INFO_TIMEOUT} s"
+        with trio.move_on_after(MODULE_INFO_TIMEOUT):
+            try:
+                info = await modem.module_info()
+            except ModemError as exc:
+                module["error"] = str(exc)
+            else:
+                module = _info_fields(info)
+    else:
+        module["error"] = f"module info not asked: the module is {state}"
+    if "error" in module:
+        cached = modem.cached_module_info()
+        if cached is not None:
+            module.update(_info_fields(cached[0]), info_age_s=round(cached[1], 1))
+    module["state"] = state.value
+    module["last_error"] = None if last_error is None else str(last_error)
     return module
+
+
+def _info_fields(info: ModuleInfo) -> dict[str, Any]:
+    return {
+        "manufacturer": info.manufacturer,
+        "model": info.model,
+        "revision": info.revision,
+        "signal_dbm": info.signal_dbm,
+        "registration": info.registration,
+        "address": info.address,
+    }

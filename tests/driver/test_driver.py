@@ -257,6 +257,17 @@ async def test_vanished_device_is_reopened_when_it_returns(tmp_path, profile, ec
                     await sock.receive_some()
             await sock.aclose()
             await trio.sleep(1.0)  # the driver retries a missing device meanwhile
+            assert modem.state.value == "recovering"
+            assert isinstance(modem.last_error, errors.DeviceNotFound)
+            # While it recovers, everything fails at once instead of waiting.
+            with trio.fail_after(5):  # a hang guard: the old wait was 90 s
+                with pytest.raises(errors.ModuleNotReady, match="recovering after: no such"):
+                    await modem.at_command("AT")
+                with pytest.raises(errors.ModuleNotReady):
+                    await modem.module_info(max_age=0)
+                with pytest.raises(errors.ModuleNotReady):
+                    await open_socket(modem, echo_server.port, profile)
+            assert modem.client_ids.free == 12
             async with Emulator.running(config) as emu:
                 link.symlink_to(emu.device)
                 await assert_new_socket_works(modem, echo_server, profile)
