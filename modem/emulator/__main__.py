@@ -14,7 +14,7 @@ import sys
 
 import trio
 
-from .config import EmulatorConfig
+from .config import RECV_URC_REARM, EmulatorConfig
 from .emulator import Emulator
 from .faults import parse_fault_spec
 
@@ -54,6 +54,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--auto-pdp", action="store_true", help="context 1 is active at boot")
     p.add_argument("--clock-now", action="store_true",
                    help="the module clock starts right (default: 1980-01-06)")
+    p.add_argument("--recv-urc-rearm", choices=RECV_URC_REARM, default="drain",
+                   help="when the next \"recv\" URC comes: once a read empties the buffer "
+                        "(drain, default) or only after a read that returned 0 bytes (empty)")
     p.add_argument("--trace", action="store_true", help="log every line byte to stderr")
     return p
 
@@ -100,6 +103,7 @@ def main(argv: list[str] | None = None) -> int:
         auto_pdp=args.auto_pdp,
         clock_start=dt.datetime.now(dt.UTC) if args.clock_now else None,
         faults=tuple(args.fault),
+        recv_urc_rearm=args.recv_urc_rearm,
     )
     trio.run(serve, config, args.link, args.trace)
     return 0

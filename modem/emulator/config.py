@@ -8,6 +8,9 @@ from dataclasses import dataclass, field
 #: The clock a module without network time shows after power-up: the GPS epoch.
 GPS_EPOCH = dt.datetime(1980, 1, 6, tzinfo=dt.UTC)
 
+#: When the "recv" URC is re-armed (``EmulatorConfig.recv_urc_rearm``).
+RECV_URC_REARM = ("drain", "empty")
+
 
 @dataclass(frozen=True)
 class EmulatorConfig:
@@ -28,6 +31,10 @@ class EmulatorConfig:
     ``escape_guard`` is the ``+++`` guard time (manual 1.3: 1 s).
     ``connect_timeout`` bounds the TCP connect (the manual's 150 s).
     ``faults`` are ``--fault`` specs (see ``faults.parse_fault_spec``).
+    ``recv_urc_rearm``: when the next ``+QSSLURC: "recv"`` may come:
+    ``"drain"`` once a read leaves the buffer empty (what Quectel's TCP/IP
+    notes say of ``+QIURC: "recv"``), ``"empty"`` only after a read that
+    returned 0 bytes (firmware the driver must detect).
     """
 
     baud: int = 0
@@ -45,6 +52,12 @@ class EmulatorConfig:
     escape_guard: float = 1.0
     connect_timeout: float = 150.0
     faults: tuple[str, ...] = ()
+    recv_urc_rearm: str = "drain"
+
+    def __post_init__(self) -> None:
+        if self.recv_urc_rearm not in RECV_URC_REARM:
+            raise ValueError(f"recv_urc_rearm must be one of {', '.join(RECV_URC_REARM)}, "
+                             f"not {self.recv_urc_rearm!r}")
 
     @property
     def bytes_per_second(self) -> float:

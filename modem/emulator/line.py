@@ -40,6 +40,8 @@ class HostLine:
         self._urcs: deque[tuple[bytes, trio.Event]] = deque()
         self._urc_lot = trio.lowlevel.ParkingLot()
         self._silent_until = -math.inf
+        #: Keeps a URC when it returns True; None keeps all (see faults.UrcLoss).
+        self.urc_filter: Callable[[bytes], bool] | None = None
         self.last_input_time = -math.inf
         self.bytes_in = 0
         self.bytes_out = 0
@@ -162,6 +164,9 @@ class HostLine:
         written whole even if its poster is cancelled meanwhile.
         """
         done = trio.Event()
+        if self.urc_filter is not None and not self.urc_filter(data):
+            done.set()  # lost on the line (the ``urc_loss`` fault)
+            return done
         self._urcs.append((data, done))
         self._urc_lot.unpark_all()
         return done
