@@ -33,7 +33,6 @@ from .console import AtResponse, console_command, run_console_command
 from .errors import (
     ModemError,
     ModuleTimeout,
-    OperationTimeout,
     SocketIdentityUsed,
     error_for_code,
 )
@@ -45,6 +44,7 @@ from .restart_policy import RESTART_MIN_INTERVAL, RESTART_STREAK, RestartPolicy
 from .socket_table import OpenEnd, SocketTable
 from .ssl_socket import SEND_STALL_TIMEOUT, SslSocket, close_client_id
 from .supervisor import Supervisor
+from .urc_watch import UrcHealth, UrcPolling
 
 __all__ = [
     "CLOSE_ALL_BOUND",
@@ -90,11 +90,12 @@ class Modem:
         ready_timeout: float = READY_TIMEOUT,
         command_timeout_cap: float = math.inf,
         send_stall_timeout: float = SEND_STALL_TIMEOUT,
+        urc_polling: UrcPolling | None = None,
     ) -> None:
         self.pdp = pdp
         self.profiles = list(profiles)
         self._ready_timeout = ready_timeout
-        self._table = SocketTable()
+        self._table = SocketTable(health=UrcHealth(urc_polling))
         self._supervisor = Supervisor(
             open_stream, pdp, profiles, self._table, trace_at=trace_at,
             registration_timeout=registration_timeout,
@@ -116,6 +117,7 @@ class Modem:
         ready_timeout: float = READY_TIMEOUT,
         command_timeout_cap: float = math.inf,
         send_stall_timeout: float = SEND_STALL_TIMEOUT,
+        urc_polling: UrcPolling | None = None,
     ) -> AsyncIterator[Modem]:
         """Open the device, bring the module up, and keep it up until exit.
 
@@ -123,12 +125,13 @@ class Modem:
         message) when the first bring-up fails.  Later failures are
         recovered from in the background.  ``command_timeout_cap`` bounds
         every command's response time (tests pass a few seconds; see
-        ``AtChannel``).
+        ``AtChannel``).  ``urc_polling``: how lost URCs are made up for
+        (``modem.urc_watch``; tests pass scaled times).
         """
         modem = cls(open_stream, pdp or PdpSettings(), profiles, trace_at=trace_at,
                     registration_timeout=registration_timeout, ready_timeout=ready_timeout,
                     command_timeout_cap=command_timeout_cap,
-                    send_stall_timeout=send_stall_timeout)
+                    send_stall_timeout=send_stall_timeout, urc_polling=urc_polling)
         with single_exception():
             async with trio.open_nursery() as nursery:
                 await nursery.start(modem._supervisor.run)
@@ -161,6 +164,12 @@ class Modem:
     def restarts(self) -> int:
         """Restarts the driver asked of the module (``AT+CFUN=1,1``)."""
         return self._supervisor.restarts
+
+    @property
+    def urc_health(self) -> UrcHealth:
+        """What the driver learned of the module's URCs and the recoveries it
+        made by polling; ``urc_health.report()`` is for the status page."""
+        return self._table.health
 
     @property
     def client_ids(self) -> ClientIdPool:
@@ -203,7 +212,8 @@ class Modem:
         channel = await self._supervisor.ready_channel(self._ready_timeout)
         sock = SslSocket(channel, client_id, host, port, error_of=error_of,
                          on_close=self._socket_closed,
-                         send_stall_timeout=self._send_stall_timeout)
+                         send_stall_timeout=self._send_stall_timeout,
+                         health=self._table.health)
         cmd = commands.qsslopen(self.pdp.context_id, ctx, client_id, host, port, 0,
                                 profile.negotiate_timeout)
         what = f"open {host}:{port}"
@@ -219,14 +229,11 @@ class Modem:
                         await close_client_id(channel, client_id, 0)
                         continue
                     raise exc
-                with trio.move_on_after(OPEN_NETWORK_TIME + profile.negotiate_timeout):
-                    await waiter.done.wait()
-                if channel.failure is not None:
-                    raise channel.failure
-                if waiter.err is None:
-                    raise OperationTimeout(command=what)
-                if waiter.err != 0:
-                    raise error_for_code(waiter.err, what)
+                err = await self._table.wait_open(
+                    channel, waiter, client_id, OPEN_NETWORK_TIME + profile.negotiate_timeout,
+                    what)
+                if err != 0:
+                    raise error_for_code(err, what)
                 end = OpenEnd.CONNECTED
                 self._note_open_result(None, host, port)
                 return sock
