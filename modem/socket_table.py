@@ -133,8 +133,8 @@ class SocketTable:
         Waits for the ``+QSSLOPEN`` URC; while it is late, asks
         ``AT+QSSLSTATE=<id>`` (manual 2.1.6; see ``modem.urc_watch``):
         connected is success, opening waits on, anything else (closing,
-        initial, no line) failed: the code is ``AT+QIGETERROR``'s when it
-        gives one, else ``OpenOutcomeLost``.  ``OperationTimeout`` after
+        initial, no line) failed: the code is that of ``AT+QIGETERROR``,
+        asked just before, when it gives one, else ``OpenOutcomeLost``.  ``OperationTimeout`` after
         ``limit`` seconds (the manual's 150 s plus the negotiate time).
         """
         with trio.move_on_after(limit):
@@ -143,6 +143,9 @@ class SocketTable:
                     await waiter.done.wait()
                 if waiter.done.is_set():
                     break
+                # The last error first: a command that succeeds (the state
+                # query too, on our emulator) may reset it.
+                last_error = await _last_error(channel)
                 state = await socket_state(channel, client_id)
                 if waiter.done.is_set():
                     break
@@ -153,7 +156,10 @@ class SocketTable:
                     log.info("socket %d: open resolved by AT+QSSLSTATE (its URC never came)",
                              client_id)
                     return 0
-                return await _open_failure_code(channel, client_id, state, what)
+                if last_error:
+                    return last_error
+                raise OpenOutcomeLost(what, "no socket" if state == STATE_GONE
+                                      else f"state {state}")
         if channel.failure is not None:
             raise channel.failure
         if waiter.err is None:
@@ -233,15 +239,13 @@ class SocketTable:
             nursery.cancel_scope.cancel()
 
 
-async def _open_failure_code(channel: AtChannel, client_id: int, state: int,
-                             what: str) -> int:
-    """The error code of an open the module gave up on without a URC we heard."""
+
+async def _last_error(channel: AtChannel) -> int:
+    """``AT+QIGETERROR``'s code (manual chapter 5); 0 when it gives none."""
     resp = await channel.run(commands.qigeterror())
     if resp.ok and resp.lines:
         try:
-            code, _text = commands.parse_qigeterror(resp.lines[0])
+            return commands.parse_qigeterror(resp.lines[0])[0]
         except ValueError:
-            code = 0
-        if code:
-            return code
-    raise OpenOutcomeLost(what, "no socket" if state == STATE_GONE else f"state {state}")
+            return 0
+    return 0

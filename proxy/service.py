@@ -333,4 +333,5 @@ async def _module_status(modem: Modem) -> dict[str, Any]:
                 "address": info.address,
             }
     module["state"] = modem.state.value
+    module["urcs"] = modem.urc_health.report()  # lost URCs made up for by polling
     return module
