@@ -159,3 +159,16 @@ async def test_idle_sockets_poll_no_more_than_the_schedule_allows(echo_server, p
         assert states <= len(socks) * (polls // FAST.state_check_every)
         for sock in socks:
             await sock.aclose()
+
+
+async def test_an_open_still_opening_is_waited_for_not_failed(echo_server, profile):
+    trace = CommandCount()
+    async with stack(profile, faults=("urc_loss:1,open", "slow_handshake:0.6"),
+                     trace=trace) as (_emu, modem):
+        sock = await open_socket(modem, echo_server.port, profile)
+        # The first check (at 0.2 s) saw "opening" and waited; a later one saw "connected".
+        assert trace.count(b"AT+QSSLSTATE=") >= 2
+        assert modem.urc_health.opens_by_state == 1
+        with trio.fail_after(10):
+            await exchanges(sock, 2)
+        await sock.aclose()
