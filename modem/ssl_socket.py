@@ -272,11 +272,11 @@ class SslSocket(trio.abc.Stream):
             return resp.payload or b""
         if self._failure is not None:
             raise self._failure
-        if not self._peer_closed and await self._peer_gone():
-            return b""
-        if self._peer_closed:
+        # The error first: the state query may reset what AT+QIGETERROR reports.
+        error = await self._error_of(self._channel, resp, "AT+QSSLRECV")
+        if self._channel.failure is None and (self._peer_closed or await self._peer_gone()):
             return b""  # a closing socket may refuse reads once its buffer is empty
-        raise await self._error_of(self._channel, resp, "AT+QSSLRECV")
+        raise error
 
     async def aclose(self) -> None:
         """Close the module socket (``AT+QSSLCLOSE``) and give the client ID back.
