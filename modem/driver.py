@@ -33,7 +33,6 @@ from .console import AtResponse, console_command, run_console_command
 from .errors import (
     ModemError,
     ModuleTimeout,
-    OperationTimeout,
     SocketIdentityUsed,
     error_for_code,
 )
@@ -45,6 +44,7 @@ from .restart_policy import RESTART_MIN_INTERVAL, RESTART_STREAK, RestartPolicy
 from .socket_table import OpenEnd, SocketTable
 from .ssl_socket import SEND_STALL_TIMEOUT, SslSocket, close_client_id
 from .supervisor import REOPEN_BACKOFF_MAX, Supervisor
+from .urc_watch import UrcHealth, UrcPolling
 
 __all__ = [
     "CLOSE_ALL_BOUND",
@@ -92,11 +92,12 @@ class Modem:
         send_stall_timeout: float = SEND_STALL_TIMEOUT,
         urc_port: str | None = None,
         reopen_backoff_max: float = REOPEN_BACKOFF_MAX,
+        urc_polling: UrcPolling | None = None,
     ) -> None:
         self.pdp = pdp
         self.profiles = list(profiles)
         self._ready_timeout = ready_timeout
-        self._table = SocketTable()
+        self._table = SocketTable(health=UrcHealth(urc_polling))
         self._supervisor = Supervisor(
             open_stream, pdp, profiles, self._table, trace_at=trace_at,
             registration_timeout=registration_timeout,
@@ -121,6 +122,7 @@ class Modem:
         send_stall_timeout: float = SEND_STALL_TIMEOUT,
         urc_port: str | None = None,
         reopen_backoff_max: float = REOPEN_BACKOFF_MAX,
+        urc_polling: UrcPolling | None = None,
     ) -> AsyncIterator[Modem]:
         """Open the device, bring the module up, and keep it up until exit.
 
@@ -135,7 +137,8 @@ class Modem:
         ``AtChannel``); ``reopen_backoff_max`` the wait between reopens of a
         missing device.  ``urc_port`` (one of ``commands.URC_PORTS``) is the
         AT port ``open_stream`` opens: bring-up routes URCs there (None:
-        leave the module's setting as it is).
+        leave the module's setting as it is).  ``urc_polling``: how lost URCs
+        are made up for (``modem.urc_watch``; tests pass scaled times).
         """
         if urc_port is not None and urc_port not in commands.URC_PORTS:
             raise ValueError(f"urc_port must be one of {commands.URC_PORTS}, got {urc_port!r}")
@@ -143,7 +146,7 @@ class Modem:
                     registration_timeout=registration_timeout, ready_timeout=ready_timeout,
                     command_timeout_cap=command_timeout_cap,
                     send_stall_timeout=send_stall_timeout, urc_port=urc_port,
-                    reopen_backoff_max=reopen_backoff_max)
+                    reopen_backoff_max=reopen_backoff_max, urc_polling=urc_polling)
         with single_exception():
             async with trio.open_nursery() as nursery:
                 await nursery.start(modem._supervisor.run)
@@ -192,6 +195,12 @@ class Modem:
         return self._supervisor.restarts
 
     @property
+    def urc_health(self) -> UrcHealth:
+        """What the driver learned of the module's URCs and the recoveries it
+        made by polling; ``urc_health.report()`` is for the status page."""
+        return self._table.health
+
+    @property
     def client_ids(self) -> ClientIdPool:
         """The client IDs: acquire one before ``open_ssl_socket``."""
         return self._table.client_ids
@@ -233,7 +242,8 @@ class Modem:
         channel = await self._supervisor.ready_channel(self._ready_timeout)
         sock = SslSocket(channel, client_id, host, port, error_of=error_of,
                          on_close=self._socket_closed,
-                         send_stall_timeout=self._send_stall_timeout)
+                         send_stall_timeout=self._send_stall_timeout,
+                         health=self._table.health)
         cmd = commands.qsslopen(self.pdp.context_id, ctx, client_id, host, port, 0,
                                 profile.negotiate_timeout)
         what = f"open {host}:{port}"
@@ -249,14 +259,11 @@ class Modem:
                         await close_client_id(channel, client_id, 0)
                         continue
                     raise exc
-                with trio.move_on_after(OPEN_NETWORK_TIME + profile.negotiate_timeout):
-                    await waiter.done.wait()
-                if channel.failure is not None:
-                    raise channel.failure
-                if waiter.err is None:
-                    raise OperationTimeout(command=what)
-                if waiter.err != 0:
-                    raise error_for_code(waiter.err, what)
+                err = await self._table.wait_open(
+                    channel, waiter, client_id, OPEN_NETWORK_TIME + profile.negotiate_timeout,
+                    what)
+                if err != 0:
+                    raise error_for_code(err, what)
                 end = OpenEnd.CONNECTED
                 self._note_open_result(None, host, port)
                 return sock

@@ -107,6 +107,17 @@ class SendStalled(ModemError):
         self.seconds = seconds
 
 
+class OpenOutcomeLost(ModemError):
+    """An open answered ``OK`` but its ``+QSSLOPEN`` URC never came, and
+    ``AT+QSSLSTATE`` shows it did not connect (nor ``AT+QIGETERROR`` why)."""
+
+    def __init__(self, command: str, state: str) -> None:
+        super().__init__(f"{command}: failed without its +QSSLOPEN URC (AT+QSSLSTATE: {state});"
+                         " if no URC ever arrives, check AT+QURCCFG=\"urcport\"")
+        self.command = command
+        self.state = state
+
+
 class CmeError(ModemError):
     """``+CME ERROR: <n>``, or an ``<err>`` code reported by a URC.
 

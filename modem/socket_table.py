@@ -16,12 +16,21 @@ from collections.abc import Callable
 
 import trio
 
+from . import commands
 from . import events as ev
 from .channel import AtChannel
 from .client_ids import ClientIdPool
-from .errors import ModemError, SocketClosed
+from .errors import ModemError, OpenOutcomeLost, OperationTimeout, SocketClosed
 from .limits import CLIENT_IDS
-from .ssl_socket import SslSocket, close_client_id
+from .ssl_socket import (
+    STATE_CONNECTED,
+    STATE_GONE,
+    STATE_UNKNOWN,
+    SslSocket,
+    close_client_id,
+    socket_state,
+)
+from .urc_watch import UrcHealth
 
 __all__ = ["OPEN_ENDED_BY_PEER_CLOSE", "OpenEnd", "OpenWaiter", "SocketTable"]
 
@@ -29,6 +38,8 @@ log = logging.getLogger("modem.driver")
 
 OPEN_ENDED_BY_PEER_CLOSE = SocketClosed.code
 """567: the outcome of an open whose ``+QSSLURC: "closed"`` came before ``+QSSLOPEN``."""
+
+STATE_OPENING = 1  # <socket_state> of +QSSLSTATE (manual 2.1.6)
 
 UNCONFIRMED_RETRY_INTERVAL = 1.0
 """Seconds between two rounds of closing the IDs the module did not confirm closed."""
@@ -59,8 +70,9 @@ class OpenWaiter:
 class SocketTable:
     """The client IDs and what each one is doing; see the module docstring."""
 
-    def __init__(self, capacity: int = CLIENT_IDS) -> None:
+    def __init__(self, capacity: int = CLIENT_IDS, health: UrcHealth | None = None) -> None:
         self.client_ids = ClientIdPool(capacity)
+        self.health = health or UrcHealth()
         self._sockets: dict[int, SslSocket] = {}
         self._opening: dict[int, OpenWaiter] = {}
         self._unconfirmed: set[int] = set()
@@ -90,6 +102,8 @@ class SocketTable:
 
     def route(self, urc: ev.Urc) -> bool:
         """Hand a socket URC to its socket or open; False when it is not one."""
+        if isinstance(urc, ev.SslRecv | ev.SslClosed | ev.SslOpened):
+            self.health.note_urc()
         match urc:
             case ev.SslRecv(client_id=cid):
                 sock = self._sockets.get(cid)
@@ -111,6 +125,46 @@ class SocketTable:
             case _:
                 return False
         return True
+
+    async def wait_open(self, channel: AtChannel, waiter: OpenWaiter, client_id: int,
+                        limit: float, what: str) -> int:
+        """The outcome of an open that answered ``OK``: 0 (connected) or an error code.
+
+        Waits for the ``+QSSLOPEN`` URC; while it is late, asks
+        ``AT+QSSLSTATE=<id>`` (manual 2.1.6; see ``modem.urc_watch``):
+        connected is success, opening waits on, anything else (closing,
+        initial, no line) failed: the code is that of ``AT+QIGETERROR``,
+        asked just before, when it gives one, else ``OpenOutcomeLost``.  ``OperationTimeout`` after
+        ``limit`` seconds (the manual's 150 s plus the negotiate time).
+        """
+        with trio.move_on_after(limit):
+            for gap in self.health.polling.open_checks():
+                with trio.move_on_after(gap):
+                    await waiter.done.wait()
+                if waiter.done.is_set():
+                    break
+                # The last error first: a command that succeeds (the state
+                # query too, on our emulator) may reset it.
+                last_error = await _last_error(channel)
+                state = await socket_state(channel, client_id)
+                if waiter.done.is_set():
+                    break
+                if state in (STATE_OPENING, STATE_UNKNOWN):
+                    continue
+                self.health.note_open_by_state()
+                if state == STATE_CONNECTED:
+                    log.info("socket %d: open resolved by AT+QSSLSTATE (its URC never came)",
+                             client_id)
+                    return 0
+                if last_error:
+                    return last_error
+                raise OpenOutcomeLost(what, "no socket" if state == STATE_GONE
+                                      else f"state {state}")
+        if channel.failure is not None:
+            raise channel.failure
+        if waiter.err is None:
+            raise OperationTimeout(command=what)
+        return waiter.err
 
     def fail_all(self, failure: ModemError, open_err: int | None = None) -> None:
         """Fail every socket with ``failure`` and end every pending open
@@ -183,3 +237,15 @@ class SocketTable:
             for sock in list(self._sockets.values()):
                 await sock.aclose()
             nursery.cancel_scope.cancel()
+
+
+
+async def _last_error(channel: AtChannel) -> int:
+    """``AT+QIGETERROR``'s code (manual chapter 5); 0 when it gives none."""
+    resp = await channel.run(commands.qigeterror())
+    if resp.ok and resp.lines:
+        try:
+            return commands.parse_qigeterror(resp.lines[0])[0]
+        except ValueError:
+            return 0
+    return 0

@@ -14,7 +14,8 @@ Buffer access mode (manual 1.3, 2.1.3, 2.1.4):
   the module's buffer is empty (``+QSSLRECV: 0``, or fewer bytes than
   asked) before it waits for the next ``+QSSLURC: "recv"`` (a
   notification, not a byte count), and returns ``b""`` once the peer
-  closed and everything buffered was delivered.
+  closed and everything buffered was delivered.  No URC is load-bearing: a
+  quiet reader polls, with backoff (``modem.urc_watch``).
 * ``aclose`` sends ``AT+QSSLCLOSE`` and returns the client ID to the pool.
 
 The socket holds no data of its own beyond the chunk in flight.
@@ -33,12 +34,17 @@ from .at_command import Command
 from .channel import AtChannel, Response
 from .errors import ModemError, SendStalled, SocketClosed, map_exceptions
 from .limits import MAX_RECV, MAX_SEND
+from .urc_watch import RearmBehaviour, UrcHealth, UrcPolling
 
 log = logging.getLogger("modem.socket")
 
 SEND_STALL_TIMEOUT = 120.0  # seconds a chunk may wait for room in the module's send buffer
 CLOSE_TIMEOUT = 1  # seconds the module may spend flushing on AT+QSSLCLOSE
-RECHECK_AFTER_SHORT_READ = 1.0
+RECHECK_AFTER_SHORT_READ = UrcPolling().read_poll_first
+"""Seconds of quiet before a waiting reader first reads anyway (``modem.urc_watch``)."""
+STATE_CONNECTED = 2  # <socket_state> of +QSSLSTATE (manual 2.1.6)
+STATE_GONE = -1  # AT+QSSLSTATE=<id> answered OK and listed no such socket
+STATE_UNKNOWN = -2  # AT+QSSLSTATE=<id> answered no OK, or nothing we could read
 
 
 class SslSocket(trio.abc.Stream):
@@ -54,6 +60,7 @@ class SslSocket(trio.abc.Stream):
         error_of: Callable[[AtChannel, Response, str], Awaitable[ModemError]],
         on_close: Callable[[SslSocket, bool], None],
         send_stall_timeout: float = SEND_STALL_TIMEOUT,
+        health: UrcHealth | None = None,
     ) -> None:
         self.client_id = client_id
         self.host = host
@@ -68,7 +75,10 @@ class SslSocket(trio.abc.Stream):
         self._wakeup = trio.Event()
         self._recv_hint = False
         self._more = False
-        self._empty_unconfirmed = False
+        self._health = health or UrcHealth()
+        self._short_unconfirmed = False  # the last read was short; no URC since
+        self._polling = False  # the next read is a poll, not asked for by a URC
+        self._quiet_polls = 0
         self._peer_closed = False
         self._failure: ModemError | None = None
         self._closed = False
@@ -188,13 +198,10 @@ class SslSocket(trio.abc.Stream):
             while True:
                 self._check_usable()
                 if self._recv_hint or self._more:
+                    by_urc = self._recv_hint
                     self._recv_hint = False
                     data = await self._read(want)
-                    # Fewer bytes than asked: the module's buffer is empty now
-                    # (manual 3.3.3 reads once, too); wait for the next URC
-                    # rather than spend a round trip on "+QSSLRECV: 0".
-                    self._more = len(data) == want
-                    self._empty_unconfirmed = 0 < len(data) < want
+                    self._after_read(data, want, by_urc)
                     if data:
                         self.bytes_received += len(data)
                         return data
@@ -206,21 +213,58 @@ class SslSocket(trio.abc.Stream):
         finally:
             self._receiving = False
 
-    async def _wait_for_data(self) -> None:
-        """Until a URC or a failure wakes us.
+    def _after_read(self, data: bytes, want: int, by_urc: bool) -> None:
+        """What the next read waits for, after a read that got ``data``.
 
-        Firmware that re-arms the "recv" URC only after an empty read would
-        never send one after a short read; one confirming read after
-        ``RECHECK_AFTER_SHORT_READ`` seconds covers it.
+        A full read reads again at once.  A short one (manual 3.3.3 reads
+        once, too) leaves the buffer empty: the next read waits for the URC,
+        except on firmware that re-arms it only after an empty read
+        (``urc_watch.RearmBehaviour``), where one empty read follows at once.
         """
-        if not self._empty_unconfirmed:
+        if data:
+            self._quiet_polls = 0
+        urc_came = by_urc or self._recv_hint  # a URC may land while the read runs
+        if self._polling and data:
+            self._health.note_data_by_poll(self._short_unconfirmed and not urc_came)
+        self._polling = False
+        short = 0 < len(data) < want
+        self._short_unconfirmed = short
+        self._more = len(data) == want or (short and self._health.rearm is RearmBehaviour.EMPTY)
+
+    async def _wait_for_data(self) -> None:
+        """Until a URC or a failure wakes us, or the quiet ends in a poll.
+
+        No URC is load-bearing (``modem.urc_watch``): after the poll gap the
+        reader reads anyway, and every ``state_check_every``-th poll that
+        found nothing asks ``AT+QSSLSTATE``, which finds a lost "closed".
+        """
+        polling = self._health.polling
+        gap = polling.read_poll_first * 2 ** min(self._quiet_polls, 16)
+        with trio.move_on_after(min(gap, max(polling.read_poll_max, polling.read_poll_first))):
             await self._wakeup.wait()
             return
-        with trio.move_on_after(RECHECK_AFTER_SHORT_READ):
-            await self._wakeup.wait()
+        self._quiet_polls += 1
+        if self._quiet_polls % polling.state_check_every == 0 and await self._peer_gone():
             return
-        self._empty_unconfirmed = False
         self._more = True
+        self._polling = True
+
+    async def _peer_gone(self) -> bool:
+        """``AT+QSSLSTATE=<id>``: True (and the socket ends after its data) when
+        the module no longer holds it connected; a failed check says nothing."""
+        try:
+            state = await socket_state(self._channel, self.client_id)
+        except ModemError as exc:
+            self.fail(exc)
+            raise
+        if state in (STATE_CONNECTED, STATE_UNKNOWN):
+            return False
+        log.info("socket %d: peer closed (found by polling, the URC never came) state=%s",
+                 self.client_id, "gone" if state == STATE_GONE else state)
+        self._health.note_close_by_poll()
+        self._peer_closed = True
+        self._more = True  # read what is still buffered, then end of stream
+        return True
 
     async def _read(self, want: int) -> bytes:
         resp = await self._run(commands.qsslrecv(self.client_id, want))
@@ -228,7 +272,11 @@ class SslSocket(trio.abc.Stream):
             return resp.payload or b""
         if self._failure is not None:
             raise self._failure
-        raise await self._error_of(self._channel, resp, "AT+QSSLRECV")
+        # The error first: the state query may reset what AT+QIGETERROR reports.
+        error = await self._error_of(self._channel, resp, "AT+QSSLRECV")
+        if self._channel.failure is None and (self._peer_closed or await self._peer_gone()):
+            return b""  # a closing socket may refuse reads once its buffer is empty
+        raise error
 
     async def aclose(self) -> None:
         """Close the module socket (``AT+QSSLCLOSE``) and give the client ID back.
@@ -271,3 +319,21 @@ async def close_client_id(channel: AtChannel, client_id: int, close_timeout: int
             return False
         return resp.final is not None
     return False
+
+
+async def socket_state(channel: AtChannel, client_id: int) -> int:
+    """``AT+QSSLSTATE=<id>`` (manual 2.1.6): the socket's ``<socket_state>``,
+    ``STATE_GONE`` when the module lists no such socket, ``STATE_UNKNOWN``
+    when it did not answer ``OK``.  Lines that do not parse are skipped (the
+    address and AT port fields differ between firmware)."""
+    resp = await channel.run(commands.qsslstate(client_id))
+    if not resp.ok:
+        return STATE_UNKNOWN
+    for line in resp.lines:
+        try:
+            parsed = commands.parse_qsslstate(line)
+        except ValueError:
+            continue
+        if parsed.client_id == client_id:
+            return parsed.state
+    return STATE_UNKNOWN if resp.lines else STATE_GONE

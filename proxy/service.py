@@ -363,6 +363,7 @@ async def _module_status(modem: Modem) -> dict[str, Any]:
             module.update(_info_fields(cached[0]), info_age_s=round(cached[1], 1))
     module["state"] = state.value
     module["last_error"] = None if last_error is None else str(last_error)
+    module["urcs"] = modem.urc_health.report()  # lost URCs made up for by polling
     return module
 
 

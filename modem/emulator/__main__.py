@@ -14,7 +14,7 @@ import sys
 
 import trio
 
-from .config import EmulatorConfig
+from .config import RECV_URC_REARM, EmulatorConfig
 from .emulator import Emulator
 from .faults import parse_fault_spec
 from .urc_port import FACTORY_URC_PORT, URC_PORTS
@@ -70,6 +70,9 @@ def build_parser() -> argparse.ArgumentParser:
                    metavar="NAME",
                    help="play firmware without this command (e.g. +QURCCFG): it answers "
                         "ERROR; repeatable")
+    p.add_argument("--recv-urc-rearm", choices=RECV_URC_REARM, default="drain",
+                   help="when the next \"recv\" URC comes: once a read empties the buffer "
+                        "(drain, default) or only after a read that returned 0 bytes (empty)")
     p.add_argument("--trace", action="store_true", help="log every line byte to stderr")
     return p
 
@@ -118,6 +121,7 @@ def main(argv: list[str] | None = None) -> int:
         faults=tuple(args.fault),
         port_name=args.port_name,
         absent_commands=frozenset(args.absent_command),
+        recv_urc_rearm=args.recv_urc_rearm,
     )
     trio.run(serve, config, args.link, args.trace)
     return 0

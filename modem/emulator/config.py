@@ -10,6 +10,9 @@ from .urc_port import FACTORY_URC_PORT, check_port_name
 #: The clock a module without network time shows after power-up: the GPS epoch.
 GPS_EPOCH = dt.datetime(1980, 1, 6, tzinfo=dt.UTC)
 
+#: When the "recv" URC is re-armed (``EmulatorConfig.recv_urc_rearm``).
+RECV_URC_REARM = ("drain", "empty")
+
 
 @dataclass(frozen=True)
 class EmulatorConfig:
@@ -34,6 +37,10 @@ class EmulatorConfig:
     ``uart1``); URCs reach it only while ``AT+QURCCFG="urcport"`` names it
     (factory default ``usbat``; see ``urc_port``).  ``absent_commands``
     (``"+QURCCFG"``...) answer ``ERROR`` in every form, as on older firmware.
+    ``recv_urc_rearm``: when the next ``+QSSLURC: "recv"`` may come:
+    ``"drain"`` once a read leaves the buffer empty (what Quectel's TCP/IP
+    notes say of ``+QIURC: "recv"``), ``"empty"`` only after a read that
+    returned 0 bytes (firmware the driver must detect).
     """
 
     baud: int = 0
@@ -53,9 +60,13 @@ class EmulatorConfig:
     faults: tuple[str, ...] = ()
     port_name: str = FACTORY_URC_PORT
     absent_commands: frozenset[str] = frozenset()
+    recv_urc_rearm: str = "drain"
 
     def __post_init__(self) -> None:
         check_port_name(self.port_name)
+        if self.recv_urc_rearm not in RECV_URC_REARM:
+            raise ValueError(f"recv_urc_rearm must be one of {', '.join(RECV_URC_REARM)}, "
+                             f"not {self.recv_urc_rearm!r}")
 
     @property
     def bytes_per_second(self) -> float:

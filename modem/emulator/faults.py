@@ -8,15 +8,19 @@
 * ``silence(seconds)``: the module answers nothing and drops input;
 * ``noise(count)``: unknown URCs and blank lines between responses;
 * ``send_fail(count)``: the next ``count`` ``AT+QSSLSEND`` answer ``SEND FAIL``;
-* ``slow_handshake(seconds, count=1)``: the next opens stall their handshake.
+* ``slow_handshake(seconds, count=1)``: the next opens stall their handshake;
+* ``urc_loss(rate, kinds=())``: from now on each socket URC (``open``,
+  ``recv``, ``closed``; all three unless ``kinds`` names some) is lost on
+  the line with probability ``rate`` (seeded), as UART byte loss does.
 
 Spec strings (CLI ``--fault``): ``NAME[:ARG[,ARG]][@TIME]`` where TIME is
 seconds after start (``5s``, ``1.5``, ``250ms``); without ``@`` the fault
 applies at start.  Examples: ``peer_close:3@5s``, ``restart@10s``,
 ``noise:20``, ``silence:3@2s``, ``pdp_deact:1@30s``, ``send_fail:5``,
-``slow_handshake:20``.  ``random:RATE`` injects a random mild fault (noise,
-send_fail, peer_close of a connected socket) after each command with
-probability RATE, drawn from the seeded generator.
+``slow_handshake:20``, ``urc_loss:0.3``, ``urc_loss:1,recv,closed``.
+``random:RATE`` injects a random mild fault (noise, send_fail, peer_close
+of a connected socket) after each command with probability RATE, drawn
+from the seeded generator.
 """
 
 from __future__ import annotations
@@ -105,6 +109,10 @@ class Fault(ABC):
     @staticmethod
     def slow_handshake(seconds: float, count: int = 1) -> Fault:
         return SlowHandshake(seconds, count)
+
+    @staticmethod
+    def urc_loss(rate: float, kinds: tuple[str, ...] = ()) -> Fault:
+        return UrcLoss(rate, kinds)
 
 
 @dataclass(frozen=True)
@@ -233,9 +241,53 @@ class SlowHandshake(Fault):
         return cls(float(args[0]), int(args[1]) if len(args) > 1 else 1)
 
 
+#: The socket URCs ``urc_loss`` can lose, by the line's start.  The push-mode
+#: "recv" (which carries data) is never lost: losing it would lose bytes, a
+#: different fault.
+URC_KINDS = {
+    "open": re.compile(rb"^\r\n\+QSSLOPEN: "),
+    "recv": re.compile(rb'^\r\n\+QSSLURC: "recv",\d+\r\n$'),
+    "closed": re.compile(rb'^\r\n\+QSSLURC: "closed",'),
+}
+
+
+@dataclass(frozen=True)
+class UrcLoss(Fault):
+    """From now on each socket URC of ``kinds`` (all when empty) is lost with
+    probability ``rate``, drawn from the seeded generator; a later ``urc_loss``
+    replaces an earlier one (``urc_loss:0`` ends the loss)."""
+
+    kind: ClassVar[str] = "urc_loss"
+    rate: float
+    kinds: tuple[str, ...] = ()
+
+    def apply(self, module: Module, state: FaultState) -> None:
+        patterns = [URC_KINDS[k] for k in (self.kinds or tuple(URC_KINDS))]
+
+        def keep(urc: bytes) -> bool:
+            if not any(p.match(urc) for p in patterns):
+                return True
+            return state.rng.random() >= self.rate
+
+        module.line.urc_filter = keep if self.rate > 0 else None
+
+    @classmethod
+    def from_args(cls, args: list[str]) -> Fault:
+        if not args:
+            raise ValueError("want RATE[,KIND...] with KIND one of " + ", ".join(URC_KINDS))
+        rate = float(args[0])
+        if not 0 <= rate <= 1:
+            raise ValueError(f"rate {rate:g} is not between 0 and 1")
+        kinds = tuple(args[1:])
+        unknown = [k for k in kinds if k not in URC_KINDS]
+        if unknown:
+            raise ValueError(f"no URC kind {unknown[0]!r} (want {', '.join(URC_KINDS)})")
+        return cls(rate, kinds)
+
+
 KINDS: dict[str, type[Fault]] = {
     kind.kind: kind
-    for kind in (PeerClose, PdpDeact, Restart, Silence, Noise, SendFail, SlowHandshake)
+    for kind in (PeerClose, PdpDeact, Restart, Silence, Noise, SendFail, SlowHandshake, UrcLoss)
 }
 
 

@@ -41,6 +41,8 @@ class HostLine:
         self._urcs: deque[tuple[bytes, trio.Event]] = deque()
         self._urc_lot = trio.lowlevel.ParkingLot()
         self._silent_until = -math.inf
+        #: Keeps a URC when it returns True; None keeps all (see faults.UrcLoss).
+        self.urc_filter: Callable[[bytes], bool] | None = None
         self.last_input_time = -math.inf
         self.bytes_in = 0
         self.bytes_out = 0
@@ -165,7 +167,11 @@ class HostLine:
         written whole even if its poster is cancelled meanwhile.
         """
         done = trio.Event()
-        if not self.routing.reaches_host:  # AT+QURCCFG sends it to another port
+        if not self.routing.reaches_host or (
+            self.urc_filter is not None and not self.urc_filter(data)
+        ):
+            # AT+QURCCFG sends it to another port, or it is lost on the line
+            # (the ``urc_loss`` fault).
             done.set()
             return done
         self._urcs.append((data, done))

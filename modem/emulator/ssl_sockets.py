@@ -107,10 +107,13 @@ class SslSocket:
         return self.state == SocketState.CONNECTED
 
     def take_rx(self, n: int) -> bytes:
-        """Up to n buffered bytes (``AT+QSSLRECV``); re-arms the recv URC when empty."""
+        """Up to n buffered bytes (``AT+QSSLRECV``); re-arms the recv URC when the
+        buffer is empty now ("drain") or only when nothing was left to read
+        ("empty"), per ``config.recv_urc_rearm``."""
         data = bytes(self.rx[:n])
         del self.rx[:n]
-        if not self.rx:
+        rearmed = not data if self.module.config.recv_urc_rearm == "empty" else not self.rx
+        if rearmed:
             self.recv_urc_sent = False
         self.notify()
         return data

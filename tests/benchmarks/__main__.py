@@ -62,8 +62,8 @@ def log(text: str) -> None:
     print(f"{time.strftime('%H:%M:%S')} {text}", file=sys.stderr, flush=True)
 
 
-async def run(settings: tuple[Setting, ...], scenarios: tuple[str, ...], quick: bool
-              ) -> list[dict[str, Any]]:
+async def run(settings: tuple[Setting, ...], scenarios: tuple[str, ...], quick: bool,
+              emulator_args: tuple[str, ...] = ()) -> list[dict[str, Any]]:
     sizes = QUICK if quick else FULL
     records: list[dict[str, Any]] = []
     async with trio.open_nursery() as nursery:
@@ -75,7 +75,8 @@ async def run(settings: tuple[Setting, ...], scenarios: tuple[str, ...], quick: 
                 wanted = UNPACED_SCENARIOS if not setting.baud else PACED_SCENARIOS
                 chosen = tuple(s for s in wanted if s in scenarios)
                 if chosen:
-                    bench = Bench(setting, sizes, servers, ports, cacert, log, chosen)
+                    bench = Bench(setting, sizes, servers, ports, cacert, log, chosen,
+                                  emulator_args)
                     records += await bench.run()
         nursery.cancel_scope.cancel()
     return records
@@ -97,6 +98,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--scenario", action="append",
                    choices=[*PACED_SCENARIOS, *UNPACED_SCENARIOS],
                    help="only these scenarios; repeatable")
+    p.add_argument("--emulator-arg", action="append", default=[], metavar="ARG",
+                   help="pass ARG to the emulator, e.g. --emulator-arg=--recv-urc-rearm=empty "
+                        "or --emulator-arg=--fault=urc_loss:0.3,recv; repeatable")
     ns = p.parse_args(argv)
     settings = tuple(ns.setting) if ns.setting else (QUICK_SETTINGS if ns.quick
                                                       else FULL_SETTINGS)
@@ -105,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
         settings = tuple(strict) if ns.pacing == "strict" else (*settings, *strict)
     scenarios = tuple(ns.scenario) if ns.scenario else (*PACED_SCENARIOS, *UNPACED_SCENARIOS)
     started = time.monotonic()
-    records = trio.run(run, settings, scenarios, ns.quick)
+    records = trio.run(run, settings, scenarios, ns.quick, tuple(ns.emulator_arg))
     meta = {**machine(), "quick": ns.quick, "seconds": round(time.monotonic() - started, 1),
             "command": "python -m tests.benchmarks " + " ".join(argv or sys.argv[1:])}
     table = markdown_table(records)

@@ -119,14 +119,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--resolve", action="append", default=[])
     p.add_argument("--strict-pacing", action="store_true")
     p.add_argument("--trace-file", metavar="PATH", help="timestamped line trace (TraceFile)")
+    p.add_argument("--recv-urc-rearm", default="drain", help="as python -m modem.emulator")
+    p.add_argument("--fault", action="append", default=[], help="as python -m modem.emulator")
     ns = p.parse_args(argv)
     if ns.strict_pacing:
         emulator_line.Pacer = StrictPacer  # type: ignore[misc, assignment]
     resolve = dict(item.split("=", 1) for item in ns.resolve)
     trace = TraceFile(ns.trace_file) if ns.trace_file else None
     try:
-        trio.run(_main, EmulatorConfig(baud=ns.baud, latency_ms=ns.latency_ms, resolve=resolve),
-                 trace)
+        config = EmulatorConfig(baud=ns.baud, latency_ms=ns.latency_ms, resolve=resolve,
+                                recv_urc_rearm=ns.recv_urc_rearm, faults=tuple(ns.fault))
+        trio.run(_main, config, trace)
     finally:
         if trace is not None:
             trace.close()

@@ -101,11 +101,12 @@ class EmulatorProcess:
 @asynccontextmanager
 async def emulator_process(baud: int, latency_ms: float,
                            resolve: str = "bench.test=127.0.0.1", *,
-                           strict_pacing: bool = False, trace_file: Path | None = None
-                           ) -> AsyncIterator[EmulatorProcess]:
-    """Run the emulator; yields its pty path and pid."""
+                           strict_pacing: bool = False, trace_file: Path | None = None,
+                           extra: tuple[str, ...] = ()) -> AsyncIterator[EmulatorProcess]:
+    """Run the emulator; yields its pty path and pid.  ``extra``: more of its
+    flags (``--recv-urc-rearm empty``, ``--fault urc_loss:0.3,recv``)."""
     cmd = [*_emulator_command(strict_pacing, trace_file), "--baud", str(baud),
-           "--latency-ms", str(latency_ms), "--resolve", resolve]
+           "--latency-ms", str(latency_ms), "--resolve", resolve, *extra]
     proc = await trio.lowlevel.open_process(cmd, stdout=subprocess.PIPE)
     try:
         assert proc.stdout is not None

@@ -86,8 +86,9 @@ class Bench:
 
     def __init__(self, setting: Setting, sizes: Sizes, servers: BenchServers,
                  ports: dict[str, BenchServer], cacert: Path, log: Callable[[str], None],
-                 scenarios: tuple[str, ...]) -> None:
+                 scenarios: tuple[str, ...], emulator_args: tuple[str, ...] = ()) -> None:
         self.setting = setting
+        self.emulator_args = emulator_args
         self.sizes = sizes
         self.servers = servers
         self.ports = ports
@@ -100,13 +101,14 @@ class Bench:
     def _base(self, scenario: str) -> dict[str, Any]:
         s = self.setting
         return {"scenario": scenario, "baud": s.baud, "latency_ms": s.latency_ms,
+                "emulator_args": " ".join(self.emulator_args),
                 "line_rate": s.line_rate,
                 "pacing": "strict" if s.strict_pacing else "emulator"}
 
     async def run(self) -> list[dict[str, Any]]:
         s = self.setting
-        async with emulator_process(s.baud, s.latency_ms,
-                                    strict_pacing=s.strict_pacing) as emulator:
+        async with emulator_process(s.baud, s.latency_ms, strict_pacing=s.strict_pacing,
+                                    extra=self.emulator_args) as emulator:
             self.log(f"[{s.label}] emulator on {emulator.device}")
             async with ReferenceModem.open(emulator.device, s.serial_baud,
                                            self.servers.ca_pem) as ref:
@@ -177,6 +179,7 @@ class Bench:
                 exchanges=len(proxy_ms),
                 median_ms=round(statistics.median(proxy_ms), 2),
                 p95_ms=round(percentile(proxy_ms, 95), 2),
+                max_ms=round(max(proxy_ms), 2),
                 transparent_median_ms=round(statistics.median(ref_ms), 2),
                 transparent_p95_ms=round(percentile(ref_ms, 95), 2),
                 added_ms=round(statistics.median(proxy_ms) - statistics.median(ref_ms), 2),

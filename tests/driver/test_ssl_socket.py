@@ -144,3 +144,36 @@ async def test_a_send_taken_within_the_stall_limit_goes_through(autojump_clock):
         await sock.send_all(b"hello")
         assert (sock.send_fails, sock.bytes_sent, sock.failure) == (3, 5, None)
         nursery.cancel_scope.cancel()
+
+
+async def test_a_read_refused_on_a_socket_the_module_dropped_is_end_of_stream(autojump_clock):
+    """Firmware that answers ERROR to AT+QSSLRECV once the peer closed (a tolerated
+    guess; the emulator answers +QSSLRECV: 0): the state query finds it gone."""
+    host, module_side = trio.testing.memory_stream_pair()
+    seen: list[str] = []
+    replies = {
+        "AT+QSSLRECV=0,1500": b"\r\nERROR\r\n",
+        "AT+QIGETERROR": b"\r\n+QIGETERROR: 0,operation successful\r\n\r\nOK\r\n",
+        "AT+QSSLSTATE=0": b"\r\nOK\r\n",
+    }
+
+    async def module():
+        await module_side.send_all(b'\r\n+QSSLURC: "recv",0\r\n')
+        while True:
+            line = (await module_side.receive_some(100)).decode().strip()
+            seen.append(line)
+            await module_side.send_all(replies[line])
+
+    holder = []
+    channel = AtChannel(host, lambda urc: holder[0].notify_recv())
+    sock = SslSocket(channel, 0, "a.test", 443, error_of=error_of,
+                     on_close=lambda s, closed: None)
+    holder.append(sock)
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(channel.read_loop)
+        nursery.start_soon(module)
+        with trio.fail_after(10):
+            assert await sock.receive_some() == b""
+        assert seen[:3] == ["AT+QSSLRECV=0,1500", "AT+QIGETERROR", "AT+QSSLSTATE=0"]
+        assert sock.peer_closed
+        nursery.cancel_scope.cancel()

@@ -1,0 +1,52 @@
+"""The proxy on a module whose URCs never reach us: it works, slower, and says so."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+import trio
+
+from modem.emulator import Emulator, EmulatorConfig
+from modem.urc_watch import UrcPolling
+from proxy.cli import parse_command_line
+from proxy.profiles import build_profiles, load_all_material
+from proxy.service import ProxyService
+
+from .test_end_to_end import connect, http_get, round_trip
+
+# Scaled (production: 3 s before asking after a late open, polls 0.5-3 s apart).
+FAST = UrcPolling(open_check_after=0.2, open_check_max=0.4, read_poll_first=0.05,
+                  read_poll_max=0.2, missing_after=1)
+
+
+async def test_no_urcs_at_all_still_proxies_and_the_status_page_says_so(
+        echo_server, ca_file, caplog: pytest.LogCaptureFixture):
+    caplog.set_level(logging.WARNING, logger="modem.driver")
+    config = EmulatorConfig(resolve={"echo.test": "127.0.0.1"}, real_dns=False,
+                            faults=("urc_loss:1",))
+    async with Emulator.running(config) as emu, trio.open_nursery() as nursery:
+        proxy_config = parse_command_line([
+            "--device", emu.device, "--cacert", str(ca_file),
+            "--map", f"0=echo.test:{echo_server.port}", "--status", "0"])
+        service = ProxyService(proxy_config,
+                               build_profiles(proxy_config, load_all_material(proxy_config)),
+                               proxy_config.device, linger=0.3,
+                               modem_options={"urc_polling": FAST})
+        await nursery.start(service.run)
+        with trio.fail_after(20):
+            async with await connect(service) as stream:
+                for size in (10, 3000, 70):
+                    assert await round_trip(stream, b"q" * size) == b"q" * size
+                status, body = await http_get(service.status_address, "/status.json")
+        assert status == 200
+        urcs = json.loads(body)["module"]["urcs"]
+        assert urcs["urcs"] == "missing"
+        assert urcs["opens_resolved_by_state"] == 1
+        assert urcs["data_found_by_poll"] >= 3
+        status, page = await http_get(service.status_address, "/")
+        assert b"opens_resolved_by_state: 1" in page
+        warnings = [r for r in caplog.records if "no socket URC arrived" in r.getMessage()]
+        assert len(warnings) == 1
+        service.stop_now()
