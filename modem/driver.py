@@ -29,6 +29,7 @@ from trio_util import AsyncValue
 from . import commands
 from .bringup import BringUpError, PdpSettings, pdp_address
 from .client_ids import ClientIdPool
+from .clock_sync import CLOCK_CHECK_INTERVAL, HostClock
 from .console import AtResponse, console_command, run_console_command
 from .errors import (
     ModemError,
@@ -90,6 +91,9 @@ class Modem:
         ready_timeout: float = READY_TIMEOUT,
         command_timeout_cap: float = math.inf,
         send_stall_timeout: float = SEND_STALL_TIMEOUT,
+        line_baud: int | None = None,
+        host_clock: HostClock = time.time,
+        clock_check_interval: float = CLOCK_CHECK_INTERVAL,
     ) -> None:
         self.pdp = pdp
         self.profiles = list(profiles)
@@ -98,7 +102,8 @@ class Modem:
         self._supervisor = Supervisor(
             open_stream, pdp, profiles, self._table, trace_at=trace_at,
             registration_timeout=registration_timeout,
-            command_timeout_cap=command_timeout_cap)
+            command_timeout_cap=command_timeout_cap, line_baud=line_baud,
+            host_clock=host_clock, clock_check_interval=clock_check_interval)
         self._restart_policy = RestartPolicy()
         self._send_stall_timeout = send_stall_timeout
         self._info_cache: tuple[float, ModuleInfo] | None = None
@@ -116,6 +121,9 @@ class Modem:
         ready_timeout: float = READY_TIMEOUT,
         command_timeout_cap: float = math.inf,
         send_stall_timeout: float = SEND_STALL_TIMEOUT,
+        line_baud: int | None = None,
+        host_clock: HostClock = time.time,
+        clock_check_interval: float = CLOCK_CHECK_INTERVAL,
     ) -> AsyncIterator[Modem]:
         """Open the device, bring the module up, and keep it up until exit.
 
@@ -123,12 +131,16 @@ class Modem:
         message) when the first bring-up fails.  Later failures are
         recovered from in the background.  ``command_timeout_cap`` bounds
         every command's response time (tests pass a few seconds; see
-        ``AtChannel``).
+        ``AtChannel``).  ``line_baud`` (the serial line's rate) sizes the
+        certificate uploads' wait; ``host_clock`` (seconds since the epoch)
+        is the host time the module clock may be set from, checked again
+        every ``clock_check_interval`` s (``modem.clock_policy``).
         """
         modem = cls(open_stream, pdp or PdpSettings(), profiles, trace_at=trace_at,
                     registration_timeout=registration_timeout, ready_timeout=ready_timeout,
                     command_timeout_cap=command_timeout_cap,
-                    send_stall_timeout=send_stall_timeout)
+                    send_stall_timeout=send_stall_timeout, line_baud=line_baud,
+                    host_clock=host_clock, clock_check_interval=clock_check_interval)
         with single_exception():
             async with trio.open_nursery() as nursery:
                 await nursery.start(modem._supervisor.run)

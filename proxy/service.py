@@ -214,9 +214,11 @@ class ProxyService:
                               username=config.apn_user, password=config.apn_password,
                               auth=config.apn_auth)
             profiles = list(dict.fromkeys(self.profiles.values()))
+            line_baud = config.emulate_baud if config.emulate and config.emulate_baud \
+                else config.baud
             modem = await stack.enter_async_context(Modem.open(
                 open_stream, pdp=pdp, profiles=profiles, trace_at=config.trace_at,
-                **self._modem_options))
+                **{"line_baud": line_baud, **self._modem_options}))
             yield modem
 
     async def _accept_all(self, listeners: dict[Mapping, list[trio.SocketListener]],

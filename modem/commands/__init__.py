@@ -51,6 +51,7 @@ from ._fields import (
     split_fields,
 )
 from ._files import (
+    DEFAULT_LINE_BAUD,
     FileEntry,
     UploadResult,
     parse_qflst,
@@ -59,6 +60,7 @@ from ._files import (
     qflst,
     qfupl,
     qfupl_checksum,
+    upload_wait,
 )
 from ._general import (
     ModuleIdentity,
@@ -133,6 +135,7 @@ from ._ssl import (
 __all__ = [
     "CIPHER_LIST_SEPARATOR",
     "CIPHER_SUITES",
+    "DEFAULT_LINE_BAUD",
     "DEFAULT_TIMEOUT",
     "MAX_RECV",
     "MAX_SEND",
@@ -179,6 +182,7 @@ __all__ = [
     "qflst",
     "qfupl",
     "qfupl_checksum",
+    "upload_wait",
     "qiact",
     "qiact_query",
     "qicsgp",

@@ -34,6 +34,27 @@ def _fault(text: str) -> str:
     return text
 
 
+def _when(text: str) -> dt.datetime:
+    """``now`` or an ISO 8601 time (UTC unless it has a zone)."""
+    if text == "now":
+        return dt.datetime.now(dt.UTC)
+    try:
+        when = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"want now or an ISO time like 2020-01-01T00:00:00Z, got {text!r}") from None
+    return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
+
+
+def _network_time(text: str) -> float | None:
+    """``right`` (0), ``none`` (no network time) or an ISO time: offset from now."""
+    if text == "right":
+        return 0.0
+    if text == "none":
+        return None
+    return (_when(text) - dt.datetime.now(dt.UTC)).total_seconds()
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m modem.emulator",
@@ -54,6 +75,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--auto-pdp", action="store_true", help="context 1 is active at boot")
     p.add_argument("--clock-now", action="store_true",
                    help="the module clock starts right (default: 1980-01-06)")
+    p.add_argument("--clock-start", type=_when, metavar="TIME",
+                   help="the module clock starts at TIME (now, or ISO like 2020-01-01T00:00Z)")
+    p.add_argument("--network-time", type=_network_time, default=0.0, metavar="WHEN",
+                   help="what AT+QLTS reports: right (default), none (+QLTS: \"\"), "
+                        "or an ISO time")
+    p.add_argument("--ctzu", type=int, choices=(0, 1, 3), default=0,
+                   help="AT+CTZU at boot; 3: the module clock follows the network time")
     p.add_argument("--trace", action="store_true", help="log every line byte to stderr")
     return p
 
@@ -98,8 +126,10 @@ def main(argv: list[str] | None = None) -> int:
         real_dns=not args.no_dns,
         seed=args.seed,
         auto_pdp=args.auto_pdp,
-        clock_start=dt.datetime.now(dt.UTC) if args.clock_now else None,
+        clock_start=args.clock_start or (dt.datetime.now(dt.UTC) if args.clock_now else None),
         faults=tuple(args.fault),
+        network_time_offset=args.network_time,
+        ctzu=args.ctzu,
     )
     trio.run(serve, config, args.link, args.trace)
     return 0
