@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 
@@ -101,7 +102,7 @@ def upload_wait(size: int, baud: int | None) -> int:
     """
     n = check_int("upload size", size, 1, 0x7FFFFFFF)
     rate = check_int("line baud", baud or DEFAULT_LINE_BAUD, 300, 100_000_000) / 10
-    return min(65535, int(UPLOAD_WAIT_FLOOR + UPLOAD_WAIT_MARGIN * n / rate + 0.999))
+    return min(65535, math.ceil(UPLOAD_WAIT_FLOOR + UPLOAD_WAIT_MARGIN * n / rate))
 
 
 @dataclass(frozen=True, slots=True)

@@ -357,8 +357,8 @@ class ProxyProcess:
         self.process = process
         self.stderr = b""
 
-    async def read_until(self, marker: bytes) -> None:
-        with trio.fail_after(20):
+    async def read_until(self, marker: bytes, within: float = 20) -> None:
+        with trio.fail_after(within):
             while marker not in self.stderr:
                 chunk = await self.process.stderr.receive_some(4096)
                 assert chunk, self.stderr.decode()
@@ -375,13 +375,14 @@ class ProxyProcess:
         return int(re.search(rb"listening on 127\.0\.0\.1:(\d+)", self.stderr).group(1))
 
 
-async def start_process(nursery: trio.Nursery, *argv: str) -> ProxyProcess:
+async def start_process(nursery: trio.Nursery, *argv: str, within: float = 20
+                        ) -> ProxyProcess:
     async def run(task_status=trio.TASK_STATUS_IGNORED):
         await trio.run_process([sys.executable, "-m", "proxy.cli", *argv], cwd=REPO,
                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                stderr=subprocess.PIPE, check=False, task_status=task_status)
     proxy = ProxyProcess(await nursery.start(run))
-    await proxy.read_until(b"listening on")
+    await proxy.read_until(b"listening on", within)
     return proxy
 
 
