@@ -350,6 +350,17 @@ async def test_built_in_emulator(server_cert, ca_file, nursery):
     assert service.emulator is not None and service.emulator.module.sockets == {}
 
 
+async def test_ignore_local_time_reaches_the_module(emulator, echo_server, ca_file, nursery):
+    async with trio.open_nursery() as inner:
+        service = await start_proxy(inner, emulator, "--cacert", str(ca_file), "--map",
+                                    f"0=echo.test:{echo_server.port}", "--ignore-local-time")
+        context = emulator.module.ssl_contexts[0]
+        assert (context.seclevel, context.ignorelocaltime) == (1, 1)
+        async with await connect(service) as stream:
+            assert await round_trip(stream, b"dates unchecked") == b"dates unchecked"
+        service.request_shutdown()
+
+
 class ProxyProcess:
     """``python -m proxy.cli --emulate ...`` as a child process, its stderr collected."""
 
