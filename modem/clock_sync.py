@@ -1,5 +1,9 @@
 """Keep the module clock right (manual 1.4): read the sources, apply ``decide_clock``.
 
+When the host's time is not trusted and the network's is, ``AT+CTZU=3``
+makes the module follow the network's time by itself (EC2x AT manual,
+``AT+CTZU``: 3 "update LOCAL time to RTC").
+
 ``sync_clock`` runs at bring-up and ``keep_clock`` again every
 ``CLOCK_CHECK_INTERVAL`` (daily; hourly while no trustworthy time was
 found) for as long as the module serves.  The host clock is a function
@@ -56,6 +60,8 @@ async def sync_clock(channel: AtChannel, host_clock: HostClock) -> ClockDecision
     decision = decide_clock(host, module, network)
     if decision.set_to is not None:
         await expect_ok(channel, commands.cclk_set(decision.set_to.astimezone(UTC)))
+    if decision.source is ClockSource.NETWORK:
+        await follow_network_time(channel)
     action = f"set from {decision.source.value}" if decision.set_to else "left alone"
     rejected_host = decision.set_to is not None and decision.source is ClockSource.NETWORK
     level = logging.WARNING if rejected_host or not decision.trusted else logging.INFO
@@ -65,6 +71,20 @@ async def sync_clock(channel: AtChannel, host_clock: HostClock) -> ClockDecision
             " hint='verified opens fail with 566 until the host clock is set (NTP) "
             "or the network sends its time; see --ignore-local-time'")
     return decision
+
+
+async def follow_network_time(channel: AtChannel) -> None:
+    """``AT+CTZU=3`` when the host's time cannot be trusted: the module then sets
+    its own clock from each network time it gets, also between our checks and
+    after a power cut.  Firmware without mode 3 answers ERROR: nothing lost."""
+    resp = await channel.run(commands.ctzu_query())
+    try:
+        if resp.ok and resp.lines and commands.parse_ctzu(resp.lines[0]) == 3:
+            return
+    except ValueError:
+        pass
+    resp = await channel.run(commands.ctzu(3))
+    log.info("module clock follows the network time AT+CTZU=3 ok=%s", resp.ok)
 
 
 async def keep_clock(channel: AtChannel, host_clock: HostClock, first: ClockDecision,

@@ -85,6 +85,7 @@ async def test_network_time_wins_when_the_host_clock_is_implausible(
     caplog.set_level(logging.INFO, "modem.bringup")
     async with running(emulator(None, 0.0), WRONG_HOST, [profile]) as (emu, modem):
         assert abs(emu.clock_offset) < TOLERANCE  # from 1980 to the network's time
+        assert emu.module.ctzu == 3  # and the module follows it from now on
         await echo_once(modem, fresh_server, profile)
     assert "module clock set from network host=2019-06-01" in caplog.text
 
@@ -111,6 +112,7 @@ async def test_the_clock_is_checked_again_and_fixed(
     async with running(emulator(None, 0.0), None, [profile],
                        clock_check_interval=0.2) as (emu, modem):
         assert abs(emu.clock_offset) < TOLERANCE
+        assert emu.module.ctzu == 0  # a trusted host clock needs no AT+CTZU
         emu.set_clock(GPS_EPOCH)  # as after a module power cut
         with trio.fail_after(10):  # the emulator's clock offers no event to wait on
             while abs(emu.clock_offset) > TOLERANCE:  # noqa: ASYNC110
