@@ -22,6 +22,7 @@ from . import commands
 from .at_command import Command
 from .channel import AtChannel
 from .clock_policy import ClockDecision, ClockSource, decide_clock
+from .errors import ModemError
 from .response_errors import expect_ok
 
 log = logging.getLogger("modem.bringup")
@@ -90,8 +91,15 @@ async def follow_network_time(channel: AtChannel) -> None:
 async def keep_clock(channel: AtChannel, host_clock: HostClock, first: ClockDecision,
                      interval: float = CLOCK_CHECK_INTERVAL,
                      retry: float = CLOCK_RETRY_INTERVAL) -> None:
-    """Check the clock again every ``interval`` s (``retry`` while untrusted)."""
+    """Check the clock again every ``interval`` s (``retry`` while untrusted);
+    a failed check is retried, and ends the task once the channel has broken."""
     decision = first
     while True:
         await trio.sleep(interval if decision.trusted else min(retry, interval))
-        decision = await sync_clock(channel, host_clock)
+        try:
+            decision = await sync_clock(channel, host_clock)
+        except ModemError as exc:
+            if channel.failure is not None:
+                return  # the life is over; the next bring-up checks the clock
+            log.warning("module clock check failed, retrying later: %s", exc)
+            decision = ClockDecision(None, ClockSource.NONE, str(exc), trusted=False)

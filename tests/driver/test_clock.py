@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import trio
+import trio.testing
 import trustme
 
 from modem.driver import Modem, PdpSettings
@@ -118,3 +119,41 @@ async def test_the_clock_is_checked_again_and_fixed(
             while abs(emu.clock_offset) > TOLERANCE:  # noqa: ASYNC110
                 await trio.sleep(0.05)
         await echo_once(modem, fresh_server, profile)
+
+
+async def test_a_failing_clock_check_is_retried_not_fatal(autojump_clock, caplog) -> None:
+    """A module that refuses AT+CCLK=... after bring-up: the daily check logs
+    and retries; the module keeps serving."""
+    from .test_supervisor import answer
+
+    sets = []
+
+    async def module(stream: trio.abc.Stream) -> None:
+        buf = b""
+        while data := await stream.receive_some(4096):
+            buf += data
+            while b"\r" in buf:
+                raw, buf = buf.split(b"\r", 1)
+                line = raw.decode()
+                if line == "AT+CCLK?":
+                    reply = b'\r\n+CCLK: "80/01/06,00:00:00+00"\r\n\r\nOK\r\n'
+                elif line.startswith("AT+CCLK="):
+                    sets.append(line)
+                    reply = b"\r\nOK\r\n" if len(sets) == 1 else b"\r\n+CME ERROR: 3\r\n"
+                else:
+                    reply = answer(line, sim_ok=True) or b""
+                await stream.send_all(reply)
+
+    async with trio.open_nursery() as nursery:
+        async def open_stream():
+            host, module_side = trio.testing.memory_stream_pair()
+            nursery.start_soon(module, module_side)
+            return host
+
+        async with Modem.open(open_stream, pdp=PdpSettings(),
+                              clock_check_interval=60) as modem:
+            await trio.sleep(600)
+            assert modem.state.value.value == "ready"
+        nursery.cancel_scope.cancel()
+    assert len(sets) >= 3
+    assert "module clock check failed, retrying later" in caplog.text
