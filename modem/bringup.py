@@ -7,8 +7,9 @@ Steps (each fails with a one-line ``BringUpError`` that says what to do):
    (``AT+QURCCFG="urcport"``; firmware without it is tolerated);
 2. SIM ready (``AT+CPIN?``) and network registration (``AT+CEREG?`` /
    ``AT+CREG?``, polled within a bound);
-3. the module clock set from the host clock when it is wrong, since
-   certificate validity is checked against it (manual 1.4);
+3. the module clock set when it is wrong, from the host clock if that is
+   plausible, else from the network's time, since certificate validity is
+   checked against it (manual 1.4; ``clock_policy``);
 4. the PDP context configured (``AT+QICSGP``) and activated (``AT+QIACT``),
    or reused when already active (manual 1.2, steps 1-2);
 5. sockets left over from an earlier run closed (``AT+QSSLSTATE``);
@@ -21,14 +22,16 @@ Steps (each fails with a one-line ``BringUpError`` that says what to do):
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 import trio
 
 from . import commands
 from .channel import AtChannel
-from .errors import CmeError, ModemError
+from .clock_policy import ClockDecision
+from .clock_sync import HostClock, sync_clock
+from .errors import CmeError, ModemError, ModuleTimeout
 from .limits import SSL_CONTEXTS
 from .profile import TlsProfile, module_file_name
 from .response_errors import error_of, expect_ok
@@ -36,7 +39,6 @@ from .response_errors import error_of, expect_ok
 log = logging.getLogger("modem.bringup")
 
 MAX_CONTEXTS = SSL_CONTEXTS
-CLOCK_TOLERANCE_S = 60
 FILE_PREFIX = "sp-"
 
 
@@ -138,22 +140,11 @@ async def wait_registered(channel: AtChannel, within: float) -> str:
         "check the antenna, the SIM's subscription and the coverage")
 
 
-async def set_clock(channel: AtChannel) -> None:
-    """Set the module clock from the host's when they differ (manual 1.4)."""
-    resp = await channel.run(commands.cclk_query())
-    now = datetime.now(UTC)
-    module_time = None
-    if resp.ok and resp.lines:
-        try:
-            module_time = commands.parse_cclk(resp.lines[0])
-        except ValueError:
-            module_time = None
-    if module_time is not None and abs((module_time - now).total_seconds()) <= CLOCK_TOLERANCE_S:
-        return
-    log.info("setting module clock module=%s host=%s",
-             module_time.isoformat() if module_time else "unreadable",
-             now.isoformat(timespec="seconds"))
-    await expect_ok(channel, commands.cclk_set(now))
+async def set_clock(channel: AtChannel,
+                    host_clock: HostClock = time.time) -> ClockDecision:
+    """Set the module clock from a trustworthy source, if any (manual 1.4;
+    the policy is ``modem.clock_policy``)."""
+    return await sync_clock(channel, host_clock)
 
 
 async def activate_pdp(channel: AtChannel, pdp: PdpSettings) -> str:
@@ -209,12 +200,14 @@ async def close_stale_sockets(channel: AtChannel) -> list[int]:
     return stale
 
 
-async def upload_files(channel: AtChannel, contents: list[bytes]) -> dict[bytes, str]:
+async def upload_files(channel: AtChannel, contents: list[bytes],
+                       line_baud: int | None = None) -> dict[bytes, str]:
     """Make sure the module holds each content; returns content -> module file name.
 
     Files are named by their hash (``module_file_name``), so a file the
     module lists with the same name and size is the same file and is not
     uploaded again.  Our files that are no longer needed are deleted.
+    ``line_baud`` sizes the upload wait (``commands.upload_wait``).
     Firmware lists UFS files with or without the ``UFS:`` prefix, so names
     are compared without it.
     """
@@ -237,7 +230,7 @@ async def upload_files(channel: AtChannel, contents: list[bytes]) -> dict[bytes,
             continue
         if bare in present:
             await channel.run(commands.qfdel(name))
-        await upload(channel, name, content)
+        await upload(channel, name, content, line_baud)
     wanted = {name.removeprefix("UFS:") for name in names.values()}
     for bare in present:
         if bare.startswith(FILE_PREFIX) and bare not in wanted:
@@ -245,22 +238,40 @@ async def upload_files(channel: AtChannel, contents: list[bytes]) -> dict[bytes,
     return names
 
 
-async def upload(channel: AtChannel, name: str, content: bytes) -> None:
-    """``AT+QFUPL`` with the module's checksum verified."""
+async def upload(channel: AtChannel, name: str, content: bytes,
+                 line_baud: int | None = None) -> None:
+    """``AT+QFUPL`` with the module's checksum verified; the wait follows the
+    size and the line rate (``commands.upload_wait``)."""
+    wait = commands.upload_wait(len(content), line_baud)
     for attempt in (1, 2):
-        resp = await channel.run(commands.qfupl(name, len(content)), content)
+        try:
+            resp = await channel.run(commands.qfupl(name, len(content), wait), content)
+        except ModuleTimeout as exc:
+            raise BringUpError(_upload_timed_out(name, len(content), wait, line_baud)) from exc
         if resp.ok and resp.lines:
             if commands.parse_qfupl(resp.lines[0]).matches(content):
-                log.info("uploaded file name=%s size=%d", name, len(content))
+                log.info("uploaded file name=%s size=%d wait=%d", name, len(content), wait)
                 return
             log.warning("upload damaged, retrying name=%s attempt=%d", name, attempt)
             await channel.run(commands.qfdel(name))
             continue
+        failure = await error_of(channel, resp, "AT+QFUPL")
+        if isinstance(failure, CmeError) and failure.code == UPLOAD_TIMED_OUT:
+            raise BringUpError(_upload_timed_out(name, len(content), wait, line_baud))
         raise BringUpError(
-            f"uploading {name} ({len(content)} bytes) failed: "
-            f"{await error_of(channel, resp, 'AT+QFUPL')}; "
+            f"uploading {name} ({len(content)} bytes) failed: {failure}; "
             "check the module's free space (AT+QFLDS)")
     raise BringUpError(f"uploading {name} failed twice with a bad checksum: check the serial line")
+
+
+UPLOAD_TIMED_OUT = 421  # FILE AT manual: "time out"
+
+
+def _upload_timed_out(name: str, size: int, wait: int, line_baud: int | None) -> str:
+    baud = line_baud or commands.DEFAULT_LINE_BAUD
+    return (f"uploading {name} ({size} bytes) timed out after {wait} s at {baud} baud: "
+            "check that --baud is the line's real speed, or give a smaller --cacert "
+            "(only the CAs your servers need)")
 
 
 async def configure_contexts(

@@ -29,6 +29,7 @@ from trio_util import AsyncValue
 from . import commands
 from .bringup import BringUpError, PdpSettings, pdp_address
 from .client_ids import ClientIdPool
+from .clock_sync import CLOCK_CHECK_INTERVAL, HostClock
 from .console import AtResponse, console_command, run_console_command
 from .errors import (
     ModemError,
@@ -93,6 +94,9 @@ class Modem:
         urc_port: str | None = None,
         reopen_backoff_max: float = REOPEN_BACKOFF_MAX,
         urc_polling: UrcPolling | None = None,
+        line_baud: int | None = None,
+        host_clock: HostClock = time.time,
+        clock_check_interval: float = CLOCK_CHECK_INTERVAL,
     ) -> None:
         self.pdp = pdp
         self.profiles = list(profiles)
@@ -102,7 +106,8 @@ class Modem:
             open_stream, pdp, profiles, self._table, trace_at=trace_at,
             registration_timeout=registration_timeout,
             command_timeout_cap=command_timeout_cap, urc_port=urc_port,
-            reopen_backoff_max=reopen_backoff_max)
+            reopen_backoff_max=reopen_backoff_max, line_baud=line_baud,
+            host_clock=host_clock, clock_check_interval=clock_check_interval)
         self._restart_policy = RestartPolicy()
         self._send_stall_timeout = send_stall_timeout
         self._info_cache: tuple[float, ModuleInfo] | None = None
@@ -123,6 +128,9 @@ class Modem:
         urc_port: str | None = None,
         reopen_backoff_max: float = REOPEN_BACKOFF_MAX,
         urc_polling: UrcPolling | None = None,
+        line_baud: int | None = None,
+        host_clock: HostClock = time.time,
+        clock_check_interval: float = CLOCK_CHECK_INTERVAL,
     ) -> AsyncIterator[Modem]:
         """Open the device, bring the module up, and keep it up until exit.
 
@@ -139,6 +147,10 @@ class Modem:
         AT port ``open_stream`` opens: bring-up routes URCs there (None:
         leave the module's setting as it is).  ``urc_polling``: how lost URCs
         are made up for (``modem.urc_watch``; tests pass scaled times).
+        ``line_baud`` (the serial line's rate) sizes the certificate uploads'
+        wait; ``host_clock`` (seconds since the epoch) is the host time the
+        module clock may be set from, checked again every
+        ``clock_check_interval`` s (``modem.clock_policy``).
         """
         if urc_port is not None and urc_port not in commands.URC_PORTS:
             raise ValueError(f"urc_port must be one of {commands.URC_PORTS}, got {urc_port!r}")
@@ -146,7 +158,9 @@ class Modem:
                     registration_timeout=registration_timeout, ready_timeout=ready_timeout,
                     command_timeout_cap=command_timeout_cap,
                     send_stall_timeout=send_stall_timeout, urc_port=urc_port,
-                    reopen_backoff_max=reopen_backoff_max, urc_polling=urc_polling)
+                    reopen_backoff_max=reopen_backoff_max, urc_polling=urc_polling,
+                    line_baud=line_baud, host_clock=host_clock,
+                    clock_check_interval=clock_check_interval)
         with single_exception():
             async with trio.open_nursery() as nursery:
                 await nursery.start(modem._supervisor.run)

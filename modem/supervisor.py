@@ -18,7 +18,9 @@ from __future__ import annotations
 import enum
 import logging
 import math
+import time
 from collections.abc import Awaitable, Callable, Sequence
+from functools import partial
 
 import trio
 from trio_util import AsyncValue
@@ -40,6 +42,8 @@ from .bringup import (
     wait_registered,
 )
 from .channel import AtChannel, RdyMeans
+from .clock_policy import ClockDecision
+from .clock_sync import CLOCK_CHECK_INTERVAL, HostClock, keep_clock
 from .errors import DeviceError, ModemError, ModuleLost, ModuleNotReady, PdpContextBrokeDown
 from .module_state import ModuleState
 from .profile import TlsProfile
@@ -90,11 +94,18 @@ class Supervisor:
         command_timeout_cap: float = math.inf,
         urc_port: str | None = None,
         reopen_backoff_max: float = REOPEN_BACKOFF_MAX,
+        line_baud: int | None = None,
+        host_clock: HostClock = time.time,
+        clock_check_interval: float = CLOCK_CHECK_INTERVAL,
     ) -> None:
         self._open_stream = open_stream
         self._urc_port = urc_port
         self._reopen_backoff_max = reopen_backoff_max
         self.last_failure: ModemError | None = None
+        self._line_baud = line_baud
+        self._host_clock = host_clock
+        self._clock_check_interval = clock_check_interval
+        self._clock: ClockDecision | None = None
         self.pdp = pdp
         self.profiles = list(profiles)
         self._table = table
@@ -173,6 +184,10 @@ class Supervisor:
                         task_status.started()
                     nursery.start_soon(self._keep_pdp, channel)
                     nursery.start_soon(self._table.close_unconfirmed, channel)
+                    if self._clock is not None:
+                        nursery.start_soon(partial(
+                            keep_clock, channel, self._host_clock, self._clock,
+                            self._clock_check_interval))
                     await channel.broken.wait()
                     failure = channel.failure or ModuleLost("channel broke")
                     self.last_failure = failure
@@ -206,14 +221,14 @@ class Supervisor:
         self.identity = await identify(channel)
         await check_sim(channel)
         registration = await wait_registered(channel, self._registration_timeout)
-        await set_clock(channel)
+        self._clock = await set_clock(channel, self._host_clock)
         self.address = await activate_pdp(channel, self.pdp)
         await close_stale_sockets(channel)
         self._table.release_unconfirmed()
         contents: list[bytes] = []
         for profile in self.profiles:
             contents.extend(c for c in profile.files().values() if c not in contents)
-        files = await upload_files(channel, contents)
+        files = await upload_files(channel, contents, self._line_baud)
         self.contexts = await configure_contexts(channel, self.profiles, files)
         self._pdp_lost = trio.Event()
         log.info("module ready model=%s revision=%s network=%s address=%s contexts=%d",

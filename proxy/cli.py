@@ -103,6 +103,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="do not verify server certificates (seclevel 0)")
     g.add_argument("--sni", action=argparse.BooleanOptionalAction,
                    help="send SNI for host names (default on)")
+    g.add_argument("--ignore-local-time", action="store_true",
+                   help="the module does not check certificate dates (ignorelocaltime 1); "
+                        "only when its clock cannot be set")
     g.add_argument("--negotiate-timeout", type=int, metavar="S",
                    help="TLS handshake limit, 10-300 s (default 300)")
 

@@ -80,6 +80,7 @@ class TlsOptions:
     insecure: bool = False
     sni: bool = True
     negotiate_timeout: int = 300
+    ignore_local_time: bool = False  # the module skips certificate dates
 
 
 @dataclass(frozen=True)
@@ -244,6 +245,7 @@ _TOP_KEYS = {
 _TLS_KEYS = {
     "cacert": str, "clientcert": str, "clientkey": str, "tls-version": str,
     "ciphers": (str, list), "insecure": bool, "sni": bool, "negotiate-timeout": int,
+    "ignore-local-time": bool,
 }
 _MAP_KEYS = {"listen": (str, int), "connect": str}
 _SECRET_KEYS = {"apn-password"}
@@ -337,8 +339,9 @@ def _tls_from(settings: MappingABC[str, Any], base: TlsOptions, what: str,
         changes["ciphers"] = parse_ciphers(settings["ciphers"], f"{what}{dash}ciphers")
     if "insecure" in settings:
         changes["insecure"] = bool(settings["insecure"])
-    if "sni" in settings:
-        changes["sni"] = bool(settings["sni"])
+    for key in ("sni", "ignore-local-time"):
+        if key in settings:
+            changes[key.replace("-", "_")] = bool(settings[key])
     if "negotiate-timeout" in settings:
         t = settings["negotiate-timeout"]
         if not 10 <= t <= 300:

@@ -62,6 +62,7 @@ def profile_for(tls: TlsOptions, material: TlsMaterial) -> TlsProfile:
         clientkey=material.clientkey,
         sni=tls.sni,
         negotiate_timeout=tls.negotiate_timeout,
+        ignore_local_time=tls.ignore_local_time,
     )
 
 

@@ -219,7 +219,10 @@ class ProxyService:
                               username=config.apn_user, password=config.apn_password,
                               auth=config.apn_auth)
             profiles = list(dict.fromkeys(self.profiles.values()))
-            modem_options = {"urc_port": self._urc_port(device), **self._modem_options}
+            line_baud = config.emulate_baud if config.emulate and config.emulate_baud \
+                else config.baud
+            modem_options = {"urc_port": self._urc_port(device), "line_baud": line_baud,
+                             **self._modem_options}
             modem = await stack.enter_async_context(Modem.open(
                 open_stream, pdp=pdp, profiles=profiles, trace_at=config.trace_at,
                 **modem_options))

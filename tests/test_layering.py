@@ -21,7 +21,8 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("modem", "proxy")
 SANS_IO = ("modem.at_command", "modem.protocol", "modem.events", "modem.commands",
-           "modem.errors", "modem.limits", "modem.restart_policy", "modem.module_state")
+           "modem.errors", "modem.limits", "modem.restart_policy", "modem.module_state",
+           "modem.clock_policy")
 
 
 def _module_name(path: Path) -> str:

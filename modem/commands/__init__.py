@@ -51,6 +51,7 @@ from ._fields import (
     split_fields,
 )
 from ._files import (
+    DEFAULT_LINE_BAUD,
     FileEntry,
     UploadResult,
     parse_qflst,
@@ -59,6 +60,7 @@ from ._files import (
     qflst,
     qfupl,
     qfupl_checksum,
+    upload_wait,
 )
 from ._general import (
     URC_PORTS,
@@ -75,11 +77,14 @@ from ._general import (
     cpin_query,
     creg_query,
     csq,
+    ctzu,
+    ctzu_query,
     echo,
     parse_ati,
     parse_cclk,
     parse_cpin,
     parse_csq,
+    parse_ctzu,
     parse_qlts,
     parse_qurccfg_urcport,
     parse_registration,
@@ -137,6 +142,7 @@ from ._ssl import (
 __all__ = [
     "CIPHER_LIST_SEPARATOR",
     "CIPHER_SUITES",
+    "DEFAULT_LINE_BAUD",
     "DEFAULT_TIMEOUT",
     "MAX_RECV",
     "MAX_SEND",
@@ -156,6 +162,8 @@ __all__ = [
     "at",
     "ato",
     "cclk_query",
+    "ctzu",
+    "ctzu_query",
     "cclk_set",
     "cereg_query",
     "cfun",
@@ -169,6 +177,7 @@ __all__ = [
     "parse_ati",
     "parse_cclk",
     "parse_cpin",
+    "parse_ctzu",
     "parse_csq",
     "parse_qflst",
     "parse_qfupl",
@@ -185,6 +194,7 @@ __all__ = [
     "qflst",
     "qfupl",
     "qfupl_checksum",
+    "upload_wait",
     "qiact",
     "qiact_query",
     "qicsgp",

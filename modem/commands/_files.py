@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 
@@ -80,6 +81,28 @@ def qfupl(name: str, size: int, timeout: int = 5) -> Command:
         payload_len=n,
         timeout=t + n / 960 + 5.0,
     )
+
+
+#: The module's upload wait never goes below the firmware default.
+UPLOAD_WAIT_FLOOR = 5
+#: Slack over the pure transfer time at the line rate (the host's writes,
+#: USB scheduling, the module's flash).
+UPLOAD_WAIT_MARGIN = 1.5
+#: The line rate assumed when none is known (the proxy's default --baud).
+DEFAULT_LINE_BAUD = 115200
+
+
+def upload_wait(size: int, baud: int | None) -> int:
+    """The ``<timeout>`` for ``AT+QFUPL`` of ``size`` bytes on a ``baud`` line (8N1).
+
+    ``baud`` is a lower bound on the speed: a USB port's nominal rate means
+    nothing and USB is faster, so the wait is generous there and right on a
+    UART.  ``UPLOAD_WAIT_MARGIN`` times the transfer time plus the floor,
+    at most 65535 s.
+    """
+    n = check_int("upload size", size, 1, 0x7FFFFFFF)
+    rate = check_int("line baud", baud or DEFAULT_LINE_BAUD, 300, 100_000_000) / 10
+    return min(65535, math.ceil(UPLOAD_WAIT_FLOOR + UPLOAD_WAIT_MARGIN * n / rate))
 
 
 @dataclass(frozen=True, slots=True)

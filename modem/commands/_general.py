@@ -364,6 +364,24 @@ def parse_cclk(text: str) -> datetime:
     return naive.replace(tzinfo=tz)
 
 
+def ctzu_query() -> Command:
+    """``AT+CTZU?``: automatic time zone update (3GPP TS 27.007; EC2x AT manual)."""
+    return Command("AT+CTZU?", info_prefixes=("+CTZU",), timeout=QUICK_TIMEOUT)
+
+
+def ctzu(mode: int) -> Command:
+    """``AT+CTZU=<0|1|3>``: 0 off, 1 time zone from NITZ, 3 also the module clock
+    (EC2x AT manual: "update LOCAL time to RTC"; the setting is saved)."""
+    return Command(f"AT+CTZU={check_choice('CTZU mode', mode, (0, 1, 3))}",
+                   timeout=QUICK_TIMEOUT)
+
+
+def parse_ctzu(text: str) -> int:
+    """``+CTZU: 3`` -> 3."""
+    fields = info_fields(text, "+CTZU")
+    return int_field(text, fields, 0, "CTZU mode")
+
+
 def qlts(mode: int = 0) -> Command:
     """``AT+QLTS[=<mode>]``: time from the network (NITZ).
 

@@ -43,6 +43,27 @@ def _command_name(text: str) -> str:
     return "+" + name
 
 
+def _when(text: str) -> dt.datetime:
+    """``now`` or an ISO 8601 time (UTC unless it has a zone)."""
+    if text == "now":
+        return dt.datetime.now(dt.UTC)
+    try:
+        when = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"want now or an ISO time like 2020-01-01T00:00:00Z, got {text!r}") from None
+    return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
+
+
+def _network_time(text: str) -> float | None:
+    """``right`` (0), ``none`` (no network time) or an ISO time: offset from now."""
+    if text == "right":
+        return 0.0
+    if text == "none":
+        return None
+    return (_when(text) - dt.datetime.now(dt.UTC)).total_seconds()
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m modem.emulator",
@@ -73,6 +94,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--recv-urc-rearm", choices=RECV_URC_REARM, default="drain",
                    help="when the next \"recv\" URC comes: once a read empties the buffer "
                         "(drain, default) or only after a read that returned 0 bytes (empty)")
+    p.add_argument("--clock-start", type=_when, metavar="TIME",
+                   help="the module clock starts at TIME (now, or ISO like 2020-01-01T00:00Z)")
+    p.add_argument("--network-time", type=_network_time, default=0.0, metavar="WHEN",
+                   help="what AT+QLTS reports: right (default), none (+QLTS: \"\"), "
+                        "or an ISO time")
+    p.add_argument("--ctzu", type=int, choices=(0, 1, 3), default=0,
+                   help="AT+CTZU at boot; 3: the module clock follows the network time")
     p.add_argument("--trace", action="store_true", help="log every line byte to stderr")
     return p
 
@@ -117,11 +145,13 @@ def main(argv: list[str] | None = None) -> int:
         real_dns=not args.no_dns,
         seed=args.seed,
         auto_pdp=args.auto_pdp,
-        clock_start=dt.datetime.now(dt.UTC) if args.clock_now else None,
+        clock_start=args.clock_start or (dt.datetime.now(dt.UTC) if args.clock_now else None),
         faults=tuple(args.fault),
         port_name=args.port_name,
         absent_commands=frozenset(args.absent_command),
         recv_urc_rearm=args.recv_urc_rearm,
+        network_time_offset=args.network_time,
+        ctzu=args.ctzu,
     )
     trio.run(serve, config, args.link, args.trace)
     return 0

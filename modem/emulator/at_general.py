@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING
 
 import trio
 
-from .clock import network_time_text
 from .fields import ParamError, int_field, str_field
 from .registry import CommandTable
 from .request import Form, Request
@@ -98,9 +97,22 @@ async def cclk(module: Module, req: Request) -> bytes:
 
 @COMMANDS.command("+QLTS", test="+QLTS: (0-2)", forms={EXECUTE, WRITE})
 async def qlts(module: Module, req: Request) -> bytes:
-    if req.form is WRITE:
-        int_field(req.fields, 0, 0, 2)
-    return info(f'+QLTS: "{network_time_text()}"')
+    """``+QLTS: ""`` until the network has sent its time (EC2x AT manual, AT+QLTS)."""
+    mode = int_field(req.fields, 0, 0, 2) if req.form is WRITE else 0
+    return info(f'+QLTS: "{module.network_time.qlts_text(mode)}"')
+
+
+@COMMANDS.command("+CTZU", test="+CTZU: (0,1,3)", forms={READ, WRITE})
+async def ctzu(module: Module, req: Request) -> bytes:
+    """Automatic time zone update (27.007; EC2x: 3 also sets the clock from NITZ)."""
+    if req.form is READ:
+        return info(f"+CTZU: {module.ctzu}")
+    mode = int_field(req.fields, 0, 0, 3)
+    if mode == 2:
+        raise ParamError("ctzu")
+    module.ctzu = mode
+    module.follow_network_time()
+    return OK
 
 
 @COMMANDS.command("+CFUN", test="+CFUN: (0,1,4),(0-1)", forms={READ, WRITE})

@@ -60,3 +60,28 @@ def network_time_text(now: dt.datetime | None = None) -> str:
     """``AT+QLTS`` answer body: network time ``yyyy/MM/dd,hh:mm:ss+zz,0`` (UTC)."""
     now = now or _wall()
     return f"{now:%Y/%m/%d,%H:%M:%S}+00,0"
+
+
+class NetworkTime:
+    """The network's time (NITZ) as ``AT+QLTS`` reports it (EC2x AT manual).
+
+    ``offset`` seconds from wall time, or None when the network sends no
+    time: then every mode answers ``+QLTS: ""``.  Mode 0 is the time of the
+    last synchronisation (``synced_at``, registration at boot), 1 the
+    current UTC derived from it, 2 the current local time (the zone is
+    +00 here, so the same digits).
+    """
+
+    def __init__(self, offset: float | None) -> None:
+        self.offset = None if offset is None else dt.timedelta(seconds=offset)
+        self.synced_at = _wall()
+
+    def now(self) -> dt.datetime | None:
+        return None if self.offset is None else _wall() + self.offset
+
+    def qlts_text(self, mode: int) -> str:
+        """The quoted body of ``+QLTS: "..."`` for ``mode`` (empty: no time)."""
+        if self.offset is None:
+            return ""
+        when = self.synced_at if mode == 0 else _wall()
+        return network_time_text(when + self.offset)

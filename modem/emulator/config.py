@@ -32,6 +32,10 @@ class EmulatorConfig:
     power-up to ``RDY``, then ``boot_urc_delay`` to the SIM URCs.
     ``escape_guard`` is the ``+++`` guard time (manual 1.3: 1 s).
     ``connect_timeout`` bounds the TCP connect (the manual's 150 s).
+    ``network_time_offset``: the network's time (``AT+QLTS``) minus wall
+    time in seconds; None: the network sends none (``+QLTS: ""``).
+    ``ctzu``: ``AT+CTZU`` at boot; 3 makes the module clock follow the
+    network's time by itself.
     ``faults`` are ``--fault`` specs (see ``faults.parse_fault_spec``).
     ``port_name``: the AT port the pty plays (``usbat``, ``usbmodem`` or
     ``uart1``); URCs reach it only while ``AT+QURCCFG="urcport"`` names it
@@ -58,6 +62,8 @@ class EmulatorConfig:
     escape_guard: float = 1.0
     connect_timeout: float = 150.0
     faults: tuple[str, ...] = ()
+    network_time_offset: float | None = 0.0
+    ctzu: int = 0
     port_name: str = FACTORY_URC_PORT
     absent_commands: frozenset[str] = frozenset()
     recv_urc_rearm: str = "drain"

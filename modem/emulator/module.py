@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import trio
 
-from .clock import ModuleClock
+from .clock import ModuleClock, NetworkTime
 from .config import EmulatorConfig
 from .files import FileStore
 from .line import HostLine
@@ -60,6 +60,9 @@ class Module:
         self.pending_faults = pending_faults
         self.restart = restart
         self.clock = ModuleClock(config.clock_start)
+        self.network_time = NetworkTime(config.network_time_offset)
+        self.ctzu = config.ctzu
+        self.follow_network_time()
         self.echo = True
         self.cmee = 1
         self.registration_urc = {"+CREG": 0, "+CGREG": 0, "+CEREG": 0}
@@ -91,6 +94,12 @@ class Module:
         """Run ``task`` for the rest of this power-on (sockets, noise)."""
         assert self._nursery is not None, "the module is not running"
         self._nursery.start_soon(task)
+
+    def follow_network_time(self) -> None:
+        """With ``AT+CTZU=3`` the module sets its clock from the network's time."""
+        network_now = self.network_time.now()
+        if self.ctzu == 3 and network_now is not None:
+            self.clock.set(network_now)
 
     # -- sockets -------------------------------------------------------------
 

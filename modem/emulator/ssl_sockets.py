@@ -12,7 +12,9 @@ loop (1), the transparent session (2).
 from __future__ import annotations
 
 import ipaddress
+import logging
 import socket as stdlib_socket
+import ssl
 from enum import IntEnum
 from typing import Protocol
 
@@ -25,6 +27,20 @@ from .files import FileStore
 from .line import HostLine
 from .manual import CONNECTION_FAILED, DNS_PARSE_FAILED, MAX_PUSH
 from .pending_faults import PendingFaults
+
+log = logging.getLogger("modem.emulator")
+
+
+def tls_reason(exc: BaseException) -> str:
+    """The TLS library's reason, e.g. ``CERTIFICATE_VERIFY_FAILED: certificate has expired``."""
+    cause = exc.__cause__ or exc.__context__
+    if isinstance(cause, ssl.SSLCertVerificationError):
+        return f"{cause.reason}: {cause.verify_message}"
+    if isinstance(cause, ssl.SSLError):
+        return str(cause.reason or cause)
+    if cause is not None:
+        return f"{type(cause).__name__}: {cause}"
+    return str(exc) or type(exc).__name__
 
 
 class SocketOwner(Protocol):
@@ -187,25 +203,26 @@ class SslSocket:
         self.remote_ip = address  # +QSSLSTATE shows it from now on
         try:
             context = tls.client_context(cfg, module.files)
-        except tls.TlsSetupError:
-            return CONNECTION_FAILED
+        except tls.TlsSetupError as exc:
+            return self._failed(f"SSL context {self.ctx_id}: {exc}")
         family = stdlib_socket.AF_INET6 if ":" in address else stdlib_socket.AF_INET
         sock = trio.socket.socket(family, stdlib_socket.SOCK_STREAM)
         if module.config.socket_buffer:
             for opt in (stdlib_socket.SO_RCVBUF, stdlib_socket.SO_SNDBUF):
                 sock.setsockopt(stdlib_socket.SOL_SOCKET, opt, module.config.socket_buffer)
+        why = "TCP connect timed out"
         try:
             with trio.move_on_after(module.config.connect_timeout):
                 await sock.connect((address, self.port))
             connected = self._connected_socket(sock)
-        except OSError:
-            connected = False
+        except OSError as exc:
+            connected, why = False, f"TCP connect failed: {exc.strerror or exc}"
         except BaseException:  # cancelled (QSSLCLOSE, restart) while connecting
             sock.close()
             raise
         if not connected:
             sock.close()
-            return CONNECTION_FAILED
+            return self._failed(why)
         self.local_port = sock.getsockname()[1]
         self._stream = trio.SSLStream(
             trio.SocketStream(sock), context, server_hostname=tls.sni_name(cfg, self.host)
@@ -216,14 +233,24 @@ class SslSocket:
                 if delay:
                     await trio.sleep(delay)
                 await self._stream.do_handshake()
-            except trio.BrokenResourceError:
-                return CONNECTION_FAILED
+            except trio.BrokenResourceError as exc:
+                return self._failed(f"TLS handshake failed: {tls_reason(exc)}")
             if cfg.seclevel and not cfg.ignorelocaltime:
                 peer_cert = self._stream.getpeercert()
-                if not tls.leaf_valid_at(peer_cert, module.clock.now()):
-                    return CONNECTION_FAILED
+                now = module.clock.now()
+                if not tls.leaf_valid_at(peer_cert, now):
+                    return self._failed(
+                        f"certificate not valid at the module clock {now:%Y-%m-%dT%H:%M:%SZ} "
+                        f"(valid {tls.validity_text(peer_cert)}): set AT+CCLK, "
+                        "or ignorelocaltime 1")
             return 0
-        return CONNECTION_FAILED  # negotiatetime ran out
+        return self._failed(f"TLS handshake not done within negotiatetime {cfg.negotiatetime} s")
+
+    def _failed(self, reason: str) -> int:
+        """Log why an open fails with 566: real firmware says only the number."""
+        log.warning("open %d %s:%d failed with %d: %s", self.client_id, self.host, self.port,
+                    CONNECTION_FAILED, reason)
+        return CONNECTION_FAILED
 
     @staticmethod
     def _connected_socket(sock: trio.socket.SocketType) -> bool:

@@ -137,3 +137,10 @@ def leaf_valid_at(peer_cert: _PeerCert | None, when: dt.datetime) -> bool:
     not_before = ssl.cert_time_to_seconds(str(peer_cert["notBefore"]))
     not_after = ssl.cert_time_to_seconds(str(peer_cert["notAfter"]))
     return not_before <= stamp <= not_after
+
+
+def validity_text(peer_cert: _PeerCert | None) -> str:
+    """``<notBefore> to <notAfter>`` of a verified peer certificate, for the log."""
+    if not peer_cert:
+        return "unknown"
+    return f"{peer_cert.get('notBefore', '?')} to {peer_cert.get('notAfter', '?')}"

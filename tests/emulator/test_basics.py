@@ -95,6 +95,35 @@ async def test_configured_clock_start() -> None:
         assert b'+CCLK: "30/02/03,' in answer
 
 
+async def test_network_time_modes_and_none() -> None:
+    """``AT+QLTS``: mode 0 the last sync (boot), 1 current UTC; ``""`` without network time."""
+    async with emulator_host(EmulatorConfig(network_time_offset=-3600.0)) as (_, host):
+        await host.send("ATE0\r")
+        await host.read_until(b"OK\r\n")
+        answer = await host.command("AT+QLTS=1")
+        m = re.fullmatch(rb'\r\n\+QLTS: "(\d{4}/\d\d/\d\d,\d\d:\d\d:\d\d)\+00,0"\r\n\r\nOK\r\n',
+                         answer)
+        assert m, answer
+        shown = dt.datetime.strptime(m[1].decode(), "%Y/%m/%d,%H:%M:%S").replace(tzinfo=dt.UTC)
+        assert abs(shown - (dt.datetime.now(dt.UTC) - dt.timedelta(hours=1))) < dt.timedelta(
+            minutes=1)
+    async with emulator_host(EmulatorConfig(network_time_offset=None)) as (_, host):
+        await host.send("ATE0\r")
+        await host.read_until(b"OK\r\n")
+        for mode in ("", "=0", "=1", "=2"):
+            assert await host.command(f"AT+QLTS{mode}") == b'\r\n+QLTS: ""\r\n\r\nOK\r\n'
+
+
+async def test_ctzu_3_sets_the_clock_from_the_network(emu: Emulator, host: Host) -> None:
+    assert await host.command("AT+CTZU=?") == b"\r\n+CTZU: (0,1,3)\r\n\r\nOK\r\n"
+    assert await host.command("AT+CTZU?") == b"\r\n+CTZU: 0\r\n\r\nOK\r\n"
+    assert await host.command("AT+CTZU=2") == b"\r\nERROR\r\n"
+    assert emu.clock_offset < -dt.timedelta(days=365 * 40)
+    assert await host.command("AT+CTZU=3") == b"\r\nOK\r\n"
+    assert abs(emu.clock_offset) < dt.timedelta(minutes=1)
+    assert await host.command("AT+CTZU?") == b"\r\n+CTZU: 3\r\n\r\nOK\r\n"
+
+
 async def test_restart_by_cfun_brings_echo_back_and_rdy(host: Host, emu: Emulator) -> None:
     assert await host.command("AT+CFUN=1,1") == b"\r\nOK\r\n"
     await host.expect(b"\r\nRDY\r\n")

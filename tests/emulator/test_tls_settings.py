@@ -5,6 +5,7 @@ negotiatetime."""
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import ssl
 
 import pytest
@@ -162,6 +163,23 @@ async def test_expired_certificate_passes_only_when_time_is_ignored(
     assert await online.command('AT+CCLK="01/06/01,00:00:00+00"') == b"\r\nOK\r\n"
     # the module clock says 2001, but OpenSSL still checks the host clock: 2026 > 2002
     assert await online.open_ssl(1, "api.example.com", server.port) == 566
+
+
+async def test_the_reason_behind_a_566_is_logged(
+    online: Host, nursery: trio.Nursery, ca: trustme.CA, caplog: pytest.LogCaptureFixture
+) -> None:
+    expired = ca.issue_cert(
+        "api.example.com",
+        not_before=dt.datetime(2001, 1, 1, tzinfo=dt.UTC),
+        not_after=dt.datetime(2002, 1, 1, tzinfo=dt.UTC),
+    )
+    server = await serve(nursery, expired)
+    await cfg(online, '"seclevel",1,1', '"ignorelocaltime",1,0')
+    with caplog.at_level(logging.WARNING, "modem.emulator"):
+        assert await online.open_ssl(0, "api.example.com", server.port) == 566
+    [record] = [r for r in caplog.records if r.name == "modem.emulator"]
+    assert "failed with 566" in record.getMessage()
+    assert "CERTIFICATE_VERIFY_FAILED: certificate has expired" in record.getMessage()
 
 
 @pytest.fixture

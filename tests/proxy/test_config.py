@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from proxy.certificates import TlsMaterial
 from proxy.cli import parse_command_line
 from proxy.config import (
     ConfigError,
@@ -18,6 +19,7 @@ from proxy.config import (
     parse_ciphers,
     parse_map,
 )
+from proxy.profiles import profile_for
 
 
 def cfg(*argv: str) -> ProxyConfig:
@@ -284,3 +286,27 @@ def test_the_example_config_parses():
             broker.tls.ciphers, broker.tls.negotiate_timeout) == (
         Path("/etc/ssl-proxy/broker-ca.pem"), Path("/etc/ssl-proxy/device.pem"),
         Path("/etc/ssl-proxy/device.key"), (0xC02F, 0xC027), 60)
+
+
+def test_ignore_local_time_per_map_top_level_and_flag(tmp_path):
+    path = write(tmp_path, """
+ignore-local-time = true
+
+[[map]]
+listen = 9000
+connect = "api.example.com:443"
+
+[[map]]
+listen = 9001
+connect = "mqtt.example.com:8883"
+ignore_local_time = false
+""")
+    a, b = parse_command_line(["--config", str(path)]).maps
+    assert a.tls.ignore_local_time and not b.tls.ignore_local_time
+    assert profile_for(a.tls, TlsMaterial(b"ca", None, None)).ignore_local_time
+    assert not profile_for(b.tls, TlsMaterial(b"ca", None, None)).ignore_local_time
+    a, b = parse_command_line(["--config", str(path), "--ignore-local-time"]).maps
+    assert a.tls.ignore_local_time and b.tls.ignore_local_time
+    assert not cfg("--map", "9000=h:1").maps[0].tls.ignore_local_time
+    with pytest.raises(ConfigError, match="ignore-local-time .*true or false"):
+        load_toml(write(tmp_path, 'ignore-local-time = "yes"\n'))

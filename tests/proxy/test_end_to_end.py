@@ -350,6 +350,17 @@ async def test_built_in_emulator(server_cert, ca_file, nursery):
     assert service.emulator is not None and service.emulator.module.sockets == {}
 
 
+async def test_ignore_local_time_reaches_the_module(emulator, echo_server, ca_file, nursery):
+    async with trio.open_nursery() as inner:
+        service = await start_proxy(inner, emulator, "--cacert", str(ca_file), "--map",
+                                    f"0=echo.test:{echo_server.port}", "--ignore-local-time")
+        context = emulator.module.ssl_contexts[0]
+        assert (context.seclevel, context.ignorelocaltime) == (1, 1)
+        async with await connect(service) as stream:
+            assert await round_trip(stream, b"dates unchecked") == b"dates unchecked"
+        service.request_shutdown()
+
+
 class ProxyProcess:
     """``python -m proxy.cli --emulate ...`` as a child process, its stderr collected."""
 
@@ -357,8 +368,8 @@ class ProxyProcess:
         self.process = process
         self.stderr = b""
 
-    async def read_until(self, marker: bytes) -> None:
-        with trio.fail_after(20):
+    async def read_until(self, marker: bytes, within: float = 20) -> None:
+        with trio.fail_after(within):
             while marker not in self.stderr:
                 chunk = await self.process.stderr.receive_some(4096)
                 assert chunk, self.stderr.decode()
@@ -375,13 +386,14 @@ class ProxyProcess:
         return int(re.search(rb"listening on 127\.0\.0\.1:(\d+)", self.stderr).group(1))
 
 
-async def start_process(nursery: trio.Nursery, *argv: str) -> ProxyProcess:
+async def start_process(nursery: trio.Nursery, *argv: str, within: float = 20
+                        ) -> ProxyProcess:
     async def run(task_status=trio.TASK_STATUS_IGNORED):
         await trio.run_process([sys.executable, "-m", "proxy.cli", *argv], cwd=REPO,
                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                stderr=subprocess.PIPE, check=False, task_status=task_status)
     proxy = ProxyProcess(await nursery.start(run))
-    await proxy.read_until(b"listening on")
+    await proxy.read_until(b"listening on", within)
     return proxy
 
 

@@ -123,3 +123,14 @@ def test_parse_qflst() -> None:
     for bad in ('+QFLST: "a.pem"', "+QFLST: 12,12", '+QFLST: "",3'):
         with pytest.raises(ValueError):
             c.parse_qflst(bad)
+
+
+def test_upload_wait_follows_size_and_line_rate() -> None:
+    # the host CA bundle (~225 KB) at 115200 baud: 19.5 s on the line, 5 s was not enough
+    assert c.upload_wait(225_000, 115200) == 35
+    assert c.upload_wait(225_000, 9600) == 357
+    assert c.upload_wait(1, 115200) == c.upload_wait(1, 4_000_000) == 6  # the floor
+    assert c.upload_wait(225_000, None) == c.upload_wait(225_000, c.DEFAULT_LINE_BAUD)
+    assert c.upload_wait(0x7FFFFFFF, 300) == 65535
+    with pytest.raises(ValueError, match="line baud"):
+        c.upload_wait(10, 100)

@@ -212,6 +212,16 @@ def test_cclk_round_trip(naive: datetime, quarters: int) -> None:
     assert got.utcoffset() == when.utcoffset()
 
 
+def test_ctzu() -> None:
+    assert c.ctzu_query().encode() == b"AT+CTZU?\r"
+    assert c.ctzu(3).encode() == b"AT+CTZU=3\r"
+    assert c.parse_ctzu("+CTZU: 1") == 1
+    with pytest.raises(ValueError):
+        c.ctzu(2)
+    with pytest.raises(ValueError):
+        c.parse_ctzu("+CTZU: x")
+
+
 def test_qlts() -> None:
     assert c.qlts().encode() == b"AT+QLTS\r"
     assert c.qlts(1).encode() == b"AT+QLTS=1\r"
