@@ -22,6 +22,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import TypedDict, Unpack
 
 import trio
 from trio_util import AsyncValue
@@ -54,6 +55,7 @@ __all__ = [
     "AtResponse",
     "BringUpError",
     "Modem",
+    "ModemOptions",
     "ModuleInfo",
     "ModuleState",
     "ModuleTimeout",
@@ -77,6 +79,22 @@ class ModuleInfo:
     address: str | None
 
 
+class ModemOptions(TypedDict, total=False):
+    """``Modem.open``'s keywords beyond the device, PDP and profiles (see ``Modem``)."""
+
+    trace_at: bool
+    registration_timeout: float
+    ready_timeout: float
+    command_timeout_cap: float
+    send_stall_timeout: float
+    urc_port: str | None
+    reopen_backoff_max: float
+    urc_polling: UrcPolling | None
+    line_baud: int | None
+    host_clock: HostClock
+    clock_check_interval: float
+
+
 class Modem:
     """The module, its command channel, and its SSL sockets.  Use ``Modem.open``."""
 
@@ -98,6 +116,22 @@ class Modem:
         host_clock: HostClock = time.time,
         clock_check_interval: float = CLOCK_CHECK_INTERVAL,
     ) -> None:
+        """The keywords (``ModemOptions``; production defaults, tests scale them):
+
+        ``command_timeout_cap`` bounds every command's response time (see
+        ``AtChannel``); ``send_stall_timeout`` how long a chunk may wait for
+        room in the module's send buffer; ``reopen_backoff_max`` the wait
+        between reopens of a missing device.  ``urc_port`` (one of
+        ``commands.URC_PORTS``) is the AT port ``open_stream`` opens:
+        bring-up routes URCs there (None: leave the module's setting as it
+        is).  ``urc_polling``: how lost URCs are made up for
+        (``modem.urc_watch``).  ``line_baud`` (the serial line's rate) sizes
+        the certificate uploads' wait; ``host_clock`` (seconds since the
+        epoch) is the host time the module clock may be set from, checked
+        again every ``clock_check_interval`` s (``modem.clock_policy``).
+        """
+        if urc_port is not None and urc_port not in commands.URC_PORTS:
+            raise ValueError(f"urc_port must be one of {commands.URC_PORTS}, got {urc_port!r}")
         self.pdp = pdp
         self.profiles = list(profiles)
         self._ready_timeout = ready_timeout
@@ -120,17 +154,7 @@ class Modem:
         *,
         pdp: PdpSettings | None = None,
         profiles: Sequence[TlsProfile] = (),
-        trace_at: bool = False,
-        registration_timeout: float = 120.0,
-        ready_timeout: float = READY_TIMEOUT,
-        command_timeout_cap: float = math.inf,
-        send_stall_timeout: float = SEND_STALL_TIMEOUT,
-        urc_port: str | None = None,
-        reopen_backoff_max: float = REOPEN_BACKOFF_MAX,
-        urc_polling: UrcPolling | None = None,
-        line_baud: int | None = None,
-        host_clock: HostClock = time.time,
-        clock_check_interval: float = CLOCK_CHECK_INTERVAL,
+        **options: Unpack[ModemOptions],
     ) -> AsyncIterator[Modem]:
         """Open the device, bring the module up, and keep it up until exit.
 
@@ -140,27 +164,10 @@ class Modem:
         ``at_command`` and ``module_info`` fail at once with
         ``ModuleNotReady`` (no wait), and work again once the module is
         back.  ``open_stream`` is called again for every reopen (so it may
-        discover the device anew).  ``command_timeout_cap`` bounds every
-        command's response time (tests pass a few seconds; see
-        ``AtChannel``); ``reopen_backoff_max`` the wait between reopens of a
-        missing device.  ``urc_port`` (one of ``commands.URC_PORTS``) is the
-        AT port ``open_stream`` opens: bring-up routes URCs there (None:
-        leave the module's setting as it is).  ``urc_polling``: how lost URCs
-        are made up for (``modem.urc_watch``; tests pass scaled times).
-        ``line_baud`` (the serial line's rate) sizes the certificate uploads'
-        wait; ``host_clock`` (seconds since the epoch) is the host time the
-        module clock may be set from, checked again every
-        ``clock_check_interval`` s (``modem.clock_policy``).
+        discover the device anew).  ``options`` are ``Modem``'s keywords
+        (``ModemOptions``).
         """
-        if urc_port is not None and urc_port not in commands.URC_PORTS:
-            raise ValueError(f"urc_port must be one of {commands.URC_PORTS}, got {urc_port!r}")
-        modem = cls(open_stream, pdp or PdpSettings(), profiles, trace_at=trace_at,
-                    registration_timeout=registration_timeout, ready_timeout=ready_timeout,
-                    command_timeout_cap=command_timeout_cap,
-                    send_stall_timeout=send_stall_timeout, urc_port=urc_port,
-                    reopen_backoff_max=reopen_backoff_max, urc_polling=urc_polling,
-                    line_baud=line_baud, host_clock=host_clock,
-                    clock_check_interval=clock_check_interval)
+        modem = cls(open_stream, pdp or PdpSettings(), profiles, **options)
         with single_exception():
             async with trio.open_nursery() as nursery:
                 await nursery.start(modem._supervisor.run)
