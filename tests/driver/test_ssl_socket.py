@@ -16,6 +16,17 @@ def recv_reply(data: bytes) -> bytes:
     return b"\r\n+QSSLRECV: %d\r\n%s\r\n\r\nOK\r\n" % (len(data), data)
 
 
+def scripted_socket(host: trio.abc.Stream, client_id: int = 0,
+                    **options: float) -> tuple[AtChannel, SslSocket]:
+    """A channel on ``host`` and a socket on it that every URC wakes (as the driver routes)."""
+    sockets: list[SslSocket] = []
+    channel = AtChannel(host, lambda urc: sockets[0].notify_recv())
+    sock = SslSocket(channel, client_id, "a.test", 443, error_of=error_of,
+                     on_close=lambda s, closed: None, **options)
+    sockets.append(sock)
+    return channel, sock
+
+
 async def test_short_read_waits_for_the_urc_and_rechecks_once_without_one(autojump_clock):
     """Firmware that re-arms the recv URC only after an empty read still gets read."""
     host, module_side = trio.testing.memory_stream_pair()
@@ -29,15 +40,7 @@ async def test_short_read_waits_for_the_urc_and_rechecks_once_without_one(autoju
             seen.append((trio.current_time(), line.decode().strip()))
             await module_side.send_all(replies.pop(0))
 
-    sock_holder = []
-
-    def on_urc(urc):
-        sock_holder[0].notify_recv()
-
-    channel = AtChannel(host, on_urc)
-    sock = SslSocket(channel, 0, "a.test", 443, error_of=error_of,
-                     on_close=lambda s, closed: None)
-    sock_holder.append(sock)
+    channel, sock = scripted_socket(host)
     async with trio.open_nursery() as nursery:
         nursery.start_soon(channel.read_loop)
         nursery.start_soon(module)
@@ -65,11 +68,7 @@ async def test_full_read_reads_again_at_once(autojump_clock):
             times.append(trio.current_time())
             await module_side.send_all(replies.pop(0))
 
-    holder = []
-    channel = AtChannel(host, lambda urc: holder[0].notify_recv())
-    sock = SslSocket(channel, 0, "a.test", 443, error_of=error_of,
-                     on_close=lambda s, closed: None)
-    holder.append(sock)
+    channel, sock = scripted_socket(host)
     async with trio.open_nursery() as nursery:
         nursery.start_soon(channel.read_loop)
         nursery.start_soon(module)
@@ -108,9 +107,7 @@ async def test_a_send_refused_past_the_stall_limit_fails_the_socket(autojump_clo
     """SEND FAIL for ever: ``SendStalled`` (a ``ModemError``), and the socket stays failed."""
     host, module_side = trio.testing.memory_stream_pair()
     seen: list[float] = []
-    channel = AtChannel(host, lambda urc: None)
-    sock = SslSocket(channel, 3, "a.test", 443, error_of=error_of,
-                     on_close=lambda s, closed: None, send_stall_timeout=stall_limit)
+    channel, sock = scripted_socket(host, 3, send_stall_timeout=stall_limit)
     async with trio.open_nursery() as nursery:
         nursery.start_soon(channel.read_loop)
         nursery.start_soon(scripted_sends, module_side, [b"\r\nSEND FAIL\r\n"], seen)
@@ -135,9 +132,7 @@ async def test_a_send_taken_within_the_stall_limit_goes_through(autojump_clock):
     host, module_side = trio.testing.memory_stream_pair()
     seen: list[float] = []
     finals = [b"\r\nSEND FAIL\r\n"] * 3 + [b"\r\nSEND OK\r\n"]
-    channel = AtChannel(host, lambda urc: None)
-    sock = SslSocket(channel, 0, "a.test", 443, error_of=error_of,
-                     on_close=lambda s, closed: None, send_stall_timeout=1.0)
+    channel, sock = scripted_socket(host, send_stall_timeout=1.0)
     async with trio.open_nursery() as nursery:
         nursery.start_soon(channel.read_loop)
         nursery.start_soon(scripted_sends, module_side, finals, seen)
@@ -164,11 +159,7 @@ async def test_a_read_refused_on_a_socket_the_module_dropped_is_end_of_stream(au
             seen.append(line)
             await module_side.send_all(replies[line])
 
-    holder = []
-    channel = AtChannel(host, lambda urc: holder[0].notify_recv())
-    sock = SslSocket(channel, 0, "a.test", 443, error_of=error_of,
-                     on_close=lambda s, closed: None)
-    holder.append(sock)
+    channel, sock = scripted_socket(host)
     async with trio.open_nursery() as nursery:
         nursery.start_soon(channel.read_loop)
         nursery.start_soon(module)
