@@ -148,15 +148,19 @@ async def test_validity_against_the_module_clock(
     assert await online.open_ssl(0, "api.example.com", echo_server.port) == 0
 
 
-async def test_expired_certificate_passes_only_when_time_is_ignored(
-    online: Host, nursery: trio.Nursery, ca: trustme.CA
-) -> None:
-    expired = ca.issue_cert(
+def expired_cert(ca: trustme.CA) -> trustme.LeafCert:
+    """A certificate for api.example.com that was valid in 2001 only."""
+    return ca.issue_cert(
         "api.example.com",
         not_before=dt.datetime(2001, 1, 1, tzinfo=dt.UTC),
         not_after=dt.datetime(2002, 1, 1, tzinfo=dt.UTC),
     )
-    server = await serve(nursery, expired)
+
+
+async def test_expired_certificate_passes_only_when_time_is_ignored(
+    online: Host, nursery: trio.Nursery, ca: trustme.CA
+) -> None:
+    server = await serve(nursery, expired_cert(ca))
     await cfg(online, '"seclevel",1,1')
     assert await online.open_ssl(0, "api.example.com", server.port) == 0
     await cfg(online, '"ignorelocaltime",1,0')
@@ -168,12 +172,7 @@ async def test_expired_certificate_passes_only_when_time_is_ignored(
 async def test_the_reason_behind_a_566_is_logged(
     online: Host, nursery: trio.Nursery, ca: trustme.CA, caplog: pytest.LogCaptureFixture
 ) -> None:
-    expired = ca.issue_cert(
-        "api.example.com",
-        not_before=dt.datetime(2001, 1, 1, tzinfo=dt.UTC),
-        not_after=dt.datetime(2002, 1, 1, tzinfo=dt.UTC),
-    )
-    server = await serve(nursery, expired)
+    server = await serve(nursery, expired_cert(ca))
     await cfg(online, '"seclevel",1,1', '"ignorelocaltime",1,0')
     with caplog.at_level(logging.WARNING, "modem.emulator"):
         assert await online.open_ssl(0, "api.example.com", server.port) == 566
