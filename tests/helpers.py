@@ -54,6 +54,20 @@ async def receive_exactly(stream: trio.abc.ReceiveStream, n: int) -> bytes:
     return bytes(buf)
 
 
+class CommandCount:
+    """Counts the commands a module was sent, by prefix (an AT line-trace callback)."""
+
+    def __init__(self) -> None:
+        self.text = bytearray()
+
+    def __call__(self, direction: str, data: bytes) -> None:
+        if direction == "host->module":
+            self.text += data
+
+    def count(self, prefix: bytes) -> int:
+        return self.text.count(prefix)
+
+
 def source_data(n: int, seed: int = 7) -> bytes:
     """``n`` bytes of seeded random data (all 256 values): what a ``source`` server sends."""
     return random.Random(seed).randbytes(n)

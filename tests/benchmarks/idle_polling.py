@@ -26,30 +26,16 @@ from modem.emulator import line as emulator_line
 from modem.profile import TlsProfile
 from modem.serial_stream import open_serial_stream
 from modem.urc_watch import UrcPolling, idle_line_share
-from tests.helpers import TlsServer
+from tests.helpers import CommandCount, TlsServer
 
 from .emulator_launcher import StrictPacer
-
-
-class Commands:
-    """Counts host->module commands by name (a line trace callback)."""
-
-    def __init__(self) -> None:
-        self.text = bytearray()
-
-    def __call__(self, direction: str, data: bytes) -> None:
-        if direction == "host->module":
-            self.text += data
-
-    def count(self, name: bytes) -> int:
-        return self.text.count(name)
 
 
 async def measure(connections: int, baud: int, latency_ms: float, settle: float,
                   window: float) -> dict[str, object]:
     emulator_line.Pacer = StrictPacer  # type: ignore[misc, assignment]
     ca = trustme.CA()
-    commands = Commands()
+    commands = CommandCount()
     config = EmulatorConfig(baud=baud, latency_ms=latency_ms,
                             resolve={"bench.test": "127.0.0.1"})
     async with trio.open_nursery() as nursery:

@@ -17,25 +17,11 @@ from modem.profile import TlsProfile
 from modem.serial_stream import open_serial_stream
 from modem.urc_watch import RearmBehaviour, UrcPolling
 from tests.driver.conftest import open_socket
-from tests.helpers import free_port
+from tests.helpers import CommandCount, free_port
 
 # Scaled: production waits 3 s before asking after a late open, 0.5-3 s between polls.
 FAST = UrcPolling(open_check_after=0.2, open_check_max=0.4, read_poll_first=0.05,
                   read_poll_max=0.2, state_check_every=2, missing_after=2)
-
-
-class CommandCount:
-    """Counts the commands the emulator was sent, by prefix (a trace callback)."""
-
-    def __init__(self) -> None:
-        self.text = bytearray()
-
-    def __call__(self, direction: str, data: bytes) -> None:
-        if direction == "host->module":
-            self.text += data
-
-    def count(self, prefix: bytes) -> int:
-        return self.text.count(prefix)
 
 
 @asynccontextmanager
