@@ -16,307 +16,37 @@ Merging rules (docs/configuration.md says the same for users):
 
 from __future__ import annotations
 
-import ipaddress
-import re
-import tomllib
 from collections.abc import Mapping as MappingABC
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from modem.commands import URC_PORTS
-from modem.limits import ALL_CIPHER_SUITES, CIPHER_SUITES, CLIENT_IDS, SSL_CONTEXTS
+from .config_file import load_toml
+from .config_model import (
+    APN_AUTH,
+    KNOWN_CIPHERSUITES,
+    LOCALHOST,
+    MAX_CLIENT_IDS,
+    MAX_SSL_CONTEXTS,
+    TLS_VERSIONS,
+    URC_PORT_CHOICES,
+    Endpoint,
+    Mapping,
+    ProxyConfig,
+    TlsOptions,
+    check_context_count,
+    distinct_tls,
+)
+from .config_parse import parse_ciphers, parse_endpoint, parse_map, parse_resolve
+from .errors import ConfigError
 
-from .errors import ConfigError as ConfigError  # its home before proxy.errors
-
-# Manual 2.1.1, <ciphersuites>: the codes AT+QSSLCFG accepts.
-KNOWN_CIPHERSUITES: frozenset[int] = frozenset(CIPHER_SUITES)
-TLS_VERSIONS = ("1.0", "1.1", "1.2", "all")
-APN_AUTH = {"none": 0, "pap": 1, "chap": 2, "pap-or-chap": 3}
-URC_PORT_CHOICES = (*URC_PORTS, "auto")  # auto: from the device (port_discovery.urc_port_for)
-MAX_CLIENT_IDS = CLIENT_IDS      # manual 2.1.2: <clientID> 0-11
-MAX_SSL_CONTEXTS = SSL_CONTEXTS  # manual 2.1.1: <sslctxID> 0-5
-LOCALHOST = "127.0.0.1"
-
-
-@dataclass(frozen=True)
-class Endpoint:
-    """A host (name or IP literal, IPv6 without brackets) and a TCP port."""
-
-    host: str
-    port: int
-
-    def __str__(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"{host}:{self.port}"
-
-    @property
-    def is_ip(self) -> bool:
-        return _is_ip(self.host)
-
-    @property
-    def is_loopback(self) -> bool:
-        if self.host == "localhost":
-            return True
-        try:
-            return ipaddress.ip_address(self.host).is_loopback
-        except ValueError:
-            return False
-
-
-@dataclass(frozen=True)
-class TlsOptions:
-    """One map's TLS settings as the user wrote them (files still paths).
-
-    ``cacert`` None means the host's CA bundle.  ``insecure`` turns off
-    server verification (the module's seclevel 0).
-    """
-
-    cacert: Path | None = None
-    clientcert: Path | None = None
-    clientkey: Path | None = None
-    version: str = "1.2"
-    ciphers: tuple[int, ...] = (ALL_CIPHER_SUITES,)
-    insecure: bool = False
-    sni: bool = True
-    negotiate_timeout: int = 300
-    ignore_local_time: bool = False  # the module skips certificate dates
-
-
-@dataclass(frozen=True)
-class Mapping:
-    """``listen`` (a local address) forwards to ``remote`` with ``tls``."""
-
-    listen: Endpoint
-    remote: Endpoint
-    tls: TlsOptions = field(default_factory=TlsOptions)
-
-    def __str__(self) -> str:
-        return f"{self.listen} -> {self.remote}"
-
-    @property
-    def effective_tls(self) -> TlsOptions:
-        """``tls`` with SNI off for an IP-literal remote (SNI carries host names only)."""
-        if self.tls.sni and self.remote.is_ip:
-            return replace(self.tls, sni=False)
-        return self.tls
-
-
-@dataclass(frozen=True)
-class ProxyConfig:
-    """Everything the service needs, validated."""
-
-    maps: tuple[Mapping, ...]
-    device: str | None = None
-    baud: int = 115200
-    rtscts: bool = False
-    urc_port: str = "auto"
-    apn: str | None = None
-    apn_user: str = ""
-    apn_password: str = field(default="", repr=False)
-    apn_auth: int = 0
-    pdp_context: int = 1
-    max_connections: int = MAX_CLIENT_IDS
-    queue_timeout: float = 30.0
-    grace: float = 5.0
-    status: Endpoint | None = None
-    at_console: Endpoint | None = None
-    verbose: int = 0
-    trace_at: bool = False
-    emulate: bool = False
-    resolve: tuple[tuple[str, str], ...] = ()
-    emulate_baud: int | None = None
-    emulate_latency_ms: float | None = None
-
-
-# -- small parsers -----------------------------------------------------------
-
-_HOSTNAME = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_])?\.?$")
-_MAP_HELP = "expected [BIND:]LPORT=HOST:RPORT, e.g. 9000=api.example.com:443"
-
-
-def _is_ip(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return True
-
-
-def _parse_port(text: str, what: str, *, allow_zero: bool = False) -> int:
-    if not text.isdigit():
-        raise ConfigError(f"{what}: port {text!r} is not a number")
-    port = int(text)
-    low = 0 if allow_zero else 1
-    if not low <= port <= 65535:
-        raise ConfigError(f"{what}: port {port} is outside {low}-65535")
-    return port
-
-
-def _check_host(host: str, what: str) -> str:
-    if _is_ip(host) or _HOSTNAME.match(host):
-        return host
-    raise ConfigError(f"{what}: {host!r} is neither a host name nor an IP address")
-
-
-def _split_host_port(text: str, what: str) -> tuple[str, str]:
-    """``host:port`` or ``[v6]:port`` -> (host, port text)."""
-    if text.startswith("["):
-        end = text.find("]")
-        if end < 0 or text[end + 1 : end + 2] != ":":
-            raise ConfigError(f"{what}: write an IPv6 address as [ADDR]:PORT")
-        return text[1:end], text[end + 2 :]
-    host, sep, port = text.rpartition(":")
-    if not sep or not host:
-        raise ConfigError(f"{what}: {text!r} lacks HOST:PORT")
-    if ":" in host:
-        raise ConfigError(f"{what}: write an IPv6 address as [ADDR]:PORT")
-    return host, port
-
-
-def parse_endpoint(text: str, what: str, *, default_host: str | None = None,
-                   allow_zero: bool = False) -> Endpoint:
-    """``HOST:PORT`` (``[v6]:PORT``), or a bare ``PORT`` when ``default_host`` is given."""
-    text = text.strip()
-    if default_host is not None and text.isdigit():
-        return Endpoint(default_host, _parse_port(text, what, allow_zero=allow_zero))
-    host, port = _split_host_port(text, what)
-    return Endpoint(_check_host(host, what), _parse_port(port, what, allow_zero=allow_zero))
-
-
-def parse_map(spec: str) -> tuple[Endpoint, Endpoint]:
-    """``[BIND:]LPORT=HOST:RPORT`` -> (listen, remote).  BIND defaults to 127.0.0.1.
-
-    LPORT 0 asks the system for a free port (the log line shows which).
-    """
-    what = f"--map {spec!r}"
-    left, sep, right = spec.partition("=")
-    if not sep or "=" in right or not left or not right:
-        raise ConfigError(f"{what}: {_MAP_HELP}")
-    listen = parse_endpoint(left, what, default_host=LOCALHOST, allow_zero=True)
-    try:
-        remote = parse_endpoint(right, what)
-    except ConfigError as exc:
-        raise ConfigError(f"{exc}; {_MAP_HELP}") from None
-    return listen, remote
-
-
-def parse_ciphers(value: str | list[Any], what: str = "--ciphers") -> tuple[int, ...]:
-    """``0xC02F,0x0035`` (or a TOML list of such strings / ints) -> codes."""
-    items = value.split(",") if isinstance(value, str) else list(value)
-    codes: list[int] = []
-    for item in items:
-        if isinstance(item, int) and not isinstance(item, bool):
-            code = item
-        elif isinstance(item, str) and re.fullmatch(r"\s*0[xX][0-9a-fA-F]{1,4}\s*", item):
-            code = int(item, 16)
-        else:
-            raise ConfigError(f"{what}: {item!r} is not a cipher suite code like 0xC02F")
-        if code not in KNOWN_CIPHERSUITES:
-            raise ConfigError(f"{what}: 0x{code:04X} is not a cipher suite the module knows "
-                              "(manual 2.1.1; 0xFFFF means all)")
-        codes.append(code)
-    if not codes:
-        raise ConfigError(f"{what}: give at least one cipher suite code")
-    return tuple(dict.fromkeys(codes))
-
-
-def parse_resolve(spec: str) -> tuple[str, str]:
-    """``NAME=IP`` for the emulator's DNS."""
-    name, sep, ip = spec.partition("=")
-    what = f"--resolve {spec!r}"
-    if not sep or not name or not _is_ip(ip.strip()):
-        raise ConfigError(f"{what}: expected NAME=IP, e.g. api.example.com=127.0.0.1")
-    return _check_host(name.strip(), what), ip.strip()
-
-
-# -- the TOML file -----------------------------------------------------------
-
-# Keys allowed at the top of the file (flag names without the dashes).
-_TOP_KEYS = {
-    "device": str, "baud": int, "rtscts": bool, "urc-port": str,
-    "apn": str, "apn-user": str, "apn-password": str, "apn-auth": str, "pdp-context": int,
-    "max-connections": int, "queue-timeout": (int, float), "grace": (int, float),
-    "status": (str, int), "at-console": (str, int), "verbose": (bool, int), "trace-at": bool,
-    "emulate": bool, "resolve": (dict, list), "emulate-baud": int,
-    "emulate-latency-ms": (int, float),
-}
-# TLS keys: allowed at the top (defaults) and in each [[map]].
-_TLS_KEYS = {
-    "cacert": str, "clientcert": str, "clientkey": str, "tls-version": str,
-    "ciphers": (str, list), "insecure": bool, "sni": bool, "negotiate-timeout": int,
-    "ignore-local-time": bool,
-}
-_MAP_KEYS = {"listen": (str, int), "connect": str}
-_SECRET_KEYS = {"apn-password"}
-
-
-def _typename(t: type | tuple[type, ...]) -> str:
-    names = {str: "a string", int: "a number", float: "a number", bool: "true or false",
-             dict: "a table", list: "a list"}
-    types = t if isinstance(t, tuple) else (t,)
-    return " or ".join(dict.fromkeys(names[x] for x in types))
-
-
-def _check_table(table: MappingABC[str, Any], allowed: dict[str, Any], where: str,
-                 path: Path) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for raw_key, value in table.items():
-        key = raw_key.replace("_", "-")
-        if key not in allowed:
-            raise ConfigError(f"{path}: unknown key {raw_key!r} {where}")
-        expected = allowed[key]
-        types = expected if isinstance(expected, tuple) else (expected,)
-        ok = isinstance(value, types) and not (isinstance(value, bool) and bool not in types)
-        if not ok:
-            shown = "" if key in _SECRET_KEYS else f" (got {value!r})"
-            raise ConfigError(f"{path}: {raw_key} {where} must be {_typename(expected)}{shown}")
-        out[key] = value
-    return out
-
-
-def _anchor_paths(table: dict[str, Any], config_path: Path) -> None:
-    """Relative certificate paths in a file mean: next to that file."""
-    for key in ("cacert", "clientcert", "clientkey"):
-        value = table.get(key)
-        if value and not Path(value).expanduser().is_absolute():
-            table[key] = str(config_path.parent / value)
-
-
-def load_toml(path: str | Path) -> dict[str, Any]:
-    """Read and shape-check a config file.
-
-    Returns the top-level keys (dashes, as the flags spell them), plus
-    ``"map"``: a list of per-map dicts when the file has ``[[map]]`` tables.
-    Relative certificate paths are taken relative to the file's directory.
-    Values are not validated here beyond their TOML type; ``build_config``
-    does that with the same messages as for flags.
-    """
-    path = Path(path)
-    try:
-        with path.open("rb") as f:
-            data = tomllib.load(f)
-    except OSError as exc:
-        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path} is not valid TOML: {exc}") from None
-    maps = data.pop("map", None)
-    out = _check_table(data, {**_TOP_KEYS, **_TLS_KEYS}, "at the top level", path)
-    _anchor_paths(out, path)
-    if maps is not None:
-        if not isinstance(maps, list) or not all(isinstance(m, dict) for m in maps):
-            raise ConfigError(f"{path}: write each mapping as a [[map]] table")
-        out["map"] = []
-        for n, table in enumerate(maps, 1):
-            where = f"in [[map]] #{n}"
-            entry = _check_table(table, {**_MAP_KEYS, **_TLS_KEYS}, where, path)
-            _anchor_paths(entry, path)
-            for needed in ("listen", "connect"):
-                if needed not in entry:
-                    raise ConfigError(f"{path}: [[map]] #{n} lacks {needed!r} "
-                                      "(e.g. listen = 9000, connect = \"api.example.com:443\")")
-            out["map"].append(entry)
-    return out
+# The names other modules import from here (the model and parsers live beside it).
+__all__ = [
+    "APN_AUTH", "KNOWN_CIPHERSUITES", "LOCALHOST", "MAX_CLIENT_IDS", "MAX_SSL_CONTEXTS",
+    "TLS_VERSIONS", "URC_PORT_CHOICES", "ConfigError", "Endpoint", "Mapping", "ProxyConfig",
+    "TlsOptions", "build_config", "check_context_count", "distinct_tls", "load_toml",
+    "parse_ciphers", "parse_endpoint", "parse_map", "parse_resolve",
+]
 
 
 # -- putting it together -----------------------------------------------------
@@ -481,15 +211,3 @@ def build_config(flags: MappingABC[str, Any], file: MappingABC[str, Any] | None 
     check_context_count(config)
     return config
 
-
-def distinct_tls(config: ProxyConfig) -> list[TlsOptions]:
-    """The different TLS settings in use, in map order (each needs a module SSL context)."""
-    return list(dict.fromkeys(m.effective_tls for m in config.maps))
-
-
-def check_context_count(config: ProxyConfig) -> None:
-    """The module has six SSL contexts (0-5): at most six different TLS settings."""
-    n = len(distinct_tls(config))
-    if n > MAX_SSL_CONTEXTS:
-        raise ConfigError(f"the maps use {n} different TLS settings but the module has only "
-                          f"{MAX_SSL_CONTEXTS} SSL contexts; share settings between maps")

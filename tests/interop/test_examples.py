@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from proxy.config import _MAP_KEYS, _TLS_KEYS, _TOP_KEYS, build_config, load_toml
+from proxy.config import build_config, load_toml
+from proxy.config_file import _MAP_KEYS, _TLS_KEYS, _TOP_KEYS
 
 from .conftest import REPO_ROOT, require
 
