@@ -3,7 +3,8 @@
 Every program (the proxy too) is a subprocess started by the test on free
 ports of 127.0.0.1 with its own files under ``tmp_path``, and stopped at the
 end; every wait is bounded.  A missing program fails the test with the
-Debian package to install (``.ci/run`` installs them all), it never skips.
+Debian package to install (``tests/interop/install.sh``, the first step of the
+README's test command, installs them all), it never skips.
 
 * ``certs`` (fixture): a trustme CA and a server certificate for
   ``SERVER_NAME`` written to PEM files; ``certs.client(name)`` issues a
@@ -65,7 +66,7 @@ def require(program: str) -> str:
         if path and os.access(path, os.X_OK):
             return path
     pytest.fail(f"{program} is not installed: apt-get install {PACKAGES.get(program, program)}"
-                " (.ci/run installs every program the interop tests drive)", pytrace=False)
+                " (bash tests/interop/install.sh installs every program the interop tests drive)", pytrace=False)
 
 
 def wait_for_port(port: int, process: subprocess.Popen[bytes] | None = None, *,
