@@ -56,6 +56,7 @@ PACKAGES = {
     "redis-cli": "redis-server (redis-tools)",
     "socat": "socat",
     "openssl": "openssl",
+    "ab": "apache2-utils",
 }
 
 
@@ -66,7 +67,8 @@ def require(program: str) -> str:
         if path and os.access(path, os.X_OK):
             return path
     pytest.fail(f"{program} is not installed: apt-get install {PACKAGES.get(program, program)}"
-                " (bash tests/interop/install.sh installs every program the interop tests drive)", pytrace=False)
+                " (bash tests/interop/install.sh installs every program the interop tests drive)",
+                pytrace=False)
 
 
 def wait_for_port(port: int, process: subprocess.Popen[bytes] | None = None, *,
