@@ -93,6 +93,7 @@ class ModemOptions(TypedDict, total=False):
     line_baud: int | None
     host_clock: HostClock
     clock_check_interval: float
+    trace_payload: bool
 
 
 class Modem:
@@ -115,6 +116,7 @@ class Modem:
         line_baud: int | None = None,
         host_clock: HostClock = time.time,
         clock_check_interval: float = CLOCK_CHECK_INTERVAL,
+        trace_payload: bool = False,
     ) -> None:
         """The keywords (``ModemOptions``; production defaults, tests scale them):
 
@@ -129,6 +131,8 @@ class Modem:
         the certificate uploads' wait; ``host_clock`` (seconds since the
         epoch) is the host time the module clock may be set from, checked
         again every ``clock_check_interval`` s (``modem.clock_policy``).
+        ``trace_payload``: the AT trace shows a payload's first bytes, not
+        only its length.
         """
         if urc_port is not None and urc_port not in commands.URC_PORTS:
             raise ValueError(f"urc_port must be one of {commands.URC_PORTS}, got {urc_port!r}")
@@ -141,7 +145,8 @@ class Modem:
             registration_timeout=registration_timeout,
             command_timeout_cap=command_timeout_cap, urc_port=urc_port,
             reopen_backoff_max=reopen_backoff_max, line_baud=line_baud,
-            host_clock=host_clock, clock_check_interval=clock_check_interval)
+            host_clock=host_clock, clock_check_interval=clock_check_interval,
+            trace_payload=trace_payload)
         self._restart_policy = RestartPolicy()
         self._send_stall_timeout = send_stall_timeout
         self._info_cache: tuple[float, ModuleInfo] | None = None

@@ -97,6 +97,7 @@ class Supervisor:
         line_baud: int | None = None,
         host_clock: HostClock = time.time,
         clock_check_interval: float = CLOCK_CHECK_INTERVAL,
+        trace_payload: bool = False,
     ) -> None:
         self._open_stream = open_stream
         self._urc_port = urc_port
@@ -110,6 +111,7 @@ class Supervisor:
         self.profiles = list(profiles)
         self._table = table
         self._trace = trace_at
+        self._trace_payload = trace_payload
         self._registration_timeout = registration_timeout
         self._command_timeout_cap = command_timeout_cap
         self.state: AsyncValue[ModuleState] = AsyncValue(ModuleState.STARTING)
@@ -163,7 +165,8 @@ class Supervisor:
         With ``task_status`` (the first life) a failed bring-up raises.
         """
         channel = AtChannel(stream, self._on_urc, trace=self._trace,
-                            command_timeout_cap=self._command_timeout_cap)
+                            command_timeout_cap=self._command_timeout_cap,
+                            trace_payload=self._trace_payload)
         self.channel = None
         failure: ModemError
         end = LifeEnd.NOT_BROUGHT_UP

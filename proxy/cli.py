@@ -126,7 +126,11 @@ def build_parser() -> argparse.ArgumentParser:
     g = p.add_argument_group("logging")
     g.add_argument("-v", "--verbose", action="count",
                    help="log each connection's life (-vv: debug)")
-    g.add_argument("--trace-at", action="store_true", help="log the AT traffic")
+    g.add_argument("--trace-at", action="store_true",
+                   help="log the AT traffic (payloads as lengths only)")
+    g.add_argument("--trace-payload", action="store_true",
+                   help="with --trace-at, also log the first bytes of each payload "
+                        "(user data: may hold credentials)")
 
     g = p.add_argument_group("emulator (no module needed)")
     g.add_argument("--emulate", action="store_true",

@@ -184,6 +184,9 @@ def build_config(flags: MappingABC[str, Any], file: MappingABC[str, Any] | None 
             return None
         return parse_endpoint(str(value), f"--{key}", default_host=LOCALHOST, allow_zero=True)
 
+    if merged.get("trace-payload") and not merged.get("trace-at"):
+        raise ConfigError("--trace-payload only adds payload bytes to --trace-at; "
+                          "give --trace-at too")
     verbose = merged.get("verbose", 0)
     config = ProxyConfig(
         maps=tuple(maps),
@@ -203,6 +206,7 @@ def build_config(flags: MappingABC[str, Any], file: MappingABC[str, Any] | None 
         at_console=endpoint("at-console"),
         verbose=int(verbose) if not isinstance(verbose, bool) else int(verbose),
         trace_at=bool(merged.get("trace-at", False)),
+        trace_payload=bool(merged.get("trace-payload", False)),
         emulate=emulate,
         resolve=resolve,
         emulate_baud=_number(merged, "emulate-baud", 300, 100_000_000, None),

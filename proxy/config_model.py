@@ -118,6 +118,7 @@ class ProxyConfig:
     at_console: Endpoint | None = None
     verbose: int = 0
     trace_at: bool = False
+    trace_payload: bool = False  # the AT trace shows payloads' first bytes, not lengths only
     emulate: bool = False
     resolve: tuple[tuple[str, str], ...] = ()
     emulate_baud: int | None = None

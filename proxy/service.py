@@ -188,6 +188,9 @@ class ProxyService:
                                ("--at-console", self.config.at_console)):
             if endpoint is not None and not endpoint.is_loopback:
                 log.warning(f"{what} reachable from other hosts", extra=kv(listen=str(endpoint)))
+        if self.config.trace_payload:
+            log.warning("the AT trace shows the first bytes of every payload "
+                        "(--trace-payload): keep this log private, it may hold credentials")
         if any(m.tls.insecure for m in self.config.maps):
             log.warning("server certificates are not verified (--insecure)",
                         extra=kv(maps=", ".join(str(m.remote) for m in self.config.maps
@@ -225,7 +228,7 @@ class ProxyService:
                              **self._modem_options}
             modem = await stack.enter_async_context(Modem.open(
                 open_stream, pdp=pdp, profiles=profiles, trace_at=config.trace_at,
-                **modem_options))
+                trace_payload=config.trace_payload, **modem_options))
             yield modem
 
     def _urc_port(self, device: str) -> str | None:
