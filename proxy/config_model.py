@@ -123,6 +123,8 @@ class ProxyConfig:
     resolve: tuple[tuple[str, str], ...] = ()
     emulate_baud: int | None = None
     emulate_latency_ms: float | None = None
+    # Found while reading the files (e.g. a readable secret); logged at start.
+    file_warnings: tuple[str, ...] = ()
 
 
 
