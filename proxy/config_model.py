@@ -116,6 +116,7 @@ class ProxyConfig:
     grace: float = 5.0
     status: Endpoint | None = None
     at_console: Endpoint | None = None
+    at_console_unix: Path | None = None  # --at-console unix:PATH (instead of at_console)
     verbose: int = 0
     trace_at: bool = False
     trace_payload: bool = False  # the AT trace shows payloads' first bytes, not lengths only

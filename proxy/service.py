@@ -45,6 +45,7 @@ from .logging_setup import NOTICE, kv
 from .port_discovery import describe_device, urc_port_for
 from .registry import ConnectionState, Registry
 from .status import serve_status
+from .unix_listener import UnixSocketFile, open_unix_listener
 
 log = logging.getLogger("proxy.service")
 
@@ -112,6 +113,7 @@ class ProxyService:
         self.listen_addresses: dict[Mapping, Endpoint] = {}
         self.status_address: Endpoint | None = None
         self.console_address: Endpoint | None = None
+        self.console_socket: UnixSocketFile | None = None  # --at-console unix:PATH
         self.state = ServiceState.STARTING
         self.hard_stopped = False
         self.started_at = 0.0
@@ -149,7 +151,13 @@ class ProxyService:
             if config.at_console is not None:
                 extra["console"] = await bind(config.at_console, "--at-console")
                 self.console_address = _bound_address(extra["console"])
+            if config.at_console_unix is not None:
+                console, self.console_socket = await open_unix_listener(
+                    config.at_console_unix, "--at-console")
+                extra["console"] = [console]
         except BaseException:
+            if self.console_socket is not None:
+                self.console_socket.remove()
             for group in [*listeners.values(), *extra.values()]:
                 for listener in group:
                     await trio.aclose_forcefully(listener)
@@ -178,6 +186,8 @@ class ProxyService:
             for group in [*listeners.values(), *extra.values()]:
                 for listener in group:
                     await trio.aclose_forcefully(listener)
+            if self.console_socket is not None:
+                self.console_socket.remove()
 
     def _warn_exposed(self) -> None:
         for mapping, address in self.listen_addresses.items():
