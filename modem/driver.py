@@ -77,6 +77,7 @@ class ModuleInfo:
     signal_dbm: int | None
     registration: str
     address: str | None
+    ssl_settings: tuple[str, ...] = ()  # the AT+QSSLCFG settings this firmware offers
 
 
 class ModemOptions(TypedDict, total=False):
@@ -200,6 +201,18 @@ class Modem:
     def address(self) -> str | None:
         """The PDP context's IP address, as last seen."""
         return self._supervisor.address
+
+    @property
+    def ssl_settings(self) -> tuple[str, ...]:
+        """The ``AT+QSSLCFG`` settings this firmware offers (its ``=?`` answer,
+        read at bring-up; empty before it)."""
+        return self._supervisor.ssl_settings
+
+    def name_checked(self, profile: TlsProfile) -> bool:
+        """True when the module checks the server certificate's name on opens
+        with ``profile`` (its ``check_host``, and firmware that offers the
+        setting: ``commands.HOST_CHECK_SETTINGS``)."""
+        return profile in self._supervisor.name_checked
 
     @property
     def last_error(self) -> ModemError | None:
@@ -360,6 +373,6 @@ class Modem:
             pass
         identity = self.identity
         info = ModuleInfo(identity.manufacturer, identity.model, identity.revision or "",
-                          dbm, registration, self.address)
+                          dbm, registration, self.address, self.ssl_settings)
         self._info_cache = (now, info)
         return info

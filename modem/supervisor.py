@@ -34,8 +34,10 @@ from .bringup import (
     check_sim,
     close_stale_sockets,
     configure_contexts,
+    configure_host_checks,
     configure_line,
     identify,
+    read_ssl_settings,
     route_urcs,
     set_clock,
     upload_files,
@@ -118,6 +120,8 @@ class Supervisor:
         self.identity = commands.ModuleIdentity("", "", None)
         self.address: str | None = None
         self.contexts: dict[TlsProfile, int] = {}
+        self.ssl_settings: tuple[str, ...] = ()  # what AT+QSSLCFG=? lists
+        self.name_checked: frozenset[TlsProfile] = frozenset()
         self.restarts = 0
         self.channel: AtChannel | None = None
         self._nursery: trio.Nursery | None = None  # the serving life's tasks
@@ -233,6 +237,9 @@ class Supervisor:
             contents.extend(c for c in profile.files().values() if c not in contents)
         files = await upload_files(channel, contents, self._line_baud)
         self.contexts = await configure_contexts(channel, self.profiles, files)
+        self.ssl_settings = await read_ssl_settings(channel)
+        self.name_checked = await configure_host_checks(channel, self.contexts,
+                                                        self.ssl_settings)
         self._pdp_lost = trio.Event()
         log.info("module ready model=%s revision=%s network=%s address=%s contexts=%d",
                  self.identity.model, self.identity.revision, registration, self.address,

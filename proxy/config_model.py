@@ -76,6 +76,9 @@ class TlsOptions:
     sni: bool = True
     negotiate_timeout: int = 300
     ignore_local_time: bool = False  # the module skips certificate dates
+    # Not a user setting: the module checks the server's name where its firmware
+    # can (modem.commands.HOST_CHECK_SETTINGS); off for IP literals (effective_tls).
+    check_host: bool = True
 
 
 @dataclass(frozen=True)
@@ -91,9 +94,10 @@ class Mapping:
 
     @property
     def effective_tls(self) -> TlsOptions:
-        """``tls`` with SNI off for an IP-literal remote (SNI carries host names only)."""
-        if self.tls.sni and self.remote.is_ip:
-            return replace(self.tls, sni=False)
+        """``tls`` with SNI and the host-name check off for an IP-literal remote
+        (SNI carries host names only; certificates rarely name addresses)."""
+        if self.remote.is_ip and (self.tls.sni or self.tls.check_host):
+            return replace(self.tls, sni=False, check_host=False)
         return self.tls
 
 

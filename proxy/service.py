@@ -45,6 +45,7 @@ from .logging_setup import NOTICE, kv
 from .port_discovery import describe_device, urc_port_for
 from .registry import ConnectionState, Registry
 from .status import serve_status
+from .trust import warn_unchecked_names
 from .unix_listener import UnixSocketFile, open_unix_listener
 
 log = logging.getLogger("proxy.service")
@@ -169,6 +170,7 @@ class ProxyService:
                     root.start_soon(self._watch_shutdown)
                     async with self._module() as modem:
                         self.modem = modem
+                        warn_unchecked_names(config.maps, self.profiles, modem.name_checked)
                         self.admission = Admission(modem.client_ids, config.max_connections,
                                                    config.queue_timeout)
                         async with trio.open_nursery() as work:
@@ -344,6 +346,8 @@ class ProxyService:
                     "tls_version": self.profiles[m].version,
                     "seclevel": self.profiles[m].seclevel,
                     "sni": self.profiles[m].sni,
+                    "name_checked": self.modem is not None
+                    and self.modem.name_checked(self.profiles[m]),
                 }
                 for m in self.config.maps
             ],
@@ -391,4 +395,5 @@ def _info_fields(info: ModuleInfo) -> dict[str, Any]:
         "signal_dbm": info.signal_dbm,
         "registration": info.registration,
         "address": info.address,
+        "ssl_settings": list(info.ssl_settings),
     }
