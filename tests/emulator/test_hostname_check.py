@@ -51,3 +51,13 @@ async def test_the_check_compares_the_certificate_with_the_host(ca, nursery, onl
     for cmd in ('AT+QSSLCFG="seclevel",1,1', f'AT+QSSLCFG="checkhost",1,{check}'):
         assert await online.command(cmd) == b"\r\nOK\r\n"
     assert await online.open_ssl(0, "api.example.com", server.port, ctx=1) == err
+
+
+def test_the_command_line_option():
+    from modem.emulator.__main__ import build_parser
+
+    assert build_parser().parse_args(["--hostname-check", "checkhost"]).hostname_check == \
+        "checkhost"
+    assert build_parser().parse_args([]).hostname_check is None
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["--hostname-check", 'check"host'])

@@ -78,3 +78,14 @@ def test_trace_payload_needs_trace_at(flags):
     result = run_cli("--emulate", "--map", "0=a.test:443", "--insecure", *flags)
     assert result.returncode == 2
     assert "give --trace-at too" in result.stderr
+
+
+def test_payload_events_never_show_their_bytes():
+    """Any ``%r`` of an event (debug lines, stray or unhandled URCs) shows no user data."""
+    from modem import events as ev
+
+    secret = b"zq7TRUSTxk4d1e9b"
+    for event in (ev.RecvPayload(secret), ev.TransparentData(secret),
+                  ev.SslPushData(3, secret)):
+        assert "zq7TRUST" not in repr(event)
+        assert event.data == secret
