@@ -16,7 +16,9 @@ Steps (each fails with a one-line ``BringUpError`` that says what to do):
 6. certificate and key files uploaded with ``AT+QFUPL`` (checksum
    verified; skipped when ``AT+QFLST`` shows the module holds the same file);
 7. one SSL context per TLS profile configured with ``AT+QSSLCFG``
-   (manual 2.1.1).
+   (manual 2.1.1); then the settings this firmware offers read from
+   ``AT+QSSLCFG=?`` and, where one checks the server's host name (not in
+   the manual; ``commands._ssl_features``), it set in every context.
 """
 
 from __future__ import annotations
@@ -310,3 +312,33 @@ async def configure_contexts(
                     "check the TLS version and cipher suites") from exc
         contexts[profile] = ctx
     return contexts
+
+
+async def read_ssl_settings(channel: AtChannel) -> tuple[str, ...]:
+    """The setting names ``AT+QSSLCFG=?`` lists (empty when it answers ``ERROR``)."""
+    resp = await channel.run(commands.qsslcfg_test())
+    return commands.parse_qsslcfg_test(resp.lines) if resp.ok else ()
+
+
+async def configure_host_checks(
+    channel: AtChannel, contexts: dict[TlsProfile, int], offered: tuple[str, ...],
+) -> frozenset[TlsProfile]:
+    """Where the firmware ``offered`` a host-name check, set it in every context:
+    on for profiles with ``check_host``, off for the others (a context keeps
+    what an earlier run set).  Returns the profiles whose opens check the
+    server's name.  A refused setting is logged and leaves that one unchecked.
+    """
+    setting = commands.host_check_setting(offered)
+    if setting is None:
+        return frozenset()
+    checked = set()
+    for profile, ctx in contexts.items():
+        try:
+            await expect_ok(channel, commands.qsslcfg_host_check(ctx, setting, profile.check_host))
+        except ModemError as exc:
+            log.warning("host name check refused setting=%s ctx=%d: %s", setting, ctx, exc)
+            continue
+        if profile.check_host:
+            checked.add(profile)
+    log.info("host name check setting=%s contexts_on=%d", setting, len(checked))
+    return frozenset(checked)

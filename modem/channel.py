@@ -87,8 +87,11 @@ class _Pending:
         self.violation: str | None = None
 
 
-def shorten(data: bytes, keep: int = 24) -> str:
-    """A payload for the trace: its length and the first bytes."""
+def shorten(data: bytes, keep: int = 24, *, show_head: bool = False) -> str:
+    """A payload for the trace: its length, and only with ``show_head`` its
+    first bytes (user data may hold credentials: ``--trace-payload``)."""
+    if not show_head:
+        return f"[{len(data)} bytes]"
     head = data[:keep]
     more = "..." if len(data) > keep else ""
     return f"[{len(data)} bytes {head!r}{more}]"
@@ -104,15 +107,19 @@ class AtChannel:
         *,
         trace: bool = False,
         command_timeout_cap: float = math.inf,
+        trace_payload: bool = False,
     ) -> None:
         """``command_timeout_cap`` bounds every command's own ``timeout`` (the
         manual's maximum response time); tests pass a few seconds so as not
-        to wait out 10-150 s limits against a module they made silent."""
+        to wait out 10-150 s limits against a module they made silent.
+        ``trace_payload`` lets the trace show a payload's first bytes (else
+        its length only)."""
         if not command_timeout_cap > 0:
             raise ValueError(f"command_timeout_cap must be positive, not {command_timeout_cap}")
         self._stream = stream
         self._on_urc = on_urc
         self._trace = trace
+        self._show_head = trace_payload
         self._timeout_cap = command_timeout_cap
         self._conn = AtConnection()
         self._lock = trio.Lock()  # FIFO-fair: waiters take turns
@@ -167,7 +174,7 @@ class AtChannel:
         trace = self._trace
         if isinstance(event, ev.Urc):
             if trace:
-                trace_log.debug("< %s", _describe(event))
+                trace_log.debug("< %s", _describe(event, self._show_head))
             if isinstance(event, ev.ModuleReady):
                 self.restarts_seen += 1
                 if self.rdy_means is RdyMeans.SOCKETS_LOST:
@@ -177,7 +184,7 @@ class AtChannel:
             return
         pending = self._pending
         if trace:
-            trace_log.debug("< %s", _describe(event))
+            trace_log.debug("< %s", _describe(event, self._show_head))
         if isinstance(event, ev.ProtocolViolation):
             log.warning("module broke the AT framing: %s", event.reason)
             if pending is not None:
@@ -186,7 +193,7 @@ class AtChannel:
                 pending.violation = event.reason
             return
         if pending is None:
-            log.debug("stray %s with no command in flight", _describe(event))
+            log.debug("stray %s with no command in flight", _describe(event, self._show_head))
             return
         resp = pending.response
         if isinstance(event, ev.InfoLine):
@@ -245,7 +252,7 @@ class AtChannel:
                     if self._trace:
                         secret = command.text.startswith("AT+QFUPL")
                         trace_log.debug("> %s", f"[{len(payload)} bytes]" if secret
-                                        else shorten(payload))
+                                        else shorten(payload, show_head=self._show_head))
                     await self._send(self._conn.send_payload(payload))
                 await pending.done.wait()
                 timed_out = False
@@ -305,11 +312,11 @@ class AtChannel:
                 "the baud rate, and that the module is powered")
 
 
-def _describe(event: ev.Event) -> str:
+def _describe(event: ev.Event, show_head: bool = False) -> str:
     if isinstance(event, (ev.RecvPayload, ev.TransparentData)):
-        return f"{type(event).__name__} {shorten(event.data)}"
+        return f"{type(event).__name__} {shorten(event.data, show_head=show_head)}"
     if isinstance(event, ev.SslPushData):
-        return f"SslPushData id={event.client_id} {shorten(event.data)}"
+        return f"SslPushData id={event.client_id} {shorten(event.data, show_head=show_head)}"
     if isinstance(event, (ev.InfoLine, ev.UnknownUrc, ev.Echo)):
         return redact(event.text)
     return repr(event)

@@ -77,6 +77,7 @@ class ModuleInfo:
     signal_dbm: int | None
     registration: str
     address: str | None
+    ssl_settings: tuple[str, ...] = ()  # the AT+QSSLCFG settings this firmware offers
 
 
 class ModemOptions(TypedDict, total=False):
@@ -93,6 +94,7 @@ class ModemOptions(TypedDict, total=False):
     line_baud: int | None
     host_clock: HostClock
     clock_check_interval: float
+    trace_payload: bool
 
 
 class Modem:
@@ -115,6 +117,7 @@ class Modem:
         line_baud: int | None = None,
         host_clock: HostClock = time.time,
         clock_check_interval: float = CLOCK_CHECK_INTERVAL,
+        trace_payload: bool = False,
     ) -> None:
         """The keywords (``ModemOptions``; production defaults, tests scale them):
 
@@ -129,6 +132,8 @@ class Modem:
         the certificate uploads' wait; ``host_clock`` (seconds since the
         epoch) is the host time the module clock may be set from, checked
         again every ``clock_check_interval`` s (``modem.clock_policy``).
+        ``trace_payload``: the AT trace shows a payload's first bytes, not
+        only its length.
         """
         if urc_port is not None and urc_port not in commands.URC_PORTS:
             raise ValueError(f"urc_port must be one of {commands.URC_PORTS}, got {urc_port!r}")
@@ -141,7 +146,8 @@ class Modem:
             registration_timeout=registration_timeout,
             command_timeout_cap=command_timeout_cap, urc_port=urc_port,
             reopen_backoff_max=reopen_backoff_max, line_baud=line_baud,
-            host_clock=host_clock, clock_check_interval=clock_check_interval)
+            host_clock=host_clock, clock_check_interval=clock_check_interval,
+            trace_payload=trace_payload)
         self._restart_policy = RestartPolicy()
         self._send_stall_timeout = send_stall_timeout
         self._info_cache: tuple[float, ModuleInfo] | None = None
@@ -195,6 +201,18 @@ class Modem:
     def address(self) -> str | None:
         """The PDP context's IP address, as last seen."""
         return self._supervisor.address
+
+    @property
+    def ssl_settings(self) -> tuple[str, ...]:
+        """The ``AT+QSSLCFG`` settings this firmware offers (its ``=?`` answer,
+        read at bring-up; empty before it)."""
+        return self._supervisor.ssl_settings
+
+    def name_checked(self, profile: TlsProfile) -> bool:
+        """True when the module checks the server certificate's name on opens
+        with ``profile`` (its ``check_host``, and firmware that offers the
+        setting: ``commands.HOST_CHECK_SETTINGS``)."""
+        return profile in self._supervisor.name_checked
 
     @property
     def last_error(self) -> ModemError | None:
@@ -355,6 +373,6 @@ class Modem:
             pass
         identity = self.identity
         info = ModuleInfo(identity.manufacturer, identity.model, identity.revision or "",
-                          dbm, registration, self.address)
+                          dbm, registration, self.address, self.ssl_settings)
         self._info_cache = (now, info)
         return info

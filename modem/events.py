@@ -12,7 +12,7 @@ Small frozen classes in the manner of h11's events.  Three families:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 class Event:
@@ -92,7 +92,7 @@ class Prompt(Event):
 class RecvPayload(Event):
     """The data of ``+QSSLRECV: <n>`` (``b""`` when the buffer was empty)."""
 
-    data: bytes
+    data: bytes = field(repr=False)  # user data: never in a log line
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +103,7 @@ class TransparentData(Event):
     ``NoCarrier`` (or, after ``+++``, ``Ok``) ends it.
     """
 
-    data: bytes
+    data: bytes = field(repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,7 +132,7 @@ class SslPushData(Urc):
     """``+QSSLURC: "recv",<id>,<len>`` CRLF data: direct push mode delivery."""
 
     client_id: int
-    data: bytes
+    data: bytes = field(repr=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,6 +17,11 @@ class TlsProfile:
     ``cacert``, ``clientcert`` and ``clientkey`` are PEM bytes; the driver
     uploads them to the module's file system (``AT+QFUPL``) and names them
     in the SSL context.  ``clientkey`` is secret and never logged.
+    ``check_host``: have the module check the server certificate's name
+    against the host each open names, where the firmware offers such a
+    setting (``commands.HOST_CHECK_SETTINGS``; the manual's has none, and
+    ``Modem.name_checked`` tells whether it is on).  Only with ``seclevel`` 1
+    or 2.
     """
 
     version: str = "1.2"
@@ -28,6 +33,7 @@ class TlsProfile:
     sni: bool = True
     negotiate_timeout: int = 300
     ignore_local_time: bool = False
+    check_host: bool = False
 
     def __post_init__(self) -> None:
         if self.version not in SSL_VERSIONS:
@@ -39,6 +45,8 @@ class TlsProfile:
             raise ValueError("seclevel 1 and 2 verify the server: a CA certificate is needed")
         if self.seclevel == 2 and (self.clientcert is None or self.clientkey is None):
             raise ValueError("seclevel 2 needs a client certificate and its key")
+        if self.check_host and self.seclevel == 0:
+            raise ValueError("check_host needs seclevel 1 or 2 (a verified server)")
         if not 10 <= self.negotiate_timeout <= 300:
             raise ValueError(
                 f"negotiate timeout must be 10-300 s, not {self.negotiate_timeout}")
@@ -58,7 +66,8 @@ class TlsProfile:
 
     def __repr__(self) -> str:  # never show key material
         parts = [f"version={self.version!r}", f"seclevel={self.seclevel}",
-                 f"sni={self.sni}", f"negotiate_timeout={self.negotiate_timeout}"]
+                 f"sni={self.sni}", f"negotiate_timeout={self.negotiate_timeout}",
+                 f"check_host={self.check_host}"]
         for name, content in self.files().items():
             parts.append(f"{name}=<{len(content)} bytes>")
         return f"TlsProfile({', '.join(parts)})"

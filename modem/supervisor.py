@@ -34,8 +34,10 @@ from .bringup import (
     check_sim,
     close_stale_sockets,
     configure_contexts,
+    configure_host_checks,
     configure_line,
     identify,
+    read_ssl_settings,
     route_urcs,
     set_clock,
     upload_files,
@@ -97,6 +99,7 @@ class Supervisor:
         line_baud: int | None = None,
         host_clock: HostClock = time.time,
         clock_check_interval: float = CLOCK_CHECK_INTERVAL,
+        trace_payload: bool = False,
     ) -> None:
         self._open_stream = open_stream
         self._urc_port = urc_port
@@ -110,12 +113,15 @@ class Supervisor:
         self.profiles = list(profiles)
         self._table = table
         self._trace = trace_at
+        self._trace_payload = trace_payload
         self._registration_timeout = registration_timeout
         self._command_timeout_cap = command_timeout_cap
         self.state: AsyncValue[ModuleState] = AsyncValue(ModuleState.STARTING)
         self.identity = commands.ModuleIdentity("", "", None)
         self.address: str | None = None
         self.contexts: dict[TlsProfile, int] = {}
+        self.ssl_settings: tuple[str, ...] = ()  # what AT+QSSLCFG=? lists
+        self.name_checked: frozenset[TlsProfile] = frozenset()
         self.restarts = 0
         self.channel: AtChannel | None = None
         self._nursery: trio.Nursery | None = None  # the serving life's tasks
@@ -163,7 +169,8 @@ class Supervisor:
         With ``task_status`` (the first life) a failed bring-up raises.
         """
         channel = AtChannel(stream, self._on_urc, trace=self._trace,
-                            command_timeout_cap=self._command_timeout_cap)
+                            command_timeout_cap=self._command_timeout_cap,
+                            trace_payload=self._trace_payload)
         self.channel = None
         failure: ModemError
         end = LifeEnd.NOT_BROUGHT_UP
@@ -230,6 +237,9 @@ class Supervisor:
             contents.extend(c for c in profile.files().values() if c not in contents)
         files = await upload_files(channel, contents, self._line_baud)
         self.contexts = await configure_contexts(channel, self.profiles, files)
+        self.ssl_settings = await read_ssl_settings(channel)
+        self.name_checked = await configure_host_checks(channel, self.contexts,
+                                                        self.ssl_settings)
         self._pdp_lost = trio.Event()
         log.info("module ready model=%s revision=%s network=%s address=%s contexts=%d",
                  self.identity.model, self.identity.revision, registration, self.address,

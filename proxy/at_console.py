@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import re
+import socket
 from collections.abc import Awaitable, Callable, Sequence
 from functools import partial
 from typing import Any, Protocol
@@ -244,8 +245,8 @@ async def _handle(stream: trio.SocketStream, at_command: AtCommand) -> None:
     try:
         host, port = stream.socket.getpeername()[:2]
         peer = f"{host}:{port}"
-    except OSError:
-        peer = "?"
+    except (OSError, ValueError):  # ValueError: a Unix socket's peer has no address
+        peer = "unix" if stream.socket.family == socket.AF_UNIX else "?"
     try:
         await handle_console(stream, at_command, peer)
     except Exception:

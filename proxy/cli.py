@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 from typing import Any, NoReturn
 
 from modem import __version__
@@ -24,6 +25,7 @@ from modem.limits import CLIENT_IDS
 
 from .config import TLS_VERSIONS, ProxyConfig, build_config, load_toml
 from .errors import ConfigError
+from .file_secrets import exposure_warning
 
 PROG = "ssl-proxy"
 
@@ -126,7 +128,11 @@ def build_parser() -> argparse.ArgumentParser:
     g = p.add_argument_group("logging")
     g.add_argument("-v", "--verbose", action="count",
                    help="log each connection's life (-vv: debug)")
-    g.add_argument("--trace-at", action="store_true", help="log the AT traffic")
+    g.add_argument("--trace-at", action="store_true",
+                   help="log the AT traffic (payloads as lengths only)")
+    g.add_argument("--trace-payload", action="store_true",
+                   help="with --trace-at, also log the first bytes of each payload "
+                        "(user data: may hold credentials)")
 
     g = p.add_argument_group("emulator (no module needed)")
     g.add_argument("--emulate", action="store_true",
@@ -146,7 +152,11 @@ def parse_command_line(argv: list[str] | None) -> ProxyConfig:
     flags: dict[str, Any] = {k.replace("_", "-"): v for k, v in vars(ns).items()}
     path = flags.pop("config", None)
     file = load_toml(path) if path is not None else None
-    return build_config(flags, file)
+    config = build_config(flags, file)
+    warning = exposure_warning(path, file) if path is not None and file is not None else None
+    if warning is not None:
+        config = replace(config, file_warnings=(*config.file_warnings, warning))
+    return config
 
 
 def _fail(message: str, status: int) -> int:

@@ -37,7 +37,13 @@ from .config_model import (
     check_context_count,
     distinct_tls,
 )
-from .config_parse import parse_ciphers, parse_endpoint, parse_map, parse_resolve
+from .config_parse import (
+    parse_ciphers,
+    parse_endpoint,
+    parse_map,
+    parse_resolve,
+    parse_unix_socket,
+)
 from .errors import ConfigError
 
 # The names other modules import from here (the model and parsers live beside it).
@@ -184,6 +190,10 @@ def build_config(flags: MappingABC[str, Any], file: MappingABC[str, Any] | None 
             return None
         return parse_endpoint(str(value), f"--{key}", default_host=LOCALHOST, allow_zero=True)
 
+    if merged.get("trace-payload") and not merged.get("trace-at"):
+        raise ConfigError("--trace-payload only adds payload bytes to --trace-at; "
+                          "give --trace-at too")
+    console_unix = parse_unix_socket(merged.get("at-console"), "--at-console")
     verbose = merged.get("verbose", 0)
     config = ProxyConfig(
         maps=tuple(maps),
@@ -200,9 +210,11 @@ def build_config(flags: MappingABC[str, Any], file: MappingABC[str, Any] | None 
         queue_timeout=float(_number(merged, "queue-timeout", 0, None, 30.0)),
         grace=float(_number(merged, "grace", 0, None, 5.0)),
         status=endpoint("status"),
-        at_console=endpoint("at-console"),
+        at_console=None if console_unix is not None else endpoint("at-console"),
+        at_console_unix=console_unix,
         verbose=int(verbose) if not isinstance(verbose, bool) else int(verbose),
         trace_at=bool(merged.get("trace-at", False)),
+        trace_payload=bool(merged.get("trace-payload", False)),
         emulate=emulate,
         resolve=resolve,
         emulate_baud=_number(merged, "emulate-baud", 300, 100_000_000, None),

@@ -76,6 +76,9 @@ class TlsOptions:
     sni: bool = True
     negotiate_timeout: int = 300
     ignore_local_time: bool = False  # the module skips certificate dates
+    # Not a user setting: the module checks the server's name where its firmware
+    # can (modem.commands.HOST_CHECK_SETTINGS); off for IP literals (effective_tls).
+    check_host: bool = True
 
 
 @dataclass(frozen=True)
@@ -91,9 +94,10 @@ class Mapping:
 
     @property
     def effective_tls(self) -> TlsOptions:
-        """``tls`` with SNI off for an IP-literal remote (SNI carries host names only)."""
-        if self.tls.sni and self.remote.is_ip:
-            return replace(self.tls, sni=False)
+        """``tls`` with SNI and the host-name check off for an IP-literal remote
+        (SNI carries host names only; certificates rarely name addresses)."""
+        if self.remote.is_ip and (self.tls.sni or self.tls.check_host):
+            return replace(self.tls, sni=False, check_host=False)
         return self.tls
 
 
@@ -116,12 +120,16 @@ class ProxyConfig:
     grace: float = 5.0
     status: Endpoint | None = None
     at_console: Endpoint | None = None
+    at_console_unix: Path | None = None  # --at-console unix:PATH (instead of at_console)
     verbose: int = 0
     trace_at: bool = False
+    trace_payload: bool = False  # the AT trace shows payloads' first bytes, not lengths only
     emulate: bool = False
     resolve: tuple[tuple[str, str], ...] = ()
     emulate_baud: int | None = None
     emulate_latency_ms: float | None = None
+    # Found while reading the files (e.g. a readable secret); logged at start.
+    file_warnings: tuple[str, ...] = ()
 
 
 

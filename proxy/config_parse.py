@@ -5,6 +5,7 @@ the user wrote and what to write instead."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 from .config_model import KNOWN_CIPHERSUITES, LOCALHOST, Endpoint, is_ip
@@ -100,3 +101,17 @@ def parse_resolve(spec: str) -> tuple[str, str]:
         raise ConfigError(f"{what}: expected NAME=IP, e.g. api.example.com=127.0.0.1")
     return _check_host(name.strip(), what), ip.strip()
 
+
+
+UNIX_PREFIX = "unix:"
+
+
+def parse_unix_socket(value: Any, what: str) -> Path | None:
+    """``unix:PATH`` -> PATH (a Unix socket); None for anything else (a TCP endpoint)."""
+    if not isinstance(value, str) or not value.startswith(UNIX_PREFIX):
+        return None
+    path = value[len(UNIX_PREFIX):]
+    if not path or path.endswith("/") or "\0" in path:
+        raise ConfigError(f"{what}: {value!r} names no socket file; write "
+                          "unix:/run/ssl-proxy/at.sock")
+    return Path(path).expanduser()

@@ -2,7 +2,9 @@
 
 The secure defaults live here: seclevel 1 (verify the server) unless
 ``--insecure`` (0), seclevel 2 when a client certificate is given; SNI for
-host names (``Mapping.effective_tls`` turns it off for IP literals).
+host names (``Mapping.effective_tls`` turns it off for IP literals), and
+the module's server host-name check wherever its firmware has one (the
+same, for host names only).
 """
 
 from __future__ import annotations
@@ -63,6 +65,7 @@ def profile_for(tls: TlsOptions, material: TlsMaterial) -> TlsProfile:
         sni=tls.sni,
         negotiate_timeout=tls.negotiate_timeout,
         ignore_local_time=tls.ignore_local_time,
+        check_host=tls.check_host and seclevel >= 1,
     )
 
 

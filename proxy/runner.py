@@ -101,6 +101,8 @@ async def run_until_signalled(service: ProxyService) -> int:
 def run(config: ProxyConfig, materials: dict[TlsOptions, TlsMaterial]) -> int:
     """Set up logging, find the device, run the service until signalled."""
     setup_logging(config.verbose, config.trace_at)
+    for warning in config.file_warnings:
+        log.warning(warning)
     with runtime_failures():
         device = None
         if not config.emulate:

@@ -45,6 +45,8 @@ from .logging_setup import NOTICE, kv
 from .port_discovery import describe_device, urc_port_for
 from .registry import ConnectionState, Registry
 from .status import serve_status
+from .trust import warn_unchecked_names
+from .unix_listener import UnixSocketFile, open_unix_listener
 
 log = logging.getLogger("proxy.service")
 
@@ -112,6 +114,7 @@ class ProxyService:
         self.listen_addresses: dict[Mapping, Endpoint] = {}
         self.status_address: Endpoint | None = None
         self.console_address: Endpoint | None = None
+        self.console_socket: UnixSocketFile | None = None  # --at-console unix:PATH
         self.state = ServiceState.STARTING
         self.hard_stopped = False
         self.started_at = 0.0
@@ -149,7 +152,13 @@ class ProxyService:
             if config.at_console is not None:
                 extra["console"] = await bind(config.at_console, "--at-console")
                 self.console_address = _bound_address(extra["console"])
+            if config.at_console_unix is not None:
+                console, self.console_socket = await open_unix_listener(
+                    config.at_console_unix, "--at-console")
+                extra["console"] = [console]
         except BaseException:
+            if self.console_socket is not None:
+                self.console_socket.remove()
             for group in [*listeners.values(), *extra.values()]:
                 for listener in group:
                     await trio.aclose_forcefully(listener)
@@ -161,6 +170,7 @@ class ProxyService:
                     root.start_soon(self._watch_shutdown)
                     async with self._module() as modem:
                         self.modem = modem
+                        warn_unchecked_names(config.maps, self.profiles, modem.name_checked)
                         self.admission = Admission(modem.client_ids, config.max_connections,
                                                    config.queue_timeout)
                         async with trio.open_nursery() as work:
@@ -178,6 +188,8 @@ class ProxyService:
             for group in [*listeners.values(), *extra.values()]:
                 for listener in group:
                     await trio.aclose_forcefully(listener)
+            if self.console_socket is not None:
+                self.console_socket.remove()
 
     def _warn_exposed(self) -> None:
         for mapping, address in self.listen_addresses.items():
@@ -188,6 +200,9 @@ class ProxyService:
                                ("--at-console", self.config.at_console)):
             if endpoint is not None and not endpoint.is_loopback:
                 log.warning(f"{what} reachable from other hosts", extra=kv(listen=str(endpoint)))
+        if self.config.trace_payload:
+            log.warning("the AT trace shows the first bytes of every payload "
+                        "(--trace-payload): keep this log private, it may hold credentials")
         if any(m.tls.insecure for m in self.config.maps):
             log.warning("server certificates are not verified (--insecure)",
                         extra=kv(maps=", ".join(str(m.remote) for m in self.config.maps
@@ -225,7 +240,7 @@ class ProxyService:
                              **self._modem_options}
             modem = await stack.enter_async_context(Modem.open(
                 open_stream, pdp=pdp, profiles=profiles, trace_at=config.trace_at,
-                **modem_options))
+                trace_payload=config.trace_payload, **modem_options))
             yield modem
 
     def _urc_port(self, device: str) -> str | None:
@@ -331,6 +346,8 @@ class ProxyService:
                     "tls_version": self.profiles[m].version,
                     "seclevel": self.profiles[m].seclevel,
                     "sni": self.profiles[m].sni,
+                    "name_checked": self.modem is not None
+                    and self.modem.name_checked(self.profiles[m]),
                 }
                 for m in self.config.maps
             ],
@@ -378,4 +395,5 @@ def _info_fields(info: ModuleInfo) -> dict[str, Any]:
         "signal_dbm": info.signal_dbm,
         "registration": info.registration,
         "address": info.address,
+        "ssl_settings": list(info.ssl_settings),
     }

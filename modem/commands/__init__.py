@@ -37,7 +37,8 @@ close_timeout + 5 s).
 
 The package is split the way the emulator splits its handlers: the field
 syntax (``_fields``), general 27.007 commands and the clock (``_general``),
-PDP contexts (``_pdp``), files (``_files``) and SSL (``_ssl``).  Import the
+PDP contexts (``_pdp``), files (``_files``) and SSL (``_ssl``, and
+``_ssl_features``: what ``AT+QSSLCFG=?`` offers beyond the manual).  Import the
 names from ``modem.commands``; the private modules may move.
 """
 
@@ -138,12 +139,19 @@ from ._ssl import (
     qsslsend_ctrlz,
     qsslstate,
 )
+from ._ssl_features import (
+    HOST_CHECK_SETTINGS,
+    host_check_setting,
+    parse_qsslcfg_test,
+    qsslcfg_host_check,
+)
 
 __all__ = [
     "CIPHER_LIST_SEPARATOR",
     "CIPHER_SUITES",
     "DEFAULT_LINE_BAUD",
     "DEFAULT_TIMEOUT",
+    "HOST_CHECK_SETTINGS",
     "MAX_RECV",
     "MAX_SEND",
     "QUICK_TIMEOUT",
@@ -187,6 +195,8 @@ __all__ = [
     "parse_qigeterror",
     "parse_qlts",
     "parse_qsslcfg",
+    "parse_qsslcfg_test",
+    "host_check_setting",
     "parse_qsslstate",
     "parse_qurccfg_urcport",
     "parse_registration",
@@ -205,6 +215,7 @@ __all__ = [
     "qiswtmd",
     "qlts",
     "qsslcfg_cacert",
+    "qsslcfg_host_check",
     "qsslcfg_ciphersuite",
     "qsslcfg_clientcert",
     "qsslcfg_clientkey",

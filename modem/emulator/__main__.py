@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
+import re
 import signal
 import sys
 
@@ -41,6 +42,13 @@ def _command_name(text: str) -> str:
     if not name.isalnum():
         raise argparse.ArgumentTypeError(f"want a command name like +QURCCFG, got {text!r}")
     return "+" + name
+
+
+def _setting_name(text: str) -> str:
+    if not re.fullmatch(r"[a-z][a-z0-9_]*", text):
+        raise argparse.ArgumentTypeError(f"want a lower-case setting name like checkhost, "
+                                         f"got {text!r}")
+    return text
 
 
 def _when(text: str) -> dt.datetime:
@@ -101,6 +109,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "or an ISO time")
     p.add_argument("--ctzu", type=int, choices=(0, 1, 3), default=0,
                    help="AT+CTZU at boot; 3: the module clock follows the network time")
+    p.add_argument("--hostname-check", type=_setting_name, metavar="SETTING",
+                   help="play firmware with a server host-name check: AT+QSSLCFG=? lists "
+                        "SETTING (e.g. checkhost), and with it on an open fails (566) "
+                        "unless the certificate names the host")
     p.add_argument("--trace", action="store_true", help="log every line byte to stderr")
     return p
 
@@ -152,6 +164,7 @@ def main(argv: list[str] | None = None) -> int:
         recv_urc_rearm=args.recv_urc_rearm,
         network_time_offset=args.network_time,
         ctzu=args.ctzu,
+        hostname_check=args.hostname_check,
     )
     trio.run(serve, config, args.link, args.trace)
     return 0

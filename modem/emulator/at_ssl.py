@@ -87,12 +87,27 @@ def _id_field(fields: Fields, index: int, ids: range) -> int:
     return int_field(fields, index, ids[0], ids[-1])
 
 
-@COMMANDS.command("+QSSLCFG", test=QSSLCFG_TEST, forms={WRITE})
+@COMMANDS.command("+QSSLCFG", test=QSSLCFG_TEST, forms={WRITE, Form.TEST})
 async def qsslcfg(module: Module, req: Request) -> bytes:
-    """Parameter errors answer a bare ERROR whatever AT+CMEE says (real firmware)."""
+    """Parameter errors answer a bare ERROR whatever AT+CMEE says (real firmware).
+
+    With ``EmulatorConfig.hostname_check`` the test form lists that setting
+    too, as BG9x firmware lists ``"checkhost"`` (``tls.server_hostname``).
+    """
+    check = module.config.hostname_check
+    if req.form is Form.TEST:
+        extra = () if check is None else (f'+QSSLCFG: "{check}",{_CTX},(0,1)',)
+        return info(*QSSLCFG_TEST, *extra)
     fields = req.fields
     name = str_field(fields, 0)
     cfg = module.ssl_contexts[_id_field(fields, 1, SSL_CONTEXT_IDS)]
+    if check is not None and name == check:
+        if len(fields) == 2:
+            return info(f'+QSSLCFG: "{name}",{fields[1]},{cfg.hostname_check}')
+        if len(fields) != 3:
+            raise ParamError("too many fields")
+        cfg.hostname_check = int_field(fields, 2, 0, 1)
+        return OK
     if name not in _NUMERIC and name not in _PATHS and name != "ciphersuite":
         raise ParamError(name)
     if len(fields) == 2:

@@ -45,6 +45,11 @@ class EmulatorConfig:
     ``"drain"`` once a read leaves the buffer empty (what Quectel's TCP/IP
     notes say of ``+QIURC: "recv"``), ``"empty"`` only after a read that
     returned 0 bytes (firmware the driver must detect).
+    ``hostname_check``: the name of a server host-name check setting this
+    firmware has beyond the manual (``"checkhost"`` on BG9x firmware):
+    ``AT+QSSLCFG=?`` lists it, ``AT+QSSLCFG="<it>",<ctx>,1`` turns it on, and
+    then an open fails (566) unless the server certificate names the host
+    the open named.  None: the manual's firmware, which has no such check.
     """
 
     baud: int = 0
@@ -67,6 +72,7 @@ class EmulatorConfig:
     port_name: str = FACTORY_URC_PORT
     absent_commands: frozenset[str] = frozenset()
     recv_urc_rearm: str = "drain"
+    hostname_check: str | None = None
 
     def __post_init__(self) -> None:
         check_port_name(self.port_name)

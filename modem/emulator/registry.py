@@ -4,7 +4,9 @@ The declaration carries what every extended command shares, so handlers
 hold only what is their own:
 
 * the test form ``AT+CMD=?`` answers the declared lines and ``OK`` (no
-  lines: a bare ``OK``), without calling the handler;
+  lines: a bare ``OK``), without calling the handler, unless the handler
+  declares ``Form.TEST`` among its forms (an answer that depends on the
+  emulated firmware);
 * a form the command does not accept answers ``ERROR``;
 * an accepted form calls ``handler(module, request)``, which returns the
   bytes to answer, or None when it has written its answer itself.
@@ -35,7 +37,7 @@ class CommandSpec:
     forms: frozenset[Form] = frozenset()
 
     async def answer(self, module: Module, request: Request) -> bytes | None:
-        if request.form is Form.TEST:
+        if request.form is Form.TEST and Form.TEST not in self.forms:
             return info(*self.test)
         if request.form not in self.forms:
             return ERROR

@@ -225,7 +225,7 @@ class SslSocket:
             return self._failed(why)
         self.local_port = sock.getsockname()[1]
         self._stream = trio.SSLStream(
-            trio.SocketStream(sock), context, server_hostname=tls.sni_name(cfg, self.host)
+            trio.SocketStream(sock), context, server_hostname=tls.server_hostname(cfg, self.host)
         )
         with trio.move_on_after(cfg.negotiatetime):
             try:

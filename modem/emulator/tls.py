@@ -14,6 +14,10 @@ What each ``AT+QSSLCFG`` setting becomes:
   the context's ``cacert`` file.  2: also presents ``clientcert`` /
   ``clientkey`` when the server asks.  Host names are NOT checked: EC2x
   firmware of this manual has no such setting and does not check reliably.
+* ``hostname_check`` 1 (only on firmware that has such a setting,
+  ``EmulatorConfig.hostname_check``, e.g. BG9x ``"checkhost"``), with
+  seclevel 1 or 2: the server certificate must name the host the open
+  named (Python's ``check_hostname``; the name then also goes out as SNI).
 * ``ignorelocaltime`` 1: certificate dates are not checked at all
   (``X509_V_FLAG_NO_CHECK_TIME``).  0: OpenSSL checks dates against the
   host clock and ``leaf_valid_at`` then checks the server's certificate
@@ -62,6 +66,7 @@ class SslContextConfig:
     ignorelocaltime: int = 1
     negotiatetime: int = 300
     sni: int = 0
+    hostname_check: int = 0  # only settable on firmware that has the setting
 
 
 def client_context(cfg: SslContextConfig, files: FileStore) -> ssl.SSLContext:
@@ -69,7 +74,7 @@ def client_context(cfg: SslContextConfig, files: FileStore) -> ssl.SSLContext:
     if cfg.sslversion not in _VERSIONS:
         raise TlsSetupError("SSL 3.0 is not available")
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    ctx.check_hostname = False
+    ctx.check_hostname = False  # set below, once verify_mode allows it
     with warnings.catch_warnings():  # TLS 1.0/1.1 are deprecated; the module still has them
         warnings.simplefilter("ignore", DeprecationWarning)
         ctx.minimum_version, ctx.maximum_version = _VERSIONS[cfg.sslversion]
@@ -93,6 +98,7 @@ def client_context(cfg: SslContextConfig, files: FileStore) -> ssl.SSLContext:
             raise TlsSetupError("CA file unusable") from exc
         if cfg.ignorelocaltime:
             ctx.verify_flags |= _NO_CHECK_TIME
+        ctx.check_hostname = bool(cfg.hostname_check)
     if cfg.seclevel == 2:
         _load_client_identity(ctx, files.get(cfg.clientcert), files.get(cfg.clientkey))
     return ctx
@@ -123,6 +129,14 @@ def sni_name(cfg: SslContextConfig, host: str) -> str | None:
     except ValueError:
         return host
     return None
+
+
+def server_hostname(cfg: SslContextConfig, host: str) -> str | None:
+    """What the open gives ``ssl`` as the server's name: the host when the
+    name is checked (``ssl`` needs it), else the SNI (``sni_name``)."""
+    if cfg.hostname_check and cfg.seclevel:
+        return host
+    return sni_name(cfg, host)
 
 
 def leaf_valid_at(peer_cert: _PeerCert | None, when: dt.datetime) -> bool:

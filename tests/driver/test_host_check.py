@@ -1,0 +1,39 @@
+"""Bring-up reads ``AT+QSSLCFG=?`` and, on firmware with a host-name check
+(the emulator's ``hostname_check``), sets it in every context: on where the
+profile asks (``check_host``), off elsewhere (a context keeps what an earlier
+run set).  On the manual's firmware nothing is set and nothing is checked."""
+
+from __future__ import annotations
+
+import functools
+
+import pytest
+
+from modem.driver import Modem, PdpSettings
+from modem.emulator import Emulator, EmulatorConfig
+from modem.profile import TlsProfile
+from modem.serial_stream import open_serial_stream
+
+
+@pytest.mark.parametrize("setting", ["checkhost", None])
+async def test_bring_up_sets_the_check_per_context(ca, setting):
+    named = TlsProfile(cacert=ca.cert_pem.bytes(), check_host=True)
+    unnamed = TlsProfile(cacert=ca.cert_pem.bytes(), sni=False)
+    async with Emulator.running(EmulatorConfig(hostname_check=setting)) as emu:
+        contexts = emu.module.ssl_contexts
+        contexts[1].hostname_check = 1  # left on by an earlier run
+        open_stream = functools.partial(open_serial_stream, emu.device)
+        async with Modem.open(open_stream, pdp=PdpSettings(apn="internet"),
+                              profiles=[named, unnamed], registration_timeout=10) as modem:
+            assert ("checkhost" in modem.ssl_settings) is (setting is not None)
+            assert "sni" in modem.ssl_settings
+            assert modem.name_checked(named) is (setting is not None)
+            assert modem.name_checked(unnamed) is False
+            assert (await modem.module_info()).ssl_settings == modem.ssl_settings
+            if setting is not None:
+                assert (contexts[0].hostname_check, contexts[1].hostname_check) == (1, 0)
+
+
+def test_a_check_without_verification_is_refused():
+    with pytest.raises(ValueError, match="check_host needs seclevel 1 or 2"):
+        TlsProfile(seclevel=0, check_host=True)

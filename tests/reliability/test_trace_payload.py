@@ -1,0 +1,91 @@
+"""Payloads stay out of logs: ``-vv --trace-at`` shows their lengths only, and
+the first bytes appear only with ``--trace-payload``.
+
+The real command (``python -m proxy.cli --emulate``) carries a distinctive
+payload both ways through an echo server; the test then searches everything
+the process printed.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+
+import pytest
+import trio
+
+from tests.helpers import TlsServer, free_port
+
+from .conftest import ROOT, talk
+from .test_security import wait_for_text
+
+# Distinctive: no run of its characters occurs in a log by chance.
+PAYLOAD = b"Bearer=zq7TRUSTxk4d1e9bQvPAYLOADw83jf" * 4
+
+
+async def run_transfer(ca, ca_file, tmp_path, nursery, *extra: str) -> str:
+    """The proxy's whole output after one echoed ``PAYLOAD``."""
+    server = TlsServer(ca.issue_cert("echo.test"), "echo")
+    await nursery.start(server.serve)
+    port = free_port()
+    out = tmp_path / "proxy.log"
+    args = [sys.executable, "-m", "proxy.cli", "--emulate", "-vv", "--trace-at", *extra,
+            "--cacert", str(ca_file), "--resolve", "echo.test=127.0.0.1",
+            "--map", f"{port}=echo.test:{server.port}"]
+    with out.open("wb") as sink:
+        proc = await trio.lowlevel.open_process(
+            args, cwd=ROOT, stdout=sink, stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONPATH": str(ROOT)})
+        try:
+            with trio.fail_after(30):
+                await wait_for_text(out, b"listening on")
+            seen = await talk(port, PAYLOAD, want=len(PAYLOAD))
+            assert seen.data == PAYLOAD
+        finally:
+            proc.send_signal(signal.SIGINT)
+            with trio.fail_after(30):
+                await proc.wait()
+    return out.read_text(errors="replace")
+
+
+def payload_pieces(size: int = 8) -> set[str]:
+    """Every run of ``size`` payload characters (the log quotes bytes as text)."""
+    text = PAYLOAD.decode()
+    return {text[i:i + size] for i in range(len(text) - size + 1)}
+
+
+async def test_trace_at_shows_payload_lengths_only(ca, ca_file, tmp_path, nursery):
+    log = await run_transfer(ca, ca_file, tmp_path, nursery)
+    assert "AT+QSSLSEND=" in log and "AT+QSSLRECV=" in log  # the trace really ran
+    assert f"[{len(PAYLOAD)} bytes]" in log
+    leaked = sorted(p for p in payload_pieces() if p in log)
+    assert leaked == []
+
+
+async def test_trace_payload_adds_the_first_bytes(ca, ca_file, tmp_path, nursery):
+    log = await run_transfer(ca, ca_file, tmp_path, nursery, "--trace-payload")
+    assert "--trace-payload" in log  # the start-up warning
+    assert repr(PAYLOAD[:24]) in log
+    assert PAYLOAD.decode() not in log  # still shortened
+
+
+@pytest.mark.parametrize("flags", [["--trace-payload"]])
+def test_trace_payload_needs_trace_at(flags):
+    from .conftest import run_cli
+
+    result = run_cli("--emulate", "--map", "0=a.test:443", "--insecure", *flags)
+    assert result.returncode == 2
+    assert "give --trace-at too" in result.stderr
+
+
+def test_payload_events_never_show_their_bytes():
+    """Any ``%r`` of an event (debug lines, stray or unhandled URCs) shows no user data."""
+    from modem import events as ev
+
+    secret = b"zq7TRUSTxk4d1e9b"
+    for event in (ev.RecvPayload(secret), ev.TransparentData(secret),
+                  ev.SslPushData(3, secret)):
+        assert "zq7TRUST" not in repr(event)
+        assert event.data == secret
