@@ -170,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         return _fail(str(exc), EXIT_USAGE)
     try:
-        return run(config, materials)
+        return run(config, materials, reread=lambda: parse_command_line(argv))
     except RuntimeFailure as exc:
         return _fail(str(exc), EXIT_RUNTIME)
     except KeyboardInterrupt:

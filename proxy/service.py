@@ -25,7 +25,6 @@ import errno
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
-from functools import partial
 from typing import Any
 
 import trio
@@ -44,6 +43,7 @@ from .errors import ListenError as ListenError  # its home before proxy.errors
 from .logging_setup import NOTICE, kv
 from .port_discovery import describe_device, urc_port_for
 from .registry import ConnectionState, Registry
+from .reload import ConfigSource, ListenerSet, reload_service
 from .status import serve_status
 
 log = logging.getLogger("proxy.service")
@@ -119,12 +119,23 @@ class ProxyService:
         self._root_scope = trio.CancelScope()
         self._accept_scope = trio.CancelScope()
         self._services_scope = trio.CancelScope()
+        self.listener_set = ListenerSet()  # the maps' listeners (proxy.reload)
+        self._reload_lock = trio.Lock()
 
     # -- control ----------------------------------------------------------------
 
     def request_shutdown(self) -> None:
         """Stop gracefully (first SIGINT/SIGTERM)."""
         self._shutdown.set()
+
+    async def reload(self, source: ConfigSource) -> bool:
+        """Re-read the config (SIGHUP) and apply it while serving (``proxy.reload``)."""
+        if self.state != ServiceState.SERVING:
+            log.log(NOTICE, "reload ignored: the service is not serving",
+                    extra=kv(state=self.state.value))
+            return False
+        async with self._reload_lock:
+            return await reload_service(self, source, bind)
 
     def stop_now(self) -> None:
         """Stop at once (second signal): cancel everything."""
@@ -245,12 +256,11 @@ class ProxyService:
 
     async def _accept_all(self, listeners: dict[Mapping, list[trio.SocketListener]],
                           modem: Modem, admission: Admission, work: trio.Nursery) -> None:
+        async def handle(mapping: Mapping, stream: trio.SocketStream) -> None:
+            await self._handle(mapping, modem, admission, stream)
+
         with self._accept_scope:
-            async with trio.open_nursery() as nursery:
-                for mapping, group in listeners.items():
-                    nursery.start_soon(partial(
-                        trio.serve_listeners, partial(self._handle, mapping, modem, admission),
-                        group, handler_nursery=work))
+            await self.listener_set.serve(listeners, handle, work)
 
     async def _serve_extras(self, extra: dict[str, list[trio.SocketListener]],
                             modem: Modem) -> None:
