@@ -122,6 +122,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="serve a read-only HTTP status page (/ and /status.json)")
     g.add_argument("--at-console", metavar="[BIND:]PORT",
                    help="serve a line-based AT command console")
+    g.add_argument("--at-pty", metavar="PATH",
+                   help="serve the AT console on a pseudo-terminal linked at PATH, for "
+                        "minicom, picocom or a pyserial script")
 
     g = p.add_argument_group("logging")
     g.add_argument("-v", "--verbose", action="count",

@@ -201,6 +201,7 @@ def build_config(flags: MappingABC[str, Any], file: MappingABC[str, Any] | None 
         grace=float(_number(merged, "grace", 0, None, 5.0)),
         status=endpoint("status"),
         at_console=endpoint("at-console"),
+        at_pty=str(Path(merged["at-pty"]).expanduser()) if merged.get("at-pty") else None,
         verbose=int(verbose) if not isinstance(verbose, bool) else int(verbose),
         trace_at=bool(merged.get("trace-at", False)),
         emulate=emulate,

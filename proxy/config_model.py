@@ -116,6 +116,7 @@ class ProxyConfig:
     grace: float = 5.0
     status: Endpoint | None = None
     at_console: Endpoint | None = None
+    at_pty: str | None = None  # a link to a pty serving the AT console (proxy.at_pty)
     verbose: int = 0
     trace_at: bool = False
     emulate: bool = False

@@ -36,6 +36,7 @@ from modem.profile import TlsProfile
 
 from .admission import Admission
 from .at_console import serve_at_console
+from .at_pty import AtPty
 from .config import Endpoint, Mapping, ProxyConfig
 from .connection import HALF_CLOSE_LINGER, serve_connection
 from .device_opener import PortOpener
@@ -112,6 +113,7 @@ class ProxyService:
         self.listen_addresses: dict[Mapping, Endpoint] = {}
         self.status_address: Endpoint | None = None
         self.console_address: Endpoint | None = None
+        self.at_pty: AtPty | None = None  # --at-pty
         self.state = ServiceState.STARTING
         self.hard_stopped = False
         self.started_at = 0.0
@@ -160,6 +162,8 @@ class ProxyService:
             if config.at_console is not None:
                 extra["console"] = await bind(config.at_console, "--at-console")
                 self.console_address = _bound_address(extra["console"])
+            if config.at_pty is not None:
+                self.at_pty = AtPty.open(config.at_pty)
         except BaseException:
             for group in [*listeners.values(), *extra.values()]:
                 for listener in group:
@@ -186,6 +190,8 @@ class ProxyService:
                     root.cancel_scope.cancel()
         finally:
             self.state = ServiceState.STOPPED
+            if self.at_pty is not None:
+                await self.at_pty.aclose()
             for group in [*listeners.values(), *extra.values()]:
                 for listener in group:
                     await trio.aclose_forcefully(listener)
@@ -270,6 +276,8 @@ class ProxyService:
                     nursery.start_soon(serve_status, extra["status"], self.status_snapshot)
                 if "console" in extra:
                     nursery.start_soon(serve_at_console, extra["console"], modem.at_command)
+                if self.at_pty is not None:
+                    nursery.start_soon(self.at_pty.serve, modem.at_command)
 
     async def _handle(self, mapping: Mapping, modem: Modem, admission: Admission,
                       stream: trio.SocketStream) -> None:
