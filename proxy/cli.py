@@ -46,6 +46,7 @@ examples:
             --map 9000=api.example.com:443 --map 1883=broker.example.com:8883
   ssl-proxy --emulate --resolve api.example.com=127.0.0.1 --cacert ca.pem \\
             --map 9000=api.example.com:8443
+  ssl-proxy doctor --device /dev/ttyUSB2 --host example.com:443   (check a module)
 
 exit status: 0 after SIGINT/SIGTERM, 2 for a mistake in flags, the config file or
 certificate files, 1 for a runtime failure (module, device, network, port in use).
@@ -159,6 +160,11 @@ def _fail(message: str, status: int) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Run ``ssl-proxy`` with ``argv`` (default ``sys.argv[1:]``); return the exit status."""
+    args = sys.argv[1:] if argv is None else argv
+    if args[:1] == ["doctor"]:  # ssl-proxy doctor: check a module (proxy.doctor)
+        from .doctor import main as doctor_main
+
+        return doctor_main(args[1:])
     try:
         config = parse_command_line(argv)
     except SystemExit as exc:  # --help, --version

@@ -14,7 +14,7 @@ import sys
 
 import trio
 
-from .config import RECV_URC_REARM, EmulatorConfig
+from .config import RECV_URC_REARM, SIM_STATES, EmulatorConfig
 from .emulator import Emulator
 from .faults import parse_fault_spec
 from .urc_port import FACTORY_URC_PORT, URC_PORTS
@@ -101,6 +101,11 @@ def build_parser() -> argparse.ArgumentParser:
                         "or an ISO time")
     p.add_argument("--ctzu", type=int, choices=(0, 1, 3), default=0,
                    help="AT+CTZU at boot; 3: the module clock follows the network time")
+    p.add_argument("--sim", choices=SIM_STATES, default="ready",
+                   help="absent: play a module without a SIM (AT+CPIN? answers +CME ERROR: 10)")
+    p.add_argument("--registration", type=int, choices=range(6), default=1, metavar="STAT",
+                   help="the registration stat reported: 1 home (default), 5 roaming, "
+                        "2 searching, 3 denied, 0 not searching")
     p.add_argument("--trace", action="store_true", help="log every line byte to stderr")
     return p
 
@@ -152,6 +157,8 @@ def main(argv: list[str] | None = None) -> int:
         recv_urc_rearm=args.recv_urc_rearm,
         network_time_offset=args.network_time,
         ctzu=args.ctzu,
+        sim=args.sim,
+        registration=args.registration,
     )
     trio.run(serve, config, args.link, args.trace)
     return 0
