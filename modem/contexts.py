@@ -44,11 +44,13 @@ def assign_contexts(current: Mapping[TlsProfile, int], wanted: Sequence[TlsProfi
 async def apply_profiles(channel: AtChannel, current: Mapping[TlsProfile, int],
                          wanted: Sequence[TlsProfile], line_baud: int | None
                          ) -> dict[TlsProfile, int]:
-    """Upload the files ``wanted`` needs (deleting our files no profile needs any
-    more), configure the contexts of the new profiles; the new assignment."""
+    """Upload the files ``wanted`` needs, configure the contexts of the new
+    profiles; the new assignment.  The files of the profiles in force stay
+    too (so a reload that fails half-way leaves them whole); the next
+    bring-up deletes the ones no profile needs."""
     contexts = assign_contexts(current, wanted)
     contents: list[bytes] = []
-    for profile in contexts:
+    for profile in [*current, *contexts]:
         contents.extend(c for c in profile.files().values() if c not in contents)
     files = await upload_files(channel, contents, line_baud)
     for profile, ctx in contexts.items():

@@ -115,14 +115,20 @@ class ListenerSet:
                     handler: Handler, handler_nursery: trio.Nursery) -> None:
         self._handler = handler
         self._handler_nursery = handler_nursery
-        async with trio.open_nursery() as nursery:
-            self._nursery = nursery
-            for mapping, group in listeners.items():
-                self.add(mapping, group)
+        try:
+            async with trio.open_nursery() as nursery:
+                self._nursery = nursery
+                for mapping, group in listeners.items():
+                    self.add(mapping, group)
+        finally:
+            self._nursery = None
 
     def add(self, mapping: Mapping, group: list[trio.SocketListener]) -> None:
+        """Serve ``mapping`` on ``group`` (bound); closes ``group`` if serving is over."""
         if self._nursery is None:
-            raise RuntimeError("ListenerSet.add before serve")
+            for listener in group:
+                listener.socket.close()
+            return
         key = map_key(mapping)
         self.mappings[key] = mapping
         self._scopes[key] = scope = trio.CancelScope()
@@ -192,10 +198,12 @@ async def reload_service(service: Reloadable, source: ConfigSource, bind: Bind) 
         wanted = list(dict.fromkeys(profiles[m] for m in plan.config.maps))
         if modem is not None and set(wanted) != set(modem.profiles):
             await modem.update_profiles(wanted)
-    except (ProxyError, ModemError) as exc:
+    except BaseException as exc:  # cancelled too: the new listeners must not leak
         for group in added.values():
             for listener in group:
                 await trio.aclose_forcefully(listener)
+        if not isinstance(exc, ProxyError | ModemError):
+            raise
         log.error("reload failed, keeping the running config", extra=kv(error=str(exc)))
         return False
     _apply(service, plan, profiles, added)
@@ -211,7 +219,6 @@ def _apply(service: Reloadable, plan: ReloadPlan, profiles: dict[Mapping, TlsPro
     listeners = service.listener_set
     served = set(profiles[m] for m in plan.config.maps)
     removed = set(plan.removed)
-    changed = {old for old, _ in plan.changed}
     for mapping in plan.removed:
         listeners.remove(mapping)
         service.listen_addresses.pop(mapping, None)
@@ -226,16 +233,14 @@ def _apply(service: Reloadable, plan: ReloadPlan, profiles: dict[Mapping, TlsPro
         service.listen_addresses[mapping] = Endpoint(host, port)
         listeners.add(mapping, group)
         log.log(NOTICE, f"listening on {service.listen_addresses[mapping]} -> {mapping.remote}")
+    # Queued connections of a removed map, or whose TLS settings (files
+    # included) are no longer served, are closed; the others go on as accepted.
+    for record in list(service.registry.connections.values()):
+        if record.state is ConnectionState.QUEUED and (
+                record.mapping in removed or service.profiles.get(record.mapping) not in served):
+            record.cancel_scope.cancel()
     # Open connections of old maps keep their profile; the rest is dropped.
     in_use = {record.mapping for record in service.registry.connections.values()}
     service.profiles = {m: p for m, p in {**service.profiles, **profiles}.items()
                         if m in plan.config.maps or m in in_use}
     service.config = plan.config
-    # Queued connections of a removed map, or of a changed one whose TLS
-    # settings are no longer served, are closed; the others go on as accepted.
-    for record in list(service.registry.connections.values()):
-        if record.state is not ConnectionState.QUEUED:
-            continue
-        if record.mapping in removed or (
-                record.mapping in changed and service.profiles.get(record.mapping) not in served):
-            record.cancel_scope.cancel()

@@ -50,6 +50,7 @@ from modem.console import console_command
 from modem.driver import Modem
 from modem.errors import DeviceError, ModemError
 from modem.profile import TlsProfile
+from modem.response_errors import error_of
 
 from ..certificates import host_ca_bundle, read_ca_file
 from ..config_model import Endpoint
@@ -286,7 +287,12 @@ class Doctor:
         resp = await channel.run(commands.qfupl(TEST_FILE, size, wait), data)
         took = time.perf_counter() - start
         await channel.run(commands.qfdel(TEST_FILE))
-        if not (resp.ok and resp.lines and commands.parse_qfupl(resp.lines[0]).matches(data)):
+        if not resp.ok:
+            failure = await error_of(channel, resp, "AT+QFUPL")
+            return CheckResult("throughput", Outcome.FAIL,
+                               f"a {size}-byte test upload (AT+QFUPL) failed: {failure}",
+                               "check the module's free space (AT+QFLDS=\"UFS\")")
+        if not (resp.lines and commands.parse_qfupl(resp.lines[0]).matches(data)):
             return CheckResult("throughput", Outcome.FAIL,
                                f"a {size}-byte test upload (AT+QFUPL) came back damaged",
                                "check the cable, --baud and --rtscts")

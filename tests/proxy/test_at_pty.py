@@ -12,7 +12,7 @@ import trio
 from modem.emulator import Emulator, EmulatorConfig
 from proxy.at_pty import verbose_form
 from tests.helpers import TlsServer, source_data
-from tests.proxy.test_end_to_end import NAMES, connect, read_all, start_proxy
+from tests.proxy.test_end_to_end import NAMES, connect, read_all, start_proxy, wait_until
 
 
 @pytest.fixture
@@ -41,22 +41,33 @@ def modem_session(path: str) -> list[bytes]:
 
 async def test_pyserial_asks_the_pty_while_a_transfer_flows(emulator, server_cert, ca_file,
                                                            tmp_path, nursery):
-    size = 300_000
+    size = 600_000
     source = await nursery.start(TlsServer(server_cert, "source", source_bytes=size).serve)
     link = tmp_path / "ttyQuectel"
     service = await start_proxy(nursery, emulator, "--cacert", str(ca_file),
                                 "--map", f"0=source.test:{source.port}", "--at-pty", str(link))
     assert os.readlink(link).startswith("/dev/pts/")
-    async with await connect(service) as transfer:
-        got = bytearray(await transfer.receive_some(65536))
+    got = bytearray()
+    flowing = trio.Event()
+
+    async def receive(transfer: trio.SocketStream) -> None:
+        got.extend(await transfer.receive_some(65536))
+        flowing.set()
+        got.extend(await read_all(transfer))
+
+    async with await connect(service) as transfer, trio.open_nursery() as inner:
+        inner.start_soon(receive, transfer)
+        await flowing.wait()  # data flows while pyserial talks to the pty
         answers = await trio.to_thread.run_sync(modem_session, str(link))
-        got += await read_all(transfer)
     assert hashlib.sha256(got).digest() == hashlib.sha256(source_data(size)).digest()
     echoed, echo_off, plain, refused = answers
     assert echoed.startswith(b"AT+CSQ\r") and b"\r\n+CSQ: " in echoed  # echo, like ATE1
     assert echo_off == b"ATE0\r\r\nOK\r\n"  # the last echoed line
     assert plain.startswith(b"\r\n+CSQ: ") and plain.endswith(b"\r\n\r\nOK\r\n")
     assert refused.startswith(b"\r\nERROR: AT+QSSLCLOSE refused")
+    # The connection's close first: a shutdown that overlaps its AT+QSSLCLOSE
+    # waits out the close's 6 s (a driver issue reported apart, seen on main too).
+    await wait_until(lambda: len(service.registry) == 0)
     service.request_shutdown()
 
 

@@ -54,7 +54,7 @@ async def test_doctor_emulate_passes_every_check(server_cert, ca_file, tmp_path,
 def test_no_sim_is_named_with_its_advice(tmp_path):
     out = io.StringIO()
     status = main(["--emulate", "--emulate-sim", "absent", "--host", "h.test:443",
-                   "--transcript", str(tmp_path / "t.txt")], out)
+                   "--baud", "3000000", "--transcript", str(tmp_path / "t.txt")], out)
     text = out.getvalue()
     assert status == 1
     assert line_of(text, "sim") == ("FAIL  sim           SIM not usable (SIM not inserted): "
@@ -67,7 +67,7 @@ def test_no_sim_is_named_with_its_advice(tmp_path):
 
 def test_no_registration_is_named_with_its_advice(tmp_path):
     out = io.StringIO()
-    status = main(["--emulate", "--emulate-registration", "2", "--wait", "0.5",
+    status = main(["--emulate", "--emulate-registration", "2", "--wait", "0.5", "--baud", "3000000",
                    "--transcript", str(tmp_path / "t.txt")], out)
     text = out.getvalue()
     assert status == 1
