@@ -10,7 +10,8 @@ boundary: every expected failure (a ``ProxyError``, or the modem layer's
 
 Signals: the first SIGINT/SIGTERM asks the service to shut down gracefully,
 a second one stops it at once.  SIGHUP re-reads the config (``proxy.reload``)
-when ``run`` was given a ``reload`` source, else it stops like SIGTERM.
+when ``run`` was given ``reread`` (the command line and file read again),
+else it stops like SIGTERM.
 """
 
 from __future__ import annotations
