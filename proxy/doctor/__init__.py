@@ -17,6 +17,7 @@ import trio
 from modem import __version__
 from modem.bringup import PdpSettings
 
+from ..config_file import load_toml
 from ..config_model import APN_AUTH, URC_PORT_CHOICES
 from ..config_parse import parse_endpoint, parse_resolve
 from ..errors import ConfigError
@@ -37,17 +38,25 @@ def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="ssl-proxy doctor",
                 description="Check a module step by step, the way the proxy brings it up; "
                             "one line per check with what to do when it fails.")
-    p.add_argument("--device", metavar="PATH", help="the AT port (default: find it)")
-    p.add_argument("--baud", type=int, default=115200, metavar="N")
-    p.add_argument("--rtscts", action="store_true")
-    p.add_argument("--urc-port", choices=URC_PORT_CHOICES, default="auto")
-    p.add_argument("--apn", metavar="APN", help="activate the PDP context with this APN")
-    p.add_argument("--apn-user", default="", metavar="U")
-    p.add_argument("--apn-password", default="", metavar="P")
-    p.add_argument("--apn-auth", choices=list(APN_AUTH), default=None)
-    p.add_argument("--pdp-context", type=int, default=1, metavar="N")
-    p.add_argument("--host", metavar="HOST:PORT", help="try a TLS open to this server")
-    p.add_argument("--cacert", type=Path, metavar="FILE",
+    p.add_argument("--config", metavar="FILE",
+                   help="take the module, APN and TLS settings (and --host: the first "
+                        "map's server) from the proxy's config file; flags override it")
+    # SUPPRESS: a flag not given leaves the file's key (or the default) in force.
+    s = argparse.SUPPRESS
+    p.add_argument("--device", metavar="PATH", default=s,
+                   help="the AT port (default: find it)")
+    p.add_argument("--baud", type=int, metavar="N", default=s, help="default 115200")
+    p.add_argument("--rtscts", action="store_true", default=s)
+    p.add_argument("--urc-port", choices=URC_PORT_CHOICES, default=s)
+    p.add_argument("--apn", metavar="APN", default=s,
+                   help="activate the PDP context with this APN")
+    p.add_argument("--apn-user", metavar="U", default=s)
+    p.add_argument("--apn-password", metavar="P", default=s)
+    p.add_argument("--apn-auth", choices=list(APN_AUTH), default=s)
+    p.add_argument("--pdp-context", type=int, metavar="N", default=s)
+    p.add_argument("--host", metavar="HOST:PORT", default=s,
+                   help="try a TLS open to this server")
+    p.add_argument("--cacert", metavar="FILE", default=s,
                    help="CA certificates for --host (default: the host's bundle)")
     p.add_argument("--wait", type=float, default=60.0, metavar="S",
                    help="how long to wait for network registration (default 60)")
@@ -63,24 +72,50 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def parse_options(argv: list[str]) -> tuple[DoctorOptions, Path]:
-    """Flags -> options and the transcript path; ``ConfigError`` (one line) if wrong."""
+    """Flags (over ``--config``'s keys) -> options and the transcript path;
+    ``ConfigError`` (one line) if wrong."""
     ns = build_parser().parse_args(argv)
-    if ns.emulate and ns.device:
+    given = {k.replace("_", "-"): v for k, v in vars(ns).items()}
+    file = load_toml(ns.config) if ns.config else {}
+    maps = file.get("map") or []
+    if maps and "host" not in given:
+        file["host"] = maps[0]["connect"]
+        file.setdefault("cacert", maps[0].get("cacert"))
+    settings = {**{k: v for k, v in file.items() if v is not None}, **given}
+    emulate = bool(ns.emulate or file.get("emulate"))
+    if emulate and settings.get("device"):
         raise ConfigError("doctor: --device and --emulate exclude each other; drop one")
     if (ns.resolve or ns.emulate_sim != "ready" or ns.emulate_registration != 1) \
-            and not ns.emulate:
+            and not emulate:
         raise ConfigError("doctor: --resolve and --emulate-* only work with --emulate")
-    auth = APN_AUTH[ns.apn_auth] if ns.apn_auth else (3 if ns.apn_user else 0)
+    if settings.get("urc-port", "auto") not in URC_PORT_CHOICES:
+        raise ConfigError(f"doctor: urc-port {settings['urc-port']!r} is not one of "
+                          f"{', '.join(URC_PORT_CHOICES)}")
+    file_resolve = file.get("resolve") or []
+    if isinstance(file_resolve, dict):
+        file_resolve = [f"{name}={ip}" for name, ip in file_resolve.items()]
+    auth_name = settings.get("apn-auth")
+    if auth_name is not None and auth_name not in APN_AUTH:
+        raise ConfigError(f"doctor: apn-auth {auth_name!r} is not one of {', '.join(APN_AUTH)}")
+    user = str(settings.get("apn-user", ""))
+    auth = APN_AUTH[auth_name] if auth_name else (APN_AUTH["pap-or-chap"] if user else 0)
+    baud = int(settings.get("baud", 115200))
     emulator: dict[str, Any] = {
-        "resolve": dict(parse_resolve(s) for s in ns.resolve),
+        "resolve": dict(parse_resolve(str(spec)) for spec in [*file_resolve, *ns.resolve]),
         "sim": ns.emulate_sim, "registration": ns.emulate_registration,
-        "baud": ns.baud,  # the emulated line is paced like the real one would be
+        "baud": baud,  # the emulated line is paced like the real one would be
     }
+    host = settings.get("host")
+    cacert = settings.get("cacert")
     options = DoctorOptions(
-        device=ns.device, baud=ns.baud, rtscts=ns.rtscts, urc_port=ns.urc_port,
-        pdp=PdpSettings(ns.pdp_context, ns.apn, ns.apn_user, ns.apn_password, auth),
-        host=parse_endpoint(ns.host, "--host") if ns.host else None,
-        cacert=ns.cacert, emulate=ns.emulate, emulator=emulator, wait=ns.wait)
+        device=None if emulate else settings.get("device"), baud=baud,
+        rtscts=bool(settings.get("rtscts", False)),
+        urc_port=str(settings.get("urc-port", "auto")),
+        pdp=PdpSettings(int(settings.get("pdp-context", 1)), settings.get("apn"), user,
+                        str(settings.get("apn-password", "")), auth),
+        host=parse_endpoint(str(host), "--host") if host else None,
+        cacert=Path(cacert).expanduser() if cacert else None,
+        emulate=emulate, emulator=emulator, wait=ns.wait)
     return options, ns.transcript
 
 

@@ -30,13 +30,17 @@ def line_of(text: str, check: str) -> str:
     return next(line for line in text.splitlines() if line.split()[1:2] == [check])
 
 
-async def test_doctor_emulate_passes_every_check(server_cert, ca_file, tmp_path, nursery):
+async def test_doctor_emulate_with_the_proxy_config_passes_every_check(server_cert, ca_file,
+                                                                     tmp_path, nursery):
     echo = await nursery.start(TlsServer(server_cert, "echo").serve)
     transcript = tmp_path / "doctor.txt"
+    config = tmp_path / "proxy.toml"  # the proxy's own file: --host is its first map
+    config.write_text(f'emulate = true\nresolve = {{ "echo.test" = "127.0.0.1" }}\n'
+                      f'cacert = "{ca_file}"\n[[map]]\nlisten = 9000\n'
+                      f'connect = "echo.test:{echo.port}"\n')
     result = await trio.run_process(
-        [sys.executable, "-m", "proxy.cli", "doctor", "--emulate",
-         "--resolve", "echo.test=127.0.0.1", "--host", f"echo.test:{echo.port}",
-         "--cacert", str(ca_file), "--apn", "internet", "--apn-user", "u",
+        [sys.executable, "-m", "proxy.cli", "doctor", "--config", str(config),
+         "--apn", "internet", "--apn-user", "u",
          "--apn-password", "s3cr3t-pw", "--transcript", str(transcript)],
         cwd=REPO, capture_stdout=True, capture_stderr=True, check=False,
         stdin=subprocess.DEVNULL)
