@@ -9,7 +9,9 @@ command channel, between the data commands, under the same refusal rules.
 What it does like a module's AT port (so scripts written for one work):
 
 * echo: characters are echoed as they arrive, as a module does after
-  power-up (``ATE1``, its default); ``ATE0`` / ``ATE1`` on a line of their
+  power-up (``ATE1``, its default; public EG21 logs show every command
+  echoed before its answer: forums.quectel.com/t/eg916q-gl-cannot-read-iccid-
+  using-at-crsm/34559); ``ATE0`` / ``ATE1`` on a line of their
   own switch the echo *of this pty* and answer ``OK`` (the module's own
   echo stays off: the driver needs it so);
 * answers in the module's verbose form: each line as ``<CR><LF>text<CR><LF>``;

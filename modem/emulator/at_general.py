@@ -61,6 +61,16 @@ SIM_NOT_INSERTED = 10  # 27.007 9.2.1 (+CME ERROR: 10)
 
 @COMMANDS.command("+CPIN", forms={READ})
 async def cpin(module: Module, req: Request) -> bytes:
+    """``+CPIN: READY``; without a SIM ``+CME ERROR: 10`` in the ``AT+CMEE`` form.
+
+    Public logs: a module without a SIM answers ``+CME ERROR: 10`` with
+    CMEE=1 (community.sixfab.com/t/me910c1-ww-not-detecting-sim-card/2805)
+    and ``+CME ERROR: SIM not inserted`` with CMEE=2 (github.com/Xinyuan-LilyGO/
+    LilyGo-T-Call-SIM800/issues/33); an EC25 whose SIM fails answers the
+    numeric ``+CME ERROR: 13`` (forums.quectel.com/t/ec25-cme-error-13-
+    interpretation/4797).  No EC2x log of an absent SIM was found: 10 is
+    27.007's code, the tolerant guess.
+    """
     if module.config.sim == "absent":
         return cme_error(module.cmee, SIM_NOT_INSERTED)
     return info("+CPIN: READY")

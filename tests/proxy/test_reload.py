@@ -156,3 +156,30 @@ def test_assign_contexts_keeps_ids_in_use_and_reuses_freed_ones_last():
     full = {TlsProfile(seclevel=0, negotiate_timeout=10 + n): n for n in range(6)}
     kept = list(full)[1:]
     assert assign_contexts(full, [*kept, c])[c] == 0
+
+
+async def test_a_changed_ca_file_is_uploaded_and_used_by_new_connections(emulator, server_cert,
+                                                                        ca_file, tmp_path,
+                                                                        nursery):
+    from modem.profile import module_file_name
+
+    echo = await nursery.start(TlsServer(server_cert, "echo").serve)
+    ca = tmp_path / "ca.pem"
+    ca.write_bytes(ca_file.read_bytes())
+    argv = ["--device", emulator.device, "--cacert", str(ca),
+            "--map", f"0=echo.test:{echo.port}"]
+    service = await start_proxy(nursery, emulator, *argv[2:])
+    where = list(service.listen_addresses.values())[0]
+    async with await trio.open_tcp_stream(where.host, where.port) as before:
+        assert await round_trip(before, b"old context") == b"old context"
+        ca.write_bytes(ca_file.read_bytes() + b"\n")  # renewed: same CA, other bytes
+        assert await service.reload(source_from(argv))
+        new_name = module_file_name(ca.read_bytes())
+        contexts = {cfg.cacert: n for n, cfg in emulator.module.ssl_contexts.items()}
+        assert new_name in contexts  # uploaded, a context configured for it
+        async with await trio.open_tcp_stream(where.host, where.port) as after:
+            assert await round_trip(after, b"new context") == b"new context"
+            in_use = {s.ctx_id for s in emulator.module.sockets.values()}
+            assert contexts[new_name] in in_use  # the new connection uses it
+        assert await round_trip(before, b"still flowing") == b"still flowing"
+    service.request_shutdown()
