@@ -83,7 +83,7 @@ def parse_options(argv: list[str]) -> tuple[DoctorOptions, Path]:
         file.setdefault("cacert", maps[0].get("cacert"))
     settings = {**{k: v for k, v in file.items() if v is not None}, **given}
     emulate = bool(ns.emulate or file.get("emulate"))
-    if emulate and settings.get("device"):
+    if emulate and given.get("device"):  # a file's device gives way to --emulate
         raise ConfigError("doctor: --device and --emulate exclude each other; drop one")
     if (ns.resolve or ns.emulate_sim != "ready" or ns.emulate_registration != 1) \
             and not emulate:

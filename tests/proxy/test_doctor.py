@@ -39,7 +39,7 @@ async def test_doctor_emulate_with_the_proxy_config_passes_every_check(server_ce
                       f'cacert = "{ca_file}"\n[[map]]\nlisten = 9000\n'
                       f'connect = "echo.test:{echo.port}"\n')
     result = await trio.run_process(
-        [sys.executable, "-m", "proxy.cli", "doctor", "--config", str(config),
+        [sys.executable, "-m", "proxy.cli", "doctor", "--emulate", "--config", str(config),
          "--apn", "internet", "--apn-user", "u",
          "--apn-password", "s3cr3t-pw", "--transcript", str(transcript)],
         cwd=REPO, capture_stdout=True, capture_stderr=True, check=False,
