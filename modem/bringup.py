@@ -289,27 +289,7 @@ async def configure_contexts(
             raise BringUpError(
                 f"more than {MAX_CONTEXTS} distinct TLS profiles: "
                 f"the module has {SSL_CONTEXTS} SSL contexts")
-        cmds = [
-            commands.qsslcfg_sslversion(ctx, profile.sslversion),
-            commands.qsslcfg_ciphersuite(ctx, profile.ciphersuites),
-            commands.qsslcfg_seclevel(ctx, profile.seclevel),
-            commands.qsslcfg_ignorelocaltime(ctx, profile.ignore_local_time),
-            commands.qsslcfg_negotiatetime(ctx, profile.negotiate_timeout),
-            commands.qsslcfg_sni(ctx, profile.sni),
-        ]
-        if profile.cacert is not None:
-            cmds.append(commands.qsslcfg_cacert(ctx, files[profile.cacert]))
-        if profile.clientcert is not None:
-            cmds.append(commands.qsslcfg_clientcert(ctx, files[profile.clientcert]))
-        if profile.clientkey is not None:
-            cmds.append(commands.qsslcfg_clientkey(ctx, files[profile.clientkey]))
-        for cmd in cmds:
-            try:
-                await expect_ok(channel, cmd)
-            except ModemError as exc:
-                raise BringUpError(
-                    f"the module refused {cmd.loggable} ({exc}): "
-                    "check the TLS version and cipher suites") from exc
+        await configure_context(channel, ctx, profile, files)
         contexts[profile] = ctx
     return contexts
 
@@ -342,3 +322,28 @@ async def configure_host_checks(
             checked.add(profile)
     log.info("host name check setting=%s contexts_on=%d", setting, len(checked))
     return frozenset(checked)
+async def configure_context(channel: AtChannel, ctx: int, profile: TlsProfile,
+                            files: dict[bytes, str]) -> None:
+    """Configure SSL context ``ctx`` for ``profile`` (``AT+QSSLCFG``, manual 2.1.1);
+    ``files`` maps each file content to its module name (``upload_files``)."""
+    cmds = [
+        commands.qsslcfg_sslversion(ctx, profile.sslversion),
+        commands.qsslcfg_ciphersuite(ctx, profile.ciphersuites),
+        commands.qsslcfg_seclevel(ctx, profile.seclevel),
+        commands.qsslcfg_ignorelocaltime(ctx, profile.ignore_local_time),
+        commands.qsslcfg_negotiatetime(ctx, profile.negotiate_timeout),
+        commands.qsslcfg_sni(ctx, profile.sni),
+    ]
+    if profile.cacert is not None:
+        cmds.append(commands.qsslcfg_cacert(ctx, files[profile.cacert]))
+    if profile.clientcert is not None:
+        cmds.append(commands.qsslcfg_clientcert(ctx, files[profile.clientcert]))
+    if profile.clientkey is not None:
+        cmds.append(commands.qsslcfg_clientkey(ctx, files[profile.clientkey]))
+    for cmd in cmds:
+        try:
+            await expect_ok(channel, cmd)
+        except ModemError as exc:
+            raise BringUpError(
+                f"the module refused {cmd.loggable} ({exc}): "
+                "check the TLS version and cipher suites") from exc

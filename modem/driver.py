@@ -330,6 +330,14 @@ class Modem:
     def _socket_closed(self, sock: SslSocket, closed: bool) -> None:
         self._table.socket_closed(sock, closed, self._supervisor.channel)
 
+    async def update_profiles(self, profiles: Sequence[TlsProfile]) -> None:
+        """Serve ``profiles`` from now on (a config reload): new files are
+        uploaded and new SSL contexts configured at once; open sockets and
+        the contexts of profiles that stay are untouched (``modem.contexts``).
+        Raises the failing step's ``ModemError`` and then changes nothing."""
+        await self._supervisor.update_profiles(profiles)
+        self.profiles = list(profiles)
+
     # -- shared access ----------------------------------------------------------
 
     async def at_command(self, text: str, max_response_s: float = 30.0) -> AtResponse:

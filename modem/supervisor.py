@@ -46,6 +46,7 @@ from .bringup import (
 from .channel import AtChannel, RdyMeans
 from .clock_policy import ClockDecision
 from .clock_sync import CLOCK_CHECK_INTERVAL, HostClock, keep_clock
+from .contexts import apply_profiles
 from .errors import DeviceError, ModemError, ModuleLost, ModuleNotReady, PdpContextBrokeDown
 from .module_state import ModuleState
 from .profile import TlsProfile
@@ -304,6 +305,20 @@ class Supervisor:
         if state is not ModuleState.READY or channel is None:
             raise ModuleLost(f"module not ready (state {state})")
         return channel
+
+    async def update_profiles(self, profiles: Sequence[TlsProfile]) -> None:
+        """Serve ``profiles`` from now on (a reload; ``modem.contexts``): on a
+        serving module their files and contexts are set up at once, and every
+        later bring-up uses them.  Raises the step's ``ModemError``; the
+        profiles in force then stay as they were."""
+        channel = self.channel
+        if channel is not None and self.state.value is ModuleState.READY:
+            self.contexts = await apply_profiles(channel, self.contexts, profiles,
+                                                 self._line_baud)
+            # A context keeps what an earlier run set: the new ones get theirs too.
+            self.name_checked = await configure_host_checks(channel, self.contexts,
+                                                            self.ssl_settings)
+        self.profiles = list(profiles)
 
     def request_restart(self) -> None:
         """Restart the module (``AT+CFUN=1,1``) in the background, if it serves."""

@@ -206,6 +206,11 @@ async def _run_line(line: str, at_command: AtCommand, peer: str) -> bytes:
     return format_response(resp.lines, resp.final)
 
 
+async def answer_line(line: str, at_command: AtCommand, peer: str) -> bytes:
+    """One command line's whole answer (or its refusal), ``line<CR><LF>`` each."""
+    return await _run_line(line, at_command, peer)
+
+
 async def handle_console(stream: trio.abc.Stream, at_command: AtCommand, peer: str = "") -> None:
     """Answer command lines on ``stream`` until the client closes it."""
     buffer = b""

@@ -48,6 +48,7 @@ examples:
             --map 9000=api.example.com:443 --map 1883=broker.example.com:8883
   ssl-proxy --emulate --resolve api.example.com=127.0.0.1 --cacert ca.pem \\
             --map 9000=api.example.com:8443
+  ssl-proxy doctor --device /dev/ttyUSB2 --host example.com:443   (check a module)
 
 exit status: 0 after SIGINT/SIGTERM, 2 for a mistake in flags, the config file or
 certificate files, 1 for a runtime failure (module, device, network, port in use).
@@ -124,6 +125,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="serve a read-only HTTP status page (/ and /status.json)")
     g.add_argument("--at-console", metavar="[BIND:]PORT",
                    help="serve a line-based AT command console")
+    g.add_argument("--at-pty", metavar="PATH",
+                   help="serve the AT console on a pseudo-terminal linked at PATH, for "
+                        "minicom, picocom or a pyserial script")
 
     g = p.add_argument_group("logging")
     g.add_argument("-v", "--verbose", action="count",
@@ -166,6 +170,11 @@ def _fail(message: str, status: int) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Run ``ssl-proxy`` with ``argv`` (default ``sys.argv[1:]``); return the exit status."""
+    args = sys.argv[1:] if argv is None else argv
+    if args[:1] == ["doctor"]:  # ssl-proxy doctor: check a module (proxy.doctor)
+        from .doctor import main as doctor_main
+
+        return doctor_main(args[1:])
     try:
         config = parse_command_line(argv)
     except SystemExit as exc:  # --help, --version
@@ -180,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         return _fail(str(exc), EXIT_USAGE)
     try:
-        return run(config, materials)
+        return run(config, materials, reread=lambda: parse_command_line(argv))
     except RuntimeFailure as exc:
         return _fail(str(exc), EXIT_RUNTIME)
     except KeyboardInterrupt:

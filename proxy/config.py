@@ -212,6 +212,7 @@ def build_config(flags: MappingABC[str, Any], file: MappingABC[str, Any] | None 
         status=endpoint("status"),
         at_console=None if console_unix is not None else endpoint("at-console"),
         at_console_unix=console_unix,
+        at_pty=str(Path(merged["at-pty"]).expanduser()) if merged.get("at-pty") else None,
         verbose=int(verbose) if not isinstance(verbose, bool) else int(verbose),
         trace_at=bool(merged.get("trace-at", False)),
         trace_payload=bool(merged.get("trace-payload", False)),

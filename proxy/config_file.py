@@ -21,7 +21,7 @@ _TOP_KEYS = {
     "status": (str, int), "at-console": (str, int), "verbose": (bool, int), "trace-at": bool,
     "trace-payload": bool,
     "emulate": bool, "resolve": (dict, list), "emulate-baud": int,
-    "emulate-latency-ms": (int, float),
+    "emulate-latency-ms": (int, float), "at-pty": str,
 }
 # TLS keys: allowed at the top (defaults) and in each [[map]].
 _TLS_KEYS = {

@@ -121,6 +121,7 @@ class ProxyConfig:
     status: Endpoint | None = None
     at_console: Endpoint | None = None
     at_console_unix: Path | None = None  # --at-console unix:PATH (instead of at_console)
+    at_pty: str | None = None  # a link to a pty serving the AT console (proxy.at_pty)
     verbose: int = 0
     trace_at: bool = False
     trace_payload: bool = False  # the AT trace shows payloads' first bytes, not lengths only

@@ -9,28 +9,33 @@ boundary: every expected failure (a ``ProxyError``, or the modem layer's
 ``ModemError``) becomes ``RuntimeFailure`` there, and nowhere else.
 
 Signals: the first SIGINT/SIGTERM asks the service to shut down gracefully,
-a second one stops it at once.
+a second one stops it at once.  SIGHUP re-reads the config (``proxy.reload``)
+when ``run`` was given ``reread`` (the command line and file read again),
+else it stops like SIGTERM.
 """
 
 from __future__ import annotations
 
 import logging
 import signal
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 
 import trio
 
 from modem.bringup import BringUpError
 from modem.errors import DeviceError, ModemError
+from modem.profile import TlsProfile
 
 from .certificates import TlsMaterial
-from .config import ProxyConfig, TlsOptions
+from .config import Mapping, ProxyConfig, TlsOptions
 from .errors import ProxyError, RuntimeFailure
 from .logging_setup import NOTICE, kv, setup_logging
 from .port_discovery import find_at_port
 from .profiles import build_profiles
 from .profiles import load_all_material as load_all_material
+from .reload import ConfigSource
 from .service import ProxyService
 
 __all__ = ["RuntimeFailure", "explain", "load_all_material", "run", "run_until_signalled",
@@ -72,34 +77,48 @@ def runtime_failures() -> Iterator[None]:
         raise
 
 
-async def _watch_signals(service: ProxyService, *,
+async def _watch_signals(service: ProxyService, reload: ConfigSource | None = None, *,
                          task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
     with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM, signal.SIGHUP) as signals:
         task_status.started()
         count = 0
-        async for signum in signals:
-            count += 1
-            name = signal.Signals(signum).name
-            if count == 1:
-                log.log(NOTICE, f"{name}: shutting down (again to stop at once)")
-                service.request_shutdown()
-            else:
-                log.warning(f"{name} again: stopping at once")
-                service.stop_now()
+        async with trio.open_nursery() as reloads:
+            async for signum in signals:
+                if signum == signal.SIGHUP and reload is not None and count == 0:
+                    log.log(NOTICE, "SIGHUP: reloading the config")
+                    reloads.start_soon(service.reload, reload)
+                    continue
+                count = _stop(service, signum, count)
 
 
-async def run_until_signalled(service: ProxyService) -> int:
-    """Run ``service`` with signal handling; the exit status."""
+def _stop(service: ProxyService, signum: int, count: int) -> int:
+    """The first stop signal stops gracefully, the next at once; the new count."""
+    count += 1
+    name = signal.Signals(signum).name
+    if count == 1:
+        log.log(NOTICE, f"{name}: shutting down (again to stop at once)")
+        service.request_shutdown()
+    else:
+        log.warning(f"{name} again: stopping at once")
+        service.stop_now()
+    return count
+
+
+async def run_until_signalled(service: ProxyService, reload: ConfigSource | None = None) -> int:
+    """Run ``service`` with signal handling (SIGHUP reloads from ``reload``); the exit status."""
     async with trio.open_nursery() as nursery:
-        await nursery.start(_watch_signals, service)
+        await nursery.start(_watch_signals, service, reload)
         await service.run()
         nursery.cancel_scope.cancel()
     log.log(NOTICE, "stopped")
     return 1 if service.hard_stopped else 0
 
 
-def run(config: ProxyConfig, materials: dict[TlsOptions, TlsMaterial]) -> int:
-    """Set up logging, find the device, run the service until signalled."""
+def run(config: ProxyConfig, materials: dict[TlsOptions, TlsMaterial],
+        reread: Callable[[], ProxyConfig] | None = None) -> int:
+    """Set up logging, find the device, run the service until signalled.
+
+    ``reread`` reads the flags and the config file again (for SIGHUP)."""
     setup_logging(config.verbose, config.trace_at)
     for warning in config.file_warnings:
         log.warning(warning)
@@ -111,4 +130,11 @@ def run(config: ProxyConfig, materials: dict[TlsOptions, TlsMaterial]) -> int:
         # A discovered port is discovered again on every reopen (re-enumeration).
         service = ProxyService(config, build_profiles(config, materials), device,
                                rediscover=find_at_port if config.device is None else None)
-        return trio.run(run_until_signalled, service)
+        source = None if reread is None else partial(_reread_all, reread)
+        return trio.run(run_until_signalled, service, source)
+
+
+def _reread_all(reread: Callable[[], ProxyConfig]) -> tuple[ProxyConfig, dict[Mapping, TlsProfile]]:
+    """The config read again, its certificate files checked, each map's profile."""
+    config = reread()
+    return config, build_profiles(config, load_all_material(config))

@@ -25,7 +25,6 @@ import errno
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
-from functools import partial
 from typing import Any
 
 import trio
@@ -37,6 +36,7 @@ from modem.profile import TlsProfile
 
 from .admission import Admission
 from .at_console import serve_at_console
+from .at_pty import AtPty
 from .config import Endpoint, Mapping, ProxyConfig
 from .connection import HALF_CLOSE_LINGER, serve_connection
 from .device_opener import PortOpener
@@ -44,6 +44,7 @@ from .errors import ListenError as ListenError  # its home before proxy.errors
 from .logging_setup import NOTICE, kv
 from .port_discovery import describe_device, urc_port_for
 from .registry import ConnectionState, Registry
+from .reload import ConfigSource, ListenerSet, reload_service
 from .status import serve_status
 from .trust import warn_unchecked_names
 from .unix_listener import UnixSocketFile, open_unix_listener
@@ -115,6 +116,7 @@ class ProxyService:
         self.status_address: Endpoint | None = None
         self.console_address: Endpoint | None = None
         self.console_socket: UnixSocketFile | None = None  # --at-console unix:PATH
+        self.at_pty: AtPty | None = None  # --at-pty
         self.state = ServiceState.STARTING
         self.hard_stopped = False
         self.started_at = 0.0
@@ -122,12 +124,23 @@ class ProxyService:
         self._root_scope = trio.CancelScope()
         self._accept_scope = trio.CancelScope()
         self._services_scope = trio.CancelScope()
+        self.listener_set = ListenerSet()  # the maps' listeners (proxy.reload)
+        self._reload_lock = trio.Lock()
 
     # -- control ----------------------------------------------------------------
 
     def request_shutdown(self) -> None:
         """Stop gracefully (first SIGINT/SIGTERM)."""
         self._shutdown.set()
+
+    async def reload(self, source: ConfigSource) -> bool:
+        """Re-read the config (SIGHUP) and apply it while serving (``proxy.reload``)."""
+        if self.state != ServiceState.SERVING:
+            log.log(NOTICE, "reload ignored: the service is not serving",
+                    extra=kv(state=self.state.value))
+            return False
+        async with self._reload_lock:
+            return await reload_service(self, source, bind)
 
     def stop_now(self) -> None:
         """Stop at once (second signal): cancel everything."""
@@ -156,6 +169,8 @@ class ProxyService:
                 console, self.console_socket = await open_unix_listener(
                     config.at_console_unix, "--at-console")
                 extra["console"] = [console]
+            if config.at_pty is not None:
+                self.at_pty = AtPty.open(config.at_pty)
         except BaseException:
             if self.console_socket is not None:
                 self.console_socket.remove()
@@ -185,6 +200,8 @@ class ProxyService:
                     root.cancel_scope.cancel()
         finally:
             self.state = ServiceState.STOPPED
+            if self.at_pty is not None:
+                await self.at_pty.aclose()
             for group in [*listeners.values(), *extra.values()]:
                 for listener in group:
                     await trio.aclose_forcefully(listener)
@@ -260,12 +277,11 @@ class ProxyService:
 
     async def _accept_all(self, listeners: dict[Mapping, list[trio.SocketListener]],
                           modem: Modem, admission: Admission, work: trio.Nursery) -> None:
+        async def handle(mapping: Mapping, stream: trio.SocketStream) -> None:
+            await self._handle(mapping, modem, admission, stream)
+
         with self._accept_scope:
-            async with trio.open_nursery() as nursery:
-                for mapping, group in listeners.items():
-                    nursery.start_soon(partial(
-                        trio.serve_listeners, partial(self._handle, mapping, modem, admission),
-                        group, handler_nursery=work))
+            await self.listener_set.serve(listeners, handle, work)
 
     async def _serve_extras(self, extra: dict[str, list[trio.SocketListener]],
                             modem: Modem) -> None:
@@ -275,6 +291,8 @@ class ProxyService:
                     nursery.start_soon(serve_status, extra["status"], self.status_snapshot)
                 if "console" in extra:
                     nursery.start_soon(serve_at_console, extra["console"], modem.at_command)
+                if self.at_pty is not None:
+                    nursery.start_soon(self.at_pty.serve, modem.at_command)
 
     async def _handle(self, mapping: Mapping, modem: Modem, admission: Admission,
                       stream: trio.SocketStream) -> None:

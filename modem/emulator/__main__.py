@@ -15,7 +15,7 @@ import sys
 
 import trio
 
-from .config import RECV_URC_REARM, EmulatorConfig
+from .config import RECV_URC_REARM, SIM_STATES, EmulatorConfig
 from .emulator import Emulator
 from .faults import parse_fault_spec
 from .urc_port import FACTORY_URC_PORT, URC_PORTS
@@ -113,6 +113,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="play firmware with a server host-name check: AT+QSSLCFG=? lists "
                         "SETTING (e.g. checkhost), and with it on an open fails (566) "
                         "unless the certificate names the host")
+    p.add_argument("--sim", choices=SIM_STATES, default="ready",
+                   help="absent: play a module without a SIM (AT+CPIN? answers +CME ERROR: 10)")
+    p.add_argument("--registration", type=int, choices=range(6), default=1, metavar="STAT",
+                   help="the registration stat reported: 1 home (default), 5 roaming, "
+                        "2 searching, 3 denied, 0 not searching")
     p.add_argument("--trace", action="store_true", help="log every line byte to stderr")
     return p
 
@@ -165,6 +170,8 @@ def main(argv: list[str] | None = None) -> int:
         network_time_offset=args.network_time,
         ctzu=args.ctzu,
         hostname_check=args.hostname_check,
+        sim=args.sim,
+        registration=args.registration,
     )
     trio.run(serve, config, args.link, args.trace)
     return 0

@@ -10,7 +10,7 @@ import trio
 from .fields import ParamError, int_field, str_field
 from .registry import CommandTable
 from .request import Form, Request
-from .responses import OK, info
+from .responses import OK, cme_error, info
 from .urc_port import URC_PORTS
 
 if TYPE_CHECKING:
@@ -56,18 +56,35 @@ async def cmee(module: Module, req: Request) -> bytes:
     return OK
 
 
+SIM_NOT_INSERTED = 10  # 27.007 9.2.1 (+CME ERROR: 10)
+
+
 @COMMANDS.command("+CPIN", forms={READ})
 async def cpin(module: Module, req: Request) -> bytes:
+    """``+CPIN: READY``; without a SIM ``+CME ERROR: 10`` in the ``AT+CMEE`` form.
+
+    Public logs: a module without a SIM answers ``+CME ERROR: 10`` with
+    CMEE=1 (community.sixfab.com/t/me910c1-ww-not-detecting-sim-card/2805)
+    and ``+CME ERROR: SIM not inserted`` with CMEE=2 (github.com/Xinyuan-LilyGO/
+    LilyGo-T-Call-SIM800/issues/33); an EC25 whose SIM fails answers the
+    numeric ``+CME ERROR: 13`` (forums.quectel.com/t/ec25-cme-error-13-
+    interpretation/4797).  No EC2x log of an absent SIM was found: 10 is
+    27.007's code, the tolerant guess.
+    """
+    if module.config.sim == "absent":
+        return cme_error(module.cmee, SIM_NOT_INSERTED)
     return info("+CPIN: READY")
 
 
 def _registration(name: str) -> None:
-    """``+CREG`` / ``+CGREG`` / ``+CEREG``: always registered (stat 1), URC mode kept."""
+    """``+CREG`` / ``+CGREG`` / ``+CEREG``: the configured stat (default 1,
+    registered), URC mode kept."""
 
     async def handler(module: Module, req: Request) -> bytes:
         urc_mode = module.registration_urc
         if req.form is READ:
-            return info(f"{name}: {urc_mode[name]},1")
+            stat = 0 if module.config.sim == "absent" else module.config.registration
+            return info(f"{name}: {urc_mode[name]},{stat}")
         urc_mode[name] = int_field(req.fields, 0, 0, 2)
         return OK
 

@@ -13,6 +13,9 @@ GPS_EPOCH = dt.datetime(1980, 1, 6, tzinfo=dt.UTC)
 #: When the "recv" URC is re-armed (``EmulatorConfig.recv_urc_rearm``).
 RECV_URC_REARM = ("drain", "empty")
 
+#: The SIM the module plays (``EmulatorConfig.sim``).
+SIM_STATES = ("ready", "absent")
+
 
 @dataclass(frozen=True)
 class EmulatorConfig:
@@ -50,6 +53,11 @@ class EmulatorConfig:
     ``AT+QSSLCFG=?`` lists it, ``AT+QSSLCFG="<it>",<ctx>,1`` turns it on, and
     then an open fails (566) unless the server certificate names the host
     the open named.  None: the manual's firmware, which has no such check.
+    ``sim``: ``"absent"`` plays a module without a SIM: ``AT+CPIN?`` answers
+    ``+CME ERROR: 10`` (27.007 "SIM not inserted"; seen from modules in
+    public logs), no SIM URCs at boot, registration stat 0.
+    ``registration``: the stat ``AT+CREG?``/``AT+CGREG?``/``AT+CEREG?``
+    report (1 home, 5 roaming, 2 searching, 3 denied, 0 not searching).
     """
 
     baud: int = 0
@@ -73,9 +81,15 @@ class EmulatorConfig:
     absent_commands: frozenset[str] = frozenset()
     recv_urc_rearm: str = "drain"
     hostname_check: str | None = None
+    sim: str = "ready"
+    registration: int = 1
 
     def __post_init__(self) -> None:
         check_port_name(self.port_name)
+        if self.sim not in SIM_STATES:
+            raise ValueError(f"sim must be one of {', '.join(SIM_STATES)}, not {self.sim!r}")
+        if self.registration not in range(6):
+            raise ValueError(f"registration must be a stat 0-5, not {self.registration}")
         if self.recv_urc_rearm not in RECV_URC_REARM:
             raise ValueError(f"recv_urc_rearm must be one of {', '.join(RECV_URC_REARM)}, "
                              f"not {self.recv_urc_rearm!r}")

@@ -86,7 +86,7 @@ class Module:
             nursery.start_soon(self.line.run_urc_writer)
             nursery.start_soon(command_loop)
             await trio.sleep(self.config.boot_urc_delay)
-            for urc in BOOT_URCS:
+            for urc in BOOT_URCS if self.config.sim == "ready" else BOOT_URCS[2:]:
                 self.line.post_urc(urc)
             self.booted.set()
 

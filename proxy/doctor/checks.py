@@ -1,0 +1,356 @@
+"""The checks of ``ssl-proxy doctor``: the bring-up (``modem.bringup``) one step at a time.
+
+In order: the serial port opens; the module answers ``AT`` (then ``ATE0``,
+``AT+CMEE=1``); identity and firmware (``ATI``, ``AT+QGMR`` or ``AT+GMR``);
+URC routing (``AT+QURCCFG="urcport"``, set as the proxy would); the SIM
+(``AT+CPIN?``); registration (``AT+CEREG?``/``AT+CREG?``, polled up to
+``--wait`` s) and signal (``AT+CSQ``); the module clock against the network's
+time (``AT+CCLK?``, ``AT+QLTS=1``) and the host's; the PDP context and its
+address (``AT+QIACT?``, activated as the proxy would); the files on UFS
+(``AT+QFLST``); the AT round trip (``AT`` timed five times) and the line's
+real throughput toward the module (an ``AT+QFUPL`` of a test file, checksum
+verified, then deleted); and, with ``--host``, a TLS open through the real
+driver (``Modem.open``: the full bring-up, files uploaded, SSL context
+configured, ``AT+QSSLOPEN``).
+
+A check that depends on one that failed is skipped (no SIM: no registration,
+no PDP, no TLS).  The clock is only read, never set: the proxy sets it at
+start (``modem.clock_policy``).
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import trio
+
+from modem import commands
+from modem.at_command import Command
+from modem.bringup import (
+    BringUpError,
+    PdpSettings,
+    activate_pdp,
+    check_sim,
+    configure_line,
+    identify,
+    route_urcs,
+    wait_registered,
+)
+from modem.channel import AtChannel
+from modem.clock_policy import decide_clock
+from modem.console import console_command
+from modem.driver import Modem
+from modem.errors import DeviceError, ModemError
+from modem.profile import TlsProfile
+from modem.response_errors import error_of
+
+from ..certificates import host_ca_bundle, read_ca_file
+from ..config_model import Endpoint
+from ..connection import hint_for
+from ..device_opener import PortOpener
+from ..errors import ProxyError
+from ..port_discovery import describe_device, find_at_port, urc_port_for
+from .report import CheckResult, Outcome, Report
+
+TEST_FILE = "UFS:sp-doctor.tmp"  # sp-: a proxy start deletes it if a run left it
+
+
+@dataclass(frozen=True)
+class DoctorOptions:
+    """What to check with.  ``emulator``: ``EmulatorConfig`` keywords (``--emulate``)."""
+
+    device: str | None = None
+    baud: int = 115200
+    rtscts: bool = False
+    urc_port: str = "auto"
+    pdp: PdpSettings = field(default_factory=PdpSettings)
+    host: Endpoint | None = None
+    cacert: Path | None = None
+    emulate: bool = False
+    emulator: dict[str, Any] = field(default_factory=dict)
+    wait: float = 60.0  # registration
+    throughput_bytes: int = 8192
+
+
+def _split(message: str) -> tuple[str, str]:
+    """A one-line error ``what: what to do`` as (found, advice)."""
+    found, sep, advice = message.rpartition(": ")
+    return (found, advice) if sep else (message, "")
+
+
+def _fail(name: str, exc: BaseException, advice: str = "") -> CheckResult:
+    found, said = _split(str(exc) or type(exc).__name__)
+    return CheckResult(name, Outcome.FAIL, found, said or advice)
+
+
+class Doctor:
+    """Runs the checks in order into ``report``; ``run`` returns when all are done."""
+
+    def __init__(self, options: DoctorOptions, report: Report) -> None:
+        self.options = options
+        self.report = report
+        self.device: str | None = None
+        self.urc_port: str | None = None
+        self.failed: set[str] = set()
+
+    def _add(self, result: CheckResult) -> None:
+        if result.outcome is Outcome.FAIL:
+            self.failed.add(result.name)
+        self.report.add(result)
+
+    def _skip(self, name: str, needs: str) -> None:
+        self._add(CheckResult(name, Outcome.SKIP, f"not run: {needs} failed"))
+
+    async def run(self) -> None:
+        async with AsyncExitStack() as stack:
+            if self.options.emulate:
+                from modem.emulator import Emulator, EmulatorConfig
+
+                emulator = await stack.enter_async_context(
+                    Emulator.running(EmulatorConfig(**self.options.emulator)))
+                self.device, self.urc_port = emulator.device, emulator.config.port_name
+            await self._run_on_device()
+
+    async def _run_on_device(self) -> None:
+        opts = self.options
+        if self.device is not None:
+            device = self.device
+        else:
+            try:
+                device = opts.device or await _find_device()
+            except ProxyError as exc:
+                return self._add(_fail("port", exc, "give --device"))
+            if opts.urc_port != "auto":
+                self.urc_port = opts.urc_port
+            else:
+                self.urc_port = urc_port_for(describe_device(device))[0]
+            self.device = device
+        opener = PortOpener(device, baudrate=opts.baud, rtscts=opts.rtscts)
+        try:
+            stream = await opener()
+        except DeviceError as exc:
+            return self._add(_fail("port", exc))
+        self._add(CheckResult("port", Outcome.PASS, f"{device} opened at {opts.baud} baud"))
+        async with stream:
+            channel = AtChannel(stream, lambda urc: None, trace=True, command_timeout_cap=30)
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(channel.read_loop)
+                await self._module_checks(channel)
+                nursery.cancel_scope.cancel()
+        if {"at", "sim", "network", "pdp"} & self.failed:
+            return self._skip("tls", "an earlier check")
+        await self._check_tls(opener)
+
+    async def _module_checks(self, channel: AtChannel) -> None:
+        try:
+            with trio.fail_after(20):
+                await channel.sync()
+            await configure_line(channel)
+        except (ModemError, trio.TooSlowError):
+            self._add(CheckResult(
+                "at", Outcome.FAIL, "the module does not answer AT",
+                "check that this is the AT port (USB interface 2, e.g. /dev/ttyUSB2), "
+                "--baud, and that no other program (ModemManager) uses it"))
+            for name in ("identity", "urcs", "sim", "network", "signal", "clock", "pdp",
+                         "files", "round-trip", "throughput"):
+                self._skip(name, "at")
+            return
+        self._add(CheckResult("at", Outcome.PASS, "the module answers (echo off, numeric errors)"))
+        steps: list[tuple[str, Callable[[AtChannel], Awaitable[CheckResult]], set[str]]] = [
+            ("identity", self._identity, set()),
+            ("urcs", self._urcs, set()),
+            ("sim", self._sim, set()),
+            ("network", self._network, {"sim"}),
+            ("signal", self._signal, set()),
+            ("clock", self._clock, set()),
+            ("pdp", self._pdp, {"sim", "network"}),
+            ("files", self._files, set()),
+            ("round-trip", self._round_trip, set()),
+            ("throughput", self._throughput, set()),
+        ]
+        for name, check, needs in steps:
+            if needs & self.failed:
+                self._skip(name, " and ".join(sorted(needs & self.failed)))
+                continue
+            try:
+                self._add(await check(channel))
+            except ModemError as exc:
+                self._add(_fail(name, exc, "see docs/troubleshooting.md"))
+
+    async def _identity(self, channel: AtChannel) -> CheckResult:
+        identity = await identify(channel)
+        firmware = identity.revision or "?"
+        for query in ("AT+QGMR", "AT+GMR"):
+            resp = await channel.run(console_command(query, 5.0))
+            if resp.ok and resp.lines:
+                firmware = resp.lines[0].strip()
+                break
+        return CheckResult("identity", Outcome.PASS,
+                           f"{identity.manufacturer} {identity.model}, firmware {firmware}")
+
+    async def _urcs(self, channel: AtChannel) -> CheckResult:
+        found = await route_urcs(channel, self.urc_port)
+        if found is None:
+            return CheckResult("urcs", Outcome.PASS, "AT+QURCCFG not supported: URCs left as "
+                               "the firmware sends them (the proxy polls if they are lost)")
+        return CheckResult("urcs", Outcome.PASS, f"URCs go to {found} "
+                           f"(this port is {self.urc_port or 'unknown'})")
+
+    async def _sim(self, channel: AtChannel) -> CheckResult:
+        try:
+            await check_sim(channel)
+        except BringUpError as exc:
+            return _fail("sim", exc)
+        return CheckResult("sim", Outcome.PASS, "SIM ready (AT+CPIN?: READY)")
+
+    async def _network(self, channel: AtChannel) -> CheckResult:
+        try:
+            described = await wait_registered(channel, self.options.wait)
+        except BringUpError as exc:
+            return _fail("network", exc)
+        return CheckResult("network", Outcome.PASS, described)
+
+    async def _signal(self, channel: AtChannel) -> CheckResult:
+        resp = await channel.run(commands.csq())
+        quality = commands.parse_csq(resp.lines[0]) if resp.ok and resp.lines else None
+        if quality is None or quality.dbm is None:
+            return CheckResult("signal", Outcome.FAIL, "no signal (AT+CSQ: 99)",
+                               "check the antenna and its cable, and the coverage")
+        found = f"{quality.dbm} dBm (AT+CSQ rssi {quality.rssi})"
+        if quality.dbm < -105:
+            return CheckResult("signal", Outcome.FAIL, f"weak: {found}",
+                               "move or replace the antenna; below -105 dBm opens time out")
+        return CheckResult("signal", Outcome.PASS, found)
+
+    async def _clock(self, channel: AtChannel) -> CheckResult:
+        module = await _read_time(channel, commands.cclk_query(), commands.parse_cclk)
+        network = await _read_time(channel, commands.qlts(1),
+                                   lambda line: commands.parse_qlts(line, 1))
+        host = datetime.now(UTC)
+        decision = decide_clock(host, module, network)
+        shown = ", ".join(f"{what} {_when(value)}" for what, value in
+                          (("module", module), ("network", network), ("host", host)))
+        if not decision.trusted:
+            return CheckResult("clock", Outcome.FAIL, f"no trustworthy time: {shown}",
+                               "set the host clock (NTP), or use --ignore-local-time")
+        action = (f"the proxy sets it from the {decision.source.value} clock at start"
+                  if decision.set_to is not None else "right")
+        return CheckResult("clock", Outcome.PASS, f"{shown} ({action})")
+
+    async def _pdp(self, channel: AtChannel) -> CheckResult:
+        try:
+            address = await activate_pdp(channel, self.options.pdp)
+        except BringUpError as exc:
+            return _fail("pdp", exc)
+        return CheckResult("pdp", Outcome.PASS,
+                           f"context {self.options.pdp.context_id} active, address {address}")
+
+    async def _files(self, channel: AtChannel) -> CheckResult:
+        resp = await channel.run(commands.qflst("*"))
+        if not resp.ok:
+            return CheckResult("files", Outcome.FAIL, "AT+QFLST failed",
+                               "the module's file system does not answer: restart the module")
+        entries = []
+        for line in resp.lines:
+            try:
+                entries.append(commands.parse_qflst(line))
+            except ValueError:
+                continue
+        ours = [e for e in entries if e.bare_name.startswith("sp-")]
+        total = sum(e.size for e in entries)
+        return CheckResult("files", Outcome.PASS, f"{len(entries)} files on UFS, {total} bytes "
+                           f"({len(ours)} of ssl-proxy's)")
+
+    async def _round_trip(self, channel: AtChannel) -> CheckResult:
+        times = []
+        for _ in range(5):
+            start = time.perf_counter()
+            await channel.run(commands.at())
+            times.append(time.perf_counter() - start)
+        return CheckResult("round-trip", Outcome.PASS,
+                           f"AT answered in {statistics.median(times) * 1000:.1f} ms "
+                           "(median of 5)")
+
+    async def _throughput(self, channel: AtChannel) -> CheckResult:
+        size = self.options.throughput_bytes
+        data = os.urandom(size)
+        wait = commands.upload_wait(size, self.options.baud)
+        start = time.perf_counter()
+        resp = await channel.run(commands.qfupl(TEST_FILE, size, wait), data)
+        took = time.perf_counter() - start
+        await channel.run(commands.qfdel(TEST_FILE))
+        if not resp.ok:
+            failure = await error_of(channel, resp, "AT+QFUPL")
+            return CheckResult("throughput", Outcome.FAIL,
+                               f"a {size}-byte test upload (AT+QFUPL) failed: {failure}",
+                               "check the module's free space (AT+QFLDS=\"UFS\")")
+        if not (resp.lines and commands.parse_qfupl(resp.lines[0]).matches(data)):
+            return CheckResult("throughput", Outcome.FAIL,
+                               f"a {size}-byte test upload (AT+QFUPL) came back damaged",
+                               "check the cable, --baud and --rtscts")
+        rate = size / took / 1000
+        line = self.options.baud / 10 / 1000
+        return CheckResult("throughput", Outcome.PASS,
+                           f"{size} bytes to the module in {took:.2f} s: {rate:.1f} kB/s "
+                           f"({self.options.baud} baud carries {line:.1f} kB/s; a USB port "
+                           "is not held to its baud)")
+
+    async def _check_tls(self, opener: PortOpener) -> None:
+        host = self.options.host
+        if host is None:
+            return self._add(CheckResult("tls", Outcome.SKIP,
+                                         "no --host given (e.g. --host example.com:443)"))
+        try:
+            path = self.options.cacert or host_ca_bundle()
+            profile = TlsProfile(cacert=read_ca_file(path), seclevel=1, sni=not host.is_ip)
+        except ProxyError as exc:
+            return self._add(_fail("tls", exc))
+        try:
+            async with _modem(opener, self.options, self.urc_port, profile) as modem:
+                client_id = modem.client_ids.acquire_nowait()
+                start = time.perf_counter()
+                sock = await modem.open_ssl_socket(client_id, host.host, host.port, profile)
+                took = time.perf_counter() - start
+                await sock.aclose()
+        except ModemError as exc:
+            advice = hint_for(exc) or "see docs/troubleshooting.md for the code"
+            return self._add(CheckResult("tls", Outcome.FAIL, f"open {host}: {exc}", advice))
+        self._add(CheckResult("tls", Outcome.PASS, f"TLS to {host} opened in {took:.2f} s, "
+                              f"server certificate verified against {path}"))
+
+
+async def _find_device() -> str:
+    found: str = await trio.to_thread.run_sync(find_at_port)
+    return found
+
+
+@asynccontextmanager
+async def _modem(opener: PortOpener, options: DoctorOptions, urc_port: str | None,
+                 profile: TlsProfile) -> AsyncIterator[Modem]:
+    async with Modem.open(opener, pdp=options.pdp, profiles=[profile], trace_at=True,
+                          urc_port=urc_port, registration_timeout=options.wait,
+                          line_baud=options.baud) as modem:
+        yield modem
+
+
+async def _read_time(channel: AtChannel, cmd: Command,
+                     parse: Callable[[str], datetime | None]) -> datetime | None:
+    resp = await channel.run(cmd)
+    for line in resp.lines if resp.ok else []:
+        try:
+            return parse(line)
+        except ValueError:
+            continue
+    return None
+
+
+def _when(value: datetime | None) -> str:
+    return value.astimezone(UTC).isoformat(timespec="seconds") if value else "none"

@@ -1,0 +1,89 @@
+"""``ssl-proxy doctor`` against the emulator: every check, and the failures a user meets."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+
+import trio
+
+from proxy.doctor import main
+from tests.helpers import TlsServer
+from tests.proxy.test_end_to_end import REPO
+
+CHECKS = ["port", "at", "identity", "urcs", "sim", "network", "signal", "clock", "pdp",
+          "files", "round-trip", "throughput", "tls"]
+
+
+def outcomes(text: str) -> dict[str, str]:
+    """check name -> PASS/FAIL/SKIP, from the printed lines."""
+    out = {}
+    for line in text.splitlines():
+        parts = line.split()
+        if parts and parts[0] in ("PASS", "FAIL", "SKIP"):
+            out[parts[1]] = parts[0]
+    return out
+
+
+def line_of(text: str, check: str) -> str:
+    return next(line for line in text.splitlines() if line.split()[1:2] == [check])
+
+
+async def test_doctor_emulate_with_the_proxy_config_passes_every_check(server_cert, ca_file,
+                                                                     tmp_path, nursery):
+    echo = await nursery.start(TlsServer(server_cert, "echo").serve)
+    transcript = tmp_path / "doctor.txt"
+    config = tmp_path / "proxy.toml"  # the proxy's own file: --host is its first map
+    config.write_text(f'emulate = true\nresolve = {{ "echo.test" = "127.0.0.1" }}\n'
+                      f'cacert = "{ca_file}"\n[[map]]\nlisten = 9000\n'
+                      f'connect = "echo.test:{echo.port}"\n')
+    result = await trio.run_process(
+        [sys.executable, "-m", "proxy.cli", "doctor", "--emulate", "--config", str(config),
+         "--apn", "internet", "--apn-user", "u",
+         "--apn-password", "s3cr3t-pw", "--transcript", str(transcript)],
+        cwd=REPO, capture_stdout=True, capture_stderr=True, check=False,
+        stdin=subprocess.DEVNULL)
+    out = result.stdout.decode()
+    assert result.returncode == 0, out + result.stderr.decode()
+    assert outcomes(out) == dict.fromkeys(CHECKS, "PASS")
+    assert "server certificate verified" in line_of(out, "tls")
+    assert echo.connections, "the TLS open reached the server"
+    text = transcript.read_text()
+    assert "> AT+QSSLOPEN=" in text and "== PASS  tls" in text  # the AT exchange is in it
+    assert "AT+QICSGP=" in text and "s3cr3t-pw" not in text  # the password is not
+    assert b"Traceback" not in result.stderr
+
+
+def test_no_sim_is_named_with_its_advice(tmp_path):
+    out = io.StringIO()
+    status = main(["--emulate", "--emulate-sim", "absent", "--host", "h.test:443",
+                   "--baud", "3000000", "--transcript", str(tmp_path / "t.txt")], out)
+    text = out.getvalue()
+    assert status == 1
+    assert line_of(text, "sim") == ("FAIL  sim           SIM not usable (SIM not inserted): "
+                                    "insert a SIM card or unlock it")
+    found = outcomes(text)
+    assert (found["network"], found["pdp"], found["tls"]) == ("SKIP", "SKIP", "SKIP")
+    assert found["identity"] == found["files"] == "PASS"  # the rest still checked
+    assert "< CmeError(code=10" in (tmp_path / "t.txt").read_text()  # the module said so
+
+
+def test_no_registration_is_named_with_its_advice(tmp_path):
+    out = io.StringIO()
+    status = main(["--emulate", "--emulate-registration", "2", "--wait", "0.5", "--baud", "3000000",
+                   "--transcript", str(tmp_path / "t.txt")], out)
+    text = out.getvalue()
+    assert status == 1
+    network = line_of(text, "network")
+    assert network.startswith("FAIL  network       not registered on the network "
+                              "(not registered, searching)")
+    assert network.endswith(": check the antenna, the SIM's subscription and the coverage")
+    assert outcomes(text)["pdp"] == "SKIP" and outcomes(text)["sim"] == "PASS"
+    assert "some checks failed" in text
+
+
+def test_a_wrong_flag_is_one_line_and_status_2(capsys):
+    assert main(["--device", "/dev/ttyUSB2", "--emulate"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        "ssl-proxy: error: doctor: --device and --emulate exclude each other; drop one")
