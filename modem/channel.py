@@ -30,6 +30,7 @@ from .errors import (
     ModuleLost,
     ModuleTimeout,
 )
+from .line_counts import LineCounts
 from .protocol import AtConnection, Command, Framing
 from .redaction import redact
 
@@ -104,10 +105,12 @@ class AtChannel:
         *,
         trace: bool = False,
         command_timeout_cap: float = math.inf,
+        line_counts: LineCounts | None = None,
     ) -> None:
         """``command_timeout_cap`` bounds every command's own ``timeout`` (the
         manual's maximum response time); tests pass a few seconds so as not
-        to wait out 10-150 s limits against a module they made silent."""
+        to wait out 10-150 s limits against a module they made silent.
+        ``line_counts`` counts the bytes each way (the owner's, across lives)."""
         if not command_timeout_cap > 0:
             raise ValueError(f"command_timeout_cap must be positive, not {command_timeout_cap}")
         self._stream = stream
@@ -124,6 +127,7 @@ class AtChannel:
         # The owner switches to SOCKETS_LOST once the bring-up is done.
         self.rdy_means = RdyMeans.BOOTING
         self.restarts_seen = 0
+        self.line_counts = line_counts if line_counts is not None else LineCounts()
 
     # -- failure ------------------------------------------------------------
 
@@ -157,6 +161,7 @@ class AtChannel:
                 if not data:
                     self.fail(ModuleLost("serial device closed (module unplugged or reset?)"))
                     return
+                self.line_counts.from_module += len(data)
                 for event in self._conn.receive_data(data):
                     self._dispatch(event)
         except ModemError as exc:  # a bug of ours surfacing as a protocol error
@@ -267,6 +272,7 @@ class AtChannel:
     async def _send(self, data: bytes) -> None:
         try:
             await self._stream.send_all(data)
+            self.line_counts.to_module += len(data)
         except (trio.BrokenResourceError, trio.ClosedResourceError, OSError) as exc:
             self.fail(ModuleLost(f"serial device failed: {exc}"))
             raise self.failure from exc  # type: ignore[misc]

@@ -28,6 +28,7 @@ import trio
 from trio_util import AsyncValue
 
 from . import commands
+from .at_command import Command
 from .bringup import BringUpError, PdpSettings, pdp_address
 from .client_ids import ClientIdPool
 from .clock_sync import CLOCK_CHECK_INTERVAL, HostClock
@@ -38,6 +39,7 @@ from .errors import (
     SocketIdentityUsed,
     error_for_code,
 )
+from .line_counts import LineCounts
 from .module_state import ModuleState
 from .nurseries import single_exception
 from .profile import TlsProfile
@@ -145,6 +147,7 @@ class Modem:
         self._restart_policy = RestartPolicy()
         self._send_stall_timeout = send_stall_timeout
         self._info_cache: tuple[float, ModuleInfo] | None = None
+        self._send_fails_closed = 0  # SEND FAIL retries of the sockets already closed
 
     @classmethod
     @asynccontextmanager
@@ -214,6 +217,46 @@ class Modem:
     def restarts(self) -> int:
         """Restarts the driver asked of the module (``AT+CFUN=1,1``)."""
         return self._supervisor.restarts
+
+    @property
+    def recoveries(self) -> int:
+        """Times the module was brought up again after it was lost."""
+        return self._supervisor.recoveries
+
+    @property
+    def pdp_reactivations(self) -> int:
+        """PDP contexts reactivated after the network dropped them (``pdpdeact``)."""
+        return self._supervisor.pdp_reactivations
+
+    @property
+    def send_fail_retries(self) -> int:
+        """Chunks sent again after ``SEND FAIL`` (module send buffer full), all sockets."""
+        return self._send_fails_closed + sum(s.send_fails for s in self._table.sockets.values())
+
+    @property
+    def line_counts(self) -> LineCounts:
+        """Bytes over the serial line each way since ``open`` (all module lives)."""
+        return self._supervisor.line_counts
+
+    @property
+    def line_baud(self) -> int | None:
+        """The serial line's rate as given to ``open`` (None: unknown)."""
+        return self._supervisor.line_baud
+
+    async def answers(self, within: float) -> bool:
+        """Whether the module answers ``AT`` with ``OK`` within ``within`` s now
+        (waiting for the line included): the health a watchdog wants.  False
+        between lives and while the channel is broken."""
+        channel = self._supervisor.channel
+        if channel is None or channel.failure is not None:
+            await trio.lowlevel.checkpoint()
+            return False
+        with trio.move_on_after(within):
+            try:
+                return (await channel.run(Command("AT", timeout=within))).ok
+            except ModemError:
+                return False
+        return False
 
     @property
     def urc_health(self) -> UrcHealth:
@@ -310,6 +353,7 @@ class Modem:
             self._supervisor.request_restart()
 
     def _socket_closed(self, sock: SslSocket, closed: bool) -> None:
+        self._send_fails_closed += sock.send_fails
         self._table.socket_closed(sock, closed, self._supervisor.channel)
 
     # -- shared access ----------------------------------------------------------

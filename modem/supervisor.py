@@ -45,6 +45,7 @@ from .channel import AtChannel, RdyMeans
 from .clock_policy import ClockDecision
 from .clock_sync import CLOCK_CHECK_INTERVAL, HostClock, keep_clock
 from .errors import DeviceError, ModemError, ModuleLost, ModuleNotReady, PdpContextBrokeDown
+from .line_counts import LineCounts
 from .module_state import ModuleState
 from .profile import TlsProfile
 from .socket_table import SocketTable
@@ -76,6 +77,9 @@ class Supervisor:
 
     ``state``, ``identity``, ``address``, ``contexts`` and ``restarts``
     describe the current life; ``channel`` is its channel while it serves.
+    ``recoveries`` counts the lives brought up after a lost one,
+    ``pdp_reactivations`` the PDP contexts reactivated after ``pdpdeact``,
+    ``line_counts`` the bytes over the line (all lives).
     ``last_failure`` is the latest reason the module was lost or could not
     be reopened or brought up again (kept after recovery, for the status
     page); ``reopen_backoff_max`` bounds the wait between reopens of a
@@ -102,7 +106,7 @@ class Supervisor:
         self._urc_port = urc_port
         self._reopen_backoff_max = reopen_backoff_max
         self.last_failure: ModemError | None = None
-        self._line_baud = line_baud
+        self.line_baud = line_baud
         self._host_clock = host_clock
         self._clock_check_interval = clock_check_interval
         self._clock: ClockDecision | None = None
@@ -117,6 +121,9 @@ class Supervisor:
         self.address: str | None = None
         self.contexts: dict[TlsProfile, int] = {}
         self.restarts = 0
+        self.recoveries = 0
+        self.pdp_reactivations = 0
+        self.line_counts = LineCounts()
         self.channel: AtChannel | None = None
         self._nursery: trio.Nursery | None = None  # the serving life's tasks
         self._pdp_lost = trio.Event()
@@ -163,7 +170,8 @@ class Supervisor:
         With ``task_status`` (the first life) a failed bring-up raises.
         """
         channel = AtChannel(stream, self._on_urc, trace=self._trace,
-                            command_timeout_cap=self._command_timeout_cap)
+                            command_timeout_cap=self._command_timeout_cap,
+                            line_counts=self.line_counts)
         self.channel = None
         failure: ModemError
         end = LifeEnd.NOT_BROUGHT_UP
@@ -182,6 +190,8 @@ class Supervisor:
                     self.state.value = ModuleState.READY
                     if task_status is not None:
                         task_status.started()
+                    else:
+                        self.recoveries += 1
                     nursery.start_soon(self._keep_pdp, channel)
                     nursery.start_soon(self._table.close_unconfirmed, channel)
                     if self._clock is not None:
@@ -228,7 +238,7 @@ class Supervisor:
         contents: list[bytes] = []
         for profile in self.profiles:
             contents.extend(c for c in profile.files().values() if c not in contents)
-        files = await upload_files(channel, contents, self._line_baud)
+        files = await upload_files(channel, contents, self.line_baud)
         self.contexts = await configure_contexts(channel, self.profiles, files)
         self._pdp_lost = trio.Event()
         log.info("module ready model=%s revision=%s network=%s address=%s contexts=%d",
@@ -257,6 +267,7 @@ class Supervisor:
                     await trio.sleep(backoff)
                     backoff = min(backoff * 2, PDP_BACKOFF_MAX)
             log.info("PDP context reactivated address=%s", self.address)
+            self.pdp_reactivations += 1
             self.state.value = ModuleState.READY
 
     def _on_urc(self, urc: ev.Urc) -> None:

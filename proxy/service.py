@@ -42,6 +42,7 @@ from .connection import HALF_CLOSE_LINGER, serve_connection
 from .device_opener import PortOpener
 from .errors import ListenError as ListenError  # its home before proxy.errors
 from .logging_setup import NOTICE, kv
+from .metrics import ProxyMetrics
 from .port_discovery import describe_device, urc_port_for
 from .registry import ConnectionState, Registry
 from .status import serve_status
@@ -119,6 +120,7 @@ class ProxyService:
         self._root_scope = trio.CancelScope()
         self._accept_scope = trio.CancelScope()
         self._services_scope = trio.CancelScope()
+        self.metrics = ProxyMetrics(self)
 
     # -- control ----------------------------------------------------------------
 
@@ -257,7 +259,9 @@ class ProxyService:
         with self._services_scope:
             async with trio.open_nursery() as nursery:
                 if "status" in extra:
-                    nursery.start_soon(serve_status, extra["status"], self.status_snapshot)
+                    nursery.start_soon(partial(serve_status, extra["status"],
+                                               self.status_snapshot,
+                                               metrics=self.metrics.scrape))
                 if "console" in extra:
                     nursery.start_soon(serve_at_console, extra["console"], modem.at_command)
 
@@ -275,14 +279,15 @@ class ProxyService:
         record = self.registry.add(mapping, listen, peer)
         log.info("accepted", extra=kv(conn=record.number, listen=listen,
                                       remote=str(mapping.remote), peer=peer))
+        reason = "error"
         try:
-            await serve_connection(stream, record, modem=modem,
-                                   profile=self.profiles[mapping], admission=admission,
-                                   registry=self.registry, linger=self.linger)
+            reason = await serve_connection(stream, record, modem=modem,
+                                            profile=self.profiles[mapping], admission=admission,
+                                            registry=self.registry, linger=self.linger)
         except Exception:
             log.exception("connection failed unexpectedly", extra=kv(conn=record.number))
         finally:
-            self.registry.remove(record)
+            self.registry.remove(record, reason)
 
     async def _watch_shutdown(self) -> None:
         await self._shutdown.wait()
