@@ -46,6 +46,7 @@ from .metrics import ProxyMetrics
 from .port_discovery import describe_device, urc_port_for
 from .registry import ConnectionState, Registry
 from .status import serve_status
+from .systemd_notify import SystemdNotifier
 
 log = logging.getLogger("proxy.service")
 
@@ -121,6 +122,7 @@ class ProxyService:
         self._accept_scope = trio.CancelScope()
         self._services_scope = trio.CancelScope()
         self.metrics = ProxyMetrics(self)
+        self.systemd = SystemdNotifier.from_environment()  # None unless under systemd
 
     # -- control ----------------------------------------------------------------
 
@@ -264,6 +266,8 @@ class ProxyService:
                                                metrics=self.metrics.scrape))
                 if "console" in extra:
                     nursery.start_soon(serve_at_console, extra["console"], modem.at_command)
+                if self.systemd is not None:
+                    nursery.start_soon(self.systemd.serve, modem)
 
     async def _handle(self, mapping: Mapping, modem: Modem, admission: Admission,
                       stream: trio.SocketStream) -> None:
@@ -291,6 +295,8 @@ class ProxyService:
 
     async def _watch_shutdown(self) -> None:
         await self._shutdown.wait()
+        if self.systemd is not None:
+            self.systemd.stopping()
         if self.state != ServiceState.SERVING:
             log.log(NOTICE, "stopping during start-up")
             self._root_scope.cancel()

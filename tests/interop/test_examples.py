@@ -64,6 +64,7 @@ def test_example_service_runs_the_proxy_with_the_config_file() -> None:
     settings = dict(re.findall(r"^(\w+)=(.*)$", unit, re.MULTILINE))
     assert "--config /etc/ssl-proxy/ssl-proxy.toml" in settings["ExecStart"]
     assert settings["Restart"] == "on-failure"
+    assert settings["Type"] == "notify" and int(settings["WatchdogSec"]) > 0
     assert settings["SupplementaryGroups"] == "dialout"
     assert settings["User"] != "root"
     assert settings["NoNewPrivileges"] == "yes"
