@@ -127,6 +127,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("-v", "--verbose", action="count",
                    help="log each connection's life (-vv: debug)")
     g.add_argument("--trace-at", action="store_true", help="log the AT traffic")
+    g.add_argument("--log-format", choices=["text", "json"],
+                   help="text: key=value lines (default); json: one object per line")
 
     g = p.add_argument_group("emulator (no module needed)")
     g.add_argument("--emulate", action="store_true",

@@ -185,6 +185,9 @@ def build_config(flags: MappingABC[str, Any], file: MappingABC[str, Any] | None 
         return parse_endpoint(str(value), f"--{key}", default_host=LOCALHOST, allow_zero=True)
 
     verbose = merged.get("verbose", 0)
+    log_format = merged.get("log-format", "text")
+    if log_format not in ("text", "json"):
+        raise ConfigError(f"--log-format: {log_format!r} is not one of text, json")
     config = ProxyConfig(
         maps=tuple(maps),
         device=merged.get("device") or None,
@@ -203,6 +206,7 @@ def build_config(flags: MappingABC[str, Any], file: MappingABC[str, Any] | None 
         at_console=endpoint("at-console"),
         verbose=int(verbose) if not isinstance(verbose, bool) else int(verbose),
         trace_at=bool(merged.get("trace-at", False)),
+        log_format=log_format,
         emulate=emulate,
         resolve=resolve,
         emulate_baud=_number(merged, "emulate-baud", 300, 100_000_000, None),

@@ -19,6 +19,7 @@ _TOP_KEYS = {
     "apn": str, "apn-user": str, "apn-password": str, "apn-auth": str, "pdp-context": int,
     "max-connections": int, "queue-timeout": (int, float), "grace": (int, float),
     "status": (str, int), "at-console": (str, int), "verbose": (bool, int), "trace-at": bool,
+    "log-format": str,
     "emulate": bool, "resolve": (dict, list), "emulate-baud": int,
     "emulate-latency-ms": (int, float),
 }

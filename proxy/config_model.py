@@ -118,10 +118,13 @@ class ProxyConfig:
     at_console: Endpoint | None = None
     verbose: int = 0
     trace_at: bool = False
+    log_format: str = "text"  # or "json" (proxy.logging_setup)
     emulate: bool = False
     resolve: tuple[tuple[str, str], ...] = ()
     emulate_baud: int | None = None
     emulate_latency_ms: float | None = None
+    notices: tuple[str, ...] = field(default=(), compare=False)
+    """One-line notices about the settings, logged once logging is set up."""
 
 
 

@@ -100,7 +100,9 @@ async def run_until_signalled(service: ProxyService) -> int:
 
 def run(config: ProxyConfig, materials: dict[TlsOptions, TlsMaterial]) -> int:
     """Set up logging, find the device, run the service until signalled."""
-    setup_logging(config.verbose, config.trace_at)
+    setup_logging(config.verbose, config.trace_at, log_format=config.log_format)
+    for notice in config.notices:
+        log.log(NOTICE, notice)
     with runtime_failures():
         device = None
         if not config.emulate:
