@@ -35,6 +35,7 @@ from .clock_sync import CLOCK_CHECK_INTERVAL, HostClock
 from .console import AtResponse, console_command, run_console_command
 from .errors import (
     ModemError,
+    ModuleLost,
     ModuleTimeout,
     SocketIdentityUsed,
     error_for_code,
@@ -355,6 +356,16 @@ class Modem:
     def _socket_closed(self, sock: SslSocket, closed: bool) -> None:
         self._send_fails_closed += sock.send_fails
         self._table.socket_closed(sock, closed, self._supervisor.channel)
+
+    def abort(self, reason: str) -> None:
+        """Stop at once: break the channel, so the command on the line and every
+        queued one fail now instead of running to their end (a command on the
+        wire is otherwise finished even when its caller is cancelled, which at
+        a slow baud takes seconds).  The module's sockets are left open; the
+        next bring-up closes them (``close_stale_sockets``)."""
+        channel = self._supervisor.channel
+        if channel is not None:
+            channel.fail(ModuleLost(reason))
 
     # -- shared access ----------------------------------------------------------
 

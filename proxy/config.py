@@ -142,6 +142,15 @@ def build_config(flags: MappingABC[str, Any], file: MappingABC[str, Any] | None 
             raise ConfigError(f"two maps listen on {m.listen}; give each its own local port")
         seen[address] = m
 
+    notices: list[str] = []
+    # A flag beats the file's opposite choice: trying a real config with --emulate.
+    if flags.get("emulate") and file.get("device") and not flags.get("device"):
+        notices.append(f"--emulate given: the config file's device = {file['device']!r} "
+                       "is not used")
+        merged.pop("device")
+    elif flags.get("device") and file.get("emulate") and not flags.get("emulate"):
+        notices.append("--device given: the config file's emulate = true is not used")
+        merged.pop("emulate")
     emulate = bool(merged.get("emulate", False))
     if emulate and merged.get("device"):
         raise ConfigError("--device and --emulate exclude each other; drop one")
@@ -211,6 +220,7 @@ def build_config(flags: MappingABC[str, Any], file: MappingABC[str, Any] | None 
         resolve=resolve,
         emulate_baud=_number(merged, "emulate-baud", 300, 100_000_000, None),
         emulate_latency_ms=_number(merged, "emulate-latency-ms", 0, None, None),
+        notices=tuple(notices),
     )
     check_context_count(config)
     return config

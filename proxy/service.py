@@ -134,6 +134,9 @@ class ProxyService:
         """Stop at once (second signal): cancel everything."""
         self.hard_stopped = True
         self._root_scope.cancel()
+        if self.modem is not None:
+            # Commands on the line would otherwise run to their end (seconds at a low baud).
+            self.modem.abort("stopping at once (second signal)")
 
     # -- running ------------------------------------------------------------------
 
@@ -175,6 +178,11 @@ class ProxyService:
                             self.started_at = trio.current_time()
                             for mapping, address in self.listen_addresses.items():
                                 log.log(NOTICE, f"listening on {address} -> {mapping.remote}")
+                            if self.status_address is not None:
+                                log.log(NOTICE, f"status page on http://{self.status_address}/"
+                                        " (/status.json, /metrics)")
+                            if self.console_address is not None:
+                                log.log(NOTICE, f"AT console on {self.console_address}")
                             task_status.started(self)
                     root.cancel_scope.cancel()
         finally:

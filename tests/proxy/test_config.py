@@ -44,6 +44,8 @@ def test_parse_map_accepts(spec, listen, remote):
     ("9000=", "expected [BIND:]LPORT=HOST:RPORT"),
     ("=host:443", "expected [BIND:]LPORT=HOST:RPORT"),
     ("9000=host", "lacks HOST:PORT"),
+    ("abc=api.example.com:443", "the local port 'abc' is not a number"),
+    ("127.0.0.1:abc=api.example.com:443", "port 'abc' is not a number"),
     ("9000=host:https", "'https' is not a number"),
     ("9000=host:0", "outside 1-65535"),
     ("70000=host:443", "outside 0-65535"),

@@ -1,0 +1,102 @@
+"""Small things a newcomer met (issue 12 item 8) that need a running proxy.
+
+* ``--status`` / ``--at-console`` with port 0: the real bound address is
+  logged, and it is the one that answers;
+* a config file that sets ``device`` can be tried with ``--emulate``: the
+  flag wins, with a one-line notice;
+* a second signal stops at once even while a command is on the line and
+  the module does not answer it (before: the command ran to its own
+  timeout, seconds, because the line's command is shielded).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import subprocess
+import sys
+
+import trio
+
+from modem.emulator import Fault
+from modem.errors import ModuleLost
+from proxy.config import Endpoint, build_config
+from proxy.service import ServiceState
+
+from .test_end_to_end import REPO, connect, http_get, round_trip, start_proxy, wait_until
+from .test_end_to_end import emulator as emulator  # the fixture
+
+
+async def test_bound_addresses_are_logged_and_a_file_device_yields_to_emulate(
+        tmp_path, ca_file):
+    config = tmp_path / "proxy.toml"
+    config.write_text(f'device = "/dev/ttyUSB2"\ncacert = "{ca_file}"\n'
+                      '[[map]]\nlisten = 0\nconnect = "echo.test:443"\n')
+    process = await trio.lowlevel.open_process(
+        [sys.executable, "-m", "proxy.cli", "--config", str(config), "--emulate",
+         "--status", "127.0.0.1:0", "--at-console", "127.0.0.1:0"],
+        cwd=REPO, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    log = ""
+    try:
+        with trio.fail_after(30):
+            while "AT console on" not in log:
+                chunk = await process.stderr.receive_some(4096)
+                assert chunk, log
+                log += chunk.decode()
+            status = re.search(r"status page on http://127\.0\.0\.1:(\d+)/", log)
+            console = re.search(r"AT console on 127\.0\.0\.1:(\d+)", log)
+            assert status and console, log
+            assert int(status[1]) != 0 and int(console[1]) != 0
+            code, body = await http_get(Endpoint("127.0.0.1", int(status[1])), "/status.json")
+            assert code == 200 and json.loads(body)["module"]["state"] == "ready"
+            async with await trio.open_tcp_stream("127.0.0.1", int(console[1])) as stream:
+                await stream.send_all(b"AT\r\n")
+                answer = b""
+                while b"OK" not in answer:
+                    answer += await stream.receive_some(100)
+            process.send_signal(signal.SIGTERM)
+            assert await process.wait() == 0
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    notices = [line for line in log.splitlines() if "is not used" in line]
+    assert len(notices) == 1
+    assert "--emulate given: the config file's device = '/dev/ttyUSB2' is not used" in notices[0]
+
+
+def test_the_flag_beats_the_files_opposite_choice():
+    config = build_config({"emulate": True}, {"device": "/dev/ttyUSB2",
+                                              "map": [{"listen": 9000, "connect": "a.b:443"}]})
+    assert config.emulate and config.device is None and len(config.notices) == 1
+    config = build_config({"device": "/dev/ttyUSB2"}, {"emulate": True, "resolve": {},
+                                                      "map": [{"listen": 9000,
+                                                               "connect": "a.b:443"}]})
+    assert not config.emulate and config.device == "/dev/ttyUSB2"
+    assert config.notices == ("--device given: the config file's emulate = true is not used",)
+
+
+async def test_a_second_signal_does_not_wait_for_the_command_on_the_line(
+        emulator, echo_server, ca_file, nursery):
+    service = await start_proxy(nursery, emulator, "--cacert", str(ca_file),
+                                "--map", f"0=echo.test:{echo_server.port}")
+    stream = await connect(service)
+    assert await round_trip(stream, b"before") == b"before"
+    channel = service.modem._supervisor.channel  # the life whose command is cut short
+    await emulator.inject(Fault.silence(600))
+    await stream.send_all(b"x" * 3000)  # an AT+QSSLSEND that gets no answer
+    await trio.sleep(0.2)  # let the pump put it on the line
+    service.request_shutdown()
+    await wait_until(lambda: service.state is ServiceState.STOPPING)
+    service.stop_now()
+    with trio.fail_after(30):  # a hang guard: the old way waited out every timeout
+        await wait_until_stopped(service)
+    assert isinstance(channel.failure, ModuleLost)
+    assert "stopping at once" in str(channel.failure)
+    await stream.aclose()
+
+
+async def wait_until_stopped(service) -> None:
+    while service.state is not ServiceState.STOPPED:  # noqa: ASYNC110 - no event for it
+        await trio.sleep(0.01)
