@@ -54,7 +54,8 @@ def explain(exc: BaseException) -> str | None:
         return str(exc)
     if isinstance(exc, ModemError):
         text = str(exc) or type(exc).__name__
-        return f"module: {text}"
+        # "module does not answer AT ..." needs no "module: " before it.
+        return text if text.startswith(("module ", "module's ")) else f"module: {text}"
     return None
 
 

@@ -228,6 +228,9 @@ tls-version = "1.0"
 @pytest.mark.parametrize(("text", "words"), [
     ("apn = \n", "is not valid TOML"),
     ("colour = 1\n", "unknown key 'colour' at the top level"),
+    ("cacerts = \"ca.pem\"\n", "unknown key 'cacerts' at the top level; did you mean 'cacert'?"),
+    ("trace_atx = true\n", "did you mean 'trace-at'?"),
+    ("[[map]]\nlisten = 9000\nconect = \"h:1\"\n", "in [[map]] #1; did you mean 'connect'?"),
     ("baud = \"fast\"\n", "baud at the top level must be a number"),
     ("rtscts = 1\n", "rtscts at the top level must be true or false"),
     ("apn-password = 5\n", "apn-password at the top level must be a string"),

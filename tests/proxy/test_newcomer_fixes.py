@@ -4,6 +4,7 @@
   logged, and it is the one that answers;
 * a config file that sets ``device`` can be tried with ``--emulate``: the
   flag wins, with a one-line notice;
+* "module does not answer AT" is not prefixed with another "module: ";
 * a second signal stops at once even while a command is on the line and
   the module does not answer it (before: the command ran to its own
   timeout, seconds, because the line's command is shielded).
@@ -20,8 +21,9 @@ import sys
 import trio
 
 from modem.emulator import Fault
-from modem.errors import ModuleLost
+from modem.errors import ModuleLost, ModuleTimeout
 from proxy.config import Endpoint, build_config
+from proxy.runner import explain
 from proxy.service import ServiceState
 
 from .test_end_to_end import REPO, connect, http_get, round_trip, start_proxy, wait_until
@@ -64,6 +66,13 @@ async def test_bound_addresses_are_logged_and_a_file_device_yields_to_emulate(
     notices = [line for line in log.splitlines() if "is not used" in line]
     assert len(notices) == 1
     assert "--emulate given: the config file's device = '/dev/ttyUSB2' is not used" in notices[0]
+
+
+def test_a_module_error_reads_well():
+    assert explain(ModuleLost("module does not answer AT (30 tries): check the device path")
+                   ) == "module does not answer AT (30 tries): check the device path"
+    assert explain(ModuleTimeout("AT+CSQ: no answer within 1 s")
+                   ) == "module: AT+CSQ: no answer within 1 s"
 
 
 def test_the_flag_beats_the_files_opposite_choice():
