@@ -5,6 +5,8 @@
 * a config file that sets ``device`` can be tried with ``--emulate``: the
   flag wins, with a one-line notice;
 * "module does not answer AT" is not prefixed with another "module: ";
+* the console commands the docs show answer on the emulator (a line of two
+  commands brings both answers);
 * a second signal stops at once even while a command is on the line and
   the module does not answer it (before: the command ran to its own
   timeout, seconds, because the line's command is shielded).
@@ -26,7 +28,15 @@ from proxy.config import Endpoint, build_config
 from proxy.runner import explain
 from proxy.service import ServiceState
 
-from .test_end_to_end import REPO, connect, http_get, round_trip, start_proxy, wait_until
+from .test_end_to_end import (
+    REPO,
+    connect,
+    console_command,
+    http_get,
+    round_trip,
+    start_proxy,
+    wait_until,
+)
 from .test_end_to_end import emulator as emulator  # the fixture
 
 
@@ -109,3 +119,19 @@ async def test_a_second_signal_does_not_wait_for_the_command_on_the_line(
 async def wait_until_stopped(service) -> None:
     while service.state is not ServiceState.STOPPED:  # noqa: ASYNC110 - no event for it
         await trio.sleep(0.01)
+
+
+async def test_the_console_commands_the_docs_show_answer(emulator, echo_server, ca_file,
+                                                        nursery):
+    service = await start_proxy(nursery, emulator, "--cacert", str(ca_file),
+                                "--map", f"0=echo.test:{echo_server.port}", "--at-console", "0")
+    where = service.console_address
+    async with await trio.open_tcp_stream(where.host, where.port) as console:
+        cell, final = await console_command(console, 'AT+QENG="servingcell"')
+        assert cell.startswith('+QENG: "servingcell","NOCONN","LTE",') and final == "OK"
+        space, final = await console_command(console, 'AT+QFLDS="UFS"')
+        free, total = map(int, space.removeprefix("+QFLDS: ").split(","))
+        assert 0 < free < total and final == "OK"  # the proxy's CA file is stored
+        # Both answers of a line of two: the second is not taken for a URC.
+        assert await console_command(console, "AT+CSQ;+CEREG?") == [
+            "+CSQ: 20,99", "+CEREG: 0,1", "OK"]
