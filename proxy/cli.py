@@ -119,7 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     g = p.add_argument_group("services")
     g.add_argument("--status", metavar="[BIND:]PORT",
-                   help="serve a read-only HTTP status page (/ and /status.json)")
+                   help="serve a read-only HTTP status page (/ and /status.json) and /metrics")
     g.add_argument("--at-console", metavar="[BIND:]PORT",
                    help="serve a line-based AT command console")
 
