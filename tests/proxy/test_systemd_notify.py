@@ -25,7 +25,7 @@ from proxy.systemd_notify import SystemdNotifier, notify_address, watchdog_inter
 from .test_end_to_end import REPO, start_proxy
 from .test_end_to_end import emulator as emulator  # the fixture
 
-WATCHDOG_USEC = 400_000  # pings every 0.2 s
+WATCHDOG_USEC = 200_000  # pings every 0.1 s
 
 
 def systemd_socket(name: str) -> socket.socket:
@@ -96,7 +96,7 @@ async def test_watchdog_stops_while_the_module_is_silent(
         with trio.fail_after(10):
             while "WATCHDOG" not in await receive(sock):
                 pass
-        await emulator.inject(Fault.silence(2.5))
+        await emulator.inject(Fault.silence(1.2))
         # What was on its way before the silence (an OK in the pty, a ping)
         # is let through first: one probe interval, then the queue is emptied.
         await trio.sleep(WATCHDOG_USEC / 2e6)
