@@ -120,6 +120,7 @@ class AtChannel:
         self._conn = AtConnection()
         self._lock = trio.Lock()  # FIFO-fair: waiters take turns
         self._pending: _Pending | None = None
+        self._in_flight: trio.CancelScope | None = None  # the command's time on the line
         self._line = LineState.IN_STEP
         self.failure: ModemError | None = None
         self.broken = trio.Event()
@@ -140,6 +141,8 @@ class AtChannel:
         if pending is not None:
             pending.prompted.set()
             pending.done.set()
+        if self._in_flight is not None:
+            self._in_flight.cancel()  # also a send stuck on a line nobody reads
         self.broken.set()
 
     def _check(self) -> None:
@@ -239,7 +242,7 @@ class AtChannel:
                 trace_log.debug("> %s", redact(command.loggable))
             timeout = min(command.timeout, self._timeout_cap)
             timed_out = True
-            with trio.move_on_after(timeout):
+            with trio.move_on_after(timeout) as self._in_flight:
                 await self._send(data)
                 if payload is not None:
                     await pending.prompted.wait()
@@ -268,6 +271,7 @@ class AtChannel:
             return pending.response
         finally:
             self._pending = None
+            self._in_flight = None
 
     async def _send(self, data: bytes) -> None:
         try:

@@ -172,15 +172,22 @@ class Modem:
         (``ModemOptions``).
         """
         modem = cls(open_stream, pdp or PdpSettings(), profiles, **options)
+        async with modem.running():
+            yield modem
+
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[Modem]:
+        """``open`` for a ``Modem`` made by hand (its owner holds it already
+        during the first bring-up, e.g. to ``abort`` it)."""
         with single_exception():
             async with trio.open_nursery() as nursery:
-                await nursery.start(modem._supervisor.run)
+                await nursery.start(self._supervisor.run)
                 try:
-                    yield modem
+                    yield self
                 finally:
                     with trio.CancelScope(shield=True):
-                        await modem._supervisor.close_all_sockets(CLOSE_ALL_BOUND)
-                    modem.state.value = ModuleState.CLOSED
+                        await self._supervisor.close_all_sockets(CLOSE_ALL_BOUND)
+                    self.state.value = ModuleState.CLOSED
                     nursery.cancel_scope.cancel()
 
     # -- what the module is ------------------------------------------------------
@@ -362,10 +369,9 @@ class Modem:
         queued one fail now instead of running to their end (a command on the
         wire is otherwise finished even when its caller is cancelled, which at
         a slow baud takes seconds).  The module's sockets are left open; the
-        next bring-up closes them (``close_stale_sockets``)."""
-        channel = self._supervisor.channel
-        if channel is not None:
-            channel.fail(ModuleLost(reason))
+        next bring-up closes them (``close_stale_sockets``).  Also during a
+        bring-up (an upload at a low baud takes minutes)."""
+        self._supervisor.abort(ModuleLost(reason))
 
     # -- shared access ----------------------------------------------------------
 

@@ -125,6 +125,7 @@ class Supervisor:
         self.pdp_reactivations = 0
         self.line_counts = LineCounts()
         self.channel: AtChannel | None = None
+        self._life_channel: AtChannel | None = None  # also while it is brought up
         self._nursery: trio.Nursery | None = None  # the serving life's tasks
         self._pdp_lost = trio.Event()
 
@@ -173,6 +174,7 @@ class Supervisor:
                             command_timeout_cap=self._command_timeout_cap,
                             line_counts=self.line_counts)
         self.channel = None
+        self._life_channel = channel
         failure: ModemError
         end = LifeEnd.NOT_BROUGHT_UP
         try:
@@ -305,6 +307,12 @@ class Supervisor:
         if state is not ModuleState.READY or channel is None:
             raise ModuleLost(f"module not ready (state {state})")
         return channel
+
+    def abort(self, failure: ModemError) -> None:
+        """Break the current life's channel, also during its bring-up: the
+        command on the line and every queued one fail with ``failure`` now."""
+        if self._life_channel is not None:
+            self._life_channel.fail(failure)
 
     def request_restart(self) -> None:
         """Restart the module (``AT+CFUN=1,1``) in the background, if it serves."""

@@ -109,6 +109,7 @@ class ProxyService:
         self._modem_options = modem_options or {}
         self.registry = Registry()
         self.modem: Modem | None = None
+        self._starting_modem: Modem | None = None
         self.emulator: Any = None
         self.admission: Admission | None = None
         self.listen_addresses: dict[Mapping, Endpoint] = {}
@@ -134,9 +135,11 @@ class ProxyService:
         """Stop at once (second signal): cancel everything."""
         self.hard_stopped = True
         self._root_scope.cancel()
-        if self.modem is not None:
-            # Commands on the line would otherwise run to their end (seconds at a low baud).
-            self.modem.abort("stopping at once (second signal)")
+        modem = self.modem or self._starting_modem
+        if modem is not None:
+            # Commands on the line would otherwise run to their end (seconds at a
+            # low baud; an upload during bring-up, minutes).
+            modem.abort("stopping at once (second signal)")
 
     # -- running ------------------------------------------------------------------
 
@@ -235,10 +238,9 @@ class ProxyService:
                 else config.baud
             modem_options = {"urc_port": self._urc_port(device), "line_baud": line_baud,
                              **self._modem_options}
-            modem = await stack.enter_async_context(Modem.open(
-                open_stream, pdp=pdp, profiles=profiles, trace_at=config.trace_at,
-                **modem_options))
-            yield modem
+            modem = Modem(open_stream, pdp, profiles, trace_at=config.trace_at, **modem_options)
+            self._starting_modem = modem  # for stop_now during the first bring-up
+            yield await stack.enter_async_context(modem.running())
 
     def _urc_port(self, device: str) -> str | None:
         """The port bring-up routes URCs to: ``--urc-port``, or found from ``device``

@@ -24,9 +24,11 @@ import trio
 
 from modem.emulator import Fault
 from modem.errors import ModuleLost, ModuleTimeout
+from proxy.cli import parse_command_line
 from proxy.config import Endpoint, build_config
+from proxy.profiles import build_profiles, load_all_material
 from proxy.runner import explain
-from proxy.service import ServiceState
+from proxy.service import ProxyService, ServiceState
 
 from .test_end_to_end import (
     REPO,
@@ -169,3 +171,30 @@ def test_the_demos_trace_excerpt_shows_one_connection_only():
     assert "client_id=4" not in excerpt and "=4," not in excerpt
     assert "other" not in excerpt and "CSQ" not in excerpt
     assert excerpt.count("< Ok()") == 2 and "SendOk()" in excerpt and "[75 bytes" in excerpt
+
+
+async def test_a_second_signal_during_an_upload_does_not_wait_for_it(nursery):
+    """The host's CA bundle (~200 KB) takes 20 s to upload at 115200 baud (minutes at 9600); the
+    line's send is stuck in the pty meanwhile, and must not hold the stop."""
+    from modem.emulator import Emulator, EmulatorConfig
+
+    config = EmulatorConfig(baud=115200, real_dns=False)
+    async with Emulator.running(config) as slow:
+        cli = parse_command_line(["--device", slow.device, "--map", "0=echo.test:443"])
+        service = ProxyService(cli, build_profiles(cli, load_all_material(cli)), cli.device)
+        done = trio.Event()
+
+        async def run() -> None:
+            try:
+                await service.run()
+            finally:
+                done.set()
+
+        nursery.start_soon(run)
+        await wait_until(lambda: slow.module.line.bytes_in > 3_000)  # the upload is on
+        service.request_shutdown()
+        service.stop_now()
+        with trio.fail_after(10):  # a hang guard: the rest of the upload needs more
+            await done.wait()
+        assert service.hard_stopped
+        assert not slow.module.files.listing("UFS:sp-*")  # cut short, nothing stored
