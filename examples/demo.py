@@ -29,6 +29,7 @@ import http.client
 import http.server
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -298,20 +299,50 @@ def run_curl(port: int) -> None:
 
 
 def serial_excerpt(log_text: str, limit: int = 24) -> str:
-    """The AT traffic of the first proxied connection, as the proxy logged it."""
+    """The AT traffic of the first proxied connection, as the proxy logged it.
+
+    Only that connection's module socket: its commands (by client id) with
+    their answers, and its URCs; other connections and the status page's
+    questions share the line meanwhile and are left out.
+    """
     lines = log_text.splitlines()
     start = next((i for i, line in enumerate(lines) if "accepted conn=1 " in line), None)
-    if start is None:
+    opened = re.search(r"opened conn=1 id=(\d+)", log_text)
+    if start is None or opened is None:
         return "(no connection in the log)"
+    cid = opened[1]
     picked = []
+    keep = False
     for line in lines[start:]:
-        if " modem.at: " in line or "conn=1 " in line:
+        text = line.split(" modem.at: ", 1)[1] if " modem.at: " in line else None
+        if text is None:
+            if "conn=1 " in line:
+                picked.append(line.split(" ", 2)[-1])
+            if "closed conn=1 " in line:
+                break
+            continue
+        if text.startswith("> AT"):
+            keep = _about_socket(text[2:], cid)
+            show = keep
+        elif "client_id=" in text:  # a URC: whose socket?
+            show = f"client_id={cid})" in text or f"client_id={cid}," in text
+        else:  # a payload or an answer: goes with the command before it
+            show = keep
+        if show:
             picked.append(line.split(" ", 2)[-1])
-        if "closed conn=1 " in line:
-            break
     if len(picked) > limit:
         picked = [*picked[: limit - 3], "...", *picked[-2:]]
     return "\n".join(picked)
+
+
+def _about_socket(command: str, cid: str) -> bool:
+    """Whether ``command`` acts on client id ``cid`` (QSSLOPEN has it third)."""
+    m = re.match(r"AT\+QSSL(OPEN|SEND|RECV|CLOSE|STATE)=(.*)", command)
+    if m is None:
+        return False
+    fields = m[2].split(",")
+    index = 2 if m[1] == "OPEN" else 0
+    return len(fields) > index and fields[index].strip() == cid
 
 
 # -- the tour ------------------------------------------------------------------

@@ -30,6 +30,7 @@ from .errors import (
     ModuleLost,
     ModuleTimeout,
 )
+from .line_counts import LineCounts
 from .protocol import AtConnection, Command, Framing
 from .redaction import redact
 
@@ -108,12 +109,14 @@ class AtChannel:
         trace: bool = False,
         command_timeout_cap: float = math.inf,
         trace_payload: bool = False,
+        line_counts: LineCounts | None = None,
     ) -> None:
         """``command_timeout_cap`` bounds every command's own ``timeout`` (the
         manual's maximum response time); tests pass a few seconds so as not
         to wait out 10-150 s limits against a module they made silent.
         ``trace_payload`` lets the trace show a payload's first bytes (else
-        its length only)."""
+        its length only).
+        ``line_counts`` counts the bytes each way (the owner's, across lives)."""
         if not command_timeout_cap > 0:
             raise ValueError(f"command_timeout_cap must be positive, not {command_timeout_cap}")
         self._stream = stream
@@ -124,6 +127,7 @@ class AtChannel:
         self._conn = AtConnection()
         self._lock = trio.Lock()  # FIFO-fair: waiters take turns
         self._pending: _Pending | None = None
+        self._in_flight: trio.CancelScope | None = None  # the command's time on the line
         self._line = LineState.IN_STEP
         self.failure: ModemError | None = None
         self.broken = trio.Event()
@@ -131,6 +135,7 @@ class AtChannel:
         # The owner switches to SOCKETS_LOST once the bring-up is done.
         self.rdy_means = RdyMeans.BOOTING
         self.restarts_seen = 0
+        self.line_counts = line_counts if line_counts is not None else LineCounts()
 
     # -- failure ------------------------------------------------------------
 
@@ -143,6 +148,8 @@ class AtChannel:
         if pending is not None:
             pending.prompted.set()
             pending.done.set()
+        if self._in_flight is not None:
+            self._in_flight.cancel()  # also a send stuck on a line nobody reads
         self.broken.set()
 
     def _check(self) -> None:
@@ -164,6 +171,7 @@ class AtChannel:
                 if not data:
                     self.fail(ModuleLost("serial device closed (module unplugged or reset?)"))
                     return
+                self.line_counts.from_module += len(data)
                 for event in self._conn.receive_data(data):
                     self._dispatch(event)
         except ModemError as exc:  # a bug of ours surfacing as a protocol error
@@ -241,7 +249,7 @@ class AtChannel:
                 trace_log.debug("> %s", redact(command.loggable))
             timeout = min(command.timeout, self._timeout_cap)
             timed_out = True
-            with trio.move_on_after(timeout):
+            with trio.move_on_after(timeout) as self._in_flight:
                 await self._send(data)
                 if payload is not None:
                     await pending.prompted.wait()
@@ -270,10 +278,12 @@ class AtChannel:
             return pending.response
         finally:
             self._pending = None
+            self._in_flight = None
 
     async def _send(self, data: bytes) -> None:
         try:
             await self._stream.send_all(data)
+            self.line_counts.to_module += len(data)
         except (trio.BrokenResourceError, trio.ClosedResourceError, OSError) as exc:
             self.fail(ModuleLost(f"serial device failed: {exc}"))
             raise self.failure from exc  # type: ignore[misc]

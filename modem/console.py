@@ -45,16 +45,35 @@ def final_text(final: ev.FinalResult | None) -> str:
 def console_command(text: str, max_response_s: float) -> Command:
     """The ``Command`` for a console line; ``ValueError`` unless it is one AT command.
 
-    Lines that start with the command's own ``+NAME`` and lines without
-    ``+`` are its response.
+    Lines that start with the command's own ``+NAME`` (each one's, for a
+    line of several: ``AT+CSQ;+CEREG?``) and lines without ``+`` are its
+    response.
     """
     if not text.isascii() or any(c in text for c in "\r\n\x1a\x1b"):
         raise ValueError("an AT command is one line of printable ASCII")
     if not text[:2].upper() == "AT":
         raise ValueError("an AT command starts with AT")
-    name = text[2:].split("=", 1)[0].split("?", 1)[0].strip()
-    prefixes = (name.upper(),) if name.startswith("+") else ()
+    prefixes = tuple(dict.fromkeys(
+        name for name in (_name(part) for part in _commands(text[2:])) if name.startswith("+")))
     return Command(text, info_prefixes=prefixes, framing=Framing.BARE_LINES, timeout=max_response_s)
+
+
+def _commands(body: str) -> list[str]:
+    """The commands of a line (after ``AT``): split on ``;`` outside double quotes."""
+    parts = [""]
+    quoted = False
+    for char in body:
+        if char == '"':
+            quoted = not quoted
+        if char == ";" and not quoted:
+            parts.append("")
+        else:
+            parts[-1] += char
+    return parts
+
+
+def _name(command: str) -> str:
+    return command.split("=", 1)[0].split("?", 1)[0].strip().upper()
 
 
 async def run_console_command(channel: AtChannel, command: Command) -> AtResponse:

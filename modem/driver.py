@@ -28,16 +28,19 @@ import trio
 from trio_util import AsyncValue
 
 from . import commands
+from .at_command import Command
 from .bringup import BringUpError, PdpSettings, pdp_address
 from .client_ids import ClientIdPool
 from .clock_sync import CLOCK_CHECK_INTERVAL, HostClock
 from .console import AtResponse, console_command, run_console_command
 from .errors import (
     ModemError,
+    ModuleLost,
     ModuleTimeout,
     SocketIdentityUsed,
     error_for_code,
 )
+from .line_counts import LineCounts
 from .module_state import ModuleState
 from .nurseries import single_exception
 from .profile import TlsProfile
@@ -151,6 +154,7 @@ class Modem:
         self._restart_policy = RestartPolicy()
         self._send_stall_timeout = send_stall_timeout
         self._info_cache: tuple[float, ModuleInfo] | None = None
+        self._send_fails_closed = 0  # SEND FAIL retries of the sockets already closed
 
     @classmethod
     @asynccontextmanager
@@ -174,15 +178,22 @@ class Modem:
         (``ModemOptions``).
         """
         modem = cls(open_stream, pdp or PdpSettings(), profiles, **options)
+        async with modem.running():
+            yield modem
+
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[Modem]:
+        """``open`` for a ``Modem`` made by hand (its owner holds it already
+        during the first bring-up, e.g. to ``abort`` it)."""
         with single_exception():
             async with trio.open_nursery() as nursery:
-                await nursery.start(modem._supervisor.run)
+                await nursery.start(self._supervisor.run)
                 try:
-                    yield modem
+                    yield self
                 finally:
                     with trio.CancelScope(shield=True):
-                        await modem._supervisor.close_all_sockets(CLOSE_ALL_BOUND)
-                    modem.state.value = ModuleState.CLOSED
+                        await self._supervisor.close_all_sockets(CLOSE_ALL_BOUND)
+                    self.state.value = ModuleState.CLOSED
                     nursery.cancel_scope.cancel()
 
     # -- what the module is ------------------------------------------------------
@@ -232,6 +243,46 @@ class Modem:
     def restarts(self) -> int:
         """Restarts the driver asked of the module (``AT+CFUN=1,1``)."""
         return self._supervisor.restarts
+
+    @property
+    def recoveries(self) -> int:
+        """Times the module was brought up again after it was lost."""
+        return self._supervisor.recoveries
+
+    @property
+    def pdp_reactivations(self) -> int:
+        """PDP contexts reactivated after the network dropped them (``pdpdeact``)."""
+        return self._supervisor.pdp_reactivations
+
+    @property
+    def send_fail_retries(self) -> int:
+        """Chunks sent again after ``SEND FAIL`` (module send buffer full), all sockets."""
+        return self._send_fails_closed + sum(s.send_fails for s in self._table.sockets.values())
+
+    @property
+    def line_counts(self) -> LineCounts:
+        """Bytes over the serial line each way since ``open`` (all module lives)."""
+        return self._supervisor.line_counts
+
+    @property
+    def line_baud(self) -> int | None:
+        """The serial line's rate as given to ``open`` (None: unknown)."""
+        return self._supervisor.line_baud
+
+    async def answers(self, within: float) -> bool:
+        """Whether the module answers ``AT`` with ``OK`` within ``within`` s now
+        (waiting for the line included): the health a watchdog wants.  False
+        between lives and while the channel is broken."""
+        channel = self._supervisor.channel
+        if channel is None or channel.failure is not None:
+            await trio.lowlevel.checkpoint()
+            return False
+        with trio.move_on_after(within):
+            try:
+                return (await channel.run(Command("AT", timeout=within))).ok
+            except ModemError:
+                return False
+        return False
 
     @property
     def urc_health(self) -> UrcHealth:
@@ -328,6 +379,7 @@ class Modem:
             self._supervisor.request_restart()
 
     def _socket_closed(self, sock: SslSocket, closed: bool) -> None:
+        self._send_fails_closed += sock.send_fails
         self._table.socket_closed(sock, closed, self._supervisor.channel)
 
     async def update_profiles(self, profiles: Sequence[TlsProfile]) -> None:
@@ -337,6 +389,15 @@ class Modem:
         Raises the failing step's ``ModemError`` and then changes nothing."""
         await self._supervisor.update_profiles(profiles)
         self.profiles = list(profiles)
+
+    def abort(self, reason: str) -> None:
+        """Stop at once: break the channel, so the command on the line and every
+        queued one fail now instead of running to their end (a command on the
+        wire is otherwise finished even when its caller is cancelled, which at
+        a slow baud takes seconds).  The module's sockets are left open; the
+        next bring-up closes them (``close_stale_sockets``).  Also during a
+        bring-up (an upload at a low baud takes minutes)."""
+        self._supervisor.abort(ModuleLost(reason))
 
     # -- shared access ----------------------------------------------------------
 

@@ -48,6 +48,7 @@ from .clock_policy import ClockDecision
 from .clock_sync import CLOCK_CHECK_INTERVAL, HostClock, keep_clock
 from .contexts import apply_profiles
 from .errors import DeviceError, ModemError, ModuleLost, ModuleNotReady, PdpContextBrokeDown
+from .line_counts import LineCounts
 from .module_state import ModuleState
 from .profile import TlsProfile
 from .socket_table import SocketTable
@@ -79,6 +80,9 @@ class Supervisor:
 
     ``state``, ``identity``, ``address``, ``contexts`` and ``restarts``
     describe the current life; ``channel`` is its channel while it serves.
+    ``recoveries`` counts the lives brought up after a lost one,
+    ``pdp_reactivations`` the PDP contexts reactivated after ``pdpdeact``,
+    ``line_counts`` the bytes over the line (all lives).
     ``last_failure`` is the latest reason the module was lost or could not
     be reopened or brought up again (kept after recovery, for the status
     page); ``reopen_backoff_max`` bounds the wait between reopens of a
@@ -106,7 +110,7 @@ class Supervisor:
         self._urc_port = urc_port
         self._reopen_backoff_max = reopen_backoff_max
         self.last_failure: ModemError | None = None
-        self._line_baud = line_baud
+        self.line_baud = line_baud
         self._host_clock = host_clock
         self._clock_check_interval = clock_check_interval
         self._clock: ClockDecision | None = None
@@ -124,7 +128,11 @@ class Supervisor:
         self.ssl_settings: tuple[str, ...] = ()  # what AT+QSSLCFG=? lists
         self.name_checked: frozenset[TlsProfile] = frozenset()
         self.restarts = 0
+        self.recoveries = 0
+        self.pdp_reactivations = 0
+        self.line_counts = LineCounts()
         self.channel: AtChannel | None = None
+        self._life_channel: AtChannel | None = None  # also while it is brought up
         self._nursery: trio.Nursery | None = None  # the serving life's tasks
         self._pdp_lost = trio.Event()
 
@@ -171,8 +179,10 @@ class Supervisor:
         """
         channel = AtChannel(stream, self._on_urc, trace=self._trace,
                             command_timeout_cap=self._command_timeout_cap,
-                            trace_payload=self._trace_payload)
+                            trace_payload=self._trace_payload,
+                            line_counts=self.line_counts)
         self.channel = None
+        self._life_channel = channel
         failure: ModemError
         end = LifeEnd.NOT_BROUGHT_UP
         try:
@@ -190,6 +200,8 @@ class Supervisor:
                     self.state.value = ModuleState.READY
                     if task_status is not None:
                         task_status.started()
+                    else:
+                        self.recoveries += 1
                     nursery.start_soon(self._keep_pdp, channel)
                     nursery.start_soon(self._table.close_unconfirmed, channel)
                     if self._clock is not None:
@@ -236,7 +248,7 @@ class Supervisor:
         contents: list[bytes] = []
         for profile in self.profiles:
             contents.extend(c for c in profile.files().values() if c not in contents)
-        files = await upload_files(channel, contents, self._line_baud)
+        files = await upload_files(channel, contents, self.line_baud)
         self.contexts = await configure_contexts(channel, self.profiles, files)
         self.ssl_settings = await read_ssl_settings(channel)
         self.name_checked = await configure_host_checks(channel, self.contexts,
@@ -268,6 +280,7 @@ class Supervisor:
                     await trio.sleep(backoff)
                     backoff = min(backoff * 2, PDP_BACKOFF_MAX)
             log.info("PDP context reactivated address=%s", self.address)
+            self.pdp_reactivations += 1
             self.state.value = ModuleState.READY
 
     def _on_urc(self, urc: ev.Urc) -> None:
@@ -314,11 +327,17 @@ class Supervisor:
         channel = self.channel
         if channel is not None and self.state.value is ModuleState.READY:
             self.contexts = await apply_profiles(channel, self.contexts, profiles,
-                                                 self._line_baud)
+                                                 self.line_baud)
             # A context keeps what an earlier run set: the new ones get theirs too.
             self.name_checked = await configure_host_checks(channel, self.contexts,
                                                             self.ssl_settings)
         self.profiles = list(profiles)
+
+    def abort(self, failure: ModemError) -> None:
+        """Break the current life's channel, also during its bring-up: the
+        command on the line and every queued one fail with ``failure`` now."""
+        if self._life_channel is not None:
+            self._life_channel.fail(failure)
 
     def request_restart(self) -> None:
         """Restart the module (``AT+CFUN=1,1``) in the background, if it serves."""

@@ -23,6 +23,24 @@ _CERT_BLOCK = re.compile(
     rb"-----BEGIN CERTIFICATE-----\s+.*?-----END CERTIFICATE-----", re.DOTALL)
 
 
+_BEGIN_CERT = b"-----BEGIN CERTIFICATE-----"
+_KEY_BEGIN = re.compile(rb"-----BEGIN ([A-Z ]*)PRIVATE KEY-----")
+
+
+def _cert_blocks(data: bytes, flag: str, path: Path) -> list[bytes]:
+    """The whole PEM certificate blocks of ``data``; a BEGIN without its END
+    (a file cut short when copied) is an error, not a certificate less."""
+    blocks: list[bytes] = _CERT_BLOCK.findall(data)
+    if data.count(_BEGIN_CERT) > len(blocks):
+        raise CertificateError(
+            f"{flag} {path}: is truncated: a -----BEGIN CERTIFICATE----- has no "
+            "-----END CERTIFICATE-----; copy the whole file again")
+    if not blocks:
+        raise CertificateError(f"{flag} {path}: holds no PEM certificate "
+                               "(expected -----BEGIN CERTIFICATE-----)")
+    return blocks
+
+
 class _EncryptedKey(Exception):
     pass
 
@@ -59,10 +77,7 @@ def _read(path: Path, flag: str) -> bytes:
 def read_ca_file(path: Path, flag: str = "--cacert") -> bytes:
     """A file of one or more PEM certificates, checked by loading it into an SSLContext."""
     data = _read(path, flag)
-    blocks = _CERT_BLOCK.findall(data)
-    if not blocks:
-        raise CertificateError(f"{flag} {path}: holds no PEM certificate "
-                          "(expected -----BEGIN CERTIFICATE-----)")
+    blocks = _cert_blocks(data, flag, path)
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     try:
         ctx.load_verify_locations(cadata=b"\n".join(blocks).decode("ascii"))
@@ -75,10 +90,7 @@ def read_client_pair(cert: Path, key: Path) -> tuple[bytes, bytes]:
     """The client certificate and its key, checked to parse and to match."""
     cert_data = _read(cert, "--clientcert")
     key_data = _read(key, "--clientkey")
-    blocks = _CERT_BLOCK.findall(cert_data)
-    if not blocks:
-        raise CertificateError(f"--clientcert {cert}: holds no PEM certificate "
-                          "(expected -----BEGIN CERTIFICATE-----)")
+    blocks = _cert_blocks(cert_data, "--clientcert", cert)
     try:
         ssl.PEM_cert_to_DER_cert(blocks[0].decode("ascii"))
     except (ValueError, UnicodeDecodeError):
@@ -86,6 +98,10 @@ def read_client_pair(cert: Path, key: Path) -> tuple[bytes, bytes]:
     if b"PRIVATE KEY-----" not in key_data:
         raise CertificateError(f"--clientkey {key}: holds no PEM private key "
                           "(expected -----BEGIN ... PRIVATE KEY-----)")
+    begin = _KEY_BEGIN.search(key_data)
+    if begin is not None and b"-----END " + begin.group(1) + b"PRIVATE KEY-----" not in key_data:
+        raise CertificateError(f"--clientkey {key}: is truncated: its -----BEGIN ... PRIVATE "
+                               "KEY----- has no END line; copy the whole file again")
     if b"ENCRYPTED" in key_data:
         raise CertificateError(f"--clientkey {key}: the key is encrypted; the module needs it "
                           "without a passphrase (openssl pkey -in KEY -out PLAIN)")

@@ -122,7 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     g = p.add_argument_group("services")
     g.add_argument("--status", metavar="[BIND:]PORT",
-                   help="serve a read-only HTTP status page (/ and /status.json)")
+                   help="serve a read-only HTTP status page (/ and /status.json) and /metrics")
     g.add_argument("--at-console", metavar="[BIND:]PORT",
                    help="serve a line-based AT command console")
     g.add_argument("--at-pty", metavar="PATH",
@@ -137,6 +137,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--trace-payload", action="store_true",
                    help="with --trace-at, also log the first bytes of each payload "
                         "(user data: may hold credentials)")
+    g.add_argument("--log-format", choices=["text", "json"],
+                   help="text: key=value lines (default); json: one object per line")
 
     g = p.add_argument_group("emulator (no module needed)")
     g.add_argument("--emulate", action="store_true",

@@ -148,6 +148,15 @@ def build_config(flags: MappingABC[str, Any], file: MappingABC[str, Any] | None 
             raise ConfigError(f"two maps listen on {m.listen}; give each its own local port")
         seen[address] = m
 
+    notices: list[str] = []
+    # A flag beats the file's opposite choice: trying a real config with --emulate.
+    if flags.get("emulate") and file.get("device") and not flags.get("device"):
+        notices.append(f"--emulate given: the config file's device = {file['device']!r} "
+                       "is not used")
+        merged.pop("device")
+    elif flags.get("device") and file.get("emulate") and not flags.get("emulate"):
+        notices.append("--device given: the config file's emulate = true is not used")
+        merged.pop("emulate")
     emulate = bool(merged.get("emulate", False))
     if emulate and merged.get("device"):
         raise ConfigError("--device and --emulate exclude each other; drop one")
@@ -195,6 +204,9 @@ def build_config(flags: MappingABC[str, Any], file: MappingABC[str, Any] | None 
                           "give --trace-at too")
     console_unix = parse_unix_socket(merged.get("at-console"), "--at-console")
     verbose = merged.get("verbose", 0)
+    log_format = merged.get("log-format", "text")
+    if log_format not in ("text", "json"):
+        raise ConfigError(f"--log-format: {log_format!r} is not one of text, json")
     config = ProxyConfig(
         maps=tuple(maps),
         device=merged.get("device") or None,
@@ -216,10 +228,12 @@ def build_config(flags: MappingABC[str, Any], file: MappingABC[str, Any] | None 
         verbose=int(verbose) if not isinstance(verbose, bool) else int(verbose),
         trace_at=bool(merged.get("trace-at", False)),
         trace_payload=bool(merged.get("trace-payload", False)),
+        log_format=log_format,
         emulate=emulate,
         resolve=resolve,
         emulate_baud=_number(merged, "emulate-baud", 300, 100_000_000, None),
         emulate_latency_ms=_number(merged, "emulate-latency-ms", 0, None, None),
+        notices=tuple(notices),
     )
     check_context_count(config)
     return config

@@ -6,6 +6,7 @@ values with the same messages as for flags.
 
 from __future__ import annotations
 
+import difflib
 import tomllib
 from collections.abc import Mapping as MappingABC
 from pathlib import Path
@@ -20,6 +21,7 @@ _TOP_KEYS = {
     "max-connections": int, "queue-timeout": (int, float), "grace": (int, float),
     "status": (str, int), "at-console": (str, int), "verbose": (bool, int), "trace-at": bool,
     "trace-payload": bool,
+    "log-format": str,
     "emulate": bool, "resolve": (dict, list), "emulate-baud": int,
     "emulate-latency-ms": (int, float), "at-pty": str,
 }
@@ -46,7 +48,9 @@ def _check_table(table: MappingABC[str, Any], allowed: dict[str, Any], where: st
     for raw_key, value in table.items():
         key = raw_key.replace("_", "-")
         if key not in allowed:
-            raise ConfigError(f"{path}: unknown key {raw_key!r} {where}")
+            near = difflib.get_close_matches(key, list(allowed), n=1)
+            hint = f"; did you mean {near[0]!r}?" if near else ""
+            raise ConfigError(f"{path}: unknown key {raw_key!r} {where}{hint}")
         expected = allowed[key]
         types = expected if isinstance(expected, tuple) else (expected,)
         ok = isinstance(value, types) and not (isinstance(value, bool) and bool not in types)

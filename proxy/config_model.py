@@ -125,12 +125,15 @@ class ProxyConfig:
     verbose: int = 0
     trace_at: bool = False
     trace_payload: bool = False  # the AT trace shows payloads' first bytes, not lengths only
+    log_format: str = "text"  # or "json" (proxy.logging_setup)
     emulate: bool = False
     resolve: tuple[tuple[str, str], ...] = ()
     emulate_baud: int | None = None
     emulate_latency_ms: float | None = None
     # Found while reading the files (e.g. a readable secret); logged at start.
     file_warnings: tuple[str, ...] = ()
+    notices: tuple[str, ...] = field(default=(), compare=False)
+    """One-line notices about the settings, logged once logging is set up."""
 
 
 

@@ -65,6 +65,9 @@ def parse_map(spec: str) -> tuple[Endpoint, Endpoint]:
     left, sep, right = spec.partition("=")
     if not sep or "=" in right or not left or not right:
         raise ConfigError(f"{what}: {_MAP_HELP}")
+    if ":" not in left and not left.strip().isdigit():
+        # Without a BIND the left side is the local port, whatever it looks like.
+        raise ConfigError(f"{what}: the local port {left!r} is not a number; {_MAP_HELP}")
     listen = parse_endpoint(left, what, default_host=LOCALHOST, allow_zero=True)
     try:
         remote = parse_endpoint(right, what)

@@ -10,17 +10,27 @@ Levels: quiet by default (warnings and errors, plus ``NOTICE`` lines such
 as "listening on ..."), ``-v`` adds ``INFO`` (each connection's life),
 ``-vv`` ``DEBUG``; ``--trace-at`` lets the driver's AT traffic
 (``modem.at``, DEBUG) through.  Nothing secret is ever passed as a field.
+
+``--log-format json`` writes one JSON object per line with the same
+content: ``time`` (ISO 8601, UTC), ``level``, ``logger``, ``message``, then
+the fields (numbers stay numbers), and ``traceback`` when there is one.
+Under systemd (``$JOURNAL_STREAM`` names our stderr, systemd.exec(5)) the
+text form leaves the timestamp out: the journal stamps every line itself.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
+from datetime import UTC, datetime
 from typing import Any, TextIO
 
 NOTICE = 25
 logging.addLevelName(NOTICE, "NOTICE")
+
+LOG_FORMATS = ("text", "json")
 
 _FIELDS = "kv_fields"
 
@@ -38,10 +48,11 @@ def _quote(value: Any) -> str:
 
 
 class KeyValueFormatter(logging.Formatter):
-    """``<time> <LEVEL> <logger>: <message> k=v k2="v 2"``."""
+    """``<time> <LEVEL> <logger>: <message> k=v k2="v 2"`` (no time: ``timestamps=False``)."""
 
-    def __init__(self) -> None:
-        super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    def __init__(self, timestamps: bool = True) -> None:
+        super().__init__(("%(asctime)s " if timestamps else "")
+                         + "%(levelname)s %(name)s: %(message)s")
 
     def format(self, record: logging.LogRecord) -> str:
         line = super().format(record)
@@ -54,19 +65,57 @@ class KeyValueFormatter(logging.Formatter):
         return line
 
 
+class JsonFormatter(logging.Formatter):
+    """One JSON object per record: time, level, logger, message, the fields."""
+
+    _BASE = ("time", "level", "logger", "message", "traceback")
+
+    def format(self, record: logging.LogRecord) -> str:
+        stamp = datetime.fromtimestamp(record.created, UTC)
+        out: dict[str, Any] = {
+            "time": stamp.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        for key, value in (getattr(record, _FIELDS, None) or {}).items():
+            if value is None:
+                continue
+            plain = isinstance(value, int | float | bool | str)
+            out[f"{key}_" if key in self._BASE else key] = value if plain else str(value)
+        if record.exc_info:
+            out["traceback"] = self.formatException(record.exc_info)
+        return json.dumps(out, ensure_ascii=False)
+
+
+def journal_stream(stream: TextIO) -> bool:
+    """Whether ``stream`` is systemd's journal (``$JOURNAL_STREAM`` is its ``dev:inode``)."""
+    expected = os.environ.get("JOURNAL_STREAM")
+    if not expected:
+        return False
+    try:
+        st = os.fstat(stream.fileno())
+    except (OSError, ValueError, AttributeError):
+        return False
+    return expected == f"{st.st_dev}:{st.st_ino}"
+
+
 class _ProxyHandler(logging.StreamHandler):  # type: ignore[type-arg]
     """Marks the handler ``setup_logging`` installed, so a second call replaces it."""
 
 
 def setup_logging(verbose: int = 0, trace_at: bool = False,
-                  stream: TextIO | None = None) -> None:
-    """Send ``proxy`` and ``modem`` logs to ``stream`` (stderr) at the chosen levels."""
+                  stream: TextIO | None = None, log_format: str = "text") -> None:
+    """Send ``proxy`` and ``modem`` logs to ``stream`` (stderr) at the chosen
+    levels, as ``log_format`` (one of ``LOG_FORMATS``) says."""
     root = logging.getLogger()
     for handler in list(root.handlers):
         if isinstance(handler, _ProxyHandler):
             root.removeHandler(handler)
-    handler = _ProxyHandler(stream if stream is not None else sys.stderr)
-    handler.setFormatter(KeyValueFormatter())
+    out = stream if stream is not None else sys.stderr
+    handler = _ProxyHandler(out)
+    handler.setFormatter(JsonFormatter() if log_format == "json"
+                         else KeyValueFormatter(timestamps=not journal_stream(out)))
     root.addHandler(handler)
     root.setLevel(logging.WARNING)
     proxy_level = {0: NOTICE, 1: logging.INFO}.get(verbose, logging.DEBUG)

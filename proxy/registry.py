@@ -92,12 +92,29 @@ class Counters:
         }
 
 
+def outcome_of(reason: str) -> str:
+    """A connection's end for counting: its reason without the details
+    (``"open failed: ..."`` -> ``"open failed"``), a small fixed set."""
+    return reason.split(":", 1)[0]
+
+
+@dataclass
+class MapTotals:
+    """One map's ended connections by outcome (``outcome_of``) and their bytes."""
+
+    outcomes: Counter[str] = field(default_factory=Counter)
+    bytes_up: int = 0
+    bytes_down: int = 0
+
+
 class Registry:
-    """Live ``ConnectionRecord`` objects by number, plus ``Counters``."""
+    """Live ``ConnectionRecord`` objects by number, plus ``Counters``, and
+    ``map_totals``: per map, the connections that ended."""
 
     def __init__(self) -> None:
         self.connections: dict[int, ConnectionRecord] = {}
         self.counters = Counters()
+        self.map_totals: dict[Mapping, MapTotals] = {}
         self._count = AsyncValue(0)
         self._next = 1
 
@@ -109,8 +126,13 @@ class Registry:
         self._count.value = len(self.connections)
         return record
 
-    def remove(self, record: ConnectionRecord) -> None:
-        self.connections.pop(record.number, None)
+    def remove(self, record: ConnectionRecord, reason: str = "error") -> None:
+        """``record`` ended, for ``reason`` (what ``serve_connection`` returned)."""
+        if self.connections.pop(record.number, None) is not None:
+            totals = self.map_totals.setdefault(record.mapping, MapTotals())
+            totals.outcomes[outcome_of(reason)] += 1
+            totals.bytes_up += record.bytes_up
+            totals.bytes_down += record.bytes_down
         self._count.value = len(self.connections)
 
     def __len__(self) -> int:

@@ -44,9 +44,9 @@ from .trust import warn_unchecked_names
 
 log = logging.getLogger("proxy.reload")
 
-LIVE_SETTINGS = frozenset({"maps", "grace", "file_warnings"})
+LIVE_SETTINGS = frozenset({"maps", "grace", "file_warnings", "notices"})
 """``ProxyConfig`` fields a reload applies; every other one needs a restart
-(``file_warnings`` is not a setting: the re-read file's warnings, logged again)."""
+(``file_warnings`` and ``notices`` are not settings: what reading the file found)."""
 
 ConfigSource = Callable[[], tuple[ProxyConfig, dict[Mapping, TlsProfile]]]
 """Reads the config again: the validated config and each map's profile

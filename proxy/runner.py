@@ -59,7 +59,8 @@ def explain(exc: BaseException) -> str | None:
         return str(exc)
     if isinstance(exc, ModemError):
         text = str(exc) or type(exc).__name__
-        return f"module: {text}"
+        # "module does not answer AT ..." needs no "module: " before it.
+        return text if text.startswith(("module ", "module's ")) else f"module: {text}"
     return None
 
 
@@ -119,9 +120,11 @@ def run(config: ProxyConfig, materials: dict[TlsOptions, TlsMaterial],
     """Set up logging, find the device, run the service until signalled.
 
     ``reread`` reads the flags and the config file again (for SIGHUP)."""
-    setup_logging(config.verbose, config.trace_at)
+    setup_logging(config.verbose, config.trace_at, log_format=config.log_format)
     for warning in config.file_warnings:
         log.warning(warning)
+    for notice in config.notices:
+        log.log(NOTICE, notice)
     with runtime_failures():
         device = None
         if not config.emulate:

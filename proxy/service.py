@@ -25,6 +25,7 @@ import errno
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
+from functools import partial
 from typing import Any
 
 import trio
@@ -42,10 +43,12 @@ from .connection import HALF_CLOSE_LINGER, serve_connection
 from .device_opener import PortOpener
 from .errors import ListenError as ListenError  # its home before proxy.errors
 from .logging_setup import NOTICE, kv
+from .metrics import ProxyMetrics
 from .port_discovery import describe_device, urc_port_for
 from .registry import ConnectionState, Registry
 from .reload import ConfigSource, ListenerSet, reload_service
 from .status import serve_status
+from .systemd_notify import SystemdNotifier
 from .trust import warn_unchecked_names
 from .unix_listener import UnixSocketFile, open_unix_listener
 
@@ -110,6 +113,7 @@ class ProxyService:
         self._modem_options = modem_options or {}
         self.registry = Registry()
         self.modem: Modem | None = None
+        self._starting_modem: Modem | None = None
         self.emulator: Any = None
         self.admission: Admission | None = None
         self.listen_addresses: dict[Mapping, Endpoint] = {}
@@ -126,6 +130,8 @@ class ProxyService:
         self._services_scope = trio.CancelScope()
         self.listener_set = ListenerSet()  # the maps' listeners (proxy.reload)
         self._reload_lock = trio.Lock()
+        self.metrics = ProxyMetrics(self)
+        self.systemd = SystemdNotifier.from_environment()  # None unless under systemd
 
     # -- control ----------------------------------------------------------------
 
@@ -146,6 +152,11 @@ class ProxyService:
         """Stop at once (second signal): cancel everything."""
         self.hard_stopped = True
         self._root_scope.cancel()
+        modem = self.modem or self._starting_modem
+        if modem is not None:
+            # Commands on the line would otherwise run to their end (seconds at a
+            # low baud; an upload during bring-up, minutes).
+            modem.abort("stopping at once (second signal)")
 
     # -- running ------------------------------------------------------------------
 
@@ -196,6 +207,11 @@ class ProxyService:
                             self.started_at = trio.current_time()
                             for mapping, address in self.listen_addresses.items():
                                 log.log(NOTICE, f"listening on {address} -> {mapping.remote}")
+                            if self.status_address is not None:
+                                log.log(NOTICE, f"status page on http://{self.status_address}/"
+                                        " (/status.json, /metrics)")
+                            if self.console_address is not None:
+                                log.log(NOTICE, f"AT console on {self.console_address}")
                             task_status.started(self)
                     root.cancel_scope.cancel()
         finally:
@@ -255,10 +271,10 @@ class ProxyService:
                 else config.baud
             modem_options = {"urc_port": self._urc_port(device), "line_baud": line_baud,
                              **self._modem_options}
-            modem = await stack.enter_async_context(Modem.open(
-                open_stream, pdp=pdp, profiles=profiles, trace_at=config.trace_at,
-                trace_payload=config.trace_payload, **modem_options))
-            yield modem
+            modem = Modem(open_stream, pdp, profiles, trace_at=config.trace_at,
+                          trace_payload=config.trace_payload, **modem_options)
+            self._starting_modem = modem  # for stop_now during the first bring-up
+            yield await stack.enter_async_context(modem.running())
 
     def _urc_port(self, device: str) -> str | None:
         """The port bring-up routes URCs to: ``--urc-port``, or found from ``device``
@@ -288,11 +304,15 @@ class ProxyService:
         with self._services_scope:
             async with trio.open_nursery() as nursery:
                 if "status" in extra:
-                    nursery.start_soon(serve_status, extra["status"], self.status_snapshot)
+                    nursery.start_soon(partial(serve_status, extra["status"],
+                                               self.status_snapshot,
+                                               metrics=self.metrics.scrape))
                 if "console" in extra:
                     nursery.start_soon(serve_at_console, extra["console"], modem.at_command)
                 if self.at_pty is not None:
                     nursery.start_soon(self.at_pty.serve, modem.at_command)
+                if self.systemd is not None:
+                    nursery.start_soon(self.systemd.serve, modem)
 
     async def _handle(self, mapping: Mapping, modem: Modem, admission: Admission,
                       stream: trio.SocketStream) -> None:
@@ -308,17 +328,20 @@ class ProxyService:
         record = self.registry.add(mapping, listen, peer)
         log.info("accepted", extra=kv(conn=record.number, listen=listen,
                                       remote=str(mapping.remote), peer=peer))
+        reason = "error"
         try:
-            await serve_connection(stream, record, modem=modem,
-                                   profile=self.profiles[mapping], admission=admission,
-                                   registry=self.registry, linger=self.linger)
+            reason = await serve_connection(stream, record, modem=modem,
+                                            profile=self.profiles[mapping], admission=admission,
+                                            registry=self.registry, linger=self.linger)
         except Exception:
             log.exception("connection failed unexpectedly", extra=kv(conn=record.number))
         finally:
-            self.registry.remove(record)
+            self.registry.remove(record, reason)
 
     async def _watch_shutdown(self) -> None:
         await self._shutdown.wait()
+        if self.systemd is not None:
+            self.systemd.stopping()
         if self.state != ServiceState.SERVING:
             log.log(NOTICE, "stopping during start-up")
             self._root_scope.cancel()

@@ -1,6 +1,7 @@
 """``--status``: a small read-only HTTP/1.0 status page on Trio streams.
 
-``GET /`` answers HTML, ``GET /status.json`` JSON (``HEAD`` works too);
+``GET /`` answers HTML, ``GET /status.json`` JSON, ``GET /metrics`` the
+Prometheus text format when a ``metrics`` page is given (``HEAD`` works too);
 another path is 404, another method 405, a malformed request 400, and a
 snapshot that fails (a bug: it must not raise) 500 with the error logged.  One
 request per connection (``Connection: close``); a request head must arrive
@@ -28,6 +29,8 @@ MAX_HEAD = 8192
 REQUEST_TIMEOUT = 10.0
 
 Snapshot = Callable[[], Awaitable[dict[str, Any]]]
+MetricsPage = Callable[[], Awaitable[bytes]]
+METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 _REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed",
             408: "Request Timeout", 431: "Request Header Fields Too Large",
@@ -89,17 +92,20 @@ def _error(status: int, head_only: bool = False) -> bytes:
     return response(status, "text/plain; charset=utf-8", text, head_only=head_only)
 
 
-async def answer(head: bytes, snapshot: Snapshot) -> bytes:
+async def answer(head: bytes, snapshot: Snapshot, metrics: MetricsPage | None = None) -> bytes:
     """The full response bytes for one request head."""
     try:
         method, path = parse_request_line(head)
     except BadRequest as exc:
         return _error(exc.status)
     head_only = method == "HEAD"
-    if path not in ("/", "/status.json"):
+    paths = ("/", "/status.json") if metrics is None else ("/", "/status.json", "/metrics")
+    if path not in paths:
         return _error(404, head_only)
     if method not in ("GET", "HEAD"):
         return _error(405)
+    if path == "/metrics" and metrics is not None:
+        return response(200, METRICS_CONTENT_TYPE, await metrics(), head_only=head_only)
     data = await snapshot()
     if path == "/status.json":
         body = (json.dumps(data, indent=2) + "\n").encode("utf-8")
@@ -108,16 +114,18 @@ async def answer(head: bytes, snapshot: Snapshot) -> bytes:
                     head_only=head_only)
 
 
-async def _answer_or_500(head: bytes, snapshot: Snapshot) -> bytes:
+async def _answer_or_500(head: bytes, snapshot: Snapshot,
+                         metrics: MetricsPage | None = None) -> bytes:
     """``answer``; a failing snapshot is this page's bug, not the service's end."""
     try:
-        return await answer(head, snapshot)
+        return await answer(head, snapshot, metrics)
     except Exception:
         log.exception("status snapshot failed")
         return _error(500)
 
 
-async def handle_request(stream: trio.abc.Stream, snapshot: Snapshot) -> None:
+async def handle_request(stream: trio.abc.Stream, snapshot: Snapshot,
+                         metrics: MetricsPage | None = None) -> None:
     """Serve one request on ``stream`` and close it."""
     try:
         reply = None
@@ -127,7 +135,7 @@ async def handle_request(stream: trio.abc.Stream, snapshot: Snapshot) -> None:
             except BadRequest as exc:
                 reply = _error(exc.status)
             else:
-                reply = await _answer_or_500(head, snapshot)
+                reply = await _answer_or_500(head, snapshot, metrics)
         if reply is None:
             reply = _error(408)
         await stream.send_all(reply)
@@ -138,10 +146,11 @@ async def handle_request(stream: trio.abc.Stream, snapshot: Snapshot) -> None:
 
 
 async def serve_status(listeners: Sequence[trio.SocketListener], snapshot: Snapshot, *,
+                       metrics: MetricsPage | None = None,
                        task_status: trio.TaskStatus[Any] = trio.TASK_STATUS_IGNORED) -> None:
-    """Serve the status page on ``listeners`` until cancelled."""
-    await trio.serve_listeners(partial(handle_request, snapshot=snapshot), list(listeners),
-                               task_status=task_status)
+    """Serve the status page (and ``/metrics``) on ``listeners`` until cancelled."""
+    await trio.serve_listeners(partial(handle_request, snapshot=snapshot, metrics=metrics),
+                               list(listeners), task_status=task_status)
 
 
 # -- HTML ----------------------------------------------------------------------

@@ -2,9 +2,16 @@
 
 One command at a time, as on a real AT port.  Lines end with CR (a LF after
 it is ignored); with echo on the line comes back as typed plus CR before
-anything else.  Lines not starting with ``AT`` are ignored.  One command per
-line (no ``;`` chaining).  ``latency_ms`` delays the first response byte.
+anything else.  Lines not starting with ``AT`` are ignored.  ``latency_ms``
+delays the first response byte.
+
+Several commands on one line, ``AT+CSQ;+CEREG?`` (V.25ter, what Quectel's
+manuals call concatenated commands): each one's information lines in order
+and one ``OK`` at the end; the first that fails ends the line with its error
+and the rest are not run (as the Telit LE910C AT manual, 2.2, states it for
+V.25ter command lines; Quectel's EC2x manual shows the form without the rule).
 """
+
 
 from __future__ import annotations
 
@@ -46,6 +53,22 @@ def parse_extended(body: str) -> Request | None:
     return Request(m[1].upper(), Form.EXECUTE)
 
 
+def _split_commands(body: str) -> list[str]:
+    """``+CSQ;+CEREG?`` -> ``["+CSQ", "+CEREG?"]``: split on ``;`` outside quotes."""
+    parts, current, quoted = [], "", False
+    for char in body:
+        if char == '"':
+            quoted = not quoted
+        if char == ";" and not quoted:
+            parts.append(current)
+            current = ""
+        else:
+            current += char
+    if current:
+        parts.append(current)
+    return [part.strip() for part in parts]
+
+
 class CommandProcessor:
     """Serves the AT command channel of one ``Module``."""
 
@@ -75,6 +98,9 @@ class CommandProcessor:
         """Run one command (``body`` follows ``AT``); returns what to answer."""
         if not body:
             return OK
+        parts = _split_commands(body)
+        if len(parts) > 1:
+            return await self.chained(parts)
         request = parse_extended(body)
         if request is not None:
             return await self.extended(request)
@@ -82,6 +108,16 @@ class CommandProcessor:
         if m:
             return await self.basic(m[1].upper(), m[2])
         return ERROR
+
+    async def chained(self, parts: list[str]) -> bytes | None:
+        """``AT<a>;<b>...``: the answers' lines, one final ``OK``; stop at a failure."""
+        out = b""
+        for part in parts:
+            reply = await self.execute(part)
+            if reply is None or not reply.endswith(OK):
+                return out + reply if reply is not None else (out or None)
+            out += reply[: -len(OK)]
+        return out + OK
 
     async def extended(self, request: Request) -> bytes | None:
         spec = HANDLERS.get(request.name)

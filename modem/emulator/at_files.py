@@ -7,6 +7,11 @@ existing file is ``+CME ERROR: 407`` (upload refused, delete first), a
 timeout ``+CME ERROR: 421`` (nothing stored).  ``AT+QFLST`` lists
 ``+QFLST: "UFS:name",<size>`` (``"RAM:*"`` for RAM); ``AT+QFDEL`` deletes,
 ``+CME ERROR: 405`` when nothing matched a name without wildcards.
+``AT+QFLDS[="UFS"|"RAM"]`` answers ``+QFLDS: <free_size>,<total_size>`` in
+bytes (FILE AT Commands Manual; real answers seen: BG96
+``+QFLDS: 12883392,14483456``, NectisCellular's BG96 driver comment).  The
+sizes here are a guess of the same order for the EC25's UFS, and a small RAM
+area; free space shrinks by what is stored.
 """
 
 from __future__ import annotations
@@ -67,6 +72,19 @@ async def qflst(module: Module, req: Request) -> bytes:
     except ValueError:
         return cme_error(module.cmee, INVALID_FILE_NAME)
     return info(*(f'+QFLST: "{name}",{size}' for name, size in listing))
+
+
+AREA_SIZES = {"UFS": 14_483_456, "RAM": 2_097_152}
+
+
+@COMMANDS.command("+QFLDS", test='+QFLDS: ("UFS","RAM")', forms={EXECUTE, WRITE})
+async def qflds(module: Module, req: Request) -> bytes:
+    area = "UFS" if req.form is EXECUTE else str_field(req.fields, 0).upper()
+    if area not in AREA_SIZES:
+        return cme_error(module.cmee, INVALID_FILE_NAME)
+    used = sum(len(data) for data in module.files.areas[area].values())
+    total = AREA_SIZES[area]
+    return info(f"+QFLDS: {max(total - used, 0)},{total}")
 
 
 @COMMANDS.command("+QFDEL", forms={WRITE})

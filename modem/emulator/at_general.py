@@ -100,6 +100,23 @@ async def csq(module: Module, req: Request) -> bytes:
     return info("+CSQ: 20,99")
 
 
+# The serving cell, in the EC25 AT manual's LTE layout: state, "LTE", FDD/TDD,
+# MCC, MNC, cell ID (hex), PCID, EARFCN, band, UL and DL bandwidth, TAC (hex),
+# RSRP, RSRQ, RSSI, SINR, srxlev.  Real EC2x answers have this shape, e.g.
+# +QENG: "servingcell","NOCONN","LTE","FDD",302,610,844D92A,248,900,2,5,5,D6E7,-89,-8,-61,17,38
+# (a Quectel gateway's source comment; more in tests/emulator/test_console_answers.py).
+# "CONNECT" while an SSL socket is open is a guess (RRC connected), else "NOCONN".
+_SERVING_CELL = '"LTE","FDD",460,01,5A1B2C3,123,1300,3,5,5,1A2B,-95,-10,-73,14,40'
+
+
+@COMMANDS.command("+QENG", test='+QENG: ("servingcell","neighbourcell")', forms={WRITE})
+async def qeng(module: Module, req: Request) -> bytes:
+    if str_field(req.fields, 0).lower() != "servingcell" or len(req.fields) > 1:
+        raise ParamError("qeng")  # neighbour cells: not emulated
+    state = "CONNECT" if module.sockets else "NOCONN"
+    return info(f'+QENG: "servingcell","{state}",{_SERVING_CELL}')
+
+
 @COMMANDS.command("+CCLK", forms={READ, WRITE})
 async def cclk(module: Module, req: Request) -> bytes:
     clock = module.clock

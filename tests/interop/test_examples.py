@@ -64,7 +64,46 @@ def test_example_service_runs_the_proxy_with_the_config_file() -> None:
     settings = dict(re.findall(r"^(\w+)=(.*)$", unit, re.MULTILINE))
     assert "--config /etc/ssl-proxy/ssl-proxy.toml" in settings["ExecStart"]
     assert settings["Restart"] == "on-failure"
+    assert settings["Type"] == "notify" and int(settings["WatchdogSec"]) > 0
     assert settings["SupplementaryGroups"] == "dialout"
     assert settings["User"] != "root"
     assert settings["NoNewPrivileges"] == "yes"
     assert settings["ProtectSystem"] == "strict"
+
+
+_UDEV_PAIR = re.compile(r'\s*([A-Z_]+(?:\{[^}]+\})?)\s*(==|!=|\+=|:=|=)\s*"([^"]*)"\s*(?:,|$)')
+_UDEV_MATCH_KEYS = {"ACTION", "SUBSYSTEM", "SUBSYSTEMS", "KERNEL", "KERNELS", "ATTRS", "ENV"}
+_UDEV_ASSIGN_KEYS = {"SYMLINK", "GROUP", "MODE", "ENV"}
+
+
+def udev_rules(text: str) -> list[list[tuple[str, str, str]]]:
+    """Each rule of a .rules file as (key, operator, value) triples; the file must parse."""
+    rules = []
+    for line in text.replace("\\\n", " ").splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        pairs, position = [], 0
+        while position < len(line):
+            m = _UDEV_PAIR.match(line, position)
+            assert m, f"cannot parse {line[position:]!r}"
+            pairs.append(m.groups())
+            position = m.end()
+        for key, op, _ in pairs:
+            base = key.split("{")[0]
+            allowed = _UDEV_MATCH_KEYS if op in ("==", "!=") else _UDEV_ASSIGN_KEYS
+            assert base in allowed, (key, op)
+        rules.append(pairs)
+    return rules
+
+
+def test_udev_rules_name_the_at_port_and_keep_modemmanager_off() -> None:
+    rules = udev_rules((EXAMPLES / "99-quectel.rules").read_text())
+    at_port = next(r for r in rules if ("SYMLINK", "+=", "quectel-at") in r)
+    assert ("ATTRS{idVendor}", "==", "2c7c") in at_port
+    assert ("ATTRS{bInterfaceNumber}", "==", "02") in at_port  # the proxy's AT_INTERFACE
+    assert ("GROUP", "=", "dialout") in at_port and ("MODE", "=", "0660") in at_port
+    ignore = next(r for r in rules if ("ENV{ID_MM_DEVICE_IGNORE}", "=", "1") in r)
+    assert ("ATTRS{idVendor}", "==", "2c7c") in ignore
+    from proxy.port_discovery import AT_INTERFACE, QUECTEL_VID
+    assert f"{QUECTEL_VID:04x}" == "2c7c" and AT_INTERFACE == 2

@@ -25,6 +25,9 @@ def files(tmp_path: Path, ca: trustme.CA) -> dict[str, Path]:
         "other_key": tmp_path / "other.key",
         "enc_key": tmp_path / "enc.key",
         "junk": tmp_path / "junk.pem",
+        "cut_ca": tmp_path / "cut-ca.pem",
+        "cut_bundle": tmp_path / "cut-bundle.pem",
+        "cut_key": tmp_path / "cut.key",
     }
     ca.cert_pem.write_to_path(out["ca"])
     client.cert_chain_pems[0].write_to_path(out["cert"])
@@ -36,6 +39,10 @@ def files(tmp_path: Path, ca: trustme.CA) -> dict[str, Path]:
         serialization.BestAvailableEncryption(b"passphrase")))
     out["junk"].write_text("-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydA==\n"
                            "-----END CERTIFICATE-----\n")
+    pem = ca.cert_pem.bytes()
+    out["cut_ca"].write_bytes(pem[: len(pem) // 2])  # copied half way
+    out["cut_bundle"].write_bytes(pem + other.cert_chain_pems[0].bytes()[:200])
+    out["cut_key"].write_bytes(client.private_key_pem.bytes()[:100])
     return out
 
 
@@ -52,6 +59,10 @@ def test_host_bundle_parses():
 @pytest.mark.parametrize(("make", "words"), [
     (lambda f: read_ca_file(f["key"]), "holds no PEM certificate"),
     (lambda f: read_ca_file(f["junk"]), "a certificate in it does not parse"),
+    (lambda f: read_ca_file(f["cut_ca"]), "is truncated: a -----BEGIN CERTIFICATE----- has"),
+    (lambda f: read_ca_file(f["cut_bundle"]), "is truncated"),
+    (lambda f: read_client_pair(f["cut_ca"], f["key"]), "--clientcert"),
+    (lambda f: read_client_pair(f["cert"], f["cut_key"]), "is truncated: its -----BEGIN"),
     (lambda f: read_ca_file(f["ca"].with_name("missing.pem")), "cannot read it"),
     (lambda f: read_ca_file(f["ca"].parent), "is a directory"),
     (lambda f: read_client_pair(f["key"], f["key"]), "--clientcert"),

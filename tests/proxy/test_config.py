@@ -44,6 +44,8 @@ def test_parse_map_accepts(spec, listen, remote):
     ("9000=", "expected [BIND:]LPORT=HOST:RPORT"),
     ("=host:443", "expected [BIND:]LPORT=HOST:RPORT"),
     ("9000=host", "lacks HOST:PORT"),
+    ("abc=api.example.com:443", "the local port 'abc' is not a number"),
+    ("127.0.0.1:abc=api.example.com:443", "port 'abc' is not a number"),
     ("9000=host:https", "'https' is not a number"),
     ("9000=host:0", "outside 1-65535"),
     ("70000=host:443", "outside 0-65535"),
@@ -226,6 +228,9 @@ tls-version = "1.0"
 @pytest.mark.parametrize(("text", "words"), [
     ("apn = \n", "is not valid TOML"),
     ("colour = 1\n", "unknown key 'colour' at the top level"),
+    ("cacerts = \"ca.pem\"\n", "unknown key 'cacerts' at the top level; did you mean 'cacert'?"),
+    ("trace_atx = true\n", "did you mean 'trace-at'?"),
+    ("[[map]]\nlisten = 9000\nconect = \"h:1\"\n", "in [[map]] #1; did you mean 'connect'?"),
     ("baud = \"fast\"\n", "baud at the top level must be a number"),
     ("rtscts = 1\n", "rtscts at the top level must be true or false"),
     ("apn-password = 5\n", "apn-password at the top level must be a string"),

@@ -1,0 +1,218 @@
+"""``/metrics``: the proxy's counters in the Prometheus text format.
+
+``MetricsCollector`` is a prometheus_client custom collector: at every
+scrape it reads the counters the registry (``proxy.registry``), the
+admission and the driver (``modem.driver.Modem``) already keep, so there is
+no second set of bookkeeping to drift.  ``scrape`` first refreshes the
+module's signal (``Modem.module_info``, bounded like the status page), then
+renders.  Module-level series carry ``modem="0"`` (one module per proxy
+today; the label keeps the names stable for several).
+
+Names follow the Prometheus conventions: counters end in ``_total``, units
+are seconds and bytes.  The serial line's busy time each way is
+``bytes * 10 / baud`` (8N1), so ``rate(ssl_proxy_serial_busy_seconds_total[1m])``
+is the share of the line in use (1.0: at its limit).  The table of metrics
+is in docs/operations.md.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from collections.abc import Mapping as MappingABC
+from typing import Protocol
+
+import trio
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+
+from modem import __version__
+from modem.driver import Modem
+from modem.errors import ModemError
+from modem.module_state import ModuleState
+
+from .admission import Admission
+from .config import Endpoint, Mapping, ProxyConfig
+from .registry import ConnectionState, MapTotals, Registry
+
+MODEM_LABEL = "0"
+SIGNAL_TIMEOUT = 0.8  # a scrape answers within 1 s, however slow the module
+
+
+class MetricsSource(Protocol):
+    """What the collector reads (``proxy.service.ProxyService``)."""
+
+    registry: Registry
+    modem: Modem | None
+    admission: Admission | None
+    listen_addresses: dict[Mapping, Endpoint]
+    config: ProxyConfig
+
+
+def map_label(mapping: Mapping, bound: MappingABC[Mapping, Endpoint]) -> str:
+    """A map as a label value: where it really listens, and where it goes."""
+    return f"{bound.get(mapping, mapping.listen)} -> {mapping.remote}"
+
+
+class MetricsCollector:
+    """Builds every metric family from ``source`` at scrape time."""
+
+    def __init__(self, source: MetricsSource) -> None:
+        self.source = source
+
+    def collect(self) -> Iterator[Metric]:
+        yield from self._service()
+        yield from self._maps()
+        modem = self.source.modem
+        if modem is not None:
+            yield from self._module(modem)
+
+    def _service(self) -> Iterator[Metric]:
+        source = self.source
+        info = GaugeMetricFamily("ssl_proxy_build_info", "The proxy's version.",
+                                 labels=["version"])
+        info.add_metric([__version__], 1)
+        yield info
+        counters = source.registry.counters
+        failures = CounterMetricFamily(
+            "ssl_proxy_open_failures", "Opens that failed, by the module's error code "
+            "(else the error's kind; ModuleNotReady: reset while the module recovered).",
+            labels=["code"])
+        for code, count in sorted(counters.open_failures.items()):
+            failures.add_metric([code], count)
+        yield failures
+        broken = CounterMetricFamily(
+            "ssl_proxy_socket_failures", "Open module sockets that failed mid-stream, "
+            "by error code or kind.", labels=["code"])
+        for code, count in sorted(counters.socket_failures.items()):
+            broken.add_metric([code], count)
+        yield broken
+        yield CounterMetricFamily(
+            "ssl_proxy_queue_timeouts", "Connections closed unserved: no module socket "
+            "freed up within the queue timeout.", value=counters.queue_timeouts)
+        queued = sum(1 for r in source.registry.connections.values()
+                     if r.state is ConnectionState.QUEUED)
+        yield GaugeMetricFamily("ssl_proxy_queue_length",
+                                "Connections waiting for a module socket.", value=queued)
+        admission = source.admission
+        if admission is not None:
+            yield GaugeMetricFamily("ssl_proxy_max_connections",
+                                    "The --max-connections limit.",
+                                    value=admission.max_connections)
+
+    def _maps(self) -> Iterator[Metric]:
+        source = self.source
+        registry = source.registry
+        live: dict[Mapping, MapTotals] = {m: MapTotals() for m in source.config.maps}
+        states: dict[Mapping, Counter[str]] = {m: Counter() for m in source.config.maps}
+        for record in registry.connections.values():
+            totals = live.setdefault(record.mapping, MapTotals())
+            totals.bytes_up += record.bytes_up
+            totals.bytes_down += record.bytes_down
+            states.setdefault(record.mapping, Counter())[record.state.value] += 1
+        ended = CounterMetricFamily(
+            "ssl_proxy_connections", "Local connections that ended, by map and outcome.",
+            labels=["map", "outcome"])
+        open_now = GaugeMetricFamily(
+            "ssl_proxy_connections_active", "Local connections now, by map and state.",
+            labels=["map", "state"])
+        moved = CounterMetricFamily(
+            "ssl_proxy_bytes", "Payload bytes by map; up: local to remote, down: back.",
+            labels=["map", "direction"], unit="bytes")
+        for mapping in live:
+            label = map_label(mapping, source.listen_addresses)
+            done = registry.map_totals.get(mapping, MapTotals())
+            for outcome, count in sorted(done.outcomes.items()):
+                ended.add_metric([label, outcome], count)
+            for state in ConnectionState:
+                open_now.add_metric([label, state.value], states[mapping][state.value])
+            moved.add_metric([label, "up"], done.bytes_up + live[mapping].bytes_up)
+            moved.add_metric([label, "down"], done.bytes_down + live[mapping].bytes_down)
+        yield from (ended, open_now, moved)
+
+    def _module(self, modem: Modem) -> Iterator[Metric]:
+        labels = [MODEM_LABEL]
+        state = GaugeMetricFamily("ssl_proxy_module_state",
+                                  "1 for the module's current state, 0 for the others.",
+                                  labels=["modem", "state"])
+        for each in ModuleState:
+            state.add_metric([MODEM_LABEL, each.value], 1 if modem.state.value is each else 0)
+        yield state
+        cached = modem.cached_module_info()
+        if cached is not None and cached[0].signal_dbm is not None:
+            signal = GaugeMetricFamily("ssl_proxy_module_signal_dbm",
+                                       "The module's signal (AT+CSQ) in dBm.", labels=["modem"])
+            signal.add_metric(labels, cached[0].signal_dbm)
+            yield signal
+        in_use = GaugeMetricFamily("ssl_proxy_module_sockets_in_use",
+                                   "Module client IDs (sockets) in use.", labels=["modem"])
+        in_use.add_metric(labels, len(modem.client_ids.in_use))
+        yield in_use
+        capacity = GaugeMetricFamily("ssl_proxy_module_sockets",
+                                     "Module client IDs (sockets) there are.", labels=["modem"])
+        capacity.add_metric(labels, modem.client_ids.capacity)
+        yield capacity
+        for name, text, value in (
+            ("ssl_proxy_send_fail_retries", "Chunks sent again after SEND FAIL "
+             "(the module's send buffer was full).", modem.send_fail_retries),
+            ("ssl_proxy_module_restarts", "Restarts the proxy asked of the module "
+             "(AT+CFUN=1,1 after a run of failed opens).", modem.restarts),
+            ("ssl_proxy_module_recoveries", "Times the module was brought up again "
+             "after it was lost.", modem.recoveries),
+            ("ssl_proxy_pdp_reactivations", "PDP contexts reactivated after the "
+             "network dropped them.", modem.pdp_reactivations),
+        ):
+            family = CounterMetricFamily(name, text, labels=["modem"])
+            family.add_metric(labels, value)
+            yield family
+        yield from self._line(modem)
+
+    def _line(self, modem: Modem) -> Iterator[Metric]:
+        counts = modem.line_counts
+        directions = ("to_module", "from_module")
+        moved = CounterMetricFamily("ssl_proxy_serial", "Bytes over the serial line.",
+                                    labels=["modem", "direction"], unit="bytes")
+        for direction, value in zip(directions, (counts.to_module, counts.from_module),
+                                    strict=True):
+            moved.add_metric([MODEM_LABEL, direction], value)
+        yield moved
+        baud = modem.line_baud
+        if not baud:
+            return
+        rate = GaugeMetricFamily("ssl_proxy_serial_baud", "The serial line's rate (bits/s).",
+                                 labels=["modem"])
+        rate.add_metric([MODEM_LABEL], baud)
+        yield rate
+        busy = CounterMetricFamily(
+            "ssl_proxy_serial_busy", "Time the serial line was busy (bytes x 10 / baud); "
+            "its rate is the line's busy share.", labels=["modem", "direction"],
+            unit="seconds")
+        for direction, seconds in zip(directions, counts.busy_seconds(baud), strict=True):
+            busy.add_metric([MODEM_LABEL, direction], seconds)
+        yield busy
+
+
+async def refresh_signal(modem: Modem | None) -> None:
+    """Ask the module for its signal (cached 5 s), within ``SIGNAL_TIMEOUT``;
+    the last answer stands when it is not ready or slow."""
+    if modem is None or modem.state.value is not ModuleState.READY:
+        await trio.lowlevel.checkpoint()
+        return
+    with trio.move_on_after(SIGNAL_TIMEOUT):
+        try:
+            await modem.module_info()
+        except ModemError:
+            pass
+
+
+class ProxyMetrics:
+    """The ``/metrics`` page of one proxy: ``await scrape()`` is the body."""
+
+    def __init__(self, source: MetricsSource) -> None:
+        self.source = source
+        self.registry = CollectorRegistry(auto_describe=False)
+        self.registry.register(MetricsCollector(source))
+
+    async def scrape(self) -> bytes:
+        await refresh_signal(self.source.modem)
+        return generate_latest(self.registry)

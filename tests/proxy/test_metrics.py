@@ -1,0 +1,105 @@
+"""``/metrics`` on the ``--status`` listener, read with prometheus_client's own parser.
+
+The proxy runs over the emulator on a pty with real TLS servers; the
+assertions compare the scraped counters with what the test did (bytes
+sent, failures caused, faults injected).
+"""
+
+from __future__ import annotations
+
+import pytest
+import trio
+from prometheus_client.parser import text_string_to_metric_families
+
+from modem.emulator import Fault
+from modem.line_counts import BITS_PER_BYTE
+
+from .test_end_to_end import connect, http_get, read_all, round_trip, start_proxy, wait_until
+from .test_end_to_end import emulator as emulator  # the fixture
+
+Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
+
+
+async def scrape(service) -> tuple[Samples, dict[str, str]]:
+    """Every sample by (name, labels), and each family's type."""
+    status, body = await http_get(service.status_address, "/metrics")
+    assert status == 200, body
+    samples: Samples = {}
+    types: dict[str, str] = {}
+    for family in text_string_to_metric_families(body.decode()):
+        types[family.name] = family.type
+        for sample in family.samples:
+            samples[(sample.name, frozenset(sample.labels.items()))] = sample.value
+    return samples, types
+
+
+def value(samples: Samples, name: str, **labels: str) -> float:
+    return samples.get((name, frozenset(labels.items())), 0.0)
+
+
+async def test_counters_move_after_a_transfer(emulator, echo_server, ca_file, nursery):
+    service = await start_proxy(nursery, emulator, "--cacert", str(ca_file),
+                                "--map", f"0=echo.test:{echo_server.port}",
+                                "--map", "0=nowhere.test:443", "--status", "127.0.0.1:0")
+    echo_map = f"{list(service.listen_addresses.values())[0]} -> echo.test:{echo_server.port}"
+    before, types = await scrape(service)
+    assert types["ssl_proxy_connections"] == "counter"
+    assert types["ssl_proxy_module_state"] == "gauge"
+    assert value(before, "ssl_proxy_module_state", modem="0", state="ready") == 1
+    assert value(before, "ssl_proxy_module_state", modem="0", state="recovering") == 0
+    assert value(before, "ssl_proxy_module_sockets", modem="0") == 12
+    assert -113 <= value(before, "ssl_proxy_module_signal_dbm", modem="0") <= -51
+    assert value(before, "ssl_proxy_bytes_total", map=echo_map, direction="up") == 0
+
+    async with await connect(service, 1) as failing:
+        with pytest.raises(trio.BrokenResourceError):
+            await read_all(failing)
+    await emulator.inject(Fault.send_fail(2))
+    async with await connect(service) as stream:
+        assert await round_trip(stream, b"m" * 5000) == b"m" * 5000
+        during, _ = await scrape(service)
+        assert value(during, "ssl_proxy_module_sockets_in_use", modem="0") == 1
+        assert value(during, "ssl_proxy_connections_active", map=echo_map, state="open") == 1
+        assert value(during, "ssl_proxy_bytes_total", map=echo_map, direction="down") == 5000
+    await wait_until(lambda: len(service.registry) == 0)
+
+    after, _ = await scrape(service)
+    assert value(after, "ssl_proxy_connections_total", map=echo_map, outcome="local closed") == 1
+    assert value(after, "ssl_proxy_bytes_total", map=echo_map, direction="up") == 5000
+    assert value(after, "ssl_proxy_bytes_total", map=echo_map, direction="down") == 5000
+    assert value(after, "ssl_proxy_open_failures_total", code="565") == 1
+    assert value(after, "ssl_proxy_send_fail_retries_total", modem="0") == 2
+    assert value(after, "ssl_proxy_module_sockets_in_use", modem="0") == 0
+    assert value(after, "ssl_proxy_queue_length") == 0
+    for direction in ("to_module", "from_module"):
+        moved = value(after, "ssl_proxy_serial_bytes_total", modem="0", direction=direction)
+        assert moved > value(before, "ssl_proxy_serial_bytes_total", modem="0",
+                             direction=direction) + 5000
+        busy = value(after, "ssl_proxy_serial_busy_seconds_total", modem="0",
+                     direction=direction)
+        assert busy == pytest.approx(moved * BITS_PER_BYTE / 115200)
+
+
+async def test_module_lives_are_counted(emulator, echo_server, ca_file, nursery):
+    service = await start_proxy(nursery, emulator, "--cacert", str(ca_file),
+                                "--map", f"0=echo.test:{echo_server.port}",
+                                "--status", "127.0.0.1:0")
+    await emulator.inject(Fault.pdp_deact(1))
+    await wait_until(lambda: service.modem.pdp_reactivations == 1)
+    await emulator.inject(Fault.restart())
+    await wait_until(lambda: service.modem.recoveries == 1)
+    samples, _ = await scrape(service)
+    assert value(samples, "ssl_proxy_pdp_reactivations_total", modem="0") == 1
+    assert value(samples, "ssl_proxy_module_recoveries_total", modem="0") == 1
+    assert value(samples, "ssl_proxy_module_restarts_total", modem="0") == 0
+
+
+async def test_metrics_is_404_without_a_metrics_page():
+    from proxy.status import answer
+
+    async def snapshot():
+        await trio.lowlevel.checkpoint()
+        return {}
+
+    reply = await answer(b"GET /metrics HTTP/1.0", snapshot)
+    assert reply.startswith(b"HTTP/1.0 404 ")
