@@ -19,6 +19,8 @@ import logging
 import sys
 from typing import Any, TextIO
 
+from .modem_names import ModemNameFilter
+
 NOTICE = 25
 logging.addLevelName(NOTICE, "NOTICE")
 
@@ -67,6 +69,7 @@ def setup_logging(verbose: int = 0, trace_at: bool = False,
             root.removeHandler(handler)
     handler = _ProxyHandler(stream if stream is not None else sys.stderr)
     handler.setFormatter(KeyValueFormatter())
+    handler.addFilter(ModemNameFilter())  # modem=<name> with several modems
     root.addHandler(handler)
     root.setLevel(logging.WARNING)
     proxy_level = {0: NOTICE, 1: logging.INFO}.get(verbose, logging.DEBUG)

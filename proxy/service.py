@@ -38,10 +38,16 @@ from modem.profile import TlsProfile
 from .admission import Admission
 from .at_console import serve_at_console
 from .config import Endpoint, Mapping, ProxyConfig
-from .connection import HALF_CLOSE_LINGER, serve_connection
+from .config_model import ModemSpec
+from .config_modems import modem_specs
+from .connection import HALF_CLOSE_LINGER, SocketOpener, serve_connection
 from .device_opener import PortOpener
 from .errors import ListenError as ListenError  # its home before proxy.errors
+from .line_meter import LineMeter
 from .logging_setup import NOTICE, kv
+from .modem_pool import ModemPool
+from .modem_status import modems_status
+from .placed_connection import PlacedAdmission, PlacedOpener
 from .port_discovery import describe_device, urc_port_for
 from .registry import ConnectionState, Registry
 from .status import serve_status
@@ -90,18 +96,25 @@ class ProxyService:
     After start, ``listen_addresses`` maps each ``Mapping`` to where it
     actually listens (useful with LPORT 0), ``status_address`` and
     ``console_address`` likewise; ``modem``, ``registry`` and (emulating)
-    ``emulator`` are there for the status page and for tests.
+    ``emulator`` are there for the status page and for tests (with several
+    modems, the first one's; ``pool`` holds them all, and
+    ``rediscover_by_modem`` a discovery per modem name).
     """
 
     def __init__(self, config: ProxyConfig, profiles: dict[Mapping, TlsProfile],
                  device: str | None = None, *, linger: float = HALF_CLOSE_LINGER,
                  emulator_options: dict[str, Any] | None = None,
                  modem_options: dict[str, Any] | None = None,
-                 rediscover: Callable[[], str] | None = None) -> None:
+                 rediscover: Callable[[], str] | None = None,
+                 rediscover_by_modem: dict[str, Callable[[], str]] | None = None) -> None:
         self.config = config
         self.profiles = profiles
         self.device = device
         self.rediscover = rediscover
+        self.rediscover_by_modem = rediscover_by_modem or {}
+        self.specs = modem_specs(config)
+        self.pool: ModemPool | None = None
+        self.console_addresses: dict[str, Endpoint] = {}  # per-modem consoles ([[modem]])
         self.linger = linger
         self._emulator_options = emulator_options or {}
         self._modem_options = modem_options or {}
@@ -149,6 +162,11 @@ class ProxyService:
             if config.at_console is not None:
                 extra["console"] = await bind(config.at_console, "--at-console")
                 self.console_address = _bound_address(extra["console"])
+            for spec in config.modems:
+                if spec.at_console is not None:
+                    key = f"console:{spec.name}"
+                    extra[key] = await bind(spec.at_console, f"[[modem]] {spec.name} at-console")
+                    self.console_addresses[spec.name] = _bound_address(extra[key])
         except BaseException:
             for group in [*listeners.values(), *extra.values()]:
                 for listener in group:
@@ -159,8 +177,11 @@ class ProxyService:
             with self._root_scope:
                 async with trio.open_nursery() as root:
                     root.start_soon(self._watch_shutdown)
-                    async with self._module() as modem:
-                        self.modem = modem
+                    async with ModemPool.open(self.specs, self._module,
+                                              self._line_bytes_per_second) as pool:
+                        self.pool = pool
+                        modem = self.modem = pool.members[0].modem
+                        assert modem is not None
                         self.admission = Admission(modem.client_ids, config.max_connections,
                                                    config.queue_timeout)
                         async with trio.open_nursery() as work:
@@ -193,9 +214,18 @@ class ProxyService:
                         extra=kv(maps=", ".join(str(m.remote) for m in self.config.maps
                                                 if m.tls.insecure)))
 
-    @asynccontextmanager
-    async def _module(self) -> AsyncIterator[Modem]:
+    def _line_bytes_per_second(self, spec: ModemSpec) -> float:
         config = self.config
+        baud = config.emulate_baud if config.emulate and config.emulate_baud else spec.baud
+        return baud / 10
+
+    @asynccontextmanager
+    async def _module(self, spec: ModemSpec | None = None, meter: LineMeter | None = None
+                      ) -> AsyncIterator[tuple[Modem, Any]]:
+        """One modem (``spec``; default the first), its emulator first when emulating."""
+        config = self.config
+        spec = spec or self.specs[0]
+        emulator: Any = None
         async with AsyncExitStack() as stack:
             if config.emulate:
                 from modem.emulator import Emulator, EmulatorConfig
@@ -206,37 +236,47 @@ class ProxyService:
                 if config.emulate_latency_ms is not None:
                     options["latency_ms"] = config.emulate_latency_ms
                 options.update(self._emulator_options)
-                self.emulator = await stack.enter_async_context(
+                emulator = await stack.enter_async_context(
                     Emulator.running(EmulatorConfig(**options)))
-                device = self.emulator.device
+                if spec is self.specs[0]:
+                    self.emulator = emulator
+                device = emulator.device
             else:
-                device = self.device
+                device = self.device if spec is self.specs[0] and self.device else spec.device
             if device is None:
                 raise ValueError("ProxyService needs a device path unless emulating")
-            open_stream = PortOpener(device, baudrate=config.baud, rtscts=config.rtscts,
-                                     discover=None if config.emulate else self.rediscover)
-            pdp = PdpSettings(context_id=config.pdp_context, apn=config.apn,
+            rediscover = self.rediscover_by_modem.get(spec.name, self.rediscover
+                                                      if spec is self.specs[0] else None)
+            open_stream: Callable[[], Any] = PortOpener(
+                device, baudrate=spec.baud, rtscts=config.rtscts,
+                discover=None if config.emulate else rediscover)
+            if meter is not None:
+                open_stream = meter.wrap(open_stream)
+            pdp = PdpSettings(context_id=config.pdp_context, apn=spec.apn,
                               username=config.apn_user, password=config.apn_password,
                               auth=config.apn_auth)
             profiles = list(dict.fromkeys(self.profiles.values()))
             line_baud = config.emulate_baud if config.emulate and config.emulate_baud \
-                else config.baud
-            modem_options = {"urc_port": self._urc_port(device), "line_baud": line_baud,
+                else spec.baud
+            modem_options = {"urc_port": self._urc_port(device, spec.urc_port, emulator),
+                             "line_baud": line_baud,
                              **self._modem_options}
             modem = await stack.enter_async_context(Modem.open(
                 open_stream, pdp=pdp, profiles=profiles, trace_at=config.trace_at,
                 **modem_options))
-            yield modem
+            yield modem, emulator
 
-    def _urc_port(self, device: str) -> str | None:
+    def _urc_port(self, device: str, setting: str | None = None,
+                  emulator: Any = None) -> str | None:
         """The port bring-up routes URCs to: ``--urc-port``, or found from ``device``
         (the emulator's port name with ``--emulate``); None leaves the module's."""
-        setting = self.config.urc_port
+        setting = self.config.urc_port if setting is None else setting
+        emulator = self.emulator if emulator is None else emulator
         port: str | None
         if setting != "auto":
             port, why = setting, "--urc-port"
-        elif self.emulator is not None:
-            port, why = self.emulator.config.port_name, "emulator"
+        elif emulator is not None:
+            port, why = emulator.config.port_name, "emulator"
         else:
             port, why = urc_port_for(describe_device(device))
         log.info("URC port for the AT port", extra=kv(
@@ -260,6 +300,10 @@ class ProxyService:
                     nursery.start_soon(serve_status, extra["status"], self.status_snapshot)
                 if "console" in extra:
                     nursery.start_soon(serve_at_console, extra["console"], modem.at_command)
+                for member in self.pool.members if self.pool is not None else ():
+                    key = f"console:{member.name}"
+                    if key in extra and member.modem is not None:
+                        nursery.start_soon(serve_at_console, extra[key], member.modem.at_command)
 
     async def _handle(self, mapping: Mapping, modem: Modem, admission: Admission,
                       stream: trio.SocketStream) -> None:
@@ -275,8 +319,13 @@ class ProxyService:
         record = self.registry.add(mapping, listen, peer)
         log.info("accepted", extra=kv(conn=record.number, listen=listen,
                                       remote=str(mapping.remote), peer=peer))
+        opener: SocketOpener = modem
+        pool = self.pool
+        if pool is not None and pool.several:  # placed on one of the modems, fails over
+            opener = PlacedOpener(pool, record)
+            admission = PlacedAdmission(admission, pool, mapping)  # type: ignore[assignment]
         try:
-            await serve_connection(stream, record, modem=modem,
+            await serve_connection(stream, record, modem=opener,
                                    profile=self.profiles[mapping], admission=admission,
                                    registry=self.registry, linger=self.linger)
         except Exception:
@@ -324,6 +373,7 @@ class ProxyService:
                 "queue_timeout_s": self.config.queue_timeout,
             },
             "module": module,
+            "modems": await modems_status(self.pool, _module_status),
             "maps": [
                 {
                     "listen": str(self.listen_addresses.get(m, m.listen)),

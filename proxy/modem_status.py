@@ -1,0 +1,64 @@
+"""The status page's ``modems`` list: one entry per modem of the pool.
+
+Each entry: ``name``, ``device``, ``state``, ``ids_in_use`` (the client IDs
+its sockets hold), ``signal_dbm`` and ``registration`` (the module's answer,
+or the last one), ``line_busy`` (share of the serial line, 0..1),
+``failing`` (passed over for failing opens), ``opened``,
+``open_failures`` (by kind), ``retried_elsewhere`` (opens that failed here
+and were tried on another modem) and ``last_error``.  The modules are asked
+concurrently, so the page answers within one module's time limit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import trio
+
+from modem.driver import Modem
+
+from .modem_pool import ModemPool, PoolMember
+
+__all__ = ["modems_status"]
+
+ModuleStatus = Callable[[Modem], Awaitable[dict[str, Any]]]
+
+
+async def modems_status(pool: ModemPool | None, module_status: ModuleStatus
+                        ) -> list[dict[str, Any]]:
+    if pool is None:
+        return []
+    out: list[dict[str, Any]] = [{} for _ in pool.members]
+
+    async def one(index: int, member: PoolMember) -> None:
+        out[index] = await _member_status(member, module_status)
+
+    async with trio.open_nursery() as nursery:
+        for index, member in enumerate(pool.members):
+            nursery.start_soon(one, index, member)
+    return out
+
+
+async def _member_status(member: PoolMember, module_status: ModuleStatus) -> dict[str, Any]:
+    modem = member.modem
+    entry: dict[str, Any] = {"name": member.name, "device": member.spec.device}
+    if member.emulator is not None:
+        entry["device"] = member.emulator.device
+    if modem is None:
+        return {**entry, "state": "starting"}
+    module = await module_status(modem)
+    now = trio.current_time()
+    entry.update(
+        state=module["state"],
+        ids_in_use=sorted(modem.client_ids.in_use),
+        signal_dbm=module.get("signal_dbm"),
+        registration=module.get("registration"),
+        line_busy=round(member.meter.share, 3),
+        failing=member.health.failing(now),
+        opened=member.opened,
+        open_failures=dict(sorted(member.open_failures.items())),
+        retried_elsewhere=member.retried_elsewhere,
+        last_error=module["last_error"],
+    )
+    return entry
