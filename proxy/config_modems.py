@@ -17,15 +17,27 @@ A ``[[map]]``'s ``modems = ["a"]`` must name modules that exist.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
 from collections.abc import Mapping as MappingABC
-from collections.abc import Sequence
+from dataclasses import replace
+from functools import partial
 from typing import Any
 
-from .config_model import LOCALHOST, URC_PORT_CHOICES, Endpoint, Mapping, ModemSpec, ProxyConfig
+from .config_model import (
+    LOCALHOST,
+    MAX_CLIENT_IDS,
+    URC_PORT_CHOICES,
+    Endpoint,
+    Mapping,
+    ModemSpec,
+    ProxyConfig,
+)
 from .config_parse import parse_endpoint
 from .errors import ConfigError
+from .port_discovery import SerialPort, find_at_port_at
 
-__all__ = ["build_modem_specs", "check_map_modems", "device_list", "modem_specs"]
+__all__ = ["build_modem_specs", "check_map_modems", "device_list", "modem_specs",
+           "with_discovered_modems"]
 
 _NAME = re.compile(r"[A-Za-z0-9_.-]{1,32}")
 MAX_EMULATED = 16
@@ -137,3 +149,20 @@ def modem_specs(config: ProxyConfig) -> tuple[ModemSpec, ...]:
         return config.modems
     return (ModemSpec("modem1", config.device, config.baud, config.apn, config.urc_port,
                       config.at_console),)
+
+
+def with_discovered_modems(config: ProxyConfig, ports: Sequence[SerialPort]
+                           ) -> tuple[ProxyConfig, dict[str, Callable[[], str]]]:
+    """``config`` with one module per discovered AT port (``modem1``... in USB-path
+    order), and for each a discovery that finds that module again by its USB path
+    after re-enumeration.  A ``--max-connections`` left at one module's default
+    grows to 12 per module."""
+    specs = tuple(ModemSpec(f"modem{n}", port.device, config.baud, config.apn, config.urc_port)
+                  for n, port in enumerate(ports, 1))
+    limit = config.max_connections
+    if limit == MAX_CLIENT_IDS:
+        limit = MAX_CLIENT_IDS * len(specs)
+    rediscover: dict[str, Callable[[], str]] = {
+        spec.name: partial(find_at_port_at, port.usb_path)
+        for spec, port in zip(specs, ports, strict=True) if port.usb_path is not None}
+    return replace(config, modems=specs, max_connections=limit), rediscover

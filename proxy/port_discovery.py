@@ -38,6 +38,14 @@ class SerialPort:
         except ValueError:
             return None
 
+    @property
+    def usb_path(self) -> str | None:
+        """The USB device's place on the bus (``1-1.4`` of ``1-1.4:1.2``): the same for
+        every interface of one module, and across its re-enumerations."""
+        if not self.location or ":" not in self.location:
+            return None
+        return self.location.rsplit(":", 1)[0]
+
     def describe(self) -> str:
         if self.vid is None:
             return self.device
@@ -68,6 +76,26 @@ def choose_at_port(ports: Iterable[SerialPort]) -> str:
                        "or try --emulate")
 
 
+def choose_all_at_ports(ports: Iterable[SerialPort]) -> list[SerialPort]:
+    """Every Quectel AT interface (one per module), ordered by USB path; when there is
+    none, ``PortNotFound`` as ``choose_at_port`` words it."""
+    ports = list(ports)
+    at_ports = [p for p in ports if p.vid == QUECTEL_VID and p.interface == AT_INTERFACE]
+    if not at_ports:
+        choose_at_port(ports)  # raises, saying what it found instead
+    return sorted(at_ports, key=lambda p: (p.usb_path or "", p.device))
+
+
+def choose_at_port_at(ports: Iterable[SerialPort], usb_path: str) -> str:
+    """The AT interface of the module at ``usb_path`` (it may have a new ttyUSB name
+    after re-enumeration), or ``PortNotFound``."""
+    for port in ports:
+        if port.vid == QUECTEL_VID and port.interface == AT_INTERFACE \
+                and port.usb_path == usb_path:
+            return port.device
+    raise PortNotFound(f"no Quectel AT port at USB {usb_path} (module unplugged?)")
+
+
 def system_ports() -> list[SerialPort]:
     """The host's serial ports as pyserial lists them."""
     from serial.tools import list_ports
@@ -78,6 +106,16 @@ def system_ports() -> list[SerialPort]:
 def find_at_port() -> str:
     """``choose_at_port`` over this host's ports."""
     return choose_at_port(system_ports())
+
+
+def find_all_at_ports() -> list[SerialPort]:
+    """``choose_all_at_ports`` over this host's ports."""
+    return choose_all_at_ports(system_ports())
+
+
+def find_at_port_at(usb_path: str) -> str:
+    """``choose_at_port_at`` over this host's ports."""
+    return choose_at_port_at(system_ports(), usb_path)
 
 
 # -- the URC port (AT+QURCCFG="urcport") of the AT port we open ------------------

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import signal
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import trio
@@ -26,9 +26,10 @@ from modem.errors import DeviceError, ModemError
 
 from .certificates import TlsMaterial
 from .config import ProxyConfig, TlsOptions
+from .config_modems import with_discovered_modems
 from .errors import ProxyError, RuntimeFailure
 from .logging_setup import NOTICE, kv, setup_logging
-from .port_discovery import find_at_port
+from .port_discovery import find_all_at_ports, find_at_port
 from .profiles import build_profiles
 from .profiles import load_all_material as load_all_material
 from .service import ProxyService
@@ -103,10 +104,18 @@ def run(config: ProxyConfig, materials: dict[TlsOptions, TlsMaterial]) -> int:
     setup_logging(config.verbose, config.trace_at)
     with runtime_failures():
         device = None
-        if not config.emulate:
-            device = config.device or find_at_port()
+        by_modem: dict[str, Callable[[], str]] = {}
+        if not config.emulate and config.device is None and not config.modems:
+            found = find_all_at_ports()
+            if len(found) > 1:  # several modules and no --device: use them all
+                config, by_modem = with_discovered_modems(config, found)
+            device = found[0].device
+            log.info("using device", extra=kv(device=device, modules=len(found)))
+        elif not config.emulate:
+            device = config.device
             log.info("using device", extra=kv(device=device))
         # A discovered port is discovered again on every reopen (re-enumeration).
         service = ProxyService(config, build_profiles(config, materials), device,
-                               rediscover=find_at_port if config.device is None else None)
+                               rediscover=find_at_port if config.device is None else None,
+                               rediscover_by_modem=by_modem)
         return trio.run(run_until_signalled, service)

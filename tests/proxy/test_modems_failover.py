@@ -163,13 +163,31 @@ async def kill_one_mid_transfer(service: ProxyService, modules: list[KillableMod
                                                         for c in running)
 
 
+async def held_connection(service: ProxyService) -> tuple[trio.SocketStream, str | None]:
+    """A connection that stays open (one echo done) and the modem it is on."""
+    where = list(service.listen_addresses.values())[0]
+    stream = await trio.open_tcp_stream(where.host, where.port)
+    await stream.send_all(b"hold")
+    got = b""
+    with trio.fail_after(20):
+        while len(got) < 4:
+            got += await stream.receive_some(10)
+    port = stream.socket.getsockname()[1]
+    (modem,) = [r.modem for r in service.registry.connections.values()
+                if r.peer.endswith(f":{port}")]
+    return stream, modem
+
+
 async def rejoins(service: ProxyService, module: KillableModule, nursery: trio.Nursery) -> None:
     victim = service.pool.members[0]
+    held, survivor = await held_connection(service)  # the victim is away: a survivor
+    assert survivor != victim.name
     await module.start(nursery)
     with trio.fail_after(30):
         await victim.modem.state.wait_value(ModuleState.READY)
-    # The survivors still hold the transfers' IDs, or none: least busy first picks it.
+    # Least busy first: the survivor holds one ID, the victim none.
     assert await echo_on_new_connection(service) == victim.name
+    await held.aclose()
 
 
 async def test_a_killed_modem_resets_only_its_connections_and_rejoins(
