@@ -3,9 +3,9 @@
 Each entry: ``name``, ``device``, ``state``, ``ids_in_use`` (the client IDs
 its sockets hold), ``signal_dbm`` and ``registration`` (the module's answer,
 or the last one), ``line_busy`` (share of the serial line, 0..1),
-``failing`` (passed over for failing opens), ``opened``,
-``open_failures`` (by kind), ``retried_elsewhere`` (opens that failed here
-and were tried on another modem) and ``last_error``.  The modules are asked
+``last_error``; with several modems also ``failing`` (passed over for
+failing opens), ``opened``, ``open_failures`` (by kind) and
+``retried_elsewhere`` (opens that failed here and were tried on another).  The modules are asked
 concurrently, so the page answers within one module's time limit.
 """
 
@@ -32,7 +32,7 @@ async def modems_status(pool: ModemPool | None, module_status: ModuleStatus
     out: list[dict[str, Any]] = [{} for _ in pool.members]
 
     async def one(index: int, member: PoolMember) -> None:
-        out[index] = await _member_status(member, module_status)
+        out[index] = await _member_status(member, module_status, pool.several)
 
     async with trio.open_nursery() as nursery:
         for index, member in enumerate(pool.members):
@@ -40,7 +40,8 @@ async def modems_status(pool: ModemPool | None, module_status: ModuleStatus
     return out
 
 
-async def _member_status(member: PoolMember, module_status: ModuleStatus) -> dict[str, Any]:
+async def _member_status(member: PoolMember, module_status: ModuleStatus, several: bool
+                         ) -> dict[str, Any]:
     modem = member.modem
     entry: dict[str, Any] = {"name": member.name, "device": member.spec.device}
     if member.emulator is not None:
@@ -55,10 +56,10 @@ async def _member_status(member: PoolMember, module_status: ModuleStatus) -> dic
         signal_dbm=module.get("signal_dbm"),
         registration=module.get("registration"),
         line_busy=round(member.meter.share, 3),
-        failing=member.health.failing(now),
-        opened=member.opened,
-        open_failures=dict(sorted(member.open_failures.items())),
-        retried_elsewhere=member.retried_elsewhere,
         last_error=module["last_error"],
     )
+    if several:  # placement's own counters (one modem: the service's counters say it)
+        entry.update(failing=member.health.failing(now), opened=member.opened,
+                     open_failures=dict(sorted(member.open_failures.items())),
+                     retried_elsewhere=member.retried_elsewhere)
     return entry
