@@ -156,7 +156,10 @@ def with_discovered_modems(config: ProxyConfig, ports: Sequence[SerialPort]
     """``config`` with one module per discovered AT port (``modem1``... in USB-path
     order), and for each a discovery that finds that module again by its USB path
     after re-enumeration.  A ``--max-connections`` left at one module's default
-    grows to 12 per module."""
+    grows to 12 per module.  One port: ``config`` stays the one-module setup (found
+    again by ``find_at_port``, wherever it is plugged in)."""
+    if len(ports) == 1:
+        return config, {}
     specs = tuple(ModemSpec(f"modem{n}", port.device, config.baud, config.apn, config.urc_port)
                   for n, port in enumerate(ports, 1))
     limit = config.max_connections

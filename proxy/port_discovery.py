@@ -76,24 +76,43 @@ def choose_at_port(ports: Iterable[SerialPort]) -> str:
                        "or try --emulate")
 
 
+def _module_at_port(serial: list[SerialPort]) -> SerialPort | None:
+    """The AT port of one module from its serial interfaces: the third in interface
+    order (DM, NMEA, AT, modem).  That is interface 2 in the usual composition, and
+    interface 4 when an RNDIS/ECM network function takes 0 and 1 (two EC25s on one
+    host, github.com/yibaiba/hideck/pull/21); interface 2 when fewer are listed."""
+    ordered = sorted(serial, key=lambda p: p.interface if p.interface is not None else -1)
+    if len(ordered) >= 3 and ordered[0].interface is not None:
+        return ordered[2]
+    return next((p for p in ordered if p.interface == AT_INTERFACE), None)
+
+
+def _at_ports_by_module(ports: Iterable[SerialPort]) -> dict[str, SerialPort]:
+    modules: dict[str, list[SerialPort]] = {}
+    for port in ports:
+        if port.vid == QUECTEL_VID:
+            modules.setdefault(port.usb_path or port.device, []).append(port)
+    found = {path: _module_at_port(serial) for path, serial in modules.items()}
+    return {path: port for path, port in sorted(found.items()) if port is not None}
+
+
 def choose_all_at_ports(ports: Iterable[SerialPort]) -> list[SerialPort]:
-    """Every Quectel AT interface (one per module), ordered by USB path; when there is
-    none, ``PortNotFound`` as ``choose_at_port`` words it."""
+    """Every Quectel module's AT port (``_module_at_port``), in USB-path order; when
+    there is none, ``PortNotFound`` as ``choose_at_port`` words it."""
     ports = list(ports)
-    at_ports = [p for p in ports if p.vid == QUECTEL_VID and p.interface == AT_INTERFACE]
+    at_ports = list(_at_ports_by_module(ports).values())
     if not at_ports:
         choose_at_port(ports)  # raises, saying what it found instead
-    return sorted(at_ports, key=lambda p: (p.usb_path or "", p.device))
+    return at_ports
 
 
 def choose_at_port_at(ports: Iterable[SerialPort], usb_path: str) -> str:
-    """The AT interface of the module at ``usb_path`` (it may have a new ttyUSB name
+    """The AT port of the module at ``usb_path`` (it may have a new ttyUSB name
     after re-enumeration), or ``PortNotFound``."""
-    for port in ports:
-        if port.vid == QUECTEL_VID and port.interface == AT_INTERFACE \
-                and port.usb_path == usb_path:
-            return port.device
-    raise PortNotFound(f"no Quectel AT port at USB {usb_path} (module unplugged?)")
+    port = _at_ports_by_module(ports).get(usb_path)
+    if port is None:
+        raise PortNotFound(f"no Quectel AT port at USB {usb_path} (module unplugged?)")
+    return port.device
 
 
 def system_ports() -> list[SerialPort]:

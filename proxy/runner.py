@@ -107,8 +107,9 @@ def run(config: ProxyConfig, materials: dict[TlsOptions, TlsMaterial]) -> int:
         by_modem: dict[str, Callable[[], str]] = {}
         if not config.emulate and config.device is None and not config.modems:
             found = find_all_at_ports()
-            if len(found) > 1:  # several modules and no --device: use them all
-                config, by_modem = with_discovered_modems(config, found)
+            # Several modules and no --device: use them all, each found again by
+            # its USB path.
+            config, by_modem = with_discovered_modems(config, found)
             device = found[0].device
             log.info("using device", extra=kv(device=device, modules=len(found)))
         elif not config.emulate:

@@ -30,6 +30,16 @@ def test_every_quectel_at_port_in_usb_order():
         choose_all_at_ports([SerialPort("/dev/ttyS0")])
 
 
+def test_the_at_port_is_the_third_serial_interface():
+    """An EC25 in RNDIS composition: interfaces 0-1 are the network function, 2-5 are
+    DM, NMEA, AT and modem (github.com/yibaiba/hideck/pull/21), so AT is interface 4."""
+    rndis = [SerialPort(f"/dev/ttyUSB{4 + i}", 0x2C7C, 0x0125, f"1-1.2:1.{2 + i}")
+             for i in range(4)]
+    ports = [*ec25(0, bus="1-1.3"), *rndis]
+    assert [p.device for p in choose_all_at_ports(ports)] == ["/dev/ttyUSB6", "/dev/ttyUSB2"]
+    assert choose_at_port_at(ports, "1-1.2") == "/dev/ttyUSB6"
+
+
 def test_a_module_is_found_again_by_its_usb_path():
     # After re-enumeration the module on 1-1.4 is ttyUSB10..13, the other ttyUSB0..3.
     ports = [*ec25(0, bus="1-1.3"), *ec25(10, bus="1-1.4")]
