@@ -2,10 +2,14 @@
 URC routing) and, when emulating, its own emulator, side by side in one nursery.
 
 ``ModemPool.open(specs, open_member)`` brings every modem up at once and
-yields when all are ready (a first bring-up that fails fails the start, as
-with one modem).  Afterwards each modem lives on its own: one's recovery
-never touches another's line, because nothing is shared but the pool's
-bookkeeping.  While they serve, the pool keeps per modem:
+yields once each has come up or failed its first bring-up.  With one modem
+that failure fails the start, as it always did; with several the start
+fails only when every modem failed (the first one's error is raised), and
+a modem that did not come up is tried again in the background
+(``start_retry`` seconds, doubling to ``start_retry_max``), taking
+connections once it is up.  Afterwards each modem lives on its own: one's
+recovery never touches another's line, because nothing is shared but the
+pool's bookkeeping.  While they serve, the pool keeps per modem:
 
 * its state changes (``changed``), so queued connections look again;
 * whether it is registered (with several modems: ``module_info`` every
@@ -24,15 +28,15 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Collection, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from functools import partial
 from typing import Any
 
 import trio
 
-from modem.driver import Modem, ModuleState
-from modem.errors import ModemError
+from modem.driver import AtResponse, Modem, ModuleState
+from modem.errors import ModemError, ModuleNotReady
 from modem.nurseries import single_exception
 
 from .config_model import ModemSpec
@@ -46,6 +50,8 @@ __all__ = ["REGISTRATION_INTERVAL", "ModemPool", "PlacedId", "PoolMember"]
 log = logging.getLogger("proxy.modems")
 
 REGISTRATION_INTERVAL = 30.0
+START_RETRY = 5.0       # a modem that did not come up at start: first retry after this
+START_RETRY_MAX = 60.0
 LINE_SAMPLE_INTERVAL = 1.0
 
 #: Opens one modem (its emulator first when emulating): yields (modem, emulator or None).
@@ -67,6 +73,7 @@ class PoolMember:
         self.opened = 0
         self.open_failures: Counter[str] = Counter()
         self.retried_elsewhere = 0
+        self.start_error: ModemError | None = None  # why it has not come up yet
 
     def candidate(self, now: float) -> Candidate:
         modem = self.modem
@@ -92,9 +99,13 @@ class ModemPool:
     """The modems behind the proxy; ``members`` in configuration order."""
 
     def __init__(self, specs: Sequence[ModemSpec], line_bps: Callable[[ModemSpec], float], *,
-                 registration_interval: float = REGISTRATION_INTERVAL) -> None:
+                 registration_interval: float = REGISTRATION_INTERVAL,
+                 start_retry: float = START_RETRY, start_retry_max: float = START_RETRY_MAX
+                 ) -> None:
         self.members = [PoolMember(spec, n, line_bps(spec)) for n, spec in enumerate(specs)]
         self.registration_interval = registration_interval
+        self.start_retry = start_retry
+        self.start_retry_max = start_retry_max
         self._change = trio.Event()
         self._closing = trio.Event()
 
@@ -111,6 +122,10 @@ class ModemPool:
                     for member in pool.members:
                         starting.start_soon(partial(nursery.start, pool._run_member, member,
                                                     open_member))
+                if all(m.modem is None for m in pool.members):
+                    error = pool.members[0].start_error
+                    assert error is not None
+                    raise error
                 try:
                     yield pool
                 finally:
@@ -126,6 +141,15 @@ class ModemPool:
                 return member
         raise KeyError(name)
 
+    def at_command(self, member: PoolMember) -> Callable[[str], Awaitable[AtResponse]]:
+        """``member``'s ``Modem.at_command`` for its AT console; ``ModuleNotReady``
+        while it has not come up."""
+        async def run(text: str) -> AtResponse:
+            if member.modem is None:
+                raise ModuleNotReady("starting", member.start_error)
+            return await member.modem.at_command(text)
+        return run
+
     def eligible(self, names: Collection[str]) -> list[PoolMember]:
         return [m for m in self.members if not names or m.name in names]
 
@@ -134,10 +158,38 @@ class ModemPool:
     async def _run_member(self, member: PoolMember, open_member: OpenMember, *,
                           task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
                           ) -> None:
-        if self.several:
-            MODEM_NAME.set(member.name)  # inherited by every task of this modem
+        """One modem's life; started once it is up or (several) failed its first try."""
+        if not self.several:
+            await self._serve_member(member, open_member, task_status)
+            return
+        MODEM_NAME.set(member.name)  # inherited by every task of this modem
+        started = False
+        wait = self.start_retry
+        while True:
+            try:
+                await self._serve_member(member, open_member,
+                                         trio.TASK_STATUS_IGNORED if started else task_status)
+                return
+            except ModemError as exc:
+                if member.modem is not None:
+                    raise  # not a start-up failure: a bug's place to show
+                member.start_error = exc
+                log.warning("modem did not come up; trying again", extra=kv(
+                    error=str(exc), retry_in=f"{wait:g}s"))
+            if not started:
+                started = True
+                task_status.started()
+            await trio.sleep(wait)
+            wait = min(wait * 2, self.start_retry_max)
+
+    async def _serve_member(self, member: PoolMember, open_member: OpenMember,
+                            task_status: trio.TaskStatus[None]) -> None:
         async with open_member(member.spec, member.meter) as (modem, emulator):
             member.modem, member.emulator = modem, emulator
+            if member.start_error is not None:
+                log.log(NOTICE, "modem came up", extra=kv(after=str(member.start_error)))
+                member.start_error = None
+                self._changed()
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(self._watch_state, member, modem)
                 nursery.start_soon(self._sample_line, member)

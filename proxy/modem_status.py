@@ -47,7 +47,8 @@ async def _member_status(member: PoolMember, module_status: ModuleStatus, severa
     if member.emulator is not None:
         entry["device"] = member.emulator.device
     if modem is None:
-        return {**entry, "state": "starting"}
+        error = member.start_error
+        return {**entry, "state": "starting", "last_error": None if error is None else str(error)}
     module = await module_status(modem)
     now = trio.current_time()
     entry.update(

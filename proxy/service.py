@@ -106,12 +106,14 @@ class ProxyService:
                  emulator_options: dict[str, Any] | None = None,
                  modem_options: dict[str, Any] | None = None,
                  rediscover: Callable[[], str] | None = None,
-                 rediscover_by_modem: dict[str, Callable[[], str]] | None = None) -> None:
+                 rediscover_by_modem: dict[str, Callable[[], str]] | None = None,
+                 pool_options: dict[str, float] | None = None) -> None:
         self.config = config
         self.profiles = profiles
         self.device = device
         self.rediscover = rediscover
         self.rediscover_by_modem = rediscover_by_modem or {}
+        self._pool_options = pool_options or {}  # ModemPool's keywords (tests scale them)
         self.specs = modem_specs(config)
         self.pool: ModemPool | None = None
         self.console_addresses: dict[str, Endpoint] = {}  # per-modem consoles ([[modem]])
@@ -178,10 +180,11 @@ class ProxyService:
                 async with trio.open_nursery() as root:
                     root.start_soon(self._watch_shutdown)
                     async with ModemPool.open(self.specs, self._module,
-                                              self._line_bytes_per_second) as pool:
+                                              self._line_bytes_per_second,
+                                              **self._pool_options) as pool:
                         self.pool = pool
-                        modem = self.modem = pool.members[0].modem
-                        assert modem is not None
+                        self.modem = pool.members[0].modem  # None: it did not come up
+                        modem = self.modem or next(m.modem for m in pool.members if m.modem)
                         self.admission = Admission(modem.client_ids, config.max_connections,
                                                    config.queue_timeout)
                         async with trio.open_nursery() as work:
@@ -298,12 +301,15 @@ class ProxyService:
             async with trio.open_nursery() as nursery:
                 if "status" in extra:
                     nursery.start_soon(serve_status, extra["status"], self.status_snapshot)
+                pool = self.pool
                 if "console" in extra:
-                    nursery.start_soon(serve_at_console, extra["console"], modem.at_command)
-                for member in self.pool.members if self.pool is not None else ():
+                    nursery.start_soon(serve_at_console, extra["console"], modem.at_command
+                                       if pool is None or not pool.several
+                                       else pool.at_command(pool.members[0]))
+                for member in pool.members if pool is not None else ():
                     key = f"console:{member.name}"
-                    if key in extra and member.modem is not None:
-                        nursery.start_soon(serve_at_console, extra[key], member.modem.at_command)
+                    if key in extra and pool is not None:
+                        nursery.start_soon(serve_at_console, extra[key], pool.at_command(member))
 
     async def _handle(self, mapping: Mapping, modem: Modem, admission: Admission,
                       stream: trio.SocketStream) -> None:
@@ -360,6 +366,8 @@ class ProxyService:
     async def status_snapshot(self) -> dict[str, Any]:
         """What ``--status`` shows (JSON-able)."""
         modem = self.modem
+        if modem is None and self.pool is not None:  # the first did not come up (yet)
+            modem = next((m.modem for m in self.pool.members if m.modem), None)
         module = {"error": "not started"} if modem is None else await _module_status(modem)
         snapshot = self.registry.snapshot()
         admission = self.admission

@@ -25,7 +25,7 @@ from proxy.registry import OPEN, QUEUED
 from proxy.service import ProxyService
 from tests.helpers import free_port
 
-from .test_end_to_end import http_get, round_trip, start_process, wait_until
+from .test_end_to_end import console_command, http_get, round_trip, start_process, wait_until
 
 NAMES = ("echo.test", "other.test")
 
@@ -231,3 +231,30 @@ async def test_status_and_logs_name_each_modem(echo_server, ca_file, nursery):
     assert sorted(opened) == ["modem1", "modem1", "modem2"]
     assert re.search(r"INFO modem\.driver: module ready .* modem=modem2", log)  # the driver's
     assert "Traceback" not in log
+
+
+async def test_each_modem_has_its_own_at_console(ca_file, tmp_path, nursery):
+    """``at-console`` in a ``[[modem]]`` table reaches that module's line only; the
+    top-level one reaches the first module."""
+    config_file = tmp_path / "proxy.toml"
+    config_file.write_text(f"""
+cacert = "{ca_file}"
+at-console = 0
+[[modem]]
+name = "a"
+[[modem]]
+name = "b"
+at-console = 0
+[[map]]
+listen = 0
+connect = "echo.test:1"
+""")
+    service = await start_modems(nursery, "--config", str(config_file))
+    await wait_until(lambda: all(m.registered for m in service.pool.members))  # quiet now
+    lines = {m.name: m.emulator.line for m in service.pool.members}
+    for where, name in ((service.console_addresses["b"], "b"), (service.console_address, "a")):
+        before = {n: line.bytes_in for n, line in lines.items()}
+        async with await trio.open_tcp_stream(where.host, where.port) as console:
+            assert (await console_command(console, "AT+CSQ"))[-1] == "OK"
+        grew = {n for n, line in lines.items() if line.bytes_in > before[n]}
+        assert grew == {name}

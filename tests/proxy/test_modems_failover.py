@@ -23,9 +23,11 @@ from modem.driver import ModuleState
 from modem.emulator import Emulator, EmulatorConfig
 from proxy.cli import parse_command_line
 from proxy.profiles import build_profiles, load_all_material
+from proxy.runner import RuntimeFailure, runtime_failures
 from proxy.service import ProxyService
 
 from .test_end_to_end import wait_until
+from .test_recovery import status_json
 
 
 class KillableModule:
@@ -65,14 +67,17 @@ async def start_killable(nursery: trio.Nursery, tmp_path: Path, count: int,
     return modules
 
 
-async def start_proxy(nursery: trio.Nursery, modules: list[KillableModule], *argv: str
-                      ) -> ProxyService:
+def proxy_service(modules: list[KillableModule], *argv: str) -> ProxyService:
     devices = [a for m in modules for a in ("--device", str(m.link))]
     config = parse_command_line([*devices, *argv])
-    service = ProxyService(config, build_profiles(config, load_all_material(config)),
-                           config.device, linger=0.3,
-                           modem_options={"reopen_backoff_max": 0.2})
-    return await nursery.start(service.run)
+    return ProxyService(config, build_profiles(config, load_all_material(config)),
+                        config.device, linger=0.3, modem_options={"reopen_backoff_max": 0.2},
+                        pool_options={"start_retry": 0.2, "start_retry_max": 0.2})
+
+
+async def start_proxy(nursery: trio.Nursery, modules: list[KillableModule], *argv: str
+                      ) -> ProxyService:
+    return await nursery.start(proxy_service(modules, *argv).run)
 
 
 class Client:
@@ -207,3 +212,37 @@ async def test_a_killed_modem_of_three_paced_ones(echo_server, ca_file, tmp_path
                                 "--map", f"0=echo.test:{echo_server.port}")
     await kill_one_mid_transfer(service, modules, clients=24, size=30_000)
     await rejoins(service, modules[0], nursery)
+
+
+async def test_a_modem_missing_at_start_joins_when_it_appears(echo_server, ca_file, tmp_path,
+                                                              nursery):
+    """One carrier's module is not there at start: the proxy serves through the other,
+    shows why the first is not up, and takes it in once it appears."""
+    modules = await start_killable(nursery, tmp_path, 2)
+    modules[0].kill()
+    await wait_until(lambda: not modules[0].link.exists())
+    service = await start_proxy(nursery, modules, "--cacert", str(ca_file),
+                                "--map", f"0=echo.test:{echo_server.port}", "--status", "0")
+    first = service.pool.members[0]
+    assert first.modem is None and "no such device" in str(first.start_error)
+    page = await status_json(service.status_address)
+    assert [(m["name"], m["state"]) for m in page["modems"]] == [("modem1", "starting"),
+                                                                 ("modem2", "ready")]
+    assert "no such device" in page["modems"][0]["last_error"]
+    assert page["module"]["state"] == "ready"  # the first modem that is up
+    held, on = await held_connection(service)
+    assert on == "modem2"
+    await modules[0].start(nursery)
+    with trio.fail_after(20):
+        while first.modem is None:  # noqa: ASYNC110 - the pool offers no event for it
+            await trio.sleep(0.05)
+        await first.modem.state.wait_value(ModuleState.READY)
+    assert await echo_on_new_connection(service) == "modem1"
+    await held.aclose()
+
+
+async def test_the_start_fails_when_no_modem_comes_up(ca_file, tmp_path):
+    modules = [KillableModule(tmp_path / f"missing{n}", EmulatorConfig()) for n in range(2)]
+    service = proxy_service(modules, "--cacert", str(ca_file), "--map", "0=echo.test:1")
+    with pytest.raises(RuntimeFailure, match="no such device .*missing0"), runtime_failures():
+        await service.run()  # the first modem's error, the one line the user sees
