@@ -62,12 +62,14 @@ async def cpin(module: Module, req: Request) -> bytes:
 
 
 def _registration(name: str) -> None:
-    """``+CREG`` / ``+CGREG`` / ``+CEREG``: always registered (stat 1), URC mode kept."""
+    """``+CREG`` / ``+CGREG`` / ``+CEREG``: registered (stat 1), or searching (2) while
+    ``Fault.deregister`` lasts; URC mode kept."""
 
     async def handler(module: Module, req: Request) -> bytes:
         urc_mode = module.registration_urc
         if req.form is READ:
-            return info(f"{name}: {urc_mode[name]},1")
+            stat = 2 if trio.current_time() < module.unregistered_until else 1
+            return info(f"{name}: {urc_mode[name]},{stat}")
         urc_mode[name] = int_field(req.fields, 0, 0, 2)
         return OK
 

@@ -31,13 +31,14 @@ NAMES = ("echo.test", "other.test")
 
 
 async def start_modems(nursery: trio.Nursery, *argv: str, modems: int = 2,
-                       modem_options: dict | None = None) -> ProxyService:
+                       modem_options: dict | None = None,
+                       pool_options: dict | None = None) -> ProxyService:
     """A ProxyService over ``modems`` emulated modems, configured by flags."""
     resolve = [a for name in NAMES for a in ("--resolve", f"{name}=127.0.0.1")]
     config = parse_command_line(["--emulate-modems", str(modems), *resolve, *argv])
     service = ProxyService(config, build_profiles(config, load_all_material(config)), None,
                            linger=0.3, emulator_options={"real_dns": False},
-                           modem_options=modem_options)
+                           modem_options=modem_options, pool_options=pool_options)
     return await nursery.start(service.run)
 
 
@@ -183,6 +184,31 @@ async def test_an_open_the_modem_fails_is_retried_on_the_other(echo_server, ca_f
         assert modem_of(service)[1] == "modem2"
     assert first.open_failures == {"ModuleTimeout": 1} and first.retried_elsewhere == 1
     assert service.registry.counters.opened == 1 and not service.registry.counters.open_failures
+
+
+async def test_an_unregistered_modem_takes_no_new_connections(echo_server, ca_file, nursery):
+    """modem1 loses its registration: new connections go to modem2 although modem1 is
+    idle and first in order; once registered again it takes them again."""
+    service = await start_modems(nursery, "--cacert", str(ca_file),
+                                 "--map", f"0=echo.test:{echo_server.port}",
+                                 pool_options={"registration_interval": 0.1})
+    first, second = service.pool.members
+    await wait_until(lambda: first.registered and second.registered)
+    await first.emulator.inject(Fault.deregister(60))
+    await wait_until(lambda: first.registered is False)
+    streams = []
+    for n in range(3):
+        stream = await connect(service)
+        assert await round_trip(stream, b"u%d" % n) == b"u%d" % n
+        streams.append(stream)
+    assert set(modem_of(service).values()) == {"modem2"}
+    await first.emulator.inject(Fault.deregister(0))
+    await wait_until(lambda: first.registered)
+    async with await connect(service) as stream:
+        assert await round_trip(stream, b"back") == b"back"
+        assert modem_of(service)[4] == "modem1"
+    for stream in streams:
+        await stream.aclose()
 
 
 async def test_a_remote_failure_is_not_retried(server_cert, ca_file, nursery):
