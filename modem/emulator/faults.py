@@ -12,6 +12,9 @@
 * ``urc_loss(rate, kinds=())``: from now on each socket URC (``open``,
   ``recv``, ``closed``; all three unless ``kinds`` names some) is lost on
   the line with probability ``rate`` (seeded), as UART byte loss does;
+* ``open_fail(code, count=1)``: the next ``count`` opens end with
+  ``+QSSLOPEN: <id>,<code>`` (e.g. 569, the operation timed out, or 561,
+  the PDP context could not be opened: the carrier's failures);
 * ``deregister(seconds)``: the module is not registered for ``seconds``
   (``+CREG``/``+CGREG``/``+CEREG`` read stat 2, searching); 0 ends it.
 
@@ -119,6 +122,10 @@ class Fault(ABC):
     @staticmethod
     def deregister(seconds: float) -> Fault:
         return Deregister(seconds)
+
+    @staticmethod
+    def open_fail(code: int, count: int = 1) -> Fault:
+        return OpenFail(code, count)
 
 
 @dataclass(frozen=True)
@@ -310,10 +317,32 @@ class Deregister(Fault):
         return cls(float(seconds))
 
 
+@dataclass(frozen=True)
+class OpenFail(Fault):
+    """The next ``count`` opens end with ``+QSSLOPEN: <id>,<code>`` (550-574)."""
+
+    kind: ClassVar[str] = "open_fail"
+    code: int
+    count: int = 1
+
+    def __post_init__(self) -> None:
+        if not 550 <= self.code <= 574:
+            raise ValueError(f"open_fail code {self.code} is not an SSL error code 550-574")
+
+    def apply(self, module: Module, state: FaultState) -> None:
+        module.pending_faults.open_fails.extend([self.code] * self.count)
+
+    @classmethod
+    def from_args(cls, args: list[str]) -> Fault:
+        if not 1 <= len(args) <= 2:
+            raise ValueError("want CODE[,COUNT]")
+        return cls(int(args[0]), int(args[1]) if len(args) > 1 else 1)
+
+
 KINDS: dict[str, type[Fault]] = {
     kind.kind: kind
     for kind in (PeerClose, PdpDeact, Restart, Silence, Noise, SendFail, SlowHandshake, UrcLoss,
-                 Deregister)
+                 Deregister, OpenFail)
 }
 
 

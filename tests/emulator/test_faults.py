@@ -120,6 +120,7 @@ async def test_random_faults_are_reproducible_with_a_seed() -> None:
         ("slow_handshake:20,2", FaultPlan(Fault.slow_handshake(20, 2))),
         ("random:0.05", FaultPlan(None, random_rate=0.05)),
         ("deregister:30@5s", FaultPlan(Fault.deregister(30), at=5)),
+        ("open_fail:569,3", FaultPlan(Fault.open_fail(569, 3))),
     ],
 )
 def test_fault_specs(spec: str, plan: FaultPlan) -> None:
@@ -128,7 +129,8 @@ def test_fault_specs(spec: str, plan: FaultPlan) -> None:
 
 @pytest.mark.parametrize(
     "spec",
-    ["", "boom", "peer_close", "peer_close:x", "restart:1", "noise@", "slow_handshake"],
+    ["", "boom", "peer_close", "peer_close:x", "restart:1", "noise@", "slow_handshake",
+     "open_fail", "open_fail:200"],
 )
 def test_bad_fault_specs(spec: str) -> None:
     with pytest.raises(ValueError, match="fault spec"):

@@ -211,6 +211,46 @@ async def test_an_unregistered_modem_takes_no_new_connections(echo_server, ca_fi
         await stream.aclose()
 
 
+async def test_a_modem_failing_its_opens_is_passed_over(echo_server, ca_file, tmp_path,
+                                                        nursery):
+    """Three opens in a row fail on modem1 with 569 (its carrier times out): modem1 is
+    *failing*, and new connections go to modem2 although modem1 is idle.  (The failing
+    opens come through a map pinned to modem1, so none is retried elsewhere.)"""
+    config_file = tmp_path / "proxy.toml"
+    config_file.write_text(f"""
+cacert = "{ca_file}"
+[[modem]]
+name = "modem1"
+[[modem]]
+name = "modem2"
+[[map]]
+listen = 0
+connect = "echo.test:{echo_server.port}"
+[[map]]
+listen = 0
+connect = "echo.test:{echo_server.port}"
+modems = ["modem1"]
+""")
+    service = await start_modems(nursery, "--config", str(config_file), "--status", "0")
+    first, second = service.pool.members
+    await first.emulator.inject(Fault.open_fail(569, 3))
+    for _ in range(3):
+        async with await connect(service, 1) as stream:
+            with pytest.raises(trio.BrokenResourceError):  # reset: it had nowhere else to go
+                await stream.receive_some(10)
+    assert first.health.failing(trio.current_time())
+    held = await connect(service, 0)
+    assert await round_trip(held, b"one") == b"one"
+    other = await connect(service, 0)
+    assert await round_trip(other, b"two") == b"two"
+    assert [modem_of(service)[n] for n in (4, 5)] == ["modem2", "modem2"]
+    page = json.loads((await http_get(service.status_address, "/status.json"))[1])
+    assert [(m["failing"], m["open_failures"]) for m in page["modems"]] == [
+        (True, {"OperationTimeout": 3}), (False, {})]
+    for stream in (held, other):
+        await stream.aclose()
+
+
 async def test_a_remote_failure_is_not_retried(server_cert, ca_file, nursery):
     """A refused port (566) would be refused on every modem: reset at once, one try."""
     service = await start_modems(nursery, "--cacert", str(ca_file),
