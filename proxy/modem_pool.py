@@ -215,8 +215,11 @@ class ModemPool:
             member.meter.sample(trio.current_time())
 
     async def _watch_registration(self, member: PoolMember, modem: Modem) -> None:
-        """Registration as ``module_info`` reports it; a change wakes the queue."""
+        """Registration as ``module_info`` reports it; a change wakes the queue.  The
+        bring-up waited for registration, so a modem that came up starts registered."""
+        member.registered = True
         while True:
+            await trio.sleep(self.registration_interval)
             await modem.state.wait_value(ModuleState.READY)
             try:
                 info = await modem.module_info(max_age=self.registration_interval / 2)
@@ -230,7 +233,6 @@ class ModemPool:
                         log.log(NOTICE, "modem registration", extra=kv(registration=text))
                     member.registered = registered
                     self._changed()
-            await trio.sleep(self.registration_interval)
 
     # -- placement ---------------------------------------------------------------------
 
