@@ -236,13 +236,16 @@ class ModemPool:
 
     # -- placement ---------------------------------------------------------------------
 
-    def take_nowait(self, eligible: Collection[str] = (), exclude: Collection[str] = ()
-                    ) -> PlacedId | Verdict:
-        """An ID on the modem ``placement.choose`` picks now, or why there is none."""
+    def take_nowait(self, eligible: Collection[str] = (), exclude: Collection[str] = (), *,
+                    ready_only: bool = False) -> PlacedId | Verdict:
+        """An ID on the modem ``placement.choose`` picks now, or why there is none;
+        ``ready_only``: only on a modem that takes new connections (a retry)."""
         now = trio.current_time()
         choice = choose([m.candidate(now) for m in self.members], eligible, exclude)
         if isinstance(choice, Verdict):
             return choice
+        if ready_only and not choice.takes_new:
+            return Verdict.NONE
         member = self.members[choice.order]
         assert member.modem is not None
         try:

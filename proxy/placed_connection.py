@@ -101,12 +101,10 @@ class PlacedOpener:
             if not is_modem_fault(exc):
                 raise
             failed = client_id.member.name
-            other = self._pool.take_nowait(self._record.mapping.modems, exclude=(failed,))
-            if not isinstance(other, PlacedId) or not other.member.candidate(
-                    trio.current_time()).takes_new:
-                if isinstance(other, PlacedId):
-                    other.member.modem.client_ids.release(other)  # type: ignore[union-attr]
-                raise
+            other = self._pool.take_nowait(self._record.mapping.modems, exclude=(failed,),
+                                           ready_only=True)
+            if not isinstance(other, PlacedId):
+                raise  # no other ready modem with a free ID: the client is reset
             client_id.member.retried_elsewhere += 1
             log.warning("open failed on one modem, trying another", extra=kv(
                 conn=self._record.number, failed=failed, to=other.member.name, error=str(exc)))

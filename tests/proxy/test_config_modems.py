@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
 from proxy.cli import main, parse_command_line
@@ -101,3 +104,18 @@ def test_mistakes(tmp_path, argv, toml, message):
 def test_a_mistake_exits_2(capsys):
     assert main(["--emulate-modems", "99", *MAP]) == 2
     assert "--emulate-modems" in capsys.readouterr().err
+
+
+def test_the_examples_modem_block_parses_once_uncommented(tmp_path):
+    example = (Path(__file__).resolve().parents[2] / "examples" / "ssl-proxy.toml").read_text()
+    head, _, rest = example.partition("# -- several modules")
+    block, _, tail = rest.partition("\n\n# --")
+    tables = [line.removeprefix("# ") for line in block.splitlines()
+              if re.match(r"# (\[\[modem\]\]$|[a-z-]+ = )", line)]
+    head = "\n".join(line for line in head.splitlines() if not line.startswith("device"))
+    path = tmp_path / "two.toml"
+    path.write_text(head + "\n" + "\n".join(tables) + "\n\n# --" + tail)
+    config = parse_command_line(["--config", str(path)])
+    assert [(m.name, m.apn, m.at_console) for m in config.modems] == [
+        ("carrier-a", "internet", None), ("carrier-b", "data.other.example",
+                                          Endpoint("127.0.0.1", 2324))]
