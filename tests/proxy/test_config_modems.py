@@ -10,6 +10,7 @@ import pytest
 
 from proxy.cli import main, parse_command_line
 from proxy.config import Endpoint
+from proxy.config_file import _MODEM_KEYS
 from proxy.config_model import ModemSpec
 from proxy.config_modems import modem_specs
 from proxy.errors import ConfigError
@@ -115,6 +116,8 @@ def test_the_examples_modem_block_parses_once_uncommented(tmp_path):
     head = "\n".join(line for line in head.splitlines() if not line.startswith("device"))
     path = tmp_path / "two.toml"
     path.write_text(head + "\n" + "\n".join(tables) + "\n\n# --" + tail)
+    for key in _MODEM_KEYS:  # every [[modem]] key is shown
+        assert any(line.startswith(f"{key} = ") for line in tables), key
     config = parse_command_line(["--config", str(path)])
     assert [(m.name, m.apn, m.at_console) for m in config.modems] == [
         ("carrier-a", "internet", None), ("carrier-b", "data.other.example",
