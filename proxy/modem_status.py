@@ -26,30 +26,34 @@ ModuleStatus = Callable[[Modem], Awaitable[dict[str, Any]]]
 
 
 async def modems_status(pool: ModemPool | None, module_status: ModuleStatus
-                        ) -> list[dict[str, Any]]:
+                        ) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+    """The first running modem's ``module_status`` (the page's ``module`` section) and
+    the ``modems`` list, every modem asked at once."""
     if pool is None:
-        return []
+        return None, []
     out: list[dict[str, Any]] = [{} for _ in pool.members]
+    modules: list[dict[str, Any] | None] = [None for _ in pool.members]
 
     async def one(index: int, member: PoolMember) -> None:
-        out[index] = await _member_status(member, module_status, pool.several)
+        if member.modem is not None:
+            modules[index] = await module_status(member.modem)
+        out[index] = _member_status(member, modules[index], pool.several)
 
     async with trio.open_nursery() as nursery:
         for index, member in enumerate(pool.members):
             nursery.start_soon(one, index, member)
-    return out
+    return next((m for m in modules if m is not None), None), out
 
 
-async def _member_status(member: PoolMember, module_status: ModuleStatus, several: bool
-                         ) -> dict[str, Any]:
+def _member_status(member: PoolMember, module: dict[str, Any] | None, several: bool
+                   ) -> dict[str, Any]:
     modem = member.modem
     entry: dict[str, Any] = {"name": member.name, "device": member.spec.device}
     if member.emulator is not None:
         entry["device"] = member.emulator.device
-    if modem is None:
+    if modem is None or module is None:
         error = member.start_error
         return {**entry, "state": "starting", "last_error": None if error is None else str(error)}
-    module = await module_status(modem)
     now = trio.current_time()
     entry.update(
         state=module["state"],

@@ -365,10 +365,9 @@ class ProxyService:
 
     async def status_snapshot(self) -> dict[str, Any]:
         """What ``--status`` shows (JSON-able)."""
-        modem = self.modem
-        if modem is None and self.pool is not None:  # the first did not come up (yet)
-            modem = next((m.modem for m in self.pool.members if m.modem), None)
-        module = {"error": "not started"} if modem is None else await _module_status(modem)
+        # Every modem asked at once; ``module`` is the first one up (as with one modem).
+        first, modems = await modems_status(self.pool, _module_status)
+        module = {"error": "not started"} if first is None else first
         snapshot = self.registry.snapshot()
         admission = self.admission
         return {
@@ -381,7 +380,7 @@ class ProxyService:
                 "queue_timeout_s": self.config.queue_timeout,
             },
             "module": module,
-            "modems": await modems_status(self.pool, _module_status),
+            "modems": modems,
             "maps": [
                 {
                     "listen": str(self.listen_addresses.get(m, m.listen)),
