@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
+import signal
 from pathlib import Path
 
 import pytest
@@ -22,11 +24,13 @@ import trio
 from modem.driver import ModuleState
 from modem.emulator import Emulator, EmulatorConfig
 from proxy.cli import parse_command_line
+from proxy.config import Endpoint
 from proxy.profiles import build_profiles, load_all_material
 from proxy.runner import RuntimeFailure, runtime_failures
 from proxy.service import ProxyService
+from tests.helpers import free_port
 
-from .test_end_to_end import wait_until
+from .test_end_to_end import round_trip, start_process, wait_until
 from .test_recovery import status_json
 
 
@@ -246,3 +250,41 @@ async def test_the_start_fails_when_no_modem_comes_up(ca_file, tmp_path):
     service = proxy_service(modules, "--cacert", str(ca_file), "--map", "0=echo.test:1")
     with pytest.raises(RuntimeFailure, match="no such device .*missing0"), runtime_failures():
         await service.run()  # the first modem's error, the one line the user sees
+
+
+@pytest.mark.long
+async def test_the_program_with_two_devices_fails_over(echo_server, ca_file, tmp_path, nursery):
+    """``ssl-proxy --device A --device B`` as a user runs it: a module unplugged under it
+    resets its connections only, and the status page and logs say which one."""
+    modules = await start_killable(nursery, tmp_path, 2)
+    status_port = free_port()
+    proxy = await start_process(
+        nursery, "--device", str(modules[0].link), "--device", str(modules[1].link),
+        "--cacert", str(ca_file), "--map", f"0=echo.test:{echo_server.port}",
+        "--status", str(status_port), "-v", "--grace", "0.5")
+    streams = []
+    for n in range(4):
+        stream = await trio.open_tcp_stream("127.0.0.1", proxy.port)
+        assert await round_trip(stream, b"x%d" % n) == b"x%d" % n
+        streams.append(stream)
+    page = await status_json(Endpoint("127.0.0.1", status_port))
+    on = {c["peer"].rsplit(":", 1)[1]: c["modem"] for c in page["connections"]}
+    placed = [on[str(s.socket.getsockname()[1])] for s in streams]
+    assert sorted(placed) == ["modem1", "modem1", "modem2", "modem2"]
+    modules[0].kill()
+    for stream, modem in zip(streams, placed, strict=True):
+        if modem == "modem1":
+            with trio.fail_after(10), pytest.raises(trio.BrokenResourceError):
+                await stream.receive_some(10)
+        else:
+            assert await round_trip(stream, b"still here") == b"still here"
+        await stream.aclose()
+    status_at = Endpoint("127.0.0.1", status_port)
+    with trio.fail_after(10):
+        while (await status_json(status_at))["modems"][0]["state"] == "ready":  # noqa: ASYNC110
+            await trio.sleep(0.05)
+    proxy.process.send_signal(signal.SIGTERM)
+    assert await proxy.wait() == 0
+    log = proxy.stderr.decode()
+    assert re.search(r"WARNING modem\.driver: module lost, recovering: .* modem=modem1", log), log
+    assert "Traceback" not in log
