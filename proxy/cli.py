@@ -69,8 +69,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="TOML file with the same settings; flags override it")
 
     g = p.add_argument_group("module")
-    g.add_argument("--device", metavar="PATH",
-                   help="the module's AT port (default: find USB vendor 2c7c, interface 2)")
+    g.add_argument("--device", metavar="PATH", action="append",
+                   help="the module's AT port (default: find USB vendor 2c7c, interface 2); "
+                        "repeat it for several modules")
     g.add_argument("--baud", type=int, metavar="N", help="serial speed (default 115200)")
     g.add_argument("--rtscts", action=argparse.BooleanOptionalAction,
                    help="RTS/CTS hardware flow control (default off)")
@@ -149,6 +150,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the emulated serial line's speed")
     g.add_argument("--emulate-latency-ms", type=float, metavar="N",
                    help="the emulator's added latency per command")
+    g.add_argument("--emulate-modems", type=int, metavar="N",
+                   help="run N emulated modules (implies --emulate; default 1)")
     return p
 
 

@@ -37,6 +37,7 @@ from .config_model import (
     check_context_count,
     distinct_tls,
 )
+from .config_modems import build_modem_specs, check_map_modems, device_list
 from .config_parse import (
     parse_ciphers,
     parse_endpoint,
@@ -116,6 +117,7 @@ def build_config(flags: MappingABC[str, Any], file: MappingABC[str, Any] | None 
     """
     file = dict(file or {})
     file_maps = file.pop("map", None)
+    file_modems = file.pop("modem", None)
     merged: dict[str, Any] = {**file, **{k: v for k, v in flags.items() if k != "map"}}
 
     file_tls = _tls_from(file, TlsOptions(), "")
@@ -133,7 +135,7 @@ def build_config(flags: MappingABC[str, Any], file: MappingABC[str, Any] | None 
                                        default_host=LOCALHOST, allow_zero=True)
             remote_ep = parse_endpoint(entry["connect"], f"[[map]] #{n} connect")
             tls = _tls_from(entry, file_tls, what)
-            maps.append(Mapping(listen_ep, remote_ep, tls))
+            maps.append(Mapping(listen_ep, remote_ep, tls, tuple(entry.get("modems", ()))))
     if not maps:
         raise ConfigError("give at least one --map [BIND:]LPORT=HOST:RPORT "
                           "(or [[map]] tables in the --config file)")
@@ -157,8 +159,11 @@ def build_config(flags: MappingABC[str, Any], file: MappingABC[str, Any] | None 
     elif flags.get("device") and file.get("emulate") and not flags.get("emulate"):
         notices.append("--device given: the config file's emulate = true is not used")
         merged.pop("emulate")
-    emulate = bool(merged.get("emulate", False))
-    if emulate and merged.get("device"):
+    emulate = bool(merged.get("emulate", False)) or merged.get("emulate-modems", 1) != 1
+    modems, emulate_modems = build_modem_specs(flags, file_modems, merged, emulate)
+    check_map_modems(maps, modems)
+    devices = device_list(merged.get("device"))
+    if emulate and devices:
         raise ConfigError("--device and --emulate exclude each other; drop one")
     for key in ("resolve", "emulate-baud", "emulate-latency-ms"):
         if merged.get(key) and not emulate:
@@ -209,7 +214,7 @@ def build_config(flags: MappingABC[str, Any], file: MappingABC[str, Any] | None 
         raise ConfigError(f"--log-format: {log_format!r} is not one of text, json")
     config = ProxyConfig(
         maps=tuple(maps),
-        device=merged.get("device") or None,
+        device=devices[0] if devices else next((m.device for m in modems), None),
         baud=_number(merged, "baud", 300, 4_000_000, 115200),
         rtscts=bool(merged.get("rtscts", False)),
         urc_port=urc_port,
@@ -218,7 +223,8 @@ def build_config(flags: MappingABC[str, Any], file: MappingABC[str, Any] | None 
         apn_password=merged.get("apn-password", ""),
         apn_auth=apn_auth,
         pdp_context=_number(merged, "pdp-context", 1, 16, 1),
-        max_connections=_number(merged, "max-connections", 1, MAX_CLIENT_IDS, MAX_CLIENT_IDS),
+        max_connections=_number(merged, "max-connections", 1, MAX_CLIENT_IDS * max(1, len(modems)),
+                                MAX_CLIENT_IDS * max(1, len(modems))),
         queue_timeout=float(_number(merged, "queue-timeout", 0, None, 30.0)),
         grace=float(_number(merged, "grace", 0, None, 5.0)),
         status=endpoint("status"),
@@ -234,6 +240,8 @@ def build_config(flags: MappingABC[str, Any], file: MappingABC[str, Any] | None 
         emulate_baud=_number(merged, "emulate-baud", 300, 100_000_000, None),
         emulate_latency_ms=_number(merged, "emulate-latency-ms", 0, None, None),
         notices=tuple(notices),
+        modems=modems,
+        emulate_modems=emulate_modems,
     )
     check_context_count(config)
     return config

@@ -23,7 +23,7 @@ _TOP_KEYS = {
     "trace-payload": bool,
     "log-format": str,
     "emulate": bool, "resolve": (dict, list), "emulate-baud": int,
-    "emulate-latency-ms": (int, float), "at-pty": str,
+    "emulate-latency-ms": (int, float), "at-pty": str, "emulate-modems": int,
 }
 # TLS keys: allowed at the top (defaults) and in each [[map]].
 _TLS_KEYS = {
@@ -31,7 +31,10 @@ _TLS_KEYS = {
     "ciphers": (str, list), "insecure": bool, "sni": bool, "negotiate-timeout": int,
     "ignore-local-time": bool,
 }
-_MAP_KEYS = {"listen": (str, int), "connect": str}
+_MAP_KEYS = {"listen": (str, int), "connect": str, "modems": list}
+# One [[modem]] table per module (several modules behind one proxy).
+_MODEM_KEYS = {"name": str, "device": str, "baud": int, "apn": str, "urc-port": str,
+               "at-console": (str, int)}
 _SECRET_KEYS = {"apn-password"}
 
 
@@ -87,6 +90,7 @@ def load_toml(path: str | Path) -> dict[str, Any]:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path} is not valid TOML: {exc}") from None
     maps = data.pop("map", None)
+    modems = data.pop("modem", None)
     out = _check_table(data, {**_TOP_KEYS, **_TLS_KEYS}, "at the top level", path)
     _anchor_paths(out, path)
     if maps is not None:
@@ -101,6 +105,13 @@ def load_toml(path: str | Path) -> dict[str, Any]:
                 if needed not in entry:
                     raise ConfigError(f"{path}: [[map]] #{n} lacks {needed!r} "
                                       "(e.g. listen = 9000, connect = \"api.example.com:443\")")
+            if not all(isinstance(name, str) for name in entry.get("modems", ())):
+                raise ConfigError(f"{path}: modems {where} must be a list of [[modem]] names")
             out["map"].append(entry)
+    if modems is not None:
+        if not isinstance(modems, list) or not all(isinstance(m, dict) for m in modems):
+            raise ConfigError(f"{path}: write each module as a [[modem]] table")
+        out["modem"] = [_check_table(table, _MODEM_KEYS, f"in [[modem]] #{n}", path)
+                        for n, table in enumerate(modems, 1)]
     return out
 

@@ -88,6 +88,7 @@ class Mapping:
     listen: Endpoint
     remote: Endpoint
     tls: TlsOptions = field(default_factory=TlsOptions)
+    modems: tuple[str, ...] = ()  # the modems it may use (names); empty: any
 
     def __str__(self) -> str:
         return f"{self.listen} -> {self.remote}"
@@ -134,7 +135,25 @@ class ProxyConfig:
     file_warnings: tuple[str, ...] = ()
     notices: tuple[str, ...] = field(default=(), compare=False)
     """One-line notices about the settings, logged once logging is set up."""
+    modems: tuple[ModemSpec, ...] = ()  # [[modem]] / repeated --device; empty: one, from above
+    emulate_modems: int = 1
 
+
+@dataclass(frozen=True)
+class ModemSpec:
+    """One module of several (``[[modem]]``, a repeated ``--device``, ``--emulate-modems``).
+
+    ``device`` None: discovered, or emulated.  ``baud``, ``apn``, ``urc_port``
+    default to the top-level settings; ``at_console`` serves this module's
+    own AT console.
+    """
+
+    name: str
+    device: str | None = None
+    baud: int = 115200
+    apn: str | None = None
+    urc_port: str = "auto"
+    at_console: Endpoint | None = None
 
 
 def distinct_tls(config: ProxyConfig) -> list[TlsOptions]:

@@ -27,6 +27,8 @@ import sys
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
+from .modem_names import ModemNameFilter
+
 NOTICE = 25
 logging.addLevelName(NOTICE, "NOTICE")
 
@@ -116,6 +118,7 @@ def setup_logging(verbose: int = 0, trace_at: bool = False,
     handler = _ProxyHandler(out)
     handler.setFormatter(JsonFormatter() if log_format == "json"
                          else KeyValueFormatter(timestamps=not journal_stream(out)))
+    handler.addFilter(ModemNameFilter())  # modem=<name> with several modems
     root.addHandler(handler)
     root.setLevel(logging.WARNING)
     proxy_level = {0: NOTICE, 1: logging.INFO}.get(verbose, logging.DEBUG)

@@ -5,8 +5,8 @@ scrape it reads the counters the registry (``proxy.registry``), the
 admission and the driver (``modem.driver.Modem``) already keep, so there is
 no second set of bookkeeping to drift.  ``scrape`` first refreshes the
 module's signal (``Modem.module_info``, bounded like the status page), then
-renders.  Module-level series carry ``modem="0"`` (one module per proxy
-today; the label keeps the names stable for several).
+renders.  Module-level series carry a ``modem`` label: ``"0"`` with one
+module, each modem's name with several (``[[modem]]``, ``--device`` twice).
 
 Names follow the Prometheus conventions: counters end in ``_total``, units
 are seconds and bytes.  The serial line's busy time each way is
@@ -18,7 +18,7 @@ is in docs/operations.md.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from collections.abc import Mapping as MappingABC
 from typing import Protocol
 
@@ -35,7 +35,7 @@ from .admission import Admission
 from .config import Endpoint, Mapping, ProxyConfig
 from .registry import ConnectionState, MapTotals, Registry
 
-MODEM_LABEL = "0"
+MODEM_LABEL = "0"  # the one module's label value
 SIGNAL_TIMEOUT = 0.8  # a scrape answers within 1 s, however slow the module
 
 
@@ -43,10 +43,13 @@ class MetricsSource(Protocol):
     """What the collector reads (``proxy.service.ProxyService``)."""
 
     registry: Registry
-    modem: Modem | None
     admission: Admission | None
     listen_addresses: dict[Mapping, Endpoint]
     config: ProxyConfig
+
+    def labelled_modems(self) -> list[tuple[str, Modem]]:
+        """Each modem that is up, with its ``modem`` label value."""
+        ...
 
 
 def map_label(mapping: Mapping, bound: MappingABC[Mapping, Endpoint]) -> str:
@@ -63,9 +66,9 @@ class MetricsCollector:
     def collect(self) -> Iterator[Metric]:
         yield from self._service()
         yield from self._maps()
-        modem = self.source.modem
-        if modem is not None:
-            yield from self._module(modem)
+        modems = self.source.labelled_modems()
+        if modems:
+            yield from self._module(modems)
 
     def _service(self) -> Iterator[Metric]:
         source = self.source
@@ -130,79 +133,91 @@ class MetricsCollector:
             moved.add_metric([label, "down"], done.bytes_down + live[mapping].bytes_down)
         yield from (ended, open_now, moved)
 
-    def _module(self, modem: Modem) -> Iterator[Metric]:
-        labels = [MODEM_LABEL]
+    def _module(self, modems: list[tuple[str, Modem]]) -> Iterator[Metric]:
+        """The module series, one label value per modem (each family once)."""
         state = GaugeMetricFamily("ssl_proxy_module_state",
                                   "1 for the module's current state, 0 for the others.",
                                   labels=["modem", "state"])
-        for each in ModuleState:
-            state.add_metric([MODEM_LABEL, each.value], 1 if modem.state.value is each else 0)
+        for label, modem in modems:
+            for each in ModuleState:
+                state.add_metric([label, each.value], 1 if modem.state.value is each else 0)
         yield state
-        cached = modem.cached_module_info()
-        if cached is not None and cached[0].signal_dbm is not None:
-            signal = GaugeMetricFamily("ssl_proxy_module_signal_dbm",
-                                       "The module's signal (AT+CSQ) in dBm.", labels=["modem"])
-            signal.add_metric(labels, cached[0].signal_dbm)
+        signal = GaugeMetricFamily("ssl_proxy_module_signal_dbm",
+                                   "The module's signal (AT+CSQ) in dBm.", labels=["modem"])
+        for label, modem in modems:
+            cached = modem.cached_module_info()
+            if cached is not None and cached[0].signal_dbm is not None:
+                signal.add_metric([label], cached[0].signal_dbm)
+        if signal.samples:
             yield signal
         in_use = GaugeMetricFamily("ssl_proxy_module_sockets_in_use",
                                    "Module client IDs (sockets) in use.", labels=["modem"])
-        in_use.add_metric(labels, len(modem.client_ids.in_use))
-        yield in_use
         capacity = GaugeMetricFamily("ssl_proxy_module_sockets",
                                      "Module client IDs (sockets) there are.", labels=["modem"])
-        capacity.add_metric(labels, modem.client_ids.capacity)
+        for label, modem in modems:
+            in_use.add_metric([label], len(modem.client_ids.in_use))
+            capacity.add_metric([label], modem.client_ids.capacity)
+        yield in_use
         yield capacity
-        for name, text, value in (
+        readers: tuple[tuple[str, str, Callable[[Modem], int]], ...] = (
             ("ssl_proxy_send_fail_retries", "Chunks sent again after SEND FAIL "
-             "(the module's send buffer was full).", modem.send_fail_retries),
+             "(the module's send buffer was full).", lambda m: m.send_fail_retries),
             ("ssl_proxy_module_restarts", "Restarts the proxy asked of the module "
-             "(AT+CFUN=1,1 after a run of failed opens).", modem.restarts),
+             "(AT+CFUN=1,1 after a run of failed opens).", lambda m: m.restarts),
             ("ssl_proxy_module_recoveries", "Times the module was brought up again "
-             "after it was lost.", modem.recoveries),
+             "after it was lost.", lambda m: m.recoveries),
             ("ssl_proxy_pdp_reactivations", "PDP contexts reactivated after the "
-             "network dropped them.", modem.pdp_reactivations),
-        ):
+             "network dropped them.", lambda m: m.pdp_reactivations),
+        )
+        for name, text, read in readers:
             family = CounterMetricFamily(name, text, labels=["modem"])
-            family.add_metric(labels, value)
+            for label, modem in modems:
+                family.add_metric([label], read(modem))
             yield family
-        yield from self._line(modem)
+        yield from self._line(modems)
 
-    def _line(self, modem: Modem) -> Iterator[Metric]:
-        counts = modem.line_counts
+    def _line(self, modems: list[tuple[str, Modem]]) -> Iterator[Metric]:
         directions = ("to_module", "from_module")
         moved = CounterMetricFamily("ssl_proxy_serial", "Bytes over the serial line.",
                                     labels=["modem", "direction"], unit="bytes")
-        for direction, value in zip(directions, (counts.to_module, counts.from_module),
-                                    strict=True):
-            moved.add_metric([MODEM_LABEL, direction], value)
-        yield moved
-        baud = modem.line_baud
-        if not baud:
-            return
         rate = GaugeMetricFamily("ssl_proxy_serial_baud", "The serial line's rate (bits/s).",
                                  labels=["modem"])
-        rate.add_metric([MODEM_LABEL], baud)
-        yield rate
         busy = CounterMetricFamily(
             "ssl_proxy_serial_busy", "Time the serial line was busy (bytes x 10 / baud); "
             "its rate is the line's busy share.", labels=["modem", "direction"],
             unit="seconds")
-        for direction, seconds in zip(directions, counts.busy_seconds(baud), strict=True):
-            busy.add_metric([MODEM_LABEL, direction], seconds)
-        yield busy
+        for label, modem in modems:
+            counts = modem.line_counts
+            for direction, value in zip(directions, (counts.to_module, counts.from_module),
+                                        strict=True):
+                moved.add_metric([label, direction], value)
+            baud = modem.line_baud
+            if not baud:
+                continue
+            rate.add_metric([label], baud)
+            for direction, seconds in zip(directions, counts.busy_seconds(baud), strict=True):
+                busy.add_metric([label, direction], seconds)
+        yield moved
+        if rate.samples:
+            yield rate
+            yield busy
 
 
-async def refresh_signal(modem: Modem | None) -> None:
-    """Ask the module for its signal (cached 5 s), within ``SIGNAL_TIMEOUT``;
-    the last answer stands when it is not ready or slow."""
-    if modem is None or modem.state.value is not ModuleState.READY:
-        await trio.lowlevel.checkpoint()
-        return
-    with trio.move_on_after(SIGNAL_TIMEOUT):
+async def refresh_signal(modems: list[Modem]) -> None:
+    """Ask each module for its signal (cached 5 s), all at once, within
+    ``SIGNAL_TIMEOUT``; the last answer stands when one is not ready or slow."""
+    async def refresh(modem: Modem) -> None:
+        if modem.state.value is not ModuleState.READY:
+            return
         try:
             await modem.module_info()
         except ModemError:
             pass
+
+    with trio.move_on_after(SIGNAL_TIMEOUT):
+        async with trio.open_nursery() as nursery:
+            for modem in modems:
+                nursery.start_soon(refresh, modem)
 
 
 class ProxyMetrics:
@@ -214,5 +229,5 @@ class ProxyMetrics:
         self.registry.register(MetricsCollector(source))
 
     async def scrape(self) -> bytes:
-        await refresh_signal(self.source.modem)
+        await refresh_signal([modem for _, modem in self.source.labelled_modems()])
         return generate_latest(self.registry)

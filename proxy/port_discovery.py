@@ -38,6 +38,14 @@ class SerialPort:
         except ValueError:
             return None
 
+    @property
+    def usb_path(self) -> str | None:
+        """The USB device's place on the bus (``1-1.4`` of ``1-1.4:1.2``): the same for
+        every interface of one module, and across its re-enumerations."""
+        if not self.location or ":" not in self.location:
+            return None
+        return self.location.rsplit(":", 1)[0]
+
     def describe(self) -> str:
         if self.vid is None:
             return self.device
@@ -68,6 +76,45 @@ def choose_at_port(ports: Iterable[SerialPort]) -> str:
                        "or try --emulate")
 
 
+def _module_at_port(serial: list[SerialPort]) -> SerialPort | None:
+    """The AT port of one module from its serial interfaces: the third in interface
+    order (DM, NMEA, AT, modem).  That is interface 2 in the usual composition, and
+    interface 4 when an RNDIS/ECM network function takes 0 and 1 (two EC25s on one
+    host, github.com/yibaiba/hideck/pull/21); interface 2 when fewer are listed."""
+    ordered = sorted(serial, key=lambda p: p.interface if p.interface is not None else -1)
+    if len(ordered) >= 3 and ordered[0].interface is not None:
+        return ordered[2]
+    return next((p for p in ordered if p.interface == AT_INTERFACE), None)
+
+
+def _at_ports_by_module(ports: Iterable[SerialPort]) -> dict[str, SerialPort]:
+    modules: dict[str, list[SerialPort]] = {}
+    for port in ports:
+        if port.vid == QUECTEL_VID:
+            modules.setdefault(port.usb_path or port.device, []).append(port)
+    found = {path: _module_at_port(serial) for path, serial in modules.items()}
+    return {path: port for path, port in sorted(found.items()) if port is not None}
+
+
+def choose_all_at_ports(ports: Iterable[SerialPort]) -> list[SerialPort]:
+    """Every Quectel module's AT port (``_module_at_port``), in USB-path order; when
+    there is none, ``PortNotFound`` as ``choose_at_port`` words it."""
+    ports = list(ports)
+    at_ports = list(_at_ports_by_module(ports).values())
+    if not at_ports:
+        choose_at_port(ports)  # raises, saying what it found instead
+    return at_ports
+
+
+def choose_at_port_at(ports: Iterable[SerialPort], usb_path: str) -> str:
+    """The AT port of the module at ``usb_path`` (it may have a new ttyUSB name
+    after re-enumeration), or ``PortNotFound``."""
+    port = _at_ports_by_module(ports).get(usb_path)
+    if port is None:
+        raise PortNotFound(f"no Quectel AT port at USB {usb_path} (module unplugged?)")
+    return port.device
+
+
 def system_ports() -> list[SerialPort]:
     """The host's serial ports as pyserial lists them."""
     from serial.tools import list_ports
@@ -78,6 +125,16 @@ def system_ports() -> list[SerialPort]:
 def find_at_port() -> str:
     """``choose_at_port`` over this host's ports."""
     return choose_at_port(system_ports())
+
+
+def find_all_at_ports() -> list[SerialPort]:
+    """``choose_all_at_ports`` over this host's ports."""
+    return choose_all_at_ports(system_ports())
+
+
+def find_at_port_at(usb_path: str) -> str:
+    """``choose_at_port_at`` over this host's ports."""
+    return choose_at_port_at(system_ports(), usb_path)
 
 
 # -- the URC port (AT+QURCCFG="urcport") of the AT port we open ------------------

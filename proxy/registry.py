@@ -46,11 +46,14 @@ class ConnectionRecord:
     cancel_scope: trio.CancelScope = field(default_factory=trio.CancelScope)
     state: ConnectionState = ConnectionState.QUEUED
     client_id: int | None = None
+    modem: str | None = None  # with several modems: the one it was placed on
     bytes_up: int = 0     # local -> module
     bytes_down: int = 0   # module -> local
 
     def as_dict(self, now: float) -> dict[str, object]:
+        placed: dict[str, object] = {} if self.modem is None else {"modem": self.modem}
         return {
+            **placed,
             "number": self.number,
             "listen": self.listen,
             "remote": str(self.mapping.remote),

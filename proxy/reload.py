@@ -172,8 +172,11 @@ class Reloadable(Protocol):
     profiles: dict[Mapping, TlsProfile]
     listen_addresses: dict[Mapping, Endpoint]
     registry: Registry
-    modem: Modem | None
     listener_set: ListenerSet
+
+    def serving_modems(self) -> list[Modem]:
+        """Every modem that is up now (several behind one proxy: all of them)."""
+        ...
 
 
 async def reload_service(service: Reloadable, source: ConfigSource, bind: Bind) -> bool:
@@ -183,7 +186,7 @@ async def reload_service(service: Reloadable, source: ConfigSource, bind: Bind) 
     bad config, a port in use or a module that refuses the new files: it logs
     one line and the running config stays whole.
     """
-    modem = service.modem
+    modems = service.serving_modems()
     try:
         config, profiles = source()
     except ProxyError as exc:
@@ -200,8 +203,9 @@ async def reload_service(service: Reloadable, source: ConfigSource, bind: Bind) 
         for mapping in plan.added:
             added[mapping] = await bind(mapping.listen, f"--map {mapping}")
         wanted = list(dict.fromkeys(profiles[m] for m in plan.config.maps))
-        if modem is not None and set(wanted) != set(modem.profiles):
-            await modem.update_profiles(wanted)
+        for modem in modems:
+            if set(wanted) != set(modem.profiles):
+                await modem.update_profiles(wanted)
     except BaseException as exc:  # cancelled too: the new listeners must not leak
         for group in added.values():
             for listener in group:
@@ -211,9 +215,9 @@ async def reload_service(service: Reloadable, source: ConfigSource, bind: Bind) 
         log.error("reload failed, keeping the running config", extra=kv(error=str(exc)))
         return False
     _apply(service, plan, profiles, added)
-    if modem is not None:
+    if modems:
         warn_unchecked_names([*plan.added, *(new for _, new in plan.changed)], profiles,
-                             modem.name_checked)
+                             modems[0].name_checked)
     log.log(NOTICE, "reloaded", extra=kv(
         added=len(plan.added), removed=len(plan.removed), changed=len(plan.changed),
         maps=len(plan.config.maps)))

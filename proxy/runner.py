@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 import signal
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import partial
 
@@ -30,9 +30,10 @@ from modem.profile import TlsProfile
 
 from .certificates import TlsMaterial
 from .config import Mapping, ProxyConfig, TlsOptions
+from .config_modems import with_discovered_modems
 from .errors import ProxyError, RuntimeFailure
 from .logging_setup import NOTICE, kv, setup_logging
-from .port_discovery import find_at_port
+from .port_discovery import SerialPort, find_all_at_ports, find_at_port
 from .profiles import build_profiles
 from .profiles import load_all_material as load_all_material
 from .reload import ConfigSource
@@ -127,17 +128,31 @@ def run(config: ProxyConfig, materials: dict[TlsOptions, TlsMaterial],
         log.log(NOTICE, notice)
     with runtime_failures():
         device = None
-        if not config.emulate:
-            device = config.device or find_at_port()
+        by_modem: dict[str, Callable[[], str]] = {}
+        found: list[SerialPort] = []
+        if not config.emulate and config.device is None and not config.modems:
+            found = find_all_at_ports()
+            # Several modules and no --device: use them all, each found again by
+            # its USB path.
+            config, by_modem = with_discovered_modems(config, found)
+            device = found[0].device
+            log.info("using device", extra=kv(device=device, modules=len(found)))
+        elif not config.emulate:
+            device = config.device
             log.info("using device", extra=kv(device=device))
         # A discovered port is discovered again on every reopen (re-enumeration).
         service = ProxyService(config, build_profiles(config, materials), device,
-                               rediscover=find_at_port if config.device is None else None)
-        source = None if reread is None else partial(_reread_all, reread)
+                               rediscover=find_at_port if config.device is None else None,
+                               rediscover_by_modem=by_modem)
+        source = None if reread is None else partial(_reread_all, reread, found)
         return trio.run(run_until_signalled, service, source)
 
 
-def _reread_all(reread: Callable[[], ProxyConfig]) -> tuple[ProxyConfig, dict[Mapping, TlsProfile]]:
-    """The config read again, its certificate files checked, each map's profile."""
+def _reread_all(reread: Callable[[], ProxyConfig], found: Sequence[SerialPort]
+                ) -> tuple[ProxyConfig, dict[Mapping, TlsProfile]]:
+    """The config read again (with the modules discovered at start, ``found``),
+    its certificate files checked, each map's profile."""
     config = reread()
+    if found:
+        config, _ = with_discovered_modems(config, found)
     return config, build_profiles(config, load_all_material(config))

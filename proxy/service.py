@@ -31,19 +31,24 @@ from typing import Any
 import trio
 
 from modem import __version__
-from modem.driver import Modem, ModuleInfo, ModuleState, PdpSettings
-from modem.errors import ModemError
+from modem.driver import Modem, PdpSettings
 from modem.profile import TlsProfile
 
 from .admission import Admission
 from .at_console import serve_at_console
 from .at_pty import AtPty
 from .config import Endpoint, Mapping, ProxyConfig
-from .connection import HALF_CLOSE_LINGER, serve_connection
+from .config_model import ModemSpec
+from .config_modems import modem_specs
+from .connection import HALF_CLOSE_LINGER, SocketOpener, serve_connection
 from .device_opener import PortOpener
 from .errors import ListenError as ListenError  # its home before proxy.errors
+from .line_meter import LineMeter
 from .logging_setup import NOTICE, kv
-from .metrics import ProxyMetrics
+from .metrics import MODEM_LABEL, ProxyMetrics
+from .modem_pool import ModemPool
+from .modem_status import modems_status, module_status
+from .placed_connection import PlacedAdmission, PlacedOpener
 from .port_discovery import describe_device, urc_port_for
 from .registry import ConnectionState, Registry
 from .reload import ConfigSource, ListenerSet, reload_service
@@ -54,7 +59,6 @@ from .unix_listener import UnixSocketFile, open_unix_listener
 
 log = logging.getLogger("proxy.service")
 
-MODULE_INFO_TIMEOUT = 0.8  # the page answers within 1 s, however slow the module
 
 
 class ServiceState(enum.StrEnum):
@@ -96,24 +100,33 @@ class ProxyService:
     After start, ``listen_addresses`` maps each ``Mapping`` to where it
     actually listens (useful with LPORT 0), ``status_address`` and
     ``console_address`` likewise; ``modem``, ``registry`` and (emulating)
-    ``emulator`` are there for the status page and for tests.
+    ``emulator`` are there for the status page and for tests (with several
+    modems, the first one's; ``pool`` holds them all, and
+    ``rediscover_by_modem`` a discovery per modem name).
     """
 
     def __init__(self, config: ProxyConfig, profiles: dict[Mapping, TlsProfile],
                  device: str | None = None, *, linger: float = HALF_CLOSE_LINGER,
                  emulator_options: dict[str, Any] | None = None,
                  modem_options: dict[str, Any] | None = None,
-                 rediscover: Callable[[], str] | None = None) -> None:
+                 rediscover: Callable[[], str] | None = None,
+                 rediscover_by_modem: dict[str, Callable[[], str]] | None = None,
+                 pool_options: dict[str, float] | None = None) -> None:
         self.config = config
         self.profiles = profiles
         self.device = device
         self.rediscover = rediscover
+        self.rediscover_by_modem = rediscover_by_modem or {}
+        self._pool_options = pool_options or {}  # ModemPool's keywords (tests scale them)
+        self.specs = modem_specs(config)
+        self.pool: ModemPool | None = None
+        self.console_addresses: dict[str, Endpoint] = {}  # per-modem consoles ([[modem]])
         self.linger = linger
         self._emulator_options = emulator_options or {}
         self._modem_options = modem_options or {}
         self.registry = Registry()
         self.modem: Modem | None = None
-        self._starting_modem: Modem | None = None
+        self._starting_modems: list[Modem] = []  # every Modem from its first bring-up on
         self.emulator: Any = None
         self.admission: Admission | None = None
         self.listen_addresses: dict[Mapping, Endpoint] = {}
@@ -148,12 +161,23 @@ class ProxyService:
         async with self._reload_lock:
             return await reload_service(self, source, bind)
 
+    def serving_modems(self) -> list[Modem]:
+        """Every modem that is up now: the pool's, or the one."""
+        if self.pool is not None:
+            return [m.modem for m in self.pool.members if m.modem is not None]
+        return [self.modem] if self.modem is not None else []
+
+    def labelled_modems(self) -> list[tuple[str, Modem]]:
+        """Each modem that is up with its metrics label (``proxy.metrics``)."""
+        if self.pool is not None and self.pool.several:
+            return [(m.name, m.modem) for m in self.pool.members if m.modem is not None]
+        return [(MODEM_LABEL, self.modem)] if self.modem is not None else []
+
     def stop_now(self) -> None:
         """Stop at once (second signal): cancel everything."""
         self.hard_stopped = True
         self._root_scope.cancel()
-        modem = self.modem or self._starting_modem
-        if modem is not None:
+        for modem in self._starting_modems:
             # Commands on the line would otherwise run to their end (seconds at a
             # low baud; an upload during bring-up, minutes).
             modem.abort("stopping at once (second signal)")
@@ -182,6 +206,11 @@ class ProxyService:
                 extra["console"] = [console]
             if config.at_pty is not None:
                 self.at_pty = AtPty.open(config.at_pty)
+            for spec in config.modems:
+                if spec.at_console is not None:
+                    key = f"console:{spec.name}"
+                    extra[key] = await bind(spec.at_console, f"[[modem]] {spec.name} at-console")
+                    self.console_addresses[spec.name] = _bound_address(extra[key])
         except BaseException:
             if self.console_socket is not None:
                 self.console_socket.remove()
@@ -194,8 +223,12 @@ class ProxyService:
             with self._root_scope:
                 async with trio.open_nursery() as root:
                     root.start_soon(self._watch_shutdown)
-                    async with self._module() as modem:
-                        self.modem = modem
+                    async with ModemPool.open(self.specs, self._module,
+                                              self._line_bytes_per_second,
+                                              **self._pool_options) as pool:
+                        self.pool = pool
+                        self.modem = pool.members[0].modem  # None: it did not come up
+                        modem = self.modem or next(m.modem for m in pool.members if m.modem)
                         warn_unchecked_names(config.maps, self.profiles, modem.name_checked)
                         self.admission = Admission(modem.client_ids, config.max_connections,
                                                    config.queue_timeout)
@@ -241,9 +274,18 @@ class ProxyService:
                         extra=kv(maps=", ".join(str(m.remote) for m in self.config.maps
                                                 if m.tls.insecure)))
 
-    @asynccontextmanager
-    async def _module(self) -> AsyncIterator[Modem]:
+    def _line_bytes_per_second(self, spec: ModemSpec) -> float:
         config = self.config
+        baud = config.emulate_baud if config.emulate and config.emulate_baud else spec.baud
+        return baud / 10
+
+    @asynccontextmanager
+    async def _module(self, spec: ModemSpec | None = None, meter: LineMeter | None = None
+                      ) -> AsyncIterator[tuple[Modem, Any]]:
+        """One modem (``spec``; default the first), its emulator first when emulating."""
+        config = self.config
+        spec = spec or self.specs[0]
+        emulator: Any = None
         async with AsyncExitStack() as stack:
             if config.emulate:
                 from modem.emulator import Emulator, EmulatorConfig
@@ -254,37 +296,49 @@ class ProxyService:
                 if config.emulate_latency_ms is not None:
                     options["latency_ms"] = config.emulate_latency_ms
                 options.update(self._emulator_options)
-                self.emulator = await stack.enter_async_context(
+                emulator = await stack.enter_async_context(
                     Emulator.running(EmulatorConfig(**options)))
-                device = self.emulator.device
+                if spec is self.specs[0]:
+                    self.emulator = emulator
+                device = emulator.device
             else:
-                device = self.device
+                device = self.device if spec is self.specs[0] and self.device else spec.device
             if device is None:
                 raise ValueError("ProxyService needs a device path unless emulating")
-            open_stream = PortOpener(device, baudrate=config.baud, rtscts=config.rtscts,
-                                     discover=None if config.emulate else self.rediscover)
-            pdp = PdpSettings(context_id=config.pdp_context, apn=config.apn,
+            rediscover = self.rediscover_by_modem.get(spec.name, self.rediscover
+                                                      if spec is self.specs[0] else None)
+            open_stream: Callable[[], Any] = PortOpener(
+                device, baudrate=spec.baud, rtscts=config.rtscts,
+                discover=None if config.emulate else rediscover)
+            if meter is not None:
+                open_stream = meter.wrap(open_stream)
+            pdp = PdpSettings(context_id=config.pdp_context, apn=spec.apn,
                               username=config.apn_user, password=config.apn_password,
                               auth=config.apn_auth)
             profiles = list(dict.fromkeys(self.profiles.values()))
             line_baud = config.emulate_baud if config.emulate and config.emulate_baud \
-                else config.baud
-            modem_options = {"urc_port": self._urc_port(device), "line_baud": line_baud,
+                else spec.baud
+            modem_options = {"urc_port": self._urc_port(device, spec.urc_port, emulator),
+                             "line_baud": line_baud,
                              **self._modem_options}
             modem = Modem(open_stream, pdp, profiles, trace_at=config.trace_at,
                           trace_payload=config.trace_payload, **modem_options)
-            self._starting_modem = modem  # for stop_now during the first bring-up
-            yield await stack.enter_async_context(modem.running())
+            # stop_now aborts it, also during its first bring-up.
+            self._starting_modems.append(modem)
+            stack.callback(self._starting_modems.remove, modem)
+            yield await stack.enter_async_context(modem.running()), emulator
 
-    def _urc_port(self, device: str) -> str | None:
+    def _urc_port(self, device: str, setting: str | None = None,
+                  emulator: Any = None) -> str | None:
         """The port bring-up routes URCs to: ``--urc-port``, or found from ``device``
         (the emulator's port name with ``--emulate``); None leaves the module's."""
-        setting = self.config.urc_port
+        setting = self.config.urc_port if setting is None else setting
+        emulator = self.emulator if emulator is None else emulator
         port: str | None
         if setting != "auto":
             port, why = setting, "--urc-port"
-        elif self.emulator is not None:
-            port, why = self.emulator.config.port_name, "emulator"
+        elif emulator is not None:
+            port, why = emulator.config.port_name, "emulator"
         else:
             port, why = urc_port_for(describe_device(device))
         log.info("URC port for the AT port", extra=kv(
@@ -307,12 +361,21 @@ class ProxyService:
                     nursery.start_soon(partial(serve_status, extra["status"],
                                                self.status_snapshot,
                                                metrics=self.metrics.scrape))
+                pool = self.pool
+                console_command = (modem.at_command if pool is None or not pool.several
+                                   else pool.at_command(pool.members[0]))
                 if "console" in extra:
-                    nursery.start_soon(serve_at_console, extra["console"], modem.at_command)
+                    nursery.start_soon(serve_at_console, extra["console"], console_command)
+                for member in pool.members if pool is not None else ():
+                    key = f"console:{member.name}"
+                    if key in extra and pool is not None:
+                        nursery.start_soon(serve_at_console, extra[key], pool.at_command(member))
                 if self.at_pty is not None:
-                    nursery.start_soon(self.at_pty.serve, modem.at_command)
+                    nursery.start_soon(self.at_pty.serve, console_command)
                 if self.systemd is not None:
-                    nursery.start_soon(self.systemd.serve, modem)
+                    nursery.start_soon(self.systemd.serve, modem,
+                                       self.serving_modems if pool is not None and pool.several
+                                       else None)
 
     async def _handle(self, mapping: Mapping, modem: Modem, admission: Admission,
                       stream: trio.SocketStream) -> None:
@@ -328,11 +391,17 @@ class ProxyService:
         record = self.registry.add(mapping, listen, peer)
         log.info("accepted", extra=kv(conn=record.number, listen=listen,
                                       remote=str(mapping.remote), peer=peer))
+        opener: SocketOpener = modem
+        pool = self.pool
+        if pool is not None and pool.several:  # placed on one of the modems, fails over
+            opener = PlacedOpener(pool, record)
+            admission = PlacedAdmission(admission, pool, mapping)  # type: ignore[assignment]
         reason = "error"
         try:
-            reason = await serve_connection(stream, record, modem=modem,
-                                            profile=self.profiles[mapping], admission=admission,
-                                            registry=self.registry, linger=self.linger)
+            reason = await serve_connection(stream, record, modem=opener,
+                                            profile=self.profiles[mapping],
+                                            admission=admission, registry=self.registry,
+                                            linger=self.linger)
         except Exception:
             log.exception("connection failed unexpectedly", extra=kv(conn=record.number))
         finally:
@@ -366,8 +435,9 @@ class ProxyService:
 
     async def status_snapshot(self) -> dict[str, Any]:
         """What ``--status`` shows (JSON-able)."""
-        modem = self.modem
-        module = {"error": "not started"} if modem is None else await _module_status(modem)
+        # Every modem asked at once; ``module`` is the first one up (as with one modem).
+        first, modems = await modems_status(self.pool, module_status)
+        module = {"error": "not started"} if first is None else first
         snapshot = self.registry.snapshot()
         admission = self.admission
         return {
@@ -380,6 +450,7 @@ class ProxyService:
                 "queue_timeout_s": self.config.queue_timeout,
             },
             "module": module,
+            "modems": modems,
             "maps": [
                 {
                     "listen": str(self.listen_addresses.get(m, m.listen)),
@@ -394,47 +465,3 @@ class ProxyService:
             ],
             **snapshot,
         }
-
-
-async def _module_status(modem: Modem) -> dict[str, Any]:
-    """The status page's module section, within ``MODULE_INFO_TIMEOUT``.
-
-    Always the ``state`` and ``last_error`` (why the module was last lost,
-    ``None`` if never).  The module's info is asked only while it is ready
-    and shown if it answers in time; otherwise the last answer is shown with
-    ``info_age_s``, and ``error`` says why it is not fresh (or missing).
-    """
-    state = modem.state.value
-    last_error = modem.last_error
-    module: dict[str, Any] = {}
-    if state is ModuleState.READY:
-        module["error"] = f"the module did not answer within {MODULE_INFO_TIMEOUT} s"
-        with trio.move_on_after(MODULE_INFO_TIMEOUT):
-            try:
-                info = await modem.module_info()
-            except ModemError as exc:
-                module["error"] = str(exc)
-            else:
-                module = _info_fields(info)
-    else:
-        module["error"] = f"module info not asked: the module is {state}"
-    if "error" in module:
-        cached = modem.cached_module_info()
-        if cached is not None:
-            module.update(_info_fields(cached[0]), info_age_s=round(cached[1], 1))
-    module["state"] = state.value
-    module["last_error"] = None if last_error is None else str(last_error)
-    module["urcs"] = modem.urc_health.report()  # lost URCs made up for by polling
-    return module
-
-
-def _info_fields(info: ModuleInfo) -> dict[str, Any]:
-    return {
-        "manufacturer": info.manufacturer,
-        "model": info.model,
-        "revision": info.revision,
-        "signal_dbm": info.signal_dbm,
-        "registration": info.registration,
-        "address": info.address,
-        "ssl_settings": list(info.ssl_settings),
-    }

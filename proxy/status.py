@@ -155,6 +155,9 @@ async def serve_status(listeners: Sequence[trio.SocketListener], snapshot: Snaps
 
 # -- HTML ----------------------------------------------------------------------
 
+_MODEM_COLUMNS = ["name", "device", "state", "ids_in_use", "signal_dbm", "registration",
+                  "line_busy", "failing", "opened", "retried_elsewhere", "last_error"]
+
 def _table(rows: list[dict[str, Any]], columns: Sequence[str]) -> str:
     if not rows:
         return "<p>none</p>"
@@ -190,6 +193,7 @@ def render_html(data: dict[str, Any]) -> str:
         f"<h1>ssl-proxy {esc(str(service.get('version', '')))}</h1>",
         "<h2>Service</h2>", _table([service], list(service)),
         "<h2>Module</h2>", _table([module], list(module)),
+        "<h2>Modems</h2>", _table(data.get("modems", []), _MODEM_COLUMNS),
         "<h2>Maps</h2>", _table(data.get("maps", []),
                                 ["listen", "remote", "tls_version", "seclevel", "sni",
                                  "name_checked"]),

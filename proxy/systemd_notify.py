@@ -23,7 +23,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import trio
 
@@ -87,19 +87,26 @@ class SystemdNotifier:
     def stopping(self) -> None:
         self.send("STOPPING=1", "STATUS=stopping")
 
-    async def serve(self, modem: Modem) -> None:
-        """``READY=1``, then ``STATUS=`` on module state changes and the
-        watchdog's pings while the module answers, until cancelled."""
+    async def serve(self, modem: Modem,
+                    others: Callable[[], list[Modem]] | None = None) -> None:
+        """``READY=1``, then ``STATUS=`` on ``modem``'s state changes and the
+        watchdog's pings while it answers, until cancelled.  With several
+        modems, ``others`` gives the ones up now: a ping goes out while any
+        of them answers (the proxy still serves through it)."""
         self.send("READY=1")
         async with trio.open_nursery() as nursery:
             if self.watchdog is not None:
-                nursery.start_soon(self._keep_watchdog, modem, self.watchdog)
+                nursery.start_soon(self._keep_watchdog, modem, others, self.watchdog)
             async for state in modem.state.eventual_values():
                 self.send(f"STATUS=serving; module {state.value}")
 
-    async def _keep_watchdog(self, modem: Modem, interval: float) -> None:
+    async def _keep_watchdog(self, modem: Modem, others: Callable[[], list[Modem]] | None,
+                             interval: float) -> None:
         while True:
             due = trio.current_time() + interval
-            if await modem.answers(min(interval, PROBE_BOUND)):
-                self.send("WATCHDOG=1")
+            candidates = [modem] if others is None else others() or [modem]
+            for candidate in candidates:
+                if await candidate.answers(min(interval, PROBE_BOUND)):
+                    self.send("WATCHDOG=1")
+                    break
             await trio.sleep_until(due)

@@ -78,12 +78,18 @@ async def cpin(module: Module, req: Request) -> bytes:
 
 def _registration(name: str) -> None:
     """``+CREG`` / ``+CGREG`` / ``+CEREG``: the configured stat (default 1,
-    registered), URC mode kept."""
+    registered; 0 without a SIM), or searching (2) while ``Fault.deregister``
+    lasts; URC mode kept."""
 
     async def handler(module: Module, req: Request) -> bytes:
         urc_mode = module.registration_urc
         if req.form is READ:
-            stat = 0 if module.config.sim == "absent" else module.config.registration
+            if module.config.sim == "absent":
+                stat = 0
+            elif trio.current_time() < module.unregistered_until:
+                stat = 2
+            else:
+                stat = module.config.registration
             return info(f"{name}: {urc_mode[name]},{stat}")
         urc_mode[name] = int_field(req.fields, 0, 0, 2)
         return OK

@@ -11,7 +11,12 @@
 * ``slow_handshake(seconds, count=1)``: the next opens stall their handshake;
 * ``urc_loss(rate, kinds=())``: from now on each socket URC (``open``,
   ``recv``, ``closed``; all three unless ``kinds`` names some) is lost on
-  the line with probability ``rate`` (seeded), as UART byte loss does.
+  the line with probability ``rate`` (seeded), as UART byte loss does;
+* ``open_fail(code, count=1)``: the next ``count`` opens end with
+  ``+QSSLOPEN: <id>,<code>`` (e.g. 569, the operation timed out, or 561,
+  the PDP context could not be opened: the carrier's failures);
+* ``deregister(seconds)``: the module is not registered for ``seconds``
+  (``+CREG``/``+CGREG``/``+CEREG`` read stat 2, searching); 0 ends it.
 
 Spec strings (CLI ``--fault``): ``NAME[:ARG[,ARG]][@TIME]`` where TIME is
 seconds after start (``5s``, ``1.5``, ``250ms``); without ``@`` the fault
@@ -113,6 +118,14 @@ class Fault(ABC):
     @staticmethod
     def urc_loss(rate: float, kinds: tuple[str, ...] = ()) -> Fault:
         return UrcLoss(rate, kinds)
+
+    @staticmethod
+    def deregister(seconds: float) -> Fault:
+        return Deregister(seconds)
+
+    @staticmethod
+    def open_fail(code: int, count: int = 1) -> Fault:
+        return OpenFail(code, count)
 
 
 @dataclass(frozen=True)
@@ -285,9 +298,51 @@ class UrcLoss(Fault):
         return cls(rate, kinds)
 
 
+@dataclass(frozen=True)
+class Deregister(Fault):
+    """For ``seconds`` the network does not register the module (coverage lost, the
+    carrier refusing it): registration reads report stat 2 (searching).  Only the
+    registration reads change; what opens do meanwhile on real firmware is not
+    documented, so they work as before (a guess, the tolerant one)."""
+
+    kind: ClassVar[str] = "deregister"
+    seconds: float
+
+    def apply(self, module: Module, state: FaultState) -> None:
+        module.unregistered_until = trio.current_time() + self.seconds
+
+    @classmethod
+    def from_args(cls, args: list[str]) -> Fault:
+        (seconds,) = args
+        return cls(float(seconds))
+
+
+@dataclass(frozen=True)
+class OpenFail(Fault):
+    """The next ``count`` opens end with ``+QSSLOPEN: <id>,<code>`` (550-574)."""
+
+    kind: ClassVar[str] = "open_fail"
+    code: int
+    count: int = 1
+
+    def __post_init__(self) -> None:
+        if not 550 <= self.code <= 574:
+            raise ValueError(f"open_fail code {self.code} is not an SSL error code 550-574")
+
+    def apply(self, module: Module, state: FaultState) -> None:
+        module.pending_faults.open_fails.extend([self.code] * self.count)
+
+    @classmethod
+    def from_args(cls, args: list[str]) -> Fault:
+        if not 1 <= len(args) <= 2:
+            raise ValueError("want CODE[,COUNT]")
+        return cls(int(args[0]), int(args[1]) if len(args) > 1 else 1)
+
+
 KINDS: dict[str, type[Fault]] = {
     kind.kind: kind
-    for kind in (PeerClose, PdpDeact, Restart, Silence, Noise, SendFail, SlowHandshake, UrcLoss)
+    for kind in (PeerClose, PdpDeact, Restart, Silence, Noise, SendFail, SlowHandshake, UrcLoss,
+                 Deregister, OpenFail)
 }
 
 

@@ -11,6 +11,7 @@ The command handlers (``at_*.py``) and the faults (``faults.py``) act on a
 
 from __future__ import annotations
 
+import math
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -66,6 +67,7 @@ class Module:
         self.echo = True
         self.cmee = 1
         self.registration_urc = {"+CREG": 0, "+CGREG": 0, "+CEREG": 0}
+        self.unregistered_until = -math.inf  # Fault.deregister: searching until then
         self.pdp = {i: PdpContext(i) for i in PDP_CONTEXT_IDS}
         self.pdp[1].active = config.auto_pdp
         self.ssl_contexts = {i: SslContextConfig() for i in SSL_CONTEXT_IDS}

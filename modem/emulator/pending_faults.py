@@ -16,6 +16,7 @@ class PendingFaults:
     def __init__(self) -> None:
         self.send_fails = 0
         self.slow_handshakes: deque[float] = deque()
+        self.open_fails: deque[int] = deque()
 
     def take_send_fail(self) -> bool:
         """True (and one fewer booked) when the next ``AT+QSSLSEND`` must fail."""
@@ -23,6 +24,10 @@ class PendingFaults:
             self.send_fails -= 1
             return True
         return False
+
+    def take_open_fail(self) -> int:
+        """The error code the next open ends with (0: none booked)."""
+        return self.open_fails.popleft() if self.open_fails else 0
 
     def take_slow_handshake(self) -> float:
         """Seconds the next TLS handshake stalls first (0: none booked)."""

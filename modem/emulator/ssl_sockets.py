@@ -196,6 +196,11 @@ class SslSocket:
 
     async def _open(self) -> int:
         module = self.module
+        booked = module.pending_faults.take_open_fail()
+        if booked:
+            log.warning("open %d %s:%d failed with %d (injected)", self.client_id, self.host,
+                        self.port, booked)
+            return booked
         cfg = module.ssl_contexts[self.ctx_id]
         address = await self._resolve()
         if address is None:

@@ -26,6 +26,16 @@ async def test_silence_drops_commands_then_the_module_answers_again(
     assert await host.command("AT") == b"\r\nOK\r\n"
 
 
+async def test_deregister_makes_registration_reads_search_until_it_ends(
+    emu: Emulator, host: Host
+) -> None:
+    await emu.inject(Fault.deregister(60))
+    for name in ("CREG", "CGREG", "CEREG"):
+        assert await host.command(f"AT+{name}?") == f"\r\n+{name}: 0,2\r\n\r\nOK\r\n".encode()
+    await emu.inject(Fault.deregister(0))
+    assert await host.command("AT+CEREG?") == b"\r\n+CEREG: 0,1\r\n\r\nOK\r\n"
+
+
 async def test_noise_lines_come_between_responses(emu: Emulator, host: Host) -> None:
     expected = [
         line.strip(b"\r\n") for _, line in FaultState(0).noise_lines(30) if line.strip(b"\r\n")
@@ -109,6 +119,8 @@ async def test_random_faults_are_reproducible_with_a_seed() -> None:
         ("send_fail:4", FaultPlan(Fault.send_fail(4))),
         ("slow_handshake:20,2", FaultPlan(Fault.slow_handshake(20, 2))),
         ("random:0.05", FaultPlan(None, random_rate=0.05)),
+        ("deregister:30@5s", FaultPlan(Fault.deregister(30), at=5)),
+        ("open_fail:569,3", FaultPlan(Fault.open_fail(569, 3))),
     ],
 )
 def test_fault_specs(spec: str, plan: FaultPlan) -> None:
@@ -117,7 +129,8 @@ def test_fault_specs(spec: str, plan: FaultPlan) -> None:
 
 @pytest.mark.parametrize(
     "spec",
-    ["", "boom", "peer_close", "peer_close:x", "restart:1", "noise@", "slow_handshake"],
+    ["", "boom", "peer_close", "peer_close:x", "restart:1", "noise@", "slow_handshake",
+     "open_fail", "open_fail:200"],
 )
 def test_bad_fault_specs(spec: str) -> None:
     with pytest.raises(ValueError, match="fault spec"):

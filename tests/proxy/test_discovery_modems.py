@@ -1,0 +1,87 @@
+"""No ``--device`` and several modules plugged in: discovery finds every AT port, the
+proxy runs one modem per module, and each is found again by its USB path."""
+
+from __future__ import annotations
+
+from functools import partial
+
+import pytest
+import trio
+
+from proxy.cli import parse_command_line
+from proxy.config_modems import with_discovered_modems
+from proxy.port_discovery import (
+    PortNotFound,
+    SerialPort,
+    choose_all_at_ports,
+    choose_at_port_at,
+)
+from proxy.profiles import build_profiles, load_all_material
+from proxy.service import ProxyService
+
+from .test_modems_failover import echo_on_new_connection, held_connection, start_killable
+from .test_port_discovery import ec25
+
+
+def test_every_quectel_at_port_in_usb_order():
+    ports = [SerialPort("/dev/ttyS0"), *ec25(4, bus="1-1.4"), *ec25(0, bus="1-1.3")]
+    assert [p.device for p in choose_all_at_ports(ports)] == ["/dev/ttyUSB2", "/dev/ttyUSB6"]
+    with pytest.raises(PortNotFound, match="no Quectel module"):
+        choose_all_at_ports([SerialPort("/dev/ttyS0")])
+
+
+def test_the_at_port_is_the_third_serial_interface():
+    """An EC25 in RNDIS composition: interfaces 0-1 are the network function, 2-5 are
+    DM, NMEA, AT and modem (github.com/yibaiba/hideck/pull/21), so AT is interface 4."""
+    rndis = [SerialPort(f"/dev/ttyUSB{4 + i}", 0x2C7C, 0x0125, f"1-1.2:1.{2 + i}")
+             for i in range(4)]
+    ports = [*ec25(0, bus="1-1.3"), *rndis]
+    assert [p.device for p in choose_all_at_ports(ports)] == ["/dev/ttyUSB6", "/dev/ttyUSB2"]
+    assert choose_at_port_at(ports, "1-1.2") == "/dev/ttyUSB6"
+
+
+def test_a_module_is_found_again_by_its_usb_path():
+    # After re-enumeration the module on 1-1.4 is ttyUSB10..13, the other ttyUSB0..3.
+    ports = [*ec25(0, bus="1-1.3"), *ec25(10, bus="1-1.4")]
+    assert choose_at_port_at(ports, "1-1.4") == "/dev/ttyUSB12"
+    with pytest.raises(PortNotFound, match="USB 1-1.5"):
+        choose_at_port_at(ports, "1-1.5")
+
+
+def test_discovered_modules_become_modems(tmp_path):
+    config = parse_command_line(["--map", "9000=api.example.com:443"])
+    ports = choose_all_at_ports([*ec25(0, bus="1-1.3"), *ec25(4, bus="1-1.4")])
+    config, rediscover = with_discovered_modems(config, ports)
+    assert [(m.name, m.device) for m in config.modems] == [("modem1", "/dev/ttyUSB2"),
+                                                          ("modem2", "/dev/ttyUSB6")]
+    assert config.max_connections == 24 and set(rediscover) == {"modem1", "modem2"}
+
+
+async def test_the_proxy_serves_through_every_discovered_module(echo_server, ca_file,
+                                                                tmp_path, nursery):
+    modules = await start_killable(nursery, tmp_path, 2)
+    seen = [SerialPort(str(m.link) if i == 2 else f"/dev/nonexistent{n}{i}", 0x2C7C, 0x0125,
+                       f"1-1.{n}:1.{i}") for n, m in enumerate(modules) for i in range(4)]
+    config = parse_command_line(["--cacert", str(ca_file),
+                                 "--map", f"0=echo.test:{echo_server.port}"])
+    config, _ = with_discovered_modems(config, choose_all_at_ports(seen))
+    rediscover = {f"modem{n + 1}": partial(choose_at_port_at, seen, f"1-1.{n}")
+                  for n in range(2)}
+    service = ProxyService(config, build_profiles(config, load_all_material(config)),
+                           config.device, linger=0.3, rediscover_by_modem=rediscover,
+                           modem_options={"reopen_backoff_max": 0.2})
+    await nursery.start(service.run)
+    held, first = await held_connection(service)
+    assert (first, await echo_on_new_connection(service)) == ("modem1", "modem2")
+    await held.aclose()
+    # modem2's module comes back under another name: its discovery finds it by USB path.
+    modules[1].kill()
+    victim = service.pool.members[1]
+    with trio.fail_after(10):
+        await victim.modem.state.wait_value(lambda s: s.value != "ready")
+    modules[1].link = tmp_path / "ttyUSB9"
+    seen[6] = SerialPort(str(modules[1].link), 0x2C7C, 0x0125, "1-1.1:1.2")
+    await modules[1].start(nursery)
+    with trio.fail_after(20):
+        await victim.modem.state.wait_value(lambda s: s.value == "ready")
+    assert victim.modem.state.value == "ready"

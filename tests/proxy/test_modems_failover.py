@@ -1,0 +1,290 @@
+"""Failover: one modem's emulator killed mid-transfer, the others carry on.
+
+The emulators run in the test, each behind a symlink given to the proxy as
+``--device`` (what ``/dev/serial/by-id/...`` is); killing one closes its pty
+under the driver (the module vanished), reviving it puts a new pty behind
+the same path.  Shown: the killed modem's connections are reset, the other
+modems' connections finish intact (hash-checked), new connections go to a
+survivor at once, and the killed modem takes connections again once back.
+
+Every ``fail_after`` here is a hang guard, not a timing assertion.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import signal
+from pathlib import Path
+
+import pytest
+import trio
+
+from modem.driver import ModuleState
+from modem.emulator import Emulator, EmulatorConfig
+from proxy.cli import parse_command_line
+from proxy.config import Endpoint
+from proxy.profiles import build_profiles, load_all_material
+from proxy.runner import RuntimeFailure, runtime_failures
+from proxy.service import ProxyService
+from tests.helpers import free_port
+
+from .test_end_to_end import round_trip, start_process, wait_until
+from .test_recovery import status_json
+
+
+class KillableModule:
+    """An emulator behind ``link`` that the test can kill and revive."""
+
+    def __init__(self, link: Path, config: EmulatorConfig) -> None:
+        self.link = link
+        self.config = config
+        self._scope: trio.CancelScope | None = None
+
+    async def start(self, nursery: trio.Nursery) -> None:
+        await nursery.start(self._run)
+
+    async def _run(self, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        with trio.CancelScope() as self._scope:
+            async with Emulator.running(self.config) as emu:
+                self.link.symlink_to(emu.device)
+                try:
+                    task_status.started()
+                    await trio.sleep_forever()
+                finally:
+                    self.link.unlink()
+
+    def kill(self) -> None:
+        assert self._scope is not None
+        self._scope.cancel()
+
+
+async def start_killable(nursery: trio.Nursery, tmp_path: Path, count: int,
+                         **emulator: object) -> list[KillableModule]:
+    config = EmulatorConfig(resolve={"echo.test": "127.0.0.1"}, real_dns=False,
+                            **emulator)  # type: ignore[arg-type]
+    modules = [KillableModule(tmp_path / f"usb-Quectel_EC25_{n}-if02-port0", config)
+               for n in range(count)]
+    for module in modules:
+        await module.start(nursery)
+    return modules
+
+
+def proxy_service(modules: list[KillableModule], *argv: str) -> ProxyService:
+    devices = [a for m in modules for a in ("--device", str(m.link))]
+    config = parse_command_line([*devices, *argv])
+    return ProxyService(config, build_profiles(config, load_all_material(config)),
+                        config.device, linger=0.3, modem_options={"reopen_backoff_max": 0.2},
+                        pool_options={"start_retry": 0.2, "start_retry_max": 0.2})
+
+
+async def start_proxy(nursery: trio.Nursery, modules: list[KillableModule], *argv: str
+                      ) -> ProxyService:
+    return await nursery.start(proxy_service(modules, *argv).run)
+
+
+class Client:
+    """One echo connection moving ``size`` random bytes in chunks, both ways at once."""
+
+    def __init__(self, service: ProxyService, size: int, chunk: int = 4096) -> None:
+        self.service = service
+        self.data = os.urandom(size)
+        self.chunk = chunk
+        self.got = bytearray()
+        self.modem: str | None = None
+        self.outcome = "running"
+        self.halfway = trio.Event()
+
+    async def run(self, hold_at_half: trio.Event | None = None) -> None:
+        where = list(self.service.listen_addresses.values())[0]
+        stream = await trio.open_tcp_stream(where.host, where.port)
+        async with stream:
+            try:
+                async with trio.open_nursery() as nursery:
+                    nursery.start_soon(self._send, stream, hold_at_half)
+                    while len(self.got) < len(self.data):
+                        chunk = await stream.receive_some(65536)
+                        if not chunk:
+                            self.outcome = "closed"
+                            return
+                        self.got += chunk
+                        if self.modem is None:
+                            self.modem = self._placed(stream)
+                        if len(self.got) >= len(self.data) // 2:
+                            self.halfway.set()
+            except* trio.BrokenResourceError:  # either direction may see the reset first
+                self.outcome = "reset"
+                self.halfway.set()
+        if self.outcome != "running":
+            return
+        same = hashlib.sha256(self.got).digest() == hashlib.sha256(self.data).digest()
+        self.outcome = "intact" if same else "corrupt"
+
+    async def _send(self, stream: trio.SocketStream, hold: trio.Event | None) -> None:
+        for start in range(0, len(self.data), self.chunk):
+            if hold is not None and start >= len(self.data) // 2:
+                await self.halfway.wait()
+                await hold.wait()
+            await stream.send_all(self.data[start:start + self.chunk])
+
+    def _placed(self, stream: trio.SocketStream) -> str | None:
+        port = stream.socket.getsockname()[1]
+        for record in self.service.registry.connections.values():
+            if record.peer.endswith(f":{port}"):
+                return record.modem
+        return None
+
+
+async def echo_on_new_connection(service: ProxyService) -> str | None:
+    """A fresh connection's echo works; the modem it was placed on."""
+    client = Client(service, 5000)
+    with trio.fail_after(20):
+        await client.run()
+    assert client.outcome == "intact"
+    return client.modem
+
+
+async def kill_one_mid_transfer(service: ProxyService, modules: list[KillableModule],
+                                clients: int, size: int) -> None:
+    victim = service.pool.members[0]
+    killed = trio.Event()
+    running = [Client(service, size) for _ in range(clients)]
+    async with trio.open_nursery() as nursery:
+        for client in running:
+            # The victim's clients hold at half way, so each is surely mid-transfer when
+            # the module dies; the others run on through the kill.
+            nursery.start_soon(client.run, killed)
+        with trio.fail_after(30):
+            for client in running:
+                await client.halfway.wait()
+        assert {c.modem for c in running} == {m.name for m in service.pool.members}
+        modules[0].kill()
+        await wait_until(lambda: victim.modem.state.value is not ModuleState.READY)
+        # New connections go to a survivor at once, while the transfers go on.
+        assert await echo_on_new_connection(service) != victim.name
+        killed.set()
+    for client in running:
+        expected = "reset" if client.modem == victim.name else "intact"
+        assert client.outcome == expected, (client.modem, client.outcome)
+    counters = service.registry.counters
+    assert sum(counters.socket_failures.values()) == sum(c.modem == victim.name
+                                                        for c in running)
+
+
+async def held_connection(service: ProxyService) -> tuple[trio.SocketStream, str | None]:
+    """A connection that stays open (one echo done) and the modem it is on."""
+    where = list(service.listen_addresses.values())[0]
+    stream = await trio.open_tcp_stream(where.host, where.port)
+    await stream.send_all(b"hold")
+    got = b""
+    with trio.fail_after(20):
+        while len(got) < 4:
+            got += await stream.receive_some(10)
+    port = stream.socket.getsockname()[1]
+    (modem,) = [r.modem for r in service.registry.connections.values()
+                if r.peer.endswith(f":{port}")]
+    return stream, modem
+
+
+async def rejoins(service: ProxyService, module: KillableModule, nursery: trio.Nursery) -> None:
+    victim = service.pool.members[0]
+    held, survivor = await held_connection(service)  # the victim is away: a survivor
+    assert survivor != victim.name
+    await module.start(nursery)
+    with trio.fail_after(30):
+        await victim.modem.state.wait_value(ModuleState.READY)
+    # Least busy first: the survivor holds one ID, the victim none.
+    assert await echo_on_new_connection(service) == victim.name
+    await held.aclose()
+
+
+async def test_a_killed_modem_resets_only_its_connections_and_rejoins(
+        echo_server, ca_file, tmp_path, nursery):
+    modules = await start_killable(nursery, tmp_path, 2)
+    service = await start_proxy(nursery, modules, "--cacert", str(ca_file),
+                                "--map", f"0=echo.test:{echo_server.port}")
+    await kill_one_mid_transfer(service, modules, clients=6, size=60_000)
+    await rejoins(service, modules[0], nursery)
+
+
+@pytest.mark.long
+async def test_a_killed_modem_of_three_paced_ones(echo_server, ca_file, tmp_path, nursery):
+    """Three modules on paced 115200 lines (2 ms turnaround), 24 connections."""
+    modules = await start_killable(nursery, tmp_path, 3, baud=115200, latency_ms=2)
+    service = await start_proxy(nursery, modules, "--cacert", str(ca_file),
+                                "--map", f"0=echo.test:{echo_server.port}")
+    await kill_one_mid_transfer(service, modules, clients=24, size=30_000)
+    await rejoins(service, modules[0], nursery)
+
+
+async def test_a_modem_missing_at_start_joins_when_it_appears(echo_server, ca_file, tmp_path,
+                                                              nursery):
+    """One carrier's module is not there at start: the proxy serves through the other,
+    shows why the first is not up, and takes it in once it appears."""
+    modules = await start_killable(nursery, tmp_path, 2)
+    modules[0].kill()
+    await wait_until(lambda: not modules[0].link.exists())
+    service = await start_proxy(nursery, modules, "--cacert", str(ca_file),
+                                "--map", f"0=echo.test:{echo_server.port}", "--status", "0")
+    first = service.pool.members[0]
+    assert first.modem is None and "no such device" in str(first.start_error)
+    page = await status_json(service.status_address)
+    assert [(m["name"], m["state"]) for m in page["modems"]] == [("modem1", "starting"),
+                                                                 ("modem2", "ready")]
+    assert "no such device" in page["modems"][0]["last_error"]
+    assert page["module"]["state"] == "ready"  # the first modem that is up
+    held, on = await held_connection(service)
+    assert on == "modem2"
+    await modules[0].start(nursery)
+    with trio.fail_after(20):
+        while first.modem is None:  # noqa: ASYNC110 - the pool offers no event for it
+            await trio.sleep(0.05)
+        await first.modem.state.wait_value(ModuleState.READY)
+    assert await echo_on_new_connection(service) == "modem1"
+    await held.aclose()
+
+
+async def test_the_start_fails_when_no_modem_comes_up(ca_file, tmp_path):
+    modules = [KillableModule(tmp_path / f"missing{n}", EmulatorConfig()) for n in range(2)]
+    service = proxy_service(modules, "--cacert", str(ca_file), "--map", "0=echo.test:1")
+    with pytest.raises(RuntimeFailure, match="no such device .*missing0"), runtime_failures():
+        await service.run()  # the first modem's error, the one line the user sees
+
+
+@pytest.mark.long
+async def test_the_program_with_two_devices_fails_over(echo_server, ca_file, tmp_path, nursery):
+    """``ssl-proxy --device A --device B`` as a user runs it: a module unplugged under it
+    resets its connections only, and the status page and logs say which one."""
+    modules = await start_killable(nursery, tmp_path, 2)
+    status_port = free_port()
+    proxy = await start_process(
+        nursery, "--device", str(modules[0].link), "--device", str(modules[1].link),
+        "--cacert", str(ca_file), "--map", f"0=echo.test:{echo_server.port}",
+        "--status", str(status_port), "-v", "--grace", "0.5")
+    streams = []
+    for n in range(4):
+        stream = await trio.open_tcp_stream("127.0.0.1", proxy.port)
+        assert await round_trip(stream, b"x%d" % n) == b"x%d" % n
+        streams.append(stream)
+    page = await status_json(Endpoint("127.0.0.1", status_port))
+    on = {c["peer"].rsplit(":", 1)[1]: c["modem"] for c in page["connections"]}
+    placed = [on[str(s.socket.getsockname()[1])] for s in streams]
+    assert sorted(placed) == ["modem1", "modem1", "modem2", "modem2"]
+    modules[0].kill()
+    for stream, modem in zip(streams, placed, strict=True):
+        if modem == "modem1":
+            with trio.fail_after(10), pytest.raises(trio.BrokenResourceError):
+                await stream.receive_some(10)
+        else:
+            assert await round_trip(stream, b"still here") == b"still here"
+        await stream.aclose()
+    status_at = Endpoint("127.0.0.1", status_port)
+    with trio.fail_after(10):
+        while (await status_json(status_at))["modems"][0]["state"] == "ready":  # noqa: ASYNC110
+            await trio.sleep(0.05)
+    proxy.process.send_signal(signal.SIGTERM)
+    assert await proxy.wait() == 0
+    log = proxy.stderr.decode()
+    assert re.search(r"WARNING modem\.driver: module lost, recovering: .* modem=modem1", log), log
+    assert "Traceback" not in log
