@@ -69,7 +69,9 @@ class Counters:
 
     ``open_failures`` (opens that failed) and ``socket_failures`` (open
     sockets that failed mid-stream: the module lost, a send stalled...) are
-    keyed by error code, else by the error's kind.
+    keyed by error code, else by the error's kind.  ``ends`` counts every
+    ended connection once, by ``proxy.endings.Ending`` value; ``resets`` how
+    many of them the proxy reset (RST) rather than closed cleanly.
     """
 
     accepted: int = 0
@@ -79,6 +81,8 @@ class Counters:
     queue_timeouts: int = 0
     bytes_up: int = 0
     bytes_down: int = 0
+    ends: Counter[str] = field(default_factory=Counter)
+    resets: int = 0
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -89,6 +93,8 @@ class Counters:
             "queue_timeouts": self.queue_timeouts,
             "bytes_up": self.bytes_up,
             "bytes_down": self.bytes_down,
+            "ends": dict(sorted(self.ends.items())),
+            "resets": self.resets,
         }
 
 

@@ -38,9 +38,10 @@ from modem.profile import TlsProfile
 from .admission import Admission
 from .at_console import serve_at_console
 from .config import Endpoint, Mapping, ProxyConfig
-from .connection import HALF_CLOSE_LINGER, serve_connection
+from .connection import serve_connection
 from .device_opener import PortOpener
 from .errors import ListenError as ListenError  # its home before proxy.errors
+from .idle import IdlePolicy
 from .logging_setup import NOTICE, kv
 from .port_discovery import describe_device, urc_port_for
 from .registry import ConnectionState, Registry
@@ -90,11 +91,12 @@ class ProxyService:
     After start, ``listen_addresses`` maps each ``Mapping`` to where it
     actually listens (useful with LPORT 0), ``status_address`` and
     ``console_address`` likewise; ``modem``, ``registry`` and (emulating)
-    ``emulator`` are there for the status page and for tests.
+    ``emulator`` are there for the status page and for tests.  ``linger``
+    (tests) overrides ``config.half_close_timeout``.
     """
 
     def __init__(self, config: ProxyConfig, profiles: dict[Mapping, TlsProfile],
-                 device: str | None = None, *, linger: float = HALF_CLOSE_LINGER,
+                 device: str | None = None, *, linger: float | None = None,
                  emulator_options: dict[str, Any] | None = None,
                  modem_options: dict[str, Any] | None = None,
                  rediscover: Callable[[], str] | None = None) -> None:
@@ -102,7 +104,7 @@ class ProxyService:
         self.profiles = profiles
         self.device = device
         self.rediscover = rediscover
-        self.linger = linger
+        self.linger = config.half_close_timeout if linger is None else linger
         self._emulator_options = emulator_options or {}
         self._modem_options = modem_options or {}
         self.registry = Registry()
@@ -161,8 +163,11 @@ class ProxyService:
                     root.start_soon(self._watch_shutdown)
                     async with self._module() as modem:
                         self.modem = modem
-                        self.admission = Admission(modem.client_ids, config.max_connections,
-                                                   config.queue_timeout)
+                        self.admission = Admission(
+                            modem.client_ids, config.max_connections, config.queue_timeout,
+                            queue_max=config.queue_max,
+                            map_limits={m: m.max_connections for m in config.maps
+                                        if m.max_connections is not None})
                         async with trio.open_nursery() as work:
                             work.start_soon(self._accept_all, listeners, modem,
                                             self.admission, work)
@@ -278,7 +283,8 @@ class ProxyService:
         try:
             await serve_connection(stream, record, modem=modem,
                                    profile=self.profiles[mapping], admission=admission,
-                                   registry=self.registry, linger=self.linger)
+                                   registry=self.registry, half_close_timeout=self.linger,
+                                   idle=IdlePolicy(mapping.idle_reclaim, mapping.idle_timeout))
         except Exception:
             log.exception("connection failed unexpectedly", extra=kv(conn=record.number))
         finally:
@@ -322,6 +328,8 @@ class ProxyService:
                 "max_connections": self.config.max_connections,
                 "busy": admission.busy if admission is not None else 0,
                 "queue_timeout_s": self.config.queue_timeout,
+                "queued": admission.queued if admission is not None else 0,
+                "queue_max": self.config.queue_max,
             },
             "module": module,
             "maps": [
