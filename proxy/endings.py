@@ -22,6 +22,7 @@ class Ending(enum.StrEnum):
     IDLE_TIMEOUT = "idle_timeout"              # FIN: idle past the map's idle-timeout
     CLIENT_RESET = "client_reset"              # the client reset or vanished (nobody to tell)
     HALF_CLOSE_TIMEOUT = "half_close_timeout"  # RST: the remote stayed open past the limit
+    HALF_CLOSE_RECLAIM = "half_close_reclaim"  # RST: same, sooner, its ID went to a waiter
     SHUTDOWN_CUT = "shutdown_cut"              # RST: grace period over (or queued at shutdown)
     SEND_STALLED = "send_stalled"              # RST: the module's send buffer stayed full
     MODULE_FAILED = "module_failed"            # RST: module lost/restarted, PDP down, ...

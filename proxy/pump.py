@@ -262,13 +262,23 @@ class Pump:
             if self._in_flight:
                 self._withdraw()
             elif self._local_eof:
-                self._withdraw()
                 limit = self._last_activity + self.half_close_timeout
                 if now >= limit:
                     raise _DirectionEnded(
                         Ending.HALF_CLOSE_TIMEOUT, "local closed; the remote sent nothing "
                         f"and did not close for {self.half_close_timeout:g} s")
                 wake_at = limit
+                if self._offer_for_reclaim(now):
+                    wake_at = min(wake_at, self._last_activity + idle.reclaim_after)
+                elif self._candidate is not None and self._candidate.asked_by is not None:
+                    # A client that closed (rather than shut down) looks the same and
+                    # would hold the ID for the whole limit: a waiter needs it more.
+                    self._commit()
+                    self._candidate = None
+                    raise _DirectionEnded(
+                        Ending.HALF_CLOSE_RECLAIM, "local closed; the remote sent nothing "
+                        f"and did not close for {idle.reclaim_after:g} s while connections "
+                        "waited for a module socket")
             else:
                 if idle.timeout:
                     limit = self._last_activity + idle.timeout
@@ -276,31 +286,41 @@ class Pump:
                         self._request_stop(Ending.IDLE_TIMEOUT)
                         return
                     wake_at = limit
-                if idle.reclaim_after and self.board is not None:
-                    limit = self._last_activity + idle.reclaim_after
-                    if now < limit:
-                        wake_at = min(wake_at, limit)
-                    elif self._candidate is None:
-                        self._candidate = Candidate(self.record.mapping, self._last_activity,
-                                                    self._wake)
-                        self.board.offer(self._candidate)
-                    if self._candidate is not None and self._candidate.asked_by is not None:
-                        self._request_stop(Ending.IDLE_RECLAIM)
-                        return
+                if self._offer_for_reclaim(now):
+                    wake_at = min(wake_at, self._last_activity + idle.reclaim_after)
+                elif self._candidate is not None and self._candidate.asked_by is not None:
+                    self._request_stop(Ending.IDLE_RECLAIM)
+                    return
             with trio.move_on_at(wake_at):
                 await changed.wait()
+
+    def _offer_for_reclaim(self, now: float) -> bool:
+        """Offer this connection to waiters once it has been idle for its map's
+        ``idle-reclaim``; True while that time has not come yet."""
+        reclaim_after = self.idle.reclaim_after
+        if not reclaim_after or self.board is None:
+            return False
+        if now < self._last_activity + reclaim_after:
+            return True
+        if self._candidate is None:
+            self._candidate = Candidate(self.record.mapping, self._last_activity, self._wake)
+            self.board.offer(self._candidate)
+        return False
 
     def _withdraw(self) -> None:
         if self._candidate is not None and self.board is not None:
             self.board.withdraw(self._candidate)
         self._candidate = None
 
+    def _commit(self) -> None:
+        if self._candidate is not None and self.board is not None:
+            self.board.commit(self._candidate)
+
     def _request_stop(self, kind: Ending) -> None:
         """Interrupt both directions where they wait (neither holds a byte)."""
         self._stop = kind
         self._stopped_at = self._last_activity
-        if self._candidate is not None and self.board is not None:
-            self.board.commit(self._candidate)
+        self._commit()
         for scope in self._waits:
             scope.cancel()
 
