@@ -167,4 +167,5 @@ async def test_a_read_refused_on_a_socket_the_module_dropped_is_end_of_stream(au
             assert await sock.receive_some() == b""
         assert seen[:3] == ["AT+QSSLRECV=0,1500", "AT+QIGETERROR", "AT+QSSLSTATE=0"]
         assert sock.peer_closed
+        assert sock.id_lost  # no "closed" URC: the proxy resets its client (id_lost)
         nursery.cancel_scope.cancel()

@@ -220,6 +220,27 @@ async def test_an_idle_connection_gives_its_socket_to_a_waiter_with_a_clean_end(
     await stop(service)
 
 
+async def test_a_closed_client_gives_its_socket_to_a_waiter_with_a_reset(
+        emulator, server_cert, ca_file, nursery):
+    """A client that closed looks like a half-close; the remote (echo) never closes,
+    so while another waits the socket is taken back after idle-reclaim: a reset."""
+    port = await tls_server(nursery, server_cert, echo)
+    service = await start(nursery, emulator, "--cacert", str(ca_file), "--map",
+                          f"0={NAME}:{port}", "--max-connections", "1", "--idle-reclaim", "0.3",
+                          "--grace", "0.2")
+    first = await connect(service)
+    assert await exchange(first, b"first", 5) == b"first"
+    await first.send_eof()
+    async with await connect(service) as waiter:
+        await waiter.send_all(b"waiter")
+        assert await read_until_end(first) == (b"", "reset")
+        assert await exchange(waiter, b"", 6) == b"waiter"
+    await first.aclose()
+    counters = service.registry.counters
+    assert counters.ends["half_close_reclaim"] == 1 and counters.resets >= 1
+    await stop(service)
+
+
 async def test_idle_reclaim_reads_the_module_before_it_closes(
         emulator, server_cert, ca_file, nursery):
     """Bytes that reached the module while the connection looked idle (their "recv"
