@@ -123,7 +123,10 @@ class SslSocket(trio.abc.Stream):
     @property
     def id_lost(self) -> bool:
         """True when ``AT+QSSLSTATE`` listed no such socket although no "closed"
-        URC came: the stream ended, but nobody knows whether it was complete."""
+        URC came: the stream ended, but nobody knows whether it was complete.
+        (No public log shows whether firmware drops a peer-closed socket from
+        the list; the emulator keeps it, state 4.  Treating it as unknown is
+        the tolerant guess: the proxy resets its client.)"""
         return self._id_lost
 
     # -- trio.abc.Stream -----------------------------------------------------
@@ -224,7 +227,9 @@ class SslSocket(trio.abc.Stream):
         """One ``AT+QSSLRECV`` now, whatever the URCs said: the bytes the module
         holds, or ``b""`` when its buffer is empty (manual 2.1.4: "If the buffer
         is empty, response: +QSSLRECV: 0").  For a caller that must know nothing
-        is left unread before it closes (the proxy's idle reclaim)."""
+        is left unread before it closes (the proxy's idle reclaim).  A public
+        EG800K test log (firmware EG800KCNGCR07A06M04) shows the same: a second
+        read after the data answers ``+QSSLRECV: 0`` at once, no URC needed."""
         if self._receiving:
             raise trio.BusyResourceError("another task is receiving on this socket")
         self._receiving = True
