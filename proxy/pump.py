@@ -324,6 +324,12 @@ class Pump:
         for scope in self._waits:
             scope.cancel()
 
+    def _resume(self) -> None:
+        """An idle stop fell through: pump on, the idle time counted afresh (so the
+        next round moves what was found before the watcher looks again)."""
+        self._withdraw()
+        self._last_activity = max(self._last_activity, trio.current_time())
+
     async def _finish_idle_stop(self) -> None:
         """Both directions are parked: end cleanly if nothing is in flight, else
         deliver what was found and pump on."""
@@ -333,13 +339,13 @@ class Pump:
                                                                      None)
         if (self._last_activity != self._stopped_at or self._local_eof or read_now is None
                 or local_has_input(self.local)):
-            self._withdraw()
+            self._resume()
             return
         try:
             with map_exceptions(MODULE_SOCKET_ERRORS):
                 data = await read_now(RECEIVE_SIZE)
             if data:
-                self._withdraw()
+                self._resume()
                 self._holding()
                 await self._deliver(data)
                 self._passed_on()
@@ -348,7 +354,7 @@ class Pump:
             self._end(ended)
             return
         if getattr(self.remote, "peer_closed", False):
-            self._withdraw()  # the next round reads the end of stream
+            self._resume()  # the next round reads the end of stream
             return
         self._candidate = None  # committed: its waiter gets the ID
         limit = self.idle.timeout if kind is Ending.IDLE_TIMEOUT else self.idle.reclaim_after
