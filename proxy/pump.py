@@ -179,7 +179,12 @@ class Pump:
     async def _wait(self, receive: Callable[[], Awaitable[bytes | bytearray]]
                     ) -> bytes | bytearray | None:
         """``receive()``, or None when an idle stop interrupted it before a byte
-        was taken (both streams lose nothing when cancelled while they wait)."""
+        was taken.  This relies on both streams being cancel-safe: a
+        ``trio.SocketStream`` leaves unread bytes in the kernel, and
+        ``SslSocket.receive_some`` returns a read's bytes with no checkpoint
+        after its ``AT+QSSLRECV`` (the channel shields a command on the wire
+        and hands its result back), so a cancel lands only where no byte is
+        held.  A stop that comes too late for a read just lets it deliver."""
         if self._stop is not None:
             return None
         with trio.CancelScope() as scope:
