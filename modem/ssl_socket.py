@@ -80,6 +80,7 @@ class SslSocket(trio.abc.Stream):
         self._polling = False  # the next read is a poll, not asked for by a URC
         self._quiet_polls = 0
         self._peer_closed = False
+        self._id_lost = False
         self._failure: ModemError | None = None
         self._closed = False
         self._sending = False
@@ -118,6 +119,15 @@ class SslSocket(trio.abc.Stream):
     @property
     def failure(self) -> ModemError | None:
         return self._failure
+
+    @property
+    def id_lost(self) -> bool:
+        """True when ``AT+QSSLSTATE`` listed no such socket although no "closed"
+        URC came: the stream ended, but nobody knows whether it was complete.
+        (No public log shows whether firmware drops a peer-closed socket from
+        the list; the emulator keeps it, state 4.  Treating it as unknown is
+        the tolerant guess: the proxy resets its client.)"""
+        return self._id_lost
 
     # -- trio.abc.Stream -----------------------------------------------------
 
@@ -213,6 +223,26 @@ class SslSocket(trio.abc.Stream):
         finally:
             self._receiving = False
 
+    async def read_now(self, max_bytes: int | None = None) -> bytes:
+        """One ``AT+QSSLRECV`` now, whatever the URCs said: the bytes the module
+        holds, or ``b""`` when its buffer is empty (manual 2.1.4: "If the buffer
+        is empty, response: +QSSLRECV: 0").  For a caller that must know nothing
+        is left unread before it closes (the proxy's idle reclaim).  A public
+        EG800K test log (firmware EG800KCNGCR07A06M04) shows the same: a second
+        read after the data answers ``+QSSLRECV: 0`` at once, no URC needed."""
+        if self._receiving:
+            raise trio.BusyResourceError("another task is receiving on this socket")
+        self._receiving = True
+        try:
+            self._check_usable()
+            want = MAX_RECV if max_bytes is None else max(1, min(max_bytes, MAX_RECV))
+            data = await self._read(want)
+            self._after_read(data, want, False)
+            self.bytes_received += len(data)
+            return data
+        finally:
+            self._receiving = False
+
     def _after_read(self, data: bytes, want: int, by_urc: bool) -> None:
         """What the next read waits for, after a read that got ``data``.
 
@@ -262,6 +292,7 @@ class SslSocket(trio.abc.Stream):
         log.info("socket %d: peer closed (found by polling, the URC never came) state=%s",
                  self.client_id, "gone" if state == STATE_GONE else state)
         self._health.note_close_by_poll()
+        self._id_lost = self._id_lost or state == STATE_GONE
         self._peer_closed = True
         self._more = True  # read what is still buffered, then end of stream
         return True

@@ -118,6 +118,18 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"open module sockets at most, 1-{CLIENT_IDS} (default {CLIENT_IDS})")
     g.add_argument("--queue-timeout", type=float, metavar="S",
                    help="how long a connection waits for a free socket (default 30)")
+    g.add_argument("--queue-max", type=int, metavar="N",
+                   help="connections that may wait for a socket at most; past it a new one "
+                        "is reset at once (default 64)")
+    g.add_argument("--half-close-timeout", type=float, metavar="S",
+                   help="after a client shuts down its write side, how long the remote may "
+                        "stay quiet before the connection is reset (default 30)")
+    g.add_argument("--idle-reclaim", type=float, metavar="S",
+                   help="while connections wait, close one idle this long with nothing in "
+                        "flight and give its socket to the longest waiter; 0: never (default 5)")
+    g.add_argument("--idle-timeout", type=float, metavar="S",
+                   help="close a connection idle this long with nothing in flight, waiters "
+                        "or not; 0: never (default 0)")
     g.add_argument("--grace", type=float, metavar="S",
                    help="on SIGINT/SIGTERM, how long open connections may finish (default 5)")
 

@@ -24,10 +24,12 @@ from typing import Any
 from .config_file import load_toml
 from .config_model import (
     APN_AUTH,
+    HALF_CLOSE_TIMEOUT,
     KNOWN_CIPHERSUITES,
     LOCALHOST,
     MAX_CLIENT_IDS,
     MAX_SSL_CONTEXTS,
+    QUEUE_MAX,
     TLS_VERSIONS,
     URC_PORT_CHOICES,
     Endpoint,
@@ -96,6 +98,32 @@ def _check_tls(tls: TlsOptions, what: str) -> None:
                           "(the module verifies the server whenever it sends one)")
 
 
+def _idle_from(settings: MappingABC[str, Any], base: Mapping, what: str,
+               dash: str = "") -> Mapping:
+    """Lay the idle keys (and a [[map]]'s ``max-connections``) found in ``settings``
+    over ``base``; errors name the key as the user wrote it."""
+    changes: dict[str, Any] = {}
+    for key in ("idle-reclaim", "idle-timeout"):
+        if key in settings:
+            value = settings[key]
+            if value < 0:
+                raise ConfigError(f"{what}{dash}{key}: {value} must be at least 0 seconds "
+                                  "(0 turns it off)")
+            changes[key.replace("-", "_")] = float(value)
+    if "max-connections" in settings:
+        n = settings["max-connections"]
+        if not 1 <= n <= MAX_CLIENT_IDS:
+            raise ConfigError(f"{what}max-connections: {n} is outside 1-{MAX_CLIENT_IDS} "
+                              "(the module's sockets this map may hold at once)")
+        changes["max_connections"] = int(n)
+    return replace(base, **changes)
+
+
+def _idle_keys(settings: MappingABC[str, Any]) -> dict[str, Any]:
+    """The idle keys of the top level or the flags (defaults for every map)."""
+    return {k: v for k, v in settings.items() if k in ("idle-reclaim", "idle-timeout")}
+
+
 def _number(settings: MappingABC[str, Any], key: str, low: float, high: float | None,
             default: Any) -> Any:
     if key not in settings:
@@ -125,7 +153,7 @@ def build_config(flags: MappingABC[str, Any], file: MappingABC[str, Any] | None 
     if flags.get("map"):
         for spec in flags["map"]:
             listen, remote = parse_map(spec)
-            maps.append(Mapping(listen, remote, file_tls))
+            maps.append(_idle_from(_idle_keys(file), Mapping(listen, remote, file_tls), ""))
     elif file_maps:
         for n, entry in enumerate(file_maps, 1):
             listen = entry["listen"]
@@ -135,12 +163,16 @@ def build_config(flags: MappingABC[str, Any], file: MappingABC[str, Any] | None 
                                        default_host=LOCALHOST, allow_zero=True)
             remote_ep = parse_endpoint(entry["connect"], f"[[map]] #{n} connect")
             tls = _tls_from(entry, file_tls, what)
-            maps.append(Mapping(listen_ep, remote_ep, tls, tuple(entry.get("modems", ()))))
+            pinned = tuple(entry.get("modems", ()))
+            base = _idle_from(_idle_keys(file), Mapping(listen_ep, remote_ep, tls, pinned), "")
+            maps.append(_idle_from(entry, base, what))
     if not maps:
         raise ConfigError("give at least one --map [BIND:]LPORT=HOST:RPORT "
                           "(or [[map]] tables in the --config file)")
-    # TLS flags override the file, for every map.
-    maps = [replace(m, tls=_tls_from(flags, m.tls, "", "--")) for m in maps]
+    # TLS and idle flags override the file, for every map.
+    maps = [_idle_from(_idle_keys(flags), replace(m, tls=_tls_from(flags, m.tls, "", "--")),
+                       "", "--")
+            for m in maps]
     for m in maps:
         _check_tls(m.tls, "" if len(maps) == 1 else f"map {m}: ")
     seen: dict[tuple[str, int], Mapping] = {}
@@ -226,6 +258,9 @@ def build_config(flags: MappingABC[str, Any], file: MappingABC[str, Any] | None 
         max_connections=_number(merged, "max-connections", 1, MAX_CLIENT_IDS * max(1, len(modems)),
                                 MAX_CLIENT_IDS * max(1, len(modems))),
         queue_timeout=float(_number(merged, "queue-timeout", 0, None, 30.0)),
+        queue_max=int(_number(merged, "queue-max", 0, 100_000, QUEUE_MAX)),
+        half_close_timeout=float(_number(merged, "half-close-timeout", 0, None,
+                                         HALF_CLOSE_TIMEOUT)),
         grace=float(_number(merged, "grace", 0, None, 5.0)),
         status=endpoint("status"),
         at_console=None if console_unix is not None else endpoint("at-console"),

@@ -24,6 +24,7 @@ _TOP_KEYS = {
     "log-format": str,
     "emulate": bool, "resolve": (dict, list), "emulate-baud": int,
     "emulate-latency-ms": (int, float), "at-pty": str, "emulate-modems": int,
+    "queue-max": int, "half-close-timeout": (int, float),
 }
 # TLS keys: allowed at the top (defaults) and in each [[map]].
 _TLS_KEYS = {
@@ -31,10 +32,12 @@ _TLS_KEYS = {
     "ciphers": (str, list), "insecure": bool, "sni": bool, "negotiate-timeout": int,
     "ignore-local-time": bool,
 }
-_MAP_KEYS = {"listen": (str, int), "connect": str, "modems": list}
+_MAP_KEYS = {"listen": (str, int), "connect": str, "max-connections": int, "modems": list}
 # One [[modem]] table per module (several modules behind one proxy).
 _MODEM_KEYS = {"name": str, "device": str, "baud": int, "apn": str, "urc-port": str,
                "at-console": (str, int)}
+# Idle keys: allowed at the top (defaults, like the --idle-* flags) and in each [[map]].
+_IDLE_KEYS = {"idle-reclaim": (int, float), "idle-timeout": (int, float)}
 _SECRET_KEYS = {"apn-password"}
 
 
@@ -91,7 +94,7 @@ def load_toml(path: str | Path) -> dict[str, Any]:
         raise ConfigError(f"{path} is not valid TOML: {exc}") from None
     maps = data.pop("map", None)
     modems = data.pop("modem", None)
-    out = _check_table(data, {**_TOP_KEYS, **_TLS_KEYS}, "at the top level", path)
+    out = _check_table(data, {**_TOP_KEYS, **_TLS_KEYS, **_IDLE_KEYS}, "at the top level", path)
     _anchor_paths(out, path)
     if maps is not None:
         if not isinstance(maps, list) or not all(isinstance(m, dict) for m in maps):
@@ -99,7 +102,7 @@ def load_toml(path: str | Path) -> dict[str, Any]:
         out["map"] = []
         for n, table in enumerate(maps, 1):
             where = f"in [[map]] #{n}"
-            entry = _check_table(table, {**_MAP_KEYS, **_TLS_KEYS}, where, path)
+            entry = _check_table(table, {**_MAP_KEYS, **_TLS_KEYS, **_IDLE_KEYS}, where, path)
             _anchor_paths(entry, path)
             for needed in ("listen", "connect"):
                 if needed not in entry:

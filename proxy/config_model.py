@@ -23,6 +23,10 @@ URC_PORT_CHOICES = (*URC_PORTS, "auto")  # auto: from the device (port_discovery
 MAX_CLIENT_IDS = CLIENT_IDS      # manual 2.1.2: <clientID> 0-11
 MAX_SSL_CONTEXTS = SSL_CONTEXTS  # manual 2.1.1: <sslctxID> 0-5
 LOCALHOST = "127.0.0.1"
+QUEUE_MAX = 64              # connections waiting for a module socket at most
+HALF_CLOSE_TIMEOUT = 30.0   # seconds a half-closed connection waits for the remote
+IDLE_RECLAIM = 5.0  # seconds idle before a waiting connection may take the socket; 0 = never
+IDLE_TIMEOUT = 0.0  # seconds idle before the connection is closed anyway; 0 = never
 
 
 def is_ip(host: str) -> bool:
@@ -89,6 +93,9 @@ class Mapping:
     remote: Endpoint
     tls: TlsOptions = field(default_factory=TlsOptions)
     modems: tuple[str, ...] = ()  # the modems it may use (names); empty: any
+    max_connections: int | None = None  # module sockets for this map at most (None: no own limit)
+    idle_reclaim: float = IDLE_RECLAIM
+    idle_timeout: float = IDLE_TIMEOUT
 
     def __str__(self) -> str:
         return f"{self.listen} -> {self.remote}"
@@ -118,6 +125,8 @@ class ProxyConfig:
     pdp_context: int = 1
     max_connections: int = MAX_CLIENT_IDS
     queue_timeout: float = 30.0
+    queue_max: int = QUEUE_MAX
+    half_close_timeout: float = HALF_CLOSE_TIMEOUT
     grace: float = 5.0
     status: Endpoint | None = None
     at_console: Endpoint | None = None

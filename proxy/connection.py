@@ -1,32 +1,17 @@
-"""One proxied connection: admission, open, pump both ways, close.
+"""One proxied connection: admission, open, pump both ways (``proxy.pump``), close.
 
-Pumping (one task per direction, in a nursery per connection):
-
-* local -> module: read up to ``READ_SIZE`` bytes, ``send_all`` to the
-  module socket (the driver cuts them into ``AT+QSSLSEND`` chunks of
-  ``MAX_SEND``, 1460 bytes);
-* module -> local: ``receive_some`` on the module socket, ``send_all`` to
-  the local stream.  The driver reads only when asked, so a slow local
-  reader slows the remote server down (backpressure end to end).
-
-Ends:
-
-* the remote closes (``receive_some`` returns ``b""``): everything it sent
-  has been written to the local side; close the local side;
-* the local client shuts down its write side: the module has no
-  half-close, so the remote may go on sending until it has been quiet for
-  ``linger`` seconds (at most ``linger_max`` in all), then both sides close;
-* an error on either side closes both at once.  Each side's errors are
-  mapped once where the pump calls that side (``LOCAL_STREAM_ERRORS``,
-  ``MODULE_SOCKET_ERRORS``); anything else is a bug and propagates.
-
-When the module side fails (the socket broke mid-stream, or the open
-failed) the local connection is *reset* (RST), not closed with a FIN: a
-client must never take a broken stream for a complete one.  The status
-counts such failures in ``socket_failures`` (``open_failures`` for opens;
-``open_failures["ModuleNotReady"]`` counts connections reset at once
-because the module was being recovered).  A failed open
-also logs the manual's error code and meaning with a hint of what to check.
+``serve_connection`` waits for a module socket (``proxy.admission``), opens
+it, runs the ``Pump`` and closes both sides.  How the connection ended is an
+``Ending`` (``proxy.endings``): a clean end of stream (FIN) only when the
+remote closed and every byte it sent was delivered, or when the connection
+was closed idle with nothing in flight; every other end *resets* the client
+(RST, ``SO_LINGER`` 0), so a client never takes a cut stream for a complete
+one.  Each end is counted in ``Counters.ends`` (and ``resets``); failures
+keep their detail counters: ``socket_failures`` (the module side broke
+mid-stream), ``open_failures`` (``open_failures["ModuleNotReady"]`` counts
+connections reset at once because the module was being recovered),
+``queue_timeouts``.  A failed open also logs the manual's error code and
+meaning with a hint of what to check.
 """
 
 from __future__ import annotations
@@ -34,32 +19,37 @@ from __future__ import annotations
 import logging
 import socket
 import struct
-from collections.abc import Awaitable, Callable
 from typing import Protocol
 
 import trio
 
-from modem.errors import (
-    CmeError,
-    ExceptionMapping,
-    ModemError,
-    ModuleNotReady,
-    map_exceptions,
-)
-from modem.limits import MAX_RECV, MAX_SEND
+from modem.errors import ModemError, ModuleNotReady
 from modem.profile import TlsProfile
 
 from .admission import Admission
-from .errors import QueueTimeout
+from .config_model import HALF_CLOSE_TIMEOUT
+from .endings import Ending
+from .errors import QueueFull, QueueTimeout
+from .idle import IdlePolicy
 from .logging_setup import kv
+from .pump import (
+    LOCAL_STREAM_ERRORS,
+    MODULE_SOCKET_ERRORS,
+    NO_IDLE,
+    READ_SIZE,
+    RECEIVE_SIZE,
+    Pump,
+    failure_key,
+)
 from .registry import ConnectionRecord, ConnectionState, Registry
 
-log = logging.getLogger("proxy.connection")
+__all__ = [
+    "HALF_CLOSE_TIMEOUT", "LOCAL_STREAM_ERRORS", "MODULE_SOCKET_ERRORS", "READ_SIZE",
+    "RECEIVE_SIZE", "Pump", "SocketOpener", "failure_key", "hint_for", "reset_on_close",
+    "serve_connection",
+]
 
-READ_SIZE = MAX_SEND * 4
-RECEIVE_SIZE = MAX_RECV
-HALF_CLOSE_LINGER = 2.0
-HALF_CLOSE_MAX = 30.0
+log = logging.getLogger("proxy.connection")
 
 # What to check after an open fails with a given code (manual chapters 4 and 5).
 _HINTS = {
@@ -84,14 +74,6 @@ def hint_for(exc: BaseException) -> str | None:
     return None
 
 
-def failure_key(exc: BaseException) -> str:
-    """The status page's key for a failure: the code, else the error's kind."""
-    code = getattr(exc, "code", None)
-    if isinstance(exc, CmeError) and code is not None:
-        return str(code)
-    return type(exc).__name__
-
-
 class SocketOpener(Protocol):
     """What a connection needs of the driver (``modem.driver.Modem``)."""
 
@@ -99,139 +81,27 @@ class SocketOpener(Protocol):
                               profile: TlsProfile) -> trio.abc.Stream: ...
 
 
-class _DirectionEnded(Exception):
-    """One direction of the pump is over.
-
-    ``reason`` says why, for the log; ``module_failure`` names the failure
-    (``failure_key``) when the module side broke, so the client is reset.
-    """
-
-    def __init__(self, reason: str, module_failure: str | None = None) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.module_failure = module_failure
-
-
-def _local_ended(exc: Exception) -> _DirectionEnded:
-    return _DirectionEnded("local connection reset")
-
-
-def _module_failed(exc: Exception) -> _DirectionEnded:
-    if isinstance(exc, ModemError):
-        return _DirectionEnded(f"module socket failed: {exc}", failure_key(exc))
-    return _DirectionEnded("module socket closed", failure_key(exc))
-
-
-# The pump's two boundaries: what each side's stream may raise, mapped once.
-LOCAL_STREAM_ERRORS: ExceptionMapping = {
-    trio.BrokenResourceError: _local_ended,
-    trio.ClosedResourceError: _local_ended,
-}
-MODULE_SOCKET_ERRORS: ExceptionMapping = {
-    ModemError: _module_failed,
-    trio.BrokenResourceError: _module_failed,
-    trio.ClosedResourceError: _module_failed,
-}
-
-
-class Pump:
-    """Moves bytes both ways between ``local`` and ``remote`` until one side ends.
-
-    ``reason`` says afterwards why it stopped; ``module_failure`` is the
-    failure's status key (``failure_key``) when the module side broke.
-    """
-
-    def __init__(self, local: trio.abc.Stream, remote: trio.abc.Stream,
-                 record: ConnectionRecord, registry: Registry, *,
-                 linger: float = HALF_CLOSE_LINGER, linger_max: float = HALF_CLOSE_MAX) -> None:
-        self.local = local
-        self.remote = remote
-        self.record = record
-        self.registry = registry
-        self.linger = linger
-        self.linger_max = linger_max
-        self.reason = "cancelled"
-        self.module_failure: str | None = None
-        self._last_down = trio.current_time()
-
-    @property
-    def module_failed(self) -> bool:
-        return self.module_failure is not None
-
-    async def run(self) -> str:
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(self._direction, nursery, self._local_to_remote)
-            nursery.start_soon(self._direction, nursery, self._remote_to_local)
-        return self.reason
-
-    async def _direction(self, nursery: trio.Nursery,
-                         move: Callable[[], Awaitable[None]]) -> None:
-        """Run one direction; the first one to end ends both."""
-        try:
-            await move()
-        except _DirectionEnded as ended:
-            if self.reason == "cancelled":
-                self.reason = ended.reason
-                self.module_failure = ended.module_failure
-            nursery.cancel_scope.cancel()
-
-    async def _local_to_remote(self) -> None:
-        counters = self.registry.counters
-        while True:
-            with map_exceptions(LOCAL_STREAM_ERRORS):
-                data = await self.local.receive_some(READ_SIZE)
-            if not data:
-                await self._linger_after_local_eof()
-                raise _DirectionEnded("local closed")
-            with map_exceptions(MODULE_SOCKET_ERRORS):
-                await self.remote.send_all(data)
-            self.record.bytes_up += len(data)
-            counters.bytes_up += len(data)
-
-    async def _linger_after_local_eof(self) -> None:
-        self.record.state = ConnectionState.HALF_CLOSED
-        eof = trio.current_time()
-        while True:
-            deadline = min(eof + self.linger_max, max(eof, self._last_down) + self.linger)
-            if trio.current_time() >= deadline:
-                return
-            await trio.sleep_until(deadline)
-
-    async def _remote_to_local(self) -> None:
-        counters = self.registry.counters
-        while True:
-            with map_exceptions(MODULE_SOCKET_ERRORS):
-                data = await self.remote.receive_some(RECEIVE_SIZE)
-            if not data:
-                raise _DirectionEnded("remote closed")
-            self._last_down = trio.current_time()
-            with map_exceptions(LOCAL_STREAM_ERRORS):
-                await self.local.send_all(data)
-            self.record.bytes_down += len(data)
-            counters.bytes_down += len(data)
-            self._last_down = trio.current_time()
-
-
 async def serve_connection(local: trio.abc.Stream, record: ConnectionRecord, *,
                            modem: SocketOpener, profile: TlsProfile, admission: Admission,
-                           registry: Registry, linger: float = HALF_CLOSE_LINGER) -> str:
+                           registry: Registry, half_close_timeout: float = HALF_CLOSE_TIMEOUT,
+                           idle: IdlePolicy = NO_IDLE) -> str:
     """Proxy one accepted local connection to its mapping; return why it ended.
 
     ``modem`` is a ``modem.driver.Modem`` (``open_ssl_socket``), ``profile``
-    the map's ``TlsProfile``.  The local stream is closed on return.  The
-    caller cancels ``record.cancel_scope`` to stop it early; the module
-    socket is still closed properly then.  When the module side fails (or
-    an unexpected error ends the connection) the local side is reset.
+    the map's ``TlsProfile``, ``idle`` its idle limits.  The local stream is
+    closed on return: cleanly or with a reset, as the ``Ending`` says.  The
+    caller cancels ``record.cancel_scope`` to stop it early (a reset); the
+    module socket is still closed properly then.
     """
     remote = record.mapping.remote
     fields = {"conn": record.number}
     sock: trio.abc.Stream | None = None
     reason = "cancelled"
-    reset = False
+    ending = Ending.INTERNAL_ERROR  # until something better is known
     try:
         with record.cancel_scope:
             try:
-                async with admission.ticket(record.started) as ticket:
+                async with admission.ticket(record.started, record.mapping) as ticket:
                     cid = await ticket.client_id()
                     record.client_id = cid
                     record.state = ConnectionState.OPENING
@@ -243,8 +113,7 @@ async def serve_connection(local: trio.abc.Stream, record: ConnectionRecord, *,
                     except ModemError as exc:
                         record.client_id = None
                         registry.counters.open_failures[failure_key(exc)] += 1
-                        reason = f"open failed: {exc}"
-                        reset = True
+                        reason, ending = f"open failed: {exc}", Ending.OPEN_FAILED
                         # While the module recovers the driver has warned once already.
                         level = (logging.INFO if isinstance(exc, ModuleNotReady)
                                  else logging.WARNING)
@@ -256,31 +125,40 @@ async def serve_connection(local: trio.abc.Stream, record: ConnectionRecord, *,
                     log.info("opened", extra=kv(
                         **fields, id=cid, remote=str(remote),
                         took=f"{trio.current_time() - opened_at:.3f}s"))
-                    pump = Pump(local, sock, record, registry, linger=linger)
+                    pump = Pump(local, sock, record, registry,
+                                half_close_timeout=half_close_timeout, idle=idle,
+                                board=admission.board)
                     reason = await pump.run()
+                    ending = pump.ending or Ending.INTERNAL_ERROR
                     if pump.module_failure is not None:
-                        reset = True
                         registry.counters.socket_failures[pump.module_failure] += 1
-            except QueueTimeout as exc:
-                registry.counters.queue_timeouts += 1
-                reason = f"queue timeout: {exc}"
-                log.warning("connection closed unserved", extra=kv(
+            except (QueueTimeout, QueueFull) as exc:
+                full = isinstance(exc, QueueFull)
+                if not full:
+                    registry.counters.queue_timeouts += 1
+                ending = Ending.QUEUE_FULL if full else Ending.QUEUE_TIMEOUT
+                reason = f"{ending.value.replace('_', ' ')}: {exc}"
+                log.warning("connection reset unserved", extra=kv(
                     **fields, listen=record.listen, remote=str(remote), reason=str(exc)))
                 return reason
         if record.cancel_scope.cancelled_caught:
-            reason = "shutdown"
+            reason, ending = "shutdown: grace period over", Ending.SHUTDOWN_CUT
         return reason
-    except Exception:
-        reset = True  # a broken stream must not look complete to the client
+    except trio.Cancelled:
+        reason, ending = "shutdown: stopped at once", Ending.SHUTDOWN_CUT
         raise
     finally:
         record.state = ConnectionState.CLOSING
-        if reset:
+        record.ending = ending.value
+        registry.counters.ends[ending.value] += 1
+        if ending.resets:  # a broken stream must not look complete to the client
+            registry.counters.resets += 1
             reset_on_close(local)
         await trio.aclose_forcefully(local)
         if sock is not None:
             await sock.aclose()  # shielded and bounded inside the driver
         log.info("closed", extra=kv(**fields, id=record.client_id, reason=reason,
+                                    end=ending.value, reset=ending.resets,
                                     up=record.bytes_up, down=record.bytes_down,
                                     age=f"{trio.current_time() - record.started:.3f}s"))
 

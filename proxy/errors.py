@@ -47,5 +47,9 @@ class QueueTimeout(ProxyError):
     """No module socket became free in time; the message says which limit was full."""
 
 
+class QueueFull(ProxyError):
+    """Too many connections already wait for a module socket (``--queue-max``)."""
+
+
 class RuntimeFailure(ProxyError):
     """The proxy could not start or keep running (exit status 1)."""

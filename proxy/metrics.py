@@ -90,6 +90,18 @@ class MetricsCollector:
         for code, count in sorted(counters.socket_failures.items()):
             broken.add_metric([code], count)
         yield broken
+        ends = CounterMetricFamily(
+            "ssl_proxy_connection_ends", "Ended connections by how they ended "
+            "(docs/reliability.md: the endings table).", labels=["ending"])
+        for ending, count in sorted(counters.ends.items()):
+            ends.add_metric([ending], count)
+        yield ends
+        yield CounterMetricFamily(
+            "ssl_proxy_resets", "Connections the client saw reset (RST): anything "
+            "but a complete stream.", value=counters.resets)
+        if admission_now := source.admission:
+            yield GaugeMetricFamily("ssl_proxy_queue_max", "The --queue-max limit.",
+                                    value=admission_now.queue_max)
         yield CounterMetricFamily(
             "ssl_proxy_queue_timeouts", "Connections closed unserved: no module socket "
             "freed up within the queue timeout.", value=counters.queue_timeouts)

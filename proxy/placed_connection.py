@@ -26,7 +26,7 @@ import trio
 from modem.errors import ModemError
 from modem.profile import TlsProfile
 
-from .admission import Admission
+from .admission import Admission, Ticket
 from .config_model import Mapping
 from .errors import QueueTimeout
 from .logging_setup import kv
@@ -41,24 +41,32 @@ log = logging.getLogger("proxy.connection")
 
 
 class PlacedTicket:
-    """A held slot; ``client_id`` places the connection under the slot's deadline."""
+    """A held slot; ``client_id`` places the connection under the slot's deadline.
 
-    def __init__(self, deadline: float, pool: ModemPool, mapping: Mapping,
-                 queue_timeout: float) -> None:
-        self.deadline = deadline
+    Like ``admission.Ticket``, a wait for an ID is on the shared reclaim board
+    (so idle connections on any modem are reclaimed for it) and counted as
+    queued until it has its ID."""
+
+    def __init__(self, slot: Ticket, shared: Admission, pool: ModemPool,
+                 mapping: Mapping) -> None:
+        self.deadline = slot.deadline
+        self._slot = slot
+        self._shared = shared
         self._pool = pool
         self._mapping = mapping
-        self._queue_timeout = queue_timeout
 
     async def client_id(self) -> int:
         eligible = self._mapping.modems
         got = self._pool.take_nowait(eligible)
         if isinstance(got, PlacedId):
+            self._slot.leave_queue()
             return got
-        with trio.move_on_at(self.deadline):
-            return await self._pool.take(eligible)
+        with trio.move_on_at(self.deadline), self._shared.board.waiter():
+            placed = await self._pool.take(eligible)
+            self._slot.leave_queue()
+            return placed
         names = ", ".join(m.name for m in self._pool.eligible(eligible))
-        raise QueueTimeout(f"no module socket free for {self._queue_timeout:g} s: all "
+        raise QueueTimeout(f"no module socket free for {self._shared.queue_timeout:g} s: all "
                            f"client ids of {names} busy")
 
 
@@ -80,8 +88,7 @@ class PlacedAdmission:
     @asynccontextmanager
     async def ticket(self, *args: Any, **kwargs: Any) -> AsyncIterator[PlacedTicket]:
         async with self.shared.ticket(*args, **kwargs) as ticket:
-            yield PlacedTicket(ticket.deadline, self._pool, self._mapping,
-                               self.shared.queue_timeout)
+            yield PlacedTicket(ticket, self.shared, self._pool, self._mapping)
 
 
 class PlacedOpener:

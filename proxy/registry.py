@@ -47,6 +47,7 @@ class ConnectionRecord:
     state: ConnectionState = ConnectionState.QUEUED
     client_id: int | None = None
     modem: str | None = None  # with several modems: the one it was placed on
+    ending: str | None = None  # how it ended (proxy.endings.Ending value), once it has
     bytes_up: int = 0     # local -> module
     bytes_down: int = 0   # module -> local
 
@@ -72,7 +73,9 @@ class Counters:
 
     ``open_failures`` (opens that failed) and ``socket_failures`` (open
     sockets that failed mid-stream: the module lost, a send stalled...) are
-    keyed by error code, else by the error's kind.
+    keyed by error code, else by the error's kind.  ``ends`` counts every
+    ended connection once, by ``proxy.endings.Ending`` value; ``resets`` how
+    many of them the proxy reset (RST) rather than closed cleanly.
     """
 
     accepted: int = 0
@@ -82,6 +85,8 @@ class Counters:
     queue_timeouts: int = 0
     bytes_up: int = 0
     bytes_down: int = 0
+    ends: Counter[str] = field(default_factory=Counter)
+    resets: int = 0
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -92,6 +97,8 @@ class Counters:
             "queue_timeouts": self.queue_timeouts,
             "bytes_up": self.bytes_up,
             "bytes_down": self.bytes_down,
+            "ends": dict(sorted(self.ends.items())),
+            "resets": self.resets,
         }
 
 
@@ -130,10 +137,11 @@ class Registry:
         return record
 
     def remove(self, record: ConnectionRecord, reason: str = "error") -> None:
-        """``record`` ended, for ``reason`` (what ``serve_connection`` returned)."""
+        """``record`` ended, for ``reason`` (what ``serve_connection`` returned);
+        counted by its ``ending`` (a small fixed set) when it has one."""
         if self.connections.pop(record.number, None) is not None:
             totals = self.map_totals.setdefault(record.mapping, MapTotals())
-            totals.outcomes[outcome_of(reason)] += 1
+            totals.outcomes[record.ending or outcome_of(reason)] += 1
             totals.bytes_up += record.bytes_up
             totals.bytes_down += record.bytes_down
         self._count.value = len(self.connections)

@@ -40,9 +40,10 @@ from .at_pty import AtPty
 from .config import Endpoint, Mapping, ProxyConfig
 from .config_model import ModemSpec
 from .config_modems import modem_specs
-from .connection import HALF_CLOSE_LINGER, SocketOpener, serve_connection
+from .connection import SocketOpener, serve_connection
 from .device_opener import PortOpener
 from .errors import ListenError as ListenError  # its home before proxy.errors
+from .idle import IdlePolicy
 from .line_meter import LineMeter
 from .logging_setup import NOTICE, kv
 from .metrics import MODEM_LABEL, ProxyMetrics
@@ -103,10 +104,12 @@ class ProxyService:
     ``emulator`` are there for the status page and for tests (with several
     modems, the first one's; ``pool`` holds them all, and
     ``rediscover_by_modem`` a discovery per modem name).
+    ``linger``
+    (tests) overrides ``config.half_close_timeout``.
     """
 
     def __init__(self, config: ProxyConfig, profiles: dict[Mapping, TlsProfile],
-                 device: str | None = None, *, linger: float = HALF_CLOSE_LINGER,
+                 device: str | None = None, *, linger: float | None = None,
                  emulator_options: dict[str, Any] | None = None,
                  modem_options: dict[str, Any] | None = None,
                  rediscover: Callable[[], str] | None = None,
@@ -121,7 +124,7 @@ class ProxyService:
         self.specs = modem_specs(config)
         self.pool: ModemPool | None = None
         self.console_addresses: dict[str, Endpoint] = {}  # per-modem consoles ([[modem]])
-        self.linger = linger
+        self.linger = config.half_close_timeout if linger is None else linger
         self._emulator_options = emulator_options or {}
         self._modem_options = modem_options or {}
         self.registry = Registry()
@@ -230,8 +233,11 @@ class ProxyService:
                         self.modem = pool.members[0].modem  # None: it did not come up
                         modem = self.modem or next(m.modem for m in pool.members if m.modem)
                         warn_unchecked_names(config.maps, self.profiles, modem.name_checked)
-                        self.admission = Admission(modem.client_ids, config.max_connections,
-                                                   config.queue_timeout)
+                        self.admission = Admission(
+                            modem.client_ids, config.max_connections, config.queue_timeout,
+                            queue_max=config.queue_max,
+                            map_limits={m: m.max_connections for m in config.maps
+                                        if m.max_connections is not None})
                         async with trio.open_nursery() as work:
                             work.start_soon(self._accept_all, listeners, modem,
                                             self.admission, work)
@@ -398,10 +404,10 @@ class ProxyService:
             admission = PlacedAdmission(admission, pool, mapping)  # type: ignore[assignment]
         reason = "error"
         try:
-            reason = await serve_connection(stream, record, modem=opener,
-                                            profile=self.profiles[mapping],
-                                            admission=admission, registry=self.registry,
-                                            linger=self.linger)
+            reason = await serve_connection(
+                stream, record, modem=opener, profile=self.profiles[mapping],
+                admission=admission, registry=self.registry, half_close_timeout=self.linger,
+                idle=IdlePolicy(mapping.idle_reclaim, mapping.idle_timeout))
         except Exception:
             log.exception("connection failed unexpectedly", extra=kv(conn=record.number))
         finally:
@@ -448,6 +454,8 @@ class ProxyService:
                 "max_connections": self.config.max_connections,
                 "busy": admission.busy if admission is not None else 0,
                 "queue_timeout_s": self.config.queue_timeout,
+                "queued": admission.queued if admission is not None else 0,
+                "queue_max": self.config.queue_max,
             },
             "module": module,
             "modems": modems,

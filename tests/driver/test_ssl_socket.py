@@ -167,4 +167,34 @@ async def test_a_read_refused_on_a_socket_the_module_dropped_is_end_of_stream(au
             assert await sock.receive_some() == b""
         assert seen[:3] == ["AT+QSSLRECV=0,1500", "AT+QIGETERROR", "AT+QSSLSTATE=0"]
         assert sock.peer_closed
+        assert sock.id_lost  # no "closed" URC: the proxy resets its client (id_lost)
+        nursery.cancel_scope.cancel()
+
+
+async def test_a_read_cancelled_on_the_wire_still_returns_its_bytes(autojump_clock):
+    """The proxy's idle stop cancels a waiting receive_some: a cancel that lands
+    while AT+QSSLRECV is on the wire must not lose the bytes it read."""
+    host, module_side = trio.testing.memory_stream_pair()
+    reader_scope = trio.CancelScope()
+
+    async def module():
+        await module_side.send_all(b'\r\n+QSSLURC: "recv",0\r\n')
+        line = await module_side.receive_some(100)
+        assert line.strip() == b"AT+QSSLRECV=0,1500"
+        reader_scope.cancel()  # the command is on the wire now
+        await trio.sleep(0.1)
+        await module_side.send_all(recv_reply(b"hello"))
+
+    channel, sock = scripted_socket(host)
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(channel.read_loop)
+        nursery.start_soon(module)
+        got = None
+        with reader_scope:
+            got = await sock.receive_some()
+        assert got == b"hello" and not reader_scope.cancelled_caught
+        with trio.CancelScope() as waiting:  # a cancel while it waits takes nothing
+            waiting.cancel()
+            await sock.receive_some()
+        assert waiting.cancelled_caught
         nursery.cancel_scope.cancel()

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from proxy.config import build_config, load_toml
-from proxy.config_file import _MAP_KEYS, _TLS_KEYS, _TOP_KEYS
+from proxy.config_file import _IDLE_KEYS, _MAP_KEYS, _TLS_KEYS, _TOP_KEYS
 
 from .conftest import REPO_ROOT, require
 
@@ -54,8 +54,9 @@ def test_example_config_is_valid_and_shows_every_key() -> None:
         ("127.0.0.1:1883", "broker.example.com:8883"),
     ]
     assert config.maps[1].tls.clientcert == Path("/etc/ssl-proxy/device.pem")
+    assert (config.maps[1].max_connections, config.maps[1].idle_reclaim) == (4, 0)
     text = path.read_text()
-    for key in [*_TOP_KEYS, *_TLS_KEYS, *_MAP_KEYS]:
+    for key in [*_TOP_KEYS, *_TLS_KEYS, *_MAP_KEYS, *_IDLE_KEYS]:
         assert re.search(rf"^(# )?{re.escape(key)} = ", text, re.MULTILINE), key
 
 

@@ -1,4 +1,5 @@
-"""Admission: --max-connections slots, client ids, one deadline, first come first served."""
+"""Admission: slots, client ids, one deadline, first come first served; the queue bound,
+per-map limits, and the board that pairs waiters with idle connections."""
 
 from __future__ import annotations
 
@@ -6,7 +7,9 @@ import pytest
 import trio
 
 from modem.client_ids import ClientIdPool
-from proxy.admission import Admission, QueueTimeout
+from proxy.admission import Admission, QueueFull, QueueTimeout
+from proxy.config import Endpoint, Mapping
+from proxy.idle import Candidate, ReclaimBoard
 
 
 async def hold(admission: Admission, got: list[int], release: trio.Event,
@@ -91,3 +94,81 @@ async def test_zero_timeout_still_admits_when_free():
             async with admission.ticket():
                 pass
     assert admission.busy == 0
+
+
+# -- the queue bound and the per-map limit ----------------------------------------------
+
+MAP_A = Mapping(Endpoint("127.0.0.1", 9000), Endpoint("a.example.com", 443))
+MAP_B = Mapping(Endpoint("127.0.0.1", 9001), Endpoint("b.example.com", 443))
+
+
+async def test_past_queue_max_a_newcomer_is_refused_at_once(autojump_clock):
+    admission = Admission(ClientIdPool(1), max_connections=12, queue_timeout=30, queue_max=1)
+    release = trio.Event()
+    async with trio.open_nursery() as nursery:
+        await nursery.start(hold, admission, [], release)
+        nursery.start_soon(hold, admission, [], release)  # waits: the queue's one place
+        await trio.sleep(1)
+        assert admission.queued == 1
+        start = trio.current_time()
+        with pytest.raises(QueueFull, match="--queue-max 1"):
+            async with admission.ticket():
+                pass
+        assert trio.current_time() == start
+        release.set()
+    assert admission.queued == 0
+
+
+async def test_a_map_limit_holds_its_map_only(autojump_clock):
+    admission = Admission(ClientIdPool(), max_connections=12, queue_timeout=5,
+                          map_limits={MAP_A: 1})
+    async with admission.ticket(mapping=MAP_A) as ticket:
+        assert await ticket.client_id() == 0
+        assert admission.map_busy(MAP_A) == 1
+        async with admission.ticket(mapping=MAP_B) as other:  # another map: at once
+            assert await other.client_id() == 1
+            admission.pool.release(1)
+        start = trio.current_time()
+        with pytest.raises(QueueTimeout, match="max-connections 1 of map"):
+            async with admission.ticket(mapping=MAP_A):
+                pass
+        assert trio.current_time() - start == pytest.approx(5)
+        admission.pool.release(0)
+    assert admission.map_busy(MAP_A) == 0 and admission.queued == 0
+
+
+# -- the reclaim board --------------------------------------------------------------------
+
+def candidate(mapping: Mapping, idle_since: float, woken: list[Mapping]) -> Candidate:
+    return Candidate(mapping, idle_since, lambda: woken.append(mapping))
+
+
+def test_a_waiter_asks_the_longest_idle_candidate_once():
+    board = ReclaimBoard()
+    woken: list[Mapping] = []
+    newer, older = candidate(MAP_A, 10.0, woken), candidate(MAP_B, 5.0, woken)
+    board.offer(newer)
+    board.offer(older)
+    assert woken == []  # nobody waits: nobody is asked
+    with board.waiter() as waiter:
+        assert waiter.candidate is older and older.asked_by is waiter
+        assert newer.asked_by is None
+        board.withdraw(older)  # busy again: the next one is asked
+        assert waiter.candidate is newer and newer.asked_by is waiter
+    assert newer.asked_by is None  # the waiter left before the close: released
+    assert woken == [MAP_B, MAP_A, MAP_A]
+
+
+def test_a_map_limited_waiter_asks_only_its_own_map():
+    board = ReclaimBoard()
+    other = candidate(MAP_B, 1.0, [])
+    board.offer(other)
+    with board.waiter(MAP_A) as waiter:
+        assert waiter.candidate is None and other.asked_by is None
+        own = candidate(MAP_A, 2.0, [])
+        board.offer(own)
+        assert waiter.candidate is own
+        board.commit(own)  # closing now: the waiter stays served
+        with board.waiter() as second:
+            assert second.candidate is other  # a second waiter takes the next one
+    assert board.waiting == 0

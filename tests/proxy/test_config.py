@@ -139,6 +139,9 @@ def test_all_flags():
     (("--map", "9000=h:1", "--baud", "fast"), "invalid int value"),
     (("--map", "9000=h:1", "--bogus"), "unrecognized arguments: --bogus"),
     (("--map", "9000=h:1", "--queue-timeout", "-1"), "must be at least 0"),
+    (("--map", "9000=h:1", "--queue-max", "-1"), "--queue-max: -1 is outside 0-100000"),
+    (("--map", "9000=h:1", "--half-close-timeout", "-2"), "--half-close-timeout: -2.0 must be"),
+    (("--map", "9000=h:1", "--idle-reclaim", "-1"), "--idle-reclaim: -1.0 must be at least 0"),
 ])
 def test_flag_mistakes(argv, words):
     with pytest.raises(ConfigError) as info:
@@ -315,3 +318,42 @@ ignore_local_time = false
     assert not cfg("--map", "9000=h:1").maps[0].tls.ignore_local_time
     with pytest.raises(ConfigError, match="ignore-local-time .*true or false"):
         load_toml(write(tmp_path, 'ignore-local-time = "yes"\n'))
+
+
+def test_endings_settings_defaults_flags_and_file(tmp_path):
+    config = cfg("--map", "9000=h:1")
+    assert (config.queue_max, config.half_close_timeout) == (64, 30.0)
+    (m,) = config.maps
+    assert (m.max_connections, m.idle_reclaim, m.idle_timeout) == (None, 5.0, 0.0)
+    path = write(tmp_path, """
+max-connections = 6
+queue-max = 8
+half-close-timeout = 12
+idle-reclaim = 2
+idle-timeout = 600
+
+[[map]]
+listen = 9000
+connect = "api.example.com:443"
+max-connections = 3
+
+[[map]]
+listen = 9001
+connect = "mqtt.example.com:8883"
+idle_reclaim = 0
+""")
+    config = parse_command_line(["--config", str(path)])
+    assert (config.max_connections, config.queue_max, config.half_close_timeout) == (6, 8, 12)
+    a, b = config.maps
+    assert (a.max_connections, a.idle_reclaim, a.idle_timeout) == (3, 2.0, 600.0)
+    assert (b.max_connections, b.idle_reclaim, b.idle_timeout) == (None, 0.0, 600.0)
+    a, b = parse_command_line(["--config", str(path), "--idle-reclaim", "1",
+                               "--queue-max", "0"]).maps
+    assert (a.idle_reclaim, b.idle_reclaim, a.max_connections) == (1.0, 1.0, 3)
+    with pytest.raises(ConfigError, match=r"\[\[map\]\] #1: max-connections: 13 is outside 1-12"):
+        build_config({}, load_toml(write(tmp_path, """
+[[map]]
+listen = 9000
+connect = "h:1"
+max-connections = 13
+""")))

@@ -42,7 +42,7 @@ async def emulator():
 
 
 async def start_proxy(nursery: trio.Nursery, emulator: Emulator | None, *argv: str,
-                      linger: float = 0.3) -> ProxyService:
+                      linger: float | None = 0.3) -> ProxyService:
     """A ProxyService configured by flags, started in ``nursery``."""
     device = ["--device", emulator.device] if emulator is not None else []
     config = parse_command_line([*device, *argv])
@@ -125,14 +125,25 @@ async def test_remote_close_delivers_everything_then_eof(emulator, server_cert, 
     await wait_until(lambda: not emulator.module.sockets and service.modem.client_ids.free == 12)
 
 
-async def test_local_half_close_still_gets_the_answer(emulator, echo_server, ca_file, nursery):
+async def test_local_half_close_gets_the_answer_then_a_reset_while_the_remote_stays_open(
+        emulator, echo_server, ca_file, nursery):
+    """The echo server never learns of the shutdown (the module has no half-close), so
+    it never closes: the answer arrives whole, then a reset says it may not be all."""
     service = await start_proxy(nursery, emulator, "--cacert", str(ca_file),
-                                "--map", f"0=echo.test:{echo_server.port}", linger=0.5)
+                                "--map", f"0=echo.test:{echo_server.port}",
+                                "--half-close-timeout", "0.5", linger=None)
     async with await connect(service) as stream:
         await stream.send_all(b"question\n" * 1000)
         await stream.send_eof()
-        assert await read_all(stream) == b"question\n" * 1000
+        got = bytearray()
+        with trio.fail_after(20), pytest.raises(trio.BrokenResourceError) as cut:
+            while chunk := await stream.receive_some(65536):
+                got += chunk
+        assert isinstance(cut.value.__cause__, ConnectionResetError)
+    assert got == b"question\n" * 1000
     await wait_until(lambda: not emulator.module.sockets)
+    assert service.registry.counters.ends == {"half_close_timeout": 1}
+    assert service.registry.counters.resets == 1
 
 
 # -- admission ------------------------------------------------------------------------
@@ -161,7 +172,7 @@ async def test_the_thirteenth_connection_waits_for_a_free_id(
     await wait_until(lambda: not emulator.module.sockets)
 
 
-async def test_past_max_connections_a_client_is_closed_after_the_queue_timeout(
+async def test_past_max_connections_a_client_is_reset_after_the_queue_timeout(
         emulator, echo_server, ca_file, nursery, caplog):
     service = await start_proxy(nursery, emulator, "--cacert", str(ca_file),
                                 "--map", f"0=echo.test:{echo_server.port}",
@@ -170,8 +181,10 @@ async def test_past_max_connections_a_client_is_closed_after_the_queue_timeout(
     for stream in held:
         assert await round_trip(stream, b"x") == b"x"
     async with await connect(service) as third:
-        assert await read_all(third) == b""  # closed cleanly, nothing sent
+        with pytest.raises(trio.BrokenResourceError):
+            await read_all(third)  # reset: nothing was served
     assert service.registry.counters.queue_timeouts == 1
+    assert service.registry.counters.ends["queue_timeout"] == 1
     assert len(emulator.module.sockets) == 2
     assert any("--max-connections 2 reached" in r.getMessage() + str(r.__dict__)
                for r in caplog.records)
@@ -316,9 +329,11 @@ async def test_shutdown_closes_every_module_socket(emulator, echo_server, ca_fil
         await busy.aclose()
     assert service.state == "stopped"
     assert emulator.module.sockets == {}
-    for stream in idle:
-        assert await read_all(stream) == b""
+    for stream in idle:  # cut when the grace period ended: reset, not a clean end
+        with pytest.raises(trio.BrokenResourceError):
+            await read_all(stream)
         await stream.aclose()
+    assert service.registry.counters.ends["shutdown_cut"] == 3
     with pytest.raises(OSError):
         await trio.open_tcp_stream(where.host, where.port)
 
@@ -333,7 +348,8 @@ async def test_queued_connections_are_dropped_at_shutdown(emulator, echo_server,
         queued = await connect(service)
         await wait_until(lambda: len(service.registry) == 2)
         service.request_shutdown()
-        assert await read_all(queued) == b""  # at once, not after the grace period
+        with trio.fail_after(5), pytest.raises(trio.BrokenResourceError):
+            await read_all(queued)  # reset at once, not after the grace period
         await queued.aclose()
         await held.aclose()  # the open one ends by itself, well within the grace
     assert emulator.module.sockets == {}
@@ -406,7 +422,10 @@ async def test_a_signal_stops_the_program_gracefully(server_cert, ca_file, nurse
     async with await trio.open_tcp_stream("127.0.0.1", proxy.port) as stream:
         assert await round_trip(stream, b"through a process") == b"through a process"
         proxy.process.send_signal(signum)
-        assert await read_all(stream) == b""  # closed once the grace period ended
+        # Reset once the grace period ended: a cut is never a clean end of stream.
+        with trio.fail_after(20), pytest.raises(trio.BrokenResourceError) as cut:
+            await read_all(stream)
+        assert isinstance(cut.value.__cause__, ConnectionResetError)
     assert await proxy.wait() == 0, proxy.stderr.decode()
     assert b"Traceback" not in proxy.stderr and b"error" not in proxy.stderr
 
@@ -422,7 +441,9 @@ async def test_a_second_signal_stops_at_once(server_cert, ca_file, nursery):
         await proxy.read_until(b"shutting down")
         proxy.process.send_signal(signal.SIGINT)
         assert await proxy.wait() == 1  # well before the grace period
-        assert await read_all(stream) == b""
+        with pytest.raises(trio.BrokenResourceError) as cut:
+            await read_all(stream)
+        assert isinstance(cut.value.__cause__, ConnectionResetError)
     assert b"Traceback" not in proxy.stderr
 
 

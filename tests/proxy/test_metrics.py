@@ -64,10 +64,16 @@ async def test_counters_move_after_a_transfer(emulator, echo_server, ca_file, nu
     await wait_until(lambda: len(service.registry) == 0)
 
     after, _ = await scrape(service)
-    assert value(after, "ssl_proxy_connections_total", map=echo_map, outcome="local closed") == 1
+    # The client closed its side and the echo server never closes: ended at the
+    # half-close limit (0.3 s in this proxy), a reset.
+    assert value(after, "ssl_proxy_connections_total", map=echo_map,
+                 outcome="half_close_timeout") == 1
     assert value(after, "ssl_proxy_bytes_total", map=echo_map, direction="up") == 5000
     assert value(after, "ssl_proxy_bytes_total", map=echo_map, direction="down") == 5000
     assert value(after, "ssl_proxy_open_failures_total", code="565") == 1
+    assert value(after, "ssl_proxy_connection_ends_total", ending="open_failed") == 1
+    assert value(after, "ssl_proxy_resets_total") >= 1  # the failed open's client
+    assert value(after, "ssl_proxy_queue_max") == 64
     assert value(after, "ssl_proxy_send_fail_retries_total", modem="0") == 2
     assert value(after, "ssl_proxy_module_sockets_in_use", modem="0") == 0
     assert value(after, "ssl_proxy_queue_length") == 0
