@@ -41,6 +41,7 @@ from .errors import (
 from .module_state import ModuleState
 from .nurseries import single_exception
 from .profile import TlsProfile
+from .push_flow import DEFAULT_PUSH_LIMIT, AccessMode, PushInbox
 from .response_errors import error_of
 from .restart_policy import RESTART_MIN_INTERVAL, RESTART_STREAK, RestartPolicy
 from .socket_table import OpenEnd, SocketTable
@@ -52,6 +53,7 @@ __all__ = [
     "CLOSE_ALL_BOUND",
     "RESTART_MIN_INTERVAL",
     "RESTART_STREAK",
+    "AccessMode",
     "AtResponse",
     "BringUpError",
     "Modem",
@@ -93,6 +95,8 @@ class ModemOptions(TypedDict, total=False):
     line_baud: int | None
     host_clock: HostClock
     clock_check_interval: float
+    access_mode: AccessMode
+    push_limit: int
 
 
 class Modem:
@@ -115,6 +119,8 @@ class Modem:
         line_baud: int | None = None,
         host_clock: HostClock = time.time,
         clock_check_interval: float = CLOCK_CHECK_INTERVAL,
+        access_mode: AccessMode = AccessMode.BUFFER,
+        push_limit: int = DEFAULT_PUSH_LIMIT,
     ) -> None:
         """The keywords (``ModemOptions``; production defaults, tests scale them):
 
@@ -129,6 +135,10 @@ class Modem:
         the certificate uploads' wait; ``host_clock`` (seconds since the
         epoch) is the host time the module clock may be set from, checked
         again every ``clock_check_interval`` s (``modem.clock_policy``).
+        ``access_mode`` is the mode sockets open in (manual 1.3); in push
+        mode a socket whose reader has more than ``push_limit`` bytes
+        pushed and not taken switches to buffer mode until it catches up
+        (``modem.push_flow``: the contract and the memory bound).
         """
         if urc_port is not None and urc_port not in commands.URC_PORTS:
             raise ValueError(f"urc_port must be one of {commands.URC_PORTS}, got {urc_port!r}")
@@ -145,6 +155,10 @@ class Modem:
         self._restart_policy = RestartPolicy()
         self._send_stall_timeout = send_stall_timeout
         self._info_cache: tuple[float, ModuleInfo] | None = None
+        self._access_mode = AccessMode(access_mode)
+        PushInbox(push_limit)  # checks the limit now, not at the first open
+        self._push_limit = push_limit
+        self._nursery: trio.Nursery | None = None
 
     @classmethod
     @asynccontextmanager
@@ -171,6 +185,7 @@ class Modem:
         with single_exception():
             async with trio.open_nursery() as nursery:
                 await nursery.start(modem._supervisor.run)
+                modem._nursery = nursery
                 try:
                     yield modem
                 finally:
@@ -235,7 +250,7 @@ class Modem:
     async def open_ssl_socket(
         self, client_id: int, host: str, port: int, profile: TlsProfile,
     ) -> SslSocket:
-        """Open a TLS socket to ``host:port`` on ``client_id`` (buffer mode).
+        """Open a TLS socket to ``host:port`` on ``client_id`` (in ``access_mode``).
 
         The caller acquired ``client_id`` from ``client_ids``; the socket
         returns it on ``aclose``, and this method returns it itself when the
@@ -264,9 +279,10 @@ class Modem:
         sock = SslSocket(channel, client_id, host, port, error_of=error_of,
                          on_close=self._socket_closed,
                          send_stall_timeout=self._send_stall_timeout,
-                         health=self._table.health)
-        cmd = commands.qsslopen(self.pdp.context_id, ctx, client_id, host, port, 0,
-                                profile.negotiate_timeout)
+                         health=self._table.health, access_mode=self._access_mode,
+                         push_limit=self._push_limit, start_task=self._start_task)
+        cmd = commands.qsslopen(self.pdp.context_id, ctx, client_id, host, port,
+                                self._access_mode.code, profile.negotiate_timeout)
         what = f"open {host}:{port}"
         for attempt in (1, 2):
             waiter = self._table.begin_open(sock)
@@ -308,6 +324,11 @@ class Modem:
             log.warning("%d opens in a row failed with error %d: restarting the module",
                         restart.count, restart.code)
             self._supervisor.request_restart()
+
+    def _start_task(self, task: Callable[[], Awaitable[None]]) -> None:
+        """Run a socket's mode switch in the nursery ``Modem.open`` owns."""
+        if self._nursery is not None:
+            self._nursery.start_soon(task)
 
     def _socket_closed(self, sock: SslSocket, closed: bool) -> None:
         self._table.socket_closed(sock, closed, self._supervisor.channel)

@@ -117,6 +117,11 @@ class SocketTable:
                 if waiter is not None and waiter.err is None:
                     waiter.err = OPEN_ENDED_BY_PEER_CLOSE
                     waiter.done.set()
+            case ev.SslPushData(client_id=cid, data=data):
+                sock = self._sockets.get(cid)
+                if sock is None or not sock.deliver_push(data):
+                    log.warning("socket %d: %d pushed bytes for no push-mode socket dropped",
+                                cid, len(data))
             case ev.SslOpened(client_id=cid, err=err):
                 waiter = self._opening.get(cid)
                 if waiter is not None:

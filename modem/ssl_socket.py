@@ -18,7 +18,12 @@ Buffer access mode (manual 1.3, 2.1.3, 2.1.4):
   quiet reader polls, with backoff (``modem.urc_watch``).
 * ``aclose`` sends ``AT+QSSLCLOSE`` and returns the client ID to the pool.
 
-The socket holds no data of its own beyond the chunk in flight.
+In buffer mode the socket holds no data of its own beyond the chunk in
+flight.  Direct push mode (``access_mode=AccessMode.PUSH``, manual 1.3): the
+module writes received data unasked; the socket keeps it in a bounded
+``PushInbox`` and switches itself to buffer mode (``AT+QISWTMD``) while its
+reader lags, and back once it caught up (``modem.push_flow``: the contract
+and the memory bound).
 """
 
 from __future__ import annotations
@@ -32,8 +37,9 @@ from . import commands
 from . import events as ev
 from .at_command import Command
 from .channel import AtChannel, Response
-from .errors import ModemError, SendStalled, SocketClosed, map_exceptions
+from .errors import ModemError, PushOverrun, SendStalled, SocketClosed, map_exceptions
 from .limits import MAX_RECV, MAX_SEND
+from .push_flow import DEFAULT_PUSH_LIMIT, AccessMode, PushInbox, PushState
 from .urc_watch import RearmBehaviour, UrcHealth, UrcPolling
 
 log = logging.getLogger("modem.socket")
@@ -45,6 +51,7 @@ RECHECK_AFTER_SHORT_READ = UrcPolling().read_poll_first
 STATE_CONNECTED = 2  # <socket_state> of +QSSLSTATE (manual 2.1.6)
 STATE_GONE = -1  # AT+QSSLSTATE=<id> answered OK and listed no such socket
 STATE_UNKNOWN = -2  # AT+QSSLSTATE=<id> answered no OK, or nothing we could read
+PUSH_READ_MAX = 65536  # bytes one receive_some may return from the push inbox
 
 
 class SslSocket(trio.abc.Stream):
@@ -61,8 +68,21 @@ class SslSocket(trio.abc.Stream):
         on_close: Callable[[SslSocket, bool], None],
         send_stall_timeout: float = SEND_STALL_TIMEOUT,
         health: UrcHealth | None = None,
+        access_mode: AccessMode = AccessMode.BUFFER,
+        push_limit: int = DEFAULT_PUSH_LIMIT,
+        start_task: Callable[[Callable[[], Awaitable[None]]], None] | None = None,
     ) -> None:
+        """``access_mode`` is the mode the socket is opened in; in push mode
+        ``start_task`` starts the switch to buffer mode in a nursery the
+        caller owns (the reader's own task may be stuck writing elsewhere),
+        and ``push_limit`` is the backlog that asks for it."""
+        if access_mode is AccessMode.PUSH and start_task is None:
+            raise ValueError("a push-mode socket needs start_task for its mode switches")
         self.client_id = client_id
+        self.access_mode = access_mode
+        self.push: PushInbox | None = (
+            PushInbox(push_limit) if access_mode is AccessMode.PUSH else None)
+        self._start_task = start_task
         self.host = host
         self.port = port
         self.bytes_sent = 0
@@ -104,6 +124,64 @@ class SslSocket(trio.abc.Stream):
         self._peer_closed = True
         self._recv_hint = True
         self._wake()
+
+    def deliver_push(self, data: bytes) -> bool:
+        """``+QSSLURC: "recv",<id>,<len>`` and its data (the reader task).
+
+        False when the socket takes no pushes (buffer mode, or closed).  A
+        backlog over the limit asks for buffer mode; one over the hard limit
+        fails the socket (``PushOverrun``)."""
+        inbox = self.push
+        if inbox is None or self._closed:
+            return False
+        if self._failure is None and not inbox.add(data):
+            inbox.clear()
+            self.fail(PushOverrun(self.client_id, inbox.hard_limit))
+        elif inbox.should_switch_to_buffer() and self._start_task is not None:
+            inbox.state = PushState.TO_BUFFER
+            self._start_task(self._switch_to_buffer)
+        self._wake()
+        return True
+
+    async def _switch_to_buffer(self) -> None:
+        """``AT+QISWTMD=<id>,0`` for a lagging reader (a task of the ``Modem``).
+
+        Pushes already on their way still come and stay ahead of what the
+        module buffers from now on; a ``recv`` URC (manual 1.3) or the
+        first read after the inbox finds the module's buffer."""
+        inbox = self.push
+        assert inbox is not None
+        try:
+            resp = await self._run(commands.qiswtmd(self.client_id, AccessMode.BUFFER.code))
+        except ModemError:
+            return  # the socket failed; its reader hears it
+        if resp.ok:
+            inbox.state = PushState.BUFFER
+            inbox.switches += 1
+            self._more = True
+        else:
+            inbox.state = PushState.PUSH
+            if not self._peer_closed and not self._closed:
+                inbox.switch_refused = True
+                log.warning("socket %d: AT+QISWTMD=%d,0 refused: push mode without "
+                            "backpressure", self.client_id, self.client_id)
+        self._wake()
+
+    async def _switch_to_push(self) -> None:
+        """``AT+QISWTMD=<id>,1`` once the reader caught up (the reader's task)."""
+        inbox = self.push
+        assert inbox is not None
+        inbox.state = PushState.TO_PUSH
+        resp = await self._run(commands.qiswtmd(self.client_id, AccessMode.PUSH.code))
+        if resp.ok:
+            inbox.state = PushState.PUSH
+            self._quiet_polls = 0
+        else:
+            inbox.state = PushState.BUFFER
+            if not self._peer_closed:
+                inbox.switch_refused = True
+                log.warning("socket %d: AT+QISWTMD=%d,1 refused: staying in buffer mode",
+                            self.client_id, self.client_id)
 
     def fail(self, failure: ModemError) -> None:
         """The socket is gone (module lost, PDP context dropped...)."""
@@ -197,6 +275,24 @@ class SslSocket(trio.abc.Stream):
             want = MAX_RECV if max_bytes is None else min(max_bytes, MAX_RECV)
             while True:
                 self._check_usable()
+                inbox = self.push
+                if inbox is not None:
+                    if inbox:
+                        data = inbox.take(PUSH_READ_MAX if max_bytes is None
+                                          else min(max_bytes, PUSH_READ_MAX))
+                        self._quiet_polls = 0
+                        self.bytes_received += len(data)
+                        return data
+                    if inbox.state in (PushState.PUSH, PushState.TO_BUFFER):
+                        if self._peer_closed and inbox.state is PushState.PUSH:
+                            await trio.lowlevel.checkpoint()
+                            return b""
+                        await self._wait_for_push()
+                        continue
+                    if (inbox.may_switch_to_push() and not self._recv_hint
+                            and not self._more and not self._peer_closed):
+                        await self._switch_to_push()
+                        continue
                 if self._recv_hint or self._more:
                     by_urc = self._recv_hint
                     self._recv_hint = False
@@ -249,6 +345,21 @@ class SslSocket(trio.abc.Stream):
         self._more = True
         self._polling = True
 
+    async def _wait_for_push(self) -> None:
+        """Push mode: until a push, a state change or a failure wakes us.
+
+        The data itself is the notification; a quiet socket asks
+        ``AT+QSSLSTATE`` every ``state_check_every``-th gap, which finds a
+        lost "closed" (``AT+QSSLRECV`` is refused in push mode)."""
+        polling = self._health.polling
+        gap = polling.read_poll_first * 2 ** min(self._quiet_polls, 16)
+        with trio.move_on_after(min(gap, max(polling.read_poll_max, polling.read_poll_first))):
+            await self._wakeup.wait()
+            return
+        self._quiet_polls += 1
+        if self._quiet_polls % polling.state_check_every == 0:
+            await self._peer_gone()
+
     async def _peer_gone(self) -> bool:
         """``AT+QSSLSTATE=<id>``: True (and the socket ends after its data) when
         the module no longer holds it connected; a failed check says nothing."""
@@ -291,6 +402,8 @@ class SslSocket(trio.abc.Stream):
             await trio.lowlevel.checkpoint()
             return
         self._closed = True
+        if self.push is not None:
+            self.push.clear()
         self._wake()
         closed = False
         try:
