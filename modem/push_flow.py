@@ -15,10 +15,12 @@ a socket keeps what was pushed in an ``PushInbox`` and:
   server's TCP window;
 * pushes that were on their way when the switch was asked are still taken,
   in order, and handed out before anything read with ``AT+QSSLRECV``;
-* once the reader has emptied the inbox and a ``AT+QSSLRECV`` found the
-  module's buffer empty (a short or empty read), the socket asks for
-  ``AT+QISWTMD=<id>,1`` and the module pushes again (whatever reached its
-  buffer since is pushed first).
+* once the reader has emptied the inbox and either an ``AT+QSSLRECV`` found
+  the module's buffer empty (a short or empty read) or the reader took a
+  whole ``limit`` with ``AT+QSSLRECV`` since the switch, the socket asks for
+  ``AT+QISWTMD=<id>,1`` and the module pushes again: what its buffer holds
+  first (the manual is silent on this moment; pushing the buffer is the
+  emulator's guess, ``docs/emulator.md``).
 
 Memory bound per connection: ``hard_limit`` = 2 x ``limit`` + one push
 frame (``modem.protocol.MAX_PUSH_PAYLOAD``), 135,168 bytes by default. The
@@ -78,6 +80,10 @@ class PushInbox:
         """The most bytes held at once (the measurement of the bound)."""
         self.switches = 0
         """Completed switches to buffer mode (each one a reader that fell behind)."""
+        self.returns = 0
+        """Completed switches back to push mode (each one a reader that caught up)."""
+        self.read_in_buffer_mode = 0
+        """Bytes read with ``AT+QSSLRECV`` since the last switch to buffer mode."""
         self.switch_refused = False
         """The module refused a switch: stay where it left us, do not ask again."""
         self._chunks: deque[bytes] = deque()
@@ -119,6 +125,9 @@ class PushInbox:
         return (self.state is PushState.PUSH and self._size > self.limit
                 and not self.switch_refused)
 
-    def may_switch_to_push(self) -> bool:
-        """The reader caught up (inbox empty; the caller knows the module's is)."""
-        return self.state is PushState.BUFFER and not self._size and not self.switch_refused
+    def may_switch_to_push(self, module_buffer_empty: bool) -> bool:
+        """The reader caught up: it waits on an empty inbox, and either the
+        module's buffer was found empty or the reader took a whole ``limit``
+        from it since the switch (it keeps pace; the rest is pushed)."""
+        return (self.state is PushState.BUFFER and not self._size and not self.switch_refused
+                and (module_buffer_empty or self.read_in_buffer_mode >= self.limit))

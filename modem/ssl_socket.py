@@ -158,6 +158,7 @@ class SslSocket(trio.abc.Stream):
         if resp.ok:
             inbox.state = PushState.BUFFER
             inbox.switches += 1
+            inbox.read_in_buffer_mode = 0
             self._more = True
         else:
             inbox.state = PushState.PUSH
@@ -175,6 +176,7 @@ class SslSocket(trio.abc.Stream):
         resp = await self._run(commands.qiswtmd(self.client_id, AccessMode.PUSH.code))
         if resp.ok:
             inbox.state = PushState.PUSH
+            inbox.returns += 1
             self._quiet_polls = 0
         else:
             inbox.state = PushState.BUFFER
@@ -289,8 +291,8 @@ class SslSocket(trio.abc.Stream):
                             return b""
                         await self._wait_for_push()
                         continue
-                    if (inbox.may_switch_to_push() and not self._recv_hint
-                            and not self._more and not self._peer_closed):
+                    if not self._peer_closed and inbox.may_switch_to_push(
+                            not self._recv_hint and not self._more):
                         await self._switch_to_push()
                         continue
                 if self._recv_hint or self._more:
@@ -300,6 +302,8 @@ class SslSocket(trio.abc.Stream):
                     self._after_read(data, want, by_urc)
                     if data:
                         self.bytes_received += len(data)
+                        if inbox is not None:
+                            inbox.read_in_buffer_mode += len(data)
                         return data
                     continue
                 if self._peer_closed:

@@ -21,6 +21,7 @@ _TOP_KEYS = {
     "status": (str, int), "at-console": (str, int), "verbose": (bool, int), "trace-at": bool,
     "emulate": bool, "resolve": (dict, list), "emulate-baud": int,
     "emulate-latency-ms": (int, float),
+    "access-mode": str,
 }
 # TLS keys: allowed at the top (defaults) and in each [[map]].
 _TLS_KEYS = {

@@ -31,7 +31,7 @@ from typing import Any
 import trio
 
 from modem import __version__
-from modem.driver import Modem, ModuleInfo, ModuleState, PdpSettings
+from modem.driver import AccessMode, Modem, ModuleInfo, ModuleState, PdpSettings
 from modem.errors import ModemError
 from modem.profile import TlsProfile
 
@@ -222,6 +222,7 @@ class ProxyService:
             line_baud = config.emulate_baud if config.emulate and config.emulate_baud \
                 else config.baud
             modem_options = {"urc_port": self._urc_port(device), "line_baud": line_baud,
+                             "access_mode": AccessMode(config.access_mode),
                              **self._modem_options}
             modem = await stack.enter_async_context(Modem.open(
                 open_stream, pdp=pdp, profiles=profiles, trace_at=config.trace_at,

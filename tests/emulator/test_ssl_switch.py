@@ -16,6 +16,7 @@ import pytest
 import trio
 
 from modem.emulator import EmulatorConfig
+
 from .conftest import Host
 
 
@@ -34,7 +35,7 @@ async def test_switch_to_buffer_mid_push_loses_nothing_and_announces_the_rest(
     for offset in range(0, len(data), 1460):
         assert await host.send_data(0, data[offset:offset + 1460]) == b"SEND OK"
     await host.urc(b'+QSSLURC: "recv",0')
-    while echo_server.connections[0].sent < len(data):
+    while echo_server.connections[0].sent < len(data):  # noqa: ASYNC110
         await trio.sleep(0.01)
     # Push starts (one 1500-byte frame takes 130 ms at 115200 baud); back to
     # buffer at once, with most of the echo still in the module's buffer and
