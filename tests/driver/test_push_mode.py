@@ -1,0 +1,65 @@
+"""Direct push mode on firmware that refuses ``AT+QISWTMD`` (an emulator variant).
+
+The SSL manual (1.3) only points to ``AT+QISWTMD`` for switching; firmware
+without it (``absent_commands``) leaves push mode without backpressure.
+The driver then keeps working for a reader that keeps up, and fails a
+stalled one visibly (``PushOverrun``) at the hard bound instead of growing.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+from collections.abc import AsyncIterator
+
+import pytest
+import trio
+
+from modem.driver import AccessMode, Modem, PdpSettings
+from modem.emulator import Emulator, EmulatorConfig
+from modem.errors import PushOverrun
+from modem.profile import TlsProfile
+from modem.serial_stream import open_serial_stream
+from tests.driver.conftest import open_socket
+from tests.helpers import TlsServer, receive_exactly, source_data
+
+
+@pytest.fixture
+async def push_modem_without_switch(profile: TlsProfile) -> AsyncIterator[Modem]:
+    config = EmulatorConfig(resolve={"echo.test": "127.0.0.1"},
+                            absent_commands=frozenset({"+QISWTMD"}))
+    async with Emulator.running(config) as emu:
+        open_stream = functools.partial(open_serial_stream, emu.device)
+        async with Modem.open(open_stream, pdp=PdpSettings(apn="internet"), profiles=[profile],
+                              registration_timeout=10, access_mode=AccessMode.PUSH,
+                              push_limit=16 * 1024) as modem:
+            yield modem
+
+
+async def test_reader_that_keeps_up_gets_everything(push_modem_without_switch, server_cert,
+                                                     nursery, profile):
+    total = 1 << 20
+    source = TlsServer(server_cert, handler="source", source_bytes=total)
+    await nursery.start(source.serve)
+    sock = await open_socket(push_modem_without_switch, source.port, profile)
+    got = await receive_exactly(sock, total + 1)
+    assert hashlib.sha256(got).digest() == hashlib.sha256(source_data(total)).digest()
+    await sock.aclose()
+
+
+async def test_stalled_reader_fails_visibly_at_the_hard_bound(push_modem_without_switch,
+                                                              server_cert, nursery, profile):
+    source = TlsServer(server_cert, handler="source", source_bytes=4 << 20)
+    await nursery.start(source.serve)
+    sock = await open_socket(push_modem_without_switch, source.port, profile)
+    assert sock.push is not None
+    with trio.fail_after(20):
+        while sock.failure is None:  # noqa: ASYNC110  (nothing reads: no event to wait on)
+            await trio.sleep(0.01)
+    assert isinstance(sock.failure, PushOverrun)
+    assert sock.push.switch_refused
+    assert sock.push.peak <= sock.push.hard_limit
+    assert len(sock.push) == 0  # what it held is freed
+    with pytest.raises(PushOverrun):
+        await sock.receive_some()
+    await sock.aclose()
