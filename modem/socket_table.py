@@ -119,6 +119,7 @@ class SocketTable:
                     waiter.err = OPEN_ENDED_BY_PEER_CLOSE
                     waiter.done.set()
             case ev.SslPushData(client_id=cid, data=data):
+                self.health.pushes += 1
                 sock = self._sockets.get(cid)
                 if sock is None or not sock.deliver_push(data):
                     log.warning("socket %d: %d pushed bytes for no push-mode socket dropped",

@@ -83,6 +83,8 @@ class SslSocket(trio.abc.Stream):
         self.push: PushInbox | None = (
             PushInbox(push_limit) if access_mode is AccessMode.PUSH else None)
         self._start_task = start_task
+        self._push_gone_at: int | None = None
+        """``health.pushes`` when a push-mode poll found the socket not connected."""
         self.host = host
         self.port = port
         self.bytes_sent = 0
@@ -134,6 +136,7 @@ class SslSocket(trio.abc.Stream):
         inbox = self.push
         if inbox is None or self._closed:
             return False
+        self._push_gone_at = None  # data came: a "not connected" seen before was early
         if self._failure is None and not inbox.add(data):
             inbox.clear()
             self.fail(PushOverrun(self.client_id, inbox.hard_limit))
@@ -354,24 +357,41 @@ class SslSocket(trio.abc.Stream):
 
         The data itself is the notification; a quiet socket asks
         ``AT+QSSLSTATE`` every ``state_check_every``-th gap, which finds a
-        lost "closed" (``AT+QSSLRECV`` is refused in push mode)."""
+        lost "closed" (``AT+QSSLRECV`` is refused in push mode).  The
+        answer overtakes pushes still queued behind other sockets' on a
+        busy line, so one finding of "not connected" only arms the check:
+        the stream ends when the next check finds it again and the line
+        carried no push at all between the two (a queued push of ours would
+        have moved the queue), or when the "closed" URC, which follows the
+        last push, comes.
+        """
         polling = self._health.polling
         gap = polling.read_poll_first * 2 ** min(self._quiet_polls, 16)
         with trio.move_on_after(min(gap, max(polling.read_poll_max, polling.read_poll_first))):
             await self._wakeup.wait()
             return
         self._quiet_polls += 1
-        if self._quiet_polls % polling.state_check_every == 0:
-            await self._peer_gone()
+        if self._quiet_polls % polling.state_check_every:
+            return
+        pushes = self._health.pushes
+        if self._push_gone_at != pushes:
+            state = await self._state_or_fail()
+            gone = state not in (STATE_CONNECTED, STATE_UNKNOWN)
+            self._push_gone_at = pushes if gone else None
+        elif await self._peer_gone():
+            self._push_gone_at = None
+
+    async def _state_or_fail(self) -> int:
+        try:
+            return await socket_state(self._channel, self.client_id)
+        except ModemError as exc:
+            self.fail(exc)
+            raise
 
     async def _peer_gone(self) -> bool:
         """``AT+QSSLSTATE=<id>``: True (and the socket ends after its data) when
         the module no longer holds it connected; a failed check says nothing."""
-        try:
-            state = await socket_state(self._channel, self.client_id)
-        except ModemError as exc:
-            self.fail(exc)
-            raise
+        state = await self._state_or_fail()
         if state in (STATE_CONNECTED, STATE_UNKNOWN):
             return False
         log.info("socket %d: peer closed (found by polling, the URC never came) state=%s",

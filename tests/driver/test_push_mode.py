@@ -20,6 +20,7 @@ from modem.emulator import Emulator, EmulatorConfig
 from modem.errors import PushOverrun
 from modem.profile import TlsProfile
 from modem.serial_stream import open_serial_stream
+from modem.urc_watch import UrcPolling
 from tests.driver.conftest import open_socket
 from tests.helpers import TlsServer, receive_exactly, source_data
 
@@ -63,3 +64,32 @@ async def test_stalled_reader_fails_visibly_at_the_hard_bound(push_modem_without
     with pytest.raises(PushOverrun):
         await sock.receive_some()
     await sock.aclose()
+
+
+async def test_state_polls_do_not_end_a_stream_whose_pushes_are_queued(server_cert, nursery,
+                                                                        profile):
+    """Twelve sources close at once on a paced line: each socket's last pushes
+    wait behind the others' while its reader is quiet, and ``AT+QSSLSTATE``
+    (answered at once) already says closing.  Nothing may be cut short."""
+    total = 32 * 1024
+    source = TlsServer(server_cert, handler="source", source_bytes=total)
+    await nursery.start(source.serve)
+    fast_polls = UrcPolling(read_poll_first=0.02, read_poll_max=0.05)
+    config = EmulatorConfig(resolve={"echo.test": "127.0.0.1"}, baud=3_000_000)
+    results: list[bytes] = []
+    async with Emulator.running(config) as emu:
+        open_stream = functools.partial(open_serial_stream, emu.device)
+        async with Modem.open(open_stream, pdp=PdpSettings(apn="internet"), profiles=[profile],
+                              registration_timeout=10, access_mode=AccessMode.PUSH,
+                              urc_polling=fast_polls) as modem:
+
+            async def one() -> None:
+                sock = await open_socket(modem, source.port, profile)
+                results.append(await receive_exactly(sock, total + 1))
+                await sock.aclose()
+
+            async with trio.open_nursery() as clients:
+                for _ in range(12):
+                    clients.start_soon(one)
+    assert [len(r) for r in results] == [total] * 12
+    assert all(r == source_data(total) for r in results)
