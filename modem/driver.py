@@ -276,13 +276,16 @@ class Modem:
     ) -> SslSocket:
         """``AT+QSSLOPEN`` and its ``+QSSLOPEN`` URC (manual 2.1.2)."""
         channel = await self._supervisor.ready_channel(self._ready_timeout)
+        mode = self._access_mode
+        if self._table.health.urcs == "missing":
+            mode = AccessMode.BUFFER  # push data goes where the URCs go: not to us
         sock = SslSocket(channel, client_id, host, port, error_of=error_of,
                          on_close=self._socket_closed,
                          send_stall_timeout=self._send_stall_timeout,
-                         health=self._table.health, access_mode=self._access_mode,
+                         health=self._table.health, access_mode=mode,
                          push_limit=self._push_limit, start_task=self._start_task)
         cmd = commands.qsslopen(self.pdp.context_id, ctx, client_id, host, port,
-                                self._access_mode.code, profile.negotiate_timeout)
+                                mode.code, profile.negotiate_timeout)
         what = f"open {host}:{port}"
         for attempt in (1, 2):
             waiter = self._table.begin_open(sock)
@@ -301,6 +304,9 @@ class Modem:
                     what)
                 if err != 0:
                     raise error_for_code(err, what)
+                if sock.push is not None and not waiter.done.is_set():
+                    # Opened without its URC: pushes would not reach this port either.
+                    await sock.stay_in_buffer_mode()
                 end = OpenEnd.CONNECTED
                 self._note_open_result(None, host, port)
                 return sock

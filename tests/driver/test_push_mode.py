@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import os
 from collections.abc import AsyncIterator
 
 import pytest
@@ -17,8 +18,10 @@ import trio
 
 from modem.driver import AccessMode, Modem, PdpSettings
 from modem.emulator import Emulator, EmulatorConfig
+from modem.emulator.ssl_sockets import AccessMode as EmulatedMode
 from modem.errors import PushOverrun
 from modem.profile import TlsProfile
+from modem.push_flow import PushState
 from modem.serial_stream import open_serial_stream
 from modem.urc_watch import UrcPolling
 from tests.driver.conftest import open_socket
@@ -93,3 +96,33 @@ async def test_state_polls_do_not_end_a_stream_whose_pushes_are_queued(server_ce
                     clients.start_soon(one)
     assert [len(r) for r in results] == [total] * 12
     assert all(r == source_data(total) for r in results)
+
+
+async def test_urcs_that_never_reach_this_port_keep_sockets_in_buffer_mode(echo_server,
+                                                                           profile):
+    """The pty plays ``usbmodem`` while the module sends URCs (and so pushes)
+    to ``usbat``, and the driver leaves ``urcport`` alone: sockets opened in
+    push mode without their URC go to buffer mode for good, and once URCs
+    count as missing new sockets open in buffer mode."""
+    polls = UrcPolling(open_check_after=0.2, open_check_max=0.4, read_poll_first=0.05,
+                       read_poll_max=0.2, missing_after=2)
+    config = EmulatorConfig(resolve={"echo.test": "127.0.0.1"}, port_name="usbmodem")
+    async with Emulator.running(config) as emu:
+        open_stream = functools.partial(open_serial_stream, emu.device)
+        async with Modem.open(open_stream, pdp=PdpSettings(apn="internet"), profiles=[profile],
+                              registration_timeout=10, access_mode=AccessMode.PUSH,
+                              urc_polling=polls) as modem:
+            socks = [await open_socket(modem, echo_server.port, profile) for _ in range(3)]
+            for sock in socks:
+                payload = os.urandom(5000)
+                with trio.fail_after(20):
+                    await sock.send_all(payload)
+                    assert await receive_exactly(sock, len(payload)) == payload
+            first, second, third = socks
+            assert modem.urc_health.urcs == "missing"
+            for pinned in (first, second):
+                assert pinned.push is not None and pinned.push.state is PushState.BUFFER
+                assert emu.module.sockets[pinned.client_id].mode is EmulatedMode.BUFFER
+            assert third.push is None
+            for sock in socks:
+                await sock.aclose()
