@@ -154,6 +154,8 @@ class SslSocket(trio.abc.Stream):
         first read after the inbox finds the module's buffer."""
         inbox = self.push
         assert inbox is not None
+        if self._closed:  # its ID may be someone else's soon
+            return
         try:
             resp = await self._run(commands.qiswtmd(self.client_id, AccessMode.BUFFER.code))
         except ModemError:

@@ -78,7 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--access-mode", metavar="MODE",
                    help="how the module hands over received data: buffer (read with "
                         "AT+QSSLRECV) or push (sent unasked; a socket whose client lags "
-                        "switches to buffer until it catches up) (default buffer)")
+                        "switches to buffer until it catches up) (default push)")
 
     g = p.add_argument_group("network (PDP context)")
     g.add_argument("--apn", metavar="APN",

@@ -77,7 +77,7 @@ class SoakConfig:
     baud: int = 0
     client_deadline: float = 120.0
     log_path: Path | None = None
-    access_mode: str = "buffer"
+    access_mode: str = "push"
 
 
 @dataclass
