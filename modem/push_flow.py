@@ -6,7 +6,9 @@ keeps the bytes and decides.
 In direct push mode (manual 1.3 item 2, 2.2.1) the module writes what it
 receives as ``+QSSLURC: "recv",<id>,<len>`` CR LF and len bytes, unasked:
 nothing stops it while the local reader is slow, so the host would buffer
-without bound (on hosts that do, users report running out of memory). So
+without bound (hosts that do run out of memory: e.g. RT-Thread at_device
+issue #84, "no memory for ... URC receive buffer" under a burst of pushed
+data). So
 a socket keeps what was pushed in an ``PushInbox`` and:
 
 * once the inbox holds more than ``limit`` bytes (64 KiB by default), the

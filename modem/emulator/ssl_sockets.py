@@ -164,7 +164,10 @@ class SslSocket:
         mode tells of data).  To push mode: what the buffer holds is pushed
         at once, and the "recv" URC is re-armed for a later buffer period.
         No module log shows either moment (a guess, the tolerant one: the
-        host loses nothing whether or not it reads first).
+        host loses nothing whether or not it reads first).  Quectel's BG96
+        and BG95 TCP/IP application notes (1.2/1.3, on manualslib and
+        manualshive) describe ``AT+QISWTMD`` the same way as the SSL manual
+        and say no more; public drivers only send ``AT+QISWTMD=<id>,0|1|2``.
         """
         self.mode = mode
         if mode is AccessMode.PUSH:
