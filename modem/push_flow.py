@@ -24,11 +24,13 @@ a socket keeps what was pushed in an ``PushInbox`` and:
   first (the manual is silent on this moment; pushing the buffer is the
   emulator's guess, ``docs/emulator.md``).
 
-Memory bound per connection: ``hard_limit`` = 2 x ``limit`` + one push
-frame (``modem.protocol.MAX_PUSH_PAYLOAD``), 135,168 bytes by default. The
-switch normally lands well before it (pushes after the request last one
-command queue's wait: tens of KiB at most); a socket whose pushes pass it
-fails with ``PushOverrun`` rather than grow.
+Memory bound per connection: ``hard_limit`` = ``HARD_LIMIT_FACTOR`` (16) x
+``limit`` + one push frame (``modem.protocol.MAX_PUSH_PAYLOAD``), 1,052,672
+bytes by default (12.6 MB for 12 connections). The switch normally lands a
+frame or two past ``limit``: pushes after the request last as long as the
+switch waits for the line, which a 1 s ``AT+QSSLCLOSE`` of another socket
+can stretch to 300 KB at 3 Mbaud; the hard limit leaves room for that, and
+a socket whose pushes pass it fails with ``PushOverrun`` rather than grow.
 """
 
 from __future__ import annotations
@@ -38,10 +40,12 @@ from collections import deque
 
 from .protocol import MAX_PUSH_PAYLOAD
 
-__all__ = ["DEFAULT_PUSH_LIMIT", "AccessMode", "PushInbox", "PushState"]
+__all__ = ["DEFAULT_PUSH_LIMIT", "HARD_LIMIT_FACTOR", "AccessMode", "PushInbox", "PushState"]
 
 DEFAULT_PUSH_LIMIT = 64 * 1024
 """Bytes pushed but not yet taken by the reader before a socket asks for buffer mode."""
+HARD_LIMIT_FACTOR = 16
+"""``PushInbox.hard_limit`` in units of the limit (plus one frame)."""
 
 
 class AccessMode(enum.Enum):
@@ -76,7 +80,7 @@ class PushInbox:
         if limit < 1:
             raise ValueError("push limit must be at least 1 byte")
         self.limit = limit
-        self.hard_limit = 2 * limit + MAX_PUSH_PAYLOAD
+        self.hard_limit = HARD_LIMIT_FACTOR * limit + MAX_PUSH_PAYLOAD
         self.state = PushState.PUSH
         self.peak = 0
         """The most bytes held at once (the measurement of the bound)."""

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from modem.protocol import MAX_PUSH_PAYLOAD
-from modem.push_flow import AccessMode, PushInbox, PushState
+from modem.push_flow import HARD_LIMIT_FACTOR, AccessMode, PushInbox, PushState
 
 
 @given(st.lists(st.one_of(st.binary(min_size=0, max_size=300),
@@ -32,7 +32,7 @@ def test_bytes_come_out_in_order_whatever_the_takes(steps: list[bytes | int]) ->
 
 def test_hard_limit_takes_nothing_past_it() -> None:
     inbox = PushInbox(limit=1000)
-    assert inbox.hard_limit == 2000 + MAX_PUSH_PAYLOAD
+    assert inbox.hard_limit == HARD_LIMIT_FACTOR * 1000 + MAX_PUSH_PAYLOAD
     assert inbox.add(b"x" * inbox.hard_limit)
     assert not inbox.add(b"y")
     assert len(inbox) == inbox.hard_limit == inbox.peak
