@@ -164,6 +164,7 @@ class SslSocket(trio.abc.Stream):
             inbox.state = PushState.BUFFER
             inbox.switches += 1
             inbox.read_in_buffer_mode = 0
+            log.debug("socket %d: buffer mode, reader %d bytes behind", self.client_id, len(inbox))
             self._more = True
         else:
             inbox.state = PushState.PUSH
@@ -196,6 +197,7 @@ class SslSocket(trio.abc.Stream):
         if resp.ok:
             inbox.state = PushState.PUSH
             inbox.returns += 1
+            log.debug("socket %d: push mode again", self.client_id)
             self._quiet_polls = 0
         else:
             inbox.state = PushState.BUFFER
