@@ -30,7 +30,7 @@ async def test_switch_to_buffer_mid_push_loses_nothing_and_announces_the_rest(
     online: Host, echo_server
 ) -> None:
     host = online
-    data = os.urandom(3 * 1460)
+    data = os.urandom(6 * 1460)  # six frames to push: the switch back has 0.5 s to spare
     assert await host.open_ssl(0, "127.0.0.1", echo_server.port, mode=0) == 0
     for offset in range(0, len(data), 1460):
         assert await host.send_data(0, data[offset:offset + 1460]) == b"SEND OK"

@@ -24,7 +24,7 @@ from tests.helpers import TlsServer, source_data
 from tests.proxy.test_end_to_end import address, start_proxy, wait_until
 
 MAP = ("--map", "0=echo.test:1")
-PUSH_OVERSHOOT = 32 * 1024  # as tests/driver/test_driver.py
+PUSH_OVERSHOOT = 256 * 1024  # as tests/driver/test_driver.py
 
 
 def test_default_flag_and_file(tmp_path: Path) -> None:
