@@ -52,6 +52,7 @@ STATE_CONNECTED = 2  # <socket_state> of +QSSLSTATE (manual 2.1.6)
 STATE_GONE = -1  # AT+QSSLSTATE=<id> answered OK and listed no such socket
 STATE_UNKNOWN = -2  # AT+QSSLSTATE=<id> answered no OK, or nothing we could read
 PUSH_READ_MAX = 65536  # bytes one receive_some may return from the push inbox
+PUSH_CLOSED_CHECKS = 3  # push mode: state checks that end a stream whose URC never came
 
 
 class SslSocket(trio.abc.Stream):
@@ -83,8 +84,8 @@ class SslSocket(trio.abc.Stream):
         self.push: PushInbox | None = (
             PushInbox(push_limit) if access_mode is AccessMode.PUSH else None)
         self._start_task = start_task
-        self._push_gone_at: int | None = None
-        """``health.pushes`` when a push-mode poll found the socket not connected."""
+        self._push_gone_at: int | None = None  # health.pushes at the last such finding
+        self._push_gone_checks = 0  # push-mode polls in a row: not connected, line quiet
         self.host = host
         self.port = port
         self.bytes_sent = 0
@@ -136,7 +137,7 @@ class SslSocket(trio.abc.Stream):
         inbox = self.push
         if inbox is None or self._closed:
             return False
-        self._push_gone_at = None  # data came: a "not connected" seen before was early
+        self._push_gone_at, self._push_gone_checks = None, 0  # a "not connected" was early
         if self._failure is None and not inbox.add(data):
             inbox.clear()
             self.fail(PushOverrun(self.client_id, inbox.hard_limit))
@@ -147,11 +148,8 @@ class SslSocket(trio.abc.Stream):
         return True
 
     async def _switch_to_buffer(self) -> None:
-        """``AT+QISWTMD=<id>,0`` for a lagging reader (a task of the ``Modem``).
-
-        Pushes already on their way still come and stay ahead of what the
-        module buffers from now on; a ``recv`` URC (manual 1.3) or the
-        first read after the inbox finds the module's buffer."""
+        """``AT+QISWTMD=<id>,0`` for a lagging reader (a task of the ``Modem``);
+        pushes on their way still come, ahead of what the module buffers."""
         inbox = self.push
         assert inbox is not None
         if self._closed:  # its ID may be someone else's soon
@@ -184,9 +182,8 @@ class SslSocket(trio.abc.Stream):
         if resp.ok:
             inbox.state = PushState.BUFFER
             self._more = True
-        log.warning("socket %d: URCs do not reach this port; %s", self.client_id,
-                    "buffer mode for good" if resp.ok else
-                    "AT+QISWTMD refused: its pushed data may never arrive")
+        log.warning("socket %d: URCs do not reach this port; %s", self.client_id, "buffer mode"
+                    if resp.ok else "AT+QISWTMD refused: its pushes may never arrive")
 
     async def _switch_to_push(self) -> None:
         """``AT+QISWTMD=<id>,1`` once the reader caught up (the reader's task)."""
@@ -377,11 +374,10 @@ class SslSocket(trio.abc.Stream):
         ``AT+QSSLSTATE`` every ``state_check_every``-th gap, which finds a
         lost "closed" (``AT+QSSLRECV`` is refused in push mode).  The
         answer overtakes pushes still queued behind other sockets' on a
-        busy line, so one finding of "not connected" only arms the check:
-        the stream ends when the next check finds it again and the line
-        carried no push at all between the two (a queued push of ours would
-        have moved the queue), or when the "closed" URC, which follows the
-        last push, comes.
+        busy line, so the stream ends on ``PUSH_CLOSED_CHECKS`` checks in a
+        row that find it not connected with no push at all on the line
+        between them (a queued push of ours would have moved the queue), or
+        when the "closed" URC, which follows the last push, comes.
         """
         polling = self._health.polling
         gap = polling.read_poll_first * 2 ** min(self._quiet_polls, 16)
@@ -392,12 +388,15 @@ class SslSocket(trio.abc.Stream):
         if self._quiet_polls % polling.state_check_every:
             return
         pushes = self._health.pushes
-        if self._push_gone_at != pushes:
-            state = await self._state_or_fail()
-            gone = state not in (STATE_CONNECTED, STATE_UNKNOWN)
-            self._push_gone_at = pushes if gone else None
-        elif await self._peer_gone():
-            self._push_gone_at = None
+        state = await self._state_or_fail()
+        if state in (STATE_CONNECTED, STATE_UNKNOWN):
+            self._push_gone_at, self._push_gone_checks = None, 0
+            return
+        same = self._push_gone_at == pushes
+        self._push_gone_at = pushes
+        self._push_gone_checks = self._push_gone_checks + 1 if same else 1
+        if self._push_gone_checks >= PUSH_CLOSED_CHECKS:
+            self._mark_gone(state)
 
     async def _state_or_fail(self) -> int:
         try:
@@ -412,12 +411,15 @@ class SslSocket(trio.abc.Stream):
         state = await self._state_or_fail()
         if state in (STATE_CONNECTED, STATE_UNKNOWN):
             return False
+        self._mark_gone(state)
+        return True
+
+    def _mark_gone(self, state: int) -> None:
         log.info("socket %d: peer closed (found by polling, the URC never came) state=%s",
                  self.client_id, "gone" if state == STATE_GONE else state)
         self._health.note_close_by_poll()
         self._peer_closed = True
         self._more = True  # read what is still buffered, then end of stream
-        return True
 
     async def _read(self, want: int) -> bytes:
         resp = await self._run(commands.qsslrecv(self.client_id, want))

@@ -77,7 +77,7 @@ async def test_state_polls_do_not_end_a_stream_whose_pushes_are_queued(server_ce
     total = 32 * 1024
     source = TlsServer(server_cert, handler="source", source_bytes=total)
     await nursery.start(source.serve)
-    fast_polls = UrcPolling(read_poll_first=0.02, read_poll_max=0.05)
+    fast_polls = UrcPolling(read_poll_first=0.03, read_poll_max=0.06)
     config = EmulatorConfig(resolve={"echo.test": "127.0.0.1"}, baud=3_000_000)
     results: list[bytes] = []
     async with Emulator.running(config) as emu:
@@ -126,3 +126,24 @@ async def test_urcs_that_never_reach_this_port_keep_sockets_in_buffer_mode(echo_
             assert third.push is None
             for sock in socks:
                 await sock.aclose()
+
+
+async def test_lost_closed_urc_ends_the_stream_after_its_data(server_cert, nursery, profile):
+    """No URC is load-bearing in push mode either: with every "closed" lost,
+    state polls end the stream once the line has gone quiet, after the data."""
+    total = 100_000
+    source = TlsServer(server_cert, handler="source", source_bytes=total)
+    await nursery.start(source.serve)
+    polls = UrcPolling(read_poll_first=0.03, read_poll_max=0.06)
+    config = EmulatorConfig(resolve={"echo.test": "127.0.0.1"}, faults=("urc_loss:1,closed",))
+    async with Emulator.running(config) as emu:
+        open_stream = functools.partial(open_serial_stream, emu.device)
+        async with Modem.open(open_stream, pdp=PdpSettings(apn="internet"), profiles=[profile],
+                              registration_timeout=10, access_mode=AccessMode.PUSH,
+                              urc_polling=polls) as modem:
+            sock = await open_socket(modem, source.port, profile)
+            with trio.fail_after(10):
+                got = await receive_exactly(sock, total + 1)
+            assert got == source_data(total)
+            assert modem.urc_health.closes_by_poll == 1
+            await sock.aclose()
