@@ -239,7 +239,6 @@ async def test_fault_noise_changes_nothing(modem, emulator, echo_server, profile
     await sock.aclose()
 
 
-@pytest.mark.parametrize("access_mode", ACCESS_MODES)
 async def test_fault_send_fail_burst_loses_nothing(modem, emulator, echo_server, profile):
     sock = await open_socket(modem, echo_server.port, profile)
     await emulator.inject(Fault.send_fail(6))
