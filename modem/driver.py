@@ -44,10 +44,12 @@ from .line_counts import LineCounts
 from .module_state import ModuleState
 from .nurseries import single_exception
 from .profile import TlsProfile
+from .push_flow import DEFAULT_PUSH_LIMIT, AccessMode, PushInbox
 from .response_errors import error_of
 from .restart_policy import RESTART_MIN_INTERVAL, RESTART_STREAK, RestartPolicy
+from .socket_commands import close_client_id
 from .socket_table import OpenEnd, SocketTable
-from .ssl_socket import SEND_STALL_TIMEOUT, SslSocket, close_client_id
+from .ssl_socket import SEND_STALL_TIMEOUT, SslSocket
 from .supervisor import REOPEN_BACKOFF_MAX, Supervisor
 from .urc_watch import UrcHealth, UrcPolling
 
@@ -55,6 +57,7 @@ __all__ = [
     "CLOSE_ALL_BOUND",
     "RESTART_MIN_INTERVAL",
     "RESTART_STREAK",
+    "AccessMode",
     "AtResponse",
     "BringUpError",
     "Modem",
@@ -98,6 +101,8 @@ class ModemOptions(TypedDict, total=False):
     host_clock: HostClock
     clock_check_interval: float
     trace_payload: bool
+    access_mode: AccessMode
+    push_limit: int
 
 
 class Modem:
@@ -121,6 +126,8 @@ class Modem:
         host_clock: HostClock = time.time,
         clock_check_interval: float = CLOCK_CHECK_INTERVAL,
         trace_payload: bool = False,
+        access_mode: AccessMode = AccessMode.BUFFER,
+        push_limit: int = DEFAULT_PUSH_LIMIT,
     ) -> None:
         """The keywords (``ModemOptions``; production defaults, tests scale them):
 
@@ -137,6 +144,10 @@ class Modem:
         again every ``clock_check_interval`` s (``modem.clock_policy``).
         ``trace_payload``: the AT trace shows a payload's first bytes, not
         only its length.
+        ``access_mode`` is the mode sockets open in (manual 1.3); in push
+        mode a socket whose reader has more than ``push_limit`` bytes
+        pushed and not taken switches to buffer mode until it catches up
+        (``modem.push_flow``: the contract and the memory bound).
         """
         if urc_port is not None and urc_port not in commands.URC_PORTS:
             raise ValueError(f"urc_port must be one of {commands.URC_PORTS}, got {urc_port!r}")
@@ -155,6 +166,10 @@ class Modem:
         self._send_stall_timeout = send_stall_timeout
         self._info_cache: tuple[float, ModuleInfo] | None = None
         self._send_fails_closed = 0  # SEND FAIL retries of the sockets already closed
+        self._access_mode = AccessMode(access_mode)
+        PushInbox(push_limit)  # checks the limit now, not at the first open
+        self._push_limit = push_limit
+        self._nursery: trio.Nursery | None = None
 
     @classmethod
     @asynccontextmanager
@@ -188,6 +203,7 @@ class Modem:
         with single_exception():
             async with trio.open_nursery() as nursery:
                 await nursery.start(self._supervisor.run)
+                self._nursery = nursery
                 try:
                     yield self
                 finally:
@@ -304,7 +320,7 @@ class Modem:
     async def open_ssl_socket(
         self, client_id: int, host: str, port: int, profile: TlsProfile,
     ) -> SslSocket:
-        """Open a TLS socket to ``host:port`` on ``client_id`` (buffer mode).
+        """Open a TLS socket to ``host:port`` on ``client_id`` (in ``access_mode``).
 
         The caller acquired ``client_id`` from ``client_ids``; the socket
         returns it on ``aclose``, and this method returns it itself when the
@@ -330,12 +346,16 @@ class Modem:
     ) -> SslSocket:
         """``AT+QSSLOPEN`` and its ``+QSSLOPEN`` URC (manual 2.1.2)."""
         channel = await self._supervisor.ready_channel(self._ready_timeout)
+        mode = self._access_mode
+        if self._table.health.urcs == "missing":
+            mode = AccessMode.BUFFER  # push data goes where the URCs go: not to us
         sock = SslSocket(channel, client_id, host, port, error_of=error_of,
                          on_close=self._socket_closed,
                          send_stall_timeout=self._send_stall_timeout,
-                         health=self._table.health)
-        cmd = commands.qsslopen(self.pdp.context_id, ctx, client_id, host, port, 0,
-                                profile.negotiate_timeout)
+                         health=self._table.health, access_mode=mode,
+                         push_limit=self._push_limit, start_task=self._start_task)
+        cmd = commands.qsslopen(self.pdp.context_id, ctx, client_id, host, port,
+                                mode.code, profile.negotiate_timeout)
         what = f"open {host}:{port}"
         for attempt in (1, 2):
             waiter = self._table.begin_open(sock)
@@ -354,6 +374,9 @@ class Modem:
                     what)
                 if err != 0:
                     raise error_for_code(err, what)
+                if sock.push is not None and not waiter.done.is_set():
+                    # Opened without its URC: pushes would not reach this port either.
+                    await sock.stay_in_buffer_mode()
                 end = OpenEnd.CONNECTED
                 self._note_open_result(None, host, port)
                 return sock
@@ -377,6 +400,11 @@ class Modem:
             log.warning("%d opens in a row failed with error %d: restarting the module",
                         restart.count, restart.code)
             self._supervisor.request_restart()
+
+    def _start_task(self, task: Callable[[], Awaitable[None]]) -> None:
+        """Run a socket's mode switch in the nursery ``Modem.open`` owns."""
+        if self._nursery is not None:
+            self._nursery.start_soon(task)
 
     def _socket_closed(self, sock: SslSocket, closed: bool) -> None:
         self._send_fails_closed += sock.send_fails

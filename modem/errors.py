@@ -107,6 +107,18 @@ class SendStalled(ModemError):
         self.seconds = seconds
 
 
+class PushOverrun(ModemError):
+    """A push-mode socket's reader fell so far behind that the pushed bytes
+    passed the hard bound (``modem.push_flow``) before the module switched
+    to buffer mode; the socket fails rather than grow or drop data."""
+
+    def __init__(self, client_id: int, limit: int) -> None:
+        super().__init__(f"socket {client_id}: more than {limit} pushed bytes waited for a slow "
+                         "reader; use --access-mode buffer if this repeats")
+        self.client_id = client_id
+        self.limit = limit
+
+
 class OpenOutcomeLost(ModemError):
     """An open answered ``OK`` but its ``+QSSLOPEN`` URC never came, and
     ``AT+QSSLSTATE`` shows it did not connect (nor ``AT+QIGETERROR`` why)."""

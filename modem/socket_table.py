@@ -22,14 +22,14 @@ from .channel import AtChannel
 from .client_ids import ClientIdPool
 from .errors import ModemError, OpenOutcomeLost, OperationTimeout, SocketClosed
 from .limits import CLIENT_IDS
-from .ssl_socket import (
+from .socket_commands import (
     STATE_CONNECTED,
     STATE_GONE,
     STATE_UNKNOWN,
-    SslSocket,
     close_client_id,
     socket_state,
 )
+from .ssl_socket import SslSocket
 from .urc_watch import UrcHealth
 
 __all__ = ["OPEN_ENDED_BY_PEER_CLOSE", "OpenEnd", "OpenWaiter", "SocketTable"]
@@ -40,6 +40,7 @@ OPEN_ENDED_BY_PEER_CLOSE = SocketClosed.code
 """567: the outcome of an open whose ``+QSSLURC: "closed"`` came before ``+QSSLOPEN``."""
 
 STATE_OPENING = 1  # <socket_state> of +QSSLSTATE (manual 2.1.6)
+STATE_CLOSING = 4
 
 UNCONFIRMED_RETRY_INTERVAL = 1.0
 """Seconds between two rounds of closing the IDs the module did not confirm closed."""
@@ -117,6 +118,12 @@ class SocketTable:
                 if waiter is not None and waiter.err is None:
                     waiter.err = OPEN_ENDED_BY_PEER_CLOSE
                     waiter.done.set()
+            case ev.SslPushData(client_id=cid, data=data):
+                self.health.pushes += 1
+                sock = self._sockets.get(cid)
+                if sock is None or not sock.deliver_push(data):
+                    log.warning("socket %d: %d pushed bytes for no push-mode socket dropped",
+                                cid, len(data))
             case ev.SslOpened(client_id=cid, err=err):
                 waiter = self._opening.get(cid)
                 if waiter is not None:
@@ -132,11 +139,14 @@ class SocketTable:
 
         Waits for the ``+QSSLOPEN`` URC; while it is late, asks
         ``AT+QSSLSTATE=<id>`` (manual 2.1.6; see ``modem.urc_watch``):
-        connected is success, opening waits on, anything else (closing,
-        initial, no line) failed: the code is that of ``AT+QIGETERROR``,
+        connected is success, opening waits on, closing waits one more gap
+        (a socket that connected and whose peer already closed, its URC
+        still queued behind push data on a busy line), anything else
+        (closing again, initial, no line) failed: the code is that of ``AT+QIGETERROR``,
         asked just before, when it gives one, else ``OpenOutcomeLost``.  ``OperationTimeout`` after
         ``limit`` seconds (the manual's 150 s plus the negotiate time).
         """
+        closing_seen = False
         with trio.move_on_after(limit):
             for gap in self.health.polling.open_checks():
                 with trio.move_on_after(gap):
@@ -150,6 +160,9 @@ class SocketTable:
                 if waiter.done.is_set():
                     break
                 if state in (STATE_OPENING, STATE_UNKNOWN):
+                    continue
+                if state == STATE_CLOSING and not closing_seen:
+                    closing_seen = True
                     continue
                 self.health.note_open_by_state()
                 if state == STATE_CONNECTED:

@@ -18,7 +18,12 @@ Buffer access mode (manual 1.3, 2.1.3, 2.1.4):
   quiet reader polls, with backoff (``modem.urc_watch``).
 * ``aclose`` sends ``AT+QSSLCLOSE`` and returns the client ID to the pool.
 
-The socket holds no data of its own beyond the chunk in flight.
+In buffer mode the socket holds no data of its own beyond the chunk in
+flight.  Direct push mode (``access_mode=AccessMode.PUSH``, manual 1.3): the
+module writes received data unasked; the socket keeps it in a bounded
+``PushInbox`` and switches itself to buffer mode (``AT+QISWTMD``) while its
+reader lags, and back once it caught up (``modem.push_flow``: the contract
+and the memory bound).
 """
 
 from __future__ import annotations
@@ -32,8 +37,16 @@ from . import commands
 from . import events as ev
 from .at_command import Command
 from .channel import AtChannel, Response
-from .errors import ModemError, SendStalled, SocketClosed, map_exceptions
+from .errors import ModemError, PushOverrun, SendStalled, SocketClosed, map_exceptions
 from .limits import MAX_RECV, MAX_SEND
+from .push_flow import DEFAULT_PUSH_LIMIT, AccessMode, PushInbox, PushState
+from .socket_commands import (
+    STATE_CONNECTED,
+    STATE_GONE,
+    STATE_UNKNOWN,
+    close_client_id,
+    socket_state,
+)
 from .urc_watch import RearmBehaviour, UrcHealth, UrcPolling
 
 log = logging.getLogger("modem.socket")
@@ -42,9 +55,8 @@ SEND_STALL_TIMEOUT = 120.0  # seconds a chunk may wait for room in the module's 
 CLOSE_TIMEOUT = 1  # seconds the module may spend flushing on AT+QSSLCLOSE
 RECHECK_AFTER_SHORT_READ = UrcPolling().read_poll_first
 """Seconds of quiet before a waiting reader first reads anyway (``modem.urc_watch``)."""
-STATE_CONNECTED = 2  # <socket_state> of +QSSLSTATE (manual 2.1.6)
-STATE_GONE = -1  # AT+QSSLSTATE=<id> answered OK and listed no such socket
-STATE_UNKNOWN = -2  # AT+QSSLSTATE=<id> answered no OK, or nothing we could read
+PUSH_READ_MAX = 65536  # bytes one receive_some may return from the push inbox
+PUSH_CLOSED_CHECKS = 3  # push mode: state checks that end a stream whose URC never came
 
 
 class SslSocket(trio.abc.Stream):
@@ -61,8 +73,23 @@ class SslSocket(trio.abc.Stream):
         on_close: Callable[[SslSocket, bool], None],
         send_stall_timeout: float = SEND_STALL_TIMEOUT,
         health: UrcHealth | None = None,
+        access_mode: AccessMode = AccessMode.BUFFER,
+        push_limit: int = DEFAULT_PUSH_LIMIT,
+        start_task: Callable[[Callable[[], Awaitable[None]]], None] | None = None,
     ) -> None:
+        """``access_mode`` is the mode the socket is opened in; in push mode
+        ``start_task`` starts the switch to buffer mode in a nursery the
+        caller owns (the reader's own task may be stuck writing elsewhere),
+        and ``push_limit`` is the backlog that asks for it."""
+        if access_mode is AccessMode.PUSH and start_task is None:
+            raise ValueError("a push-mode socket needs start_task for its mode switches")
         self.client_id = client_id
+        self.access_mode = access_mode
+        self.push: PushInbox | None = (
+            PushInbox(push_limit) if access_mode is AccessMode.PUSH else None)
+        self._start_task = start_task
+        self._push_gone_at: int | None = None  # health.pushes at the last such finding
+        self._push_gone_checks = 0  # push-mode polls in a row: not connected, line quiet
         self.host = host
         self.port = port
         self.bytes_sent = 0
@@ -105,6 +132,81 @@ class SslSocket(trio.abc.Stream):
         self._peer_closed = True
         self._recv_hint = True
         self._wake()
+
+    def deliver_push(self, data: bytes) -> bool:
+        """``+QSSLURC: "recv",<id>,<len>`` and its data (the reader task).
+
+        False when the socket takes no pushes (buffer mode, or closed).  A
+        backlog over the limit asks for buffer mode; one over the hard limit
+        fails the socket (``PushOverrun``)."""
+        inbox = self.push
+        if inbox is None or self._closed:
+            return False
+        self._push_gone_at, self._push_gone_checks = None, 0  # a "not connected" was early
+        if self._failure is None and not inbox.add(data):
+            inbox.clear()
+            self.fail(PushOverrun(self.client_id, inbox.hard_limit))
+        elif inbox.should_switch_to_buffer() and self._start_task is not None:
+            inbox.state = PushState.TO_BUFFER
+            self._start_task(self._switch_to_buffer)
+        self._wake()
+        return True
+
+    async def _switch_to_buffer(self) -> None:
+        """``AT+QISWTMD=<id>,0`` for a lagging reader (a task of the ``Modem``);
+        pushes on their way still come, ahead of what the module buffers."""
+        inbox = self.push
+        assert inbox is not None
+        if self._closed:  # its ID may be someone else's soon
+            return
+        try:
+            resp = await self._run(commands.qiswtmd(self.client_id, AccessMode.BUFFER.code))
+        except ModemError:
+            return  # the socket failed; its reader hears it
+        if resp.ok:
+            inbox.state = PushState.BUFFER
+            inbox.switches += 1
+            inbox.read_in_buffer_mode = 0
+            log.debug("socket %d: buffer mode, reader %d bytes behind", self.client_id, len(inbox))
+            self._more = True
+        else:
+            inbox.state = PushState.PUSH
+            if not self._peer_closed and not self._closed:
+                inbox.switch_refused = True
+                log.warning("socket %d: AT+QISWTMD=%d,0 refused: push mode without "
+                            "backpressure", self.client_id, self.client_id)
+        self._wake()
+
+    async def stay_in_buffer_mode(self) -> None:
+        """``AT+QISWTMD=<id>,0`` for good: the open's URC never reached this
+        port, so neither would pushed data (manual 1.3: pushes go out as URCs)."""
+        inbox = self.push
+        assert inbox is not None
+        resp = await self._run(commands.qiswtmd(self.client_id, AccessMode.BUFFER.code))
+        inbox.switch_refused = True
+        if resp.ok:
+            inbox.state = PushState.BUFFER
+            self._more = True
+        log.warning("socket %d: URCs do not reach this port; %s", self.client_id, "buffer mode"
+                    if resp.ok else "AT+QISWTMD refused: its pushes may never arrive")
+
+    async def _switch_to_push(self) -> None:
+        """``AT+QISWTMD=<id>,1`` once the reader caught up (the reader's task)."""
+        inbox = self.push
+        assert inbox is not None
+        inbox.state = PushState.TO_PUSH
+        resp = await self._run(commands.qiswtmd(self.client_id, AccessMode.PUSH.code))
+        if resp.ok:
+            inbox.state = PushState.PUSH
+            inbox.returns += 1
+            log.debug("socket %d: push mode again", self.client_id)
+            self._quiet_polls = 0
+        else:
+            inbox.state = PushState.BUFFER
+            if not self._peer_closed:
+                inbox.switch_refused = True
+                log.warning("socket %d: AT+QISWTMD=%d,1 refused: staying in buffer mode",
+                            self.client_id, self.client_id)
 
     def fail(self, failure: ModemError) -> None:
         """The socket is gone (module lost, PDP context dropped...)."""
@@ -207,6 +309,24 @@ class SslSocket(trio.abc.Stream):
             want = MAX_RECV if max_bytes is None else min(max_bytes, MAX_RECV)
             while True:
                 self._check_usable()
+                inbox = self.push
+                if inbox is not None:
+                    if inbox:
+                        data = inbox.take(PUSH_READ_MAX if max_bytes is None
+                                          else min(max_bytes, PUSH_READ_MAX))
+                        self._quiet_polls = 0
+                        self.bytes_received += len(data)
+                        return data
+                    if inbox.state in (PushState.PUSH, PushState.TO_BUFFER):
+                        if self._peer_closed and inbox.state is PushState.PUSH:
+                            await trio.lowlevel.checkpoint()
+                            return b""
+                        await self._wait_for_push()
+                        continue
+                    if not self._peer_closed and inbox.may_switch_to_push(
+                            not self._recv_hint and not self._more):
+                        await self._switch_to_push()
+                        continue
                 if self._recv_hint or self._more:
                     by_urc = self._recv_hint
                     self._recv_hint = False
@@ -214,6 +334,8 @@ class SslSocket(trio.abc.Stream):
                     self._after_read(data, want, by_urc)
                     if data:
                         self.bytes_received += len(data)
+                        if inbox is not None:
+                            inbox.read_in_buffer_mode += len(data)
                         return data
                     continue
                 if self._peer_closed:
@@ -227,7 +349,8 @@ class SslSocket(trio.abc.Stream):
         """One ``AT+QSSLRECV`` now, whatever the URCs said: the bytes the module
         holds, or ``b""`` when its buffer is empty (manual 2.1.4: "If the buffer
         is empty, response: +QSSLRECV: 0").  For a caller that must know nothing
-        is left unread before it closes (the proxy's idle reclaim).  A public
+        is left unread before it closes (the proxy's idle reclaim); in push mode,
+the inbox's bytes instead (a pushing module keeps nothing back).  A public
         EG800K test log (firmware EG800KCNGCR07A06M04) shows the same: a second
         read after the data answers ``+QSSLRECV: 0`` at once, no URC needed."""
         if self._receiving:
@@ -236,6 +359,13 @@ class SslSocket(trio.abc.Stream):
         try:
             self._check_usable()
             want = MAX_RECV if max_bytes is None else max(1, min(max_bytes, MAX_RECV))
+            inbox = self.push
+            if inbox is not None and (inbox or inbox.state is PushState.PUSH):
+                # Push mode: what arrived is in the inbox; the module holds nothing.
+                await trio.lowlevel.checkpoint()
+                data = inbox.take(want) if inbox else b""
+                self.bytes_received += len(data)
+                return data
             data = await self._read(want)
             self._after_read(data, want, False)
             self.bytes_received += len(data)
@@ -279,23 +409,60 @@ class SslSocket(trio.abc.Stream):
         self._more = True
         self._polling = True
 
-    async def _peer_gone(self) -> bool:
-        """``AT+QSSLSTATE=<id>``: True (and the socket ends after its data) when
-        the module no longer holds it connected; a failed check says nothing."""
+    async def _wait_for_push(self) -> None:
+        """Push mode: until a push, a state change or a failure wakes us.
+
+        The data itself is the notification; a quiet socket asks
+        ``AT+QSSLSTATE`` every ``state_check_every``-th gap, which finds a
+        lost "closed" (``AT+QSSLRECV`` is refused in push mode).  The
+        answer overtakes pushes still queued behind other sockets' on a
+        busy line, so the stream ends on ``PUSH_CLOSED_CHECKS`` checks in a
+        row that find it not connected with no push at all on the line
+        between them (a queued push of ours would have moved the queue), or
+        when the "closed" URC, which follows the last push, comes.
+        """
+        polling = self._health.polling
+        gap = polling.read_poll_first * 2 ** min(self._quiet_polls, 16)
+        with trio.move_on_after(min(gap, max(polling.read_poll_max, polling.read_poll_first))):
+            await self._wakeup.wait()
+            return
+        self._quiet_polls += 1
+        if self._quiet_polls % polling.state_check_every:
+            return
+        pushes = self._health.pushes
+        state = await self._state_or_fail()
+        if state in (STATE_CONNECTED, STATE_UNKNOWN):
+            self._push_gone_at, self._push_gone_checks = None, 0
+            return
+        same = self._push_gone_at == pushes
+        self._push_gone_at = pushes
+        self._push_gone_checks = self._push_gone_checks + 1 if same else 1
+        if self._push_gone_checks >= PUSH_CLOSED_CHECKS:
+            self._mark_gone(state)
+
+    async def _state_or_fail(self) -> int:
         try:
-            state = await socket_state(self._channel, self.client_id)
+            return await socket_state(self._channel, self.client_id)
         except ModemError as exc:
             self.fail(exc)
             raise
+
+    async def _peer_gone(self) -> bool:
+        """``AT+QSSLSTATE=<id>``: True (and the socket ends after its data) when
+        the module no longer holds it connected; a failed check says nothing."""
+        state = await self._state_or_fail()
         if state in (STATE_CONNECTED, STATE_UNKNOWN):
             return False
+        self._mark_gone(state)
+        return True
+
+    def _mark_gone(self, state: int) -> None:
         log.info("socket %d: peer closed (found by polling, the URC never came) state=%s",
                  self.client_id, "gone" if state == STATE_GONE else state)
         self._health.note_close_by_poll()
         self._id_lost = self._id_lost or state == STATE_GONE
         self._peer_closed = True
         self._more = True  # read what is still buffered, then end of stream
-        return True
 
     async def _read(self, want: int) -> bytes:
         resp = await self._run(commands.qsslrecv(self.client_id, want))
@@ -322,6 +489,8 @@ class SslSocket(trio.abc.Stream):
             await trio.lowlevel.checkpoint()
             return
         self._closed = True
+        if self.push is not None:
+            self.push.clear()
         self._wake()
         closed = False
         try:
@@ -330,41 +499,3 @@ class SslSocket(trio.abc.Stream):
                                                0 if self._failure else CLOSE_TIMEOUT)
         finally:
             self._on_close(self, closed)
-
-
-async def close_client_id(channel: AtChannel, client_id: int, close_timeout: int = 0) -> bool:
-    """``AT+QSSLCLOSE`` on a live channel, bounded.
-
-    True when the module answered (``OK``, or ``ERROR`` for an ID that is
-    not in use), so the ID is free on the module; False when nobody knows
-    (no answer in time, or the channel broke).
-    """
-    if channel.failure is not None:
-        return False
-    cmd = commands.qsslclose(client_id, close_timeout)
-    with trio.move_on_after(cmd.timeout + 1):
-        try:
-            resp = await channel.run(cmd)
-        except ModemError as exc:
-            log.debug("close of socket %d failed: %s", client_id, exc)
-            return False
-        return resp.final is not None
-    return False
-
-
-async def socket_state(channel: AtChannel, client_id: int) -> int:
-    """``AT+QSSLSTATE=<id>`` (manual 2.1.6): the socket's ``<socket_state>``,
-    ``STATE_GONE`` when the module lists no such socket, ``STATE_UNKNOWN``
-    when it did not answer ``OK``.  Lines that do not parse are skipped (the
-    address and AT port fields differ between firmware)."""
-    resp = await channel.run(commands.qsslstate(client_id))
-    if not resp.ok:
-        return STATE_UNKNOWN
-    for line in resp.lines:
-        try:
-            parsed = commands.parse_qsslstate(line)
-        except ValueError:
-            continue
-        if parsed.client_id == client_id:
-            return parsed.state
-    return STATE_UNKNOWN if resp.lines else STATE_GONE

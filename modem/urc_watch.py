@@ -133,6 +133,8 @@ class UrcHealth:
         self.opens_by_state = 0
         self.data_by_poll = 0
         self.closes_by_poll = 0
+        self.pushes = 0
+        """Push frames (``+QSSLURC: "recv",<id>,<len>``) seen, every socket's."""
         self._missing_warned = False
         self._empty_signs = 0
 

@@ -79,6 +79,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the module's name for the AT port opened: usbat, usbmodem or uart1; "
                         "bring-up routes URCs there (default auto: USB interface 2 usbat, "
                         "3 usbmodem, a non-USB serial device uart1)")
+    g.add_argument("--access-mode", metavar="MODE",
+                   help="how the module hands over received data: buffer (read with "
+                        "AT+QSSLRECV) or push (sent unasked; a socket whose client lags "
+                        "switches to buffer until it catches up) (default push)")
 
     g = p.add_argument_group("network (PDP context)")
     g.add_argument("--apn", metavar="APN",

@@ -23,7 +23,9 @@ from typing import Any
 
 from .config_file import load_toml
 from .config_model import (
+    ACCESS_MODE_CHOICES,
     APN_AUTH,
+    DEFAULT_ACCESS_MODE,
     HALF_CLOSE_TIMEOUT,
     KNOWN_CIPHERSUITES,
     LOCALHOST,
@@ -277,7 +279,18 @@ def build_config(flags: MappingABC[str, Any], file: MappingABC[str, Any] | None 
         notices=tuple(notices),
         modems=modems,
         emulate_modems=emulate_modems,
+        access_mode=_access_mode(merged),
     )
     check_context_count(config)
     return config
+
+
+def _access_mode(merged: dict[str, Any]) -> str:
+    """``--access-mode``: buffer or push (manual 1.3; ``modem.push_flow``)."""
+    mode = merged.get("access-mode", DEFAULT_ACCESS_MODE)
+    if mode not in ACCESS_MODE_CHOICES:
+        raise ConfigError(f"--access-mode: {mode!r} is not one of "
+                          f"{', '.join(ACCESS_MODE_CHOICES)} (how the module hands over "
+                          "received data)")
+    return str(mode)
 

@@ -25,6 +25,7 @@ _TOP_KEYS = {
     "emulate": bool, "resolve": (dict, list), "emulate-baud": int,
     "emulate-latency-ms": (int, float), "at-pty": str, "emulate-modems": int,
     "queue-max": int, "half-close-timeout": (int, float),
+    "access-mode": str,
 }
 # TLS keys: allowed at the top (defaults) and in each [[map]].
 _TLS_KEYS = {

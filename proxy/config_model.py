@@ -12,6 +12,7 @@ from pathlib import Path
 
 from modem.commands import URC_PORTS
 from modem.limits import ALL_CIPHER_SUITES, CIPHER_SUITES, CLIENT_IDS, SSL_CONTEXTS
+from modem.push_flow import AccessMode
 
 from .errors import ConfigError
 
@@ -20,6 +21,8 @@ KNOWN_CIPHERSUITES: frozenset[int] = frozenset(CIPHER_SUITES)
 TLS_VERSIONS = ("1.0", "1.1", "1.2", "all")
 APN_AUTH = {"none": 0, "pap": 1, "chap": 2, "pap-or-chap": 3}
 URC_PORT_CHOICES = (*URC_PORTS, "auto")  # auto: from the device (port_discovery.urc_port_for)
+ACCESS_MODE_CHOICES = tuple(mode.value for mode in AccessMode)  # buffer, push (modem.push_flow)
+DEFAULT_ACCESS_MODE = "push"  # faster on every benchmarked line: docs/benchmarks.md
 MAX_CLIENT_IDS = CLIENT_IDS      # manual 2.1.2: <clientID> 0-11
 MAX_SSL_CONTEXTS = SSL_CONTEXTS  # manual 2.1.1: <sslctxID> 0-5
 LOCALHOST = "127.0.0.1"
@@ -146,6 +149,7 @@ class ProxyConfig:
     """One-line notices about the settings, logged once logging is set up."""
     modems: tuple[ModemSpec, ...] = ()  # [[modem]] / repeated --device; empty: one, from above
     emulate_modems: int = 1
+    access_mode: str = DEFAULT_ACCESS_MODE
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ from typing import Any
 import trio
 
 from modem import __version__
-from modem.driver import Modem, PdpSettings
+from modem.driver import AccessMode, Modem, PdpSettings
 from modem.profile import TlsProfile
 
 from .admission import Admission
@@ -326,6 +326,7 @@ class ProxyService:
                 else spec.baud
             modem_options = {"urc_port": self._urc_port(device, spec.urc_port, emulator),
                              "line_baud": line_baud,
+                             "access_mode": AccessMode(config.access_mode),
                              **self._modem_options}
             modem = Modem(open_stream, pdp, profiles, trace_at=config.trace_at,
                           trace_payload=config.trace_payload, **modem_options)

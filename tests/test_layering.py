@@ -22,6 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("modem", "proxy")
 SANS_IO = ("modem.at_command", "modem.protocol", "modem.events", "modem.commands",
            "modem.errors", "modem.limits", "modem.restart_policy", "modem.module_state",
+           "modem.push_flow",
            "modem.clock_policy")
 
 

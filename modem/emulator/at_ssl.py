@@ -266,6 +266,7 @@ async def qiswtmd(module: Module, req: Request) -> bytes | None:
         await run_transparent(module, sock)
         return None
     sock.set_mode(mode)
+    await sock.pushes_written()  # pushes decided before the switch come before its OK
     return OK
 
 

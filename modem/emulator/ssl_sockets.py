@@ -99,6 +99,8 @@ class SslSocket:
         self.rx_limit = module.config.rx_buffer
         self.tx_limit = module.config.tx_buffer
         self.recv_urc_sent = False
+        self._last_push = trio.Event()
+        self._last_push.set()
         self.peer_closed = False
         self.open_error: int | None = None
         self.opened = trio.Event()
@@ -155,11 +157,29 @@ class SslSocket:
             self.notify()
 
     def set_mode(self, mode: AccessMode) -> None:
-        """``AT+QISWTMD`` / leaving transparent mode: the new consumer takes over."""
+        """``AT+QISWTMD`` / leaving transparent mode: the new consumer takes over.
+
+        To buffer mode: data already in the buffer is announced with
+        ``+QSSLURC: "recv",<id>`` (manual 1.3, 2.2.1: the URC is how buffer
+        mode tells of data).  To push mode: what the buffer holds is pushed
+        at once, and the "recv" URC is re-armed for a later buffer period.
+        No module log shows either moment (a guess, the tolerant one: the
+        host loses nothing whether or not it reads first).  Quectel's BG96
+        and BG95 TCP/IP application notes (1.2/1.3, on manualslib and
+        manualshive) describe ``AT+QISWTMD`` the same way as the SSL manual
+        and say no more; public drivers only send ``AT+QISWTMD=<id>,0|1|2``.
+        """
         self.mode = mode
+        if mode is AccessMode.PUSH:
+            self.recv_urc_sent = False
         if mode is AccessMode.BUFFER and self.rx and not self.recv_urc_sent:
             self._announce_recv()
         self.notify()
+
+    async def pushes_written(self) -> None:
+        """Until the push frames taken from the buffer so far are on the line:
+        the module's output keeps the order it decided things in."""
+        await self._last_push.wait()
 
     def request_close(self, timeout: float) -> None:
         """``AT+QSSLCLOSE``: stop pumping, close with close_notify within timeout."""
@@ -349,7 +369,8 @@ class SslSocket:
         del self.rx[: len(chunk)]
         self.notify()
         header = b'\r\n+QSSLURC: "recv",%d,%d\r\n' % (self.client_id, len(chunk))
-        return self.module.line.post_urc(header + chunk)
+        self._last_push = self.module.line.post_urc(header + chunk)
+        return self._last_push
 
     async def _peer_gone(self) -> None:
         """The peer or network closed: keep what is buffered, report "closed" once."""

@@ -63,7 +63,8 @@ def log(text: str) -> None:
 
 
 async def run(settings: tuple[Setting, ...], scenarios: tuple[str, ...], quick: bool,
-              emulator_args: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+              emulator_args: tuple[str, ...] = (), access_mode: str | None = None
+              ) -> list[dict[str, Any]]:
     sizes = QUICK if quick else FULL
     records: list[dict[str, Any]] = []
     async with trio.open_nursery() as nursery:
@@ -77,6 +78,7 @@ async def run(settings: tuple[Setting, ...], scenarios: tuple[str, ...], quick: 
                 if chosen:
                     bench = Bench(setting, sizes, servers, ports, cacert, log, chosen,
                                   emulator_args)
+                    bench.access_mode = access_mode
                     records += await bench.run()
         nursery.cancel_scope.cancel()
     return records
@@ -101,6 +103,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--emulator-arg", action="append", default=[], metavar="ARG",
                    help="pass ARG to the emulator, e.g. --emulator-arg=--recv-urc-rearm=empty "
                         "or --emulator-arg=--fault=urc_loss:0.3,recv; repeatable")
+    p.add_argument("--access-mode", choices=["buffer", "push"],
+                   help="the proxy's --access-mode (default: the proxy's default)")
     ns = p.parse_args(argv)
     settings = tuple(ns.setting) if ns.setting else (QUICK_SETTINGS if ns.quick
                                                       else FULL_SETTINGS)
@@ -109,7 +113,8 @@ def main(argv: list[str] | None = None) -> int:
         settings = tuple(strict) if ns.pacing == "strict" else (*settings, *strict)
     scenarios = tuple(ns.scenario) if ns.scenario else (*PACED_SCENARIOS, *UNPACED_SCENARIOS)
     started = time.monotonic()
-    records = trio.run(run, settings, scenarios, ns.quick, tuple(ns.emulator_arg))
+    records = trio.run(run, settings, scenarios, ns.quick, tuple(ns.emulator_arg),
+                       ns.access_mode)
     meta = {**machine(), "quick": ns.quick, "seconds": round(time.monotonic() - started, 1),
             "command": "python -m tests.benchmarks " + " ".join(argv or sys.argv[1:])}
     table = markdown_table(records)

@@ -97,13 +97,15 @@ class Bench:
         self.scenarios = scenarios
         self.reference: dict[str, Any] = {}
         self.records: list[dict[str, Any]] = []
+        self.access_mode: str | None = None  # --access-mode for the proxy; None: its default
 
     def _base(self, scenario: str) -> dict[str, Any]:
         s = self.setting
         return {"scenario": scenario, "baud": s.baud, "latency_ms": s.latency_ms,
                 "emulator_args": " ".join(self.emulator_args),
                 "line_rate": s.line_rate,
-                "pacing": "strict" if s.strict_pacing else "emulator"}
+                "pacing": "strict" if s.strict_pacing else "emulator",
+                "access_mode": self.access_mode or "default"}
 
     async def run(self) -> list[dict[str, Any]]:
         s = self.setting
@@ -118,8 +120,9 @@ class Bench:
                     self.log(f"[{s.label}] transparent {scenario}: "
                              f"{_describe(self.reference[scenario])}")
             remote_ports = sorted({srv.port for srv in self.ports.values()})
+            mode = ("--access-mode", self.access_mode) if self.access_mode else ()
             async with proxy_process(emulator.device, s.serial_baud, remote_ports,
-                                     self.cacert) as proxy:
+                                     self.cacert, extra=mode) as proxy:
                 for scenario in self.scenarios:
                     emu_before = emulator.stats()
                     record = await self._proxy(proxy, scenario)

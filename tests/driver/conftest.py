@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 import pytest
 import trustme
 
-from modem.driver import Modem, PdpSettings
+from modem.driver import AccessMode, Modem, PdpSettings
 from modem.emulator import Emulator, EmulatorConfig
 from modem.profile import TlsProfile
 from modem.serial_stream import open_serial_stream
@@ -33,20 +33,34 @@ def profile(ca: trustme.CA) -> TlsProfile:
 COMMAND_TIMEOUT_CAP = 2.0
 
 
+ACCESS_MODES = ("buffer", "push")
+"""Parametrize ``access_mode`` with these to run a test in both modes."""
+
+
 @pytest.fixture
-async def modem(emulator: Emulator, profile: TlsProfile) -> AsyncIterator[Modem]:
+def access_mode() -> str:
+    """The mode the ``modem`` fixtures open sockets in; tests parametrize it
+    (``@pytest.mark.parametrize("access_mode", ACCESS_MODES)``)."""
+    return "buffer"
+
+
+@pytest.fixture
+async def modem(emulator: Emulator, profile: TlsProfile, access_mode: str
+                ) -> AsyncIterator[Modem]:
     open_stream = functools.partial(open_serial_stream, emulator.device)
     async with Modem.open(open_stream, pdp=PdpSettings(apn="internet"),
-                          profiles=[profile], registration_timeout=10) as m:
+                          profiles=[profile], registration_timeout=10,
+                          access_mode=AccessMode(access_mode)) as m:
         yield m
 
 
 @pytest.fixture
-async def capped_modem(emulator: Emulator, profile: TlsProfile) -> AsyncIterator[Modem]:
+async def capped_modem(emulator: Emulator, profile: TlsProfile, access_mode: str
+                       ) -> AsyncIterator[Modem]:
     """The ``modem`` fixture's driver, with commands capped at ``COMMAND_TIMEOUT_CAP``."""
     open_stream = functools.partial(open_serial_stream, emulator.device)
     async with Modem.open(open_stream, pdp=PdpSettings(apn="internet"), profiles=[profile],
-                          registration_timeout=10,
+                          registration_timeout=10, access_mode=AccessMode(access_mode),
                           command_timeout_cap=COMMAND_TIMEOUT_CAP) as m:
         yield m
 

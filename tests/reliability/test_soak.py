@@ -26,12 +26,14 @@ SEED = 7
 pytestmark = pytest.mark.soak
 
 
-@pytest.fixture(scope="module")
-def report(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+@pytest.fixture(scope="module", params=["buffer", "push"])
+def report(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+           ) -> dict[str, Any]:
+    """One soak per access mode (``--access-mode``), shared by the checks."""
     path = tmp_path_factory.mktemp("soak") / "soak.json"
     proc = subprocess.run(
         [sys.executable, "-m", "tests.soak", "--minutes", "1", "--seed", str(SEED),
-         "--json", str(path)],
+         "--access-mode", request.param, "--json", str(path)],
         cwd=ROOT, capture_output=True, text=True, timeout=900, check=False)
     if not path.exists():
         pytest.fail(f"the soak did not finish (exit {proc.returncode}):\n{proc.stderr[-3000:]}")
@@ -46,9 +48,9 @@ def _show(report: dict[str, Any], *keys: str) -> str:
 
 
 def test_report_has_the_documented_fields(report: dict[str, Any]) -> None:
-    for key in ("seed", "minutes", "faults", "bytes", "connections_ok", "connections_failed",
-                "corrupted", "silently_truncated", "proxy_alive", "ids_free_at_end",
-                "rss_start_mb", "rss_end_mb", "fds_start", "fds_end"):
+    for key in ("seed", "access_mode", "minutes", "faults", "bytes", "connections_ok",
+                "connections_failed", "corrupted", "silently_truncated", "proxy_alive",
+                "ids_free_at_end", "rss_start_mb", "rss_end_mb", "fds_start", "fds_end"):
         assert key in report
     assert report["seed"] == SEED and report["minutes"] == 1
 

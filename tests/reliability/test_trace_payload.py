@@ -56,9 +56,11 @@ def payload_pieces(size: int = 8) -> set[str]:
     return {text[i:i + size] for i in range(len(text) - size + 1)}
 
 
-async def test_trace_at_shows_payload_lengths_only(ca, ca_file, tmp_path, nursery):
-    log = await run_transfer(ca, ca_file, tmp_path, nursery)
-    assert "AT+QSSLSEND=" in log and "AT+QSSLRECV=" in log  # the trace really ran
+@pytest.mark.parametrize("access_mode", ["push", "buffer"])
+async def test_trace_at_shows_payload_lengths_only(ca, ca_file, tmp_path, nursery, access_mode):
+    log = await run_transfer(ca, ca_file, tmp_path, nursery, "--access-mode", access_mode)
+    received = "SslPushData" if access_mode == "push" else "AT+QSSLRECV="
+    assert "AT+QSSLSEND=" in log and received in log  # the trace really ran
     assert f"[{len(PAYLOAD)} bytes]" in log
     leaked = sorted(p for p in payload_pieces() if p in log)
     assert leaked == []

@@ -26,10 +26,12 @@ def main(argv: list[str] | None = None) -> int:
                    help="mean seconds between injected faults (default 4)")
     p.add_argument("--baud", type=int, default=0, help="emulated line rate (0: unpaced)")
     p.add_argument("--log", type=Path, metavar="PATH", help="append the proxy's log here")
+    p.add_argument("--access-mode", choices=["buffer", "push"], default="push",
+                   help="the proxy's --access-mode (default push, as the proxy's)")
     args = p.parse_args(argv)
     config = SoakConfig(minutes=args.minutes, seed=args.seed, concurrency=args.concurrency,
                         max_size=args.max_size, fault_gap=args.fault_gap, baud=args.baud,
-                        log_path=args.log)
+                        log_path=args.log, access_mode=args.access_mode)
     report = trio.run(run_soak, config)
     if args.json is not None:
         args.json.write_text(json.dumps(report, indent=2) + "\n")

@@ -65,7 +65,8 @@ class SoakConfig:
     ``concurrency`` client loops (more than the module's 12 IDs, so the
     admission queue is used too); payloads up to ``max_size`` bytes;
     ``baud`` 0 leaves the emulated line unpaced.  A client with no end
-    after ``client_deadline`` seconds counts as hung.
+    after ``client_deadline`` seconds counts as hung.  ``access_mode``: the
+    proxy's ``--access-mode`` (buffer or push).
     """
 
     minutes: float = 1.0
@@ -76,6 +77,7 @@ class SoakConfig:
     baud: int = 0
     client_deadline: float = 120.0
     log_path: Path | None = None
+    access_mode: str = "push"
 
 
 @dataclass
@@ -247,6 +249,7 @@ class Soak:
                 "map": [f"0={hosts[k]}:{s.port}" for k, s in servers.items()],
                 "emulate": True, "cacert": str(ca_path),
                 "resolve": [f"{host}=127.0.0.1" for host in hosts.values()],
+                "access-mode": cfg.access_mode,
             })
             service = ProxyService(config, build_profiles(config, load_all_material(config)),
                                    emulator_options={"seed": cfg.seed, "baud": cfg.baud})
@@ -300,6 +303,7 @@ class Soak:
         counters = service.registry.counters
         return {
             "seed": cfg.seed,
+            "access_mode": cfg.access_mode,
             "minutes": cfg.minutes,
             "load_s": round(load_s, 1),
             "concurrency": cfg.concurrency,

@@ -1,0 +1,149 @@
+"""Direct push mode on firmware that refuses ``AT+QISWTMD`` (an emulator variant).
+
+The SSL manual (1.3) only points to ``AT+QISWTMD`` for switching; firmware
+without it (``absent_commands``) leaves push mode without backpressure.
+The driver then keeps working for a reader that keeps up, and fails a
+stalled one visibly (``PushOverrun``) at the hard bound instead of growing.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import os
+from collections.abc import AsyncIterator
+
+import pytest
+import trio
+
+from modem.driver import AccessMode, Modem, PdpSettings
+from modem.emulator import Emulator, EmulatorConfig
+from modem.emulator.ssl_sockets import AccessMode as EmulatedMode
+from modem.errors import PushOverrun
+from modem.profile import TlsProfile
+from modem.push_flow import PushState
+from modem.serial_stream import open_serial_stream
+from modem.urc_watch import UrcPolling
+from tests.driver.conftest import open_socket
+from tests.helpers import TlsServer, receive_exactly, source_data
+
+
+@pytest.fixture
+async def push_modem_without_switch(profile: TlsProfile) -> AsyncIterator[Modem]:
+    config = EmulatorConfig(resolve={"echo.test": "127.0.0.1"},
+                            absent_commands=frozenset({"+QISWTMD"}))
+    async with Emulator.running(config) as emu:
+        open_stream = functools.partial(open_serial_stream, emu.device)
+        async with Modem.open(open_stream, pdp=PdpSettings(apn="internet"), profiles=[profile],
+                              registration_timeout=10, access_mode=AccessMode.PUSH,
+                              push_limit=16 * 1024) as modem:
+            yield modem
+
+
+async def test_reader_that_keeps_up_gets_everything(push_modem_without_switch, server_cert,
+                                                     nursery, profile):
+    total = 1 << 20
+    source = TlsServer(server_cert, handler="source", source_bytes=total)
+    await nursery.start(source.serve)
+    sock = await open_socket(push_modem_without_switch, source.port, profile)
+    got = await receive_exactly(sock, total + 1)
+    assert hashlib.sha256(got).digest() == hashlib.sha256(source_data(total)).digest()
+    await sock.aclose()
+
+
+async def test_stalled_reader_fails_visibly_at_the_hard_bound(push_modem_without_switch,
+                                                              server_cert, nursery, profile):
+    source = TlsServer(server_cert, handler="source", source_bytes=4 << 20)
+    await nursery.start(source.serve)
+    sock = await open_socket(push_modem_without_switch, source.port, profile)
+    assert sock.push is not None
+    with trio.fail_after(20):
+        while sock.failure is None:  # noqa: ASYNC110  (nothing reads: no event to wait on)
+            await trio.sleep(0.01)
+    assert isinstance(sock.failure, PushOverrun)
+    assert sock.push.switch_refused
+    assert sock.push.peak <= sock.push.hard_limit
+    assert len(sock.push) == 0  # what it held is freed
+    with pytest.raises(PushOverrun):
+        await sock.receive_some()
+    await sock.aclose()
+
+
+async def test_state_polls_do_not_end_a_stream_whose_pushes_are_queued(server_cert, nursery,
+                                                                        profile):
+    """Twelve sources close at once on a paced line: each socket's last pushes
+    wait behind the others' while its reader is quiet, and ``AT+QSSLSTATE``
+    (answered at once) already says closing.  Nothing may be cut short."""
+    total = 32 * 1024
+    source = TlsServer(server_cert, handler="source", source_bytes=total)
+    await nursery.start(source.serve)
+    fast_polls = UrcPolling(read_poll_first=0.03, read_poll_max=0.06)
+    config = EmulatorConfig(resolve={"echo.test": "127.0.0.1"}, baud=3_000_000)
+    results: list[bytes] = []
+    async with Emulator.running(config) as emu:
+        open_stream = functools.partial(open_serial_stream, emu.device)
+        async with Modem.open(open_stream, pdp=PdpSettings(apn="internet"), profiles=[profile],
+                              registration_timeout=10, access_mode=AccessMode.PUSH,
+                              urc_polling=fast_polls) as modem:
+
+            async def one() -> None:
+                sock = await open_socket(modem, source.port, profile)
+                results.append(await receive_exactly(sock, total + 1))
+                await sock.aclose()
+
+            async with trio.open_nursery() as clients:
+                for _ in range(12):
+                    clients.start_soon(one)
+    assert [len(r) for r in results] == [total] * 12
+    assert all(r == source_data(total) for r in results)
+
+
+async def test_urcs_that_never_reach_this_port_keep_sockets_in_buffer_mode(echo_server,
+                                                                           profile):
+    """The pty plays ``usbmodem`` while the module sends URCs (and so pushes)
+    to ``usbat``, and the driver leaves ``urcport`` alone: sockets opened in
+    push mode without their URC go to buffer mode for good, and once URCs
+    count as missing new sockets open in buffer mode."""
+    polls = UrcPolling(open_check_after=0.2, open_check_max=0.4, read_poll_first=0.05,
+                       read_poll_max=0.2, missing_after=2)
+    config = EmulatorConfig(resolve={"echo.test": "127.0.0.1"}, port_name="usbmodem")
+    async with Emulator.running(config) as emu:
+        open_stream = functools.partial(open_serial_stream, emu.device)
+        async with Modem.open(open_stream, pdp=PdpSettings(apn="internet"), profiles=[profile],
+                              registration_timeout=10, access_mode=AccessMode.PUSH,
+                              urc_polling=polls) as modem:
+            socks = [await open_socket(modem, echo_server.port, profile) for _ in range(3)]
+            for sock in socks:
+                payload = os.urandom(5000)
+                with trio.fail_after(20):
+                    await sock.send_all(payload)
+                    assert await receive_exactly(sock, len(payload)) == payload
+            first, second, third = socks
+            assert modem.urc_health.urcs == "missing"
+            for pinned in (first, second):
+                assert pinned.push is not None and pinned.push.state is PushState.BUFFER
+                assert emu.module.sockets[pinned.client_id].mode is EmulatedMode.BUFFER
+            assert third.push is None
+            for sock in socks:
+                await sock.aclose()
+
+
+async def test_lost_closed_urc_ends_the_stream_after_its_data(server_cert, nursery, profile):
+    """No URC is load-bearing in push mode either: with every "closed" lost,
+    state polls end the stream once the line has gone quiet, after the data."""
+    total = 100_000
+    source = TlsServer(server_cert, handler="source", source_bytes=total)
+    await nursery.start(source.serve)
+    polls = UrcPolling(read_poll_first=0.03, read_poll_max=0.06)
+    config = EmulatorConfig(resolve={"echo.test": "127.0.0.1"}, faults=("urc_loss:1,closed",))
+    async with Emulator.running(config) as emu:
+        open_stream = functools.partial(open_serial_stream, emu.device)
+        async with Modem.open(open_stream, pdp=PdpSettings(apn="internet"), profiles=[profile],
+                              registration_timeout=10, access_mode=AccessMode.PUSH,
+                              urc_polling=polls) as modem:
+            sock = await open_socket(modem, source.port, profile)
+            with trio.fail_after(10):
+                got = await receive_exactly(sock, total + 1)
+            assert got == source_data(total)
+            assert modem.urc_health.closes_by_poll == 1
+            await sock.aclose()
