@@ -48,6 +48,13 @@ class HostLine:
         self.bytes_out = 0
         self.routing = UrcRouting()  # outlives a restart, like the module's NVM
 
+    def line_time(self, to_host: bool) -> tuple[float, float]:
+        """Start and end (trio clock) of the last chunk booked on the line, one way.
+
+        For traces: called from ``trace``, it gives the chunk just traced.
+        """
+        return (self._tx_pacer if to_host else self._rx_pacer).last
+
     # -- silence ---------------------------------------------------------
 
     def silence(self, seconds: float) -> None:

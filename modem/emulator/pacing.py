@@ -1,35 +1,60 @@
-"""Line-rate pacing: a token bucket per direction of the serial line."""
+"""Line-rate pacing: the strict line model, one ``Pacer`` per direction.
+
+A serial line carries one byte after another at ``baud / 10`` bytes per
+second and saves nothing up while it is idle.  The pacer keeps a line clock
+(``free_at``: when everything booked so far has crossed the line): a chunk
+starts no earlier than the line is free, and after an idle gap the clock
+restarts from now, so idle time is gone for good.  (An earlier model, a token
+bucket with 5 ms of credit, let the first 5 ms of bytes after any gap leave
+at once and so hid each command's turnaround; see docs/benchmarks.md.)
+
+Trio's sleeps end late (epoll rounds its timeout up to whole milliseconds),
+so lateness of the pacer's own sleep is not idle time: a chunk booked within
+``CONTINUITY`` of the previous ``consume`` returning starts where the last one
+ended on the line.
+"""
 
 from __future__ import annotations
 
+import math
+
 import trio
+
+#: Seconds between one ``consume`` returning and the next being called that
+#: still count as a continuous stream (the caller's own work between chunks).
+CONTINUITY = 0.001
 
 
 class Pacer:
-    """Lets bytes through at ``rate`` bytes per second (0: no limit).
+    """Serialises bytes on a line of ``rate`` bytes/s (0: no limit).
 
-    ``consume(n)`` books n bytes and sleeps until the line would have
-    carried them.  The bucket holds at most ``burst`` bytes of credit
-    (about 5 ms of line time), so an idle line does not save up speed.
+    ``consume(n)`` books n bytes on the line clock and sleeps until the line
+    has carried them.  ``burst`` is the chunk size callers read and write in
+    (5 ms of line time); ``last`` is the line time (trio clock) of the last
+    chunk booked, for traces.
     """
 
     def __init__(self, rate: float) -> None:
         self.rate = rate
         self.burst = max(16, int(rate * 0.005)) if rate else 1 << 16
-        self._tokens = float(self.burst)
-        self._stamp: float | None = None
+        self._free_at = -math.inf
+        self._returned_at = -math.inf
+        self.last = (0.0, 0.0)
 
     @property
     def unpaced(self) -> bool:
         return not self.rate
 
     async def consume(self, n: int) -> None:
+        """Sleep until n more bytes have crossed the line."""
         if not self.rate:
             return
         now = trio.current_time()
-        if self._stamp is not None:
-            self._tokens = min(self.burst, self._tokens + (now - self._stamp) * self.rate)
-        self._stamp = now
-        self._tokens -= n
-        if self._tokens < 0:
-            await trio.sleep(-self._tokens / self.rate)
+        if now > self._free_at and now - self._returned_at > CONTINUITY:
+            self._free_at = now  # the line was idle: that time is gone
+        start = self._free_at
+        self._free_at += n / self.rate
+        self.last = (start, self._free_at)
+        if self._free_at > now:
+            await trio.sleep(self._free_at - now)
+        self._returned_at = trio.current_time()

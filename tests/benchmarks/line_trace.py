@@ -1,7 +1,7 @@
 """Where the line time goes: one proxied transfer with a timestamped line trace.
 
     python -m tests.benchmarks.line_trace [--baud 115200] [--latency-ms 2]
-        [--scenario download|upload|reqresp] [--kib 128] [--pacing strict|emulator]
+        [--scenario download|upload|reqresp] [--kib 128]
 
 Runs the emulator (``emulator_launcher --trace-file``) and ``ssl-proxy`` as
 processes, moves one transfer through the proxy, then reads the trace.  For
@@ -16,9 +16,8 @@ a download, host->module for an upload) it splits the transfer's time into
   crossing the opposite direction), *module* (the module's turnaround,
   the emulator's ``--latency-ms`` plus its timer overshoot).
 
-With ``--pacing strict`` the chunk times are exact line times; with the
-emulator's token bucket a chunk may leave up to 5 ms early, which hides the
-same amount of each gap.
+The chunk times are the emulator's modelled line times (its strict line
+model, ``modem.emulator.pacing``), not when the bytes reached the pty.
 """
 
 from __future__ import annotations
@@ -147,8 +146,7 @@ async def traced(args: argparse.Namespace, trace: Path) -> tuple[float, float, i
         with tempfile.TemporaryDirectory() as tmp:
             cacert = Path(tmp) / "ca.pem"
             cacert.write_bytes(servers.ca_pem)
-            async with emulator_process(args.baud, args.latency_ms, trace_file=trace,
-                                        strict_pacing=args.pacing == "strict") as emu, \
+            async with emulator_process(args.baud, args.latency_ms, trace_file=trace) as emu, \
                     proxy_process(emu.device, args.baud or 115200, [server.port],
                                   cacert) as proxy:
                 port = proxy.ports[server.port]
@@ -177,7 +175,6 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--scenario", choices=["download", "upload", "reqresp"], default="download")
     p.add_argument("--kib", type=int, default=128)
     p.add_argument("--exchanges", type=int, default=20)
-    p.add_argument("--pacing", choices=["strict", "emulator"], default="strict")
     p.add_argument("--keep", type=Path, help="keep the raw trace here")
     args = p.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
@@ -189,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
     # Skip the open (connect, TLS handshake): start at the first payload-sized chunk run.
     result = breakdown(chunks, bottleneck, nbytes, rate, t0, t1)
     print(f"{args.scenario} {args.kib} KiB at {args.baud}/{args.latency_ms:g}ms "
-          f"({args.pacing} pacing): {nbytes / (t1 - t0):.0f} B/s, "
+          f"(strict line model): {nbytes / (t1 - t0):.0f} B/s, "
           f"{nbytes / (t1 - t0) / rate:.3f} of the line")
     print("\n".join(result.lines()))
     return 0
