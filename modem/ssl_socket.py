@@ -18,7 +18,10 @@ Buffer access mode (manual 1.3, 2.1.3, 2.1.4):
   quiet reader polls, with backoff (``modem.urc_watch``).
 * ``aclose`` sends ``AT+QSSLCLOSE`` and returns the client ID to the pool.
 
-The socket holds no data of its own beyond the chunk in flight.
+The socket holds no data of its own beyond the chunk in flight, and at
+most one ``AT+QSSLRECV`` sent ahead after a full read (``AtChannel``'s
+``then``): its 1500 bytes wait in the channel's response for the next
+``receive_some``.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ import trio
 from . import commands
 from . import events as ev
 from .at_command import Command
-from .channel import AtChannel, Response
+from .channel import Ahead, AtChannel, Response
 from .errors import ModemError, SendStalled, SocketClosed, map_exceptions
 from .limits import MAX_RECV, MAX_SEND
 from .urc_watch import RearmBehaviour, UrcHealth, UrcPolling
@@ -84,6 +87,8 @@ class SslSocket(trio.abc.Stream):
         self._closed = False
         self._sending = False
         self._receiving = False
+        self._ahead: Ahead | None = None  # a full read's successor, sent ahead
+        self._spill = b""  # what a read ahead got beyond a smaller max_bytes
 
     def __repr__(self) -> str:
         return f"<SslSocket id={self.client_id} {self.host}:{self.port}>"
@@ -197,6 +202,11 @@ class SslSocket(trio.abc.Stream):
             want = MAX_RECV if max_bytes is None else min(max_bytes, MAX_RECV)
             while True:
                 self._check_usable()
+                if self._spill:  # a read ahead for more than this caller asks
+                    data, self._spill = self._spill[:want], self._spill[want:]
+                    self.bytes_received += len(data)
+                    await trio.lowlevel.checkpoint()
+                    return data
                 if self._recv_hint or self._more:
                     by_urc = self._recv_hint
                     self._recv_hint = False
@@ -267,9 +277,22 @@ class SslSocket(trio.abc.Stream):
         return True
 
     async def _read(self, want: int) -> bytes:
-        resp = await self._run(commands.qsslrecv(self.client_id, want))
+        ahead, self._ahead = self._ahead, None
+        then = self._read_ahead if want == MAX_RECV else None
+        try:
+            if ahead is None:
+                resp = await self._channel.run(commands.qsslrecv(self.client_id, want),
+                                               then=then)
+            else:
+                resp = await self._channel.collect(ahead, then=then)
+        except ModemError as exc:
+            self.fail(exc)
+            raise
+        self._ahead = resp.ahead
         if resp.ok:
-            return resp.payload or b""
+            data = resp.payload or b""
+            data, self._spill = data[:want], data[want:]
+            return data
         if self._failure is not None:
             raise self._failure
         # The error first: the state query may reset what AT+QIGETERROR reports.
@@ -277,6 +300,14 @@ class SslSocket(trio.abc.Stream):
         if self._channel.failure is None and (self._peer_closed or await self._peer_gone()):
             return b""  # a closing socket may refuse reads once its buffer is empty
         raise error
+
+    def _read_ahead(self, resp: Response) -> Command | None:
+        """After a full read the module likely holds more: read again at once,
+        while our caller hands this data on (one read, 1500 bytes, ahead)."""
+        if resp.ok and resp.payload is not None and len(resp.payload) == MAX_RECV \
+                and not self._closed and self._failure is None:
+            return commands.qsslrecv(self.client_id, MAX_RECV)
+        return None
 
     async def aclose(self) -> None:
         """Close the module socket (``AT+QSSLCLOSE``) and give the client ID back.

@@ -8,10 +8,13 @@ restarts from now, so idle time is gone for good.  (An earlier model, a token
 bucket with 5 ms of credit, let the first 5 ms of bytes after any gap leave
 at once and so hid each command's turnaround; see docs/benchmarks.md.)
 
-Trio's sleeps end late (epoll rounds its timeout up to whole milliseconds),
-so lateness of the pacer's own sleep is not idle time: a chunk booked within
-``CONTINUITY`` of the previous ``consume`` returning starts where the last one
-ended on the line.
+Trio's sleeps end late (epoll rounds its timeout up to whole milliseconds,
+about 0.6 ms late on average), so lateness of the pacer's own sleep is not
+idle time: a chunk booked within ``CONTINUITY`` of the previous ``consume``
+returning starts where the last one ended on the line.  Where that lateness
+would show on the line, the module's turnaround and the last chunk of a
+write (after which the host reacts), ``exact`` wakes at the line time itself:
+it sleeps to ``SPIN`` before it and yields until it has passed.
 """
 
 from __future__ import annotations
@@ -19,10 +22,30 @@ from __future__ import annotations
 import math
 
 import trio
+import trio.lowlevel
 
 #: Seconds between one ``consume`` returning and the next being called that
 #: still count as a continuous stream (the caller's own work between chunks).
 CONTINUITY = 0.001
+#: How long before a deadline ``sleep_until_exactly`` stops sleeping and yields
+#: instead (a little more than epoll's rounding).
+SPIN = 0.0012
+
+
+async def sleep_until_exactly(deadline: float) -> None:
+    """Return once the trio clock has passed ``deadline``, without epoll's lateness.
+
+    Costs at most ``SPIN`` seconds of CPU.  Under a clock that does not move
+    while a task is runnable (trio's ``MockClock``) it simply sleeps.
+    """
+    now = trio.current_time()
+    if deadline - now > SPIN:
+        await trio.sleep_until(deadline - SPIN)
+    while (now := trio.current_time()) < deadline:
+        await trio.lowlevel.checkpoint()
+        if trio.current_time() == now:  # a virtual clock: only sleeping moves it
+            await trio.sleep_until(deadline)
+            return
 
 
 class Pacer:
@@ -45,8 +68,13 @@ class Pacer:
     def unpaced(self) -> bool:
         return not self.rate
 
-    async def consume(self, n: int) -> None:
-        """Sleep until n more bytes have crossed the line."""
+    @property
+    def free_at(self) -> float:
+        """When the line has carried everything booked (trio clock; -inf: nothing yet)."""
+        return self._free_at
+
+    async def consume(self, n: int, *, exact: bool = False) -> None:
+        """Sleep until n more bytes have crossed the line (``exact``: not later)."""
         if not self.rate:
             return
         now = trio.current_time()
@@ -55,6 +83,8 @@ class Pacer:
         start = self._free_at
         self._free_at += n / self.rate
         self.last = (start, self._free_at)
-        if self._free_at > now:
+        if exact:
+            await sleep_until_exactly(self._free_at)
+        elif self._free_at > now:
             await trio.sleep(self._free_at - now)
         self._returned_at = trio.current_time()

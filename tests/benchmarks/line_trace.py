@@ -148,7 +148,7 @@ async def traced(args: argparse.Namespace, trace: Path) -> tuple[float, float, i
             cacert.write_bytes(servers.ca_pem)
             async with emulator_process(args.baud, args.latency_ms, trace_file=trace) as emu, \
                     proxy_process(emu.device, args.baud or 115200, [server.port],
-                                  cacert) as proxy:
+                                  cacert, program=args.program) as proxy:
                 port = proxy.ports[server.port]
                 t0 = time.monotonic()
                 if args.scenario == "download":
@@ -176,6 +176,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--kib", type=int, default=128)
     p.add_argument("--exchanges", type=int, default=20)
     p.add_argument("--keep", type=Path, help="keep the raw trace here")
+    p.add_argument("--program", default="proxy.cli",
+                   help="the proxy module run with python -m (a variant with a change "
+                        "patched in, or an instrumented one)")
     args = p.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         trace = args.keep or Path(tmp) / "line.trace"
