@@ -156,7 +156,8 @@ class HostLine:
         for start in range(0, len(data), step):
             chunk = data[start : start + step]
             # The host reacts to the last bytes of a write: they must not come late.
-            await self._tx_pacer.consume(len(chunk), exact=start + step >= len(data))
+            last = start + step >= len(data)
+            await self._tx_pacer.consume(len(chunk), exact=last, early=not last)
             await self._stream.send_all(chunk)
             self.bytes_out += len(chunk)
             if self._trace:

@@ -14,7 +14,9 @@ idle time: a chunk booked within ``CONTINUITY`` of the previous ``consume``
 returning starts where the last one ended on the line.  Where that lateness
 would show on the line, the module's turnaround and the last chunk of a
 write (after which the host reacts), ``exact`` wakes at the line time itself:
-it sleeps to ``SPIN`` before it and yields until it has passed.
+it sleeps to ``SPIN`` before it and yields until it has passed; the chunks
+before it in the same write may leave up to ``SPIN`` early (``early``), so
+their lateness does not carry over to it.
 """
 
 from __future__ import annotations
@@ -73,8 +75,13 @@ class Pacer:
         """When the line has carried everything booked (trio clock; -inf: nothing yet)."""
         return self._free_at
 
-    async def consume(self, n: int, *, exact: bool = False) -> None:
-        """Sleep until n more bytes have crossed the line (``exact``: not later)."""
+    async def consume(self, n: int, *, exact: bool = False, early: bool = False) -> None:
+        """Sleep until n more bytes have crossed the line.
+
+        ``exact``: not later either (see ``sleep_until_exactly``).  ``early``:
+        return up to ``SPIN`` before, for a chunk another one follows at once
+        (so that timer lateness cannot pile up before an exact one).
+        """
         if not self.rate:
             return
         now = trio.current_time()
@@ -85,6 +92,9 @@ class Pacer:
         self.last = (start, self._free_at)
         if exact:
             await sleep_until_exactly(self._free_at)
+        elif early:
+            if self._free_at - SPIN > now:
+                await trio.sleep_until(self._free_at - SPIN)
         elif self._free_at > now:
             await trio.sleep(self._free_at - now)
         self._returned_at = trio.current_time()
