@@ -14,7 +14,7 @@ idle time: a chunk booked within ``CONTINUITY`` of the previous ``consume``
 returning starts where the last one ended on the line.  Where that lateness
 would show on the line, the module's turnaround and the last chunk of a
 write (after which the host reacts), ``exact`` wakes at the line time itself:
-it sleeps to ``SPIN`` before it and yields until it has passed; the chunks
+it sleeps to ``SPIN`` before it and busy-waits until it has passed; the chunks
 before it in the same write may leave up to ``SPIN`` early (``early``), so
 their lateness does not carry over to it.
 """
@@ -29,25 +29,34 @@ import trio.lowlevel
 #: Seconds between one ``consume`` returning and the next being called that
 #: still count as a continuous stream (the caller's own work between chunks).
 CONTINUITY = 0.001
-#: How long before a deadline ``sleep_until_exactly`` stops sleeping and yields
-#: instead (a little more than epoll's rounding).
+#: How long before a deadline ``sleep_until_exactly`` stops sleeping and
+#: busy-waits instead (a little more than epoll's rounding).
 SPIN = 0.0012
+#: Equal clock readings in a row that mean a virtual clock (trio's MockClock).
+_FROZEN = 1000
 
 
 async def sleep_until_exactly(deadline: float) -> None:
     """Return once the trio clock has passed ``deadline``, without epoll's lateness.
 
-    Costs at most ``SPIN`` seconds of CPU.  Under a clock that does not move
-    while a task is runnable (trio's ``MockClock``) it simply sleeps.
+    Sleeps until ``SPIN`` before it, then busy-waits without yielding: a
+    yield could hand the emulator to another task (a TLS read) that runs
+    past the deadline.  So it blocks the emulator for at most ``SPIN``; the
+    host's bytes wait in the pty meanwhile.  Under a clock that only moves
+    while every task sleeps (trio's ``MockClock``) it simply sleeps.
     """
-    now = trio.current_time()
-    if deadline - now > SPIN:
+    if deadline - trio.current_time() > SPIN:
         await trio.sleep_until(deadline - SPIN)
-    while (now := trio.current_time()) < deadline:
+    else:
         await trio.lowlevel.checkpoint()
-        if trio.current_time() == now:  # a virtual clock: only sleeping moves it
+    last, same = trio.current_time(), 0
+    while last < deadline:
+        now = trio.current_time()
+        same = same + 1 if now == last else 0
+        if same > _FROZEN:
             await trio.sleep_until(deadline)
             return
+        last = now
 
 
 class Pacer:
