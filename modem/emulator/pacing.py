@@ -10,8 +10,10 @@ at once and so hid each command's turnaround; see docs/benchmarks.md.)
 
 Trio's sleeps end late (epoll rounds its timeout up to whole milliseconds,
 about 0.6 ms late on average), so lateness of the pacer's own sleep is not
-idle time: a chunk booked within ``CONTINUITY`` of the previous ``consume``
-returning starts where the last one ended on the line.  Where that lateness
+idle time: a chunk booked within that lateness plus ``CONTINUITY`` after the
+line went free starts where the last one ended on the line.  Anything later
+is idle: the host's next command after the module's answer is never booked
+in the past (which would skip the module's turnaround).  Where that lateness
 would show on the line, the module's turnaround and the last chunk of a
 write (after which the host reacts), ``exact`` wakes at the line time itself:
 it sleeps to ``SPIN`` before it and busy-waits until it has passed; the chunks
@@ -26,9 +28,9 @@ import math
 import trio
 import trio.lowlevel
 
-#: Seconds between one ``consume`` returning and the next being called that
-#: still count as a continuous stream (the caller's own work between chunks).
-CONTINUITY = 0.001
+#: Seconds of the caller's own work between one ``consume`` returning and the
+#: next that still count as a continuous stream; more is idle line time.
+CONTINUITY = 0.0002
 #: How long before a deadline ``sleep_until_exactly`` stops sleeping and
 #: busy-waits instead (a little more than epoll's rounding).
 SPIN = 0.0012
@@ -72,7 +74,7 @@ class Pacer:
         self.rate = rate
         self.burst = max(16, int(rate * 0.005)) if rate else 1 << 16
         self._free_at = -math.inf
-        self._returned_at = -math.inf
+        self._late = 0.0  # how late the last consume returned after its line time
         self.last = (0.0, 0.0)
 
     @property
@@ -94,7 +96,7 @@ class Pacer:
         if not self.rate:
             return
         now = trio.current_time()
-        if now > self._free_at and now - self._returned_at > CONTINUITY:
+        if now > self._free_at + self._late + CONTINUITY:
             self._free_at = now  # the line was idle: that time is gone
         start = self._free_at
         self._free_at += n / self.rate
@@ -106,4 +108,4 @@ class Pacer:
                 await trio.sleep_until(self._free_at - SPIN)
         elif self._free_at > now:
             await trio.sleep(self._free_at - now)
-        self._returned_at = trio.current_time()
+        self._late = max(0.0, trio.current_time() - self._free_at)

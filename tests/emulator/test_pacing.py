@@ -35,6 +35,18 @@ async def test_an_idle_line_saves_nothing_up(autojump_clock) -> None:
     assert trio.current_time() - start == pytest.approx(0.1)
 
 
+async def test_a_pause_after_a_chunk_is_idle_line_time(autojump_clock) -> None:
+    # The host's next command, a moment after the module's answer, starts
+    # now and not where the previous chunk ended (its turnaround counts from
+    # its own last byte).
+    pacer = Pacer(960.0)
+    await pacer.consume(96)  # 0.1 s of line
+    await trio.sleep(0.0005)  # longer than the caller's work between chunks
+    await pacer.consume(96)
+    assert pacer.last == pytest.approx((0.1005, 0.2005))
+    assert trio.current_time() == pytest.approx(0.2005)
+
+
 async def test_unpaced_pacer_never_sleeps(autojump_clock) -> None:
     pacer = Pacer(0)
     start = trio.current_time()
