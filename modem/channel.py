@@ -275,6 +275,8 @@ class AtChannel:
             with trio.CancelScope(shield=True):
                 if ahead is self._ahead:
                     await self._settle_ahead()
+                else:  # settled already by a task that wanted the line first
+                    await trio.lowlevel.cancel_shielded_checkpoint()
                 response = self._outcome(ahead)
                 if then is not None and self.failure is None:
                     await self._send_ahead(response, then)
