@@ -27,6 +27,7 @@ from .scenarios import (
     UNPACED_SCENARIOS,
     Bench,
     Setting,
+    access_mode_args,
     start_servers,
 )
 
@@ -106,8 +107,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--access-modes", type=parse_access_modes, default=(DEFAULT_ACCESS_MODE,),
                    metavar="MODES",
                    help="the proxy's access modes to measure, e.g. buffer,push (each runs "
-                        f"its own proxy; --access-mode X is passed unless X is "
-                        f"{DEFAULT_ACCESS_MODE}); default {DEFAULT_ACCESS_MODE}")
+                        "its own proxy with --access-mode X; a proxy without that flag "
+                        f"runs buffer mode only); default {DEFAULT_ACCESS_MODE}")
     p.add_argument("--scenario", action="append",
                    choices=[*PACED_SCENARIOS, *UNPACED_SCENARIOS],
                    help="only these scenarios; repeatable")
@@ -118,6 +119,11 @@ def main(argv: list[str] | None = None) -> int:
     settings = tuple(ns.setting) if ns.setting else (QUICK_SETTINGS if ns.quick
                                                       else FULL_SETTINGS)
     scenarios = tuple(ns.scenario) if ns.scenario else (*PACED_SCENARIOS, *UNPACED_SCENARIOS)
+    for mode in ns.access_modes:
+        try:
+            access_mode_args(mode)
+        except ValueError as exc:
+            p.error(str(exc))
     started = time.monotonic()
     records = trio.run(run, settings, scenarios, ns.quick, tuple(ns.emulator_arg),
                        ns.access_modes)
