@@ -6,6 +6,12 @@ line take turns and the next command goes out the moment the previous one
 ends.  URCs are handed to ``on_urc`` as they arrive, whether or not a
 command is in flight.
 
+A caller may have one command sent *ahead* (``run(..., then=...)``): the
+moment a response is in, and only when no other task waits for the line, the
+next command goes out before the caller even sees the response; the caller
+collects its answer later (``collect``), and anyone else who wants the line
+first waits for that answer to end.  ``SslSocket`` reads ahead this way.
+
 A command that gets no final result within ``Command.timeout`` raises
 ``ModuleTimeout``; the next command first resynchronises the line (``AT``
 until ``OK``).  When the module is lost (end of file, ``RDY`` restart, or no
@@ -20,6 +26,7 @@ import logging
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeAlias
 
 import trio
 
@@ -72,6 +79,8 @@ class Response:
     lines: list[str] = field(default_factory=list)
     payload: bytes | None = None
     final: ev.FinalResult | None = None
+    ahead: Ahead | None = None
+    """The command ``run``/``collect`` sent ahead after this one (``then``)."""
 
     @property
     def ok(self) -> bool:
@@ -86,6 +95,26 @@ class _Pending:
         self.prompted = trio.Event()
         self.done = trio.Event()
         self.violation: str | None = None
+
+
+class Ahead:
+    """A command sent ahead for its caller; ``AtChannel.collect`` gives its response.
+
+    ``outcome`` is set once its answer has ended (or failed), by whichever
+    task needed the line first.
+    """
+
+    __slots__ = ("command", "deadline", "outcome", "_pending")
+
+    def __init__(self, pending: _Pending, deadline: float) -> None:
+        self.command = pending.response.command
+        self.deadline = deadline
+        self.outcome: Response | ModemError | None = None
+        self._pending = pending
+
+
+#: Given a response, the command to send ahead after it (None: nothing).
+ThenFn: TypeAlias = Callable[[Response], Command | None]
 
 
 def shorten(data: bytes, keep: int = 24, *, show_head: bool = False) -> str:
@@ -128,6 +157,7 @@ class AtChannel:
         self._lock = trio.Lock()  # FIFO-fair: waiters take turns
         self._pending: _Pending | None = None
         self._in_flight: trio.CancelScope | None = None  # the command's time on the line
+        self._ahead: Ahead | None = None
         self._line = LineState.IN_STEP
         self.failure: ModemError | None = None
         self.broken = trio.Event()
@@ -220,14 +250,18 @@ class AtChannel:
 
     # -- commands -----------------------------------------------------------
 
-    async def run(self, command: Command, payload: bytes | None = None) -> Response:
+    async def run(self, command: Command, payload: bytes | None = None, *,
+                  then: ThenFn | None = None) -> Response:
         """Send ``command`` (and ``payload`` at its prompt); return its response.
 
         Raises ``ModuleTimeout`` when no final result arrives in time and the
         channel's failure when it breaks.  The caller interprets the final
-        result (``OK``, ``ERROR``, ``SEND FAIL``...).
+        result (``OK``, ``ERROR``, ``SEND FAIL``...).  ``then(response)`` may
+        name a command to send ahead (see the module docstring); it is in
+        ``response.ahead`` and its owner must ``collect`` it.
         """
-        async with self._lock:
+        await self._acquire()
+        try:
             self._check()
             # Once on the wire a command runs to its end (bounded by its own
             # timeout) even if the caller is cancelled: abandoning it half
@@ -235,10 +269,101 @@ class AtChannel:
             # answer nobody reads.  The caller's cancellation lands at its
             # next checkpoint, after the result was handed back.
             with trio.CancelScope(shield=True):
+                await self._settle_ahead()
+                self._check()
                 if self._line is LineState.NEEDS_RESYNC:
                     await self._resync()
                 response = await self._run_locked(command, payload)
+                if then is not None:
+                    await self._send_ahead(response, then)
             return response
+        finally:
+            self._lock.release()
+
+    async def collect(self, ahead: Ahead, *, then: ThenFn | None = None) -> Response:
+        """The response of a command sent ahead; raises as ``run`` would have.
+
+        ``then`` may send the next one ahead, as in ``run``.
+        """
+        await self._acquire()
+        try:
+            with trio.CancelScope(shield=True):
+                if ahead is self._ahead:
+                    await self._settle_ahead()
+                else:  # settled already by a task that wanted the line first
+                    await trio.lowlevel.cancel_shielded_checkpoint()
+                response = self._outcome(ahead)
+                if then is not None and self.failure is None:
+                    await self._send_ahead(response, then)
+            return response
+        finally:
+            self._lock.release()
+
+    def _outcome(self, ahead: Ahead) -> Response:
+        outcome = ahead.outcome
+        if outcome is None:  # only a broken channel leaves it unsettled
+            self._check()
+            raise AssertionError("a command sent ahead was never settled")
+        if isinstance(outcome, ModemError):
+            raise outcome
+        return outcome
+
+    async def _acquire(self) -> None:
+        """The line, FIFO-fair; a free line is taken without a trip through
+        the scheduler (a checkpoint follows in every command)."""
+        await trio.lowlevel.checkpoint_if_cancelled()
+        try:
+            self._lock.acquire_nowait()
+        except trio.WouldBlock:
+            await self._lock.acquire()
+
+    async def _send_ahead(self, response: Response, then: ThenFn) -> None:
+        """Send ``then(response)`` now, unless another task waits for the line."""
+        if self._lock.statistics().tasks_waiting or self._line is not LineState.IN_STEP:
+            return
+        command = then(response)
+        if command is None:
+            return
+        pending = _Pending(command)
+        self._pending = pending
+        if self._trace:
+            trace_log.debug("> %s (ahead)", redact(command.loggable))
+        ahead = Ahead(pending, trio.current_time() + min(command.timeout, self._timeout_cap))
+        self._ahead = ahead
+        response.ahead = ahead
+        try:
+            await self._send(self._conn.send_command(command))
+        except ModemError as exc:
+            self._ahead = None
+            self._pending = None
+            ahead.outcome = exc
+
+    async def _settle_ahead(self) -> None:
+        """Wait until the command sent ahead has its answer; keep it for its owner."""
+        ahead = self._ahead
+        if ahead is None:
+            return
+        pending = ahead._pending
+        try:
+            with trio.move_on_at(ahead.deadline):
+                await pending.done.wait()
+            if self.failure is not None:
+                ahead.outcome = self.failure
+            elif not pending.done.is_set():
+                self._conn.abort_command()
+                self._line = LineState.NEEDS_RESYNC
+                ahead.outcome = ModuleTimeout(f"{ahead.command.loggable}: no answer in time")
+            elif pending.violation is not None:
+                self._line = LineState.NEEDS_RESYNC
+                ahead.outcome = AtProtocolError(
+                    f"{ahead.command.loggable}: module broke the framing "
+                    f"({pending.violation})", side="module")
+            else:
+                self.commands_run += 1
+                ahead.outcome = pending.response
+        finally:
+            self._ahead = None
+            self._pending = None
 
     async def _run_locked(self, command: Command, payload: bytes | None) -> Response:
         pending = _Pending(command)
@@ -308,6 +433,7 @@ class AtChannel:
     async def sync(self, attempts: int = 30) -> None:
         """Bring-up: ``AT`` until ``OK`` (also lets the module autobaud)."""
         async with self._lock:
+            await self._settle_ahead()
             for _ in range(attempts):
                 self._check()
                 try:

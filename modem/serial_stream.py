@@ -147,7 +147,9 @@ class SerialStream(trio.abc.Stream):
     async def send_all(self, data: bytes | bytearray | memoryview) -> None:
         with self._sending:
             self._open_fd()
-            await trio.lowlevel.checkpoint()
+            # Write first and yield after (as trio's sockets do): a command
+            # goes out without waiting for a turn of the scheduler.
+            await trio.lowlevel.checkpoint_if_cancelled()
             with memoryview(data) as view, view.cast("B") as octets:
                 sent = 0
                 while sent < len(octets):
@@ -161,6 +163,7 @@ class SerialStream(trio.abc.Stream):
                         raise trio.BrokenResourceError(
                             f"writing to {self.path} failed: {exc}"
                         ) from exc
+            await trio.lowlevel.cancel_shielded_checkpoint()
 
     async def wait_send_all_might_not_block(self) -> None:
         with self._sending:

@@ -19,7 +19,9 @@ Buffer access mode (manual 1.3, 2.1.3, 2.1.4):
 * ``aclose`` sends ``AT+QSSLCLOSE`` and returns the client ID to the pool.
 
 In buffer mode the socket holds no data of its own beyond the chunk in
-flight.  Direct push mode (``access_mode=AccessMode.PUSH``, manual 1.3): the
+flight and at most one ``AT+QSSLRECV`` sent ahead after a full read
+(``AtChannel``'s ``then``): its 1500 bytes wait in the channel's response
+for the next ``receive_some``.  Direct push mode (``access_mode=AccessMode.PUSH``, manual 1.3): the
 module writes received data unasked; the socket keeps it in a bounded
 ``PushInbox`` and switches itself to buffer mode (``AT+QISWTMD``) while its
 reader lags, and back once it caught up (``modem.push_flow``: the contract
@@ -36,10 +38,11 @@ import trio
 from . import commands
 from . import events as ev
 from .at_command import Command
-from .channel import AtChannel, Response
-from .errors import ModemError, PushOverrun, SendStalled, SocketClosed, map_exceptions
+from .channel import Ahead, AtChannel, Response
+from .errors import ModemError, SendStalled, SocketClosed, map_exceptions
 from .limits import MAX_RECV, MAX_SEND
 from .push_flow import DEFAULT_PUSH_LIMIT, AccessMode, PushInbox, PushState
+from .push_switching import PushSwitching
 from .socket_commands import (
     STATE_CONNECTED,
     STATE_GONE,
@@ -59,7 +62,7 @@ PUSH_READ_MAX = 65536  # bytes one receive_some may return from the push inbox
 PUSH_CLOSED_CHECKS = 3  # push mode: state checks that end a stream whose URC never came
 
 
-class SslSocket(trio.abc.Stream):
+class SslSocket(PushSwitching, trio.abc.Stream):
     """A connected module socket; made by ``Modem.open_ssl_socket``."""
 
     def __init__(
@@ -112,6 +115,8 @@ class SslSocket(trio.abc.Stream):
         self._closed = False
         self._sending = False
         self._receiving = False
+        self._ahead: Ahead | None = None  # a full read's successor, sent ahead
+        self._spill = b""  # what a read ahead got beyond a smaller max_bytes
 
     def __repr__(self) -> str:
         return f"<SslSocket id={self.client_id} {self.host}:{self.port}>"
@@ -132,81 +137,6 @@ class SslSocket(trio.abc.Stream):
         self._peer_closed = True
         self._recv_hint = True
         self._wake()
-
-    def deliver_push(self, data: bytes) -> bool:
-        """``+QSSLURC: "recv",<id>,<len>`` and its data (the reader task).
-
-        False when the socket takes no pushes (buffer mode, or closed).  A
-        backlog over the limit asks for buffer mode; one over the hard limit
-        fails the socket (``PushOverrun``)."""
-        inbox = self.push
-        if inbox is None or self._closed:
-            return False
-        self._push_gone_at, self._push_gone_checks = None, 0  # a "not connected" was early
-        if self._failure is None and not inbox.add(data):
-            inbox.clear()
-            self.fail(PushOverrun(self.client_id, inbox.hard_limit))
-        elif inbox.should_switch_to_buffer() and self._start_task is not None:
-            inbox.state = PushState.TO_BUFFER
-            self._start_task(self._switch_to_buffer)
-        self._wake()
-        return True
-
-    async def _switch_to_buffer(self) -> None:
-        """``AT+QISWTMD=<id>,0`` for a lagging reader (a task of the ``Modem``);
-        pushes on their way still come, ahead of what the module buffers."""
-        inbox = self.push
-        assert inbox is not None
-        if self._closed:  # its ID may be someone else's soon
-            return
-        try:
-            resp = await self._run(commands.qiswtmd(self.client_id, AccessMode.BUFFER.code))
-        except ModemError:
-            return  # the socket failed; its reader hears it
-        if resp.ok:
-            inbox.state = PushState.BUFFER
-            inbox.switches += 1
-            inbox.read_in_buffer_mode = 0
-            log.debug("socket %d: buffer mode, reader %d bytes behind", self.client_id, len(inbox))
-            self._more = True
-        else:
-            inbox.state = PushState.PUSH
-            if not self._peer_closed and not self._closed:
-                inbox.switch_refused = True
-                log.warning("socket %d: AT+QISWTMD=%d,0 refused: push mode without "
-                            "backpressure", self.client_id, self.client_id)
-        self._wake()
-
-    async def stay_in_buffer_mode(self) -> None:
-        """``AT+QISWTMD=<id>,0`` for good: the open's URC never reached this
-        port, so neither would pushed data (manual 1.3: pushes go out as URCs)."""
-        inbox = self.push
-        assert inbox is not None
-        resp = await self._run(commands.qiswtmd(self.client_id, AccessMode.BUFFER.code))
-        inbox.switch_refused = True
-        if resp.ok:
-            inbox.state = PushState.BUFFER
-            self._more = True
-        log.warning("socket %d: URCs do not reach this port; %s", self.client_id, "buffer mode"
-                    if resp.ok else "AT+QISWTMD refused: its pushes may never arrive")
-
-    async def _switch_to_push(self) -> None:
-        """``AT+QISWTMD=<id>,1`` once the reader caught up (the reader's task)."""
-        inbox = self.push
-        assert inbox is not None
-        inbox.state = PushState.TO_PUSH
-        resp = await self._run(commands.qiswtmd(self.client_id, AccessMode.PUSH.code))
-        if resp.ok:
-            inbox.state = PushState.PUSH
-            inbox.returns += 1
-            log.debug("socket %d: push mode again", self.client_id)
-            self._quiet_polls = 0
-        else:
-            inbox.state = PushState.BUFFER
-            if not self._peer_closed:
-                inbox.switch_refused = True
-                log.warning("socket %d: AT+QISWTMD=%d,1 refused: staying in buffer mode",
-                            self.client_id, self.client_id)
 
     def fail(self, failure: ModemError) -> None:
         """The socket is gone (module lost, PDP context dropped...)."""
@@ -309,6 +239,11 @@ class SslSocket(trio.abc.Stream):
             want = MAX_RECV if max_bytes is None else min(max_bytes, MAX_RECV)
             while True:
                 self._check_usable()
+                if self._spill:  # a read ahead for more than this caller asks
+                    data, self._spill = self._spill[:want], self._spill[want:]
+                    self.bytes_received += len(data)
+                    await trio.lowlevel.checkpoint()
+                    return data
                 inbox = self.push
                 if inbox is not None:
                     if inbox:
@@ -360,6 +295,11 @@ the inbox's bytes instead (a pushing module keeps nothing back).  A public
             self._check_usable()
             want = MAX_RECV if max_bytes is None else max(1, min(max_bytes, MAX_RECV))
             inbox = self.push
+            if self._spill:  # what a read ahead brought beyond an earlier caller's ask
+                data, self._spill = self._spill[:want], self._spill[want:]
+                self.bytes_received += len(data)
+                await trio.lowlevel.checkpoint()
+                return data
             if inbox is not None and (inbox or inbox.state is PushState.PUSH):
                 # Push mode: what arrived is in the inbox; the module holds nothing.
                 await trio.lowlevel.checkpoint()
@@ -465,9 +405,22 @@ the inbox's bytes instead (a pushing module keeps nothing back).  A public
         self._more = True  # read what is still buffered, then end of stream
 
     async def _read(self, want: int) -> bytes:
-        resp = await self._run(commands.qsslrecv(self.client_id, want))
+        ahead, self._ahead = self._ahead, None
+        then = self._read_ahead if want == MAX_RECV else None
+        try:
+            if ahead is None:
+                resp = await self._channel.run(commands.qsslrecv(self.client_id, want),
+                                               then=then)
+            else:
+                resp = await self._channel.collect(ahead, then=then)
+        except ModemError as exc:
+            self.fail(exc)
+            raise
+        self._ahead = resp.ahead
         if resp.ok:
-            return resp.payload or b""
+            data = resp.payload or b""
+            data, self._spill = data[:want], data[want:]
+            return data
         if self._failure is not None:
             raise self._failure
         # The error first: the state query may reset what AT+QIGETERROR reports.
@@ -475,6 +428,14 @@ the inbox's bytes instead (a pushing module keeps nothing back).  A public
         if self._channel.failure is None and (self._peer_closed or await self._peer_gone()):
             return b""  # a closing socket may refuse reads once its buffer is empty
         raise error
+
+    def _read_ahead(self, resp: Response) -> Command | None:
+        """After a full read the module likely holds more: read again at once,
+        while our caller hands this data on (one read, 1500 bytes, ahead)."""
+        if resp.ok and resp.payload is not None and len(resp.payload) == MAX_RECV \
+                and not self._closed and self._failure is None:
+            return commands.qsslrecv(self.client_id, MAX_RECV)
+        return None
 
     async def aclose(self) -> None:
         """Close the module socket (``AT+QSSLCLOSE``) and give the client ID back.

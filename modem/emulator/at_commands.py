@@ -17,13 +17,12 @@ from __future__ import annotations
 
 import re
 
-import trio
-
 from . import at_files, at_general, at_pdp, at_ssl
 from .faults import FaultState, inject, random_fault
 from .fields import ParamError
 from .manual import INVALID_PARAMETER
 from .module import Module
+from .pacing import sleep_until_exactly
 from .registry import CommandSpec, CommandTable
 from .request import Form, Request
 from .responses import ERROR, OK
@@ -86,7 +85,8 @@ class CommandProcessor:
             if text[:2].upper() != "AT":
                 continue
             if module.config.latency_ms:
-                await trio.sleep(module.config.latency_ms / 1000)
+                # From the command's last byte on the line, the echo within it.
+                await sleep_until_exactly(line.input_done_at + module.config.latency_ms / 1000)
             reply = await self.execute(text[2:])
             if reply:
                 await line.write(reply)

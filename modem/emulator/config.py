@@ -23,7 +23,8 @@ class EmulatorConfig:
 
     ``baud``: line rate; 0 means unpaced, otherwise each direction carries
     ``baud / 10`` bytes per second (8N1).  ``latency_ms``: turnaround before
-    the first response byte of each command.  ``resolve``: host name ->
+    the first response byte of each command, from the command's last byte
+    on the line.  ``resolve``: host name ->
     address table consulted before DNS; ``real_dns`` allows the system
     resolver for other names (otherwise they fail with 565).  ``seed`` makes
     random faults and noise reproducible.  ``rx_buffer`` / ``tx_buffer``: per

@@ -48,6 +48,22 @@ class HostLine:
         self.bytes_out = 0
         self.routing = UrcRouting()  # outlives a restart, like the module's NVM
 
+    @property
+    def input_done_at(self) -> float:
+        """When the host's bytes read so far finished crossing the line (trio clock).
+
+        A command's turnaround counts from here (``at_commands``).
+        """
+        free_at = self._rx_pacer.free_at
+        return free_at if free_at > -math.inf else self.last_input_time
+
+    def line_time(self, to_host: bool) -> tuple[float, float]:
+        """Start and end (trio clock) of the last chunk booked on the line, one way.
+
+        For traces: called from ``trace``, it gives the chunk just traced.
+        """
+        return (self._tx_pacer if to_host else self._rx_pacer).last
+
     # -- silence ---------------------------------------------------------
 
     def silence(self, seconds: float) -> None:
@@ -139,7 +155,9 @@ class HostLine:
         step = self._tx_pacer.burst
         for start in range(0, len(data), step):
             chunk = data[start : start + step]
-            await self._tx_pacer.consume(len(chunk))
+            # The host reacts to the last bytes of a write: they must not come late.
+            last = start + step >= len(data)
+            await self._tx_pacer.consume(len(chunk), exact=last, early=not last)
             await self._stream.send_all(chunk)
             self.bytes_out += len(chunk)
             if self._trace:

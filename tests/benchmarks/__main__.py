@@ -12,7 +12,6 @@ import platform
 import sys
 import tempfile
 import time
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -20,17 +19,20 @@ import trio
 
 from .report import markdown_table, plot, write_json
 from .scenarios import (
+    ACCESS_MODES,
+    DEFAULT_ACCESS_MODE,
     FULL,
     PACED_SCENARIOS,
     QUICK,
     UNPACED_SCENARIOS,
     Bench,
     Setting,
+    access_mode_args,
     start_servers,
 )
 
 FULL_SETTINGS = (Setting(115200, 2), Setting(115200, 10), Setting(921600, 2),
-                 Setting(921600, 10), Setting(0, 0))
+                 Setting(921600, 10), Setting(3000000, 5), Setting(0, 0))
 QUICK_SETTINGS = (Setting(115200, 2), Setting(921600, 10), Setting(0, 0))
 
 
@@ -48,14 +50,23 @@ def machine() -> dict[str, Any]:
 
 
 def parse_setting(text: str) -> Setting:
-    """``115200/2`` (baud/latency ms), ``unpaced`` (or ``0/0``); ``/strict`` appended
-    picks the strict line model for that line."""
-    strict = text.endswith("/strict")
+    """``115200/2`` (baud/latency ms), ``unpaced`` (or ``0/0``).  A ``/strict``
+    suffix (older commands) is accepted: the strict line model is the only one."""
     text = text.removesuffix("/strict")
     if text == "unpaced":
-        return Setting(0, 0, strict)
+        return Setting(0, 0)
     baud, _, latency = text.partition("/")
-    return Setting(int(baud), float(latency.removesuffix("ms") or 0), strict)
+    return Setting(int(baud), float(latency.removesuffix("ms") or 0))
+
+
+def parse_access_modes(text: str) -> tuple[str, ...]:
+    """``buffer,push``: the proxy's ``--access-mode`` values to run, in order."""
+    modes = tuple(m.strip() for m in text.split(",") if m.strip())
+    unknown = [m for m in modes if m not in ACCESS_MODES]
+    if not modes or unknown:
+        raise argparse.ArgumentTypeError(
+            f"want a comma-separated list of {', '.join(ACCESS_MODES)}, got {text!r}")
+    return modes
 
 
 def log(text: str) -> None:
@@ -63,8 +74,8 @@ def log(text: str) -> None:
 
 
 async def run(settings: tuple[Setting, ...], scenarios: tuple[str, ...], quick: bool,
-              emulator_args: tuple[str, ...] = (), access_mode: str | None = None
-              ) -> list[dict[str, Any]]:
+              emulator_args: tuple[str, ...] = (),
+              access_modes: tuple[str, ...] = (DEFAULT_ACCESS_MODE,)) -> list[dict[str, Any]]:
     sizes = QUICK if quick else FULL
     records: list[dict[str, Any]] = []
     async with trio.open_nursery() as nursery:
@@ -77,8 +88,7 @@ async def run(settings: tuple[Setting, ...], scenarios: tuple[str, ...], quick: 
                 chosen = tuple(s for s in wanted if s in scenarios)
                 if chosen:
                     bench = Bench(setting, sizes, servers, ports, cacert, log, chosen,
-                                  emulator_args)
-                    bench.access_mode = access_mode
+                                  emulator_args, access_modes)
                     records += await bench.run()
         nursery.cancel_scope.cancel()
     return records
@@ -92,29 +102,31 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--plot", type=Path, metavar="PNG", help="write the plot here (matplotlib)")
     p.add_argument("--markdown", type=Path, metavar="PATH", help="write the table here too")
     p.add_argument("--setting", action="append", type=parse_setting, metavar="BAUD/MS",
-                   help="only these lines, e.g. 115200/2, 115200/2/strict or unpaced; "
+                   help="only these lines, e.g. 115200/2, 3000000/5 or unpaced; "
                         "repeatable")
-    p.add_argument("--pacing", choices=["emulator", "strict", "both"], default="emulator",
-                   help="the emulator's token bucket, the strict line model "
-                        "(tests/benchmarks/emulator_launcher.py), or both")
+    p.add_argument("--access-modes", type=parse_access_modes, default=(DEFAULT_ACCESS_MODE,),
+                   metavar="MODES",
+                   help="the proxy's access modes to measure, e.g. buffer,push (each runs "
+                        "its own proxy with --access-mode X; a proxy without that flag "
+                        f"runs buffer mode only); default {DEFAULT_ACCESS_MODE}")
     p.add_argument("--scenario", action="append",
                    choices=[*PACED_SCENARIOS, *UNPACED_SCENARIOS],
                    help="only these scenarios; repeatable")
     p.add_argument("--emulator-arg", action="append", default=[], metavar="ARG",
                    help="pass ARG to the emulator, e.g. --emulator-arg=--recv-urc-rearm=empty "
                         "or --emulator-arg=--fault=urc_loss:0.3,recv; repeatable")
-    p.add_argument("--access-mode", choices=["buffer", "push"],
-                   help="the proxy's --access-mode (default: the proxy's default)")
     ns = p.parse_args(argv)
     settings = tuple(ns.setting) if ns.setting else (QUICK_SETTINGS if ns.quick
                                                       else FULL_SETTINGS)
-    if ns.pacing != "emulator":
-        strict = [replace(s, strict_pacing=True) for s in settings]
-        settings = tuple(strict) if ns.pacing == "strict" else (*settings, *strict)
     scenarios = tuple(ns.scenario) if ns.scenario else (*PACED_SCENARIOS, *UNPACED_SCENARIOS)
+    for mode in ns.access_modes:
+        try:
+            access_mode_args(mode)
+        except ValueError as exc:
+            p.error(str(exc))
     started = time.monotonic()
     records = trio.run(run, settings, scenarios, ns.quick, tuple(ns.emulator_arg),
-                       ns.access_mode)
+                       ns.access_modes)
     meta = {**machine(), "quick": ns.quick, "seconds": round(time.monotonic() - started, 1),
             "command": "python -m tests.benchmarks " + " ".join(argv or sys.argv[1:])}
     table = markdown_table(records)

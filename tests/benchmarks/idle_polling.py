@@ -5,7 +5,7 @@ The driver polls a waiting socket whose URCs may have been lost
 driver's production timings to a TLS echo server that never speaks first,
 lets every reader reach its steady poll gap (``--settle`` s), then counts
 the bytes and commands on the emulator's line for ``--window`` seconds, on
-the strict line model (``emulator_launcher.StrictPacer``).  Prints one JSON
+the emulator's strict line model.  Prints one JSON
 record: bytes per second each way, the share of the line, per connection,
 and the formula's prediction (``urc_watch.idle_line_share``).
 """
@@ -22,18 +22,14 @@ import trustme
 
 from modem.driver import Modem, PdpSettings
 from modem.emulator import Emulator, EmulatorConfig
-from modem.emulator import line as emulator_line
 from modem.profile import TlsProfile
 from modem.serial_stream import open_serial_stream
 from modem.urc_watch import UrcPolling, idle_line_share
 from tests.helpers import CommandCount, TlsServer
 
-from .emulator_launcher import StrictPacer
-
 
 async def measure(connections: int, baud: int, latency_ms: float, settle: float,
                   window: float) -> dict[str, object]:
-    emulator_line.Pacer = StrictPacer  # type: ignore[misc, assignment]
     ca = trustme.CA()
     commands = CommandCount()
     config = EmulatorConfig(baud=baud, latency_ms=latency_ms,

@@ -1,7 +1,7 @@
 """Where the line time goes: one proxied transfer with a timestamped line trace.
 
     python -m tests.benchmarks.line_trace [--baud 115200] [--latency-ms 2]
-        [--scenario download|upload|reqresp] [--kib 128] [--pacing strict|emulator]
+        [--scenario download|upload|reqresp] [--kib 128]
 
 Runs the emulator (``emulator_launcher --trace-file``) and ``ssl-proxy`` as
 processes, moves one transfer through the proxy, then reads the trace.  For
@@ -16,9 +16,8 @@ a download, host->module for an upload) it splits the transfer's time into
   crossing the opposite direction), *module* (the module's turnaround,
   the emulator's ``--latency-ms`` plus its timer overshoot).
 
-With ``--pacing strict`` the chunk times are exact line times; with the
-emulator's token bucket a chunk may leave up to 5 ms early, which hides the
-same amount of each gap.
+The chunk times are the emulator's modelled line times (its strict line
+model, ``modem.emulator.pacing``), not when the bytes reached the pty.
 """
 
 from __future__ import annotations
@@ -141,16 +140,19 @@ async def traced(args: argparse.Namespace, trace: Path) -> tuple[float, float, i
     size = args.kib * 1024
     async with trio.open_nursery() as nursery:
         servers = BenchServers()
-        kind = {"download": "source", "upload": "sink", "reqresp": "reqresp"}[args.scenario]
-        server = await servers.serve(nursery, BenchServer(
+        kinds = {"download": ["source"], "upload": ["sink"], "reqresp": ["reqresp"],
+                 "duplex": ["source", "sink"]}[args.scenario]
+        served = [await servers.serve(nursery, BenchServer(
             kind, size=size, request=200, reply=2048, count=args.exchanges))
+            for kind in kinds]
+        server = served[-1]
         with tempfile.TemporaryDirectory() as tmp:
             cacert = Path(tmp) / "ca.pem"
             cacert.write_bytes(servers.ca_pem)
-            async with emulator_process(args.baud, args.latency_ms, trace_file=trace,
-                                        strict_pacing=args.pacing == "strict") as emu, \
-                    proxy_process(emu.device, args.baud or 115200, [server.port],
-                                  cacert) as proxy:
+            async with emulator_process(args.baud, args.latency_ms, trace_file=trace) as emu, \
+                    proxy_process(emu.device, args.baud or 115200,
+                                  [srv.port for srv in served], cacert,
+                                  extra=tuple(args.proxy_arg), program=args.program) as proxy:
                 port = proxy.ports[server.port]
                 t0 = time.monotonic()
                 if args.scenario == "download":
@@ -159,6 +161,12 @@ async def traced(args: argparse.Namespace, trace: Path) -> tuple[float, float, i
                 elif args.scenario == "upload":
                     result = await clients.upload(port, server, payload(size))
                     nbytes = size
+                elif args.scenario == "duplex":
+                    down_port = proxy.ports[served[0].port]
+                    async with trio.open_nursery() as both:
+                        both.start_soon(clients.download, down_port, size)
+                        both.start_soon(clients.upload, port, server, payload(size))
+                    nbytes = size  # each way
                 else:
                     result = await clients.reqresp(port, payload(200), 2048, args.exchanges)
                     nbytes = 2048 * args.exchanges
@@ -174,24 +182,34 @@ def main(argv: list[str] | None = None) -> int:
                                 description=__doc__.split("\n\n")[0])
     p.add_argument("--baud", type=int, default=115200)
     p.add_argument("--latency-ms", type=float, default=2.0)
-    p.add_argument("--scenario", choices=["download", "upload", "reqresp"], default="download")
+    p.add_argument("--scenario", choices=["download", "upload", "reqresp", "duplex"],
+                   default="download",
+                   help="duplex: a download and an upload of --kib each at once; both "
+                        "directions are broken down")
     p.add_argument("--kib", type=int, default=128)
     p.add_argument("--exchanges", type=int, default=20)
-    p.add_argument("--pacing", choices=["strict", "emulator"], default="strict")
     p.add_argument("--keep", type=Path, help="keep the raw trace here")
+    p.add_argument("--proxy-arg", action="append", default=[], metavar="ARG",
+                   help="pass ARG to the proxy, e.g. --proxy-arg=--access-mode=push")
+    p.add_argument("--program", default="proxy.cli",
+                   help="the proxy module run with python -m (a variant with a change "
+                        "patched in, or an instrumented one)")
     args = p.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         trace = args.keep or Path(tmp) / "line.trace"
         t0, t1, nbytes = trio.run(traced, args, trace)
         rate = args.baud / 10
         chunks = read_trace(trace, rate)
-    bottleneck = "h" if args.scenario == "upload" else "m"
-    # Skip the open (connect, TLS handshake): start at the first payload-sized chunk run.
-    result = breakdown(chunks, bottleneck, nbytes, rate, t0, t1)
+    directions = {"upload": ["h"], "duplex": ["m", "h"]}.get(args.scenario, ["m"])
     print(f"{args.scenario} {args.kib} KiB at {args.baud}/{args.latency_ms:g}ms "
-          f"({args.pacing} pacing): {nbytes / (t1 - t0):.0f} B/s, "
-          f"{nbytes / (t1 - t0) / rate:.3f} of the line")
-    print("\n".join(result.lines()))
+          f"(strict line model): {nbytes / (t1 - t0):.0f} B/s, "
+          f"{nbytes / (t1 - t0) / rate:.3f} of the line"
+          + (" each way" if args.scenario == "duplex" else ""))
+    for bottleneck in directions:
+        result = breakdown(chunks, bottleneck, nbytes, rate, t0, t1)
+        if len(directions) > 1:
+            print("module->host:" if bottleneck == "m" else "host->module:")
+        print("\n".join(result.lines()))
     return 0
 
 

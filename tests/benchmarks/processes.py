@@ -53,16 +53,13 @@ class ProcStats:
         return cls(cpu, rss, peak)
 
 
-def _emulator_command(strict_pacing: bool, trace_file: Path | None) -> list[str]:
-    # The project's program; our launcher for the strict line model and the
-    # timestamped trace, which only the launcher has.
-    if not (strict_pacing or trace_file) and \
-            importlib.util.find_spec("modem.emulator.__main__") is not None:
+def _emulator_command(trace_file: Path | None) -> list[str]:
+    # The project's program; our launcher for the timestamped trace, which
+    # only the launcher has.
+    if not trace_file and importlib.util.find_spec("modem.emulator.__main__") is not None:
         return [sys.executable, "-m", "modem.emulator"]
     cmd = [sys.executable, "-m", "tests.benchmarks.emulator_launcher"]
-    if trace_file:
-        cmd += ["--trace-file", str(trace_file)]
-    return [*cmd, "--strict-pacing"] if strict_pacing else cmd
+    return [*cmd, "--trace-file", str(trace_file)] if trace_file else cmd
 
 
 async def _first_line(stream: trio.abc.ReceiveStream, what: str) -> str:
@@ -101,11 +98,11 @@ class EmulatorProcess:
 @asynccontextmanager
 async def emulator_process(baud: int, latency_ms: float,
                            resolve: str = "bench.test=127.0.0.1", *,
-                           strict_pacing: bool = False, trace_file: Path | None = None,
+                           trace_file: Path | None = None,
                            extra: tuple[str, ...] = ()) -> AsyncIterator[EmulatorProcess]:
     """Run the emulator; yields its pty path and pid.  ``extra``: more of its
     flags (``--recv-urc-rearm empty``, ``--fault urc_loss:0.3,recv``)."""
-    cmd = [*_emulator_command(strict_pacing, trace_file), "--baud", str(baud),
+    cmd = [*_emulator_command(trace_file), "--baud", str(baud),
            "--latency-ms", str(latency_ms), "--resolve", resolve, *extra]
     proc = await trio.lowlevel.open_process(cmd, stdout=subprocess.PIPE)
     try:

@@ -10,6 +10,7 @@ from typing import Any
 COLUMNS = (
     ("scenario", "scenario", "{}"),
     ("line", "line", "{}"),
+    ("access_mode", "mode", "{}"),
     ("proxy_goodput", "proxy B/s", "{:,.0f}"),
     ("transparent_goodput", "transparent B/s", "{:,.0f}"),
     ("ratio", "ratio", "{:.3f}"),
@@ -19,6 +20,9 @@ COLUMNS = (
     ("p95_ms", "p95 ms", "{:.1f}"),
     ("added_ms", "added ms", "{:.1f}"),
     ("added_target_ms", "added target ms", "{:.1f}"),
+    ("added_rtts", "added RTTs", "{:.2f}"),
+    ("down_share", "down / line", "{:.3f}"),
+    ("up_share", "up / line", "{:.3f}"),
     ("mb_per_s", "MB/s", "{:.2f}"),
     ("cpu_s_per_mb", "CPU s/MB", "{:.3f}"),
     ("peak_rss_mb", "peak RSS MB", "{:.1f}"),
@@ -30,7 +34,8 @@ def line_label(record: dict[str, Any]) -> str:
         label = f"unpaced/{record['latency_ms']:g}ms"
     else:
         label = f"{record['baud']}/{record['latency_ms']:g}ms"
-    return f"{label} strict" if record.get("pacing") == "strict" else label
+    # Records from before the strict line model became the emulator's only one.
+    return f"{label} bucket" if record.get("pacing") == "emulator" else label
 
 
 def markdown_table(records: list[dict[str, Any]]) -> str:
@@ -52,7 +57,11 @@ def write_json(records: list[dict[str, Any]], path: Path, meta: dict[str, Any]) 
 
 
 def plot(records: list[dict[str, Any]], path: Path) -> bool:
-    """Goodput as a share of line rate, proxy beside transparent; False without matplotlib."""
+    """Goodput as a share of line rate: transparent, then each access mode, side by side.
+
+    One group of bars per scenario and line; the number over a proxy bar is
+    its ratio to transparent mode.  False without matplotlib.
+    """
     try:
         import matplotlib
 
@@ -63,29 +72,45 @@ def plot(records: list[dict[str, Any]], path: Path) -> bool:
     paced = [r for r in records if r.get("proxy_share") is not None]
     if not paced:
         return False
-    labels = [f"{r['scenario']}\n{line_label(r)}" for r in paced]
-    xs = range(len(paced))
-    width = 0.4
-    fig, ax = plt.subplots(figsize=(max(8, 0.7 * len(paced) + 2), 5))
-    ax.bar([x - width / 2 for x in xs], [r["transparent_share"] for r in paced], width,
+    groups: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
+    for r in paced:
+        key = (r["scenario"], line_label(r))
+        groups.setdefault(key, {})[r.get("access_mode", "buffer")] = r
+    modes = sorted({m for g in groups.values() for m in g}, key=_mode_order)
+    colours = {"buffer": "#c63", "push": "#369"}
+    width = 0.8 / (len(modes) + 1)
+    fig, ax = plt.subplots(figsize=(max(8, 0.35 * len(groups) * (len(modes) + 1) + 2), 5))
+    xs = list(range(len(groups)))
+    ax.bar([x - 0.4 + width / 2 for x in xs],
+           [next(iter(g.values()))["transparent_share"] for g in groups.values()], width,
            label="transparent mode (reference)", color="#9ab")
-    ax.bar([x + width / 2 for x in xs], [r["proxy_share"] for r in paced], width,
-           label="ssl-proxy", color="#c63")
-    for x, r in zip(xs, paced, strict=True):
-        ax.text(x + width / 2, r["proxy_share"] + 0.01, f"{r['ratio']:.2f}",
-                ha="center", va="bottom", fontsize=7)
-    ax.set_xticks(list(xs))
-    ax.set_xticklabels(labels, fontsize=7, rotation=60, ha="right")
-    ax.set_ylabel("goodput / line rate (8N1, one direction)")
-    ax.set_ylim(0, 1.22)
+    for i, mode in enumerate(modes, start=1):
+        x_mode = [x - 0.4 + width / 2 + i * width for x in xs]
+        shares = [g[mode]["proxy_share"] if mode in g else 0.0 for g in groups.values()]
+        ax.bar(x_mode, shares, width, label=f"ssl-proxy, {mode} mode",
+               color=colours.get(mode, "#777"))
+        for x, g in zip(x_mode, groups.values(), strict=True):
+            if mode in g:
+                ax.text(x, g[mode]["proxy_share"] + 0.01, f"{g[mode]['ratio']:.2f}",
+                        ha="center", va="bottom", fontsize=6)
+    ax.set_xticks(xs)
+    ax.set_xticklabels([f"{scenario}\n{line}" for scenario, line in groups], fontsize=7,
+                       rotation=60, ha="right")
+    ax.set_ylabel("goodput / line rate (8N1; duplex: both directions added)")
+    top = max(max(r["proxy_share"], r["transparent_share"]) for r in paced)
+    ax.set_ylim(0, max(1.22, top + 0.25))
     ax.axhline(1.0, color="grey", linewidth=0.5)
     ax.set_title("ssl-proxy vs transparent mode on the same emulated line "
                  "(numbers: proxy / transparent)", fontsize=9)
-    ax.legend(loc="upper right", ncol=2, fontsize=8)
+    ax.legend(loc="upper right", ncol=len(modes) + 1, fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return True
+
+
+def _mode_order(mode: str) -> tuple[int, str]:
+    return (0 if mode == "buffer" else 1, mode)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -9,6 +9,8 @@ one record (a dict, see ``docs/benchmarks.md`` for the fields).
 from __future__ import annotations
 
 import statistics
+import subprocess
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,10 +21,27 @@ import trio
 from . import clients
 from .processes import ProcStats, emulator_process, proxy_process
 from .servers import BenchServer, BenchServers, payload
-from .transparent import ReferenceModem, Transfer
+from .transparent import DuplexTransfer, ReferenceModem, Transfer
 
 MB = 1_000_000
 CONNECTIONS = 12
+#: The proxy's ``--access-mode`` values.  A proxy that knows the flag gets it
+#: for every mode (its own default may be either); one that does not (before
+#: issue 15 item 2) can only run buffer mode, without the flag.
+ACCESS_MODES = ("buffer", "push")
+DEFAULT_ACCESS_MODE = "buffer"
+
+
+def access_mode_args(mode: str, program: str = "proxy.cli") -> tuple[str, ...]:
+    """The proxy's flags for ``mode``; ValueError when the proxy cannot run it."""
+    help_text = subprocess.run([sys.executable, "-m", program, "--help"], capture_output=True,
+                               text=True, check=False).stdout
+    if "--access-mode" in help_text:
+        return ("--access-mode", mode)
+    if mode == "buffer":
+        return ()
+    raise ValueError(f"this ssl-proxy has no --access-mode, so it cannot run {mode} mode "
+                     "(merge issue 15 item 2 first, or use --access-modes buffer)")
 
 
 @dataclass(frozen=True)
@@ -31,7 +50,6 @@ class Setting:
 
     baud: int
     latency_ms: float
-    strict_pacing: bool = False
 
     @property
     def line_rate(self) -> float:
@@ -45,8 +63,7 @@ class Setting:
 
     @property
     def label(self) -> str:
-        label = "unpaced" if not self.baud else f"{self.baud}/{self.latency_ms:g}ms"
-        return f"{label} strict" if self.strict_pacing else label
+        return "unpaced" if not self.baud else f"{self.baud}/{self.latency_ms:g}ms"
 
 
 @dataclass(frozen=True)
@@ -60,11 +77,14 @@ class Sizes:
     unpaced: int
 
 
+    duplex: int  # each way
+
+
 FULL = Sizes(download=1 << 20, upload=1 << 20, download12=256 << 10, request=200,
-             reply=2048, exchanges=50, unpaced=8 << 20)
+             reply=2048, exchanges=50, unpaced=8 << 20, duplex=1 << 20)
 QUICK = Sizes(download=64 << 10, upload=64 << 10, download12=8 << 10, request=200,
-              reply=2048, exchanges=20, unpaced=2 << 20)
-PACED_SCENARIOS = ("download", "upload", "download12", "reqresp")
+              reply=2048, exchanges=20, unpaced=2 << 20, duplex=64 << 10)
+PACED_SCENARIOS = ("download", "upload", "download12", "reqresp", "duplex")
 UNPACED_SCENARIOS = ("unpaced",)
 
 
@@ -86,8 +106,10 @@ class Bench:
 
     def __init__(self, setting: Setting, sizes: Sizes, servers: BenchServers,
                  ports: dict[str, BenchServer], cacert: Path, log: Callable[[str], None],
-                 scenarios: tuple[str, ...], emulator_args: tuple[str, ...] = ()) -> None:
+                 scenarios: tuple[str, ...], emulator_args: tuple[str, ...] = (),
+                 access_modes: tuple[str, ...] = (DEFAULT_ACCESS_MODE,)) -> None:
         self.setting = setting
+        self.access_modes = access_modes
         self.emulator_args = emulator_args
         self.sizes = sizes
         self.servers = servers
@@ -97,20 +119,18 @@ class Bench:
         self.scenarios = scenarios
         self.reference: dict[str, Any] = {}
         self.records: list[dict[str, Any]] = []
-        self.access_mode: str | None = None  # --access-mode for the proxy; None: its default
 
-    def _base(self, scenario: str) -> dict[str, Any]:
+    def _base(self, scenario: str, access_mode: str) -> dict[str, Any]:
         s = self.setting
         return {"scenario": scenario, "baud": s.baud, "latency_ms": s.latency_ms,
+                "access_mode": access_mode,
                 "emulator_args": " ".join(self.emulator_args),
                 "line_rate": s.line_rate,
-                "pacing": "strict" if s.strict_pacing else "emulator",
-                "access_mode": self.access_mode or "default"}
+                "pacing": "strict"}
 
     async def run(self) -> list[dict[str, Any]]:
         s = self.setting
-        async with emulator_process(s.baud, s.latency_ms, strict_pacing=s.strict_pacing,
-                                    extra=self.emulator_args) as emulator:
+        async with emulator_process(s.baud, s.latency_ms, extra=self.emulator_args) as emulator:
             self.log(f"[{s.label}] emulator on {emulator.device}")
             async with ReferenceModem.open(emulator.device, s.serial_baud,
                                            self.servers.ca_pem) as ref:
@@ -120,16 +140,18 @@ class Bench:
                     self.log(f"[{s.label}] transparent {scenario}: "
                              f"{_describe(self.reference[scenario])}")
             remote_ports = sorted({srv.port for srv in self.ports.values()})
-            mode = ("--access-mode", self.access_mode) if self.access_mode else ()
-            async with proxy_process(emulator.device, s.serial_baud, remote_ports,
-                                     self.cacert, extra=mode) as proxy:
-                for scenario in self.scenarios:
-                    emu_before = emulator.stats()
-                    record = await self._proxy(proxy, scenario)
-                    emu_after = emulator.stats()
-                    record["emulator_cpu_s"] = round(emu_after.cpu_s - emu_before.cpu_s, 3)
-                    self.records.append(record)
-                    self.log(f"[{s.label}] proxy {scenario}: ratio {record['ratio']:.3f}")
+            for mode in self.access_modes:
+                extra = access_mode_args(mode)
+                async with proxy_process(emulator.device, s.serial_baud, remote_ports,
+                                         self.cacert, extra=extra) as proxy:
+                    for scenario in self.scenarios:
+                        emu_before = emulator.stats()
+                        record = await self._proxy(proxy, scenario, mode)
+                        emu_after = emulator.stats()
+                        record["emulator_cpu_s"] = round(emu_after.cpu_s - emu_before.cpu_s, 3)
+                        self.records.append(record)
+                        self.log(f"[{s.label} {mode}] proxy {scenario}: "
+                                 f"ratio {record['ratio']:.3f}")
         return self.records
 
     # -- the reference ---------------------------------------------------------
@@ -147,6 +169,8 @@ class Bench:
         if scenario == "reqresp":
             return await ref.reqresp(self.ports["reqresp"].port, payload(z.request),
                                      z.reply, z.exchanges + 1)
+        if scenario == "duplex":
+            return await ref.duplex(self.ports["duplex_both"], payload(z.duplex), z.duplex)
         if scenario == "unpaced":
             down = await ref.download(self.ports["unpaced_down"].port, z.unpaced)
             up = await ref.upload(self.ports["unpaced_up"], payload(z.unpaced))
@@ -155,12 +179,12 @@ class Bench:
 
     # -- the proxy ---------------------------------------------------------------
 
-    async def _proxy(self, proxy, scenario: str) -> dict[str, Any]:
+    async def _proxy(self, proxy, scenario: str, access_mode: str) -> dict[str, Any]:
         z = self.sizes
         ref = self.reference[scenario]
         local = proxy.ports
         before = proxy.stats()
-        record = self._base(scenario)
+        record = self._base(scenario, access_mode)
         if scenario == "download":
             t = await clients.download(local[self.ports["download"].port], z.download)
             _goodputs(record, t, ref, self.setting)
@@ -188,7 +212,11 @@ class Bench:
                 added_ms=round(statistics.median(proxy_ms) - statistics.median(ref_ms), 2),
                 command_rtt_ms=round(rtt_ms, 2),
                 added_target_ms=round(3 * rtt_ms + 5, 2),
+                added_rtts=round((statistics.median(proxy_ms) - statistics.median(ref_ms))
+                                 / rtt_ms, 2),
             )
+        elif scenario == "duplex":
+            record.update(await self._duplex(local, ref))
         elif scenario == "unpaced":
             down = await clients.download(local[self.ports["unpaced_down"].port], z.unpaced)
             mid = proxy.stats()
@@ -208,6 +236,24 @@ class Bench:
         record["proxy_cpu_s"] = round(after.cpu_s - before.cpu_s, 3)
         record.setdefault("peak_rss_mb", round(after.peak_rss_mb, 1))
         return record
+
+    async def _duplex(self, local: dict[int, int], ref: DuplexTransfer) -> dict[str, Any]:
+        """1 MiB down on one connection while another uploads 1 MiB, same start."""
+        z = self.sizes
+        down_port, up_server = self.ports["duplex_down"], self.ports["duplex_up"]
+        data = payload(z.duplex)
+        results: dict[str, Transfer] = {}
+
+        async def down() -> None:
+            results["down"] = await clients.download(local[down_port.port], z.duplex)
+
+        async def up() -> None:
+            results["up"] = await clients.upload(local[up_server.port], up_server, data)
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(down)
+            nursery.start_soon(up)
+        return duplex_fields(DuplexTransfer(results["down"], results["up"]), ref, self.setting)
 
     async def _download12(self, proxy, before: ProcStats) -> dict[str, Any]:
         z = self.sizes
@@ -255,7 +301,37 @@ def _goodputs(record: dict[str, Any], proxy: Transfer, ref: Transfer, setting: S
         record["transparent_share"] = round(ref.goodput / setting.line_rate, 4)
 
 
+def duplex_fields(proxy: DuplexTransfer, ref: DuplexTransfer, setting: Setting
+                  ) -> dict[str, Any]:
+    """Goodput each way; ``proxy_goodput`` / ``transparent_goodput`` are the two
+    directions' sum, so ``ratio`` compares both at once and ``proxy_share``
+    (``down_share`` + ``up_share``) can reach 2."""
+    fields: dict[str, Any] = {
+        "bytes": proxy.down.nbytes + proxy.up.nbytes,
+        "proxy_goodput": round(proxy.goodput, 1),
+        "transparent_goodput": round(ref.goodput, 1),
+        "ratio": round(proxy.goodput / ref.goodput, 4),
+        "down_goodput": round(proxy.down.goodput, 1),
+        "up_goodput": round(proxy.up.goodput, 1),
+        "transparent_down_goodput": round(ref.down.goodput, 1),
+        "transparent_up_goodput": round(ref.up.goodput, 1),
+        "proxy_seconds": round(max(proxy.down.end, proxy.up.end)
+                               - min(proxy.down.start, proxy.up.start), 3),
+        "transparent_seconds": round(max(ref.down.end, ref.up.end) - ref.down.start, 3),
+    }
+    if setting.line_rate:
+        fields.update(
+            down_share=round(proxy.down.goodput / setting.line_rate, 4),
+            up_share=round(proxy.up.goodput / setting.line_rate, 4),
+            proxy_share=round(proxy.goodput / setting.line_rate, 4),
+            transparent_share=round(ref.goodput / setting.line_rate, 4),
+        )
+    return fields
+
+
 def _describe(result: Any) -> str:
+    if isinstance(result, DuplexTransfer):
+        return f"down {_describe(result.down)}, up {_describe(result.up)}"
     if isinstance(result, dict):
         return ", ".join(f"{k} {_describe(v)}" for k, v in result.items())
     return f"{result.goodput:.0f} B/s in {result.seconds:.2f} s"
@@ -272,6 +348,9 @@ async def start_servers(nursery: trio.Nursery, sizes: Sizes
         "download12_total": BenchServer("source", size=sizes.download12 * CONNECTIONS),
         "reqresp": BenchServer("reqresp", request=sizes.request, reply=sizes.reply,
                                count=sizes.exchanges + 1),
+        "duplex_down": BenchServer("source", size=sizes.duplex),
+        "duplex_up": BenchServer("sink", size=sizes.duplex),
+        "duplex_both": BenchServer("duplex", size=sizes.duplex),
         "unpaced_down": BenchServer("source", size=sizes.unpaced),
         "unpaced_up": BenchServer("sink", size=sizes.unpaced),
     }

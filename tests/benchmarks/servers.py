@@ -7,6 +7,7 @@ transparent reference then ends with ``NO CARRIER``, no ``+++`` needed):
 * ``source``: sends ``size`` bytes at once after the handshake, then closes;
 * ``sink``: reads until it has ``size`` bytes, notes when the last one came,
   then closes;
+* ``duplex``: sends ``size`` bytes while it reads ``size`` bytes, then closes;
 * ``reqresp``: ``count`` times reads a ``request``-byte request and answers
   ``reply`` bytes, then closes.
 
@@ -40,6 +41,8 @@ class Completion:
     done: trio.Event = field(default_factory=trio.Event)
     at: float = 0.0
     nbytes: int = 0
+    received: int = 0  # duplex: bytes read, and when the last one came
+    received_at: float = 0.0
 
 
 @dataclass
@@ -81,7 +84,7 @@ class BenchServers:
 
     async def serve(self, nursery: trio.Nursery, server: BenchServer) -> BenchServer:
         listeners, server.port = await open_local_listeners()
-        if server.kind == "source":
+        if server.kind in ("source", "duplex"):
             self._data_of(server.size)
         nursery.start_soon(self._accept_loop, listeners[0], server, nursery)
         return server
@@ -97,6 +100,28 @@ class BenchServers:
                     event.set()
                 server._waiting.clear()
                 nursery.start_soon(self._handle, tcp, server, completion)
+
+    async def _duplex(self, stream: trio.SSLStream[trio.SocketStream], size: int,
+                      completion: Completion) -> None:
+        data = self._data_of(size)
+
+        async def send() -> None:
+            view = memoryview(data)
+            for offset in range(0, len(data), CHUNK):
+                await stream.send_all(view[offset:offset + CHUNK])
+
+        async def receive() -> None:
+            while completion.received < size:
+                chunk = await stream.receive_some(65536)
+                if not chunk:
+                    break
+                completion.received += len(chunk)
+            completion.received_at = trio.current_time()
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(send)
+            nursery.start_soon(receive)
+        completion.nbytes = len(data) + completion.received
 
     async def _handle(self, tcp: trio.SocketStream, server: BenchServer,
                       completion: Completion) -> None:
@@ -115,6 +140,8 @@ class BenchServers:
                     if not chunk:
                         break
                     completion.nbytes += len(chunk)
+            elif server.kind == "duplex":
+                await self._duplex(stream, server.size, completion)
             elif server.kind == "reqresp":
                 answer = self._data_of(server.reply)
                 for _ in range(server.count):
@@ -130,5 +157,7 @@ class BenchServers:
             pass
         finally:
             completion.at = trio.current_time()
+            if not completion.received_at:
+                completion.received_at = completion.at
             completion.done.set()
             await close_tls(stream, within=5)

@@ -67,6 +67,19 @@ class Transfer:
         return self.nbytes / self.seconds
 
 
+@dataclass
+class DuplexTransfer:
+    """Both directions at once: ``down`` and ``up`` started together."""
+
+    down: Transfer
+    up: Transfer
+
+    @property
+    def goodput(self) -> float:
+        """The two directions' goodputs added (bytes per second, both ways)."""
+        return self.down.goodput + self.up.goodput
+
+
 class ReferenceModem:
     """The emulator's line after bring-up, for transparent sessions."""
 
@@ -178,6 +191,46 @@ class ReferenceModem:
             await completion.done.wait()
             await self._finish(client_id)
         return Transfer(start, completion.at, completion.nbytes)
+
+    async def duplex(self, server: BenchServer, data: bytes, nbytes: int,
+                     client_id: int = 0) -> DuplexTransfer:
+        """Write ``data`` while reading ``nbytes`` on one session (a duplex server).
+
+        Download time ends at the last byte read, upload time when the server
+        has the last byte; both start at ``AT+QSSLOPEN``.
+        """
+        with trio.fail_after(SESSION_TIMEOUT):
+            index = len(server.completions)
+            start = await self._connect(server.port, client_id)
+            down_end = start
+
+            async def write() -> None:
+                view = memoryview(data)
+                for offset in range(0, len(view), 4096):
+                    await self.stream.send_all(view[offset:offset + 4096])
+
+            async def read() -> None:
+                nonlocal down_end
+                got = min(len(self._buf), nbytes)
+                del self._buf[:got]
+                while got < nbytes:
+                    chunk = await self.stream.receive_some(65536)
+                    if not chunk:
+                        raise ReferenceError("the emulator closed the line")
+                    take = min(len(chunk), nbytes - got)
+                    got += take
+                    if take < len(chunk):
+                        self._buf += chunk[take:]
+                down_end = trio.current_time()
+
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(write)
+                nursery.start_soon(read)
+            completion = await server.completion(index)
+            await completion.done.wait()
+            await self._finish(client_id)
+        return DuplexTransfer(Transfer(start, down_end, nbytes),
+                              Transfer(start, completion.received_at, completion.received))
 
     async def reqresp(self, port: int, request: bytes, reply: int, count: int,
                       client_id: int = 0) -> Transfer:

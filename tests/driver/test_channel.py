@@ -118,6 +118,9 @@ async def test_end_of_stream_is_module_lost(autojump_clock):
     async with trio.open_nursery() as nursery:
         nursery.start_soon(channel.read_loop)
         await module_side.aclose()
+        # The reader sees the end first (a free line is taken without a yield,
+        # so a command started at once would find the write failing instead).
+        await trio.testing.wait_all_tasks_blocked()
         with pytest.raises(ModuleLost, match="serial device closed"):
             await channel.run(Command("AT", timeout=5))
         nursery.cancel_scope.cancel()

@@ -25,6 +25,28 @@ async def test_pacer_holds_the_rate(autojump_clock) -> None:
     assert 10 - pacer.burst / 960 <= elapsed <= 10.01
 
 
+async def test_an_idle_line_saves_nothing_up(autojump_clock) -> None:
+    # A token bucket would let the first burst after the pause leave at once.
+    pacer = Pacer(960.0)
+    await pacer.consume(96)
+    await trio.sleep(5)
+    start = trio.current_time()
+    await pacer.consume(96)
+    assert trio.current_time() - start == pytest.approx(0.1)
+
+
+async def test_a_pause_after_a_chunk_is_idle_line_time(autojump_clock) -> None:
+    # The host's next command, a moment after the module's answer, starts
+    # now and not where the previous chunk ended (its turnaround counts from
+    # its own last byte).
+    pacer = Pacer(960.0)
+    await pacer.consume(96)  # 0.1 s of line
+    await trio.sleep(0.0005)  # longer than the caller's work between chunks
+    await pacer.consume(96)
+    assert pacer.last == pytest.approx((0.1005, 0.2005))
+    assert trio.current_time() == pytest.approx(0.2005)
+
+
 async def test_unpaced_pacer_never_sleeps(autojump_clock) -> None:
     pacer = Pacer(0)
     start = trio.current_time()
@@ -76,6 +98,29 @@ async def test_latency_comes_after_the_echo_and_before_the_answer(
         assert trio.current_time() == start
         assert await receive_exactly(theirs, 6) == b"\r\nOK\r\n"
         assert trio.current_time() - start == pytest.approx(latency_ms / 1000)
+        nursery.cancel_scope.cancel()
+
+
+async def test_each_command_round_trip_pays_turnaround_and_line_time(autojump_clock) -> None:
+    ours, theirs = trio.testing.memory_stream_pair()
+    config = EmulatorConfig(baud=115200, latency_ms=2.0)
+    line = HostLine(ours, config.bytes_per_second)
+    faults = FaultState(0)
+    module = Module(config, line, FileStore(), faults.pending, restart=lambda: None)
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(module.run, CommandProcessor(module, faults).run)
+        await module.booted.wait()
+        await trio.sleep(1)  # the boot URCs
+        while await _pending(theirs):
+            pass
+        for _ in range(20):
+            await trio.sleep(0.05)  # an idle line between commands
+            start = trio.current_time()
+            await theirs.send_all(b"AT\r")
+            assert await receive_exactly(theirs, 9) == b"AT\r\r\nOK\r\n"
+            # "AT\r" in, then 2 ms from its CR to the first byte of "\r\nOK\r\n" (the
+            # echo goes out meanwhile), then those 6 bytes: 9 bytes of line time + 2 ms.
+            assert trio.current_time() - start == pytest.approx(0.002 + 9 / 11520)
         nursery.cancel_scope.cancel()
 
 
