@@ -258,8 +258,9 @@ class SslSocket(PushSwitching, trio.abc.Stream):
                             return b""
                         await self._wait_for_push()
                         continue
-                    if not self._peer_closed and inbox.may_switch_to_push(
-                            not self._recv_hint and not self._more):
+                    # A read sent ahead holds bytes older than any push: take it first.
+                    if not self._peer_closed and self._ahead is None and not self._spill \
+                            and inbox.may_switch_to_push(not self._recv_hint and not self._more):
                         await self._switch_to_push()
                         continue
                 if self._recv_hint or self._more:
@@ -431,9 +432,12 @@ the inbox's bytes instead (a pushing module keeps nothing back).  A public
 
     def _read_ahead(self, resp: Response) -> Command | None:
         """After a full read the module likely holds more: read again at once,
-        while our caller hands this data on (one read, 1500 bytes, ahead)."""
+        while our caller hands this data on (one read, 1500 bytes, ahead);
+        buffer-mode sockets only."""
+        # A push socket is in buffer mode only while its reader lags: no gain
+        # in reading ahead, and nothing may be in flight when it goes back to push.
         if resp.ok and resp.payload is not None and len(resp.payload) == MAX_RECV \
-                and not self._closed and self._failure is None:
+                and not self._closed and self._failure is None and self.push is None:
             return commands.qsslrecv(self.client_id, MAX_RECV)
         return None
 
