@@ -200,9 +200,14 @@ class Modem:
     async def running(self) -> AsyncIterator[Modem]:
         """``open`` for a ``Modem`` made by hand (its owner holds it already
         during the first bring-up, e.g. to ``abort`` it)."""
+        supervising = trio.CancelScope()
         with single_exception():
             async with trio.open_nursery() as nursery:
-                await nursery.start(self._supervisor.run)
+                await nursery.start(self._supervise, supervising)
+                # From now on only this block ends the supervisor (and with it the
+                # reader): the sockets' shielded closes, in our caller's tasks and
+                # below, need their answers read even when everything is cancelled.
+                supervising.shield = True
                 self._nursery = nursery
                 try:
                     yield self
@@ -210,7 +215,13 @@ class Modem:
                     with trio.CancelScope(shield=True):
                         await self._supervisor.close_all_sockets(CLOSE_ALL_BOUND)
                     self.state.value = ModuleState.CLOSED
+                    supervising.cancel()
                     nursery.cancel_scope.cancel()
+
+    async def _supervise(self, scope: trio.CancelScope,
+                         task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        with scope:
+            await self._supervisor.run(task_status=task_status)
 
     # -- what the module is ------------------------------------------------------
 
