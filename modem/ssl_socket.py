@@ -340,15 +340,23 @@ the inbox's bytes instead (a pushing module keeps nothing back).  A public
         found nothing asks ``AT+QSSLSTATE``, which finds a lost "closed".
         """
         polling = self._health.polling
-        gap = polling.read_poll_first * 2 ** min(self._quiet_polls, 16)
-        with trio.move_on_after(min(gap, max(polling.read_poll_max, polling.read_poll_first))):
-            await self._wakeup.wait()
+        if await self._woken_within_gap():
             return
-        self._quiet_polls += 1
         if self._quiet_polls % polling.state_check_every == 0 and await self._peer_gone():
             return
         self._more = True
         self._polling = True
+
+    async def _woken_within_gap(self) -> bool:
+        """Wait for a wake-up up to the current poll gap (doubling per quiet
+        poll, ``modem.urc_watch``); False, and one more quiet poll, if none came."""
+        polling = self._health.polling
+        gap = polling.read_poll_first * 2 ** min(self._quiet_polls, 16)
+        with trio.move_on_after(min(gap, max(polling.read_poll_max, polling.read_poll_first))):
+            await self._wakeup.wait()
+            return True
+        self._quiet_polls += 1
+        return False
 
     async def _wait_for_push(self) -> None:
         """Push mode: until a push, a state change or a failure wakes us.
@@ -363,11 +371,8 @@ the inbox's bytes instead (a pushing module keeps nothing back).  A public
         when the "closed" URC, which follows the last push, comes.
         """
         polling = self._health.polling
-        gap = polling.read_poll_first * 2 ** min(self._quiet_polls, 16)
-        with trio.move_on_after(min(gap, max(polling.read_poll_max, polling.read_poll_first))):
-            await self._wakeup.wait()
+        if await self._woken_within_gap():
             return
-        self._quiet_polls += 1
         if self._quiet_polls % polling.state_check_every:
             return
         pushes = self._health.pushes

@@ -77,25 +77,13 @@ class MetricsCollector:
         info.add_metric([__version__], 1)
         yield info
         counters = source.registry.counters
-        failures = CounterMetricFamily(
-            "ssl_proxy_open_failures", "Opens that failed, by the module's error code "
-            "(else the error's kind; ModuleNotReady: reset while the module recovered).",
-            labels=["code"])
-        for code, count in sorted(counters.open_failures.items()):
-            failures.add_metric([code], count)
-        yield failures
-        broken = CounterMetricFamily(
-            "ssl_proxy_socket_failures", "Open module sockets that failed mid-stream, "
-            "by error code or kind.", labels=["code"])
-        for code, count in sorted(counters.socket_failures.items()):
-            broken.add_metric([code], count)
-        yield broken
-        ends = CounterMetricFamily(
-            "ssl_proxy_connection_ends", "Ended connections by how they ended "
-            "(docs/reliability.md: the endings table).", labels=["ending"])
-        for ending, count in sorted(counters.ends.items()):
-            ends.add_metric([ending], count)
-        yield ends
+        yield _by_key("ssl_proxy_open_failures", "Opens that failed, by the module's error "
+                      "code (else the error's kind; ModuleNotReady: reset while the module "
+                      "recovered).", "code", counters.open_failures)
+        yield _by_key("ssl_proxy_socket_failures", "Open module sockets that failed "
+                      "mid-stream, by error code or kind.", "code", counters.socket_failures)
+        yield _by_key("ssl_proxy_connection_ends", "Ended connections by how they ended "
+                      "(docs/reliability.md: the endings table).", "ending", counters.ends)
         yield CounterMetricFamily(
             "ssl_proxy_resets", "Connections the client saw reset (RST): anything "
             "but a complete stream.", value=counters.resets)
@@ -213,6 +201,15 @@ class MetricsCollector:
         if rate.samples:
             yield rate
             yield busy
+
+
+def _by_key(name: str, text: str, label: str, counts: MappingABC[str, int]
+            ) -> CounterMetricFamily:
+    """A counter family with one sample per key of ``counts``, in key order."""
+    family = CounterMetricFamily(name, text, labels=[label])
+    for key, count in sorted(counts.items()):
+        family.add_metric([key], count)
+    return family
 
 
 async def refresh_signal(modems: list[Modem]) -> None:
