@@ -131,6 +131,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--idle-reclaim", type=float, metavar="S",
                    help="while connections wait, close one idle this long with nothing in "
                         "flight and give its socket to the longest waiter; 0: never (default 5)")
+    g.add_argument("--idle-release", action="store_true",
+                   help="an idle reclaim closes only the module socket: the client stays "
+                        "connected and its next request opens a new one (HTTP keep-alive)")
     g.add_argument("--idle-timeout", type=float, metavar="S",
                    help="close a connection idle this long with nothing in flight, waiters "
                         "or not; 0: never (default 0)")

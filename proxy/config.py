@@ -112,6 +112,8 @@ def _idle_from(settings: MappingABC[str, Any], base: Mapping, what: str,
                 raise ConfigError(f"{what}{dash}{key}: {value} must be at least 0 seconds "
                                   "(0 turns it off)")
             changes[key.replace("-", "_")] = float(value)
+    if "idle-release" in settings:
+        changes["idle_release"] = bool(settings["idle-release"])
     if "max-connections" in settings:
         n = settings["max-connections"]
         if not 1 <= n <= MAX_CLIENT_IDS:
@@ -121,9 +123,12 @@ def _idle_from(settings: MappingABC[str, Any], base: Mapping, what: str,
     return replace(base, **changes)
 
 
+_IDLE_SETTINGS = ("idle-reclaim", "idle-timeout", "idle-release")
+
+
 def _idle_keys(settings: MappingABC[str, Any]) -> dict[str, Any]:
     """The idle keys of the top level or the flags (defaults for every map)."""
-    return {k: v for k, v in settings.items() if k in ("idle-reclaim", "idle-timeout")}
+    return {k: v for k, v in settings.items() if k in _IDLE_SETTINGS}
 
 
 def _number(settings: MappingABC[str, Any], key: str, low: float, high: float | None,

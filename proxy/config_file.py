@@ -38,7 +38,7 @@ _MAP_KEYS = {"listen": (str, int), "connect": str, "max-connections": int, "mode
 _MODEM_KEYS = {"name": str, "device": str, "baud": int, "apn": str, "urc-port": str,
                "at-console": (str, int)}
 # Idle keys: allowed at the top (defaults, like the --idle-* flags) and in each [[map]].
-_IDLE_KEYS = {"idle-reclaim": (int, float), "idle-timeout": (int, float)}
+_IDLE_KEYS = {"idle-reclaim": (int, float), "idle-timeout": (int, float), "idle-release": bool}
 _SECRET_KEYS = {"apn-password"}
 
 

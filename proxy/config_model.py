@@ -99,6 +99,9 @@ class Mapping:
     max_connections: int | None = None  # module sockets for this map at most (None: no own limit)
     idle_reclaim: float = IDLE_RECLAIM
     idle_timeout: float = IDLE_TIMEOUT
+    # Reclaim releases only the module socket and keeps the client's connection;
+    # its next bytes go to a new remote connection (request/response protocols).
+    idle_release: bool = False
 
     def __str__(self) -> str:
         return f"{self.listen} -> {self.remote}"

@@ -100,49 +100,71 @@ async def serve_connection(local: trio.abc.Stream, record: ConnectionRecord, *,
     ending = Ending.INTERNAL_ERROR  # until something better is known
     try:
         with record.cancel_scope:
-            try:
-                async with admission.ticket(record.started, record.mapping) as ticket:
-                    cid = await ticket.client_id()
-                    record.client_id = cid
-                    record.state = ConnectionState.OPENING
-                    log.debug("opening", extra=kv(**fields, id=cid, remote=str(remote)))
-                    opened_at = trio.current_time()
-                    try:
-                        sock = await modem.open_ssl_socket(cid, remote.host, remote.port,
-                                                           profile)
-                    except ModemError as exc:
-                        record.client_id = None
-                        registry.counters.open_failures[failure_key(exc)] += 1
-                        reason, ending = f"open failed: {exc}", Ending.OPEN_FAILED
-                        # While the module recovers the driver has warned once already.
-                        level = (logging.INFO if isinstance(exc, ModuleNotReady)
-                                 else logging.WARNING)
-                        log.log(level, "open failed", extra=kv(
-                            **fields, remote=str(remote), error=str(exc), hint=hint_for(exc)))
-                        return reason
-                    registry.counters.opened += 1
-                    record.state = ConnectionState.OPEN
-                    log.info("opened", extra=kv(
-                        **fields, id=cid, remote=str(remote),
-                        took=f"{trio.current_time() - opened_at:.3f}s"))
-                    pump = Pump(local, sock, record, registry,
-                                half_close_timeout=half_close_timeout, idle=idle,
-                                board=admission.board)
-                    reason = await pump.run()
-                    ending = pump.ending or Ending.INTERNAL_ERROR
-                    if pump.module_failure is not None:
-                        registry.counters.socket_failures[pump.module_failure] += 1
-            except (QueueTimeout, QueueFull) as exc:
-                full = isinstance(exc, QueueFull)
-                if not full:
-                    registry.counters.queue_timeouts += 1
-                ending = Ending.QUEUE_FULL if full else Ending.QUEUE_TIMEOUT
-                reason = f"{ending.value.replace('_', ' ')}: {exc}"
-                log.warning("connection reset unserved", extra=kv(
-                    **fields, listen=record.listen, remote=str(remote), reason=str(exc)))
-                return reason
+            arrived = record.started
+            while True:
+                try:
+                    async with admission.ticket(arrived, record.mapping) as ticket:
+                        cid = await ticket.client_id()
+                        record.client_id = cid
+                        record.state = ConnectionState.OPENING
+                        log.debug("opening", extra=kv(**fields, id=cid, remote=str(remote)))
+                        opened_at = trio.current_time()
+                        try:
+                            sock = await modem.open_ssl_socket(cid, remote.host, remote.port,
+                                                               profile)
+                        except ModemError as exc:
+                            record.client_id = None
+                            registry.counters.open_failures[failure_key(exc)] += 1
+                            reason, ending = f"open failed: {exc}", Ending.OPEN_FAILED
+                            # While the module recovers the driver has warned once already.
+                            level = (logging.INFO if isinstance(exc, ModuleNotReady)
+                                     else logging.WARNING)
+                            log.log(level, "open failed", extra=kv(
+                                **fields, remote=str(remote), error=str(exc),
+                                hint=hint_for(exc)))
+                            return reason
+                        registry.counters.opened += 1
+                        record.state = ConnectionState.OPEN
+                        log.info("opened", extra=kv(
+                            **fields, id=cid, remote=str(remote),
+                            took=f"{trio.current_time() - opened_at:.3f}s"))
+                        pump = Pump(local, sock, record, registry,
+                                    half_close_timeout=half_close_timeout, idle=idle,
+                                    board=admission.board)
+                        reason = await pump.run()
+                        ending = pump.ending or Ending.INTERNAL_ERROR
+                        if pump.module_failure is not None:
+                            registry.counters.socket_failures[pump.module_failure] += 1
+                except (QueueTimeout, QueueFull) as exc:
+                    full = isinstance(exc, QueueFull)
+                    if not full:
+                        registry.counters.queue_timeouts += 1
+                    ending = Ending.QUEUE_FULL if full else Ending.QUEUE_TIMEOUT
+                    reason = f"{ending.value.replace('_', ' ')}: {exc}"
+                    log.warning("connection reset unserved", extra=kv(
+                        **fields, listen=record.listen, remote=str(remote), reason=str(exc)))
+                    return reason
+                if not (ending is Ending.IDLE_RECLAIM and idle.release and sock is not None):
+                    break
+                # idle-release: the module socket goes (nothing was in flight), the
+                # client stays; its next bytes wait for a socket like a new arrival.
+                released, sock = sock, None
+                await released.aclose()
+                record.client_id = None
+                record.state = ConnectionState.RELEASED
+                registry.counters.idle_releases += 1
+                log.info("released", extra=kv(**fields, reason="idle while others waited"))
+                gone = await client_speaks_again(local)
+                if gone is not None:
+                    reason, ending = "local closed while released", gone
+                    break
+                arrived = trio.current_time()
+                record.state = ConnectionState.QUEUED
         if record.cancel_scope.cancelled_caught:
-            reason, ending = "shutdown: grace period over", Ending.SHUTDOWN_CUT
+            if record.state is ConnectionState.RELEASED:  # nothing in flight: a clean end
+                reason, ending = "shutdown while released", Ending.IDLE_RECLAIM
+            else:
+                reason, ending = "shutdown: grace period over", Ending.SHUTDOWN_CUT
         return reason
     except trio.Cancelled:
         reason, ending = "shutdown: stopped at once", Ending.SHUTDOWN_CUT
@@ -161,6 +183,19 @@ async def serve_connection(local: trio.abc.Stream, record: ConnectionRecord, *,
                                     end=ending.value, reset=ending.resets,
                                     up=record.bytes_up, down=record.bytes_down,
                                     age=f"{trio.current_time() - record.started:.3f}s"))
+
+
+async def client_speaks_again(local: trio.abc.Stream) -> Ending | None:
+    """Wait, reading nothing, until the client sends again (None) or ends:
+    ``IDLE_RECLAIM`` for a close (nothing was in flight), ``CLIENT_RESET``."""
+    if not isinstance(local, trio.SocketStream):
+        await trio.lowlevel.checkpoint()
+        return Ending.IDLE_RECLAIM
+    try:
+        peeked = await local.socket.recv(1, socket.MSG_PEEK)
+    except OSError:
+        return Ending.CLIENT_RESET
+    return None if peeked else Ending.IDLE_RECLAIM
 
 
 def reset_on_close(stream: trio.abc.Stream) -> None:

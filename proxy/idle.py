@@ -32,6 +32,7 @@ class IdlePolicy:
 
     reclaim_after: float = IDLE_RECLAIM
     timeout: float = IDLE_TIMEOUT
+    release: bool = False  # a reclaim keeps the client connected (``idle-release``)
 
 
 class Waiter:

@@ -23,6 +23,7 @@ class ConnectionState(enum.StrEnum):
     QUEUED = "queued"            # waiting for a free module socket
     OPENING = "opening"          # AT+QSSLOPEN in progress
     OPEN = "open"                # pumping both ways
+    RELEASED = "released"        # idle, module socket given back (idle-release)
     HALF_CLOSED = "half-closed"  # the local client shut down its write side
     CLOSING = "closing"          # closing both sides
 
@@ -87,6 +88,7 @@ class Counters:
     bytes_down: int = 0
     ends: Counter[str] = field(default_factory=Counter)
     resets: int = 0
+    idle_releases: int = 0  # module sockets given back while their clients stayed
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -99,6 +101,7 @@ class Counters:
             "bytes_down": self.bytes_down,
             "ends": dict(sorted(self.ends.items())),
             "resets": self.resets,
+            "idle_releases": self.idle_releases,
         }
 
 

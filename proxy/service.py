@@ -408,7 +408,8 @@ class ProxyService:
             reason = await serve_connection(
                 stream, record, modem=opener, profile=self.profiles[mapping],
                 admission=admission, registry=self.registry, half_close_timeout=self.linger,
-                idle=IdlePolicy(mapping.idle_reclaim, mapping.idle_timeout))
+                idle=IdlePolicy(mapping.idle_reclaim, mapping.idle_timeout,
+                                mapping.idle_release))
         except Exception:
             log.exception("connection failed unexpectedly", extra=kv(conn=record.number))
         finally:
@@ -427,7 +428,8 @@ class ProxyService:
         log.log(NOTICE, "shutting down", extra=kv(open=len(registry), grace=self.config.grace))
         self._accept_scope.cancel()
         for record in list(registry.connections.values()):
-            if record.state == ConnectionState.QUEUED:
+            # Waiting for a socket, or idle without one: nothing to finish.
+            if record.state in (ConnectionState.QUEUED, ConnectionState.RELEASED):
                 record.cancel_scope.cancel()
         with trio.move_on_after(self.config.grace):
             await registry.wait_empty()

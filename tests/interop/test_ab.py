@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -53,8 +54,8 @@ def ab_figures(output: str) -> dict[str, float]:
 
 def run_ab(tmp_path: Path, certs: Certs, requests: int, concurrency: int, *,
            keep_alive: bool, proxy_flags: tuple[str, ...] = (), timeout: float = 300
-           ) -> tuple[dict[str, float], dict[str, int]]:
-    """ab through ``ssl-proxy --emulate`` to nginx; ab's figures and the proxy's ``ends``."""
+           ) -> tuple[dict[str, float], dict[str, Any]]:
+    """ab through ``ssl-proxy --emulate`` to nginx; ab's figures and the proxy's counters."""
     root = tmp_path / "nginx"
     (root / "www").mkdir(parents=True)
     (root / "tmp").mkdir()
@@ -75,10 +76,11 @@ def run_ab(tmp_path: Path, certs: Certs, requests: int, concurrency: int, *,
         output = result.stdout.decode(errors="replace")
         figures = ab_figures(output)
         assert figures.get("complete") == requests, output
-        ends: dict[str, int] = proxy.status()["counters"]["ends"]
-    print(f"ab -n {requests} -c {concurrency}{' -k' if keep_alive else ''}: {figures} "
-          f"ends={ends}")
-    return figures, ends
+        counters: dict[str, Any] = proxy.status()["counters"]
+    print(f"ab -n {requests} -c {concurrency}{' -k' if keep_alive else ''} "
+          f"{' '.join(proxy_flags)}: {figures} ends={counters['ends']} "
+          f"idle_releases={counters['idle_releases']}")
+    return figures, counters
 
 
 def check_keep_alive_run(figures: dict[str, float], ends: dict[str, int], requests: int
@@ -95,19 +97,43 @@ def check_keep_alive_run(figures: dict[str, float], ends: dict[str, int], reques
 
 
 def test_ab_keep_alive_with_more_clients_than_sockets(tmp_path: Path, certs: Certs) -> None:
-    figures, ends = run_ab(tmp_path, certs, 60, 16, keep_alive=True,
-                           proxy_flags=("--idle-reclaim", "0.3"))
-    check_keep_alive_run(figures, ends, 60)
+    figures, counters = run_ab(tmp_path, certs, 60, 16, keep_alive=True,
+                               proxy_flags=("--idle-reclaim", "0.3"))
+    check_keep_alive_run(figures, counters["ends"], 60)
 
 
 @pytest.mark.long
 def test_ab_keep_alive_2000_requests_40_clients(tmp_path: Path, certs: Certs) -> None:
-    figures, ends = run_ab(tmp_path, certs, 2000, 40, keep_alive=True, timeout=600)
-    check_keep_alive_run(figures, ends, 2000)
+    figures, counters = run_ab(tmp_path, certs, 2000, 40, keep_alive=True, timeout=600)
+    check_keep_alive_run(figures, counters["ends"], 2000)
 
 
 @pytest.mark.long
 def test_ab_2000_requests_40_clients(tmp_path: Path, certs: Certs) -> None:
-    figures, ends = run_ab(tmp_path, certs, 2000, 40, keep_alive=False, timeout=600)
+    figures, counters = run_ab(tmp_path, certs, 2000, 40, keep_alive=False, timeout=600)
     assert figures["failed"] == 0
-    assert ends == {"remote_closed": 2000}
+    assert counters["ends"] == {"remote_closed": 2000}
+
+
+def check_released_run(figures: dict[str, float], counters: dict[str, Any], requests: int
+                       ) -> None:
+    """--idle-release: idle clients keep their connections, so ab sees no close
+    at all: every request a keep-alive one, not one failure, nobody reset."""
+    assert counters["idle_releases"] >= 1  # queued clients got sockets from idle ones
+    assert figures["failed"] == 0
+    assert figures["keep_alive"] == requests
+    assert counters["resets"] == 0 and counters["queue_timeouts"] == 0
+
+
+def test_ab_keep_alive_with_idle_release(tmp_path: Path, certs: Certs) -> None:
+    figures, counters = run_ab(tmp_path, certs, 60, 16, keep_alive=True,
+                               proxy_flags=("--idle-reclaim", "0.3", "--idle-release"))
+    check_released_run(figures, counters, 60)
+
+
+@pytest.mark.long
+def test_ab_keep_alive_2000_requests_40_clients_with_idle_release(tmp_path: Path,
+                                                                 certs: Certs) -> None:
+    figures, counters = run_ab(tmp_path, certs, 2000, 40, keep_alive=True, timeout=600,
+                               proxy_flags=("--idle-release",))
+    check_released_run(figures, counters, 2000)

@@ -320,6 +320,27 @@ ignore_local_time = false
         load_toml(write(tmp_path, 'ignore-local-time = "yes"\n'))
 
 
+def test_idle_release_per_map_and_as_a_flag(tmp_path):
+    (m,) = cfg("--map", "9000=h:1").maps
+    assert m.idle_release is False
+    (m,) = cfg("--map", "9000=h:1", "--idle-release").maps
+    assert m.idle_release is True
+    path = write(tmp_path, """
+[[map]]
+listen = 9000
+connect = "api.example.com:443"
+idle-release = true
+
+[[map]]
+listen = 9001
+connect = "mqtt.example.com:8883"
+""")
+    web, mqtt = parse_command_line(["--config", str(path)]).maps
+    assert (web.idle_release, mqtt.idle_release) == (True, False)
+    with pytest.raises(ConfigError, match="idle-release"):
+        load_toml(write(tmp_path, "idle-release = 1\n[[map]]\nlisten = 1\nconnect = 'h:1'\n"))
+
+
 def test_endings_settings_defaults_flags_and_file(tmp_path):
     config = cfg("--map", "9000=h:1")
     assert (config.queue_max, config.half_close_timeout) == (64, 30.0)
