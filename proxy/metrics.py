@@ -85,6 +85,9 @@ class MetricsCollector:
         yield _by_key("ssl_proxy_connection_ends", "Ended connections by how they ended "
                       "(docs/reliability.md: the endings table).", "ending", counters.ends)
         yield CounterMetricFamily(
+            "ssl_proxy_idle_releases", "Module sockets an idle connection gave back while "
+            "its client stayed connected (idle-release).", value=counters.idle_releases)
+        yield CounterMetricFamily(
             "ssl_proxy_resets", "Connections the client saw reset (RST): anything "
             "but a complete stream.", value=counters.resets)
         if admission_now := source.admission:

@@ -74,6 +74,7 @@ async def test_counters_move_after_a_transfer(emulator, echo_server, ca_file, nu
     assert value(after, "ssl_proxy_connection_ends_total", ending="open_failed") == 1
     assert value(after, "ssl_proxy_resets_total") >= 1  # the failed open's client
     assert value(after, "ssl_proxy_queue_max") == 64
+    assert ("ssl_proxy_idle_releases_total", frozenset()) in after  # none yet, but listed
     assert value(after, "ssl_proxy_send_fail_retries_total", modem="0") == 2
     assert value(after, "ssl_proxy_module_sockets_in_use", modem="0") == 0
     assert value(after, "ssl_proxy_queue_length") == 0
