@@ -4,10 +4,10 @@
 
 * ``modem.supervisor``: the module's lives (open the device, bring the
   module up, serve, start over when it is lost) and the PDP keeper;
-* ``modem.socket_table``: the client-ID pool, the opens waiting for their
+* ``modem.sockets.socket_table``: the client-ID pool, the opens waiting for their
   URC, the sockets, and the IDs whose close the module did not confirm;
-* ``modem.restart_policy``: when a run of failing opens calls for a restart;
-* ``modem.console``: the AT console's command path.
+* ``modem.core.restart_policy``: when a run of failing opens calls for a restart;
+* ``modem.link.console``: the AT console's command path.
 
 Callers (``open_ssl_socket``, ``SslSocket`` methods, ``at_command``) run
 their commands through the channel's FIFO lock, so the line is shared
@@ -27,31 +27,32 @@ from typing import TypedDict, Unpack
 import trio
 from trio_util import AsyncValue
 
-from . import commands
-from .at_command import Command
-from .bringup import BringUpError, PdpSettings, pdp_address
-from .client_ids import ClientIdPool
-from .clock_sync import CLOCK_CHECK_INTERVAL, HostClock
-from .console import AtResponse, console_command, run_console_command
-from .errors import (
+from modem.bringup.clock_sync import CLOCK_CHECK_INTERVAL, HostClock
+from modem.bringup.steps import BringUpError, PdpSettings, pdp_address
+from modem.core import commands
+from modem.core.at_command import Command
+from modem.core.errors import (
     ModemError,
     ModuleLost,
     ModuleTimeout,
     SocketIdentityUsed,
     error_for_code,
 )
-from .line_counts import LineCounts
-from .module_state import ModuleState
+from modem.core.line_counts import LineCounts
+from modem.core.module_state import ModuleState
+from modem.core.profile import TlsProfile
+from modem.core.push_flow import DEFAULT_PUSH_LIMIT, AccessMode, PushInbox
+from modem.core.restart_policy import RESTART_MIN_INTERVAL, RESTART_STREAK, RestartPolicy
+from modem.core.urc_watch import UrcHealth, UrcPolling
+from modem.link.console import AtResponse, console_command, run_console_command
+from modem.link.response_errors import error_of
+from modem.sockets.client_ids import ClientIdPool
+from modem.sockets.socket_commands import close_client_id
+from modem.sockets.socket_table import OpenEnd, SocketTable
+from modem.sockets.ssl_socket import SEND_STALL_TIMEOUT, SslSocket
+
 from .nurseries import single_exception
-from .profile import TlsProfile
-from .push_flow import DEFAULT_PUSH_LIMIT, AccessMode, PushInbox
-from .response_errors import error_of
-from .restart_policy import RESTART_MIN_INTERVAL, RESTART_STREAK, RestartPolicy
-from .socket_commands import close_client_id
-from .socket_table import OpenEnd, SocketTable
-from .ssl_socket import SEND_STALL_TIMEOUT, SslSocket
 from .supervisor import REOPEN_BACKOFF_MAX, Supervisor
-from .urc_watch import UrcHealth, UrcPolling
 
 __all__ = [
     "CLOSE_ALL_BOUND",
@@ -138,16 +139,16 @@ class Modem:
         ``commands.URC_PORTS``) is the AT port ``open_stream`` opens:
         bring-up routes URCs there (None: leave the module's setting as it
         is).  ``urc_polling``: how lost URCs are made up for
-        (``modem.urc_watch``).  ``line_baud`` (the serial line's rate) sizes
+        (``modem.core.urc_watch``).  ``line_baud`` (the serial line's rate) sizes
         the certificate uploads' wait; ``host_clock`` (seconds since the
         epoch) is the host time the module clock may be set from, checked
-        again every ``clock_check_interval`` s (``modem.clock_policy``).
+        again every ``clock_check_interval`` s (``modem.core.clock_policy``).
         ``trace_payload``: the AT trace shows a payload's first bytes, not
         only its length.
         ``access_mode`` is the mode sockets open in (manual 1.3); in push
         mode a socket whose reader has more than ``push_limit`` bytes
         pushed and not taken switches to buffer mode until it catches up
-        (``modem.push_flow``: the contract and the memory bound).
+        (``modem.core.push_flow``: the contract and the memory bound).
         """
         if urc_port is not None and urc_port not in commands.URC_PORTS:
             raise ValueError(f"urc_port must be one of {commands.URC_PORTS}, got {urc_port!r}")
@@ -424,7 +425,7 @@ class Modem:
     async def update_profiles(self, profiles: Sequence[TlsProfile]) -> None:
         """Serve ``profiles`` from now on (a config reload): new files are
         uploaded and new SSL contexts configured at once; open sockets and
-        the contexts of profiles that stay are untouched (``modem.contexts``).
+        the contexts of profiles that stay are untouched (``modem.bringup.contexts``).
         Raises the failing step's ``ModemError`` and then changes nothing."""
         await self._supervisor.update_profiles(profiles)
         self.profiles = list(profiles)

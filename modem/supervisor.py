@@ -1,7 +1,7 @@
 """The supervisor: keeps the module up for the ``Modem`` that owns it.
 
 One *life* of the module: open the serial stream, start an ``AtChannel``
-reader on it, run the bring-up (``modem.bringup``), then serve until the
+reader on it, run the bring-up (``modem.bringup.steps``), then serve until the
 channel breaks (device gone, ``RDY``, module silent).  The supervisor then
 fails every socket with that reason and starts the next life, reopening
 the device when it returns (backing off while it is missing, and slower
@@ -25,9 +25,9 @@ from functools import partial
 import trio
 from trio_util import AsyncValue
 
-from . import commands
-from . import events as ev
-from .bringup import (
+from modem.bringup.clock_sync import CLOCK_CHECK_INTERVAL, HostClock, keep_clock
+from modem.bringup.contexts import apply_profiles
+from modem.bringup.steps import (
     BringUpError,
     PdpSettings,
     activate_pdp,
@@ -43,15 +43,21 @@ from .bringup import (
     upload_files,
     wait_registered,
 )
-from .channel import AtChannel, RdyMeans
-from .clock_policy import ClockDecision
-from .clock_sync import CLOCK_CHECK_INTERVAL, HostClock, keep_clock
-from .contexts import apply_profiles
-from .errors import DeviceError, ModemError, ModuleLost, ModuleNotReady, PdpContextBrokeDown
-from .line_counts import LineCounts
-from .module_state import ModuleState
-from .profile import TlsProfile
-from .socket_table import SocketTable
+from modem.core import commands
+from modem.core import events as ev
+from modem.core.clock_policy import ClockDecision
+from modem.core.errors import (
+    DeviceError,
+    ModemError,
+    ModuleLost,
+    ModuleNotReady,
+    PdpContextBrokeDown,
+)
+from modem.core.line_counts import LineCounts
+from modem.core.module_state import ModuleState
+from modem.core.profile import TlsProfile
+from modem.link.channel import AtChannel, RdyMeans
+from modem.sockets.socket_table import SocketTable
 
 __all__ = ["BRINGUP_BACKOFF_MAX", "REOPEN_BACKOFF_MAX", "Supervisor"]
 
@@ -320,7 +326,7 @@ class Supervisor:
         return channel
 
     async def update_profiles(self, profiles: Sequence[TlsProfile]) -> None:
-        """Serve ``profiles`` from now on (a reload; ``modem.contexts``): on a
+        """Serve ``profiles`` from now on (a reload; ``modem.bringup.contexts``): on a
         serving module their files and contexts are set up at once, and every
         later bring-up uses them.  Raises the step's ``ModemError``; the
         profiles in force then stay as they were."""

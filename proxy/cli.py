@@ -21,11 +21,11 @@ from dataclasses import replace
 from typing import Any, NoReturn
 
 from modem import __version__
-from modem.limits import CLIENT_IDS
+from modem.core.limits import CLIENT_IDS
+from proxy.config.build import TLS_VERSIONS, ProxyConfig, build_config, load_toml
+from proxy.config.file_secrets import exposure_warning
 
-from .config import TLS_VERSIONS, ProxyConfig, build_config, load_toml
 from .errors import ConfigError
-from .file_secrets import exposure_warning
 
 PROG = "ssl-proxy"
 

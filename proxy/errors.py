@@ -3,7 +3,7 @@
 ``ProxyError`` is the base of every error the proxy raises about its own
 work (its flags and files, its listeners, finding the device, admission);
 ``str()`` of each is one line that says what is wrong and what to do.
-The modem layer's errors (``modem.errors.ModemError``) stay separate: they
+The modem layer's errors (``modem.core.errors.ModemError``) stay separate: they
 describe the module, and the runner words them as such.
 
 This module imports nothing of the proxy, so every other module can use it.
@@ -11,7 +11,7 @@ This module imports nothing of the proxy, so every other module can use it.
 
 from __future__ import annotations
 
-from modem.errors import DeviceError
+from modem.core.errors import DeviceError
 
 
 class ProxyError(Exception):

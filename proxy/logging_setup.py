@@ -27,7 +27,7 @@ import sys
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
-from .modem_names import ModemNameFilter
+from proxy.modems.names import ModemNameFilter
 
 NOTICE = 25
 logging.addLevelName(NOTICE, "NOTICE")

@@ -9,7 +9,7 @@ boundary: every expected failure (a ``ProxyError``, or the modem layer's
 ``ModemError``) becomes ``RuntimeFailure`` there, and nowhere else.
 
 Signals: the first SIGINT/SIGTERM asks the service to shut down gracefully,
-a second one stops it at once.  SIGHUP re-reads the config (``proxy.reload``)
+a second one stops it at once.  SIGHUP re-reads the config (``proxy.ops.reload``)
 when ``run`` was given ``reread`` (the command line and file read again),
 else it stops like SIGTERM.
 """
@@ -24,19 +24,19 @@ from functools import partial
 
 import trio
 
-from modem.bringup import BringUpError
-from modem.errors import DeviceError, ModemError
-from modem.profile import TlsProfile
+from modem.bringup.steps import BringUpError
+from modem.core.errors import DeviceError, ModemError
+from modem.core.profile import TlsProfile
+from proxy.config.build import Mapping, ProxyConfig, TlsOptions
+from proxy.config.certificates import TlsMaterial
+from proxy.config.modems import with_discovered_modems
+from proxy.config.profiles import build_profiles
+from proxy.config.profiles import load_all_material as load_all_material
+from proxy.modems.port_discovery import SerialPort, find_all_at_ports, find_at_port
+from proxy.ops.reload import ConfigSource
 
-from .certificates import TlsMaterial
-from .config import Mapping, ProxyConfig, TlsOptions
-from .config_modems import with_discovered_modems
 from .errors import ProxyError, RuntimeFailure
 from .logging_setup import NOTICE, kv, setup_logging
-from .port_discovery import SerialPort, find_all_at_ports, find_at_port
-from .profiles import build_profiles
-from .profiles import load_all_material as load_all_material
-from .reload import ConfigSource
 from .service import ProxyService
 
 __all__ = ["RuntimeFailure", "explain", "load_all_material", "run", "run_until_signalled",

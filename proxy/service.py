@@ -31,32 +31,32 @@ from typing import Any
 import trio
 
 from modem import __version__
+from modem.core.profile import TlsProfile
 from modem.driver import AccessMode, Modem, PdpSettings
-from modem.profile import TlsProfile
+from proxy.config.build import Endpoint, Mapping, ProxyConfig
+from proxy.config.model import ModemSpec
+from proxy.config.modems import modem_specs
+from proxy.config.trust import warn_unchecked_names
+from proxy.connections.admission import Admission
+from proxy.connections.connection import SocketOpener, serve_connection
+from proxy.connections.idle import IdlePolicy
+from proxy.connections.registry import ConnectionState, Registry
+from proxy.modems.device_opener import PortOpener
+from proxy.modems.line_meter import LineMeter
+from proxy.modems.placed_connection import PlacedAdmission, PlacedOpener
+from proxy.modems.pool import ModemPool
+from proxy.modems.port_discovery import describe_device, urc_port_for
+from proxy.modems.status import modems_status, module_status
+from proxy.ops.at_console import serve_at_console
+from proxy.ops.at_pty import AtPty
+from proxy.ops.metrics import MODEM_LABEL, ProxyMetrics
+from proxy.ops.reload import ConfigSource, ListenerSet, reload_service
+from proxy.ops.status_page import serve_status
+from proxy.ops.systemd_notify import SystemdNotifier
+from proxy.ops.unix_listener import UnixSocketFile, open_unix_listener
 
-from .admission import Admission
-from .at_console import serve_at_console
-from .at_pty import AtPty
-from .config import Endpoint, Mapping, ProxyConfig
-from .config_model import ModemSpec
-from .config_modems import modem_specs
-from .connection import SocketOpener, serve_connection
-from .device_opener import PortOpener
 from .errors import ListenError as ListenError  # its home before proxy.errors
-from .idle import IdlePolicy
-from .line_meter import LineMeter
 from .logging_setup import NOTICE, kv
-from .metrics import MODEM_LABEL, ProxyMetrics
-from .modem_pool import ModemPool
-from .modem_status import modems_status, module_status
-from .placed_connection import PlacedAdmission, PlacedOpener
-from .port_discovery import describe_device, urc_port_for
-from .registry import ConnectionState, Registry
-from .reload import ConfigSource, ListenerSet, reload_service
-from .status import serve_status
-from .systemd_notify import SystemdNotifier
-from .trust import warn_unchecked_names
-from .unix_listener import UnixSocketFile, open_unix_listener
 
 log = logging.getLogger("proxy.service")
 
@@ -97,7 +97,7 @@ class ProxyService:
 
     ``device`` is the serial device path (ignored with ``config.emulate``);
     ``rediscover`` (when the path came from discovery, not ``--device``)
-    finds the port again before every reopen (``proxy.device_opener``).
+    finds the port again before every reopen (``proxy.modems.device_opener``).
     After start, ``listen_addresses`` maps each ``Mapping`` to where it
     actually listens (useful with LPORT 0), ``status_address`` and
     ``console_address`` likewise; ``modem``, ``registry`` and (emulating)
@@ -144,7 +144,7 @@ class ProxyService:
         self._root_scope = trio.CancelScope()
         self._accept_scope = trio.CancelScope()
         self._services_scope = trio.CancelScope()
-        self.listener_set = ListenerSet()  # the maps' listeners (proxy.reload)
+        self.listener_set = ListenerSet()  # the maps' listeners (proxy.ops.reload)
         self._reload_lock = trio.Lock()
         self.metrics = ProxyMetrics(self)
         self.systemd = SystemdNotifier.from_environment()  # None unless under systemd
@@ -156,7 +156,7 @@ class ProxyService:
         self._shutdown.set()
 
     async def reload(self, source: ConfigSource) -> bool:
-        """Re-read the config (SIGHUP) and apply it while serving (``proxy.reload``)."""
+        """Re-read the config (SIGHUP) and apply it while serving (``proxy.ops.reload``)."""
         if self.state != ServiceState.SERVING:
             log.log(NOTICE, "reload ignored: the service is not serving",
                     extra=kv(state=self.state.value))
@@ -171,7 +171,7 @@ class ProxyService:
         return [self.modem] if self.modem is not None else []
 
     def labelled_modems(self) -> list[tuple[str, Modem]]:
-        """Each modem that is up with its metrics label (``proxy.metrics``)."""
+        """Each modem that is up with its metrics label (``proxy.ops.metrics``)."""
         if self.pool is not None and self.pool.several:
             return [(m.name, m.modem) for m in self.pool.members if m.modem is not None]
         return [(MODEM_LABEL, self.modem)] if self.modem is not None else []

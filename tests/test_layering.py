@@ -20,10 +20,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("modem", "proxy")
-SANS_IO = ("modem.at_command", "modem.protocol", "modem.events", "modem.commands",
-           "modem.errors", "modem.limits", "modem.restart_policy", "modem.module_state",
-           "modem.push_flow",
-           "modem.clock_policy")
+CORE = "modem.core"  # the sans-I/O core: every module in this folder
+TOP_LEVEL_MODULES_MAX = 15
 
 
 def _module_name(path: Path) -> str:
@@ -69,7 +67,7 @@ def _imports(module: str, path: Path, known: set[str]) -> set[str]:
         else:
             continue
         for name in names:
-            # The longest known prefix: ``modem.commands.ssl`` or the package itself.
+            # The longest known prefix: ``modem.core.commands.ssl`` or the package itself.
             while name and name not in known:
                 name = name.rpartition(".")[0]
             if name and name != module:
@@ -154,17 +152,45 @@ def test_the_emulator_borrows_nothing_from_the_driver() -> None:
     assert {name: targets for name, targets in borrowed.items() if targets} == {}
 
 
-@pytest.mark.parametrize("module", SANS_IO)
-def test_sans_io_core_imports_neither_trio_nor_serial(module: str) -> None:
-    # A fresh interpreter: this test process has Trio loaded already.
+def _core_modules() -> list[str]:
+    return sorted(name for name in _sources() if name == CORE or name.startswith(CORE + "."))
+
+
+def test_the_core_folder_holds_the_protocol() -> None:
+    # The sans-I/O set is read from the folder; this keeps that read honest.
+    assert {"modem.core.protocol", "modem.core.commands", "modem.core.errors"} <= set(
+        _core_modules())
+
+
+def test_sans_io_core_imports_only_the_core() -> None:
+    graph = _graph()
+    outside = {
+        name: sorted(t for t in graph[name] if not t.startswith(CORE))
+        for name in _core_modules()
+    }
+    assert {name: targets for name, targets in outside.items() if targets} == {}
+
+
+def test_sans_io_core_imports_neither_trio_nor_serial() -> None:
+    # A fresh interpreter: this test process has Trio loaded already.  Every
+    # module of the folder is imported, so an import made at import time
+    # anywhere in the core shows.
     probe = (
-        f"import sys, {module}\n"
+        f"import sys\nfor m in {_core_modules()!r}: __import__(m)\n"
         "loaded = sorted(m for m in sys.modules if m.split('.')[0] in ('trio', 'serial'))\n"
         "print(','.join(loaded))\n"
     )
     result = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True,
                             text=True, check=True)
     assert result.stdout.strip() == ""
+
+
+@pytest.mark.parametrize("package", PACKAGES)
+def test_top_level_stays_small(package: str) -> None:
+    # The folders show the architecture: a package's top level keeps its
+    # entry points, the rest lives in sub-packages named for what they hold.
+    modules = sorted(p.name for p in (ROOT / package).glob("*.py"))
+    assert len(modules) <= TOP_LEVEL_MODULES_MAX, modules
 
 
 def test_source_files_stay_small() -> None:

@@ -6,7 +6,7 @@ decimals and ``0x``/``0X`` hex are ints, an empty field is ``None``.  A bare
 word that is no number is a syntax error.  A quoted hex value stays a string,
 so commands that want a number reject it, as real modules do.
 
-(``modem.commands.split_fields`` serves the host side and keeps bare words
+(``modem.core.commands.split_fields`` serves the host side and keeps bare words
 as strings; the module must tell a quoted string from a bare word, hence
 this stricter parser.)
 """

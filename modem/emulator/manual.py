@@ -1,6 +1,6 @@
 """The module's fixed numbers and texts, transcribed from the manuals for the emulator.
 
-This deliberately does NOT import ``modem.limits`` or ``modem.errors``: the
+This deliberately does NOT import ``modem.core.limits`` or ``modem.core.errors``: the
 emulator plays the module the driver is tested against, so it keeps its own
 reading of the manuals.  A wrong number on the driver's side then shows up as
 a failing test instead of being agreed to by both sides.  Keep it in this one

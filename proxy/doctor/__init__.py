@@ -15,11 +15,11 @@ from typing import Any, NoReturn, TextIO
 import trio
 
 from modem import __version__
-from modem.bringup import PdpSettings
+from modem.bringup.steps import PdpSettings
+from proxy.config.model import APN_AUTH, URC_PORT_CHOICES
+from proxy.config.parse import parse_endpoint, parse_resolve
+from proxy.config.toml_file import load_toml
 
-from ..config_file import load_toml
-from ..config_model import APN_AUTH, URC_PORT_CHOICES
-from ..config_parse import parse_endpoint, parse_resolve
 from ..errors import ConfigError
 from .checks import Doctor, DoctorOptions
 from .report import Report

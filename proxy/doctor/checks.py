@@ -1,4 +1,4 @@
-"""The checks of ``ssl-proxy doctor``: the bring-up (``modem.bringup``) one step at a time.
+"""The checks of ``ssl-proxy doctor``: the bring-up (``modem.bringup.steps``) one step at a time.
 
 In order: the serial port opens; the module answers ``AT`` (then ``ATE0``,
 ``AT+CMEE=1``); identity and firmware (``ATI``, ``AT+QGMR`` or ``AT+GMR``);
@@ -15,7 +15,7 @@ configured, ``AT+QSSLOPEN``).
 
 A check that depends on one that failed is skipped (no SIM: no registration,
 no PDP, no TLS).  The clock is only read, never set: the proxy sets it at
-start (``modem.clock_policy``).
+start (``modem.core.clock_policy``).
 """
 
 from __future__ import annotations
@@ -32,9 +32,7 @@ from typing import Any
 
 import trio
 
-from modem import commands
-from modem.at_command import Command
-from modem.bringup import (
+from modem.bringup.steps import (
     BringUpError,
     PdpSettings,
     activate_pdp,
@@ -44,20 +42,22 @@ from modem.bringup import (
     route_urcs,
     wait_registered,
 )
-from modem.channel import AtChannel
-from modem.clock_policy import decide_clock
-from modem.console import console_command
+from modem.core import commands
+from modem.core.at_command import Command
+from modem.core.clock_policy import decide_clock
+from modem.core.errors import DeviceError, ModemError
+from modem.core.profile import TlsProfile
 from modem.driver import Modem
-from modem.errors import DeviceError, ModemError
-from modem.profile import TlsProfile
-from modem.response_errors import error_of
+from modem.link.channel import AtChannel
+from modem.link.console import console_command
+from modem.link.response_errors import error_of
+from proxy.config.certificates import host_ca_bundle, read_ca_file
+from proxy.config.model import Endpoint
+from proxy.connections.connection import hint_for
+from proxy.modems.device_opener import PortOpener
+from proxy.modems.port_discovery import describe_device, find_at_port, urc_port_for
 
-from ..certificates import host_ca_bundle, read_ca_file
-from ..config_model import Endpoint
-from ..connection import hint_for
-from ..device_opener import PortOpener
 from ..errors import ProxyError
-from ..port_discovery import describe_device, find_at_port, urc_port_for
 from .report import CheckResult, Outcome, Report
 
 TEST_FILE = "UFS:sp-doctor.tmp"  # sp-: a proxy start deletes it if a run left it

@@ -2,7 +2,7 @@
 
 A check's line is ``PASS|FAIL|SKIP  <check>  <what was found>[: <what to do>]``;
 the transcript (``--transcript``) holds the same lines, the options and the
-whole AT exchange, with secrets redacted (``modem.redaction``): the file to
+whole AT exchange, with secrets redacted (``modem.core.redaction``): the file to
 attach to a bug report.
 """
 
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from modem.redaction import redact
+from modem.core.redaction import redact
 
 
 class Outcome(enum.StrEnum):

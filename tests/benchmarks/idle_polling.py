@@ -1,7 +1,7 @@
 """``python -m tests.benchmarks.idle_polling``: what idle connections cost the line.
 
 The driver polls a waiting socket whose URCs may have been lost
-(``modem.urc_watch``).  This opens ``--connections`` sockets with the
+(``modem.core.urc_watch``).  This opens ``--connections`` sockets with the
 driver's production timings to a TLS echo server that never speaks first,
 lets every reader reach its steady poll gap (``--settle`` s), then counts
 the bytes and commands on the emulator's line for ``--window`` seconds, on
@@ -20,11 +20,11 @@ import sys
 import trio
 import trustme
 
+from modem.core.profile import TlsProfile
+from modem.core.urc_watch import UrcPolling, idle_line_share
 from modem.driver import Modem, PdpSettings
 from modem.emulator import Emulator, EmulatorConfig
-from modem.profile import TlsProfile
-from modem.serial_stream import open_serial_stream
-from modem.urc_watch import UrcPolling, idle_line_share
+from modem.link.serial_stream import open_serial_stream
 from tests.helpers import CommandCount, TlsServer
 
 

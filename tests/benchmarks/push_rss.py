@@ -7,7 +7,7 @@ that sends ``--mib`` MiB on each, and lets every client read slowly
 module pushes faster than the clients take.  Samples the proxy's RSS every
 half second for ``--seconds`` and prints one JSON record: the RSS before the
 clients came, the highest RSS while they read, and ``VmHWM`` (the peak the
-kernel saw).  The bound per connection is ``modem.push_flow``'s hard limit;
+kernel saw).  The bound per connection is ``modem.core.push_flow``'s hard limit;
 docs/benchmarks.md has the figure and the command.
 """
 
@@ -25,7 +25,7 @@ from typing import Any
 import trio
 import trustme
 
-from modem.push_flow import DEFAULT_PUSH_LIMIT, PushInbox
+from modem.core.push_flow import DEFAULT_PUSH_LIMIT, PushInbox
 from tests.helpers import TlsServer
 
 from .processes import emulator_process, proxy_process

@@ -27,7 +27,7 @@ RECV = "41542b5153534c52454356"  # AT+QSSLRECV
 
 
 def _probe() -> int:
-    from modem import serial_stream
+    from modem.link import serial_stream
 
     log = open(os.environ["SERIAL_PROBE_LOG"], "w", buffering=1 << 20)  # noqa: SIM115
     receive_some = serial_stream.SerialStream.receive_some

@@ -1,7 +1,7 @@
 """The reference: one transparent-mode connection, raw bytes on the line (manual 1.3).
 
 ``ReferenceModem.open(device, baud, cacert)`` opens the pty itself and does
-the bring-up with the driver's own steps (``modem.bringup``: ``ATE0``,
+the bring-up with the driver's own steps (``modem.bringup.steps``: ``ATE0``,
 ``AT+CMEE``, clock, ``AT+QICSGP``/``AT+QIACT``, ``AT+QFUPL`` of the CA,
 ``AT+QSSLCFG`` with the same ``TlsProfile`` the proxy derives from
 ``--cacert``), then stops the command channel's reader and owns the raw
@@ -23,8 +23,7 @@ from dataclasses import dataclass
 
 import trio
 
-from modem import commands
-from modem.bringup import (
+from modem.bringup.steps import (
     PdpSettings,
     activate_pdp,
     close_stale_sockets,
@@ -33,9 +32,10 @@ from modem.bringup import (
     set_clock,
     upload_files,
 )
-from modem.channel import AtChannel
-from modem.profile import TlsProfile
-from modem.serial_stream import open_serial_stream
+from modem.core import commands
+from modem.core.profile import TlsProfile
+from modem.link.channel import AtChannel
+from modem.link.serial_stream import open_serial_stream
 
 from .servers import BenchServer
 

@@ -8,11 +8,11 @@ from collections.abc import AsyncIterator
 import pytest
 import trustme
 
+from modem.core.profile import TlsProfile
 from modem.driver import AccessMode, Modem, PdpSettings
 from modem.emulator import Emulator, EmulatorConfig
-from modem.profile import TlsProfile
-from modem.serial_stream import open_serial_stream
-from modem.ssl_socket import SslSocket
+from modem.link.serial_stream import open_serial_stream
+from modem.sockets.ssl_socket import SslSocket
 
 
 @pytest.fixture

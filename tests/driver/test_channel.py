@@ -9,10 +9,10 @@ import pytest
 import trio
 import trio.testing
 
-from modem import events as ev
-from modem.channel import AtChannel, ModuleRestarted, RdyMeans
-from modem.errors import AtProtocolError, ModuleLost, ModuleTimeout
-from modem.protocol import Command, Framing
+from modem.core import events as ev
+from modem.core.errors import AtProtocolError, ModuleLost, ModuleTimeout
+from modem.core.protocol import Command, Framing
+from modem.link.channel import AtChannel, ModuleRestarted, RdyMeans
 
 
 class ScriptedModule:
@@ -191,7 +191,7 @@ async def test_framing_violation_fails_the_command_instead_of_losing_data(autoju
     ('AT+CSQ;+QICSGP=1,1,"a","u","p"', 'AT+CSQ;+QICSGP=1,1,"a","u","***"'),
 ])
 def test_trace_never_shows_an_apn_password(text, shown):
-    from modem.redaction import redact
+    from modem.core.redaction import redact
 
     assert redact(text) == shown
 

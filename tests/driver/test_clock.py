@@ -19,12 +19,12 @@ import trio
 import trio.testing
 import trustme
 
+from modem.core.errors import SocketConnectionFailed
+from modem.core.profile import TlsProfile
 from modem.driver import Modem, PdpSettings
 from modem.emulator import Emulator, EmulatorConfig
 from modem.emulator.config import GPS_EPOCH
-from modem.errors import SocketConnectionFailed
-from modem.profile import TlsProfile
-from modem.serial_stream import open_serial_stream
+from modem.link.serial_stream import open_serial_stream
 from tests.helpers import TlsServer
 
 from .conftest import open_socket

@@ -9,11 +9,11 @@ import os
 import pytest
 import trio
 
-from modem import errors
+from modem.core import errors
+from modem.core.profile import TlsProfile
 from modem.driver import Modem, PdpSettings
 from modem.emulator import Emulator, EmulatorConfig, Fault
-from modem.profile import TlsProfile
-from modem.serial_stream import open_serial_stream
+from modem.link.serial_stream import open_serial_stream
 from tests.driver.conftest import ACCESS_MODES, open_socket
 from tests.helpers import TlsServer, receive_exactly, source_data
 

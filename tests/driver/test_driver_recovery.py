@@ -8,9 +8,9 @@ from __future__ import annotations
 import pytest
 import trio
 
+from modem.core.errors import ModemError
 from modem.driver import Modem
 from modem.emulator import Fault
-from modem.errors import ModemError
 
 
 @pytest.fixture

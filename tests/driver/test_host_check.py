@@ -9,10 +9,10 @@ import functools
 
 import pytest
 
+from modem.core.profile import TlsProfile
 from modem.driver import Modem, PdpSettings
 from modem.emulator import Emulator, EmulatorConfig
-from modem.profile import TlsProfile
-from modem.serial_stream import open_serial_stream
+from modem.link.serial_stream import open_serial_stream
 
 
 @pytest.mark.parametrize("setting", ["checkhost", None])

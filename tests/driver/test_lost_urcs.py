@@ -10,12 +10,12 @@ from contextlib import asynccontextmanager
 import pytest
 import trio
 
-from modem import errors
+from modem.core import errors
+from modem.core.profile import TlsProfile
+from modem.core.urc_watch import RearmBehaviour, UrcPolling
 from modem.driver import Modem, PdpSettings
 from modem.emulator import Emulator, EmulatorConfig, Fault
-from modem.profile import TlsProfile
-from modem.serial_stream import open_serial_stream
-from modem.urc_watch import RearmBehaviour, UrcPolling
+from modem.link.serial_stream import open_serial_stream
 from tests.driver.conftest import open_socket
 from tests.helpers import CommandCount, free_port
 

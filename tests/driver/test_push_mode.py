@@ -16,14 +16,14 @@ from collections.abc import AsyncIterator
 import pytest
 import trio
 
+from modem.core.errors import PushOverrun
+from modem.core.profile import TlsProfile
+from modem.core.push_flow import PushState
+from modem.core.urc_watch import UrcPolling
 from modem.driver import AccessMode, Modem, PdpSettings
 from modem.emulator import Emulator, EmulatorConfig
 from modem.emulator.ssl_sockets import AccessMode as EmulatedMode
-from modem.errors import PushOverrun
-from modem.profile import TlsProfile
-from modem.push_flow import PushState
-from modem.serial_stream import open_serial_stream
-from modem.urc_watch import UrcPolling
+from modem.link.serial_stream import open_serial_stream
 from tests.driver.conftest import open_socket
 from tests.helpers import TlsServer, receive_exactly, source_data
 

@@ -13,12 +13,12 @@ import pytest
 import trio
 import trio.testing
 
-from modem.at_command import Command
-from modem.channel import AtChannel
-from modem.errors import ModuleTimeout
-from modem.limits import MAX_RECV
-from modem.response_errors import error_of
-from modem.ssl_socket import SslSocket
+from modem.core.at_command import Command
+from modem.core.errors import ModuleTimeout
+from modem.core.limits import MAX_RECV
+from modem.link.channel import AtChannel
+from modem.link.response_errors import error_of
+from modem.sockets.ssl_socket import SslSocket
 
 A, B, C = b"a" * MAX_RECV, b"b" * MAX_RECV, b"c" * 100
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from modem.restart_policy import (
+from modem.core.restart_policy import (
     RESTART_MIN_INTERVAL,
     RESTART_STREAK,
     Restart,

@@ -6,10 +6,10 @@ import functools
 
 import pytest
 
-from modem.bringup import BringUpError, PdpSettings
+from modem.bringup.steps import BringUpError, PdpSettings
 from modem.driver import Modem
 from modem.emulator import Emulator, EmulatorConfig
-from modem.serial_stream import open_serial_stream
+from modem.link.serial_stream import open_serial_stream
 
 
 @pytest.mark.parametrize(("options", "message"), [

@@ -5,12 +5,12 @@ from __future__ import annotations
 import trio
 import trio.testing
 
-from modem import events as ev
-from modem.channel import AtChannel
-from modem.errors import ModuleLost, PdpContextBrokeDown, SocketClosed
-from modem.response_errors import error_of
-from modem.socket_table import OpenEnd, SocketTable
-from modem.ssl_socket import SslSocket
+from modem.core import events as ev
+from modem.core.errors import ModuleLost, PdpContextBrokeDown, SocketClosed
+from modem.link.channel import AtChannel
+from modem.link.response_errors import error_of
+from modem.sockets.socket_table import OpenEnd, SocketTable
+from modem.sockets.ssl_socket import SslSocket
 
 
 def table_and_socket(client_id: int = 3) -> tuple[SocketTable, AtChannel, SslSocket]:

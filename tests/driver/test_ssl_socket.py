@@ -6,10 +6,10 @@ import pytest
 import trio
 import trio.testing
 
-from modem.channel import AtChannel
-from modem.errors import ModemError, SendStalled
-from modem.response_errors import error_of
-from modem.ssl_socket import RECHECK_AFTER_SHORT_READ, SslSocket
+from modem.core.errors import ModemError, SendStalled
+from modem.link.channel import AtChannel
+from modem.link.response_errors import error_of
+from modem.sockets.ssl_socket import RECHECK_AFTER_SHORT_READ, SslSocket
 
 
 def recv_reply(data: bytes) -> bytes:

@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 import trio
 import trio.testing
 
+from modem.core.profile import TlsProfile
 from modem.driver import CLOSE_ALL_BOUND, Modem, ModuleState, PdpSettings
-from modem.profile import TlsProfile
 
 
 def answer(line: str, sim_ok: bool) -> bytes | None:

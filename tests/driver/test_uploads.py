@@ -9,12 +9,12 @@ import trio
 import trio.testing
 import trustme
 
-from modem.bringup import BringUpError, upload
-from modem.channel import AtChannel
+from modem.bringup.steps import BringUpError, upload
+from modem.core.profile import TlsProfile
 from modem.driver import Modem, PdpSettings
 from modem.emulator import Emulator, EmulatorConfig
-from modem.profile import TlsProfile
-from modem.serial_stream import open_serial_stream
+from modem.link.channel import AtChannel
+from modem.link.serial_stream import open_serial_stream
 from tests.helpers import TlsServer
 
 from .conftest import open_socket

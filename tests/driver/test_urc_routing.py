@@ -15,10 +15,10 @@ from contextlib import asynccontextmanager
 import pytest
 import trio
 
+from modem.core.profile import TlsProfile
 from modem.driver import Modem, PdpSettings
 from modem.emulator import Emulator, EmulatorConfig
-from modem.profile import TlsProfile
-from modem.serial_stream import open_serial_stream
+from modem.link.serial_stream import open_serial_stream
 from tests.driver.conftest import open_socket
 from tests.helpers import receive_exactly
 

@@ -23,7 +23,7 @@ from pathlib import Path
 import atheris
 
 with atheris.instrument_imports(include=["modem"]):
-    from modem import commands, errors, events, protocol  # noqa: F401
+    from modem.core import commands, errors, events, protocol  # noqa: F401
 
 from .protocol_session import TRANSCRIPT_BYTES, run_session  # noqa: E402
 

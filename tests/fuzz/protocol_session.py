@@ -5,7 +5,7 @@
 transparent mode) and module output (raw bytes, a golden transcript's module
 bytes cut at any place, the same with mutations, framing tokens), runs it
 on an ``AtConnection`` and feeds every information line and error to the
-typed parsers of ``modem.commands`` and ``modem.errors``.  The contract it
+typed parsers of ``modem.core.commands`` and ``modem.core.errors``.  The contract it
 checks (``SessionViolation`` when broken):
 
 * host operations raise nothing but ``AtProtocolError``;
@@ -24,10 +24,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from modem import commands
-from modem import events as ev
-from modem.errors import AtProtocolError, error_for_code, error_for_text
-from modem.protocol import MAX_PUSH_PAYLOAD, AtConnection, Command
+from modem.core import commands
+from modem.core import events as ev
+from modem.core.errors import AtProtocolError, error_for_code, error_for_text
+from modem.core.protocol import MAX_PUSH_PAYLOAD, AtConnection, Command
 from tests.unit.transcripts import ALL, Send, Write
 
 MAX_LINE = 256

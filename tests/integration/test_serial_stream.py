@@ -20,8 +20,8 @@ import serial
 import trio
 import trio.testing
 
-from modem.errors import DeviceBusy, DeviceError, DeviceNotFound, DevicePermissionDenied
-from modem.serial_stream import SerialStream, _open_error, open_serial_stream
+from modem.core.errors import DeviceBusy, DeviceError, DeviceNotFound, DevicePermissionDenied
+from modem.link.serial_stream import SerialStream, _open_error, open_serial_stream
 from tests.helpers import receive_exactly
 
 MIB = 1 << 20

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from proxy.config import build_config, load_toml
-from proxy.config_file import _IDLE_KEYS, _MAP_KEYS, _TLS_KEYS, _TOP_KEYS
+from proxy.config.build import build_config, load_toml
+from proxy.config.toml_file import _IDLE_KEYS, _MAP_KEYS, _TLS_KEYS, _TOP_KEYS
 
 from .conftest import REPO_ROOT, require
 
@@ -106,5 +106,5 @@ def test_udev_rules_name_the_at_port_and_keep_modemmanager_off() -> None:
     assert ("GROUP", "=", "dialout") in at_port and ("MODE", "=", "0660") in at_port
     ignore = next(r for r in rules if ("ENV{ID_MM_DEVICE_IGNORE}", "=", "1") in r)
     assert ("ATTRS{idVendor}", "==", "2c7c") in ignore
-    from proxy.port_discovery import AT_INTERFACE, QUECTEL_VID
+    from proxy.modems.port_discovery import AT_INTERFACE, QUECTEL_VID
     assert f"{QUECTEL_VID:04x}" == "2c7c" and AT_INTERFACE == 2

@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 import trio
 
+from modem.core.push_flow import PushState
 from modem.emulator import Emulator, EmulatorConfig
 from modem.emulator.ssl_sockets import AccessMode as EmulatedMode
-from modem.push_flow import PushState
 from proxy.cli import main, parse_command_line
-from proxy.config_model import DEFAULT_ACCESS_MODE
+from proxy.config.model import DEFAULT_ACCESS_MODE
 from proxy.service import ProxyService
 from tests.helpers import TlsServer, source_data
 from tests.proxy.test_end_to_end import address, start_proxy, wait_until

@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 import trio
 
-from modem.client_ids import ClientIdPool
-from proxy.admission import Admission, QueueFull, QueueTimeout
-from proxy.config import Endpoint, Mapping
-from proxy.idle import Candidate, ReclaimBoard
+from modem.sockets.client_ids import ClientIdPool
+from proxy.config.build import Endpoint, Mapping
+from proxy.connections.admission import Admission, QueueFull, QueueTimeout
+from proxy.connections.idle import Candidate, ReclaimBoard
 
 
 async def hold(admission: Admission, got: list[int], release: trio.Event,

@@ -8,8 +8,8 @@ import pytest
 import trio
 import trio.testing
 
-from modem.errors import ModuleTimeout
-from proxy.at_console import MAX_LINE, handle_console, refusal, serve_at_console
+from modem.core.errors import ModuleTimeout
+from proxy.ops.at_console import MAX_LINE, handle_console, refusal, serve_at_console
 
 
 @pytest.mark.parametrize("line", [

@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 import trio
 
-from proxy.config import ConfigError, build_config
+from proxy.config.build import ConfigError, build_config
+from proxy.config.profiles import build_profiles, load_all_material
 from proxy.errors import ListenError
-from proxy.profiles import build_profiles, load_all_material
 from proxy.service import ProxyService
 from tests.reliability.conftest import proxy_on_emulator
 

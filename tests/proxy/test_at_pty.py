@@ -10,7 +10,7 @@ import serial
 import trio
 
 from modem.emulator import Emulator, EmulatorConfig
-from proxy.at_pty import verbose_form
+from proxy.ops.at_pty import verbose_form
 from tests.helpers import TlsServer, source_data
 from tests.proxy.test_end_to_end import NAMES, connect, read_all, start_proxy, wait_until
 

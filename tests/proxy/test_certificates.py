@@ -8,10 +8,10 @@ import pytest
 import trustme
 from cryptography.hazmat.primitives import serialization
 
-from proxy.certificates import host_ca_bundle, read_ca_file, read_client_pair
 from proxy.cli import parse_command_line
-from proxy.config import ConfigError
-from proxy.profiles import build_profiles, load_all_material
+from proxy.config.build import ConfigError
+from proxy.config.certificates import host_ca_bundle, read_ca_file, read_client_pair
+from proxy.config.profiles import build_profiles, load_all_material
 
 
 @pytest.fixture

@@ -6,9 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from proxy.certificates import TlsMaterial
 from proxy.cli import parse_command_line
-from proxy.config import (
+from proxy.config.build import (
     ConfigError,
     Endpoint,
     ProxyConfig,
@@ -19,7 +18,8 @@ from proxy.config import (
     parse_ciphers,
     parse_map,
 )
-from proxy.profiles import profile_for
+from proxy.config.certificates import TlsMaterial
+from proxy.config.profiles import profile_for
 
 
 def cfg(*argv: str) -> ProxyConfig:

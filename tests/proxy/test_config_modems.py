@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from proxy.cli import main, parse_command_line
-from proxy.config import Endpoint
-from proxy.config_file import _MODEM_KEYS
-from proxy.config_model import ModemSpec
-from proxy.config_modems import modem_specs
+from proxy.config.build import Endpoint
+from proxy.config.model import ModemSpec
+from proxy.config.modems import modem_specs
+from proxy.config.toml_file import _MODEM_KEYS
 from proxy.errors import ConfigError
 
 MAP = ("--map", "9000=api.example.com:443")

@@ -9,14 +9,14 @@ import pytest
 import trio
 
 from proxy.cli import parse_command_line
-from proxy.config_modems import with_discovered_modems
-from proxy.port_discovery import (
+from proxy.config.modems import with_discovered_modems
+from proxy.config.profiles import build_profiles, load_all_material
+from proxy.modems.port_discovery import (
     PortNotFound,
     SerialPort,
     choose_all_at_ports,
     choose_at_port_at,
 )
-from proxy.profiles import build_profiles, load_all_material
 from proxy.service import ProxyService
 
 from .test_modems_failover import echo_on_new_connection, held_connection, start_killable

@@ -25,8 +25,8 @@ import trustme
 
 from modem.emulator import Emulator, EmulatorConfig
 from proxy.cli import parse_command_line
-from proxy.profiles import build_profiles, load_all_material
-from proxy.registry import OPEN, QUEUED
+from proxy.config.profiles import build_profiles, load_all_material
+from proxy.connections.registry import OPEN, QUEUED
 from proxy.service import ProxyService
 from tests.helpers import TlsServer, free_port, source_data
 

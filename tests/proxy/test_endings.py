@@ -16,11 +16,11 @@ import pytest
 import trio
 import trustme
 
+from modem.core.urc_watch import UrcPolling
 from modem.emulator import Emulator, EmulatorConfig, Fault
-from modem.urc_watch import UrcPolling
 from proxy.cli import parse_command_line
-from proxy.profiles import build_profiles, load_all_material
-from proxy.registry import QUEUED
+from proxy.config.profiles import build_profiles, load_all_material
+from proxy.connections.registry import QUEUED
 from proxy.service import ProxyService
 from tests.helpers import close_tls, open_local_listeners, server_context
 

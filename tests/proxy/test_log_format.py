@@ -12,7 +12,7 @@ import re
 import pytest
 
 from proxy.cli import parse_command_line
-from proxy.config import ConfigError, build_config, load_toml
+from proxy.config.build import ConfigError, build_config, load_toml
 from proxy.logging_setup import kv, setup_logging
 
 from .test_end_to_end import connect, round_trip, start_proxy, wait_until

@@ -8,10 +8,10 @@ import logging
 import pytest
 import trio
 
+from modem.core.urc_watch import UrcPolling
 from modem.emulator import Emulator, EmulatorConfig
-from modem.urc_watch import UrcPolling
 from proxy.cli import parse_command_line
-from proxy.profiles import build_profiles, load_all_material
+from proxy.config.profiles import build_profiles, load_all_material
 from proxy.service import ProxyService
 
 from .test_end_to_end import connect, http_get, round_trip

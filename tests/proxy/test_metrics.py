@@ -11,8 +11,8 @@ import pytest
 import trio
 from prometheus_client.parser import text_string_to_metric_families
 
+from modem.core.line_counts import BITS_PER_BYTE
 from modem.emulator import Fault
-from modem.line_counts import BITS_PER_BYTE
 
 from .test_end_to_end import connect, http_get, read_all, round_trip, start_proxy, wait_until
 from .test_end_to_end import emulator as emulator  # the fixture
@@ -102,7 +102,7 @@ async def test_module_lives_are_counted(emulator, echo_server, ca_file, nursery)
 
 
 async def test_metrics_is_404_without_a_metrics_page():
-    from proxy.status import answer
+    from proxy.ops.status_page import answer
 
     async def snapshot():
         await trio.lowlevel.checkpoint()

@@ -19,9 +19,9 @@ import trio
 
 from modem.emulator import Fault
 from proxy.cli import parse_command_line
+from proxy.config.profiles import build_profiles, load_all_material
+from proxy.connections.registry import OPEN, QUEUED
 from proxy.logging_setup import setup_logging
-from proxy.profiles import build_profiles, load_all_material
-from proxy.registry import OPEN, QUEUED
 from proxy.service import ProxyService
 from tests.helpers import free_port
 

@@ -24,8 +24,8 @@ import trio
 from modem.driver import ModuleState
 from modem.emulator import Emulator, EmulatorConfig
 from proxy.cli import parse_command_line
-from proxy.config import Endpoint
-from proxy.profiles import build_profiles, load_all_material
+from proxy.config.build import Endpoint
+from proxy.config.profiles import build_profiles, load_all_material
 from proxy.runner import RuntimeFailure, runtime_failures
 from proxy.service import ProxyService
 from tests.helpers import free_port

@@ -22,11 +22,11 @@ import sys
 
 import trio
 
+from modem.core.errors import ModuleLost, ModuleTimeout
 from modem.emulator import Fault
-from modem.errors import ModuleLost, ModuleTimeout
 from proxy.cli import parse_command_line
-from proxy.config import Endpoint, build_config
-from proxy.profiles import build_profiles, load_all_material
+from proxy.config.build import Endpoint, build_config
+from proxy.config.profiles import build_profiles, load_all_material
 from proxy.runner import explain
 from proxy.service import ProxyService, ServiceState
 

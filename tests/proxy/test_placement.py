@@ -1,8 +1,8 @@
-"""Placement's choice and the fault rules, as pure functions (``proxy.placement``)."""
+"""Placement's choice and the fault rules, as pure functions (``proxy.modems.placement``)."""
 
 from __future__ import annotations
 
-from modem.errors import (
+from modem.core.errors import (
     DnsParseFailed,
     ModuleNotReady,
     ModuleTimeout,
@@ -10,7 +10,7 @@ from modem.errors import (
     PdpContextBrokeDown,
     SocketConnectionFailed,
 )
-from proxy.placement import Candidate, OpenHealth, Verdict, choose, is_modem_fault
+from proxy.modems.placement import Candidate, OpenHealth, Verdict, choose, is_modem_fault
 
 
 def modem(name: str, order: int, *, ready: bool = True, registered: bool | None = True,

@@ -6,10 +6,10 @@ import pytest
 import trio
 import trio.testing
 
-from proxy.config import Endpoint, Mapping
-from proxy.connection import Pump
-from proxy.endings import Ending
-from proxy.registry import HALF_CLOSED, Registry
+from proxy.config.build import Endpoint, Mapping
+from proxy.connections.connection import Pump
+from proxy.connections.endings import Ending
+from proxy.connections.registry import HALF_CLOSED, Registry
 
 MAPPING = Mapping(Endpoint("127.0.0.1", 9000), Endpoint("api.example.com", 443))
 

@@ -26,10 +26,10 @@ import trio
 
 from modem.emulator import Emulator, EmulatorConfig, Fault
 from proxy.cli import parse_command_line
-from proxy.config import Endpoint
+from proxy.config.build import Endpoint
+from proxy.config.profiles import build_profiles, load_all_material
 from proxy.errors import PortLost
-from proxy.port_discovery import SerialPort, choose_at_port
-from proxy.profiles import build_profiles, load_all_material
+from proxy.modems.port_discovery import SerialPort, choose_at_port
 from proxy.service import ProxyService
 from tests.helpers import free_port
 

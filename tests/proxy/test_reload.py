@@ -1,4 +1,4 @@
-"""SIGHUP reloads the config (proxy.reload): maps added, removed, changed live."""
+"""SIGHUP reloads the config (proxy.ops.reload): maps added, removed, changed live."""
 
 from __future__ import annotations
 
@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 import trio
 
-from modem.contexts import assign_contexts
+from modem.bringup.contexts import assign_contexts
+from modem.core.profile import TlsProfile
 from modem.emulator import Emulator, EmulatorConfig
-from modem.profile import TlsProfile
 from proxy.cli import parse_command_line
-from proxy.profiles import build_profiles, load_all_material
-from proxy.reload import plan_reload
+from proxy.config.profiles import build_profiles, load_all_material
+from proxy.ops.reload import plan_reload
 from proxy.service import ProxyService
 from tests.helpers import TlsServer, free_port, source_data
 from tests.proxy.test_end_to_end import (
@@ -161,7 +161,7 @@ def test_assign_contexts_keeps_ids_in_use_and_reuses_freed_ones_last():
 async def test_a_changed_ca_file_is_uploaded_and_used_by_new_connections(emulator, server_cert,
                                                                         ca_file, tmp_path,
                                                                         nursery):
-    from modem.profile import module_file_name
+    from modem.core.profile import module_file_name
 
     echo = await nursery.start(TlsServer(server_cert, "echo").serve)
     ca = tmp_path / "ca.pem"

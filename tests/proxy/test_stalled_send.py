@@ -24,7 +24,7 @@ import trustme
 from modem.emulator import Emulator, EmulatorConfig
 from modem.emulator.faults import parse_fault_spec
 from proxy.cli import parse_command_line
-from proxy.profiles import build_profiles, load_all_material
+from proxy.config.profiles import build_profiles, load_all_material
 from proxy.service import ProxyService
 
 NAME = "stall.test"

@@ -8,7 +8,7 @@ import pytest
 import trio
 import trio.testing
 
-from proxy.status import MAX_HEAD, REQUEST_TIMEOUT, handle_request
+from proxy.ops.status_page import MAX_HEAD, REQUEST_TIMEOUT, handle_request
 
 SNAPSHOT = {
     "service": {"version": "0.1.0", "state": "serving"},

@@ -20,7 +20,7 @@ import sys
 import trio
 
 from modem.emulator import Fault
-from proxy.systemd_notify import SystemdNotifier, notify_address, watchdog_interval
+from proxy.ops.systemd_notify import SystemdNotifier, notify_address, watchdog_interval
 
 from .test_end_to_end import REPO, start_proxy
 from .test_end_to_end import emulator as emulator  # the fixture

@@ -11,9 +11,9 @@ import trio
 
 from modem.emulator import Emulator, EmulatorConfig
 from proxy.cli import main, parse_command_line
-from proxy.config import ConfigError, build_config, load_toml
-from proxy.port_discovery import SerialPort, describe_device, urc_port_for
-from proxy.profiles import build_profiles, load_all_material
+from proxy.config.build import ConfigError, build_config, load_toml
+from proxy.config.profiles import build_profiles, load_all_material
+from proxy.modems.port_discovery import SerialPort, describe_device, urc_port_for
 from proxy.service import ProxyService
 from tests.helpers import TlsServer
 

@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 import trio
 
-from proxy.config import build_config
-from proxy.profiles import build_profiles, load_all_material
+from proxy.config.build import build_config
+from proxy.config.profiles import build_profiles, load_all_material
 from proxy.service import ProxyService
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -21,9 +21,9 @@ import trio
 import trustme
 
 from modem.emulator import Emulator, EmulatorConfig
-from modem.serial_stream import open_serial_stream
-from proxy.config import build_config
-from proxy.profiles import load_all_material
+from modem.link.serial_stream import open_serial_stream
+from proxy.config.build import build_config
+from proxy.config.profiles import load_all_material
 from proxy.runner import RuntimeFailure, run
 from proxy.service import ProxyService
 from tests.helpers import TlsServer, free_port
@@ -336,7 +336,7 @@ async def test_device_unplugged_while_serving(tmp_path, ca_file, echo_server, ca
     flags = {"map": [f"0=echo.test:{echo_server.port}"], "cacert": str(ca_file),
              "device": str(device)}
     built = build_config(flags)
-    from proxy.profiles import build_profiles
+    from proxy.config.profiles import build_profiles
 
     service = ProxyService(built, build_profiles(built, load_all_material(built)),
                            str(device), modem_options={"ready_timeout": 2})

@@ -16,7 +16,7 @@ import struct
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from modem.errors import CmeError, error_for_text
+from modem.core.errors import CmeError, error_for_text
 from tests.fuzz.protocol_session import COMMANDS, TOKENS, TRANSCRIPT_BYTES, run_session
 
 FUZZ = settings(max_examples=4000, deadline=None,

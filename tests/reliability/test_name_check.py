@@ -8,14 +8,14 @@ host-name check in ``AT+QSSLCFG=?`` (the emulator's ``hostname_check``,
 BG9x's ``"checkhost"``) gets it turned on: a wrong-name server is refused.
 
 ``SSL_CERT_FILE`` makes the test CA the "host bundle" (OpenSSL's default,
-which ``proxy.certificates.host_ca_bundle`` reads).
+which ``proxy.config.certificates.host_ca_bundle`` reads).
 """
 
 from __future__ import annotations
 
 import pytest
 
-from proxy.trust import UNCHECKED_BUNDLE
+from proxy.config.trust import UNCHECKED_BUNDLE
 from tests.helpers import TlsServer
 
 from .conftest import listen_port, messages, proxy_on_emulator, talk

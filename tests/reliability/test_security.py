@@ -18,7 +18,7 @@ import sys
 import pytest
 import trio
 
-from proxy.config import build_config
+from proxy.config.build import build_config
 from tests.helpers import TlsServer, free_port
 
 from .conftest import ROOT, messages, proxy_on_emulator, talk

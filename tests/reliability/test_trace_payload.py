@@ -84,7 +84,7 @@ def test_trace_payload_needs_trace_at(flags):
 
 def test_payload_events_never_show_their_bytes():
     """Any ``%r`` of an event (debug lines, stray or unhandled URCs) shows no user data."""
-    from modem import events as ev
+    from modem.core import events as ev
 
     secret = b"zq7TRUSTxk4d1e9b"
     for event in (ev.RecvPayload(secret), ev.TransparentData(secret),

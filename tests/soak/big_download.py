@@ -19,8 +19,8 @@ from pathlib import Path
 import trio
 import trustme
 
-from proxy.config import build_config
-from proxy.profiles import build_profiles, load_all_material
+from proxy.config.build import build_config
+from proxy.config.profiles import build_profiles, load_all_material
 from proxy.service import ProxyService
 from tests.helpers import TlsServer, source_data
 

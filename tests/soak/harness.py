@@ -38,9 +38,9 @@ from typing import Any
 import trio
 import trustme
 
-from proxy.config import build_config
+from proxy.config.build import build_config
+from proxy.config.profiles import build_profiles, load_all_material
 from proxy.logging_setup import KeyValueFormatter
-from proxy.profiles import build_profiles, load_all_material
 from proxy.service import ProxyService
 
 from . import process_stats
@@ -109,7 +109,7 @@ class ProxyLogWatch(logging.Handler):
     """Reads the proxy's own log records: why each connection closed, and errors.
 
     ``accepted`` (``proxy.service``) names the local peer, ``closed``
-    (``proxy.connection``) the reason; ERROR records are unexpected.
+    (``proxy.connections.connection``) the reason; ERROR records are unexpected.
     """
 
     def __init__(self, live: dict[int, ClientResult], log_file: Path | None) -> None:

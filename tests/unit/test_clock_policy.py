@@ -1,4 +1,4 @@
-"""The module clock policy (``modem.clock_policy.decide_clock``), without Trio."""
+"""The module clock policy (``modem.core.clock_policy.decide_clock``), without Trio."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from modem.clock_policy import (
+from modem.core.clock_policy import (
     CLOCK_TOLERANCE,
     RELEASE_FLOOR,
     ClockSource,

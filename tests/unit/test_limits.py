@@ -1,4 +1,4 @@
-"""The driver's limits (``modem.limits``) and the emulator's (``modem.emulator.manual``) agree.
+"""The driver's limits (``modem.core.limits``) and the emulator's (``modem.emulator.manual``) agree.
 
 Both are transcriptions of the same manual made independently on purpose
 (docs/emulator.md, "Inside"): this test is where a slip on either side shows,
@@ -7,7 +7,7 @@ instead of the driver and the emulator agreeing on a wrong number.
 
 from __future__ import annotations
 
-from modem import errors, limits
+from modem.core import errors, limits
 from modem.emulator import manual
 
 

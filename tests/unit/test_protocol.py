@@ -1,4 +1,4 @@
-"""Unit tests of the sans-I/O AT protocol (``modem.protocol``, ``modem.events``).
+"""Unit tests of the sans-I/O AT protocol (``modem.core.protocol``, ``modem.core.events``).
 
 Golden transcripts (manual chapter 3 and real firmware framing) live in
 ``tests/unit/transcripts.py``; the hypothesis properties in
@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import pytest
 
-from modem import events as ev
-from modem.errors import AtProtocolError
-from modem.protocol import MAX_PUSH_PAYLOAD, AtConnection, Command, Framing, ReaderMode
+from modem.core import events as ev
+from modem.core.errors import AtProtocolError
+from modem.core.protocol import MAX_PUSH_PAYLOAD, AtConnection, Command, Framing, ReaderMode
 from tests.unit import transcripts as tr
 from tests.unit.transcripts import (
     ALL,

@@ -1,4 +1,4 @@
-"""Hypothesis properties of the sans-I/O AT protocol (``modem.protocol``).
+"""Hypothesis properties of the sans-I/O AT protocol (``modem.core.protocol``).
 
 (a) any split of a golden transcript's module output gives the same events
     as one feed (modulo the arbitrary split of transparent data, and the one
@@ -15,9 +15,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from modem import events as ev
-from modem.errors import AtProtocolError
-from modem.protocol import MAX_PUSH_PAYLOAD, AtConnection, Command, Framing
+from modem.core import events as ev
+from modem.core.errors import AtProtocolError
+from modem.core.protocol import MAX_PUSH_PAYLOAD, AtConnection, Command, Framing
 from tests.unit import transcripts as tr
 from tests.unit.transcripts import (
     ALL,

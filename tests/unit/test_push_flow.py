@@ -1,4 +1,4 @@
-"""``modem.push_flow``: the push inbox keeps order and its bounds, and decides the switches."""
+"""``modem.core.push_flow``: the push inbox keeps order and its bounds, and decides the switches."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from modem.protocol import MAX_PUSH_PAYLOAD
-from modem.push_flow import HARD_LIMIT_FACTOR, AccessMode, PushInbox, PushState
+from modem.core.protocol import MAX_PUSH_PAYLOAD
+from modem.core.push_flow import HARD_LIMIT_FACTOR, AccessMode, PushInbox, PushState
 
 
 @given(st.lists(st.one_of(st.binary(min_size=0, max_size=300),

@@ -1,4 +1,4 @@
-"""The poll schedules and the idle-cost bound of ``modem.urc_watch`` (sans I/O)."""
+"""The poll schedules and the idle-cost bound of ``modem.core.urc_watch`` (sans I/O)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import itertools
 
 import pytest
 
-from modem.urc_watch import RearmBehaviour, UrcHealth, UrcPolling, idle_line_share
+from modem.core.urc_watch import RearmBehaviour, UrcHealth, UrcPolling, idle_line_share
 
 
 def test_production_polling_of_12_idle_connections_stays_under_3_percent_of_115200():

@@ -15,7 +15,7 @@ A transcript is a sequence of steps:
 * ``Escape()``: the host leaves transparent mode (``AtConnection.leave_transparent``).
 
 ``events`` is everything ``AtConnection`` reports over the whole exchange,
-in order.  The commands are built by hand (``modem.commands`` is not used),
+in order.  The commands are built by hand (``modem.core.commands`` is not used),
 so a transcript also says which ``Command`` fields each response needs.
 
 The data is meant for reuse: ``play`` drives an ``AtConnection`` through a
@@ -29,8 +29,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from modem import events as ev
-from modem.protocol import AtConnection, Command, Framing
+from modem.core import events as ev
+from modem.core.protocol import AtConnection, Command, Framing
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from modem import commands as c
+from modem.core import commands as c
 
 # -- split_fields ----
 

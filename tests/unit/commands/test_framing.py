@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from modem import commands as c
-from modem import events as ev
-from modem.protocol import AtConnection
+from modem.core import commands as c
+from modem.core import events as ev
+from modem.core.protocol import AtConnection
 
 
 def _run(cmd, reply: bytes) -> list[ev.Event]:

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from modem import commands as c
-from modem.protocol import Framing
+from modem.core import commands as c
+from modem.core.protocol import Framing
 
 # -- basics ----
 

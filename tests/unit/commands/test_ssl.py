@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from modem import commands as c
-from modem.protocol import Framing
+from modem.core import commands as c
+from modem.core.protocol import Framing
 
 # -- QSSLCFG ----
 

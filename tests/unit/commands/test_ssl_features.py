@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from modem import commands
+from modem.core import commands
 
 # The manual's test answer (2.1.1) as OCR left it: typographic quotes, one
 # list wrapped over lines that are no +QSSLCFG line.

@@ -1,0 +1,48 @@
+"""The module's socket IDs (``<clientID>`` 0-11, manual 2.1.2) as a pool."""
+
+from __future__ import annotations
+
+import trio
+
+from modem.core.limits import CLIENT_IDS
+
+__all__ = ["CLIENT_IDS", "ClientIdPool"]
+
+
+class ClientIdPool:
+    """Hands out client IDs, lowest first; ``acquire`` waits while all are taken.
+
+    Waiters are served first come, first served.
+    """
+
+    def __init__(self, capacity: int = CLIENT_IDS) -> None:
+        if not 1 <= capacity <= CLIENT_IDS:
+            raise ValueError(f"capacity must be 1-{CLIENT_IDS}, not {capacity}")
+        self.capacity = capacity
+        self._free = list(range(capacity))
+        self._limiter = trio.Semaphore(capacity)
+
+    @property
+    def free(self) -> int:
+        return len(self._free)
+
+    @property
+    def in_use(self) -> frozenset[int]:
+        return frozenset(range(self.capacity)) - frozenset(self._free)
+
+    async def acquire(self) -> int:
+        await self._limiter.acquire()
+        self._free.sort()
+        return self._free.pop(0)
+
+    def acquire_nowait(self) -> int:
+        """An ID now, or ``trio.WouldBlock``."""
+        self._limiter.acquire_nowait()
+        self._free.sort()
+        return self._free.pop(0)
+
+    def release(self, client_id: int) -> None:
+        if client_id in self._free or not 0 <= client_id < self.capacity:
+            raise ValueError(f"client id {client_id} is not in use")
+        self._free.append(client_id)
+        self._limiter.release()

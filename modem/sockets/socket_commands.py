@@ -1,0 +1,57 @@
+"""The two commands an ``SslSocket`` runs about itself besides data:
+``AT+QSSLCLOSE`` (manual 2.1.5) and ``AT+QSSLSTATE=<id>`` (manual 2.1.6),
+each bounded and mapped to a small result."""
+
+from __future__ import annotations
+
+import logging
+
+import trio
+
+from modem.core import commands
+from modem.core.errors import ModemError
+from modem.link.channel import AtChannel
+
+log = logging.getLogger("modem.socket")
+
+STATE_CONNECTED = 2  # <socket_state> of +QSSLSTATE (manual 2.1.6)
+STATE_GONE = -1  # AT+QSSLSTATE=<id> answered OK and listed no such socket
+STATE_UNKNOWN = -2  # AT+QSSLSTATE=<id> answered no OK, or nothing we could read
+
+
+async def close_client_id(channel: AtChannel, client_id: int, close_timeout: int = 0) -> bool:
+    """``AT+QSSLCLOSE`` on a live channel, bounded.
+
+    True when the module answered (``OK``, or ``ERROR`` for an ID that is
+    not in use), so the ID is free on the module; False when nobody knows
+    (no answer in time, or the channel broke).
+    """
+    if channel.failure is not None:
+        return False
+    cmd = commands.qsslclose(client_id, close_timeout)
+    with trio.move_on_after(cmd.timeout + 1):
+        try:
+            resp = await channel.run(cmd)
+        except ModemError as exc:
+            log.debug("close of socket %d failed: %s", client_id, exc)
+            return False
+        return resp.final is not None
+    return False
+
+
+async def socket_state(channel: AtChannel, client_id: int) -> int:
+    """``AT+QSSLSTATE=<id>`` (manual 2.1.6): the socket's ``<socket_state>``,
+    ``STATE_GONE`` when the module lists no such socket, ``STATE_UNKNOWN``
+    when it did not answer ``OK``.  Lines that do not parse are skipped (the
+    address and AT port fields differ between firmware)."""
+    resp = await channel.run(commands.qsslstate(client_id))
+    if not resp.ok:
+        return STATE_UNKNOWN
+    for line in resp.lines:
+        try:
+            parsed = commands.parse_qsslstate(line)
+        except ValueError:
+            continue
+        if parsed.client_id == client_id:
+            return parsed.state
+    return STATE_UNKNOWN if resp.lines else STATE_GONE

@@ -1,0 +1,171 @@
+"""Several modules behind one proxy: the ``ModemSpec`` list from flags and file.
+
+Sources, first match wins (docs/configuration.md says the same for users):
+
+* ``--device`` given more than once: one module per device, named
+  ``modem1``, ``modem2``... in the order given;
+* ``[[modem]]`` tables in the file (``name``, ``device``, ``baud``, ``apn``,
+  ``urc-port``, ``at-console``): one module each; a single ``--device``
+  flag replaces them (the one-module setup, as before);
+* ``--emulate-modems N``: N emulated modules (implies ``--emulate``);
+* otherwise one module from the top-level settings (``ProxyConfig.modems``
+  stays empty and ``modem_specs`` derives it), exactly as before.
+
+A ``[[map]]``'s ``modems = ["a"]`` must name modules that exist.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from collections.abc import Mapping as MappingABC
+from dataclasses import replace
+from functools import partial
+from typing import Any
+
+from proxy.config.model import (
+    LOCALHOST,
+    MAX_CLIENT_IDS,
+    URC_PORT_CHOICES,
+    Endpoint,
+    Mapping,
+    ModemSpec,
+    ProxyConfig,
+)
+from proxy.config.parse import parse_endpoint
+from proxy.errors import ConfigError
+from proxy.modems.port_discovery import SerialPort, find_at_port_at
+
+__all__ = ["build_modem_specs", "check_map_modems", "device_list", "modem_specs",
+           "with_discovered_modems"]
+
+_NAME = re.compile(r"[A-Za-z0-9_.-]{1,32}")
+MAX_EMULATED = 16
+
+
+def device_list(value: Any) -> list[str]:
+    """``--device`` as a list (argparse appends; a file or a caller gives one string)."""
+    if value is None or value == "":
+        return []
+    if isinstance(value, str):
+        return [value]
+    return [str(v) for v in value if v]
+
+
+def _defaults(merged: MappingABC[str, Any]) -> dict[str, Any]:
+    return {"baud": merged.get("baud", 115200), "apn": merged.get("apn"),
+            "urc_port": merged.get("urc-port", "auto")}
+
+
+def _spec_from_table(n: int, table: MappingABC[str, Any], merged: MappingABC[str, Any],
+                     emulate: bool) -> ModemSpec:
+    where = f"[[modem]] #{n}"
+    name = str(table.get("name", f"modem{n}"))
+    if not _NAME.fullmatch(name):
+        raise ConfigError(f"{where}: name {name!r} must be 1-32 letters, digits, '.', '_' or '-'")
+    device = table.get("device") or None
+    if emulate and device:
+        raise ConfigError(f"{where}: device and --emulate exclude each other; drop one")
+    values = {**_defaults(merged), **{k.replace("-", "_"): v for k, v in table.items()
+                                      if k in ("baud", "apn", "urc-port")}}
+    baud = values["baud"]
+    if not 300 <= baud <= 4_000_000:
+        raise ConfigError(f"{where}: baud {baud} is outside 300-4000000")
+    if values["urc_port"] not in URC_PORT_CHOICES:
+        raise ConfigError(f"{where}: urc-port {values['urc_port']!r} is not one of "
+                          f"{', '.join(URC_PORT_CHOICES)}")
+    apn = values["apn"]
+    if apn is not None and (not apn or '"' in apn or not apn.isprintable()):
+        raise ConfigError(f"{where}: apn: give the operator's APN, e.g. internet")
+    console: Endpoint | None = None
+    if table.get("at-console") not in (None, ""):
+        console = parse_endpoint(str(table["at-console"]), f"{where} at-console",
+                                 default_host=LOCALHOST, allow_zero=True)
+    return ModemSpec(name, device, baud, apn, values["urc_port"], console)
+
+
+def build_modem_specs(flags: MappingABC[str, Any], file_modems: Sequence[MappingABC[str, Any]]
+                      | None, merged: MappingABC[str, Any], emulate: bool
+                      ) -> tuple[tuple[ModemSpec, ...], int]:
+    """The modules (empty: the one top-level module) and how many are emulated."""
+    devices = device_list(flags.get("device"))
+    count = merged.get("emulate-modems", 1)
+    if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_EMULATED:
+        raise ConfigError(f"--emulate-modems: {count!r} must be 1-{MAX_EMULATED}")
+    specs: list[ModemSpec] = []
+    if len(devices) > 1:
+        specs = [ModemSpec(f"modem{n}", device, **_defaults(merged))
+                 for n, device in enumerate(devices, 1)]
+    elif file_modems and not devices:
+        if device_list(merged.get("device")):
+            raise ConfigError("with [[modem]] tables give each its device inside the table "
+                              "(drop the top-level device key)")
+        specs = [_spec_from_table(n, t, merged, emulate) for n, t in enumerate(file_modems, 1)]
+        if emulate and "emulate-modems" in merged and count != len(specs):
+            raise ConfigError(f"--emulate-modems {count} but the file has {len(specs)} "
+                              "[[modem]] tables; drop one of them")
+        if len(specs) > 1 and not emulate and not all(s.device for s in specs):
+            raise ConfigError("with several [[modem]] tables give each one its device "
+                              "(e.g. device = \"/dev/serial/by-id/...-if02-port0\")")
+        count = len(specs) if emulate else 1
+    elif count > 1:
+        specs = [ModemSpec(f"modem{n}", None, **_defaults(merged)) for n in range(1, count + 1)]
+    if len(devices) > 1 and emulate:
+        raise ConfigError("--device and --emulate exclude each other; drop one")
+    names = [s.name for s in specs]
+    if len(set(names)) != len(names):
+        raise ConfigError(f"two [[modem]] tables are named {_first_repeat(names)!r}; "
+                          "give each its own name")
+    paths = [s.device for s in specs if s.device]
+    if len(set(paths)) != len(paths):
+        raise ConfigError(f"device {_first_repeat(paths)!r} is given twice; each module "
+                          "has its own AT port")
+    return tuple(specs), count if emulate else 1
+
+
+def _first_repeat(items: list[str]) -> str:
+    seen: set[str] = set()
+    for item in items:
+        if item in seen:
+            return item
+        seen.add(item)
+    return ""
+
+
+def check_map_modems(maps: Sequence[Mapping], specs: Sequence[ModemSpec]) -> None:
+    """Every ``modems = [...]`` of a map names a module that exists."""
+    known = [s.name for s in specs] or ["modem1"]
+    for m in maps:
+        for name in m.modems:
+            if name not in known:
+                raise ConfigError(f"map {m}: modems names {name!r}, but the modules are "
+                                  f"{', '.join(known)}")
+
+
+def modem_specs(config: ProxyConfig) -> tuple[ModemSpec, ...]:
+    """The modules to run: ``config.modems``, else the one the top-level settings
+    describe (named ``modem1``)."""
+    if config.modems:
+        return config.modems
+    return (ModemSpec("modem1", config.device, config.baud, config.apn, config.urc_port,
+                      config.at_console),)
+
+
+def with_discovered_modems(config: ProxyConfig, ports: Sequence[SerialPort]
+                           ) -> tuple[ProxyConfig, dict[str, Callable[[], str]]]:
+    """``config`` with one module per discovered AT port (``modem1``... in USB-path
+    order), and for each a discovery that finds that module again by its USB path
+    after re-enumeration.  A ``--max-connections`` left at one module's default
+    grows to 12 per module.  One port: ``config`` stays the one-module setup (found
+    again by ``find_at_port``, wherever it is plugged in)."""
+    if len(ports) == 1:
+        return config, {}
+    specs = tuple(ModemSpec(f"modem{n}", port.device, config.baud, config.apn, config.urc_port)
+                  for n, port in enumerate(ports, 1))
+    limit = config.max_connections
+    if limit == MAX_CLIENT_IDS:
+        limit = MAX_CLIENT_IDS * len(specs)
+    rediscover: dict[str, Callable[[], str]] = {
+        spec.name: partial(find_at_port_at, port.usb_path)
+        for spec, port in zip(specs, ports, strict=True) if port.usb_path is not None}
+    return replace(config, modems=specs, max_connections=limit), rediscover

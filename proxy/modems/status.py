@@ -1,0 +1,118 @@
+"""The status page's ``module`` section (``module_status``) and its ``modems``
+list: one entry per modem of the pool.
+
+Each entry: ``name``, ``device``, ``state``, ``ids_in_use`` (the client IDs
+its sockets hold), ``signal_dbm`` and ``registration`` (the module's answer,
+or the last one), ``line_busy`` (share of the serial line, 0..1),
+``last_error``; with several modems also ``failing`` (passed over for
+failing opens), ``opened``, ``open_failures`` (by kind) and
+``retried_elsewhere`` (opens that failed here and were tried on another).  The modules are asked
+concurrently, so the page answers within one module's time limit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import trio
+
+from modem.core.errors import ModemError
+from modem.core.module_state import ModuleState
+from modem.driver import Modem, ModuleInfo
+from proxy.modems.pool import ModemPool, PoolMember
+
+__all__ = ["MODULE_INFO_TIMEOUT", "module_status", "modems_status"]
+
+MODULE_INFO_TIMEOUT = 0.8  # the page answers within 1 s, however slow the module
+
+ModuleStatus = Callable[[Modem], Awaitable[dict[str, Any]]]
+
+
+async def modems_status(pool: ModemPool | None, module_status: ModuleStatus
+                        ) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+    """The first running modem's ``module_status`` (the page's ``module`` section) and
+    the ``modems`` list, every modem asked at once."""
+    if pool is None:
+        return None, []
+    out: list[dict[str, Any]] = [{} for _ in pool.members]
+    modules: list[dict[str, Any] | None] = [None for _ in pool.members]
+
+    async def one(index: int, member: PoolMember) -> None:
+        if member.modem is not None:
+            modules[index] = await module_status(member.modem)
+        out[index] = _member_status(member, modules[index], pool.several)
+
+    async with trio.open_nursery() as nursery:
+        for index, member in enumerate(pool.members):
+            nursery.start_soon(one, index, member)
+    return next((m for m in modules if m is not None), None), out
+
+
+def _member_status(member: PoolMember, module: dict[str, Any] | None, several: bool
+                   ) -> dict[str, Any]:
+    modem = member.modem
+    entry: dict[str, Any] = {"name": member.name, "device": member.spec.device}
+    if member.emulator is not None:
+        entry["device"] = member.emulator.device
+    if modem is None or module is None:
+        error = member.start_error
+        return {**entry, "state": "starting", "last_error": None if error is None else str(error)}
+    now = trio.current_time()
+    entry.update(
+        state=module["state"],
+        ids_in_use=sorted(modem.client_ids.in_use),
+        signal_dbm=module.get("signal_dbm"),
+        registration=module.get("registration"),
+        line_busy=round(member.meter.share, 3),
+        last_error=module["last_error"],
+    )
+    if several:  # placement's own counters (one modem: the service's counters say it)
+        entry.update(failing=member.health.failing(now), opened=member.opened,
+                     open_failures=dict(sorted(member.open_failures.items())),
+                     retried_elsewhere=member.retried_elsewhere)
+    return entry
+
+
+async def module_status(modem: Modem) -> dict[str, Any]:
+    """The status page's module section, within ``MODULE_INFO_TIMEOUT``.
+
+    Always the ``state`` and ``last_error`` (why the module was last lost,
+    ``None`` if never).  The module's info is asked only while it is ready
+    and shown if it answers in time; otherwise the last answer is shown with
+    ``info_age_s``, and ``error`` says why it is not fresh (or missing).
+    """
+    state = modem.state.value
+    last_error = modem.last_error
+    module: dict[str, Any] = {}
+    if state is ModuleState.READY:
+        module["error"] = f"the module did not answer within {MODULE_INFO_TIMEOUT} s"
+        with trio.move_on_after(MODULE_INFO_TIMEOUT):
+            try:
+                info = await modem.module_info()
+            except ModemError as exc:
+                module["error"] = str(exc)
+            else:
+                module = _info_fields(info)
+    else:
+        module["error"] = f"module info not asked: the module is {state}"
+    if "error" in module:
+        cached = modem.cached_module_info()
+        if cached is not None:
+            module.update(_info_fields(cached[0]), info_age_s=round(cached[1], 1))
+    module["state"] = state.value
+    module["last_error"] = None if last_error is None else str(last_error)
+    module["urcs"] = modem.urc_health.report()  # lost URCs made up for by polling
+    return module
+
+
+def _info_fields(info: ModuleInfo) -> dict[str, Any]:
+    return {
+        "manufacturer": info.manufacturer,
+        "model": info.model,
+        "revision": info.revision,
+        "signal_dbm": info.signal_dbm,
+        "registration": info.registration,
+        "address": info.address,
+        "ssl_settings": list(info.ssl_settings),
+    }

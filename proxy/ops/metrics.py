@@ -1,0 +1,244 @@
+"""``/metrics``: the proxy's counters in the Prometheus text format.
+
+``MetricsCollector`` is a prometheus_client custom collector: at every
+scrape it reads the counters the registry (``proxy.connections.registry``), the
+admission and the driver (``modem.driver.Modem``) already keep, so there is
+no second set of bookkeeping to drift.  ``scrape`` first refreshes the
+module's signal (``Modem.module_info``, bounded like the status page), then
+renders.  Module-level series carry a ``modem`` label: ``"0"`` with one
+module, each modem's name with several (``[[modem]]``, ``--device`` twice).
+
+Names follow the Prometheus conventions: counters end in ``_total``, units
+are seconds and bytes.  The serial line's busy time each way is
+``bytes * 10 / baud`` (8N1), so ``rate(ssl_proxy_serial_busy_seconds_total[1m])``
+is the share of the line in use (1.0: at its limit).  The table of metrics
+is in docs/operations.md.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterator
+from collections.abc import Mapping as MappingABC
+from typing import Protocol
+
+import trio
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+
+from modem import __version__
+from modem.core.errors import ModemError
+from modem.core.module_state import ModuleState
+from modem.driver import Modem
+from proxy.config.build import Endpoint, Mapping, ProxyConfig
+from proxy.connections.admission import Admission
+from proxy.connections.registry import ConnectionState, MapTotals, Registry
+
+MODEM_LABEL = "0"  # the one module's label value
+SIGNAL_TIMEOUT = 0.8  # a scrape answers within 1 s, however slow the module
+
+
+class MetricsSource(Protocol):
+    """What the collector reads (``proxy.service.ProxyService``)."""
+
+    registry: Registry
+    admission: Admission | None
+    listen_addresses: dict[Mapping, Endpoint]
+    config: ProxyConfig
+
+    def labelled_modems(self) -> list[tuple[str, Modem]]:
+        """Each modem that is up, with its ``modem`` label value."""
+        ...
+
+
+def map_label(mapping: Mapping, bound: MappingABC[Mapping, Endpoint]) -> str:
+    """A map as a label value: where it really listens, and where it goes."""
+    return f"{bound.get(mapping, mapping.listen)} -> {mapping.remote}"
+
+
+class MetricsCollector:
+    """Builds every metric family from ``source`` at scrape time."""
+
+    def __init__(self, source: MetricsSource) -> None:
+        self.source = source
+
+    def collect(self) -> Iterator[Metric]:
+        yield from self._service()
+        yield from self._maps()
+        modems = self.source.labelled_modems()
+        if modems:
+            yield from self._module(modems)
+
+    def _service(self) -> Iterator[Metric]:
+        source = self.source
+        info = GaugeMetricFamily("ssl_proxy_build_info", "The proxy's version.",
+                                 labels=["version"])
+        info.add_metric([__version__], 1)
+        yield info
+        counters = source.registry.counters
+        yield _by_key("ssl_proxy_open_failures", "Opens that failed, by the module's error "
+                      "code (else the error's kind; ModuleNotReady: reset while the module "
+                      "recovered).", "code", counters.open_failures)
+        yield _by_key("ssl_proxy_socket_failures", "Open module sockets that failed "
+                      "mid-stream, by error code or kind.", "code", counters.socket_failures)
+        yield _by_key("ssl_proxy_connection_ends", "Ended connections by how they ended "
+                      "(docs/reliability.md: the endings table).", "ending", counters.ends)
+        yield CounterMetricFamily(
+            "ssl_proxy_idle_releases", "Module sockets an idle connection gave back while "
+            "its client stayed connected (idle-release).", value=counters.idle_releases)
+        yield CounterMetricFamily(
+            "ssl_proxy_resets", "Connections the client saw reset (RST): anything "
+            "but a complete stream.", value=counters.resets)
+        if admission_now := source.admission:
+            yield GaugeMetricFamily("ssl_proxy_queue_max", "The --queue-max limit.",
+                                    value=admission_now.queue_max)
+        yield CounterMetricFamily(
+            "ssl_proxy_queue_timeouts", "Connections closed unserved: no module socket "
+            "freed up within the queue timeout.", value=counters.queue_timeouts)
+        queued = sum(1 for r in source.registry.connections.values()
+                     if r.state is ConnectionState.QUEUED)
+        yield GaugeMetricFamily("ssl_proxy_queue_length",
+                                "Connections waiting for a module socket.", value=queued)
+        admission = source.admission
+        if admission is not None:
+            yield GaugeMetricFamily("ssl_proxy_max_connections",
+                                    "The --max-connections limit.",
+                                    value=admission.max_connections)
+
+    def _maps(self) -> Iterator[Metric]:
+        source = self.source
+        registry = source.registry
+        live: dict[Mapping, MapTotals] = {m: MapTotals() for m in source.config.maps}
+        states: dict[Mapping, Counter[str]] = {m: Counter() for m in source.config.maps}
+        for record in registry.connections.values():
+            totals = live.setdefault(record.mapping, MapTotals())
+            totals.bytes_up += record.bytes_up
+            totals.bytes_down += record.bytes_down
+            states.setdefault(record.mapping, Counter())[record.state.value] += 1
+        ended = CounterMetricFamily(
+            "ssl_proxy_connections", "Local connections that ended, by map and outcome.",
+            labels=["map", "outcome"])
+        open_now = GaugeMetricFamily(
+            "ssl_proxy_connections_active", "Local connections now, by map and state.",
+            labels=["map", "state"])
+        moved = CounterMetricFamily(
+            "ssl_proxy_bytes", "Payload bytes by map; up: local to remote, down: back.",
+            labels=["map", "direction"], unit="bytes")
+        for mapping in live:
+            label = map_label(mapping, source.listen_addresses)
+            done = registry.map_totals.get(mapping, MapTotals())
+            for outcome, count in sorted(done.outcomes.items()):
+                ended.add_metric([label, outcome], count)
+            for state in ConnectionState:
+                open_now.add_metric([label, state.value], states[mapping][state.value])
+            moved.add_metric([label, "up"], done.bytes_up + live[mapping].bytes_up)
+            moved.add_metric([label, "down"], done.bytes_down + live[mapping].bytes_down)
+        yield from (ended, open_now, moved)
+
+    def _module(self, modems: list[tuple[str, Modem]]) -> Iterator[Metric]:
+        """The module series, one label value per modem (each family once)."""
+        state = GaugeMetricFamily("ssl_proxy_module_state",
+                                  "1 for the module's current state, 0 for the others.",
+                                  labels=["modem", "state"])
+        for label, modem in modems:
+            for each in ModuleState:
+                state.add_metric([label, each.value], 1 if modem.state.value is each else 0)
+        yield state
+        signal = GaugeMetricFamily("ssl_proxy_module_signal_dbm",
+                                   "The module's signal (AT+CSQ) in dBm.", labels=["modem"])
+        for label, modem in modems:
+            cached = modem.cached_module_info()
+            if cached is not None and cached[0].signal_dbm is not None:
+                signal.add_metric([label], cached[0].signal_dbm)
+        if signal.samples:
+            yield signal
+        in_use = GaugeMetricFamily("ssl_proxy_module_sockets_in_use",
+                                   "Module client IDs (sockets) in use.", labels=["modem"])
+        capacity = GaugeMetricFamily("ssl_proxy_module_sockets",
+                                     "Module client IDs (sockets) there are.", labels=["modem"])
+        for label, modem in modems:
+            in_use.add_metric([label], len(modem.client_ids.in_use))
+            capacity.add_metric([label], modem.client_ids.capacity)
+        yield in_use
+        yield capacity
+        readers: tuple[tuple[str, str, Callable[[Modem], int]], ...] = (
+            ("ssl_proxy_send_fail_retries", "Chunks sent again after SEND FAIL "
+             "(the module's send buffer was full).", lambda m: m.send_fail_retries),
+            ("ssl_proxy_module_restarts", "Restarts the proxy asked of the module "
+             "(AT+CFUN=1,1 after a run of failed opens).", lambda m: m.restarts),
+            ("ssl_proxy_module_recoveries", "Times the module was brought up again "
+             "after it was lost.", lambda m: m.recoveries),
+            ("ssl_proxy_pdp_reactivations", "PDP contexts reactivated after the "
+             "network dropped them.", lambda m: m.pdp_reactivations),
+        )
+        for name, text, read in readers:
+            family = CounterMetricFamily(name, text, labels=["modem"])
+            for label, modem in modems:
+                family.add_metric([label], read(modem))
+            yield family
+        yield from self._line(modems)
+
+    def _line(self, modems: list[tuple[str, Modem]]) -> Iterator[Metric]:
+        directions = ("to_module", "from_module")
+        moved = CounterMetricFamily("ssl_proxy_serial", "Bytes over the serial line.",
+                                    labels=["modem", "direction"], unit="bytes")
+        rate = GaugeMetricFamily("ssl_proxy_serial_baud", "The serial line's rate (bits/s).",
+                                 labels=["modem"])
+        busy = CounterMetricFamily(
+            "ssl_proxy_serial_busy", "Time the serial line was busy (bytes x 10 / baud); "
+            "its rate is the line's busy share.", labels=["modem", "direction"],
+            unit="seconds")
+        for label, modem in modems:
+            counts = modem.line_counts
+            for direction, value in zip(directions, (counts.to_module, counts.from_module),
+                                        strict=True):
+                moved.add_metric([label, direction], value)
+            baud = modem.line_baud
+            if not baud:
+                continue
+            rate.add_metric([label], baud)
+            for direction, seconds in zip(directions, counts.busy_seconds(baud), strict=True):
+                busy.add_metric([label, direction], seconds)
+        yield moved
+        if rate.samples:
+            yield rate
+            yield busy
+
+
+def _by_key(name: str, text: str, label: str, counts: MappingABC[str, int]
+            ) -> CounterMetricFamily:
+    """A counter family with one sample per key of ``counts``, in key order."""
+    family = CounterMetricFamily(name, text, labels=[label])
+    for key, count in sorted(counts.items()):
+        family.add_metric([key], count)
+    return family
+
+
+async def refresh_signal(modems: list[Modem]) -> None:
+    """Ask each module for its signal (cached 5 s), all at once, within
+    ``SIGNAL_TIMEOUT``; the last answer stands when one is not ready or slow."""
+    async def refresh(modem: Modem) -> None:
+        if modem.state.value is not ModuleState.READY:
+            return
+        try:
+            await modem.module_info()
+        except ModemError:
+            pass
+
+    with trio.move_on_after(SIGNAL_TIMEOUT):
+        async with trio.open_nursery() as nursery:
+            for modem in modems:
+                nursery.start_soon(refresh, modem)
+
+
+class ProxyMetrics:
+    """The ``/metrics`` page of one proxy: ``await scrape()`` is the body."""
+
+    def __init__(self, source: MetricsSource) -> None:
+        self.source = source
+        self.registry = CollectorRegistry(auto_describe=False)
+        self.registry.register(MetricsCollector(source))
+
+    async def scrape(self) -> bytes:
+        await refresh_signal([modem for _, modem in self.source.labelled_modems()])
+        return generate_latest(self.registry)
