@@ -13,7 +13,7 @@ import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from proxy.errors import PortNotFound as PortNotFound  # its home before proxy.errors
+from proxy.errors import PortNotFound
 
 QUECTEL_VID = 0x2C7C
 AT_INTERFACE = 2

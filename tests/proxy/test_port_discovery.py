@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from proxy.modems.port_discovery import PortNotFound, SerialPort, choose_at_port
+from proxy.errors import PortNotFound
+from proxy.modems.port_discovery import SerialPort, choose_at_port
 
 
 def ec25(n: int, bus: str = "1-1.4") -> list[SerialPort]:
