@@ -26,6 +26,7 @@ import trio
 
 from modem.core.errors import ModemError
 from modem.core.redaction import redact
+from modem.link.console import split_outside_quotes
 from proxy.logging_setup import kv
 
 log = logging.getLogger("proxy.at_console")
@@ -77,27 +78,6 @@ _BASIC_REASONS = {
 }
 
 
-def _split_outside_quotes(text: str, separator: str) -> list[str]:
-    pieces: list[str] = []
-    current: list[str] = []
-    quoted = False
-    for char in text:
-        if char == '"':
-            quoted = not quoted
-        if char == separator and not quoted:
-            pieces.append("".join(current))
-            current = []
-        else:
-            current.append(char)
-    pieces.append("".join(current))
-    return pieces
-
-
-def _split_commands(body: str) -> list[str]:
-    """Split on ``;`` outside double quotes."""
-    return _split_outside_quotes(body, ";")
-
-
 def _extended_name(piece: str) -> str:
     return re.split(r"[=?]", piece, maxsplit=1)[0].strip()
 
@@ -110,14 +90,8 @@ def _read_only_ssl(name: str, piece: str, args: str) -> bool:
     if args == "?" or name == "+QSSLSTATE":
         return True
     if name == "+QSSLCFG" and "=" in piece:
-        fields = _split_fields(args)
-        return len(fields) == 2
+        return len(split_outside_quotes(args, ",")) == 2
     return False
-
-
-def _split_fields(args: str) -> list[str]:
-    """Split on ``,`` outside double quotes."""
-    return _split_outside_quotes(args, ",")
 
 
 def refusal(line: str) -> str | None:
@@ -136,7 +110,7 @@ def refusal(line: str) -> str | None:
         return "A/ repeats the proxy's last command"
     if not upper.startswith("AT"):
         return "a command line starts with AT"
-    pieces = _split_commands(text[2:])
+    pieces = split_outside_quotes(text[2:], ";")
     for n, raw in enumerate(pieces):
         piece = raw.strip()
         up = piece.upper()
