@@ -5,7 +5,10 @@ proxy's own command channel (``Modem.at_command``, queued between the data
 commands), and the answer is the module's response lines and its final
 result line, each ending in CR LF.  Commands that would break the proxy's
 state (its sockets, contexts, files, the line's framing, data mode, the
-PDP context) are refused with one line ``ERROR: <why>`` and never sent.
+PDP context) are refused with one line ``ERROR: <why>`` and never sent.  A
+command the module cannot run now (it is recovering, it did not answer in
+time) answers one line too: ``ERROR:`` and the error as
+``modem.core.errors.render`` words it.
 
 A line may hold several commands, ``AT+CSQ;+CEREG?``: it is sent only if
 every one of them is allowed.  Basic (non-``+``) commands are allowed only
@@ -24,7 +27,7 @@ from typing import Any, Protocol
 
 import trio
 
-from modem.core.errors import ModemError
+from modem.core.errors import ModemError, render
 from modem.core.redaction import redact
 from modem.link.console import split_outside_quotes
 from proxy.logging_setup import kv
@@ -172,10 +175,8 @@ async def _run_line(line: str, at_command: AtCommand, peer: str) -> bytes:
     log.info("at console", extra=kv(peer=peer, command=redact(line)))
     try:
         resp = await at_command(line.strip())
-    except ModemError as exc:
-        return f"ERROR: module: {exc}\r\n".encode("ascii", "replace")
-    except ValueError as exc:
-        return f"ERROR: {exc}\r\n".encode("ascii", "replace")
+    except (ModemError, ValueError) as exc:  # ValueError: not one AT command line
+        return f"ERROR: {render(exc)}\r\n".encode("ascii", "replace")
     return format_response(resp.lines, resp.final)
 
 

@@ -118,7 +118,7 @@ async def test_console_protocol():
         assert lines[2].startswith("ERROR: ATE1 refused")
         assert lines[3].startswith("ERROR: AT+QSSLCLOSE refused")
         assert lines[4] == "ERROR"
-        assert lines[5].startswith("ERROR: module: AT+SLOW got no answer")
+        assert lines[5].startswith("ERROR: AT+SLOW got no answer")
         # a line split across writes, and an overlong one that is skipped to its end
         await client.send_all(b"AT+C")
         await client.send_all(b"SQ\r\n" + b"A" * (MAX_LINE + 10))
