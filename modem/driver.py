@@ -32,6 +32,7 @@ from modem.bringup.steps import BringUpError, PdpSettings, pdp_address
 from modem.core import commands
 from modem.core.at_command import Command
 from modem.core.errors import (
+    CmeError,
     ModemError,
     ModuleLost,
     ModuleTimeout,
@@ -392,10 +393,9 @@ class Modem:
                 end = OpenEnd.CONNECTED
                 self._note_open_result(None, host, port)
                 return sock
-            except ModemError as exc:
-                code = getattr(exc, "code", None)
-                if isinstance(code, int):
-                    self._note_open_result(code, host, port)
+            except CmeError as exc:
+                if exc.code is not None:  # the restart policy's streaks are by code
+                    self._note_open_result(exc.code, host, port)
                 raise
             finally:
                 self._table.end_open(sock, end)

@@ -52,6 +52,7 @@ from modem.core.errors import (
     ModuleLost,
     ModuleNotReady,
     PdpContextBrokeDown,
+    render,
 )
 from modem.core.line_counts import LineCounts
 from modem.core.module_state import ModuleState
@@ -157,7 +158,8 @@ class Supervisor:
                 if first:
                     raise
                 self.last_failure = exc
-                log.warning("serial device unavailable, retrying in %.1f s: %s", backoff, exc)
+                log.warning("serial device unavailable, retrying in %.1f s: %s", backoff,
+                            render(exc))
                 await trio.sleep(backoff)
                 backoff = min(backoff * 2, self._reopen_backoff_max)
                 continue
@@ -168,11 +170,11 @@ class Supervisor:
             self._table.fail_all(failure)
             if end is LifeEnd.SERVED:
                 backoff = first_backoff
-                log.warning("module lost, recovering: %s", failure)
+                log.warning("module lost, recovering: %s", render(failure))
             else:
                 # The module answers but cannot be brought up (no SIM, no
                 # network...): retry, slower and slower, without spinning.
-                log.warning("bring-up failed, retrying in %.1f s: %s", backoff, failure)
+                log.warning("bring-up failed, retrying in %.1f s: %s", backoff, render(failure))
                 await trio.sleep(backoff)
                 backoff = min(backoff * 2, BRINGUP_BACKOFF_MAX)
 
@@ -239,7 +241,8 @@ class Supervisor:
                 channel.rdy_means = RdyMeans.SOCKETS_LOST
                 return
             log.info("module restarted during bring-up; starting over")
-        raise BringUpError("module keeps restarting during bring-up: check its power supply")
+        raise BringUpError("module keeps restarting during bring-up",
+                           hint="check its power supply")
 
     async def _bring_up_once(self, channel: AtChannel) -> None:
         await configure_line(channel)
@@ -282,7 +285,7 @@ class Supervisor:
                         return
                     self.last_failure = exc
                     log.warning("PDP context reactivation failed, retrying in %.0f s: %s",
-                                backoff, exc)
+                                backoff, render(exc))
                     await trio.sleep(backoff)
                     backoff = min(backoff * 2, PDP_BACKOFF_MAX)
             log.info("PDP context reactivated address=%s", self.address)

@@ -21,6 +21,7 @@ from dataclasses import replace
 from typing import Any, NoReturn
 
 from modem import __version__
+from modem.core.errors import ExplainedError, render
 from modem.core.limits import CLIENT_IDS
 from proxy.config.build import TLS_VERSIONS, ProxyConfig, build_config, load_toml
 from proxy.config.file_secrets import exposure_warning
@@ -187,8 +188,9 @@ def parse_command_line(argv: list[str] | None) -> ProxyConfig:
     return config
 
 
-def _fail(message: str, status: int) -> int:
-    print(f"{PROG}: error: {message}", file=sys.stderr)
+def _fail(exc: ExplainedError, status: int) -> int:
+    """Print ``exc`` as the one ``ssl-proxy: error: ...`` line; return ``status``."""
+    print(f"{PROG}: error: {render(exc)}", file=sys.stderr)
     return status
 
 
@@ -204,18 +206,18 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exc:  # --help, --version
         return exc.code if isinstance(exc.code, int) else EXIT_OK
     except ConfigError as exc:
-        return _fail(str(exc), EXIT_USAGE)
+        return _fail(exc, EXIT_USAGE)
 
     from .runner import RuntimeFailure, load_all_material, run
 
     try:
         materials = load_all_material(config)
     except ConfigError as exc:
-        return _fail(str(exc), EXIT_USAGE)
+        return _fail(exc, EXIT_USAGE)
     try:
         return run(config, materials, reread=lambda: parse_command_line(argv))
     except RuntimeFailure as exc:
-        return _fail(str(exc), EXIT_RUNTIME)
+        return _fail(exc, EXIT_RUNTIME)
     except KeyboardInterrupt:
         return 130
 

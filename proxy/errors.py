@@ -1,21 +1,21 @@
 """The proxy's own errors: one base class, one line each for the user.
 
 ``ProxyError`` is the base of every error the proxy raises about its own
-work (its flags and files, its listeners, finding the device, admission);
-``str()`` of each is one line that says what is wrong and what to do.
-The modem layer's errors (``modem.core.errors.ModemError``) stay separate: they
-describe the module, and the runner words them as such.
+work (its flags and files, its listeners, finding the device, admission).
+Like the modem layer's ``ModemError`` it is an ``ExplainedError``
+(``modem.core.errors``): ``str()`` says what is wrong, ``hint`` what to do
+when the message does not already say it, and ``render`` shows both.
 
 This module imports nothing of the proxy, so every other module can use it.
 """
 
 from __future__ import annotations
 
-from modem.core.errors import DeviceError
+from modem.core.errors import DeviceError, ExplainedError
 
 
-class ProxyError(Exception):
-    """Base of the proxy's own errors; ``str()`` is one line for the user."""
+class ProxyError(ExplainedError):
+    """Base of the proxy's own errors; ``render`` of each is one line for the user."""
 
 
 class ConfigError(ProxyError):
@@ -37,10 +37,11 @@ class PortNotFound(ProxyError):
 class PortLost(DeviceError):
     """Discovery did not find the AT port again on a reopen (the module is
     re-enumerating or unplugged); the driver retries.  A ``DeviceError`` so
-    the driver treats it as a missing device."""
+    the driver treats it as a missing device.  ``detail`` is what discovery
+    found instead (``PortNotFound``'s message)."""
 
-    def _advice(self) -> str:
-        return f"the module's AT port (last at {self.path}) is not there now: {self.detail}"
+    def _explain(self) -> tuple[str, str | None]:
+        return f"the module's AT port (last at {self.path}) is not there now: {self.detail}", None
 
 
 class QueueTimeout(ProxyError):
@@ -52,4 +53,5 @@ class QueueFull(ProxyError):
 
 
 class RuntimeFailure(ProxyError):
-    """The proxy could not start or keep running (exit status 1)."""
+    """The proxy could not start or keep running (exit status 1); ``str()`` is
+    the failure's whole line (``render``), so the CLI prints it as it is."""

@@ -5,8 +5,9 @@ valid.  It returns the exit status (0 after a graceful stop, 1 after a
 second signal cut the shutdown short) or raises ``RuntimeFailure`` whose
 ``str()`` is the one line to print: no module found, device unusable, port
 in use, bring-up failed (SIM, APN, network).  ``runtime_failures`` is that
-boundary: every expected failure (a ``ProxyError``, or the modem layer's
-``ModemError``) becomes ``RuntimeFailure`` there, and nowhere else.
+boundary: every expected failure (an ``ExplainedError``: a ``ProxyError``, or
+the modem layer's ``ModemError``) becomes ``RuntimeFailure`` there, and
+nowhere else, worded by ``modem.core.errors.render``.
 
 Signals: the first SIGINT/SIGTERM asks the service to shut down gracefully,
 a second one stops it at once.  SIGHUP re-reads the config (``proxy.ops.reload``)
@@ -24,8 +25,7 @@ from functools import partial
 
 import trio
 
-from modem.bringup.steps import BringUpError
-from modem.core.errors import DeviceError, ModemError
+from modem.core.errors import ExplainedError, render
 from modem.core.profile import TlsProfile
 from proxy.config.build import Mapping, ProxyConfig, TlsOptions
 from proxy.config.certificates import TlsMaterial
@@ -35,11 +35,11 @@ from proxy.config.profiles import load_all_material as load_all_material
 from proxy.modems.port_discovery import SerialPort, find_all_at_ports, find_at_port
 from proxy.ops.reload import ConfigSource
 
-from .errors import ProxyError, RuntimeFailure
+from .errors import RuntimeFailure
 from .logging_setup import NOTICE, kv, setup_logging
 from .service import ProxyService
 
-__all__ = ["RuntimeFailure", "explain", "load_all_material", "run", "run_until_signalled",
+__all__ = ["RuntimeFailure", "load_all_material", "run", "run_until_signalled",
            "runtime_failures"]
 
 log = logging.getLogger("proxy.runner")
@@ -54,17 +54,6 @@ def _leaves(exc: BaseException) -> list[BaseException]:
     return [exc]
 
 
-def explain(exc: BaseException) -> str | None:
-    """The one-line message for an expected runtime failure, else None."""
-    if isinstance(exc, ProxyError | DeviceError | BringUpError):
-        return str(exc)
-    if isinstance(exc, ModemError):
-        text = str(exc) or type(exc).__name__
-        # "module does not answer AT ..." needs no "module: " before it.
-        return text if text.startswith(("module ", "module's ")) else f"module: {text}"
-    return None
-
-
 @contextmanager
 def runtime_failures() -> Iterator[None]:
     """Turn the first expected failure (also inside an exception group) into
@@ -73,9 +62,8 @@ def runtime_failures() -> Iterator[None]:
         yield
     except BaseException as exc:
         for leaf in _leaves(exc):
-            message = explain(leaf)
-            if message is not None:
-                raise RuntimeFailure(message) from None
+            if isinstance(leaf, ExplainedError):
+                raise RuntimeFailure(render(leaf)) from None
         raise
 
 

@@ -32,7 +32,7 @@ import trio
 from modem.bringup.clock_sync import HostClock, sync_clock
 from modem.core import commands
 from modem.core.clock_policy import ClockDecision
-from modem.core.errors import CmeError, ModemError, ModuleTimeout
+from modem.core.errors import CmeError, FileTimeout, ModemError, ModuleTimeout
 from modem.core.limits import SSL_CONTEXTS
 from modem.core.profile import TlsProfile, module_file_name
 from modem.link.channel import AtChannel
@@ -45,7 +45,7 @@ FILE_PREFIX = "sp-"
 
 
 class BringUpError(ModemError):
-    """Bring-up failed; the message says which step and what to do."""
+    """Bring-up failed; the message says which step, ``hint`` what to do."""
 
 
 @dataclass(frozen=True)
@@ -114,11 +114,12 @@ async def check_sim(channel: AtChannel) -> None:
     try:
         resp = await expect_ok(channel, commands.cpin_query())
     except CmeError as exc:
-        raise BringUpError(
-            f"SIM not usable ({exc.meaning}): insert a SIM card or unlock it") from exc
+        raise BringUpError(f"SIM not usable ({exc.meaning})",
+                           hint="insert a SIM card or unlock it") from exc
     state = commands.parse_cpin(resp.lines[0]) if resp.lines else "unknown"
     if state != "READY":
-        raise BringUpError(f"SIM not ready ({state}): unlock the SIM (AT+CPIN) or replace it")
+        raise BringUpError(f"SIM not ready ({state})",
+                           hint="unlock the SIM (AT+CPIN) or replace it")
 
 
 async def wait_registered(channel: AtChannel, within: float) -> str:
@@ -137,9 +138,8 @@ async def wait_registered(channel: AtChannel, within: float) -> str:
                         return reg.describe()
                     last = reg.describe()
             await trio.sleep(1.0)
-    raise BringUpError(
-        f"not registered on the network ({last}) after {within:g} s: "
-        "check the antenna, the SIM's subscription and the coverage")
+    raise BringUpError(f"not registered on the network ({last}) after {within:g} s",
+                       hint="check the antenna, the SIM's subscription and the coverage")
 
 
 async def set_clock(channel: AtChannel,
@@ -164,11 +164,12 @@ async def activate_pdp(channel: AtChannel, pdp: PdpSettings) -> str:
         apn = f"APN {pdp.apn!r}" if pdp.apn is not None else "the module's configured APN"
         hint = "check --apn, --apn-user and --apn-password" if pdp.apn is not None \
             else "give --apn"
-        raise BringUpError(
-            f"could not activate PDP context {cid} with {apn} ({exc}): {hint}") from exc
+        raise BringUpError(f"could not activate PDP context {cid} with {apn} ({exc})",
+                           hint=hint) from exc
     address = await pdp_address(channel, cid)
     if address is None:
-        raise BringUpError(f"PDP context {cid} did not come up: check --apn and the SIM's plan")
+        raise BringUpError(f"PDP context {cid} did not come up",
+                           hint="check --apn and the SIM's plan")
     return address
 
 
@@ -249,7 +250,7 @@ async def upload(channel: AtChannel, name: str, content: bytes,
         try:
             resp = await channel.run(commands.qfupl(name, len(content), wait), content)
         except ModuleTimeout as exc:
-            raise BringUpError(_upload_timed_out(name, len(content), wait, line_baud)) from exc
+            raise _upload_timed_out(name, len(content), wait, line_baud) from exc
         if resp.ok and resp.lines:
             if commands.parse_qfupl(resp.lines[0]).matches(content):
                 log.info("uploaded file name=%s size=%d wait=%d", name, len(content), wait)
@@ -258,22 +259,19 @@ async def upload(channel: AtChannel, name: str, content: bytes,
             await channel.run(commands.qfdel(name))
             continue
         failure = await error_of(channel, resp, "AT+QFUPL")
-        if isinstance(failure, CmeError) and failure.code == UPLOAD_TIMED_OUT:
-            raise BringUpError(_upload_timed_out(name, len(content), wait, line_baud))
-        raise BringUpError(
-            f"uploading {name} ({len(content)} bytes) failed: {failure}; "
-            "check the module's free space (AT+QFLDS)")
-    raise BringUpError(f"uploading {name} failed twice with a bad checksum: check the serial line")
+        if isinstance(failure, FileTimeout):
+            raise _upload_timed_out(name, len(content), wait, line_baud)
+        raise BringUpError(f"uploading {name} ({len(content)} bytes) failed: {failure}",
+                           hint="check the module's free space (AT+QFLDS)")
+    raise BringUpError(f"uploading {name} failed twice with a bad checksum",
+                       hint="check the serial line")
 
 
-UPLOAD_TIMED_OUT = 421  # FILE AT manual: "time out"
-
-
-def _upload_timed_out(name: str, size: int, wait: int, line_baud: int | None) -> str:
+def _upload_timed_out(name: str, size: int, wait: int, line_baud: int | None) -> BringUpError:
     baud = line_baud or commands.DEFAULT_LINE_BAUD
-    return (f"uploading {name} ({size} bytes) timed out after {wait} s at {baud} baud: "
-            "check that --baud is the line's real speed, or give a smaller --cacert "
-            "(only the CAs your servers need)")
+    return BringUpError(f"uploading {name} ({size} bytes) timed out after {wait} s at {baud} baud",
+                        hint="check that --baud is the line's real speed, or give a smaller "
+                             "--cacert (only the CAs your servers need)")
 
 
 async def configure_contexts(
@@ -344,6 +342,5 @@ async def configure_context(channel: AtChannel, ctx: int, profile: TlsProfile,
         try:
             await expect_ok(channel, cmd)
         except ModemError as exc:
-            raise BringUpError(
-                f"the module refused {cmd.loggable} ({exc}): "
-                "check the TLS version and cipher suites") from exc
+            raise BringUpError(f"the module refused {cmd.loggable} ({exc})",
+                               hint="check the TLS version and cipher suites") from exc

@@ -12,7 +12,8 @@ from modem.core.at_command import Command, Framing
 from modem.core.errors import AtProtocolError, ModemError
 from modem.link.channel import AtChannel
 
-__all__ = ["AtResponse", "console_command", "final_text", "run_console_command"]
+__all__ = ["AtResponse", "console_command", "final_text", "run_console_command",
+           "split_outside_quotes"]
 
 
 @dataclass(frozen=True)
@@ -54,22 +55,26 @@ def console_command(text: str, max_response_s: float) -> Command:
     if not text[:2].upper() == "AT":
         raise ValueError("an AT command starts with AT")
     prefixes = tuple(dict.fromkeys(
-        name for name in (_name(part) for part in _commands(text[2:])) if name.startswith("+")))
+        name for name in (_name(part) for part in split_outside_quotes(text[2:], ";"))
+        if name.startswith("+")))
     return Command(text, info_prefixes=prefixes, framing=Framing.BARE_LINES, timeout=max_response_s)
 
 
-def _commands(body: str) -> list[str]:
-    """The commands of a line (after ``AT``): split on ``;`` outside double quotes."""
-    parts = [""]
+def split_outside_quotes(text: str, separator: str) -> list[str]:
+    """``text`` split on ``separator`` where it stands outside double quotes:
+    the commands of a line after ``AT`` (``;``), the fields of a command's
+    arguments (``,``).  A quote opens or closes a string (AT strings have no
+    escapes); pieces keep their spaces."""
+    pieces = [""]
     quoted = False
-    for char in body:
+    for char in text:
         if char == '"':
             quoted = not quoted
-        if char == ";" and not quoted:
-            parts.append("")
+        if char == separator and not quoted:
+            pieces.append("")
         else:
-            parts[-1] += char
-    return parts
+            pieces[-1] += char
+    return pieces
 
 
 def _name(command: str) -> str:

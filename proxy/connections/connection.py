@@ -11,7 +11,7 @@ keep their detail counters: ``socket_failures`` (the module side broke
 mid-stream), ``open_failures`` (``open_failures["ModuleNotReady"]`` counts
 connections reset at once because the module was being recovered),
 ``queue_timeouts``.  A failed open also logs the manual's error code and
-meaning with a hint of what to check.
+meaning with the error's hint of what to check.
 """
 
 from __future__ import annotations
@@ -44,33 +44,11 @@ from proxy.logging_setup import kv
 
 __all__ = [
     "HALF_CLOSE_TIMEOUT", "LOCAL_STREAM_ERRORS", "MODULE_SOCKET_ERRORS", "READ_SIZE",
-    "RECEIVE_SIZE", "Pump", "SocketOpener", "failure_key", "hint_for", "reset_on_close",
+    "RECEIVE_SIZE", "Pump", "SocketOpener", "failure_key", "reset_on_close",
     "serve_connection",
 ]
 
 log = logging.getLogger("proxy.connection")
-
-# What to check after an open fails with a given code (manual chapters 4 and 5).
-_HINTS = {
-    561: "check the PDP context (AT+QIACT?) and --apn",
-    565: "check the host name and the module's DNS servers (AT+QIDNSCFG); "
-         "with --emulate give --resolve NAME=IP",
-    566: "check the remote port, the CA (--cacert), --tls-version/--ciphers, "
-         "and the module clock (AT+CCLK?)",
-    567: "the remote closed the connection during the open",
-    569: "the remote did not answer in time: check the address and the network",
-    570: "the network dropped the PDP context; the proxy reactivates it",
-    573: "give --apn (the module has no APN configured)",
-}
-
-
-def hint_for(exc: BaseException) -> str | None:
-    code = getattr(exc, "code", None)
-    if isinstance(code, int) and code in _HINTS:
-        return _HINTS[code]
-    if isinstance(code, int) and code in (564, 568, 574):
-        return "the module is busy: try again"
-    return None
 
 
 class SocketOpener(Protocol):
@@ -119,8 +97,7 @@ async def serve_connection(local: trio.abc.Stream, record: ConnectionRecord, *,
                             level = (logging.INFO if isinstance(exc, ModuleNotReady)
                                      else logging.WARNING)
                             log.log(level, "open failed", extra=kv(
-                                **fields, remote=str(remote), error=str(exc),
-                                hint=hint_for(exc)))
+                                **fields, remote=str(remote), error=str(exc), hint=exc.hint))
                             return reason
                         registry.counters.opened += 1
                         record.state = ConnectionState.OPEN

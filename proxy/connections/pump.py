@@ -39,7 +39,14 @@ from functools import partial
 
 import trio
 
-from modem.core.errors import CmeError, ExceptionMapping, ModemError, SendStalled, map_exceptions
+from modem.core.errors import (
+    ExceptionMapping,
+    ExplainedError,
+    ModemError,
+    SendStalled,
+    map_exceptions,
+    render,
+)
 from modem.core.limits import MAX_RECV, MAX_SEND
 from proxy.config.model import HALF_CLOSE_TIMEOUT
 from proxy.connections.endings import Ending
@@ -52,11 +59,9 @@ NO_IDLE = IdlePolicy(reclaim_after=0, timeout=0)
 
 
 def failure_key(exc: BaseException) -> str:
-    """The status page's key for a failure: the code, else the error's kind."""
-    code = getattr(exc, "code", None)
-    if isinstance(exc, CmeError) and code is not None:
-        return str(code)
-    return type(exc).__name__
+    """The status page's key for a failure: the error's own (the manual's code
+    for a coded one), else the exception's class name."""
+    return exc.failure_key if isinstance(exc, ExplainedError) else type(exc).__name__
 
 
 class _DirectionEnded(Exception):
@@ -78,7 +83,7 @@ def _local_ended(exc: Exception) -> _DirectionEnded:
 def _module_failed(exc: Exception) -> _DirectionEnded:
     ending = Ending.SEND_STALLED if isinstance(exc, SendStalled) else Ending.MODULE_FAILED
     if isinstance(exc, ModemError):
-        return _DirectionEnded(ending, f"module socket failed: {exc}", failure_key(exc))
+        return _DirectionEnded(ending, f"module socket failed: {render(exc)}", failure_key(exc))
     return _DirectionEnded(ending, "module socket closed", failure_key(exc))
 
 

@@ -16,6 +16,7 @@ import trio
 
 from modem import __version__
 from modem.bringup.steps import PdpSettings
+from modem.core.errors import render
 from proxy.config.model import APN_AUTH, URC_PORT_CHOICES
 from proxy.config.parse import parse_endpoint, parse_resolve
 from proxy.config.toml_file import load_toml
@@ -138,7 +139,7 @@ def main(argv: list[str], out: TextIO = sys.stdout) -> int:
     except SystemExit as exc:  # --help
         return exc.code if isinstance(exc.code, int) else 0
     except ConfigError as exc:
-        print(f"ssl-proxy: error: {exc}", file=sys.stderr)
+        print(f"ssl-proxy: error: {render(exc)}", file=sys.stderr)
         return 2
     report = trio.run(run_doctor, options, out, transcript)
     verdict = "all checks passed" if report.passed else "some checks failed"

@@ -53,12 +53,11 @@ from modem.link.console import console_command
 from modem.link.response_errors import error_of
 from proxy.config.certificates import host_ca_bundle, read_ca_file
 from proxy.config.model import Endpoint
-from proxy.connections.connection import hint_for
 from proxy.modems.device_opener import PortOpener
 from proxy.modems.port_discovery import describe_device, find_at_port, urc_port_for
 
 from ..errors import ProxyError
-from .report import CheckResult, Outcome, Report
+from .report import CheckResult, Outcome, Report, failed
 
 TEST_FILE = "UFS:sp-doctor.tmp"  # sp-: a proxy start deletes it if a run left it
 
@@ -78,17 +77,6 @@ class DoctorOptions:
     emulator: dict[str, Any] = field(default_factory=dict)
     wait: float = 60.0  # registration
     throughput_bytes: int = 8192
-
-
-def _split(message: str) -> tuple[str, str]:
-    """A one-line error ``what: what to do`` as (found, advice)."""
-    found, sep, advice = message.rpartition(": ")
-    return (found, advice) if sep else (message, "")
-
-
-def _fail(name: str, exc: BaseException, advice: str = "") -> CheckResult:
-    found, said = _split(str(exc) or type(exc).__name__)
-    return CheckResult(name, Outcome.FAIL, found, said or advice)
 
 
 class Doctor:
@@ -127,7 +115,7 @@ class Doctor:
             try:
                 device = opts.device or await _find_device()
             except ProxyError as exc:
-                return self._add(_fail("port", exc, "give --device"))
+                return self._add(failed("port", exc, "give --device"))
             if opts.urc_port != "auto":
                 self.urc_port = opts.urc_port
             else:
@@ -137,7 +125,7 @@ class Doctor:
         try:
             stream = await opener()
         except DeviceError as exc:
-            return self._add(_fail("port", exc))
+            return self._add(failed("port", exc))
         self._add(CheckResult("port", Outcome.PASS, f"{device} opened at {opts.baud} baud"))
         async with stream:
             channel = AtChannel(stream, lambda urc: None, trace=True, command_timeout_cap=30)
@@ -183,7 +171,7 @@ class Doctor:
             try:
                 self._add(await check(channel))
             except ModemError as exc:
-                self._add(_fail(name, exc, "see docs/troubleshooting.md"))
+                self._add(failed(name, exc, "see docs/troubleshooting.md"))
 
     async def _identity(self, channel: AtChannel) -> CheckResult:
         identity = await identify(channel)
@@ -208,14 +196,14 @@ class Doctor:
         try:
             await check_sim(channel)
         except BringUpError as exc:
-            return _fail("sim", exc)
+            return failed("sim", exc)
         return CheckResult("sim", Outcome.PASS, "SIM ready (AT+CPIN?: READY)")
 
     async def _network(self, channel: AtChannel) -> CheckResult:
         try:
             described = await wait_registered(channel, self.options.wait)
         except BringUpError as exc:
-            return _fail("network", exc)
+            return failed("network", exc)
         return CheckResult("network", Outcome.PASS, described)
 
     async def _signal(self, channel: AtChannel) -> CheckResult:
@@ -249,7 +237,7 @@ class Doctor:
         try:
             address = await activate_pdp(channel, self.options.pdp)
         except BringUpError as exc:
-            return _fail("pdp", exc)
+            return failed("pdp", exc)
         return CheckResult("pdp", Outcome.PASS,
                            f"context {self.options.pdp.context_id} active, address {address}")
 
@@ -312,7 +300,7 @@ class Doctor:
             path = self.options.cacert or host_ca_bundle()
             profile = TlsProfile(cacert=read_ca_file(path), seclevel=1, sni=not host.is_ip)
         except ProxyError as exc:
-            return self._add(_fail("tls", exc))
+            return self._add(failed("tls", exc))
         try:
             async with _modem(opener, self.options, self.urc_port, profile) as modem:
                 client_id = modem.client_ids.acquire_nowait()
@@ -320,9 +308,8 @@ class Doctor:
                 sock = await modem.open_ssl_socket(client_id, host.host, host.port, profile)
                 took = time.perf_counter() - start
                 await sock.aclose()
-        except ModemError as exc:
-            advice = hint_for(exc) or "see docs/troubleshooting.md for the code"
-            return self._add(CheckResult("tls", Outcome.FAIL, f"open {host}: {exc}", advice))
+        except ModemError as exc:  # its message names the open ("open HOST:PORT: error ...")
+            return self._add(failed("tls", exc, "see docs/troubleshooting.md for the code"))
         self._add(CheckResult("tls", Outcome.PASS, f"TLS to {host} opened in {took:.2f} s, "
                               f"server certificate verified against {path}"))
 

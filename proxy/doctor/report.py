@@ -1,6 +1,8 @@
 """What ``ssl-proxy doctor`` prints and writes: one line per check, and the transcript.
 
-A check's line is ``PASS|FAIL|SKIP  <check>  <what was found>[: <what to do>]``;
+A check's line is ``PASS|FAIL|SKIP  <check>  <what was found>[: <what to do>]``
+(a check that failed with an error, ``failed``, shows it as
+``modem.core.errors.render`` words it: what failed and the error's hint);
 the transcript (``--transcript``) holds the same lines, the options and the
 whole AT exchange, with secrets redacted (``modem.core.redaction``): the file to
 attach to a bug report.
@@ -17,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
+from modem.core.errors import ExplainedError, render
 from modem.core.redaction import redact
 
 
@@ -38,6 +41,12 @@ class CheckResult:
     def line(self) -> str:
         text = f"{self.outcome.value}  {self.name:<12}  {self.found}"
         return f"{text}: {self.advice}" if self.advice else text
+
+
+def failed(name: str, exc: ExplainedError, advice: str = "") -> CheckResult:
+    """The check ``name`` failed with ``exc``: found is the error as ``render``
+    words it (with its hint); ``advice`` is for an error without a hint."""
+    return CheckResult(name, Outcome.FAIL, render(exc), "" if exc.hint else advice)
 
 
 class _Redacted(logging.Formatter):

@@ -23,7 +23,7 @@ from typing import Any
 
 import trio
 
-from modem.core.errors import ModemError
+from modem.core.errors import ModemError, render
 from modem.core.profile import TlsProfile
 from proxy.config.model import Mapping
 from proxy.connections.admission import Admission, Ticket
@@ -113,7 +113,7 @@ class PlacedOpener:
                 raise  # no other ready modem with a free ID: the client is reset
             client_id.member.retried_elsewhere += 1
             log.warning("open failed on one modem, trying another", extra=kv(
-                conn=self._record.number, failed=failed, to=other.member.name, error=str(exc)))
+                conn=self._record.number, failed=failed, to=other.member.name, error=render(exc)))
             self._record.client_id = int(other)
             return await self._open_on(other, host, port, profile)
 
@@ -129,7 +129,7 @@ class PlacedOpener:
             member.open_failures[type(exc).__name__] += 1
             if member.health.record(exc, trio.current_time()):
                 log.warning("modem fails its opens: passed over for a while",
-                            extra=kv(modem=member.name, error=str(exc)))
+                            extra=kv(modem=member.name, error=render(exc)))
             raise
         member.health.record(None, trio.current_time())
         member.opened += 1

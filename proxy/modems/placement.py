@@ -15,12 +15,14 @@ Placement (``choose``), over the modems a map may use:
    ``ModuleNotReady`` as with one modem; when some are ready but full the
    connection waits (the caller queues on them).
 
-Fault (``is_modem_fault``): the remote's failures (DNS 565, refused or a
-TLS/certificate failure 566, closed during the open 567) would fail on
-every modem, so they are not retried; anything else the module raises
-(lost, timeout, PDP context 561/570, no APN 573, operation timeout 569,
-busy, out of memory, protocol) is the modem's or its carrier's, and the
-open is retried once on another modem.
+Fault (``is_modem_fault``): the remote's failures (``RemoteRefused``: DNS
+565, refused or a TLS/certificate failure 566, closed during the open 567)
+would fail on every modem, so they are not retried; anything else the
+module raises (lost, timeout, ``NetworkDown``, busy, out of memory,
+protocol) is the modem's or its carrier's, and the open is retried once on
+another modem.  ``is_network_failure`` (``NetworkDown``, or a command that
+got no answer in time) counts towards ``OpenHealth.failing``.  Which code
+is which is ``modem.core.errors``'s to say.
 """
 
 from __future__ import annotations
@@ -29,22 +31,13 @@ import enum
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
-from modem.core.errors import (
-    DnsParseFailed,
-    ModemError,
-    ModuleLost,
-    ModuleTimeout,
-    OpenOutcomeLost,
-    SocketClosed,
-    SocketConnectionFailed,
-)
+from modem.core.errors import ModemError, ModuleTimeout, NetworkDown, RemoteRefused
 
 __all__ = ["FAILING_COOLDOWN", "FAILING_STREAK", "Candidate", "OpenHealth", "Verdict", "choose",
            "is_modem_fault", "is_network_failure"]
 
 FAILING_STREAK = 3      # network failures in a row that make a modem "failing"
 FAILING_COOLDOWN = 30.0  # seconds it is passed over; then it is tried again
-NETWORK_CODES = frozenset({561, 569, 570, 573})  # PDP context, timeout, no APN (manual ch. 4)
 
 
 @dataclass(frozen=True)
@@ -95,18 +88,14 @@ def choose(candidates: Iterable[Candidate], eligible: Collection[str] = (),
 
 def is_modem_fault(exc: ModemError) -> bool:
     """True when a failed open is the modem's (retry elsewhere), False for the remote's."""
-    return not isinstance(exc, DnsParseFailed | SocketConnectionFailed | SocketClosed)
+    return not isinstance(exc, RemoteRefused)
 
 
 def is_network_failure(exc: ModemError) -> bool:
-    """A failure that counts towards ``OpenHealth.failing``: the modem answers,
-    but its carrier does not carry the open (a lost module is in its state)."""
-    if isinstance(exc, ModuleLost):
-        return False
-    if isinstance(exc, ModuleTimeout | OpenOutcomeLost):
-        return True
-    code = getattr(exc, "code", None)
-    return isinstance(code, int) and code in NETWORK_CODES
+    """A failure that counts towards ``OpenHealth.failing``: the modem's carrier
+    did not carry the open (``NetworkDown``), or a command of it got no answer
+    in time.  A lost module is not counted: its state already passes it over."""
+    return isinstance(exc, NetworkDown | ModuleTimeout)
 
 
 class OpenHealth:

@@ -35,7 +35,7 @@ from typing import Any
 
 import trio
 
-from modem.core.errors import ModemError, ModuleNotReady
+from modem.core.errors import ModemError, ModuleNotReady, render
 from modem.driver import AtResponse, Modem, ModuleState
 from modem.nurseries import single_exception
 from proxy.config.model import ModemSpec
@@ -145,7 +145,7 @@ class ModemPool:
         while it has not come up."""
         async def run(text: str) -> AtResponse:
             if member.modem is None:
-                raise ModuleNotReady("starting", member.start_error)
+                raise ModuleNotReady(ModuleState.STARTING, member.start_error)
             return await member.modem.at_command(text)
         return run
 
@@ -174,7 +174,7 @@ class ModemPool:
                     raise  # not a start-up failure: a bug's place to show
                 member.start_error = exc
                 log.warning("modem did not come up; trying again", extra=kv(
-                    error=str(exc), retry_in=f"{wait:g}s"))
+                    error=render(exc), retry_in=f"{wait:g}s"))
             if not started:
                 started = True
                 task_status.started()

@@ -17,7 +17,7 @@ from typing import Any
 
 import trio
 
-from modem.core.errors import ModemError
+from modem.core.errors import ModemError, render
 from modem.core.module_state import ModuleState
 from modem.driver import Modem, ModuleInfo
 from proxy.modems.pool import ModemPool, PoolMember
@@ -57,7 +57,8 @@ def _member_status(member: PoolMember, module: dict[str, Any] | None, several: b
         entry["device"] = member.emulator.device
     if modem is None or module is None:
         error = member.start_error
-        return {**entry, "state": "starting", "last_error": None if error is None else str(error)}
+        return {**entry, "state": "starting",
+                "last_error": None if error is None else render(error)}
     now = trio.current_time()
     entry.update(
         state=module["state"],
@@ -101,7 +102,7 @@ async def module_status(modem: Modem) -> dict[str, Any]:
         if cached is not None:
             module.update(_info_fields(cached[0]), info_age_s=round(cached[1], 1))
     module["state"] = state.value
-    module["last_error"] = None if last_error is None else str(last_error)
+    module["last_error"] = None if last_error is None else render(last_error)
     module["urcs"] = modem.urc_health.report()  # lost URCs made up for by polling
     return module
 

@@ -5,7 +5,10 @@ proxy's own command channel (``Modem.at_command``, queued between the data
 commands), and the answer is the module's response lines and its final
 result line, each ending in CR LF.  Commands that would break the proxy's
 state (its sockets, contexts, files, the line's framing, data mode, the
-PDP context) are refused with one line ``ERROR: <why>`` and never sent.
+PDP context) are refused with one line ``ERROR: <why>`` and never sent.  A
+command the module cannot run now (it is recovering, it did not answer in
+time) answers one line too: ``ERROR:`` and the error as
+``modem.core.errors.render`` words it.
 
 A line may hold several commands, ``AT+CSQ;+CEREG?``: it is sent only if
 every one of them is allowed.  Basic (non-``+``) commands are allowed only
@@ -24,8 +27,9 @@ from typing import Any, Protocol
 
 import trio
 
-from modem.core.errors import ModemError
+from modem.core.errors import ModemError, render
 from modem.core.redaction import redact
+from modem.link.console import split_outside_quotes
 from proxy.logging_setup import kv
 
 log = logging.getLogger("proxy.at_console")
@@ -77,27 +81,6 @@ _BASIC_REASONS = {
 }
 
 
-def _split_outside_quotes(text: str, separator: str) -> list[str]:
-    pieces: list[str] = []
-    current: list[str] = []
-    quoted = False
-    for char in text:
-        if char == '"':
-            quoted = not quoted
-        if char == separator and not quoted:
-            pieces.append("".join(current))
-            current = []
-        else:
-            current.append(char)
-    pieces.append("".join(current))
-    return pieces
-
-
-def _split_commands(body: str) -> list[str]:
-    """Split on ``;`` outside double quotes."""
-    return _split_outside_quotes(body, ";")
-
-
 def _extended_name(piece: str) -> str:
     return re.split(r"[=?]", piece, maxsplit=1)[0].strip()
 
@@ -110,14 +93,8 @@ def _read_only_ssl(name: str, piece: str, args: str) -> bool:
     if args == "?" or name == "+QSSLSTATE":
         return True
     if name == "+QSSLCFG" and "=" in piece:
-        fields = _split_fields(args)
-        return len(fields) == 2
+        return len(split_outside_quotes(args, ",")) == 2
     return False
-
-
-def _split_fields(args: str) -> list[str]:
-    """Split on ``,`` outside double quotes."""
-    return _split_outside_quotes(args, ",")
 
 
 def refusal(line: str) -> str | None:
@@ -136,7 +113,7 @@ def refusal(line: str) -> str | None:
         return "A/ repeats the proxy's last command"
     if not upper.startswith("AT"):
         return "a command line starts with AT"
-    pieces = _split_commands(text[2:])
+    pieces = split_outside_quotes(text[2:], ";")
     for n, raw in enumerate(pieces):
         piece = raw.strip()
         up = piece.upper()
@@ -198,10 +175,8 @@ async def _run_line(line: str, at_command: AtCommand, peer: str) -> bytes:
     log.info("at console", extra=kv(peer=peer, command=redact(line)))
     try:
         resp = await at_command(line.strip())
-    except ModemError as exc:
-        return f"ERROR: module: {exc}\r\n".encode("ascii", "replace")
-    except ValueError as exc:
-        return f"ERROR: {exc}\r\n".encode("ascii", "replace")
+    except (ModemError, ValueError) as exc:  # ValueError: not one AT command line
+        return f"ERROR: {render(exc)}\r\n".encode("ascii", "replace")
     return format_response(resp.lines, resp.final)
 
 

@@ -32,7 +32,7 @@ from typing import Protocol
 
 import trio
 
-from modem.core.errors import ModemError
+from modem.core.errors import ModemError, render
 from modem.core.profile import TlsProfile
 from modem.driver import Modem
 from proxy.config.model import Endpoint, Mapping, ProxyConfig
@@ -189,7 +189,7 @@ async def reload_service(service: Reloadable, source: ConfigSource, bind: Bind) 
     try:
         config, profiles = source()
     except ProxyError as exc:
-        log.error("reload failed, keeping the running config", extra=kv(error=str(exc)))
+        log.error("reload failed, keeping the running config", extra=kv(error=render(exc)))
         return False
     plan = plan_reload(service.config, config)
     for warning in config.file_warnings:
@@ -211,7 +211,7 @@ async def reload_service(service: Reloadable, source: ConfigSource, bind: Bind) 
                 await trio.aclose_forcefully(listener)
         if not isinstance(exc, ProxyError | ModemError):
             raise
-        log.error("reload failed, keeping the running config", extra=kv(error=str(exc)))
+        log.error("reload failed, keeping the running config", extra=kv(error=render(exc)))
         return False
     _apply(service, plan, profiles, added)
     if modems:

@@ -7,6 +7,7 @@ import functools
 import pytest
 
 from modem.bringup.steps import BringUpError, PdpSettings
+from modem.core.errors import render
 from modem.driver import Modem
 from modem.emulator import Emulator, EmulatorConfig
 from modem.link.serial_stream import open_serial_stream
@@ -24,7 +25,7 @@ async def test_bring_up_names_the_missing_step(options, message):
             async with Modem.open(open_stream, pdp=PdpSettings(apn="internet"),
                                   registration_timeout=0.5):
                 pass
-    assert str(caught.value) == message
+    assert render(caught.value) == message
 
 
 def test_the_emulator_refuses_an_unknown_sim_state():

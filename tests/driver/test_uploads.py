@@ -10,6 +10,7 @@ import trio.testing
 import trustme
 
 from modem.bringup.steps import BringUpError, upload
+from modem.core.errors import render
 from modem.core.profile import TlsProfile
 from modem.driver import Modem, PdpSettings
 from modem.emulator import Emulator, EmulatorConfig
@@ -69,7 +70,7 @@ async def test_an_upload_timeout_says_timeout_and_what_to_try(autojump_clock) ->
         with pytest.raises(BringUpError) as caught:
             await upload(channel, "UFS:sp-0123456789abcdef.pem", b"x" * 225_000, 115200)
         nursery.cancel_scope.cancel()
-    message = str(caught.value)
+    message = render(caught.value)
     assert "timed out after 35 s at 115200 baud" in message
     assert "--baud" in message and "--cacert" in message
     assert "free space" not in message

@@ -20,7 +20,13 @@ import serial
 import trio
 import trio.testing
 
-from modem.core.errors import DeviceBusy, DeviceError, DeviceNotFound, DevicePermissionDenied
+from modem.core.errors import (
+    DeviceBusy,
+    DeviceError,
+    DeviceNotFound,
+    DevicePermissionDenied,
+    render,
+)
 from modem.link.serial_stream import SerialStream, _open_error, open_serial_stream
 from tests.helpers import receive_exactly
 
@@ -125,7 +131,8 @@ async def test_missing_device(tmp_path) -> None:
     with pytest.raises(DeviceNotFound) as caught:
         await open_serial_stream(path)
     assert caught.value.path == path
-    message = str(caught.value)
+    assert str(caught.value) == f"no such device {path}"
+    message = render(caught.value)
     assert message.startswith(f"no such device {path}: ")
     assert "python -m serial.tools.list_ports" in message
     assert "\n" not in message
@@ -146,7 +153,7 @@ async def test_second_open_is_busy_until_the_first_closes(pty_pair: Pty) -> None
         with pytest.raises(DeviceBusy) as caught:
             await open_serial_stream(pty_pair.path)
         assert caught.value.path == pty_pair.path
-        assert "exclusive lock" in str(caught.value)
+        assert "exclusive lock" in render(caught.value)
     async with await open_serial_stream(pty_pair.path):
         pass
 

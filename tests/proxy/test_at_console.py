@@ -9,6 +9,7 @@ import trio
 import trio.testing
 
 from modem.core.errors import ModuleTimeout
+from modem.link.console import console_command, split_outside_quotes
 from proxy.ops.at_console import MAX_LINE, handle_console, refusal, serve_at_console
 
 
@@ -21,6 +22,14 @@ from proxy.ops.at_console import MAX_LINE, handle_console, refusal, serve_at_con
 ])
 def test_allowed(line):
     assert refusal(line) is None
+
+
+def test_one_quote_aware_splitter_serves_the_console_and_the_driver():
+    assert split_outside_quotes('+QPING=1,"a;b";+CSQ', ";") == ['+QPING=1,"a;b"', "+CSQ"]
+    assert split_outside_quotes('"sni,x",1', ",") == ['"sni,x"', "1"]
+    assert split_outside_quotes("", ";") == [""]
+    assert refusal('AT+QSSLCFG="cacert,x",1') is None     # two fields: a query
+    assert console_command('AT+QPING=1,"a;+CSQ"', 5.0).info_prefixes == ("+QPING",)
 
 
 @pytest.mark.parametrize(("line", "words"), [
@@ -109,7 +118,7 @@ async def test_console_protocol():
         assert lines[2].startswith("ERROR: ATE1 refused")
         assert lines[3].startswith("ERROR: AT+QSSLCLOSE refused")
         assert lines[4] == "ERROR"
-        assert lines[5].startswith("ERROR: module: AT+SLOW got no answer")
+        assert lines[5].startswith("ERROR: AT+SLOW got no answer")
         # a line split across writes, and an overlong one that is skipped to its end
         await client.send_all(b"AT+C")
         await client.send_all(b"SQ\r\n" + b"A" * (MAX_LINE + 10))

@@ -4,7 +4,7 @@
   logged, and it is the one that answers;
 * a config file that sets ``device`` can be tried with ``--emulate``: the
   flag wins, with a one-line notice;
-* "module does not answer AT" is not prefixed with another "module: ";
+* an error reads once: no "module: " before "module does not answer AT";
 * the console commands the docs show answer on the emulator (a line of two
   commands brings both answers);
 * a second signal stops at once even while a command is on the line and
@@ -22,12 +22,11 @@ import sys
 
 import trio
 
-from modem.core.errors import ModuleLost, ModuleTimeout
+from modem.core.errors import ModuleLost, ModuleTimeout, render
 from modem.emulator import Fault
 from proxy.cli import parse_command_line
 from proxy.config.build import Endpoint, build_config
 from proxy.config.profiles import build_profiles, load_all_material
-from proxy.runner import explain
 from proxy.service import ProxyService, ServiceState
 
 from .test_end_to_end import (
@@ -81,10 +80,10 @@ async def test_bound_addresses_are_logged_and_a_file_device_yields_to_emulate(
 
 
 def test_a_module_error_reads_well():
-    assert explain(ModuleLost("module does not answer AT (30 tries): check the device path")
-                   ) == "module does not answer AT (30 tries): check the device path"
-    assert explain(ModuleTimeout("AT+CSQ: no answer within 1 s")
-                   ) == "module: AT+CSQ: no answer within 1 s"
+    assert render(ModuleLost("module does not answer AT (30 tries): check the device path")
+                  ) == "module does not answer AT (30 tries): check the device path"
+    assert render(ModuleTimeout("AT+CSQ: no answer within 1 s")
+                  ) == "AT+CSQ: no answer within 1 s"
 
 
 def test_the_flag_beats_the_files_opposite_choice():

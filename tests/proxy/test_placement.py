@@ -2,15 +2,45 @@
 
 from __future__ import annotations
 
+import modem.bringup.steps
+import modem.link.channel
+import proxy.errors
 from modem.core.errors import (
+    CmeError,
     DnsParseFailed,
+    LocalMistake,
+    ModemError,
+    ModuleBusy,
+    ModuleFault,
+    ModuleLost,
     ModuleNotReady,
     ModuleTimeout,
+    NetworkDown,
+    OpenOutcomeLost,
     OperationTimeout,
     PdpContextBrokeDown,
+    RemoteRefused,
     SocketConnectionFailed,
+    error_for_code,
 )
-from proxy.modems.placement import Candidate, OpenHealth, Verdict, choose, is_modem_fault
+from modem.core.module_state import ModuleState
+from proxy.modems.placement import (
+    Candidate,
+    OpenHealth,
+    Verdict,
+    choose,
+    is_modem_fault,
+    is_network_failure,
+)
+
+# The rules placement kept as its own integer tables before the errors
+# classified themselves; the verdicts must not change.
+REMOTE_CODES = {565, 566, 567}          # DNS, refused or TLS, closed during the open
+NETWORK_CODES = {561, 569, 570, 573}    # PDP context, timeout, PDP broke down, no APN
+NETWORK_CLASSES = (ModuleTimeout, OpenOutcomeLost)  # no code, counted all the same
+KINDS = {RemoteRefused, NetworkDown, ModuleBusy, LocalMistake, ModuleFault}  # never raised bare
+DEFINED_ELSEWHERE = (modem.bringup.steps.BringUpError, modem.link.channel.ModuleRestarted,
+                     proxy.errors.PortLost)
 
 
 def modem(name: str, order: int, *, ready: bool = True, registered: bool | None = True,
@@ -48,7 +78,8 @@ def test_eligible_and_excluded():
 def test_whose_fault_a_failed_open_is():
     assert not is_modem_fault(DnsParseFailed(565, "x"))
     assert not is_modem_fault(SocketConnectionFailed(566, "x"))
-    for exc in (ModuleNotReady("recovering"), ModuleTimeout("t"), OperationTimeout(569, "x"),
+    for exc in (ModuleNotReady(ModuleState.RECOVERING), ModuleTimeout("t"),
+                OperationTimeout(569, "x"),
                 PdpContextBrokeDown(570, "x")):
         assert is_modem_fault(exc), exc
 
@@ -62,3 +93,32 @@ def test_a_run_of_network_failures_passes_a_modem_over_for_a_while():
     assert not health.failing(32.5)                                 # tried again
     health.record(None, 33)
     assert health.streak == 0 and not health.failing(33)
+
+
+def _old_verdict(exc: ModemError) -> tuple[bool, bool]:
+    """(the modem's fault, a network failure) by the old tables."""
+    code = exc.code if isinstance(exc, CmeError) else None
+    network = code in NETWORK_CODES or (isinstance(exc, NETWORK_CLASSES)
+                                        and not isinstance(exc, ModuleLost))
+    return code not in REMOTE_CODES, network
+
+
+def _subclasses(cls: type[ModemError]) -> set[type[ModemError]]:
+    found = set(cls.__subclasses__())
+    for sub in list(found):
+        found |= _subclasses(sub)
+    return found
+
+
+def test_every_code_keeps_its_verdict():
+    for code in range(550, 575):
+        exc = error_for_code(code, "open h:443")
+        assert (is_modem_fault(exc), is_network_failure(exc)) == _old_verdict(exc), code
+
+
+def test_every_modem_error_class_keeps_its_verdict():
+    classes = _subclasses(ModemError) - KINDS
+    assert set(DEFINED_ELSEWHERE) <= classes and len(classes) > 40
+    for cls in classes:
+        exc = cls.__new__(cls)  # placement looks at the class (and a class's code) only
+        assert (is_modem_fault(exc), is_network_failure(exc)) == _old_verdict(exc), cls

@@ -147,7 +147,8 @@ async def test_process_fails_fast_while_the_module_is_away_then_serves_again(
     with trio.fail_after(5):
         async with await trio.open_tcp_stream("127.0.0.1", console_port) as console:
             (line,) = await console_command(console, "AT+CSQ")
-    assert line.startswith("ERROR: module: module is recovering after: ")
+    assert line.startswith("ERROR: module is recovering after: ")
+    assert line.endswith(": try again when it is back")
 
     module = await start_emulator_process(nursery, link)  # a new pty behind the same path
     await wait_serving(proxy.port)
