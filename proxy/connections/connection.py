@@ -170,8 +170,8 @@ async def serve_connection(local: trio.abc.Stream, record: ConnectionRecord, *,
         raise
     finally:
         record.state = ConnectionState.CLOSING
-        record.ending = ending.value
-        registry.counters.ends[ending.value] += 1
+        record.ending = ending
+        registry.counters.ends[ending] += 1
         if ending.resets:  # a broken stream must not look complete to the client
             registry.counters.resets += 1
             reset_on_close(local)

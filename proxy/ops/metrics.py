@@ -82,7 +82,8 @@ class MetricsCollector:
         yield _by_key("ssl_proxy_socket_failures", "Open module sockets that failed "
                       "mid-stream, by error code or kind.", "code", counters.socket_failures)
         yield _by_key("ssl_proxy_connection_ends", "Ended connections by how they ended "
-                      "(docs/reliability.md: the endings table).", "ending", counters.ends)
+                      "(docs/reliability.md: the endings table).", "ending",
+                      {ending.value: n for ending, n in counters.ends.items()})
         yield CounterMetricFamily(
             "ssl_proxy_idle_releases", "Module sockets an idle connection gave back while "
             "its client stayed connected (idle-release).", value=counters.idle_releases)
