@@ -49,7 +49,7 @@ from proxy.modems.port_discovery import describe_device, urc_port_for
 from proxy.modems.status import modems_status, module_status
 from proxy.ops.at_console import serve_at_console
 from proxy.ops.at_pty import AtPty
-from proxy.ops.metrics import MODEM_LABEL, ProxyMetrics
+from proxy.ops.metrics import ProxyMetrics
 from proxy.ops.reload import ConfigSource, ListenerSet, reload_service
 from proxy.ops.status_page import serve_status
 from proxy.ops.systemd_notify import SystemdNotifier
@@ -164,17 +164,13 @@ class ProxyService:
         async with self._reload_lock:
             return await reload_service(self, source, bind)
 
-    def serving_modems(self) -> list[Modem]:
-        """Every modem that is up now: the pool's, or the one."""
-        if self.pool is not None:
-            return [m.modem for m in self.pool.members if m.modem is not None]
-        return [self.modem] if self.modem is not None else []
+    def running_modems(self) -> dict[str, Modem]:
+        """Each module whose driver runs, by name (``ModemPool.running_modems``)."""
+        return {} if self.pool is None else self.pool.running_modems()
 
-    def labelled_modems(self) -> list[tuple[str, Modem]]:
-        """Each modem that is up with its metrics label (``proxy.ops.metrics``)."""
-        if self.pool is not None and self.pool.several:
-            return [(m.name, m.modem) for m in self.pool.members if m.modem is not None]
-        return [(MODEM_LABEL, self.modem)] if self.modem is not None else []
+    def checks_names(self, profile: TlsProfile) -> bool:
+        """Whether the modules check the server's name with ``profile``."""
+        return self.pool is not None and self.pool.checks_names(profile)
 
     def stop_now(self) -> None:
         """Stop at once (second signal): cancel everything."""
@@ -381,8 +377,7 @@ class ProxyService:
                     nursery.start_soon(self.at_pty.serve, console_command)
                 if self.systemd is not None:
                     nursery.start_soon(self.systemd.serve, modem,
-                                       self.serving_modems if pool is not None and pool.several
-                                       else None)
+                                       lambda: self.running_modems().values())
 
     async def _handle(self, mapping: Mapping, modem: Modem, admission: Admission,
                       stream: trio.SocketStream) -> None:
@@ -469,8 +464,7 @@ class ProxyService:
                     "tls_version": self.profiles[m].version,
                     "seclevel": self.profiles[m].seclevel,
                     "sni": self.profiles[m].sni,
-                    "name_checked": self.modem is not None
-                    and self.modem.name_checked(self.profiles[m]),
+                    "name_checked": self.checks_names(self.profiles[m]),
                 }
                 for m in self.config.maps
             ],

@@ -36,6 +36,7 @@ from typing import Any
 import trio
 
 from modem.core.errors import ModemError, ModuleNotReady
+from modem.core.profile import TlsProfile
 from modem.driver import AtResponse, Modem, ModuleState
 from modem.nurseries import single_exception
 from proxy.config.model import ModemSpec
@@ -139,6 +140,17 @@ class ModemPool:
             if member.name == name:
                 return member
         raise KeyError(name)
+
+    def running_modems(self) -> dict[str, Modem]:
+        """Each modem whose driver runs (it came up; it may be recovering now), by
+        name, in configuration order."""
+        return {m.name: m.modem for m in self.members if m.modem is not None}
+
+    def checks_names(self, profile: TlsProfile) -> bool:
+        """True when every running modem checks the server certificate's name on
+        opens with ``profile`` (``Modem.name_checked``); False while none runs."""
+        running = self.running_modems().values()
+        return bool(running) and all(modem.name_checked(profile) for modem in running)
 
     def at_command(self, member: PoolMember) -> Callable[[str], Awaitable[AtResponse]]:
         """``member``'s ``Modem.at_command`` for its AT console; ``ModuleNotReady``
