@@ -19,16 +19,16 @@ from __future__ import annotations
 import logging
 import socket
 import struct
+from contextlib import AbstractAsyncContextManager
 from typing import Protocol
 
 import trio
 
 from modem.core.errors import ModemError, ModuleNotReady
 from modem.core.profile import TlsProfile
-from proxy.config.model import HALF_CLOSE_TIMEOUT
-from proxy.connections.admission import Admission
+from proxy.config.model import HALF_CLOSE_TIMEOUT, Mapping
 from proxy.connections.endings import Ending
-from proxy.connections.idle import IdlePolicy
+from proxy.connections.idle import IdlePolicy, ReclaimBoard
 from proxy.connections.pump import (
     LOCAL_STREAM_ERRORS,
     MODULE_SOCKET_ERRORS,
@@ -41,10 +41,12 @@ from proxy.connections.pump import (
 from proxy.connections.registry import ConnectionRecord, ConnectionState, Registry
 from proxy.errors import QueueFull, QueueTimeout
 from proxy.logging_setup import kv
+from proxy.modems.pool import Placement
 
 __all__ = [
     "HALF_CLOSE_TIMEOUT", "LOCAL_STREAM_ERRORS", "MODULE_SOCKET_ERRORS", "READ_SIZE",
-    "RECEIVE_SIZE", "Pump", "SocketOpener", "failure_key", "hint_for", "reset_on_close",
+    "RECEIVE_SIZE", "ConnectionAdmission", "PlacementTicket", "Pump", "SocketOpener",
+    "failure_key", "hint_for", "reset_on_close",
     "serve_connection",
 ]
 
@@ -74,23 +76,42 @@ def hint_for(exc: BaseException) -> str | None:
 
 
 class SocketOpener(Protocol):
-    """What a connection needs of the driver (``modem.driver.Modem``)."""
+    """What a connection needs to open its module socket on its placement
+    (``proxy.modems.placed_connection.PlacedOpener``)."""
 
-    async def open_ssl_socket(self, client_id: int, host: str, port: int,
+    async def open_ssl_socket(self, placement: Placement, host: str, port: int,
                               profile: TlsProfile) -> trio.abc.Stream: ...
 
 
+class PlacementTicket(Protocol):
+    """Held admission slots (``admission.Ticket``)."""
+
+    async def placement(self) -> Placement: ...
+
+
+class ConnectionAdmission(Protocol):
+    """What a connection needs of admission (``admission.Admission`` over the
+    ``ModemPool``): a ticket that yields its placement, the reclaim board."""
+
+    @property
+    def board(self) -> ReclaimBoard: ...
+
+    def ticket(self, arrived: float | None, mapping: Mapping | None
+               ) -> AbstractAsyncContextManager[PlacementTicket]: ...
+
+
 async def serve_connection(local: trio.abc.Stream, record: ConnectionRecord, *,
-                           modem: SocketOpener, profile: TlsProfile, admission: Admission,
-                           registry: Registry, half_close_timeout: float = HALF_CLOSE_TIMEOUT,
+                           opener: SocketOpener, profile: TlsProfile,
+                           admission: ConnectionAdmission, registry: Registry,
+                           half_close_timeout: float = HALF_CLOSE_TIMEOUT,
                            idle: IdlePolicy = NO_IDLE) -> str:
     """Proxy one accepted local connection to its mapping; return why it ended.
 
-    ``modem`` is a ``modem.driver.Modem`` (``open_ssl_socket``), ``profile``
-    the map's ``TlsProfile``, ``idle`` its idle limits.  The local stream is
-    closed on return: cleanly or with a reset, as the ``Ending`` says.  The
-    caller cancels ``record.cancel_scope`` to stop it early (a reset); the
-    module socket is still closed properly then.
+    ``opener`` opens the module socket on the placement admission gives,
+    ``profile`` is the map's ``TlsProfile``, ``idle`` its idle limits.  The
+    local stream is closed on return: cleanly or with a reset, as the
+    ``Ending`` says.  The caller cancels ``record.cancel_scope`` to stop it
+    early (a reset); the module socket is still closed properly then.
     """
     remote = record.mapping.remote
     fields = {"conn": record.number}
@@ -103,14 +124,14 @@ async def serve_connection(local: trio.abc.Stream, record: ConnectionRecord, *,
             while True:
                 try:
                     async with admission.ticket(arrived, record.mapping) as ticket:
-                        cid = await ticket.client_id()
-                        record.client_id = cid
+                        placement = await ticket.placement()
                         record.state = ConnectionState.OPENING
-                        log.debug("opening", extra=kv(**fields, id=cid, remote=str(remote)))
+                        log.debug("opening", extra=kv(**fields, id=placement.client_id,
+                                                      remote=str(remote)))
                         opened_at = trio.current_time()
                         try:
-                            sock = await modem.open_ssl_socket(cid, remote.host, remote.port,
-                                                               profile)
+                            sock = await opener.open_ssl_socket(placement, remote.host,
+                                                                remote.port, profile)
                         except ModemError as exc:
                             record.client_id = None
                             registry.counters.open_failures[failure_key(exc)] += 1
@@ -125,7 +146,7 @@ async def serve_connection(local: trio.abc.Stream, record: ConnectionRecord, *,
                         registry.counters.opened += 1
                         record.state = ConnectionState.OPEN
                         log.info("opened", extra=kv(
-                            **fields, id=cid, remote=str(remote),
+                            **fields, id=record.client_id, remote=str(remote),
                             took=f"{trio.current_time() - opened_at:.3f}s"))
                         pump = Pump(local, sock, record, registry,
                                     half_close_timeout=half_close_timeout, idle=idle,

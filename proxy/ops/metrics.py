@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterator
 from collections.abc import Mapping as MappingABC
-from typing import Protocol
+from typing import Any, Protocol
 
 import trio
 from prometheus_client import CollectorRegistry, generate_latest
@@ -41,7 +41,8 @@ class MetricsSource(Protocol):
     """What the collector reads (``proxy.service.ProxyService``)."""
 
     registry: Registry
-    admission: Admission | None
+    @property
+    def admission(self) -> Admission[Any] | None: ...
     listen_addresses: dict[Mapping, Endpoint]
     config: ProxyConfig
 
