@@ -26,7 +26,7 @@ import errno
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any
 
@@ -90,6 +90,20 @@ async def bind(endpoint: Endpoint, what: str) -> list[trio.SocketListener]:
 def _bound_address(listeners: list[trio.SocketListener]) -> Endpoint:
     host, port = listeners[0].socket.getsockname()[:2]
     return Endpoint(host, port)
+
+
+@dataclass
+class _Bound:
+    """The listeners ``run`` binds before the modules come up: each map's, and
+    the services' (``status``, ``console``, ``console:<modem>``)."""
+
+    maps: dict[Mapping, list[trio.SocketListener]] = field(default_factory=dict)
+    extra: dict[str, list[trio.SocketListener]] = field(default_factory=dict)
+
+    async def aclose(self) -> None:
+        for group in [*self.maps.values(), *self.extra.values()]:
+            for listener in group:
+                await trio.aclose_forcefully(listener)
 
 
 def _first_module(specs: tuple[ModemSpec, ...], device: str | None) -> tuple[ModemSpec, ...]:
@@ -200,39 +214,10 @@ class ProxyService:
     async def run(self, *, task_status: trio.TaskStatus[ProxyService] = trio.TASK_STATUS_IGNORED
                   ) -> None:
         """Bind, bring the modules up, serve until shut down.  Starts with ``self``."""
-        config = self.config
-        listeners: dict[Mapping, list[trio.SocketListener]] = {}
-        extra: dict[str, list[trio.SocketListener]] = {}
+        bound = _Bound()
         try:
-            for mapping in config.maps:
-                listeners[mapping] = await bind(mapping.listen, f"--map {mapping}")
-                self.listen_addresses[mapping] = _bound_address(listeners[mapping])
-            if config.status is not None:
-                extra["status"] = await bind(config.status, "--status")
-                self.status_address = _bound_address(extra["status"])
-            if config.at_console is not None:
-                extra["console"] = await bind(config.at_console, "--at-console")
-                self.console_address = _bound_address(extra["console"])
-            if config.at_console_unix is not None:
-                console, self.console_socket = await open_unix_listener(
-                    config.at_console_unix, "--at-console")
-                extra["console"] = [console]
-            if config.at_pty is not None:
-                self.at_pty = AtPty.open(config.at_pty)
-            for spec in config.modems:
-                if spec.at_console is not None:
-                    key = f"console:{spec.name}"
-                    extra[key] = await bind(spec.at_console, f"[[modem]] {spec.name} at-console")
-                    self.console_addresses[spec.name] = _bound_address(extra[key])
-        except BaseException:
-            if self.console_socket is not None:
-                self.console_socket.remove()
-            for group in [*listeners.values(), *extra.values()]:
-                for listener in group:
-                    await trio.aclose_forcefully(listener)
-            raise
-        self._warn_exposed()
-        try:
+            await self._bind_all(bound)
+            self._warn_exposed()
             with self._root_scope:
                 async with trio.open_nursery() as root:
                     root.start_soon(self._watch_shutdown)
@@ -240,35 +225,63 @@ class ProxyService:
                                               self._line_bytes_per_second,
                                               **self._pool_options) as pool:
                         self.pool = pool
-                        warn_unchecked_names(config.maps, self.profiles, pool.checks_names)
-                        admission = self.admission = Admission(
-                            pool, config.max_connections, config.queue_timeout,
-                            queue_max=config.queue_max,
-                            map_limits={m: m.max_connections for m in config.maps
-                                        if m.max_connections is not None})
-                        async with trio.open_nursery() as work:
-                            work.start_soon(self._accept_all, listeners, pool, admission, work)
-                            work.start_soon(self._serve_extras, extra, pool)
-                            self.state = ServiceState.SERVING
-                            self.started_at = trio.current_time()
-                            for mapping, address in self.listen_addresses.items():
-                                log.log(NOTICE, f"listening on {address} -> {mapping.remote}")
-                            if self.status_address is not None:
-                                log.log(NOTICE, f"status page on http://{self.status_address}/"
-                                        " (/status.json, /metrics)")
-                            if self.console_address is not None:
-                                log.log(NOTICE, f"AT console on {self.console_address}")
-                            task_status.started(self)
+                        await self._serve(pool, bound, task_status)
                     root.cancel_scope.cancel()
         finally:
             self.state = ServiceState.STOPPED
             if self.at_pty is not None:
                 await self.at_pty.aclose()
-            for group in [*listeners.values(), *extra.values()]:
-                for listener in group:
-                    await trio.aclose_forcefully(listener)
+            await bound.aclose()
             if self.console_socket is not None:
                 self.console_socket.remove()
+
+    async def _bind_all(self, bound: _Bound) -> None:
+        """Every listener into ``bound``, before the modules come up, so that a
+        port in use fails at once (``ListenError``)."""
+        config = self.config
+        for mapping in config.maps:
+            bound.maps[mapping] = await bind(mapping.listen, f"--map {mapping}")
+            self.listen_addresses[mapping] = _bound_address(bound.maps[mapping])
+        if config.status is not None:
+            bound.extra["status"] = await bind(config.status, "--status")
+            self.status_address = _bound_address(bound.extra["status"])
+        if config.at_console is not None:
+            bound.extra["console"] = await bind(config.at_console, "--at-console")
+            self.console_address = _bound_address(bound.extra["console"])
+        if config.at_console_unix is not None:
+            console, self.console_socket = await open_unix_listener(
+                config.at_console_unix, "--at-console")
+            bound.extra["console"] = [console]
+        if config.at_pty is not None:
+            self.at_pty = AtPty.open(config.at_pty)
+        for spec in config.modems:
+            if spec.at_console is not None:
+                key = f"console:{spec.name}"
+                bound.extra[key] = await bind(spec.at_console, f"[[modem]] {spec.name} at-console")
+                self.console_addresses[spec.name] = _bound_address(bound.extra[key])
+
+    async def _serve(self, pool: ModemPool, bound: _Bound,
+                     task_status: trio.TaskStatus[ProxyService]) -> None:
+        """The serving phase: accept loops and services until they are stopped."""
+        config = self.config
+        warn_unchecked_names(config.maps, self.profiles, pool.checks_names)
+        admission = self.admission = Admission(
+            pool, config.max_connections, config.queue_timeout, queue_max=config.queue_max,
+            map_limits={m: m.max_connections for m in config.maps
+                        if m.max_connections is not None})
+        async with trio.open_nursery() as work:
+            work.start_soon(self._accept_all, bound.maps, pool, admission, work)
+            work.start_soon(self._serve_extras, bound.extra, pool)
+            self.state = ServiceState.SERVING
+            self.started_at = trio.current_time()
+            for mapping, address in self.listen_addresses.items():
+                log.log(NOTICE, f"listening on {address} -> {mapping.remote}")
+            if self.status_address is not None:
+                log.log(NOTICE, f"status page on http://{self.status_address}/"
+                        " (/status.json, /metrics)")
+            if self.console_address is not None:
+                log.log(NOTICE, f"AT console on {self.console_address}")
+            task_status.started(self)
 
     def _warn_exposed(self) -> None:
         for mapping, address in self.listen_addresses.items():
