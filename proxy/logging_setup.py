@@ -102,7 +102,7 @@ def journal_stream(stream: TextIO) -> bool:
     return expected == f"{st.st_dev}:{st.st_ino}"
 
 
-class _ProxyHandler(logging.StreamHandler):  # type: ignore[type-arg]
+class _ProxyHandler(logging.StreamHandler[TextIO]):
     """Marks the handler ``setup_logging`` installed, so a second call replaces it."""
 
 

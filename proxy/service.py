@@ -1,17 +1,18 @@
-"""``ProxyService``: the modem, the listeners, the connections, the shutdown.
+"""``ProxyService``: the modems, the listeners, the connections, the shutdown.
 
 Life of ``run()``:
 
 1. bind every listener (maps, ``--status``, ``--at-console``) first, so a
-   port in use fails at once instead of after the module's bring-up;
-2. start the emulator (``--emulate``) and bring the module up
-   (``Modem.open``);
+   port in use fails at once instead of after the modules' bring-up;
+2. bring the modules up, one or several, as a ``ModemPool`` (each its
+   emulator first with ``--emulate``, then ``Modem.open``);
 3. serve: one accept loop per map, each connection in its own task
-   (``connection.serve_connection``), plus the status page and console;
+   (``connection.serve_connection``), placed on a module by the pool through
+   ``Admission``, plus the status page and console;
 4. on ``request_shutdown()`` (SIGINT/SIGTERM): stop accepting, drop
    connections still queued, give open ones ``grace`` seconds, then cancel
    the rest (each closes its module socket), stop the services and leave
-   ``Modem.open`` (which closes whatever socket is still open).
+   the pool (each ``Modem.open`` closes whatever socket is still open).
    ``stop_now()`` (a second signal) cancels everything at once.
 
 Exceptions out of ``run()``: ``ListenError`` (bind failed) and the
@@ -25,6 +26,7 @@ import errno
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any
 
@@ -38,28 +40,26 @@ from proxy.config.model import ModemSpec
 from proxy.config.modems import modem_specs
 from proxy.config.trust import warn_unchecked_names
 from proxy.connections.admission import Admission
-from proxy.connections.connection import SocketOpener, serve_connection
+from proxy.connections.connection import serve_connection
 from proxy.connections.idle import IdlePolicy
 from proxy.connections.registry import ConnectionState, Registry
+from proxy.errors import ListenError
+from proxy.logging_setup import NOTICE, kv
 from proxy.modems.device_opener import PortOpener
 from proxy.modems.line_meter import LineMeter
-from proxy.modems.placed_connection import PlacedAdmission, PlacedOpener
-from proxy.modems.pool import ModemPool
+from proxy.modems.placed_connection import PlacedOpener
+from proxy.modems.pool import ModemPool, Placement
 from proxy.modems.port_discovery import describe_device, urc_port_for
 from proxy.modems.status import modems_status, module_status
 from proxy.ops.at_console import serve_at_console
 from proxy.ops.at_pty import AtPty
-from proxy.ops.metrics import MODEM_LABEL, ProxyMetrics
+from proxy.ops.metrics import ProxyMetrics
 from proxy.ops.reload import ConfigSource, ListenerSet, reload_service
 from proxy.ops.status_page import serve_status
 from proxy.ops.systemd_notify import SystemdNotifier
 from proxy.ops.unix_listener import UnixSocketFile, open_unix_listener
 
-from .errors import ListenError as ListenError  # its home before proxy.errors
-from .logging_setup import NOTICE, kv
-
 log = logging.getLogger("proxy.service")
-
 
 
 class ServiceState(enum.StrEnum):
@@ -92,20 +92,40 @@ def _bound_address(listeners: list[trio.SocketListener]) -> Endpoint:
     return Endpoint(host, port)
 
 
+@dataclass
+class _Bound:
+    """The listeners ``run`` binds before the modules come up: each map's, and
+    the services' (``status``, ``console``, ``console:<modem>``)."""
+
+    maps: dict[Mapping, list[trio.SocketListener]] = field(default_factory=dict)
+    extra: dict[str, list[trio.SocketListener]] = field(default_factory=dict)
+
+    async def aclose(self) -> None:
+        for group in [*self.maps.values(), *self.extra.values()]:
+            for listener in group:
+                await trio.aclose_forcefully(listener)
+
+
+def _first_module(specs: tuple[ModemSpec, ...], device: str | None) -> tuple[ModemSpec, ...]:
+    """``specs`` with the first module's port ``device`` when one is given."""
+    if not device:
+        return specs
+    return (replace(specs[0], device=device), *specs[1:])
+
+
 class ProxyService:
     """The running proxy.  Make one, ``await run()``; stop it with ``request_shutdown``.
 
-    ``device`` is the serial device path (ignored with ``config.emulate``);
-    ``rediscover`` (when the path came from discovery, not ``--device``)
-    finds the port again before every reopen (``proxy.modems.device_opener``).
-    After start, ``listen_addresses`` maps each ``Mapping`` to where it
-    actually listens (useful with LPORT 0), ``status_address`` and
-    ``console_address`` likewise; ``modem``, ``registry`` and (emulating)
-    ``emulator`` are there for the status page and for tests (with several
-    modems, the first one's; ``pool`` holds them all, and
-    ``rediscover_by_modem`` a discovery per modem name).
-    ``linger``
-    (tests) overrides ``config.half_close_timeout``.
+    ``device`` is the first module's serial device path (ignored with
+    ``config.emulate``); ``rediscover`` (when the path came from discovery,
+    not ``--device``) finds its port again before every reopen
+    (``proxy.modems.device_opener``), as ``rediscover_by_modem`` does per
+    module name.  After start, ``listen_addresses`` maps each ``Mapping`` to
+    where it actually listens (useful with LPORT 0), ``status_address`` and
+    ``console_address`` likewise; ``pool`` holds the modules and
+    ``registry`` the connections.  ``modem`` and ``emulator`` are the first
+    module's, for tests and tools that drive one.  ``linger`` (tests)
+    overrides ``config.half_close_timeout``.
     """
 
     def __init__(self, config: ProxyConfig, profiles: dict[Mapping, TlsProfile],
@@ -117,21 +137,19 @@ class ProxyService:
                  pool_options: dict[str, float] | None = None) -> None:
         self.config = config
         self.profiles = profiles
-        self.device = device
-        self.rediscover = rediscover
-        self.rediscover_by_modem = rediscover_by_modem or {}
+        self.specs = _first_module(modem_specs(config), device)
+        first = self.specs[0].name
+        self.rediscover_by_modem = {**({first: rediscover} if rediscover else {}),
+                                    **(rediscover_by_modem or {})}
         self._pool_options = pool_options or {}  # ModemPool's keywords (tests scale them)
-        self.specs = modem_specs(config)
         self.pool: ModemPool | None = None
         self.console_addresses: dict[str, Endpoint] = {}  # per-modem consoles ([[modem]])
         self.linger = config.half_close_timeout if linger is None else linger
         self._emulator_options = emulator_options or {}
         self._modem_options = modem_options or {}
         self.registry = Registry()
-        self.modem: Modem | None = None
         self._starting_modems: list[Modem] = []  # every Modem from its first bring-up on
-        self.emulator: Any = None
-        self.admission: Admission | None = None
+        self.admission: Admission[Placement] | None = None
         self.listen_addresses: dict[Mapping, Endpoint] = {}
         self.status_address: Endpoint | None = None
         self.console_address: Endpoint | None = None
@@ -149,6 +167,16 @@ class ProxyService:
         self.metrics = ProxyMetrics(self)
         self.systemd = SystemdNotifier.from_environment()  # None unless under systemd
 
+    @property
+    def modem(self) -> Modem | None:
+        """The first module's driver once it runs (the pool's first member's)."""
+        return None if self.pool is None else self.pool.members[0].modem
+
+    @property
+    def emulator(self) -> Any:
+        """The first module's emulator (``--emulate``), else None."""
+        return None if self.pool is None else self.pool.members[0].emulator
+
     # -- control ----------------------------------------------------------------
 
     def request_shutdown(self) -> None:
@@ -164,17 +192,13 @@ class ProxyService:
         async with self._reload_lock:
             return await reload_service(self, source, bind)
 
-    def serving_modems(self) -> list[Modem]:
-        """Every modem that is up now: the pool's, or the one."""
-        if self.pool is not None:
-            return [m.modem for m in self.pool.members if m.modem is not None]
-        return [self.modem] if self.modem is not None else []
+    def running_modems(self) -> dict[str, Modem]:
+        """Each module whose driver runs, by name (``ModemPool.running_modems``)."""
+        return {} if self.pool is None else self.pool.running_modems()
 
-    def labelled_modems(self) -> list[tuple[str, Modem]]:
-        """Each modem that is up with its metrics label (``proxy.ops.metrics``)."""
-        if self.pool is not None and self.pool.several:
-            return [(m.name, m.modem) for m in self.pool.members if m.modem is not None]
-        return [(MODEM_LABEL, self.modem)] if self.modem is not None else []
+    def checks_names(self, profile: TlsProfile) -> bool:
+        """Whether the modules check the server's name with ``profile``."""
+        return self.pool is not None and self.pool.checks_names(profile)
 
     def stop_now(self) -> None:
         """Stop at once (second signal): cancel everything."""
@@ -189,40 +213,11 @@ class ProxyService:
 
     async def run(self, *, task_status: trio.TaskStatus[ProxyService] = trio.TASK_STATUS_IGNORED
                   ) -> None:
-        """Bind, bring the module up, serve until shut down.  Starts with ``self``."""
-        config = self.config
-        listeners: dict[Mapping, list[trio.SocketListener]] = {}
-        extra: dict[str, list[trio.SocketListener]] = {}
+        """Bind, bring the modules up, serve until shut down.  Starts with ``self``."""
+        bound = _Bound()
         try:
-            for mapping in config.maps:
-                listeners[mapping] = await bind(mapping.listen, f"--map {mapping}")
-                self.listen_addresses[mapping] = _bound_address(listeners[mapping])
-            if config.status is not None:
-                extra["status"] = await bind(config.status, "--status")
-                self.status_address = _bound_address(extra["status"])
-            if config.at_console is not None:
-                extra["console"] = await bind(config.at_console, "--at-console")
-                self.console_address = _bound_address(extra["console"])
-            if config.at_console_unix is not None:
-                console, self.console_socket = await open_unix_listener(
-                    config.at_console_unix, "--at-console")
-                extra["console"] = [console]
-            if config.at_pty is not None:
-                self.at_pty = AtPty.open(config.at_pty)
-            for spec in config.modems:
-                if spec.at_console is not None:
-                    key = f"console:{spec.name}"
-                    extra[key] = await bind(spec.at_console, f"[[modem]] {spec.name} at-console")
-                    self.console_addresses[spec.name] = _bound_address(extra[key])
-        except BaseException:
-            if self.console_socket is not None:
-                self.console_socket.remove()
-            for group in [*listeners.values(), *extra.values()]:
-                for listener in group:
-                    await trio.aclose_forcefully(listener)
-            raise
-        self._warn_exposed()
-        try:
+            await self._bind_all(bound)
+            self._warn_exposed()
             with self._root_scope:
                 async with trio.open_nursery() as root:
                     root.start_soon(self._watch_shutdown)
@@ -230,38 +225,63 @@ class ProxyService:
                                               self._line_bytes_per_second,
                                               **self._pool_options) as pool:
                         self.pool = pool
-                        self.modem = pool.members[0].modem  # None: it did not come up
-                        modem = self.modem or next(m.modem for m in pool.members if m.modem)
-                        warn_unchecked_names(config.maps, self.profiles, modem.name_checked)
-                        self.admission = Admission(
-                            modem.client_ids, config.max_connections, config.queue_timeout,
-                            queue_max=config.queue_max,
-                            map_limits={m: m.max_connections for m in config.maps
-                                        if m.max_connections is not None})
-                        async with trio.open_nursery() as work:
-                            work.start_soon(self._accept_all, listeners, modem,
-                                            self.admission, work)
-                            work.start_soon(self._serve_extras, extra, modem)
-                            self.state = ServiceState.SERVING
-                            self.started_at = trio.current_time()
-                            for mapping, address in self.listen_addresses.items():
-                                log.log(NOTICE, f"listening on {address} -> {mapping.remote}")
-                            if self.status_address is not None:
-                                log.log(NOTICE, f"status page on http://{self.status_address}/"
-                                        " (/status.json, /metrics)")
-                            if self.console_address is not None:
-                                log.log(NOTICE, f"AT console on {self.console_address}")
-                            task_status.started(self)
+                        await self._serve(pool, bound, task_status)
                     root.cancel_scope.cancel()
         finally:
             self.state = ServiceState.STOPPED
             if self.at_pty is not None:
                 await self.at_pty.aclose()
-            for group in [*listeners.values(), *extra.values()]:
-                for listener in group:
-                    await trio.aclose_forcefully(listener)
+            await bound.aclose()
             if self.console_socket is not None:
                 self.console_socket.remove()
+
+    async def _bind_all(self, bound: _Bound) -> None:
+        """Every listener into ``bound``, before the modules come up, so that a
+        port in use fails at once (``ListenError``)."""
+        config = self.config
+        for mapping in config.maps:
+            bound.maps[mapping] = await bind(mapping.listen, f"--map {mapping}")
+            self.listen_addresses[mapping] = _bound_address(bound.maps[mapping])
+        if config.status is not None:
+            bound.extra["status"] = await bind(config.status, "--status")
+            self.status_address = _bound_address(bound.extra["status"])
+        if config.at_console is not None:
+            bound.extra["console"] = await bind(config.at_console, "--at-console")
+            self.console_address = _bound_address(bound.extra["console"])
+        if config.at_console_unix is not None:
+            console, self.console_socket = await open_unix_listener(
+                config.at_console_unix, "--at-console")
+            bound.extra["console"] = [console]
+        if config.at_pty is not None:
+            self.at_pty = AtPty.open(config.at_pty)
+        for spec in config.modems:
+            if spec.at_console is not None:
+                key = f"console:{spec.name}"
+                bound.extra[key] = await bind(spec.at_console, f"[[modem]] {spec.name} at-console")
+                self.console_addresses[spec.name] = _bound_address(bound.extra[key])
+
+    async def _serve(self, pool: ModemPool, bound: _Bound,
+                     task_status: trio.TaskStatus[ProxyService]) -> None:
+        """The serving phase: accept loops and services until they are stopped."""
+        config = self.config
+        warn_unchecked_names(config.maps, self.profiles, pool.checks_names)
+        admission = self.admission = Admission(
+            pool, config.max_connections, config.queue_timeout, queue_max=config.queue_max,
+            map_limits={m: m.max_connections for m in config.maps
+                        if m.max_connections is not None})
+        async with trio.open_nursery() as work:
+            work.start_soon(self._accept_all, bound.maps, pool, admission, work)
+            work.start_soon(self._serve_extras, bound.extra, pool)
+            self.state = ServiceState.SERVING
+            self.started_at = trio.current_time()
+            for mapping, address in self.listen_addresses.items():
+                log.log(NOTICE, f"listening on {address} -> {mapping.remote}")
+            if self.status_address is not None:
+                log.log(NOTICE, f"status page on http://{self.status_address}/"
+                        " (/status.json, /metrics)")
+            if self.console_address is not None:
+                log.log(NOTICE, f"AT console on {self.console_address}")
+            task_status.started(self)
 
     def _warn_exposed(self) -> None:
         for mapping, address in self.listen_addresses.items():
@@ -280,17 +300,11 @@ class ProxyService:
                         extra=kv(maps=", ".join(str(m.remote) for m in self.config.maps
                                                 if m.tls.insecure)))
 
-    def _line_bytes_per_second(self, spec: ModemSpec) -> float:
-        config = self.config
-        baud = config.emulate_baud if config.emulate and config.emulate_baud else spec.baud
-        return baud / 10
-
     @asynccontextmanager
-    async def _module(self, spec: ModemSpec | None = None, meter: LineMeter | None = None
+    async def _module(self, spec: ModemSpec, meter: LineMeter
                       ) -> AsyncIterator[tuple[Modem, Any]]:
-        """One modem (``spec``; default the first), its emulator first when emulating."""
+        """One module of the pool (``spec``), its emulator first when emulating."""
         config = self.config
-        spec = spec or self.specs[0]
         emulator: Any = None
         async with AsyncExitStack() as stack:
             if config.emulate:
@@ -304,28 +318,20 @@ class ProxyService:
                 options.update(self._emulator_options)
                 emulator = await stack.enter_async_context(
                     Emulator.running(EmulatorConfig(**options)))
-                if spec is self.specs[0]:
-                    self.emulator = emulator
                 device = emulator.device
+            elif spec.device is not None:
+                device = spec.device
             else:
-                device = self.device if spec is self.specs[0] and self.device else spec.device
-            if device is None:
                 raise ValueError("ProxyService needs a device path unless emulating")
-            rediscover = self.rediscover_by_modem.get(spec.name, self.rediscover
-                                                      if spec is self.specs[0] else None)
-            open_stream: Callable[[], Any] = PortOpener(
+            open_stream: Callable[[], Any] = meter.wrap(PortOpener(
                 device, baudrate=spec.baud, rtscts=config.rtscts,
-                discover=None if config.emulate else rediscover)
-            if meter is not None:
-                open_stream = meter.wrap(open_stream)
+                discover=None if config.emulate else self.rediscover_by_modem.get(spec.name)))
             pdp = PdpSettings(context_id=config.pdp_context, apn=spec.apn,
                               username=config.apn_user, password=config.apn_password,
                               auth=config.apn_auth)
             profiles = list(dict.fromkeys(self.profiles.values()))
-            line_baud = config.emulate_baud if config.emulate and config.emulate_baud \
-                else spec.baud
             modem_options = {"urc_port": self._urc_port(device, spec.urc_port, emulator),
-                             "line_baud": line_baud,
+                             "line_baud": self._line_baud(spec),
                              "access_mode": AccessMode(config.access_mode),
                              **self._modem_options}
             modem = Modem(open_stream, pdp, profiles, trace_at=config.trace_at,
@@ -335,12 +341,16 @@ class ProxyService:
             stack.callback(self._starting_modems.remove, modem)
             yield await stack.enter_async_context(modem.running()), emulator
 
-    def _urc_port(self, device: str, setting: str | None = None,
-                  emulator: Any = None) -> str | None:
-        """The port bring-up routes URCs to: ``--urc-port``, or found from ``device``
+    def _line_baud(self, spec: ModemSpec) -> int:
+        config = self.config
+        return config.emulate_baud if config.emulate and config.emulate_baud else spec.baud
+
+    def _line_bytes_per_second(self, spec: ModemSpec) -> float:
+        return self._line_baud(spec) / 10
+
+    def _urc_port(self, device: str, setting: str, emulator: Any) -> str | None:
+        """The port bring-up routes URCs to: ``urc-port``, or found from ``device``
         (the emulator's port name with ``--emulate``); None leaves the module's."""
-        setting = self.config.urc_port if setting is None else setting
-        emulator = self.emulator if emulator is None else emulator
         port: str | None
         if setting != "auto":
             port, why = setting, "--urc-port"
@@ -353,38 +363,39 @@ class ProxyService:
         return port
 
     async def _accept_all(self, listeners: dict[Mapping, list[trio.SocketListener]],
-                          modem: Modem, admission: Admission, work: trio.Nursery) -> None:
+                          pool: ModemPool, admission: Admission[Placement],
+                          work: trio.Nursery) -> None:
         async def handle(mapping: Mapping, stream: trio.SocketStream) -> None:
-            await self._handle(mapping, modem, admission, stream)
+            await self._handle(mapping, pool, admission, stream)
 
         with self._accept_scope:
             await self.listener_set.serve(listeners, handle, work)
 
     async def _serve_extras(self, extra: dict[str, list[trio.SocketListener]],
-                            modem: Modem) -> None:
+                            pool: ModemPool) -> None:
+        """The status page, the AT consoles (the top-level one reaches the first
+        module), the AT pty and systemd's notifications, until cancelled."""
+        console_command = pool.at_command(pool.members[0])
         with self._services_scope:
             async with trio.open_nursery() as nursery:
                 if "status" in extra:
                     nursery.start_soon(partial(serve_status, extra["status"],
                                                self.status_snapshot,
                                                metrics=self.metrics.scrape))
-                pool = self.pool
-                console_command = (modem.at_command if pool is None or not pool.several
-                                   else pool.at_command(pool.members[0]))
                 if "console" in extra:
                     nursery.start_soon(serve_at_console, extra["console"], console_command)
-                for member in pool.members if pool is not None else ():
+                for member in pool.members:
                     key = f"console:{member.name}"
-                    if key in extra and pool is not None:
+                    if key in extra:
                         nursery.start_soon(serve_at_console, extra[key], pool.at_command(member))
                 if self.at_pty is not None:
                     nursery.start_soon(self.at_pty.serve, console_command)
                 if self.systemd is not None:
-                    nursery.start_soon(self.systemd.serve, modem,
-                                       self.serving_modems if pool is not None and pool.several
-                                       else None)
+                    shown = next(iter(pool.running_modems().values()))
+                    nursery.start_soon(self.systemd.serve, shown,
+                                       lambda: pool.running_modems().values())
 
-    async def _handle(self, mapping: Mapping, modem: Modem, admission: Admission,
+    async def _handle(self, mapping: Mapping, pool: ModemPool, admission: Admission[Placement],
                       stream: trio.SocketStream) -> None:
         if self.state != ServiceState.SERVING:
             await trio.aclose_forcefully(stream)
@@ -398,16 +409,12 @@ class ProxyService:
         record = self.registry.add(mapping, listen, peer)
         log.info("accepted", extra=kv(conn=record.number, listen=listen,
                                       remote=str(mapping.remote), peer=peer))
-        opener: SocketOpener = modem
-        pool = self.pool
-        if pool is not None and pool.several:  # placed on one of the modems, fails over
-            opener = PlacedOpener(pool, record)
-            admission = PlacedAdmission(admission, pool, mapping)  # type: ignore[assignment]
         reason = "error"
         try:
             reason = await serve_connection(
-                stream, record, modem=opener, profile=self.profiles[mapping],
-                admission=admission, registry=self.registry, half_close_timeout=self.linger,
+                stream, record, opener=PlacedOpener(pool, record),
+                profile=self.profiles[mapping], admission=admission, registry=self.registry,
+                half_close_timeout=self.linger,
                 idle=IdlePolicy(mapping.idle_reclaim, mapping.idle_timeout,
                                 mapping.idle_release))
         except Exception:
@@ -469,8 +476,7 @@ class ProxyService:
                     "tls_version": self.profiles[m].version,
                     "seclevel": self.profiles[m].seclevel,
                     "sni": self.profiles[m].sni,
-                    "name_checked": self.modem is not None
-                    and self.modem.name_checked(self.profiles[m]),
+                    "name_checked": self.checks_names(self.profiles[m]),
                 }
                 for m in self.config.maps
             ],

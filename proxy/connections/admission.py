@@ -2,8 +2,9 @@
 
 A connection needs, in this order: a slot of its map (when the map sets
 ``max-connections``, so one busy map cannot take every ID), a slot of the
-service (``--max-connections``) and a client ID from the driver's pool (12,
-manual 2.1.2).  Each wait is first come, first served and all share one
+service (``--max-connections``) and a placement: a client ID (12 per module,
+manual 2.1.2) on a module its map may use, from the ``Placer`` (the
+``ModemPool``).  Each wait is first come, first served and all share one
 deadline, ``queue_timeout`` after the connection arrived; past it
 ``QueueTimeout`` says which limit was full.  At most ``queue_max``
 connections wait at once: one that would have to wait beyond that gets
@@ -15,22 +16,48 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
+from typing import Generic, Protocol, TypeVar
 
 import trio
 
-from modem.sockets.client_ids import ClientIdPool
 from proxy.config.model import QUEUE_MAX, Mapping
 from proxy.connections.idle import ReclaimBoard
 from proxy.errors import QueueFull, QueueTimeout
 
-__all__ = ["QUEUE_MAX", "Admission", "QueueFull", "QueueTimeout", "Ticket"]
+__all__ = ["QUEUE_MAX", "Admission", "Placer", "QueueFull", "QueueTimeout", "Ticket"]
+
+P = TypeVar("P")
+P_co = TypeVar("P_co", covariant=True)
 
 
-class Ticket:
-    """Held slots.  ``client_id`` waits for an ID under the same deadline."""
+class Placer(Protocol[P_co]):
+    """Where an admitted connection's client ID comes from (``proxy.modems.pool.ModemPool``);
+    ``mapping`` None: a connection any module may carry."""
 
-    def __init__(self, admission: Admission, deadline: float, queued: bool) -> None:
+    def free_now(self, mapping: Mapping | None) -> bool:
+        """Whether an ID is free now for ``mapping``."""
+        ...
+
+    def place_nowait(self, mapping: Mapping | None) -> P_co | None:
+        """An ID now, or None (none free, or others wait for one already)."""
+        ...
+
+    async def place(self, mapping: Mapping | None) -> P_co:
+        """An ID, waiting in arrival order."""
+        ...
+
+    def all_busy(self, mapping: Mapping | None) -> str:
+        """What was full, for ``QueueTimeout``: ``"all 12 client ids busy"``."""
+        ...
+
+
+class Ticket(Generic[P]):
+    """Held slots.  ``placement`` waits for an ID under the same deadline."""
+
+    def __init__(self, admission: Admission[P], mapping: Mapping | None, deadline: float,
+                 queued: bool) -> None:
         self._admission = admission
+        self._mapping = mapping
         self.deadline = deadline
         self.queued = queued  # counted in Admission.queued until it has its ID
 
@@ -40,37 +67,33 @@ class Ticket:
             self.queued = False
             self._admission.queued -= 1
 
-    async def client_id(self) -> int:
-        """An ID from the pool.  Pass it straight to ``Modem.open_ssl_socket``
-        (with no checkpoint in between), which owns it from then on."""
-        pool = self._admission.pool
-        try:
-            cid = pool.acquire_nowait()
-        except trio.WouldBlock:
-            pass
-        else:
+    async def placement(self) -> P:
+        """An ID from the placer.  Pass it straight to the opener (with no
+        checkpoint in between): ``Modem.open_ssl_socket`` owns it from then on."""
+        admission, mapping = self._admission, self._mapping
+        placed = admission.placer.place_nowait(mapping)
+        if placed is not None:
             self.leave_queue()
-            return cid
-        with trio.move_on_at(self.deadline), self._admission.board.waiter():
-            cid = await pool.acquire()
+            return placed
+        with trio.move_on_at(self.deadline), admission.board.waiter():
+            placed = await admission.placer.place(mapping)
             self.leave_queue()
-            return cid
-        raise QueueTimeout(
-            f"no module socket free for {self._admission.queue_timeout:g} s: all "
-            f"{pool.capacity} client ids busy")
+            return placed
+        raise QueueTimeout(f"no module socket free for {admission.queue_timeout:g} s: "
+                           f"{admission.placer.all_busy(mapping)}")
 
 
-class Admission:
-    """Admits connections to the module's sockets, in arrival order.
+class Admission(Generic[P]):
+    """Admits connections to the modules' sockets, in arrival order.
 
     ``map_limits`` gives a map's ``max-connections`` (maps not in it have
     none of their own).  ``queued`` is how many connections wait right now.
     """
 
-    def __init__(self, pool: ClientIdPool, max_connections: int, queue_timeout: float, *,
+    def __init__(self, placer: Placer[P], max_connections: int, queue_timeout: float, *,
                  queue_max: int = QUEUE_MAX, map_limits: dict[Mapping, int] | None = None,
                  board: ReclaimBoard | None = None) -> None:
-        self.pool = pool
+        self.placer = placer
         self.max_connections = max_connections
         self.queue_timeout = queue_timeout
         self.queue_max = queue_max
@@ -92,11 +115,11 @@ class Admission:
     def _free_now(self, mapping: Mapping | None) -> bool:
         slots = self._map_slots.get(mapping) if mapping is not None else None
         return ((slots is None or slots.value > 0) and self._slots.value > 0
-                and self.pool.free > 0)
+                and self.placer.free_now(mapping))
 
     @asynccontextmanager
     async def ticket(self, arrived: float | None = None, mapping: Mapping | None = None
-                     ) -> AsyncIterator[Ticket]:
+                     ) -> AsyncIterator[Ticket[P]]:
         """Hold the slots for the body; ``QueueTimeout`` if none frees up in time,
         ``QueueFull`` at once if it would have to wait behind ``queue_max`` others."""
         start = trio.current_time() if arrived is None else arrived
@@ -107,7 +130,7 @@ class Admission:
                 raise QueueFull(f"{self.queued} connections already wait for a module socket "
                                 f"(--queue-max {self.queue_max})")
             self.queued += 1
-        ticket = Ticket(self, deadline, queued)
+        ticket = Ticket(self, mapping, deadline, queued)
         try:
             async with AsyncExitStack() as held:
                 if mapping is not None and mapping in self._map_slots:

@@ -15,6 +15,7 @@ import trio
 from trio_util import AsyncValue
 
 from proxy.config.build import Mapping
+from proxy.connections.endings import Ending
 
 
 class ConnectionState(enum.StrEnum):
@@ -47,8 +48,8 @@ class ConnectionRecord:
     cancel_scope: trio.CancelScope = field(default_factory=trio.CancelScope)
     state: ConnectionState = ConnectionState.QUEUED
     client_id: int | None = None
-    modem: str | None = None  # with several modems: the one it was placed on
-    ending: str | None = None  # how it ended (proxy.connections.endings.Ending value), once it has
+    modem: str | None = None  # its modem, as logs name it (names.shown_name)
+    ending: Ending | None = None  # how it ended, once it has
     bytes_up: int = 0     # local -> module
     bytes_down: int = 0   # module -> local
 
@@ -75,7 +76,7 @@ class Counters:
     ``open_failures`` (opens that failed) and ``socket_failures`` (open
     sockets that failed mid-stream: the module lost, a send stalled...) are
     keyed by error code, else by the error's kind.  ``ends`` counts every
-    ended connection once, by ``proxy.connections.endings.Ending`` value; ``resets`` how
+    ended connection once, by its ``proxy.connections.endings.Ending``; ``resets`` how
     many of them the proxy reset (RST) rather than closed cleanly.
     """
 
@@ -86,7 +87,7 @@ class Counters:
     queue_timeouts: int = 0
     bytes_up: int = 0
     bytes_down: int = 0
-    ends: Counter[str] = field(default_factory=Counter)
+    ends: Counter[Ending] = field(default_factory=Counter)
     resets: int = 0
     idle_releases: int = 0  # module sockets given back while their clients stayed
 
@@ -99,7 +100,7 @@ class Counters:
             "queue_timeouts": self.queue_timeouts,
             "bytes_up": self.bytes_up,
             "bytes_down": self.bytes_down,
-            "ends": dict(sorted(self.ends.items())),
+            "ends": {ending.value: n for ending, n in sorted(self.ends.items())},
             "resets": self.resets,
             "idle_releases": self.idle_releases,
         }
@@ -144,7 +145,8 @@ class Registry:
         counted by its ``ending`` (a small fixed set) when it has one."""
         if self.connections.pop(record.number, None) is not None:
             totals = self.map_totals.setdefault(record.mapping, MapTotals())
-            totals.outcomes[record.ending or outcome_of(reason)] += 1
+            ending = record.ending
+            totals.outcomes[outcome_of(reason) if ending is None else ending.value] += 1
             totals.bytes_up += record.bytes_up
             totals.bytes_down += record.bytes_down
         self._count.value = len(self.connections)

@@ -2,26 +2,27 @@
 URC routing) and, when emulating, its own emulator, side by side in one nursery.
 
 ``ModemPool.open(specs, open_member)`` brings every modem up at once and
-yields once each has come up or failed its first bring-up.  With one modem
-that failure fails the start, as it always did; with several the start
-fails only when every modem failed (the first one's error is raised), and
-a modem that did not come up is tried again in the background
-(``start_retry`` seconds, doubling to ``start_retry_max``), taking
-connections once it is up.  Afterwards each modem lives on its own: one's
-recovery never touches another's line, because nothing is shared but the
-pool's bookkeeping.  While they serve, the pool keeps per modem:
+yields once each has come up or failed its first bring-up.  The start fails
+when no modem came up (the first one's error is raised: with one modem, its
+own); a modem that did not come up while another did is tried again in the
+background (``start_retry`` seconds, doubling to ``start_retry_max``),
+taking connections once it is up.  Afterwards each modem lives on its own:
+one's recovery never touches another's line, because nothing is shared but
+the pool's bookkeeping.  While they serve, the pool keeps per modem:
 
 * its state changes (``changed``), so queued connections look again;
-* whether it is registered (with several modems: ``module_info`` every
-  ``registration_interval`` seconds while it is ready);
+* whether it is registered, while another modem could take its connections
+  (``module_info`` every ``registration_interval`` seconds while it is ready);
 * its line's load (``LineMeter``): the busier direction's bytes per second
   over the line's rate, a smoothed share for placement's ties and the page;
-* its open health (``placement.OpenHealth``) and counters.
+* its open health (``placement.OpenHealth``) and counters (``note_open``).
 
-``take_nowait`` / ``take`` hand out a client ID on the modem placement
-chooses (``placement.choose``), as a ``PlacedId``; ``take`` is the shared
-queue: it waits on every eligible ready modem at once (each ID pool is
-FIFO, so arrival order holds) and takes the first ID freed on any.
+Every connection is placed, with one modem or several: ``place_nowait`` /
+``place`` hand out a ``Placement`` (a client ID on the modem
+``placement.choose`` picks) and are what ``Admission`` places connections
+with; ``place`` is the shared queue: it waits on every eligible ready modem
+at once (each ID pool is FIFO, so arrival order holds) and takes the first
+ID freed on any.  ``place_elsewhere`` finds the retry of a failed open.
 """
 
 from __future__ import annotations
@@ -30,21 +31,22 @@ import logging
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from functools import partial
+from dataclasses import dataclass
 from typing import Any
 
 import trio
 
 from modem.core.errors import ModemError, ModuleNotReady, render
+from modem.core.profile import TlsProfile
 from modem.driver import AtResponse, Modem, ModuleState
 from modem.nurseries import single_exception
-from proxy.config.model import ModemSpec
+from proxy.config.model import Mapping, ModemSpec
 from proxy.logging_setup import NOTICE, kv
 from proxy.modems.line_meter import LineMeter
-from proxy.modems.names import MODEM_NAME
+from proxy.modems.names import MODEM_NAME, shown_name
 from proxy.modems.placement import Candidate, OpenHealth, Verdict, choose
 
-__all__ = ["REGISTRATION_INTERVAL", "ModemPool", "PlacedId", "PoolMember"]
+__all__ = ["REGISTRATION_INTERVAL", "ModemPool", "Placement", "PoolMember"]
 
 log = logging.getLogger("proxy.modems")
 
@@ -58,11 +60,16 @@ OpenMember = Callable[[ModemSpec, LineMeter], AbstractAsyncContextManager[tuple[
 
 
 class PoolMember:
-    """One modem of the pool, with what placement and the status page need."""
+    """One modem of the pool, with what placement and the status page need.
 
-    def __init__(self, spec: ModemSpec, order: int, line_bps: float) -> None:
+    ``shown_name`` is how log lines and connection records name it
+    (``names.shown_name``: None when it is the only modem)."""
+
+    def __init__(self, spec: ModemSpec, order: int, line_bps: float,
+                 shown: str | None) -> None:
         self.spec = spec
         self.name = spec.name
+        self.shown_name = shown
         self.order = order
         self.modem: Modem | None = None
         self.emulator: Any = None
@@ -83,15 +90,21 @@ class PoolMember:
                          self.health.failing(now), free, in_use, self.meter.share)
 
 
-class PlacedId(int):
-    """A client ID and the pool member it belongs to (it is the ID as an ``int``)."""
+@dataclass(frozen=True)
+class Placement:
+    """Where a connection opens: a client ID taken on one modem of the pool.
 
+    Hand it straight to the opener (``placed_connection.PlacedOpener``):
+    ``Modem.open_ssl_socket`` owns the ID from then on."""
+
+    client_id: int
     member: PoolMember
+    modem: Modem
 
-    def __new__(cls, value: int, member: PoolMember) -> PlacedId:
-        obj = super().__new__(cls, value)
-        obj.member = member
-        return obj
+
+def _names(mapping: Mapping | None) -> tuple[str, ...]:
+    """The modems ``mapping`` may use (empty: every one)."""
+    return () if mapping is None else mapping.modems
 
 
 class ModemPool:
@@ -101,7 +114,8 @@ class ModemPool:
                  registration_interval: float = REGISTRATION_INTERVAL,
                  start_retry: float = START_RETRY, start_retry_max: float = START_RETRY_MAX
                  ) -> None:
-        self.members = [PoolMember(spec, n, line_bps(spec)) for n, spec in enumerate(specs)]
+        self.members = [PoolMember(spec, n, line_bps(spec), shown_name(spec.name, len(specs)))
+                        for n, spec in enumerate(specs)]
         self.registration_interval = registration_interval
         self.start_retry = start_retry
         self.start_retry_max = start_retry_max
@@ -117,28 +131,28 @@ class ModemPool:
         pool = cls(specs, line_bps, **options)
         with single_exception():
             async with trio.open_nursery() as nursery:
-                async with trio.open_nursery() as starting:
-                    for member in pool.members:
-                        starting.start_soon(partial(nursery.start, pool._run_member, member,
-                                                    open_member))
-                if all(m.modem is None for m in pool.members):
-                    error = pool.members[0].start_error
-                    assert error is not None
-                    raise error
+                await pool._start_all(nursery, open_member)
                 try:
                     yield pool
                 finally:
                     pool._closing.set()
-
-    @property
-    def several(self) -> bool:
-        return len(self.members) > 1
 
     def member(self, name: str) -> PoolMember:
         for member in self.members:
             if member.name == name:
                 return member
         raise KeyError(name)
+
+    def running_modems(self) -> dict[str, Modem]:
+        """Each modem whose driver runs (it came up; it may be recovering now), by
+        name, in configuration order."""
+        return {m.name: m.modem for m in self.members if m.modem is not None}
+
+    def checks_names(self, profile: TlsProfile) -> bool:
+        """True when every running modem checks the server certificate's name on
+        opens with ``profile`` (``Modem.name_checked``); False while none runs."""
+        running = self.running_modems().values()
+        return bool(running) and all(modem.name_checked(profile) for modem in running)
 
     def at_command(self, member: PoolMember) -> Callable[[str], Awaitable[AtResponse]]:
         """``member``'s ``Modem.at_command`` for its AT console; ``ModuleNotReady``
@@ -154,35 +168,51 @@ class ModemPool:
 
     # -- each modem's life -----------------------------------------------------------
 
-    async def _run_member(self, member: PoolMember, open_member: OpenMember, *,
-                          task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
-                          ) -> None:
-        """One modem's life; started once it is up or (several) failed its first try."""
-        if not self.several:
-            await self._serve_member(member, open_member, task_status)
-            return
-        MODEM_NAME.set(member.name)  # inherited by every task of this modem
-        started = False
+    async def _start_all(self, nursery: trio.Nursery, open_member: OpenMember) -> None:
+        """Every modem's first bring-up, at once, each then served in ``nursery``.
+        Raises the first modem's error when none came up; otherwise the ones that
+        did not are tried again in the background."""
+        async with trio.open_nursery() as starting:
+            for member in self.members:
+                starting.start_soon(self._first_start, nursery, member, open_member)
+        missing = [m for m in self.members if m.modem is None]
+        if len(missing) == len(self.members):
+            error = self.members[0].start_error
+            assert error is not None  # only a ModemError leaves a modem down at start
+            raise error
+        for member in missing:
+            nursery.start_soon(self._retry_start, member, open_member)
+
+    async def _first_start(self, nursery: trio.Nursery, member: PoolMember,
+                           open_member: OpenMember) -> None:
+        try:
+            await nursery.start(self._serve_member, member, open_member)
+        except ModemError as exc:
+            member.start_error = exc
+
+    async def _retry_start(self, member: PoolMember, open_member: OpenMember) -> None:
+        """Bring up a modem that did not come up at start while others serve."""
+        MODEM_NAME.set(member.shown_name)  # this task's lines name its modem
         wait = self.start_retry
         while True:
+            error = member.start_error
+            log.warning("modem did not come up; trying again", extra=kv(
+                error=render(error) if error is not None else None, retry_in=f"{wait:g}s"))
+            await trio.sleep(wait)
+            wait = min(wait * 2, self.start_retry_max)
             try:
-                await self._serve_member(member, open_member,
-                                         trio.TASK_STATUS_IGNORED if started else task_status)
+                await self._serve_member(member, open_member)
                 return
             except ModemError as exc:
                 if member.modem is not None:
                     raise  # not a start-up failure: a bug's place to show
                 member.start_error = exc
-                log.warning("modem did not come up; trying again", extra=kv(
-                    error=render(exc), retry_in=f"{wait:g}s"))
-            if not started:
-                started = True
-                task_status.started()
-            await trio.sleep(wait)
-            wait = min(wait * 2, self.start_retry_max)
 
     async def _serve_member(self, member: PoolMember, open_member: OpenMember,
-                            task_status: trio.TaskStatus[None]) -> None:
+                            task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+                            ) -> None:
+        """One modem's life from its bring-up to the pool's close; started once up."""
+        MODEM_NAME.set(member.shown_name)  # inherited by every task of this modem
         async with open_member(member.spec, member.meter) as (modem, emulator):
             member.modem, member.emulator = modem, emulator
             if member.start_error is not None:
@@ -192,7 +222,7 @@ class ModemPool:
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(self._watch_state, member, modem)
                 nursery.start_soon(self._sample_line, member)
-                if self.several:
+                if len(self.members) > 1:  # it steers placement to another modem only
                     nursery.start_soon(self._watch_registration, member, modem)
                 task_status.started()
                 await self._closing.wait()
@@ -204,7 +234,8 @@ class ModemPool:
 
     async def _watch_state(self, member: PoolMember, modem: Modem) -> None:
         async for state in modem.state.eventual_values():
-            if self.several and state is not ModuleState.STARTING:
+            # A line that names the modem; the only modem's state is in the driver's lines.
+            if member.shown_name is not None and state is not ModuleState.STARTING:
                 log.log(NOTICE, "modem state", extra=kv(state=state.value))
             self._changed()
 
@@ -235,8 +266,58 @@ class ModemPool:
 
     # -- placement ---------------------------------------------------------------------
 
-    def take_nowait(self, eligible: Collection[str] = (), exclude: Collection[str] = (), *,
-                    ready_only: bool = False) -> PlacedId | Verdict:
+    def free_now(self, mapping: Mapping | None) -> bool:
+        """Whether a modem ``mapping`` may use has a client ID free now."""
+        return any(m.modem is not None and m.modem.client_ids.free > 0
+                   for m in self.eligible(_names(mapping)))
+
+    def all_busy(self, mapping: Mapping | None) -> str:
+        """What is full when a connection of ``mapping`` found no ID in time."""
+        running = [(m, m.modem) for m in self.eligible(_names(mapping)) if m.modem is not None]
+        capacity = sum(modem.client_ids.capacity for _, modem in running)
+        names = ", ".join(m.shown_name for m, _ in running if m.shown_name is not None)
+        return f"all {capacity} client ids{f' of {names}' if names else ''} busy"
+
+    def place_nowait(self, mapping: Mapping | None) -> Placement | None:
+        """An ID on the modem ``placement.choose`` picks for ``mapping`` now, or None."""
+        got = self._take_nowait(_names(mapping))
+        return got if isinstance(got, Placement) else None
+
+    def place_elsewhere(self, mapping: Mapping, failed: PoolMember) -> Placement | None:
+        """For the retry of an open that failed on ``failed``: an ID now on another
+        modem ``mapping`` may use that takes new connections, or None."""
+        got = self._take_nowait(mapping.modems, exclude=(failed.name,), ready_only=True)
+        return got if isinstance(got, Placement) else None
+
+    async def place(self, mapping: Mapping | None) -> Placement:
+        """An ID on a modem ``mapping`` may use, waiting (in arrival order) while all
+        are full."""
+        eligible = _names(mapping)
+        while True:
+            got = self._take_nowait(eligible)
+            if isinstance(got, Placement):
+                return got
+            now = trio.current_time()
+            members = self.eligible(eligible)
+            ready = [m for m in members if m.candidate(now).takes_new]
+            placed = await self._first_free(ready or members, self._change)
+            if placed is not None:
+                return placed
+
+    def note_open(self, member: PoolMember, error: ModemError | None) -> None:
+        """Count an open on ``member`` (``error`` None: it opened) for its health."""
+        now = trio.current_time()
+        if error is None:
+            member.health.record(None, now)
+            member.opened += 1
+            return
+        member.open_failures[type(error).__name__] += 1
+        if member.health.record(error, now) and len(self.members) > 1:  # another is preferred
+            log.warning("modem fails its opens: passed over for a while",
+                        extra=kv(modem=member.name, error=render(error)))
+
+    def _take_nowait(self, eligible: Collection[str], exclude: Collection[str] = (), *,
+                     ready_only: bool = False) -> Placement | Verdict:
         """An ID on the modem ``placement.choose`` picks now, or why there is none;
         ``ready_only``: only on a modem that takes new connections (a retry)."""
         now = trio.current_time()
@@ -248,36 +329,22 @@ class ModemPool:
         member = self.members[choice.order]
         assert member.modem is not None
         try:
-            return PlacedId(member.modem.client_ids.acquire_nowait(), member)
+            return Placement(member.modem.client_ids.acquire_nowait(), member, member.modem)
         except trio.WouldBlock:  # connections queue for it already: they come first
             return Verdict.WAIT
 
-    async def take(self, eligible: Collection[str] = ()) -> PlacedId:
-        """An ID on an eligible modem, waiting (in arrival order) while all are full."""
-        while True:
-            got = self.take_nowait(eligible)
-            if isinstance(got, PlacedId):
-                return got
-            now = trio.current_time()
-            members = self.eligible(eligible)
-            ready = [m for m in members if m.candidate(now).takes_new]
-            placed = await self._first_free(ready or members, self._change)
-            if placed is not None:
-                return placed
-
     async def _first_free(self, members: list[PoolMember], change: trio.Event
-                          ) -> PlacedId | None:
+                          ) -> Placement | None:
         """The first ID freed on any of ``members``; None when ``change`` fires first."""
-        won: list[PlacedId] = []
+        won: list[Placement] = []
 
-        async def wait_on(member: PoolMember, scope: trio.CancelScope) -> None:
-            assert member.modem is not None
-            ids = member.modem.client_ids
+        async def wait_on(member: PoolMember, modem: Modem, scope: trio.CancelScope) -> None:
+            ids = modem.client_ids
             cid = await ids.acquire()
             if won:
                 ids.release(cid)  # freed at the same moment as the winner's: pass it on
             else:
-                won.append(PlacedId(cid, member))
+                won.append(Placement(cid, member, modem))
                 scope.cancel()
 
         async def wait_change(scope: trio.CancelScope) -> None:
@@ -287,6 +354,6 @@ class ModemPool:
         async with trio.open_nursery() as nursery:
             for member in members:
                 if member.modem is not None:
-                    nursery.start_soon(wait_on, member, nursery.cancel_scope)
+                    nursery.start_soon(wait_on, member, member.modem, nursery.cancel_scope)
             nursery.start_soon(wait_change, nursery.cancel_scope)
         return won[0] if won else None

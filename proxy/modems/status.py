@@ -4,10 +4,11 @@ list: one entry per modem of the pool.
 Each entry: ``name``, ``device``, ``state``, ``ids_in_use`` (the client IDs
 its sockets hold), ``signal_dbm`` and ``registration`` (the module's answer,
 or the last one), ``line_busy`` (share of the serial line, 0..1),
-``last_error``; with several modems also ``failing`` (passed over for
-failing opens), ``opened``, ``open_failures`` (by kind) and
-``retried_elsewhere`` (opens that failed here and were tried on another).  The modules are asked
-concurrently, so the page answers within one module's time limit.
+``last_error``; where placement chooses between several modems also
+``failing`` (passed over for failing opens), ``opened``, ``open_failures``
+(by kind) and ``retried_elsewhere`` (opens that failed here and were tried
+on another); a single module's are the service's counters.  The modules are
+asked concurrently, so the page answers within one module's time limit.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ async def modems_status(pool: ModemPool | None, module_status: ModuleStatus
     async def one(index: int, member: PoolMember) -> None:
         if member.modem is not None:
             modules[index] = await module_status(member.modem)
-        out[index] = _member_status(member, modules[index], pool.several)
+        out[index] = _member_status(member, modules[index], placing=len(pool.members) > 1)
 
     async with trio.open_nursery() as nursery:
         for index, member in enumerate(pool.members):
@@ -49,7 +50,7 @@ async def modems_status(pool: ModemPool | None, module_status: ModuleStatus
     return next((m for m in modules if m is not None), None), out
 
 
-def _member_status(member: PoolMember, module: dict[str, Any] | None, several: bool
+def _member_status(member: PoolMember, module: dict[str, Any] | None, *, placing: bool
                    ) -> dict[str, Any]:
     modem = member.modem
     entry: dict[str, Any] = {"name": member.name, "device": member.spec.device}
@@ -68,7 +69,7 @@ def _member_status(member: PoolMember, module: dict[str, Any] | None, several: b
         line_busy=round(member.meter.share, 3),
         last_error=module["last_error"],
     )
-    if several:  # placement's own counters (one modem: the service's counters say it)
+    if placing:
         entry.update(failing=member.health.failing(now), opened=member.opened,
                      open_failures=dict(sorted(member.open_failures.items())),
                      retried_elsewhere=member.retried_elsewhere)

@@ -5,8 +5,8 @@ scrape it reads the counters the registry (``proxy.connections.registry``), the
 admission and the driver (``modem.driver.Modem``) already keep, so there is
 no second set of bookkeeping to drift.  ``scrape`` first refreshes the
 module's signal (``Modem.module_info``, bounded like the status page), then
-renders.  Module-level series carry a ``modem`` label: ``"0"`` with one
-module, each modem's name with several (``[[modem]]``, ``--device`` twice).
+renders.  Module-level series carry a ``modem`` label: the module's name
+(``modem1``... or its ``[[modem]]`` name), with one module as with several.
 
 Names follow the Prometheus conventions: counters end in ``_total``, units
 are seconds and bytes.  The serial line's busy time each way is
@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterator
 from collections.abc import Mapping as MappingABC
-from typing import Protocol
+from typing import Any, Protocol
 
 import trio
 from prometheus_client import CollectorRegistry, generate_latest
@@ -34,7 +34,6 @@ from proxy.config.build import Endpoint, Mapping, ProxyConfig
 from proxy.connections.admission import Admission
 from proxy.connections.registry import ConnectionState, MapTotals, Registry
 
-MODEM_LABEL = "0"  # the one module's label value
 SIGNAL_TIMEOUT = 0.8  # a scrape answers within 1 s, however slow the module
 
 
@@ -42,12 +41,13 @@ class MetricsSource(Protocol):
     """What the collector reads (``proxy.service.ProxyService``)."""
 
     registry: Registry
-    admission: Admission | None
+    @property
+    def admission(self) -> Admission[Any] | None: ...
     listen_addresses: dict[Mapping, Endpoint]
     config: ProxyConfig
 
-    def labelled_modems(self) -> list[tuple[str, Modem]]:
-        """Each modem that is up, with its ``modem`` label value."""
+    def running_modems(self) -> dict[str, Modem]:
+        """Each module whose driver runs, by name (the ``modem`` label's value)."""
         ...
 
 
@@ -65,7 +65,7 @@ class MetricsCollector:
     def collect(self) -> Iterator[Metric]:
         yield from self._service()
         yield from self._maps()
-        modems = self.source.labelled_modems()
+        modems = list(self.source.running_modems().items())
         if modems:
             yield from self._module(modems)
 
@@ -82,7 +82,8 @@ class MetricsCollector:
         yield _by_key("ssl_proxy_socket_failures", "Open module sockets that failed "
                       "mid-stream, by error code or kind.", "code", counters.socket_failures)
         yield _by_key("ssl_proxy_connection_ends", "Ended connections by how they ended "
-                      "(docs/reliability.md: the endings table).", "ending", counters.ends)
+                      "(docs/reliability.md: the endings table).", "ending",
+                      {ending.value: n for ending, n in counters.ends.items()})
         yield CounterMetricFamily(
             "ssl_proxy_idle_releases", "Module sockets an idle connection gave back while "
             "its client stayed connected (idle-release).", value=counters.idle_releases)
@@ -240,5 +241,5 @@ class ProxyMetrics:
         self.registry.register(MetricsCollector(source))
 
     async def scrape(self) -> bytes:
-        await refresh_signal([modem for _, modem in self.source.labelled_modems()])
+        await refresh_signal(list(self.source.running_modems().values()))
         return generate_latest(self.registry)

@@ -173,8 +173,12 @@ class Reloadable(Protocol):
     registry: Registry
     listener_set: ListenerSet
 
-    def serving_modems(self) -> list[Modem]:
-        """Every modem that is up now (several behind one proxy: all of them)."""
+    def running_modems(self) -> dict[str, Modem]:
+        """Each module whose driver runs, by name: each gets the new files."""
+        ...
+
+    def checks_names(self, profile: TlsProfile) -> bool:
+        """Whether the modules check the server's name with ``profile``."""
         ...
 
 
@@ -185,7 +189,7 @@ async def reload_service(service: Reloadable, source: ConfigSource, bind: Bind) 
     bad config, a port in use or a module that refuses the new files: it logs
     one line and the running config stays whole.
     """
-    modems = service.serving_modems()
+    modems = list(service.running_modems().values())
     try:
         config, profiles = source()
     except ProxyError as exc:
@@ -216,7 +220,7 @@ async def reload_service(service: Reloadable, source: ConfigSource, bind: Bind) 
     _apply(service, plan, profiles, added)
     if modems:
         warn_unchecked_names([*plan.added, *(new for _, new in plan.changed)], profiles,
-                             modems[0].name_checked)
+                             service.checks_names)
     log.log(NOTICE, "reloaded", extra=kv(
         added=len(plan.added), removed=len(plan.removed), changed=len(plan.changed),
         maps=len(plan.config.maps)))

@@ -8,12 +8,12 @@ nothing changes.
 
 What the proxy sends:
 
-* ``READY=1`` once every listener is bound and the module is brought up,
-  with ``STATUS=`` naming the module's state; ``STATUS=`` again whenever
-  that state changes (``systemctl status`` shows it);
-* ``WATCHDOG=1`` every ``WATCHDOG_USEC / 2`` only while the driver is
-  healthy: the module answers ``AT`` (``Modem.answers``).  A wedged proxy or
-  a module that stops answering stops the pings, and ``WatchdogSec=`` makes
+* ``READY=1`` once every listener is bound and the modules came up, with
+  ``STATUS=`` naming the state of the first one running; ``STATUS=`` again
+  whenever that state changes (``systemctl status`` shows it);
+* ``WATCHDOG=1`` every ``WATCHDOG_USEC / 2`` only while a driver is
+  healthy: a module answers ``AT`` (``Modem.answers``).  A wedged proxy or
+  modules that stop answering stop the pings, and ``WatchdogSec=`` makes
   systemd restart the service.  ``WATCHDOG_PID``, when set, must be ours;
 * ``STOPPING=1`` when a graceful stop begins.
 """
@@ -23,7 +23,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 import trio
 
@@ -87,25 +87,23 @@ class SystemdNotifier:
     def stopping(self) -> None:
         self.send("STOPPING=1", "STATUS=stopping")
 
-    async def serve(self, modem: Modem,
-                    others: Callable[[], list[Modem]] | None = None) -> None:
-        """``READY=1``, then ``STATUS=`` on ``modem``'s state changes and the
-        watchdog's pings while it answers, until cancelled.  With several
-        modems, ``others`` gives the ones up now: a ping goes out while any
-        of them answers (the proxy still serves through it)."""
+    async def serve(self, shown: Modem, running: Callable[[], Iterable[Modem]]) -> None:
+        """``READY=1``, then ``STATUS=`` on ``shown``'s state changes (the module
+        the status page's ``module`` section shows) and the watchdog's pings
+        while any module of ``running()`` answers (the proxy still serves
+        through it), until cancelled."""
         self.send("READY=1")
         async with trio.open_nursery() as nursery:
             if self.watchdog is not None:
-                nursery.start_soon(self._keep_watchdog, modem, others, self.watchdog)
-            async for state in modem.state.eventual_values():
+                nursery.start_soon(self._keep_watchdog, shown, running, self.watchdog)
+            async for state in shown.state.eventual_values():
                 self.send(f"STATUS=serving; module {state.value}")
 
-    async def _keep_watchdog(self, modem: Modem, others: Callable[[], list[Modem]] | None,
+    async def _keep_watchdog(self, shown: Modem, running: Callable[[], Iterable[Modem]],
                              interval: float) -> None:
         while True:
             due = trio.current_time() + interval
-            candidates = [modem] if others is None else others() or [modem]
-            for candidate in candidates:
+            for candidate in list(running()) or [shown]:
                 if await candidate.answers(min(interval, PROBE_BOUND)):
                     self.send("WATCHDOG=1")
                     break

@@ -1,5 +1,8 @@
 """Admission: slots, client ids, one deadline, first come first served; the queue bound,
-per-map limits, and the board that pairs waiters with idle connections."""
+per-map limits, and the board that pairs waiters with idle connections.
+
+Admission places through a ``Placer`` (the ``ModemPool`` in the proxy); here
+one module's ``ClientIdPool`` stands behind it, the placement being the ID."""
 
 from __future__ import annotations
 
@@ -12,19 +15,47 @@ from proxy.connections.admission import Admission, QueueFull, QueueTimeout
 from proxy.connections.idle import Candidate, ReclaimBoard
 
 
-async def hold(admission: Admission, got: list[int], release: trio.Event,
+class IdPlacer:
+    """One ``ClientIdPool`` as admission's placer, for any map."""
+
+    def __init__(self, ids: ClientIdPool) -> None:
+        self.ids = ids
+
+    def free_now(self, mapping: Mapping | None) -> bool:
+        return self.ids.free > 0
+
+    def place_nowait(self, mapping: Mapping | None) -> int | None:
+        try:
+            return self.ids.acquire_nowait()
+        except trio.WouldBlock:
+            return None
+
+    async def place(self, mapping: Mapping | None) -> int:
+        return await self.ids.acquire()
+
+    def all_busy(self, mapping: Mapping | None) -> str:
+        return f"all {self.ids.capacity} client ids busy"
+
+
+def admission_over(ids: ClientIdPool, max_connections: int, queue_timeout: float,
+                   **options) -> Admission[int]:
+    """An ``Admission`` placing on ``ids``."""
+    return Admission(IdPlacer(ids), max_connections, queue_timeout, **options)
+
+
+async def hold(admission: Admission[int], got: list[int], release: trio.Event,
                task_status=trio.TASK_STATUS_IGNORED) -> None:
     async with admission.ticket() as ticket:
-        cid = await ticket.client_id()
+        cid = await ticket.placement()
         got.append(cid)
         task_status.started()
         await release.wait()
-        admission.pool.release(cid)
+        admission.placer.ids.release(cid)
 
 
 async def test_waiters_are_served_in_order(autojump_clock):
     pool = ClientIdPool(2)
-    admission = Admission(pool, max_connections=12, queue_timeout=30)
+    admission = admission_over(pool, max_connections=12, queue_timeout=30)
     got: list[int] = []
     releases = [trio.Event() for _ in range(4)]
     async with trio.open_nursery() as nursery:
@@ -47,21 +78,21 @@ async def test_waiters_are_served_in_order(autojump_clock):
 
 async def test_queue_timeout_names_the_client_id_limit(autojump_clock):
     pool = ClientIdPool(1)
-    admission = Admission(pool, max_connections=12, queue_timeout=30)
+    admission = admission_over(pool, max_connections=12, queue_timeout=30)
     release = trio.Event()
     async with trio.open_nursery() as nursery:
         await nursery.start(hold, admission, [], release)
         start = trio.current_time()
         with pytest.raises(QueueTimeout, match="all 1 client ids busy"):
             async with admission.ticket() as ticket:
-                await ticket.client_id()
+                await ticket.placement()
         assert trio.current_time() - start == pytest.approx(30)
         assert admission.busy == 1
         release.set()
 
 
 async def test_queue_timeout_names_max_connections(autojump_clock):
-    admission = Admission(ClientIdPool(), max_connections=2, queue_timeout=5)
+    admission = admission_over(ClientIdPool(), max_connections=2, queue_timeout=5)
     release = trio.Event()
     async with trio.open_nursery() as nursery:
         await nursery.start(hold, admission, [], release)
@@ -73,7 +104,7 @@ async def test_queue_timeout_names_max_connections(autojump_clock):
 
 
 async def test_deadline_counts_from_arrival(autojump_clock):
-    admission = Admission(ClientIdPool(1), max_connections=12, queue_timeout=10)
+    admission = admission_over(ClientIdPool(1), max_connections=12, queue_timeout=10)
     release = trio.Event()
     async with trio.open_nursery() as nursery:
         await nursery.start(hold, admission, [], release)
@@ -81,15 +112,15 @@ async def test_deadline_counts_from_arrival(autojump_clock):
         await trio.sleep(8)
         with pytest.raises(QueueTimeout):
             async with admission.ticket(arrived) as ticket:
-                await ticket.client_id()
+                await ticket.placement()
         assert trio.current_time() - arrived == pytest.approx(10)
         release.set()
 
 
 async def test_zero_timeout_still_admits_when_free():
-    admission = Admission(ClientIdPool(1), max_connections=1, queue_timeout=0)
+    admission = admission_over(ClientIdPool(1), max_connections=1, queue_timeout=0)
     async with admission.ticket() as ticket:
-        assert await ticket.client_id() == 0
+        assert await ticket.placement() == 0
         with pytest.raises(QueueTimeout):
             async with admission.ticket():
                 pass
@@ -103,7 +134,8 @@ MAP_B = Mapping(Endpoint("127.0.0.1", 9001), Endpoint("b.example.com", 443))
 
 
 async def test_past_queue_max_a_newcomer_is_refused_at_once(autojump_clock):
-    admission = Admission(ClientIdPool(1), max_connections=12, queue_timeout=30, queue_max=1)
+    admission = admission_over(ClientIdPool(1), max_connections=12, queue_timeout=30,
+                               queue_max=1)
     release = trio.Event()
     async with trio.open_nursery() as nursery:
         await nursery.start(hold, admission, [], release)
@@ -120,20 +152,20 @@ async def test_past_queue_max_a_newcomer_is_refused_at_once(autojump_clock):
 
 
 async def test_a_map_limit_holds_its_map_only(autojump_clock):
-    admission = Admission(ClientIdPool(), max_connections=12, queue_timeout=5,
+    admission = admission_over(ClientIdPool(), max_connections=12, queue_timeout=5,
                           map_limits={MAP_A: 1})
     async with admission.ticket(mapping=MAP_A) as ticket:
-        assert await ticket.client_id() == 0
+        assert await ticket.placement() == 0
         assert admission.map_busy(MAP_A) == 1
         async with admission.ticket(mapping=MAP_B) as other:  # another map: at once
-            assert await other.client_id() == 1
-            admission.pool.release(1)
+            assert await other.placement() == 1
+            admission.placer.ids.release(1)
         start = trio.current_time()
         with pytest.raises(QueueTimeout, match="max-connections 1 of map"):
             async with admission.ticket(mapping=MAP_A):
                 pass
         assert trio.current_time() - start == pytest.approx(5)
-        admission.pool.release(0)
+        admission.placer.ids.release(0)
     assert admission.map_busy(MAP_A) == 0 and admission.queued == 0
 
 

@@ -45,10 +45,10 @@ async def test_counters_move_after_a_transfer(emulator, echo_server, ca_file, nu
     before, types = await scrape(service)
     assert types["ssl_proxy_connections"] == "counter"
     assert types["ssl_proxy_module_state"] == "gauge"
-    assert value(before, "ssl_proxy_module_state", modem="0", state="ready") == 1
-    assert value(before, "ssl_proxy_module_state", modem="0", state="recovering") == 0
-    assert value(before, "ssl_proxy_module_sockets", modem="0") == 12
-    assert -113 <= value(before, "ssl_proxy_module_signal_dbm", modem="0") <= -51
+    assert value(before, "ssl_proxy_module_state", modem="modem1", state="ready") == 1
+    assert value(before, "ssl_proxy_module_state", modem="modem1", state="recovering") == 0
+    assert value(before, "ssl_proxy_module_sockets", modem="modem1") == 12
+    assert -113 <= value(before, "ssl_proxy_module_signal_dbm", modem="modem1") <= -51
     assert value(before, "ssl_proxy_bytes_total", map=echo_map, direction="up") == 0
 
     async with await connect(service, 1) as failing:
@@ -58,7 +58,7 @@ async def test_counters_move_after_a_transfer(emulator, echo_server, ca_file, nu
     async with await connect(service) as stream:
         assert await round_trip(stream, b"m" * 5000) == b"m" * 5000
         during, _ = await scrape(service)
-        assert value(during, "ssl_proxy_module_sockets_in_use", modem="0") == 1
+        assert value(during, "ssl_proxy_module_sockets_in_use", modem="modem1") == 1
         assert value(during, "ssl_proxy_connections_active", map=echo_map, state="open") == 1
         assert value(during, "ssl_proxy_bytes_total", map=echo_map, direction="down") == 5000
     await wait_until(lambda: len(service.registry) == 0)
@@ -75,14 +75,14 @@ async def test_counters_move_after_a_transfer(emulator, echo_server, ca_file, nu
     assert value(after, "ssl_proxy_resets_total") >= 1  # the failed open's client
     assert value(after, "ssl_proxy_queue_max") == 64
     assert ("ssl_proxy_idle_releases_total", frozenset()) in after  # none yet, but listed
-    assert value(after, "ssl_proxy_send_fail_retries_total", modem="0") == 2
-    assert value(after, "ssl_proxy_module_sockets_in_use", modem="0") == 0
+    assert value(after, "ssl_proxy_send_fail_retries_total", modem="modem1") == 2
+    assert value(after, "ssl_proxy_module_sockets_in_use", modem="modem1") == 0
     assert value(after, "ssl_proxy_queue_length") == 0
     for direction in ("to_module", "from_module"):
-        moved = value(after, "ssl_proxy_serial_bytes_total", modem="0", direction=direction)
-        assert moved > value(before, "ssl_proxy_serial_bytes_total", modem="0",
+        moved = value(after, "ssl_proxy_serial_bytes_total", modem="modem1", direction=direction)
+        assert moved > value(before, "ssl_proxy_serial_bytes_total", modem="modem1",
                              direction=direction) + 5000
-        busy = value(after, "ssl_proxy_serial_busy_seconds_total", modem="0",
+        busy = value(after, "ssl_proxy_serial_busy_seconds_total", modem="modem1",
                      direction=direction)
         assert busy == pytest.approx(moved * BITS_PER_BYTE / 115200)
 
@@ -96,9 +96,9 @@ async def test_module_lives_are_counted(emulator, echo_server, ca_file, nursery)
     await emulator.inject(Fault.restart())
     await wait_until(lambda: service.modem.recoveries == 1)
     samples, _ = await scrape(service)
-    assert value(samples, "ssl_proxy_pdp_reactivations_total", modem="0") == 1
-    assert value(samples, "ssl_proxy_module_recoveries_total", modem="0") == 1
-    assert value(samples, "ssl_proxy_module_restarts_total", modem="0") == 0
+    assert value(samples, "ssl_proxy_pdp_reactivations_total", modem="modem1") == 1
+    assert value(samples, "ssl_proxy_module_recoveries_total", modem="modem1") == 1
+    assert value(samples, "ssl_proxy_module_restarts_total", modem="modem1") == 0
 
 
 async def test_metrics_is_404_without_a_metrics_page():
