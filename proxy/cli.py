@@ -18,13 +18,14 @@ from __future__ import annotations
 import argparse
 import sys
 from dataclasses import replace
-from typing import Any, NoReturn
+from typing import NoReturn
 
 from modem import __version__
 from modem.core.errors import ExplainedError, render
-from modem.core.limits import CLIENT_IDS
-from proxy.config.build import TLS_VERSIONS, ProxyConfig, build_config, load_toml
+from proxy.config.build import ProxyConfig, build_config, load_toml
 from proxy.config.file_secrets import exposure_warning
+from proxy.config.flags import add_flags
+from proxy.config.schema import Place
 
 from .errors import ConfigError
 
@@ -57,128 +58,22 @@ certificate files, 1 for a runtime failure (module, device, network, port in use
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``ssl-proxy`` parser: one flag per setting of ``SETTINGS`` (``Place.FLAG``)."""
     p = _Parser(
         prog=PROG,
         description="Plain local TCP listeners whose connections leave over TLS through a "
                     "Quectel EC2x/EG9x/EM05 LTE module's SSL AT commands.",
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        argument_default=argparse.SUPPRESS,
     )
     p.add_argument("--version", action="version", version=f"{PROG} {__version__}")
-    p.add_argument("--config", metavar="FILE",
-                   help="TOML file with the same settings; flags override it")
-
-    g = p.add_argument_group("module")
-    g.add_argument("--device", metavar="PATH", action="append",
-                   help="the module's AT port (default: find USB vendor 2c7c, interface 2); "
-                        "repeat it for several modules")
-    g.add_argument("--baud", type=int, metavar="N", help="serial speed (default 115200)")
-    g.add_argument("--rtscts", action=argparse.BooleanOptionalAction,
-                   help="RTS/CTS hardware flow control (default off)")
-    g.add_argument("--urc-port", metavar="PORT",
-                   help="the module's name for the AT port opened: usbat, usbmodem or uart1; "
-                        "bring-up routes URCs there (default auto: USB interface 2 usbat, "
-                        "3 usbmodem, a non-USB serial device uart1)")
-    g.add_argument("--access-mode", metavar="MODE",
-                   help="how the module hands over received data: buffer (read with "
-                        "AT+QSSLRECV) or push (sent unasked; a socket whose client lags "
-                        "switches to buffer until it catches up) (default push)")
-
-    g = p.add_argument_group("network (PDP context)")
-    g.add_argument("--apn", metavar="APN",
-                   help="set this APN (default: use the context the module has)")
-    g.add_argument("--apn-user", metavar="U", help="APN user name")
-    g.add_argument("--apn-password", metavar="P", help="APN password (never logged)")
-    g.add_argument("--apn-auth", choices=["none", "pap", "chap", "pap-or-chap"],
-                   help="APN authentication (default: pap-or-chap with a user, else none)")
-    g.add_argument("--pdp-context", type=int, metavar="N", help="PDP context id (default 1)")
-
-    g = p.add_argument_group("mappings")
-    g.add_argument("--map", action="append", metavar="[BIND:]LPORT=HOST:RPORT",
-                   help="listen on BIND:LPORT (BIND default 127.0.0.1) and forward over TLS "
-                        "to HOST:RPORT; repeatable")
-
-    g = p.add_argument_group("TLS (for every map; the file can set them per map)")
-    g.add_argument("--cacert", metavar="FILE",
-                   help="CA certificates (PEM) that verify servers (default: host bundle)")
-    g.add_argument("--clientcert", metavar="FILE", help="client certificate (PEM)")
-    g.add_argument("--clientkey", metavar="FILE", help="client key (PEM, unencrypted)")
-    g.add_argument("--tls-version", choices=TLS_VERSIONS, help="TLS version (default 1.2)")
-    g.add_argument("--ciphers", metavar="CODE,...",
-                   help="cipher suite codes from the manual, e.g. 0xC02F,0x0035 "
-                        "(default 0xFFFF: all)")
-    g.add_argument("--insecure", action="store_true",
-                   help="do not verify server certificates (seclevel 0)")
-    g.add_argument("--sni", action=argparse.BooleanOptionalAction,
-                   help="send SNI for host names (default on)")
-    g.add_argument("--ignore-local-time", action="store_true",
-                   help="the module does not check certificate dates (ignorelocaltime 1); "
-                        "only when its clock cannot be set")
-    g.add_argument("--negotiate-timeout", type=int, metavar="S",
-                   help="TLS handshake limit, 10-300 s (default 300)")
-
-    g = p.add_argument_group("limits and shutdown")
-    g.add_argument("--max-connections", type=int, metavar="N",
-                   help=f"open module sockets at most, 1-{CLIENT_IDS} (default {CLIENT_IDS})")
-    g.add_argument("--queue-timeout", type=float, metavar="S",
-                   help="how long a connection waits for a free socket (default 30)")
-    g.add_argument("--queue-max", type=int, metavar="N",
-                   help="connections that may wait for a socket at most; past it a new one "
-                        "is reset at once (default 64)")
-    g.add_argument("--half-close-timeout", type=float, metavar="S",
-                   help="after a client shuts down its write side, how long the remote may "
-                        "stay quiet before the connection is reset (default 30)")
-    g.add_argument("--idle-reclaim", type=float, metavar="S",
-                   help="while connections wait, close one idle this long with nothing in "
-                        "flight and give its socket to the longest waiter; 0: never (default 5)")
-    g.add_argument("--idle-release", action="store_true",
-                   help="an idle reclaim closes only the module socket: the client stays "
-                        "connected and its next request opens a new one (HTTP keep-alive)")
-    g.add_argument("--idle-timeout", type=float, metavar="S",
-                   help="close a connection idle this long with nothing in flight, waiters "
-                        "or not; 0: never (default 0)")
-    g.add_argument("--grace", type=float, metavar="S",
-                   help="on SIGINT/SIGTERM, how long open connections may finish (default 5)")
-
-    g = p.add_argument_group("services")
-    g.add_argument("--status", metavar="[BIND:]PORT",
-                   help="serve a read-only HTTP status page (/ and /status.json) and /metrics")
-    g.add_argument("--at-console", metavar="[BIND:]PORT",
-                   help="serve a line-based AT command console")
-    g.add_argument("--at-pty", metavar="PATH",
-                   help="serve the AT console on a pseudo-terminal linked at PATH, for "
-                        "minicom, picocom or a pyserial script")
-
-    g = p.add_argument_group("logging")
-    g.add_argument("-v", "--verbose", action="count",
-                   help="log each connection's life (-vv: debug)")
-    g.add_argument("--trace-at", action="store_true",
-                   help="log the AT traffic (payloads as lengths only)")
-    g.add_argument("--trace-payload", action="store_true",
-                   help="with --trace-at, also log the first bytes of each payload "
-                        "(user data: may hold credentials)")
-    g.add_argument("--log-format", choices=["text", "json"],
-                   help="text: key=value lines (default); json: one object per line")
-
-    g = p.add_argument_group("emulator (no module needed)")
-    g.add_argument("--emulate", action="store_true",
-                   help="run against the built-in module emulator")
-    g.add_argument("--resolve", action="append", metavar="NAME=IP",
-                   help="the emulator's DNS: NAME resolves to IP; repeatable")
-    g.add_argument("--emulate-baud", type=int, metavar="N",
-                   help="the emulated serial line's speed")
-    g.add_argument("--emulate-latency-ms", type=float, metavar="N",
-                   help="the emulator's added latency per command")
-    g.add_argument("--emulate-modems", type=int, metavar="N",
-                   help="run N emulated modules (implies --emulate; default 1)")
+    add_flags(p, Place.FLAG)
     return p
 
 
 def parse_command_line(argv: list[str] | None) -> ProxyConfig:
     """Flags (and the ``--config`` file they name) -> a validated ``ProxyConfig``."""
-    ns = build_parser().parse_args(argv)
-    flags: dict[str, Any] = {k.replace("_", "-"): v for k, v in vars(ns).items()}
+    flags = dict(vars(build_parser().parse_args(argv)))
     path = flags.pop("config", None)
     file = load_toml(path) if path is not None else None
     config = build_config(flags, file)

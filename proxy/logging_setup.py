@@ -20,6 +20,7 @@ text form leaves the timestamp out: the journal stamps every line itself.
 
 from __future__ import annotations
 
+import enum
 import json
 import logging
 import os
@@ -32,7 +33,16 @@ from proxy.modems.names import ModemNameFilter
 NOTICE = 25
 logging.addLevelName(NOTICE, "NOTICE")
 
-LOG_FORMATS = ("text", "json")
+
+
+class LogFormat(enum.StrEnum):
+    """``--log-format``: how each record is written."""
+
+    TEXT = "text"
+    """``KeyValueFormatter``: a message, then ``key=value`` fields."""
+    JSON = "json"
+    """``JsonFormatter``: one JSON object per line."""
+
 
 _FIELDS = "kv_fields"
 
@@ -107,16 +117,16 @@ class _ProxyHandler(logging.StreamHandler[TextIO]):
 
 
 def setup_logging(verbose: int = 0, trace_at: bool = False,
-                  stream: TextIO | None = None, log_format: str = "text") -> None:
+                  stream: TextIO | None = None, log_format: str = LogFormat.TEXT) -> None:
     """Send ``proxy`` and ``modem`` logs to ``stream`` (stderr) at the chosen
-    levels, as ``log_format`` (one of ``LOG_FORMATS``) says."""
+    levels, as ``log_format`` (a ``LogFormat``) says."""
     root = logging.getLogger()
     for handler in list(root.handlers):
         if isinstance(handler, _ProxyHandler):
             root.removeHandler(handler)
     out = stream if stream is not None else sys.stderr
     handler = _ProxyHandler(out)
-    handler.setFormatter(JsonFormatter() if log_format == "json"
+    handler.setFormatter(JsonFormatter() if log_format == LogFormat.JSON
                          else KeyValueFormatter(timestamps=not journal_stream(out)))
     handler.addFilter(ModemNameFilter())  # modem=<name> with several modems
     root.addHandler(handler)

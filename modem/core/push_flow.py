@@ -48,7 +48,7 @@ HARD_LIMIT_FACTOR = 16
 """``PushInbox.hard_limit`` in units of the limit (plus one frame)."""
 
 
-class AccessMode(enum.Enum):
+class AccessMode(enum.StrEnum):
     """``<access_mode>`` of ``AT+QSSLOPEN`` the driver opens sockets in (manual 2.1.2)."""
 
     BUFFER = "buffer"

@@ -52,6 +52,8 @@ import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from modem.core.commands import DEFAULT_LINE_BAUD
+
 __all__ = ["RearmBehaviour", "UrcHealth", "UrcPolling", "idle_line_share"]
 
 log = logging.getLogger("modem.driver")
@@ -105,7 +107,8 @@ class UrcPolling:
             gap = min(gap * 2, max(self.read_poll_max, self.read_poll_first))
 
 
-def idle_line_share(polling: UrcPolling, connections: int = 12, baud: int = 115200) -> float:
+def idle_line_share(polling: UrcPolling, connections: int = 12,
+                    baud: int = DEFAULT_LINE_BAUD) -> float:
     """The share of the line (module to host) that ``connections`` idle sockets poll with."""
     per_connection = (RECV_POLL_BYTES / polling.read_poll_max
                       + STATE_POLL_BYTES / (polling.read_poll_max * polling.state_check_every))

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, TypeVar, final
 import serial
 import trio
 
+from modem.core.commands import DEFAULT_LINE_BAUD
 from modem.core.errors import DeviceBusy, DeviceError, DeviceNotFound, DevicePermissionDenied
 
 if TYPE_CHECKING:
@@ -227,7 +228,7 @@ class SerialStream(trio.abc.Stream):
 
 
 async def open_serial_stream(
-    path: str, *, baudrate: int = 115200, rtscts: bool = False
+    path: str, *, baudrate: int = DEFAULT_LINE_BAUD, rtscts: bool = False
 ) -> SerialStream:
     """Open the serial device ``path`` exclusively, 8N1, and wrap it in a :class:`SerialStream`.
 

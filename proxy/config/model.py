@@ -1,68 +1,47 @@
 """The proxy's settings as values: ``ProxyConfig`` and the parts it is made of.
 
 ``proxy.config.build`` builds these from flags and the TOML file; everything else
-only reads them.
+only reads them.  Every default is the one ``proxy.config.settings.SETTINGS``
+declares.
 """
 
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
-from modem.core.commands import URC_PORTS
-from modem.core.limits import ALL_CIPHER_SUITES, CIPHER_SUITES, CLIENT_IDS, SSL_CONTEXTS
+from modem.core.limits import SSL_CONTEXTS
 from modem.core.push_flow import AccessMode
+from proxy.config.endpoint import LOCALHOST, Endpoint, is_ip
+from proxy.config.schema import Place
+from proxy.config.settings import APN_AUTH, MAX_CLIENT_IDS, SETTINGS, UrcPortChoice
 from proxy.errors import ConfigError
+from proxy.logging_setup import LogFormat
 
-# Manual 2.1.1, <ciphersuites>: the codes AT+QSSLCFG accepts.
-KNOWN_CIPHERSUITES: frozenset[int] = frozenset(CIPHER_SUITES)
-TLS_VERSIONS = ("1.0", "1.1", "1.2", "all")
-APN_AUTH = {"none": 0, "pap": 1, "chap": 2, "pap-or-chap": 3}
-URC_PORT_CHOICES = (*URC_PORTS, "auto")  # auto: from the device (port_discovery.urc_port_for)
-ACCESS_MODE_CHOICES = tuple(mode.value for mode in AccessMode)  # buffer, push
-DEFAULT_ACCESS_MODE = "push"  # faster on every benchmarked line: docs/benchmarks.md
-MAX_CLIENT_IDS = CLIENT_IDS      # manual 2.1.2: <clientID> 0-11
+__all__ = [
+    "DEFAULT_ACCESS_MODE", "HALF_CLOSE_TIMEOUT", "IDLE_RECLAIM", "IDLE_TIMEOUT", "LOCALHOST",
+    "MAX_CLIENT_IDS", "MAX_SSL_CONTEXTS", "QUEUE_MAX", "URC_PORT_CHOICES", "Endpoint",
+    "Mapping", "ModemSpec", "ProxyConfig", "TlsOptions", "check_context_count",
+    "distinct_tls", "is_ip",
+]
+
+
+def _top(name: str) -> Any:
+    return SETTINGS.default(name)
+
+
+def _per_map(name: str) -> Any:
+    return SETTINGS.default(name, Place.MAP)
+
+
 MAX_SSL_CONTEXTS = SSL_CONTEXTS  # manual 2.1.1: <sslctxID> 0-5
-LOCALHOST = "127.0.0.1"
-QUEUE_MAX = 64              # connections waiting for a module socket at most
-HALF_CLOSE_TIMEOUT = 30.0   # seconds a half-closed connection waits for the remote
-IDLE_RECLAIM = 5.0  # seconds idle before a waiting connection may take the socket; 0 = never
-IDLE_TIMEOUT = 0.0  # seconds idle before the connection is closed anyway; 0 = never
-
-
-def is_ip(host: str) -> bool:
-    """True for an IPv4 or IPv6 literal."""
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return True
-
-
-@dataclass(frozen=True)
-class Endpoint:
-    """A host (name or IP literal, IPv6 without brackets) and a TCP port."""
-
-    host: str
-    port: int
-
-    def __str__(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"{host}:{self.port}"
-
-    @property
-    def is_ip(self) -> bool:
-        return is_ip(self.host)
-
-    @property
-    def is_loopback(self) -> bool:
-        if self.host == "localhost":
-            return True
-        try:
-            return ipaddress.ip_address(self.host).is_loopback
-        except ValueError:
-            return False
+URC_PORT_CHOICES = tuple(UrcPortChoice)
+DEFAULT_ACCESS_MODE: AccessMode = _top("access-mode")
+QUEUE_MAX: int = _top("queue-max")
+HALF_CLOSE_TIMEOUT: float = _top("half-close-timeout")
+IDLE_RECLAIM: float = _per_map("idle-reclaim")  # seconds; 0 = never
+IDLE_TIMEOUT: float = _per_map("idle-timeout")  # seconds; 0 = never
 
 
 @dataclass(frozen=True)
@@ -73,15 +52,15 @@ class TlsOptions:
     server verification (the module's seclevel 0).
     """
 
-    cacert: Path | None = None
-    clientcert: Path | None = None
-    clientkey: Path | None = None
-    version: str = "1.2"
-    ciphers: tuple[int, ...] = (ALL_CIPHER_SUITES,)
-    insecure: bool = False
-    sni: bool = True
-    negotiate_timeout: int = 300
-    ignore_local_time: bool = False  # the module skips certificate dates
+    cacert: Path | None = _per_map("cacert")
+    clientcert: Path | None = _per_map("clientcert")
+    clientkey: Path | None = _per_map("clientkey")
+    version: str = _per_map("tls-version")
+    ciphers: tuple[int, ...] = _per_map("ciphers")
+    insecure: bool = _per_map("insecure")
+    sni: bool = _per_map("sni")
+    negotiate_timeout: int = _per_map("negotiate-timeout")
+    ignore_local_time: bool = _per_map("ignore-local-time")  # the module skips certificate dates
     # Not a user setting: the module checks the server's name where its firmware
     # can (modem.core.commands.HOST_CHECK_SETTINGS); off for IP literals (effective_tls).
     check_host: bool = True
@@ -94,13 +73,14 @@ class Mapping:
     listen: Endpoint
     remote: Endpoint
     tls: TlsOptions = field(default_factory=TlsOptions)
-    modems: tuple[str, ...] = ()  # the modems it may use (names); empty: any
-    max_connections: int | None = None  # module sockets for this map at most (None: no own limit)
+    modems: tuple[str, ...] = _per_map("modems")  # the modems it may use (names); empty: any
+    # Module sockets for this map at most (None: no own limit).
+    max_connections: int | None = _per_map("max-connections")
     idle_reclaim: float = IDLE_RECLAIM
     idle_timeout: float = IDLE_TIMEOUT
     # Reclaim releases only the module socket and keeps the client's connection;
     # its next bytes go to a new remote connection (request/response protocols).
-    idle_release: bool = False
+    idle_release: bool = _per_map("idle-release")
 
     def __str__(self) -> str:
         return f"{self.listen} -> {self.remote}"
@@ -119,39 +99,39 @@ class ProxyConfig:
     """Everything the service needs, validated."""
 
     maps: tuple[Mapping, ...]
-    device: str | None = None
-    baud: int = 115200
-    rtscts: bool = False
-    urc_port: str = "auto"
-    apn: str | None = None
-    apn_user: str = ""
-    apn_password: str = field(default="", repr=False)
-    apn_auth: int = 0
-    pdp_context: int = 1
-    max_connections: int = MAX_CLIENT_IDS
-    queue_timeout: float = 30.0
+    device: str | None = _top("device")
+    baud: int = _top("baud")
+    rtscts: bool = _top("rtscts")
+    urc_port: UrcPortChoice = _top("urc-port")
+    apn: str | None = _top("apn")
+    apn_user: str = _top("apn-user")
+    apn_password: str = field(default=_top("apn-password"), repr=False)
+    apn_auth: int = APN_AUTH["none"]  # the apn-auth setting's code; without one: by apn-user
+    pdp_context: int = _top("pdp-context")
+    max_connections: int = _top("max-connections")  # one module's
+    queue_timeout: float = _top("queue-timeout")
     queue_max: int = QUEUE_MAX
     half_close_timeout: float = HALF_CLOSE_TIMEOUT
-    grace: float = 5.0
-    status: Endpoint | None = None
-    at_console: Endpoint | None = None
+    grace: float = _top("grace")
+    status: Endpoint | None = _top("status")
+    at_console: Endpoint | None = _top("at-console")
     at_console_unix: Path | None = None  # --at-console unix:PATH (instead of at_console)
-    at_pty: str | None = None  # a link to a pty serving the AT console (proxy.ops.at_pty)
-    verbose: int = 0
-    trace_at: bool = False
-    trace_payload: bool = False  # the AT trace shows payloads' first bytes, not lengths only
-    log_format: str = "text"  # or "json" (proxy.logging_setup)
-    emulate: bool = False
-    resolve: tuple[tuple[str, str], ...] = ()
-    emulate_baud: int | None = None
-    emulate_latency_ms: float | None = None
+    at_pty: str | None = _top("at-pty")  # a link to a pty serving the AT console
+    verbose: int = _top("verbose")
+    trace_at: bool = _top("trace-at")
+    trace_payload: bool = _top("trace-payload")  # payloads' first bytes, not lengths only
+    log_format: LogFormat = _top("log-format")
+    emulate: bool = _top("emulate")
+    resolve: tuple[tuple[str, str], ...] = _top("resolve")
+    emulate_baud: int | None = _top("emulate-baud")
+    emulate_latency_ms: float | None = _top("emulate-latency-ms")
     # Found while reading the files (e.g. a readable secret); logged at start.
     file_warnings: tuple[str, ...] = ()
     notices: tuple[str, ...] = field(default=(), compare=False)
     """One-line notices about the settings, logged once logging is set up."""
     modems: tuple[ModemSpec, ...] = ()  # [[modem]] / repeated --device; empty: one, from above
-    emulate_modems: int = 1
-    access_mode: str = DEFAULT_ACCESS_MODE
+    emulate_modems: int = _top("emulate-modems")
+    access_mode: AccessMode = DEFAULT_ACCESS_MODE
 
 
 @dataclass(frozen=True)
@@ -165,9 +145,9 @@ class ModemSpec:
 
     name: str
     device: str | None = None
-    baud: int = 115200
-    apn: str | None = None
-    urc_port: str = "auto"
+    baud: int = _top("baud")
+    apn: str | None = _top("apn")
+    urc_port: UrcPortChoice = _top("urc-port")
     at_console: Endpoint | None = None
 
 

@@ -4,43 +4,36 @@ Sources, first match wins (docs/configuration.md says the same for users):
 
 * ``--device`` given more than once: one module per device, named
   ``modem1``, ``modem2``... in the order given;
-* ``[[modem]]`` tables in the file (``name``, ``device``, ``baud``, ``apn``,
-  ``urc-port``, ``at-console``): one module each; a single ``--device``
-  flag replaces them (the one-module setup, as before);
+* ``[[modem]]`` tables in the file (their keys: ``SETTINGS.where(Place.MODEM)``):
+  one module each; a single ``--device`` flag replaces them (the one-module
+  setup);
 * ``--emulate-modems N``: N emulated modules (implies ``--emulate``);
 * otherwise one module from the top-level settings (``ProxyConfig.modems``
-  stays empty and ``modem_specs`` derives it), exactly as before.
+  stays empty and ``modem_specs`` derives it).
 
 A ``[[map]]``'s ``modems = ["a"]`` must name modules that exist.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from collections.abc import Mapping as MappingABC
 from dataclasses import replace
 from functools import partial
 from typing import Any
 
-from proxy.config.model import (
-    LOCALHOST,
-    MAX_CLIENT_IDS,
-    URC_PORT_CHOICES,
-    Endpoint,
-    Mapping,
-    ModemSpec,
-    ProxyConfig,
-)
-from proxy.config.parse import parse_endpoint
+from proxy.config.model import MAX_CLIENT_IDS, Mapping, ModemSpec, ProxyConfig
+from proxy.config.schema import Place, Where, read
+from proxy.config.settings import SETTINGS
 from proxy.errors import ConfigError
 from proxy.modems.port_discovery import SerialPort, find_at_port_at
 
 __all__ = ["build_modem_specs", "check_map_modems", "device_list", "modem_specs",
            "with_discovered_modems"]
 
-_NAME = re.compile(r"[A-Za-z0-9_.-]{1,32}")
-MAX_EMULATED = 16
+_KEYS = SETTINGS.where(Place.MODEM)
+_INHERITED = tuple(row.field for row in _KEYS if row.inherits)
+"""``ModemSpec`` fields that default to the top-level setting of the same name."""
 
 
 def device_list(value: Any) -> list[str]:
@@ -52,56 +45,37 @@ def device_list(value: Any) -> list[str]:
     return [str(v) for v in value if v]
 
 
-def _defaults(merged: MappingABC[str, Any]) -> dict[str, Any]:
-    return {"baud": merged.get("baud", 115200), "apn": merged.get("apn"),
-            "urc_port": merged.get("urc-port", "auto")}
-
-
-def _spec_from_table(n: int, table: MappingABC[str, Any], merged: MappingABC[str, Any],
+def _spec_from_table(n: int, table: MappingABC[str, Any], inherited: dict[str, Any],
                      emulate: bool) -> ModemSpec:
-    where = f"[[modem]] #{n}"
-    name = str(table.get("name", f"modem{n}"))
-    if not _NAME.fullmatch(name):
-        raise ConfigError(f"{where}: name {name!r} must be 1-32 letters, digits, '.', '_' or '-'")
-    device = table.get("device") or None
-    if emulate and device:
-        raise ConfigError(f"{where}: device and --emulate exclude each other; drop one")
-    values = {**_defaults(merged), **{k.replace("-", "_"): v for k, v in table.items()
-                                      if k in ("baud", "apn", "urc-port")}}
-    baud = values["baud"]
-    if not 300 <= baud <= 4_000_000:
-        raise ConfigError(f"{where}: baud {baud} is outside 300-4000000")
-    if values["urc_port"] not in URC_PORT_CHOICES:
-        raise ConfigError(f"{where}: urc-port {values['urc_port']!r} is not one of "
-                          f"{', '.join(URC_PORT_CHOICES)}")
-    apn = values["apn"]
-    if apn is not None and (not apn or '"' in apn or not apn.isprintable()):
-        raise ConfigError(f"{where}: apn: give the operator's APN, e.g. internet")
-    console: Endpoint | None = None
-    if table.get("at-console") not in (None, ""):
-        console = parse_endpoint(str(table["at-console"]), f"{where} at-console",
-                                 default_host=LOCALHOST, allow_zero=True)
-    return ModemSpec(name, device, baud, apn, values["urc_port"], console)
+    where = Where(f"[[modem]] #{n}: ")
+    spec = replace(ModemSpec(f"modem{n}", **inherited), **read(_KEYS, table, where))
+    if emulate and spec.device:
+        raise ConfigError(f"{where.prefix}device and --emulate exclude each other; drop one")
+    return replace(spec, device=spec.device or None)
 
 
 def build_modem_specs(flags: MappingABC[str, Any], file_modems: Sequence[MappingABC[str, Any]]
-                      | None, merged: MappingABC[str, Any], emulate: bool
-                      ) -> tuple[tuple[ModemSpec, ...], int]:
-    """The modules (empty: the one top-level module) and how many are emulated."""
+                      | None, given: MappingABC[str, Any], values: MappingABC[str, Any],
+                      emulate: bool) -> tuple[tuple[ModemSpec, ...], int]:
+    """The modules (empty: the one top-level module) and how many are emulated.
+
+    ``given``: the settings as written (flags over the file), ``values``: the
+    top level's read values (the defaults of each module's ``baud``, ``apn``,
+    ``urc-port``).
+    """
     devices = device_list(flags.get("device"))
-    count = merged.get("emulate-modems", 1)
-    if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_EMULATED:
-        raise ConfigError(f"--emulate-modems: {count!r} must be 1-{MAX_EMULATED}")
+    count: int = values["emulate_modems"]
+    inherited = {name: values[name] for name in _INHERITED}
     specs: list[ModemSpec] = []
     if len(devices) > 1:
-        specs = [ModemSpec(f"modem{n}", device, **_defaults(merged))
+        specs = [ModemSpec(f"modem{n}", device, **inherited)
                  for n, device in enumerate(devices, 1)]
     elif file_modems and not devices:
-        if device_list(merged.get("device")):
+        if device_list(given.get("device")):
             raise ConfigError("with [[modem]] tables give each its device inside the table "
                               "(drop the top-level device key)")
-        specs = [_spec_from_table(n, t, merged, emulate) for n, t in enumerate(file_modems, 1)]
-        if emulate and "emulate-modems" in merged and count != len(specs):
+        specs = [_spec_from_table(n, t, inherited, emulate) for n, t in enumerate(file_modems, 1)]
+        if emulate and "emulate-modems" in given and count != len(specs):
             raise ConfigError(f"--emulate-modems {count} but the file has {len(specs)} "
                               "[[modem]] tables; drop one of them")
         if len(specs) > 1 and not emulate and not all(s.device for s in specs):
@@ -109,9 +83,14 @@ def build_modem_specs(flags: MappingABC[str, Any], file_modems: Sequence[Mapping
                               "(e.g. device = \"/dev/serial/by-id/...-if02-port0\")")
         count = len(specs) if emulate else 1
     elif count > 1:
-        specs = [ModemSpec(f"modem{n}", None, **_defaults(merged)) for n in range(1, count + 1)]
+        specs = [ModemSpec(f"modem{n}", None, **inherited) for n in range(1, count + 1)]
     if len(devices) > 1 and emulate:
         raise ConfigError("--device and --emulate exclude each other; drop one")
+    _check_distinct(specs)
+    return tuple(specs), count if emulate else 1
+
+
+def _check_distinct(specs: Sequence[ModemSpec]) -> None:
     names = [s.name for s in specs]
     if len(set(names)) != len(names):
         raise ConfigError(f"two [[modem]] tables are named {_first_repeat(names)!r}; "
@@ -120,7 +99,6 @@ def build_modem_specs(flags: MappingABC[str, Any], file_modems: Sequence[Mapping
     if len(set(paths)) != len(paths):
         raise ConfigError(f"device {_first_repeat(paths)!r} is given twice; each module "
                           "has its own AT port")
-    return tuple(specs), count if emulate else 1
 
 
 def _first_repeat(items: list[str]) -> str:

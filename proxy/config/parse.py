@@ -8,8 +8,12 @@ import re
 from pathlib import Path
 from typing import Any
 
-from proxy.config.model import KNOWN_CIPHERSUITES, LOCALHOST, Endpoint, is_ip
+from modem.core.limits import CIPHER_SUITES
+from proxy.config.endpoint import LOCALHOST, Endpoint, is_ip
 from proxy.errors import ConfigError
+
+KNOWN_CIPHERSUITES: frozenset[int] = frozenset(CIPHER_SUITES)
+"""Manual 2.1.1, ``<ciphersuites>``: the codes ``AT+QSSLCFG`` accepts."""
 
 _HOSTNAME = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_])?\.?$")
 _MAP_HELP = "expected [BIND:]LPORT=HOST:RPORT, e.g. 9000=api.example.com:443"
@@ -103,7 +107,6 @@ def parse_resolve(spec: str) -> tuple[str, str]:
     if not sep or not name or not is_ip(ip.strip()):
         raise ConfigError(f"{what}: expected NAME=IP, e.g. api.example.com=127.0.0.1")
     return _check_host(name.strip(), what), ip.strip()
-
 
 
 UNIX_PREFIX = "unix:"

@@ -1,7 +1,9 @@
 """The TOML config file: which keys exist where, and their TOML types.
 
-``load_toml`` only shape-checks; ``proxy.config.build.build_config`` validates the
-values with the same messages as for flags.
+The keys and their types are the settings of ``SETTINGS`` that may appear
+at the top level, in a ``[[map]]`` or in a ``[[modem]]`` table.
+``load_toml`` only shape-checks; ``proxy.config.build.build_config``
+validates the values with the same messages as for flags.
 """
 
 from __future__ import annotations
@@ -12,44 +14,25 @@ from collections.abc import Mapping as MappingABC
 from pathlib import Path
 from typing import Any
 
+from proxy.config.kinds import InputFile, Structured
+from proxy.config.schema import Place, Setting
+from proxy.config.settings import SETTINGS
 from proxy.errors import ConfigError
 
-# Keys allowed at the top of the file (flag names without the dashes).
-_TOP_KEYS = {
-    "device": str, "baud": int, "rtscts": bool, "urc-port": str,
-    "apn": str, "apn-user": str, "apn-password": str, "apn-auth": str, "pdp-context": int,
-    "max-connections": int, "queue-timeout": (int, float), "grace": (int, float),
-    "status": (str, int), "at-console": (str, int), "verbose": (bool, int), "trace-at": bool,
-    "trace-payload": bool,
-    "log-format": str,
-    "emulate": bool, "resolve": (dict, list), "emulate-baud": int,
-    "emulate-latency-ms": (int, float), "at-pty": str, "emulate-modems": int,
-    "queue-max": int, "half-close-timeout": (int, float),
-    "access-mode": str,
-}
-# TLS keys: allowed at the top (defaults) and in each [[map]].
-_TLS_KEYS = {
-    "cacert": str, "clientcert": str, "clientkey": str, "tls-version": str,
-    "ciphers": (str, list), "insecure": bool, "sni": bool, "negotiate-timeout": int,
-    "ignore-local-time": bool,
-}
-_MAP_KEYS = {"listen": (str, int), "connect": str, "max-connections": int, "modems": list}
-# One [[modem]] table per module (several modules behind one proxy).
-_MODEM_KEYS = {"name": str, "device": str, "baud": int, "apn": str, "urc-port": str,
-               "at-console": (str, int)}
-# Idle keys: allowed at the top (defaults, like the --idle-* flags) and in each [[map]].
-_IDLE_KEYS = {"idle-reclaim": (int, float), "idle-timeout": (int, float), "idle-release": bool}
-_SECRET_KEYS = {"apn-password"}
+
+def _keys(place: Place) -> dict[str, Setting]:
+    """The plain keys at ``place`` (``[[...]]`` tables are read on their own)."""
+    return {row.name: row for row in SETTINGS.where(place)
+            if not (isinstance(row.kind, Structured) and row.kind.tables)}
 
 
-def _typename(t: type | tuple[type, ...]) -> str:
+def _typename(types: tuple[type, ...]) -> str:
     names = {str: "a string", int: "a number", float: "a number", bool: "true or false",
              dict: "a table", list: "a list"}
-    types = t if isinstance(t, tuple) else (t,)
     return " or ".join(dict.fromkeys(names[x] for x in types))
 
 
-def _check_table(table: MappingABC[str, Any], allowed: dict[str, Any], where: str,
+def _check_table(table: MappingABC[str, Any], allowed: dict[str, Setting], where: str,
                  path: Path) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for raw_key, value in table.items():
@@ -58,32 +41,47 @@ def _check_table(table: MappingABC[str, Any], allowed: dict[str, Any], where: st
             near = difflib.get_close_matches(key, list(allowed), n=1)
             hint = f"; did you mean {near[0]!r}?" if near else ""
             raise ConfigError(f"{path}: unknown key {raw_key!r} {where}{hint}")
-        expected = allowed[key]
-        types = expected if isinstance(expected, tuple) else (expected,)
+        row = allowed[key]
+        types = row.kind.toml_types()
         ok = isinstance(value, types) and not (isinstance(value, bool) and bool not in types)
         if not ok:
-            shown = "" if key in _SECRET_KEYS else f" (got {value!r})"
-            raise ConfigError(f"{path}: {raw_key} {where} must be {_typename(expected)}{shown}")
+            shown = "" if row.secret else f" (got {value!r})"
+            raise ConfigError(f"{path}: {raw_key} {where} must be {_typename(types)}{shown}")
+        if isinstance(row.kind, InputFile) and value and not Path(value).expanduser().is_absolute():
+            value = str(path.parent / value)  # a relative path means: next to the file
         out[key] = value
     return out
 
 
-def _anchor_paths(table: dict[str, Any], config_path: Path) -> None:
-    """Relative certificate paths in a file mean: next to that file."""
-    for key in ("cacert", "clientcert", "clientkey"):
-        value = table.get(key)
-        if value and not Path(value).expanduser().is_absolute():
-            table[key] = str(config_path.parent / value)
+def _tables(data: dict[str, Any], name: str, place: Place, noun: str, example: str,
+            path: Path) -> list[dict[str, Any]] | None:
+    """The ``[[name]]`` tables of ``data`` (popped), each shape-checked with the
+    keys of ``place``; None if there are none."""
+    tables = data.pop(name, None)
+    if tables is None:
+        return None
+    if not isinstance(tables, list) or not all(isinstance(t, dict) for t in tables):
+        raise ConfigError(f"{path}: write each {noun} as a [[{name}]] table")
+    allowed = _keys(place)
+    out = []
+    for n, table in enumerate(tables, 1):
+        entry = _check_table(table, allowed, f"in [[{name}]] #{n}", path)
+        for row in allowed.values():
+            if row.required and row.name not in entry:
+                raise ConfigError(f"{path}: [[{name}]] #{n} lacks {row.name!r} (e.g. {example})")
+        out.append(entry)
+    return out
 
 
 def load_toml(path: str | Path) -> dict[str, Any]:
     """Read and shape-check a config file.
 
     Returns the top-level keys (dashes, as the flags spell them), plus
-    ``"map"``: a list of per-map dicts when the file has ``[[map]]`` tables.
-    Relative certificate paths are taken relative to the file's directory.
-    Values are not validated here beyond their TOML type; ``build_config``
-    does that with the same messages as for flags.
+    ``"map"`` and ``"modem"``: lists of per-table dicts when the file has
+    ``[[map]]`` or ``[[modem]]`` tables.  Relative certificate paths are taken
+    relative to the file's directory.  Values are not validated here beyond
+    their TOML type; ``build_config`` does that with the same messages as for
+    flags.
     """
     path = Path(path)
     try:
@@ -93,29 +91,12 @@ def load_toml(path: str | Path) -> dict[str, Any]:
         raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path} is not valid TOML: {exc}") from None
-    maps = data.pop("map", None)
-    modems = data.pop("modem", None)
-    out = _check_table(data, {**_TOP_KEYS, **_TLS_KEYS, **_IDLE_KEYS}, "at the top level", path)
-    _anchor_paths(out, path)
+    maps = _tables(data, "map", Place.MAP, "mapping",
+                   'listen = 9000, connect = "api.example.com:443"', path)
+    modems = _tables(data, "modem", Place.MODEM, "module", 'device = "/dev/ttyUSB2"', path)
+    out = _check_table(data, _keys(Place.TOP), "at the top level", path)
     if maps is not None:
-        if not isinstance(maps, list) or not all(isinstance(m, dict) for m in maps):
-            raise ConfigError(f"{path}: write each mapping as a [[map]] table")
-        out["map"] = []
-        for n, table in enumerate(maps, 1):
-            where = f"in [[map]] #{n}"
-            entry = _check_table(table, {**_MAP_KEYS, **_TLS_KEYS, **_IDLE_KEYS}, where, path)
-            _anchor_paths(entry, path)
-            for needed in ("listen", "connect"):
-                if needed not in entry:
-                    raise ConfigError(f"{path}: [[map]] #{n} lacks {needed!r} "
-                                      "(e.g. listen = 9000, connect = \"api.example.com:443\")")
-            if not all(isinstance(name, str) for name in entry.get("modems", ())):
-                raise ConfigError(f"{path}: modems {where} must be a list of [[modem]] names")
-            out["map"].append(entry)
+        out["map"] = maps
     if modems is not None:
-        if not isinstance(modems, list) or not all(isinstance(m, dict) for m in modems):
-            raise ConfigError(f"{path}: write each module as a [[modem]] table")
-        out["modem"] = [_check_table(table, _MODEM_KEYS, f"in [[modem]] #{n}", path)
-                        for n, table in enumerate(modems, 1)]
+        out["modem"] = modems
     return out
-

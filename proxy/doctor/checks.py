@@ -67,7 +67,7 @@ class DoctorOptions:
     """What to check with.  ``emulator``: ``EmulatorConfig`` keywords (``--emulate``)."""
 
     device: str | None = None
-    baud: int = 115200
+    baud: int = commands.DEFAULT_LINE_BAUD
     rtscts: bool = False
     urc_port: str = "auto"
     pdp: PdpSettings = field(default_factory=PdpSettings)

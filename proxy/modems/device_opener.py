@@ -32,6 +32,7 @@ from collections.abc import Callable
 
 import trio
 
+from modem.core.commands import DEFAULT_LINE_BAUD
 from modem.link.serial_stream import SerialStream, open_serial_stream
 from proxy.errors import PortLost, PortNotFound
 from proxy.logging_setup import NOTICE, kv
@@ -52,7 +53,7 @@ class PortOpener:
     """
 
     def __init__(self, path: str, *, discover: Callable[[], str] | None = None,
-                 baudrate: int = 115200, rtscts: bool = False) -> None:
+                 baudrate: int = DEFAULT_LINE_BAUD, rtscts: bool = False) -> None:
         self.path = path
         self._discover = discover
         self._baudrate = baudrate

@@ -36,6 +36,7 @@ from modem.core.errors import ModemError, render
 from modem.core.profile import TlsProfile
 from modem.driver import Modem
 from proxy.config.model import Endpoint, Mapping, ProxyConfig
+from proxy.config.settings import SETTINGS
 from proxy.config.trust import warn_unchecked_names
 from proxy.connections.registry import ConnectionState, Registry
 from proxy.errors import ProxyError
@@ -43,9 +44,10 @@ from proxy.logging_setup import NOTICE, kv
 
 log = logging.getLogger("proxy.reload")
 
-LIVE_SETTINGS = frozenset({"maps", "grace", "file_warnings", "notices"})
-"""``ProxyConfig`` fields a reload applies; every other one needs a restart
-(``file_warnings`` and ``notices`` are not settings: what reading the file found)."""
+LIVE_SETTINGS = SETTINGS.reloadable_fields() | {"file_warnings", "notices"}
+"""``ProxyConfig`` fields a reload applies (the settings table's reloadable
+ones); every other one needs a restart (``file_warnings`` and ``notices`` are
+not settings: what reading the file found)."""
 
 ConfigSource = Callable[[], tuple[ProxyConfig, dict[Mapping, TlsProfile]]]
 """Reads the config again: the validated config and each map's profile
@@ -81,7 +83,7 @@ def plan_reload(old: ProxyConfig, new: ProxyConfig) -> ReloadPlan:
     """The difference between the running ``old`` config and a freshly read ``new``."""
     keep = {f.name: getattr(old, f.name) for f in fields(ProxyConfig)
             if f.name not in LIVE_SETTINGS}
-    restart = tuple(name.replace("_", "-") for name, value in keep.items()
+    restart = tuple(SETTINGS.name_of_field(name) for name, value in keep.items()
                     if getattr(new, name) != value)
     old_maps = {map_key(m): m for m in old.maps}
     new_maps = {map_key(m): m for m in new.maps}

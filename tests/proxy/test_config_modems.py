@@ -12,7 +12,8 @@ from proxy.cli import main, parse_command_line
 from proxy.config.build import Endpoint
 from proxy.config.model import ModemSpec
 from proxy.config.modems import modem_specs
-from proxy.config.toml_file import _MODEM_KEYS
+from proxy.config.schema import Place
+from proxy.config.settings import SETTINGS
 from proxy.errors import ConfigError
 
 MAP = ("--map", "9000=api.example.com:443")
@@ -73,7 +74,7 @@ def test_emulate_modems():
 
 
 @pytest.mark.parametrize(("argv", "toml", "message"), [
-    (["--emulate-modems", "0"], "", "--emulate-modems: 0 must be 1-16"),
+    (["--emulate-modems", "0"], "", "--emulate-modems: 0 is outside 1-16"),
     (["--emulate-modems", "2", "--device", "/dev/a"], "", "exclude each other"),
     (["--device", "/dev/a", "--device", "/dev/a"], "", "given twice"),
     (["--device", "/dev/a", "--device", "/dev/b", "--max-connections", "25"], "",
@@ -83,7 +84,7 @@ def test_emulate_modems():
     ([], '[[modem]]\ndevice = "/dev/a"\n[[modem]]\nname = "b"\n', "give each one its device"),
     ([], '[[modem]]\nname = "a b"\n', "must be 1-32 letters"),
     ([], '[[modem]]\nname = "a"\nspeed = 1\n', "unknown key 'speed' in [[modem]] #1"),
-    ([], '[[modem]]\nname = "a"\nbaud = 1\n', "[[modem]] #1: baud 1 is outside"),
+    ([], '[[modem]]\nname = "a"\nbaud = 1\n', "[[modem]] #1: baud: 1 is outside 300-4000000"),
     ([], '[[modem]]\nname = "a"\n[[map]]\nlisten = 9000\nconnect = "h:1"\nmodems = ["b"]\n',
      "modems names 'b', but the modules are a"),
     ([], '[[map]]\nlisten = 9000\nconnect = "h:1"\nmodems = "a"\n', "must be a list"),
@@ -116,7 +117,7 @@ def test_the_examples_modem_block_parses_once_uncommented(tmp_path):
     head = "\n".join(line for line in head.splitlines() if not line.startswith("device"))
     path = tmp_path / "two.toml"
     path.write_text(head + "\n" + "\n".join(tables) + "\n\n# --" + tail)
-    for key in _MODEM_KEYS:  # every [[modem]] key is shown
+    for key in (row.name for row in SETTINGS.where(Place.MODEM)):  # every key is shown
         assert any(line.startswith(f"{key} = ") for line in tables), key
     config = parse_command_line(["--config", str(path)])
     assert [(m.name, m.apn, m.at_console) for m in config.modems] == [

@@ -7,6 +7,7 @@ it; ``AT+QLTS`` and ``AT+QURCCFG``: Quectel's AT Commands Manual.
 
 from __future__ import annotations
 
+import enum
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -257,9 +258,19 @@ def parse_csq(text: str) -> SignalQuality:
 
 # -- URC port (Quectel AT Commands Manual, AT+QURCCFG) ------------------------
 
-#: The AT ports ``AT+QURCCFG="urcport",<port>`` can name on EC2x / EG9x / EM05:
-#: the USB AT port (USB interface 2), the USB modem port (3), the main UART.
-URC_PORTS = ("usbat", "usbmodem", "uart1")
+class UrcPort(enum.StrEnum):
+    """The AT ports ``AT+QURCCFG="urcport",<port>`` can name on EC2x / EG9x / EM05."""
+
+    USBAT = "usbat"
+    """The USB AT port (USB interface 2)."""
+    USBMODEM = "usbmodem"
+    """The USB modem port (USB interface 3)."""
+    UART1 = "uart1"
+    """The main UART."""
+
+
+#: ``UrcPort``'s names, as plain strings.
+URC_PORTS = tuple(port.value for port in UrcPort)
 
 
 def qurccfg_urcport_query() -> Command:
