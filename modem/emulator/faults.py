@@ -303,7 +303,7 @@ class Deregister(Fault):
     """For ``seconds`` the network does not register the module (coverage lost, the
     carrier refusing it): registration reads report stat 2 (searching).  Only the
     registration reads change; what opens do meanwhile on real firmware is not
-    documented, so they work as before (a guess, the tolerant one)."""
+    documented, so they keep working (a guess, the tolerant one)."""
 
     kind: ClassVar[str] = "deregister"
     seconds: float
