@@ -111,6 +111,7 @@ from modem.core.commands._pdp import (
 )
 from modem.core.commands._ssl import (
     CIPHER_LIST_SEPARATOR,
+    SocketState,
     SslConfigValue,
     SslSetting,
     SslSocketState,
@@ -165,6 +166,7 @@ __all__ = [
     "SignalQuality",
     "SslConfigValue",
     "SslSetting",
+    "SocketState",
     "SslSocketState",
     "UploadResult",
     "at",
