@@ -29,6 +29,7 @@ from proxy.config.model import HALF_CLOSE_TIMEOUT
 from proxy.connections.admission import Admission
 from proxy.connections.endings import Ending
 from proxy.connections.idle import IdlePolicy
+from proxy.connections.module_socket import ModuleSocket
 from proxy.connections.pump import (
     LOCAL_STREAM_ERRORS,
     MODULE_SOCKET_ERRORS,
@@ -77,7 +78,7 @@ class SocketOpener(Protocol):
     """What a connection needs of the driver (``modem.driver.Modem``)."""
 
     async def open_ssl_socket(self, client_id: int, host: str, port: int,
-                              profile: TlsProfile) -> trio.abc.Stream: ...
+                              profile: TlsProfile) -> ModuleSocket: ...
 
 
 async def serve_connection(local: trio.abc.Stream, record: ConnectionRecord, *,
@@ -94,7 +95,7 @@ async def serve_connection(local: trio.abc.Stream, record: ConnectionRecord, *,
     """
     remote = record.mapping.remote
     fields = {"conn": record.number}
-    sock: trio.abc.Stream | None = None
+    sock: ModuleSocket | None = None
     reason = "cancelled"
     ending = Ending.INTERNAL_ERROR  # until something better is known
     try:

@@ -25,6 +25,7 @@ import trio
 
 from modem.core.errors import ModemError
 from modem.core.profile import TlsProfile
+from modem.sockets.ssl_socket import SslSocket
 from proxy.config.model import Mapping
 from proxy.connections.admission import Admission, Ticket
 from proxy.connections.registry import ConnectionRecord
@@ -98,7 +99,7 @@ class PlacedOpener:
         self._record = record
 
     async def open_ssl_socket(self, client_id: int, host: str, port: int,
-                              profile: TlsProfile) -> trio.abc.Stream:
+                              profile: TlsProfile) -> SslSocket:
         if not isinstance(client_id, PlacedId):
             raise TypeError("PlacedOpener opens only IDs its PlacedTicket handed out")
         try:
@@ -118,7 +119,7 @@ class PlacedOpener:
             return await self._open_on(other, host, port, profile)
 
     async def _open_on(self, placed: PlacedId, host: str, port: int,
-                       profile: TlsProfile) -> trio.abc.Stream:
+                       profile: TlsProfile) -> SslSocket:
         member: PoolMember = placed.member
         assert member.modem is not None
         self._record.modem = member.name
