@@ -19,10 +19,7 @@ from modem.core.push_flow import DEFAULT_PUSH_LIMIT, AccessMode, PushInbox
 from modem.core.urc_watch import UrcPolling
 from modem.sockets.ssl_socket import SEND_STALL_TIMEOUT
 
-__all__ = ["READY_TIMEOUT", "REOPEN_BACKOFF_MAX", "ModemOptions"]
-
-READY_TIMEOUT = 90.0
-REOPEN_BACKOFF_MAX = 10.0
+__all__ = ["ModemOptions"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -35,7 +32,7 @@ class ModemOptions:
     """The AT trace shows a payload's first bytes, not only its length."""
     registration_timeout: float = 120.0
     """Seconds the bring-up waits for the network registration."""
-    ready_timeout: float = READY_TIMEOUT
+    ready_timeout: float = 90.0
     """Seconds a caller waits for the first bring-up (``Supervisor.ready_channel``)."""
     command_timeout_cap: float = math.inf
     """Bounds every command's response time (see ``AtChannel``)."""
@@ -45,7 +42,7 @@ class ModemOptions:
     urc_port: str | None = None
     """The AT port ``open_stream`` opens (one of ``commands.URC_PORTS``):
     bring-up routes URCs there.  None leaves the module's setting as it is."""
-    reopen_backoff_max: float = REOPEN_BACKOFF_MAX
+    reopen_backoff_max: float = 10.0
     """The longest wait between two reopens of a missing device."""
     urc_polling: UrcPolling | None = None
     """How lost URCs are made up for (``modem.core.urc_watch``); None: its defaults."""
