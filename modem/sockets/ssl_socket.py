@@ -96,11 +96,11 @@ class SslSocket(trio.abc.Stream):
         self._send_stall_timeout = send_stall_timeout
         self._life = SocketLife()
         self._schedule = ReadSchedule(health or UrcHealth())
-        self._pushed: PushReceiver | None = None
+        self._push_receiver: PushReceiver | None = None
         if access_mode is AccessMode.PUSH:
             if start_task is None:
                 raise ValueError("a push-mode socket needs start_task for its mode switches")
-            self._pushed = PushReceiver(client_id, push_limit, self._life, self._schedule,
+            self._push_receiver = PushReceiver(client_id, push_limit, self._life, self._schedule,
                                         self._run, start_task)
         self._sending = OneTaskAtATime("another task is sending on this socket")
         self._receiving = OneTaskAtATime("another task is receiving on this socket")
@@ -138,7 +138,7 @@ class SslSocket(trio.abc.Stream):
     @property
     def push(self) -> PushInbox | None:
         """Push mode: the pushed bytes not yet read, and the module's mode; None in buffer mode."""
-        return None if self._pushed is None else self._pushed.inbox
+        return None if self._push_receiver is None else self._push_receiver.inbox
 
     # -- notifications from the modem's URC router ---------------------------
 
@@ -155,7 +155,7 @@ class SslSocket(trio.abc.Stream):
     def deliver_push(self, data: bytes) -> bool:
         """``+QSSLURC: "recv",<id>,<len>`` and its data; False when the socket
         takes no pushes (buffer mode, or closed)."""
-        return self._pushed is not None and self._pushed.deliver(data)
+        return self._push_receiver is not None and self._push_receiver.deliver(data)
 
     def fail(self, failure: ModemError) -> None:
         """The socket is gone (module lost, PDP context dropped...)."""
@@ -163,9 +163,9 @@ class SslSocket(trio.abc.Stream):
 
     async def stay_in_buffer_mode(self) -> None:
         """Push mode: switch to buffer mode for good (``PushReceiver.stay_in_buffer_mode``)."""
-        if self._pushed is None:
+        if self._push_receiver is None:
             raise RuntimeError(f"socket {self.client_id} is not in push mode")
-        await self._pushed.stay_in_buffer_mode()
+        await self._push_receiver.stay_in_buffer_mode()
 
     # -- trio.abc.Stream: sending --------------------------------------------
 
@@ -231,13 +231,13 @@ class SslSocket(trio.abc.Stream):
             raise ValueError("max_bytes must be at least 1")
         with self._receiving:
             want = MAX_RECV if max_bytes is None else min(max_bytes, MAX_RECV)
-            pushed = self._pushed
+            receiver = self._push_receiver
             while True:
                 self._life.check_usable()
                 if self._spill:  # a read ahead for more than this caller asks
                     return await self._take_spill(want)
-                if pushed is not None:
-                    inbox = pushed.inbox
+                if receiver is not None:
+                    inbox = receiver.inbox
                     if inbox:
                         self._schedule.restart_gaps()
                         return self._received(inbox.take(
@@ -251,15 +251,15 @@ class SslSocket(trio.abc.Stream):
                     # A read sent ahead holds bytes older than any push: take it first.
                     if not self._life.peer_closed and self._ahead is None \
                             and inbox.may_switch_to_push(not self._schedule.due):
-                        await pushed.switch_to_push()
+                        await receiver.switch_to_push()
                         continue
                 if self._schedule.due:
                     by_urc = self._schedule.take_urc()
                     data = await self._read(want)
                     self._schedule.after_read(len(data), want, by_urc)
                     if data:
-                        if pushed is not None:
-                            pushed.inbox.read_in_buffer_mode += len(data)
+                        if receiver is not None:
+                            receiver.inbox.read_in_buffer_mode += len(data)
                         return self._received(data)
                     continue
                 if self._life.peer_closed:
@@ -405,7 +405,7 @@ class SslSocket(trio.abc.Stream):
         # A push socket is in buffer mode only while its reader lags: no gain
         # in reading ahead, and nothing may be in flight when it goes back to push.
         if resp.ok and resp.payload is not None and len(resp.payload) == MAX_RECV \
-                and self._life.usable and self._pushed is None:
+                and self._life.usable and self._push_receiver is None:
             return commands.qsslrecv(self.client_id, MAX_RECV)
         return None
 
@@ -425,8 +425,8 @@ class SslSocket(trio.abc.Stream):
             return
         close_timeout = 0 if self._life.failure else CLOSE_TIMEOUT
         self._life.close()
-        if self._pushed is not None:
-            self._pushed.inbox.clear()
+        if self._push_receiver is not None:
+            self._push_receiver.inbox.clear()
         closed = False
         try:
             with trio.CancelScope(shield=True):
