@@ -7,6 +7,7 @@
 * ``modem.sockets.socket_table``: the client-ID pool, the opens waiting for their
   URC, the sockets, and the IDs whose close the module did not confirm;
 * ``modem.core.restart_policy``: when a run of failing opens calls for a restart;
+* ``modem.options``: ``ModemOptions``, the options ``open`` takes as keywords;
 * ``modem.link.console``: the AT console's command path.
 
 Callers (``open_ssl_socket``, ``SslSocket`` methods, ``at_command``) run
@@ -17,17 +18,15 @@ fairly and no command waits on a timer it does not need.
 from __future__ import annotations
 
 import logging
-import math
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import TypedDict, Unpack
+from typing import Any
 
 import trio
 from trio_util import AsyncValue
 
-from modem.bringup.clock_sync import CLOCK_CHECK_INTERVAL, HostClock
 from modem.bringup.steps import BringUpError, PdpSettings, pdp_address
 from modem.core import commands
 from modem.core.at_command import Command
@@ -42,18 +41,19 @@ from modem.core.errors import (
 from modem.core.line_counts import LineCounts
 from modem.core.module_state import ModuleState
 from modem.core.profile import TlsProfile
-from modem.core.push_flow import DEFAULT_PUSH_LIMIT, AccessMode, PushInbox
+from modem.core.push_flow import AccessMode
 from modem.core.restart_policy import RESTART_MIN_INTERVAL, RESTART_STREAK, RestartPolicy
-from modem.core.urc_watch import UrcHealth, UrcPolling
+from modem.core.urc_watch import UrcHealth
 from modem.link.console import AtResponse, console_command, run_console_command
 from modem.link.response_errors import error_of
 from modem.sockets.client_ids import ClientIdPool
 from modem.sockets.socket_commands import close_client_id
 from modem.sockets.socket_table import OpenEnd, SocketTable
-from modem.sockets.ssl_socket import SEND_STALL_TIMEOUT, SslSocket
+from modem.sockets.ssl_socket import SslSocket
 
 from .nurseries import single_exception
-from .supervisor import REOPEN_BACKOFF_MAX, Supervisor
+from .options import ModemOptions
+from .supervisor import Supervisor
 
 __all__ = [
     "CLOSE_ALL_BOUND",
@@ -73,7 +73,6 @@ __all__ = [
 log = logging.getLogger("modem.driver")
 
 OPEN_NETWORK_TIME = 150  # manual 2.1.2: 150 s plus the negotiate time
-READY_TIMEOUT = 90.0
 CLOSE_ALL_BOUND = 10.0  # seconds to close every socket on exit
 
 
@@ -88,25 +87,6 @@ class ModuleInfo:
     ssl_settings: tuple[str, ...] = ()  # the AT+QSSLCFG settings this firmware offers
 
 
-class ModemOptions(TypedDict, total=False):
-    """``Modem.open``'s keywords beyond the device, PDP and profiles (see ``Modem``)."""
-
-    trace_at: bool
-    registration_timeout: float
-    ready_timeout: float
-    command_timeout_cap: float
-    send_stall_timeout: float
-    urc_port: str | None
-    reopen_backoff_max: float
-    urc_polling: UrcPolling | None
-    line_baud: int | None
-    host_clock: HostClock
-    clock_check_interval: float
-    trace_payload: bool
-    access_mode: AccessMode
-    push_limit: int
-
-
 class Modem:
     """The module, its command channel, and its SSL sockets.  Use ``Modem.open``."""
 
@@ -115,62 +95,17 @@ class Modem:
         open_stream: Callable[[], Awaitable[trio.abc.Stream]],
         pdp: PdpSettings,
         profiles: Sequence[TlsProfile],
-        *,
-        trace_at: bool = False,
-        registration_timeout: float = 120.0,
-        ready_timeout: float = READY_TIMEOUT,
-        command_timeout_cap: float = math.inf,
-        send_stall_timeout: float = SEND_STALL_TIMEOUT,
-        urc_port: str | None = None,
-        reopen_backoff_max: float = REOPEN_BACKOFF_MAX,
-        urc_polling: UrcPolling | None = None,
-        line_baud: int | None = None,
-        host_clock: HostClock = time.time,
-        clock_check_interval: float = CLOCK_CHECK_INTERVAL,
-        trace_payload: bool = False,
-        access_mode: AccessMode = AccessMode.BUFFER,
-        push_limit: int = DEFAULT_PUSH_LIMIT,
+        **options: Any,
     ) -> None:
-        """The keywords (``ModemOptions``; production defaults, tests scale them):
-
-        ``command_timeout_cap`` bounds every command's response time (see
-        ``AtChannel``); ``send_stall_timeout`` how long a chunk may wait for
-        room in the module's send buffer; ``reopen_backoff_max`` the wait
-        between reopens of a missing device.  ``urc_port`` (one of
-        ``commands.URC_PORTS``) is the AT port ``open_stream`` opens:
-        bring-up routes URCs there (None: leave the module's setting as it
-        is).  ``urc_polling``: how lost URCs are made up for
-        (``modem.core.urc_watch``).  ``line_baud`` (the serial line's rate) sizes
-        the certificate uploads' wait; ``host_clock`` (seconds since the
-        epoch) is the host time the module clock may be set from, checked
-        again every ``clock_check_interval`` s (``modem.core.clock_policy``).
-        ``trace_payload``: the AT trace shows a payload's first bytes, not
-        only its length.
-        ``access_mode`` is the mode sockets open in (manual 1.3); in push
-        mode a socket whose reader has more than ``push_limit`` bytes
-        pushed and not taken switches to buffer mode until it catches up
-        (``modem.core.push_flow``: the contract and the memory bound).
-        """
-        if urc_port is not None and urc_port not in commands.URC_PORTS:
-            raise ValueError(f"urc_port must be one of {commands.URC_PORTS}, got {urc_port!r}")
+        """``options`` are ``ModemOptions``' fields, as keywords."""
+        self.options = ModemOptions(**options)
         self.pdp = pdp
         self.profiles = list(profiles)
-        self._ready_timeout = ready_timeout
-        self._table = SocketTable(health=UrcHealth(urc_polling))
-        self._supervisor = Supervisor(
-            open_stream, pdp, profiles, self._table, trace_at=trace_at,
-            registration_timeout=registration_timeout,
-            command_timeout_cap=command_timeout_cap, urc_port=urc_port,
-            reopen_backoff_max=reopen_backoff_max, line_baud=line_baud,
-            host_clock=host_clock, clock_check_interval=clock_check_interval,
-            trace_payload=trace_payload)
+        self._table = SocketTable(health=UrcHealth(self.options.urc_polling))
+        self._supervisor = Supervisor(open_stream, pdp, profiles, self._table, self.options)
         self._restart_policy = RestartPolicy()
-        self._send_stall_timeout = send_stall_timeout
         self._info_cache: tuple[float, ModuleInfo] | None = None
         self._send_fails_closed = 0  # SEND FAIL retries of the sockets already closed
-        self._access_mode = AccessMode(access_mode)
-        PushInbox(push_limit)  # checks the limit now, not at the first open
-        self._push_limit = push_limit
         self._nursery: trio.Nursery | None = None
 
     @classmethod
@@ -181,7 +116,7 @@ class Modem:
         *,
         pdp: PdpSettings | None = None,
         profiles: Sequence[TlsProfile] = (),
-        **options: Unpack[ModemOptions],
+        **options: Any,
     ) -> AsyncIterator[Modem]:
         """Open the device, bring the module up, and keep it up until exit.
 
@@ -191,8 +126,7 @@ class Modem:
         ``at_command`` and ``module_info`` fail at once with
         ``ModuleNotReady`` (no wait), and work again once the module is
         back.  ``open_stream`` is called again for every reopen (so it may
-        discover the device anew).  ``options`` are ``Modem``'s keywords
-        (``ModemOptions``).
+        discover the device anew).  ``options`` are ``ModemOptions``' fields.
         """
         modem = cls(open_stream, pdp or PdpSettings(), profiles, **options)
         async with modem.running():
@@ -296,7 +230,7 @@ class Modem:
     @property
     def line_baud(self) -> int | None:
         """The serial line's rate as given to ``open`` (None: unknown)."""
-        return self._supervisor.line_baud
+        return self.options.line_baud
 
     async def answers(self, within: float) -> bool:
         """Whether the module answers ``AT`` with ``OK`` within ``within`` s now
@@ -358,15 +292,15 @@ class Modem:
         self, client_id: int, host: str, port: int, profile: TlsProfile, ctx: int,
     ) -> SslSocket:
         """``AT+QSSLOPEN`` and its ``+QSSLOPEN`` URC (manual 2.1.2)."""
-        channel = await self._supervisor.ready_channel(self._ready_timeout)
-        mode = self._access_mode
+        channel = await self._supervisor.ready_channel(self.options.ready_timeout)
+        mode = self.options.access_mode
         if self._table.health.urcs == "missing":
             mode = AccessMode.BUFFER  # push data goes where the URCs go: not to us
         sock = SslSocket(channel, client_id, host, port, error_of=error_of,
                          on_close=self._socket_closed,
-                         send_stall_timeout=self._send_stall_timeout,
+                         send_stall_timeout=self.options.send_stall_timeout,
                          health=self._table.health, access_mode=mode,
-                         push_limit=self._push_limit, start_task=self._start_task)
+                         push_limit=self.options.push_limit, start_task=self._start_task)
         cmd = commands.qsslopen(self.pdp.context_id, ctx, client_id, host, port,
                                 mode.code, profile.negotiate_timeout)
         what = f"open {host}:{port}"
@@ -449,7 +383,7 @@ class Modem:
         ``ModuleNotReady`` at once while the module is recovering.
         """
         cmd = console_command(text, max_response_s)
-        channel = await self._supervisor.ready_channel(self._ready_timeout)
+        channel = await self._supervisor.ready_channel(self.options.ready_timeout)
         return await run_console_command(channel, cmd)
 
     async def module_info(self, max_age: float = 5.0) -> ModuleInfo:
@@ -461,7 +395,7 @@ class Modem:
         now = time.monotonic()
         if self._info_cache is not None and now - self._info_cache[0] < max_age:
             return self._info_cache[1]
-        channel = await self._supervisor.ready_channel(self._ready_timeout)
+        channel = await self._supervisor.ready_channel(self.options.ready_timeout)
         dbm = None
         registration = "unknown"
         resp = await channel.run(commands.csq())

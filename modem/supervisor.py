@@ -17,15 +17,13 @@ from __future__ import annotations
 
 import enum
 import logging
-import math
-import time
 from collections.abc import Awaitable, Callable, Sequence
 from functools import partial
 
 import trio
 from trio_util import AsyncValue
 
-from modem.bringup.clock_sync import CLOCK_CHECK_INTERVAL, HostClock, keep_clock
+from modem.bringup.clock_sync import keep_clock
 from modem.bringup.contexts import apply_profiles
 from modem.bringup.steps import (
     BringUpError,
@@ -58,14 +56,14 @@ from modem.core.line_counts import LineCounts
 from modem.core.module_state import ModuleState
 from modem.core.profile import TlsProfile
 from modem.link.channel import AtChannel, RdyMeans
+from modem.options import ModemOptions
 from modem.sockets.socket_table import SocketTable
 
-__all__ = ["BRINGUP_BACKOFF_MAX", "REOPEN_BACKOFF_MAX", "Supervisor"]
+__all__ = ["BRINGUP_BACKOFF_MAX", "Supervisor"]
 
 log = logging.getLogger("modem.driver")
 
 FIRST_BACKOFF = 0.5
-REOPEN_BACKOFF_MAX = 10.0
 BRINGUP_BACKOFF_MAX = 30.0
 PDP_BACKOFF_MAX = 30.0
 BRING_UP_TRIES = 3
@@ -92,8 +90,7 @@ class Supervisor:
     ``line_counts`` the bytes over the line (all lives).
     ``last_failure`` is the latest reason the module was lost or could not
     be reopened or brought up again (kept after recovery, for the status
-    page); ``reopen_backoff_max`` bounds the wait between reopens of a
-    missing device (tests scale it down).
+    page).  ``options`` are its ``Modem``'s (``modem.options``).
     """
 
     def __init__(
@@ -102,32 +99,15 @@ class Supervisor:
         pdp: PdpSettings,
         profiles: Sequence[TlsProfile],
         table: SocketTable,
-        *,
-        trace_at: bool = False,
-        registration_timeout: float = 120.0,
-        command_timeout_cap: float = math.inf,
-        urc_port: str | None = None,
-        reopen_backoff_max: float = REOPEN_BACKOFF_MAX,
-        line_baud: int | None = None,
-        host_clock: HostClock = time.time,
-        clock_check_interval: float = CLOCK_CHECK_INTERVAL,
-        trace_payload: bool = False,
+        options: ModemOptions,
     ) -> None:
         self._open_stream = open_stream
-        self._urc_port = urc_port
-        self._reopen_backoff_max = reopen_backoff_max
+        self._options = options
         self.last_failure: ModemError | None = None
-        self.line_baud = line_baud
-        self._host_clock = host_clock
-        self._clock_check_interval = clock_check_interval
         self._clock: ClockDecision | None = None
         self.pdp = pdp
         self.profiles = list(profiles)
         self._table = table
-        self._trace = trace_at
-        self._trace_payload = trace_payload
-        self._registration_timeout = registration_timeout
-        self._command_timeout_cap = command_timeout_cap
         self.state: AsyncValue[ModuleState] = AsyncValue(ModuleState.STARTING)
         self.identity = commands.ModuleIdentity("", "", None)
         self.address: str | None = None
@@ -149,7 +129,7 @@ class Supervisor:
         """Keep the module up until cancelled.  ``started`` once the first
         bring-up succeeded; the first missing device or failed bring-up raises."""
         first = True
-        first_backoff = min(FIRST_BACKOFF, self._reopen_backoff_max)
+        first_backoff = min(FIRST_BACKOFF, self._options.reopen_backoff_max)
         backoff = first_backoff
         while True:
             try:
@@ -161,7 +141,7 @@ class Supervisor:
                 log.warning("serial device unavailable, retrying in %.1f s: %s", backoff,
                             render(exc))
                 await trio.sleep(backoff)
-                backoff = min(backoff * 2, self._reopen_backoff_max)
+                backoff = min(backoff * 2, self._options.reopen_backoff_max)
                 continue
             failure, end = await self._live(stream, task_status if first else None)
             first = False
@@ -185,9 +165,10 @@ class Supervisor:
 
         With ``task_status`` (the first life) a failed bring-up raises.
         """
-        channel = AtChannel(stream, self._on_urc, trace=self._trace,
-                            command_timeout_cap=self._command_timeout_cap,
-                            trace_payload=self._trace_payload,
+        options = self._options
+        channel = AtChannel(stream, self._on_urc, trace=options.trace_at,
+                            command_timeout_cap=options.command_timeout_cap,
+                            trace_payload=options.trace_payload,
                             line_counts=self.line_counts)
         self.channel = None
         self._life_channel = channel
@@ -214,8 +195,8 @@ class Supervisor:
                     nursery.start_soon(self._table.close_unconfirmed, channel)
                     if self._clock is not None:
                         nursery.start_soon(partial(
-                            keep_clock, channel, self._host_clock, self._clock,
-                            self._clock_check_interval))
+                            keep_clock, channel, options.host_clock, self._clock,
+                            options.clock_check_interval))
                     await channel.broken.wait()
                     failure = channel.failure or ModuleLost("channel broke")
                     self.last_failure = failure
@@ -246,18 +227,18 @@ class Supervisor:
 
     async def _bring_up_once(self, channel: AtChannel) -> None:
         await configure_line(channel)
-        await route_urcs(channel, self._urc_port)
+        await route_urcs(channel, self._options.urc_port)
         self.identity = await identify(channel)
         await check_sim(channel)
-        registration = await wait_registered(channel, self._registration_timeout)
-        self._clock = await set_clock(channel, self._host_clock)
+        registration = await wait_registered(channel, self._options.registration_timeout)
+        self._clock = await set_clock(channel, self._options.host_clock)
         self.address = await activate_pdp(channel, self.pdp)
         await close_stale_sockets(channel)
         self._table.release_unconfirmed()
         contents: list[bytes] = []
         for profile in self.profiles:
             contents.extend(c for c in profile.files().values() if c not in contents)
-        files = await upload_files(channel, contents, self.line_baud)
+        files = await upload_files(channel, contents, self._options.line_baud)
         self.contexts = await configure_contexts(channel, self.profiles, files)
         self.ssl_settings = await read_ssl_settings(channel)
         self.name_checked = await configure_host_checks(channel, self.contexts,
@@ -336,7 +317,7 @@ class Supervisor:
         channel = self.channel
         if channel is not None and self.state.value is ModuleState.READY:
             self.contexts = await apply_profiles(channel, self.contexts, profiles,
-                                                 self.line_baud)
+                                                 self._options.line_baud)
             # A context keeps what an earlier run set: the new ones get theirs too.
             self.name_checked = await configure_host_checks(channel, self.contexts,
                                                             self.ssl_settings)

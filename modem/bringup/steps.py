@@ -181,7 +181,7 @@ async def pdp_address(channel: AtChannel, context_id: int) -> str | None:
             state = commands.parse_qiact(line)
         except ValueError:
             continue
-        if state.context_id == context_id and state.state == 1:
+        if state.context_id == context_id and state.active:
             return state.address
     return None
 

@@ -72,6 +72,11 @@ class PushState(enum.Enum):
     TO_PUSH = "switching to push"
     """``AT+QISWTMD=<id>,1`` in flight (the reader's own task runs it)."""
 
+    @property
+    def module_pushes(self) -> bool:
+        """The module pushes, or may still (``PUSH``, ``TO_BUFFER``): reads wait for pushes."""
+        return self in (PushState.PUSH, PushState.TO_BUFFER)
+
 
 class PushInbox:
     """Pushed bytes not yet taken, in arrival order, and the socket's ``PushState``."""

@@ -27,6 +27,7 @@ import trio
 
 from modem.core.commands import DEFAULT_LINE_BAUD
 from modem.core.errors import DeviceBusy, DeviceError, DeviceNotFound, DevicePermissionDenied
+from modem.link.conflict import OneTaskAtATime
 
 if TYPE_CHECKING:
     from outcome import Outcome
@@ -39,22 +40,6 @@ DEFAULT_RECEIVE_SIZE = 65536
 _LOST_ERRNOS = frozenset({errno.EIO, errno.ENXIO, errno.ENODEV, errno.EBADF})
 
 T = TypeVar("T")
-
-
-class _OneTaskAtATime:
-    """Raise ``trio.BusyResourceError`` when a second task enters (trio's ConflictDetector)."""
-
-    def __init__(self, what: str) -> None:
-        self._what = what
-        self._held = False
-
-    def __enter__(self) -> None:
-        if self._held:
-            raise trio.BusyResourceError(f"another task is {self._what} this serial stream")
-        self._held = True
-
-    def __exit__(self, *exc_info: object) -> None:
-        self._held = False
 
 
 async def _in_worker_thread(fn: Callable[[], T]) -> T:
@@ -129,8 +114,8 @@ class SerialStream(trio.abc.Stream):
         attrs[6][termios.VTIME] = 0
         termios.tcsetattr(self._fd, termios.TCSANOW, attrs)
         self.path: str = str(port.port)  # an open port always has its path
-        self._sending = _OneTaskAtATime("sending on")
-        self._receiving = _OneTaskAtATime("receiving from")
+        self._sending = OneTaskAtATime("another task is sending on this serial stream")
+        self._receiving = OneTaskAtATime("another task is receiving from this serial stream")
 
     def __repr__(self) -> str:
         state = "closed" if self._port is None else "open"

@@ -4,6 +4,7 @@ each bounded and mapped to a small result."""
 
 from __future__ import annotations
 
+import enum
 import logging
 
 import trio
@@ -14,9 +15,20 @@ from modem.link.channel import AtChannel
 
 log = logging.getLogger("modem.socket")
 
-STATE_CONNECTED = 2  # <socket_state> of +QSSLSTATE (manual 2.1.6)
-STATE_GONE = -1  # AT+QSSLSTATE=<id> answered OK and listed no such socket
-STATE_UNKNOWN = -2  # AT+QSSLSTATE=<id> answered no OK, or nothing we could read
+
+class NoSocketState(enum.Enum):
+    """What ``AT+QSSLSTATE=<id>`` said when it gave no ``<socket_state>``
+    (neither is a state of the manual)."""
+
+    NOT_LISTED = "not listed"
+    """It answered ``OK`` and listed no such socket."""
+    UNREADABLE = "unreadable"
+    """It did not answer ``OK``, or listed nothing we could read: it says nothing."""
+
+
+StateAnswer = commands.SocketState | int | NoSocketState
+"""``socket_state``'s result: a ``SocketState`` (or the plain number of a state
+the manual does not list), or why there is none."""
 
 
 async def close_client_id(channel: AtChannel, client_id: int, close_timeout: int = 0) -> bool:
@@ -39,14 +51,13 @@ async def close_client_id(channel: AtChannel, client_id: int, close_timeout: int
     return False
 
 
-async def socket_state(channel: AtChannel, client_id: int) -> int:
-    """``AT+QSSLSTATE=<id>`` (manual 2.1.6): the socket's ``<socket_state>``,
-    ``STATE_GONE`` when the module lists no such socket, ``STATE_UNKNOWN``
-    when it did not answer ``OK``.  Lines that do not parse are skipped (the
-    address and AT port fields differ between firmware)."""
+async def socket_state(channel: AtChannel, client_id: int) -> StateAnswer:
+    """``AT+QSSLSTATE=<id>`` (manual 2.1.6): the socket's ``<socket_state>``, or
+    ``NoSocketState``.  Lines that do not parse are skipped (the address and
+    AT port fields differ between firmware)."""
     resp = await channel.run(commands.qsslstate(client_id))
     if not resp.ok:
-        return STATE_UNKNOWN
+        return NoSocketState.UNREADABLE
     for line in resp.lines:
         try:
             parsed = commands.parse_qsslstate(line)
@@ -54,4 +65,4 @@ async def socket_state(channel: AtChannel, client_id: int) -> int:
             continue
         if parsed.client_id == client_id:
             return parsed.state
-    return STATE_UNKNOWN if resp.lines else STATE_GONE
+    return NoSocketState.UNREADABLE if resp.lines else NoSocketState.NOT_LISTED

@@ -23,13 +23,7 @@ from modem.core.limits import CLIENT_IDS
 from modem.core.urc_watch import UrcHealth
 from modem.link.channel import AtChannel
 from modem.sockets.client_ids import ClientIdPool
-from modem.sockets.socket_commands import (
-    STATE_CONNECTED,
-    STATE_GONE,
-    STATE_UNKNOWN,
-    close_client_id,
-    socket_state,
-)
+from modem.sockets.socket_commands import NoSocketState, close_client_id, socket_state
 from modem.sockets.ssl_socket import SslSocket
 
 __all__ = ["OPEN_ENDED_BY_PEER_CLOSE", "OpenEnd", "OpenWaiter", "SocketTable"]
@@ -38,9 +32,6 @@ log = logging.getLogger("modem.driver")
 
 OPEN_ENDED_BY_PEER_CLOSE = SocketClosed.code
 """567: the outcome of an open whose ``+QSSLURC: "closed"`` came before ``+QSSLOPEN``."""
-
-STATE_OPENING = 1  # <socket_state> of +QSSLSTATE (manual 2.1.6)
-STATE_CLOSING = 4
 
 UNCONFIRMED_RETRY_INTERVAL = 1.0
 """Seconds between two rounds of closing the IDs the module did not confirm closed."""
@@ -159,19 +150,19 @@ class SocketTable:
                 state = await socket_state(channel, client_id)
                 if waiter.done.is_set():
                     break
-                if state in (STATE_OPENING, STATE_UNKNOWN):
+                if state in (commands.SocketState.OPENING, NoSocketState.UNREADABLE):
                     continue
-                if state == STATE_CLOSING and not closing_seen:
+                if state is commands.SocketState.CLOSING and not closing_seen:
                     closing_seen = True
                     continue
                 self.health.note_open_by_state()
-                if state == STATE_CONNECTED:
+                if state is commands.SocketState.CONNECTED:
                     log.info("socket %d: open resolved by AT+QSSLSTATE (its URC never came)",
                              client_id)
                     return 0
                 if last_error:
                     return last_error
-                raise OpenOutcomeLost(what, "no socket" if state == STATE_GONE
+                raise OpenOutcomeLost(what, "no socket" if state is NoSocketState.NOT_LISTED
                                       else f"state {state}")
         if channel.failure is not None:
             raise channel.failure

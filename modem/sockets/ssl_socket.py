@@ -21,11 +21,14 @@ Buffer access mode (manual 1.3, 2.1.3, 2.1.4):
 In buffer mode the socket holds no data of its own beyond the chunk in
 flight and at most one ``AT+QSSLRECV`` sent ahead after a full read
 (``AtChannel``'s ``then``): its 1500 bytes wait in the channel's response
-for the next ``receive_some``.  Direct push mode (``access_mode=AccessMode.PUSH``, manual 1.3): the
-module writes received data unasked; the socket keeps it in a bounded
-``PushInbox`` and switches itself to buffer mode (``AT+QISWTMD``) while its
-reader lags, and back once it caught up (``modem.core.push_flow``: the contract
-and the memory bound).
+for the next ``receive_some``.  Direct push mode (``access_mode=AccessMode.PUSH``,
+manual 1.3): the module writes received data unasked; the socket's
+``PushReceiver`` keeps it in a bounded ``PushInbox`` and switches the socket
+to buffer mode (``AT+QISWTMD``) while its reader lags, and back once it
+caught up (``modem.core.push_flow``: the contract and the memory bound).
+
+The socket's life is a ``SocketPhase`` (``modem.sockets.socket_life``); when
+it reads next is its ``ReadSchedule`` (``modem.sockets.read_schedule``).
 """
 
 from __future__ import annotations
@@ -41,16 +44,13 @@ from modem.core.at_command import Command
 from modem.core.errors import ModemError, SendStalled, SocketClosed, map_exceptions
 from modem.core.limits import MAX_RECV, MAX_SEND
 from modem.core.push_flow import DEFAULT_PUSH_LIMIT, AccessMode, PushInbox, PushState
-from modem.core.urc_watch import RearmBehaviour, UrcHealth, UrcPolling
+from modem.core.urc_watch import UrcHealth, UrcPolling
 from modem.link.channel import Ahead, AtChannel, Response
-from modem.sockets.push_switching import PushSwitching
-from modem.sockets.socket_commands import (
-    STATE_CONNECTED,
-    STATE_GONE,
-    STATE_UNKNOWN,
-    close_client_id,
-    socket_state,
-)
+from modem.link.conflict import OneTaskAtATime
+from modem.sockets.push_receiver import PushReceiver, StartTask
+from modem.sockets.read_schedule import ReadSchedule
+from modem.sockets.socket_commands import NoSocketState, StateAnswer, close_client_id, socket_state
+from modem.sockets.socket_life import SocketLife, SocketPhase
 
 log = logging.getLogger("modem.socket")
 
@@ -59,10 +59,9 @@ CLOSE_TIMEOUT = 1  # seconds the module may spend flushing on AT+QSSLCLOSE
 RECHECK_AFTER_SHORT_READ = UrcPolling().read_poll_first
 """Seconds of quiet before a waiting reader first reads anyway (``modem.core.urc_watch``)."""
 PUSH_READ_MAX = 65536  # bytes one receive_some may return from the push inbox
-PUSH_CLOSED_CHECKS = 3  # push mode: state checks that end a stream whose URC never came
 
 
-class SslSocket(PushSwitching, trio.abc.Stream):
+class SslSocket(trio.abc.Stream):
     """A connected module socket; made by ``Modem.open_ssl_socket``."""
 
     def __init__(
@@ -78,21 +77,14 @@ class SslSocket(PushSwitching, trio.abc.Stream):
         health: UrcHealth | None = None,
         access_mode: AccessMode = AccessMode.BUFFER,
         push_limit: int = DEFAULT_PUSH_LIMIT,
-        start_task: Callable[[Callable[[], Awaitable[None]]], None] | None = None,
+        start_task: StartTask | None = None,
     ) -> None:
         """``access_mode`` is the mode the socket is opened in; in push mode
         ``start_task`` starts the switch to buffer mode in a nursery the
         caller owns (the reader's own task may be stuck writing elsewhere),
         and ``push_limit`` is the backlog that asks for it."""
-        if access_mode is AccessMode.PUSH and start_task is None:
-            raise ValueError("a push-mode socket needs start_task for its mode switches")
         self.client_id = client_id
         self.access_mode = access_mode
-        self.push: PushInbox | None = (
-            PushInbox(push_limit) if access_mode is AccessMode.PUSH else None)
-        self._start_task = start_task
-        self._push_gone_at: int | None = None  # health.pushes at the last such finding
-        self._push_gone_checks = 0  # push-mode polls in a row: not connected, line quiet
         self.host = host
         self.port = port
         self.bytes_sent = 0
@@ -102,55 +94,37 @@ class SslSocket(PushSwitching, trio.abc.Stream):
         self._error_of = error_of
         self._on_close = on_close
         self._send_stall_timeout = send_stall_timeout
-        self._wakeup = trio.Event()
-        self._recv_hint = False
-        self._more = False
-        self._health = health or UrcHealth()
-        self._short_unconfirmed = False  # the last read was short; no URC since
-        self._polling = False  # the next read is a poll, not asked for by a URC
-        self._quiet_polls = 0
-        self._peer_closed = False
-        self._id_lost = False
-        self._failure: ModemError | None = None
-        self._closed = False
-        self._sending = False
-        self._receiving = False
+        self._life = SocketLife()
+        self._schedule = ReadSchedule(health or UrcHealth())
+        self._push_receiver: PushReceiver | None = None
+        if access_mode is AccessMode.PUSH:
+            if start_task is None:
+                raise ValueError("a push-mode socket needs start_task for its mode switches")
+            self._push_receiver = PushReceiver(client_id, push_limit, self._life, self._schedule,
+                                        self._run, start_task)
+        self._sending = OneTaskAtATime("another task is sending on this socket")
+        self._receiving = OneTaskAtATime("another task is receiving on this socket")
         self._ahead: Ahead | None = None  # a full read's successor, sent ahead
         self._spill = b""  # what a read ahead got beyond a smaller max_bytes
 
     def __repr__(self) -> str:
         return f"<SslSocket id={self.client_id} {self.host}:{self.port}>"
 
-    # -- notifications from the modem's URC router ---------------------------
+    # -- what it is ----------------------------------------------------------
 
-    def _wake(self) -> None:
-        self._wakeup.set()
-        self._wakeup = trio.Event()
-
-    def notify_recv(self) -> None:
-        """``+QSSLURC: "recv",<id>``."""
-        self._recv_hint = True
-        self._wake()
-
-    def notify_closed(self) -> None:
-        """``+QSSLURC: "closed",<id>``: drain what is buffered, then end of stream."""
-        self._peer_closed = True
-        self._recv_hint = True
-        self._wake()
-
-    def fail(self, failure: ModemError) -> None:
-        """The socket is gone (module lost, PDP context dropped...)."""
-        if self._failure is None:
-            self._failure = failure
-        self._wake()
+    @property
+    def phase(self) -> SocketPhase:
+        """Where the socket is in its life."""
+        return self._life.phase
 
     @property
     def peer_closed(self) -> bool:
-        return self._peer_closed
+        """The peer closed: reads drain what the module holds, then end of stream."""
+        return self._life.peer_closed
 
     @property
     def failure(self) -> ModemError | None:
-        return self._failure
+        return self._life.failure
 
     @property
     def id_lost(self) -> bool:
@@ -159,29 +133,50 @@ class SslSocket(PushSwitching, trio.abc.Stream):
         (No public log shows whether firmware drops a peer-closed socket from
         the list; the emulator keeps it, state 4.  Treating it as unknown is
         the tolerant guess: the proxy resets its client.)"""
-        return self._id_lost
+        return self._life.phase is SocketPhase.ID_LOST
 
-    # -- trio.abc.Stream -----------------------------------------------------
+    @property
+    def push(self) -> PushInbox | None:
+        """Push mode: the pushed bytes not yet read, and the module's mode; None in buffer mode."""
+        return None if self._push_receiver is None else self._push_receiver.inbox
 
-    def _check_usable(self) -> None:
-        if self._closed:
-            raise trio.ClosedResourceError("socket was closed")
-        if self._failure is not None:
-            raise self._failure
+    # -- notifications from the modem's URC router ---------------------------
+
+    def notify_recv(self) -> None:
+        """``+QSSLURC: "recv",<id>``."""
+        self._schedule.note_urc()
+        self._life.wake()
+
+    def notify_closed(self) -> None:
+        """``+QSSLURC: "closed",<id>``: drain what is buffered, then end of stream."""
+        self._schedule.note_urc()
+        self._life.end_by_peer()
+
+    def deliver_push(self, data: bytes) -> bool:
+        """``+QSSLURC: "recv",<id>,<len>`` and its data; False when the socket
+        takes no pushes (buffer mode, or closed)."""
+        return self._push_receiver is not None and self._push_receiver.deliver(data)
+
+    def fail(self, failure: ModemError) -> None:
+        """The socket is gone (module lost, PDP context dropped...)."""
+        self._life.fail(failure)
+
+    async def stay_in_buffer_mode(self) -> None:
+        """Push mode: switch to buffer mode for good (``PushReceiver.stay_in_buffer_mode``)."""
+        if self._push_receiver is None:
+            raise RuntimeError(f"socket {self.client_id} is not in push mode")
+        await self._push_receiver.stay_in_buffer_mode()
+
+    # -- trio.abc.Stream: sending --------------------------------------------
 
     async def send_all(self, data: bytes | bytearray | memoryview) -> None:
-        if self._sending:
-            raise trio.BusyResourceError("another task is sending on this socket")
-        self._sending = True
-        try:
-            self._check_usable()
+        with self._sending:
+            self._life.check_usable()
             view = memoryview(data)
             for offset in range(0, len(view), MAX_SEND):
                 await self._send_chunk(bytes(view[offset:offset + MAX_SEND]))
             if not view:
                 await trio.lowlevel.checkpoint()
-        finally:
-            self._sending = False
 
     async def _send_chunk(self, chunk: bytes) -> None:
         with (map_exceptions({trio.TooSlowError: self._stalled}),
@@ -197,15 +192,15 @@ class SslSocket(PushSwitching, trio.abc.Stream):
     async def _send_until_taken(self, chunk: bytes) -> None:
         backoff = 0.005
         while True:
-            self._check_usable()
+            self._life.check_usable()
             resp = await self._run(commands.qsslsend(self.client_id, len(chunk)), chunk)
             if isinstance(resp.final, ev.SendOk):
                 self.bytes_sent += len(chunk)
                 return
             if not isinstance(resp.final, ev.SendFail):
-                if self._failure is not None:
-                    raise self._failure
-                if self._peer_closed:
+                if self._life.failure is not None:
+                    raise self._life.failure
+                if self._life.peer_closed:
                     raise SocketClosed(command=f"send on socket {self.client_id}")
                 raise await self._error_of(self._channel, resp, "AT+QSSLSEND")
             # Module send buffer full: nothing was taken; try the same bytes again.
@@ -229,108 +224,81 @@ class SslSocket(PushSwitching, trio.abc.Stream):
     async def wait_send_all_might_not_block(self) -> None:
         await trio.lowlevel.checkpoint()
 
+    # -- trio.abc.Stream: receiving ------------------------------------------
+
     async def receive_some(self, max_bytes: int | None = None) -> bytes:
         if max_bytes is not None and max_bytes < 1:
             raise ValueError("max_bytes must be at least 1")
-        if self._receiving:
-            raise trio.BusyResourceError("another task is receiving on this socket")
-        self._receiving = True
-        try:
+        with self._receiving:
             want = MAX_RECV if max_bytes is None else min(max_bytes, MAX_RECV)
+            receiver = self._push_receiver
             while True:
-                self._check_usable()
+                self._life.check_usable()
                 if self._spill:  # a read ahead for more than this caller asks
-                    data, self._spill = self._spill[:want], self._spill[want:]
-                    self.bytes_received += len(data)
-                    await trio.lowlevel.checkpoint()
-                    return data
-                inbox = self.push
-                if inbox is not None:
+                    return await self._take_spill(want)
+                if receiver is not None:
+                    inbox = receiver.inbox
                     if inbox:
-                        data = inbox.take(PUSH_READ_MAX if max_bytes is None
-                                          else min(max_bytes, PUSH_READ_MAX))
-                        self._quiet_polls = 0
-                        self.bytes_received += len(data)
-                        return data
-                    if inbox.state in (PushState.PUSH, PushState.TO_BUFFER):
-                        if self._peer_closed and inbox.state is PushState.PUSH:
+                        self._schedule.restart_gaps()
+                        return self._received(inbox.take(
+                            PUSH_READ_MAX if max_bytes is None else min(max_bytes, PUSH_READ_MAX)))
+                    if inbox.state.module_pushes:
+                        if self._life.peer_closed and inbox.state is PushState.PUSH:
                             await trio.lowlevel.checkpoint()
                             return b""
                         await self._wait_for_push()
                         continue
                     # A read sent ahead holds bytes older than any push: take it first.
-                    if not self._peer_closed and self._ahead is None and not self._spill \
-                            and inbox.may_switch_to_push(not self._recv_hint and not self._more):
-                        await self._switch_to_push()
+                    if not self._life.peer_closed and self._ahead is None \
+                            and inbox.may_switch_to_push(not self._schedule.due):
+                        await receiver.switch_to_push()
                         continue
-                if self._recv_hint or self._more:
-                    by_urc = self._recv_hint
-                    self._recv_hint = False
+                if self._schedule.due:
+                    by_urc = self._schedule.take_urc()
                     data = await self._read(want)
-                    self._after_read(data, want, by_urc)
+                    self._schedule.after_read(len(data), want, by_urc)
                     if data:
-                        self.bytes_received += len(data)
-                        if inbox is not None:
-                            inbox.read_in_buffer_mode += len(data)
-                        return data
+                        if receiver is not None:
+                            receiver.inbox.read_in_buffer_mode += len(data)
+                        return self._received(data)
                     continue
-                if self._peer_closed:
+                if self._life.peer_closed:
                     await trio.lowlevel.checkpoint()
                     return b""
                 await self._wait_for_data()
-        finally:
-            self._receiving = False
 
     async def read_now(self, max_bytes: int | None = None) -> bytes:
         """One ``AT+QSSLRECV`` now, whatever the URCs said: the bytes the module
         holds, or ``b""`` when its buffer is empty (manual 2.1.4: "If the buffer
         is empty, response: +QSSLRECV: 0").  For a caller that must know nothing
         is left unread before it closes (the proxy's idle reclaim); in push mode,
-the inbox's bytes instead (a pushing module keeps nothing back).  A public
+        the inbox's bytes instead (a pushing module keeps nothing back).  A public
         EG800K test log (firmware EG800KCNGCR07A06M04) shows the same: a second
         read after the data answers ``+QSSLRECV: 0`` at once, no URC needed."""
-        if self._receiving:
-            raise trio.BusyResourceError("another task is receiving on this socket")
-        self._receiving = True
-        try:
-            self._check_usable()
+        with self._receiving:
+            self._life.check_usable()
             want = MAX_RECV if max_bytes is None else max(1, min(max_bytes, MAX_RECV))
-            inbox = self.push
             if self._spill:  # what a read ahead brought beyond an earlier caller's ask
-                data, self._spill = self._spill[:want], self._spill[want:]
-                self.bytes_received += len(data)
-                await trio.lowlevel.checkpoint()
-                return data
+                return await self._take_spill(want)
+            inbox = self.push
             if inbox is not None and (inbox or inbox.state is PushState.PUSH):
                 # Push mode: what arrived is in the inbox; the module holds nothing.
                 await trio.lowlevel.checkpoint()
-                data = inbox.take(want) if inbox else b""
-                self.bytes_received += len(data)
-                return data
+                return self._received(inbox.take(want) if inbox else b"")
             data = await self._read(want)
-            self._after_read(data, want, False)
-            self.bytes_received += len(data)
-            return data
-        finally:
-            self._receiving = False
+            self._schedule.after_read(len(data), want, False)
+            return self._received(data)
 
-    def _after_read(self, data: bytes, want: int, by_urc: bool) -> None:
-        """What the next read waits for, after a read that got ``data``.
+    def _received(self, data: bytes) -> bytes:
+        self.bytes_received += len(data)
+        return data
 
-        A full read reads again at once.  A short one (manual 3.3.3 reads
-        once, too) leaves the buffer empty: the next read waits for the URC,
-        except on firmware that re-arms it only after an empty read
-        (``urc_watch.RearmBehaviour``), where one empty read follows at once.
-        """
-        if data:
-            self._quiet_polls = 0
-        urc_came = by_urc or self._recv_hint  # a URC may land while the read runs
-        if self._polling and data:
-            self._health.note_data_by_poll(self._short_unconfirmed and not urc_came)
-        self._polling = False
-        short = 0 < len(data) < want
-        self._short_unconfirmed = short
-        self._more = len(data) == want or (short and self._health.rearm is RearmBehaviour.EMPTY)
+    async def _take_spill(self, want: int) -> bytes:
+        await trio.lowlevel.checkpoint()  # before the bytes are taken: a cancel loses none
+        data, self._spill = self._spill[:want], self._spill[want:]
+        return self._received(data)
+
+    # -- waiting, and the polls that stand in for lost URCs ------------------
 
     async def _wait_for_data(self) -> None:
         """Until a URC or a failure wakes us, or the quiet ends in a poll.
@@ -339,23 +307,19 @@ the inbox's bytes instead (a pushing module keeps nothing back).  A public
         reader reads anyway, and every ``state_check_every``-th poll that
         found nothing asks ``AT+QSSLSTATE``, which finds a lost "closed".
         """
-        polling = self._health.polling
         if await self._woken_within_gap():
             return
-        if self._quiet_polls % polling.state_check_every == 0 and await self._peer_gone():
+        if self._schedule.state_check_due and await self._peer_gone():
             return
-        self._more = True
-        self._polling = True
+        self._schedule.poll()
 
     async def _woken_within_gap(self) -> bool:
-        """Wait for a wake-up up to the current poll gap (doubling per quiet
-        poll, ``modem.core.urc_watch``); False, and one more quiet poll, if none came."""
-        polling = self._health.polling
-        gap = polling.read_poll_first * 2 ** min(self._quiet_polls, 16)
-        with trio.move_on_after(min(gap, max(polling.read_poll_max, polling.read_poll_first))):
-            await self._wakeup.wait()
+        """Wait for a wake-up up to the current poll gap (``ReadSchedule.gap``);
+        False, and one more quiet gap, if none came."""
+        with trio.move_on_after(self._schedule.gap()):
+            await self._life.woken()
             return True
-        self._quiet_polls += 1
+        self._schedule.note_quiet()
         return False
 
     async def _wait_for_push(self) -> None:
@@ -365,28 +329,21 @@ the inbox's bytes instead (a pushing module keeps nothing back).  A public
         ``AT+QSSLSTATE`` every ``state_check_every``-th gap, which finds a
         lost "closed" (``AT+QSSLRECV`` is refused in push mode).  The
         answer overtakes pushes still queued behind other sockets' on a
-        busy line, so the stream ends on ``PUSH_CLOSED_CHECKS`` checks in a
-        row that find it not connected with no push at all on the line
-        between them (a queued push of ours would have moved the queue), or
-        when the "closed" URC, which follows the last push, comes.
+        busy line, so the stream ends only on checks in a row that find it
+        not connected with no push at all on the line between them
+        (``ReadSchedule.push_not_connected``), or when the "closed" URC,
+        which follows the last push, comes.
         """
-        polling = self._health.polling
-        if await self._woken_within_gap():
+        if await self._woken_within_gap() or not self._schedule.state_check_due:
             return
-        if self._quiet_polls % polling.state_check_every:
-            return
-        pushes = self._health.pushes
+        pushes = self._schedule.health.pushes
         state = await self._state_or_fail()
-        if state in (STATE_CONNECTED, STATE_UNKNOWN):
-            self._push_gone_at, self._push_gone_checks = None, 0
-            return
-        same = self._push_gone_at == pushes
-        self._push_gone_at = pushes
-        self._push_gone_checks = self._push_gone_checks + 1 if same else 1
-        if self._push_gone_checks >= PUSH_CLOSED_CHECKS:
+        if state in (commands.SocketState.CONNECTED, NoSocketState.UNREADABLE):
+            self._schedule.push_alive()
+        elif self._schedule.push_not_connected(pushes):
             self._mark_gone(state)
 
-    async def _state_or_fail(self) -> int:
+    async def _state_or_fail(self) -> StateAnswer:
         try:
             return await socket_state(self._channel, self.client_id)
         except ModemError as exc:
@@ -397,18 +354,22 @@ the inbox's bytes instead (a pushing module keeps nothing back).  A public
         """``AT+QSSLSTATE=<id>``: True (and the socket ends after its data) when
         the module no longer holds it connected; a failed check says nothing."""
         state = await self._state_or_fail()
-        if state in (STATE_CONNECTED, STATE_UNKNOWN):
+        if state in (commands.SocketState.CONNECTED, NoSocketState.UNREADABLE):
             return False
         self._mark_gone(state)
         return True
 
-    def _mark_gone(self, state: int) -> None:
+    def _mark_gone(self, state: StateAnswer) -> None:
         log.info("socket %d: peer closed (found by polling, the URC never came) state=%s",
-                 self.client_id, "gone" if state == STATE_GONE else state)
-        self._health.note_close_by_poll()
-        self._id_lost = self._id_lost or state == STATE_GONE
-        self._peer_closed = True
-        self._more = True  # read what is still buffered, then end of stream
+                 self.client_id, "gone" if state is NoSocketState.NOT_LISTED else state)
+        self._schedule.health.note_close_by_poll()
+        if state is NoSocketState.NOT_LISTED:
+            self._life.lose_id()
+        else:
+            self._life.end_by_peer()
+        self._schedule.read_again = True  # read what is still buffered, then end of stream
+
+    # -- AT+QSSLRECV ---------------------------------------------------------
 
     async def _read(self, want: int) -> bytes:
         ahead, self._ahead = self._ahead, None
@@ -427,11 +388,13 @@ the inbox's bytes instead (a pushing module keeps nothing back).  A public
             data = resp.payload or b""
             data, self._spill = data[:want], data[want:]
             return data
-        if self._failure is not None:
-            raise self._failure
+        if self._life.failure is not None:
+            raise self._life.failure
         # The error first: the state query may reset what AT+QIGETERROR reports.
         error = await self._error_of(self._channel, resp, "AT+QSSLRECV")
-        if self._channel.failure is None and (self._peer_closed or await self._peer_gone()):
+        if self._life.failure is not None:
+            raise self._life.failure
+        if self._channel.failure is None and (self._life.peer_closed or await self._peer_gone()):
             return b""  # a closing socket may refuse reads once its buffer is empty
         raise error
 
@@ -442,9 +405,11 @@ the inbox's bytes instead (a pushing module keeps nothing back).  A public
         # A push socket is in buffer mode only while its reader lags: no gain
         # in reading ahead, and nothing may be in flight when it goes back to push.
         if resp.ok and resp.payload is not None and len(resp.payload) == MAX_RECV \
-                and not self._closed and self._failure is None and self.push is None:
+                and self._life.usable and self._push_receiver is None:
             return commands.qsslrecv(self.client_id, MAX_RECV)
         return None
+
+    # -- closing -------------------------------------------------------------
 
     async def aclose(self) -> None:
         """Close the module socket (``AT+QSSLCLOSE``) and give the client ID back.
@@ -455,17 +420,16 @@ the inbox's bytes instead (a pushing module keeps nothing back).  A public
         Safe to call more than once and from a cancelled scope: the close
         itself is shielded and bounded.
         """
-        if self._closed:
+        if self._life.phase is SocketPhase.CLOSED:
             await trio.lowlevel.checkpoint()
             return
-        self._closed = True
-        if self.push is not None:
-            self.push.clear()
-        self._wake()
+        close_timeout = 0 if self._life.failure else CLOSE_TIMEOUT
+        self._life.close()
+        if self._push_receiver is not None:
+            self._push_receiver.inbox.clear()
         closed = False
         try:
             with trio.CancelScope(shield=True):
-                closed = await close_client_id(self._channel, self.client_id,
-                                               0 if self._failure else CLOSE_TIMEOUT)
+                closed = await close_client_id(self._channel, self.client_id, close_timeout)
         finally:
             self._on_close(self, closed)

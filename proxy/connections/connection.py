@@ -29,6 +29,7 @@ from modem.core.profile import TlsProfile
 from proxy.config.model import HALF_CLOSE_TIMEOUT, Mapping
 from proxy.connections.endings import Ending
 from proxy.connections.idle import IdlePolicy, ReclaimBoard
+from proxy.connections.module_socket import ModuleSocket
 from proxy.connections.pump import (
     LOCAL_STREAM_ERRORS,
     MODULE_SOCKET_ERRORS,
@@ -57,7 +58,7 @@ class SocketOpener(Protocol):
     (``proxy.modems.placed_connection.PlacedOpener``)."""
 
     async def open_ssl_socket(self, placement: Placement, host: str, port: int,
-                              profile: TlsProfile) -> trio.abc.Stream: ...
+                              profile: TlsProfile) -> ModuleSocket: ...
 
 
 class PlacementTicket(Protocol):
@@ -110,7 +111,7 @@ class _Connection:
         self.half_close_timeout = half_close_timeout
         self.idle = idle
         self.fields = {"conn": record.number}
-        self.sock: trio.abc.Stream | None = None
+        self.sock: ModuleSocket | None = None
         self.reason = "cancelled"
         self.ending = Ending.INTERNAL_ERROR  # until something better is known
 
@@ -154,7 +155,7 @@ class _Connection:
             return False
         return self.ending is Ending.IDLE_RECLAIM and self.idle.release
 
-    async def _open(self, placement: Placement) -> trio.abc.Stream | None:
+    async def _open(self, placement: Placement) -> ModuleSocket | None:
         """The module socket on ``placement``; None when the open failed (logged)."""
         record, remote = self.record, self.record.mapping.remote
         record.state = ConnectionState.OPENING
@@ -180,7 +181,7 @@ class _Connection:
             took=f"{trio.current_time() - opened_at:.3f}s"))
         return self.sock
 
-    async def _pump(self, sock: trio.abc.Stream) -> None:
+    async def _pump(self, sock: ModuleSocket) -> None:
         pump = Pump(self.local, sock, self.record, self.registry,
                     half_close_timeout=self.half_close_timeout, idle=self.idle,
                     board=self.admission.board)

@@ -51,6 +51,7 @@ from modem.core.limits import MAX_RECV, MAX_SEND
 from proxy.config.model import HALF_CLOSE_TIMEOUT
 from proxy.connections.endings import Ending
 from proxy.connections.idle import Candidate, IdlePolicy, ReclaimBoard
+from proxy.connections.module_socket import ModuleSocket
 from proxy.connections.registry import ConnectionRecord, ConnectionState, Registry
 
 READ_SIZE = MAX_SEND * 4
@@ -117,7 +118,7 @@ class Pump:
     ``idle`` and ``board`` enable idle closes (``proxy.connections.idle``).
     """
 
-    def __init__(self, local: trio.abc.Stream, remote: trio.abc.Stream,
+    def __init__(self, local: trio.abc.Stream, remote: ModuleSocket,
                  record: ConnectionRecord, registry: Registry, *,
                  half_close_timeout: float = HALF_CLOSE_TIMEOUT, idle: IdlePolicy = NO_IDLE,
                  board: ReclaimBoard | None = None) -> None:
@@ -251,7 +252,7 @@ class Pump:
         self.registry.counters.bytes_down += len(data)
 
     def _remote_closed(self) -> _DirectionEnded:
-        if getattr(self.remote, "id_lost", False):
+        if self.remote.id_lost:
             return _DirectionEnded(Ending.ID_LOST, "module no longer lists the socket "
                                    "(whether the stream was complete is unknown)", "IdLost")
         if self._local_eof:
@@ -344,15 +345,13 @@ class Pump:
         deliver what was found and pump on."""
         kind = self._stop
         assert kind is not None
-        read_now: Callable[[int], Awaitable[bytes]] | None = getattr(self.remote, "read_now",
-                                                                     None)
-        if (self._last_activity != self._stopped_at or self._local_eof or read_now is None
+        if (self._last_activity != self._stopped_at or self._local_eof
                 or local_has_input(self.local)):
             self._resume()
             return
         try:
             with map_exceptions(MODULE_SOCKET_ERRORS):
-                data = await read_now(RECEIVE_SIZE)
+                data = await self.remote.read_now(RECEIVE_SIZE)
             if data:
                 self._resume()
                 self._holding()
@@ -362,7 +361,7 @@ class Pump:
         except _DirectionEnded as ended:
             self._end(ended)
             return
-        if getattr(self.remote, "peer_closed", False):
+        if self.remote.peer_closed:
             self._resume()  # the next round reads the end of stream
             return
         self._candidate = None  # committed: its waiter gets the ID

@@ -15,10 +15,9 @@ from __future__ import annotations
 
 import logging
 
-import trio
-
 from modem.core.errors import ModemError, render
 from modem.core.profile import TlsProfile
+from modem.sockets.ssl_socket import SslSocket
 from proxy.connections.registry import ConnectionRecord
 from proxy.logging_setup import kv
 from proxy.modems.names import MODEM_NAME
@@ -38,7 +37,7 @@ class PlacedOpener:
         self._record = record
 
     async def open_ssl_socket(self, placement: Placement, host: str, port: int,
-                              profile: TlsProfile) -> trio.abc.Stream:
+                              profile: TlsProfile) -> SslSocket:
         try:
             return await self._open_on(placement, host, port, profile)
         except ModemError as exc:
@@ -54,7 +53,7 @@ class PlacedOpener:
             return await self._open_on(other, host, port, profile)
 
     async def _open_on(self, placement: Placement, host: str, port: int,
-                       profile: TlsProfile) -> trio.abc.Stream:
+                       profile: TlsProfile) -> SslSocket:
         member = placement.member
         self._record.client_id = placement.client_id
         self._record.modem = member.shown_name

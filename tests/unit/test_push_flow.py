@@ -66,3 +66,8 @@ def test_limit_and_codes() -> None:
     with pytest.raises(ValueError):
         PushInbox(limit=0)
     assert AccessMode("buffer").code == 0 and AccessMode("push").code == 1
+
+
+def test_reads_wait_for_pushes_while_the_module_pushes_or_may_still() -> None:
+    assert {state for state in PushState if state.module_pushes} == {
+        PushState.PUSH, PushState.TO_BUFFER}

@@ -112,6 +112,7 @@ from modem.core.commands._pdp import (
 )
 from modem.core.commands._ssl import (
     CIPHER_LIST_SEPARATOR,
+    SocketState,
     SslConfigValue,
     SslSetting,
     SslSocketState,
@@ -166,6 +167,7 @@ __all__ = [
     "SignalQuality",
     "SslConfigValue",
     "SslSetting",
+    "SocketState",
     "SslSocketState",
     "UploadResult",
     "UrcPort",

@@ -351,7 +351,26 @@ def qsslstate(client_id: int | None = None) -> Command:
     return Command(text, info_prefixes=("+QSSLSTATE",), timeout=DEFAULT_TIMEOUT)
 
 
-_SOCKET_STATES = {0: "initial", 1: "opening", 2: "connected", 3: "listening", 4: "closing"}
+class SocketState(enum.IntEnum):
+    """``<socket_state>`` of ``+QSSLSTATE`` (manual 2.1.6)."""
+
+    INITIAL = 0
+    """Not connected yet."""
+    OPENING = 1
+    """The client is connecting."""
+    CONNECTED = 2
+    """The connection is up."""
+    LISTENING = 3
+    """A server listens (the manual lists it; SSL clients never are)."""
+    CLOSING = 4
+    """The connection is being closed (the peer closed, or ``AT+QSSLCLOSE``)."""
+
+
+def _socket_state(number: int) -> SocketState | int:
+    try:
+        return SocketState(number)
+    except ValueError:
+        return number
 
 
 @dataclass(frozen=True, slots=True)
@@ -359,8 +378,8 @@ class SslSocketState:
     """``+QSSLSTATE: <id>,"SSLClient","<address>",<remote>,<local>,<state>,<pdp>,
     <server>,<mode>,"<at_port>",<ssl_ctx>`` (manual 2.1.6).
 
-    Fields a firmware leaves out or writes oddly are None; state numbers are
-    kept as given (0 initial, 1 opening, 2 connected, 4 closing in the manual).
+    Fields a firmware leaves out or writes oddly are None; ``state`` is a
+    ``SocketState``, or the plain number when the manual lists no such state.
     """
 
     client_id: int
@@ -368,7 +387,7 @@ class SslSocketState:
     address: str | None
     remote_port: int | None
     local_port: int | None
-    state: int
+    state: SocketState | int
     pdp_ctx: int | None
     server_id: int | None
     access_mode: int | None
@@ -377,14 +396,16 @@ class SslSocketState:
 
     @property
     def state_name(self) -> str:
-        return _SOCKET_STATES.get(self.state, f"state {self.state}")
+        if isinstance(self.state, SocketState):
+            return self.state.name.lower()
+        return f"state {self.state}"
 
 
 def parse_qsslstate(text: str) -> SslSocketState:
     """``+QSSLSTATE: 4,"SSLClient","220.180.239.212",8010,65344,2,1,4,0,"usbmodem",1``."""
     f = info_fields(text, "+QSSLSTATE")
     client_id = int_field(text, f, 0, "client id")
-    state = int_field(text, f, 5, "socket state")
+    state = _socket_state(int_field(text, f, 5, "socket state"))
 
     def num(i: int) -> int | None:
         v = f[i] if i < len(f) else None

@@ -291,7 +291,7 @@ def test_parse_qsslstate_manual_lines() -> None:
         at_port="usbmodem",
         ssl_ctx=1,
     )
-    assert s.state_name == "connected"
+    assert s.state is c.SocketState.CONNECTED and s.state_name == "connected"
     push = c.parse_qsslstate(
         '+QSSLSTATE: 4,"SSLClient","220.180.239.212",8011,65047,2,1,4,1,"usbmodem",1'
     )
@@ -301,12 +301,14 @@ def test_parse_qsslstate_manual_lines() -> None:
 def test_parse_qsslstate_tolerates_firmware_variants() -> None:
     zero = c.parse_qsslstate('+QSSLSTATE: 0,"SSLClient","10.0.0.1",443,0,4,1,0,0,"uart1",2')
     assert (zero.local_port, zero.state, zero.state_name) == (0, 4, "closing")
+    assert zero.state is c.SocketState.CLOSING
     extra = c.parse_qsslstate(
         '+QSSLSTATE: 1,"SSLClient","h.example",443,5000,2,1,0,0,"usbat",0,7,"x"'
     )
     assert (extra.client_id, extra.ssl_ctx) == (1, 0)
     short = c.parse_qsslstate('+QSSLSTATE: 3,"SSLClient","10.0.0.1",443,1,7')
     assert (short.client_id, short.state, short.state_name) == (3, 7, "state 7")
+    assert not isinstance(short.state, c.SocketState)  # not a state of the manual: kept as is
     assert (short.pdp_ctx, short.access_mode, short.at_port, short.ssl_ctx) == (
         None,
         None,

@@ -1,0 +1,67 @@
+"""``ModemOptions``: how a ``Modem`` runs, each option declared once.
+
+``Modem.open(open_stream, pdp=..., profiles=..., **options)`` and
+``Modem(open_stream, pdp, profiles, **options)`` take these fields as
+keywords (an unknown one is a ``TypeError``); the ``Modem`` keeps the
+options and hands them to its ``Supervisor`` and its sockets.  The defaults
+are the production values; tests scale them.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+from modem.bringup.clock_sync import CLOCK_CHECK_INTERVAL, HostClock
+from modem.core import commands
+from modem.core.push_flow import DEFAULT_PUSH_LIMIT, AccessMode, PushInbox
+from modem.core.urc_watch import UrcPolling
+from modem.sockets.ssl_socket import SEND_STALL_TIMEOUT
+
+__all__ = ["ModemOptions"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class ModemOptions:
+    """A ``Modem``'s options beyond the device, the PDP context and the profiles."""
+
+    trace_at: bool = False
+    """Log every AT command and response (``AtChannel``'s trace)."""
+    trace_payload: bool = False
+    """The AT trace shows a payload's first bytes, not only its length."""
+    registration_timeout: float = 120.0
+    """Seconds the bring-up waits for the network registration."""
+    ready_timeout: float = 90.0
+    """Seconds a caller waits for the first bring-up (``Supervisor.ready_channel``)."""
+    command_timeout_cap: float = math.inf
+    """Bounds every command's response time (see ``AtChannel``)."""
+    send_stall_timeout: float = SEND_STALL_TIMEOUT
+    """Seconds a chunk may wait for room in the module's send buffer before the
+    send raises ``SendStalled`` (``SslSocket``)."""
+    urc_port: str | None = None
+    """The AT port ``open_stream`` opens (one of ``commands.URC_PORTS``):
+    bring-up routes URCs there.  None leaves the module's setting as it is."""
+    reopen_backoff_max: float = 10.0
+    """The longest wait between two reopens of a missing device."""
+    urc_polling: UrcPolling | None = None
+    """How lost URCs are made up for (``modem.core.urc_watch``); None: its defaults."""
+    line_baud: int | None = None
+    """The serial line's rate, which sizes the certificate uploads' wait (None: unknown)."""
+    host_clock: HostClock = time.time
+    """The host time (seconds since the epoch) the module clock may be set from
+    (``modem.core.clock_policy``)."""
+    clock_check_interval: float = CLOCK_CHECK_INTERVAL
+    """Seconds between two checks of the module clock against ``host_clock``."""
+    access_mode: AccessMode = AccessMode.BUFFER
+    """The mode sockets open in (manual 1.3)."""
+    push_limit: int = DEFAULT_PUSH_LIMIT
+    """Push mode: bytes pushed and not yet read after which a socket switches to
+    buffer mode until its reader catches up (``modem.core.push_flow``: the
+    contract and the memory bound)."""
+
+    def __post_init__(self) -> None:
+        if self.urc_port is not None and self.urc_port not in commands.URC_PORTS:
+            raise ValueError(f"urc_port must be one of {commands.URC_PORTS}, "
+                             f"got {self.urc_port!r}")
+        PushInbox(self.push_limit)  # checks the limit now, not at the first open
