@@ -15,6 +15,10 @@ README's test command, installs them all), it never skips.
 * ``run_server(command, port, log)``: a server process, ready when its
   port accepts TCP.
 * ``run_client(command, ...)``: a client program to completion.
+
+The tests here are synchronous (they drive blocking programs), so the proxy
+runs under ``subprocess.Popen`` here, not under Trio as in
+``tests/proxy_helpers.py``'s ``start_proxy_process``; the command is the same.
 """
 
 from __future__ import annotations
@@ -27,7 +31,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -37,9 +40,9 @@ from typing import Any
 import pytest
 import trustme
 
-from tests.helpers import free_port
+from tests.helpers import REPO, free_port
+from tests.proxy_helpers import proxy_command
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 SERVER_NAME = "interop.test"
 START_TIMEOUT = 20.0
 STOP_TIMEOUT = 15.0
@@ -230,11 +233,10 @@ def run_proxy(tmp_path: Path, *flags: str, name: str = "proxy") -> Iterator[Prox
     """
     status_port = free_port()
     log = tmp_path / f"{name}.log"
-    command = [sys.executable, "-m", "proxy.cli", "--emulate",
-               "--resolve", f"{SERVER_NAME}=127.0.0.1",
-               "--status", f"127.0.0.1:{status_port}", "-v", *flags]
+    command = proxy_command("--emulate", "--resolve", f"{SERVER_NAME}=127.0.0.1",
+                            "--status", f"127.0.0.1:{status_port}", "-v", *flags)
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
     with log.open("wb") as out:
         process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=out,
                                    stderr=subprocess.STDOUT, env=env, cwd=tmp_path)
