@@ -15,7 +15,7 @@ README's test command, installs them all), it never skips.
 * ``run_server(command, port, log)``: a server process, ready when its
   port accepts TCP.
 * ``run_client(command, ...)``: a client program to completion.
-* ``nginx_command(root, port, certs)``: nginx serving ``root/www`` over TLS.
+* ``run_nginx(root, certs, log)``: nginx serving ``root/www`` over TLS; its port.
 
 The tests here are synchronous (they drive blocking programs), so the proxy
 runs under ``subprocess.Popen`` here, not under Trio as in
@@ -150,48 +150,6 @@ def certs(tmp_path: Path) -> Certs:
     return Certs(ca, directory, ca_pem, server_cert, server_key)
 
 
-# -- nginx ------------------------------------------------------------------------
-
-def nginx_command(root: Path, port: int, certs: Certs) -> list[str]:
-    """Write ``root/nginx.conf`` (``root/www`` over TLS on ``port``, WebDAV under
-    ``/dav/``; ``root/tmp`` must exist) and return the command that runs nginx on it
-    in the foreground."""
-    (root / "nginx.conf").write_text(_nginx_conf(root, port, certs))
-    return [require("nginx"), "-e", "stderr", "-p", str(root), "-c", str(root / "nginx.conf"),
-            "-g", f"daemon off; pid {root}/nginx.pid; error_log stderr;"]
-
-
-def _nginx_conf(root: Path, port: int, certs: Certs) -> str:
-    # The master runs as whoever runs the tests; as root it would hand the
-    # workers to "nobody", who cannot read the test's private files.
-    user = f"user {pwd.getpwuid(os.geteuid()).pw_name};" if os.geteuid() == 0 else ""
-    temp = "\n".join(f"    {kind}_temp_path {root}/tmp/{kind};"
-                     for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
-    return f"""
-{user}
-worker_processes 1;
-events {{ worker_connections 64; }}
-http {{
-    access_log off;
-{temp}
-    default_type application/octet-stream;
-    client_max_body_size 16m;
-    server {{
-        listen 127.0.0.1:{port} ssl;
-        server_name {SERVER_NAME};
-        ssl_certificate {certs.server_cert};
-        ssl_certificate_key {certs.server_key};
-        ssl_protocols TLSv1.2;
-        root {root}/www;
-        location /dav/ {{
-            dav_methods PUT DELETE;
-            create_full_put_path on;
-        }}
-    }}
-}}
-"""
-
-
 # -- processes -------------------------------------------------------------------
 
 @contextlib.contextmanager
@@ -293,3 +251,48 @@ def run_proxy(tmp_path: Path, *flags: str, name: str = "proxy") -> Iterator[Prox
         raise
     status = _stop(process, signal.SIGINT)
     assert status == 0, f"ssl-proxy exited with status {status} after SIGINT{_tail(log)}"
+
+
+# -- nginx ------------------------------------------------------------------------
+
+@contextlib.contextmanager
+def run_nginx(root: Path, certs: Certs, log: Path) -> Iterator[int]:
+    """nginx serving ``root/www`` over TLS (WebDAV under ``/dav/``; ``root/tmp`` must
+    exist) until the block ends; its port."""
+    port = free_port()
+    (root / "nginx.conf").write_text(_nginx_conf(root, port, certs))
+    command = [require("nginx"), "-e", "stderr", "-p", str(root), "-c", str(root / "nginx.conf"),
+               "-g", f"daemon off; pid {root}/nginx.pid; error_log stderr;"]
+    with run_server(command, port, log):
+        yield port
+
+
+def _nginx_conf(root: Path, port: int, certs: Certs) -> str:
+    # The master runs as whoever runs the tests; as root it would hand the
+    # workers to "nobody", who cannot read the test's private files.
+    user = f"user {pwd.getpwuid(os.geteuid()).pw_name};" if os.geteuid() == 0 else ""
+    temp = "\n".join(f"    {kind}_temp_path {root}/tmp/{kind};"
+                     for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+    return f"""
+{user}
+worker_processes 1;
+events {{ worker_connections 64; }}
+http {{
+    access_log off;
+{temp}
+    default_type application/octet-stream;
+    client_max_body_size 16m;
+    server {{
+        listen 127.0.0.1:{port} ssl;
+        server_name {SERVER_NAME};
+        ssl_certificate {certs.server_cert};
+        ssl_certificate_key {certs.server_key};
+        ssl_protocols TLSv1.2;
+        root {root}/www;
+        location /dav/ {{
+            dav_methods PUT DELETE;
+            create_full_put_path on;
+        }}
+    }}
+}}
+"""

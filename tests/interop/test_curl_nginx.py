@@ -8,16 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import (
-    SERVER_NAME,
-    Certs,
-    free_port,
-    nginx_command,
-    require,
-    run_client,
-    run_proxy,
-    run_server,
-)
+from .conftest import SERVER_NAME, Certs, require, run_client, run_nginx, run_proxy
 
 pytestmark = pytest.mark.interop
 
@@ -39,10 +30,8 @@ def test_curl_downloads_and_uploads_through_nginx(tmp_path: Path, certs: Certs) 
     (root / "www" / "random.bin").write_bytes(download)
     upload = os.urandom(UPLOAD_SIZE)
     (tmp_path / "upload.bin").write_bytes(upload)
-    port = free_port()
-    nginx = nginx_command(root, port, certs)
 
-    with run_server(nginx, port, tmp_path / "nginx.log"), \
+    with run_nginx(root, certs, tmp_path / "nginx.log") as port, \
             run_proxy(tmp_path, "--cacert", str(certs.ca_pem),
                       "--map", f"0={SERVER_NAME}:{port}") as proxy:
         url = f"http://127.0.0.1:{proxy.port()}"

@@ -10,16 +10,25 @@ program itself (``python -m proxy.cli --emulate``), with real TLS servers.
 from __future__ import annotations
 
 import signal
+from pathlib import Path
 
 import pytest
 import trio
+import trustme
 
 from modem.core.errors import ModuleLost
 from modem.emulator import Emulator, EmulatorConfig, Fault
 from proxy.cli import parse_command_line
 from proxy.service import ServiceState
 from tests.helpers import TlsServer, read_all, round_trip, wait_until
-from tests.proxy_helpers import address, build_service, connect, start_proxy, start_proxy_process
+from tests.proxy_helpers import (
+    ProxyProcess,
+    address,
+    build_service,
+    connect,
+    start_proxy,
+    start_proxy_process,
+)
 
 
 async def test_shutdown_closes_every_module_socket(emulator, echo_server, ca_file):
@@ -65,14 +74,19 @@ async def test_queued_connections_are_dropped_at_shutdown(emulator, echo_server,
     assert emulator.module.sockets == {}
 
 
+async def echoing_program(nursery: trio.Nursery, server_cert: trustme.LeafCert, ca_file: Path,
+                          tmp_path: Path, grace: str) -> ProxyProcess:
+    """The program (``--emulate``) with one map to an echo server and ``--grace GRACE``."""
+    echo = await nursery.start(TlsServer(server_cert, "echo").serve)
+    return await start_proxy_process(
+        nursery, tmp_path / "proxy.log", "--emulate", "--resolve", "echo.test=127.0.0.1",
+        "--cacert", str(ca_file), "--map", f"0=echo.test:{echo.port}", "--grace", grace)
+
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])  # SIGHUP reloads
 async def test_a_signal_stops_the_program_gracefully(server_cert, ca_file, tmp_path, nursery,
                                                      signum):
-    echo = await nursery.start(TlsServer(server_cert, "echo").serve)
-    proxy = await start_proxy_process(
-        nursery, tmp_path / "proxy.log", "--emulate", "--resolve", "echo.test=127.0.0.1",
-        "--cacert", str(ca_file), "--map", f"0=echo.test:{echo.port}", "--grace", "0.5")
+    proxy = await echoing_program(nursery, server_cert, ca_file, tmp_path, grace="0.5")
     async with await trio.open_tcp_stream("127.0.0.1", proxy.port) as stream:
         assert await round_trip(stream, b"through a process") == b"through a process"
         proxy.process.send_signal(signum)
@@ -85,10 +99,7 @@ async def test_a_signal_stops_the_program_gracefully(server_cert, ca_file, tmp_p
 
 
 async def test_a_second_signal_stops_at_once(server_cert, ca_file, tmp_path, nursery):
-    echo = await nursery.start(TlsServer(server_cert, "echo").serve)
-    proxy = await start_proxy_process(
-        nursery, tmp_path / "proxy.log", "--emulate", "--resolve", "echo.test=127.0.0.1",
-        "--cacert", str(ca_file), "--map", f"0=echo.test:{echo.port}", "--grace", "600")
+    proxy = await echoing_program(nursery, server_cert, ca_file, tmp_path, grace="600")
     async with await trio.open_tcp_stream("127.0.0.1", proxy.port) as stream:
         assert await round_trip(stream, b"hold") == b"hold"
         proxy.process.send_signal(signal.SIGINT)
