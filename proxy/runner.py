@@ -27,6 +27,7 @@ import trio
 
 from modem.core.errors import ExplainedError, render
 from modem.core.profile import TlsProfile
+from modem.nurseries import leaf_exceptions
 from proxy.config.build import Mapping, ProxyConfig, TlsOptions
 from proxy.config.certificates import TlsMaterial
 from proxy.config.modems import with_discovered_modems
@@ -45,15 +46,6 @@ __all__ = ["RuntimeFailure", "load_all_material", "run", "run_until_signalled",
 log = logging.getLogger("proxy.runner")
 
 
-def _leaves(exc: BaseException) -> list[BaseException]:
-    if isinstance(exc, BaseExceptionGroup):
-        out: list[BaseException] = []
-        for inner in exc.exceptions:
-            out.extend(_leaves(inner))
-        return out
-    return [exc]
-
-
 @contextmanager
 def runtime_failures() -> Iterator[None]:
     """Turn the first expected failure (also inside an exception group) into
@@ -61,7 +53,7 @@ def runtime_failures() -> Iterator[None]:
     try:
         yield
     except BaseException as exc:
-        for leaf in _leaves(exc):
+        for leaf in leaf_exceptions(exc):
             if isinstance(leaf, ExplainedError):
                 raise RuntimeFailure(render(leaf)) from None
         raise

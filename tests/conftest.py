@@ -6,8 +6,9 @@
 * ``ca_file``: ``ca``'s certificate as a PEM file (for ``--cacert``).
 * ``echo_server``: a ``TlsServer`` echoing on 127.0.0.1 with ``server_cert``, for one test.
 
-The plain helpers (``TlsServer``, ``free_port``, ``receive_exactly``, ...) are in
-``tests/helpers.py``.
+The plain helpers (``TlsServer``, ``free_port``, ``receive_exactly``, ``wait_until``,
+...) are in ``tests/helpers.py``; those that need the proxy or the emulator in
+``tests/proxy_helpers.py``.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""What every test directory shares: TLS servers on 127.0.0.1, free ports, exact reads.
+"""What every test directory shares: TLS servers on 127.0.0.1, free ports, reads, waits.
 
 The fixtures built on these (the test CA, its server certificate, an echo
 server) are in ``tests/conftest.py``.  The soak (``python -m tests.soak``) and
@@ -9,6 +9,9 @@ from here too, so this module needs nothing from pytest.
 ``TlsServer`` records what a test wants to check on the far side: the SNI
 names it saw, and per connection the bytes it received (count and SHA-256)
 or sent.
+
+What needs the proxy or the emulator (a ``ProxyService`` in the test's
+nursery, the proxy as a child process, ...) is in ``tests/proxy_helpers.py``.
 """
 
 from __future__ import annotations
@@ -18,12 +21,15 @@ import hashlib
 import random
 import socket
 import ssl
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import trio
 import trustme
 
+REPO = Path(__file__).resolve().parents[1]  # the checkout: where child processes run
 # Every name the shared server certificate holds (``server_cert`` in tests/conftest.py).
 # The module checks the chain, not the host name (docs/emulator.md, "Host names are not
 # checked"), so one certificate for every name a test resolves to 127.0.0.1 serves them all.
@@ -52,6 +58,38 @@ async def receive_exactly(stream: trio.abc.ReceiveStream, n: int) -> bytes:
             break
         buf += chunk
     return bytes(buf)
+
+
+async def read_all(stream: trio.abc.ReceiveStream) -> bytes:
+    """Everything ``stream`` delivers until its end."""
+    data = bytearray()
+    while chunk := await stream.receive_some(65536):
+        data += chunk
+    return bytes(data)
+
+
+async def round_trip(stream: trio.abc.Stream, data: bytes) -> bytes:
+    """Send ``data`` and read as many bytes back (concurrently, as echo needs)."""
+    got = bytearray()
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(stream.send_all, data)
+        while len(got) < len(data):
+            chunk = await stream.receive_some(65536)
+            assert chunk, f"closed after {len(got)} of {len(data)} bytes"
+            got += chunk
+    return bytes(got)
+
+
+async def wait_until(predicate: Callable[[], object], *, within: float = 20.0,
+                     every: float = 0.005) -> None:
+    """Until ``predicate()`` is true, asked every ``every`` s: for state that offers no
+    event to wait on (an emulator's socket table, a service's state).
+
+    ``within`` is a hang guard: ``trio.TooSlowError`` after that long.
+    """
+    with trio.fail_after(within):
+        while not predicate():  # noqa: ASYNC110
+            await trio.sleep(every)
 
 
 class CommandCount:

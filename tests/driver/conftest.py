@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 
 import pytest
 import trustme
@@ -69,3 +70,24 @@ async def open_socket(modem: Modem, port: int, profile: TlsProfile, host: str = 
                       ) -> SslSocket:
     cid = await modem.client_ids.acquire()
     return await modem.open_ssl_socket(cid, host, port, profile)
+
+
+def answer(line: str, sim_ok: bool) -> bytes | None:
+    """A scripted module's reply to command ``line`` (None: it never answers)."""
+    if line.startswith("AT+QSSLOPEN="):
+        client_id = line.split(",")[2]
+        return b"\r\nOK\r\n\r\n+QSSLOPEN: %s,0\r\n" % client_id.encode()
+    if line.startswith("AT+QSSLCLOSE="):
+        return None  # this module never confirms a close
+    if line == "AT+CPIN?":
+        return b"\r\n+CPIN: READY\r\n\r\nOK\r\n" if sim_ok else b"\r\n+CME ERROR: 10\r\n"
+    if line in ("AT+CEREG?", "AT+CREG?"):
+        return b"\r\n" + line[2:-1].encode() + b": 0,1\r\n\r\nOK\r\n"
+    if line == "AT+QIACT?":
+        return b'\r\n+QIACT: 1,1,1,"10.0.0.2"\r\n\r\nOK\r\n'
+    if line == "AT+CCLK?":
+        now = datetime.now(UTC).strftime("%y/%m/%d,%H:%M:%S+00")
+        return f'\r\n+CCLK: "{now}"\r\n\r\nOK\r\n'.encode()
+    if line == "ATI":
+        return b"\r\nQuectel\r\nEC25\r\nRevision: EC25EFAR06A03M4G\r\n\r\nOK\r\n"
+    return b"\r\nOK\r\n"

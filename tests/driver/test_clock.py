@@ -124,7 +124,7 @@ async def test_the_clock_is_checked_again_and_fixed(
 async def test_a_failing_clock_check_is_retried_not_fatal(autojump_clock, caplog) -> None:
     """A module that refuses AT+CCLK=... after bring-up: the daily check logs
     and retries; the module keeps serving."""
-    from .test_supervisor import answer
+    from .conftest import answer
 
     sets = []
 

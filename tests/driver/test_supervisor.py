@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 
 import trio
 import trio.testing
@@ -11,25 +10,7 @@ import trio.testing
 from modem.core.profile import TlsProfile
 from modem.driver import CLOSE_ALL_BOUND, Modem, ModuleState, PdpSettings
 
-
-def answer(line: str, sim_ok: bool) -> bytes | None:
-    if line.startswith("AT+QSSLOPEN="):
-        client_id = line.split(",")[2]
-        return b"\r\nOK\r\n\r\n+QSSLOPEN: %s,0\r\n" % client_id.encode()
-    if line.startswith("AT+QSSLCLOSE="):
-        return None  # this module never confirms a close
-    if line == "AT+CPIN?":
-        return b"\r\n+CPIN: READY\r\n\r\nOK\r\n" if sim_ok else b"\r\n+CME ERROR: 10\r\n"
-    if line in ("AT+CEREG?", "AT+CREG?"):
-        return b"\r\n" + line[2:-1].encode() + b": 0,1\r\n\r\nOK\r\n"
-    if line == "AT+QIACT?":
-        return b'\r\n+QIACT: 1,1,1,"10.0.0.2"\r\n\r\nOK\r\n'
-    if line == "AT+CCLK?":
-        now = datetime.now(UTC).strftime("%y/%m/%d,%H:%M:%S+00")
-        return f'\r\n+CCLK: "{now}"\r\n\r\nOK\r\n'.encode()
-    if line == "ATI":
-        return b"\r\nQuectel\r\nEC25\r\nRevision: EC25EFAR06A03M4G\r\n\r\nOK\r\n"
-    return b"\r\nOK\r\n"
+from .conftest import answer
 
 
 async def scripted_module(stream: trio.abc.Stream, sim_ok: bool) -> None:

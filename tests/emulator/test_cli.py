@@ -10,9 +10,9 @@ from pathlib import Path
 
 import trio
 
-from .conftest import Host
+from tests.helpers import REPO
 
-ROOT = Path(__file__).resolve().parents[2]
+from .conftest import Host
 
 
 async def read_first_line(stream: trio.abc.ReceiveStream) -> bytes:
@@ -30,7 +30,7 @@ async def run_and_stop(tmp_path: Path, signum: int) -> None:
     proc = await trio.lowlevel.open_process(
         [sys.executable, "-m", "modem.emulator", "--link", str(link), "--baud", "115200",
          "--fault", "noise:1@60s"],
-        cwd=ROOT, stdout=subprocess.PIPE,
+        cwd=REPO, stdout=subprocess.PIPE,
     )
     try:
         line = await read_first_line(proc.stdout)
@@ -66,7 +66,7 @@ async def test_sigterm_stops_cleanly(tmp_path: Path) -> None:
 async def test_bad_fault_spec_is_a_usage_error() -> None:
     result = await trio.run_process(
         [sys.executable, "-m", "modem.emulator", "--fault", "explode:1"],
-        cwd=ROOT, capture_stdout=True, capture_stderr=True, check=False,
+        cwd=REPO, capture_stdout=True, capture_stderr=True, check=False,
     )
     assert result.returncode == 2
     assert b"bad fault spec 'explode:1'" in result.stderr
@@ -82,6 +82,6 @@ async def test_runs_with_the_runtime_dependencies_only(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(blocked)}
     result = await trio.run_process(
         [sys.executable, "-c", "import modem.emulator.__main__, modem.emulator.tls"],
-        cwd=ROOT, env=env, capture_stderr=True, check=False,
+        cwd=REPO, env=env, capture_stderr=True, check=False,
     )
     assert result.returncode == 0, result.stderr.decode()

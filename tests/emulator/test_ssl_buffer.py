@@ -5,28 +5,17 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from contextlib import aclosing
 
 import pytest
 import trio
 import trustme
-from trio_util import periodic
 
 from modem.emulator import Emulator, EmulatorConfig, Fault
-from tests.helpers import TlsServer, source_data
+from tests.helpers import TlsServer, source_data, wait_until
 
 from .conftest import Host
 
 DATA = b"Test data from SSL"
-
-
-async def wait_until(emu: Emulator, predicate) -> None:
-    """Until ``predicate()`` holds (polled; hang-guarded)."""
-    with trio.fail_after(20):
-        async with aclosing(periodic(0.005)) as ticks:
-            async for _ in ticks:
-                if predicate():
-                    return
 
 
 async def test_chapter_3_3_buffer_mode(emu: Emulator, online: Host, echo_server) -> None:
@@ -73,7 +62,7 @@ async def test_recv_urc_once_until_the_buffer_is_drained(
     assert await host.send_data(1, b"first") == b"SEND OK"
     assert await host.urc(b'+QSSLURC: "recv"') == b'+QSSLURC: "recv",1'
     assert await host.send_data(1, b"second") == b"SEND OK"
-    await wait_until(emu, lambda: len(sock.rx) == 11)
+    await wait_until(lambda: len(sock.rx) == 11)
     assert await host.recv_data(1, 5) == b"first"  # not drained: no new URC
     assert await host.recv_data(1, 1500) == b"second"
     assert host.urcs == []
@@ -247,14 +236,14 @@ async def test_backpressure_reaches_the_server(
     host = online
     assert await host.open_ssl(0, "127.0.0.1", server.port) == 0
     sock = emu.module.sockets[0]
-    await wait_until(emu, lambda: len(sock.rx) >= sock.rx_limit)
+    await wait_until(lambda: len(sock.rx) >= sock.rx_limit)
     await trio.sleep(0.3)  # let every buffer on the way fill up
     stalled_at = server.connections[0].sent
     assert stalled_at < total  # the server is blocked: the host has not read
     expected = source_data(total)
     got = b"".join([await host.recv_data(0) for _ in range(200)])
     assert got == expected[: len(got)]
-    await wait_until(emu, lambda: server.connections[0].sent > stalled_at)
+    await wait_until(lambda: server.connections[0].sent > stalled_at)
     assert await host.command("AT+QSSLCLOSE=0,1") == b"\r\nOK\r\n"
 
 

@@ -8,9 +8,9 @@ import trustme
 from modem.emulator import EmulatorConfig, Fault
 from modem.emulator.__main__ import build_parser
 from modem.emulator.faults import UrcLoss, parse_fault_spec
+from tests.helpers import wait_until
 
 from .conftest import Host, emulator_host
-from .test_ssl_buffer import wait_until
 
 
 async def online_host(emu, host: Host, ca: trustme.CA) -> None:
@@ -31,7 +31,7 @@ async def test_empty_rearm_sends_the_next_urc_only_after_an_empty_read(ca, echo_
         assert await host.recv_data(1) == b"abc"  # short: the buffer is empty now...
         assert sock.recv_urc_sent  # ...but not re-armed
         assert await host.send_data(1, b"def") == b"SEND OK"
-        await wait_until(emu, lambda: sock.rx)
+        await wait_until(lambda: sock.rx)
         assert sock.recv_urc_sent  # so no URC for "def"
         assert await host.recv_data(1) == b"def"
         assert await host.recv_data(1) == b""  # the empty read re-arms
@@ -58,7 +58,7 @@ async def test_urc_loss_drops_the_kinds_it_names(ca, echo_server):
         assert await host.open_ssl(2, "127.0.0.1", echo_server.port) == 0  # kept
         sock = emu.module.sockets[2]
         assert await host.send_data(2, b"hello") == b"SEND OK"
-        await wait_until(emu, lambda: sock.rx and sock.recv_urc_sent)
+        await wait_until(lambda: sock.rx and sock.recv_urc_sent)
         assert await host.recv_data(2) == b"hello"
         assert not any(urc.startswith(b'+QSSLURC: "recv"') for urc in host.urcs)
         sock.drop_connection()

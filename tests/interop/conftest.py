@@ -15,6 +15,11 @@ README's test command, installs them all), it never skips.
 * ``run_server(command, port, log)``: a server process, ready when its
   port accepts TCP.
 * ``run_client(command, ...)``: a client program to completion.
+* ``run_nginx(root, certs, log)``: nginx serving ``root/www`` over TLS; its port.
+
+The tests here are synchronous (they drive blocking programs), so the proxy
+runs under ``subprocess.Popen`` here, not under Trio as in
+``tests/proxy_helpers.py``'s ``start_proxy_process``; the command is the same.
 """
 
 from __future__ import annotations
@@ -23,11 +28,11 @@ import contextlib
 import http.client
 import json
 import os
+import pwd
 import shutil
 import signal
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -37,9 +42,9 @@ from typing import Any
 import pytest
 import trustme
 
-from tests.helpers import free_port
+from tests.helpers import REPO, free_port
+from tests.proxy_helpers import proxy_command
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 SERVER_NAME = "interop.test"
 START_TIMEOUT = 20.0
 STOP_TIMEOUT = 15.0
@@ -230,11 +235,10 @@ def run_proxy(tmp_path: Path, *flags: str, name: str = "proxy") -> Iterator[Prox
     """
     status_port = free_port()
     log = tmp_path / f"{name}.log"
-    command = [sys.executable, "-m", "proxy.cli", "--emulate",
-               "--resolve", f"{SERVER_NAME}=127.0.0.1",
-               "--status", f"127.0.0.1:{status_port}", "-v", *flags]
+    command = proxy_command("--emulate", "--resolve", f"{SERVER_NAME}=127.0.0.1",
+                            "--status", f"127.0.0.1:{status_port}", "-v", *flags)
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
     with log.open("wb") as out:
         process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=out,
                                    stderr=subprocess.STDOUT, env=env, cwd=tmp_path)
@@ -247,3 +251,48 @@ def run_proxy(tmp_path: Path, *flags: str, name: str = "proxy") -> Iterator[Prox
         raise
     status = _stop(process, signal.SIGINT)
     assert status == 0, f"ssl-proxy exited with status {status} after SIGINT{_tail(log)}"
+
+
+# -- nginx ------------------------------------------------------------------------
+
+@contextlib.contextmanager
+def run_nginx(root: Path, certs: Certs, log: Path) -> Iterator[int]:
+    """nginx serving ``root/www`` over TLS (WebDAV under ``/dav/``; ``root/tmp`` must
+    exist) until the block ends; its port."""
+    port = free_port()
+    (root / "nginx.conf").write_text(_nginx_conf(root, port, certs))
+    command = [require("nginx"), "-e", "stderr", "-p", str(root), "-c", str(root / "nginx.conf"),
+               "-g", f"daemon off; pid {root}/nginx.pid; error_log stderr;"]
+    with run_server(command, port, log):
+        yield port
+
+
+def _nginx_conf(root: Path, port: int, certs: Certs) -> str:
+    # The master runs as whoever runs the tests; as root it would hand the
+    # workers to "nobody", who cannot read the test's private files.
+    user = f"user {pwd.getpwuid(os.geteuid()).pw_name};" if os.geteuid() == 0 else ""
+    temp = "\n".join(f"    {kind}_temp_path {root}/tmp/{kind};"
+                     for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+    return f"""
+{user}
+worker_processes 1;
+events {{ worker_connections 64; }}
+http {{
+    access_log off;
+{temp}
+    default_type application/octet-stream;
+    client_max_body_size 16m;
+    server {{
+        listen 127.0.0.1:{port} ssl;
+        server_name {SERVER_NAME};
+        ssl_certificate {certs.server_cert};
+        ssl_certificate_key {certs.server_key};
+        ssl_protocols TLSv1.2;
+        root {root}/www;
+        location /dav/ {{
+            dav_methods PUT DELETE;
+            create_full_put_path on;
+        }}
+    }}
+}}
+"""

@@ -27,8 +27,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import SERVER_NAME, Certs, free_port, require, run_client, run_proxy, run_server
-from .test_curl_nginx import nginx_conf
+from .conftest import SERVER_NAME, Certs, require, run_client, run_nginx, run_proxy
 
 pytestmark = pytest.mark.interop
 
@@ -60,11 +59,7 @@ def run_ab(tmp_path: Path, certs: Certs, requests: int, concurrency: int, *,
     (root / "www").mkdir(parents=True)
     (root / "tmp").mkdir()
     (root / "www" / "index.html").write_bytes(PAGE)
-    port = free_port()
-    (root / "nginx.conf").write_text(nginx_conf(root, port, certs))
-    nginx = [require("nginx"), "-e", "stderr", "-p", str(root), "-c", str(root / "nginx.conf"),
-             "-g", f"daemon off; pid {root}/nginx.pid; error_log stderr;"]
-    with run_server(nginx, port, tmp_path / "nginx.log"), \
+    with run_nginx(root, certs, tmp_path / "nginx.log") as port, \
             run_proxy(tmp_path, "--cacert", str(certs.ca_pem),
                       "--map", f"0={SERVER_NAME}:{port}", *proxy_flags) as proxy:
         command = [require("ab"), "-n", str(requests), "-c", str(concurrency),

@@ -4,48 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import os
-import pwd
 from pathlib import Path
 
 import pytest
 
-from .conftest import SERVER_NAME, Certs, free_port, require, run_client, run_proxy, run_server
+from .conftest import SERVER_NAME, Certs, require, run_client, run_nginx, run_proxy
 
 pytestmark = pytest.mark.interop
 
 DOWNLOAD_SIZE = 1024 * 1024
 UPLOAD_SIZE = 512 * 1024
-
-
-def nginx_conf(root: Path, port: int, certs: Certs) -> str:
-    # The master runs as whoever runs the tests; as root it would hand the
-    # workers to "nobody", who cannot read the test's private files.
-    user = f"user {pwd.getpwuid(os.geteuid()).pw_name};" if os.geteuid() == 0 else ""
-    temp = "\n".join(f"    {kind}_temp_path {root}/tmp/{kind};"
-                     for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
-    return f"""
-{user}
-worker_processes 1;
-events {{ worker_connections 64; }}
-http {{
-    access_log off;
-{temp}
-    default_type application/octet-stream;
-    client_max_body_size 16m;
-    server {{
-        listen 127.0.0.1:{port} ssl;
-        server_name {SERVER_NAME};
-        ssl_certificate {certs.server_cert};
-        ssl_certificate_key {certs.server_key};
-        ssl_protocols TLSv1.2;
-        root {root}/www;
-        location /dav/ {{
-            dav_methods PUT DELETE;
-            create_full_put_path on;
-        }}
-    }}
-}}
-"""
 
 
 def curl(*args: str) -> list[str]:
@@ -62,12 +30,8 @@ def test_curl_downloads_and_uploads_through_nginx(tmp_path: Path, certs: Certs) 
     (root / "www" / "random.bin").write_bytes(download)
     upload = os.urandom(UPLOAD_SIZE)
     (tmp_path / "upload.bin").write_bytes(upload)
-    port = free_port()
-    (root / "nginx.conf").write_text(nginx_conf(root, port, certs))
-    nginx = [require("nginx"), "-e", "stderr", "-p", str(root), "-c", str(root / "nginx.conf"),
-             "-g", f"daemon off; pid {root}/nginx.pid; error_log stderr;"]
 
-    with run_server(nginx, port, tmp_path / "nginx.log"), \
+    with run_nginx(root, certs, tmp_path / "nginx.log") as port, \
             run_proxy(tmp_path, "--cacert", str(certs.ca_pem),
                       "--map", f"0={SERVER_NAME}:{port}") as proxy:
         url = f"http://127.0.0.1:{proxy.port()}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import subprocess
@@ -14,12 +15,13 @@ from proxy.config.build import build_config, load_toml
 from proxy.config.kinds import Structured
 from proxy.config.schema import Place
 from proxy.config.settings import SETTINGS
+from tests.helpers import REPO
 
-from .conftest import REPO_ROOT, require
+from .conftest import require
 
 pytestmark = pytest.mark.interop
 
-EXAMPLES = REPO_ROOT / "examples"
+EXAMPLES = REPO / "examples"
 # In the [test] extra or pulled in by it, not in the runtime dependencies.
 TEST_ONLY_PACKAGES = ("cryptography", "trustme", "hypothesis", "OpenSSL")
 
@@ -46,6 +48,38 @@ def test_demo_runs_to_the_end_with_the_runtime_dependencies_only(tmp_path: Path)
     assert result.returncode == 0, output
     assert "SHA-256 matches" in output
     assert output.rstrip().endswith("demo OK")
+
+
+def test_the_demos_trace_excerpt_shows_one_connection_only() -> None:
+    spec = importlib.util.spec_from_file_location("demo", EXAMPLES / "demo.py")
+    demo = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(demo)
+    log = "\n".join(f"2026-05-01 12:00:00,000 {line}" for line in [
+        "INFO proxy.service: accepted conn=1 listen=127.0.0.1:9000",
+        'DEBUG modem.at: > AT+QSSLOPEN=1,0,3,"api.example.com",443,0',
+        "DEBUG modem.at: < Ok()",
+        "DEBUG modem.at: < SslOpened(client_id=3, err=0)",
+        "INFO proxy.connection: opened conn=1 id=3 remote=api.example.com:443",
+        "DEBUG modem.at: > AT+QSSLSEND=3,75",
+        "DEBUG modem.at: < Prompt()",
+        "DEBUG modem.at: < SslRecv(client_id=4)",  # another socket's URC, mid-command
+        "DEBUG modem.at: > [75 bytes b'GET /']",
+        "DEBUG modem.at: < SendOk()",
+        "DEBUG modem.at: > AT+QSSLRECV=4,1500",  # another connection's read
+        "DEBUG modem.at: < RecvPayload [5 bytes b'other']",
+        "DEBUG modem.at: < Ok()",
+        "DEBUG modem.at: > AT+CSQ",  # the status page
+        "DEBUG modem.at: < +CSQ: 20,99",
+        "DEBUG modem.at: < Ok()",
+        "DEBUG modem.at: > AT+QSSLCLOSE=3,1",
+        "DEBUG modem.at: < Ok()",
+        'INFO proxy.connection: closed conn=1 id=3 reason="remote closed"',
+        "DEBUG modem.at: > AT+QSSLCLOSE=4,1",
+    ])
+    excerpt = demo.serial_excerpt(log)
+    assert "client_id=4" not in excerpt and "=4," not in excerpt
+    assert "other" not in excerpt and "CSQ" not in excerpt
+    assert excerpt.count("< Ok()") == 2 and "SendOk()" in excerpt and "[75 bytes" in excerpt
 
 
 def test_example_config_is_valid_and_shows_every_key() -> None:

@@ -15,13 +15,12 @@ import pytest
 import trio
 
 from modem.core.push_flow import PushState
-from modem.emulator import Emulator, EmulatorConfig
 from modem.emulator.ssl_sockets import AccessMode as EmulatedMode
 from proxy.cli import main, parse_command_line
 from proxy.config.model import DEFAULT_ACCESS_MODE
 from proxy.service import ProxyService
-from tests.helpers import TlsServer, source_data
-from tests.proxy.test_end_to_end import address, start_proxy, wait_until
+from tests.helpers import TlsServer, source_data, wait_until
+from tests.proxy_helpers import address, start_proxy
 
 MAP = ("--map", "0=echo.test:1")
 PUSH_OVERSHOOT = 256 * 1024  # as tests/driver/test_driver.py
@@ -43,13 +42,6 @@ def test_unknown_mode_is_a_one_line_usage_error(capsys: pytest.CaptureFixture[st
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0
     assert "--access-mode: 'transparent' is not one of buffer, push" in err
-
-
-@pytest.fixture
-async def emulator():
-    config = EmulatorConfig(resolve={"source.test": "127.0.0.1"}, real_dns=False)
-    async with Emulator.running(config) as emu:
-        yield emu
 
 
 async def _slow_client(service: ProxyService) -> trio.SocketStream:

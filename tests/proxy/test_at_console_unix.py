@@ -16,31 +16,24 @@ import pytest
 import trio
 
 from proxy.config.build import ConfigError, build_config
-from proxy.config.profiles import build_profiles, load_all_material
 from proxy.errors import ListenError
-from proxy.service import ProxyService
-from tests.reliability.conftest import proxy_on_emulator
+from tests.proxy_helpers import build_service, console_command, proxy_on_emulator
 
 MAP = "0=api.example.com:443"
 
 
 async def run_service(flags: dict[str, Any]) -> None:
     """``ProxyService.run`` as the CLI builds it; for flags that fail while binding."""
-    config = build_config({"emulate": True, **flags})
-    service = ProxyService(config, build_profiles(config, load_all_material(config)))
+    service = build_service(build_config({"emulate": True, **flags}))
     with trio.fail_after(30):
         await service.run()
 
 
 async def ask(path, line: str) -> str:
-    stream = await trio.open_unix_socket(str(path))
-    async with stream:
-        await stream.send_all(line.encode() + b"\r\n")
-        data = b""
+    """The console's answer to ``line`` over the Unix socket ``path``, its lines joined."""
+    async with await trio.open_unix_socket(str(path)) as stream:
         with trio.fail_after(20):
-            while not data.rstrip().endswith((b"OK", b"ERROR")) and b"ERROR" not in data:
-                data += await stream.receive_some(4096)
-    return data.decode()
+            return "\n".join(await console_command(stream, line))
 
 
 async def test_console_on_a_unix_socket_with_its_mode(tmp_path, ca_file):

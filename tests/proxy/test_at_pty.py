@@ -5,21 +5,12 @@ from __future__ import annotations
 import hashlib
 import os
 
-import pytest
 import serial
 import trio
 
-from modem.emulator import Emulator, EmulatorConfig
 from proxy.ops.at_pty import verbose_form
-from tests.helpers import TlsServer, source_data
-from tests.proxy.test_end_to_end import NAMES, connect, read_all, start_proxy, wait_until
-
-
-@pytest.fixture
-async def emulator():
-    config = EmulatorConfig(resolve=dict.fromkeys(NAMES, "127.0.0.1"), real_dns=False)
-    async with Emulator.running(config) as emu:
-        yield emu
+from tests.helpers import TlsServer, read_all, source_data, wait_until
+from tests.proxy_helpers import connect, start_proxy
 
 
 def ask(port: serial.Serial, line: bytes) -> bytes:

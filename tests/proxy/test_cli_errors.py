@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import re
 import socket
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
 from modem import __version__
+from modem.core.errors import ModuleLost, ModuleTimeout, render
 from proxy.cli import main
-
-REPO = Path(__file__).resolve().parents[2]
+from tests.proxy_helpers import run_cli
 
 
 def run_main(capsys, *argv: str) -> tuple[int, str]:
@@ -102,20 +99,15 @@ def test_help_and_version_return_0(capsys):
     assert capsys.readouterr().out.strip() == f"ssl-proxy {__version__}"
 
 
-def ssl_proxy(*argv: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "proxy.cli", *argv], cwd=REPO,
-                          capture_output=True, text=True, timeout=60)
-
-
 def test_subprocess_help_and_version():
-    result = ssl_proxy("--help")
+    result = run_cli("--help")
     assert result.returncode == 0 and result.stdout.startswith("usage: ssl-proxy")
-    result = ssl_proxy("--version")
+    result = run_cli("--version")
     assert result.returncode == 0 and result.stdout.strip() == f"ssl-proxy {__version__}"
 
 
 def test_subprocess_mistake():
-    result = ssl_proxy("--map", "9000=api.example.com")
+    result = run_cli("--map", "9000=api.example.com")
     assert result.returncode == 2
     assert result.stdout == ""
     assert_one_error_line(result.stderr, "lacks HOST:PORT")
@@ -140,3 +132,11 @@ def test_traced_start_up_never_shows_the_password(capsys):
     assert status == 1
     assert "AT+QICSGP" in err  # the trace is there
     assert "hunter2secret" not in err
+
+
+def test_a_module_error_reads_well():
+    """An error reads once: no "module: " before "module does not answer AT"."""
+    assert render(ModuleLost("module does not answer AT (30 tries): check the device path")
+                  ) == "module does not answer AT (30 tries): check the device path"
+    assert render(ModuleTimeout("AT+CSQ: no answer within 1 s")
+                  ) == "AT+CSQ: no answer within 1 s"

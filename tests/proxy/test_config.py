@@ -229,6 +229,17 @@ tls-version = "1.0"
     assert config.maps[0].tls.version == "1.1"  # and takes the file's TLS defaults
 
 
+def test_the_flag_beats_the_files_opposite_choice():
+    config = build_config({"emulate": True}, {"device": "/dev/ttyUSB2",
+                                              "map": [{"listen": 9000, "connect": "a.b:443"}]})
+    assert config.emulate and config.device is None and len(config.notices) == 1
+    config = build_config({"device": "/dev/ttyUSB2"}, {"emulate": True, "resolve": {},
+                                                      "map": [{"listen": 9000,
+                                                               "connect": "a.b:443"}]})
+    assert not config.emulate and config.device == "/dev/ttyUSB2"
+    assert config.notices == ("--device given: the config file's emulate = true is not used",)
+
+
 @pytest.mark.parametrize(("text", "words"), [
     ("apn = \n", "is not valid TOML"),
     ("colour = 1\n", "unknown key 'colour' at the top level"),

@@ -10,17 +10,19 @@ import trio
 
 from proxy.cli import parse_command_line
 from proxy.config.modems import with_discovered_modems
-from proxy.config.profiles import build_profiles, load_all_material
 from proxy.modems.port_discovery import (
     PortNotFound,
     SerialPort,
     choose_all_at_ports,
     choose_at_port_at,
 )
-from proxy.service import ProxyService
-
-from .test_modems_failover import echo_on_new_connection, held_connection, start_killable
-from .test_port_discovery import ec25
+from tests.proxy_helpers import (
+    build_service,
+    ec25,
+    echo_on_new_connection,
+    held_connection,
+    start_killable,
+)
 
 
 def test_every_quectel_at_port_in_usb_order():
@@ -67,9 +69,8 @@ async def test_the_proxy_serves_through_every_discovered_module(echo_server, ca_
     config, _ = with_discovered_modems(config, choose_all_at_ports(seen))
     rediscover = {f"modem{n + 1}": partial(choose_at_port_at, seen, f"1-1.{n}")
                   for n in range(2)}
-    service = ProxyService(config, build_profiles(config, load_all_material(config)),
-                           config.device, linger=0.3, rediscover_by_modem=rediscover,
-                           modem_options={"reopen_backoff_max": 0.2})
+    service = build_service(config, config.device, linger=0.3, rediscover_by_modem=rediscover,
+                            modem_options={"reopen_backoff_max": 0.2})
     await nursery.start(service.run)
     held, first = await held_connection(service)
     assert (first, await echo_on_new_connection(service)) == ("modem1", "modem2")

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import io
 import subprocess
-import sys
 
 import trio
 
 from proxy.doctor import main
-from tests.helpers import TlsServer
-from tests.proxy.test_end_to_end import REPO
+from tests.helpers import REPO, TlsServer
+from tests.proxy_helpers import proxy_command
 
 CHECKS = ["port", "at", "identity", "urcs", "sim", "network", "signal", "clock", "pdp",
           "files", "round-trip", "throughput", "tls"]
@@ -39,9 +38,9 @@ async def test_doctor_emulate_with_the_proxy_config_passes_every_check(server_ce
                       f'cacert = "{ca_file}"\n[[map]]\nlisten = 9000\n'
                       f'connect = "echo.test:{echo.port}"\n')
     result = await trio.run_process(
-        [sys.executable, "-m", "proxy.cli", "doctor", "--emulate", "--config", str(config),
-         "--apn", "internet", "--apn-user", "u",
-         "--apn-password", "s3cr3t-pw", "--transcript", str(transcript)],
+        proxy_command("doctor", "--emulate", "--config", str(config),
+                      "--apn", "internet", "--apn-user", "u",
+                      "--apn-password", "s3cr3t-pw", "--transcript", str(transcript)),
         cwd=REPO, capture_stdout=True, capture_stderr=True, check=False,
         stdin=subprocess.DEVNULL)
     out = result.stdout.decode()

@@ -4,7 +4,7 @@ Everything is real except the module: the emulator runs on a pseudo-terminal
 and makes real TLS connections to servers on 127.0.0.1 whose certificates
 come from trustme.  Assertions are on bytes, hashes, counters and the
 emulator's sockets, not on log lines (except where a hint for the user is
-the point).
+the point).  Stopping the proxy is in test_shutdown.py.
 """
 
 from __future__ import annotations
@@ -14,78 +14,22 @@ import json
 import os
 import re
 import signal
-import subprocess
-import sys
-from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 import trio
 import trustme
 
-from modem.emulator import Emulator, EmulatorConfig
-from proxy.cli import parse_command_line
-from proxy.config.profiles import build_profiles, load_all_material
+from proxy.config.build import Endpoint
 from proxy.connections.registry import OPEN, QUEUED
-from proxy.service import ProxyService
-from tests.helpers import TlsServer, free_port, source_data
-
-REPO = Path(__file__).resolve().parents[2]
-NAMES = ("echo.test", "other.test", "source.test")
-
-
-@pytest.fixture
-async def emulator():
-    config = EmulatorConfig(resolve=dict.fromkeys(NAMES, "127.0.0.1"), real_dns=False)
-    async with Emulator.running(config) as emu:
-        yield emu
-
-
-async def start_proxy(nursery: trio.Nursery, emulator: Emulator | None, *argv: str,
-                      linger: float | None = 0.3) -> ProxyService:
-    """A ProxyService configured by flags, started in ``nursery``."""
-    device = ["--device", emulator.device] if emulator is not None else []
-    config = parse_command_line([*device, *argv])
-    service = ProxyService(config, build_profiles(config, load_all_material(config)),
-                           config.device, linger=linger,
-                           emulator_options={"real_dns": False})
-    return await nursery.start(service.run)
-
-
-def address(service: ProxyService, index: int = 0):
-    return list(service.listen_addresses.values())[index]
-
-
-async def connect(service: ProxyService, index: int = 0) -> trio.SocketStream:
-    where = address(service, index)
-    return await trio.open_tcp_stream(where.host, where.port)
-
-
-async def wait_until(predicate: Callable[[], bool]) -> None:
-    """Poll state that offers no event to wait on (the emulator's socket table)."""
-    with trio.fail_after(10):
-        while not predicate():  # noqa: ASYNC110
-            await trio.sleep(0.005)
-
-
-async def read_all(stream: trio.abc.ReceiveStream) -> bytes:
-    data = bytearray()
-    while chunk := await stream.receive_some(65536):
-        data += chunk
-    return bytes(data)
-
-
-async def round_trip(stream: trio.abc.Stream, data: bytes) -> bytes:
-    """Send ``data`` and read as many bytes back (concurrently, as echo needs)."""
-    got = bytearray()
-    async with trio.open_nursery() as nursery:
-        nursery.start_soon(stream.send_all, data)
-        while len(got) < len(data):
-            chunk = await stream.receive_some(65536)
-            assert chunk, f"closed after {len(got)} of {len(data)} bytes"
-            got += chunk
-    return bytes(got)
-
+from tests.helpers import TlsServer, free_port, read_all, round_trip, source_data, wait_until
+from tests.proxy_helpers import (
+    address,
+    connect,
+    console_command,
+    http_get,
+    start_proxy,
+    start_proxy_process,
+)
 
 # -- data -----------------------------------------------------------------------
 
@@ -224,14 +168,6 @@ async def test_failed_open_closes_the_client_and_says_why(
 
 # -- status page and AT console ------------------------------------------------------
 
-async def http_get(where, path: str, method: str = "GET") -> tuple[int, bytes]:
-    async with await trio.open_tcp_stream(where.host, where.port) as stream:
-        await stream.send_all(f"{method} {path} HTTP/1.0\r\n\r\n".encode())
-        data = await read_all(stream)
-    head, _, body = data.partition(b"\r\n\r\n")
-    return int(head.split()[1]), body
-
-
 async def test_status_page(emulator, echo_server, ca_file, nursery):
     service = await start_proxy(nursery, emulator, "--cacert", str(ca_file),
                                 "--map", f"0=echo.test:{echo_server.port}",
@@ -263,21 +199,6 @@ async def test_status_page(emulator, echo_server, ca_file, nursery):
     assert (await http_get(service.status_address, "/", "POST"))[0] == 405
 
 
-async def console_command(stream: trio.abc.Stream, line: str) -> list[str]:
-    """Send one line; the response lines up to the final one (OK / ERROR...)."""
-    await stream.send_all(line.encode() + b"\r\n")
-    lines: list[str] = []
-    buffer = b""
-    while True:
-        while b"\r\n" in buffer:
-            raw, buffer = buffer.split(b"\r\n", 1)
-            lines.append(raw.decode())
-            if re.match(r"^(OK|ERROR.*|\+CME ERROR.*)$", lines[-1]):
-                assert buffer == b""
-                return lines
-        chunk = await stream.receive_some(4096)
-        assert chunk, lines
-        buffer += chunk
 
 
 async def test_at_console_while_data_flows(emulator, echo_server, ca_file, nursery):
@@ -310,49 +231,54 @@ async def test_at_console_while_data_flows(emulator, echo_server, ca_file, nurse
     assert echoed == [data]
 
 
-# -- shutdown ---------------------------------------------------------------------------
-
-async def test_shutdown_closes_every_module_socket(emulator, echo_server, ca_file):
-    async with trio.open_nursery() as nursery:
-        service = await start_proxy(nursery, emulator, "--cacert", str(ca_file),
-                                    "--map", f"0=echo.test:{echo_server.port}", "--grace", "1")
-        idle = [await connect(service) for _ in range(3)]
-        for stream in idle:
-            assert await round_trip(stream, b"ping") == b"ping"
-        busy = await connect(service)
-        assert await round_trip(busy, b"ping") == b"ping"
-        assert len(emulator.module.sockets) == 4
-        where = address(service)
-        service.request_shutdown()
-        # a connection that finishes within the grace period finishes normally
-        assert await round_trip(busy, b"last words") == b"last words"
-        await busy.aclose()
-    assert service.state == "stopped"
-    assert emulator.module.sockets == {}
-    for stream in idle:  # cut when the grace period ended: reset, not a clean end
-        with pytest.raises(trio.BrokenResourceError):
-            await read_all(stream)
-        await stream.aclose()
-    assert service.registry.counters.ends["shutdown_cut"] == 3
-    with pytest.raises(OSError):
-        await trio.open_tcp_stream(where.host, where.port)
 
 
-async def test_queued_connections_are_dropped_at_shutdown(emulator, echo_server, ca_file):
-    async with trio.open_nursery() as nursery:
-        service = await start_proxy(nursery, emulator, "--cacert", str(ca_file),
-                                    "--map", f"0=echo.test:{echo_server.port}",
-                                    "--max-connections", "1", "--grace", "30")
-        held = await connect(service)
-        assert await round_trip(held, b"x") == b"x"
-        queued = await connect(service)
-        await wait_until(lambda: len(service.registry) == 2)
-        service.request_shutdown()
-        with trio.fail_after(5), pytest.raises(trio.BrokenResourceError):
-            await read_all(queued)  # reset at once, not after the grace period
-        await queued.aclose()
-        await held.aclose()  # the open one ends by itself, well within the grace
-    assert emulator.module.sockets == {}
+async def test_the_console_commands_the_docs_show_answer(emulator, echo_server, ca_file,
+                                                        nursery):
+    service = await start_proxy(nursery, emulator, "--cacert", str(ca_file),
+                                "--map", f"0=echo.test:{echo_server.port}", "--at-console", "0")
+    where = service.console_address
+    async with await trio.open_tcp_stream(where.host, where.port) as console:
+        cell, final = await console_command(console, 'AT+QENG="servingcell"')
+        assert cell.startswith('+QENG: "servingcell","NOCONN","LTE",') and final == "OK"
+        space, final = await console_command(console, 'AT+QFLDS="UFS"')
+        free, total = map(int, space.removeprefix("+QFLDS: ").split(","))
+        assert 0 < free < total and final == "OK"  # the proxy's CA file is stored
+        # Both answers of a line of two: the second is not taken for a URC.
+        assert await console_command(console, "AT+CSQ;+CEREG?") == [
+            "+CSQ: 20,99", "+CEREG: 0,1", "OK"]
+
+
+async def test_bound_addresses_are_logged_and_a_file_device_yields_to_emulate(
+        tmp_path, ca_file, nursery):
+    """``--status`` / ``--at-console`` with port 0: the real bound address is logged, and
+    it is the one that answers; a config file's ``device`` yields to ``--emulate``, with a
+    one-line notice."""
+    config = tmp_path / "proxy.toml"
+    config.write_text(f'device = "/dev/ttyUSB2"\ncacert = "{ca_file}"\n'
+                      '[[map]]\nlisten = 0\nconnect = "echo.test:443"\n')
+    proxy = await start_proxy_process(
+        nursery, tmp_path / "proxy.log", "--config", str(config), "--emulate",
+        "--status", "127.0.0.1:0", "--at-console", "127.0.0.1:0",
+        ready=b"AT console on", within=30)
+    log = proxy.output.decode()
+    status = re.search(r"status page on http://127\.0\.0\.1:(\d+)/", log)
+    console = re.search(r"AT console on 127\.0\.0\.1:(\d+)", log)
+    assert status and console, log
+    assert int(status[1]) != 0 and int(console[1]) != 0
+    with trio.fail_after(30):
+        code, body = await http_get(Endpoint("127.0.0.1", int(status[1])), "/status.json")
+        assert code == 200 and json.loads(body)["module"]["state"] == "ready"
+        async with await trio.open_tcp_stream("127.0.0.1", int(console[1])) as stream:
+            await stream.send_all(b"AT\r\n")
+            answer = b""
+            while b"OK" not in answer:
+                answer += await stream.receive_some(100)
+    assert await proxy.stop(signal.SIGTERM) == 0
+    notices = [line for line in log.splitlines() if "is not used" in line]
+    assert len(notices) == 1
+    assert "--emulate given: the config file's device = '/dev/ttyUSB2' is not used" in notices[0]
+
 
 
 async def test_built_in_emulator(server_cert, ca_file, nursery):
@@ -377,87 +303,16 @@ async def test_ignore_local_time_reaches_the_module(emulator, echo_server, ca_fi
         service.request_shutdown()
 
 
-class ProxyProcess:
-    """``python -m proxy.cli --emulate ...`` as a child process, its stderr collected."""
-
-    def __init__(self, process: trio.Process) -> None:
-        self.process = process
-        self.stderr = b""
-
-    async def read_until(self, marker: bytes, within: float = 20) -> None:
-        with trio.fail_after(within):
-            while marker not in self.stderr:
-                chunk = await self.process.stderr.receive_some(4096)
-                assert chunk, self.stderr.decode()
-                self.stderr += chunk
-
-    async def wait(self) -> int:
-        with trio.fail_after(20):
-            while chunk := await self.process.stderr.receive_some(4096):
-                self.stderr += chunk
-            return await self.process.wait()
-
-    @property
-    def port(self) -> int:
-        return int(re.search(rb"listening on 127\.0\.0\.1:(\d+)", self.stderr).group(1))
-
-
-async def start_process(nursery: trio.Nursery, *argv: str, within: float = 20
-                        ) -> ProxyProcess:
-    async def run(task_status=trio.TASK_STATUS_IGNORED):
-        await trio.run_process([sys.executable, "-m", "proxy.cli", *argv], cwd=REPO,
-                               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.PIPE, check=False, task_status=task_status)
-    proxy = ProxyProcess(await nursery.start(run))
-    await proxy.read_until(b"listening on", within)
-    return proxy
-
-
-@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])  # SIGHUP reloads
-async def test_a_signal_stops_the_program_gracefully(server_cert, ca_file, nursery, signum):
-    echo = await nursery.start(TlsServer(server_cert, "echo").serve)
-    proxy = await start_process(
-        nursery, "--emulate", "--resolve", "echo.test=127.0.0.1", "--cacert", str(ca_file),
-        "--map", f"0=echo.test:{echo.port}", "--grace", "0.5")
-    async with await trio.open_tcp_stream("127.0.0.1", proxy.port) as stream:
-        assert await round_trip(stream, b"through a process") == b"through a process"
-        proxy.process.send_signal(signum)
-        # Reset once the grace period ended: a cut is never a clean end of stream.
-        with trio.fail_after(20), pytest.raises(trio.BrokenResourceError) as cut:
-            await read_all(stream)
-        assert isinstance(cut.value.__cause__, ConnectionResetError)
-    assert await proxy.wait() == 0, proxy.stderr.decode()
-    assert b"Traceback" not in proxy.stderr and b"error" not in proxy.stderr
-
-
-async def test_a_second_signal_stops_at_once(server_cert, ca_file, nursery):
-    echo = await nursery.start(TlsServer(server_cert, "echo").serve)
-    proxy = await start_process(
-        nursery, "--emulate", "--resolve", "echo.test=127.0.0.1", "--cacert", str(ca_file),
-        "--map", f"0=echo.test:{echo.port}", "--grace", "600")
-    async with await trio.open_tcp_stream("127.0.0.1", proxy.port) as stream:
-        assert await round_trip(stream, b"hold") == b"hold"
-        proxy.process.send_signal(signal.SIGINT)
-        await proxy.read_until(b"shutting down")
-        proxy.process.send_signal(signal.SIGINT)
-        assert await proxy.wait() == 1  # well before the grace period
-        with pytest.raises(trio.BrokenResourceError) as cut:
-            await read_all(stream)
-        assert isinstance(cut.value.__cause__, ConnectionResetError)
-    assert b"Traceback" not in proxy.stderr
-
-
 async def test_a_traced_run_never_shows_key_material(ca, ca_file, tmp_path, nursery):
     client = ca.issue_cert("client@example")
     client.cert_chain_pems[0].write_to_path(tmp_path / "client.pem")
     client.private_key_pem.write_to_path(tmp_path / "client.key")
-    proxy = await start_process(
-        nursery, "--emulate", "--cacert", str(ca_file),
+    proxy = await start_proxy_process(
+        nursery, tmp_path / "proxy.log", "--emulate", "--cacert", str(ca_file),
         "--clientcert", str(tmp_path / "client.pem"), "--clientkey", str(tmp_path / "client.key"),
         "--map", "0=h.test:443", "-vv", "--trace-at")
-    proxy.process.send_signal(signal.SIGTERM)
-    assert await proxy.wait() == 0
-    log = proxy.stderr.decode()
+    assert await proxy.stop(signal.SIGTERM) == 0
+    log = proxy.output.decode()
     assert "AT+QFUPL" in log  # the files were uploaded under the trace
     key_lines = [line for line in client.private_key_pem.bytes().decode().splitlines()
                  if not line.startswith("-----")]

@@ -18,11 +18,10 @@ import trustme
 
 from modem.core.urc_watch import UrcPolling
 from modem.emulator import Emulator, EmulatorConfig, Fault
-from proxy.cli import parse_command_line
-from proxy.config.profiles import build_profiles, load_all_material
 from proxy.connections.registry import QUEUED
 from proxy.service import ProxyService
-from tests.helpers import close_tls, open_local_listeners, server_context
+from tests.helpers import close_tls, open_local_listeners, server_context, wait_until
+from tests.proxy_helpers import connect, start_proxy
 
 NAME = "late.test"
 Serve = Callable[[trio.SSLStream[trio.SocketStream]], Awaitable[None]]
@@ -55,25 +54,16 @@ async def tls_server(nursery: trio.Nursery, cert: trustme.LeafCert, serve: Serve
 
 
 async def start(nursery: trio.Nursery, emulator: Emulator, *argv: str,
-                modem_options: dict[str, Any] | None = None) -> ProxyService:
-    config = parse_command_line(["--device", emulator.device, *argv])
-    service = ProxyService(config, build_profiles(config, load_all_material(config)),
-                           config.device, modem_options=modem_options)
-    return await nursery.start(service.run)
+                **options: Any) -> ProxyService:
+    """The proxy with the half-close limit its flags give (``start_proxy`` shortens it)."""
+    return await start_proxy(nursery, emulator, *argv, linger=None, **options)
 
 
 async def stop(service: ProxyService) -> None:
     """Shut down gracefully, as on SIGTERM (a plain cancel would leave the driver's
     closes waiting for answers its cancelled reader cannot deliver)."""
     service.request_shutdown()
-    with trio.fail_after(20):
-        while service.state != "stopped":  # noqa: ASYNC110
-            await trio.sleep(0.01)
-
-
-async def connect(service: ProxyService, index: int = 0) -> trio.SocketStream:
-    where = list(service.listen_addresses.values())[index]
-    return await trio.open_tcp_stream(where.host, where.port)
+    await wait_until(lambda: service.state == "stopped")
 
 
 async def read_until_end(stream: trio.abc.ReceiveStream) -> tuple[bytes, str]:
@@ -98,12 +88,6 @@ async def exchange(stream: trio.abc.Stream, request: bytes, answer_size: int) ->
             assert chunk, f"ended after {len(got)} of {answer_size} bytes"
             got += chunk
     return bytes(got)
-
-
-async def wait_until(predicate: Callable[[], bool]) -> None:
-    with trio.fail_after(10):
-        while not predicate():  # noqa: ASYNC110
-            await trio.sleep(0.005)
 
 
 ANSWER = bytes(range(256)) * 200  # 51,200 bytes

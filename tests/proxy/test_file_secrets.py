@@ -8,7 +8,7 @@ import os
 import pytest
 
 from proxy.cli import parse_command_line
-from tests.reliability.conftest import run_cli
+from tests.proxy_helpers import run_cli
 
 MAP = """
 [[map]]

@@ -14,9 +14,8 @@ import pytest
 from proxy.cli import parse_command_line
 from proxy.config.build import ConfigError, build_config, load_toml
 from proxy.logging_setup import kv, setup_logging
-
-from .test_end_to_end import connect, round_trip, start_proxy, wait_until
-from .test_end_to_end import emulator as emulator  # the fixture
+from tests.helpers import round_trip, wait_until
+from tests.proxy_helpers import connect, start_proxy
 
 
 async def test_json_lines_carry_the_connections_fields(emulator, echo_server, ca_file,

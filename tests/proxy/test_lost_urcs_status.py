@@ -10,11 +10,8 @@ import trio
 
 from modem.core.urc_watch import UrcPolling
 from modem.emulator import Emulator, EmulatorConfig
-from proxy.cli import parse_command_line
-from proxy.config.profiles import build_profiles, load_all_material
-from proxy.service import ProxyService
-
-from .test_end_to_end import connect, http_get, round_trip
+from tests.helpers import round_trip
+from tests.proxy_helpers import connect, http_get, start_proxy
 
 # Scaled (production: 3 s before asking after a late open, polls 0.5-3 s apart).
 FAST = UrcPolling(open_check_after=0.2, open_check_max=0.4, read_poll_first=0.05,
@@ -27,14 +24,9 @@ async def test_no_urcs_at_all_still_proxies_and_the_status_page_says_so(
     config = EmulatorConfig(resolve={"echo.test": "127.0.0.1"}, real_dns=False,
                             faults=("urc_loss:1",))
     async with Emulator.running(config) as emu, trio.open_nursery() as nursery:
-        proxy_config = parse_command_line([
-            "--device", emu.device, "--cacert", str(ca_file),
-            "--map", f"0=echo.test:{echo_server.port}", "--status", "0"])
-        service = ProxyService(proxy_config,
-                               build_profiles(proxy_config, load_all_material(proxy_config)),
-                               proxy_config.device, linger=0.3,
-                               modem_options={"urc_polling": FAST})
-        await nursery.start(service.run)
+        service = await start_proxy(nursery, emu, "--cacert", str(ca_file),
+                                    "--map", f"0=echo.test:{echo_server.port}", "--status", "0",
+                                    modem_options={"urc_polling": FAST})
         with trio.fail_after(20):
             async with await connect(service) as stream:
                 for size in (10, 3000, 70):

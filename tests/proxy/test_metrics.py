@@ -13,9 +13,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from modem.core.line_counts import BITS_PER_BYTE
 from modem.emulator import Fault
-
-from .test_end_to_end import connect, http_get, read_all, round_trip, start_proxy, wait_until
-from .test_end_to_end import emulator as emulator  # the fixture
+from tests.helpers import read_all, round_trip, wait_until
+from tests.proxy_helpers import connect, http_get, start_proxy
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 

@@ -19,13 +19,11 @@ import trio
 
 from modem.emulator import Fault
 from proxy.cli import parse_command_line
-from proxy.config.profiles import build_profiles, load_all_material
 from proxy.connections.registry import OPEN, QUEUED
 from proxy.logging_setup import setup_logging
 from proxy.service import ProxyService
-from tests.helpers import free_port
-
-from .test_end_to_end import console_command, http_get, round_trip, wait_until
+from tests.helpers import free_port, round_trip, wait_until
+from tests.proxy_helpers import build_service, connect, console_command, http_get
 
 NAMES = ("echo.test", "other.test")
 
@@ -36,15 +34,9 @@ async def start_modems(nursery: trio.Nursery, *argv: str, modems: int = 2,
     """A ProxyService over ``modems`` emulated modems, configured by flags."""
     resolve = [a for name in NAMES for a in ("--resolve", f"{name}=127.0.0.1")]
     config = parse_command_line(["--emulate-modems", str(modems), *resolve, *argv])
-    service = ProxyService(config, build_profiles(config, load_all_material(config)), None,
-                           linger=0.3, emulator_options={"real_dns": False},
-                           modem_options=modem_options, pool_options=pool_options)
+    service = build_service(config, None, linger=0.3, emulator_options={"real_dns": False},
+                            modem_options=modem_options, pool_options=pool_options)
     return await nursery.start(service.run)
-
-
-async def connect(service: ProxyService, index: int = 0) -> trio.SocketStream:
-    where = list(service.listen_addresses.values())[index]
-    return await trio.open_tcp_stream(where.host, where.port)
 
 
 async def drained(service: ProxyService) -> None:

@@ -12,137 +12,42 @@ Every ``fail_after`` here is a hang guard, not a timing assertion.
 
 from __future__ import annotations
 
-import hashlib
-import os
 import re
 import signal
-from pathlib import Path
 
 import pytest
 import trio
 
 from modem.driver import ModuleState
-from modem.emulator import Emulator, EmulatorConfig
+from modem.emulator import EmulatorConfig
 from proxy.cli import parse_command_line
 from proxy.config.build import Endpoint
-from proxy.config.profiles import build_profiles, load_all_material
 from proxy.runner import RuntimeFailure, runtime_failures
 from proxy.service import ProxyService
-from tests.helpers import free_port
-
-from .test_end_to_end import round_trip, start_process, wait_until
-from .test_recovery import status_json
-
-
-class KillableModule:
-    """An emulator behind ``link`` that the test can kill and revive."""
-
-    def __init__(self, link: Path, config: EmulatorConfig) -> None:
-        self.link = link
-        self.config = config
-        self._scope: trio.CancelScope | None = None
-
-    async def start(self, nursery: trio.Nursery) -> None:
-        await nursery.start(self._run)
-
-    async def _run(self, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
-        with trio.CancelScope() as self._scope:
-            async with Emulator.running(self.config) as emu:
-                self.link.symlink_to(emu.device)
-                try:
-                    task_status.started()
-                    await trio.sleep_forever()
-                finally:
-                    self.link.unlink()
-
-    def kill(self) -> None:
-        assert self._scope is not None
-        self._scope.cancel()
-
-
-async def start_killable(nursery: trio.Nursery, tmp_path: Path, count: int,
-                         **emulator: object) -> list[KillableModule]:
-    config = EmulatorConfig(resolve={"echo.test": "127.0.0.1"}, real_dns=False,
-                            **emulator)  # type: ignore[arg-type]
-    modules = [KillableModule(tmp_path / f"usb-Quectel_EC25_{n}-if02-port0", config)
-               for n in range(count)]
-    for module in modules:
-        await module.start(nursery)
-    return modules
+from tests.helpers import free_port, round_trip, wait_until
+from tests.proxy_helpers import (
+    Client,
+    KillableModule,
+    build_service,
+    echo_on_new_connection,
+    held_connection,
+    start_killable,
+    start_proxy_process,
+    status_json,
+)
 
 
 def proxy_service(modules: list[KillableModule], *argv: str) -> ProxyService:
     devices = [a for m in modules for a in ("--device", str(m.link))]
     config = parse_command_line([*devices, *argv])
-    return ProxyService(config, build_profiles(config, load_all_material(config)),
-                        config.device, linger=0.3, modem_options={"reopen_backoff_max": 0.2},
-                        pool_options={"start_retry": 0.2, "start_retry_max": 0.2})
+    return build_service(config, config.device, linger=0.3,
+                         modem_options={"reopen_backoff_max": 0.2},
+                         pool_options={"start_retry": 0.2, "start_retry_max": 0.2})
 
 
-async def start_proxy(nursery: trio.Nursery, modules: list[KillableModule], *argv: str
-                      ) -> ProxyService:
+async def start_on_modules(nursery: trio.Nursery, modules: list[KillableModule], *argv: str
+                           ) -> ProxyService:
     return await nursery.start(proxy_service(modules, *argv).run)
-
-
-class Client:
-    """One echo connection moving ``size`` random bytes in chunks, both ways at once."""
-
-    def __init__(self, service: ProxyService, size: int, chunk: int = 4096) -> None:
-        self.service = service
-        self.data = os.urandom(size)
-        self.chunk = chunk
-        self.got = bytearray()
-        self.modem: str | None = None
-        self.outcome = "running"
-        self.halfway = trio.Event()
-
-    async def run(self, hold_at_half: trio.Event | None = None) -> None:
-        where = list(self.service.listen_addresses.values())[0]
-        stream = await trio.open_tcp_stream(where.host, where.port)
-        async with stream:
-            try:
-                async with trio.open_nursery() as nursery:
-                    nursery.start_soon(self._send, stream, hold_at_half)
-                    while len(self.got) < len(self.data):
-                        chunk = await stream.receive_some(65536)
-                        if not chunk:
-                            self.outcome = "closed"
-                            return
-                        self.got += chunk
-                        if self.modem is None:
-                            self.modem = self._placed(stream)
-                        if len(self.got) >= len(self.data) // 2:
-                            self.halfway.set()
-            except* trio.BrokenResourceError:  # either direction may see the reset first
-                self.outcome = "reset"
-                self.halfway.set()
-        if self.outcome != "running":
-            return
-        same = hashlib.sha256(self.got).digest() == hashlib.sha256(self.data).digest()
-        self.outcome = "intact" if same else "corrupt"
-
-    async def _send(self, stream: trio.SocketStream, hold: trio.Event | None) -> None:
-        for start in range(0, len(self.data), self.chunk):
-            if hold is not None and start >= len(self.data) // 2:
-                await self.halfway.wait()
-                await hold.wait()
-            await stream.send_all(self.data[start:start + self.chunk])
-
-    def _placed(self, stream: trio.SocketStream) -> str | None:
-        port = stream.socket.getsockname()[1]
-        for record in self.service.registry.connections.values():
-            if record.peer.endswith(f":{port}"):
-                return record.modem
-        return None
-
-
-async def echo_on_new_connection(service: ProxyService) -> str | None:
-    """A fresh connection's echo works; the modem it was placed on."""
-    client = Client(service, 5000)
-    with trio.fail_after(20):
-        await client.run()
-    assert client.outcome == "intact"
-    return client.modem
 
 
 async def kill_one_mid_transfer(service: ProxyService, modules: list[KillableModule],
@@ -172,21 +77,6 @@ async def kill_one_mid_transfer(service: ProxyService, modules: list[KillableMod
                                                         for c in running)
 
 
-async def held_connection(service: ProxyService) -> tuple[trio.SocketStream, str | None]:
-    """A connection that stays open (one echo done) and the modem it is on."""
-    where = list(service.listen_addresses.values())[0]
-    stream = await trio.open_tcp_stream(where.host, where.port)
-    await stream.send_all(b"hold")
-    got = b""
-    with trio.fail_after(20):
-        while len(got) < 4:
-            got += await stream.receive_some(10)
-    port = stream.socket.getsockname()[1]
-    (modem,) = [r.modem for r in service.registry.connections.values()
-                if r.peer.endswith(f":{port}")]
-    return stream, modem
-
-
 async def rejoins(service: ProxyService, module: KillableModule, nursery: trio.Nursery) -> None:
     victim = service.pool.members[0]
     held, survivor = await held_connection(service)  # the victim is away: a survivor
@@ -202,8 +92,8 @@ async def rejoins(service: ProxyService, module: KillableModule, nursery: trio.N
 async def test_a_killed_modem_resets_only_its_connections_and_rejoins(
         echo_server, ca_file, tmp_path, nursery):
     modules = await start_killable(nursery, tmp_path, 2)
-    service = await start_proxy(nursery, modules, "--cacert", str(ca_file),
-                                "--map", f"0=echo.test:{echo_server.port}")
+    service = await start_on_modules(nursery, modules, "--cacert", str(ca_file),
+                                     "--map", f"0=echo.test:{echo_server.port}")
     await kill_one_mid_transfer(service, modules, clients=6, size=60_000)
     await rejoins(service, modules[0], nursery)
 
@@ -212,8 +102,8 @@ async def test_a_killed_modem_resets_only_its_connections_and_rejoins(
 async def test_a_killed_modem_of_three_paced_ones(echo_server, ca_file, tmp_path, nursery):
     """Three modules on paced 115200 lines (2 ms turnaround), 24 connections."""
     modules = await start_killable(nursery, tmp_path, 3, baud=115200, latency_ms=2)
-    service = await start_proxy(nursery, modules, "--cacert", str(ca_file),
-                                "--map", f"0=echo.test:{echo_server.port}")
+    service = await start_on_modules(nursery, modules, "--cacert", str(ca_file),
+                                     "--map", f"0=echo.test:{echo_server.port}")
     await kill_one_mid_transfer(service, modules, clients=24, size=30_000)
     await rejoins(service, modules[0], nursery)
 
@@ -225,8 +115,8 @@ async def test_a_modem_missing_at_start_joins_when_it_appears(echo_server, ca_fi
     modules = await start_killable(nursery, tmp_path, 2)
     modules[0].kill()
     await wait_until(lambda: not modules[0].link.exists())
-    service = await start_proxy(nursery, modules, "--cacert", str(ca_file),
-                                "--map", f"0=echo.test:{echo_server.port}", "--status", "0")
+    service = await start_on_modules(nursery, modules, "--cacert", str(ca_file),
+                                     "--map", f"0=echo.test:{echo_server.port}", "--status", "0")
     first = service.pool.members[0]
     assert first.modem is None and "no such device" in str(first.start_error)
     page = await status_json(service.status_address)
@@ -258,10 +148,11 @@ async def test_the_program_with_two_devices_fails_over(echo_server, ca_file, tmp
     resets its connections only, and the status page and logs say which one."""
     modules = await start_killable(nursery, tmp_path, 2)
     status_port = free_port()
-    proxy = await start_process(
-        nursery, "--device", str(modules[0].link), "--device", str(modules[1].link),
-        "--cacert", str(ca_file), "--map", f"0=echo.test:{echo_server.port}",
-        "--status", str(status_port), "-v", "--grace", "0.5")
+    proxy = await start_proxy_process(
+        nursery, tmp_path / "proxy.log", "--device", str(modules[0].link),
+        "--device", str(modules[1].link), "--cacert", str(ca_file),
+        "--map", f"0=echo.test:{echo_server.port}", "--status", str(status_port), "-v",
+        "--grace", "0.5")
     streams = []
     for n in range(4):
         stream = await trio.open_tcp_stream("127.0.0.1", proxy.port)
@@ -285,6 +176,6 @@ async def test_the_program_with_two_devices_fails_over(echo_server, ca_file, tmp
             await trio.sleep(0.05)
     proxy.process.send_signal(signal.SIGTERM)
     assert await proxy.wait() == 0
-    log = proxy.stderr.decode()
+    log = proxy.output.decode()
     assert re.search(r"WARNING modem\.driver: module lost, recovering: .* modem=modem1", log), log
     assert "Traceback" not in log

@@ -6,11 +6,7 @@ import pytest
 
 from proxy.errors import PortNotFound
 from proxy.modems.port_discovery import SerialPort, choose_at_port
-
-
-def ec25(n: int, bus: str = "1-1.4") -> list[SerialPort]:
-    return [SerialPort(f"/dev/ttyUSB{n + i}", 0x2C7C, 0x0125, f"{bus}:1.{i}")
-            for i in range(4)]
+from tests.proxy_helpers import ec25
 
 
 def test_one_module():

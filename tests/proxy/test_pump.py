@@ -10,15 +10,9 @@ from proxy.config.build import Endpoint, Mapping
 from proxy.connections.connection import Pump
 from proxy.connections.endings import Ending
 from proxy.connections.registry import HALF_CLOSED, Registry
+from tests.helpers import read_all
 
 MAPPING = Mapping(Endpoint("127.0.0.1", 9000), Endpoint("api.example.com", 443))
-
-
-async def read_all(stream: trio.abc.ReceiveStream) -> bytes:
-    data = b""
-    while chunk := await stream.receive_some(65536):
-        data += chunk
-    return data
 
 
 class StreamSocket:

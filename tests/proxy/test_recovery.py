@@ -15,7 +15,6 @@ Every ``fail_after`` here is a hang guard, not a timing assertion.
 
 from __future__ import annotations
 
-import json
 import signal
 import subprocess
 import sys
@@ -27,22 +26,18 @@ import trio
 from modem.emulator import Emulator, EmulatorConfig, Fault
 from proxy.cli import parse_command_line
 from proxy.config.build import Endpoint
-from proxy.config.profiles import build_profiles, load_all_material
 from proxy.errors import PortLost
 from proxy.modems.port_discovery import SerialPort, choose_at_port
-from proxy.service import ProxyService
-from tests.helpers import free_port
-
-from .test_end_to_end import REPO, ProxyProcess, console_command, http_get, start_proxy
-from .test_end_to_end import emulator as emulator  # the fixture
+from tests.helpers import REPO, free_port, wait_until
+from tests.proxy_helpers import (
+    build_service,
+    console_command,
+    start_proxy,
+    start_proxy_process,
+    status_json,
+)
 
 BY_ID = "usb-Quectel_EC25-if02-port0"  # what /dev/serial/by-id/ names an EC25's AT port
-
-
-async def status_json(where) -> dict:
-    status, body = await http_get(where, "/status.json")
-    assert status == 200, body  # never a 408, whatever the module does
-    return json.loads(body)
 
 
 async def reset_at_once(port: int) -> None:
@@ -114,18 +109,13 @@ async def test_process_fails_fast_while_the_module_is_away_then_serves_again(
     module = await start_emulator_process(nursery, link)
     status_port, console_port = free_port(), free_port()
 
-    async def run_proxy(task_status=trio.TASK_STATUS_IGNORED):
-        await trio.run_process(
-            [sys.executable, "-m", "proxy.cli", "--device", str(link), "--cacert", str(ca_file),
-             "--map", f"0=echo.test:{echo_server.port}", "--status", str(status_port),
-             "--at-console", str(console_port), "--grace", "0.5"],
-            cwd=REPO, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE, check=False, task_status=task_status)
-    proxy = ProxyProcess(await nursery.start(run_proxy))
-    await proxy.read_until(b"listening on")
+    proxy = await start_proxy_process(
+        nursery, tmp_path / "proxy.log", "--device", str(link), "--cacert", str(ca_file),
+        "--map", f"0=echo.test:{echo_server.port}", "--status", str(status_port),
+        "--at-console", str(console_port), "--grace", "0.5")
     status_at = Endpoint("127.0.0.1", status_port)
 
-    assert await serves(proxy.port), proxy.stderr.decode()
+    assert await serves(proxy.port), proxy.output.decode()
     first = await status_json(status_at)
     assert first["module"]["state"] == "ready" and first["module"]["last_error"] is None
     with trio.fail_after(10):  # a loaded host may take over 0.8 s to answer the first time
@@ -159,8 +149,8 @@ async def test_process_fails_fast_while_the_module_is_away_then_serves_again(
         assert (await console_command(console, "AT"))[-1] == "OK"
 
     proxy.process.send_signal(signal.SIGTERM)
-    assert await proxy.wait() == 0, proxy.stderr.decode()
-    assert b"Traceback" not in proxy.stderr
+    assert await proxy.wait() == 0, proxy.output.decode()
+    assert b"Traceback" not in proxy.output
     await stop(module)
 
 
@@ -189,10 +179,9 @@ async def test_discovery_runs_again_on_every_reopen(echo_server, ca_file, tmp_pa
             (tmp_path / "ttyUSB2").unlink()
 
     await nursery.start(first_module)
-    service = ProxyService(config, build_profiles(config, load_all_material(config)),
-                           choose_at_port(seen), linger=0.1,
-                           modem_options={"reopen_backoff_max": 0.2},
-                           rediscover=lambda: choose_at_port(list(seen)))
+    service = build_service(config, choose_at_port(seen), linger=0.1,
+                            modem_options={"reopen_backoff_max": 0.2},
+                            rediscover=lambda: choose_at_port(list(seen)))
     await nursery.start(service.run)
     port = list(service.listen_addresses.values())[0].port
     assert await serves(port)
@@ -200,9 +189,7 @@ async def test_discovery_runs_again_on_every_reopen(echo_server, ca_file, tmp_pa
     first_gone.set()
     modem = service.modem
     assert modem is not None
-    with trio.fail_after(10):
-        while not isinstance(modem.last_error, PortLost):  # noqa: ASYNC110 - no event
-            await trio.sleep(0.02)
+    await wait_until(lambda: isinstance(modem.last_error, PortLost), within=10)
     assert "no serial ports found" in str(modem.last_error)  # discovery ran, found nothing
     await reset_at_once(port)
 
@@ -212,9 +199,7 @@ async def test_discovery_runs_again_on_every_reopen(echo_server, ca_file, tmp_pa
         await wait_serving(port)
         assert service.registry.counters.open_failures["ModuleNotReady"] >= 1
         service.request_shutdown()
-        with trio.fail_after(20):
-            while service.state != "stopped":  # noqa: ASYNC110 - no event to wait on
-                await trio.sleep(0.02)
+        await wait_until(lambda: service.state == "stopped")
 
 
 async def test_status_page_answers_while_the_module_is_silent(emulator, echo_server, ca_file,

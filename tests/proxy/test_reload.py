@@ -11,27 +11,12 @@ import trio
 
 from modem.bringup.contexts import assign_contexts
 from modem.core.profile import TlsProfile
-from modem.emulator import Emulator, EmulatorConfig
 from proxy.cli import parse_command_line
 from proxy.config.profiles import build_profiles, load_all_material
 from proxy.ops.reload import plan_reload
 from proxy.service import ProxyService
-from tests.helpers import TlsServer, free_port, source_data
-from tests.proxy.test_end_to_end import (
-    NAMES,
-    read_all,
-    round_trip,
-    start_process,
-    start_proxy,
-    wait_until,
-)
-
-
-@pytest.fixture
-async def emulator():
-    config = EmulatorConfig(resolve=dict.fromkeys(NAMES, "127.0.0.1"), real_dns=False)
-    async with Emulator.running(config) as emu:
-        yield emu
+from tests.helpers import TlsServer, free_port, read_all, round_trip, source_data, wait_until
+from tests.proxy_helpers import start_proxy, start_proxy_process
 
 
 def write_config(path: Path, ca_file: Path, maps: list[tuple[int, str, str | None]],
@@ -54,7 +39,8 @@ async def test_reload_adds_a_map_while_a_transfer_continues(server_cert, ca_file
     first, second = free_port(), free_port()
     config = tmp_path / "proxy.toml"
     write_config(config, ca_file, [(first, f"source.test:{source.port}", None)])
-    proxy = await start_process(nursery, "--config", str(config), "-v")
+    proxy = await start_proxy_process(nursery, tmp_path / "proxy.log", "--config", str(config),
+                                      "-v")
 
     # The new map's CA file holds the same CA but other bytes: it is uploaded anew.
     other_ca = tmp_path / "other-ca.pem"
@@ -67,25 +53,25 @@ async def test_reload_adds_a_map_while_a_transfer_continues(server_cert, ca_file
                                        (second, f"echo.test:{echo.port}", str(other_ca))],
                      extra="apn = \"changed.example\"")
         proxy.process.send_signal(signal.SIGHUP)
-        await proxy.read_until(b"reloaded")
+        await proxy.wait_for(b"reloaded")
         async with await trio.open_tcp_stream("127.0.0.1", second) as added:
             assert await round_trip(added, b"through the new map") == b"through the new map"
         got += await read_all(transfer)
     assert hashlib.sha256(got).digest() == hashlib.sha256(source_data(size)).digest()
-    log = proxy.stderr.decode()
+    log = proxy.output.decode()
     assert f"listening on 127.0.0.1:{second} -> echo.test:{echo.port}" in log
     assert "uploaded file" in log  # the new CA file went to the module
     assert "need a restart" in log and "settings=apn" in log
 
     write_config(config, ca_file, [(first, "source.test:not-a-port", None)])  # invalid
     proxy.process.send_signal(signal.SIGHUP)
-    await proxy.read_until(b"reload failed")
+    await proxy.wait_for(b"reload failed")
     async with await trio.open_tcp_stream("127.0.0.1", second) as still:
         assert await round_trip(still, b"old maps stay") == b"old maps stay"
 
     proxy.process.send_signal(signal.SIGTERM)
-    assert await proxy.wait() == 0, proxy.stderr.decode()
-    assert b"Traceback" not in proxy.stderr
+    assert await proxy.wait() == 0, proxy.output.decode()
+    assert b"Traceback" not in proxy.output
 
 
 def source_from(argv: list[str]):

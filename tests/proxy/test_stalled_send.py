@@ -11,10 +11,8 @@ count the failure.
 
 from __future__ import annotations
 
-import json
 import logging
 import ssl
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -23,9 +21,8 @@ import trustme
 
 from modem.emulator import Emulator, EmulatorConfig
 from modem.emulator.faults import parse_fault_spec
-from proxy.cli import parse_command_line
-from proxy.config.profiles import build_profiles, load_all_material
-from proxy.service import ProxyService
+from tests.helpers import wait_until
+from tests.proxy_helpers import connect, start_proxy, status_json
 
 NAME = "stall.test"
 STALL_LIMIT = 0.5
@@ -56,27 +53,6 @@ async def echo_port(ca: trustme.CA, nursery: trio.Nursery) -> int:
     return int(listeners[0].socket.getsockname()[1])
 
 
-async def wait_until(predicate: Callable[[], bool]) -> None:
-    """Poll state that offers no event to wait on."""
-    with trio.fail_after(10):
-        while not predicate():  # noqa: ASYNC110
-            await trio.sleep(0.01)
-
-
-async def status_json(service: ProxyService) -> dict[str, object]:
-    where = service.status_address
-    assert where is not None
-    async with await trio.open_tcp_stream(where.host, where.port) as stream:
-        await stream.send_all(b"GET /status.json HTTP/1.0\r\n\r\n")
-        data = b""
-        while chunk := await stream.receive_some(65536):
-            data += chunk
-    head, _, body = data.partition(b"\r\n\r\n")
-    assert head.startswith(b"HTTP/1.0 200 ")
-    result: dict[str, object] = json.loads(body)
-    return result
-
-
 async def test_a_stalled_send_resets_the_client_without_a_traceback(
         ca: trustme.CA, echo_port: int, tmp_path: Path, nursery: trio.Nursery,
         caplog: pytest.LogCaptureFixture) -> None:
@@ -85,15 +61,12 @@ async def test_a_stalled_send_resets_the_client_without_a_traceback(
     ca.cert_pem.write_to_path(ca_file)
     emulator_config = EmulatorConfig(resolve={NAME: "127.0.0.1"}, real_dns=False)
     async with Emulator.running(emulator_config) as emulator:  # noqa: SIM117
-        config = parse_command_line(["--device", emulator.device, "--cacert", str(ca_file),
-                                     "--map", f"0={NAME}:{echo_port}", "--status", "0"])
-        service = ProxyService(config, build_profiles(config, load_all_material(config)),
-                               config.device,
-                               modem_options={"send_stall_timeout": STALL_LIMIT})
         async with trio.open_nursery() as proxy_nursery:
-            await proxy_nursery.start(service.run)
-            where = next(iter(service.listen_addresses.values()))
-            async with await trio.open_tcp_stream(where.host, where.port) as client:
+            service = await start_proxy(proxy_nursery, emulator, "--cacert", str(ca_file),
+                                        "--map", f"0={NAME}:{echo_port}", "--status", "0",
+                                        linger=None,
+                                        modem_options={"send_stall_timeout": STALL_LIMIT})
+            async with await connect(service) as client:
                 await client.send_all(b"ping")
                 assert await client.receive_some(100) == b"ping"
 
@@ -112,7 +85,7 @@ async def test_a_stalled_send_resets_the_client_without_a_traceback(
             modem = service.modem
             assert modem is not None
             await wait_until(lambda: not len(service.registry) and modem.client_ids.free == 12)
-            status = await status_json(service)
+            status = await status_json(service.status_address)
             counters = status["counters"]
             assert isinstance(counters, dict)
             assert counters["opened"] == 1

@@ -14,16 +14,12 @@ from __future__ import annotations
 import os
 import signal
 import socket
-import subprocess
-import sys
 
 import trio
 
 from modem.emulator import Fault
 from proxy.ops.systemd_notify import SystemdNotifier, notify_address, watchdog_interval
-
-from .test_end_to_end import REPO, start_proxy
-from .test_end_to_end import emulator as emulator  # the fixture
+from tests.proxy_helpers import start_proxy, start_proxy_process
 
 WATCHDOG_USEC = 200_000  # pings every 0.1 s
 
@@ -54,30 +50,23 @@ def drain(sock: socket.socket) -> None:
             return
 
 
-async def test_ready_status_watchdog_and_stopping_from_the_process(ca_file):
+async def test_ready_status_watchdog_and_stopping_from_the_process(ca_file, tmp_path, nursery):
     name = f"ssl-proxy-test-{os.getpid()}"
     env = {**os.environ, "NOTIFY_SOCKET": "@" + name, "WATCHDOG_USEC": str(WATCHDOG_USEC)}
     env.pop("WATCHDOG_PID", None)
     with systemd_socket(name) as sock:
-        process = await trio.lowlevel.open_process(
-            [sys.executable, "-m", "proxy.cli", "--emulate", "--cacert", str(ca_file),
-             "--map", "0=echo.test:443"],
-            cwd=REPO, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL)
+        proxy = await start_proxy_process(
+            nursery, tmp_path / "proxy.log", "--emulate", "--cacert", str(ca_file),
+            "--map", "0=echo.test:443", ready=None, env=env)
         seen: list[dict[str, str]] = []
-        try:
-            with trio.fail_after(30):
+        with trio.fail_after(30):
+            seen.append(await receive(sock))
+            while "WATCHDOG" not in seen[-1]:
                 seen.append(await receive(sock))
-                while "WATCHDOG" not in seen[-1]:
-                    seen.append(await receive(sock))
-                process.send_signal(signal.SIGTERM)
-                while "STOPPING" not in seen[-1]:
-                    seen.append(await receive(sock))
-                assert await process.wait() == 0
-        finally:
-            if process.returncode is None:
-                process.kill()
-                await process.wait()
+            proxy.process.send_signal(signal.SIGTERM)
+            while "STOPPING" not in seen[-1]:
+                seen.append(await receive(sock))
+            assert await proxy.wait() == 0
     keys = [key for message in seen for key in message]
     assert keys.index("READY") < keys.index("WATCHDOG") < keys.index("STOPPING")
     assert {"STATUS": "serving; module ready"} in seen

@@ -25,10 +25,8 @@ from modem.link.serial_stream import open_serial_stream
 from proxy.config.build import build_config
 from proxy.config.profiles import load_all_material
 from proxy.runner import RuntimeFailure, run
-from proxy.service import ProxyService
-from tests.helpers import TlsServer, free_port
-
-from .conftest import listen_port, messages, proxy_on_emulator, run_cli, talk
+from tests.helpers import TlsServer, free_port, source_data
+from tests.proxy_helpers import address, build_service, messages, proxy_on_emulator, run_cli, talk
 
 INSECURE_MAP = ["--insecure", "--map", "0=api.example.com:443"]
 
@@ -221,7 +219,7 @@ def test_no_sim(monkeypatch, ca_file):
 async def expect_reset(flags: dict, caplog, *, emulator_options=None) -> str:
     caplog.set_level(logging.INFO)
     async with proxy_on_emulator(flags, emulator_options=emulator_options or {}) as service:
-        seen = await talk(listen_port(service), b"GET / HTTP/1.0\r\n\r\n")
+        seen = await talk(address(service).port, b"GET / HTTP/1.0\r\n\r\n")
     assert seen.end == "reset" and seen.data == b"", seen
     return messages(caplog)
 
@@ -279,7 +277,7 @@ async def test_server_certificate_for_another_name_is_accepted(ca, ca_file):
         async with proxy_on_emulator({"map": [f"0=echo.test:{server.port}"],
                                       "cacert": str(ca_file),
                                       "resolve": ["echo.test=127.0.0.1"]}) as service:
-            seen = await talk(listen_port(service), b"ping", want=4)
+            seen = await talk(address(service).port, b"ping", want=4)
         nursery.cancel_scope.cancel()
     assert seen.data == b"ping"
 
@@ -293,7 +291,7 @@ async def test_peer_that_sends_nothing_and_closes(server_cert, ca_file):
         async with proxy_on_emulator({"map": [f"0=source.test:{server.port}"],
                                       "cacert": str(ca_file),
                                       "resolve": ["source.test=127.0.0.1"]}) as service:
-            seen = await talk(listen_port(service))
+            seen = await talk(address(service).port)
         nursery.cancel_scope.cancel()
     assert (seen.end, seen.data) == ("eof", b"")
 
@@ -301,8 +299,6 @@ async def test_peer_that_sends_nothing_and_closes(server_cert, ca_file):
 async def test_peer_that_sends_a_lot_arrives_intact(server_cert, ca_file):
     """A download larger than every buffer on the way (8 MiB here; 100 MiB by the
     command in docs/reliability.md) arrives byte for byte, then a clean end."""
-    from tests.helpers import source_data
-
     size = 8 * 1024 * 1024
     async with trio.open_nursery() as nursery:
         server = TlsServer(server_cert, "source", source_bytes=size)
@@ -310,7 +306,7 @@ async def test_peer_that_sends_a_lot_arrives_intact(server_cert, ca_file):
         async with proxy_on_emulator({"map": [f"0=source.test:{server.port}"],
                                       "cacert": str(ca_file),
                                       "resolve": ["source.test=127.0.0.1"]}) as service:
-            seen = await talk(listen_port(service), within=120)
+            seen = await talk(address(service).port, within=120)
         nursery.cancel_scope.cancel()
     assert seen.end == "eof" and len(seen.data) == size
     assert seen.data == source_data(size)
@@ -335,17 +331,13 @@ async def test_device_unplugged_while_serving(tmp_path, ca_file, echo_server, ca
     config = EmulatorConfig(resolve={"echo.test": "127.0.0.1"})
     flags = {"map": [f"0=echo.test:{echo_server.port}"], "cacert": str(ca_file),
              "device": str(device)}
-    built = build_config(flags)
-    from proxy.config.profiles import build_profiles
-
-    service = ProxyService(built, build_profiles(built, load_all_material(built)),
-                           str(device), modem_options={"ready_timeout": 2})
+    service = build_service(build_config(flags), str(device), modem_options={"ready_timeout": 2})
     async with trio.open_nursery() as nursery:
         unplug = trio.Event()
         emu = await nursery.start(_host_emulator, config, unplug)
         os.symlink(emu.device, device)
         await nursery.start(service.run)
-        port = listen_port(service)
+        port = address(service).port
         assert (await talk(port, b"ping", want=4)).data == b"ping"
 
         stream = await trio.open_tcp_stream("127.0.0.1", port)

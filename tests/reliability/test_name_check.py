@@ -17,8 +17,7 @@ import pytest
 
 from proxy.config.trust import UNCHECKED_BUNDLE
 from tests.helpers import TlsServer
-
-from .conftest import listen_port, messages, proxy_on_emulator, talk
+from tests.proxy_helpers import address, messages, proxy_on_emulator, talk
 
 CHECKHOST = {"hostname_check": "checkhost"}
 MESSAGE = b"hello, is this really api.example.com?"
@@ -45,7 +44,7 @@ async def test_manual_firmware_warns_and_a_wrong_name_gets_through(
     server = await server_for(ca, nursery, "evil.test")  # valid chain, another name
     async with proxy_on_emulator(flags(server)) as service:
         status = await service.status_snapshot()
-        seen = await talk(listen_port(service), MESSAGE, want=len(MESSAGE))
+        seen = await talk(address(service).port, MESSAGE, want=len(MESSAGE))
     assert seen.data == MESSAGE  # what the warning is about
     assert status["maps"][0]["name_checked"] is False
     assert "checkhost" not in status["module"]["ssl_settings"]
@@ -61,7 +60,7 @@ async def test_checkhost_firmware_refuses_a_wrong_name(ca, nursery, caplog,
     server = await server_for(ca, nursery, "evil.test")
     async with proxy_on_emulator(flags(server), emulator_options=CHECKHOST) as service:
         status = await service.status_snapshot()
-        seen = await talk(listen_port(service), MESSAGE)
+        seen = await talk(address(service).port, MESSAGE)
     assert seen.data == b"" and seen.end in ("reset", "eof")
     assert server.connections == [] or all(not c.received for c in server.connections)
     assert status["maps"][0]["name_checked"] is True
@@ -73,7 +72,7 @@ async def test_checkhost_firmware_lets_the_right_name_through(ca, nursery,
                                                               host_bundle_is_the_test_ca):
     server = await server_for(ca, nursery, "api.example.com")
     async with proxy_on_emulator(flags(server), emulator_options=CHECKHOST) as service:
-        seen = await talk(listen_port(service), MESSAGE, want=len(MESSAGE))
+        seen = await talk(address(service).port, MESSAGE, want=len(MESSAGE))
     assert seen.data == MESSAGE
 
 
@@ -92,7 +91,7 @@ async def test_ip_literal_maps_are_not_name_checked(ca, nursery, caplog,
     async with proxy_on_emulator({"map": [f"0=127.0.0.1:{server.port}"]},
                                  emulator_options=CHECKHOST) as service:
         status = await service.status_snapshot()
-        seen = await talk(listen_port(service), MESSAGE, want=len(MESSAGE))
+        seen = await talk(address(service).port, MESSAGE, want=len(MESSAGE))
     assert seen.data == MESSAGE
     assert status["maps"][0]["name_checked"] is False
     assert UNCHECKED_BUNDLE in messages(caplog)

@@ -10,18 +10,19 @@ uses the AT console, and searches everything the process printed.
 from __future__ import annotations
 
 import logging
-import os
-import signal
-import subprocess
-import sys
 
 import pytest
 import trio
 
 from proxy.config.build import build_config
 from tests.helpers import TlsServer, free_port
-
-from .conftest import ROOT, messages, proxy_on_emulator, talk
+from tests.proxy_helpers import (
+    console_command,
+    messages,
+    proxy_on_emulator,
+    start_proxy_process,
+    talk,
+)
 
 PASSWORD = "Pa55-w0rd-7f3c9e"
 
@@ -111,22 +112,10 @@ def pem_body_lines(path) -> list[str]:
 
 
 async def console(port: int, line: str) -> str:
-    stream = await trio.open_tcp_stream("127.0.0.1", port)
-    async with stream:
-        await stream.send_all(line.encode() + b"\r\n")
-        data = b""
+    """The AT console's answer to ``line``, its lines joined."""
+    async with await trio.open_tcp_stream("127.0.0.1", port) as stream:
         with trio.fail_after(20):
-            while not data.rstrip().endswith((b"OK", b"ERROR")) and b"ERROR" not in data:
-                data += await stream.receive_some(65536)
-    return data.decode(errors="replace")
-
-
-async def wait_for_text(path, text: bytes) -> None:
-    """Until ``text`` shows in the file a child process writes."""
-    while True:
-        if text in path.read_bytes():
-            return
-        await trio.sleep(0.05)
+            return "\n".join(await console_command(stream, line))
 
 
 async def test_no_secret_reaches_the_log(ca, ca_file, client_pair, tmp_path, nursery):
@@ -134,28 +123,18 @@ async def test_no_secret_reaches_the_log(ca, ca_file, client_pair, tmp_path, nur
     server = TlsServer(ca.issue_cert("echo.test"), "echo", client_ca=ca)
     await nursery.start(server.serve)
     port, console_port = free_port(), free_port()
-    out = tmp_path / "proxy.log"
-    args = [sys.executable, "-m", "proxy.cli", "--emulate", "--trace-at", "-vv",
-            "--apn", "internet", "--apn-user", "gw", "--apn-password", PASSWORD,
-            "--cacert", str(ca_file), "--clientcert", str(cert), "--clientkey", str(key),
-            "--resolve", "echo.test=127.0.0.1", "--map", f"{port}=echo.test:{server.port}",
-            "--at-console", str(console_port), "--status", "0"]
-    with out.open("wb") as sink:
-        proc = await trio.lowlevel.open_process(
-            args, cwd=ROOT, stdout=sink, stderr=subprocess.STDOUT,
-            env={**os.environ, "PYTHONPATH": str(ROOT)})
-        try:
-            with trio.fail_after(30):
-                await wait_for_text(out, b"listening on")
-            seen = await talk(port, b"hello through a client certificate", want=34)
-            assert seen.data == b"hello through a client certificate"
-            assert server.connections[0].client_cert is not None
-            await console(console_port, "AT+QICSGP=1")  # its answer holds the password
-        finally:
-            proc.send_signal(signal.SIGINT)
-            with trio.fail_after(30):
-                await proc.wait()
-    log = out.read_text(errors="replace")
+    proxy = await start_proxy_process(
+        nursery, tmp_path / "proxy.log", "--emulate", "--trace-at", "-vv",
+        "--apn", "internet", "--apn-user", "gw", "--apn-password", PASSWORD,
+        "--cacert", str(ca_file), "--clientcert", str(cert), "--clientkey", str(key),
+        "--resolve", "echo.test=127.0.0.1", "--map", f"{port}=echo.test:{server.port}",
+        "--at-console", str(console_port), "--status", "0", within=30)
+    seen = await talk(port, b"hello through a client certificate", want=34)
+    assert seen.data == b"hello through a client certificate"
+    assert server.connections[0].client_cert is not None
+    await console(console_port, "AT+QICSGP=1")  # its answer holds the password
+    await proxy.stop()
+    log = proxy.output.decode(errors="replace")
     assert "AT+QICSGP" in log and "QFUPL" in log  # the trace really ran
     assert PASSWORD not in log
     for line in pem_body_lines(key):

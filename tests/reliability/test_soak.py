@@ -15,12 +15,12 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.helpers import REPO
+
 SEED = 7
 
 pytestmark = pytest.mark.soak
@@ -34,7 +34,7 @@ def report(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     proc = subprocess.run(
         [sys.executable, "-m", "tests.soak", "--minutes", "1", "--seed", str(SEED),
          "--access-mode", request.param, "--json", str(path)],
-        cwd=ROOT, capture_output=True, text=True, timeout=900, check=False)
+        cwd=REPO, capture_output=True, text=True, timeout=900, check=False)
     if not path.exists():
         pytest.fail(f"the soak did not finish (exit {proc.returncode}):\n{proc.stderr[-3000:]}")
     data: dict[str, Any] = json.loads(path.read_text())

@@ -8,18 +8,10 @@ the process printed.
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-
 import pytest
-import trio
 
 from tests.helpers import TlsServer, free_port
-
-from .conftest import ROOT, talk
-from .test_security import wait_for_text
+from tests.proxy_helpers import run_cli, start_proxy_process, talk
 
 # Distinctive: no run of its characters occurs in a log by chance.
 PAYLOAD = b"Bearer=zq7TRUSTxk4d1e9bQvPAYLOADw83jf" * 4
@@ -30,24 +22,14 @@ async def run_transfer(ca, ca_file, tmp_path, nursery, *extra: str) -> str:
     server = TlsServer(ca.issue_cert("echo.test"), "echo")
     await nursery.start(server.serve)
     port = free_port()
-    out = tmp_path / "proxy.log"
-    args = [sys.executable, "-m", "proxy.cli", "--emulate", "-vv", "--trace-at", *extra,
-            "--cacert", str(ca_file), "--resolve", "echo.test=127.0.0.1",
-            "--map", f"{port}=echo.test:{server.port}"]
-    with out.open("wb") as sink:
-        proc = await trio.lowlevel.open_process(
-            args, cwd=ROOT, stdout=sink, stderr=subprocess.STDOUT,
-            env={**os.environ, "PYTHONPATH": str(ROOT)})
-        try:
-            with trio.fail_after(30):
-                await wait_for_text(out, b"listening on")
-            seen = await talk(port, PAYLOAD, want=len(PAYLOAD))
-            assert seen.data == PAYLOAD
-        finally:
-            proc.send_signal(signal.SIGINT)
-            with trio.fail_after(30):
-                await proc.wait()
-    return out.read_text(errors="replace")
+    proxy = await start_proxy_process(
+        nursery, tmp_path / "proxy.log", "--emulate", "-vv", "--trace-at", *extra,
+        "--cacert", str(ca_file), "--resolve", "echo.test=127.0.0.1",
+        "--map", f"{port}=echo.test:{server.port}", within=30)
+    seen = await talk(port, PAYLOAD, want=len(PAYLOAD))
+    assert seen.data == PAYLOAD
+    await proxy.stop()
+    return proxy.output.decode(errors="replace")
 
 
 def payload_pieces(size: int = 8) -> set[str]:
@@ -75,8 +57,6 @@ async def test_trace_payload_adds_the_first_bytes(ca, ca_file, tmp_path, nursery
 
 @pytest.mark.parametrize("flags", [["--trace-payload"]])
 def test_trace_payload_needs_trace_at(flags):
-    from .conftest import run_cli
-
     result = run_cli("--emulate", "--map", "0=a.test:443", "--insecure", *flags)
     assert result.returncode == 2
     assert "give --trace-at too" in result.stderr

@@ -37,6 +37,8 @@ from dataclasses import dataclass
 
 import trio
 
+from modem.nurseries import leaf_exceptions
+
 from .servers import SoakServer, header, source_bytes
 
 KINDS = ("echo", "sink", "download", "vanish", "stall")
@@ -221,7 +223,7 @@ class Client:
                     await self._read_echo(stream)
                 nursery.cancel_scope.cancel()
         except BaseExceptionGroup as group:
-            leaves = _leaves(group)
+            leaves = leaf_exceptions(group)
             for kind in (_Done, _Vanish, trio.BrokenResourceError, OSError):
                 for leaf in leaves:
                     if isinstance(leaf, kind):
@@ -314,9 +316,3 @@ class Client:
             result.error = "the sink's SHA-256 differs from that of the bytes sent"
             raise _Done
         await self._expect_end()
-
-
-def _leaves(exc: BaseException) -> list[BaseException]:
-    if isinstance(exc, BaseExceptionGroup):
-        return [leaf for inner in exc.exceptions for leaf in _leaves(inner)]
-    return [exc]
