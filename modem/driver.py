@@ -22,7 +22,6 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
 
 import trio
 from trio_util import AsyncValue
@@ -95,10 +94,10 @@ class Modem:
         open_stream: Callable[[], Awaitable[trio.abc.Stream]],
         pdp: PdpSettings,
         profiles: Sequence[TlsProfile],
-        **options: Any,
+        options: ModemOptions | None = None,
     ) -> None:
-        """``options`` are ``ModemOptions``' fields, as keywords."""
-        self.options = ModemOptions(**options)
+        """``options``: how it runs (``ModemOptions``; its defaults when None)."""
+        self.options = options or ModemOptions()
         self.pdp = pdp
         self.profiles = list(profiles)
         self._table = SocketTable(health=UrcHealth(self.options.urc_polling))
@@ -116,7 +115,7 @@ class Modem:
         *,
         pdp: PdpSettings | None = None,
         profiles: Sequence[TlsProfile] = (),
-        **options: Any,
+        options: ModemOptions | None = None,
     ) -> AsyncIterator[Modem]:
         """Open the device, bring the module up, and keep it up until exit.
 
@@ -126,9 +125,9 @@ class Modem:
         ``at_command`` and ``module_info`` fail at once with
         ``ModuleNotReady`` (no wait), and work again once the module is
         back.  ``open_stream`` is called again for every reopen (so it may
-        discover the device anew).  ``options`` are ``ModemOptions``' fields.
+        discover the device anew).  ``options``: ``ModemOptions`` (None: the defaults).
         """
-        modem = cls(open_stream, pdp or PdpSettings(), profiles, **options)
+        modem = cls(open_stream, pdp or PdpSettings(), profiles, options)
         async with modem.running():
             yield modem
 

@@ -1,10 +1,8 @@
 """``ModemOptions``: how a ``Modem`` runs, each option declared once.
 
-``Modem.open(open_stream, pdp=..., profiles=..., **options)`` and
-``Modem(open_stream, pdp, profiles, **options)`` take these fields as
-keywords (an unknown one is a ``TypeError``); the ``Modem`` keeps the
-options and hands them to its ``Supervisor`` and its sockets.  The defaults
-are the production values; tests scale them.
+``Modem.open(open_stream, pdp=..., profiles=..., options=ModemOptions(...))``
+takes one; the ``Modem`` keeps it and hands it to its ``Supervisor`` and its
+sockets.  The defaults are the production values; tests scale them.
 """
 
 from __future__ import annotations

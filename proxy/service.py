@@ -35,6 +35,7 @@ import trio
 from modem import __version__
 from modem.core.profile import TlsProfile
 from modem.driver import AccessMode, Modem, PdpSettings
+from modem.options import ModemOptions
 from proxy.config.build import Endpoint, Mapping, ProxyConfig
 from proxy.config.model import ModemSpec
 from proxy.config.modems import modem_specs
@@ -330,12 +331,12 @@ class ProxyService:
                               username=config.apn_user, password=config.apn_password,
                               auth=config.apn_auth)
             profiles = list(dict.fromkeys(self.profiles.values()))
-            modem_options = {"urc_port": self._urc_port(device, spec.urc_port, emulator),
-                             "line_baud": self._line_baud(spec),
-                             "access_mode": AccessMode(config.access_mode),
-                             **self._modem_options}
-            modem = Modem(open_stream, pdp, profiles, trace_at=config.trace_at,
-                          trace_payload=config.trace_payload, **modem_options)
+            modem_options = replace(ModemOptions(
+                trace_at=config.trace_at, trace_payload=config.trace_payload,
+                urc_port=self._urc_port(device, spec.urc_port, emulator),
+                line_baud=self._line_baud(spec), access_mode=AccessMode(config.access_mode),
+            ), **self._modem_options)
+            modem = Modem(open_stream, pdp, profiles, modem_options)
             # stop_now aborts it, also during its first bring-up.
             self._starting_modems.append(modem)
             stack.callback(self._starting_modems.remove, modem)

@@ -51,6 +51,7 @@ from modem.driver import Modem
 from modem.link.channel import AtChannel
 from modem.link.console import console_command
 from modem.link.response_errors import error_of
+from modem.options import ModemOptions
 from proxy.config.certificates import host_ca_bundle, read_ca_file
 from proxy.config.model import Endpoint
 from proxy.modems.device_opener import PortOpener
@@ -322,9 +323,17 @@ async def _find_device() -> str:
 @asynccontextmanager
 async def _modem(opener: PortOpener, options: DoctorOptions, urc_port: str | None,
                  profile: TlsProfile) -> AsyncIterator[Modem]:
-    async with Modem.open(opener, pdp=options.pdp, profiles=[profile], trace_at=True,
-                          urc_port=urc_port, registration_timeout=options.wait,
-                          line_baud=options.baud) as modem:
+    async with Modem.open(
+        opener,
+        pdp=options.pdp,
+        profiles=[profile],
+        options=ModemOptions(
+            trace_at=True,
+            urc_port=urc_port,
+            registration_timeout=options.wait,
+            line_baud=options.baud,
+        ),
+    ) as modem:
         yield modem
 
 

@@ -13,6 +13,7 @@ from modem.core.profile import TlsProfile
 from modem.driver import AccessMode, Modem, PdpSettings
 from modem.emulator import Emulator, EmulatorConfig
 from modem.link.serial_stream import open_serial_stream
+from modem.options import ModemOptions
 from modem.sockets.ssl_socket import SslSocket
 
 
@@ -49,20 +50,31 @@ def access_mode() -> str:
 async def modem(emulator: Emulator, profile: TlsProfile, access_mode: str
                 ) -> AsyncIterator[Modem]:
     open_stream = functools.partial(open_serial_stream, emulator.device)
-    async with Modem.open(open_stream, pdp=PdpSettings(apn="internet"),
-                          profiles=[profile], registration_timeout=10,
-                          access_mode=AccessMode(access_mode)) as m:
+    async with Modem.open(
+        open_stream,
+        pdp=PdpSettings(apn="internet"),
+        profiles=[profile],
+        options=ModemOptions(registration_timeout=10, access_mode=AccessMode(access_mode)),
+    ) as m:
         yield m
 
 
 @pytest.fixture
-async def capped_modem(emulator: Emulator, profile: TlsProfile, access_mode: str
-                       ) -> AsyncIterator[Modem]:
+async def capped_modem(
+    emulator: Emulator, profile: TlsProfile, access_mode: str
+) -> AsyncIterator[Modem]:
     """The ``modem`` fixture's driver, with commands capped at ``COMMAND_TIMEOUT_CAP``."""
     open_stream = functools.partial(open_serial_stream, emulator.device)
-    async with Modem.open(open_stream, pdp=PdpSettings(apn="internet"), profiles=[profile],
-                          registration_timeout=10, access_mode=AccessMode(access_mode),
-                          command_timeout_cap=COMMAND_TIMEOUT_CAP) as m:
+    async with Modem.open(
+        open_stream,
+        pdp=PdpSettings(apn="internet"),
+        profiles=[profile],
+        options=ModemOptions(
+            registration_timeout=10,
+            access_mode=AccessMode(access_mode),
+            command_timeout_cap=COMMAND_TIMEOUT_CAP,
+        ),
+    ) as m:
         yield m
 
 

@@ -25,6 +25,7 @@ from modem.driver import Modem, PdpSettings
 from modem.emulator import Emulator, EmulatorConfig
 from modem.emulator.config import GPS_EPOCH
 from modem.link.serial_stream import open_serial_stream
+from modem.options import ModemOptions
 from tests.helpers import TlsServer
 
 from .conftest import open_socket
@@ -50,9 +51,12 @@ async def running(config: EmulatorConfig, host: datetime | None, profiles: list[
         UTC).timestamp
     async with Emulator.running(config) as emu:
         open_stream = functools.partial(open_serial_stream, emu.device)
-        async with Modem.open(open_stream, pdp=PdpSettings(apn="internet"), profiles=profiles,
-                              registration_timeout=10, host_clock=host_clock,
-                              **options) as modem:  # type: ignore[arg-type]
+        async with Modem.open(
+            open_stream,
+            pdp=PdpSettings(apn="internet"),
+            profiles=profiles,
+            options=ModemOptions(registration_timeout=10, host_clock=host_clock, **options),
+        ) as modem:  # type: ignore[arg-type]
             yield emu, modem
 
 
@@ -145,13 +149,15 @@ async def test_a_failing_clock_check_is_retried_not_fatal(autojump_clock, caplog
                 await stream.send_all(reply)
 
     async with trio.open_nursery() as nursery:
+
         async def open_stream():
             host, module_side = trio.testing.memory_stream_pair()
             nursery.start_soon(module, module_side)
             return host
 
-        async with Modem.open(open_stream, pdp=PdpSettings(),
-                              clock_check_interval=60) as modem:
+        async with Modem.open(
+            open_stream, pdp=PdpSettings(), options=ModemOptions(clock_check_interval=60)
+        ) as modem:
             await trio.sleep(600)
             assert modem.state.value.value == "ready"
         nursery.cancel_scope.cancel()

@@ -13,6 +13,7 @@ from modem.core.profile import TlsProfile
 from modem.driver import Modem, PdpSettings
 from modem.emulator import Emulator, EmulatorConfig
 from modem.link.serial_stream import open_serial_stream
+from modem.options import ModemOptions
 
 
 @pytest.mark.parametrize("setting", ["checkhost", None])
@@ -23,8 +24,12 @@ async def test_bring_up_sets_the_check_per_context(ca, setting):
         contexts = emu.module.ssl_contexts
         contexts[1].hostname_check = 1  # left on by an earlier run
         open_stream = functools.partial(open_serial_stream, emu.device)
-        async with Modem.open(open_stream, pdp=PdpSettings(apn="internet"),
-                              profiles=[named, unnamed], registration_timeout=10) as modem:
+        async with Modem.open(
+            open_stream,
+            pdp=PdpSettings(apn="internet"),
+            profiles=[named, unnamed],
+            options=ModemOptions(registration_timeout=10),
+        ) as modem:
             assert ("checkhost" in modem.ssl_settings) is (setting is not None)
             assert "sni" in modem.ssl_settings
             assert modem.name_checked(named) is (setting is not None)

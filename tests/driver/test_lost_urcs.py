@@ -16,6 +16,7 @@ from modem.core.urc_watch import RearmBehaviour, UrcPolling
 from modem.driver import Modem, PdpSettings
 from modem.emulator import Emulator, EmulatorConfig, Fault
 from modem.link.serial_stream import open_serial_stream
+from modem.options import ModemOptions
 from tests.driver.conftest import open_socket
 from tests.helpers import CommandCount, free_port
 
@@ -31,8 +32,12 @@ async def stack(profile: TlsProfile, *, faults: tuple[str, ...] = (), rearm: str
                             recv_urc_rearm=rearm)
     async with Emulator.running(config, trace=trace) as emu:
         open_stream = functools.partial(open_serial_stream, emu.device)
-        async with Modem.open(open_stream, pdp=PdpSettings(apn="internet"), profiles=[profile],
-                              registration_timeout=10, urc_polling=FAST) as modem:
+        async with Modem.open(
+            open_stream,
+            pdp=PdpSettings(apn="internet"),
+            profiles=[profile],
+            options=ModemOptions(registration_timeout=10, urc_polling=FAST),
+        ) as modem:
             yield emu, modem
 
 

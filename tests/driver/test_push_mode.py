@@ -24,6 +24,7 @@ from modem.driver import AccessMode, Modem, PdpSettings
 from modem.emulator import Emulator, EmulatorConfig
 from modem.emulator.ssl_sockets import AccessMode as EmulatedMode
 from modem.link.serial_stream import open_serial_stream
+from modem.options import ModemOptions
 from tests.driver.conftest import open_socket
 from tests.helpers import TlsServer, receive_exactly, source_data
 
@@ -34,9 +35,14 @@ async def push_modem_without_switch(profile: TlsProfile) -> AsyncIterator[Modem]
                             absent_commands=frozenset({"+QISWTMD"}))
     async with Emulator.running(config) as emu:
         open_stream = functools.partial(open_serial_stream, emu.device)
-        async with Modem.open(open_stream, pdp=PdpSettings(apn="internet"), profiles=[profile],
-                              registration_timeout=10, access_mode=AccessMode.PUSH,
-                              push_limit=16 * 1024) as modem:
+        async with Modem.open(
+            open_stream,
+            pdp=PdpSettings(apn="internet"),
+            profiles=[profile],
+            options=ModemOptions(
+                registration_timeout=10, access_mode=AccessMode.PUSH, push_limit=16 * 1024
+            ),
+        ) as modem:
             yield modem
 
 
@@ -82,9 +88,14 @@ async def test_state_polls_do_not_end_a_stream_whose_pushes_are_queued(server_ce
     results: list[bytes] = []
     async with Emulator.running(config) as emu:
         open_stream = functools.partial(open_serial_stream, emu.device)
-        async with Modem.open(open_stream, pdp=PdpSettings(apn="internet"), profiles=[profile],
-                              registration_timeout=10, access_mode=AccessMode.PUSH,
-                              urc_polling=fast_polls) as modem:
+        async with Modem.open(
+            open_stream,
+            pdp=PdpSettings(apn="internet"),
+            profiles=[profile],
+            options=ModemOptions(
+                registration_timeout=10, access_mode=AccessMode.PUSH, urc_polling=fast_polls
+            ),
+        ) as modem:
 
             async def one() -> None:
                 sock = await open_socket(modem, source.port, profile)
@@ -109,9 +120,14 @@ async def test_urcs_that_never_reach_this_port_keep_sockets_in_buffer_mode(echo_
     config = EmulatorConfig(resolve={"echo.test": "127.0.0.1"}, port_name="usbmodem")
     async with Emulator.running(config) as emu:
         open_stream = functools.partial(open_serial_stream, emu.device)
-        async with Modem.open(open_stream, pdp=PdpSettings(apn="internet"), profiles=[profile],
-                              registration_timeout=10, access_mode=AccessMode.PUSH,
-                              urc_polling=polls) as modem:
+        async with Modem.open(
+            open_stream,
+            pdp=PdpSettings(apn="internet"),
+            profiles=[profile],
+            options=ModemOptions(
+                registration_timeout=10, access_mode=AccessMode.PUSH, urc_polling=polls
+            ),
+        ) as modem:
             socks = [await open_socket(modem, echo_server.port, profile) for _ in range(3)]
             for sock in socks:
                 payload = os.urandom(5000)
@@ -138,9 +154,14 @@ async def test_lost_closed_urc_ends_the_stream_after_its_data(server_cert, nurse
     config = EmulatorConfig(resolve={"echo.test": "127.0.0.1"}, faults=("urc_loss:1,closed",))
     async with Emulator.running(config) as emu:
         open_stream = functools.partial(open_serial_stream, emu.device)
-        async with Modem.open(open_stream, pdp=PdpSettings(apn="internet"), profiles=[profile],
-                              registration_timeout=10, access_mode=AccessMode.PUSH,
-                              urc_polling=polls) as modem:
+        async with Modem.open(
+            open_stream,
+            pdp=PdpSettings(apn="internet"),
+            profiles=[profile],
+            options=ModemOptions(
+                registration_timeout=10, access_mode=AccessMode.PUSH, urc_polling=polls
+            ),
+        ) as modem:
             sock = await open_socket(modem, source.port, profile)
             with trio.fail_after(10):
                 got = await receive_exactly(sock, total + 1)

@@ -11,6 +11,7 @@ from modem.core.errors import render
 from modem.driver import Modem
 from modem.emulator import Emulator, EmulatorConfig
 from modem.link.serial_stream import open_serial_stream
+from modem.options import ModemOptions
 
 
 @pytest.mark.parametrize(("options", "message"), [
@@ -22,8 +23,11 @@ async def test_bring_up_names_the_missing_step(options, message):
     async with Emulator.running(EmulatorConfig(**options)) as emulator:
         open_stream = functools.partial(open_serial_stream, emulator.device)
         with pytest.raises(BringUpError) as caught:
-            async with Modem.open(open_stream, pdp=PdpSettings(apn="internet"),
-                                  registration_timeout=0.5):
+            async with Modem.open(
+                open_stream,
+                pdp=PdpSettings(apn="internet"),
+                options=ModemOptions(registration_timeout=0.5),
+            ):
                 pass
     assert render(caught.value) == message
 

@@ -16,6 +16,7 @@ from modem.driver import Modem, PdpSettings
 from modem.emulator import Emulator, EmulatorConfig
 from modem.link.channel import AtChannel
 from modem.link.serial_stream import open_serial_stream
+from modem.options import ModemOptions
 from tests.helpers import TlsServer
 
 from .conftest import open_socket
@@ -40,8 +41,12 @@ async def test_a_bundle_that_takes_longer_than_the_firmware_default_uploads(
     config = EmulatorConfig(baud=9600, resolve={"echo.test": "127.0.0.1"})
     async with Emulator.running(config) as emu:
         open_stream = functools.partial(open_serial_stream, emu.device)
-        async with Modem.open(open_stream, pdp=PdpSettings(apn="internet"), profiles=[profile],
-                              registration_timeout=10, line_baud=9600) as modem:
+        async with Modem.open(
+            open_stream,
+            pdp=PdpSettings(apn="internet"),
+            profiles=[profile],
+            options=ModemOptions(registration_timeout=10, line_baud=9600),
+        ) as modem:
             [(_name, size)] = list(emu.files.listing("*"))
             assert size == len(profile.cacert or b"")
             sock = await open_socket(modem, echo_server.port, profile)

@@ -19,6 +19,7 @@ from modem.core.profile import TlsProfile
 from modem.driver import Modem, PdpSettings
 from modem.emulator import Emulator, EmulatorConfig
 from modem.link.serial_stream import open_serial_stream
+from modem.options import ModemOptions
 from tests.driver.conftest import open_socket
 from tests.helpers import receive_exactly
 
@@ -35,8 +36,12 @@ async def module_and_driver(
     async with Emulator.running(config) as emu:
         emu.line.routing.urc_port = factory_urc_port  # as an earlier user left the NVM
         open_stream = functools.partial(open_serial_stream, emu.device)
-        async with Modem.open(open_stream, pdp=PdpSettings(apn="internet"), profiles=[profile],
-                              registration_timeout=10, urc_port=urc_port) as modem:
+        async with Modem.open(
+            open_stream,
+            pdp=PdpSettings(apn="internet"),
+            profiles=[profile],
+            options=ModemOptions(registration_timeout=10, urc_port=urc_port),
+        ) as modem:
             yield emu, modem
 
 
@@ -81,5 +86,5 @@ async def test_an_unknown_urc_port_is_refused_before_anything_opens(profile):
         raise AssertionError("the device was opened")
 
     with pytest.raises(ValueError, match="urc_port must be one of"):
-        async with Modem.open(never_opened, urc_port="usb2"):
+        async with Modem.open(never_opened, options=ModemOptions(urc_port="usb2")):
             pass
