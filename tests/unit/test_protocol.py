@@ -96,7 +96,7 @@ def test_qfupl_connect_is_intermediate() -> None:
 
 
 def test_cme_error_with_non_ascii_digit_is_verbose() -> None:
-    # "²" passes str.isdigit() but not int(): it used to raise ValueError.
+    # "²" passes str.isdigit() but not int(): a parser that trusted isdigit() would raise.
     conn = AtConnection()
     conn.send_command(QIACT_QUERY)
     assert conn.receive_data(b"\r\n+CME ERROR: \xb2\r\n") == [ev.CmeError(None, "\xb2")]
