@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import functools
 from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 import trustme
@@ -35,6 +37,15 @@ def profile(ca: trustme.CA) -> TlsProfile:
 COMMAND_TIMEOUT_CAP = 2.0
 
 
+def modem_on(device: str, *profiles: TlsProfile, **options: Any
+             ) -> AbstractAsyncContextManager[Modem]:
+    """``Modem.open`` on ``device`` with APN ``internet`` and ``profiles``;
+    ``options`` are ``ModemOptions`` fields over a 10 s registration limit."""
+    return Modem.open(functools.partial(open_serial_stream, device),
+                      pdp=PdpSettings(apn="internet"), profiles=list(profiles),
+                      options=ModemOptions(registration_timeout=10, **options))
+
+
 ACCESS_MODES = ("buffer", "push")
 """Parametrize ``access_mode`` with these to run a test in both modes."""
 
@@ -49,13 +60,7 @@ def access_mode() -> str:
 @pytest.fixture
 async def modem(emulator: Emulator, profile: TlsProfile, access_mode: str
                 ) -> AsyncIterator[Modem]:
-    open_stream = functools.partial(open_serial_stream, emulator.device)
-    async with Modem.open(
-        open_stream,
-        pdp=PdpSettings(apn="internet"),
-        profiles=[profile],
-        options=ModemOptions(registration_timeout=10, access_mode=AccessMode(access_mode)),
-    ) as m:
+    async with modem_on(emulator.device, profile, access_mode=AccessMode(access_mode)) as m:
         yield m
 
 
@@ -64,17 +69,8 @@ async def capped_modem(
     emulator: Emulator, profile: TlsProfile, access_mode: str
 ) -> AsyncIterator[Modem]:
     """The ``modem`` fixture's driver, with commands capped at ``COMMAND_TIMEOUT_CAP``."""
-    open_stream = functools.partial(open_serial_stream, emulator.device)
-    async with Modem.open(
-        open_stream,
-        pdp=PdpSettings(apn="internet"),
-        profiles=[profile],
-        options=ModemOptions(
-            registration_timeout=10,
-            access_mode=AccessMode(access_mode),
-            command_timeout_cap=COMMAND_TIMEOUT_CAP,
-        ),
-    ) as m:
+    async with modem_on(emulator.device, profile, access_mode=AccessMode(access_mode),
+                        command_timeout_cap=COMMAND_TIMEOUT_CAP) as m:
         yield m
 
 

@@ -5,15 +5,11 @@ run set).  On the manual's firmware nothing is set and nothing is checked."""
 
 from __future__ import annotations
 
-import functools
-
 import pytest
 
 from modem.core.profile import TlsProfile
-from modem.driver import Modem, PdpSettings
 from modem.emulator import Emulator, EmulatorConfig
-from modem.link.serial_stream import open_serial_stream
-from modem.options import ModemOptions
+from tests.driver.conftest import modem_on
 
 
 @pytest.mark.parametrize("setting", ["checkhost", None])
@@ -23,13 +19,7 @@ async def test_bring_up_sets_the_check_per_context(ca, setting):
     async with Emulator.running(EmulatorConfig(hostname_check=setting)) as emu:
         contexts = emu.module.ssl_contexts
         contexts[1].hostname_check = 1  # left on by an earlier run
-        open_stream = functools.partial(open_serial_stream, emu.device)
-        async with Modem.open(
-            open_stream,
-            pdp=PdpSettings(apn="internet"),
-            profiles=[named, unnamed],
-            options=ModemOptions(registration_timeout=10),
-        ) as modem:
+        async with modem_on(emu.device, named, unnamed) as modem:
             assert ("checkhost" in modem.ssl_settings) is (setting is not None)
             assert "sni" in modem.ssl_settings
             assert modem.name_checked(named) is (setting is not None)

@@ -3,7 +3,6 @@ re-arms "recv" only after an empty read (real pty, real TLS; scaled poll times).
 
 from __future__ import annotations
 
-import functools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -13,11 +12,9 @@ import trio
 from modem.core import errors
 from modem.core.profile import TlsProfile
 from modem.core.urc_watch import RearmBehaviour, UrcPolling
-from modem.driver import Modem, PdpSettings
+from modem.driver import Modem
 from modem.emulator import Emulator, EmulatorConfig, Fault
-from modem.link.serial_stream import open_serial_stream
-from modem.options import ModemOptions
-from tests.driver.conftest import open_socket
+from tests.driver.conftest import modem_on, open_socket
 from tests.helpers import CommandCount, free_port
 
 # Scaled: production waits 3 s before asking after a late open, 0.5-3 s between polls.
@@ -30,15 +27,9 @@ async def stack(profile: TlsProfile, *, faults: tuple[str, ...] = (), rearm: str
                 trace: CommandCount | None = None) -> AsyncIterator[tuple[Emulator, Modem]]:
     config = EmulatorConfig(resolve={"echo.test": "127.0.0.1"}, faults=faults,
                             recv_urc_rearm=rearm)
-    async with Emulator.running(config, trace=trace) as emu:
-        open_stream = functools.partial(open_serial_stream, emu.device)
-        async with Modem.open(
-            open_stream,
-            pdp=PdpSettings(apn="internet"),
-            profiles=[profile],
-            options=ModemOptions(registration_timeout=10, urc_polling=FAST),
-        ) as modem:
-            yield emu, modem
+    async with (Emulator.running(config, trace=trace) as emu,
+                modem_on(emu.device, profile, urc_polling=FAST) as modem):
+        yield emu, modem
 
 
 async def exchanges(sock, count: int) -> None:

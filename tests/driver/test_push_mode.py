@@ -8,7 +8,6 @@ stalled one visibly (``PushOverrun``) at the hard bound instead of growing.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import os
 from collections.abc import AsyncIterator
@@ -20,12 +19,10 @@ from modem.core.errors import PushOverrun
 from modem.core.profile import TlsProfile
 from modem.core.push_flow import PushState
 from modem.core.urc_watch import UrcPolling
-from modem.driver import AccessMode, Modem, PdpSettings
+from modem.driver import AccessMode, Modem
 from modem.emulator import Emulator, EmulatorConfig
 from modem.emulator.ssl_sockets import AccessMode as EmulatedMode
-from modem.link.serial_stream import open_serial_stream
-from modem.options import ModemOptions
-from tests.driver.conftest import open_socket
+from tests.driver.conftest import modem_on, open_socket
 from tests.helpers import TlsServer, receive_exactly, source_data
 
 
@@ -33,17 +30,10 @@ from tests.helpers import TlsServer, receive_exactly, source_data
 async def push_modem_without_switch(profile: TlsProfile) -> AsyncIterator[Modem]:
     config = EmulatorConfig(resolve={"echo.test": "127.0.0.1"},
                             absent_commands=frozenset({"+QISWTMD"}))
-    async with Emulator.running(config) as emu:
-        open_stream = functools.partial(open_serial_stream, emu.device)
-        async with Modem.open(
-            open_stream,
-            pdp=PdpSettings(apn="internet"),
-            profiles=[profile],
-            options=ModemOptions(
-                registration_timeout=10, access_mode=AccessMode.PUSH, push_limit=16 * 1024
-            ),
-        ) as modem:
-            yield modem
+    async with (Emulator.running(config) as emu,
+                modem_on(emu.device, profile, access_mode=AccessMode.PUSH,
+                         push_limit=16 * 1024) as modem):
+        yield modem
 
 
 async def test_reader_that_keeps_up_gets_everything(push_modem_without_switch, server_cert,
@@ -86,25 +76,18 @@ async def test_state_polls_do_not_end_a_stream_whose_pushes_are_queued(server_ce
     fast_polls = UrcPolling(read_poll_first=0.03, read_poll_max=0.06)
     config = EmulatorConfig(resolve={"echo.test": "127.0.0.1"}, baud=3_000_000)
     results: list[bytes] = []
-    async with Emulator.running(config) as emu:
-        open_stream = functools.partial(open_serial_stream, emu.device)
-        async with Modem.open(
-            open_stream,
-            pdp=PdpSettings(apn="internet"),
-            profiles=[profile],
-            options=ModemOptions(
-                registration_timeout=10, access_mode=AccessMode.PUSH, urc_polling=fast_polls
-            ),
-        ) as modem:
+    async with (Emulator.running(config) as emu,
+                modem_on(emu.device, profile, access_mode=AccessMode.PUSH,
+                         urc_polling=fast_polls) as modem):
 
-            async def one() -> None:
-                sock = await open_socket(modem, source.port, profile)
-                results.append(await receive_exactly(sock, total + 1))
-                await sock.aclose()
+        async def one() -> None:
+            sock = await open_socket(modem, source.port, profile)
+            results.append(await receive_exactly(sock, total + 1))
+            await sock.aclose()
 
-            async with trio.open_nursery() as clients:
-                for _ in range(12):
-                    clients.start_soon(one)
+        async with trio.open_nursery() as clients:
+            for _ in range(12):
+                clients.start_soon(one)
     assert [len(r) for r in results] == [total] * 12
     assert all(r == source_data(total) for r in results)
 
@@ -118,30 +101,23 @@ async def test_urcs_that_never_reach_this_port_keep_sockets_in_buffer_mode(echo_
     polls = UrcPolling(open_check_after=0.2, open_check_max=0.4, read_poll_first=0.05,
                        read_poll_max=0.2, missing_after=2)
     config = EmulatorConfig(resolve={"echo.test": "127.0.0.1"}, port_name="usbmodem")
-    async with Emulator.running(config) as emu:
-        open_stream = functools.partial(open_serial_stream, emu.device)
-        async with Modem.open(
-            open_stream,
-            pdp=PdpSettings(apn="internet"),
-            profiles=[profile],
-            options=ModemOptions(
-                registration_timeout=10, access_mode=AccessMode.PUSH, urc_polling=polls
-            ),
-        ) as modem:
-            socks = [await open_socket(modem, echo_server.port, profile) for _ in range(3)]
-            for sock in socks:
-                payload = os.urandom(5000)
-                with trio.fail_after(20):
-                    await sock.send_all(payload)
-                    assert await receive_exactly(sock, len(payload)) == payload
-            first, second, third = socks
-            assert modem.urc_health.urcs == "missing"
-            for pinned in (first, second):
-                assert pinned.push is not None and pinned.push.state is PushState.BUFFER
-                assert emu.module.sockets[pinned.client_id].mode is EmulatedMode.BUFFER
-            assert third.push is None
-            for sock in socks:
-                await sock.aclose()
+    async with (Emulator.running(config) as emu,
+                modem_on(emu.device, profile, access_mode=AccessMode.PUSH,
+                         urc_polling=polls) as modem):
+        socks = [await open_socket(modem, echo_server.port, profile) for _ in range(3)]
+        for sock in socks:
+            payload = os.urandom(5000)
+            with trio.fail_after(20):
+                await sock.send_all(payload)
+                assert await receive_exactly(sock, len(payload)) == payload
+        first, second, third = socks
+        assert modem.urc_health.urcs == "missing"
+        for pinned in (first, second):
+            assert pinned.push is not None and pinned.push.state is PushState.BUFFER
+            assert emu.module.sockets[pinned.client_id].mode is EmulatedMode.BUFFER
+        assert third.push is None
+        for sock in socks:
+            await sock.aclose()
 
 
 async def test_lost_closed_urc_ends_the_stream_after_its_data(server_cert, nursery, profile):
@@ -152,19 +128,12 @@ async def test_lost_closed_urc_ends_the_stream_after_its_data(server_cert, nurse
     await nursery.start(source.serve)
     polls = UrcPolling(read_poll_first=0.03, read_poll_max=0.06)
     config = EmulatorConfig(resolve={"echo.test": "127.0.0.1"}, faults=("urc_loss:1,closed",))
-    async with Emulator.running(config) as emu:
-        open_stream = functools.partial(open_serial_stream, emu.device)
-        async with Modem.open(
-            open_stream,
-            pdp=PdpSettings(apn="internet"),
-            profiles=[profile],
-            options=ModemOptions(
-                registration_timeout=10, access_mode=AccessMode.PUSH, urc_polling=polls
-            ),
-        ) as modem:
-            sock = await open_socket(modem, source.port, profile)
-            with trio.fail_after(10):
-                got = await receive_exactly(sock, total + 1)
-            assert got == source_data(total)
-            assert modem.urc_health.closes_by_poll == 1
-            await sock.aclose()
+    async with (Emulator.running(config) as emu,
+                modem_on(emu.device, profile, access_mode=AccessMode.PUSH,
+                         urc_polling=polls) as modem):
+        sock = await open_socket(modem, source.port, profile)
+        with trio.fail_after(10):
+            got = await receive_exactly(sock, total + 1)
+        assert got == source_data(total)
+        assert modem.urc_health.closes_by_poll == 1
+        await sock.aclose()

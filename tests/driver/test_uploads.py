@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import functools
-
 import pytest
 import trio
 import trio.testing
@@ -12,11 +10,9 @@ import trustme
 from modem.bringup.steps import BringUpError, upload
 from modem.core.errors import render
 from modem.core.profile import TlsProfile
-from modem.driver import Modem, PdpSettings
 from modem.emulator import Emulator, EmulatorConfig
 from modem.link.channel import AtChannel
-from modem.link.serial_stream import open_serial_stream
-from modem.options import ModemOptions
+from tests.driver.conftest import modem_on
 from tests.helpers import TlsServer
 
 from .conftest import open_socket
@@ -39,18 +35,12 @@ async def test_a_bundle_that_takes_longer_than_the_firmware_default_uploads(
     profile = TlsProfile(cacert=bundle(ca, other_ca, 5000))
     assert len(profile.cacert or b"") / (9600 / 10) > 5  # longer than the firmware default
     config = EmulatorConfig(baud=9600, resolve={"echo.test": "127.0.0.1"})
-    async with Emulator.running(config) as emu:
-        open_stream = functools.partial(open_serial_stream, emu.device)
-        async with Modem.open(
-            open_stream,
-            pdp=PdpSettings(apn="internet"),
-            profiles=[profile],
-            options=ModemOptions(registration_timeout=10, line_baud=9600),
-        ) as modem:
-            [(_name, size)] = list(emu.files.listing("*"))
-            assert size == len(profile.cacert or b"")
-            sock = await open_socket(modem, echo_server.port, profile)
-            await sock.aclose()
+    async with (Emulator.running(config) as emu,
+                modem_on(emu.device, profile, line_baud=9600) as modem):
+        [(_name, size)] = list(emu.files.listing("*"))
+        assert size == len(profile.cacert or b"")
+        sock = await open_socket(modem, echo_server.port, profile)
+        await sock.aclose()
 
 
 async def module_that_times_out_uploads(stream: trio.abc.Stream) -> None:

@@ -7,7 +7,6 @@ bring-up step every open would wait out its 150 s.
 
 from __future__ import annotations
 
-import functools
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -16,11 +15,10 @@ import pytest
 import trio
 
 from modem.core.profile import TlsProfile
-from modem.driver import Modem, PdpSettings
+from modem.driver import Modem
 from modem.emulator import Emulator, EmulatorConfig
-from modem.link.serial_stream import open_serial_stream
 from modem.options import ModemOptions
-from tests.driver.conftest import open_socket
+from tests.driver.conftest import modem_on, open_socket
 from tests.helpers import receive_exactly
 
 OPEN_BOUND = 20  # seconds; an open whose URC never came would take 150 s
@@ -35,13 +33,7 @@ async def module_and_driver(
                             absent_commands=absent)
     async with Emulator.running(config) as emu:
         emu.line.routing.urc_port = factory_urc_port  # as an earlier user left the NVM
-        open_stream = functools.partial(open_serial_stream, emu.device)
-        async with Modem.open(
-            open_stream,
-            pdp=PdpSettings(apn="internet"),
-            profiles=[profile],
-            options=ModemOptions(registration_timeout=10, urc_port=urc_port),
-        ) as modem:
+        async with modem_on(emu.device, profile, urc_port=urc_port) as modem:
             yield emu, modem
 
 
