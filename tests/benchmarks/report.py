@@ -38,13 +38,19 @@ def line_label(record: dict[str, Any]) -> str:
     return f"{label} bucket" if record.get("pacing") == "emulator" else label
 
 
+def mode_label(record: dict[str, Any]) -> str:
+    mode = record.get("access_mode", "buffer")
+    return f"{mode} (default)" if record.get("access_mode_default") else mode
+
+
 def markdown_table(records: list[dict[str, Any]]) -> str:
     rows = ["| " + " | ".join(title for _, title, _ in COLUMNS) + " |",
             "|" + "|".join("---" for _ in COLUMNS) + "|"]
+    labels = {"line": line_label, "access_mode": mode_label}
     for record in records:
         cells = []
         for key, _, fmt in COLUMNS:
-            value = line_label(record) if key == "line" else record.get(key)
+            value = labels[key](record) if key in labels else record.get(key)
             cells.append("" if value is None else fmt.format(value))
         rows.append("| " + " | ".join(cells) + " |")
     return "\n".join(rows)

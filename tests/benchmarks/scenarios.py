@@ -9,8 +9,6 @@ one record (a dict, see ``docs/benchmarks.md`` for the fields).
 from __future__ import annotations
 
 import statistics
-import subprocess
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,29 +17,13 @@ from typing import Any
 import trio
 
 from . import clients
+from .access_modes import ProxyMode
 from .processes import ProcStats, emulator_process, proxy_process
 from .servers import BenchServer, BenchServers, payload
 from .transparent import DuplexTransfer, ReferenceModem, Transfer
 
 MB = 1_000_000
 CONNECTIONS = 12
-#: The proxy's ``--access-mode`` values.  A proxy that knows the flag gets it
-#: for every mode (its own default may be either); one that does not (before
-#: issue 15 item 2) can only run buffer mode, without the flag.
-ACCESS_MODES = ("buffer", "push")
-DEFAULT_ACCESS_MODE = "buffer"
-
-
-def access_mode_args(mode: str, program: str = "proxy.cli") -> tuple[str, ...]:
-    """The proxy's flags for ``mode``; ValueError when the proxy cannot run it."""
-    help_text = subprocess.run([sys.executable, "-m", program, "--help"], capture_output=True,
-                               text=True, check=False).stdout
-    if "--access-mode" in help_text:
-        return ("--access-mode", mode)
-    if mode == "buffer":
-        return ()
-    raise ValueError(f"this ssl-proxy has no --access-mode, so it cannot run {mode} mode "
-                     "(merge issue 15 item 2 first, or use --access-modes buffer)")
 
 
 @dataclass(frozen=True)
@@ -106,10 +88,10 @@ class Bench:
 
     def __init__(self, setting: Setting, sizes: Sizes, servers: BenchServers,
                  ports: dict[str, BenchServer], cacert: Path, log: Callable[[str], None],
-                 scenarios: tuple[str, ...], emulator_args: tuple[str, ...] = (),
-                 access_modes: tuple[str, ...] = (DEFAULT_ACCESS_MODE,)) -> None:
+                 scenarios: tuple[str, ...], modes: tuple[ProxyMode, ...],
+                 emulator_args: tuple[str, ...] = ()) -> None:
         self.setting = setting
-        self.access_modes = access_modes
+        self.modes = modes
         self.emulator_args = emulator_args
         self.sizes = sizes
         self.servers = servers
@@ -120,10 +102,10 @@ class Bench:
         self.reference: dict[str, Any] = {}
         self.records: list[dict[str, Any]] = []
 
-    def _base(self, scenario: str, access_mode: str) -> dict[str, Any]:
+    def _base(self, scenario: str, mode: ProxyMode) -> dict[str, Any]:
         s = self.setting
         return {"scenario": scenario, "baud": s.baud, "latency_ms": s.latency_ms,
-                "access_mode": access_mode,
+                "access_mode": mode.name, "access_mode_default": mode.default,
                 "emulator_args": " ".join(self.emulator_args),
                 "line_rate": s.line_rate,
                 "pacing": "strict"}
@@ -140,17 +122,16 @@ class Bench:
                     self.log(f"[{s.label}] transparent {scenario}: "
                              f"{_describe(self.reference[scenario])}")
             remote_ports = sorted({srv.port for srv in self.ports.values()})
-            for mode in self.access_modes:
-                extra = access_mode_args(mode)
+            for mode in self.modes:
                 async with proxy_process(emulator.device, s.serial_baud, remote_ports,
-                                         self.cacert, extra=extra) as proxy:
+                                         self.cacert, extra=mode.args) as proxy:
                     for scenario in self.scenarios:
                         emu_before = emulator.stats()
                         record = await self._proxy(proxy, scenario, mode)
                         emu_after = emulator.stats()
                         record["emulator_cpu_s"] = round(emu_after.cpu_s - emu_before.cpu_s, 3)
                         self.records.append(record)
-                        self.log(f"[{s.label} {mode}] proxy {scenario}: "
+                        self.log(f"[{s.label} {mode.name}] proxy {scenario}: "
                                  f"ratio {record['ratio']:.3f}")
         return self.records
 
@@ -179,12 +160,12 @@ class Bench:
 
     # -- the proxy ---------------------------------------------------------------
 
-    async def _proxy(self, proxy, scenario: str, access_mode: str) -> dict[str, Any]:
+    async def _proxy(self, proxy, scenario: str, mode: ProxyMode) -> dict[str, Any]:
         z = self.sizes
         ref = self.reference[scenario]
         local = proxy.ports
         before = proxy.stats()
-        record = self._base(scenario, access_mode)
+        record = self._base(scenario, mode)
         if scenario == "download":
             t = await clients.download(local[self.ports["download"].port], z.download)
             _goodputs(record, t, ref, self.setting)
