@@ -18,6 +18,7 @@ import trio
 
 from . import clients
 from .access_modes import ProxyMode
+from .ppp_bound import bound_fields
 from .processes import ProcStats, emulator_process, proxy_process
 from .servers import BenchServer, BenchServers, payload
 from .transparent import DuplexTransfer, ReferenceModem, Transfer
@@ -213,6 +214,7 @@ class Bench:
                 upload_ratio=round(up.goodput / ref["upload"].goodput, 3),
                 upload_cpu_s_per_mb=round((after.cpu_s - mid.cpu_s) / (up.nbytes / MB), 3),
             )
+        record.update(bound_fields(scenario, self.setting.baud, record["proxy_goodput"]))
         after = proxy.stats()
         record["proxy_cpu_s"] = round(after.cpu_s - before.cpu_s, 3)
         record.setdefault("peak_rss_mb", round(after.peak_rss_mb, 1))
