@@ -8,7 +8,7 @@ bytes per second each way) a bulk TLS stream over TCP/IP over PPP/HDLC
 * one way: ``payload / frame`` of the line, where per TCP segment
   ``payload`` = TCP payload x 16384 / (16384 + TLS record overhead) and
   ``frame`` = the PPP frame of the 1500-byte IP packet on the wire;
-* both ways at once (separate connections, as ``duplex``):
+* both ways at once (separate connections, as ``duplex`` and ``mixed``):
   each direction also carries the pure ACKs of the other's data, one per
   ``segments_per_ack`` segments, so ``payload / (frame + ack_frame / 2)``.
 
@@ -121,14 +121,14 @@ def ppp_bound(baud: int, link: PppLink = LINUX_PPPD) -> PppBound:
 
 
 ONE_WAY_SCENARIOS = frozenset({"download", "upload", "download12"})
-BOTH_WAYS_SCENARIOS = frozenset({"duplex"})
+BOTH_WAYS_SCENARIOS = frozenset({"duplex", "mixed"})
 
 
 def bound_fields(scenario: str, baud: int, proxy_goodput: float) -> dict[str, Any]:
     """A record's PPP fields, in the units of its ``proxy_goodput``/``proxy_share``.
 
     ``ppp_goodput`` and ``ppp_share``: the bound (both directions added for
-    ``duplex``, like its goodput); ``ppp_ratio``: proxy over
+    ``duplex`` and ``mixed``, like their goodput); ``ppp_ratio``: proxy over
     the bound.  Empty for the unpaced line (no UART) and for request/response
     (bound by round trips, not by bytes on the line).
     """

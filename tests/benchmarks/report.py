@@ -122,7 +122,7 @@ def plot(records: list[dict[str, Any]], path: Path) -> bool:
     ax.set_xticks(xs)
     ax.set_xticklabels([f"{scenario}\n{line}" for scenario, line in groups], fontsize=7,
                        rotation=60, ha="right")
-    ax.set_ylabel("goodput / line rate (8N1; duplex: both ways added)")
+    ax.set_ylabel("goodput / line rate (8N1; duplex, mixed: both ways added)")
     top = max(max(r["proxy_share"], r["transparent_share"], r.get("ppp_share", 0))
               for r in paced)
     ax.set_ylim(0, max(1.22, top + 0.25))

@@ -25,6 +25,7 @@ from .transparent import DuplexTransfer, ReferenceModem, Transfer
 
 MB = 1_000_000
 CONNECTIONS = 12
+MIXED_EACH_WAY = CONNECTIONS // 2  # mixed: this many uploads and as many downloads
 
 
 @dataclass(frozen=True)
@@ -58,16 +59,15 @@ class Sizes:
     reply: int
     exchanges: int
     unpaced: int
-
-
     duplex: int  # each way
+    mixed: int  # per connection
 
 
 FULL = Sizes(download=1 << 20, upload=1 << 20, download12=256 << 10, request=200,
-             reply=2048, exchanges=50, unpaced=8 << 20, duplex=1 << 20)
+             reply=2048, exchanges=50, unpaced=8 << 20, duplex=1 << 20, mixed=1 << 20)
 QUICK = Sizes(download=64 << 10, upload=64 << 10, download12=8 << 10, request=200,
-              reply=2048, exchanges=20, unpaced=2 << 20, duplex=64 << 10)
-PACED_SCENARIOS = ("download", "upload", "download12", "reqresp", "duplex")
+              reply=2048, exchanges=20, unpaced=2 << 20, duplex=64 << 10, mixed=16 << 10)
+PACED_SCENARIOS = ("download", "upload", "download12", "reqresp", "duplex", "mixed")
 UNPACED_SCENARIOS = ("unpaced",)
 
 
@@ -153,6 +153,10 @@ class Bench:
                                      z.reply, z.exchanges + 1)
         if scenario == "duplex":
             return await ref.duplex(self.ports["duplex_both"], payload(z.duplex), z.duplex)
+        if scenario == "mixed":
+            # One session reading and writing what the 12 connections move together.
+            total = z.mixed * MIXED_EACH_WAY
+            return await ref.duplex(self.ports["mixed_both"], payload(total), total)
         if scenario == "unpaced":
             down = await ref.download(self.ports["unpaced_down"].port, z.unpaced)
             up = await ref.upload(self.ports["unpaced_up"], payload(z.unpaced))
@@ -199,6 +203,8 @@ class Bench:
             )
         elif scenario == "duplex":
             record.update(await self._duplex(local, ref))
+        elif scenario == "mixed":
+            record.update(await self._mixed(local, ref))
         elif scenario == "unpaced":
             down = await clients.download(local[self.ports["unpaced_down"].port], z.unpaced)
             mid = proxy.stats()
@@ -238,6 +244,33 @@ class Bench:
             nursery.start_soon(up)
         return duplex_fields(DuplexTransfer(results["down"], results["up"]), ref, self.setting)
 
+    async def _mixed(self, local: dict[int, int], ref: DuplexTransfer) -> dict[str, Any]:
+        """6 downloads and 6 uploads of ``sizes.mixed`` each, all started together;
+        each direction's goodput is its bytes over its first start to its last byte."""
+        z = self.sizes
+        down_port = local[self.ports["mixed_down"].port]
+        sinks = [self.ports[f"mixed_up{i}"] for i in range(MIXED_EACH_WAY)]
+        data = payload(z.mixed)
+        downs: list[Transfer] = []
+        ups: list[Transfer] = []
+
+        async def down() -> None:
+            downs.append(await clients.download(down_port, z.mixed))
+
+        async def up(sink: BenchServer) -> None:
+            ups.append(await clients.upload(local[sink.port], sink, data))
+
+        async with trio.open_nursery() as nursery:
+            for sink in sinks:
+                nursery.start_soon(down)
+                nursery.start_soon(up, sink)
+        fields = duplex_fields(DuplexTransfer(_together(downs), _together(ups)), ref,
+                               self.setting)
+        fields.update(connections=len(downs) + len(ups),
+                      down_fairness=round(jain([t.goodput for t in downs]), 4),
+                      up_fairness=round(jain([t.goodput for t in ups]), 4))
+        return fields
+
     async def _download12(self, proxy, before: ProcStats) -> dict[str, Any]:
         z = self.sizes
         port = proxy.ports[self.ports["download12"].port]
@@ -253,12 +286,9 @@ class Bench:
             transfers = await clients.concurrent_downloads(port, z.download12, CONNECTIONS)
             nursery.cancel_scope.cancel()
         rates = [t.goodput for t in transfers]
-        start = min(t.start for t in transfers)
-        end = max(t.end for t in transfers)
-        total = sum(t.nbytes for t in transfers)
         after = proxy.stats()
         return {
-            "_aggregate": Transfer(start, end, total),
+            "_aggregate": _together(transfers),
             "connections": CONNECTIONS,
             "fairness": round(jain(rates), 4),
             "min_conn_goodput": round(min(rates), 1),
@@ -268,6 +298,12 @@ class Bench:
             "rss_per_conn_kb": round((max(peak_rss) - before.rss_mb) * 1024 / CONNECTIONS, 1),
             "peak_rss_mb": round(after.peak_rss_mb, 1),
         }
+
+
+def _together(transfers: list[Transfer]) -> Transfer:
+    """Concurrent transfers as one: first start to last end, all their bytes."""
+    return Transfer(min(t.start for t in transfers), max(t.end for t in transfers),
+                    sum(t.nbytes for t in transfers))
 
 
 def _goodputs(record: dict[str, Any], proxy: Transfer, ref: Transfer, setting: Setting) -> None:
@@ -334,6 +370,10 @@ async def start_servers(nursery: trio.Nursery, sizes: Sizes
         "duplex_down": BenchServer("source", size=sizes.duplex),
         "duplex_up": BenchServer("sink", size=sizes.duplex),
         "duplex_both": BenchServer("duplex", size=sizes.duplex),
+        "mixed_down": BenchServer("source", size=sizes.mixed),
+        **{f"mixed_up{i}": BenchServer("sink", size=sizes.mixed)
+           for i in range(MIXED_EACH_WAY)},  # one each: a sink tells its connections apart
+        "mixed_both": BenchServer("duplex", size=sizes.mixed * MIXED_EACH_WAY),
         "unpaced_down": BenchServer("source", size=sizes.unpaced),
         "unpaced_up": BenchServer("sink", size=sizes.unpaced),
     }
