@@ -17,17 +17,15 @@ from typing import Any
 
 import trio
 
+from .access_modes import ACCESS_MODES, ProxyMode, proxy_mode
 from .report import markdown_table, plot, write_json
 from .scenarios import (
-    ACCESS_MODES,
-    DEFAULT_ACCESS_MODE,
     FULL,
     PACED_SCENARIOS,
     QUICK,
     UNPACED_SCENARIOS,
     Bench,
     Setting,
-    access_mode_args,
     start_servers,
 )
 
@@ -74,8 +72,8 @@ def log(text: str) -> None:
 
 
 async def run(settings: tuple[Setting, ...], scenarios: tuple[str, ...], quick: bool,
-              emulator_args: tuple[str, ...] = (),
-              access_modes: tuple[str, ...] = (DEFAULT_ACCESS_MODE,)) -> list[dict[str, Any]]:
+              modes: tuple[ProxyMode, ...],
+              emulator_args: tuple[str, ...] = ()) -> list[dict[str, Any]]:
     sizes = QUICK if quick else FULL
     records: list[dict[str, Any]] = []
     async with trio.open_nursery() as nursery:
@@ -87,8 +85,8 @@ async def run(settings: tuple[Setting, ...], scenarios: tuple[str, ...], quick: 
                 wanted = UNPACED_SCENARIOS if not setting.baud else PACED_SCENARIOS
                 chosen = tuple(s for s in wanted if s in scenarios)
                 if chosen:
-                    bench = Bench(setting, sizes, servers, ports, cacert, log, chosen,
-                                  emulator_args, access_modes)
+                    bench = Bench(setting, sizes, servers, ports, cacert, log, chosen, modes,
+                                  emulator_args)
                     records += await bench.run()
         nursery.cancel_scope.cancel()
     return records
@@ -104,11 +102,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--setting", action="append", type=parse_setting, metavar="BAUD/MS",
                    help="only these lines, e.g. 115200/2, 3000000/5 or unpaced; "
                         "repeatable")
-    p.add_argument("--access-modes", type=parse_access_modes, default=(DEFAULT_ACCESS_MODE,),
-                   metavar="MODES",
+    p.add_argument("--access-modes", type=parse_access_modes, metavar="MODES",
                    help="the proxy's access modes to measure, e.g. buffer,push (each runs "
                         "its own proxy with --access-mode X; a proxy without that flag "
-                        f"runs buffer mode only); default {DEFAULT_ACCESS_MODE}")
+                        "runs buffer mode only); default: the proxy's own default, with no "
+                        "--access-mode passed (records name the mode it runs)")
     p.add_argument("--scenario", action="append",
                    choices=[*PACED_SCENARIOS, *UNPACED_SCENARIOS],
                    help="only these scenarios; repeatable")
@@ -119,14 +117,12 @@ def main(argv: list[str] | None = None) -> int:
     settings = tuple(ns.setting) if ns.setting else (QUICK_SETTINGS if ns.quick
                                                       else FULL_SETTINGS)
     scenarios = tuple(ns.scenario) if ns.scenario else (*PACED_SCENARIOS, *UNPACED_SCENARIOS)
-    for mode in ns.access_modes:
-        try:
-            access_mode_args(mode)
-        except ValueError as exc:
-            p.error(str(exc))
+    try:
+        modes = tuple(proxy_mode(mode) for mode in ns.access_modes or (None,))
+    except ValueError as exc:
+        p.error(str(exc))
     started = time.monotonic()
-    records = trio.run(run, settings, scenarios, ns.quick, tuple(ns.emulator_arg),
-                       ns.access_modes)
+    records = trio.run(run, settings, scenarios, ns.quick, modes, tuple(ns.emulator_arg))
     meta = {**machine(), "quick": ns.quick, "seconds": round(time.monotonic() - started, 1),
             "command": "python -m tests.benchmarks " + " ".join(argv or sys.argv[1:])}
     table = markdown_table(records)

@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from .ppp_bound import bound_fields
+
 COLUMNS = (
     ("scenario", "scenario", "{}"),
     ("line", "line", "{}"),
@@ -15,6 +17,8 @@ COLUMNS = (
     ("transparent_goodput", "transparent B/s", "{:,.0f}"),
     ("ratio", "ratio", "{:.3f}"),
     ("proxy_share", "proxy / line", "{:.3f}"),
+    ("ppp_share", "PPP bound / line", "{:.3f}"),
+    ("ppp_ratio", "proxy / PPP", "{:.3f}"),
     ("fairness", "fairness", "{:.4f}"),
     ("median_ms", "median ms", "{:.1f}"),
     ("p95_ms", "p95 ms", "{:.1f}"),
@@ -38,13 +42,27 @@ def line_label(record: dict[str, Any]) -> str:
     return f"{label} bucket" if record.get("pacing") == "emulator" else label
 
 
+def mode_label(record: dict[str, Any]) -> str:
+    mode = record.get("access_mode", "buffer")
+    return f"{mode} (default)" if record.get("access_mode_default") else mode
+
+
+def with_bound(record: dict[str, Any]) -> dict[str, Any]:
+    """``record`` with its PPP bound, also when it was saved before the bound was."""
+    if "ppp_share" in record or "proxy_goodput" not in record:
+        return record
+    return {**record, **bound_fields(record["scenario"], record["baud"],
+                                     record["proxy_goodput"])}
+
+
 def markdown_table(records: list[dict[str, Any]]) -> str:
     rows = ["| " + " | ".join(title for _, title, _ in COLUMNS) + " |",
             "|" + "|".join("---" for _ in COLUMNS) + "|"]
-    for record in records:
+    labels = {"line": line_label, "access_mode": mode_label}
+    for record in map(with_bound, records):
         cells = []
         for key, _, fmt in COLUMNS:
-            value = line_label(record) if key == "line" else record.get(key)
+            value = labels[key](record) if key in labels else record.get(key)
             cells.append("" if value is None else fmt.format(value))
         rows.append("| " + " | ".join(cells) + " |")
     return "\n".join(rows)
@@ -60,7 +78,8 @@ def plot(records: list[dict[str, Any]], path: Path) -> bool:
     """Goodput as a share of line rate: transparent, then each access mode, side by side.
 
     One group of bars per scenario and line; the number over a proxy bar is
-    its ratio to transparent mode.  False without matplotlib.
+    its ratio to transparent mode; a black line over a group is the PPP bound
+    (``ppp_bound``) in the same units.  False without matplotlib.
     """
     try:
         import matplotlib
@@ -69,7 +88,7 @@ def plot(records: list[dict[str, Any]], path: Path) -> bool:
         import matplotlib.pyplot as plt
     except ImportError:
         return False
-    paced = [r for r in records if r.get("proxy_share") is not None]
+    paced = [with_bound(r) for r in records if r.get("proxy_share") is not None]
     if not paced:
         return False
     groups: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
@@ -93,16 +112,24 @@ def plot(records: list[dict[str, Any]], path: Path) -> bool:
             if mode in g:
                 ax.text(x, g[mode]["proxy_share"] + 0.01, f"{g[mode]['ratio']:.2f}",
                         ha="center", va="bottom", fontsize=6)
+    labelled = False
+    for x, g in zip(xs, groups.values(), strict=True):
+        bound = next(iter(g.values())).get("ppp_share")
+        if bound is not None:
+            ax.hlines(bound, x - 0.45, x + 0.45, colors="black", linewidth=1.2,
+                      label=None if labelled else "bound of PPP with TLS on the host")
+            labelled = True
     ax.set_xticks(xs)
     ax.set_xticklabels([f"{scenario}\n{line}" for scenario, line in groups], fontsize=7,
                        rotation=60, ha="right")
-    ax.set_ylabel("goodput / line rate (8N1; duplex: both directions added)")
-    top = max(max(r["proxy_share"], r["transparent_share"]) for r in paced)
+    ax.set_ylabel("goodput / line rate (8N1; duplex, mixed: both ways added)")
+    top = max(max(r["proxy_share"], r["transparent_share"], r.get("ppp_share", 0))
+              for r in paced)
     ax.set_ylim(0, max(1.22, top + 0.25))
     ax.axhline(1.0, color="grey", linewidth=0.5)
     ax.set_title("ssl-proxy vs transparent mode on the same emulated line "
                  "(numbers: proxy / transparent)", fontsize=9)
-    ax.legend(loc="upper right", ncol=len(modes) + 1, fontsize=8)
+    ax.legend(loc="upper right", ncol=len(modes) + 2, fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)

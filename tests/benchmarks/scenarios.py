@@ -9,8 +9,6 @@ one record (a dict, see ``docs/benchmarks.md`` for the fields).
 from __future__ import annotations
 
 import statistics
-import subprocess
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,29 +17,15 @@ from typing import Any
 import trio
 
 from . import clients
+from .access_modes import ProxyMode
+from .ppp_bound import bound_fields
 from .processes import ProcStats, emulator_process, proxy_process
 from .servers import BenchServer, BenchServers, payload
 from .transparent import DuplexTransfer, ReferenceModem, Transfer
 
 MB = 1_000_000
 CONNECTIONS = 12
-#: The proxy's ``--access-mode`` values.  A proxy that knows the flag gets it
-#: for every mode (its own default may be either); one that does not (before
-#: issue 15 item 2) can only run buffer mode, without the flag.
-ACCESS_MODES = ("buffer", "push")
-DEFAULT_ACCESS_MODE = "buffer"
-
-
-def access_mode_args(mode: str, program: str = "proxy.cli") -> tuple[str, ...]:
-    """The proxy's flags for ``mode``; ValueError when the proxy cannot run it."""
-    help_text = subprocess.run([sys.executable, "-m", program, "--help"], capture_output=True,
-                               text=True, check=False).stdout
-    if "--access-mode" in help_text:
-        return ("--access-mode", mode)
-    if mode == "buffer":
-        return ()
-    raise ValueError(f"this ssl-proxy has no --access-mode, so it cannot run {mode} mode "
-                     "(merge issue 15 item 2 first, or use --access-modes buffer)")
+MIXED_EACH_WAY = CONNECTIONS // 2  # mixed: this many uploads and as many downloads
 
 
 @dataclass(frozen=True)
@@ -75,16 +59,15 @@ class Sizes:
     reply: int
     exchanges: int
     unpaced: int
-
-
     duplex: int  # each way
+    mixed: int  # per connection
 
 
 FULL = Sizes(download=1 << 20, upload=1 << 20, download12=256 << 10, request=200,
-             reply=2048, exchanges=50, unpaced=8 << 20, duplex=1 << 20)
+             reply=2048, exchanges=50, unpaced=8 << 20, duplex=1 << 20, mixed=1 << 20)
 QUICK = Sizes(download=64 << 10, upload=64 << 10, download12=8 << 10, request=200,
-              reply=2048, exchanges=20, unpaced=2 << 20, duplex=64 << 10)
-PACED_SCENARIOS = ("download", "upload", "download12", "reqresp", "duplex")
+              reply=2048, exchanges=20, unpaced=2 << 20, duplex=64 << 10, mixed=16 << 10)
+PACED_SCENARIOS = ("download", "upload", "download12", "reqresp", "duplex", "mixed")
 UNPACED_SCENARIOS = ("unpaced",)
 
 
@@ -106,10 +89,10 @@ class Bench:
 
     def __init__(self, setting: Setting, sizes: Sizes, servers: BenchServers,
                  ports: dict[str, BenchServer], cacert: Path, log: Callable[[str], None],
-                 scenarios: tuple[str, ...], emulator_args: tuple[str, ...] = (),
-                 access_modes: tuple[str, ...] = (DEFAULT_ACCESS_MODE,)) -> None:
+                 scenarios: tuple[str, ...], modes: tuple[ProxyMode, ...],
+                 emulator_args: tuple[str, ...] = ()) -> None:
         self.setting = setting
-        self.access_modes = access_modes
+        self.modes = modes
         self.emulator_args = emulator_args
         self.sizes = sizes
         self.servers = servers
@@ -120,10 +103,10 @@ class Bench:
         self.reference: dict[str, Any] = {}
         self.records: list[dict[str, Any]] = []
 
-    def _base(self, scenario: str, access_mode: str) -> dict[str, Any]:
+    def _base(self, scenario: str, mode: ProxyMode) -> dict[str, Any]:
         s = self.setting
         return {"scenario": scenario, "baud": s.baud, "latency_ms": s.latency_ms,
-                "access_mode": access_mode,
+                "access_mode": mode.name, "access_mode_default": mode.default,
                 "emulator_args": " ".join(self.emulator_args),
                 "line_rate": s.line_rate,
                 "pacing": "strict"}
@@ -140,17 +123,16 @@ class Bench:
                     self.log(f"[{s.label}] transparent {scenario}: "
                              f"{_describe(self.reference[scenario])}")
             remote_ports = sorted({srv.port for srv in self.ports.values()})
-            for mode in self.access_modes:
-                extra = access_mode_args(mode)
+            for mode in self.modes:
                 async with proxy_process(emulator.device, s.serial_baud, remote_ports,
-                                         self.cacert, extra=extra) as proxy:
+                                         self.cacert, extra=mode.args) as proxy:
                     for scenario in self.scenarios:
                         emu_before = emulator.stats()
                         record = await self._proxy(proxy, scenario, mode)
                         emu_after = emulator.stats()
                         record["emulator_cpu_s"] = round(emu_after.cpu_s - emu_before.cpu_s, 3)
                         self.records.append(record)
-                        self.log(f"[{s.label} {mode}] proxy {scenario}: "
+                        self.log(f"[{s.label} {mode.name}] proxy {scenario}: "
                                  f"ratio {record['ratio']:.3f}")
         return self.records
 
@@ -171,6 +153,10 @@ class Bench:
                                      z.reply, z.exchanges + 1)
         if scenario == "duplex":
             return await ref.duplex(self.ports["duplex_both"], payload(z.duplex), z.duplex)
+        if scenario == "mixed":
+            # One session reading and writing what the 12 connections move together.
+            total = z.mixed * MIXED_EACH_WAY
+            return await ref.duplex(self.ports["mixed_both"], payload(total), total)
         if scenario == "unpaced":
             down = await ref.download(self.ports["unpaced_down"].port, z.unpaced)
             up = await ref.upload(self.ports["unpaced_up"], payload(z.unpaced))
@@ -179,12 +165,12 @@ class Bench:
 
     # -- the proxy ---------------------------------------------------------------
 
-    async def _proxy(self, proxy, scenario: str, access_mode: str) -> dict[str, Any]:
+    async def _proxy(self, proxy, scenario: str, mode: ProxyMode) -> dict[str, Any]:
         z = self.sizes
         ref = self.reference[scenario]
         local = proxy.ports
         before = proxy.stats()
-        record = self._base(scenario, access_mode)
+        record = self._base(scenario, mode)
         if scenario == "download":
             t = await clients.download(local[self.ports["download"].port], z.download)
             _goodputs(record, t, ref, self.setting)
@@ -217,6 +203,8 @@ class Bench:
             )
         elif scenario == "duplex":
             record.update(await self._duplex(local, ref))
+        elif scenario == "mixed":
+            record.update(await self._mixed(local, ref))
         elif scenario == "unpaced":
             down = await clients.download(local[self.ports["unpaced_down"].port], z.unpaced)
             mid = proxy.stats()
@@ -232,6 +220,7 @@ class Bench:
                 upload_ratio=round(up.goodput / ref["upload"].goodput, 3),
                 upload_cpu_s_per_mb=round((after.cpu_s - mid.cpu_s) / (up.nbytes / MB), 3),
             )
+        record.update(bound_fields(scenario, self.setting.baud, record["proxy_goodput"]))
         after = proxy.stats()
         record["proxy_cpu_s"] = round(after.cpu_s - before.cpu_s, 3)
         record.setdefault("peak_rss_mb", round(after.peak_rss_mb, 1))
@@ -255,6 +244,33 @@ class Bench:
             nursery.start_soon(up)
         return duplex_fields(DuplexTransfer(results["down"], results["up"]), ref, self.setting)
 
+    async def _mixed(self, local: dict[int, int], ref: DuplexTransfer) -> dict[str, Any]:
+        """6 downloads and 6 uploads of ``sizes.mixed`` each, all started together;
+        each direction's goodput is its bytes over its first start to its last byte."""
+        z = self.sizes
+        down_port = local[self.ports["mixed_down"].port]
+        sinks = [self.ports[f"mixed_up{i}"] for i in range(MIXED_EACH_WAY)]
+        data = payload(z.mixed)
+        downs: list[Transfer] = []
+        ups: list[Transfer] = []
+
+        async def down() -> None:
+            downs.append(await clients.download(down_port, z.mixed))
+
+        async def up(sink: BenchServer) -> None:
+            ups.append(await clients.upload(local[sink.port], sink, data))
+
+        async with trio.open_nursery() as nursery:
+            for sink in sinks:
+                nursery.start_soon(down)
+                nursery.start_soon(up, sink)
+        fields = duplex_fields(DuplexTransfer(_together(downs), _together(ups)), ref,
+                               self.setting)
+        fields.update(connections=len(downs) + len(ups),
+                      down_fairness=round(jain([t.goodput for t in downs]), 4),
+                      up_fairness=round(jain([t.goodput for t in ups]), 4))
+        return fields
+
     async def _download12(self, proxy, before: ProcStats) -> dict[str, Any]:
         z = self.sizes
         port = proxy.ports[self.ports["download12"].port]
@@ -270,12 +286,9 @@ class Bench:
             transfers = await clients.concurrent_downloads(port, z.download12, CONNECTIONS)
             nursery.cancel_scope.cancel()
         rates = [t.goodput for t in transfers]
-        start = min(t.start for t in transfers)
-        end = max(t.end for t in transfers)
-        total = sum(t.nbytes for t in transfers)
         after = proxy.stats()
         return {
-            "_aggregate": Transfer(start, end, total),
+            "_aggregate": _together(transfers),
             "connections": CONNECTIONS,
             "fairness": round(jain(rates), 4),
             "min_conn_goodput": round(min(rates), 1),
@@ -285,6 +298,12 @@ class Bench:
             "rss_per_conn_kb": round((max(peak_rss) - before.rss_mb) * 1024 / CONNECTIONS, 1),
             "peak_rss_mb": round(after.peak_rss_mb, 1),
         }
+
+
+def _together(transfers: list[Transfer]) -> Transfer:
+    """Concurrent transfers as one: first start to last end, all their bytes."""
+    return Transfer(min(t.start for t in transfers), max(t.end for t in transfers),
+                    sum(t.nbytes for t in transfers))
 
 
 def _goodputs(record: dict[str, Any], proxy: Transfer, ref: Transfer, setting: Setting) -> None:
@@ -351,6 +370,10 @@ async def start_servers(nursery: trio.Nursery, sizes: Sizes
         "duplex_down": BenchServer("source", size=sizes.duplex),
         "duplex_up": BenchServer("sink", size=sizes.duplex),
         "duplex_both": BenchServer("duplex", size=sizes.duplex),
+        "mixed_down": BenchServer("source", size=sizes.mixed),
+        **{f"mixed_up{i}": BenchServer("sink", size=sizes.mixed)
+           for i in range(MIXED_EACH_WAY)},  # one each: a sink tells its connections apart
+        "mixed_both": BenchServer("duplex", size=sizes.mixed * MIXED_EACH_WAY),
         "unpaced_down": BenchServer("source", size=sizes.unpaced),
         "unpaced_up": BenchServer("sink", size=sizes.unpaced),
     }
