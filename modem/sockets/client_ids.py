@@ -1,6 +1,14 @@
-"""The module's socket IDs (``<clientID>`` 0-11, manual 2.1.2) as a pool."""
+"""The module's socket IDs (``<clientID>`` 0-11, manual 2.1.2) as a pool.
+
+An ID comes back into use as late as possible: the one freed longest ago is
+handed out first.  A closed socket's late pushes are dropped at the barrier
+of the next ``+QSSLOPEN`` for its ID (``modem.sockets.socket_table``); rotating
+the IDs keeps that barrier far from the close whenever there is room.
+"""
 
 from __future__ import annotations
+
+from collections import deque
 
 import trio
 
@@ -10,16 +18,15 @@ __all__ = ["CLIENT_IDS", "ClientIdPool"]
 
 
 class ClientIdPool:
-    """Hands out client IDs, lowest first; ``acquire`` waits while all are taken.
-
-    Waiters are served first come, first served.
+    """Hands out client IDs, the longest free first; ``acquire`` waits while all
+    are taken.  Waiters are served first come, first served.
     """
 
     def __init__(self, capacity: int = CLIENT_IDS) -> None:
         if not 1 <= capacity <= CLIENT_IDS:
             raise ValueError(f"capacity must be 1-{CLIENT_IDS}, not {capacity}")
         self.capacity = capacity
-        self._free = list(range(capacity))
+        self._free: deque[int] = deque(range(capacity))
         self._limiter = trio.Semaphore(capacity)
 
     @property
@@ -32,14 +39,12 @@ class ClientIdPool:
 
     async def acquire(self) -> int:
         await self._limiter.acquire()
-        self._free.sort()
-        return self._free.pop(0)
+        return self._free.popleft()
 
     def acquire_nowait(self) -> int:
         """An ID now, or ``trio.WouldBlock``."""
         self._limiter.acquire_nowait()
-        self._free.sort()
-        return self._free.pop(0)
+        return self._free.popleft()
 
     def release(self, client_id: int) -> None:
         if client_id in self._free or not 0 <= client_id < self.capacity:

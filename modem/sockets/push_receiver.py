@@ -87,18 +87,6 @@ class PushReceiver:
                             "backpressure", self.client_id, self.client_id)
         self._life.wake()
 
-    async def stay_in_buffer_mode(self) -> None:
-        """``AT+QISWTMD=<id>,0`` for good: the open's URC never reached this
-        port, so neither would pushed data (manual 1.3: pushes go out as URCs)."""
-        inbox = self.inbox
-        resp = await self._run(commands.qiswtmd(self.client_id, AccessMode.BUFFER.code))
-        inbox.switch_refused = True
-        if resp.ok:
-            inbox.state = PushState.BUFFER
-            self._schedule.read_again = True
-        log.warning("socket %d: URCs do not reach this port; %s", self.client_id, "buffer mode"
-                    if resp.ok else "AT+QISWTMD refused: its pushes may never arrive")
-
     async def switch_to_push(self) -> None:
         """``AT+QISWTMD=<id>,1`` once the reader caught up (the reader's task)."""
         inbox = self.inbox

@@ -161,12 +161,6 @@ class SslSocket(trio.abc.Stream):
         """The socket is gone (module lost, PDP context dropped...)."""
         self._life.fail(failure)
 
-    async def stay_in_buffer_mode(self) -> None:
-        """Push mode: switch to buffer mode for good (``PushReceiver.stay_in_buffer_mode``)."""
-        if self._push_receiver is None:
-            raise RuntimeError(f"socket {self.client_id} is not in push mode")
-        await self._push_receiver.stay_in_buffer_mode()
-
     # -- trio.abc.Stream: sending --------------------------------------------
 
     async def send_all(self, data: bytes | bytearray | memoryview) -> None:

@@ -56,6 +56,9 @@ FAULT_KINDS = ("noise", "send_fail", "peer_close", "slow_handshake", "pdp_deact"
 FAULT_WEIGHTS = (3, 3, 4, 2, 1, 1, 1)
 SERVER_CHECK_WAIT = 45.0
 MAX_FAILURES_LISTED = 300
+"""Failures listed in the report at most, except integrity failures: every
+corrupted, misdelivered or truncated record is kept, whatever the cap."""
+INTEGRITY_OUTCOMES = ("corrupted", "misdelivered", "truncated")
 
 
 @dataclass(frozen=True)
@@ -86,6 +89,7 @@ class Tally:
     outcomes: Counter[str] = field(default_factory=Counter)
     errors: Counter[str] = field(default_factory=Counter)
     failures: list[dict[str, Any]] = field(default_factory=list)
+    integrity_failures: list[dict[str, Any]] = field(default_factory=list)
     corrupted: int = 0
     client_bytes: int = 0
     rss_samples: list[tuple[float, float, int]] = field(default_factory=list)
@@ -97,7 +101,10 @@ class Tally:
             self.corrupted += 1
         if result.outcome not in ("ok", "vanished") or result.server_check == "mismatch":
             self.errors[_normalise(result.error)] += 1
-            if len(self.failures) < MAX_FAILURES_LISTED:
+            integrity = result.outcome in INTEGRITY_OUTCOMES or result.server_check == "mismatch"
+            if integrity:
+                self.integrity_failures.append(result.as_dict())
+            elif len(self.failures) < MAX_FAILURES_LISTED:
                 self.failures.append(result.as_dict())
 
 
@@ -325,6 +332,7 @@ class Soak:
             "silently_truncated": truncated,
             "hung": hung,
             "errors_seen": dict(t.errors.most_common()),
+            "integrity_failures": t.integrity_failures,
             "failures": t.failures,
             "proxy_counters": counters.as_dict(),
             "proxy_warnings": dict(watch.warnings.most_common()),
