@@ -56,6 +56,7 @@ from modem.core.line_counts import LineCounts
 from modem.core.module_state import ModuleState
 from modem.core.profile import TlsProfile
 from modem.link.channel import AtChannel, RdyMeans
+from modem.link.frame_probe import confirm_quiet_frames
 from modem.options import ModemOptions
 from modem.sockets.socket_table import SocketTable
 
@@ -193,6 +194,7 @@ class Supervisor:
                         self.recoveries += 1
                     nursery.start_soon(self._keep_pdp, channel)
                     nursery.start_soon(self._table.close_unconfirmed, channel)
+                    nursery.start_soon(confirm_quiet_frames, channel)
                     if self._clock is not None:
                         nursery.start_soon(partial(
                             keep_clock, channel, options.host_clock, self._clock,

@@ -166,6 +166,7 @@ class AtChannel:
         self.rdy_means = RdyMeans.BOOTING
         self.restarts_seen = 0
         self.line_counts = line_counts if line_counts is not None else LineCounts()
+        self._frame_waits = trio.Event()  # set when a push frame waits for its end
 
     # -- failure ------------------------------------------------------------
 
@@ -204,12 +205,36 @@ class AtChannel:
                 self.line_counts.from_module += len(data)
                 for event in self._conn.receive_data(data):
                     self._dispatch(event)
+                if self._conn.awaiting_frame_end:
+                    self._frame_waits.set()
         except ModemError as exc:  # a bug of ours surfacing as a protocol error
             log.exception("reader stopped")
             self.fail(exc)
 
+    # -- push frames that wait for their end (modem.core.frames) -----------------
+
+    async def frame_waits(self) -> None:
+        """Until a push frame is in whose end the module has not confirmed yet."""
+        await self._frame_waits.wait()
+        self._frame_waits = trio.Event()
+
+    @property
+    def frame_unconfirmed(self) -> bool:
+        """A push frame still waits for the unit that confirms its end."""
+        return self._conn.awaiting_frame_end
+
+    @property
+    def idle(self) -> bool:
+        """No command is on the line or waiting for it."""
+        return not self._lock.locked() and self._pending is None and self._ahead is None
+
     def _dispatch(self, event: ev.Event) -> None:
         trace = self._trace
+        if isinstance(event, ev.LineLost) and self._pending is not None:
+            # Its answer may be among the bytes dropped: it cannot be trusted.
+            self._pending.violation = event.reason
+            self._pending.prompted.set()
+            self._pending.done.set()
         if isinstance(event, ev.Urc):
             if trace:
                 trace_log.debug("< %s", _describe(event, self._show_head))
@@ -354,6 +379,7 @@ class AtChannel:
                 self._line = LineState.NEEDS_RESYNC
                 ahead.outcome = ModuleTimeout(f"{ahead.command.loggable}: no answer in time")
             elif pending.violation is not None:
+                self._conn.abort_command()
                 self._line = LineState.NEEDS_RESYNC
                 ahead.outcome = AtProtocolError(
                     f"{ahead.command.loggable}: module broke the framing "
@@ -379,9 +405,9 @@ class AtChannel:
                 if payload is not None:
                     await pending.prompted.wait()
                     self._check()
-                    if pending.response.final is not None:
+                    if pending.response.final is not None or pending.violation is not None:
                         timed_out = False
-                        return pending.response  # refused before the prompt
+                        return self._answered(command, pending)  # refused before the prompt
                     if self._trace:
                         secret = command.text.startswith("AT+QFUPL")
                         trace_log.debug("> %s", f"[{len(payload)} bytes]" if secret
@@ -394,16 +420,22 @@ class AtChannel:
                 self._conn.abort_command()
                 self._line = LineState.NEEDS_RESYNC
                 raise ModuleTimeout(f"{command.loggable}: no answer within {timeout:g} s")
-            self.commands_run += 1
-            if pending.violation is not None:
-                self._line = LineState.NEEDS_RESYNC
-                raise AtProtocolError(
-                    f"{command.loggable}: module broke the framing ({pending.violation})",
-                    side="module")
-            return pending.response
+            return self._answered(command, pending)
         finally:
             self._pending = None
             self._in_flight = None
+
+    def _answered(self, command: Command, pending: _Pending) -> Response:
+        """The response of a command that ended; ``AtProtocolError`` when its framing
+        was broken (the line resynchronises before the next command)."""
+        self.commands_run += 1
+        if pending.violation is not None:
+            self._conn.abort_command()  # a lost line may have dropped its final result
+            self._line = LineState.NEEDS_RESYNC
+            raise AtProtocolError(
+                f"{command.loggable}: module broke the framing ({pending.violation})",
+                side="module")
+        return pending.response
 
     async def _send(self, data: bytes) -> None:
         try:

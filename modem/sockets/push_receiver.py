@@ -43,7 +43,26 @@ class PushReceiver:
         self._schedule = schedule
         self._run = run
         self._start_task = start_task
+        self.kept_check_due = False
+        """``+QSSLURC: "recv",<id>`` came while the module pushes (or during the
+        switch to push): it may have kept data in its buffer, older than any
+        push since; the reader reads the buffer before the inbox."""
+        self.handed_out_since_push = 0
+        """Pushed bytes the reader took since push mode began (or resumed)."""
 
+    @property
+    def has_turn(self) -> bool:
+        """The reader takes from this side first: kept data to check, pushed bytes
+        in the inbox, or a module that pushes (reads wait for pushes)."""
+        return self.kept_check_due or bool(self.inbox) or self.inbox.state.module_pushes
+
+    def buffered_data_announced(self) -> None:
+        """``+QSSLURC: "recv",<id>``: in buffer mode the reader's hint; while the
+        module pushes, or while it is asked to, a sign that firmware kept data
+        unpushed (``kept_check_due``)."""
+        if self.inbox.state in (PushState.PUSH, PushState.TO_PUSH):
+            self.kept_check_due = True
+            self._life.wake()
     def deliver(self, data: bytes) -> bool:
         """``+QSSLURC: "recv",<id>,<len>`` and its data (the reader task).
 
@@ -87,14 +106,41 @@ class PushReceiver:
                             "backpressure", self.client_id, self.client_id)
         self._life.wake()
 
-    async def switch_to_push(self) -> None:
-        """``AT+QISWTMD=<id>,1`` once the reader caught up (the reader's task)."""
+    async def switch_to_buffer_now(self) -> bool:
+        """Buffer mode before the reader goes on (the reader's task: an idle close,
+        or data the module announced in its buffer); False when the module
+        refuses it.  A switch already under way is waited for."""
         inbox = self.inbox
+        while inbox.state is PushState.TO_BUFFER:
+            await self._life.woken()
+            self._life.check_usable()
+        if inbox.state is PushState.PUSH:
+            if inbox.switch_refused:
+                return False
+            inbox.state = PushState.TO_BUFFER
+            await self._switch_to_buffer()
+        return inbox.state is PushState.BUFFER
+
+    async def switch_to_push(self) -> None:
+        """``AT+QISWTMD=<id>,1`` once the reader caught up (the reader's task).
+
+        The manual does not say what the module does with its buffer then (the
+        emulator pushes it, first).  Firmware that keeps it would leave it
+        behind newer pushes, so the reader checks at once (``kept_check_due``:
+        one ``AT+QSSLRECV``, which such firmware must answer with what it kept,
+        a guess; firmware that pushes its buffer refuses it or finds nothing),
+        and never switches back again on firmware found to keep it."""
+        inbox = self.inbox
+        if self._schedule.health.keeps_buffer_on_push:
+            inbox.switch_refused = True
+            return
         inbox.state = PushState.TO_PUSH
         resp = await self._run(commands.qiswtmd(self.client_id, AccessMode.PUSH.code))
         if resp.ok:
             inbox.state = PushState.PUSH
             inbox.returns += 1
+            self.handed_out_since_push = 0
+            self.kept_check_due = True
             log.debug("socket %d: push mode again", self.client_id)
             self._schedule.restart_gaps()
         else:
