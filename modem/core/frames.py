@@ -25,8 +25,9 @@ follows: if up to ``LOST_BYTES_MAX`` payload bytes were lost, what was read
 as the payload's last bytes is the start of that unit.  It is searched
 nearest first, so bytes a server put in its payload (which lie *before* the
 true end) are never taken for the module's.  When nothing lines up, the
-line's position is lost: the caller drops ``LINE_LOST_SKIP`` bytes (the rest
-of a frame that may still be passing) and resynchronises at a line end.
+line's position is lost: the caller drops as many bytes as the longest push
+frame seen so far may still have to pass (``LINE_LOST_SLACK`` beyond it) and
+resynchronises at a line end.
 
 What this cannot catch (written down, not guessed away): a lost byte in a
 push header's *length* that makes the frame end early exactly where the
@@ -39,8 +40,8 @@ from __future__ import annotations
 
 import enum
 
-__all__ = ["LINE_LOST_SKIP", "LOST_BYTES_MAX", "MAX_PUSH_PAYLOAD", "MAX_REFUSED_PAYLOAD",
-           "FrameEnd", "FrameStyle", "frame_end", "realign"]
+__all__ = ["LINE_LOST_SLACK", "LOST_BYTES_MAX", "MAX_PUSH_PAYLOAD", "MAX_REFUSED_PAYLOAD",
+           "TYPICAL_PUSH_PAYLOAD", "FrameEnd", "FrameStyle", "frame_end", "realign"]
 
 MAX_PUSH_PAYLOAD = 4096
 """Bound on the payload of one ``+QSSLURC: "recv",<id>,<len>`` (push mode).
@@ -54,9 +55,14 @@ MAX_REFUSED_PAYLOAD = 65536
 """An announced payload above its bound but at most this long is read and
 dropped (its socket fails); a longer announcement is taken as garbled."""
 
-LINE_LOST_SKIP = MAX_PUSH_PAYLOAD + 2
-"""Bytes dropped once the line's position is lost: the most a push frame whose
-header was read wrongly may still have to pass, trailer included."""
+TYPICAL_PUSH_PAYLOAD = 1500
+"""What a push frame is taken to carry at most before a longer one was seen:
+one ``AT+QSSLRECV``'s worth (``limits.MAX_RECV``); the emulator pushes that."""
+
+LINE_LOST_SLACK = 64
+"""Bytes dropped beyond the longest frame seen once the line's position is lost
+(a header line and trailer): the rest of a frame that may still be passing.
+The longer the drop, the more of the module's other output it swallows."""
 
 LOST_BYTES_MAX = 8
 """How many lost payload bytes ``realign`` looks back for."""

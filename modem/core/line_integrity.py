@@ -9,7 +9,9 @@ socket and are counted as its ending).
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
+
+from modem.core.frames import FrameStyle
 
 __all__ = ["LineIntegrity"]
 
@@ -32,7 +34,12 @@ class LineIntegrity:
     """Push-mode opens whose first data could not be vouched for (their
     ``+QSSLOPEN`` never came, or the line lost its place meanwhile): closed and
     opened again in buffer mode before the client saw a byte."""
+    push_style: FrameStyle | None = None
+    """How this module ends push frames (``modem.core.frames``), once learned."""
 
-    def report(self) -> dict[str, int]:
+    def report(self) -> dict[str, int | str | None]:
         """For the status page (JSON-able)."""
-        return asdict(self)
+        counts: dict[str, int | str | None] = {
+            f.name: getattr(self, f.name) for f in fields(self) if f.name != "push_style"}
+        counts["push_frame_style"] = None if self.push_style is None else self.push_style.value
+        return counts

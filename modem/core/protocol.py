@@ -26,22 +26,23 @@ payload is never read as lines, also when it is refused.
 
 from __future__ import annotations
 
-import enum
 import re
 
 from modem.core import events as ev
 from modem.core.at_command import Command, Framing
 from modem.core.errors import AtProtocolError
 from modem.core.frames import (
-    LINE_LOST_SKIP,
+    LINE_LOST_SLACK,
     MAX_PUSH_PAYLOAD,
     MAX_REFUSED_PAYLOAD,
+    TYPICAL_PUSH_PAYLOAD,
     FrameEnd,
     FrameStyle,
     frame_end,
     realign,
 )
 from modem.core.limits import CLIENT_IDS
+from modem.core.reader_mode import ReaderMode
 from modem.core.transparent_data import TransparentScanner
 from modem.core.urc_lines import known_urc
 
@@ -69,39 +70,6 @@ _GARBLED_PUSH = re.compile(r",.*,|recv.*[0-9]\s*,\s*[0-9]|recv\W*,\s*[0-9]{3,}")
 _RECV_HEAD = re.compile(rf"^\+QSSLRECV:\s*{_NUM}\s*$")
 
 
-class ReaderMode(enum.Enum):
-    """What ``AtConnection`` does with the next bytes from the module."""
-
-    LINES = "lines"
-    """Lines ending in CR LF (result codes, information, echo, URCs) and the
-    ``> `` prompt of a ``Framing.PROMPT_PAYLOAD`` command."""
-
-    DISCARDING = "discarding"
-    """The rest of a line longer than ``max_line``, dropped up to its CR LF."""
-
-    RECV_PAYLOAD = "recv payload"
-    """The n raw bytes announced by ``+QSSLRECV: <n>`` (manual 2.1.4)."""
-
-    PUSH_PAYLOAD = "push payload"
-    """The len raw bytes announced by ``+QSSLURC: "recv",<id>,<len>``
-    (direct push mode, manual 2.2.1)."""
-
-    FRAME_END = "frame end"
-    """After a payload: the next two bytes must be CR LF, or the payload did
-    not end where its length said (``modem.core.frames``)."""
-
-    SKIPPING = "skipping"
-    """A bounded run of bytes dropped: the rest of a payload nobody will use
-    (a read given up, a push over its bound), or of a frame whose end was lost."""
-
-    TRANSPARENT = "transparent"
-    """Raw data after ``CONNECT``, up to ``\\r\\nNO CARRIER\\r\\n``."""
-
-    LEAVING_TRANSPARENT = "leaving transparent"
-    """Raw data after the host sent ``+++``, up to ``NO CARRIER`` or the
-    escape's ``\\r\\nOK\\r\\n`` (manual 1.3)."""
-
-
 _PAYLOAD_MODES = (ReaderMode.RECV_PAYLOAD, ReaderMode.PUSH_PAYLOAD)
 _TRANSPARENT_MODES = (ReaderMode.TRANSPARENT, ReaderMode.LEAVING_TRANSPARENT)
 
@@ -114,7 +82,11 @@ class AtConnection:
     command is in flight.  ``reader_mode``: how the next bytes will be read.
     """
 
-    def __init__(self, *, max_line: int = 4096, push_style: FrameStyle | None = None) -> None:
+    def __init__(self, *, max_line: int = 4096, push_style: FrameStyle | None = None,
+                 distrustful: bool = False) -> None:
+        """``push_style``: how this module ends push frames, when known;
+        ``distrustful``: the line's position was lost before (``_lose_line``), so
+        the first stretch of lines is not believed."""
         self.max_line = max_line
         self.push_style = push_style
         """How this module ends a push frame; learned from its first one (``frames``)."""
@@ -125,6 +97,9 @@ class AtConnection:
         self._payload = bytearray()
         self._push_id = 0
         self._refused = False  # the push being read exceeds its bound: dropped, not delivered
+        self._longest_push = TYPICAL_PUSH_PAYLOAD  # bounds a drop once the line is lost
+        # Bytes of lines after a lost position that may be a payload.
+        self._distrust = TYPICAL_PUSH_PAYLOAD + LINE_LOST_SLACK if distrustful else 0
         # FRAME_END: the payload waiting for its end to be confirmed, and whose.
         self._frame = b""
         self._frame_is_push = False
@@ -261,7 +236,7 @@ class AtConnection:
             del buf[:i]
         cmd = self._command
         if (cmd is not None and cmd.framing is Framing.PROMPT_PAYLOAD
-                and not self._payload_requested and buf[0] == 0x3E):
+                and not self._payload_requested and buf[0] == 0x3E and not self._distrust):
             if len(buf) < 2:
                 return False
             if buf[1] == 0x20:
@@ -284,8 +259,28 @@ class AtConnection:
             return True
         line = bytes(buf[:end]).strip(b"\r\n")
         del buf[: end + 2]
-        self._line(line.decode("latin-1"), out)
+        if self._distrust:
+            self._distrust = max(0, self._distrust - end - 2)
+            self._untrusted_line(line.decode("latin-1"), out)
+        else:
+            self._line(line.decode("latin-1"), out)
         return True
+
+    def _untrusted_line(self, text: str, out: list[ev.Event]) -> None:
+        """A line of the stretch after a lost position (``_lose_line``): it may be
+        a server's data.  A push header fails its socket (its payload is not
+        consumed, and is distrusted too); an answer fails the command in flight;
+        nothing else is believed."""
+        m = _SSLURC.match(text)
+        if m is not None and m.group(1) == "recv" and m.group(3) is not None:
+            if int(m.group(2)) < CLIENT_IDS:
+                out.append(ev.PushFrameBroken(int(m.group(2)), "a push frame in a stretch of "
+                                              "the line that cannot be trusted"))
+            self._distrust += int(m.group(3)) + 2
+        elif self._command is not None and (text in _FINALS or _CME.match(text)):
+            out.append(ev.ProtocolViolation("an answer in a stretch of the line that cannot "
+                                            "be trusted"))
+            self._line(text, out)
 
     def _skip_long_line(self) -> bool:
         """Drop bytes up to the CR LF that ends an over-long line."""
@@ -332,8 +327,8 @@ class AtConnection:
         return self._mode is ReaderMode.FRAME_END and self._frame_is_push
 
     def _take_frame_end(self, out: list[ev.Event]) -> bool:
-        """Hand out a payload once CR LF follows it; else the frame is broken
-        (``modem.core.frames``).  False while the deciding bytes are still due."""
+        """Hand out a payload once its end is confirmed (``frames``); False while
+        the deciding bytes are still due."""
         style = self.push_style if self._frame_is_push else FrameStyle.TRAILER
         verdict, learned = frame_end(self._buf, style)
         if verdict is FrameEnd.UNKNOWN:
@@ -382,7 +377,10 @@ class AtConnection:
         """The line's position is lost: drop the rest of a frame that may be
         passing, then resynchronise at a line end (``LineLost``)."""
         out.append(ev.LineLost(reason))
-        self._skip(LINE_LOST_SKIP, to_line_end=True)
+        self._skip(self._longest_push + LINE_LOST_SLACK, to_line_end=True)
+        # Where that lands may be inside a frame that followed: its rest, at most
+        # the longest frame, is read as lines but not believed.
+        self._distrust = self._longest_push + LINE_LOST_SLACK
 
     def _skip(self, count: int, *, to_line_end: bool) -> None:
         self._skip_left = count
@@ -391,7 +389,7 @@ class AtConnection:
             ReaderMode.DISCARDING if to_line_end else ReaderMode.LINES)
 
     def _take_skipped(self) -> bool:
-        """Drop bytes of a ``SKIPPING`` run; False while some are still due."""
+        """Drop bytes of a ``SKIPPING`` run; False while some are due."""
         take = min(self._skip_left, len(self._buf))
         del self._buf[:take]
         self._skip_left -= take
@@ -484,9 +482,8 @@ class AtConnection:
     def _push_header(self, client_id: int, length: int, out: list[ev.Event]) -> None:
         """``+QSSLURC: "recv",<id>,<len>``: the next len bytes are pushed data.
 
-        A length over ``MAX_PUSH_PAYLOAD`` is still read (and dropped, its
-        socket told: ``PushFrameBroken``), so its bytes are never taken for
-        lines; one over ``MAX_REFUSED_PAYLOAD`` cannot be a real frame."""
+        One over ``MAX_PUSH_PAYLOAD`` is read and dropped (``PushFrameBroken``),
+        never taken for lines; over ``MAX_REFUSED_PAYLOAD`` it cannot be real."""
         if length > MAX_REFUSED_PAYLOAD:
             out.append(ev.PushFrameBroken(client_id, f"push header announces {length} bytes"))
             self._lose_line(out, "a push header with an impossible length")
@@ -494,7 +491,9 @@ class AtConnection:
             self._payload_left = length
             self._push_id = client_id
             self._refused = length > MAX_PUSH_PAYLOAD
+            if not self._refused:
+                self._longest_push = max(self._longest_push, length)
             self._mode = ReaderMode.PUSH_PAYLOAD
-            if not length:  # nothing to collect: its end is due at once
-                self._take_payload(out)
+            if not length:
+                self._take_payload(out)  # nothing to collect: its end is due at once
 

@@ -9,9 +9,10 @@ keeps their family together.
 
 from __future__ import annotations
 
-from modem.core.errors import ModemError
+from modem.core.errors import ModemError, ModuleLost
 
-__all__ = ["EndUnconfirmed", "LineSyncLost", "PushDataLost", "PushOrderUnknown", "StreamHole"]
+__all__ = ["EndUnconfirmed", "LineFramingLost", "LineSyncLost", "PushDataLost",
+           "PushOrderUnknown", "StreamHole"]
 
 _LINE_HINT = ("bytes are being lost on the serial line: use hardware flow control "
               "(--rtscts) or the module's USB AT port")
@@ -64,3 +65,16 @@ class PushOrderUnknown(StreamHole):
         super().__init__(f"socket {client_id}: buffered and pushed data arrived in an "
                          "order that cannot be restored")
         self.client_id = client_id
+
+
+class LineFramingLost(ModuleLost):
+    """The reader lost its place in the module's output (a garbled push header, a
+    frame whose end could not be found): what follows may be a server's data
+    read as the module's answers.  The line starts over as after a lost module:
+    every socket fails, the module is brought up again, and its bring-up closes
+    the sockets it still holds (docs/reliability.md)."""
+
+    hint = _LINE_HINT
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"the module's output lost its framing ({reason}); starting over")

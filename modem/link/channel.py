@@ -37,9 +37,11 @@ from modem.core.errors import (
     ModuleLost,
     ModuleTimeout,
 )
+from modem.core.frames import FrameStyle
 from modem.core.line_counts import LineCounts
 from modem.core.protocol import AtConnection, Command, Framing
 from modem.core.redaction import redact
+from modem.core.stream_errors import LineFramingLost
 
 log = logging.getLogger("modem.channel")
 trace_log = logging.getLogger("modem.at")
@@ -139,6 +141,8 @@ class AtChannel:
         command_timeout_cap: float = math.inf,
         trace_payload: bool = False,
         line_counts: LineCounts | None = None,
+        push_style: FrameStyle | None = None,
+        distrustful: bool = False,
     ) -> None:
         """``command_timeout_cap`` bounds every command's own ``timeout`` (the
         manual's maximum response time); tests pass a few seconds so as not
@@ -153,7 +157,7 @@ class AtChannel:
         self._trace = trace
         self._show_head = trace_payload
         self._timeout_cap = command_timeout_cap
-        self._conn = AtConnection()
+        self._conn = AtConnection(push_style=push_style, distrustful=distrustful)
         self._lock = trio.Lock()  # FIFO-fair: waiters take turns
         self._pending: _Pending | None = None
         self._in_flight: trio.CancelScope | None = None  # the command's time on the line
@@ -219,6 +223,11 @@ class AtChannel:
         self._frame_waits = trio.Event()
 
     @property
+    def push_style(self) -> FrameStyle | None:
+        """How the module ends push frames, as learned on this channel."""
+        return self._conn.push_style
+
+    @property
     def frame_unconfirmed(self) -> bool:
         """A push frame still waits for the unit that confirms its end."""
         return self._conn.awaiting_frame_end
@@ -230,11 +239,12 @@ class AtChannel:
 
     def _dispatch(self, event: ev.Event) -> None:
         trace = self._trace
-        if isinstance(event, ev.LineLost) and self._pending is not None:
-            # Its answer may be among the bytes dropped: it cannot be trusted.
-            self._pending.violation = event.reason
-            self._pending.prompted.set()
-            self._pending.done.set()
+        if isinstance(event, ev.LineLost):
+            # Data and answers can no longer be told apart: the sockets that may
+            # have lost data fail (the router), then the line starts over.
+            self._on_urc(event)
+            self.fail(LineFramingLost(event.reason))
+            return
         if isinstance(event, ev.Urc):
             if trace:
                 trace_log.debug("< %s", _describe(event, self._show_head))

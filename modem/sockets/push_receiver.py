@@ -18,7 +18,9 @@ from collections.abc import Awaitable, Callable
 from modem.core import commands
 from modem.core.at_command import Command
 from modem.core.errors import ModemError, PushOverrun
+from modem.core.limits import MAX_RECV
 from modem.core.push_flow import AccessMode, PushInbox, PushState
+from modem.core.stream_errors import PushOrderUnknown
 from modem.link.channel import Response
 from modem.sockets.read_schedule import ReadSchedule
 from modem.sockets.socket_life import SocketLife, SocketPhase
@@ -43,25 +45,56 @@ class PushReceiver:
         self._schedule = schedule
         self._run = run
         self._start_task = start_task
-        self.kept_check_due = False
-        """``+QSSLURC: "recv",<id>`` came while the module pushes (or during the
-        switch to push): it may have kept data in its buffer, older than any
-        push since; the reader reads the buffer before the inbox."""
+        self.kept = bytearray()
+        """Data the module kept in its buffer while it pushes (older than the
+        inbox: the reader takes it first); see ``drain_kept``."""
+        self.draining = False
+        """``drain_kept`` runs: the reader waits, and no switch to buffer starts."""
         self.handed_out_since_push = 0
         """Pushed bytes the reader took since push mode began (or resumed)."""
 
     @property
     def has_turn(self) -> bool:
-        """The reader takes from this side first: kept data to check, pushed bytes
-        in the inbox, or a module that pushes (reads wait for pushes)."""
-        return self.kept_check_due or bool(self.inbox) or self.inbox.state.module_pushes
+        """The reader takes from this side: kept data, pushed bytes, a drain under
+        way, or a module that pushes (reads wait for pushes)."""
+        return bool(self.kept) or bool(self.inbox) or self.draining \
+            or self.inbox.state.module_pushes
 
     def buffered_data_announced(self) -> None:
-        """``+QSSLURC: "recv",<id>``: in buffer mode the reader's hint; while the
-        module pushes, or while it is asked to, a sign that firmware kept data
-        unpushed (``kept_check_due``)."""
-        if self.inbox.state in (PushState.PUSH, PushState.TO_PUSH):
-            self.kept_check_due = True
+        """``+QSSLURC: "recv",<id>`` while the module pushes: in buffer mode the
+        reader's hint; while pushing, a sign that firmware kept data unpushed."""
+        if self.inbox.state is PushState.PUSH and not self.draining:
+            self._start_task(self.drain_kept)
+
+    async def drain_kept(self) -> None:
+        """Read what the module kept in its buffer while it pushes (``AT+QSSLRECV``
+        in push mode, until it finds nothing or refuses), into ``kept``.
+
+        The manual does not say what the module does with its buffer on
+        ``AT+QISWTMD=<id>,1`` (the emulator pushes it, first).  Firmware that
+        keeps it would leave it behind newer pushes; a guess: such firmware
+        answers this read with what it kept, while firmware that pushed its
+        buffer refuses the read or finds nothing.  Kept data is older than any
+        push since: if pushed bytes already went out, the order is lost
+        (``PushOrderUnknown``).  Such firmware is learned (``UrcHealth``): no
+        socket goes back to push mode afterwards."""
+        self.draining = True
+        try:
+            while self._life.usable:
+                resp = await self._run(commands.qsslrecv(self.client_id, MAX_RECV))
+                data = (resp.payload or b"") if resp.ok else b""
+                if not data:
+                    return
+                self._schedule.health.keeps_buffer_on_push = True
+                if self.handed_out_since_push:
+                    self.inbox.clear()
+                    self._life.fail(PushOrderUnknown(self.client_id))
+                    return
+                self.kept += data
+        except ModemError:
+            return  # the socket failed; its reader hears it
+        finally:
+            self.draining = False
             self._life.wake()
     def deliver(self, data: bytes) -> bool:
         """``+QSSLURC: "recv",<id>,<len>`` and its data (the reader task).
@@ -75,7 +108,8 @@ class PushReceiver:
         if self._life.failure is None and not inbox.add(data):
             inbox.clear()
             self._life.fail(PushOverrun(self.client_id, inbox.hard_limit))
-        elif inbox.should_switch_to_buffer():
+        elif inbox.should_switch_to_buffer() and not self.draining:
+            # (Not while kept data is read: buffer-mode reads would mix it with newer.)
             inbox.state = PushState.TO_BUFFER
             self._start_task(self._switch_to_buffer)
         self._life.wake()
@@ -122,14 +156,8 @@ class PushReceiver:
         return inbox.state is PushState.BUFFER
 
     async def switch_to_push(self) -> None:
-        """``AT+QISWTMD=<id>,1`` once the reader caught up (the reader's task).
-
-        The manual does not say what the module does with its buffer then (the
-        emulator pushes it, first).  Firmware that keeps it would leave it
-        behind newer pushes, so the reader checks at once (``kept_check_due``:
-        one ``AT+QSSLRECV``, which such firmware must answer with what it kept,
-        a guess; firmware that pushes its buffer refuses it or finds nothing),
-        and never switches back again on firmware found to keep it."""
+        """``AT+QISWTMD=<id>,1`` once the reader caught up (the reader's task),
+        then at once ``drain_kept``; never on firmware known to keep its buffer."""
         inbox = self.inbox
         if self._schedule.health.keeps_buffer_on_push:
             inbox.switch_refused = True
@@ -140,9 +168,9 @@ class PushReceiver:
             inbox.state = PushState.PUSH
             inbox.returns += 1
             self.handed_out_since_push = 0
-            self.kept_check_due = True
             log.debug("socket %d: push mode again", self.client_id)
             self._schedule.restart_gaps()
+            await self.drain_kept()
         else:
             inbox.state = PushState.BUFFER
             if not self._life.peer_closed:

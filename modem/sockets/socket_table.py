@@ -179,9 +179,10 @@ class SocketTable:
         ``AT+QSSLSTATE=<id>`` (manual 2.1.6; see ``modem.core.urc_watch``):
         connected is success, opening waits on, closing waits one more gap
         (a socket that connected and whose peer already closed, its URC
-        still queued behind push data on a busy line), anything else
-        (closing again, initial, no line) failed: the code is that of ``AT+QIGETERROR``,
-        asked just before, when it gives one, else ``OpenOutcomeLost``.  ``OperationTimeout`` after
+        still queued behind push data on a busy line) and is then success
+        unless ``AT+QIGETERROR``, asked just before, names an error; anything
+        else (initial, no line) failed: the code is ``AT+QIGETERROR``'s, when
+        it gives one, else ``OpenOutcomeLost``.  ``OperationTimeout`` after
         ``limit`` seconds (the manual's 150 s plus the negotiate time).
         """
         closing_seen = False
@@ -203,7 +204,10 @@ class SocketTable:
                     closing_seen = True
                     continue
                 self.health.note_open_by_state()
-                if state is commands.SocketState.CONNECTED:
+                # Closing, with no error to show for it: it connected, and its peer
+                # already closed (its "closed", like its +QSSLOPEN, went elsewhere).
+                if state is commands.SocketState.CONNECTED or (
+                        state is commands.SocketState.CLOSING and not last_error):
                     log.info("socket %d: open resolved by AT+QSSLSTATE (its URC never came)",
                              client_id)
                     self._opened(waiter, 0, by_poll=True)

@@ -44,7 +44,7 @@ from modem.core.at_command import Command
 from modem.core.errors import ModemError, SendStalled, SocketClosed, map_exceptions
 from modem.core.limits import MAX_RECV, MAX_SEND
 from modem.core.push_flow import DEFAULT_PUSH_LIMIT, AccessMode, PushInbox, PushState
-from modem.core.stream_errors import EndUnconfirmed, PushOrderUnknown
+from modem.core.stream_errors import EndUnconfirmed
 from modem.core.urc_watch import UrcHealth, UrcPolling
 from modem.link.channel import Ahead, AtChannel, Response
 from modem.link.conflict import OneTaskAtATime
@@ -263,9 +263,15 @@ class SslSocket(trio.abc.Stream):
                          ) -> bytes | None:
         """What a push-mode socket's reader gets now: bytes, or None to look again.
         Data the module kept in its buffer while pushing is older than the inbox,
-        so it goes first (``_read_kept``)."""
-        if receiver.kept_check_due:
-            return await self._read_kept(receiver, want) or None
+        so it goes first (``PushReceiver.drain_kept``)."""
+        if receiver.kept:
+            await trio.lowlevel.checkpoint()
+            data = bytes(receiver.kept[:want])
+            del receiver.kept[:want]
+            return self._received(data)
+        if receiver.draining:
+            await self._life.woken()
+            return None
         inbox = receiver.inbox
         if inbox:
             self._schedule.restart_gaps()
@@ -278,25 +284,6 @@ class SslSocket(trio.abc.Stream):
             return b""
         await self._wait_for_push()
         return None
-
-    async def _read_kept(self, receiver: PushReceiver, want: int) -> bytes:
-        """``"recv",<id>`` while the module pushes: read what it kept.  Firmware
-        that pushes its buffer on ``AT+QISWTMD=<id>,1`` refuses the read or finds
-        nothing (the notice was late); firmware that keeps it returns it, older
-        than any push since: first, unless pushed bytes already went out, when
-        the order can no longer be kept (``PushOrderUnknown``).  Such firmware
-        is learned: sockets no longer go back to push mode."""
-        resp = await self._run(commands.qsslrecv(self.client_id, want))
-        data = (resp.payload or b"") if resp.ok else b""
-        if not data:
-            receiver.kept_check_due = False
-            return b""
-        if receiver.handed_out_since_push:
-            failure = PushOrderUnknown(self.client_id)
-            self.fail(failure)
-            raise failure
-        self._schedule.health.keeps_buffer_on_push = True
-        return self._received(data)
 
     async def drain_for_close(self, max_bytes: int | None = None) -> bytes | None:
         """Whether the module still holds anything for this socket, for a caller
@@ -319,9 +306,11 @@ class SslSocket(trio.abc.Stream):
                 return await self._take_spill(want)
             receiver = self._push_receiver
             if receiver is not None:
-                if receiver.inbox:
+                if receiver.kept or receiver.inbox:
                     await trio.lowlevel.checkpoint()
-                    return self._received(receiver.inbox.take(want))
+                    kept = bytes(receiver.kept[:want])
+                    del receiver.kept[:want]
+                    return self._received(kept or receiver.inbox.take(want))
                 if not await receiver.switch_to_buffer_now():
                     return None
             data = await self._read(want)

@@ -11,8 +11,9 @@ import pytest
 
 from modem.core import events as ev
 from modem.core.frames import (
-    LINE_LOST_SKIP,
+    LINE_LOST_SLACK,
     LOST_BYTES_MAX,
+    TYPICAL_PUSH_PAYLOAD,
     FrameEnd,
     FrameStyle,
     frame_end,
@@ -90,11 +91,15 @@ def test_a_garbled_push_header_never_lets_its_payload_act_as_lines() -> None:
     conn = AtConnection()
     # "recv",1,48 lost its comma: no socket 148 exists, so the line was a push header
     garbled = b'\r\n+QSSLURC: "recv",148\r\n'
-    # The rest of a frame that may be passing is dropped, then up to a line end.
-    filler = b"z" * (LINE_LOST_SKIP - len(INJECTED)) + b"zz"
-    events = feed(conn, garbled + INJECTED + filler + push(7, b"after") + CLOSED_5)
-    assert events == [ev.LineLost("a garbled push header"), ev.SslPushData(7, b"after"),
-                      ev.SslClosed(5)]
+    # The rest of a frame that may be passing is dropped, then up to a line end;
+    # the stretch after it may still be a payload: read as lines, not believed.
+    filler = b"z" * (TYPICAL_PUSH_PAYLOAD + LINE_LOST_SLACK - len(INJECTED)) + b"zz"
+    stretch = INJECTED + b"y" * (TYPICAL_PUSH_PAYLOAD + LINE_LOST_SLACK) + b"\r\n"
+    events = feed(conn, garbled + INJECTED + filler + stretch + push(7, b"after") + CLOSED_5)
+    assert events == [ev.LineLost("a garbled push header"),
+                      ev.PushFrameBroken(3, "a push frame in a stretch of the line that "
+                                            "cannot be trusted"),
+                      ev.SslPushData(7, b"after"), ev.SslClosed(5)]
 
 
 @pytest.mark.parametrize("header", [
@@ -123,7 +128,9 @@ def test_a_push_whose_end_cannot_be_found_loses_the_line_then_resynchronises() -
     # The length lost a digit (1500 -> 150): its end is far behind where it says.
     data = b"x" * 151 + INJECTED + b"y" * 1200
     events = feed(conn, b'\r\n+QSSLURC: "recv",2,150\r\n' + data + b"\r\n"
-                  + b"w" * 4096 + push(9, b"later") + CLOSED_5)
+                  + b"w" * (TYPICAL_PUSH_PAYLOAD + LINE_LOST_SLACK) + b"\r\n"
+                  + b"v" * (TYPICAL_PUSH_PAYLOAD + LINE_LOST_SLACK) + b"\r\n"
+                  + push(9, b"later") + CLOSED_5)
     assert events == [
         ev.PushFrameBroken(2, "push frame of 150 bytes does not end where its length says"),
         ev.LineLost("a push frame's end was lost"),
@@ -171,3 +178,16 @@ def test_the_style_is_learned_from_the_first_frame_and_then_held() -> None:
     assert feed(bare, push(3, b"x")[:-2] + CLOSED_5) == [ev.SslPushData(3, b"x"),
                                                           ev.SslClosed(5)]
     assert bare.push_style is BARE
+
+
+def test_what_follows_a_lost_position_is_not_believed_for_a_frames_length() -> None:
+    conn = AtConnection(push_style=TRAILER)
+    conn.send_command(QSSLSTATE)
+    # Landing inside a hostile frame: its fake "closed", fake push and fake OK
+    # (for the command in flight) are not believed; the OK fails the command.
+    events = feed(conn, b'\r\n+QSSLURC: "recv"9,1500\r\n'
+                  + b"q" * (TYPICAL_PUSH_PAYLOAD + LINE_LOST_SLACK) + b"\r\n"
+                  + b'\r\n+QSSLURC: "closed",4\r\n' + b"\r\nOK\r\n")
+    assert events == [ev.LineLost("a garbled push header"),
+                      ev.ProtocolViolation("an answer in a stretch of the line that cannot "
+                                           "be trusted"), ev.Ok()]

@@ -222,6 +222,15 @@ def urc(line: str) -> bytes:
     return b"\r\n" + line.encode("latin-1") + b"\r\n"
 
 
+def transparent_conn() -> AtConnection:
+    """A connection right after ``AT+QSSLOPEN`` in transparent mode answered ``CONNECT``."""
+    conn = AtConnection()
+    conn.send_command(QSSLOPEN_TRANSPARENT)
+    assert conn.receive_data(b"\r\nCONNECT\r\n") == [ev.Connect()]
+    assert conn.transparent and conn.command is None
+    return conn
+
+
 def _t(name: str, *steps: Step, events: Iterable[ev.Event]) -> Transcript:
     return Transcript(name, tuple(steps), tuple(events))
 
