@@ -41,6 +41,7 @@ from modem.core.line_integrity import LineIntegrity
 from modem.core.module_state import ModuleState
 from modem.core.profile import TlsProfile
 from modem.core.push_flow import AccessMode
+from modem.core.push_headers import BUFFER_ONLY_IDS
 from modem.core.restart_policy import RESTART_MIN_INTERVAL, RESTART_STREAK, RestartPolicy
 from modem.core.urc_watch import UrcHealth
 from modem.link.channel import AtChannel
@@ -287,8 +288,11 @@ class Modem:
             self._table.release(client_id)
             raise
         mode = self.options.access_mode
-        if self._table.health.urcs == "missing":
-            mode = AccessMode.BUFFER  # push data goes where the URCs go: not to us
+        if self._table.health.urcs == "missing" or (
+                mode is AccessMode.PUSH and client_id in BUFFER_ONLY_IDS):
+            # Push data goes where the URCs go (not to us), or this ID's push
+            # headers cannot be told from another's (push_headers).
+            mode = AccessMode.BUFFER
         request = OpenRequest(client_id, host, port, self.pdp.context_id, ctx,
                               profile.negotiate_timeout, mode)
         try:

@@ -1,9 +1,8 @@
 """Sans-I/O AT protocol for Quectel modules, in the manner of h11.
 
 ``AtConnection`` turns the bytes a module writes into ``modem.core.events`` and
-the host's ``Command`` objects into bytes; ``Command`` and its ``Framing``
-live in ``modem.core.at_command`` and are re-exported here.  It does no I/O and imports no
-Trio or pyserial: the driver feeds it with ``receive_data`` and writes what
+the host's ``Command`` objects (``modem.core.at_command``, re-exported) into
+bytes.  No I/O: the driver feeds ``receive_data`` and writes what
 ``send_command`` / ``send_payload`` return.
 
 Framing it understands (manual 2.1, 2.2 and what real firmware does):
@@ -14,7 +13,8 @@ Framing it understands (manual 2.1, 2.2 and what real firmware does):
 * ``+QSSLRECV: <n>`` CR LF is followed by exactly n raw bytes, and the
   push-mode URC ``+QSSLURC: "recv",<id>,<len>`` CR LF by len raw bytes; the
   payload may hold anything, ``\\r\\nOK\\r\\n`` and ``> `` included, and its
-  end is confirmed by the CR LF that follows (``modem.core.frames``);
+  end is confirmed by the CR LF that follows (``modem.core.frames``), and a
+  header one lost byte garbled is caught (``modem.core.push_headers``);
 * URCs may arrive at any moment, also between a command and its result;
 * after the ``CONNECT`` of a ``Framing.DATA_MODE`` command every byte is
   ``TransparentData`` until its end marker (``transparent_data``).
@@ -29,6 +29,7 @@ from __future__ import annotations
 import re
 
 from modem.core import events as ev
+from modem.core import push_headers
 from modem.core.at_command import Command, Framing
 from modem.core.errors import AtProtocolError
 from modem.core.frames import (
@@ -64,11 +65,7 @@ _CME = re.compile(r"^\+CM[ES] ERROR:\s*(.*)$")
 _CME_CODE = re.compile(r"[0-9]{1,12}")
 _SSLURC_HEAD = "+QSSLURC:"
 _SSLURC = re.compile(rf'^\+QSSLURC:\s*"(\w+)"\s*,\s*{_NUM}(?:\s*,\s*{_NUM})?\s*$')
-# A "recv" line that did not parse, or named no possible socket, may be a push
-# header garbled by a lost byte, its payload following (``_ssl_urc``).
-_GARBLED_PUSH = re.compile(r",.*,|recv.*[0-9]\s*,\s*[0-9]|recv\W*,\s*[0-9]{3,}")
 _RECV_HEAD = re.compile(rf"^\+QSSLRECV:\s*{_NUM}\s*$")
-
 
 _PAYLOAD_MODES = (ReaderMode.RECV_PAYLOAD, ReaderMode.PUSH_PAYLOAD)
 _TRANSPARENT_MODES = (ReaderMode.TRANSPARENT, ReaderMode.LEAVING_TRANSPARENT)
@@ -122,12 +119,9 @@ class AtConnection:
 
     @property
     def transparent(self) -> bool:
-        """True while the line carries raw transparent-mode data.
-
-        It stays True after ``leave_transparent`` until the module's ``OK``
-        (or ``NO CARRIER``): bytes the module sent before it saw ``+++`` are
-        still data.
-        """
+        """True while the line carries raw transparent-mode data, also after
+        ``leave_transparent`` until the module's ``OK`` (or ``NO CARRIER``):
+        bytes the module sent before it saw ``+++`` are still data."""
         return self._mode in _TRANSPARENT_MODES
 
     def send_command(self, command: Command) -> bytes:
@@ -276,7 +270,8 @@ class AtConnection:
             if int(m.group(2)) < CLIENT_IDS:
                 out.append(ev.PushFrameBroken(int(m.group(2)), "a push frame in a stretch of "
                                               "the line that cannot be trusted"))
-            self._distrust += int(m.group(3)) + 2
+            # max, not a sum: a module that keeps pushing is trusted one frame later.
+            self._distrust = max(self._distrust, int(m.group(3)) + 2)
         elif self._command is not None and (text in _FINALS or _CME.match(text)):
             out.append(ev.ProtocolViolation("an answer in a stretch of the line that cannot "
                                             "be trusted"))
@@ -444,6 +439,9 @@ class AtConnection:
         if text.startswith(_SSLURC_HEAD):
             self._ssl_urc(text, out)
             return
+        if push_headers.garbled(text, parsed=False):
+            self._lose_line(out, "a garbled push header")
+            return
         urc = known_urc(text)
         if urc is not None:
             out.append(urc)
@@ -462,12 +460,14 @@ class AtConnection:
         ``"recv",<id>,<len>`` (the next len bytes are pushed data) or
         ``"closed",<id>``; anything else is an ``UnknownUrc``."""
         m = _SSLURC.match(text)
-        if m is None or int(m.group(2)) >= CLIENT_IDS or (m.group(3) and m.group(1) != "recv"):
-            if _GARBLED_PUSH.search(text):
-                # A push header a lost byte garbled: its payload follows, unmarked.
-                self._lose_line(out, "a garbled push header")
-            else:
-                out.append(ev.UnknownUrc(text))
+        parsed = m is not None and int(m.group(2)) < CLIENT_IDS and not (
+            m.group(3) and m.group(1) != "recv")
+        if push_headers.garbled(text, parsed=parsed):
+            # A push header a lost byte garbled: its payload follows, unmarked.
+            self._lose_line(out, "a garbled push header")
+            return
+        if m is None or not parsed:
+            out.append(ev.UnknownUrc(text))
             return
         kind, client_id, length = m.group(1), int(m.group(2)), m.group(3)
         if kind == "recv" and length is not None:

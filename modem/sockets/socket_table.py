@@ -31,6 +31,7 @@ from modem.core.errors import ModemError, OpenOutcomeLost, OperationTimeout
 from modem.core.limits import CLIENT_IDS
 from modem.core.line_integrity import LineIntegrity
 from modem.core.push_flow import AccessMode
+from modem.core.push_headers import BUFFER_ONLY_IDS
 from modem.core.stream_errors import LineSyncLost, PushDataLost
 from modem.core.urc_watch import UrcHealth
 from modem.link.channel import AtChannel
@@ -71,7 +72,7 @@ class SocketTable:
     """The client IDs and what each one is doing; see the module docstring."""
 
     def __init__(self, capacity: int = CLIENT_IDS, health: UrcHealth | None = None) -> None:
-        self.client_ids = ClientIdPool(capacity)
+        self.client_ids = ClientIdPool(capacity, last=BUFFER_ONLY_IDS)
         self.health = health or UrcHealth()
         self.integrity = LineIntegrity()
         self._sockets: dict[int, SslSocket] = {}

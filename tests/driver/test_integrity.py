@@ -18,10 +18,9 @@ from modem.core.errors import ModemError, SocketConnectionFailed
 from modem.core.push_flow import AccessMode
 from modem.core.stream_errors import EndUnconfirmed, LineFramingLost, StreamHole
 from modem.emulator import Emulator, EmulatorConfig
-from modem.sockets.client_ids import ClientIdPool
 from modem.sockets.ssl_socket import SslSocket
 from tests.driver.conftest import modem_on
-from tests.helpers import TlsServer, receive_exactly, source_data, wait_until
+from tests.helpers import TlsServer, receive_exactly, source_data, take_id, wait_until
 
 RESOLVE = {"echo.test": "127.0.0.1"}
 
@@ -43,16 +42,6 @@ class PayloadServer(TlsServer):
         record.sent = len(self.payload)
         if self.hold:
             await trio.sleep_forever()
-
-
-def take_id(pool: ClientIdPool, wanted: int) -> int:
-    """Acquire ``wanted`` itself (the pool hands out the longest free first)."""
-    others = []
-    while (got := pool.acquire_nowait()) != wanted:
-        others.append(got)
-    for other in others:
-        pool.release(other)
-    return got
 
 
 async def echo(sock: SslSocket, payload: bytes) -> bytes:
@@ -200,14 +189,34 @@ async def test_garbled_push_headers_never_let_a_servers_data_act_as_urcs(server_
     assert modem.integrity.line_losses > 0
 
 
+class GreetThenMore(TlsServer):
+    """Each client gets ``greeting`` at once, then ``more`` once ``release`` is
+    set, then the end of the stream."""
+
+    def __init__(self, cert: trustme.LeafCert, greeting: bytes, more: bytes) -> None:
+        super().__init__(cert, "source")
+        self.greeting = greeting
+        self.more = more
+        self.release = trio.Event()
+
+    async def _source(self, stream: Any, record: Any) -> None:
+        await stream.send_all(self.greeting)
+        await self.release.wait()
+        await stream.send_all(self.more)
+        record.sent = len(self.greeting) + len(self.more)
+
+
 async def test_a_server_that_speaks_first_loses_nothing_when_urcs_go_elsewhere(server_cert,
                                                                                nursery,
                                                                                profile):
     """Finding 5: with URCs (and so pushes) going to another port, a push-mode
     open resolves by polling; what the server said first was pushed elsewhere,
-    so the socket is opened again in buffer mode before anyone reads."""
+    so the socket is opened again in buffer mode before anyone reads.  The
+    server stays open and says more: the reader gets the greeting and what
+    follows, in order, never the later bytes alone."""
     greeting = source_data(6000, seed=11)
-    server = PayloadServer(server_cert, greeting)
+    more = source_data(4000, seed=12)
+    server = GreetThenMore(server_cert, greeting, more)
     await nursery.start(server.serve)
     config = EmulatorConfig(resolve=RESOLVE, port_name="usbmodem")
     async with (Emulator.running(config) as emu,
@@ -215,8 +224,10 @@ async def test_a_server_that_speaks_first_loses_nothing_when_urcs_go_elsewhere(s
                          urc_polling=_fast_polls()) as modem):
         cid = await modem.client_ids.acquire()
         sock = await modem.open_ssl_socket(cid, "echo.test", server.port, profile)
+        server.release.set()
         with trio.fail_after(30):
-            assert await receive_exactly(sock, len(greeting) + 1) == greeting
+            got = await receive_exactly(sock, len(greeting) + len(more) + 1)
+        assert got == greeting + more
         await sock.aclose()
         assert modem.integrity.reopened_in_buffer_mode == 1
 
@@ -289,3 +300,22 @@ async def test_a_refused_read_after_the_peer_closed_is_no_clean_end(server_cert,
             await receive_exactly(sock, total + 1)
         await sock.aclose()
 
+
+
+async def test_ids_a_lost_byte_could_confuse_are_opened_in_buffer_mode(echo_server, profile):
+    """Finding 4: one lost byte turns a push header of 10 or 11 into one of 0 or
+    1 (and one of 1 into a notice of 10 or 11), so those IDs never push; they
+    are handed out last."""
+    async with (Emulator.running(EmulatorConfig(resolve=RESOLVE)) as emu,
+                modem_on(emu.device, profile, access_mode=AccessMode.PUSH) as modem):
+        socks = []
+        for _ in range(12):
+            cid = await modem.client_ids.acquire()
+            socks.append(await modem.open_ssl_socket(cid, "echo.test", echo_server.port,
+                                                     profile))
+        assert [s.client_id for s in socks][-3:] == [1, 10, 11]
+        for sock in socks:
+            assert await echo(sock, b"ping %d" % sock.client_id) == b"ping %d" % sock.client_id
+            want = AccessMode.BUFFER if sock.client_id in (1, 10, 11) else AccessMode.PUSH
+            assert sock.access_mode is want
+            await sock.aclose()

@@ -18,6 +18,7 @@ from modem.link.channel import AtChannel
 from modem.link.response_errors import error_of
 from modem.sockets.socket_table import SocketTable
 from modem.sockets.ssl_socket import SslSocket
+from tests.helpers import take_id
 
 
 def table_and_socket(client_id: int = 3, mode: AccessMode = AccessMode.BUFFER
@@ -25,8 +26,7 @@ def table_and_socket(client_id: int = 3, mode: AccessMode = AccessMode.BUFFER
     host, _module_side = trio.testing.memory_stream_pair()
     channel = AtChannel(host, lambda urc: None)
     table = SocketTable()
-    ids = [table.client_ids.acquire_nowait() for _ in range(client_id + 1)]
-    assert ids[-1] == client_id  # the caller acquires the ID before the open
+    take_id(table.client_ids, client_id)  # the caller acquires the ID before the open
     sock = SslSocket(channel, client_id, "a.test", 443, error_of=error_of,
                      on_close=lambda s, confirmed: table.socket_closed(s, confirmed, channel),
                      access_mode=mode, start_task=lambda task: None)
