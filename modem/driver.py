@@ -255,8 +255,13 @@ class Modem:
 
     @property
     def integrity(self) -> LineIntegrity:
-        """What the URC router dropped or could not vouch for, counted."""
-        return self._table.integrity
+        """What the URC router dropped or could not vouch for, counted, and the
+        push frame style as the live channel learned it."""
+        integrity = self._table.integrity
+        channel = self._supervisor.channel
+        if channel is not None and channel.push_style is not None:
+            integrity.push_style = channel.push_style
+        return integrity
 
     @property
     def client_ids(self) -> ClientIdPool:

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from modem.core.errors import ModemError, ModuleLost
 
-__all__ = ["EndUnconfirmed", "LineFramingLost", "LineSyncLost", "PushDataLost",
-           "PushOrderUnknown", "StreamHole"]
+__all__ = ["BufferedDataUnreadable", "EndUnconfirmed", "LineFramingLost", "LineSyncLost",
+           "PushDataLost", "PushOrderUnknown", "StreamHole"]
 
 _LINE_HINT = ("bytes are being lost on the serial line: use hardware flow control "
               "(--rtscts) or the module's USB AT port")
@@ -64,6 +64,18 @@ class PushOrderUnknown(StreamHole):
     def __init__(self, client_id: int) -> None:
         super().__init__(f"socket {client_id}: buffered and pushed data arrived in an "
                          "order that cannot be restored")
+        self.client_id = client_id
+
+
+class BufferedDataUnreadable(StreamHole):
+    """A push-mode socket's module said data waits in its buffer
+    (``+QSSLURC: "recv",<id>``) and then refused to hand it over."""
+
+    hint = "the module holds data it will not hand over in push mode: use --access-mode buffer"
+
+    def __init__(self, client_id: int) -> None:
+        super().__init__(f"socket {client_id}: the module announced buffered data and refused "
+                         "to hand it over")
         self.client_id = client_id
 
 

@@ -130,8 +130,13 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--keep-buffer-on-push", action="store_true",
                    help="AT+QISWTMD=<id>,1 keeps the buffer (announced with a recv URC) and "
                         "pushes only newer data")
+    g.add_argument("--kept-read-error", action="store_true",
+                   help="with --keep-buffer-on-push, AT+QSSLRECV in push mode answers ERROR")
     g.add_argument("--closed-read-error", action="store_true",
-                   help="once the peer closed, AT+QSSLRECV answers ERROR")
+                   help="once the peer closed, AT+QSSLRECV answers ERROR (data left is lost)")
+    g.add_argument("--empty-read-error", action="store_true",
+                   help="once the peer closed and nothing is left, AT+QSSLRECV answers ERROR "
+                        "instead of +QSSLRECV: 0")
     g.add_argument("--recv-max", type=int, default=0, metavar="N",
                    help="at most N bytes per AT+QSSLRECV answer, whatever was asked")
     p.add_argument("--trace", action="store_true", help="log every line byte to stderr")
@@ -192,7 +197,9 @@ def main(argv: list[str] | None = None) -> int:
         pushes_after_switch=args.pushes_after_switch,
         late_pushes_after_close=args.late_pushes_after_close,
         keep_buffer_on_push=args.keep_buffer_on_push,
+        kept_read_error=args.kept_read_error,
         closed_read_error=args.closed_read_error,
+        empty_read_error=args.empty_read_error,
         recv_max=args.recv_max,
     )
     trio.run(serve, config, args.link, args.trace)

@@ -207,9 +207,11 @@ async def qsslrecv(module: Module, req: Request) -> bytes | None:
     length = int_field(fields, 1, 1, MAX_RECV)
     sock = module.sockets.get(client_id)
     config = module.config
-    readable = sock is not None and (sock.mode is AccessMode.BUFFER or sock.kept)
+    readable = sock is not None and (sock.mode is AccessMode.BUFFER or (
+        sock.kept and not config.kept_read_error))
     if sock is None or not readable or sock.state == SocketState.OPENING \
-            or (config.closed_read_error and sock.peer_closed):
+            or (sock.peer_closed and (config.closed_read_error or (
+                config.empty_read_error and not sock.rx and not sock.kept))):
         module.last_error = OPERATION_NOT_ALLOWED
         return ERROR
     line = module.line

@@ -71,8 +71,11 @@ class EmulatorConfig:
     of the next ``AT+QSSLOPEN`` of its ID.  ``keep_buffer_on_push``:
     ``AT+QISWTMD=<id>,1`` keeps what the buffer holds (announced with
     ``+QSSLURC: "recv",<id>``, readable with ``AT+QSSLRECV`` in push mode)
-    and pushes only newer data.  ``closed_read_error``: once the peer
-    closed, ``AT+QSSLRECV`` answers ``ERROR``, data left or not.
+    and pushes only newer data (``kept_read_error``: and refuses to hand
+    it over, ``ERROR``).  ``closed_read_error``: once the peer
+    closed, ``AT+QSSLRECV`` answers ``ERROR``, data left or not (what is
+    left is lost); ``empty_read_error``: only once nothing is left (in
+    place of ``+QSSLRECV: 0``).
     ``recv_max``: at most this many bytes per ``AT+QSSLRECV`` answer,
     whatever was asked (0: as asked).
     """
@@ -104,7 +107,9 @@ class EmulatorConfig:
     pushes_after_switch: bool = False
     late_pushes_after_close: bool = False
     keep_buffer_on_push: bool = False
+    kept_read_error: bool = False
     closed_read_error: bool = False
+    empty_read_error: bool = False
     recv_max: int = 0
 
     def __post_init__(self) -> None:

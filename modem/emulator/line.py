@@ -191,6 +191,15 @@ class HostLine:
             return done
         return self.post_urc(unit)
 
+    def post_after_pushes(self, client_id: int, unit: bytes) -> trio.Event:
+        """Queue a socket's URC behind its push frames, also held ones: a module
+        writes its URCs in order (docs/reliability.md, guess G1)."""
+        if client_id in self.held_ids:
+            done = trio.Event()
+            self._held.append((unit, done))
+            return done
+        return self.post_urc(unit)
+
     @property
     def held_count(self) -> int:
         """Push frames held back for the next answer (``faults.HoldPushes``)."""

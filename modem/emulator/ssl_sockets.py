@@ -404,7 +404,8 @@ class SslSocket:
             self._push_chunk()
         # The transparent session reports NO CARRIER itself.
         if self.mode is not AccessMode.TRANSPARENT:
-            self.module.line.post_urc(b'\r\n+QSSLURC: "closed",%d\r\n' % self.client_id)
+            self.module.line.post_after_pushes(
+                self.client_id, b'\r\n+QSSLURC: "closed",%d\r\n' % self.client_id)
 
     async def _close_gracefully(self, close_timeout: float) -> None:
         self.state = SocketState.CLOSING

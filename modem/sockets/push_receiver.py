@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from functools import partial
 
 from modem.core import commands
 from modem.core.at_command import Command
 from modem.core.errors import ModemError, PushOverrun
 from modem.core.limits import MAX_RECV
 from modem.core.push_flow import AccessMode, PushInbox, PushState
-from modem.core.stream_errors import PushOrderUnknown
+from modem.core.stream_errors import BufferedDataUnreadable, PushOrderUnknown
 from modem.link.channel import Response
 from modem.sockets.read_schedule import ReadSchedule
 from modem.sockets.socket_life import SocketLife, SocketPhase
@@ -50,6 +51,7 @@ class PushReceiver:
         inbox: the reader takes it first); see ``drain_kept``."""
         self.draining = False
         """``drain_kept`` runs: the reader waits, and no switch to buffer starts."""
+        self._announced = False  # a "recv" notice came while draining
         self.handed_out_since_push = 0
         """Pushed bytes the reader took since push mode began (or resumed)."""
 
@@ -63,10 +65,12 @@ class PushReceiver:
     def buffered_data_announced(self) -> None:
         """``+QSSLURC: "recv",<id>`` while the module pushes: in buffer mode the
         reader's hint; while pushing, a sign that firmware kept data unpushed."""
-        if self.inbox.state is PushState.PUSH and not self.draining:
-            self._start_task(self.drain_kept)
+        if self.draining:
+            self._announced = True
+        elif self.inbox.state is PushState.PUSH:
+            self._start_task(partial(self.drain_kept, announced=True))
 
-    async def drain_kept(self) -> None:
+    async def drain_kept(self, *, announced: bool = False) -> None:
         """Read what the module kept in its buffer while it pushes (``AT+QSSLRECV``
         in push mode, until it finds nothing or refuses), into ``kept``.
 
@@ -77,13 +81,20 @@ class PushReceiver:
         buffer refuses the read or finds nothing.  Kept data is older than any
         push since: if pushed bytes already went out, the order is lost
         (``PushOrderUnknown``).  Such firmware is learned (``UrcHealth``): no
-        socket goes back to push mode afterwards."""
+        socket goes back to push mode afterwards.  ``announced``: a "recv" notice
+        said data waits; a module that then refuses to hand it over holds bytes
+        this socket can never get (``BufferedDataUnreadable``)."""
         self.draining = True
         try:
             while self._life.usable:
                 resp = await self._run(commands.qsslrecv(self.client_id, MAX_RECV))
+                if not resp.ok and announced:
+                    self.inbox.clear()
+                    self._life.fail(BufferedDataUnreadable(self.client_id))
+                    return
                 data = (resp.payload or b"") if resp.ok else b""
-                if not data:
+                announced, self._announced = self._announced, False
+                if not data and not announced:
                     return
                 self._schedule.health.keeps_buffer_on_push = True
                 if self.handed_out_since_push:
@@ -96,6 +107,7 @@ class PushReceiver:
         finally:
             self.draining = False
             self._life.wake()
+
     def deliver(self, data: bytes) -> bool:
         """``+QSSLURC: "recv",<id>,<len>`` and its data (the reader task).
 

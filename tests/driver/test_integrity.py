@@ -16,7 +16,12 @@ import trustme
 
 from modem.core.errors import ModemError, SocketConnectionFailed
 from modem.core.push_flow import AccessMode
-from modem.core.stream_errors import EndUnconfirmed, LineFramingLost, StreamHole
+from modem.core.stream_errors import (
+    BufferedDataUnreadable,
+    EndUnconfirmed,
+    LineFramingLost,
+    StreamHole,
+)
 from modem.emulator import Emulator, EmulatorConfig
 from modem.sockets.ssl_socket import SslSocket
 from tests.driver.conftest import modem_on
@@ -265,6 +270,31 @@ async def test_data_the_module_keeps_on_the_switch_back_to_push_comes_first(serv
         await sock.aclose()
 
 
+async def test_data_the_module_keeps_and_will_not_hand_over_fails_the_socket(server_cert,
+                                                                              nursery,
+                                                                              profile):
+    """Finding 6: firmware that keeps its buffer on the switch back to push and
+    refuses to read it in push mode: the reader gets the bytes in order up to
+    the hole, then a failure, never the newer bytes after a gap."""
+    total = 600_000
+    source = TlsServer(server_cert, handler="source", source_bytes=total)
+    await nursery.start(source.serve)
+    config = EmulatorConfig(resolve=RESOLVE, keep_buffer_on_push=True, kept_read_error=True)
+    async with (Emulator.running(config) as emu,
+                modem_on(emu.device, profile, access_mode=AccessMode.PUSH,
+                         push_limit=16 * 1024) as modem):
+        cid = await modem.client_ids.acquire()
+        sock = await modem.open_ssl_socket(cid, "echo.test", source.port, profile)
+        got = bytearray()
+        with pytest.raises(BufferedDataUnreadable):
+            while chunk := await sock.receive_some(4096):
+                got += chunk
+                if len(got) % (64 * 1024) < 4096:
+                    await trio.sleep(0.2)  # fall behind: buffer mode, then back to push
+        assert bytes(got) == source_data(total)[:len(got)]
+        await sock.aclose()
+
+
 @pytest.mark.parametrize("recv_max", [500, 1499])
 async def test_after_the_peer_closed_reads_go_on_until_the_buffer_is_shown_empty(
         server_cert, nursery, profile, recv_max):
@@ -283,23 +313,30 @@ async def test_after_the_peer_closed_reads_go_on_until_the_buffer_is_shown_empty
         await sock.aclose()
 
 
+@pytest.mark.parametrize("refusal", ["closed_read_error", "empty_read_error"])
 async def test_a_refused_read_after_the_peer_closed_is_no_clean_end(server_cert, nursery,
-                                                                    profile):
-    """Finding 7: firmware that answers ERROR to reads once the peer closed: with
-    data left, the stream cannot be shown complete; it fails, never ends cleanly."""
+                                                                    profile, refusal):
+    """Finding 7: firmware that answers ERROR to reads once the peer closed
+    (data left or not), or once nothing is left (in place of +QSSLRECV: 0):
+    the stream cannot be shown complete; the reader gets what could be read,
+    then a failure, never a clean end."""
     total = 60_000
     source = TlsServer(server_cert, handler="source", source_bytes=total)
     await nursery.start(source.serve)
-    config = EmulatorConfig(resolve=RESOLVE, closed_read_error=True)
+    config = EmulatorConfig(resolve=RESOLVE, **{refusal: True})
     async with (Emulator.running(config) as emu,
                 modem_on(emu.device, profile) as modem):
         cid = await modem.client_ids.acquire()
         sock = await modem.open_ssl_socket(cid, "echo.test", source.port, profile)
         await wait_until(lambda: sock.peer_closed)
+        got = bytearray()
         with pytest.raises(EndUnconfirmed):
-            await receive_exactly(sock, total + 1)
+            while chunk := await sock.receive_some(1500):
+                got += chunk
+        assert bytes(got) == source_data(total)[:len(got)]
+        if refusal == "empty_read_error":
+            assert len(got) == total  # all of it was there to read
         await sock.aclose()
-
 
 
 async def test_ids_a_lost_byte_could_confuse_are_opened_in_buffer_mode(echo_server, profile):

@@ -81,7 +81,7 @@ def test_no_connection_is_silently_truncated(report: dict[str, Any]) -> None:
 def test_the_module_played_every_adverse_order(report: dict[str, Any]) -> None:
     options = report["emulator_options"]
     for option in ("late_pushes_after_close", "pushes_after_switch", "keep_buffer_on_push",
-                   "closed_read_error"):
+                   "empty_read_error"):
         assert options[option] is True, options
 
 

@@ -30,7 +30,7 @@ ADVERSE_FIRMWARE: dict[str, Any] = {
     "late_pushes_after_close": True,   # a closed socket's pushes come after the close's OK
     "pushes_after_switch": True,       # pushes still come after AT+QISWTMD=<id>,0's OK
     "keep_buffer_on_push": True,       # AT+QISWTMD=<id>,1 keeps the buffer, pushes only newer
-    "closed_read_error": True,         # ERROR to AT+QSSLRECV once the peer closed
+    "empty_read_error": True,          # ERROR, not +QSSLRECV: 0, once closed and read
     "recv_max": 1499,                  # short reads although more is buffered
 }
 
