@@ -22,6 +22,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from functools import partial
 
 import trio
 from trio_util import AsyncValue
@@ -34,20 +35,21 @@ from modem.core.errors import (
     ModemError,
     ModuleLost,
     ModuleTimeout,
-    SocketIdentityUsed,
-    error_for_code,
 )
 from modem.core.line_counts import LineCounts
+from modem.core.line_integrity import LineIntegrity
 from modem.core.module_state import ModuleState
 from modem.core.profile import TlsProfile
 from modem.core.push_flow import AccessMode
+from modem.core.push_headers import BUFFER_ONLY_IDS
 from modem.core.restart_policy import RESTART_MIN_INTERVAL, RESTART_STREAK, RestartPolicy
 from modem.core.urc_watch import UrcHealth
+from modem.link.channel import AtChannel
 from modem.link.console import AtResponse, console_command, run_console_command
 from modem.link.response_errors import error_of
 from modem.sockets.client_ids import ClientIdPool
-from modem.sockets.socket_commands import close_client_id
-from modem.sockets.socket_table import OpenEnd, SocketTable
+from modem.sockets.open_sequence import OpenRequest, open_socket
+from modem.sockets.socket_table import SocketTable
 from modem.sockets.ssl_socket import SslSocket
 
 from .nurseries import single_exception
@@ -71,7 +73,6 @@ __all__ = [
 
 log = logging.getLogger("modem.driver")
 
-OPEN_NETWORK_TIME = 150  # manual 2.1.2: 150 s plus the negotiate time
 CLOSE_ALL_BOUND = 10.0  # seconds to close every socket on exit
 
 
@@ -253,6 +254,16 @@ class Modem:
         return self._table.health
 
     @property
+    def integrity(self) -> LineIntegrity:
+        """What the URC router dropped or could not vouch for, counted, and the
+        push frame style as the live channel learned it."""
+        integrity = self._table.integrity
+        channel = self._supervisor.channel
+        if channel is not None and channel.push_style is not None:
+            integrity.push_style = channel.push_style
+        return integrity
+
+    @property
     def client_ids(self) -> ClientIdPool:
         """The client IDs: acquire one before ``open_ssl_socket``."""
         return self._table.client_ids
@@ -269,17 +280,35 @@ class Modem:
         """Open a TLS socket to ``host:port`` on ``client_id`` (in ``access_mode``).
 
         The caller acquired ``client_id`` from ``client_ids``; the socket
-        returns it on ``aclose``, and this method returns it itself when the
-        open fails.  Raises the manual's typed error (e.g. ``DnsParseFailed``,
+        returns it on ``aclose``, and when the open fails it goes back once
+        the module confirmed its close (``modem.sockets.open_sequence``).
+        Raises the manual's typed error (e.g. ``DnsParseFailed``,
         ``SocketConnectionFailed``), ``ModuleLost`` (``ModuleNotReady``, at
         once, while the module is recovering) or ``OperationTimeout``.
         """
         try:
             ctx = self._context_for(profile)
-            return await self._open(client_id, host, port, profile, ctx)
+            channel = await self._supervisor.ready_channel(self.options.ready_timeout)
         except BaseException:
             self._table.release(client_id)
             raise
+        mode = self.options.access_mode
+        if self._table.health.urcs == "missing" or (
+                mode is AccessMode.PUSH and client_id in BUFFER_ONLY_IDS):
+            # Push data goes where the URCs go (not to us), or this ID's push
+            # headers cannot be told from another's (push_headers).
+            mode = AccessMode.BUFFER
+        request = OpenRequest(client_id, host, port, self.pdp.context_id, ctx,
+                              profile.negotiate_timeout, mode)
+        try:
+            sock = await open_socket(self._table, channel, request,
+                                     partial(self._new_socket, channel, request))
+        except CmeError as exc:
+            if exc.code is not None:  # the restart policy's streaks are by code
+                self._note_open_result(exc.code, host, port)
+            raise
+        self._note_open_result(None, host, port)
+        return sock
 
     def _context_for(self, profile: TlsProfile) -> int:
         try:
@@ -287,55 +316,13 @@ class Modem:
         except KeyError:
             raise ValueError(f"{profile!r} was not given to Modem.open") from None
 
-    async def _open(
-        self, client_id: int, host: str, port: int, profile: TlsProfile, ctx: int,
-    ) -> SslSocket:
-        """``AT+QSSLOPEN`` and its ``+QSSLOPEN`` URC (manual 2.1.2)."""
-        channel = await self._supervisor.ready_channel(self.options.ready_timeout)
-        mode = self.options.access_mode
-        if self._table.health.urcs == "missing":
-            mode = AccessMode.BUFFER  # push data goes where the URCs go: not to us
-        sock = SslSocket(channel, client_id, host, port, error_of=error_of,
-                         on_close=self._socket_closed,
+    def _new_socket(self, channel: AtChannel, request: OpenRequest, mode: AccessMode
+                    ) -> SslSocket:
+        return SslSocket(channel, request.client_id, request.host, request.port,
+                         error_of=error_of, on_close=self._socket_closed,
                          send_stall_timeout=self.options.send_stall_timeout,
                          health=self._table.health, access_mode=mode,
                          push_limit=self.options.push_limit, start_task=self._start_task)
-        cmd = commands.qsslopen(self.pdp.context_id, ctx, client_id, host, port,
-                                mode.code, profile.negotiate_timeout)
-        what = f"open {host}:{port}"
-        for attempt in (1, 2):
-            waiter = self._table.begin_open(sock)
-            end = OpenEnd.FAILED
-            try:
-                resp = await channel.run(cmd)
-                if not resp.ok:
-                    exc = await error_of(channel, resp, what)
-                    if isinstance(exc, SocketIdentityUsed) and attempt == 1:
-                        # Left over from a socket whose close timed out: close, retry.
-                        await close_client_id(channel, client_id, 0)
-                        continue
-                    raise exc
-                err = await self._table.wait_open(
-                    channel, waiter, client_id, OPEN_NETWORK_TIME + profile.negotiate_timeout,
-                    what)
-                if err != 0:
-                    raise error_for_code(err, what)
-                if sock.push is not None and not waiter.done.is_set():
-                    # Opened without its URC: pushes would not reach this port either.
-                    await sock.stay_in_buffer_mode()
-                end = OpenEnd.CONNECTED
-                self._note_open_result(None, host, port)
-                return sock
-            except CmeError as exc:
-                if exc.code is not None:  # the restart policy's streaks are by code
-                    self._note_open_result(exc.code, host, port)
-                raise
-            finally:
-                self._table.end_open(sock, end)
-                if end is OpenEnd.FAILED:
-                    with trio.CancelScope(shield=True):
-                        await close_client_id(channel, client_id, 0)
-        raise AssertionError("unreachable")
 
     def _note_open_result(self, code: int | None, host: str, port: int) -> None:
         """Restart the module after a run of identical open failures across

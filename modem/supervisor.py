@@ -55,7 +55,9 @@ from modem.core.errors import (
 from modem.core.line_counts import LineCounts
 from modem.core.module_state import ModuleState
 from modem.core.profile import TlsProfile
+from modem.core.stream_errors import LineFramingLost
 from modem.link.channel import AtChannel, RdyMeans
+from modem.link.frame_probe import confirm_quiet_frames
 from modem.options import ModemOptions
 from modem.sockets.socket_table import SocketTable
 
@@ -166,10 +168,14 @@ class Supervisor:
         With ``task_status`` (the first life) a failed bring-up raises.
         """
         options = self._options
+        # The frame style is the firmware's: it outlives a life; after a lost
+        # framing the new life's first stretch of lines is not believed.
+        integrity = self._table.integrity
         channel = AtChannel(stream, self._on_urc, trace=options.trace_at,
                             command_timeout_cap=options.command_timeout_cap,
                             trace_payload=options.trace_payload,
-                            line_counts=self.line_counts)
+                            line_counts=self.line_counts, push_style=integrity.push_style,
+                            distrustful=isinstance(self.last_failure, LineFramingLost))
         self.channel = None
         self._life_channel = channel
         failure: ModemError
@@ -193,11 +199,13 @@ class Supervisor:
                         self.recoveries += 1
                     nursery.start_soon(self._keep_pdp, channel)
                     nursery.start_soon(self._table.close_unconfirmed, channel)
+                    nursery.start_soon(confirm_quiet_frames, channel)
                     if self._clock is not None:
                         nursery.start_soon(partial(
                             keep_clock, channel, options.host_clock, self._clock,
                             options.clock_check_interval))
                     await channel.broken.wait()
+                    integrity.push_style = channel.push_style
                     failure = channel.failure or ModuleLost("channel broke")
                     self.last_failure = failure
                     self.state.value = ModuleState.RECOVERING

@@ -29,6 +29,8 @@ from typing import Any
 import trio
 import trustme
 
+from modem.sockets.client_ids import ClientIdPool
+
 REPO = Path(__file__).resolve().parents[1]  # the checkout: where child processes run
 # Every name the shared server certificate holds (``server_cert`` in tests/conftest.py).
 # The module checks the chain, not the host name (docs/emulator.md, "Host names are not
@@ -263,3 +265,13 @@ class TlsServer:
         for offset in range(0, len(data), 16384):
             await stream.send_all(data[offset:offset + 16384])
             record.sent = offset + len(data[offset:offset + 16384])
+
+
+def take_id(pool: ClientIdPool, wanted: int) -> int:
+    """Acquire ``wanted`` itself (the pool hands out the longest free first)."""
+    others = []
+    while (got := pool.acquire_nowait()) != wanted:
+        others.append(got)
+    for other in others:
+        pool.release(other)
+    return got

@@ -136,6 +136,24 @@ class SslPushData(Urc):
 
 
 @dataclass(frozen=True, slots=True)
+class PushFrameBroken(Urc):
+    """A push frame for ``client_id`` did not line up (bytes lost on the line) or
+    exceeded its bound: its data was dropped, so that socket's stream has a hole."""
+
+    client_id: int
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class LineLost(Urc):
+    """The reader lost its place in the module's output (a garbled push header,
+    a frame whose end could not be found): a run of bytes was dropped, so any
+    push-mode socket's stream, and the command in flight, may have a hole."""
+
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class SslClosed(Urc):
     """``+QSSLURC: "closed",<id>``: the peer or the network closed the socket."""
 

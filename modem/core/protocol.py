@@ -1,9 +1,8 @@
 """Sans-I/O AT protocol for Quectel modules, in the manner of h11.
 
 ``AtConnection`` turns the bytes a module writes into ``modem.core.events`` and
-the host's ``Command`` objects into bytes; ``Command`` and its ``Framing``
-live in ``modem.core.at_command`` and are re-exported here.  It does no I/O and imports no
-Trio or pyserial: the driver feeds it with ``receive_data`` and writes what
+the host's ``Command`` objects (``modem.core.at_command``, re-exported) into
+bytes.  No I/O: the driver feeds ``receive_data`` and writes what
 ``send_command`` / ``send_payload`` return.
 
 Framing it understands (manual 2.1, 2.2 and what real firmware does):
@@ -13,34 +12,42 @@ Framing it understands (manual 2.1, 2.2 and what real firmware does):
 * the ``AT+QSSLSEND`` prompt is ``> `` with no line end;
 * ``+QSSLRECV: <n>`` CR LF is followed by exactly n raw bytes, and the
   push-mode URC ``+QSSLURC: "recv",<id>,<len>`` CR LF by len raw bytes; the
-  payload may hold anything, ``\\r\\nOK\\r\\n`` and ``> `` included;
+  payload may hold anything, ``\\r\\nOK\\r\\n`` and ``> `` included, and its
+  end is confirmed by the CR LF that follows (``modem.core.frames``), and a
+  header one lost byte garbled is caught (``modem.core.push_headers``);
 * URCs may arrive at any moment, also between a command and its result;
 * after the ``CONNECT`` of a ``Framing.DATA_MODE`` command every byte is
-  ``TransparentData`` until ``\\r\\nNO CARRIER\\r\\n`` or, once the host sent
-  ``+++`` (``leave_transparent``), the escape's ``\\r\\nOK\\r\\n``.
+  ``TransparentData`` until its end marker (``transparent_data``).
 
 Every buffer is bounded: a line longer than ``max_line`` becomes a
-``ProtocolViolation`` event and is discarded up to its end.
+``ProtocolViolation`` event and is discarded up to its end.  An announced
+payload is never read as lines, also when it is refused.
 """
 
 from __future__ import annotations
 
-import enum
 import re
 
 from modem.core import events as ev
+from modem.core import push_headers
 from modem.core.at_command import Command, Framing
 from modem.core.errors import AtProtocolError
+from modem.core.frames import (
+    LINE_LOST_SLACK,
+    MAX_PUSH_PAYLOAD,
+    MAX_REFUSED_PAYLOAD,
+    TYPICAL_PUSH_PAYLOAD,
+    FrameEnd,
+    FrameStyle,
+    frame_end,
+    realign,
+)
+from modem.core.limits import CLIENT_IDS
+from modem.core.reader_mode import ReaderMode
+from modem.core.transparent_data import TransparentScanner
+from modem.core.urc_lines import known_urc
 
 __all__ = ["MAX_PUSH_PAYLOAD", "AtConnection", "Command", "Framing", "ReaderMode"]
-
-MAX_PUSH_PAYLOAD = 4096
-"""Bound on the payload of one ``+QSSLURC: "recv",<id>,<len>`` (push mode).
-
-Manual 2.2.1 gives no range for ``<currentrecvlength>``; one ``AT+QSSLRECV``
-reads at most ``modem.core.limits.MAX_RECV`` bytes and a push carries at most one
-receive buffer's worth, so this leaves room and still bounds the buffer.
-"""
 
 
 _FINALS: dict[str, ev.FinalResult] = {
@@ -58,39 +65,7 @@ _CME = re.compile(r"^\+CM[ES] ERROR:\s*(.*)$")
 _CME_CODE = re.compile(r"[0-9]{1,12}")
 _SSLURC_HEAD = "+QSSLURC:"
 _SSLURC = re.compile(rf'^\+QSSLURC:\s*"(\w+)"\s*,\s*{_NUM}(?:\s*,\s*{_NUM})?\s*$')
-_SSLOPEN = re.compile(rf"^\+QSSLOPEN:\s*{_NUM}\s*,\s*(-?[0-9]{{1,12}})\s*$")
-_QIURC = re.compile(rf'^\+QIURC:\s*"(\w+)"\s*(?:,\s*{_NUM})?')
 _RECV_HEAD = re.compile(rf"^\+QSSLRECV:\s*{_NUM}\s*$")
-# What ends transparent mode: the module dropping the connection, and (only
-# after the host sent ``+++``) the OK of the escape.
-_NO_CARRIER_TAIL = b"\r\nNO CARRIER\r\n"
-_ESCAPED_TAIL = b"\r\nOK\r\n"
-
-
-class ReaderMode(enum.Enum):
-    """What ``AtConnection`` does with the next bytes from the module."""
-
-    LINES = "lines"
-    """Lines ending in CR LF (result codes, information, echo, URCs) and the
-    ``> `` prompt of a ``Framing.PROMPT_PAYLOAD`` command."""
-
-    DISCARDING = "discarding"
-    """The rest of a line longer than ``max_line``, dropped up to its CR LF."""
-
-    RECV_PAYLOAD = "recv payload"
-    """The n raw bytes announced by ``+QSSLRECV: <n>`` (manual 2.1.4)."""
-
-    PUSH_PAYLOAD = "push payload"
-    """The len raw bytes announced by ``+QSSLURC: "recv",<id>,<len>``
-    (direct push mode, manual 2.2.1)."""
-
-    TRANSPARENT = "transparent"
-    """Raw data after ``CONNECT``, up to ``\\r\\nNO CARRIER\\r\\n``."""
-
-    LEAVING_TRANSPARENT = "leaving transparent"
-    """Raw data after the host sent ``+++``, up to ``NO CARRIER`` or the
-    escape's ``\\r\\nOK\\r\\n`` (manual 1.3)."""
-
 
 _PAYLOAD_MODES = (ReaderMode.RECV_PAYLOAD, ReaderMode.PUSH_PAYLOAD)
 _TRANSPARENT_MODES = (ReaderMode.TRANSPARENT, ReaderMode.LEAVING_TRANSPARENT)
@@ -99,28 +74,38 @@ _TRANSPARENT_MODES = (ReaderMode.TRANSPARENT, ReaderMode.LEAVING_TRANSPARENT)
 class AtConnection:
     """The host's side of one AT command channel.
 
-    One command is in flight at a time (AT is half duplex).  ``command`` is
-    that command, or ``None`` when the channel is idle.  URCs are produced
-    whether or not a command is in flight.  ``reader_mode`` says how the
-    next bytes from the module will be read.
+    One command is in flight at a time (AT is half duplex): ``command``, or
+    ``None`` when the channel is idle.  URCs are produced whether or not a
+    command is in flight.  ``reader_mode``: how the next bytes will be read.
     """
 
-    def __init__(self, *, max_line: int = 4096) -> None:
+    def __init__(self, *, max_line: int = 4096, push_style: FrameStyle | None = None,
+                 distrustful: bool = False) -> None:
+        """``push_style``: how this module ends push frames, when known;
+        ``distrustful``: the line's position was lost before (``_lose_line``), so
+        the first stretch of lines is not believed."""
         self.max_line = max_line
+        self.push_style = push_style
+        """How this module ends a push frame; learned from its first one (``frames``)."""
         self._buf = bytearray()
         self._mode = ReaderMode.LINES
-        # RECV_PAYLOAD and PUSH_PAYLOAD: bytes still due, bytes collected and,
-        # for a push, whose they are.
+        # RECV_PAYLOAD, PUSH_PAYLOAD: bytes due, bytes collected, whose (a push).
         self._payload_left = 0
         self._payload = bytearray()
         self._push_id = 0
-        # TRANSPARENT and LEAVING_TRANSPARENT: the last (up to 2) bytes
-        # already given out, which may begin an end marker.
-        self._seen = b""
+        self._refused = False  # the push being read exceeds its bound: dropped, not delivered
+        self._longest_push = TYPICAL_PUSH_PAYLOAD  # bounds a drop once the line is lost
+        # Bytes of lines after a lost position that may be a payload.
+        self._distrust = TYPICAL_PUSH_PAYLOAD + LINE_LOST_SLACK if distrustful else 0
+        # FRAME_END: the payload waiting for its end to be confirmed, and whose.
+        self._frame = b""
+        self._frame_is_push = False
+        # SKIPPING: bytes still to drop, and whether to drop up to a line end after.
+        self._skip_left = 0
+        self._skip_to_line_end = False
+        self._scanner = TransparentScanner()  # TRANSPARENT, LEAVING_TRANSPARENT
         self._command: Command | None = None
-        # The command's prompt or intermediate CONNECT came: the module
-        # waits for the host's payload.
-        self._payload_requested = False
+        self._payload_requested = False  # a prompt or CONNECT came: the module waits
 
     # -- host side ---------------------------------------------------------
 
@@ -134,12 +119,9 @@ class AtConnection:
 
     @property
     def transparent(self) -> bool:
-        """True while the line carries raw transparent-mode data.
-
-        It stays True after ``leave_transparent`` until the module's ``OK``
-        (or ``NO CARRIER``): bytes the module sent before it saw ``+++`` are
-        still data.
-        """
+        """True while the line carries raw transparent-mode data, also after
+        ``leave_transparent`` until the module's ``OK`` (or ``NO CARRIER``):
+        bytes the module sent before it saw ``+++`` are still data."""
         return self._mode in _TRANSPARENT_MODES
 
     def send_command(self, command: Command) -> bytes:
@@ -174,19 +156,23 @@ class AtConnection:
     def abort_command(self) -> None:
         """Forget the command in flight (the host gave up on it after its timeout).
 
-        A ``+QSSLRECV`` payload being collected is dropped; late lines of that
-        command will be reported as URCs, so resynchronise before trusting
-        the line.  A push-mode payload is no part of any command and is kept.
-        Aborting the ``+++`` of ``leave_transparent`` treats the line as back
-        in command mode.
+        A ``+QSSLRECV`` payload being collected is dropped, and so are its bytes
+        still to come (never read as lines: they are a server's data); late
+        lines of that command will be reported as URCs, so resynchronise
+        before trusting the line.  A push-mode payload is no part of any
+        command and is kept.  Aborting the ``+++`` of ``leave_transparent``
+        treats the line as back in command mode.
         """
         if self._mode is ReaderMode.LEAVING_TRANSPARENT:
             self._mode = ReaderMode.LINES
-            self._seen = b""
+            self._scanner.reset()
         elif self._mode is ReaderMode.RECV_PAYLOAD:
-            self._mode = ReaderMode.LINES
+            self._skip(self._payload_left, to_line_end=False)
             self._payload_left = 0
             self._payload.clear()
+        elif self._mode is ReaderMode.FRAME_END and not self._frame_is_push:
+            self._frame = b""
+            self._mode = ReaderMode.LINES
         self._command = None
         self._payload_requested = False
 
@@ -216,6 +202,10 @@ class AtConnection:
                 more = self._take_transparent(out)
             elif mode in _PAYLOAD_MODES:
                 more = self._take_payload(out)
+            elif mode is ReaderMode.FRAME_END:
+                more = self._take_frame_end(out)
+            elif mode is ReaderMode.SKIPPING:
+                more = self._take_skipped()
             elif mode is ReaderMode.DISCARDING:
                 more = self._skip_long_line()
             else:
@@ -240,7 +230,7 @@ class AtConnection:
             del buf[:i]
         cmd = self._command
         if (cmd is not None and cmd.framing is Framing.PROMPT_PAYLOAD
-                and not self._payload_requested and buf[0] == 0x3E):
+                and not self._payload_requested and buf[0] == 0x3E and not self._distrust):
             if len(buf) < 2:
                 return False
             if buf[1] == 0x20:
@@ -263,8 +253,29 @@ class AtConnection:
             return True
         line = bytes(buf[:end]).strip(b"\r\n")
         del buf[: end + 2]
-        self._line(line.decode("latin-1"), out)
+        if self._distrust:
+            self._distrust = max(0, self._distrust - end - 2)
+            self._untrusted_line(line.decode("latin-1"), out)
+        else:
+            self._line(line.decode("latin-1"), out)
         return True
+
+    def _untrusted_line(self, text: str, out: list[ev.Event]) -> None:
+        """A line of the stretch after a lost position (``_lose_line``): it may be
+        a server's data.  A push header fails its socket (its payload is not
+        consumed, and is distrusted too); an answer fails the command in flight;
+        nothing else is believed."""
+        m = _SSLURC.match(text)
+        if m is not None and m.group(1) == "recv" and m.group(3) is not None:
+            if int(m.group(2)) < CLIENT_IDS:
+                out.append(ev.PushFrameBroken(int(m.group(2)), "a push frame in a stretch of "
+                                              "the line that cannot be trusted"))
+            # max, not a sum: a module that keeps pushing is trusted one frame later.
+            self._distrust = max(self._distrust, int(m.group(3)) + 2)
+        elif self._command is not None and (text in _FINALS or _CME.match(text)):
+            out.append(ev.ProtocolViolation("an answer in a stretch of the line that cannot "
+                                            "be trusted"))
+            self._line(text, out)
 
     def _skip_long_line(self) -> bool:
         """Drop bytes up to the CR LF that ends an over-long line."""
@@ -279,54 +290,18 @@ class AtConnection:
         return True
 
     def _take_transparent(self, out: list[ev.Event]) -> bool:
-        """Give out transparent data up to ``NO CARRIER`` (or the escape's ``OK``).
-
-        Returns True when transparent mode ended and the rest of the buffer is
-        command mode again.  Data goes out as soon as it arrives, except a
-        tail that may be the start of an end marker: while leaving (``+++``
-        sent) any such tail is held back; otherwise only a tail of at least
-        ``\\r\\nN`` is, because holding back a plain CR LF would stall every
-        line-based protocol.  A CR or CR LF already given out still counts
-        for an end marker that completes later, so ``NO CARRIER`` is never
-        missed; those 1-2 bytes then stay in the data.
-        """
-        buf = self._buf
+        """Transparent data (``transparent_data``); True once it ended and the
+        rest of the buffer is command mode again."""
         leaving = self._mode is ReaderMode.LEAVING_TRANSPARENT
-        tails = (_NO_CARRIER_TAIL, _ESCAPED_TAIL) if leaving else (_NO_CARRIER_TAIL,)
-        seen = self._seen
-        window = seen + buf
-        found: tuple[int, bytes] | None = None
-        for tail in tails:
-            at = window.find(tail)
-            if at >= 0 and (found is None or at < found[0]):
-                found = (at, tail)
-        if found is not None:
-            at, tail = found
-            cut = at - len(seen)
-            if cut > 0:
-                out.append(ev.TransparentData(bytes(buf[:cut])))
-            del buf[: cut + len(tail)]
-            self._mode = ReaderMode.LINES
-            self._seen = b""
-            self._command = None
-            out.append(ev.NoCarrier() if tail is _NO_CARRIER_TAIL else ev.Ok())
-            return True
-        hold = 0
-        for tail in tails:
-            for k in range(len(tail) - 1, 0 if leaving else 2, -1):
-                if window.endswith(tail[:k]):
-                    hold = max(hold, min(k, len(buf)))
-                    break
-        give = len(buf) - hold
-        if give:
-            data = bytes(buf[:give])
-            del buf[:give]
-            self._seen = (seen + data)[-2:]
-            out.append(ev.TransparentData(data))
-        return False
+        if not self._scanner.take(self._buf, leaving, out):
+            return False
+        self._mode = ReaderMode.LINES
+        self._command = None
+        return True
 
     def _take_payload(self, out: list[ev.Event]) -> bool:
-        """Collect the announced payload; False while bytes are still due."""
+        """Collect the announced payload; False while bytes are still due.  A
+        complete payload waits for its end to be confirmed (``FRAME_END``)."""
         buf = self._buf
         take = min(self._payload_left, len(buf))
         self._payload += buf[:take]
@@ -334,13 +309,88 @@ class AtConnection:
         self._payload_left -= take
         if self._payload_left:
             return False
-        data = bytes(self._payload)
+        self._frame = bytes(self._payload)
         self._payload.clear()
-        if self._mode is ReaderMode.PUSH_PAYLOAD:
-            out.append(ev.SslPushData(self._push_id, data))
-        else:
-            out.append(ev.RecvPayload(data))
+        self._frame_is_push = self._mode is ReaderMode.PUSH_PAYLOAD
+        self._mode = ReaderMode.FRAME_END
+        return True
+
+    @property
+    def awaiting_frame_end(self) -> bool:
+        """A push frame is in and waits for the module's next unit to confirm its
+        end: a caller may make the module write one (any command's answer)."""
+        return self._mode is ReaderMode.FRAME_END and self._frame_is_push
+
+    def _take_frame_end(self, out: list[ev.Event]) -> bool:
+        """Hand out a payload once its end is confirmed (``frames``); False while
+        the deciding bytes are still due."""
+        style = self.push_style if self._frame_is_push else FrameStyle.TRAILER
+        verdict, learned = frame_end(self._buf, style)
+        if verdict is FrameEnd.UNKNOWN:
+            return False
+        data, self._frame = self._frame, b""
+        if verdict is FrameEnd.CONFIRMED:
+            if self._frame_is_push:
+                self.push_style = learned
+            del self._buf[:2]
+            self._mode = ReaderMode.LINES
+            if not self._frame_is_push:
+                out.append(ev.RecvPayload(data))
+            elif self._refused:
+                out.append(ev.PushFrameBroken(
+                    self._push_id, f"push frame of {len(data)} bytes exceeds the bound"))
+            else:
+                out.append(ev.SslPushData(self._push_id, data))
+            return True
+        if not self._frame_is_push:
+            out.append(ev.ProtocolViolation(
+                f"+QSSLRECV payload of {len(data)} bytes does not end where its length says"))
+            self._mode = ReaderMode.DISCARDING
+            return True
+        return self._realign_push(data, out)
+
+    def _realign_push(self, data: bytes, out: list[ev.Event]) -> bool:
+        """A push frame that does not line up: its socket's stream has a hole;
+        the next unit, or else the line's position, is found (``frames.realign``)."""
+        lost = realign(data, self._buf, self.push_style)
+        if lost is None:
+            self._frame = data  # more bytes needed to tell
+            return False
+        if lost is False:
+            out.append(ev.PushFrameBroken(
+                self._push_id, f"push frame of {len(data)} bytes does not end where its "
+                "length says"))
+            self._lose_line(out, "a push frame's end was lost")
+            return True
+        self._buf[:0] = data[-lost:]
         self._mode = ReaderMode.LINES
+        out.append(ev.PushFrameBroken(
+            self._push_id, f"{lost} byte(s) of a {len(data)}-byte push frame lost on the line"))
+        return True
+
+    def _lose_line(self, out: list[ev.Event], reason: str) -> None:
+        """The line's position is lost: drop the rest of a frame that may be
+        passing, then resynchronise at a line end (``LineLost``)."""
+        out.append(ev.LineLost(reason))
+        self._skip(self._longest_push + LINE_LOST_SLACK, to_line_end=True)
+        # Where that lands may be inside a frame that followed: its rest, at most
+        # the longest frame, is read as lines but not believed.
+        self._distrust = self._longest_push + LINE_LOST_SLACK
+
+    def _skip(self, count: int, *, to_line_end: bool) -> None:
+        self._skip_left = count
+        self._skip_to_line_end = to_line_end
+        self._mode = ReaderMode.SKIPPING if count else (
+            ReaderMode.DISCARDING if to_line_end else ReaderMode.LINES)
+
+    def _take_skipped(self) -> bool:
+        """Drop bytes of a ``SKIPPING`` run; False while some are due."""
+        take = min(self._skip_left, len(self._buf))
+        del self._buf[:take]
+        self._skip_left -= take
+        if self._skip_left:
+            return False
+        self._mode = ReaderMode.DISCARDING if self._skip_to_line_end else ReaderMode.LINES
         return True
 
     def _line(self, text: str, out: list[ev.Event]) -> None:
@@ -361,7 +411,7 @@ class AtConnection:
                         return
                     if cmd.framing is Framing.DATA_MODE:
                         self._mode = ReaderMode.TRANSPARENT
-                        self._seen = b""
+                        self._scanner.reset()
             if final is not None:
                 self._command = None
                 self._payload_requested = False
@@ -376,8 +426,10 @@ class AtConnection:
                 if m:
                     n = int(m.group(1))
                     if n > limit:
+                        # Its bytes follow all the same: dropped, never read as lines.
                         out.append(ev.ProtocolViolation(
                             f"+QSSLRECV: {n} exceeds the {limit} bytes asked for"))
+                        self._skip(min(n, MAX_REFUSED_PAYLOAD), to_line_end=n > MAX_REFUSED_PAYLOAD)
                     elif n == 0:
                         out.append(ev.RecvPayload(b""))
                     else:
@@ -387,7 +439,10 @@ class AtConnection:
         if text.startswith(_SSLURC_HEAD):
             self._ssl_urc(text, out)
             return
-        urc = _urc(text)
+        if push_headers.garbled(text, parsed=False):
+            self._lose_line(out, "a garbled push header")
+            return
+        urc = known_urc(text)
         if urc is not None:
             out.append(urc)
             return
@@ -405,7 +460,13 @@ class AtConnection:
         ``"recv",<id>,<len>`` (the next len bytes are pushed data) or
         ``"closed",<id>``; anything else is an ``UnknownUrc``."""
         m = _SSLURC.match(text)
-        if m is None:
+        parsed = m is not None and int(m.group(2)) < CLIENT_IDS and not (
+            m.group(3) and m.group(1) != "recv")
+        if push_headers.garbled(text, parsed=parsed):
+            # A push header a lost byte garbled: its payload follows, unmarked.
+            self._lose_line(out, "a garbled push header")
+            return
+        if m is None or not parsed:
             out.append(ev.UnknownUrc(text))
             return
         kind, client_id, length = m.group(1), int(m.group(2)), m.group(3)
@@ -419,29 +480,20 @@ class AtConnection:
             out.append(ev.UnknownUrc(text))
 
     def _push_header(self, client_id: int, length: int, out: list[ev.Event]) -> None:
-        """``+QSSLURC: "recv",<id>,<len>``: the next len bytes are pushed data."""
-        if length > MAX_PUSH_PAYLOAD:
-            out.append(ev.ProtocolViolation(f"push payload of {length} bytes exceeds the bound"))
-        elif length == 0:
-            out.append(ev.SslPushData(client_id, b""))
+        """``+QSSLURC: "recv",<id>,<len>``: the next len bytes are pushed data.
+
+        One over ``MAX_PUSH_PAYLOAD`` is read and dropped (``PushFrameBroken``),
+        never taken for lines; over ``MAX_REFUSED_PAYLOAD`` it cannot be real."""
+        if length > MAX_REFUSED_PAYLOAD:
+            out.append(ev.PushFrameBroken(client_id, f"push header announces {length} bytes"))
+            self._lose_line(out, "a push header with an impossible length")
         else:
             self._payload_left = length
             self._push_id = client_id
+            self._refused = length > MAX_PUSH_PAYLOAD
+            if not self._refused:
+                self._longest_push = max(self._longest_push, length)
             self._mode = ReaderMode.PUSH_PAYLOAD
+            if not length:
+                self._take_payload(out)  # nothing to collect: its end is due at once
 
-
-def _urc(text: str) -> ev.Event | None:
-    """The event of a URC other than ``+QSSLURC``, or None when it is no known URC."""
-    if text.startswith("+QSSLOPEN:"):
-        m = _SSLOPEN.match(text)
-        return ev.SslOpened(int(m.group(1)), int(m.group(2))) if m else None
-    if text.startswith("+QIURC:"):
-        m = _QIURC.match(text)
-        if m and m.group(1) == "pdpdeact" and m.group(2) is not None:
-            return ev.PdpDeactivated(int(m.group(2)))
-        return ev.UnknownUrc(text)
-    if text == "RDY":
-        return ev.ModuleReady()
-    if text == "POWERED DOWN":
-        return ev.ModulePoweredDown()
-    return None

@@ -137,8 +137,10 @@ class PushInbox:
                 and not self.switch_refused)
 
     def may_switch_to_push(self, module_buffer_empty: bool) -> bool:
-        """The reader caught up: it waits on an empty inbox, and either the
-        module's buffer was found empty or the reader took a whole ``limit``
-        from it since the switch (it keeps pace; the rest is pushed)."""
+        """The reader caught up: it waits on an empty inbox, and either a read
+        showed the module's buffer empty (``+QSSLRECV: 0``) or the reader took a
+        whole ``limit`` from it since the switch (it keeps pace; the rest is
+        pushed, and what firmware might keep unpushed is read at once after the
+        switch: ``PushReceiver.switch_to_push``)."""
         return (self.state is PushState.BUFFER and not self._size and not self.switch_refused
                 and (module_buffer_empty or self.read_in_buffer_mode >= self.limit))

@@ -138,6 +138,10 @@ class UrcHealth:
         self.closes_by_poll = 0
         self.pushes = 0
         """Push frames (``+QSSLURC: "recv",<id>,<len>``) seen, every socket's."""
+        self.keeps_buffer_on_push = False
+        """Learned: after ``AT+QISWTMD=<id>,1`` this firmware kept buffered data
+        (announcing it with ``"recv",<id>``) and pushed newer data: sockets that
+        fall behind stay in buffer mode from then on (``PushReceiver``)."""
         self._missing_warned = False
         self._empty_signs = 0
 

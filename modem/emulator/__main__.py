@@ -118,6 +118,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--registration", type=int, choices=range(6), default=1, metavar="STAT",
                    help="the registration stat reported: 1 home (default), 5 roaming, "
                         "2 searching, 3 denied, 0 not searching")
+    g = p.add_argument_group("orders real firmware may choose (docs/reliability.md)")
+    g.add_argument("--push-trailer", choices=("crlf", "none"), default="crlf",
+                   help="what follows a push frame's data: CR LF (default, as BG96 firmware "
+                        "writes it) or nothing (the manual's format)")
+    g.add_argument("--pushes-after-switch", action="store_true",
+                   help="answer AT+QISWTMD=<id>,0 before the pushes already queued")
+    g.add_argument("--late-pushes-after-close", action="store_true",
+                   help="a closed push socket's leftover data is pushed right after the OK "
+                        "of the next AT+QSSLOPEN of its ID")
+    g.add_argument("--keep-buffer-on-push", action="store_true",
+                   help="AT+QISWTMD=<id>,1 keeps the buffer (announced with a recv URC) and "
+                        "pushes only newer data")
+    g.add_argument("--kept-read-error", action="store_true",
+                   help="with --keep-buffer-on-push, AT+QSSLRECV in push mode answers ERROR")
+    g.add_argument("--closed-read-error", action="store_true",
+                   help="once the peer closed, AT+QSSLRECV answers ERROR (data left is lost)")
+    g.add_argument("--empty-read-error", action="store_true",
+                   help="once the peer closed and nothing is left, AT+QSSLRECV answers ERROR "
+                        "instead of +QSSLRECV: 0")
+    g.add_argument("--recv-max", type=int, default=0, metavar="N",
+                   help="at most N bytes per AT+QSSLRECV answer, whatever was asked")
     p.add_argument("--trace", action="store_true", help="log every line byte to stderr")
     return p
 
@@ -172,6 +193,14 @@ def main(argv: list[str] | None = None) -> int:
         hostname_check=args.hostname_check,
         sim=args.sim,
         registration=args.registration,
+        push_trailer=args.push_trailer == "crlf",
+        pushes_after_switch=args.pushes_after_switch,
+        late_pushes_after_close=args.late_pushes_after_close,
+        keep_buffer_on_push=args.keep_buffer_on_push,
+        kept_read_error=args.kept_read_error,
+        closed_read_error=args.closed_read_error,
+        empty_read_error=args.empty_read_error,
+        recv_max=args.recv_max,
     )
     trio.run(serve, config, args.link, args.trace)
     return 0

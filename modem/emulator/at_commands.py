@@ -123,6 +123,8 @@ class CommandProcessor:
         spec = HANDLERS.get(request.name)
         if spec is None or request.name in self.module.config.absent_commands:
             return ERROR
+        if self.module.pending_faults.take_unanswered(request.name):
+            return None
         sets_ip_error = request.name.startswith(_IP_COMMANDS)
         try:
             reply = await spec.answer(self.module, request)

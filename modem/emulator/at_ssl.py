@@ -151,6 +151,7 @@ async def qsslopen(module: Module, req: Request) -> bytes | None:
     module.add_socket(sock)
     if mode is not AccessMode.TRANSPARENT:
         await module.line.write(OK)  # before the runner can post +QSSLOPEN
+        await module.write_late_pushes(client_id)
         module.start_socket(sock)
         return None
     module.start_socket(sock)
@@ -205,12 +206,17 @@ async def qsslrecv(module: Module, req: Request) -> bytes | None:
     client_id = _id_field(fields, 0, CLIENT_IDS)
     length = int_field(fields, 1, 1, MAX_RECV)
     sock = module.sockets.get(client_id)
-    if sock is None or sock.mode is not AccessMode.BUFFER or sock.state == SocketState.OPENING:
+    config = module.config
+    readable = sock is not None and (sock.mode is AccessMode.BUFFER or (
+        sock.kept and not config.kept_read_error))
+    if sock is None or not readable or sock.state == SocketState.OPENING \
+            or (sock.peer_closed and (config.closed_read_error or (
+                config.empty_read_error and not sock.rx and not sock.kept))):
         module.last_error = OPERATION_NOT_ALLOWED
         return ERROR
     line = module.line
     async with line.output_lock:  # a recv URC for new data comes after this answer
-        data = sock.take_rx(length)
+        data = sock.take_rx(min(length, config.recv_max or length))
         reply = b"\r\n+QSSLRECV: %d\r\n" % len(data) + data + (b"\r\n" if data else b"") + OK
         await line.write_locked(reply)
     module.last_error = 0
@@ -266,7 +272,8 @@ async def qiswtmd(module: Module, req: Request) -> bytes | None:
         await run_transparent(module, sock)
         return None
     sock.set_mode(mode)
-    await sock.pushes_written()  # pushes decided before the switch come before its OK
+    if not module.config.pushes_after_switch:
+        await sock.pushes_written()  # pushes decided before the switch come before its OK
     return OK
 
 

@@ -59,6 +59,25 @@ class EmulatorConfig:
     public logs), no SIM URCs at boot, registration stat 0.
     ``registration``: the stat ``AT+CREG?``/``AT+CGREG?``/``AT+CEREG?``
     report (1 home, 5 roaming, 2 searching, 3 denied, 0 not searching).
+
+    Orders and answers real firmware may choose, each an adverse case the
+    driver must survive (docs/reliability.md):
+    ``push_trailer``: a push frame's data is followed by CR LF (as BG96
+    firmware writes it, per FreeRTOS's BG96 driver); False: the manual's
+    format, nothing after the data.  ``pushes_after_switch``:
+    ``AT+QISWTMD=<id>,0`` is answered before the pushes already queued for
+    that socket.  ``late_pushes_after_close``: what a push-mode socket still
+    held when it was closed goes out as push frames right after the ``OK``
+    of the next ``AT+QSSLOPEN`` of its ID.  ``keep_buffer_on_push``:
+    ``AT+QISWTMD=<id>,1`` keeps what the buffer holds (announced with
+    ``+QSSLURC: "recv",<id>``, readable with ``AT+QSSLRECV`` in push mode)
+    and pushes only newer data (``kept_read_error``: and refuses to hand
+    it over, ``ERROR``).  ``closed_read_error``: once the peer
+    closed, ``AT+QSSLRECV`` answers ``ERROR``, data left or not (what is
+    left is lost); ``empty_read_error``: only once nothing is left (in
+    place of ``+QSSLRECV: 0``).
+    ``recv_max``: at most this many bytes per ``AT+QSSLRECV`` answer,
+    whatever was asked (0: as asked).
     """
 
     baud: int = 0
@@ -84,6 +103,14 @@ class EmulatorConfig:
     hostname_check: str | None = None
     sim: str = "ready"
     registration: int = 1
+    push_trailer: bool = True
+    pushes_after_switch: bool = False
+    late_pushes_after_close: bool = False
+    keep_buffer_on_push: bool = False
+    kept_read_error: bool = False
+    closed_read_error: bool = False
+    empty_read_error: bool = False
+    recv_max: int = 0
 
     def __post_init__(self) -> None:
         check_port_name(self.port_name)

@@ -16,13 +16,22 @@
   ``+QSSLOPEN: <id>,<code>`` (e.g. 569, the operation timed out, or 561,
   the PDP context could not be opened: the carrier's failures);
 * ``deregister(seconds)``: the module is not registered for ``seconds``
-  (``+CREG``/``+CGREG``/``+CEREG`` read stat 2, searching); 0 ends it.
+  (``+CREG``/``+CGREG``/``+CEREG`` read stat 2, searching); 0 ends it;
+* ``push_byte_loss(rate)`` / ``push_header_loss(rate, name_only=False)``:
+  each push frame loses one byte of its data / of its header line (only of
+  its ``+QSSLURC: "recv",`` part with ``name_only``) with probability
+  ``rate`` (seeded), as a UART without flow control does;
+* ``hold_pushes(client_id)``: that socket's next push frames wait until the
+  next command's answer is written, which overtakes them;
+* ``unanswered(command, count=1)``: the next ``count`` commands named
+  ``command`` (``+QSSLCLOSE``) are read and get no answer at all.
 
 Spec strings (CLI ``--fault``): ``NAME[:ARG[,ARG]][@TIME]`` where TIME is
 seconds after start (``5s``, ``1.5``, ``250ms``); without ``@`` the fault
 applies at start.  Examples: ``peer_close:3@5s``, ``restart@10s``,
 ``noise:20``, ``silence:3@2s``, ``pdp_deact:1@30s``, ``send_fail:5``,
-``slow_handshake:20``, ``urc_loss:0.3``, ``urc_loss:1,recv,closed``.
+``slow_handshake:20``, ``urc_loss:0.3``, ``urc_loss:1,recv,closed``,
+``push_byte_loss:0.05``, ``hold_pushes:3``, ``unanswered:+QSSLCLOSE,1``.
 ``random:RATE`` injects a random mild fault (noise, send_fail, peer_close
 of a connected socket) after each command with probability RATE, drawn
 from the seeded generator.
@@ -118,6 +127,10 @@ class Fault(ABC):
     @staticmethod
     def urc_loss(rate: float, kinds: tuple[str, ...] = ()) -> Fault:
         return UrcLoss(rate, kinds)
+
+    @staticmethod
+    def hold_pushes(client_id: int) -> Fault:
+        return HoldPushes(client_id)
 
     @staticmethod
     def deregister(seconds: float) -> Fault:
@@ -339,10 +352,85 @@ class OpenFail(Fault):
         return cls(int(args[0]), int(args[1]) if len(args) > 1 else 1)
 
 
+@dataclass(frozen=True)
+class PushByteLoss(Fault):
+    """Each push frame loses one byte of its data with probability ``rate``."""
+
+    kind: ClassVar[str] = "push_byte_loss"
+    rate: float
+    name_only: bool = False  # (header loss) spare the numbers: the frame's length holds
+
+    def span(self, unit: bytes) -> tuple[int, int]:
+        """Where in ``unit`` the lost byte may be: its data."""
+        return unit.index(b"\r\n", 2) + 2, len(unit) - 2
+
+    def apply(self, module: Module, state: FaultState) -> None:
+        def lose_a_byte(unit: bytes) -> bytes:
+            lo, hi = self.span(unit)
+            if hi <= lo or state.rng.random() >= self.rate:
+                return unit
+            at = state.rng.randrange(lo, hi)
+            return unit[:at] + unit[at + 1:]
+
+        module.line.push_mangle = lose_a_byte if self.rate > 0 else None
+
+    @classmethod
+    def from_args(cls, args: list[str]) -> Fault:
+        if not 1 <= len(args) <= 2 or args[1:] not in ([], ["name"]):
+            raise ValueError("want RATE[,name]")
+        return cls(float(args[0]), name_only=args[1:] == ["name"])
+
+
+@dataclass(frozen=True)
+class PushHeaderLoss(PushByteLoss):
+    """Each push frame loses one byte of its header line with probability
+    ``rate``; ``name_only``: only of ``+QSSLURC: "recv",`` (not its numbers)."""
+
+    kind: ClassVar[str] = "push_header_loss"
+
+    def span(self, unit: bytes) -> tuple[int, int]:
+        end = unit.index(b"\r\n", 2)
+        return 3, (unit.index(b'",', 2) + 2 if self.name_only else end)
+
+
+@dataclass(frozen=True)
+class HoldPushes(Fault):
+    """``client_id``'s next push frames wait for the next command's answer."""
+
+    kind: ClassVar[str] = "hold_pushes"
+    client_id: int
+
+    def apply(self, module: Module, state: FaultState) -> None:
+        module.line.held_ids.add(self.client_id)
+
+    @classmethod
+    def from_args(cls, args: list[str]) -> Fault:
+        (client_id,) = args
+        return cls(int(client_id))
+
+
+@dataclass(frozen=True)
+class Unanswered(Fault):
+    """The next ``count`` commands named ``command`` get no answer."""
+
+    kind: ClassVar[str] = "unanswered"
+    command: str
+    count: int = 1
+
+    def apply(self, module: Module, state: FaultState) -> None:
+        module.pending_faults.unanswered[self.command.upper()] += self.count
+
+    @classmethod
+    def from_args(cls, args: list[str]) -> Fault:
+        if not 1 <= len(args) <= 2:
+            raise ValueError("want COMMAND[,COUNT]")
+        return cls(args[0], int(args[1]) if len(args) > 1 else 1)
+
+
 KINDS: dict[str, type[Fault]] = {
     kind.kind: kind
     for kind in (PeerClose, PdpDeact, Restart, Silence, Noise, SendFail, SlowHandshake, UrcLoss,
-                 Deregister, OpenFail)
+                 Deregister, OpenFail, PushByteLoss, PushHeaderLoss, HoldPushes, Unanswered)
 }
 
 

@@ -43,6 +43,12 @@ class HostLine:
         self._silent_until = -math.inf
         #: Keeps a URC when it returns True; None keeps all (see faults.UrcLoss).
         self.urc_filter: Callable[[bytes], bool] | None = None
+        #: Changes a push frame's bytes on the line (faults.PushLoss); None: intact.
+        self.push_mangle: Callable[[bytes], bytes] | None = None
+        #: Client IDs whose push frames wait for the next command's answer
+        #: (faults.HoldPushes): that answer then overtakes them.
+        self.held_ids: set[int] = set()
+        self._held: list[tuple[bytes, trio.Event]] = []
         self.last_input_time = -math.inf
         self.bytes_in = 0
         self.bytes_out = 0
@@ -167,24 +173,60 @@ class HostLine:
         """Write one unit; no URC can come between its bytes."""
         async with self.output_lock:
             await self._send(data)
+        self.release_held()
 
     async def write_locked(self, data: bytes) -> None:
         """Write while the caller already holds ``output_lock``."""
         await self._send(data)
+        self.release_held()
+
+    def post_push(self, client_id: int, unit: bytes) -> trio.Event:
+        """Queue a push frame (``post_urc``), through the push faults: mangled on
+        the line, or held back until the next answer is written."""
+        if self.push_mangle is not None:
+            unit = self.push_mangle(unit)
+        if client_id in self.held_ids:
+            done = trio.Event()
+            self._held.append((unit, done))
+            return done
+        return self.post_urc(unit)
+
+    def post_after_pushes(self, client_id: int, unit: bytes) -> trio.Event:
+        """Queue a socket's URC behind its push frames, also held ones: a module
+        writes its URCs in order (docs/reliability.md, guess G1)."""
+        if client_id in self.held_ids:
+            done = trio.Event()
+            self._held.append((unit, done))
+            return done
+        return self.post_urc(unit)
+
+    @property
+    def held_count(self) -> int:
+        """Push frames held back for the next answer (``faults.HoldPushes``)."""
+        return len(self._held)
+
+    def release_held(self) -> None:
+        """An answer was written: the push frames held for it follow now."""
+        if not self._held:
+            return
+        self.held_ids.clear()
+        held, self._held = self._held, []
+        for unit, done in held:
+            self.post_urc(unit, done)
 
     async def urc(self, data: bytes) -> None:
         """Write a URC now (waits while the host owes raw bytes)."""
         async with self.urc_gate, self.output_lock:
             await self._send(data)
 
-    def post_urc(self, data: bytes) -> trio.Event:
+    def post_urc(self, data: bytes, done: trio.Event | None = None) -> trio.Event:
         """Queue a URC for the URC writer (keeps order, never blocks).
 
         The returned event is set once it is written (at once when the
         URCs go to another AT port: ``routing``).  A queued URC is
         written whole even if its poster is cancelled meanwhile.
         """
-        done = trio.Event()
+        done = trio.Event() if done is None else done
         if not self.routing.reaches_host or (
             self.urc_filter is not None and not self.urc_filter(data)
         ):

@@ -23,7 +23,7 @@ from .files import FileStore
 from .line import HostLine
 from .manual import PDP_CONTEXT_IDS, SSL_CONTEXT_IDS
 from .pending_faults import PendingFaults
-from .ssl_sockets import SslSocket
+from .ssl_sockets import AccessMode, SslSocket
 from .tls import SslContextConfig
 
 BOOT_URCS = (b"\r\n+CPIN: READY\r\n", b"\r\n+QUSIM: 1\r\n", b"\r\n+QIND: SMS DONE\r\n")
@@ -72,6 +72,9 @@ class Module:
         self.pdp[1].active = config.auto_pdp
         self.ssl_contexts = {i: SslContextConfig() for i in SSL_CONTEXT_IDS}
         self.sockets: dict[int, SslSocket] = {}
+        # late_pushes_after_close: a closed push socket's leftover frames, by ID,
+        # written right after the OK of the next AT+QSSLOPEN of that ID.
+        self.late_pushes: dict[int, list[bytes]] = {}
         self.last_error = 0
         self.last_transparent: int | None = None
         self.booted = trio.Event()
@@ -120,3 +123,14 @@ class Module:
         sock.request_close(close_timeout)
         await sock.finished.wait()
         self.forget_socket(sock)
+        if self.config.late_pushes_after_close and sock.mode is AccessMode.PUSH:
+            data = sock.leftover()
+            frames = [sock.push_unit(data[i:i + 1500]) for i in range(0, len(data), 1500)]
+            if frames:
+                self.late_pushes[sock.client_id] = frames
+
+    async def write_late_pushes(self, client_id: int) -> None:
+        """``late_pushes_after_close``: the frames a closed socket of ``client_id``
+        left, now (right after the next open's ``OK``)."""
+        for frame in self.late_pushes.pop(client_id, []):
+            await self.line.write(frame)

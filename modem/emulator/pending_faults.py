@@ -7,7 +7,7 @@ emulator keeps one ``PendingFaults`` across module restarts.
 
 from __future__ import annotations
 
-from collections import deque
+from collections import Counter, deque
 
 
 class PendingFaults:
@@ -17,6 +17,14 @@ class PendingFaults:
         self.send_fails = 0
         self.slow_handshakes: deque[float] = deque()
         self.open_fails: deque[int] = deque()
+        self.unanswered: Counter[str] = Counter()  # command name -> answers to skip
+
+    def take_unanswered(self, name: str) -> bool:
+        """True (and one fewer booked) when command ``name`` must get no answer."""
+        if self.unanswered[name] > 0:
+            self.unanswered[name] -= 1
+            return True
+        return False
 
     def take_send_fail(self) -> bool:
         """True (and one fewer booked) when the next ``AT+QSSLSEND`` must fail."""

@@ -95,6 +95,7 @@ class SslSocket:
         self.local_port = 0
         self.remote_ip = ""
         self.rx = bytearray()
+        self.kept = bytearray()  # keep_buffer_on_push: older than rx, read first
         self.tx = bytearray()
         self.rx_limit = module.config.rx_buffer
         self.tx_limit = module.config.tx_buffer
@@ -127,9 +128,14 @@ class SslSocket:
     def take_rx(self, n: int) -> bytes:
         """Up to n buffered bytes (``AT+QSSLRECV``); re-arms the recv URC when the
         buffer is empty now ("drain") or only when nothing was left to read
-        ("empty"), per ``config.recv_urc_rearm``."""
-        data = bytes(self.rx[:n])
-        del self.rx[:n]
+        ("empty"), per ``config.recv_urc_rearm``.  What was kept on a switch to
+        push mode (``keep_buffer_on_push``) comes first, also in push mode."""
+        data = bytes(self.kept[:n])
+        del self.kept[:n]
+        if self.mode is AccessMode.BUFFER and len(data) < n:
+            more = bytes(self.rx[: n - len(data)])
+            del self.rx[: len(more)]
+            data += more
         rearmed = not data if self.module.config.recv_urc_rearm == "empty" else not self.rx
         if rearmed:
             self.recv_urc_sent = False
@@ -172,6 +178,10 @@ class SslSocket:
         self.mode = mode
         if mode is AccessMode.PUSH:
             self.recv_urc_sent = False
+            if self.module.config.keep_buffer_on_push and self.rx:
+                self.kept += self.rx  # not pushed: announced, read with AT+QSSLRECV
+                self.rx.clear()
+                self._announce_recv()
         if mode is AccessMode.BUFFER and self.rx and not self.recv_urc_sent:
             self._announce_recv()
         self.notify()
@@ -368,9 +378,20 @@ class SslSocket:
         chunk = bytes(self.rx[:MAX_PUSH])
         del self.rx[: len(chunk)]
         self.notify()
-        header = b'\r\n+QSSLURC: "recv",%d,%d\r\n' % (self.client_id, len(chunk))
-        self._last_push = self.module.line.post_urc(header + chunk)
+        self._last_push = self.module.line.post_push(self.client_id, self.push_unit(chunk))
         return self._last_push
+
+    def push_unit(self, chunk: bytes) -> bytes:
+        """The bytes of one push frame of ``chunk`` (``config.push_trailer``)."""
+        trailer = b"\r\n" if self.module.config.push_trailer else b""
+        return b'\r\n+QSSLURC: "recv",%d,%d\r\n' % (self.client_id, len(chunk)) + chunk + trailer
+
+    def leftover(self) -> bytes:
+        """At the close: what the socket still held and never pushed (taken)."""
+        data = bytes(self.kept + self.rx)
+        self.kept.clear()
+        self.rx.clear()
+        return data
 
     async def _peer_gone(self) -> None:
         """The peer or network closed: keep what is buffered, report "closed" once."""
@@ -383,7 +404,8 @@ class SslSocket:
             self._push_chunk()
         # The transparent session reports NO CARRIER itself.
         if self.mode is not AccessMode.TRANSPARENT:
-            self.module.line.post_urc(b'\r\n+QSSLURC: "closed",%d\r\n' % self.client_id)
+            self.module.line.post_after_pushes(
+                self.client_id, b'\r\n+QSSLURC: "closed",%d\r\n' % self.client_id)
 
     async def _close_gracefully(self, close_timeout: float) -> None:
         self.state = SocketState.CLOSING

@@ -37,9 +37,11 @@ from modem.core.errors import (
     ModuleLost,
     ModuleTimeout,
 )
+from modem.core.frames import FrameStyle
 from modem.core.line_counts import LineCounts
 from modem.core.protocol import AtConnection, Command, Framing
 from modem.core.redaction import redact
+from modem.core.stream_errors import LineFramingLost
 
 log = logging.getLogger("modem.channel")
 trace_log = logging.getLogger("modem.at")
@@ -139,6 +141,8 @@ class AtChannel:
         command_timeout_cap: float = math.inf,
         trace_payload: bool = False,
         line_counts: LineCounts | None = None,
+        push_style: FrameStyle | None = None,
+        distrustful: bool = False,
     ) -> None:
         """``command_timeout_cap`` bounds every command's own ``timeout`` (the
         manual's maximum response time); tests pass a few seconds so as not
@@ -153,7 +157,7 @@ class AtChannel:
         self._trace = trace
         self._show_head = trace_payload
         self._timeout_cap = command_timeout_cap
-        self._conn = AtConnection()
+        self._conn = AtConnection(push_style=push_style, distrustful=distrustful)
         self._lock = trio.Lock()  # FIFO-fair: waiters take turns
         self._pending: _Pending | None = None
         self._in_flight: trio.CancelScope | None = None  # the command's time on the line
@@ -166,6 +170,7 @@ class AtChannel:
         self.rdy_means = RdyMeans.BOOTING
         self.restarts_seen = 0
         self.line_counts = line_counts if line_counts is not None else LineCounts()
+        self._frame_waits = trio.Event()  # set when a push frame waits for its end
 
     # -- failure ------------------------------------------------------------
 
@@ -204,12 +209,42 @@ class AtChannel:
                 self.line_counts.from_module += len(data)
                 for event in self._conn.receive_data(data):
                     self._dispatch(event)
+                if self._conn.awaiting_frame_end:
+                    self._frame_waits.set()
         except ModemError as exc:  # a bug of ours surfacing as a protocol error
             log.exception("reader stopped")
             self.fail(exc)
 
+    # -- push frames that wait for their end (modem.core.frames) -----------------
+
+    async def frame_waits(self) -> None:
+        """Until a push frame is in whose end the module has not confirmed yet."""
+        await self._frame_waits.wait()
+        self._frame_waits = trio.Event()
+
+    @property
+    def push_style(self) -> FrameStyle | None:
+        """How the module ends push frames, as learned on this channel."""
+        return self._conn.push_style
+
+    @property
+    def frame_unconfirmed(self) -> bool:
+        """A push frame still waits for the unit that confirms its end."""
+        return self._conn.awaiting_frame_end
+
+    @property
+    def idle(self) -> bool:
+        """No command is on the line or waiting for it."""
+        return not self._lock.locked() and self._pending is None and self._ahead is None
+
     def _dispatch(self, event: ev.Event) -> None:
         trace = self._trace
+        if isinstance(event, ev.LineLost):
+            # Data and answers can no longer be told apart: the sockets that may
+            # have lost data fail (the router), then the line starts over.
+            self._on_urc(event)
+            self.fail(LineFramingLost(event.reason))
+            return
         if isinstance(event, ev.Urc):
             if trace:
                 trace_log.debug("< %s", _describe(event, self._show_head))
@@ -354,6 +389,7 @@ class AtChannel:
                 self._line = LineState.NEEDS_RESYNC
                 ahead.outcome = ModuleTimeout(f"{ahead.command.loggable}: no answer in time")
             elif pending.violation is not None:
+                self._conn.abort_command()
                 self._line = LineState.NEEDS_RESYNC
                 ahead.outcome = AtProtocolError(
                     f"{ahead.command.loggable}: module broke the framing "
@@ -379,9 +415,9 @@ class AtChannel:
                 if payload is not None:
                     await pending.prompted.wait()
                     self._check()
-                    if pending.response.final is not None:
+                    if pending.response.final is not None or pending.violation is not None:
                         timed_out = False
-                        return pending.response  # refused before the prompt
+                        return self._answered(command, pending)  # refused before the prompt
                     if self._trace:
                         secret = command.text.startswith("AT+QFUPL")
                         trace_log.debug("> %s", f"[{len(payload)} bytes]" if secret
@@ -394,16 +430,22 @@ class AtChannel:
                 self._conn.abort_command()
                 self._line = LineState.NEEDS_RESYNC
                 raise ModuleTimeout(f"{command.loggable}: no answer within {timeout:g} s")
-            self.commands_run += 1
-            if pending.violation is not None:
-                self._line = LineState.NEEDS_RESYNC
-                raise AtProtocolError(
-                    f"{command.loggable}: module broke the framing ({pending.violation})",
-                    side="module")
-            return pending.response
+            return self._answered(command, pending)
         finally:
             self._pending = None
             self._in_flight = None
+
+    def _answered(self, command: Command, pending: _Pending) -> Response:
+        """The response of a command that ended; ``AtProtocolError`` when its framing
+        was broken (the line resynchronises before the next command)."""
+        self.commands_run += 1
+        if pending.violation is not None:
+            self._conn.abort_command()  # a lost line may have dropped its final result
+            self._line = LineState.NEEDS_RESYNC
+            raise AtProtocolError(
+                f"{command.loggable}: module broke the framing ({pending.violation})",
+                side="module")
+        return pending.response
 
     async def _send(self, data: bytes) -> None:
         try:

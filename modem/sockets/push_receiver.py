@@ -14,11 +14,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from functools import partial
 
 from modem.core import commands
 from modem.core.at_command import Command
 from modem.core.errors import ModemError, PushOverrun
+from modem.core.limits import MAX_RECV
 from modem.core.push_flow import AccessMode, PushInbox, PushState
+from modem.core.stream_errors import BufferedDataUnreadable, PushOrderUnknown
 from modem.link.channel import Response
 from modem.sockets.read_schedule import ReadSchedule
 from modem.sockets.socket_life import SocketLife, SocketPhase
@@ -43,6 +46,67 @@ class PushReceiver:
         self._schedule = schedule
         self._run = run
         self._start_task = start_task
+        self.kept = bytearray()
+        """Data the module kept in its buffer while it pushes (older than the
+        inbox: the reader takes it first); see ``drain_kept``."""
+        self.draining = False
+        """``drain_kept`` runs: the reader waits, and no switch to buffer starts."""
+        self._announced = False  # a "recv" notice came while draining
+        self.handed_out_since_push = 0
+        """Pushed bytes the reader took since push mode began (or resumed)."""
+
+    @property
+    def has_turn(self) -> bool:
+        """The reader takes from this side: kept data, pushed bytes, a drain under
+        way, or a module that pushes (reads wait for pushes)."""
+        return bool(self.kept) or bool(self.inbox) or self.draining \
+            or self.inbox.state.module_pushes
+
+    def buffered_data_announced(self) -> None:
+        """``+QSSLURC: "recv",<id>`` while the module pushes: in buffer mode the
+        reader's hint; while pushing, a sign that firmware kept data unpushed."""
+        if self.draining:
+            self._announced = True
+        elif self.inbox.state is PushState.PUSH:
+            self._start_task(partial(self.drain_kept, announced=True))
+
+    async def drain_kept(self, *, announced: bool = False) -> None:
+        """Read what the module kept in its buffer while it pushes (``AT+QSSLRECV``
+        in push mode, until it finds nothing or refuses), into ``kept``.
+
+        The manual does not say what the module does with its buffer on
+        ``AT+QISWTMD=<id>,1`` (the emulator pushes it, first).  Firmware that
+        keeps it would leave it behind newer pushes; a guess: such firmware
+        answers this read with what it kept, while firmware that pushed its
+        buffer refuses the read or finds nothing.  Kept data is older than any
+        push since: if pushed bytes already went out, the order is lost
+        (``PushOrderUnknown``).  Such firmware is learned (``UrcHealth``): no
+        socket goes back to push mode afterwards.  ``announced``: a "recv" notice
+        said data waits; a module that then refuses to hand it over holds bytes
+        this socket can never get (``BufferedDataUnreadable``)."""
+        self.draining = True
+        try:
+            while self._life.usable:
+                resp = await self._run(commands.qsslrecv(self.client_id, MAX_RECV))
+                if not resp.ok and announced:
+                    self.inbox.clear()
+                    self._life.fail(BufferedDataUnreadable(self.client_id))
+                    return
+                data = (resp.payload or b"") if resp.ok else b""
+                announced, self._announced = self._announced, False
+                if not data and not announced:
+                    return
+                self._schedule.health.keeps_buffer_on_push = True
+                if self.handed_out_since_push:
+                    self.inbox.clear()
+                    self._life.fail(PushOrderUnknown(self.client_id))
+                    return
+                self.kept += data
+        except ModemError:
+            return  # the socket failed; its reader hears it
+        finally:
+            self.draining = False
+            self._life.wake()
 
     def deliver(self, data: bytes) -> bool:
         """``+QSSLURC: "recv",<id>,<len>`` and its data (the reader task).
@@ -56,7 +120,8 @@ class PushReceiver:
         if self._life.failure is None and not inbox.add(data):
             inbox.clear()
             self._life.fail(PushOverrun(self.client_id, inbox.hard_limit))
-        elif inbox.should_switch_to_buffer():
+        elif inbox.should_switch_to_buffer() and not self.draining:
+            # (Not while kept data is read: buffer-mode reads would mix it with newer.)
             inbox.state = PushState.TO_BUFFER
             self._start_task(self._switch_to_buffer)
         self._life.wake()
@@ -87,28 +152,37 @@ class PushReceiver:
                             "backpressure", self.client_id, self.client_id)
         self._life.wake()
 
-    async def stay_in_buffer_mode(self) -> None:
-        """``AT+QISWTMD=<id>,0`` for good: the open's URC never reached this
-        port, so neither would pushed data (manual 1.3: pushes go out as URCs)."""
+    async def switch_to_buffer_now(self) -> bool:
+        """Buffer mode before the reader goes on (the reader's task: an idle close,
+        or data the module announced in its buffer); False when the module
+        refuses it.  A switch already under way is waited for."""
         inbox = self.inbox
-        resp = await self._run(commands.qiswtmd(self.client_id, AccessMode.BUFFER.code))
-        inbox.switch_refused = True
-        if resp.ok:
-            inbox.state = PushState.BUFFER
-            self._schedule.read_again = True
-        log.warning("socket %d: URCs do not reach this port; %s", self.client_id, "buffer mode"
-                    if resp.ok else "AT+QISWTMD refused: its pushes may never arrive")
+        while inbox.state is PushState.TO_BUFFER:
+            await self._life.woken()
+            self._life.check_usable()
+        if inbox.state is PushState.PUSH:
+            if inbox.switch_refused:
+                return False
+            inbox.state = PushState.TO_BUFFER
+            await self._switch_to_buffer()
+        return inbox.state is PushState.BUFFER
 
     async def switch_to_push(self) -> None:
-        """``AT+QISWTMD=<id>,1`` once the reader caught up (the reader's task)."""
+        """``AT+QISWTMD=<id>,1`` once the reader caught up (the reader's task),
+        then at once ``drain_kept``; never on firmware known to keep its buffer."""
         inbox = self.inbox
+        if self._schedule.health.keeps_buffer_on_push:
+            inbox.switch_refused = True
+            return
         inbox.state = PushState.TO_PUSH
         resp = await self._run(commands.qiswtmd(self.client_id, AccessMode.PUSH.code))
         if resp.ok:
             inbox.state = PushState.PUSH
             inbox.returns += 1
+            self.handed_out_since_push = 0
             log.debug("socket %d: push mode again", self.client_id)
             self._schedule.restart_gaps()
+            await self.drain_kept()
         else:
             inbox.state = PushState.BUFFER
             if not self._life.peer_closed:

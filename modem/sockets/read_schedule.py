@@ -42,6 +42,9 @@ class ReadSchedule:
         self._short_unconfirmed = False  # the last read was short; no URC since
         self._gone_at: int | None = None  # health.pushes at the last "not connected"
         self._gone_checks = 0  # "not connected" findings in a row, the line quiet
+        self.found_empty = False
+        """The last read answered ``+QSSLRECV: 0`` and no URC came since: the
+        module's buffer was shown empty (a short read shows nothing)."""
 
     @property
     def due(self) -> bool:
@@ -50,14 +53,21 @@ class ReadSchedule:
 
     def note_urc(self) -> None:
         self.urc_hint = True
+        self.found_empty = False
 
     def take_urc(self) -> bool:
         """Whether a URC asked for the read that starts now (and forget it)."""
         hint, self.urc_hint = self.urc_hint, False
         return hint
 
-    def after_read(self, got: int, want: int, by_urc: bool) -> None:
-        """What the next read waits for, after a read of ``want`` that got ``got`` bytes."""
+    def after_read(self, got: int, want: int, by_urc: bool, *, until_empty: bool = False
+                   ) -> None:
+        """What the next read waits for, after a read of ``want`` that got ``got`` bytes.
+
+        ``until_empty``: the reader must see the buffer shown empty (the peer
+        closed, or a push socket wants to go back to push): any read that got
+        bytes is followed by another, and only ``+QSSLRECV: 0`` stops it."""
+        self.found_empty = got == 0 and not self.urc_hint
         if got:
             self.quiet_polls = 0
         urc_came = by_urc or self.urc_hint  # a URC may land while the read runs
@@ -66,7 +76,8 @@ class ReadSchedule:
         self._polling = False
         short = 0 < got < want
         self._short_unconfirmed = short
-        self.read_again = got == want or (short and self.health.rearm is RearmBehaviour.EMPTY)
+        self.read_again = got == want or (short and self.health.rearm is RearmBehaviour.EMPTY) \
+            or (until_empty and got > 0)
 
     # -- a quiet reader ----------------------------------------------------------
 

@@ -6,11 +6,20 @@ them here), the opens waiting for their ``+QSSLOPEN: <id>,<err>`` URC, and
 the IDs whose ``AT+QSSLCLOSE`` (manual 2.1.5) went unanswered: those stay
 out of the pool until a later close is answered, so an ID the module may
 still hold is never handed out again.
+
+A socket's URCs reach it only from the ``+QSSLOPEN: <id>,0`` that opened it
+(or the poll that found it connected) until its close: that URC is the
+barrier between an ID's old socket and its new one.  Pushed data and
+notices for an ID with no open socket (a closed socket's late pushes, queued
+in the module behind other output when its ``AT+QSSLCLOSE`` was answered) are
+dropped and counted (``LineIntegrity``).  This rests on a guess, written down
+in docs/reliability.md: the module writes its URCs in the order it queued
+them, so a late push of an ID's old socket comes before the next
+``+QSSLOPEN`` of that ID.
 """
 
 from __future__ import annotations
 
-import enum
 import logging
 from collections.abc import Callable
 
@@ -18,53 +27,54 @@ import trio
 
 from modem.core import commands
 from modem.core import events as ev
-from modem.core.errors import ModemError, OpenOutcomeLost, OperationTimeout, SocketClosed
+from modem.core.errors import ModemError, OpenOutcomeLost, OperationTimeout
 from modem.core.limits import CLIENT_IDS
+from modem.core.line_integrity import LineIntegrity
+from modem.core.push_flow import AccessMode
+from modem.core.push_headers import BUFFER_ONLY_IDS
+from modem.core.stream_errors import LineSyncLost, PushDataLost
 from modem.core.urc_watch import UrcHealth
 from modem.link.channel import AtChannel
 from modem.sockets.client_ids import ClientIdPool
 from modem.sockets.socket_commands import NoSocketState, close_client_id, socket_state
 from modem.sockets.ssl_socket import SslSocket
 
-__all__ = ["OPEN_ENDED_BY_PEER_CLOSE", "OpenEnd", "OpenWaiter", "SocketTable"]
+__all__ = ["OpenWaiter", "SocketTable"]
 
 log = logging.getLogger("modem.driver")
-
-OPEN_ENDED_BY_PEER_CLOSE = SocketClosed.code
-"""567: the outcome of an open whose ``+QSSLURC: "closed"`` came before ``+QSSLOPEN``."""
 
 UNCONFIRMED_RETRY_INTERVAL = 1.0
 """Seconds between two rounds of closing the IDs the module did not confirm closed."""
 
 
-class OpenEnd(enum.Enum):
-    """How an open ended, for the table: keep the socket or forget it."""
-
-    CONNECTED = "connected"
-    FAILED = "failed"
-
-
 class OpenWaiter:
-    """One ``AT+QSSLOPEN`` waiting for its ``+QSSLOPEN: <id>,<err>`` URC.
+    """One ``AT+QSSLOPEN`` of ``sock`` waiting for its ``+QSSLOPEN: <id>,<err>`` URC.
 
     ``err`` is the outcome once ``done`` is set: 0 for connected, else the
     manual's error code; ``None`` while nothing came (or when the open was
-    ended without an outcome: the module was lost).
+    ended without an outcome: the module was lost).  ``by_poll``: the outcome
+    came from ``AT+QSSLSTATE``, not the URC.  ``unverified``: something may
+    have been lost for this ID while it opened (its own early pushes went
+    elsewhere, or the line lost its place): its first bytes cannot be vouched for.
     """
 
-    __slots__ = ("done", "err")
+    __slots__ = ("by_poll", "done", "err", "sock", "unverified")
 
-    def __init__(self) -> None:
+    def __init__(self, sock: SslSocket) -> None:
+        self.sock = sock
         self.done = trio.Event()
         self.err: int | None = None
+        self.by_poll = False
+        self.unverified = False
 
 
 class SocketTable:
     """The client IDs and what each one is doing; see the module docstring."""
 
     def __init__(self, capacity: int = CLIENT_IDS, health: UrcHealth | None = None) -> None:
-        self.client_ids = ClientIdPool(capacity)
+        self.client_ids = ClientIdPool(capacity, last=BUFFER_ONLY_IDS)
         self.health = health or UrcHealth()
+        self.integrity = LineIntegrity()
         self._sockets: dict[int, SslSocket] = {}
         self._opening: dict[int, OpenWaiter] = {}
         self._unconfirmed: set[int] = set()
@@ -78,17 +88,27 @@ class SocketTable:
     # -- opening ---------------------------------------------------------------
 
     def begin_open(self, sock: SslSocket) -> OpenWaiter:
-        """Route ``sock``'s URCs to it and wait for its ``+QSSLOPEN`` URC."""
-        waiter = OpenWaiter()
+        """Wait for ``sock``'s ``+QSSLOPEN`` URC; its URCs reach it from then on."""
+        waiter = OpenWaiter(sock)
         self._opening[sock.client_id] = waiter
-        self._sockets[sock.client_id] = sock
         return waiter
 
-    def end_open(self, sock: SslSocket, end: OpenEnd) -> None:
-        """The open is over: keep the socket when it connected, else forget it."""
-        self._opening.pop(sock.client_id, None)
-        if end is OpenEnd.FAILED and self._sockets.get(sock.client_id) is sock:
+    def end_open(self, waiter: OpenWaiter, connected: bool) -> None:
+        """The open is over: keep routing to the socket when it connected, else
+        forget it (and anything routed to it)."""
+        sock = waiter.sock
+        if self._opening.get(sock.client_id) is waiter:
+            del self._opening[sock.client_id]
+        if not connected and self._sockets.get(sock.client_id) is sock:
             del self._sockets[sock.client_id]
+
+    def _opened(self, waiter: OpenWaiter, err: int, by_poll: bool) -> None:
+        """The open's outcome: a connected socket gets its URCs from this moment."""
+        waiter.err = err
+        waiter.by_poll = by_poll
+        if err == 0:
+            self._sockets[waiter.sock.client_id] = waiter.sock
+        waiter.done.set()
 
     # -- URCs ------------------------------------------------------------------
 
@@ -97,32 +117,60 @@ class SocketTable:
         if isinstance(urc, ev.SslRecv | ev.SslClosed | ev.SslOpened):
             self.health.note_urc()
         match urc:
-            case ev.SslRecv(client_id=cid):
+            case ev.SslRecv(client_id=cid) | ev.SslClosed(client_id=cid):
                 sock = self._sockets.get(cid)
-                if sock is not None:
+                if sock is None:
+                    self._stale(cid, urc)
+                elif isinstance(urc, ev.SslRecv):
                     sock.notify_recv()
-            case ev.SslClosed(client_id=cid):
-                sock = self._sockets.get(cid)
-                if sock is not None:
+                else:
                     sock.notify_closed()
-                waiter = self._opening.get(cid)
-                if waiter is not None and waiter.err is None:
-                    waiter.err = OPEN_ENDED_BY_PEER_CLOSE
-                    waiter.done.set()
             case ev.SslPushData(client_id=cid, data=data):
                 self.health.pushes += 1
                 sock = self._sockets.get(cid)
                 if sock is None or not sock.deliver_push(data):
-                    log.warning("socket %d: %d pushed bytes for no push-mode socket dropped",
-                                cid, len(data))
+                    self._stale(cid, urc)
             case ev.SslOpened(client_id=cid, err=err):
                 waiter = self._opening.get(cid)
-                if waiter is not None:
-                    waiter.err = err
-                    waiter.done.set()
+                if waiter is not None and not waiter.done.is_set():
+                    self._opened(waiter, err, by_poll=False)
+            case ev.PushFrameBroken(client_id=cid, reason=reason):
+                self.integrity.broken_frames += 1
+                sock = self._sockets.get(cid)
+                if sock is not None:
+                    sock.fail(PushDataLost(cid, reason))
+                else:
+                    self._stale(cid, urc)
+            case ev.LineLost(reason=reason):
+                self._line_lost(reason)
             case _:
                 return False
         return True
+
+    def _stale(self, cid: int, urc: ev.Urc) -> None:
+        """A URC for an ID with no open socket: dropped and counted.  Early pushes
+        of an open still waiting for its URC make that open unverified."""
+        waiter = self._opening.get(cid)
+        if isinstance(urc, ev.SslPushData | ev.PushFrameBroken):
+            self.integrity.stale_pushes += 1
+            if isinstance(urc, ev.SslPushData):
+                self.integrity.stale_push_bytes += len(urc.data)
+            if waiter is not None:
+                waiter.unverified = True
+            log.debug("socket %d: pushed data for no open socket dropped (%s)", cid,
+                      "its open is not confirmed yet" if waiter else "closed")
+        else:
+            self.integrity.stale_notices += 1
+
+    def _line_lost(self, reason: str) -> None:
+        """The reader dropped a run of bytes: every push-mode socket's data may be
+        in it, and so may the ``+QSSLOPEN`` or first pushes of a pending open."""
+        self.integrity.line_losses += 1
+        for cid, sock in list(self._sockets.items()):
+            if sock.access_mode is AccessMode.PUSH:
+                sock.fail(LineSyncLost(cid, reason))
+        for waiter in self._opening.values():
+            waiter.unverified = True
 
     async def wait_open(self, channel: AtChannel, waiter: OpenWaiter, client_id: int,
                         limit: float, what: str) -> int:
@@ -132,9 +180,10 @@ class SocketTable:
         ``AT+QSSLSTATE=<id>`` (manual 2.1.6; see ``modem.core.urc_watch``):
         connected is success, opening waits on, closing waits one more gap
         (a socket that connected and whose peer already closed, its URC
-        still queued behind push data on a busy line), anything else
-        (closing again, initial, no line) failed: the code is that of ``AT+QIGETERROR``,
-        asked just before, when it gives one, else ``OpenOutcomeLost``.  ``OperationTimeout`` after
+        still queued behind push data on a busy line) and is then success
+        unless ``AT+QIGETERROR``, asked just before, names an error; anything
+        else (initial, no line) failed: the code is ``AT+QIGETERROR``'s, when
+        it gives one, else ``OpenOutcomeLost``.  ``OperationTimeout`` after
         ``limit`` seconds (the manual's 150 s plus the negotiate time).
         """
         closing_seen = False
@@ -156,9 +205,13 @@ class SocketTable:
                     closing_seen = True
                     continue
                 self.health.note_open_by_state()
-                if state is commands.SocketState.CONNECTED:
+                # Closing, with no error to show for it: it connected, and its peer
+                # already closed (its "closed", like its +QSSLOPEN, went elsewhere).
+                if state is commands.SocketState.CONNECTED or (
+                        state is commands.SocketState.CLOSING and not last_error):
                     log.info("socket %d: open resolved by AT+QSSLSTATE (its URC never came)",
                              client_id)
+                    self._opened(waiter, 0, by_poll=True)
                     return 0
                 if last_error:
                     return last_error
@@ -176,9 +229,21 @@ class SocketTable:
         for sock in list(self._sockets.values()):
             sock.fail(failure)
         for waiter in self._opening.values():
+            waiter.sock.fail(failure)
             if open_err is not None:
                 waiter.err = open_err
             waiter.done.set()
+
+    def free_after_close(self, client_id: int, confirmed: bool,
+                         channel: AtChannel | None) -> None:
+        """An ID whose socket never opened was closed: free it only when the
+        module confirmed the close (or its life is over); else close it again later."""
+        if confirmed or channel is None or channel.failure is not None:
+            self.release(client_id)
+            return
+        log.warning("socket %d not confirmed closed; retrying the close later", client_id)
+        self._unconfirmed.add(client_id)
+        self._unconfirmed_wakeup.set()
 
     # -- closing ---------------------------------------------------------------
 
@@ -190,14 +255,9 @@ class SocketTable:
         cid = sock.client_id
         if self._sockets.get(cid) is sock:
             del self._sockets[cid]
-        if confirmed or channel is None or channel.failure is not None:
-            # Closed, or the module life it belonged to is over: the next
-            # bring-up closes whatever the module still holds.
-            self.release(cid)
-            return
-        log.warning("socket %d not confirmed closed; retrying the close later", cid)
-        self._unconfirmed.add(cid)
-        self._unconfirmed_wakeup.set()
+        # Closed, or the module life it belonged to is over (the next bring-up
+        # closes whatever the module still holds): the ID is free.
+        self.free_after_close(cid, confirmed, channel)
 
     async def close_unconfirmed(self, channel: AtChannel,
                                 retry_interval: float = UNCONFIRMED_RETRY_INTERVAL) -> None:

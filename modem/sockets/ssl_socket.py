@@ -44,6 +44,7 @@ from modem.core.at_command import Command
 from modem.core.errors import ModemError, SendStalled, SocketClosed, map_exceptions
 from modem.core.limits import MAX_RECV, MAX_SEND
 from modem.core.push_flow import DEFAULT_PUSH_LIMIT, AccessMode, PushInbox, PushState
+from modem.core.stream_errors import EndUnconfirmed
 from modem.core.urc_watch import UrcHealth, UrcPolling
 from modem.link.channel import Ahead, AtChannel, Response
 from modem.link.conflict import OneTaskAtATime
@@ -143,8 +144,11 @@ class SslSocket(trio.abc.Stream):
     # -- notifications from the modem's URC router ---------------------------
 
     def notify_recv(self) -> None:
-        """``+QSSLURC: "recv",<id>``."""
+        """``+QSSLURC: "recv",<id>``: data waits in the module's buffer, whatever
+        mode the socket was asked for (``PushReceiver.buffered_data_announced``)."""
         self._schedule.note_urc()
+        if self._push_receiver is not None:
+            self._push_receiver.buffered_data_announced()
         self._life.wake()
 
     def notify_closed(self) -> None:
@@ -160,12 +164,6 @@ class SslSocket(trio.abc.Stream):
     def fail(self, failure: ModemError) -> None:
         """The socket is gone (module lost, PDP context dropped...)."""
         self._life.fail(failure)
-
-    async def stay_in_buffer_mode(self) -> None:
-        """Push mode: switch to buffer mode for good (``PushReceiver.stay_in_buffer_mode``)."""
-        if self._push_receiver is None:
-            raise RuntimeError(f"socket {self.client_id} is not in push mode")
-        await self._push_receiver.stay_in_buffer_mode()
 
     # -- trio.abc.Stream: sending --------------------------------------------
 
@@ -236,27 +234,21 @@ class SslSocket(trio.abc.Stream):
                 self._life.check_usable()
                 if self._spill:  # a read ahead for more than this caller asks
                     return await self._take_spill(want)
-                if receiver is not None:
-                    inbox = receiver.inbox
-                    if inbox:
-                        self._schedule.restart_gaps()
-                        return self._received(inbox.take(
-                            PUSH_READ_MAX if max_bytes is None else min(max_bytes, PUSH_READ_MAX)))
-                    if inbox.state.module_pushes:
-                        if self._life.peer_closed and inbox.state is PushState.PUSH:
-                            await trio.lowlevel.checkpoint()
-                            return b""
-                        await self._wait_for_push()
-                        continue
-                    # A read sent ahead holds bytes older than any push: take it first.
-                    if not self._life.peer_closed and self._ahead is None \
-                            and inbox.may_switch_to_push(not self._schedule.due):
-                        await receiver.switch_to_push()
-                        continue
+                if receiver is not None and receiver.has_turn:
+                    data = await self._push_turn(receiver, max_bytes, want)
+                    if data is not None:
+                        return data
+                    continue
+                # A read sent ahead holds bytes older than any push: take it first.
+                if receiver is not None and not self._life.peer_closed \
+                        and self._ahead is None \
+                        and receiver.inbox.may_switch_to_push(self._schedule.found_empty):
+                    await receiver.switch_to_push()
+                    continue
                 if self._schedule.due:
                     by_urc = self._schedule.take_urc()
                     data = await self._read(want)
-                    self._schedule.after_read(len(data), want, by_urc)
+                    self._after_read(len(data), want, by_urc)
                     if data:
                         if receiver is not None:
                             receiver.inbox.read_in_buffer_mode += len(data)
@@ -267,27 +259,73 @@ class SslSocket(trio.abc.Stream):
                     return b""
                 await self._wait_for_data()
 
-    async def read_now(self, max_bytes: int | None = None) -> bytes:
-        """One ``AT+QSSLRECV`` now, whatever the URCs said: the bytes the module
-        holds, or ``b""`` when its buffer is empty (manual 2.1.4: "If the buffer
-        is empty, response: +QSSLRECV: 0").  For a caller that must know nothing
-        is left unread before it closes (the proxy's idle reclaim); in push mode,
-        the inbox's bytes instead (a pushing module keeps nothing back).  A public
-        EG800K test log (firmware EG800KCNGCR07A06M04) shows the same: a second
-        read after the data answers ``+QSSLRECV: 0`` at once, no URC needed."""
+    async def _push_turn(self, receiver: PushReceiver, max_bytes: int | None, want: int
+                         ) -> bytes | None:
+        """What a push-mode socket's reader gets now: bytes, or None to look again.
+        Data the module kept in its buffer while pushing is older than the inbox,
+        so it goes first (``PushReceiver.drain_kept``)."""
+        if receiver.kept:
+            await trio.lowlevel.checkpoint()
+            data = bytes(receiver.kept[:want])
+            del receiver.kept[:want]
+            return self._received(data)
+        if receiver.draining:
+            await self._life.woken()
+            return None
+        inbox = receiver.inbox
+        if inbox:
+            self._schedule.restart_gaps()
+            data = inbox.take(PUSH_READ_MAX if max_bytes is None
+                              else min(max_bytes, PUSH_READ_MAX))
+            receiver.handed_out_since_push += len(data)
+            return self._received(data)
+        if self._life.peer_closed and inbox.state is PushState.PUSH:
+            await trio.lowlevel.checkpoint()
+            return b""
+        await self._wait_for_push()
+        return None
+
+    async def drain_for_close(self, max_bytes: int | None = None) -> bytes | None:
+        """Whether the module still holds anything for this socket, for a caller
+        that must know before it closes cleanly (the proxy's idle close): the
+        bytes it held, ``b""`` once it showed it holds nothing, or None when it
+        cannot show that (firmware that refuses ``AT+QISWTMD``).
+
+        Buffer mode: one ``AT+QSSLRECV`` (manual 2.1.4: "If the buffer is empty,
+        response: +QSSLRECV: 0"; a public EG800K log, firmware
+        EG800KCNGCR07A06M04, shows a second read after the data answer 0 at once).
+        Push mode: pushes may be queued in the module, so the socket first goes
+        to buffer mode (``AT+QISWTMD=<id>,0``), and then one read: a push the
+        module queued before it answered the switch is on the line before the
+        answer to the next command (a guess, docs/reliability.md).
+        """
         with self._receiving:
             self._life.check_usable()
             want = MAX_RECV if max_bytes is None else max(1, min(max_bytes, MAX_RECV))
             if self._spill:  # what a read ahead brought beyond an earlier caller's ask
                 return await self._take_spill(want)
-            inbox = self.push
-            if inbox is not None and (inbox or inbox.state is PushState.PUSH):
-                # Push mode: what arrived is in the inbox; the module holds nothing.
-                await trio.lowlevel.checkpoint()
-                return self._received(inbox.take(want) if inbox else b"")
+            receiver = self._push_receiver
+            if receiver is not None:
+                if receiver.kept or receiver.inbox:
+                    await trio.lowlevel.checkpoint()
+                    kept = bytes(receiver.kept[:want])
+                    del receiver.kept[:want]
+                    return self._received(kept or receiver.inbox.take(want))
+                if not await receiver.switch_to_buffer_now():
+                    return None
             data = await self._read(want)
-            self._schedule.after_read(len(data), want, False)
+            self._after_read(len(data), want, False)
+            if not data and receiver is not None and receiver.inbox:
+                data = receiver.inbox.take(want)  # arrived behind the switch's answer
             return self._received(data)
+
+    def _after_read(self, got: int, want: int, by_urc: bool) -> None:
+        """Book a read: after the peer closed, and before a push socket goes back
+        to push, reads go on until the module shows its buffer empty."""
+        receiver = self._push_receiver
+        until_empty = self._life.peer_closed or (
+            receiver is not None and receiver.inbox.state is PushState.BUFFER)
+        self._schedule.after_read(got, want, by_urc, until_empty=until_empty)
 
     def _received(self, data: bytes) -> bytes:
         self.bytes_received += len(data)
@@ -395,7 +433,11 @@ class SslSocket(trio.abc.Stream):
         if self._life.failure is not None:
             raise self._life.failure
         if self._channel.failure is None and (self._life.peer_closed or await self._peer_gone()):
-            return b""  # a closing socket may refuse reads once its buffer is empty
+            # The peer closed and the module refused the read that would have
+            # shown its buffer empty: whether everything was read is unknown.
+            failure = EndUnconfirmed(self.client_id, str(error))
+            self.fail(failure)
+            raise failure
         raise error
 
     def _read_ahead(self, resp: Response) -> Command | None:

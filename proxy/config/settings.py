@@ -86,7 +86,8 @@ SETTINGS = SettingsTable((
             Group.MODULE,
             "how the module hands over received data: buffer (read with AT+QSSLRECV) or "
             "push (sent unasked; a socket whose client lags switches to buffer until it "
-            "catches up)", AccessMode.PUSH, metavar="MODE"),
+            "catches up; client IDs 1, 10 and 11 always read in buffer mode)",
+            AccessMode.PUSH, metavar="MODE"),
     Setting("modem", Structured("proxy.config.modems.build_modem_specs", (list,),
                                 "`[[modem]]` tables", tables=True),
             Group.MODULE, "one table per module (several modules behind one proxy)",

@@ -1,9 +1,9 @@
 """``ModuleSocket``: what a connection needs of a module socket.
 
 ``modem.sockets.ssl_socket.SslSocket`` is one; tests may hand in a small
-stand-in.  The pump moves bytes with the stream methods, asks ``read_now``
-whether anything is left before an idle close, and reads how the stream
-ended from ``peer_closed`` and ``id_lost``.
+stand-in.  The pump moves bytes with the stream methods, asks
+``drain_for_close`` whether anything is left before an idle close, and reads
+how the stream ended from ``peer_closed`` and ``id_lost``.
 """
 
 from __future__ import annotations
@@ -22,8 +22,9 @@ class ModuleSocket(Protocol):
         """The next bytes; ``b""`` once the peer closed and everything was delivered."""
         ...
 
-    async def read_now(self, max_bytes: int | None = None) -> bytes:
-        """What the module holds now, without waiting (``b""``: nothing)."""
+    async def drain_for_close(self, max_bytes: int | None = None) -> bytes | None:
+        """What the module holds now (``b""``: it showed it holds nothing; None: it
+        cannot show that, so the connection must not be closed as idle)."""
         ...
 
     async def aclose(self) -> None: ...

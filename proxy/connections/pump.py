@@ -25,8 +25,9 @@ How it ends (``proxy.connections.endings.Ending``; docs/reliability.md has the t
   map's ``idle-timeout`` or to give its socket to a waiter.  It stops the
   two tasks only where they wait and hold no byte, then checks that nothing
   is in flight either way: nothing the client sent is unread (its socket is
-  not readable), nothing is left in the module (one ``AT+QSSLRECV``
-  answers ``+QSSLRECV: 0``, manual 2.1.4).  Only then is it a clean end;
+  not readable), nothing is left in the module (``drain_for_close``:
+  one ``AT+QSSLRECV`` answers ``+QSSLRECV: 0``, manual 2.1.4, after a push
+  socket went to buffer mode).  Only then is it a clean end;
   otherwise the bytes found are delivered and pumping resumes.
 """
 
@@ -137,6 +138,7 @@ class Pump:
         self._last_activity = trio.current_time()
         self._changed = trio.Event()
         self._stop: Ending | None = None  # an idle close asked for
+        self._idle_unprovable = False  # the module cannot show it holds nothing
         self._stopped_at = 0.0
         self._waits: set[trio.CancelScope] = set()
         self._candidate: Candidate | None = None
@@ -289,7 +291,7 @@ class Pump:
                         Ending.HALF_CLOSE_RECLAIM, "local closed; the remote sent nothing "
                         f"and did not close for {idle.reclaim_after:g} s while connections "
                         "waited for a module socket")
-            else:
+            elif not self._idle_unprovable:
                 if idle.timeout:
                     limit = self._last_activity + idle.timeout
                     if now >= limit:
@@ -351,7 +353,11 @@ class Pump:
             return
         try:
             with map_exceptions(MODULE_SOCKET_ERRORS):
-                data = await self.remote.read_now(RECEIVE_SIZE)
+                data = await self.remote.drain_for_close(RECEIVE_SIZE)
+            if data is None:  # the module cannot show it holds nothing: never idle-close
+                self._idle_unprovable = True
+                self._resume()
+                return
             if data:
                 self._resume()
                 self._holding()

@@ -105,6 +105,7 @@ async def module_status(modem: Modem) -> dict[str, Any]:
     module["state"] = state.value
     module["last_error"] = None if last_error is None else render(last_error)
     module["urcs"] = modem.urc_health.report()  # lost URCs made up for by polling
+    module["integrity"] = modem.integrity.report()  # what the URC router dropped, and why
     return module
 
 

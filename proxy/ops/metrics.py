@@ -171,6 +171,17 @@ class MetricsCollector:
              "after it was lost.", lambda m: m.recoveries),
             ("ssl_proxy_pdp_reactivations", "PDP contexts reactivated after the "
              "network dropped them.", lambda m: m.pdp_reactivations),
+            ("ssl_proxy_stale_pushes", "Push frames for a client ID with no open socket "
+             "(a closed socket's late data), dropped.", lambda m: m.integrity.stale_pushes),
+            ("ssl_proxy_stale_notices", "recv/closed URCs for a client ID with no open "
+             "socket, dropped.", lambda m: m.integrity.stale_notices),
+            ("ssl_proxy_broken_push_frames", "Push frames that did not line up (bytes lost "
+             "on the line); their socket failed.", lambda m: m.integrity.broken_frames),
+            ("ssl_proxy_line_losses", "Times the reader lost its place in the module's "
+             "output (bytes lost on the line).", lambda m: m.integrity.line_losses),
+            ("ssl_proxy_reopened_in_buffer_mode", "Push-mode opens whose first data could "
+             "not be vouched for, opened again in buffer mode.",
+             lambda m: m.integrity.reopened_in_buffer_mode),
         )
         for name, text, read in readers:
             family = CounterMetricFamily(name, text, labels=["modem"])

@@ -99,7 +99,7 @@ async def test_one_reader_and_one_sender_at_a_time():
         with pytest.raises(trio.BusyResourceError, match="receiving on this socket"):
             await sock.receive_some()
         with pytest.raises(trio.BusyResourceError, match="receiving on this socket"):
-            await sock.read_now()
+            await sock.drain_for_close()
         with pytest.raises(trio.BusyResourceError, match="sending on this socket"):
             await sock.send_all(b"more")
         channel.fail(ModuleLost("end of the test"))

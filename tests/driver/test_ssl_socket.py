@@ -7,6 +7,7 @@ import trio
 import trio.testing
 
 from modem.core.errors import ModemError, SendStalled
+from modem.core.stream_errors import EndUnconfirmed
 from modem.link.channel import AtChannel
 from modem.link.response_errors import error_of
 from modem.sockets.ssl_socket import RECHECK_AFTER_SHORT_READ, SslSocket
@@ -141,9 +142,11 @@ async def test_a_send_taken_within_the_stall_limit_goes_through(autojump_clock):
         nursery.cancel_scope.cancel()
 
 
-async def test_a_read_refused_on_a_socket_the_module_dropped_is_end_of_stream(autojump_clock):
-    """Firmware that answers ERROR to AT+QSSLRECV once the peer closed (a tolerated
-    guess; the emulator answers +QSSLRECV: 0): the state query finds it gone."""
+async def test_a_read_refused_on_a_socket_the_module_dropped_ends_unconfirmed(autojump_clock):
+    """Firmware that answers ERROR to AT+QSSLRECV once the peer closed (the
+    emulator answers +QSSLRECV: 0): the state query finds it gone, but nothing
+    showed the buffer empty, so the stream ends as a hole (its client is reset),
+    never as a clean end of stream."""
     host, module_side = trio.testing.memory_stream_pair()
     seen: list[str] = []
     replies = {
@@ -163,11 +166,10 @@ async def test_a_read_refused_on_a_socket_the_module_dropped_is_end_of_stream(au
     async with trio.open_nursery() as nursery:
         nursery.start_soon(channel.read_loop)
         nursery.start_soon(module)
-        with trio.fail_after(10):
-            assert await sock.receive_some() == b""
+        with trio.fail_after(10), pytest.raises(EndUnconfirmed):
+            await sock.receive_some()
         assert seen[:3] == ["AT+QSSLRECV=0,1500", "AT+QIGETERROR", "AT+QSSLSTATE=0"]
-        assert sock.peer_closed
-        assert sock.id_lost  # no "closed" URC: the proxy resets its client (id_lost)
+        assert isinstance(sock.failure, EndUnconfirmed)
         nursery.cancel_scope.cancel()
 
 

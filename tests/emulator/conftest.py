@@ -88,6 +88,8 @@ class Host:
             return line
         payload = await self.read_exact(int(m[2]))
         self.pushed.setdefault(int(m[1]), bytearray()).extend(payload)
+        if await self.read_exact(2) != b"\r\n":  # the frame's trailer (push_trailer)
+            raise AssertionError("a push frame without its trailer")
         return None
 
     async def line(self) -> bytes:

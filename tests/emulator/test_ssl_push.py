@@ -28,7 +28,7 @@ async def test_chapter_3_4_push_mode(emu: Emulator, online: Host, echo_server) -
     await host.expect(b"\r\n> ")
     await host.send(DATA)
     await host.expect(b"\r\nSEND OK\r\n")
-    await host.expect(b'\r\n+QSSLURC: "recv",4,18\r\nTest data from SSL')
+    await host.expect(b'\r\n+QSSLURC: "recv",4,18\r\nTest data from SSL\r\n')  # its trailer
     assert await host.command("AT+QSSLRECV=4,1500") == b"\r\nERROR\r\n"
     assert await host.command("AT+QSSLCLOSE=4") == b"\r\nOK\r\n"
 

@@ -257,6 +257,45 @@ async def test_idle_reclaim_reads_the_module_before_it_closes(
     await stop(service)
 
 
+async def test_a_push_mode_idle_close_finds_the_pushes_still_queued(
+        server_cert, ca_file, nursery):
+    """Integrity finding 2: the server's bytes are queued in the module (its
+    pushes held behind the next answer, which overtakes them) when the idle
+    reclaim decides.  The close drains first (buffer mode, one read): the bytes
+    are delivered, and the connection is closed only once nothing is left."""
+    release = trio.Event()
+    sent = trio.Event()
+
+    async def answer_then_push(stream: trio.SSLStream[trio.SocketStream]) -> None:
+        await stream.receive_some(100)
+        await stream.send_all(b"answer")
+        await release.wait()
+        await stream.send_all(b"pushed late")
+        sent.set()
+        await trio.sleep(30)
+
+    port = await tls_server(nursery, server_cert, answer_then_push)
+    config = EmulatorConfig(resolve={NAME: "127.0.0.1"}, real_dns=False,
+                            pushes_after_switch=True)
+    async with Emulator.running(config) as emulator:
+        service = await start(nursery, emulator, "--cacert", str(ca_file), "--map",
+                              f"0={NAME}:{port}", "--max-connections", "1",
+                              "--idle-reclaim", "0.4", "--access-mode", "push")
+        async with await connect(service) as idle:
+            assert await exchange(idle, b"request", 6) == b"answer"
+            (record,) = service.registry.connections.values()
+            assert record.client_id is not None
+            await emulator.inject(Fault.hold_pushes(record.client_id))
+            release.set()
+            await sent.wait()
+            await wait_until(lambda: emulator.module.line.held_count == 1)
+            async with await connect(service) as waiter:
+                await waiter.send_all(b"x")
+                assert await read_until_end(idle) == (b"pushed late", "eof")
+        assert service.registry.counters.ends == {"idle_reclaim": 1}
+        await stop(service)
+
+
 async def test_idle_timeout_closes_an_idle_connection_cleanly(
         emulator, server_cert, ca_file, nursery):
     port = await tls_server(nursery, server_cert, echo)

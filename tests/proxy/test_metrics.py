@@ -109,3 +109,27 @@ async def test_metrics_is_404_without_a_metrics_page():
 
     reply = await answer(b"GET /metrics HTTP/1.0", snapshot)
     assert reply.startswith(b"HTTP/1.0 404 ")
+
+
+async def test_what_the_urc_router_refused_is_counted(emulator, echo_server, ca_file, nursery):
+    """A push frame that lost a byte fails its socket (the client is reset) and is
+    counted on /metrics and the status page (docs/reliability.md, "The rule")."""
+    import json
+
+    from modem.emulator import parse_fault_spec
+
+    service = await start_proxy(nursery, emulator, "--cacert", str(ca_file),
+                                "--map", f"0=echo.test:{echo_server.port}",
+                                "--access-mode", "push", "--status", "127.0.0.1:0")
+    async with await connect(service) as stream:  # whole frames: the style is learned
+        assert await round_trip(stream, b"y" * 100) == b"y" * 100
+    await emulator.inject(parse_fault_spec("push_byte_loss:1").fault)
+    async with await connect(service) as stream:
+        await stream.send_all(b"x" * 3000)
+        with pytest.raises(trio.BrokenResourceError):
+            await read_all(stream)
+    samples, _ = await scrape(service)
+    assert value(samples, "ssl_proxy_broken_push_frames_total", modem="modem1") >= 1
+    status, body = await http_get(service.status_address, "/status.json")
+    integrity = json.loads(body)["module"]["integrity"]
+    assert integrity["broken_frames"] >= 1 and integrity["push_frame_style"] == "trailer"

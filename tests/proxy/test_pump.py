@@ -31,8 +31,8 @@ class StreamSocket:
     async def receive_some(self, max_bytes: int | None = None) -> bytes:
         return bytes(await self.stream.receive_some(max_bytes))
 
-    async def read_now(self, max_bytes: int | None = None) -> bytes:
-        pytest.fail("the pump asks read_now only before an idle close; these tests make none")
+    async def drain_for_close(self, max_bytes: int | None = None) -> bytes | None:
+        pytest.fail("the pump drains only before an idle close; these tests make none")
 
     async def aclose(self) -> None:
         await self.stream.aclose()

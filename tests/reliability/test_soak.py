@@ -49,7 +49,8 @@ def _show(report: dict[str, Any], *keys: str) -> str:
 
 def test_report_has_the_documented_fields(report: dict[str, Any]) -> None:
     for key in ("seed", "access_mode", "minutes", "faults", "bytes", "connections_ok",
-                "connections_failed", "corrupted", "silently_truncated", "proxy_alive",
+                "connections_failed", "corrupted", "misdelivered", "holes",
+                "silently_truncated", "integrity_failures", "proxy_alive",
                 "ids_free_at_end", "rss_start_mb", "rss_end_mb", "fds_start", "fds_end"):
         assert key in report
     assert report["seed"] == SEED and report["minutes"] == 1
@@ -62,11 +63,26 @@ def test_load_and_faults_really_happened(report: dict[str, Any]) -> None:
 
 
 def test_no_byte_is_corrupted_reordered_or_duplicated(report: dict[str, Any]) -> None:
-    assert report["corrupted"] == 0, _show(report, "failures")
+    assert report["corrupted"] == 0, _show(report, "integrity_failures")
+
+
+def test_no_byte_reaches_another_connection(report: dict[str, Any]) -> None:
+    assert report["misdelivered"] == 0, _show(report, "integrity_failures")
+
+
+def test_no_stream_goes_on_over_a_hole(report: dict[str, Any]) -> None:
+    assert report["holes"] == 0, _show(report, "integrity_failures")
 
 
 def test_no_connection_is_silently_truncated(report: dict[str, Any]) -> None:
-    assert report["silently_truncated"] == 0, _show(report, "failures")
+    assert report["silently_truncated"] == 0, _show(report, "integrity_failures")
+
+
+def test_the_module_played_every_adverse_order(report: dict[str, Any]) -> None:
+    options = report["emulator_options"]
+    for option in ("late_pushes_after_close", "pushes_after_switch", "keep_buffer_on_push",
+                   "empty_read_error"):
+        assert options[option] is True, options
 
 
 def test_no_connection_hangs(report: dict[str, Any]) -> None:

@@ -28,10 +28,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--log", type=Path, metavar="PATH", help="append the proxy's log here")
     p.add_argument("--access-mode", choices=["buffer", "push"], default="push",
                    help="the proxy's --access-mode (default push, as the proxy's)")
+    p.add_argument("--plain-firmware", action="store_true",
+                   help="the emulator's helpful orders only (default: every adverse one)")
     args = p.parse_args(argv)
     config = SoakConfig(minutes=args.minutes, seed=args.seed, concurrency=args.concurrency,
                         max_size=args.max_size, fault_gap=args.fault_gap, baud=args.baud,
-                        log_path=args.log, access_mode=args.access_mode)
+                        log_path=args.log, access_mode=args.access_mode,
+                        adverse_firmware=not args.plain_firmware)
     report = trio.run(run_soak, config)
     if args.json is not None:
         args.json.write_text(json.dumps(report, indent=2) + "\n")

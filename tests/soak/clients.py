@@ -1,8 +1,8 @@
 """The soak's local clients: what they do, and what they conclude.
 
-A client connects to a proxy listener, writes a header and a seeded random
-payload in random chunks with random pauses, and checks every byte that
-comes back:
+A client connects to a proxy listener, writes a header and its signed
+payload (``signatures``: every block names the connection and its offset)
+in random chunks with random pauses, and checks every byte that comes back:
 
 * ``echo``: reads the payload back while it writes, compares each byte
   with what it sent (corruption, reordering and duplication all show as a
@@ -21,8 +21,10 @@ comes back:
 user saw: a reset, a refused connect, or a clean end of stream after the
 module reported the remote closed because of an injected ``peer_close``);
 ``vanished`` (the client left on purpose); ``corrupted`` (a byte differs,
-on either end); ``truncated`` (a clean end of stream before the data was
-complete although the server did not finish: data lost silently);
+on either end); ``misdelivered`` (another connection's bytes); ``hole``
+(bytes missing, later ones delivered); ``truncated`` (a clean end of stream
+before the data was complete although the server did not finish: data lost
+silently);
 ``hung`` (no end within the deadline).
 """
 
@@ -40,6 +42,7 @@ import trio
 from modem.nurseries import leaf_exceptions
 
 from .servers import SoakServer, header, source_bytes
+from .signatures import classify
 
 KINDS = ("echo", "sink", "download", "vanish", "stall")
 KIND_WEIGHTS = (5, 3, 3, 1, 1)
@@ -100,6 +103,7 @@ class ClientResult:
     peer_closed_by_fault: bool = False
     proxy_reason: str = ""
     server_check: str = "unverified"  # ok, mismatch, unverified
+    server_verdict: str = ""  # the server's first wrong bytes, classified
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -107,6 +111,7 @@ class ClientResult:
             "outcome": self.outcome, "error": self.error, "sent": self.sent,
             "received": self.received, "peer_closed_by_fault": self.peer_closed_by_fault,
             "proxy_reason": self.proxy_reason, "server_check": self.server_check,
+            "server_verdict": self.server_verdict,
         }
 
 
@@ -135,8 +140,7 @@ class Client:
         self.port = port
         self.server = server
         self.live = live
-        self.data = (source_bytes(plan.token, plan.size) if plan.kind == "download"
-                     else random.Random(plan.seed).randbytes(plan.size))
+        self.data = source_bytes(plan.token, plan.size)
         self.result = ClientResult(plan)
         self._rng = random.Random(plan.seed ^ 0x5A5A)
         self._vanished = False
@@ -175,7 +179,10 @@ class Client:
         with trio.move_on_after(wait):
             record = await self.server.wait_done(self.plan.token)
             n = record.received
-            if plan.kind == "download":
+            if record.verdict is not None:
+                result.server_check = "mismatch"
+                result.server_verdict = ": ".join(record.verdict)
+            elif plan.kind == "download":
                 result.server_check = "ok" if n == 0 else "mismatch"
             elif n > len(self.data) or hashlib.sha256(self.data[:n]).digest() != \
                     record.sha256.digest() or result.outcome == "ok" and n != len(self.data):
@@ -281,8 +288,8 @@ class Client:
             await self._end_of_stream(f"{self.plan.size} bytes")
         start = result.received
         if chunk != self.data[start:start + len(chunk)]:
-            result.outcome = "corrupted"
-            result.error = f"{differ} at offset {start}"
+            result.outcome, where = classify(chunk, start, self.plan.token)
+            result.error = f"{differ}: {where}"
             raise _Done
         result.received += len(chunk)
 

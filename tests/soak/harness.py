@@ -45,17 +45,18 @@ from proxy.service import ProxyService
 
 from . import process_stats
 from .clients import Client, ClientPlan, ClientResult, draw_plan
+from .faults import FaultInjector, firmware_options
 from .servers import SoakServer
 
 ECHO_HOST = "echo.soak.test"
 SINK_HOST = "sink.soak.test"
 SOURCE_HOST = "source.soak.test"
 
-FAULT_KINDS = ("noise", "send_fail", "peer_close", "slow_handshake", "pdp_deact", "silence",
-               "restart")
-FAULT_WEIGHTS = (3, 3, 4, 2, 1, 1, 1)
 SERVER_CHECK_WAIT = 45.0
 MAX_FAILURES_LISTED = 300
+"""Failures listed in the report at most, except integrity failures: every
+corrupted, misdelivered, holed or truncated record is kept, whatever the cap."""
+INTEGRITY_OUTCOMES = ("corrupted", "misdelivered", "hole", "truncated")
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,8 @@ class SoakConfig:
     admission queue is used too); payloads up to ``max_size`` bytes;
     ``baud`` 0 leaves the emulated line unpaced.  A client with no end
     after ``client_deadline`` seconds counts as hung.  ``access_mode``: the
-    proxy's ``--access-mode`` (buffer or push).
+    proxy's ``--access-mode`` (buffer or push).  ``adverse_firmware``: the
+    emulator plays every unhelpful order it knows (``faults.ADVERSE_FIRMWARE``).
     """
 
     minutes: float = 1.0
@@ -78,6 +80,7 @@ class SoakConfig:
     client_deadline: float = 120.0
     log_path: Path | None = None
     access_mode: str = "push"
+    adverse_firmware: bool = True
 
 
 @dataclass
@@ -86,18 +89,24 @@ class Tally:
     outcomes: Counter[str] = field(default_factory=Counter)
     errors: Counter[str] = field(default_factory=Counter)
     failures: list[dict[str, Any]] = field(default_factory=list)
-    corrupted: int = 0
+    integrity_failures: list[dict[str, Any]] = field(default_factory=list)
+    integrity: Counter[str] = field(default_factory=Counter)  # by kind, either end
     client_bytes: int = 0
     rss_samples: list[tuple[float, float, int]] = field(default_factory=list)
 
     def add(self, result: ClientResult) -> None:
         self.outcomes[result.outcome] += 1
         self.client_bytes += result.sent + result.received
-        if result.outcome == "corrupted" or result.server_check == "mismatch":
-            self.corrupted += 1
-        if result.outcome not in ("ok", "vanished") or result.server_check == "mismatch":
-            self.errors[_normalise(result.error)] += 1
-            if len(self.failures) < MAX_FAILURES_LISTED:
+        kinds = {result.outcome} & set(INTEGRITY_OUTCOMES)
+        if result.server_check == "mismatch":
+            kinds.add(result.server_verdict.partition(":")[0] or "corrupted")
+        for kind in kinds:
+            self.integrity[kind] += 1
+        if result.outcome not in ("ok", "vanished") or kinds:
+            self.errors[_normalise(result.error or result.server_verdict)] += 1
+            if kinds:
+                self.integrity_failures.append(result.as_dict())
+            elif len(self.failures) < MAX_FAILURES_LISTED:
                 self.failures.append(result.as_dict())
 
 
@@ -144,59 +153,6 @@ class ProxyLogWatch(logging.Handler):
         if self.file is not None:
             self.file.close()
         super().close()
-
-
-class FaultInjector:
-    """Injects a random fault every ``gap`` seconds on average (seeded)."""
-
-    def __init__(self, service: ProxyService, live: dict[int, ClientResult],
-                 tally: Tally, seed: int, gap: float) -> None:
-        self.service = service
-        self.live = live
-        self.tally = tally
-        self.rng = random.Random(seed)
-        self.gap = gap
-
-    async def run(self) -> None:
-        from modem.emulator import Fault
-
-        rng = self.rng
-        while True:
-            await trio.sleep(rng.uniform(0.25 * self.gap, 1.75 * self.gap))
-            kind = rng.choices(FAULT_KINDS, FAULT_WEIGHTS)[0]
-            emu = self.service.emulator
-            if kind == "noise":
-                fault = Fault.noise(rng.randint(1, 20))
-            elif kind == "send_fail":
-                fault = Fault.send_fail(rng.randint(5, 40))
-            elif kind == "slow_handshake":
-                fault = Fault.slow_handshake(rng.uniform(2, 15), rng.randint(1, 3))
-            elif kind == "pdp_deact":
-                fault = Fault.pdp_deact(1)
-            elif kind == "silence":
-                fault = Fault.silence(rng.uniform(11, 20))  # AT+QSSLSEND allows 10 s
-            elif kind == "restart":
-                fault = Fault.restart()
-            else:
-                from modem.emulator.ssl_sockets import SocketState
-
-                connected = sorted(cid for cid, s in emu.module.sockets.items()
-                                   if s.state == SocketState.CONNECTED)
-                if not connected:
-                    continue
-                cid = rng.choice(connected)
-                self._mark_peer_closed(cid)
-                fault = Fault.peer_close(cid)
-            await emu.inject(fault)
-            self.tally.faults[kind] += 1
-
-    def _mark_peer_closed(self, cid: int) -> None:
-        for record in list(self.service.registry.connections.values()):
-            if record.client_id == cid:
-                port = record.peer.rpartition(":")[2]
-                result = self.live.get(int(port)) if port.isdigit() else None
-                if result is not None:
-                    result.peer_closed_by_fault = True
 
 
 class Soak:
@@ -252,7 +208,7 @@ class Soak:
                 "access-mode": cfg.access_mode,
             })
             service = ProxyService(config, build_profiles(config, load_all_material(config)),
-                                   emulator_options={"seed": cfg.seed, "baud": cfg.baud})
+                                   emulator_options=self._emulator_options())
             self.service = service
             await root.start(self._run_service, service)
             ports = {m.remote.host: a.port for m, a in service.listen_addresses.items()}
@@ -282,14 +238,16 @@ class Soak:
             root.cancel_scope.cancel()
 
         t = self.tally
-        corrupted = t.corrupted
-        truncated = t.outcomes["truncated"]
+        corrupted = t.integrity["corrupted"]
+        truncated = t.integrity["truncated"]
         hung = t.outcomes["hung"]
         failed = sum(n for k, n in t.outcomes.items() if k not in ("ok", "vanished"))
         rss_bound = rss_start * 1.5 + 30
         emu_restarts = service.emulator.restarts if service.emulator is not None else 0
         checks = {
             "no_corruption": corrupted == 0,
+            "no_misdelivery": t.integrity["misdelivered"] == 0,
+            "no_hole": t.integrity["hole"] == 0,
             "no_silent_truncation": truncated == 0,
             "no_hang": hung == 0,
             "proxy_alive": alive,
@@ -304,6 +262,7 @@ class Soak:
         return {
             "seed": cfg.seed,
             "access_mode": cfg.access_mode,
+            "emulator_options": self._emulator_options(),
             "minutes": cfg.minutes,
             "load_s": round(load_s, 1),
             "concurrency": cfg.concurrency,
@@ -322,9 +281,12 @@ class Soak:
             "connections_vanished": t.outcomes["vanished"],
             "outcomes": dict(sorted(t.outcomes.items())),
             "corrupted": corrupted,
+            "misdelivered": t.integrity["misdelivered"],
+            "holes": t.integrity["hole"],
             "silently_truncated": truncated,
             "hung": hung,
             "errors_seen": dict(t.errors.most_common()),
+            "integrity_failures": t.integrity_failures,
             "failures": t.failures,
             "proxy_counters": counters.as_dict(),
             "proxy_warnings": dict(watch.warnings.most_common()),
@@ -347,6 +309,11 @@ class Soak:
             "checks": checks,
             "passed": all(checks.values()),
         }
+
+    def _emulator_options(self) -> dict[str, Any]:
+        cfg = self.config
+        return {"seed": cfg.seed, "baud": cfg.baud,
+                **firmware_options(cfg.seed, cfg.adverse_firmware)}
 
     async def _run_service(self, service: ProxyService,
                            task_status=trio.TASK_STATUS_IGNORED) -> None:
@@ -393,7 +360,8 @@ class Soak:
     async def _load(self, stop_at: float) -> None:
         cfg = self.config
         assert self.service is not None
-        injector = FaultInjector(self.service, self.live, self.tally, cfg.seed, cfg.fault_gap)
+        injector = FaultInjector(self.service, self.live, self.tally.faults, cfg.seed,
+                                 cfg.fault_gap)
         async with trio.open_nursery() as verify, trio.open_nursery() as nursery:
             nursery.start_soon(self._sample_rss)
             nursery.start_soon(injector.run)
@@ -472,7 +440,8 @@ def summary(report: dict[str, Any]) -> str:
         f"bytes: {report['bytes']} (up {report['bytes_up']}, down {report['bytes_down']})",
         f"connections: {report['connections']} ok={report['connections_ok']} "
         f"failed={report['connections_failed']} vanished={report['connections_vanished']} "
-        f"corrupted={report['corrupted']} silently_truncated={report['silently_truncated']} "
+        f"corrupted={report['corrupted']} misdelivered={report['misdelivered']} "
+        f"holes={report['holes']} silently_truncated={report['silently_truncated']} "
         f"hung={report['hung']}",
         f"rss MiB: start {report['rss_start_mb']} end {report['rss_end_mb']} "
         f"peak {report['rss_peak_mb']}   fds: start {report['fds_start']} "

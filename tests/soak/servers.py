@@ -12,9 +12,11 @@ record can be matched with the client that made it.  After the header:
   closes (a download: the client only reads, so the way the proxy ends a
   failed connection, reset or clean end of stream, is all it has to go by).
 
-Each server keeps, per token, how many payload bytes it received, their
-hash and how the connection ended; the client checks the server's bytes
-against a prefix of what it sent.
+Every payload is ``signatures.signed_bytes(token, length)``, so each block
+names the connection it belongs to.  Each server keeps, per token, how many
+payload bytes it received, their hash, the first wrong bytes classified
+(another connection's, a hole, corrupted) and how the connection ended; the
+client checks the server's bytes against a prefix of what it sent.
 """
 
 from __future__ import annotations
@@ -28,13 +30,9 @@ from typing import Any
 import trio
 import trustme
 
-from tests.helpers import (
-    close_tls,
-    open_local_listeners,
-    receive_exactly,
-    server_context,
-    source_data,
-)
+from tests.helpers import close_tls, open_local_listeners, receive_exactly, server_context
+
+from .signatures import classify, signed_bytes
 
 MAGIC = b"SOAK"
 HEADER = struct.Struct(">4sQQ")
@@ -55,6 +53,15 @@ class ServerRecord:
     sha256: hashlib._Hash = field(default_factory=hashlib.sha256)
     ended: str = ""  # "eof", "broken", "finished" (sink answered / source sent all)
     done: trio.Event = field(default_factory=trio.Event)
+    verdict: tuple[str, str] | None = None  # the first wrong bytes: (outcome, message)
+
+    def take(self, data: bytes) -> None:
+        """Count ``data`` and check it against the token's signed bytes."""
+        if self.verdict is None and data != signed_bytes(
+                self.token, self.received + len(data))[self.received:]:
+            self.verdict = classify(data, self.received, self.token)
+        self.received += len(data)
+        self.sha256.update(data)
 
 
 class SoakServer:
@@ -129,8 +136,7 @@ class SoakServer:
 
     async def _echo(self, stream: trio.SSLStream[Any], record: ServerRecord) -> None:
         while data := await stream.receive_some(65536):
-            record.received += len(data)
-            record.sha256.update(data)
+            record.take(data)
             await stream.send_all(data)
         record.ended = "eof"
 
@@ -140,8 +146,7 @@ class SoakServer:
             if not data:
                 record.ended = "eof"
                 return
-            record.received += len(data)
-            record.sha256.update(data)
+            record.take(data)
         await stream.send_all(record.sha256.digest())
         record.ended = "finished"
 
@@ -154,5 +159,5 @@ class SoakServer:
 
 
 def source_bytes(token: int, length: int) -> bytes:
-    """What the source server sends for ``token``."""
-    return source_data(length, seed=token)
+    """What the source server sends for ``token`` (what any client of it sends)."""
+    return signed_bytes(token, length)

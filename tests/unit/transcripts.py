@@ -222,6 +222,15 @@ def urc(line: str) -> bytes:
     return b"\r\n" + line.encode("latin-1") + b"\r\n"
 
 
+def transparent_conn() -> AtConnection:
+    """A connection right after ``AT+QSSLOPEN`` in transparent mode answered ``CONNECT``."""
+    conn = AtConnection()
+    conn.send_command(QSSLOPEN_TRANSPARENT)
+    assert conn.receive_data(b"\r\nCONNECT\r\n") == [ev.Connect()]
+    assert conn.transparent and conn.command is None
+    return conn
+
+
 def _t(name: str, *steps: Step, events: Iterable[ev.Event]) -> Transcript:
     return Transcript(name, tuple(steps), tuple(events))
 
@@ -277,8 +286,9 @@ MANUAL: tuple[Transcript, ...] = (
        Send(QSSLSEND_18), Receive(b"\r\n> "), Write(MANUAL_DATA),
        Receive(b"\r\nSEND OK\r\n"),
        events=[ev.Prompt(), ev.SendOk(), ev.Prompt(), ev.SendOk()]),
-    _t("3.4.3 push data", Receive(push(4, MANUAL_DATA)),
-       events=[ev.SslPushData(4, MANUAL_DATA)]),
+    # A push frame's end is confirmed by the unit after it (modem.core.frames).
+    _t("3.4.3 push data", Receive(push(4, MANUAL_DATA) + urc('+QSSLURC: "closed",4')),
+       events=[ev.SslPushData(4, MANUAL_DATA), ev.SslClosed(4)]),
     _t("3.4.4 close push mode socket", Send(QSSLCLOSE), Receive(OK), events=[ev.Ok()]),
     _t("3.5.1 transparent send, then +++",
        Send(QSSLOPEN_TRANSPARENT), Receive(b"\r\nCONNECT\r\n"), Escape(), Receive(OK),

@@ -1,0 +1,92 @@
+"""Errors that end a socket's stream because it can no longer be shown complete.
+
+Each is a ``StreamHole``: some of the bytes the server sent may be missing
+(or out of place), so the stream must not go on and must not end cleanly;
+the proxy resets the client (docs/reliability.md, "The rule").  They are the
+modem layer's errors like the others (``modem.core.errors``); this module
+keeps their family together.
+"""
+
+from __future__ import annotations
+
+from modem.core.errors import ModemError, ModuleLost
+
+__all__ = ["BufferedDataUnreadable", "EndUnconfirmed", "LineFramingLost", "LineSyncLost",
+           "PushDataLost", "PushOrderUnknown", "StreamHole"]
+
+_LINE_HINT = ("bytes are being lost on the serial line: use hardware flow control "
+              "(--rtscts) or the module's USB AT port")
+
+
+class StreamHole(ModemError):
+    """The socket's stream may have a hole: it ends, and its client is reset."""
+
+
+class PushDataLost(StreamHole):
+    """A push frame for this socket did not line up (bytes lost on the line) or
+    exceeded its bound: its data was dropped (``modem.core.frames``)."""
+
+    hint = _LINE_HINT
+
+    def __init__(self, client_id: int, reason: str) -> None:
+        super().__init__(f"socket {client_id}: pushed data lost: {reason}")
+        self.client_id = client_id
+
+
+class LineSyncLost(StreamHole):
+    """The reader lost its place in the module's output: any push-mode socket's
+    data in the bytes it dropped is gone."""
+
+    hint = _LINE_HINT
+
+    def __init__(self, client_id: int, reason: str) -> None:
+        super().__init__(f"socket {client_id}: the serial line lost its place ({reason})")
+        self.client_id = client_id
+
+
+class EndUnconfirmed(StreamHole):
+    """The peer closed, and the module refused the read that would have shown
+    its buffer empty (``AT+QSSLRECV`` answered an error, not ``+QSSLRECV: 0``)."""
+
+    def __init__(self, client_id: int, detail: str) -> None:
+        super().__init__(f"socket {client_id}: closed by the peer, and whether everything "
+                         f"was read is unknown ({detail})")
+        self.client_id = client_id
+
+
+class PushOrderUnknown(StreamHole):
+    """After the switch back to push mode the module said data waits in its
+    buffer while newer data was already pushed: their order cannot be known."""
+
+    hint = "the module keeps its buffer when it goes back to push mode; later sockets stay " \
+           "in buffer mode once they fall behind"
+
+    def __init__(self, client_id: int) -> None:
+        super().__init__(f"socket {client_id}: buffered and pushed data arrived in an "
+                         "order that cannot be restored")
+        self.client_id = client_id
+
+
+class BufferedDataUnreadable(StreamHole):
+    """A push-mode socket's module said data waits in its buffer
+    (``+QSSLURC: "recv",<id>``) and then refused to hand it over."""
+
+    hint = "the module holds data it will not hand over in push mode: use --access-mode buffer"
+
+    def __init__(self, client_id: int) -> None:
+        super().__init__(f"socket {client_id}: the module announced buffered data and refused "
+                         "to hand it over")
+        self.client_id = client_id
+
+
+class LineFramingLost(ModuleLost):
+    """The reader lost its place in the module's output (a garbled push header, a
+    frame whose end could not be found): what follows may be a server's data
+    read as the module's answers.  The line starts over as after a lost module:
+    every socket fails, the module is brought up again, and its bring-up closes
+    the sockets it still holds (docs/reliability.md)."""
+
+    hint = _LINE_HINT
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"the module's output lost its framing ({reason}); starting over")

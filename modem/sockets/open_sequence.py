@@ -1,0 +1,145 @@
+"""The open of one module socket (manual 2.1.2): ``AT+QSSLOPEN`` to a socket that gets its URCs.
+
+Barriers, not guesses (docs/reliability.md, "The rule"):
+
+* every attempt gets a fresh ``SslSocket``, so nothing of an earlier attempt
+  (a late push, a late ``"closed"``) can reach the socket that is returned;
+* the socket gets its URCs only from the ``+QSSLOPEN: <id>,0`` that opened
+  it, or the ``AT+QSSLSTATE`` that found it connected (``SocketTable``);
+* ``563`` (Socket identity has been used: the module still holds the ID, a
+  close that went unanswered): the ID is closed, and the open tried once
+  more only when the module confirmed that close;
+* a push-mode open whose first bytes cannot be vouched for (it was resolved
+  by polling, so its early pushes went to the port the URCs go to; or the
+  line lost its place while it opened) is closed and opened again in buffer
+  mode, once, before anyone saw a byte of it;
+* an ID whose open failed goes back to the pool only when the module
+  confirmed its close; else it stays out until a later close is answered.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import trio
+
+from modem.core import commands
+from modem.core.at_command import Command
+from modem.core.errors import ModemError, OpenOutcomeLost, SocketIdentityUsed, error_for_code
+from modem.core.push_flow import AccessMode
+from modem.link.channel import AtChannel
+from modem.link.response_errors import error_of
+from modem.sockets.socket_commands import close_client_id
+from modem.sockets.socket_table import OpenWaiter, SocketTable
+from modem.sockets.ssl_socket import SslSocket
+
+__all__ = ["OPEN_NETWORK_TIME", "OpenRequest", "open_socket"]
+
+log = logging.getLogger("modem.driver")
+
+OPEN_NETWORK_TIME = 150  # manual 2.1.2: 150 s plus the negotiate time
+
+
+@dataclass(frozen=True)
+class OpenRequest:
+    """What to open: ``host:port`` on ``client_id`` in ``mode``, with SSL
+    context ``ssl_context`` over PDP context ``context_id``."""
+
+    client_id: int
+    host: str
+    port: int
+    context_id: int
+    ssl_context: int
+    negotiate_timeout: int
+    mode: AccessMode
+
+    @property
+    def what(self) -> str:
+        return f"open {self.host}:{self.port}"
+
+    def command(self, mode: AccessMode) -> Command:
+        return commands.qsslopen(self.context_id, self.ssl_context, self.client_id, self.host,
+                                 self.port, mode.code, self.negotiate_timeout)
+
+
+MakeSocket = Callable[[AccessMode], SslSocket]
+"""A fresh, unopened socket for the request's ID in the given access mode."""
+
+
+class _Attempt(enum.Enum):
+    CONNECTED = "connected"
+    IDENTITY_USED = "563: the module still holds the ID"
+    UNVERIFIED = "its first bytes cannot be vouched for"
+
+
+async def open_socket(table: SocketTable, channel: AtChannel, request: OpenRequest,
+                      make_socket: MakeSocket) -> SslSocket:
+    """Open ``request``'s socket (see the module docstring).
+
+    The ID is the caller's until this is called, and this function's after:
+    it is the socket's on success, and on failure it is freed (or kept out of
+    the pool while its close is unconfirmed).  Raises the manual's typed error,
+    ``OpenOutcomeLost``, ``OperationTimeout`` or the channel's failure.
+    """
+    mode = request.mode
+    retried = False
+    while True:
+        sock = make_socket(mode)
+        waiter = table.begin_open(sock)
+        try:
+            attempt = await _attempt(table, channel, request, waiter, mode)
+        except BaseException:
+            table.end_open(waiter, connected=False)
+            await _close(table, channel, request.client_id, free=True)
+            raise
+        table.end_open(waiter, connected=attempt is _Attempt.CONNECTED)
+        if attempt is _Attempt.CONNECTED:
+            return sock
+        if not await _close(table, channel, request.client_id, free=False):
+            raise OpenOutcomeLost(request.what, f"{attempt.value}, and its close went "
+                                  "unanswered")
+        if attempt is _Attempt.IDENTITY_USED:
+            if retried:
+                table.release(request.client_id)
+                raise SocketIdentityUsed(command=request.what)
+            retried = True
+        else:
+            log.info("socket %d: %s in push mode (%s); opening it again in buffer mode",
+                     request.client_id, request.what, attempt.value)
+            table.integrity.reopened_in_buffer_mode += 1
+            mode = AccessMode.BUFFER
+
+
+async def _attempt(table: SocketTable, channel: AtChannel, request: OpenRequest,
+                   waiter: OpenWaiter, mode: AccessMode) -> _Attempt:
+    resp = await channel.run(request.command(mode))
+    if not resp.ok:
+        exc = await error_of(channel, resp, request.what)
+        if isinstance(exc, SocketIdentityUsed):
+            return _Attempt.IDENTITY_USED
+        raise exc
+    err = await table.wait_open(channel, waiter, request.client_id,
+                                OPEN_NETWORK_TIME + request.negotiate_timeout, request.what)
+    if err != 0:
+        raise error_for_code(err, request.what)
+    if mode is AccessMode.PUSH and (waiter.by_poll or waiter.unverified):
+        return _Attempt.UNVERIFIED
+    return _Attempt.CONNECTED
+
+
+async def _close(table: SocketTable, channel: AtChannel, client_id: int, *, free: bool
+                 ) -> bool:
+    """``AT+QSSLCLOSE`` on an ID that did not open (shielded: also when the open
+    was cancelled); True when the module confirmed it.  ``free``: the ID goes back
+    to the pool now if confirmed, else waits for a later close."""
+    with trio.CancelScope(shield=True):
+        try:
+            closed = await close_client_id(channel, client_id, 0)
+        except ModemError:
+            closed = False
+    if free or not closed:
+        table.free_after_close(client_id, closed, channel)
+    return closed

@@ -1,0 +1,133 @@
+"""The soak's faults: what the module and the network do wrong, drawn from a seeded generator.
+
+``FaultInjector`` injects one fault every ``gap`` seconds on average through
+the emulator's fault API.  Line faults (``push_byte_loss``,
+``push_header_loss``, ``urc_loss``) last until the next fault is drawn.
+``ADVERSE_FIRMWARE`` is the emulator's every legal but unhelpful order
+(docs/reliability.md): the soak runs on it unless told otherwise, and the
+seed decides the push frame style.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from typing import Any
+
+import trio
+
+from proxy.service import ProxyService
+
+from .clients import ClientResult
+
+FAULT_KINDS = ("noise", "send_fail", "peer_close", "slow_handshake", "pdp_deact", "silence",
+               "restart", "push_byte_loss", "push_header_loss", "urc_loss", "hold_pushes",
+               "unanswered_close")
+FAULT_WEIGHTS = (3, 3, 4, 2, 1, 1, 1, 1, 1, 1, 2, 1)
+LINE_FAULTS = ("push_byte_loss", "push_header_loss", "urc_loss")
+
+ADVERSE_FIRMWARE: dict[str, Any] = {
+    "late_pushes_after_close": True,   # a closed socket's pushes come after the close's OK
+    "pushes_after_switch": True,       # pushes still come after AT+QISWTMD=<id>,0's OK
+    "keep_buffer_on_push": True,       # AT+QISWTMD=<id>,1 keeps the buffer, pushes only newer
+    "empty_read_error": True,          # ERROR, not +QSSLRECV: 0, once closed and read
+    "recv_max": 1499,                  # short reads although more is buffered
+}
+
+
+def firmware_options(seed: int, adverse: bool) -> dict[str, Any]:
+    """The emulator options of a soak at ``seed``: BG96-style push frames
+    (CR LF after the data) on even seeds, bare ones on odd seeds."""
+    options: dict[str, Any] = dict(ADVERSE_FIRMWARE) if adverse else {}
+    options["push_trailer"] = seed % 2 == 0
+    return options
+
+
+def _spec(spec: str) -> Any:
+    """The fault a ``--fault`` spec names (the kinds with no constructor of their own)."""
+    from modem.emulator import parse_fault_spec
+
+    return parse_fault_spec(spec).fault
+
+
+class FaultInjector:
+    """Injects a random fault every ``gap`` seconds on average (seeded), counting
+    each kind in ``faults``."""
+
+    def __init__(self, service: ProxyService, live: dict[int, ClientResult],
+                 faults: Counter[str], seed: int, gap: float) -> None:
+        self.service = service
+        self.live = live
+        self.faults = faults
+        self.rng = random.Random(seed)
+        self.gap = gap
+
+    async def run(self) -> None:
+
+        rng = self.rng
+        lasting: str | None = None
+        while True:
+            await trio.sleep(rng.uniform(0.25 * self.gap, 1.75 * self.gap))
+            emu = self.service.emulator
+            assert emu is not None
+            if lasting is not None:
+                await emu.inject(_spec(f"{lasting}:0"))
+                lasting = None
+            kind = rng.choices(FAULT_KINDS, FAULT_WEIGHTS)[0]
+            fault = self._draw(kind)
+            if fault is None:
+                continue
+            await emu.inject(fault)
+            self.faults[kind] += 1
+            if kind in LINE_FAULTS:
+                lasting = kind
+
+    def _draw(self, kind: str) -> Any:
+        from modem.emulator import Fault
+
+        rng = self.rng
+        if kind == "noise":
+            return Fault.noise(rng.randint(1, 20))
+        if kind == "send_fail":
+            return Fault.send_fail(rng.randint(5, 40))
+        if kind == "slow_handshake":
+            return Fault.slow_handshake(rng.uniform(2, 15), rng.randint(1, 3))
+        if kind == "pdp_deact":
+            return Fault.pdp_deact(1)
+        if kind == "silence":
+            return Fault.silence(rng.uniform(11, 20))  # AT+QSSLSEND allows 10 s
+        if kind == "restart":
+            return Fault.restart()
+        if kind == "push_byte_loss":
+            return _spec(f"push_byte_loss:{rng.uniform(0.02, 0.3):.3f}")
+        if kind == "push_header_loss":
+            name = ",name" if rng.random() < 0.5 else ""
+            return _spec(f"push_header_loss:{rng.uniform(0.02, 0.3):.3f}{name}")
+        if kind == "urc_loss":
+            return Fault.urc_loss(rng.uniform(0.1, 0.5))
+        if kind == "unanswered_close":
+            return _spec("unanswered:+QSSLCLOSE,1")
+        connected = self._connected()
+        if not connected:
+            return None
+        cid = rng.choice(connected)
+        if kind == "hold_pushes":
+            return _spec(f"hold_pushes:{cid}")
+        self._mark_peer_closed(cid)
+        return Fault.peer_close(cid)
+
+    def _connected(self) -> list[int]:
+        from modem.emulator.ssl_sockets import SocketState
+
+        emu = self.service.emulator
+        assert emu is not None
+        return sorted(cid for cid, s in emu.module.sockets.items()
+                      if s.state == SocketState.CONNECTED)
+
+    def _mark_peer_closed(self, cid: int) -> None:
+        for record in list(self.service.registry.connections.values()):
+            if record.client_id == cid:
+                port = record.peer.rpartition(":")[2]
+                result = self.live.get(int(port)) if port.isdigit() else None
+                if result is not None:
+                    result.peer_closed_by_fault = True
