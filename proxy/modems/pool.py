@@ -43,7 +43,7 @@ from modem.nurseries import single_exception
 from proxy.config.model import Mapping, ModemSpec
 from proxy.logging_setup import NOTICE, kv
 from proxy.modems.line_meter import LineMeter
-from proxy.modems.names import MODEM_NAME, shown_name
+from proxy.modems.names import MODEM_NAME
 from proxy.modems.placement import Candidate, OpenHealth, Verdict, choose
 
 __all__ = ["REGISTRATION_INTERVAL", "ModemPool", "Placement", "PoolMember"]
@@ -62,14 +62,12 @@ OpenMember = Callable[[ModemSpec, LineMeter], AbstractAsyncContextManager[tuple[
 class PoolMember:
     """One modem of the pool, with what placement and the status page need.
 
-    ``shown_name`` is how log lines and connection records name it
-    (``names.shown_name``: None when it is the only modem)."""
+    ``name`` is its one name (``proxy.modems.names``): the status page's,
+    the ``modem`` label's and its log lines' ``modem=``."""
 
-    def __init__(self, spec: ModemSpec, order: int, line_bps: float,
-                 shown: str | None) -> None:
+    def __init__(self, spec: ModemSpec, order: int, line_bps: float) -> None:
         self.spec = spec
         self.name = spec.name
-        self.shown_name = shown
         self.order = order
         self.modem: Modem | None = None
         self.emulator: Any = None
@@ -114,8 +112,7 @@ class ModemPool:
                  registration_interval: float = REGISTRATION_INTERVAL,
                  start_retry: float = START_RETRY, start_retry_max: float = START_RETRY_MAX
                  ) -> None:
-        self.members = [PoolMember(spec, n, line_bps(spec), shown_name(spec.name, len(specs)))
-                        for n, spec in enumerate(specs)]
+        self.members = [PoolMember(spec, n, line_bps(spec)) for n, spec in enumerate(specs)]
         self.registration_interval = registration_interval
         self.start_retry = start_retry
         self.start_retry_max = start_retry_max
@@ -192,7 +189,7 @@ class ModemPool:
 
     async def _retry_start(self, member: PoolMember, open_member: OpenMember) -> None:
         """Bring up a modem that did not come up at start while others serve."""
-        MODEM_NAME.set(member.shown_name)  # this task's lines name its modem
+        MODEM_NAME.set(member.name)  # this task's lines name its modem
         wait = self.start_retry
         while True:
             error = member.start_error
@@ -212,7 +209,7 @@ class ModemPool:
                             task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
                             ) -> None:
         """One modem's life from its bring-up to the pool's close; started once up."""
-        MODEM_NAME.set(member.shown_name)  # inherited by every task of this modem
+        MODEM_NAME.set(member.name)  # inherited by every task of this modem
         async with open_member(member.spec, member.meter) as (modem, emulator):
             member.modem, member.emulator = modem, emulator
             if member.start_error is not None:
@@ -234,8 +231,8 @@ class ModemPool:
 
     async def _watch_state(self, member: PoolMember, modem: Modem) -> None:
         async for state in modem.state.eventual_values():
-            # A line that names the modem; the only modem's state is in the driver's lines.
-            if member.shown_name is not None and state is not ModuleState.STARTING:
+            # The only modem's state changes are in the driver's lines already.
+            if len(self.members) > 1 and state is not ModuleState.STARTING:
                 log.log(NOTICE, "modem state", extra=kv(state=state.value))
             self._changed()
 
@@ -275,7 +272,7 @@ class ModemPool:
         """What is full when a connection of ``mapping`` found no ID in time."""
         running = [(m, m.modem) for m in self.eligible(_names(mapping)) if m.modem is not None]
         capacity = sum(modem.client_ids.capacity for _, modem in running)
-        names = ", ".join(m.shown_name for m, _ in running if m.shown_name is not None)
+        names = ", ".join(m.name for m, _ in running)
         return f"all {capacity} client ids{f' of {names}' if names else ''} busy"
 
     def place_nowait(self, mapping: Mapping | None) -> Placement | None:
