@@ -38,6 +38,7 @@ from modem.core.errors import (
     ModuleTimeout,
 )
 from modem.core.line_counts import LineCounts
+from modem.core.log_fields import kv
 from modem.core.protocol import AtConnection, Command, Framing
 from modem.core.redaction import redact
 
@@ -224,14 +225,15 @@ class AtChannel:
         if trace:
             trace_log.debug("< %s", _describe(event, self._show_head))
         if isinstance(event, ev.ProtocolViolation):
-            log.warning("module broke the AT framing: %s", event.reason)
+            log.warning("module broke the AT framing", extra=kv(reason=event.reason))
             if pending is not None:
                 # The response cannot be trusted (a payload may have been
                 # parsed as lines): fail the command rather than lose data.
                 pending.violation = event.reason
             return
         if pending is None:
-            log.debug("stray %s with no command in flight", _describe(event, self._show_head))
+            log.debug("stray answer with no command in flight",
+                      extra=kv(answer=_describe(event, self._show_head)))
             return
         resp = pending.response
         if isinstance(event, ev.InfoLine):

@@ -194,7 +194,7 @@ class ModemPool:
         while True:
             error = member.start_error
             log.warning("modem did not come up; trying again", extra=kv(
-                error=render(error) if error is not None else None, retry_in=f"{wait:g}s"))
+                error=render(error) if error is not None else None, retry_in_s=wait))
             await trio.sleep(wait)
             wait = min(wait * 2, self.start_retry_max)
             try:
