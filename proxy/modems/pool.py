@@ -13,8 +13,8 @@ the pool's bookkeeping.  While they serve, the pool keeps per modem:
 * its state changes (``changed``), so queued connections look again;
 * whether it is registered, while another modem could take its connections
   (``module_info`` every ``registration_interval`` seconds while it is ready);
-* its line's load (``LineMeter``): the busier direction's bytes per second
-  over the line's rate, a smoothed share for placement's ties and the page;
+* its line's busy time (``LineMeter``, from the driver's byte counts), whose
+  recent share breaks placement's ties and is the page's ``line_busy``;
 * its open health (``placement.OpenHealth``) and counters (``note_open``).
 
 Every connection is placed, with one modem or several: ``place_nowait`` /
@@ -56,7 +56,7 @@ START_RETRY_MAX = 60.0
 LINE_SAMPLE_INTERVAL = 1.0
 
 #: Opens one modem (its emulator first when emulating): yields (modem, emulator or None).
-OpenMember = Callable[[ModemSpec, LineMeter], AbstractAsyncContextManager[tuple[Modem, Any]]]
+OpenMember = Callable[[ModemSpec], AbstractAsyncContextManager[tuple[Modem, Any]]]
 
 
 class PoolMember:
@@ -65,13 +65,13 @@ class PoolMember:
     ``name`` is its one name (``proxy.modems.names``): the status page's,
     the ``modem`` label's and its log lines' ``modem=``."""
 
-    def __init__(self, spec: ModemSpec, order: int, line_bps: float) -> None:
+    def __init__(self, spec: ModemSpec, order: int, line_baud: int) -> None:
         self.spec = spec
         self.name = spec.name
         self.order = order
         self.modem: Modem | None = None
         self.emulator: Any = None
-        self.meter = LineMeter(line_bps)
+        self.meter = LineMeter(line_baud)
         self.health = OpenHealth()
         self.registered: bool | None = None
         self.opened = 0
@@ -108,11 +108,11 @@ def _names(mapping: Mapping | None) -> tuple[str, ...]:
 class ModemPool:
     """The modems behind the proxy; ``members`` in configuration order."""
 
-    def __init__(self, specs: Sequence[ModemSpec], line_bps: Callable[[ModemSpec], float], *,
+    def __init__(self, specs: Sequence[ModemSpec], line_baud: Callable[[ModemSpec], int], *,
                  registration_interval: float = REGISTRATION_INTERVAL,
                  start_retry: float = START_RETRY, start_retry_max: float = START_RETRY_MAX
                  ) -> None:
-        self.members = [PoolMember(spec, n, line_bps(spec)) for n, spec in enumerate(specs)]
+        self.members = [PoolMember(spec, n, line_baud(spec)) for n, spec in enumerate(specs)]
         self.registration_interval = registration_interval
         self.start_retry = start_retry
         self.start_retry_max = start_retry_max
@@ -122,10 +122,10 @@ class ModemPool:
     @classmethod
     @asynccontextmanager
     async def open(cls, specs: Sequence[ModemSpec], open_member: OpenMember,
-                   line_bps: Callable[[ModemSpec], float], **options: float
+                   line_baud: Callable[[ModemSpec], int], **options: float
                    ) -> AsyncIterator[ModemPool]:
         """Bring every modem up (concurrently); keep them until exit, then close them."""
-        pool = cls(specs, line_bps, **options)
+        pool = cls(specs, line_baud, **options)
         with single_exception():
             async with trio.open_nursery() as nursery:
                 await pool._start_all(nursery, open_member)
@@ -210,8 +210,10 @@ class ModemPool:
                             ) -> None:
         """One modem's life from its bring-up to the pool's close; started once up."""
         MODEM_NAME.set(member.name)  # inherited by every task of this modem
-        async with open_member(member.spec, member.meter) as (modem, emulator):
+        opened_at = trio.current_time()
+        async with open_member(member.spec) as (modem, emulator):
             member.modem, member.emulator = modem, emulator
+            member.meter.attach(modem.line_counts, opened_at)
             if member.start_error is not None:
                 log.log(NOTICE, "modem came up", extra=kv(after=str(member.start_error)))
                 member.start_error = None

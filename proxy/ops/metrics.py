@@ -9,10 +9,12 @@ renders.  Module-level series carry a ``modem`` label: the module's name
 (``modem1``... or its ``[[modem]]`` name), with one module as with several.
 
 Names follow the Prometheus conventions: counters end in ``_total``, units
-are seconds and bytes.  The serial line's busy time each way is
-``bytes * 10 / baud`` (8N1), so ``rate(ssl_proxy_serial_busy_seconds_total[1m])``
-is the share of the line in use (1.0: at its limit).  The table of metrics
-is in docs/operations.md.
+are seconds and bytes.  The serial line's busy time each way is the line
+time its bytes need at the line's rate, never more than the time that
+passed (``proxy.modems.line_meter``, the status page's ``line_busy`` too),
+so ``rate(ssl_proxy_serial_busy_seconds_total[1m])`` is the share of the
+line in use (1.0: at its limit).  The table of metrics is in
+docs/operations.md.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from modem.driver import Modem
 from proxy.config.build import Endpoint, Mapping, ProxyConfig
 from proxy.connections.admission import Admission
 from proxy.connections.registry import ConnectionState, MapTotals, Registry
+from proxy.modems.line_meter import LineMeter
 
 SIGNAL_TIMEOUT = 0.8  # a scrape answers within 1 s, however slow the module
 
@@ -48,6 +51,10 @@ class MetricsSource(Protocol):
 
     def running_modems(self) -> dict[str, Modem]:
         """Each module whose driver runs, by name (the ``modem`` label's value)."""
+        ...
+
+    def line_meters(self) -> dict[str, LineMeter]:
+        """The line meter of each module ``running_modems`` names."""
         ...
 
 
@@ -180,26 +187,27 @@ class MetricsCollector:
         yield from self._line(modems)
 
     def _line(self, modems: list[tuple[str, Modem]]) -> Iterator[Metric]:
+        meters = self.source.line_meters()
         directions = ("to_module", "from_module")
         moved = CounterMetricFamily("ssl_proxy_serial", "Bytes over the serial line.",
                                     labels=["modem", "direction"], unit="bytes")
         rate = GaugeMetricFamily("ssl_proxy_serial_baud", "The serial line's rate (bits/s).",
                                  labels=["modem"])
         busy = CounterMetricFamily(
-            "ssl_proxy_serial_busy", "Time the serial line was busy (bytes x 10 / baud); "
-            "its rate is the line's busy share.", labels=["modem", "direction"],
-            unit="seconds")
+            "ssl_proxy_serial_busy", "Time the serial line was busy: its bytes' line time "
+            "at the line's rate (8N1), at most the time that passed; its rate is the line's "
+            "busy share.", labels=["modem", "direction"], unit="seconds")
         for label, modem in modems:
             counts = modem.line_counts
             for direction, value in zip(directions, (counts.to_module, counts.from_module),
                                         strict=True):
                 moved.add_metric([label, direction], value)
-            baud = modem.line_baud
-            if not baud:
+            meter = meters.get(label)
+            if meter is None:
                 continue
-            rate.add_metric([label], baud)
-            for direction, seconds in zip(directions, counts.busy_seconds(baud), strict=True):
-                busy.add_metric([label, direction], seconds)
+            rate.add_metric([label], meter.baud)
+            busy.add_metric([label, "to_module"], meter.busy_to_module)
+            busy.add_metric([label, "from_module"], meter.busy_from_module)
         yield moved
         if rate.samples:
             yield rate
@@ -242,4 +250,7 @@ class ProxyMetrics:
 
     async def scrape(self) -> bytes:
         await refresh_signal(list(self.source.running_modems().values()))
+        now = trio.current_time()
+        for meter in self.source.line_meters().values():
+            meter.sample(now)  # the busy time up to this scrape
         return generate_latest(self.registry)
