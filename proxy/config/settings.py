@@ -210,8 +210,9 @@ SETTINGS = SettingsTable((
             "How the status page, the logs (`modem=`) and a map's `modems` name it.",
             places=Place.MODEM, default_text="`modem1`, `modem2`..."),
     Setting("device", DevicePath(), Group.MODEM,
-            "Its AT port; a `/dev/serial/by-id/...-if02-port0` path tells two modules apart "
-            "across re-plugging.", places=Place.MODEM,
+            "Its AT port; a `/dev/serial/by-path/...` path (or a by-id one, when the "
+            "modules' USB serial numbers differ) tells two modules apart across re-plugging.",
+            places=Place.MODEM,
             default_text="required with two tables or more"),
     Setting("baud", _BAUD, Group.MODEM, "Its serial speed.", places=Place.MODEM,
             inherits=True),
