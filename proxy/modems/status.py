@@ -32,8 +32,8 @@ ModuleStatus = Callable[[Modem], Awaitable[dict[str, Any]]]
 
 async def modems_status(pool: ModemPool | None, module_status: ModuleStatus
                         ) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
-    """The first running modem's ``module_status`` (the page's ``module`` section) and
-    the ``modems`` list, every modem asked at once."""
+    """The first running modem's ``module_status`` with its ``name`` (the page's
+    ``module`` section) and the ``modems`` list, every modem asked at once."""
     if pool is None:
         return None, []
     out: list[dict[str, Any]] = [{} for _ in pool.members]
@@ -41,7 +41,7 @@ async def modems_status(pool: ModemPool | None, module_status: ModuleStatus
 
     async def one(index: int, member: PoolMember) -> None:
         if member.modem is not None:
-            modules[index] = await module_status(member.modem)
+            modules[index] = {"name": member.name, **await module_status(member.modem)}
         out[index] = _member_status(member, modules[index], placing=len(pool.members) > 1)
 
     async with trio.open_nursery() as nursery:

@@ -112,8 +112,10 @@ async def test_busy_seconds_never_exceed_the_time_that_passed(emulator, server_c
         assert 0 <= busy[1] - busy[0] <= second - first
         assert busy[1] <= second - since
     assert value(after, "ssl_proxy_serial_baud", modem="modem1") == 115200
-    (modem,) = (await status_json(service.status_address))["modems"]
-    assert modem["name"] == "modem1" and 0 <= modem["line_busy"] <= 1
+    status = await status_json(service.status_address)
+    (modem,) = status["modems"]
+    assert modem["name"] == status["module"]["name"] == "modem1"  # the metrics' label
+    assert 0 <= modem["line_busy"] <= 1
 
 
 async def test_module_lives_are_counted(emulator, echo_server, ca_file, nursery):
