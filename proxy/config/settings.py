@@ -161,7 +161,9 @@ SETTINGS = SettingsTable((
             "serve a read-only HTTP status page (/ and /status.json) and /metrics",
             default_text="off"),
     Setting("at-console", ConsoleAddress(), Group.SERVICES,
-            "serve a line-based AT command console (unix:PATH: on a Unix socket)",
+            "serve a line-based AT command console: on a Unix socket of mode 0660 "
+            "(unix:/run/ssl-proxy/at.sock, recommended) or on TCP (any local user may "
+            "connect)",
             default_text="off"),
     Setting("at-pty", LinkPath(), Group.SERVICES,
             "serve the AT console on a pseudo-terminal linked at PATH, for minicom, picocom "
