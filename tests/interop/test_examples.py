@@ -154,6 +154,7 @@ def test_example_config_is_valid_and_shows_every_key() -> None:
             if not (isinstance(row.kind, Structured) and row.kind.tables)}
     for key in keys:  # [[modem]] keys: tests/proxy/test_config_modems.py
         assert re.search(rf"^(# )?{re.escape(key)} = ", text, re.MULTILINE), key
+    assert "/metrics" in text  # what the status listener serves besides the page
 
 
 def test_example_service_runs_the_proxy_with_the_config_file() -> None:
