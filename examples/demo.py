@@ -27,6 +27,7 @@ import contextlib
 import hashlib
 import http.client
 import http.server
+import importlib.util
 import json
 import os
 import re
@@ -49,7 +50,7 @@ START_TIMEOUT = 30.0     # proxy start-up (bring-up on the emulator takes well u
 REQUEST_TIMEOUT = 30.0
 STOP_TIMEOUT = 15.0
 ECHO_SIZE = 64 * 1024
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parent.parent  # a checkout's, or an unpacked sdist's
 
 
 class DemoFailed(Exception):
@@ -231,9 +232,11 @@ def running_proxy(args: list[str], status_port: int, log: Path
                   ) -> Iterator[subprocess.Popen[bytes]]:
     """``ssl-proxy args`` until the block ends, then SIGINT and a check for status 0."""
     command = [sys.executable, "-m", "proxy.cli", *args]
-    # The checkout first on the path: the demo also runs from a checkout without `pip install`.
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
+    if importlib.util.find_spec("proxy") is None:
+        # Not installed: the checkout this demo is in (its dependencies installed alone).
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT),
+                                                          env.get("PYTHONPATH")]))
     with log.open("wb") as out:
         proxy = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=out, stderr=out,
                                  env=env)
