@@ -431,7 +431,7 @@ def tour(workdir: Path) -> None:
         "an EC25 and makes real TLS connections, verifying the server against the CA "
         f"the proxy uploaded with AT+QFUPL. The server saw {answer['tls_version']} with "
         f"SNI {answer['sni']}.", width=76)))
-    print(indent(f"""
+    print(indent("""
 
 With a real module: drop --emulate and --resolve, give --device (or let the
 proxy find the module) and --apn; see docs/usage.md."""))

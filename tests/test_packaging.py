@@ -79,7 +79,7 @@ def test_the_package_installs_and_runs_the_demo(built: dict[str, Path], artifact
     with tarfile.open(built["sdist"]) as archive:
         # filter: from Python 3.11.4 (and backports); an older one has no such argument.
         safe = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
-        archive.extractall(tmp_path / "unpacked", **safe)  # type: ignore[arg-type]
+        archive.extractall(tmp_path / "unpacked", **safe)
     (demo,) = (tmp_path / "unpacked").glob("ssl_proxy-*/examples/demo.py")
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()

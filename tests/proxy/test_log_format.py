@@ -9,7 +9,6 @@ import json
 import logging
 import os
 import re
-
 from pathlib import Path
 
 import pytest
