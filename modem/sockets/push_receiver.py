@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable
 from modem.core import commands
 from modem.core.at_command import Command
 from modem.core.errors import ModemError, PushOverrun
+from modem.core.log_fields import kv
 from modem.core.push_flow import AccessMode, PushInbox, PushState
 from modem.link.channel import Response
 from modem.sockets.read_schedule import ReadSchedule
@@ -76,15 +77,16 @@ class PushReceiver:
             inbox.state = PushState.BUFFER
             inbox.switches += 1
             inbox.read_in_buffer_mode = 0
-            log.debug("socket %d: buffer mode, reader %d bytes behind", self.client_id, len(inbox))
+            log.debug("buffer mode: the reader is behind",
+                      extra=kv(id=self.client_id, behind=len(inbox)))
             self._schedule.read_again = True
         else:
             inbox.state = PushState.PUSH
             # Neither the peer nor we closed it: the module means the refusal.
             if self._life.phase in (SocketPhase.OPEN, SocketPhase.FAILED):
                 inbox.switch_refused = True
-                log.warning("socket %d: AT+QISWTMD=%d,0 refused: push mode without "
-                            "backpressure", self.client_id, self.client_id)
+                log.warning("AT+QISWTMD refused: push mode without backpressure", extra=kv(
+                    id=self.client_id, command=f"AT+QISWTMD={self.client_id},0"))
         self._life.wake()
 
     async def stay_in_buffer_mode(self) -> None:
@@ -96,8 +98,9 @@ class PushReceiver:
         if resp.ok:
             inbox.state = PushState.BUFFER
             self._schedule.read_again = True
-        log.warning("socket %d: URCs do not reach this port; %s", self.client_id, "buffer mode"
-                    if resp.ok else "AT+QISWTMD refused: its pushes may never arrive")
+        log.warning("URCs do not reach this port", extra=kv(
+            id=self.client_id, then="buffer mode" if resp.ok
+            else "AT+QISWTMD refused: its pushes may never arrive"))
 
     async def switch_to_push(self) -> None:
         """``AT+QISWTMD=<id>,1`` once the reader caught up (the reader's task)."""
@@ -107,11 +110,11 @@ class PushReceiver:
         if resp.ok:
             inbox.state = PushState.PUSH
             inbox.returns += 1
-            log.debug("socket %d: push mode again", self.client_id)
+            log.debug("push mode again", extra=kv(id=self.client_id))
             self._schedule.restart_gaps()
         else:
             inbox.state = PushState.BUFFER
             if not self._life.peer_closed:
                 inbox.switch_refused = True
-                log.warning("socket %d: AT+QISWTMD=%d,1 refused: staying in buffer mode",
-                            self.client_id, self.client_id)
+                log.warning("AT+QISWTMD refused: staying in buffer mode", extra=kv(
+                    id=self.client_id, command=f"AT+QISWTMD={self.client_id},1"))

@@ -20,6 +20,7 @@ from modem.core import commands
 from modem.core import events as ev
 from modem.core.errors import ModemError, OpenOutcomeLost, OperationTimeout, SocketClosed
 from modem.core.limits import CLIENT_IDS
+from modem.core.log_fields import kv
 from modem.core.urc_watch import UrcHealth
 from modem.link.channel import AtChannel
 from modem.sockets.client_ids import ClientIdPool
@@ -113,8 +114,8 @@ class SocketTable:
                 self.health.pushes += 1
                 sock = self._sockets.get(cid)
                 if sock is None or not sock.deliver_push(data):
-                    log.warning("socket %d: %d pushed bytes for no push-mode socket dropped",
-                                cid, len(data))
+                    log.warning("pushed bytes for no push-mode socket dropped",
+                                extra=kv(id=cid, bytes=len(data)))
             case ev.SslOpened(client_id=cid, err=err):
                 waiter = self._opening.get(cid)
                 if waiter is not None:
@@ -157,8 +158,8 @@ class SocketTable:
                     continue
                 self.health.note_open_by_state()
                 if state is commands.SocketState.CONNECTED:
-                    log.info("socket %d: open resolved by AT+QSSLSTATE (its URC never came)",
-                             client_id)
+                    log.info("open resolved by AT+QSSLSTATE (its URC never came)",
+                             extra=kv(id=client_id))
                     return 0
                 if last_error:
                     return last_error
@@ -195,7 +196,7 @@ class SocketTable:
             # bring-up closes whatever the module still holds.
             self.release(cid)
             return
-        log.warning("socket %d not confirmed closed; retrying the close later", cid)
+        log.warning("socket not confirmed closed; retrying the close later", extra=kv(id=cid))
         self._unconfirmed.add(cid)
         self._unconfirmed_wakeup.set()
 
