@@ -3,7 +3,8 @@ list: one entry per modem of the pool.
 
 Each entry: ``name``, ``device``, ``state``, ``ids_in_use`` (the client IDs
 its sockets hold), ``signal_dbm`` and ``registration`` (the module's answer,
-or the last one), ``line_busy`` (share of the serial line, 0..1),
+or the last one), ``line_busy`` (the busier direction's share of the serial
+line over the last seconds, 0..1: ``line_meter``, the metrics' measure),
 ``last_error``; where placement chooses between several modems also
 ``failing`` (passed over for failing opens), ``opened``, ``open_failures``
 (by kind) and ``retried_elsewhere`` (opens that failed here and were tried
@@ -61,6 +62,7 @@ def _member_status(member: PoolMember, module: dict[str, Any] | None, *, placing
         return {**entry, "state": "starting",
                 "last_error": None if error is None else render(error)}
     now = trio.current_time()
+    member.meter.sample(now)  # the busy share up to this request, as a scrape has it
     entry.update(
         state=module["state"],
         ids_in_use=sorted(modem.client_ids.in_use),
