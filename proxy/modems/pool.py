@@ -155,6 +155,7 @@ class ModemPool:
         """``member``'s ``Modem.at_command`` for its AT console; ``ModuleNotReady``
         while it has not come up."""
         async def run(text: str) -> AtResponse:
+            MODEM_NAME.set(member.name)  # the AT trace of the console's command names it
             if member.modem is None:
                 raise ModuleNotReady(ModuleState.STARTING, member.start_error)
             return await member.modem.at_command(text)

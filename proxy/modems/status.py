@@ -22,6 +22,7 @@ import trio
 from modem.core.errors import ModemError, render
 from modem.core.module_state import ModuleState
 from modem.driver import Modem, ModuleInfo
+from proxy.modems.names import MODEM_NAME
 from proxy.modems.pool import ModemPool, PoolMember
 
 __all__ = ["MODULE_INFO_TIMEOUT", "module_status", "modems_status"]
@@ -41,6 +42,7 @@ async def modems_status(pool: ModemPool | None, module_status: ModuleStatus
     modules: list[dict[str, Any] | None] = [None for _ in pool.members]
 
     async def one(index: int, member: PoolMember) -> None:
+        MODEM_NAME.set(member.name)  # the AT trace of its questions names it
         if member.modem is not None:
             modules[index] = {"name": member.name, **await module_status(member.modem)}
         out[index] = _member_status(member, modules[index], placing=len(pool.members) > 1)

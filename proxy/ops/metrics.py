@@ -36,6 +36,7 @@ from proxy.config.build import Endpoint, Mapping, ProxyConfig
 from proxy.connections.admission import Admission
 from proxy.connections.registry import ConnectionState, MapTotals, Registry
 from proxy.modems.line_meter import LineMeter
+from proxy.modems.names import MODEM_NAME
 
 SIGNAL_TIMEOUT = 0.8  # a scrape answers within 1 s, however slow the module
 
@@ -223,10 +224,11 @@ def _by_key(name: str, text: str, label: str, counts: MappingABC[str, int]
     return family
 
 
-async def refresh_signal(modems: list[Modem]) -> None:
-    """Ask each module for its signal (cached 5 s), all at once, within
+async def refresh_signal(modems: MappingABC[str, Modem]) -> None:
+    """Ask each module (by name) for its signal (cached 5 s), all at once, within
     ``SIGNAL_TIMEOUT``; the last answer stands when one is not ready or slow."""
-    async def refresh(modem: Modem) -> None:
+    async def refresh(name: str, modem: Modem) -> None:
+        MODEM_NAME.set(name)  # the AT trace of the question names the module
         if modem.state.value is not ModuleState.READY:
             return
         try:
@@ -236,8 +238,8 @@ async def refresh_signal(modems: list[Modem]) -> None:
 
     with trio.move_on_after(SIGNAL_TIMEOUT):
         async with trio.open_nursery() as nursery:
-            for modem in modems:
-                nursery.start_soon(refresh, modem)
+            for name, modem in modems.items():
+                nursery.start_soon(refresh, name, modem)
 
 
 class ProxyMetrics:
@@ -249,7 +251,7 @@ class ProxyMetrics:
         self.registry.register(MetricsCollector(source))
 
     async def scrape(self) -> bytes:
-        await refresh_signal(list(self.source.running_modems().values()))
+        await refresh_signal(self.source.running_modems())
         now = trio.current_time()
         for meter in self.source.line_meters().values():
             meter.sample(now)  # the busy time up to this scrape

@@ -14,10 +14,11 @@ from pathlib import Path
 import pytest
 
 from proxy.cli import parse_command_line
+from proxy.config.endpoint import Endpoint
 from proxy.config.build import ConfigError, build_config, load_toml
 from proxy.logging_setup import NOTICE, kv, setup_logging
 from tests.helpers import round_trip, wait_until
-from tests.proxy_helpers import connect, start_proxy, start_proxy_process
+from tests.proxy_helpers import connect, http_get, start_proxy, start_proxy_process
 
 
 async def test_json_lines_carry_the_connections_fields(emulator, echo_server, ca_file,
@@ -135,3 +136,19 @@ def test_log_format_flag_and_key(tmp_path):
     path.write_text('log-format = "xml"\n[[map]]\nlisten = 9000\nconnect = "a.example:443"\n')
     with pytest.raises(ConfigError, match="--log-format: 'xml' is not one of text, json"):
         build_config({}, load_toml(path))
+
+
+async def test_every_at_trace_line_names_its_module(tmp_path, nursery):
+    """The status page's and the scrape's questions to the module are traced from
+    their own tasks; they name the module as its own tasks' lines do."""
+    log = tmp_path / "proxy.log"
+    proxy = await start_proxy_process(nursery, log, "--emulate", "--trace-at", "--insecure",
+                                      "--status", "127.0.0.1:0", "--map", "0=echo.test:1",
+                                      ready=b"status page on")
+    port = int(re.search(rb"status page on http://127\.0\.0\.1:(\d+)/", proxy.output)[1])
+    for path in ("/status.json", "/metrics"):
+        assert (await http_get(Endpoint("127.0.0.1", port), path))[0] == 200
+    await proxy.stop()
+    trace = [line for line in log.read_text().splitlines() if " modem.at: " in line]
+    assert any("> AT+CSQ" in line for line in trace)  # the status page asked
+    assert [line for line in trace if not line.endswith(" modem=modem1")] == []
