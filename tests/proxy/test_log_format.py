@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from proxy.cli import parse_command_line
-from proxy.config.endpoint import Endpoint
 from proxy.config.build import ConfigError, build_config, load_toml
+from proxy.config.endpoint import Endpoint
 from proxy.logging_setup import NOTICE, kv, setup_logging
 from tests.helpers import round_trip, wait_until
 from tests.proxy_helpers import connect, http_get, start_proxy, start_proxy_process
