@@ -27,6 +27,7 @@ import contextlib
 import hashlib
 import http.client
 import http.server
+import importlib.util
 import json
 import os
 import re
@@ -49,7 +50,7 @@ START_TIMEOUT = 30.0     # proxy start-up (bring-up on the emulator takes well u
 REQUEST_TIMEOUT = 30.0
 STOP_TIMEOUT = 15.0
 ECHO_SIZE = 64 * 1024
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parent.parent  # a checkout's, or an unpacked sdist's
 
 
 class DemoFailed(Exception):
@@ -231,9 +232,11 @@ def running_proxy(args: list[str], status_port: int, log: Path
                   ) -> Iterator[subprocess.Popen[bytes]]:
     """``ssl-proxy args`` until the block ends, then SIGINT and a check for status 0."""
     command = [sys.executable, "-m", "proxy.cli", *args]
-    # The checkout first on the path: the demo also runs from a checkout without `pip install`.
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
+    if importlib.util.find_spec("proxy") is None:
+        # Not installed: the checkout this demo is in (its dependencies installed alone).
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT),
+                                                          env.get("PYTHONPATH")]))
     with log.open("wb") as out:
         proxy = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=out, stderr=out,
                                  env=env)
@@ -305,9 +308,9 @@ def serial_excerpt(log_text: str, limit: int = 24) -> str:
     their answers, and its URCs; other connections and the status page's
     questions share the line meanwhile and are left out.
     """
-    lines = log_text.splitlines()
-    start = next((i for i, line in enumerate(lines) if "accepted conn=1 " in line), None)
-    opened = re.search(r"opened conn=1 id=(\d+)", log_text)
+    lines = [_without_modem_name(line) for line in log_text.splitlines()]
+    start = next((i for i, line in enumerate(lines) if " accepted conn=1 " in line), None)
+    opened = re.search(r" opened conn=1 id=(\d+)", "\n".join(lines))
     if start is None or opened is None:
         return "(no connection in the log)"
     cid = opened[1]
@@ -318,7 +321,7 @@ def serial_excerpt(log_text: str, limit: int = 24) -> str:
         if text is None:
             if "conn=1 " in line:
                 picked.append(line.split(" ", 2)[-1])
-            if "closed conn=1 " in line:
+            if " closed conn=1 " in line:
                 break
             continue
         if text.startswith("> AT"):
@@ -326,6 +329,8 @@ def serial_excerpt(log_text: str, limit: int = 24) -> str:
             show = keep
         elif "client_id=" in text:  # a URC: whose socket?
             show = f"client_id={cid})" in text or f"client_id={cid}," in text
+        elif pushed := re.match(r"< SslPushData id=(\d+) ", text):  # data the module pushed
+            show = pushed[1] == cid
         else:  # a payload or an answer: goes with the command before it
             show = keep
         if show:
@@ -333,6 +338,19 @@ def serial_excerpt(log_text: str, limit: int = 24) -> str:
     if len(picked) > limit:
         picked = [*picked[: limit - 3], "...", *picked[-2:]]
     return "\n".join(picked)
+
+
+def _without_modem_name(line: str) -> str:
+    """``line`` without its ``modem=`` field: the demo runs one module, named ``modem1``."""
+    return re.sub(r" modem=\S+", "", line)
+
+
+def how_data_came_down(excerpt: str) -> str:
+    """How the module handed over the server's bytes, as the trace shows it."""
+    if "SslPushData" in excerpt:
+        return ('the module pushed them unasked (push mode, the default: each +QSSLURC: '
+                '"recv",<id>,<length> frame carries the bytes, the SslPushData lines above)')
+    return "the proxy read them with AT+QSSLRECV (buffer mode)"
 
 
 def _about_socket(command: str, cid: str) -> bool:
@@ -400,18 +418,20 @@ def tour(workdir: Path) -> None:
             print(f"   counters: {json.dumps(status_page['counters'])}")
 
     step("What went over the (pseudo-)serial line for the first request")
-    print(indent(serial_excerpt(log.read_text())))
+    excerpt = serial_excerpt(log.read_text())
+    print(indent(excerpt))
 
     step("What happened")
-    print(indent(f"""\
-Your client spoke plain HTTP to 127.0.0.1:{local_port}. ssl-proxy took each
-connection, opened a socket in the module with AT+QSSLOPEN to
-{HOST_NAME}:{server_port}, and moved the bytes with AT+QSSLSEND (up) and
-AT+QSSLRECV (down) over a serial line, here a pseudo-terminal. The TLS
-handshake and encryption happened "in the module": the emulator plays an
-EC25 and makes real TLS connections, verifying the server against the CA
-the proxy uploaded with AT+QFUPL. The server saw {answer['tls_version']} with
-SNI {answer['sni']}.
+    print(indent(textwrap.fill(
+        f"Your client spoke plain HTTP to 127.0.0.1:{local_port}. ssl-proxy took each "
+        f"connection, opened a socket in the module with AT+QSSLOPEN to "
+        f"{HOST_NAME}:{server_port}, and moved the bytes over a serial line, here a "
+        f"pseudo-terminal: up with AT+QSSLSEND, and down {how_data_came_down(excerpt)}. "
+        'The TLS handshake and encryption happened "in the module": the emulator plays '
+        "an EC25 and makes real TLS connections, verifying the server against the CA "
+        f"the proxy uploaded with AT+QFUPL. The server saw {answer['tls_version']} with "
+        f"SNI {answer['sni']}.", width=76)))
+    print(indent("""
 
 With a real module: drop --emulate and --resolve, give --device (or let the
 proxy find the module) and --apn; see docs/usage.md."""))

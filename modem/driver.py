@@ -38,6 +38,7 @@ from modem.core.errors import (
 )
 from modem.core.line_counts import LineCounts
 from modem.core.line_integrity import LineIntegrity
+from modem.core.log_fields import kv
 from modem.core.module_state import ModuleState
 from modem.core.profile import TlsProfile
 from modem.core.push_flow import AccessMode
@@ -329,8 +330,8 @@ class Modem:
         destinations, a state real modules only leave by a restart."""
         restart = self._restart_policy.record(code, f"{host}:{port}", time.monotonic())
         if restart is not None:
-            log.warning("%d opens in a row failed with error %d: restarting the module",
-                        restart.count, restart.code)
+            log.warning("opens in a row failed with one error: restarting the module",
+                        extra=kv(opens=restart.count, error=restart.code))
             self._supervisor.request_restart()
 
     def _start_task(self, task: Callable[[], Awaitable[None]]) -> None:

@@ -53,6 +53,7 @@ from modem.core.errors import (
     render,
 )
 from modem.core.line_counts import LineCounts
+from modem.core.log_fields import kv
 from modem.core.module_state import ModuleState
 from modem.core.profile import TlsProfile
 from modem.core.stream_errors import LineFramingLost
@@ -140,8 +141,8 @@ class Supervisor:
                 if first:
                     raise
                 self.last_failure = exc
-                log.warning("serial device unavailable, retrying in %.1f s: %s", backoff,
-                            render(exc))
+                log.warning("serial device unavailable, retrying", extra=kv(
+                    retry_in_s=round(backoff, 1), error=render(exc)))
                 await trio.sleep(backoff)
                 backoff = min(backoff * 2, self._options.reopen_backoff_max)
                 continue
@@ -152,11 +153,12 @@ class Supervisor:
             self._table.fail_all(failure)
             if end is LifeEnd.SERVED:
                 backoff = first_backoff
-                log.warning("module lost, recovering: %s", render(failure))
+                log.warning("module lost, recovering", extra=kv(error=render(failure)))
             else:
                 # The module answers but cannot be brought up (no SIM, no
                 # network...): retry, slower and slower, without spinning.
-                log.warning("bring-up failed, retrying in %.1f s: %s", backoff, render(failure))
+                log.warning("bring-up failed, retrying", extra=kv(retry_in_s=round(backoff, 1),
+                                                                  error=render(failure)))
                 await trio.sleep(backoff)
                 backoff = min(backoff * 2, BRINGUP_BACKOFF_MAX)
 
@@ -252,9 +254,9 @@ class Supervisor:
         self.name_checked = await configure_host_checks(channel, self.contexts,
                                                         self.ssl_settings)
         self._pdp_lost = trio.Event()
-        log.info("module ready model=%s revision=%s network=%s address=%s contexts=%d",
-                 self.identity.model, self.identity.revision, registration, self.address,
-                 len(self.contexts))
+        log.info("module ready", extra=kv(
+            model=self.identity.model, revision=self.identity.revision, network=registration,
+            address=self.address, contexts=len(self.contexts)))
 
     # -- while serving -----------------------------------------------------------
 
@@ -273,11 +275,11 @@ class Supervisor:
                     if channel.failure is not None:
                         return
                     self.last_failure = exc
-                    log.warning("PDP context reactivation failed, retrying in %.0f s: %s",
-                                backoff, render(exc))
+                    log.warning("PDP context reactivation failed, retrying", extra=kv(
+                        retry_in_s=round(backoff, 1), error=render(exc)))
                     await trio.sleep(backoff)
                     backoff = min(backoff * 2, PDP_BACKOFF_MAX)
-            log.info("PDP context reactivated address=%s", self.address)
+            log.info("PDP context reactivated", extra=kv(address=self.address))
             self.pdp_reactivations += 1
             self.state.value = ModuleState.READY
 
@@ -286,15 +288,15 @@ class Supervisor:
             return
         match urc:
             case ev.PdpDeactivated(context_id=ctx) if ctx == self.pdp.context_id:
-                log.warning("network dropped PDP context %d", ctx)
+                log.warning("network dropped the PDP context", extra=kv(context=ctx))
                 failure = PdpContextBrokeDown(command=f"PDP context {ctx}")
                 self.last_failure = failure
                 self._table.fail_all(failure, open_err=failure.code)
                 self._pdp_lost.set()
             case ev.UnknownUrc(text=text):
-                log.debug("unsolicited line=%r", text)
+                log.debug("unsolicited line", extra=kv(line=text))
             case _:
-                log.debug("unhandled urc=%r", urc)
+                log.debug("unhandled URC", extra=kv(urc=repr(urc)))
 
     async def ready_channel(self, within: float) -> AtChannel:
         """The serving channel.
@@ -352,7 +354,7 @@ class Supervisor:
             with trio.move_on_after(RESTART_COMMAND_BOUND):
                 await channel.run(commands.cfun(1, reset=True))
         except ModemError as exc:
-            log.warning("module restart command failed: %s", exc)
+            log.warning("module restart command failed", extra=kv(error=render(exc)))
         with trio.move_on_after(RESTART_RDY_BOUND):
             await channel.broken.wait()
             return

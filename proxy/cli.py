@@ -43,6 +43,16 @@ class _Parser(argparse.ArgumentParser):
         raise ConfigError(f"{message} (see ssl-proxy --help)")
 
 
+_DESCRIPTION = """\
+Plain local TCP listeners whose connections leave over TLS through a Quectel
+EC2x/EG9x/EM05 LTE module's SSL AT commands.
+
+commands:
+  ssl-proxy [options]          run the proxy (the options below)
+  ssl-proxy doctor [options]   check a module step by step, one line per check
+                               with what to do (see ssl-proxy doctor --help)
+"""
+
 _EPILOG = """\
 examples:
   ssl-proxy --map 9000=api.example.com:443
@@ -61,8 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The ``ssl-proxy`` parser: one flag per setting of ``SETTINGS`` (``Place.FLAG``)."""
     p = _Parser(
         prog=PROG,
-        description="Plain local TCP listeners whose connections leave over TLS through a "
-                    "Quectel EC2x/EG9x/EM05 LTE module's SSL AT commands.",
+        description=_DESCRIPTION,
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

@@ -15,7 +15,14 @@ as "listening on ..."), ``-v`` adds ``INFO`` (each connection's life),
 content: ``time`` (ISO 8601, UTC), ``level``, ``logger``, ``message``, then
 the fields (numbers stay numbers), and ``traceback`` when there is one.
 Under systemd (``$JOURNAL_STREAM`` names our stderr, systemd.exec(5)) the
-text form leaves the timestamp out: the journal stamps every line itself.
+text form leaves the timestamp out: the journal stamps every line itself;
+and every line, in either form, starts with its syslog priority (``<4>``
+for a warning, ``<3>`` an error, ``JOURNAL_PRIORITIES``), which the journal
+reads and strips (``SyslogLevelPrefix=``, on by default), so ``journalctl
+-p warning`` finds the warnings.
+
+The fields come from ``modem.core.log_fields.kv`` (re-exported here), so
+the driver's lines (``modem.*``) carry theirs the same way.
 """
 
 from __future__ import annotations
@@ -28,11 +35,18 @@ import sys
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
+from modem.core.log_fields import FIELDS_ATTRIBUTE, kv
 from proxy.modems.names import ModemNameFilter
+
+__all__ = ["JOURNAL_PRIORITIES", "NOTICE", "JournalPrefix", "JsonFormatter", "KeyValueFormatter",
+           "LogFormat", "journal_priority", "journal_stream", "kv", "setup_logging"]
 
 NOTICE = 25
 logging.addLevelName(NOTICE, "NOTICE")
 
+JOURNAL_PRIORITIES = ((logging.CRITICAL, 2), (logging.ERROR, 3), (logging.WARNING, 4), (NOTICE, 5),
+                      (logging.INFO, 6))
+"""syslog(3) priorities by level: the first whose level a record reaches; 7 (debug) below."""
 
 
 class LogFormat(enum.StrEnum):
@@ -42,14 +56,6 @@ class LogFormat(enum.StrEnum):
     """``KeyValueFormatter``: a message, then ``key=value`` fields."""
     JSON = "json"
     """``JsonFormatter``: one JSON object per line."""
-
-
-_FIELDS = "kv_fields"
-
-
-def kv(**fields: Any) -> dict[str, Any]:
-    """The ``extra=`` argument that carries ``fields`` to the formatter."""
-    return {_FIELDS: fields}
 
 
 def _quote(value: Any) -> str:
@@ -68,7 +74,7 @@ class KeyValueFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         line = super().format(record)
-        fields = getattr(record, _FIELDS, None)
+        fields = getattr(record, FIELDS_ATTRIBUTE, None)
         if fields:
             pairs = " ".join(f"{k}={_quote(v)}" for k, v in fields.items() if v is not None)
             first, newline, rest = line.partition("\n")  # a traceback follows the first line
@@ -90,7 +96,7 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
-        for key, value in (getattr(record, _FIELDS, None) or {}).items():
+        for key, value in (getattr(record, FIELDS_ATTRIBUTE, None) or {}).items():
             if value is None:
                 continue
             plain = isinstance(value, int | float | bool | str)
@@ -112,6 +118,23 @@ def journal_stream(stream: TextIO) -> bool:
     return expected == f"{st.st_dev}:{st.st_ino}"
 
 
+def journal_priority(level: int) -> int:
+    """The syslog priority of a record at ``level`` (``JOURNAL_PRIORITIES``)."""
+    return next((priority for least, priority in JOURNAL_PRIORITIES if level >= least), 7)
+
+
+class JournalPrefix(logging.Formatter):
+    """``inner``'s lines, each (a traceback's too) led by the record's ``<N>`` priority."""
+
+    def __init__(self, inner: logging.Formatter) -> None:
+        super().__init__()
+        self.inner = inner
+
+    def format(self, record: logging.LogRecord) -> str:
+        prefix = f"<{journal_priority(record.levelno)}>"
+        return "\n".join(prefix + line for line in self.inner.format(record).split("\n"))
+
+
 class _ProxyHandler(logging.StreamHandler[TextIO]):
     """Marks the handler ``setup_logging`` installed, so a second call replaces it."""
 
@@ -125,10 +148,12 @@ def setup_logging(verbose: int = 0, trace_at: bool = False,
         if isinstance(handler, _ProxyHandler):
             root.removeHandler(handler)
     out = stream if stream is not None else sys.stderr
+    journal = journal_stream(out)
+    formatter: logging.Formatter = (JsonFormatter() if log_format == LogFormat.JSON
+                                    else KeyValueFormatter(timestamps=not journal))
     handler = _ProxyHandler(out)
-    handler.setFormatter(JsonFormatter() if log_format == LogFormat.JSON
-                         else KeyValueFormatter(timestamps=not journal_stream(out)))
-    handler.addFilter(ModemNameFilter())  # modem=<name> with several modems
+    handler.setFormatter(JournalPrefix(formatter) if journal else formatter)
+    handler.addFilter(ModemNameFilter())  # modem=<name> in a module's tasks
     root.addHandler(handler)
     root.setLevel(logging.WARNING)
     proxy_level = {0: NOTICE, 1: logging.INFO}.get(verbose, logging.DEBUG)

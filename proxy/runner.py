@@ -112,8 +112,7 @@ def run(config: ProxyConfig, materials: dict[TlsOptions, TlsMaterial],
         found: list[SerialPort] = []
         if not config.emulate and config.device is None and not config.modems:
             found = find_all_at_ports()
-            # Several modules and no --device: use them all, each found again by
-            # its USB path.
+            # No --device: every module discovery finds, each named for its USB path.
             config, by_modem = with_discovered_modems(config, found)
             device = found[0].device
             log.info("using device", extra=kv(device=device, modules=len(found)))

@@ -197,6 +197,12 @@ class ProxyService:
         """Each module whose driver runs, by name (``ModemPool.running_modems``)."""
         return {} if self.pool is None else self.pool.running_modems()
 
+    def line_meters(self) -> dict[str, LineMeter]:
+        """Each running module's line meter, by name."""
+        if self.pool is None:
+            return {}
+        return {m.name: m.meter for m in self.pool.members if m.modem is not None}
+
     def checks_names(self, profile: TlsProfile) -> bool:
         """Whether the modules check the server's name with ``profile``."""
         return self.pool is not None and self.pool.checks_names(profile)
@@ -222,8 +228,7 @@ class ProxyService:
             with self._root_scope:
                 async with trio.open_nursery() as root:
                     root.start_soon(self._watch_shutdown)
-                    async with ModemPool.open(self.specs, self._module,
-                                              self._line_bytes_per_second,
+                    async with ModemPool.open(self.specs, self._module, self._line_baud,
                                               **self._pool_options) as pool:
                         self.pool = pool
                         await self._serve(pool, bound, task_status)
@@ -302,8 +307,7 @@ class ProxyService:
                                                 if m.tls.insecure)))
 
     @asynccontextmanager
-    async def _module(self, spec: ModemSpec, meter: LineMeter
-                      ) -> AsyncIterator[tuple[Modem, Any]]:
+    async def _module(self, spec: ModemSpec) -> AsyncIterator[tuple[Modem, Any]]:
         """One module of the pool (``spec``), its emulator first when emulating."""
         config = self.config
         emulator: Any = None
@@ -324,9 +328,9 @@ class ProxyService:
                 device = spec.device
             else:
                 raise ValueError("ProxyService needs a device path unless emulating")
-            open_stream: Callable[[], Any] = meter.wrap(PortOpener(
+            open_stream = PortOpener(
                 device, baudrate=spec.baud, rtscts=config.rtscts,
-                discover=None if config.emulate else self.rediscover_by_modem.get(spec.name)))
+                discover=None if config.emulate else self.rediscover_by_modem.get(spec.name))
             pdp = PdpSettings(context_id=config.pdp_context, apn=spec.apn,
                               username=config.apn_user, password=config.apn_password,
                               auth=config.apn_auth)
@@ -343,11 +347,10 @@ class ProxyService:
             yield await stack.enter_async_context(modem.running()), emulator
 
     def _line_baud(self, spec: ModemSpec) -> int:
+        """The line's rate: the emulator's pacing (``--emulate-baud``), else the module's
+        ``baud`` (nominal on a USB port and on an unpaced emulator: ``line_meter``)."""
         config = self.config
         return config.emulate_baud if config.emulate and config.emulate_baud else spec.baud
-
-    def _line_bytes_per_second(self, spec: ModemSpec) -> float:
-        return self._line_baud(spec) / 10
 
     def _urc_port(self, device: str, setting: str, emulator: Any) -> str | None:
         """The port bring-up routes URCs to: ``urc-port``, or found from ``device``

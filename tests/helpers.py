@@ -29,6 +29,7 @@ from typing import Any
 import trio
 import trustme
 
+from modem.core.log_fields import FIELDS_ATTRIBUTE
 from modem.sockets.client_ids import ClientIdPool
 
 REPO = Path(__file__).resolve().parents[1]  # the checkout: where child processes run
@@ -37,6 +38,12 @@ REPO = Path(__file__).resolve().parents[1]  # the checkout: where child processe
 # checked"), so one certificate for every name a test resolves to 127.0.0.1 serves them all.
 SERVER_NAMES = ("echo.test", "sink.test", "source.test", "other.test", "api.example.com",
                 "localhost", "127.0.0.1")
+
+
+def log_fields(record: Any) -> dict[str, Any]:
+    """The fields a log record carries (``modem.core.log_fields.kv``), beside its message."""
+    fields: dict[str, Any] = getattr(record, FIELDS_ATTRIBUTE, None) or {}
+    return fields
 
 
 def free_port() -> int:

@@ -21,7 +21,8 @@ import trio
 from modem.core import commands
 from modem.core.at_command import Command
 from modem.core.clock_policy import ClockDecision, ClockSource, decide_clock
-from modem.core.errors import ModemError
+from modem.core.errors import ModemError, render
+from modem.core.log_fields import kv
 from modem.link.channel import AtChannel
 from modem.link.response_errors import expect_ok
 
@@ -63,14 +64,15 @@ async def sync_clock(channel: AtChannel, host_clock: HostClock) -> ClockDecision
         await expect_ok(channel, commands.cclk_set(decision.set_to.astimezone(UTC)))
     if decision.source is ClockSource.NETWORK:
         await follow_network_time(channel)
-    action = f"set from {decision.source.value}" if decision.set_to else "left alone"
     rejected_host = decision.set_to is not None and decision.source is ClockSource.NETWORK
     level = logging.WARNING if rejected_host or not decision.trusted else logging.INFO
-    log.log(level, "module clock %s host=%s module=%s network=%s reason=%r%s",
-            action, _shown(host), _shown(module), _shown(network), decision.reason,
-            "" if decision.trusted else
-            " hint='verified opens fail with 566 until the host clock is set (NTP) "
-            "or the network sends its time; see --ignore-local-time'")
+    log.log(level, "module clock set" if decision.set_to else "module clock left alone",
+            extra=kv(source=decision.source.value if decision.set_to else None,
+                     host=_shown(host), module=_shown(module), network=_shown(network),
+                     reason=decision.reason,
+                     hint=None if decision.trusted else
+                     "verified opens fail with 566 until the host clock is set (NTP) "
+                     "or the network sends its time; see --ignore-local-time"))
     return decision
 
 
@@ -85,7 +87,7 @@ async def follow_network_time(channel: AtChannel) -> None:
     except ValueError:
         pass
     resp = await channel.run(commands.ctzu(3))
-    log.info("module clock follows the network time AT+CTZU=3 ok=%s", resp.ok)
+    log.info("module clock follows the network time (AT+CTZU=3)", extra=kv(ok=resp.ok))
 
 
 async def keep_clock(channel: AtChannel, host_clock: HostClock, first: ClockDecision,
@@ -101,5 +103,5 @@ async def keep_clock(channel: AtChannel, host_clock: HostClock, first: ClockDeci
         except ModemError as exc:
             if channel.failure is not None:
                 return  # the life is over; the next bring-up checks the clock
-            log.warning("module clock check failed, retrying later: %s", exc)
+            log.warning("module clock check failed, retrying later", extra=kv(error=render(exc)))
             decision = ClockDecision(None, ClockSource.NONE, str(exc), trusted=False)

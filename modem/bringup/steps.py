@@ -32,8 +32,9 @@ import trio
 from modem.bringup.clock_sync import HostClock, sync_clock
 from modem.core import commands
 from modem.core.clock_policy import ClockDecision
-from modem.core.errors import CmeError, FileTimeout, ModemError, ModuleTimeout
+from modem.core.errors import CmeError, FileTimeout, ModemError, ModuleTimeout, render
 from modem.core.limits import SSL_CONTEXTS
+from modem.core.log_fields import kv
 from modem.core.profile import TlsProfile, module_file_name
 from modem.link.channel import AtChannel
 from modem.link.response_errors import error_of, expect_ok
@@ -96,17 +97,17 @@ async def route_urcs(channel: AtChannel, port: str | None) -> str | None:
         except ValueError:
             found = None
     if found is None:
-        log.info("URC port unknown (AT+QURCCFG not supported), left as is want=%s", port)
+        log.info("URC port unknown (AT+QURCCFG not supported), left as is", extra=kv(want=port))
         return None
     if port is None or found in (port, "all"):
-        log.info("URC port found=%s set=unchanged want=%s", found, port)
+        log.info("URC port", extra=kv(found=found, set="unchanged", want=port))
         return found
     try:
         await expect_ok(channel, commands.qurccfg_urcport(port))
     except ModemError as exc:
-        log.warning("URC port found=%s set=failed want=%s: %s", found, port, exc)
+        log.warning("URC port not set", extra=kv(found=found, want=port, error=render(exc)))
         return found
-    log.info("URC port found=%s set=%s", found, port)
+    log.info("URC port", extra=kv(found=found, set=port))
     return port
 
 
@@ -199,7 +200,7 @@ async def close_stale_sockets(channel: AtChannel) -> list[int]:
     for client_id in stale:
         await channel.run(commands.qsslclose(client_id, 0))
     if stale:
-        log.info("closed stale sockets ids=%s", stale)
+        log.info("closed stale sockets", extra=kv(ids=",".join(map(str, stale))))
     return stale
 
 
@@ -253,9 +254,9 @@ async def upload(channel: AtChannel, name: str, content: bytes,
             raise _upload_timed_out(name, len(content), wait, line_baud) from exc
         if resp.ok and resp.lines:
             if commands.parse_qfupl(resp.lines[0]).matches(content):
-                log.info("uploaded file name=%s size=%d wait=%d", name, len(content), wait)
+                log.info("uploaded file", extra=kv(name=name, size=len(content), wait=wait))
                 return
-            log.warning("upload damaged, retrying name=%s attempt=%d", name, attempt)
+            log.warning("upload damaged, retrying", extra=kv(name=name, attempt=attempt))
             await channel.run(commands.qfdel(name))
             continue
         failure = await error_of(channel, resp, "AT+QFUPL")
@@ -314,11 +315,12 @@ async def configure_host_checks(
         try:
             await expect_ok(channel, commands.qsslcfg_host_check(ctx, setting, profile.check_host))
         except ModemError as exc:
-            log.warning("host name check refused setting=%s ctx=%d: %s", setting, ctx, exc)
+            log.warning("host name check refused", extra=kv(setting=setting, ctx=ctx,
+                                                          error=render(exc)))
             continue
         if profile.check_host:
             checked.add(profile)
-    log.info("host name check setting=%s contexts_on=%d", setting, len(checked))
+    log.info("host name check", extra=kv(setting=setting, contexts_on=len(checked)))
     return frozenset(checked)
 async def configure_context(channel: AtChannel, ctx: int, profile: TlsProfile,
                             files: dict[bytes, str]) -> None:

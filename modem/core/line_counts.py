@@ -2,7 +2,7 @@
 
 The channel counts what it writes and reads; the ``Modem`` keeps one
 ``LineCounts`` for its whole life, so a monitoring system sees totals that
-only grow (``proxy.ops.metrics`` turns them into the line's busy time).
+only grow (``proxy.modems.line_meter`` turns them into the line's busy time).
 """
 
 from __future__ import annotations
@@ -19,8 +19,3 @@ class LineCounts:
 
     to_module: int = 0
     from_module: int = 0
-
-    def busy_seconds(self, baud: int) -> tuple[float, float]:
-        """How long the line was busy each way (to, from) at ``baud`` bits/s, 8N1."""
-        return (self.to_module * BITS_PER_BYTE / baud,
-                self.from_module * BITS_PER_BYTE / baud)

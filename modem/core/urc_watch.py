@@ -53,6 +53,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from modem.core.commands import DEFAULT_LINE_BAUD
+from modem.core.log_fields import kv
 
 __all__ = ["RearmBehaviour", "UrcHealth", "UrcPolling", "idle_line_share"]
 
@@ -163,9 +164,9 @@ class UrcHealth:
         self.opens_by_state += 1
         if self.urcs == "missing" and not self._missing_warned:
             self._missing_warned = True
-            log.warning("no socket URC arrived from the module (%d opens resolved by polling):"
-                        " working by polling, slower; check AT+QURCCFG=\"urcport\"",
-                        self.opens_by_state)
+            log.warning("no socket URC arrived from the module: working by polling, slower",
+                        extra=kv(opens_by_polling=self.opens_by_state,
+                                 hint='check AT+QURCCFG="urcport"'))
 
     def note_data_by_poll(self, after_short_read: bool) -> None:
         """A poll found data; ``after_short_read`` when the read before it was
@@ -176,7 +177,8 @@ class UrcHealth:
         if self._empty_signs >= EMPTY_REARM_SIGNS and self.rearm is RearmBehaviour.DRAIN:
             self.rearm = RearmBehaviour.EMPTY
             log.info("module re-arms the recv URC only after an empty read:"
-                     " short reads are followed by one empty read")
+                     " short reads are followed by one empty read",
+                     extra=kv(polls_found_data=self.data_by_poll))
 
     def note_close_by_poll(self) -> None:
         self.closes_by_poll += 1

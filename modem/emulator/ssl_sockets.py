@@ -29,6 +29,9 @@ from .manual import CONNECTION_FAILED, DNS_PARSE_FAILED, MAX_PUSH
 from .pending_faults import PendingFaults
 
 log = logging.getLogger("modem.emulator")
+_FIELDS = "kv_fields"
+"""Where a log record carries its fields (``modem.core.log_fields``; the emulator borrows
+nothing from the driver, so it names the attribute itself)."""
 
 
 def tls_reason(exc: BaseException) -> str:
@@ -228,8 +231,8 @@ class SslSocket:
         module = self.module
         booked = module.pending_faults.take_open_fail()
         if booked:
-            log.warning("open %d %s:%d failed with %d (injected)", self.client_id, self.host,
-                        self.port, booked)
+            log.warning("emulated open failed (injected)", extra={_FIELDS: {
+                "id": self.client_id, "remote": f"{self.host}:{self.port}", "error": booked}})
             return booked
         cfg = module.ssl_contexts[self.ctx_id]
         address = await self._resolve()
@@ -283,8 +286,9 @@ class SslSocket:
 
     def _failed(self, reason: str) -> int:
         """Log why an open fails with 566: real firmware says only the number."""
-        log.warning("open %d %s:%d failed with %d: %s", self.client_id, self.host, self.port,
-                    CONNECTION_FAILED, reason)
+        log.warning("emulated open failed", extra={_FIELDS: {
+            "id": self.client_id, "remote": f"{self.host}:{self.port}",
+            "error": CONNECTION_FAILED, "reason": reason}})
         return CONNECTION_FAILED
 
     @staticmethod

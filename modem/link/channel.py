@@ -6,11 +6,9 @@ line take turns and the next command goes out the moment the previous one
 ends.  URCs are handed to ``on_urc`` as they arrive, whether or not a
 command is in flight.
 
-A caller may have one command sent *ahead* (``run(..., then=...)``): the
-moment a response is in, and only when no other task waits for the line, the
-next command goes out before the caller even sees the response; the caller
-collects its answer later (``collect``), and anyone else who wants the line
-first waits for that answer to end.  ``SslSocket`` reads ahead this way.
+A caller may have one command sent *ahead* (``run(..., then=...)``) the moment
+a response is in, when no other task waits for the line; it collects the
+answer later, and anyone else first waits for it.  ``SslSocket`` reads so.
 
 A command that gets no final result within ``Command.timeout`` raises
 ``ModuleTimeout``; the next command first resynchronises the line (``AT``
@@ -39,6 +37,7 @@ from modem.core.errors import (
 )
 from modem.core.frames import FrameStyle
 from modem.core.line_counts import LineCounts
+from modem.core.log_fields import kv
 from modem.core.protocol import AtConnection, Command, Framing
 from modem.core.redaction import redact
 from modem.core.stream_errors import LineFramingLost
@@ -259,14 +258,15 @@ class AtChannel:
         if trace:
             trace_log.debug("< %s", _describe(event, self._show_head))
         if isinstance(event, ev.ProtocolViolation):
-            log.warning("module broke the AT framing: %s", event.reason)
+            log.warning("module broke the AT framing", extra=kv(reason=event.reason))
             if pending is not None:
                 # The response cannot be trusted (a payload may have been
                 # parsed as lines): fail the command rather than lose data.
                 pending.violation = event.reason
             return
         if pending is None:
-            log.debug("stray %s with no command in flight", _describe(event, self._show_head))
+            log.debug("stray answer with no command in flight",
+                      extra=kv(answer=_describe(event, self._show_head)))
             return
         resp = pending.response
         if isinstance(event, ev.InfoLine):

@@ -14,6 +14,7 @@ from modem.core import commands
 from modem.core import events as ev
 from modem.core.at_command import Command
 from modem.core.errors import CommandError, ModemError, error_for_code, error_for_text
+from modem.core.log_fields import kv
 from modem.link.channel import AtChannel, Response
 
 __all__ = ["error_of", "expect_ok"]
@@ -51,7 +52,7 @@ async def error_of(channel: AtChannel, resp: Response, what: str) -> ModemError:
                 if code:
                     return error_for_code(code, what)
         except (ModemError, ValueError) as exc:
-            log.debug("AT+QIGETERROR failed: %s", exc)
+            log.debug("AT+QIGETERROR failed", extra=kv(error=str(exc)))
     if channel.failure is not None:
         return channel.failure
     if isinstance(final, ev.Error):

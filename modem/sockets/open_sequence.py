@@ -29,6 +29,7 @@ import trio
 from modem.core import commands
 from modem.core.at_command import Command
 from modem.core.errors import ModemError, OpenOutcomeLost, SocketIdentityUsed, error_for_code
+from modem.core.log_fields import kv
 from modem.core.push_flow import AccessMode
 from modem.link.channel import AtChannel
 from modem.link.response_errors import error_of
@@ -107,8 +108,8 @@ async def open_socket(table: SocketTable, channel: AtChannel, request: OpenReque
                 raise SocketIdentityUsed(command=request.what)
             retried = True
         else:
-            log.info("socket %d: %s in push mode (%s); opening it again in buffer mode",
-                     request.client_id, request.what, attempt.value)
+            log.info("opening it again in buffer mode", extra=kv(
+                id=request.client_id, open=request.what, why=attempt.value))
             table.integrity.reopened_in_buffer_mode += 1
             mode = AccessMode.BUFFER
 

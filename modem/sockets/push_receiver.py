@@ -20,6 +20,7 @@ from modem.core import commands
 from modem.core.at_command import Command
 from modem.core.errors import ModemError, PushOverrun
 from modem.core.limits import MAX_RECV
+from modem.core.log_fields import kv
 from modem.core.push_flow import AccessMode, PushInbox, PushState
 from modem.core.stream_errors import BufferedDataUnreadable, PushOrderUnknown
 from modem.link.channel import Response
@@ -51,7 +52,7 @@ class PushReceiver:
         inbox: the reader takes it first); see ``drain_kept``."""
         self.draining = False
         """``drain_kept`` runs: the reader waits, and no switch to buffer starts."""
-        self._announced = False  # a "recv" notice came while draining
+        self._announced = False  # a "recv" notice came while draining or switching to push
         self.handed_out_since_push = 0
         """Pushed bytes the reader took since push mode began (or resumed)."""
 
@@ -65,9 +66,10 @@ class PushReceiver:
     def buffered_data_announced(self) -> None:
         """``+QSSLURC: "recv",<id>`` while the module pushes: in buffer mode the
         reader's hint; while pushing, a sign that firmware kept data unpushed."""
-        if self.draining:
-            self._announced = True
+        if self.draining or self.inbox.state is PushState.TO_PUSH:
+            self._announced = True  # the drain after the switch reads it
         elif self.inbox.state is PushState.PUSH:
+            self.draining = True  # now: no push that follows goes out before the drain
             self._start_task(partial(self.drain_kept, announced=True))
 
     async def drain_kept(self, *, announced: bool = False) -> None:
@@ -141,15 +143,16 @@ class PushReceiver:
             inbox.state = PushState.BUFFER
             inbox.switches += 1
             inbox.read_in_buffer_mode = 0
-            log.debug("socket %d: buffer mode, reader %d bytes behind", self.client_id, len(inbox))
+            log.debug("buffer mode: the reader is behind",
+                      extra=kv(id=self.client_id, behind=len(inbox)))
             self._schedule.read_again = True
         else:
             inbox.state = PushState.PUSH
             # Neither the peer nor we closed it: the module means the refusal.
             if self._life.phase in (SocketPhase.OPEN, SocketPhase.FAILED):
                 inbox.switch_refused = True
-                log.warning("socket %d: AT+QISWTMD=%d,0 refused: push mode without "
-                            "backpressure", self.client_id, self.client_id)
+                log.warning("AT+QISWTMD refused: push mode without backpressure", extra=kv(
+                    id=self.client_id, command=f"AT+QISWTMD={self.client_id},0"))
         self._life.wake()
 
     async def switch_to_buffer_now(self) -> bool:
@@ -180,12 +183,13 @@ class PushReceiver:
             inbox.state = PushState.PUSH
             inbox.returns += 1
             self.handed_out_since_push = 0
-            log.debug("socket %d: push mode again", self.client_id)
+            log.debug("push mode again", extra=kv(id=self.client_id))
             self._schedule.restart_gaps()
             await self.drain_kept()
         else:
             inbox.state = PushState.BUFFER
+            self._announced = False  # a buffer-mode notice: the reads find its data
             if not self._life.peer_closed:
                 inbox.switch_refused = True
-                log.warning("socket %d: AT+QISWTMD=%d,1 refused: staying in buffer mode",
-                            self.client_id, self.client_id)
+                log.warning("AT+QISWTMD refused: staying in buffer mode", extra=kv(
+                    id=self.client_id, command=f"AT+QISWTMD={self.client_id},1"))

@@ -11,6 +11,7 @@ import trio
 
 from modem.core import commands
 from modem.core.errors import ModemError
+from modem.core.log_fields import kv
 from modem.link.channel import AtChannel
 
 log = logging.getLogger("modem.socket")
@@ -45,7 +46,7 @@ async def close_client_id(channel: AtChannel, client_id: int, close_timeout: int
         try:
             resp = await channel.run(cmd)
         except ModemError as exc:
-            log.debug("close of socket %d failed: %s", client_id, exc)
+            log.debug("close of socket failed", extra=kv(id=client_id, error=str(exc)))
             return False
         return resp.final is not None
     return False

@@ -30,6 +30,7 @@ from modem.core import events as ev
 from modem.core.errors import ModemError, OpenOutcomeLost, OperationTimeout
 from modem.core.limits import CLIENT_IDS
 from modem.core.line_integrity import LineIntegrity
+from modem.core.log_fields import kv
 from modem.core.push_flow import AccessMode
 from modem.core.push_headers import BUFFER_ONLY_IDS
 from modem.core.stream_errors import LineSyncLost, PushDataLost
@@ -157,8 +158,8 @@ class SocketTable:
                 self.integrity.stale_push_bytes += len(urc.data)
             if waiter is not None:
                 waiter.unverified = True
-            log.debug("socket %d: pushed data for no open socket dropped (%s)", cid,
-                      "its open is not confirmed yet" if waiter else "closed")
+            log.debug("pushed data for no open socket dropped", extra=kv(
+                id=cid, why="its open is not confirmed yet" if waiter else "closed"))
         else:
             self.integrity.stale_notices += 1
 
@@ -209,8 +210,8 @@ class SocketTable:
                 # already closed (its "closed", like its +QSSLOPEN, went elsewhere).
                 if state is commands.SocketState.CONNECTED or (
                         state is commands.SocketState.CLOSING and not last_error):
-                    log.info("socket %d: open resolved by AT+QSSLSTATE (its URC never came)",
-                             client_id)
+                    log.info("open resolved by AT+QSSLSTATE (its URC never came)",
+                             extra=kv(id=client_id))
                     self._opened(waiter, 0, by_poll=True)
                     return 0
                 if last_error:
@@ -241,7 +242,8 @@ class SocketTable:
         if confirmed or channel is None or channel.failure is not None:
             self.release(client_id)
             return
-        log.warning("socket %d not confirmed closed; retrying the close later", client_id)
+        log.warning("socket not confirmed closed; retrying the close later",
+                    extra=kv(id=client_id))
         self._unconfirmed.add(client_id)
         self._unconfirmed_wakeup.set()
 

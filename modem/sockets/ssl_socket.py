@@ -43,6 +43,7 @@ from modem.core import events as ev
 from modem.core.at_command import Command
 from modem.core.errors import ModemError, SendStalled, SocketClosed, map_exceptions
 from modem.core.limits import MAX_RECV, MAX_SEND
+from modem.core.log_fields import kv
 from modem.core.push_flow import DEFAULT_PUSH_LIMIT, AccessMode, PushInbox, PushState
 from modem.core.stream_errors import EndUnconfirmed
 from modem.core.urc_watch import UrcHealth, UrcPolling
@@ -398,8 +399,8 @@ class SslSocket(trio.abc.Stream):
         return True
 
     def _mark_gone(self, state: StateAnswer) -> None:
-        log.info("socket %d: peer closed (found by polling, the URC never came) state=%s",
-                 self.client_id, "gone" if state is NoSocketState.NOT_LISTED else state)
+        log.info("peer closed (found by polling, the URC never came)", extra=kv(
+            id=self.client_id, state="gone" if state is NoSocketState.NOT_LISTED else state))
         self._schedule.health.note_close_by_poll()
         if state is NoSocketState.NOT_LISTED:
             self._life.lose_id()

@@ -276,7 +276,7 @@ class Address(Kind):
 class ConsoleAddress(Kind):
     """An ``Address``, or ``unix:PATH`` (a Unix socket: a ``Path``)."""
 
-    metavar = Address.metavar
+    metavar = f"unix:PATH|{Address.metavar}"
 
     def toml_types(self) -> tuple[type, ...]:
         return Address().toml_types()

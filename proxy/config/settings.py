@@ -162,7 +162,9 @@ SETTINGS = SettingsTable((
             "serve a read-only HTTP status page (/ and /status.json) and /metrics",
             default_text="off"),
     Setting("at-console", ConsoleAddress(), Group.SERVICES,
-            "serve a line-based AT command console (unix:PATH: on a Unix socket)",
+            "serve a line-based AT command console: on a Unix socket of mode 0660 "
+            "(unix:/run/ssl-proxy/at.sock, recommended) or on TCP (any local user may "
+            "connect)",
             default_text="off"),
     Setting("at-pty", LinkPath(), Group.SERVICES,
             "serve the AT console on a pseudo-terminal linked at PATH, for minicom, picocom "
@@ -211,8 +213,9 @@ SETTINGS = SettingsTable((
             "How the status page, the logs (`modem=`) and a map's `modems` name it.",
             places=Place.MODEM, default_text="`modem1`, `modem2`..."),
     Setting("device", DevicePath(), Group.MODEM,
-            "Its AT port; a `/dev/serial/by-id/...-if02-port0` path tells two modules apart "
-            "across re-plugging.", places=Place.MODEM,
+            "Its AT port; a `/dev/serial/by-path/...` path (or a by-id one, when the "
+            "modules' USB serial numbers differ) tells two modules apart across re-plugging.",
+            places=Place.MODEM,
             default_text="required with two tables or more"),
     Setting("baud", _BAUD, Group.MODEM, "Its serial speed.", places=Place.MODEM,
             inherits=True),

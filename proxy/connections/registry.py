@@ -48,7 +48,7 @@ class ConnectionRecord:
     cancel_scope: trio.CancelScope = field(default_factory=trio.CancelScope)
     state: ConnectionState = ConnectionState.QUEUED
     client_id: int | None = None
-    modem: str | None = None  # its modem, as logs name it (names.shown_name)
+    modem: str | None = None  # the name of its modem, once placed (proxy.modems.names)
     ending: Ending | None = None  # how it ended, once it has
     bytes_up: int = 0     # local -> module
     bytes_down: int = 0   # module -> local

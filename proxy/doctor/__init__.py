@@ -19,7 +19,8 @@ from modem.bringup.steps import PdpSettings
 from modem.core.errors import render
 from proxy.config.flags import add_flags
 from proxy.config.maps import first_map_server
-from proxy.config.modems import device_list
+from proxy.config.model import ModemSpec
+from proxy.config.modems import device_list, table_specs
 from proxy.config.parse import parse_endpoint
 from proxy.config.rules import (
     check_device_or_emulate,
@@ -30,6 +31,7 @@ from proxy.config.rules import (
 from proxy.config.schema import Group, Place, read
 from proxy.config.settings import SETTINGS
 from proxy.config.toml_file import load_toml
+from proxy.modems.names import numbered_name
 
 from ..errors import ConfigError
 from .checks import Doctor, DoctorOptions
@@ -55,6 +57,8 @@ def build_parser() -> argparse.ArgumentParser:
                             "map's server).")
     sections = add_flags(p, Place.DOCTOR)
     p.add_argument("--host", metavar="HOST:PORT", help="try a TLS open to this server")
+    p.add_argument("--modem", metavar="NAME",
+                   help="with --config: check the [[modem]] of this name (default: the first)")
     p.add_argument("--wait", type=float, default=60.0, metavar="S",
                    help="how long to wait for network registration (default: 60)")
     p.add_argument("--transcript", type=Path, default=Path(DEFAULT_TRANSCRIPT), metavar="FILE",
@@ -88,6 +92,7 @@ def _options(ns: argparse.Namespace, flags: dict[str, Any]) -> DoctorOptions:
     path = flags.pop("config", None)
     file = load_toml(path) if path is not None else {}
     file_maps = file.pop("map", None)
+    file_modems = file.pop("modem", None)
     given, _ = merge(flags, file)
     emulate = bool(given.get("emulate"))
     devices = device_list(given.get("device"))
@@ -99,6 +104,7 @@ def _options(ns: argparse.Namespace, flags: dict[str, Any]) -> DoctorOptions:
         raise ConfigError("--emulate-sim and --emulate-registration only work with --emulate")
     values = read(_SETTINGS, given, defaults=True)
     complete_apn_auth(values)
+    module = _chosen_module(ns.modem, devices, file_modems, values, emulate)
     host, cacert = ns.host, values["cacert"]
     server = first_map_server(file_maps) if host is None else None
     if server is not None:
@@ -106,14 +112,38 @@ def _options(ns: argparse.Namespace, flags: dict[str, Any]) -> DoctorOptions:
         cacert = cacert if "cacert" in flags else tls.get("cacert", cacert)
     emulator = {"resolve": dict(values["resolve"]), "sim": ns.emulate_sim,
                 "registration": ns.emulate_registration,
-                "baud": values["baud"]}  # the emulated line is paced like the real one would be
+                "baud": module.baud}  # the emulated line is paced like the real one would be
     return DoctorOptions(
-        device=devices[0] if devices else None, baud=values["baud"], rtscts=values["rtscts"],
-        urc_port=str(values["urc_port"]),
-        pdp=PdpSettings(values["pdp_context"], values["apn"], values["apn_user"],
+        name=module.name if module.device or emulate else None,
+        device=module.device, baud=module.baud, rtscts=values["rtscts"],
+        urc_port=str(module.urc_port),
+        pdp=PdpSettings(values["pdp_context"], module.apn, values["apn_user"],
                         values["apn_password"], values["apn_auth"]),
         host=parse_endpoint(str(host), "--host") if host else None, cacert=cacert,
         emulate=emulate, emulator=emulator, wait=ns.wait)
+
+
+def _chosen_module(name: str | None, devices: list[str], file_modems: Any,
+                   values: dict[str, Any], emulate: bool) -> ModemSpec:
+    """The module to check, named and set up as the proxy does: the ``[[modem]]``
+    of ``--config`` named ``name`` (the first without one), else the one module of
+    the top-level settings and ``--device`` (``modem1``; a discovered one is named
+    once found)."""
+    if name is not None and devices:
+        raise ConfigError("--modem and --device exclude each other; drop one")
+    if name is not None and not file_modems:
+        raise ConfigError(f"--modem {name}: --config has no [[modem]] tables")
+    if devices or not file_modems:
+        return ModemSpec(numbered_name(1), devices[0] if devices else None, values["baud"],
+                         values["apn"], values["urc_port"])
+    specs = table_specs(file_modems, values, emulate)
+    if name is None:
+        return specs[0]
+    for spec in specs:
+        if spec.name == name:
+            return spec
+    raise ConfigError(f"--modem {name}: no such [[modem]]; the modules are "
+                      f"{', '.join(s.name for s in specs)}")
 
 
 async def run_doctor(options: DoctorOptions, out: TextIO = sys.stdout,

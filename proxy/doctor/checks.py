@@ -55,6 +55,7 @@ from modem.options import ModemOptions
 from proxy.config.certificates import host_ca_bundle, read_ca_file
 from proxy.config.model import Endpoint
 from proxy.modems.device_opener import PortOpener
+from proxy.modems.names import MODEM_NAME, discovered_name
 from proxy.modems.port_discovery import describe_device, find_at_port, urc_port_for
 
 from ..errors import ProxyError
@@ -65,8 +66,11 @@ TEST_FILE = "UFS:sp-doctor.tmp"  # sp-: a proxy start deletes it if a run left i
 
 @dataclass(frozen=True)
 class DoctorOptions:
-    """What to check with.  ``emulator``: ``EmulatorConfig`` keywords (``--emulate``)."""
+    """What to check with.  ``name``: the module's name as the proxy gives it
+    (``proxy.modems.names``; None: discovered, named once found).  ``emulator``:
+    ``EmulatorConfig`` keywords (``--emulate``)."""
 
+    name: str | None = None
     device: str | None = None
     baud: int = commands.DEFAULT_LINE_BAUD
     rtscts: bool = False
@@ -87,6 +91,7 @@ class Doctor:
         self.options = options
         self.report = report
         self.device: str | None = None
+        self.name = options.name
         self.urc_port: str | None = None
         self.failed: set[str] = set()
 
@@ -122,12 +127,15 @@ class Doctor:
             else:
                 self.urc_port = urc_port_for(describe_device(device))[0]
             self.device = device
+        name = self.name or _discovered_name(device)
+        MODEM_NAME.set(name)  # the transcript's driver lines say modem=<name>, as the proxy's
         opener = PortOpener(device, baudrate=opts.baud, rtscts=opts.rtscts)
         try:
             stream = await opener()
         except DeviceError as exc:
             return self._add(failed("port", exc))
-        self._add(CheckResult("port", Outcome.PASS, f"{device} opened at {opts.baud} baud"))
+        self._add(CheckResult("port", Outcome.PASS,
+                              f"{device} ({name}) opened at {opts.baud} baud"))
         async with stream:
             channel = AtChannel(stream, lambda urc: None, trace=True, command_timeout_cap=30)
             async with trio.open_nursery() as nursery:
@@ -313,6 +321,12 @@ class Doctor:
             return self._add(failed("tls", exc, "see docs/troubleshooting.md for the code"))
         self._add(CheckResult("tls", Outcome.PASS, f"TLS to {host} opened in {took:.2f} s, "
                               f"server certificate verified against {path}"))
+
+
+def _discovered_name(device: str) -> str:
+    """What the proxy calls the module discovery found at ``device``."""
+    port = describe_device(device)
+    return discovered_name(port.usb_path if port is not None else None, 1)
 
 
 async def _find_device() -> str:

@@ -21,6 +21,8 @@ from typing import TextIO
 
 from modem.core.errors import ExplainedError, render
 from modem.core.redaction import redact
+from proxy.logging_setup import KeyValueFormatter
+from proxy.modems.names import ModemNameFilter
 
 
 class Outcome(enum.StrEnum):
@@ -49,7 +51,9 @@ def failed(name: str, exc: ExplainedError, advice: str = "") -> CheckResult:
     return CheckResult(name, Outcome.FAIL, render(exc), "" if exc.hint else advice)
 
 
-class _Redacted(logging.Formatter):
+class _Redacted(KeyValueFormatter):
+    """The proxy's text form (a line's fields after its message), secrets redacted."""
+
     def format(self, record: logging.LogRecord) -> str:
         return redact(super().format(record))
 
@@ -92,7 +96,8 @@ class Report:
                 report._lines.append(f"{report._elapsed()} {self.format(record)}")
 
         handler = Handler(logging.DEBUG)
-        handler.setFormatter(_Redacted("%(levelname)s %(name)s: %(message)s"))
+        handler.setFormatter(_Redacted(timestamps=False))
+        handler.addFilter(ModemNameFilter())
         logger = logging.getLogger("modem")
         saved = (logger.level, logger.propagate)
         logger.addHandler(handler)

@@ -1,70 +1,72 @@
-"""How busy a modem's serial line is: bytes counted where the driver's stream is opened.
+"""How long a modem's serial line was busy, in seconds: the one measure behind
+``ssl_proxy_serial_busy_seconds_total`` and the status page's ``line_busy``.
 
-``LineMeter.wrap(open_stream)`` returns an ``open_stream`` whose streams
-count what passes; ``sample(now)`` turns the counts since the last sample
-into the busier direction's share of the line's rate (``bytes_per_second``,
-baud / 10 for 8N1), smoothed, as ``share`` (0..1).  The driver is untouched:
-the meter sits between it and the serial stream.
+The driver counts the bytes each way (``Modem.line_counts``, all module
+lives).  At 8N1 a byte holds the line for ten bits, so ``bytes * 10 / baud``
+is the line time those bytes need at the line's rate.  ``sample(now)`` adds,
+for each direction, the line time of the bytes since the last sample, but
+never more than the time that passed: a line is not busy for longer than
+the clock ran.  The bound matters wherever bytes move faster than
+``baud / 10`` per second, where the baud is a nominal figure and not the
+line's limit: a module's USB AT port (the host's baud setting does not pace
+USB) and the emulator without ``--emulate-baud`` (unpaced), where 2 MB pass
+in under a second yet need 174 s of a 115200 line.  There, a share of 1.0
+reads "at or past the nominal rate".
+
+``busy_to_module`` and ``busy_from_module`` only grow (the counter);
+``share`` is the busier direction's busy seconds per second over the last
+``SHARE_WINDOW`` seconds of samples (the status page's ``line_busy``, and
+placement's tie-break).  So ``rate(ssl_proxy_serial_busy_seconds_total[1m])``
+and ``line_busy`` are the same measure over different windows.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections import deque
 
-import trio
+from modem.core.line_counts import BITS_PER_BYTE, LineCounts
 
-__all__ = ["LineMeter", "MeteredStream"]
+__all__ = ["SHARE_WINDOW", "LineMeter"]
 
-SMOOTHING = 0.5  # weight of the newest sample
+SHARE_WINDOW = 2.0  # seconds of samples behind ``share``
 
 
 class LineMeter:
-    """Bytes each way on one line, and the smoothed busy share."""
+    """One line's busy seconds each way, from the driver's ``LineCounts``, at ``baud``."""
 
-    def __init__(self, bytes_per_second: float) -> None:
-        self.bytes_per_second = bytes_per_second
-        self.received = 0
-        self.sent = 0
+    def __init__(self, baud: int) -> None:
+        self.baud = baud
+        self.busy_to_module = 0.0
+        self.busy_from_module = 0.0
         self.share = 0.0
-        self._last: tuple[float, int, int] | None = None
+        self._counts: LineCounts | None = None
+        self._last = (0.0, 0, 0)  # when, bytes to, bytes from: at the last sample
+        self._history: deque[tuple[float, float, float]] = deque()  # when, busy to, busy from
 
-    def wrap(self, open_stream: Callable[[], Awaitable[trio.abc.Stream]]
-             ) -> Callable[[], Awaitable[trio.abc.Stream]]:
-        async def open_metered() -> trio.abc.Stream:
-            return MeteredStream(await open_stream(), self)
-        return open_metered
+    def attach(self, counts: LineCounts, since: float) -> None:
+        """Meter ``counts`` (a driver's, empty at ``since``) from then on."""
+        self._counts = counts
+        self._last = (since, 0, 0)
+        self._history = deque([(since, self.busy_to_module, self.busy_from_module)])
 
-    def sample(self, now: float) -> float:
-        """Update ``share`` from the bytes since the last call; return it."""
-        if self._last is not None and self.bytes_per_second > 0:
-            then, received, sent = self._last
-            elapsed = now - then
-            if elapsed > 0:
-                busiest = max(self.received - received, self.sent - sent)
-                newest = min(1.0, busiest / (self.bytes_per_second * elapsed))
-                self.share = SMOOTHING * newest + (1 - SMOOTHING) * self.share
-        self._last = (now, self.received, self.sent)
-        return self.share
+    def sample(self, now: float) -> None:
+        """Add the line time of the bytes since the last sample, each way at most the
+        time since then; update ``share``."""
+        counts = self._counts
+        then, sent, received = self._last
+        if counts is None or now <= then:
+            return
+        elapsed = now - then
+        self.busy_to_module += min(elapsed, self._line_time(counts.to_module - sent))
+        self.busy_from_module += min(elapsed, self._line_time(counts.from_module - received))
+        self._last = (now, counts.to_module, counts.from_module)
+        history = self._history
+        history.append((now, self.busy_to_module, self.busy_from_module))
+        while len(history) > 2 and history[1][0] <= now - SHARE_WINDOW:
+            history.popleft()
+        start, to_module, from_module = history[0]
+        self.share = max(self.busy_to_module - to_module,
+                         self.busy_from_module - from_module) / (now - start)
 
-
-class MeteredStream(trio.abc.Stream):
-    """``inner``, counting the bytes each way into ``meter``."""
-
-    def __init__(self, inner: trio.abc.Stream, meter: LineMeter) -> None:
-        self.inner = inner
-        self.meter = meter
-
-    async def send_all(self, data: bytes | bytearray | memoryview) -> None:
-        await self.inner.send_all(data)
-        self.meter.sent += len(data)
-
-    async def wait_send_all_might_not_block(self) -> None:
-        await self.inner.wait_send_all_might_not_block()
-
-    async def receive_some(self, max_bytes: int | None = None) -> bytes | bytearray:
-        data = await self.inner.receive_some(max_bytes)
-        self.meter.received += len(data)
-        return data
-
-    async def aclose(self) -> None:
-        await self.inner.aclose()
+    def _line_time(self, count: int) -> float:
+        return count * BITS_PER_BYTE / self.baud

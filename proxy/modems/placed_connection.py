@@ -56,8 +56,8 @@ class PlacedOpener:
                        profile: TlsProfile) -> SslSocket:
         member = placement.member
         self._record.client_id = placement.client_id
-        self._record.modem = member.shown_name
-        MODEM_NAME.set(member.shown_name)  # this connection's later logs name its modem
+        self._record.modem = member.name
+        MODEM_NAME.set(member.name)  # this connection's later logs name its modem
         try:
             sock = await placement.modem.open_ssl_socket(placement.client_id, host, port,
                                                          profile)

@@ -13,8 +13,8 @@ the pool's bookkeeping.  While they serve, the pool keeps per modem:
 * its state changes (``changed``), so queued connections look again;
 * whether it is registered, while another modem could take its connections
   (``module_info`` every ``registration_interval`` seconds while it is ready);
-* its line's load (``LineMeter``): the busier direction's bytes per second
-  over the line's rate, a smoothed share for placement's ties and the page;
+* its line's busy time (``LineMeter``, from the driver's byte counts), whose
+  recent share breaks placement's ties and is the page's ``line_busy``;
 * its open health (``placement.OpenHealth``) and counters (``note_open``).
 
 Every connection is placed, with one modem or several: ``place_nowait`` /
@@ -43,7 +43,7 @@ from modem.nurseries import single_exception
 from proxy.config.model import Mapping, ModemSpec
 from proxy.logging_setup import NOTICE, kv
 from proxy.modems.line_meter import LineMeter
-from proxy.modems.names import MODEM_NAME, shown_name
+from proxy.modems.names import MODEM_NAME
 from proxy.modems.placement import Candidate, OpenHealth, Verdict, choose
 
 __all__ = ["REGISTRATION_INTERVAL", "ModemPool", "Placement", "PoolMember"]
@@ -56,24 +56,22 @@ START_RETRY_MAX = 60.0
 LINE_SAMPLE_INTERVAL = 1.0
 
 #: Opens one modem (its emulator first when emulating): yields (modem, emulator or None).
-OpenMember = Callable[[ModemSpec, LineMeter], AbstractAsyncContextManager[tuple[Modem, Any]]]
+OpenMember = Callable[[ModemSpec], AbstractAsyncContextManager[tuple[Modem, Any]]]
 
 
 class PoolMember:
     """One modem of the pool, with what placement and the status page need.
 
-    ``shown_name`` is how log lines and connection records name it
-    (``names.shown_name``: None when it is the only modem)."""
+    ``name`` is its one name (``proxy.modems.names``): the status page's,
+    the ``modem`` label's and its log lines' ``modem=``."""
 
-    def __init__(self, spec: ModemSpec, order: int, line_bps: float,
-                 shown: str | None) -> None:
+    def __init__(self, spec: ModemSpec, order: int, line_baud: int) -> None:
         self.spec = spec
         self.name = spec.name
-        self.shown_name = shown
         self.order = order
         self.modem: Modem | None = None
         self.emulator: Any = None
-        self.meter = LineMeter(line_bps)
+        self.meter = LineMeter(line_baud)
         self.health = OpenHealth()
         self.registered: bool | None = None
         self.opened = 0
@@ -110,12 +108,11 @@ def _names(mapping: Mapping | None) -> tuple[str, ...]:
 class ModemPool:
     """The modems behind the proxy; ``members`` in configuration order."""
 
-    def __init__(self, specs: Sequence[ModemSpec], line_bps: Callable[[ModemSpec], float], *,
+    def __init__(self, specs: Sequence[ModemSpec], line_baud: Callable[[ModemSpec], int], *,
                  registration_interval: float = REGISTRATION_INTERVAL,
                  start_retry: float = START_RETRY, start_retry_max: float = START_RETRY_MAX
                  ) -> None:
-        self.members = [PoolMember(spec, n, line_bps(spec), shown_name(spec.name, len(specs)))
-                        for n, spec in enumerate(specs)]
+        self.members = [PoolMember(spec, n, line_baud(spec)) for n, spec in enumerate(specs)]
         self.registration_interval = registration_interval
         self.start_retry = start_retry
         self.start_retry_max = start_retry_max
@@ -125,10 +122,10 @@ class ModemPool:
     @classmethod
     @asynccontextmanager
     async def open(cls, specs: Sequence[ModemSpec], open_member: OpenMember,
-                   line_bps: Callable[[ModemSpec], float], **options: float
+                   line_baud: Callable[[ModemSpec], int], **options: float
                    ) -> AsyncIterator[ModemPool]:
         """Bring every modem up (concurrently); keep them until exit, then close them."""
-        pool = cls(specs, line_bps, **options)
+        pool = cls(specs, line_baud, **options)
         with single_exception():
             async with trio.open_nursery() as nursery:
                 await pool._start_all(nursery, open_member)
@@ -158,6 +155,7 @@ class ModemPool:
         """``member``'s ``Modem.at_command`` for its AT console; ``ModuleNotReady``
         while it has not come up."""
         async def run(text: str) -> AtResponse:
+            MODEM_NAME.set(member.name)  # the AT trace of the console's command names it
             if member.modem is None:
                 raise ModuleNotReady(ModuleState.STARTING, member.start_error)
             return await member.modem.at_command(text)
@@ -192,12 +190,12 @@ class ModemPool:
 
     async def _retry_start(self, member: PoolMember, open_member: OpenMember) -> None:
         """Bring up a modem that did not come up at start while others serve."""
-        MODEM_NAME.set(member.shown_name)  # this task's lines name its modem
+        MODEM_NAME.set(member.name)  # this task's lines name its modem
         wait = self.start_retry
         while True:
             error = member.start_error
             log.warning("modem did not come up; trying again", extra=kv(
-                error=render(error) if error is not None else None, retry_in=f"{wait:g}s"))
+                error=render(error) if error is not None else None, retry_in_s=wait))
             await trio.sleep(wait)
             wait = min(wait * 2, self.start_retry_max)
             try:
@@ -212,9 +210,11 @@ class ModemPool:
                             task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
                             ) -> None:
         """One modem's life from its bring-up to the pool's close; started once up."""
-        MODEM_NAME.set(member.shown_name)  # inherited by every task of this modem
-        async with open_member(member.spec, member.meter) as (modem, emulator):
+        MODEM_NAME.set(member.name)  # inherited by every task of this modem
+        opened_at = trio.current_time()
+        async with open_member(member.spec) as (modem, emulator):
             member.modem, member.emulator = modem, emulator
+            member.meter.attach(modem.line_counts, opened_at)
             if member.start_error is not None:
                 log.log(NOTICE, "modem came up", extra=kv(after=str(member.start_error)))
                 member.start_error = None
@@ -234,8 +234,8 @@ class ModemPool:
 
     async def _watch_state(self, member: PoolMember, modem: Modem) -> None:
         async for state in modem.state.eventual_values():
-            # A line that names the modem; the only modem's state is in the driver's lines.
-            if member.shown_name is not None and state is not ModuleState.STARTING:
+            # The only modem's state changes are in the driver's lines already.
+            if len(self.members) > 1 and state is not ModuleState.STARTING:
                 log.log(NOTICE, "modem state", extra=kv(state=state.value))
             self._changed()
 
@@ -275,7 +275,7 @@ class ModemPool:
         """What is full when a connection of ``mapping`` found no ID in time."""
         running = [(m, m.modem) for m in self.eligible(_names(mapping)) if m.modem is not None]
         capacity = sum(modem.client_ids.capacity for _, modem in running)
-        names = ", ".join(m.shown_name for m, _ in running if m.shown_name is not None)
+        names = ", ".join(m.name for m, _ in running)
         return f"all {capacity} client ids{f' of {names}' if names else ''} busy"
 
     def place_nowait(self, mapping: Mapping | None) -> Placement | None:

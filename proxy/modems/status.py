@@ -3,7 +3,8 @@ list: one entry per modem of the pool.
 
 Each entry: ``name``, ``device``, ``state``, ``ids_in_use`` (the client IDs
 its sockets hold), ``signal_dbm`` and ``registration`` (the module's answer,
-or the last one), ``line_busy`` (share of the serial line, 0..1),
+or the last one), ``line_busy`` (the busier direction's share of the serial
+line over the last seconds, 0..1: ``line_meter``, the metrics' measure),
 ``last_error``; where placement chooses between several modems also
 ``failing`` (passed over for failing opens), ``opened``, ``open_failures``
 (by kind) and ``retried_elsewhere`` (opens that failed here and were tried
@@ -21,6 +22,7 @@ import trio
 from modem.core.errors import ModemError, render
 from modem.core.module_state import ModuleState
 from modem.driver import Modem, ModuleInfo
+from proxy.modems.names import MODEM_NAME
 from proxy.modems.pool import ModemPool, PoolMember
 
 __all__ = ["MODULE_INFO_TIMEOUT", "module_status", "modems_status"]
@@ -32,16 +34,17 @@ ModuleStatus = Callable[[Modem], Awaitable[dict[str, Any]]]
 
 async def modems_status(pool: ModemPool | None, module_status: ModuleStatus
                         ) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
-    """The first running modem's ``module_status`` (the page's ``module`` section) and
-    the ``modems`` list, every modem asked at once."""
+    """The first running modem's ``module_status`` with its ``name`` (the page's
+    ``module`` section) and the ``modems`` list, every modem asked at once."""
     if pool is None:
         return None, []
     out: list[dict[str, Any]] = [{} for _ in pool.members]
     modules: list[dict[str, Any] | None] = [None for _ in pool.members]
 
     async def one(index: int, member: PoolMember) -> None:
+        MODEM_NAME.set(member.name)  # the AT trace of its questions names it
         if member.modem is not None:
-            modules[index] = await module_status(member.modem)
+            modules[index] = {"name": member.name, **await module_status(member.modem)}
         out[index] = _member_status(member, modules[index], placing=len(pool.members) > 1)
 
     async with trio.open_nursery() as nursery:
@@ -61,6 +64,7 @@ def _member_status(member: PoolMember, module: dict[str, Any] | None, *, placing
         return {**entry, "state": "starting",
                 "last_error": None if error is None else render(error)}
     now = trio.current_time()
+    member.meter.sample(now)  # the busy share up to this request, as a scrape has it
     entry.update(
         state=module["state"],
         ids_in_use=sorted(modem.client_ids.in_use),

@@ -9,10 +9,12 @@ renders.  Module-level series carry a ``modem`` label: the module's name
 (``modem1``... or its ``[[modem]]`` name), with one module as with several.
 
 Names follow the Prometheus conventions: counters end in ``_total``, units
-are seconds and bytes.  The serial line's busy time each way is
-``bytes * 10 / baud`` (8N1), so ``rate(ssl_proxy_serial_busy_seconds_total[1m])``
-is the share of the line in use (1.0: at its limit).  The table of metrics
-is in docs/operations.md.
+are seconds and bytes.  The serial line's busy time each way is the line
+time its bytes need at the line's rate, never more than the time that
+passed (``proxy.modems.line_meter``, the status page's ``line_busy`` too),
+so ``rate(ssl_proxy_serial_busy_seconds_total[1m])`` is the share of the
+line in use (1.0: at its limit).  The table of metrics is in
+docs/operations.md.
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ from modem.driver import Modem
 from proxy.config.build import Endpoint, Mapping, ProxyConfig
 from proxy.connections.admission import Admission
 from proxy.connections.registry import ConnectionState, MapTotals, Registry
+from proxy.modems.line_meter import LineMeter
+from proxy.modems.names import MODEM_NAME
 
 SIGNAL_TIMEOUT = 0.8  # a scrape answers within 1 s, however slow the module
 
@@ -48,6 +52,10 @@ class MetricsSource(Protocol):
 
     def running_modems(self) -> dict[str, Modem]:
         """Each module whose driver runs, by name (the ``modem`` label's value)."""
+        ...
+
+    def line_meters(self) -> dict[str, LineMeter]:
+        """The line meter of each module ``running_modems`` names."""
         ...
 
 
@@ -191,26 +199,27 @@ class MetricsCollector:
         yield from self._line(modems)
 
     def _line(self, modems: list[tuple[str, Modem]]) -> Iterator[Metric]:
+        meters = self.source.line_meters()
         directions = ("to_module", "from_module")
         moved = CounterMetricFamily("ssl_proxy_serial", "Bytes over the serial line.",
                                     labels=["modem", "direction"], unit="bytes")
         rate = GaugeMetricFamily("ssl_proxy_serial_baud", "The serial line's rate (bits/s).",
                                  labels=["modem"])
         busy = CounterMetricFamily(
-            "ssl_proxy_serial_busy", "Time the serial line was busy (bytes x 10 / baud); "
-            "its rate is the line's busy share.", labels=["modem", "direction"],
-            unit="seconds")
+            "ssl_proxy_serial_busy", "Time the serial line was busy: its bytes' line time "
+            "at the line's rate (8N1), at most the time that passed; its rate is the line's "
+            "busy share.", labels=["modem", "direction"], unit="seconds")
         for label, modem in modems:
             counts = modem.line_counts
             for direction, value in zip(directions, (counts.to_module, counts.from_module),
                                         strict=True):
                 moved.add_metric([label, direction], value)
-            baud = modem.line_baud
-            if not baud:
+            meter = meters.get(label)
+            if meter is None:
                 continue
-            rate.add_metric([label], baud)
-            for direction, seconds in zip(directions, counts.busy_seconds(baud), strict=True):
-                busy.add_metric([label, direction], seconds)
+            rate.add_metric([label], meter.baud)
+            busy.add_metric([label, "to_module"], meter.busy_to_module)
+            busy.add_metric([label, "from_module"], meter.busy_from_module)
         yield moved
         if rate.samples:
             yield rate
@@ -226,10 +235,11 @@ def _by_key(name: str, text: str, label: str, counts: MappingABC[str, int]
     return family
 
 
-async def refresh_signal(modems: list[Modem]) -> None:
-    """Ask each module for its signal (cached 5 s), all at once, within
+async def refresh_signal(modems: MappingABC[str, Modem]) -> None:
+    """Ask each module (by name) for its signal (cached 5 s), all at once, within
     ``SIGNAL_TIMEOUT``; the last answer stands when one is not ready or slow."""
-    async def refresh(modem: Modem) -> None:
+    async def refresh(name: str, modem: Modem) -> None:
+        MODEM_NAME.set(name)  # the AT trace of the question names the module
         if modem.state.value is not ModuleState.READY:
             return
         try:
@@ -239,8 +249,8 @@ async def refresh_signal(modems: list[Modem]) -> None:
 
     with trio.move_on_after(SIGNAL_TIMEOUT):
         async with trio.open_nursery() as nursery:
-            for modem in modems:
-                nursery.start_soon(refresh, modem)
+            for name, modem in modems.items():
+                nursery.start_soon(refresh, name, modem)
 
 
 class ProxyMetrics:
@@ -252,5 +262,8 @@ class ProxyMetrics:
         self.registry.register(MetricsCollector(source))
 
     async def scrape(self) -> bytes:
-        await refresh_signal(list(self.source.running_modems().values()))
+        await refresh_signal(self.source.running_modems())
+        now = trio.current_time()
+        for meter in self.source.line_meters().values():
+            meter.sample(now)  # the busy time up to this scrape
         return generate_latest(self.registry)

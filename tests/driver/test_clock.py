@@ -26,7 +26,7 @@ from modem.emulator import Emulator, EmulatorConfig
 from modem.emulator.config import GPS_EPOCH
 from modem.link.serial_stream import open_serial_stream
 from modem.options import ModemOptions
-from tests.helpers import TlsServer
+from tests.helpers import TlsServer, log_fields
 
 from .conftest import open_socket
 
@@ -92,7 +92,8 @@ async def test_network_time_wins_when_the_host_clock_is_implausible(
         assert abs(emu.clock_offset) < TOLERANCE  # from 1980 to the network's time
         assert emu.module.ctzu == 3  # and the module follows it from now on
         await echo_once(modem, fresh_server, profile)
-    assert "module clock set from network host=2019-06-01" in caplog.text
+    [line] = [log_fields(r) for r in caplog.records if r.getMessage() == "module clock set"]
+    assert line["source"] == "network" and line["host"].startswith("2019-06-01")
 
 
 async def test_without_any_trustworthy_time_opens_fail_and_the_logs_say_why(
@@ -105,10 +106,10 @@ async def test_without_any_trustworthy_time_opens_fail_and_the_logs_say_why(
             await open_socket(modem, fresh_server.port, profile)
         await echo_once(modem, fresh_server, lenient)  # ignorelocaltime 1 skips the dates
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
-    assert any(r.name == "modem.bringup" and "--ignore-local-time" in r.getMessage()
+    assert any(r.name == "modem.bringup" and "--ignore-local-time" in log_fields(r)["hint"]
                for r in warnings)
     assert any(r.name == "modem.emulator" and "not valid at the module clock 1980"
-               in r.getMessage() for r in warnings)
+               in log_fields(r)["reason"] for r in warnings)
 
 
 async def test_the_clock_is_checked_again_and_fixed(

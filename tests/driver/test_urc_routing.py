@@ -19,7 +19,7 @@ from modem.driver import Modem
 from modem.emulator import Emulator, EmulatorConfig
 from modem.options import ModemOptions
 from tests.driver.conftest import modem_on, open_socket
-from tests.helpers import receive_exactly
+from tests.helpers import log_fields, receive_exactly
 
 OPEN_BOUND = 20  # seconds; an open whose URC never came would take 150 s
 
@@ -47,6 +47,11 @@ async def echo_once(modem: Modem, port: int, profile: TlsProfile) -> bytes:
             await sock.aclose()
 
 
+def urc_port_lines(caplog: pytest.LogCaptureFixture) -> list[dict[str, object]]:
+    """The fields of the bring-up's "URC port" lines."""
+    return [log_fields(r) for r in caplog.records if r.getMessage() == "URC port"]
+
+
 @pytest.mark.parametrize(("port_name", "factory"), [("usbat", "usbmodem"), ("uart1", "usbat")])
 async def test_bring_up_routes_urcs_to_our_port(profile, echo_server, caplog, port_name, factory):
     caplog.set_level(logging.INFO, logger="modem.bringup")
@@ -54,7 +59,7 @@ async def test_bring_up_routes_urcs_to_our_port(profile, echo_server, caplog, po
                                  factory_urc_port=factory) as (emu, modem):
         assert emu.urc_port == port_name
         assert await echo_once(modem, echo_server.port, profile) == b"over the routed port"
-    assert f"URC port found={factory} set={port_name}" in caplog.text
+    assert urc_port_lines(caplog) == [{"found": factory, "set": port_name}]
 
 
 async def test_without_a_urc_port_the_setting_is_left_alone(profile, caplog):
@@ -62,7 +67,7 @@ async def test_without_a_urc_port_the_setting_is_left_alone(profile, caplog):
     async with module_and_driver(profile, None, port_name="usbat",
                                  factory_urc_port="usbmodem") as (emu, _):
         assert emu.urc_port == "usbmodem"  # opens would now wait 150 s for their URC
-    assert "URC port found=usbmodem set=unchanged" in caplog.text
+    assert urc_port_lines(caplog) == [{"found": "usbmodem", "set": "unchanged", "want": None}]
 
 
 async def test_firmware_without_qurccfg_is_tolerated(profile, echo_server, caplog):

@@ -14,7 +14,7 @@ import trio.testing
 import trustme
 
 from modem.emulator import Emulator, Fault
-from tests.helpers import TlsServer
+from tests.helpers import TlsServer, log_fields
 
 from .conftest import Host
 
@@ -177,8 +177,9 @@ async def test_the_reason_behind_a_566_is_logged(
     with caplog.at_level(logging.WARNING, "modem.emulator"):
         assert await online.open_ssl(0, "api.example.com", server.port) == 566
     [record] = [r for r in caplog.records if r.name == "modem.emulator"]
-    assert "failed with 566" in record.getMessage()
-    assert "CERTIFICATE_VERIFY_FAILED: certificate has expired" in record.getMessage()
+    fields = log_fields(record)
+    assert record.getMessage() == "emulated open failed" and fields["error"] == 566
+    assert "CERTIFICATE_VERIFY_FAILED: certificate has expired" in fields["reason"]
 
 
 @pytest.fixture

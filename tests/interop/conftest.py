@@ -212,7 +212,7 @@ class Proxy:
         return self.log.read_text(errors="replace")
 
 
-def _wait_serving(proxy: Proxy) -> None:
+def wait_serving(proxy: Proxy) -> None:
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:
         if proxy.process.poll() is not None:
@@ -244,7 +244,7 @@ def run_proxy(tmp_path: Path, *flags: str, name: str = "proxy") -> Iterator[Prox
                                    stderr=subprocess.STDOUT, env=env, cwd=tmp_path)
     proxy = Proxy(process, status_port, log)
     try:
-        _wait_serving(proxy)
+        wait_serving(proxy)
         yield proxy
     except BaseException:
         _stop(process, signal.SIGINT)

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import re
+import shlex
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -15,9 +18,10 @@ from proxy.config.build import build_config, load_toml
 from proxy.config.kinds import Structured
 from proxy.config.schema import Place
 from proxy.config.settings import SETTINGS
-from tests.helpers import REPO
+from tests.helpers import REPO, free_port
+from tests.proxy_helpers import proxy_command
 
-from .conftest import require
+from .conftest import Proxy, require, run_client, run_server, wait_serving
 
 pytestmark = pytest.mark.interop
 
@@ -48,6 +52,57 @@ def test_demo_runs_to_the_end_with_the_runtime_dependencies_only(tmp_path: Path)
     assert result.returncode == 0, output
     assert "SHA-256 matches" in output
     assert output.rstrip().endswith("demo OK")
+    trace = output.split("What went over the", 1)[1].split("== What happened", 1)[0]
+    assert "> AT+QSSLOPEN=" in trace and "modem=" not in trace
+    happened = " ".join(output.split("== What happened", 1)[1].split())
+    # Push mode is the default: the trace shows push frames and the text says so.
+    assert "SslPushData" in trace and "pushed them unasked" in happened
+    assert "AT+QSSLRECV" not in happened
+
+
+def readme_blocks(after: str) -> list[list[str]]:
+    """The README's indented command blocks after the paragraph that starts with ``after``."""
+    text = (REPO / "README.md").read_text()
+    blocks: list[list[str]] = []
+    for block in re.split(r"\n\n+", text[text.index(after):].split("\n## ", 1)[0]):
+        lines = block.splitlines()
+        if lines and all(line.startswith("    ") for line in lines):
+            blocks.append([line[4:] for line in lines])
+    return blocks
+
+
+def test_the_readmes_commands_to_run_it_by_hand(tmp_path: Path) -> None:
+    """The README's next step after the demo, as a user types it (other free ports):
+    a server of one's own, the proxy on the emulator, then curl through it."""
+    require("openssl")
+    require("curl")
+    (make_cert, server, proxy), clients = readme_blocks("Then run it by hand")
+    ports = {"8443": free_port(), "9000": free_port(), "8080": free_port()}
+
+    def local(line: str) -> str:
+        return re.sub(r"\b(8443|9000|8080)\b", lambda m: str(ports[m[1]]), line)
+
+    subprocess.run(shlex.split(make_cert), cwd=tmp_path, check=True, capture_output=True,
+                   timeout=60)
+    server_argv = shlex.split(local(server.removesuffix("&")))
+    with run_server(server_argv, ports["8443"], tmp_path / "server.log", cwd=tmp_path):
+        program, *flags = shlex.split(local(proxy))
+        assert program == ".venv/bin/ssl-proxy"
+        log = tmp_path / "proxy.log"
+        with log.open("wb") as out:
+            process = subprocess.Popen(proxy_command(*flags), cwd=tmp_path, stdout=out,
+                                       stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        try:
+            wait_serving(Proxy(process, ports["8080"], log))
+            page, status, metrics = (run_client(["bash", "-c", local(line)]).stdout.decode()
+                                     for line in clients)
+        finally:
+            process.send_signal(signal.SIGINT)
+            assert process.wait(timeout=30) == 0
+    assert "s_server -accept" in page  # the server's own page came back
+    assert json.loads(status)["service"]["state"] == "serving"
+    assert re.search(r'ssl_proxy_bytes_total\{direction="down",.*\} [1-9]', metrics)
+    assert "> AT+QSSLOPEN=" in log.read_text()  # --trace-at shows the AT traffic
 
 
 def test_the_demos_trace_excerpt_shows_one_connection_only() -> None:
@@ -59,13 +114,15 @@ def test_the_demos_trace_excerpt_shows_one_connection_only() -> None:
         'DEBUG modem.at: > AT+QSSLOPEN=1,0,3,"api.example.com",443,0',
         "DEBUG modem.at: < Ok()",
         "DEBUG modem.at: < SslOpened(client_id=3, err=0)",
-        "INFO proxy.connection: opened conn=1 id=3 remote=api.example.com:443",
-        "DEBUG modem.at: > AT+QSSLSEND=3,75",
+        "INFO proxy.connection: opened modem=modem1 conn=1 id=3 remote=api.example.com:443",
+        "DEBUG modem.at: > AT+QSSLSEND=3,75 modem=modem1",
         "DEBUG modem.at: < Prompt()",
         "DEBUG modem.at: < SslRecv(client_id=4)",  # another socket's URC, mid-command
         "DEBUG modem.at: > [75 bytes b'GET /']",
         "DEBUG modem.at: < SendOk()",
+        "DEBUG modem.at: < SslPushData id=3 [9 bytes b'HTTP/1.0 ']",  # ours, pushed
         "DEBUG modem.at: > AT+QSSLRECV=4,1500",  # another connection's read
+        "DEBUG modem.at: < SslPushData id=4 [7 bytes b'theirs!']",  # another socket's push
         "DEBUG modem.at: < RecvPayload [5 bytes b'other']",
         "DEBUG modem.at: < Ok()",
         "DEBUG modem.at: > AT+CSQ",  # the status page
@@ -73,13 +130,14 @@ def test_the_demos_trace_excerpt_shows_one_connection_only() -> None:
         "DEBUG modem.at: < Ok()",
         "DEBUG modem.at: > AT+QSSLCLOSE=3,1",
         "DEBUG modem.at: < Ok()",
-        'INFO proxy.connection: closed conn=1 id=3 reason="remote closed"',
+        'INFO proxy.connection: closed modem=modem1 conn=1 id=3 reason="remote closed"',
         "DEBUG modem.at: > AT+QSSLCLOSE=4,1",
     ])
     excerpt = demo.serial_excerpt(log)
     assert "client_id=4" not in excerpt and "=4," not in excerpt
     assert "other" not in excerpt and "CSQ" not in excerpt
     assert excerpt.count("< Ok()") == 2 and "SendOk()" in excerpt and "[75 bytes" in excerpt
+    assert "HTTP/1.0" in excerpt and "theirs" not in excerpt
 
 
 def test_example_config_is_valid_and_shows_every_key() -> None:
@@ -96,6 +154,7 @@ def test_example_config_is_valid_and_shows_every_key() -> None:
             if not (isinstance(row.kind, Structured) and row.kind.tables)}
     for key in keys:  # [[modem]] keys: tests/proxy/test_config_modems.py
         assert re.search(rf"^(# )?{re.escape(key)} = ", text, re.MULTILINE), key
+    assert "/metrics" in text  # what the status listener serves besides the page
 
 
 def test_example_service_runs_the_proxy_with_the_config_file() -> None:

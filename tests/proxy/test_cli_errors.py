@@ -95,6 +95,8 @@ def test_help_and_version_return_0(capsys):
     assert main(["--help"]) == 0
     out = capsys.readouterr().out
     assert "--map [BIND:]LPORT=HOST:RPORT" in out and "exit status" in out
+    assert "--at-console unix:PATH|[BIND:]PORT" in out  # the recommended form first
+    assert "  ssl-proxy doctor [options]   check a module" in out.split("options:")[0]
     assert main(["--version"]) == 0
     assert capsys.readouterr().out.strip() == f"ssl-proxy {__version__}"
 

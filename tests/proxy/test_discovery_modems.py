@@ -3,6 +3,7 @@ proxy runs one modem per module, and each is found again by its USB path."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import partial
 
 import pytest
@@ -10,6 +11,7 @@ import trio
 
 from proxy.cli import parse_command_line
 from proxy.config.modems import with_discovered_modems
+from proxy.errors import ConfigError
 from proxy.modems.port_discovery import (
     PortNotFound,
     SerialPort,
@@ -54,9 +56,29 @@ def test_discovered_modules_become_modems(tmp_path):
     config = parse_command_line(["--map", "9000=api.example.com:443"])
     ports = choose_all_at_ports([*ec25(0, bus="1-1.3"), *ec25(4, bus="1-1.4")])
     config, rediscover = with_discovered_modems(config, ports)
-    assert [(m.name, m.device) for m in config.modems] == [("modem1", "/dev/ttyUSB2"),
-                                                          ("modem2", "/dev/ttyUSB6")]
-    assert config.max_connections == 24 and set(rediscover) == {"modem1", "modem2"}
+    assert [(m.name, m.device) for m in config.modems] == [("usb-1-1.3", "/dev/ttyUSB2"),
+                                                          ("usb-1-1.4", "/dev/ttyUSB6")]
+    assert config.max_connections == 24 and set(rediscover) == {"usb-1-1.3", "usb-1-1.4"}
+
+
+def test_a_module_keeps_its_name_when_another_is_plugged_in():
+    """Names come from the USB path, not from the order or the count: the module on
+    1-1.4 is usb-1-1.4 alone and beside a new one on 1-1.3 (which sorts first)."""
+    config = parse_command_line(["--map", "9000=api.example.com:443"])
+    alone, _ = with_discovered_modems(config, choose_all_at_ports(ec25(0, bus="1-1.4")))
+    both, _ = with_discovered_modems(config, choose_all_at_ports(
+        [*ec25(0, bus="1-1.4"), *ec25(4, bus="1-1.3")]))
+    assert [m.name for m in alone.modems] == ["usb-1-1.4"]
+    assert [m.name for m in both.modems] == ["usb-1-1.3", "usb-1-1.4"]
+    assert alone.max_connections == 12 and alone.device is None
+
+
+def test_a_map_must_name_a_discovered_module():
+    config = parse_command_line(["--map", "9000=api.example.com:443"])
+    config = replace(config, maps=(replace(config.maps[0], modems=("modem1",)),))
+    with pytest.raises(ConfigError, match="modems names 'modem1', but the modules are "
+                                          "usb-1-1.4"):
+        with_discovered_modems(config, choose_all_at_ports(ec25(0, bus="1-1.4")))
 
 
 async def test_the_proxy_serves_through_every_discovered_module(echo_server, ca_file,
@@ -67,15 +89,15 @@ async def test_the_proxy_serves_through_every_discovered_module(echo_server, ca_
     config = parse_command_line(["--cacert", str(ca_file),
                                  "--map", f"0=echo.test:{echo_server.port}"])
     config, _ = with_discovered_modems(config, choose_all_at_ports(seen))
-    rediscover = {f"modem{n + 1}": partial(choose_at_port_at, seen, f"1-1.{n}")
+    rediscover = {f"usb-1-1.{n}": partial(choose_at_port_at, seen, f"1-1.{n}")
                   for n in range(2)}
     service = build_service(config, config.device, linger=0.3, rediscover_by_modem=rediscover,
                             modem_options={"reopen_backoff_max": 0.2})
     await nursery.start(service.run)
     held, first = await held_connection(service)
-    assert (first, await echo_on_new_connection(service)) == ("modem1", "modem2")
+    assert (first, await echo_on_new_connection(service)) == ("usb-1-1.0", "usb-1-1.1")
     await held.aclose()
-    # modem2's module comes back under another name: its discovery finds it by USB path.
+    # usb-1-1.1 comes back under another device name: its discovery finds it by USB path.
     modules[1].kill()
     victim = service.pool.members[1]
     with trio.fail_after(10):

@@ -86,3 +86,31 @@ def test_a_wrong_flag_is_one_line_and_status_2(capsys):
     assert main(["--device", "/dev/ttyUSB2", "--emulate"]) == 2
     assert capsys.readouterr().err.strip() == (
         "ssl-proxy: error: doctor: --device and --emulate exclude each other; drop one")
+
+
+def test_the_doctor_names_the_module_as_the_proxy_does(tmp_path):
+    """``--modem`` picks a ``[[modem]]`` of the proxy's file; the report and the
+    transcript's driver lines name it as the status page, metrics and logs do."""
+    config = tmp_path / "proxy.toml"
+    config.write_text('emulate = true\n[[modem]]\nname = "north"\n'
+                      '[[modem]]\nname = "south"\nbaud = 921600\n')
+    out, transcript = io.StringIO(), tmp_path / "t.txt"
+    assert main(["--config", str(config), "--modem", "south", "--transcript", str(transcript)],
+                out) == 0
+    assert line_of(out.getvalue(), "port").endswith(" (south) opened at 921600 baud")
+    driver_lines = [line for line in transcript.read_text().splitlines() if " modem.at: " in line]
+    assert driver_lines and all(line.endswith(" modem=south") for line in driver_lines)
+    out = io.StringIO()
+    assert main(["--config", str(config), "--transcript", str(transcript)], out) == 0
+    assert " (north) opened at " in line_of(out.getvalue(), "port")  # the first by default
+    assert main(["--emulate", "--transcript", str(transcript)], out := io.StringIO()) == 0
+    assert " (modem1) opened at " in line_of(out.getvalue(), "port")
+
+
+def test_modem_must_name_a_table(tmp_path, capsys):
+    config = tmp_path / "proxy.toml"
+    config.write_text('emulate = true\n[[modem]]\nname = "north"\n'
+                      '[[map]]\nlisten = 9000\nconnect = "a.example:443"\n')
+    assert main(["--config", str(config), "--modem", "east"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        "ssl-proxy: error: doctor: --modem east: no such [[modem]]; the modules are north")
