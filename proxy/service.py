@@ -65,6 +65,7 @@ from proxy.ops.listeners import (
 )
 from proxy.ops.metrics import ProxyMetrics
 from proxy.ops.reload import ConfigSource, ListenerSet, reload_service
+from proxy.ops.status_history import StatusHistory
 from proxy.ops.status_page import serve_status
 from proxy.ops.systemd_notify import SystemdNotifier
 from proxy.ops.unix_listener import UnixSocketFile, open_unix_listener
@@ -156,6 +157,9 @@ class ProxyService:
         self.listener_set = ListenerSet()  # the maps' listeners (proxy.ops.reload)
         self._reload_lock = trio.Lock()
         self.metrics = ProxyMetrics(self)
+        self.history = StatusHistory(  # what the status page draws over time
+            self, lambda: self.registry.connections.values(),
+            lambda: 0 if self.admission is None else self.admission.queued)
         self.systemd = SystemdNotifier.from_environment()  # None unless under systemd
 
     @property
@@ -374,6 +378,7 @@ class ProxyService:
                     nursery.start_soon(partial(serve_status, extra["status"],
                                                self.status_snapshot,
                                                metrics=self.metrics.scrape))
+                    nursery.start_soon(self.history.run, self.started_at)
                 if "console" in extra:
                     nursery.start_soon(serve_at_console, extra["console"], console_command)
                 for member in pool.members:
@@ -476,4 +481,6 @@ class ProxyService:
                 for m in self.config.maps
             ],
             **snapshot,
+            "connections": self.history.with_rates(self.registry.connections.values()),
+            "history": self.history.as_dict(),
         }

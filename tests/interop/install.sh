@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the interop tests drive (curl, openssl, nginx,
-# mosquitto, redis, socat, ab) and python3-venv, when any is missing.
+# mosquitto, redis, socat, ab, chromium for the status page) and python3-venv,
+# when any is missing.
 # The README's test command runs it first; it is quiet and quick when
 # everything is there already.  Needs root (or sudo) only to install.
 set -euo pipefail
 
 PACKAGES=(curl openssl ca-certificates nginx-light mosquitto mosquitto-clients
-          redis-server socat apache2-utils python3-venv)
+          redis-server socat apache2-utils python3-venv chromium)
 COMMANDS=(curl openssl nginx mosquitto mosquitto_pub mosquitto_sub redis-server
-          redis-cli socat ab python3)
+          redis-cli socat ab python3 chromium)
 # Daemons a package may start on install: ours start their own on other ports,
 # but a system daemon must not hold ports the tests use.
 SERVICES=(nginx mosquitto redis-server)
@@ -30,7 +31,7 @@ fi
 
 if ! command -v apt-get >/dev/null; then
     echo "install.sh: missing ${missing[*]} and this is not a Debian-like system:" \
-         "install curl, openssl, nginx, mosquitto, redis, socat and ab (apache2-utils) yourself" >&2
+         "install curl, openssl, nginx, mosquitto, redis, socat, ab (apache2-utils) and chromium yourself" >&2
     exit 1
 fi
 if [[ $EUID -eq 0 ]]; then
