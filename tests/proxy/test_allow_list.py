@@ -14,12 +14,14 @@ import re
 import pytest
 import trio
 
+from proxy.cli import parse_command_line
 from proxy.config.allow import parse_allow
 from proxy.config.build import ConfigError, build_config
 from proxy.config.endpoint import UnixAddress
+from proxy.config.profiles import build_profiles, load_all_material
 from proxy.config.toml_file import load_toml
 from proxy.logging_setup import NOTICE
-from tests.helpers import round_trip
+from tests.helpers import free_port, round_trip
 from tests.proxy_helpers import (
     address,
     http_get,
@@ -148,3 +150,27 @@ async def test_a_listener_beyond_loopback_is_warned_about_only_without_a_list(ca
     async with proxy_on_emulator(flags):
         pass
     assert "listener reachable from other hosts" in messages(caplog)
+
+
+async def test_a_reload_changes_the_list_without_closing_the_listener(
+        emulator, echo_server, ca_file, tmp_path, nursery):
+    port = free_port()
+    path = tmp_path / "proxy.toml"
+
+    def write(allow: str) -> None:
+        path.write_text(f'cacert = "{ca_file}"\n[[map]]\nlisten = {port}\n'
+                        f'connect = "echo.test:{echo_server.port}"\nallow = ["{allow}"]\n')
+
+    write("10.0.0.0/8")
+    service = await start_proxy(nursery, emulator, "--config", str(path))
+    assert (await talk(port, b"knock")).end == "reset"
+    write("127.0.0.1")
+
+    def source():
+        config = parse_command_line(["--device", emulator.device, "--config", str(path)])
+        return config, build_profiles(config, load_all_material(config))
+
+    assert await service.reload(source)
+    async with await trio.open_tcp_stream("127.0.0.1", port) as stream:
+        assert await round_trip(stream, b"let in") == b"let in"
+    assert service.registry.counters.refused == 1
