@@ -240,8 +240,8 @@ def render_html(data: dict[str, Any]) -> str:
     tables = "\n".join(f"<h2>{heading}</h2>{_table(key, _rows(data.get(key)), columns)}"
                        for heading, key, columns in _SECTIONS)
     # In a <script> element only "</" could end it early: JSON may escape "<".
-    embedded = json.dumps(data).replace("<", "\\u003c")
-    version = html.escape(str(data.get("service", {}).get("version", "")))
+    parts = {"VERSION": html.escape(str(data.get("service", {}).get("version", ""))),
+             "TABLES": tables, "DATA": json.dumps(data).replace("<", "\\u003c")}
     page, _ = _template()
-    return (page.replace("{{VERSION}}", version).replace("{{TABLES}}", tables)
-            .replace("{{DATA}}", embedded))
+    # One pass: a value that happens to hold "{{DATA}}" stays as it is.
+    return re.sub(r"\{\{(VERSION|TABLES|DATA)\}\}", lambda found: parts[found[1]], page)
