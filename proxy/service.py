@@ -22,7 +22,6 @@ driver's ``ModemError`` subclasses from the bring-up.
 from __future__ import annotations
 
 import enum
-import errno
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -37,14 +36,14 @@ from modem.core.profile import TlsProfile
 from modem.driver import AccessMode, Modem, PdpSettings
 from modem.options import ModemOptions
 from proxy.config.build import Endpoint, Mapping, ProxyConfig
+from proxy.config.endpoint import ListenAddress
 from proxy.config.model import ModemSpec
 from proxy.config.modems import modem_specs
 from proxy.config.trust import warn_unchecked_names
 from proxy.connections.admission import Admission
 from proxy.connections.connection import serve_connection
 from proxy.connections.idle import IdlePolicy
-from proxy.connections.registry import ConnectionState, Registry
-from proxy.errors import ListenError
+from proxy.connections.registry import ConnectionState, MapTotals, Registry
 from proxy.logging_setup import NOTICE, kv
 from proxy.modems.device_opener import PortOpener
 from proxy.modems.line_meter import LineMeter
@@ -54,8 +53,19 @@ from proxy.modems.port_discovery import describe_device, urc_port_for
 from proxy.modems.status import modems_status, module_status
 from proxy.ops.at_console import serve_at_console
 from proxy.ops.at_pty import AtPty
+from proxy.ops.listeners import (
+    MapListener,
+    admits,
+    bind,
+    bind_map,
+    bound_address,
+    listening_line,
+    peer_of,
+    refuse,
+)
 from proxy.ops.metrics import ProxyMetrics
 from proxy.ops.reload import ConfigSource, ListenerSet, reload_service
+from proxy.ops.status_history import StatusHistory
 from proxy.ops.status_page import serve_status
 from proxy.ops.systemd_notify import SystemdNotifier
 from proxy.ops.unix_listener import UnixSocketFile, open_unix_listener
@@ -72,38 +82,19 @@ class ServiceState(enum.StrEnum):
     STOPPED = "stopped"
 
 
-async def bind(endpoint: Endpoint, what: str) -> list[trio.SocketListener]:
-    """Listening sockets for ``endpoint``; ``ListenError`` with advice if it cannot."""
-    try:
-        return await trio.open_tcp_listeners(endpoint.port, host=endpoint.host)
-    except OSError as exc:
-        if exc.errno == errno.EADDRINUSE:
-            advice = "another program uses that port; choose another one or stop it"
-        elif exc.errno == errno.EACCES:
-            advice = "ports below 1024 need privileges; choose a port above 1023"
-        elif exc.errno == errno.EADDRNOTAVAIL:
-            advice = "that address is not one of this host's; use 127.0.0.1 or 0.0.0.0"
-        else:
-            advice = exc.strerror or str(exc)
-        raise ListenError(f"cannot listen on {endpoint} for {what}: {advice}") from None
-
-
-def _bound_address(listeners: list[trio.SocketListener]) -> Endpoint:
-    host, port = listeners[0].socket.getsockname()[:2]
-    return Endpoint(host, port)
-
-
 @dataclass
 class _Bound:
     """The listeners ``run`` binds before the modules come up: each map's, and
     the services' (``status``, ``console``, ``console:<modem>``)."""
 
-    maps: dict[Mapping, list[trio.SocketListener]] = field(default_factory=dict)
+    maps: dict[Mapping, MapListener] = field(default_factory=dict)
     extra: dict[str, list[trio.SocketListener]] = field(default_factory=dict)
 
     async def aclose(self) -> None:
-        for group in [*self.maps.values(), *self.extra.values()]:
-            for listener in group:
+        for group in self.maps.values():
+            await group.aclose()
+        for listeners in self.extra.values():
+            for listener in listeners:
                 await trio.aclose_forcefully(listener)
 
 
@@ -151,7 +142,7 @@ class ProxyService:
         self.registry = Registry()
         self._starting_modems: list[Modem] = []  # every Modem from its first bring-up on
         self.admission: Admission[Placement] | None = None
-        self.listen_addresses: dict[Mapping, Endpoint] = {}
+        self.listen_addresses: dict[Mapping, ListenAddress] = {}
         self.status_address: Endpoint | None = None
         self.console_address: Endpoint | None = None
         self.console_socket: UnixSocketFile | None = None  # --at-console unix:PATH
@@ -166,6 +157,9 @@ class ProxyService:
         self.listener_set = ListenerSet()  # the maps' listeners (proxy.ops.reload)
         self._reload_lock = trio.Lock()
         self.metrics = ProxyMetrics(self)
+        self.history = StatusHistory(  # what the status page draws over time
+            self, lambda: self.registry.connections.values(),
+            lambda: 0 if self.admission is None else self.admission.queued)
         self.systemd = SystemdNotifier.from_environment()  # None unless under systemd
 
     @property
@@ -191,7 +185,7 @@ class ProxyService:
                     extra=kv(state=self.state.value))
             return False
         async with self._reload_lock:
-            return await reload_service(self, source, bind)
+            return await reload_service(self, source, bind_map)
 
     def running_modems(self) -> dict[str, Modem]:
         """Each module whose driver runs, by name (``ModemPool.running_modems``)."""
@@ -246,14 +240,14 @@ class ProxyService:
         port in use fails at once (``ListenError``)."""
         config = self.config
         for mapping in config.maps:
-            bound.maps[mapping] = await bind(mapping.listen, f"--map {mapping}")
-            self.listen_addresses[mapping] = _bound_address(bound.maps[mapping])
+            bound.maps[mapping] = await bind_map(mapping)
+            self.listen_addresses[mapping] = bound.maps[mapping].address
         if config.status is not None:
             bound.extra["status"] = await bind(config.status, "--status")
-            self.status_address = _bound_address(bound.extra["status"])
+            self.status_address = bound_address(bound.extra["status"])
         if config.at_console is not None:
             bound.extra["console"] = await bind(config.at_console, "--at-console")
-            self.console_address = _bound_address(bound.extra["console"])
+            self.console_address = bound_address(bound.extra["console"])
         if config.at_console_unix is not None:
             console, self.console_socket = await open_unix_listener(
                 config.at_console_unix, "--at-console")
@@ -264,7 +258,7 @@ class ProxyService:
             if spec.at_console is not None:
                 key = f"console:{spec.name}"
                 bound.extra[key] = await bind(spec.at_console, f"[[modem]] {spec.name} at-console")
-                self.console_addresses[spec.name] = _bound_address(bound.extra[key])
+                self.console_addresses[spec.name] = bound_address(bound.extra[key])
 
     async def _serve(self, pool: ModemPool, bound: _Bound,
                      task_status: trio.TaskStatus[ProxyService]) -> None:
@@ -281,7 +275,7 @@ class ProxyService:
             self.state = ServiceState.SERVING
             self.started_at = trio.current_time()
             for mapping, address in self.listen_addresses.items():
-                log.log(NOTICE, f"listening on {address} -> {mapping.remote}")
+                log.log(NOTICE, listening_line(mapping, address))
             if self.status_address is not None:
                 log.log(NOTICE, f"status page on http://{self.status_address}/"
                         " (/status.json, /metrics)")
@@ -291,9 +285,10 @@ class ProxyService:
 
     def _warn_exposed(self) -> None:
         for mapping, address in self.listen_addresses.items():
-            if not mapping.listen.is_loopback:
-                log.warning("listener reachable from other hosts",
-                            extra=kv(listen=str(address), remote=str(mapping.remote)))
+            if not mapping.listen.is_loopback and mapping.allow is None:
+                log.warning("listener reachable from other hosts; an allow list limits "
+                            "who may connect", extra=kv(listen=str(address),
+                                                        remote=str(mapping.remote)))
         for what, endpoint in (("--status", self.config.status),
                                ("--at-console", self.config.at_console)):
             if endpoint is not None and not endpoint.is_loopback:
@@ -366,7 +361,7 @@ class ProxyService:
             device=device, urc_port=port or "left as is", reason=why))
         return port
 
-    async def _accept_all(self, listeners: dict[Mapping, list[trio.SocketListener]],
+    async def _accept_all(self, listeners: dict[Mapping, MapListener],
                           pool: ModemPool, admission: Admission[Placement],
                           work: trio.Nursery) -> None:
         async def handle(mapping: Mapping, stream: trio.SocketStream) -> None:
@@ -386,6 +381,7 @@ class ProxyService:
                     nursery.start_soon(partial(serve_status, extra["status"],
                                                self.status_snapshot,
                                                metrics=self.metrics.scrape))
+                    nursery.start_soon(self.history.run, self.started_at)
                 if "console" in extra:
                     nursery.start_soon(serve_at_console, extra["console"], console_command)
                 for member in pool.members:
@@ -404,15 +400,16 @@ class ProxyService:
         if self.state != ServiceState.SERVING:
             await trio.aclose_forcefully(stream)
             return
-        try:
-            host, port = stream.socket.getpeername()[:2]
-            peer = str(Endpoint(host, port))
-        except OSError:
-            peer = "?"
+        peer = peer_of(stream)
         listen = str(self.listen_addresses.get(mapping, mapping.listen))
-        record = self.registry.add(mapping, listen, peer)
+        if not admits(mapping, peer):
+            self.registry.refuse(mapping)
+            log.info("refused: not in the allow list", extra=kv(listen=listen, peer=peer.name))
+            await refuse(stream)
+            return
+        record = self.registry.add(mapping, listen, peer.name)
         log.info("accepted", extra=kv(conn=record.number, listen=listen,
-                                      remote=str(mapping.remote), peer=peer))
+                                      remote=str(mapping.remote), peer=peer.name))
         reason = "error"
         try:
             reason = await serve_connection(
@@ -481,8 +478,12 @@ class ProxyService:
                     "seclevel": self.profiles[m].seclevel,
                     "sni": self.profiles[m].sni,
                     "name_checked": self.checks_names(self.profiles[m]),
+                    "allow": None if m.allow is None else m.allow.entries,
+                    "refused": self.registry.map_totals.get(m, MapTotals()).refused,
                 }
                 for m in self.config.maps
             ],
             **snapshot,
+            "connections": self.history.with_rates(self.registry.connections.values()),
+            "history": self.history.as_dict(),
         }

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from proxy.config.allow import AllowList, parse_allow
 from proxy.config.endpoint import LOCALHOST, Endpoint
 from proxy.config.parse import parse_ciphers, parse_endpoint, parse_resolve, parse_unix_socket
 from proxy.errors import ConfigError
@@ -286,6 +287,25 @@ class ConsoleAddress(Kind):
 
     def describe(self) -> str:
         return '`"unix:PATH"` (recommended), `"BIND:PORT"` or a port'
+
+
+class ClientNetworks(Kind):
+    """An allow list (``proxy.config.allow``): a TOML list of addresses and
+    networks, or a string of them separated by commas; the flag repeats."""
+
+    metavar = "NET,..."
+
+    def toml_types(self) -> tuple[type, ...]:
+        return (list, str)
+
+    def flag_options(self) -> dict[str, Any]:
+        return {"action": "append", "metavar": self.metavar}
+
+    def convert(self, value: Any, label: str, modules: int) -> AllowList:
+        return parse_allow([value] if isinstance(value, str) else value, label)
+
+    def describe(self) -> str:
+        return 'list of addresses and networks `["10.0.0.0/8", "192.168.1.7"]`'
 
 
 class Ciphers(Kind):

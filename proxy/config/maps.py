@@ -3,8 +3,11 @@
 Rules (docs/configuration.md says the same for users):
 
 * ``--map`` flags replace the file's ``[[map]]`` tables;
-* TLS and idle keys at the top of the file are defaults for every map, a
-  ``[[map]]`` table may set its own, and a TLS or idle flag overrides both.
+* TLS, idle and access keys at the top of the file are defaults for every
+  map, a ``[[map]]`` table may set its own, and a flag overrides both;
+* an allow list is for TCP maps: a default (top of the file, ``--allow``)
+  leaves the Unix-socket maps alone, whose socket file's permissions decide
+  who connects, and a Unix-socket ``[[map]]`` with its own is refused.
 """
 
 from __future__ import annotations
@@ -14,9 +17,9 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
-from proxy.config.endpoint import LOCALHOST
+from proxy.config.endpoint import Endpoint, ListenAddress, UnixAddress
 from proxy.config.model import Mapping, TlsOptions
-from proxy.config.parse import parse_endpoint, parse_map
+from proxy.config.parse import parse_endpoint, parse_listen, parse_map
 from proxy.config.schema import Group, Place, Setting, Where, read
 from proxy.config.settings import SETTINGS
 from proxy.errors import ConfigError
@@ -27,38 +30,56 @@ def _plain(rows: Sequence[Setting]) -> tuple[Setting, ...]:
 
 
 _TLS = _plain(SETTINGS.where(Place.MAP, Group.TLS))
-_IDLE = _plain(SETTINGS.where(Place.TOP, Group.IDLE))
-_MAP_OWN = _plain(SETTINGS.where(Place.MAP, Group.IDLE, Group.MAP))
-"""A ``[[map]]``'s keys other than TLS: idle keys, ``max-connections``, ``modems``."""
+_DEFAULTS = _plain(SETTINGS.where(Place.TOP, Group.IDLE, Group.ACCESS))
+"""The per-map keys other than TLS that the top of the file and flags give every map."""
+_MAP_OWN = _plain(SETTINGS.where(Place.MAP, Group.IDLE, Group.ACCESS, Group.MAP))
+"""A ``[[map]]``'s keys other than TLS: idle and access keys, ``max-connections``,
+``modems``."""
+_UNIX_NO_ALLOW = ("a Unix-socket map takes no allow list: its socket file's permissions "
+                  "decide who connects (mode 0660: the proxy's user and group)")
 
 
 def build_maps(flags: MappingABC[str, Any], file: MappingABC[str, Any],
                file_maps: Sequence[MappingABC[str, Any]] | None) -> tuple[Mapping, ...]:
-    """The maps, checked; ``file`` is the file's top level (its TLS and idle defaults)."""
+    """The maps, checked; ``file`` is the file's top level (its per-map defaults)."""
     tls = replace(TlsOptions(), **read(_TLS, file))
-    idle = read(_IDLE, file)
+    defaults = read(_DEFAULTS, file)
     if flags.get("map"):
-        maps = [Mapping(*parse_map(spec), tls, **idle) for spec in flags["map"]]
+        maps = [Mapping(*parse_map(spec), tls, **defaults) for spec in flags["map"]]
     else:
-        maps = [_from_table(n, entry, tls, idle) for n, entry in enumerate(file_maps or (), 1)]
+        maps = [_from_table(n, entry, tls, defaults)
+                for n, entry in enumerate(file_maps or (), 1)]
     if not maps:
         raise ConfigError("give at least one --map [BIND:]LPORT=HOST:RPORT "
                           "(or [[map]] tables in the --config file)")
-    tls_flags, idle_flags = read(_TLS, flags), read(_IDLE, flags)
-    maps = [replace(m, tls=replace(m.tls, **tls_flags), **idle_flags) for m in maps]
+    tls_flags, own_flags = read(_TLS, flags), read(_DEFAULTS, flags)
+    maps = [replace(m, tls=replace(m.tls, **tls_flags), **own_flags) for m in maps]
+    maps = _unix_maps_without_allow(maps, "allow" in defaults or "allow" in own_flags)
     check_client_certificates(maps)
     check_listen_addresses(maps)
     return tuple(maps)
 
 
 def _from_table(n: int, entry: MappingABC[str, Any], tls: TlsOptions,
-                idle: dict[str, Any]) -> Mapping:
+                defaults: dict[str, Any]) -> Mapping:
     where = Where(f"[[map]] #{n}: ")
-    listen = parse_endpoint(str(entry["listen"]), f"[[map]] #{n} listen",
-                            default_host=LOCALHOST, allow_zero=True)
+    listen = parse_listen(str(entry["listen"]), f"[[map]] #{n} listen")
+    if isinstance(listen, UnixAddress) and "allow" in entry:
+        raise ConfigError(f"[[map]] #{n}: allow: {_UNIX_NO_ALLOW}; remove allow here")
     remote = parse_endpoint(entry["connect"], f"[[map]] #{n} connect")
     return Mapping(listen, remote, replace(tls, **read(_TLS, entry, where)),
-                   **{**idle, **read(_MAP_OWN, entry, where)})
+                   **{**defaults, **read(_MAP_OWN, entry, where)})
+
+
+def _unix_maps_without_allow(maps: list[Mapping], default_allow: bool) -> list[Mapping]:
+    """The maps with a default allow list taken off the Unix-socket ones; refused when
+    every map is one (the allow list would do nothing)."""
+    unix = [isinstance(m.listen, UnixAddress) for m in maps]
+    if default_allow and all(unix):
+        raise ConfigError(f"--allow: every map listens on a Unix socket file, and {_UNIX_NO_ALLOW}"
+                          "; remove allow")
+    return [replace(m, allow=None) if is_unix else m for m, is_unix in zip(maps, unix,
+                                                                            strict=True)]
 
 
 def check_client_certificates(maps: Sequence[Mapping]) -> None:
@@ -73,13 +94,16 @@ def check_client_certificates(maps: Sequence[Mapping]) -> None:
 
 
 def check_listen_addresses(maps: Sequence[Mapping]) -> None:
-    """Two maps cannot listen on the same address (port 0: a free port each)."""
-    seen: set[tuple[str, int]] = set()
+    """Two maps cannot listen on the same address or socket file (port 0: a free
+    port each)."""
+    seen: set[ListenAddress] = set()
     for m in maps:
-        address = (m.listen.host, m.listen.port)
-        if m.listen.port and address in seen:
-            raise ConfigError(f"two maps listen on {m.listen}; give each its own local port")
-        seen.add(address)
+        if isinstance(m.listen, Endpoint) and not m.listen.port:
+            continue
+        if m.listen in seen:
+            own = "socket file" if isinstance(m.listen, UnixAddress) else "local port"
+            raise ConfigError(f"two maps listen on {m.listen}; give each its own {own}")
+        seen.add(m.listen)
 
 
 def first_map_server(file_maps: Sequence[MappingABC[str, Any]] | None

@@ -13,7 +13,8 @@ from typing import Any
 
 from modem.core.limits import SSL_CONTEXTS
 from modem.core.push_flow import AccessMode
-from proxy.config.endpoint import LOCALHOST, Endpoint, is_ip
+from proxy.config.allow import AllowList
+from proxy.config.endpoint import LOCALHOST, Endpoint, ListenAddress, is_ip
 from proxy.config.schema import Place
 from proxy.config.settings import APN_AUTH, MAX_CLIENT_IDS, SETTINGS, UrcPortChoice
 from proxy.errors import ConfigError
@@ -21,9 +22,9 @@ from proxy.logging_setup import LogFormat
 
 __all__ = [
     "DEFAULT_ACCESS_MODE", "HALF_CLOSE_TIMEOUT", "IDLE_RECLAIM", "IDLE_TIMEOUT", "LOCALHOST",
-    "MAX_CLIENT_IDS", "MAX_SSL_CONTEXTS", "QUEUE_MAX", "URC_PORT_CHOICES", "Endpoint",
-    "Mapping", "ModemSpec", "ProxyConfig", "TlsOptions", "check_context_count",
-    "distinct_tls", "is_ip",
+    "MAX_CLIENT_IDS", "MAX_SSL_CONTEXTS", "QUEUE_MAX", "URC_PORT_CHOICES", "AllowList",
+    "Endpoint", "ListenAddress", "Mapping", "ModemSpec", "ProxyConfig", "TlsOptions",
+    "check_context_count", "distinct_tls", "is_ip",
 ]
 
 
@@ -68,9 +69,10 @@ class TlsOptions:
 
 @dataclass(frozen=True)
 class Mapping:
-    """``listen`` (a local address) forwards to ``remote`` with ``tls``."""
+    """``listen`` (a local address or socket file) forwards to ``remote`` with ``tls``;
+    ``allow`` (None: every client) the clients a TCP listener serves."""
 
-    listen: Endpoint
+    listen: ListenAddress
     remote: Endpoint
     tls: TlsOptions = field(default_factory=TlsOptions)
     modems: tuple[str, ...] = _per_map("modems")  # the modems it may use (names); empty: any
@@ -81,6 +83,7 @@ class Mapping:
     # Reclaim releases only the module socket and keeps the client's connection;
     # its next bytes go to a new remote connection (request/response protocols).
     idle_release: bool = _per_map("idle-release")
+    allow: AllowList | None = _per_map("allow")
 
     def __str__(self) -> str:
         return f"{self.listen} -> {self.remote}"

@@ -9,14 +9,15 @@ from pathlib import Path
 from typing import Any
 
 from modem.core.limits import CIPHER_SUITES
-from proxy.config.endpoint import LOCALHOST, Endpoint, is_ip
+from proxy.config.endpoint import LOCALHOST, Endpoint, ListenAddress, UnixAddress, is_ip
 from proxy.errors import ConfigError
 
 KNOWN_CIPHERSUITES: frozenset[int] = frozenset(CIPHER_SUITES)
 """Manual 2.1.1, ``<ciphersuites>``: the codes ``AT+QSSLCFG`` accepts."""
 
 _HOSTNAME = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_])?\.?$")
-_MAP_HELP = "expected [BIND:]LPORT=HOST:RPORT, e.g. 9000=api.example.com:443"
+_MAP_HELP = ("expected [BIND:]LPORT=HOST:RPORT or unix:PATH=HOST:RPORT, "
+             "e.g. 9000=api.example.com:443")
 
 
 def _parse_port(text: str, what: str, *, allow_zero: bool = False) -> int:
@@ -60,8 +61,17 @@ def parse_endpoint(text: str, what: str, *, default_host: str | None = None,
     return Endpoint(_check_host(host, what), _parse_port(port, what, allow_zero=allow_zero))
 
 
-def parse_map(spec: str) -> tuple[Endpoint, Endpoint]:
-    """``[BIND:]LPORT=HOST:RPORT`` -> (listen, remote).  BIND defaults to 127.0.0.1.
+def parse_listen(text: str, what: str) -> ListenAddress:
+    """Where a map listens: ``unix:PATH``, ``[BIND:]LPORT`` (BIND defaults to
+    127.0.0.1; ``[::1]:LPORT`` for IPv6).  LPORT 0 asks the system for a free port."""
+    path = parse_unix_socket(text, what, "unix:/run/ssl-proxy/api.sock")
+    if path is not None:
+        return UnixAddress(path)
+    return parse_endpoint(text, what, default_host=LOCALHOST, allow_zero=True)
+
+
+def parse_map(spec: str) -> tuple[ListenAddress, Endpoint]:
+    """``[BIND:]LPORT=HOST:RPORT`` or ``unix:PATH=HOST:RPORT`` -> (listen, remote).
 
     LPORT 0 asks the system for a free port (the log line shows which).
     """
@@ -72,7 +82,7 @@ def parse_map(spec: str) -> tuple[Endpoint, Endpoint]:
     if ":" not in left and not left.strip().isdigit():
         # Without a BIND the left side is the local port, whatever it looks like.
         raise ConfigError(f"{what}: the local port {left!r} is not a number; {_MAP_HELP}")
-    listen = parse_endpoint(left, what, default_host=LOCALHOST, allow_zero=True)
+    listen = parse_listen(left, what)
     try:
         remote = parse_endpoint(right, what)
     except ConfigError as exc:
@@ -112,12 +122,12 @@ def parse_resolve(spec: str) -> tuple[str, str]:
 UNIX_PREFIX = "unix:"
 
 
-def parse_unix_socket(value: Any, what: str) -> Path | None:
+def parse_unix_socket(value: Any, what: str, example: str = "unix:/run/ssl-proxy/at.sock"
+                      ) -> Path | None:
     """``unix:PATH`` -> PATH (a Unix socket); None for anything else (a TCP endpoint)."""
     if not isinstance(value, str) or not value.startswith(UNIX_PREFIX):
         return None
     path = value[len(UNIX_PREFIX):]
     if not path or path.endswith("/") or "\0" in path:
-        raise ConfigError(f"{what}: {value!r} names no socket file; write "
-                          "unix:/run/ssl-proxy/at.sock")
+        raise ConfigError(f"{what}: {value!r} names no socket file; write {example}")
     return Path(path).expanduser()

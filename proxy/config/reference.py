@@ -21,6 +21,7 @@ SECTIONS: dict[str, tuple[Setting, ...]] = {
     "### At the top level": tuple(r for r in SETTINGS.where(Place.TOP) if _top_level(r)),
     "### TLS keys": SETTINGS.where(Place.TOP, Group.TLS),
     "### Idle keys": SETTINGS.where(Place.TOP, Group.IDLE),
+    "### Access keys": SETTINGS.where(Place.TOP, Group.ACCESS),
     "### `[[map]]` tables": SETTINGS.where(Place.MAP, Group.MAP),
     "### `[[modem]]` tables: several modules": SETTINGS.where(Place.MODEM),
 }

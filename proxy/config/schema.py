@@ -35,8 +35,8 @@ class Place(enum.Flag):
 
 class Group(enum.Enum):
     """The ``--help`` section of a flag, and the table of docs/configuration.md
-    it is listed in (TLS, IDLE, MAP and MODEM have their own; the others are
-    the top level's)."""
+    it is listed in (TLS, IDLE, ACCESS, MAP and MODEM have their own; the
+    others are the top level's)."""
 
     SETTINGS_FILE = "settings file"
     MODULE = "module"
@@ -45,6 +45,7 @@ class Group(enum.Enum):
     TLS = "TLS (for every map; a [[map]] table may set its own)"
     LIMITS = "limits and shutdown"
     IDLE = "idle connections (for every map; a [[map]] table may set its own)"
+    ACCESS = "client access (for every TCP map; a [[map]] table may set its own)"
     SERVICES = "services"
     LOGGING = "logging"
     EMULATOR = "emulator (no module needed)"
@@ -52,7 +53,7 @@ class Group(enum.Enum):
     MODEM = "[[modem]] tables"
 
 
-PER_MAP_GROUPS = (Group.TLS, Group.IDLE, Group.MAP)
+PER_MAP_GROUPS = (Group.TLS, Group.IDLE, Group.ACCESS, Group.MAP)
 """Groups whose settings live in each ``Mapping``, not in ``ProxyConfig`` itself."""
 
 

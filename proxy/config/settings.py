@@ -24,6 +24,7 @@ from proxy.config.kinds import (
     ApnCredential,
     Choice,
     Ciphers,
+    ClientNetworks,
     ConsoleAddress,
     Count,
     DevicePath,
@@ -106,8 +107,9 @@ SETTINGS = SettingsTable((
 
     Setting("map", Structured("proxy.config.maps.build_maps", (list,), "`[[map]]` tables",
                               "[BIND:]LPORT=HOST:RPORT", repeated=True, tables=True),
-            Group.MAPPINGS, "listen on BIND:LPORT (BIND default 127.0.0.1) and forward over "
-            "TLS to HOST:RPORT; repeatable; replaces the file's [[map]] tables",
+            Group.MAPPINGS, "listen on BIND:LPORT (BIND default 127.0.0.1; [::1]:LPORT for "
+            "IPv6) or on a Unix socket file (unix:PATH=HOST:RPORT, mode 0660) and forward "
+            "over TLS to HOST:RPORT; repeatable; replaces the file's [[map]] tables",
             reloadable=True, field="maps"),
 
     Setting("cacert", InputFile(), Group.TLS, "CA certificates (PEM) that verify servers",
@@ -158,6 +160,12 @@ SETTINGS = SettingsTable((
             "its next request opens a new one (HTTP keep-alive)", False, _PER_MAP,
             reloadable=True),
 
+    Setting("allow", ClientNetworks(), Group.ACCESS,
+            "serve only clients from these addresses and networks (e.g. 10.0.0.0/8,"
+            "192.168.1.7; repeatable); others are reset and counted. Not for unix: maps, "
+            "whose socket file's permissions decide", None, _PER_MAP,
+            default_text="every client", reloadable=True),
+
     Setting("status", Address(), Group.SERVICES,
             "serve a read-only HTTP status page (/ and /status.json) and /metrics",
             default_text="off"),
@@ -193,9 +201,10 @@ SETTINGS = SettingsTable((
             "run N emulated modules (implies --emulate)", 1),
 
     Setting("listen", Structured("proxy.config.maps.build_maps", (str, int),
-                                 'a port (`9000`) or `"BIND:PORT"` (`"0.0.0.0:9000"`, '
-                                 '`"[::1]:9000"`)'),
-            Group.MAP, "Where to listen. A bare port means 127.0.0.1; port 0 any free port.",
+                                 'a port (`9000`), `"BIND:PORT"` (`"0.0.0.0:9000"`, '
+                                 '`"[::1]:9000"`) or `"unix:PATH"`'),
+            Group.MAP, "Where to listen. A bare port means 127.0.0.1; port 0 any free port; "
+            "`unix:PATH` a Unix socket file of mode 0660 (the proxy's user and group).",
             places=Place.MAP, required=True, reloadable=True),
     Setting("connect", Structured("proxy.config.maps.build_maps", (str,), '`"HOST:PORT"`'),
             Group.MAP, "The remote TLS server.", places=Place.MAP, required=True,

@@ -77,7 +77,9 @@ class Counters:
     sockets that failed mid-stream: the module lost, a send stalled...) are
     keyed by error code, else by the error's kind.  ``ends`` counts every
     ended connection once, by its ``proxy.connections.endings.Ending``; ``resets`` how
-    many of them the proxy reset (RST) rather than closed cleanly.
+    many of them the proxy reset (RST) rather than closed cleanly.  ``refused``
+    counts clients a map's allow list turned away (reset at once, never a
+    connection: not in ``accepted``).
     """
 
     accepted: int = 0
@@ -90,6 +92,7 @@ class Counters:
     ends: Counter[Ending] = field(default_factory=Counter)
     resets: int = 0
     idle_releases: int = 0  # module sockets given back while their clients stayed
+    refused: int = 0
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -103,6 +106,7 @@ class Counters:
             "ends": {ending.value: n for ending, n in sorted(self.ends.items())},
             "resets": self.resets,
             "idle_releases": self.idle_releases,
+            "refused": self.refused,
         }
 
 
@@ -114,11 +118,13 @@ def outcome_of(reason: str) -> str:
 
 @dataclass
 class MapTotals:
-    """One map's ended connections by outcome (``outcome_of``) and their bytes."""
+    """One map's ended connections by outcome (``outcome_of``) and their bytes; the
+    clients its allow list refused."""
 
     outcomes: Counter[str] = field(default_factory=Counter)
     bytes_up: int = 0
     bytes_down: int = 0
+    refused: int = 0
 
 
 class Registry:
@@ -150,6 +156,11 @@ class Registry:
             totals.bytes_up += record.bytes_up
             totals.bytes_down += record.bytes_down
         self._count.value = len(self.connections)
+
+    def refuse(self, mapping: Mapping) -> None:
+        """A client ``mapping``'s allow list does not admit was turned away."""
+        self.counters.refused += 1
+        self.map_totals.setdefault(mapping, MapTotals()).refused += 1
 
     def __len__(self) -> int:
         return len(self.connections)

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import logging
 import re
-import socket
 from collections.abc import Awaitable, Callable, Sequence
 from functools import partial
 from typing import Any, Protocol
@@ -31,6 +30,7 @@ from modem.core.errors import ModemError, render
 from modem.core.redaction import redact
 from modem.link.console import split_outside_quotes
 from proxy.logging_setup import kv
+from proxy.ops.listeners import peer_of
 
 log = logging.getLogger("proxy.at_console")
 
@@ -221,11 +221,7 @@ async def handle_console(stream: trio.abc.Stream, at_command: AtCommand, peer: s
 
 async def _handle(stream: trio.SocketStream, at_command: AtCommand) -> None:
     """One console client; a bug in serving it ends that client, not the proxy."""
-    try:
-        host, port = stream.socket.getpeername()[:2]
-        peer = f"{host}:{port}"
-    except (OSError, ValueError):  # ValueError: a Unix socket's peer has no address
-        peer = "unix" if stream.socket.family == socket.AF_UNIX else "?"
+    peer = peer_of(stream).name
     try:
         await handle_console(stream, at_command, peer)
     except Exception:

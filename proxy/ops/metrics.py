@@ -32,7 +32,8 @@ from modem import __version__
 from modem.core.errors import ModemError
 from modem.core.module_state import ModuleState
 from modem.driver import Modem
-from proxy.config.build import Endpoint, Mapping, ProxyConfig
+from proxy.config.build import Mapping, ProxyConfig
+from proxy.config.endpoint import ListenAddress
 from proxy.connections.admission import Admission
 from proxy.connections.registry import ConnectionState, MapTotals, Registry
 from proxy.modems.line_meter import LineMeter
@@ -47,7 +48,7 @@ class MetricsSource(Protocol):
     registry: Registry
     @property
     def admission(self) -> Admission[Any] | None: ...
-    listen_addresses: dict[Mapping, Endpoint]
+    listen_addresses: dict[Mapping, ListenAddress]
     config: ProxyConfig
 
     def running_modems(self) -> dict[str, Modem]:
@@ -59,7 +60,7 @@ class MetricsSource(Protocol):
         ...
 
 
-def map_label(mapping: Mapping, bound: MappingABC[Mapping, Endpoint]) -> str:
+def map_label(mapping: Mapping, bound: MappingABC[Mapping, ListenAddress]) -> str:
     """A map as a label value: where it really listens, and where it goes."""
     return f"{bound.get(mapping, mapping.listen)} -> {mapping.remote}"
 
@@ -133,6 +134,9 @@ class MetricsCollector:
         moved = CounterMetricFamily(
             "ssl_proxy_bytes", "Payload bytes by map; up: local to remote, down: back.",
             labels=["map", "direction"], unit="bytes")
+        refused = CounterMetricFamily(
+            "ssl_proxy_clients_refused", "Clients a map's allow list turned away (reset "
+            "at once, never queued).", labels=["map"])
         for mapping in live:
             label = map_label(mapping, source.listen_addresses)
             done = registry.map_totals.get(mapping, MapTotals())
@@ -142,7 +146,8 @@ class MetricsCollector:
                 open_now.add_metric([label, state.value], states[mapping][state.value])
             moved.add_metric([label, "up"], done.bytes_up + live[mapping].bytes_up)
             moved.add_metric([label, "down"], done.bytes_down + live[mapping].bytes_down)
-        yield from (ended, open_now, moved)
+            refused.add_metric([label], done.refused)
+        yield from (ended, open_now, moved, refused)
 
     def _module(self, modems: list[tuple[str, Modem]]) -> Iterator[Metric]:
         """The module series, one label value per modem (each family once)."""

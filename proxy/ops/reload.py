@@ -3,13 +3,14 @@
 As stunnel and nginx do: ``kill -HUP`` re-reads the config file (with the
 command-line flags laid over it, as at start) and
 
-* adds the maps that are new (their ports are bound first: a port in use
-  fails the reload, nothing changes);
-* removes the maps that are gone: their listener closes; connections still
-  queued for a module socket are closed, open ones run to their end;
-* changes a map whose listen address stays (remote or TLS settings): the
-  listener stays bound, new connections get the new settings, open ones keep
-  the old;
+* adds the maps that are new (their ports and socket files are bound first:
+  a port in use fails the reload, nothing changes);
+* removes the maps that are gone: their listener closes (a Unix map's
+  socket file is removed); connections still queued for a module socket
+  are closed, open ones run to their end;
+* changes a map whose listen address stays (remote, TLS settings, allow
+  list): the listener stays bound, new connections get the new settings,
+  open ones keep the old;
 * uploads the certificate files again when their content changed, and
   configures an SSL context for the new settings (``Modem.update_profiles``),
   before any new connection needs them;
@@ -35,12 +36,14 @@ import trio
 from modem.core.errors import ModemError, render
 from modem.core.profile import TlsProfile
 from modem.driver import Modem
-from proxy.config.model import Endpoint, Mapping, ProxyConfig
+from proxy.config.endpoint import Endpoint, ListenAddress
+from proxy.config.model import Mapping, ProxyConfig
 from proxy.config.settings import SETTINGS
 from proxy.config.trust import warn_unchecked_names
 from proxy.connections.registry import ConnectionState, Registry
 from proxy.errors import ProxyError
 from proxy.logging_setup import NOTICE, kv
+from proxy.ops.listeners import MapListener, listening_line
 
 log = logging.getLogger("proxy.reload")
 
@@ -54,14 +57,19 @@ ConfigSource = Callable[[], tuple[ProxyConfig, dict[Mapping, TlsProfile]]]
 (raises ``ProxyError`` when the file or a certificate is bad)."""
 
 Handler = Callable[[Mapping, trio.SocketStream], Awaitable[None]]
-MapKey = Endpoint | Mapping
+MapKey = ListenAddress | Mapping
 
 
 def map_key(mapping: Mapping) -> MapKey:
-    """What identifies a map across reloads: its listen address, or, with port 0
-    (any free port, a new one each time it is bound), the whole map."""
-    return mapping.listen if mapping.listen.port else mapping
-Bind = Callable[[Endpoint, str], Awaitable[list[trio.SocketListener]]]
+    """What identifies a map across reloads: its listen address (or socket file), or,
+    with port 0 (any free port, a new one each time it is bound), the whole map."""
+    if isinstance(mapping.listen, Endpoint) and not mapping.listen.port:
+        return mapping
+    return mapping.listen
+
+
+Bind = Callable[[Mapping], Awaitable[MapListener]]
+"""Binds a new map's listener (``proxy.ops.listeners.bind_map``)."""
 
 
 @dataclass(frozen=True)
@@ -104,7 +112,7 @@ class ListenerSet:
     ``handler`` with the map in force for its address *at accept time*, so a
     changed map takes effect without closing its listener.  ``add`` and
     ``remove`` change the set while it serves.  Closes every listener it holds
-    when its loops end.
+    (and removes a Unix map's socket file) when its loops end.
     """
 
     def __init__(self) -> None:
@@ -114,7 +122,7 @@ class ListenerSet:
         self._handler: Handler | None = None
         self._handler_nursery: trio.Nursery | None = None
 
-    async def serve(self, listeners: dict[Mapping, list[trio.SocketListener]],
+    async def serve(self, listeners: dict[Mapping, MapListener],
                     handler: Handler, handler_nursery: trio.Nursery) -> None:
         self._handler = handler
         self._handler_nursery = handler_nursery
@@ -126,11 +134,13 @@ class ListenerSet:
         finally:
             self._nursery = None
 
-    def add(self, mapping: Mapping, group: list[trio.SocketListener]) -> None:
+    def add(self, mapping: Mapping, group: MapListener) -> None:
         """Serve ``mapping`` on ``group`` (bound); closes ``group`` if serving is over."""
         if self._nursery is None:
-            for listener in group:
+            for listener in group.listeners:
                 listener.socket.close()
+            if group.socket_file is not None:
+                group.socket_file.remove()
             return
         key = map_key(mapping)
         self.mappings[key] = mapping
@@ -148,15 +158,14 @@ class ListenerSet:
         if scope is not None:
             scope.cancel()
 
-    async def _accept(self, key: MapKey, group: list[trio.SocketListener],
+    async def _accept(self, key: MapKey, group: MapListener,
                       scope: trio.CancelScope) -> None:
         try:
             with scope:
-                await trio.serve_listeners(partial(self._dispatch, key), group,
+                await trio.serve_listeners(partial(self._dispatch, key), group.listeners,
                                            handler_nursery=self._handler_nursery)
         finally:
-            for listener in group:
-                await trio.aclose_forcefully(listener)
+            await group.aclose()
 
     async def _dispatch(self, key: MapKey, stream: trio.SocketStream) -> None:
         mapping = self.mappings.get(key)
@@ -171,7 +180,7 @@ class Reloadable(Protocol):
 
     config: ProxyConfig
     profiles: dict[Mapping, TlsProfile]
-    listen_addresses: dict[Mapping, Endpoint]
+    listen_addresses: dict[Mapping, ListenAddress]
     registry: Registry
     listener_set: ListenerSet
 
@@ -187,7 +196,7 @@ class Reloadable(Protocol):
 async def reload_service(service: Reloadable, source: ConfigSource, bind: Bind) -> bool:
     """One reload of ``service`` (see the module docstring); True when applied.
 
-    ``bind`` binds a new map's port (``service.bind``).  Never raises for a
+    ``bind`` binds a new map's listener (``listeners.bind_map``).  Never raises for a
     bad config, a port in use or a module that refuses the new files: it logs
     one line and the running config stays whole.
     """
@@ -203,18 +212,17 @@ async def reload_service(service: Reloadable, source: ConfigSource, bind: Bind) 
     if plan.needs_restart:
         log.warning("reload: changed settings need a restart; keeping their running values",
                     extra=kv(settings=", ".join(plan.needs_restart)))
-    added: dict[Mapping, list[trio.SocketListener]] = {}
+    added: dict[Mapping, MapListener] = {}
     try:
         for mapping in plan.added:
-            added[mapping] = await bind(mapping.listen, f"--map {mapping}")
+            added[mapping] = await bind(mapping)
         wanted = list(dict.fromkeys(profiles[m] for m in plan.config.maps))
         for modem in modems:
             if set(wanted) != set(modem.profiles):
                 await modem.update_profiles(wanted)
     except BaseException as exc:  # cancelled too: the new listeners must not leak
         for group in added.values():
-            for listener in group:
-                await trio.aclose_forcefully(listener)
+            await group.aclose()
         if not isinstance(exc, ProxyError | ModemError):
             raise
         log.error("reload failed, keeping the running config", extra=kv(error=render(exc)))
@@ -230,7 +238,7 @@ async def reload_service(service: Reloadable, source: ConfigSource, bind: Bind) 
 
 
 def _apply(service: Reloadable, plan: ReloadPlan, profiles: dict[Mapping, TlsProfile],
-           added: dict[Mapping, list[trio.SocketListener]]) -> None:
+           added: dict[Mapping, MapListener]) -> None:
     """Swap the new maps in; nothing here can fail."""
     listeners = service.listener_set
     served = set(profiles[m] for m in plan.config.maps)
@@ -245,10 +253,9 @@ def _apply(service: Reloadable, plan: ReloadPlan, profiles: dict[Mapping, TlsPro
         service.listen_addresses[new] = address
         log.log(NOTICE, f"map changed on {address}: now -> {new.remote}")
     for mapping, group in added.items():
-        host, port = group[0].socket.getsockname()[:2]
-        service.listen_addresses[mapping] = Endpoint(host, port)
+        service.listen_addresses[mapping] = group.address
         listeners.add(mapping, group)
-        log.log(NOTICE, f"listening on {service.listen_addresses[mapping]} -> {mapping.remote}")
+        log.log(NOTICE, listening_line(mapping, group.address))
     # Queued connections of a removed map, or whose TLS settings (files
     # included) are no longer served, are closed; the others go on as accepted.
     for record in list(service.registry.connections.values()):

@@ -1,6 +1,7 @@
 """``--status``: a small read-only HTTP/1.0 status page on Trio streams.
 
-``GET /`` answers HTML, ``GET /status.json`` JSON, ``GET /metrics`` the
+``GET /`` answers HTML (``render_html``: the page that draws the JSON and
+fetches it again), ``GET /status.json`` JSON, ``GET /metrics`` the
 Prometheus text format when a ``metrics`` page is given (``HEAD`` works too);
 another path is 404, another method 405, a malformed request 400, and a
 snapshot that fails (a bug: it must not raise) 500 with the error logged.  One
@@ -14,11 +15,16 @@ The content comes from ``snapshot()``: a JSON-able dict with ``service``,
 
 from __future__ import annotations
 
+import base64
+import functools
+import hashlib
 import html
 import json
 import logging
+import re
 from collections.abc import Awaitable, Callable, Sequence
 from functools import partial
+from importlib import resources
 from typing import Any
 
 import trio
@@ -74,13 +80,16 @@ def parse_request_line(head: bytes) -> tuple[str, str]:
     return parts[0], parts[1].split("?", 1)[0]
 
 
-def response(status: int, content_type: str, body: bytes, *, head_only: bool = False) -> bytes:
+def response(status: int, content_type: str, body: bytes, *, head_only: bool = False,
+             policy: str | None = None) -> bytes:
+    """The bytes of a whole response; ``policy``: a Content-Security-Policy."""
     headers = [
         f"HTTP/1.0 {status} {_REASONS.get(status, 'Error')}",
         f"Content-Type: {content_type}",
         f"Content-Length: {len(body)}",
         "Cache-Control: no-store",
         "Connection: close",
+        *([f"Content-Security-Policy: {policy}"] if policy else []),
     ]
     if status == 405:
         headers.append("Allow: GET, HEAD")
@@ -111,7 +120,7 @@ async def answer(head: bytes, snapshot: Snapshot, metrics: MetricsPage | None = 
         body = (json.dumps(data, indent=2) + "\n").encode("utf-8")
         return response(200, "application/json", body, head_only=head_only)
     return response(200, "text/html; charset=utf-8", render_html(data).encode("utf-8"),
-                    head_only=head_only)
+                    head_only=head_only, policy=_template()[1])
 
 
 async def _answer_or_500(head: bytes, snapshot: Snapshot,
@@ -155,53 +164,84 @@ async def serve_status(listeners: Sequence[trio.SocketListener], snapshot: Snaps
 
 # -- HTML ----------------------------------------------------------------------
 
-_MODEM_COLUMNS = ["name", "device", "state", "ids_in_use", "signal_dbm", "registration",
-                  "line_busy", "failing", "opened", "retried_elsewhere", "last_error"]
+_PAGE = "status_page.html"
+"""The page (``proxy/ops/status_page.html``, shipped as package data): HTML, CSS and
+the script that draws ``/status.json`` as inline SVG and fetches it again."""
 
-def _table(rows: list[dict[str, Any]], columns: Sequence[str]) -> str:
-    if not rows:
-        return "<p>none</p>"
+_SECTIONS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("Service", "service", ()),
+    ("Module", "module", ()),
+    ("Modems", "modems", ("name", "device", "state", "ids_in_use", "signal_dbm",
+                          "registration", "line_busy", "failing", "opened",
+                          "retried_elsewhere", "last_error")),
+    ("Maps", "maps", ("listen", "remote", "tls_version", "seclevel", "sni", "name_checked",
+                      "allow", "refused")),
+    ("Connections", "connections", ("number", "listen", "remote", "peer", "client_id",
+                                    "state", "age_s", "bytes_up", "bytes_down",
+                                    "rate_up_bps", "rate_down_bps")),
+    ("Counters", "counters", ()),
+)
+"""The tables: heading, the JSON's key, the columns (none: every key of the one row).
+The server draws them first; the page's script redraws them from each fetch."""
+
+
+@functools.cache
+def _template() -> tuple[str, str]:
+    """The page, and its Content-Security-Policy: only its own script and style
+    run (by their hashes), and the only fetch allowed is to its own origin."""
+    page = resources.files(__package__).joinpath(_PAGE).read_text(encoding="utf-8")
+    script = re.search(r"<script>(.*?)</script>", page, re.DOTALL)
+    style = re.search(r"<style>(.*?)</style>", page, re.DOTALL)
+    assert script is not None and style is not None, _PAGE
+
+    def digest(text: str) -> str:
+        return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode()).digest()).decode() + "'"
+
+    policy = (f"default-src 'none'; script-src {digest(script[1])}; "
+              f"style-src {digest(style[1])}; connect-src 'self'; img-src data:; "
+              "base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+    return page, policy
+
+
+def _table(key: str, rows: list[dict[str, Any]], columns: Sequence[str]) -> str:
     esc = html.escape
-    head = "".join(f"<th>{esc(c)}</th>" for c in columns)
+    shown = list(columns) or list(rows[0] if rows else ())
+    holder = f'<div data-key="{esc(key)}" data-columns="{esc(",".join(columns))}">'
+    if not rows:
+        return f"{holder}<p>none</p></div>"
+    head = "".join(f"<th>{esc(c)}</th>" for c in shown)
     body = "".join(
-        "<tr>" + "".join(f"<td>{esc(_text(r.get(c)))}</td>" for c in columns) + "</tr>"
+        "<tr>" + "".join(f"<td>{esc(_text(r.get(c)))}</td>" for c in shown) + "</tr>"
         for r in rows)
-    return f"<table><tr>{head}</tr>{body}</table>"
+    return f"{holder}<table><tr>{head}</tr>{body}</table></div>"
 
 
 def _text(value: Any) -> str:
     if value is None:
         return "-"
+    if isinstance(value, list):
+        return ", ".join(_text(v) for v in value) or "-"
     if isinstance(value, dict):
-        return ", ".join(f"{k}: {v}" for k, v in value.items()) or "-"
+        return ", ".join(f"{k}: {_text(v)}" for k, v in value.items()) or "-"
     return str(value)
 
 
+def _rows(value: Any) -> list[dict[str, Any]]:
+    if isinstance(value, list):
+        return value
+    return [value] if value else []
+
+
 def render_html(data: dict[str, Any]) -> str:
-    """The human page: the same content as the JSON, as tables."""
-    esc = html.escape
-    service = data.get("service", {})
-    module = data.get("module", {})
-    counters = data.get("counters", {})
-    parts = [
-        "<!DOCTYPE html>",
-        "<html><head><meta charset=\"utf-8\"><meta http-equiv=\"refresh\" content=\"5\">",
-        "<title>ssl-proxy status</title>",
-        "<style>body{font-family:sans-serif}table{border-collapse:collapse}"
-        "td,th{border:1px solid #aaa;padding:2px 6px;text-align:left}</style>",
-        "</head><body>",
-        f"<h1>ssl-proxy {esc(str(service.get('version', '')))}</h1>",
-        "<h2>Service</h2>", _table([service], list(service)),
-        "<h2>Module</h2>", _table([module], list(module)),
-        "<h2>Modems</h2>", _table(data.get("modems", []), _MODEM_COLUMNS),
-        "<h2>Maps</h2>", _table(data.get("maps", []),
-                                ["listen", "remote", "tls_version", "seclevel", "sni",
-                                 "name_checked"]),
-        "<h2>Connections</h2>",
-        _table(data.get("connections", []),
-               ["number", "listen", "remote", "peer", "client_id", "state", "age_s",
-                "bytes_up", "bytes_down"]),
-        "<h2>Counters</h2>", _table([counters], list(counters)),
-        "</body></html>",
-    ]
-    return "\n".join(parts) + "\n"
+    """The human page: ``data`` as tables, and embedded for the script, which draws
+    it (per module the line's busy share each way over the last minutes, its
+    sockets in use, the queue, each connection's bytes and rate) and refreshes
+    it from ``/status.json`` without reloading."""
+    tables = "\n".join(f"<h2>{heading}</h2>{_table(key, _rows(data.get(key)), columns)}"
+                       for heading, key, columns in _SECTIONS)
+    # In a <script> element only "</" could end it early: JSON may escape "<".
+    parts = {"VERSION": html.escape(str(data.get("service", {}).get("version", ""))),
+             "TABLES": tables, "DATA": json.dumps(data).replace("<", "\\u003c")}
+    page, _ = _template()
+    # One pass: a value that happens to hold "{{DATA}}" stays as it is.
+    return re.sub(r"\{\{(VERSION|TABLES|DATA)\}\}", lambda found: parts[found[1]], page)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the interop tests drive (curl, openssl, nginx, mosquitto, redis,
-# socat, ab) and python3-venv, when missing.  It installs only what is missing
+# socat, ab, chromium for the status page) and python3-venv, when missing.  It installs only what is missing
 # and upgrades nothing: a program already on the PATH is used as it is,
 # whichever package (or build) it came from, and apt-get is told
 # --no-upgrade.  (apt-get still upgrades an installed library when a package
@@ -16,7 +16,8 @@ set -euo pipefail
 CHECKS=(curl:curl openssl:openssl nginx:nginx-light mosquitto:mosquitto
         mosquitto_pub:mosquitto-clients mosquitto_sub:mosquitto-clients
         redis-server:redis-server redis-cli:redis-tools socat:socat ab:apache2-utils
-        python3:python3 pkg:ca-certificates:ca-certificates venv:python3-venv)
+        python3:python3 pkg:ca-certificates:ca-certificates venv:python3-venv
+        chromium:chromium)
 # The daemon each package starts on install (package:service): the tests start
 # their own on other ports, and one just installed must not hold ports they use.
 SERVICES=(nginx-light:nginx mosquitto:mosquitto redis-server:redis-server)
@@ -44,7 +45,7 @@ fi
 
 if ! command -v apt-get >/dev/null; then
     echo "install.sh: missing ${missing[*]} and this is not a Debian-like system:" \
-         "install curl, openssl, nginx, mosquitto, redis, socat and ab (apache2-utils) yourself" >&2
+         "install curl, openssl, nginx, mosquitto, redis, socat, ab (apache2-utils) and chromium yourself" >&2
     exit 1
 fi
 if [[ $EUID -eq 0 ]]; then

@@ -18,7 +18,7 @@ from tests.helpers import REPO
 
 SCRIPT = REPO / "tests" / "interop" / "install.sh"
 PROGRAMS = ("curl", "openssl", "nginx", "mosquitto", "mosquitto_pub", "mosquitto_sub",
-            "redis-server", "redis-cli", "socat", "ab", "python3")
+            "redis-server", "redis-cli", "socat", "ab", "python3", "chromium")
 APT_GET = """#!/bin/sh
 echo "apt-get $*" >> "$CALLS"
 case "$*" in

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import html
 import json
+import re
 
 import pytest
 import trio
 import trio.testing
 
-from proxy.ops.status_page import MAX_HEAD, REQUEST_TIMEOUT, handle_request
+from proxy.ops.status_page import MAX_HEAD, REQUEST_TIMEOUT, handle_request, render_html
 
 SNAPSHOT = {
     "service": {"version": "0.1.0", "state": "serving"},
@@ -113,3 +115,14 @@ async def test_a_failing_snapshot_is_a_500_not_the_end_of_the_service(caplog):
     assert data.startswith(b"HTTP/1.0 500 ")
     (record,) = [r for r in caplog.records if r.getMessage() == "status snapshot failed"]
     assert record.exc_info is not None and record.exc_info[0] is KeyError
+
+
+def test_the_page_embeds_any_text_as_data_only():
+    tricky = "{{DATA}} {{TABLES}} </script><script>alert(1)</script>"
+    data = {**SNAPSHOT, "maps": [{**SNAPSHOT["maps"][0], "remote": tricky}]}
+    page = render_html(data)
+    assert page.count("<script>") == 1 and "alert(1)</script>" not in page
+    embedded = re.search(r'<script type="application/json" id="status-data">(.*?)</script>',
+                         page, re.DOTALL)
+    assert embedded is not None and json.loads(embedded[1]) == data
+    assert html.escape(tricky) in page  # the table shows it as text
