@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import tomllib
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
+import modem
 from modem.core.clock_policy import (
     CLOCK_TOLERANCE,
     RELEASE_FLOOR,
+    RELEASES,
     ClockSource,
     decide_clock,
     plausible,
 )
+from tests.helpers import REPO
 
 NOW = RELEASE_FLOOR + timedelta(days=100)
 GPS_EPOCH = datetime(1980, 1, 6, tzinfo=UTC)  # a module clock nobody set
@@ -61,3 +65,17 @@ def test_reasons_name_the_problem() -> None:
     assert "implausible" in decide_clock(OLD_HOST, GPS_EPOCH, NOW).reason
     assert "behind" in decide_clock(NOW - timedelta(days=2), NOW, None).reason
     assert "agrees" in decide_clock(NOW, NOW, None).reason
+
+
+def _version(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in text.split("."))
+
+
+def test_the_release_floor_follows_the_package_version() -> None:
+    """A version bump must date itself: the floor is the running version's day."""
+    project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    assert project["version"] == modem.__version__
+    assert modem.__version__ in RELEASES, "add the new version's date to RELEASES"
+    newest = max(RELEASES, key=_version)
+    assert newest == modem.__version__
+    assert RELEASE_FLOOR.date() == RELEASES[newest] == max(RELEASES.values())
