@@ -29,6 +29,7 @@ from trio_util import AsyncValue
 from modem.bringup.steps import BringUpError, PdpSettings, pdp_address
 from modem.core import commands
 from modem.core.at_command import Command
+from modem.core.clock_policy import ClockDecision
 from modem.core.errors import (
     CmeError,
     ModemError,
@@ -188,6 +189,20 @@ class Modem:
         return profile in self._supervisor.name_checked
 
     @property
+    def clock_decision(self) -> ClockDecision | None:
+        """What was last decided about the module clock (``modem.core.clock_policy``);
+        None before the first bring-up set it."""
+        return self._supervisor.clock
+
+    @property
+    def access_mode(self) -> AccessMode:
+        """The mode new sockets open in: ``options.access_mode``, or buffer while
+        no socket URC reaches this port (pushed data goes where URCs go)."""
+        if self._table.health.urcs == "missing":
+            return AccessMode.BUFFER
+        return self.options.access_mode
+
+    @property
     def last_error(self) -> ModemError | None:
         """Why the module was last lost, or could not be reopened or brought up
         again; kept after it is back (``None`` if it never was)."""
@@ -292,9 +307,7 @@ class Modem:
     ) -> SslSocket:
         """``AT+QSSLOPEN`` and its ``+QSSLOPEN`` URC (manual 2.1.2)."""
         channel = await self._supervisor.ready_channel(self.options.ready_timeout)
-        mode = self.options.access_mode
-        if self._table.health.urcs == "missing":
-            mode = AccessMode.BUFFER  # push data goes where the URCs go: not to us
+        mode = self.access_mode
         sock = SslSocket(channel, client_id, host, port, error_of=error_of,
                          on_close=self._socket_closed,
                          send_stall_timeout=self.options.send_stall_timeout,

@@ -104,7 +104,8 @@ class Supervisor:
         self._open_stream = open_stream
         self._options = options
         self.last_failure: ModemError | None = None
-        self._clock: ClockDecision | None = None
+        self.clock: ClockDecision | None = None
+        """The latest decision about the module clock (bring-up's, then the daily check's)."""
         self.pdp = pdp
         self.profiles = list(profiles)
         self._table = table
@@ -193,10 +194,10 @@ class Supervisor:
                         self.recoveries += 1
                     nursery.start_soon(self._keep_pdp, channel)
                     nursery.start_soon(self._table.close_unconfirmed, channel)
-                    if self._clock is not None:
+                    if self.clock is not None:
                         nursery.start_soon(partial(
-                            keep_clock, channel, options.host_clock, self._clock,
-                            options.clock_check_interval))
+                            keep_clock, channel, options.host_clock, self.clock,
+                            options.clock_check_interval, decided=self._clock_decided))
                     await channel.broken.wait()
                     failure = channel.failure or ModuleLost("channel broke")
                     self.last_failure = failure
@@ -231,7 +232,7 @@ class Supervisor:
         self.identity = await identify(channel)
         await check_sim(channel)
         registration = await wait_registered(channel, self._options.registration_timeout)
-        self._clock = await set_clock(channel, self._options.host_clock)
+        self.clock = await set_clock(channel, self._options.host_clock)
         self.address = await activate_pdp(channel, self.pdp)
         await close_stale_sockets(channel)
         self._table.release_unconfirmed()
@@ -249,6 +250,9 @@ class Supervisor:
                  len(self.contexts))
 
     # -- while serving -----------------------------------------------------------
+
+    def _clock_decided(self, decision: ClockDecision) -> None:
+        self.clock = decision
 
     async def _keep_pdp(self, channel: AtChannel) -> None:
         """After ``pdpdeact``, reactivate the context for new sockets."""

@@ -177,6 +177,15 @@ def _text(value: Any) -> str:
     return str(value)
 
 
+def _module_line(module: dict[str, Any]) -> str:
+    """The clock decision and the access mode new sockets open in, in words."""
+    clock = module.get("clock") or {}
+    text = (f"access mode: {module.get('access_mode', '-')}; module clock: "
+            f"{clock.get('source', 'not decided yet')}"
+            + (f" ({clock['reason']})" if clock.get("reason") else ""))
+    return f"<p>{html.escape(text)}</p>"
+
+
 def render_html(data: dict[str, Any]) -> str:
     """The human page: the same content as the JSON, as tables."""
     esc = html.escape
@@ -192,7 +201,7 @@ def render_html(data: dict[str, Any]) -> str:
         "</head><body>",
         f"<h1>ssl-proxy {esc(str(service.get('version', '')))}</h1>",
         "<h2>Service</h2>", _table([service], list(service)),
-        "<h2>Module</h2>", _table([module], list(module)),
+        "<h2>Module</h2>", _module_line(module), _table([module], list(module)),
         "<h2>Modems</h2>", _table(data.get("modems", []), _MODEM_COLUMNS),
         "<h2>Maps</h2>", _table(data.get("maps", []),
                                 ["listen", "remote", "tls_version", "seclevel", "sni",

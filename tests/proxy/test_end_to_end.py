@@ -184,6 +184,14 @@ async def test_status_page(emulator, echo_server, ca_file, nursery):
     assert data["module"]["state"] == "ready"
     assert isinstance(data["module"]["signal_dbm"], int)
     assert data["module"]["address"]
+    assert data["module"]["access_mode"] == "push"
+    # The emulated module clock starts in 1980; the host's is plausible, so it was set.
+    clock = data["module"]["clock"]
+    assert (clock["source"], clock["trusted"], clock["reason"]) == (
+        "host", True, "host clock plausible")
+    assert clock["set_to"] is not None
+    status, page = await http_get(service.status_address, "/")
+    assert b"access mode: push; module clock: host (host clock plausible)" in page
     (conn,) = data["connections"]
     assert conn["state"] == OPEN and conn["client_id"] == 0
     assert conn["bytes_up"] == conn["bytes_down"] == 5000
