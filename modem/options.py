@@ -12,8 +12,10 @@ import time
 from dataclasses import dataclass
 
 from modem.bringup.clock_sync import CLOCK_CHECK_INTERVAL, HostClock
+from modem.bringup.sim import SIM_READY_WITHIN
 from modem.core import commands
 from modem.core.push_flow import DEFAULT_PUSH_LIMIT, AccessMode, PushInbox
+from modem.core.sim_pin import SimPin
 from modem.core.urc_watch import UrcPolling
 from modem.sockets.ssl_socket import SEND_STALL_TIMEOUT
 
@@ -53,6 +55,11 @@ class ModemOptions:
     """Seconds between two checks of the module clock against ``host_clock``."""
     access_mode: AccessMode = AccessMode.BUFFER
     """The mode sockets open in (manual 1.3)."""
+    sim_pin: SimPin | None = None
+    """The SIM's PIN, entered once per power-up while no failed try is counted
+    (``modem.core.sim_pin``); None: a SIM that wants one stops the bring-up."""
+    sim_ready_timeout: float = SIM_READY_WITHIN
+    """Seconds the SIM may take to answer ``AT+CPIN?`` after power-up or its PIN."""
     push_limit: int = DEFAULT_PUSH_LIMIT
     """Push mode: bytes pushed and not yet read after which a socket switches to
     buffer mode until its reader catches up (``modem.core.push_flow``: the

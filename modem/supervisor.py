@@ -25,11 +25,11 @@ from trio_util import AsyncValue
 
 from modem.bringup.clock_sync import keep_clock
 from modem.bringup.contexts import apply_profiles
+from modem.bringup.sim import check_sim
 from modem.bringup.steps import (
     BringUpError,
     PdpSettings,
     activate_pdp,
-    check_sim,
     close_stale_sockets,
     configure_contexts,
     configure_host_checks,
@@ -230,7 +230,7 @@ class Supervisor:
         await configure_line(channel)
         await route_urcs(channel, self._options.urc_port)
         self.identity = await identify(channel)
-        await check_sim(channel)
+        await check_sim(channel, self._options.sim_pin, self._options.sim_ready_timeout)
         registration = await wait_registered(channel, self._options.registration_timeout)
         self.clock = await set_clock(channel, self._options.host_clock)
         self.address = await activate_pdp(channel, self.pdp)

@@ -335,6 +335,7 @@ class ProxyService:
                 trace_at=config.trace_at, trace_payload=config.trace_payload,
                 urc_port=self._urc_port(device, spec.urc_port, emulator),
                 line_baud=self._line_baud(spec), access_mode=AccessMode(config.access_mode),
+                sim_pin=config.sim_pin,
             ), **self._modem_options)
             modem = Modem(open_stream, pdp, profiles, modem_options)
             # stop_now aborts it, also during its first bring-up.

@@ -44,6 +44,12 @@ def _command_name(text: str) -> str:
     return "+" + name
 
 
+def _pin(text: str) -> str:
+    if not (text.isdigit() and 4 <= len(text) <= 8):
+        raise argparse.ArgumentTypeError("want a PIN of 4 to 8 digits")
+    return text
+
+
 def _setting_name(text: str) -> str:
     if not re.fullmatch(r"[a-z][a-z0-9_]*", text):
         raise argparse.ArgumentTypeError(f"want a lower-case setting name like checkhost, "
@@ -114,7 +120,15 @@ def build_parser() -> argparse.ArgumentParser:
                         "SETTING (e.g. checkhost), and with it on an open fails (566) "
                         "unless the certificate names the host")
     p.add_argument("--sim", choices=SIM_STATES, default="ready",
-                   help="absent: play a module without a SIM (AT+CPIN? answers +CME ERROR: 10)")
+                   help="absent: play a module without a SIM (AT+CPIN? answers +CME ERROR: 10); "
+                        "puk: a SIM locked behind its PUK")
+    p.add_argument("--sim-pin", type=_pin, metavar="PIN",
+                   help="the SIM wants this PIN after every power-up (AT+CPIN: SIM PIN)")
+    p.add_argument("--sim-pin-tries", type=int, choices=range(4), default=3, metavar="N",
+                   help="PIN tries left at start (AT+QPINC; 0 is the PUK lock; default 3)")
+    p.add_argument("--sim-ready-delay", type=float, default=0.0, metavar="S",
+                   help="seconds after power-up the SIM is busy (AT+CPIN? answers "
+                        "+CME ERROR: 14)")
     p.add_argument("--registration", type=int, choices=range(6), default=1, metavar="STAT",
                    help="the registration stat reported: 1 home (default), 5 roaming, "
                         "2 searching, 3 denied, 0 not searching")
@@ -171,6 +185,9 @@ def main(argv: list[str] | None = None) -> int:
         ctzu=args.ctzu,
         hostname_check=args.hostname_check,
         sim=args.sim,
+        sim_pin=args.sim_pin,
+        sim_pin_tries=args.sim_pin_tries,
+        sim_ready_delay=args.sim_ready_delay,
         registration=args.registration,
     )
     trio.run(serve, config, args.link, args.trace)

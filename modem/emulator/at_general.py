@@ -56,12 +56,17 @@ async def cmee(module: Module, req: Request) -> bytes:
     return OK
 
 
-SIM_NOT_INSERTED = 10  # 27.007 9.2.1 (+CME ERROR: 10)
+SIM_NOT_INSERTED = 10  # 27.007 9.2.1 (+CME ERROR: <n>)
+SIM_BUSY = 14
+INCORRECT_PASSWORD = 16
+OPERATION_NOT_ALLOWED = 3
 
 
-@COMMANDS.command("+CPIN", forms={READ})
+@COMMANDS.command("+CPIN", forms={READ, WRITE})
 async def cpin(module: Module, req: Request) -> bytes:
-    """``+CPIN: READY``; without a SIM ``+CME ERROR: 10`` in the ``AT+CMEE`` form.
+    """``+CPIN: READY`` / ``SIM PIN`` / ``SIM PUK`` (``module.sim``); without a SIM
+    ``+CME ERROR: 10``, while it is busy after power-up ``+CME ERROR: 14``.
+    ``AT+CPIN="<pin>"`` unlocks it or costs a try (``+CME ERROR: 16``).
 
     Public logs: a module without a SIM answers ``+CME ERROR: 10`` with
     CMEE=1 (community.sixfab.com/t/me910c1-ww-not-detecting-sim-card/2805)
@@ -69,22 +74,51 @@ async def cpin(module: Module, req: Request) -> bytes:
     LilyGo-T-Call-SIM800/issues/33); an EC25 whose SIM fails answers the
     numeric ``+CME ERROR: 13`` (forums.quectel.com/t/ec25-cme-error-13-
     interpretation/4797).  No EC2x log of an absent SIM was found: 10 is
-    27.007's code, the tolerant guess.
+    27.007's code, the tolerant guess.  A right PIN is followed by the URC
+    ``+CPIN: READY`` (the boot URCs' form); a PUK is not emulated.
     """
-    if module.config.sim == "absent":
+    sim = module.sim
+    if sim.absent:
         return cme_error(module.cmee, SIM_NOT_INSERTED)
-    return info("+CPIN: READY")
+    if sim.busy:
+        return cme_error(module.cmee, SIM_BUSY)
+    if req.form is READ:
+        return info(f"+CPIN: {sim.state}")
+    if sim.state != "SIM PIN" or len(req.fields) != 1:
+        return cme_error(module.cmee, OPERATION_NOT_ALLOWED)
+    if not sim.enter(str_field(req.fields, 0)):
+        return cme_error(module.cmee, INCORRECT_PASSWORD)
+    module.line.post_urc(b"\r\n+CPIN: READY\r\n")
+    return OK
+
+
+@COMMANDS.command("+QPINC", test='+QPINC: ("SC","P2")', forms={READ, WRITE})
+async def qpinc(module: Module, req: Request) -> bytes:
+    """``AT+QPINC="SC"``: ``+QPINC: "SC",<pin tries>,<puk tries>`` (the read
+    form lists ``"P2"`` too, with the counters of a fresh SIM)."""
+    sim = module.sim
+    if sim.absent:
+        return cme_error(module.cmee, SIM_NOT_INSERTED)
+    sc = f'+QPINC: "SC",{sim.pin_tries},{sim.puk_tries}'
+    if req.form is READ:
+        return info(sc, '+QPINC: "P2",3,10')
+    facility = str_field(req.fields, 0).upper()
+    if facility == "P2":
+        return info('+QPINC: "P2",3,10')
+    if facility != "SC":
+        raise ParamError("facility")
+    return info(sc)
 
 
 def _registration(name: str) -> None:
     """``+CREG`` / ``+CGREG`` / ``+CEREG``: the configured stat (default 1,
-    registered; 0 without a SIM), or searching (2) while ``Fault.deregister``
+    registered; 0 without a SIM or while it is locked), or searching (2) while ``Fault.deregister``
     lasts; URC mode kept."""
 
     async def handler(module: Module, req: Request) -> bytes:
         urc_mode = module.registration_urc
         if req.form is READ:
-            if module.config.sim == "absent":
+            if module.sim.state != "READY" or module.sim.absent:
                 stat = 0
             elif trio.current_time() < module.unregistered_until:
                 stat = 2

@@ -14,7 +14,7 @@ GPS_EPOCH = dt.datetime(1980, 1, 6, tzinfo=dt.UTC)
 RECV_URC_REARM = ("drain", "empty")
 
 #: The SIM the module plays (``EmulatorConfig.sim``).
-SIM_STATES = ("ready", "absent")
+SIM_STATES = ("ready", "absent", "puk")
 
 
 @dataclass(frozen=True)
@@ -57,6 +57,10 @@ class EmulatorConfig:
     ``sim``: ``"absent"`` plays a module without a SIM: ``AT+CPIN?`` answers
     ``+CME ERROR: 10`` (27.007 "SIM not inserted"; seen from modules in
     public logs), no SIM URCs at boot, registration stat 0.
+    ``"puk"`` a SIM locked behind its PUK.  ``sim_pin``: the PIN the SIM wants
+    after every power-up (None: no PIN lock); ``sim_pin_tries``: its PIN tries
+    left at start (0-3; 0 is the PUK lock); ``sim_ready_delay``: seconds after
+    power-up during which the SIM is busy (``+CME ERROR: 14``); see ``sim``.
     ``registration``: the stat ``AT+CREG?``/``AT+CGREG?``/``AT+CEREG?``
     report (1 home, 5 roaming, 2 searching, 3 denied, 0 not searching).
     """
@@ -83,12 +87,20 @@ class EmulatorConfig:
     recv_urc_rearm: str = "drain"
     hostname_check: str | None = None
     sim: str = "ready"
+    sim_pin: str | None = None
+    sim_pin_tries: int = 3
+    sim_ready_delay: float = 0.0
     registration: int = 1
 
     def __post_init__(self) -> None:
         check_port_name(self.port_name)
         if self.sim not in SIM_STATES:
             raise ValueError(f"sim must be one of {', '.join(SIM_STATES)}, not {self.sim!r}")
+        if self.sim_pin_tries not in range(4):
+            raise ValueError(f"sim_pin_tries must be 0-3, not {self.sim_pin_tries}")
+        pin = self.sim_pin
+        if pin is not None and not (pin.isdigit() and 4 <= len(pin) <= 8):
+            raise ValueError("sim_pin must be 4 to 8 digits")
         if self.registration not in range(6):
             raise ValueError(f"registration must be a stat 0-5, not {self.registration}")
         if self.recv_urc_rearm not in RECV_URC_REARM:

@@ -13,6 +13,7 @@ from typing import Any
 
 from modem.core.limits import SSL_CONTEXTS
 from modem.core.push_flow import AccessMode
+from modem.core.sim_pin import SimPin
 from proxy.config.endpoint import LOCALHOST, Endpoint, is_ip
 from proxy.config.schema import Place
 from proxy.config.settings import APN_AUTH, MAX_CLIENT_IDS, SETTINGS, UrcPortChoice
@@ -103,6 +104,8 @@ class ProxyConfig:
     baud: int = _top("baud")
     rtscts: bool = _top("rtscts")
     urc_port: UrcPortChoice = _top("urc-port")
+    sim_pin_file: Path | None = _top("sim-pin-file")
+    sim_pin: SimPin | None = None  # from sim_pin_file or the environment (sim_pin.py)
     apn: str | None = _top("apn")
     apn_user: str = _top("apn-user")
     apn_password: str = field(default=_top("apn-password"), repr=False)

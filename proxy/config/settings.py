@@ -18,6 +18,7 @@ import enum
 from modem.core.commands import DEFAULT_LINE_BAUD, UrcPort
 from modem.core.limits import ALL_CIPHER_SUITES, CLIENT_IDS
 from modem.core.push_flow import AccessMode
+from modem.core.sim_pin import ENV_VAR as SIM_PIN_ENV
 from proxy.config.kinds import (
     Address,
     Apn,
@@ -87,6 +88,10 @@ SETTINGS = SettingsTable((
             "how the module hands over received data: buffer (read with AT+QSSLRECV) or "
             "push (sent unasked; a socket whose client lags switches to buffer until it "
             "catches up)", AccessMode.PUSH, metavar="MODE"),
+    Setting("sim-pin-file", InputFile(), Group.MODULE,
+            f"a file holding the SIM's PIN (4-8 digits; or set {SIM_PIN_ENV}): entered once "
+            "per power-up, and only while no wrong PIN is counted", places=_DOCTOR,
+            default_text="none: a SIM that wants its PIN stops the start"),
     Setting("modem", Structured("proxy.config.modems.build_modem_specs", (list,),
                                 "`[[modem]]` tables", tables=True),
             Group.MODULE, "one table per module (several modules behind one proxy)",

@@ -3,7 +3,8 @@
 In order: the serial port opens; the module answers ``AT`` (then ``ATE0``,
 ``AT+CMEE=1``); identity and firmware (``ATI``, ``AT+QGMR`` or ``AT+GMR``);
 URC routing (``AT+QURCCFG="urcport"``, set as the proxy would); the SIM
-(``AT+CPIN?``); registration (``AT+CEREG?``/``AT+CREG?``, polled up to
+(``AT+CPIN?``, its PIN entered under the proxy's rule, ``AT+QPINC``'s tries
+left); registration (``AT+CEREG?``/``AT+CREG?``, polled up to
 ``--wait`` s) and signal (``AT+CSQ``); the module clock against the network's
 time (``AT+CCLK?``, ``AT+QLTS=1``) and the host's; the PDP context and its
 address (``AT+QIACT?``, activated as the proxy would); the files on UFS
@@ -32,11 +33,11 @@ from typing import Any
 
 import trio
 
+from modem.bringup.sim import check_sim, pin_counters
 from modem.bringup.steps import (
     BringUpError,
     PdpSettings,
     activate_pdp,
-    check_sim,
     configure_line,
     identify,
     route_urcs,
@@ -47,6 +48,7 @@ from modem.core.at_command import Command
 from modem.core.clock_policy import decide_clock
 from modem.core.errors import DeviceError, ModemError
 from modem.core.profile import TlsProfile
+from modem.core.sim_pin import PIN_TRIES, SimPin
 from modem.driver import Modem
 from modem.link.channel import AtChannel
 from modem.link.console import console_command
@@ -72,6 +74,7 @@ class DoctorOptions:
     rtscts: bool = False
     urc_port: str = "auto"
     pdp: PdpSettings = field(default_factory=PdpSettings)
+    sim_pin: SimPin | None = None  # its repr hides the PIN
     host: Endpoint | None = None
     cacert: Path | None = None
     emulate: bool = False
@@ -194,11 +197,17 @@ class Doctor:
                            f"(this port is {self.urc_port or 'unknown'})")
 
     async def _sim(self, channel: AtChannel) -> CheckResult:
+        """The SIM as bring-up finds it: its PIN entered under the same rule
+        (only while no wrong PIN is counted), and the tries left."""
         try:
-            await check_sim(channel)
+            entered = await check_sim(channel, self.options.sim_pin)
         except BringUpError as exc:
             return failed("sim", exc)
-        return CheckResult("sim", Outcome.PASS, "SIM ready (AT+CPIN?: READY)")
+        counters = await pin_counters(channel)
+        left = ("" if counters is None else
+                f"; PIN tries left {counters.pin} of {PIN_TRIES}, PUK tries {counters.puk}")
+        how = "unlocked with its PIN" if entered else "ready"
+        return CheckResult("sim", Outcome.PASS, f"SIM {how} (AT+CPIN?: READY{left})")
 
     async def _network(self, channel: AtChannel) -> CheckResult:
         try:
@@ -332,6 +341,7 @@ async def _modem(opener: PortOpener, options: DoctorOptions, urc_port: str | Non
             urc_port=urc_port,
             registration_timeout=options.wait,
             line_baud=options.baud,
+            sim_pin=options.sim_pin,
         ),
     ) as modem:
         yield modem
