@@ -7,10 +7,13 @@ fails every socket with that reason and starts the next life, reopening
 the device when it returns (backing off while it is missing, and slower
 while the module answers but cannot be brought up).
 
-While a life serves, two helpers run in its nursery: the *PDP keeper*
+While a life serves, helpers run in its nursery: the *PDP keeper*
 reactivates the PDP context (``AT+QIACT``, manual 3.1.2) after
-``+QIURC: "pdpdeact"`` (the context's sockets have failed by then), and the
-socket table retries the closes the module did not confirm.
+``+QIURC: "pdpdeact"`` (the context's sockets have failed by then), the
+socket table retries the closes the module did not confirm, and the health
+probe (``modem.link.health``) says when the module falls silent.  Either
+holds new sockets (``Hold``): the state is RECOVERING until it lets go, so
+opens fail at once with ``ModuleNotReady`` meanwhile.
 """
 
 from __future__ import annotations
@@ -53,9 +56,11 @@ from modem.core.errors import (
     render,
 )
 from modem.core.line_counts import LineCounts
+from modem.core.line_health import LineVerdict
 from modem.core.module_state import ModuleState
 from modem.core.profile import TlsProfile
 from modem.link.channel import AtChannel, RdyMeans
+from modem.link.health import watch_line
 from modem.options import ModemOptions
 from modem.sockets.socket_table import SocketTable
 
@@ -69,6 +74,15 @@ PDP_BACKOFF_MAX = 30.0
 BRING_UP_TRIES = 3
 RESTART_COMMAND_BOUND = 20.0  # seconds AT+CFUN=1,1 may take to answer
 RESTART_RDY_BOUND = 60.0  # seconds the module may take to print RDY after it
+
+
+class Hold(enum.Enum):
+    """Why a serving life takes no new sockets for now (``state`` RECOVERING)."""
+
+    PDP = "pdp"
+    """The PDP context dropped; the keeper reactivates it."""
+    SILENT = "silent"
+    """The module answers nothing (``modem.link.health``)."""
 
 
 class LifeEnd(enum.Enum):
@@ -123,6 +137,7 @@ class Supervisor:
         self._life_channel: AtChannel | None = None  # also while it is brought up
         self._nursery: trio.Nursery | None = None  # the serving life's tasks
         self._pdp_lost = trio.Event()
+        self._holds: set[Hold] = set()
 
     # -- lives -----------------------------------------------------------------
 
@@ -187,12 +202,15 @@ class Supervisor:
                     end = LifeEnd.SERVED
                     self.channel = channel
                     self._nursery = nursery
+                    self._holds.clear()
                     self.state.value = ModuleState.READY
                     if task_status is not None:
                         task_status.started()
                     else:
                         self.recoveries += 1
                     nursery.start_soon(self._keep_pdp, channel)
+                    nursery.start_soon(partial(watch_line, channel, options.line_baud,
+                                               options.line_health, self._line_verdict))
                     nursery.start_soon(self._table.close_unconfirmed, channel)
                     if self.clock is not None:
                         nursery.start_soon(partial(
@@ -259,7 +277,7 @@ class Supervisor:
         while True:
             await self._pdp_lost.wait()
             self._pdp_lost = trio.Event()
-            self.state.value = ModuleState.RECOVERING
+            self._hold(Hold.PDP)
             backoff = 1.0
             while True:
                 try:
@@ -275,7 +293,28 @@ class Supervisor:
                     backoff = min(backoff * 2, PDP_BACKOFF_MAX)
             log.info("PDP context reactivated address=%s", self.address)
             self.pdp_reactivations += 1
+            self._release(Hold.PDP)
+
+    def _hold(self, hold: Hold) -> None:
+        self._holds.add(hold)
+        if self.state.value is ModuleState.READY:
+            self.state.value = ModuleState.RECOVERING
+
+    def _release(self, hold: Hold) -> None:
+        """Take new sockets again once nothing else holds them (in a serving life)."""
+        self._holds.discard(hold)
+        channel = self.channel
+        if (not self._holds and self.state.value is ModuleState.RECOVERING
+                and channel is not None and channel.failure is None):
             self.state.value = ModuleState.READY
+
+    def _line_verdict(self, verdict: LineVerdict, failure: ModemError | None) -> None:
+        """The health probe's word (``modem.link.health``)."""
+        if verdict is LineVerdict.SILENT:
+            self.last_failure = failure
+            self._hold(Hold.SILENT)
+        else:
+            self._release(Hold.SILENT)
 
     def _on_urc(self, urc: ev.Urc) -> None:
         if self._table.route(urc):

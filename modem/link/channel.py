@@ -157,6 +157,8 @@ class AtChannel:
         self._lock = trio.Lock()  # FIFO-fair: waiters take turns
         self._pending: _Pending | None = None
         self._in_flight: trio.CancelScope | None = None  # the command's time on the line
+        self._waiting: tuple[Command, float] | None = None  # on the line since (trio time)
+        self._cut_short: str | None = None  # why the wait of the command on the line ended
         self._ahead: Ahead | None = None
         self._line = LineState.IN_STEP
         self.failure: ModemError | None = None
@@ -185,6 +187,29 @@ class AtChannel:
     def _check(self) -> None:
         if self.failure is not None:
             raise self.failure
+
+    # -- health (modem.link.health) --------------------------------------------
+
+    @property
+    def waiting(self) -> tuple[Command, float] | None:
+        """The command on the line waiting for its answer, and since when (trio
+        time); a command sent ahead counts from when it went out."""
+        if self._waiting is not None:
+            return self._waiting
+        ahead = self._ahead
+        if ahead is not None and not ahead._pending.done.is_set():
+            return ahead.command, ahead.deadline - min(ahead.command.timeout, self._timeout_cap)
+        return None
+
+    def cut_short(self, reason: str) -> bool:
+        """End the wait of the command on the line now, as its timeout would
+        (it raises ``ModuleTimeout`` with ``reason``; the next command
+        resynchronises the line).  False when none waits."""
+        if self._in_flight is None or self._waiting is None:
+            return False
+        self._cut_short = reason
+        self._in_flight.cancel()
+        return True
 
     # -- reader -------------------------------------------------------------
 
@@ -374,6 +399,7 @@ class AtChannel:
                 trace_log.debug("> %s", redact(command.loggable))
             timeout = min(command.timeout, self._timeout_cap)
             timed_out = True
+            self._waiting = (command, trio.current_time())
             with trio.move_on_after(timeout) as self._in_flight:
                 await self._send(data)
                 if payload is not None:
@@ -393,7 +419,8 @@ class AtChannel:
             if timed_out:
                 self._conn.abort_command()
                 self._line = LineState.NEEDS_RESYNC
-                raise ModuleTimeout(f"{command.loggable}: no answer within {timeout:g} s")
+                why = self._cut_short or f"no answer within {timeout:g} s"
+                raise ModuleTimeout(f"{command.loggable}: {why}")
             self.commands_run += 1
             if pending.violation is not None:
                 self._line = LineState.NEEDS_RESYNC
@@ -404,6 +431,8 @@ class AtChannel:
         finally:
             self._pending = None
             self._in_flight = None
+            self._waiting = None
+            self._cut_short = None
 
     async def _send(self, data: bytes) -> None:
         try:
