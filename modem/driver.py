@@ -243,8 +243,9 @@ class Modem:
 
     @property
     def line_baud(self) -> int | None:
-        """The serial line's rate as given to ``open`` (None: unknown)."""
-        return self.options.line_baud
+        """The serial line's rate: the one found (``line_speed_auto``), else as given
+        to ``open`` (None: unknown)."""
+        return self._supervisor.line_baud
 
     async def answers(self, within: float) -> bool:
         """Whether the module answers ``AT`` with ``OK`` within ``within`` s now

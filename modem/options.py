@@ -18,6 +18,7 @@ from modem.core.line_health import HealthTimes
 from modem.core.push_flow import DEFAULT_PUSH_LIMIT, AccessMode, PushInbox
 from modem.core.sim_pin import SimPin
 from modem.core.urc_watch import UrcPolling
+from modem.link.line_speed import COMMON_SPEEDS
 from modem.sockets.ssl_socket import SEND_STALL_TIMEOUT
 
 __all__ = ["ModemOptions"]
@@ -49,6 +50,13 @@ class ModemOptions:
     """How lost URCs are made up for (``modem.core.urc_watch``); None: its defaults."""
     line_baud: int | None = None
     """The serial line's rate, which sizes the certificate uploads' wait (None: unknown)."""
+    sync_attempts: int = 30
+    """``AT`` tries (0.3 s each) before bring-up says the module does not answer."""
+    line_speed_auto: bool = False
+    """When the module does not answer at the stream's speed, use the one of
+    ``line_speeds`` it answers at (``modem.link.line_speed``); else say which."""
+    line_speeds: tuple[int, ...] = COMMON_SPEEDS
+    """The speeds tried when the module does not answer ``AT``."""
     host_clock: HostClock = time.time
     """The host time (seconds since the epoch) the module clock may be set from
     (``modem.core.clock_policy``)."""

@@ -59,8 +59,9 @@ from modem.core.line_counts import LineCounts
 from modem.core.line_health import LineVerdict
 from modem.core.module_state import ModuleState
 from modem.core.profile import TlsProfile
-from modem.link.channel import AtChannel, RdyMeans
+from modem.link.channel import AtChannel, NoAnswer, RdyMeans
 from modem.link.health import watch_line
+from modem.link.line_speed import LineSpeedMismatch, adjustable, find_speed
 from modem.options import ModemOptions
 from modem.sockets.socket_table import SocketTable
 
@@ -119,6 +120,8 @@ class Supervisor:
         self._options = options
         self.last_failure: ModemError | None = None
         self.clock: ClockDecision | None = None
+        self.line_speed: int | None = None
+        """The speed the module was found to answer at (``line_speed_auto``)."""
         """The latest decision about the module clock (bring-up's, then the daily check's)."""
         self.pdp = pdp
         self.profiles = list(profiles)
@@ -179,8 +182,31 @@ class Supervisor:
     ) -> tuple[ModemError, LifeEnd]:
         """One life of the module: bring-up, serve; why it ended, and how.
 
-        With ``task_status`` (the first life) a failed bring-up raises.
+        With ``task_status`` (the first life) a failed bring-up raises.  When
+        the module does not answer ``AT``, other line speeds are tried
+        (``modem.link.line_speed``): with ``line_speed_auto`` the one it
+        answers at is used from then on, else the failure names it.
         """
+        try:
+            await self._match_speed(stream)
+            failure, end = await self._on_line(stream, task_status)
+            if isinstance(failure, NoAnswer):
+                other = await self._other_speed(stream, failure)
+                if other is None:
+                    failure, end = await self._on_line(stream, task_status)
+                else:
+                    failure = other
+        finally:
+            with trio.CancelScope(shield=True):
+                await stream.aclose()
+        if end is LifeEnd.NOT_BROUGHT_UP and task_status is not None:
+            raise failure
+        return failure, end
+
+    async def _on_line(
+        self, stream: trio.abc.Stream, task_status: trio.TaskStatus[None] | None,
+    ) -> tuple[ModemError, LifeEnd]:
+        """A channel on ``stream``: bring-up, serve until it breaks; why, and how it ended."""
         options = self._options
         channel = AtChannel(stream, self._on_urc, trace=options.trace_at,
                             command_timeout_cap=options.command_timeout_cap,
@@ -190,51 +216,77 @@ class Supervisor:
         self._life_channel = channel
         failure: ModemError
         end = LifeEnd.NOT_BROUGHT_UP
-        try:
-            async with trio.open_nursery() as nursery:
-                nursery.start_soon(channel.read_loop)
-                try:
-                    await self._bring_up(channel)
-                except ModemError as exc:
-                    failure = channel.failure or exc
-                    channel.fail(failure)
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(channel.read_loop)
+            try:
+                await self._bring_up(channel)
+            except ModemError as exc:
+                failure = channel.failure or exc
+                channel.fail(failure)
+            else:
+                end = LifeEnd.SERVED
+                self.channel = channel
+                self._nursery = nursery
+                self._holds.clear()
+                self.state.value = ModuleState.READY
+                if task_status is not None:
+                    task_status.started()
                 else:
-                    end = LifeEnd.SERVED
-                    self.channel = channel
-                    self._nursery = nursery
-                    self._holds.clear()
-                    self.state.value = ModuleState.READY
-                    if task_status is not None:
-                        task_status.started()
-                    else:
-                        self.recoveries += 1
-                    nursery.start_soon(self._keep_pdp, channel)
-                    nursery.start_soon(partial(watch_line, channel, options.line_baud,
-                                               options.line_health, self._line_verdict))
-                    nursery.start_soon(self._table.close_unconfirmed, channel)
-                    if self.clock is not None:
-                        nursery.start_soon(partial(
-                            keep_clock, channel, options.host_clock, self.clock,
-                            options.clock_check_interval, decided=self._clock_decided))
-                    await channel.broken.wait()
-                    failure = channel.failure or ModuleLost("channel broke")
-                    self.last_failure = failure
-                    self.state.value = ModuleState.RECOVERING
-                    self.channel = None
-                nursery.cancel_scope.cancel()
-        finally:
-            with trio.CancelScope(shield=True):
-                await stream.aclose()
-        if end is LifeEnd.NOT_BROUGHT_UP and task_status is not None:
-            raise failure
+                    self.recoveries += 1
+                self._start_helpers(nursery, channel)
+                await channel.broken.wait()
+                failure = channel.failure or ModuleLost("channel broke")
+                self.last_failure = failure
+                self.state.value = ModuleState.RECOVERING
+                self.channel = None
+            nursery.cancel_scope.cancel()
         return failure, end
+
+    def _start_helpers(self, nursery: trio.Nursery, channel: AtChannel) -> None:
+        """The serving life's helpers (see the module docstring)."""
+        options = self._options
+        nursery.start_soon(self._keep_pdp, channel)
+        nursery.start_soon(partial(watch_line, channel, self.line_baud,
+                                   options.line_health, self._line_verdict))
+        nursery.start_soon(self._table.close_unconfirmed, channel)
+        if self.clock is not None:
+            nursery.start_soon(partial(
+                keep_clock, channel, options.host_clock, self.clock,
+                options.clock_check_interval, decided=self._clock_decided))
+
+    @property
+    def line_baud(self) -> int | None:
+        """The line's speed: the one found (``line_speed_auto``), else the option."""
+        return self.line_speed or self._options.line_baud
+
+    async def _match_speed(self, stream: trio.abc.Stream) -> None:
+        """Set a new stream to the speed found earlier (``line_speed_auto``)."""
+        line = adjustable(stream)
+        if line is not None and self.line_speed is not None and line.speed != self.line_speed:
+            await line.set_speed(self.line_speed)
+
+    async def _other_speed(self, stream: trio.abc.Stream, failure: NoAnswer) -> ModemError | None:
+        """After no answer to ``AT``: None when the module answers at another speed
+        and ``line_speed_auto`` adopted it; else the failure to report."""
+        line = adjustable(stream)
+        if line is None:
+            return failure
+        tried = line.speed
+        found = await find_speed(stream, tried, self._options.line_speeds)
+        if found is None:
+            return NoAnswer(f"{failure} (nor at {_speeds(self._options.line_speeds, tried)})")
+        if self._options.line_speed_auto:
+            log.warning("module answers at %d baud, not %d: using %d", found, tried, found)
+            self.line_speed = found
+            return None
+        return LineSpeedMismatch(tried, found)
 
     async def _bring_up(self, channel: AtChannel) -> None:
         """Bring the module up; start over when it restarts (RDY) meanwhile."""
         for _ in range(BRING_UP_TRIES):
             # A module opened right after power-up prints RDY while we sync:
             # count restarts from the first OK on.
-            await channel.sync()
+            await channel.sync(self._options.sync_attempts)
             restarts = channel.restarts_seen
             await self._bring_up_once(channel)
             if channel.restarts_seen == restarts:
@@ -257,7 +309,7 @@ class Supervisor:
         contents: list[bytes] = []
         for profile in self.profiles:
             contents.extend(c for c in profile.files().values() if c not in contents)
-        files = await upload_files(channel, contents, self._options.line_baud)
+        files = await upload_files(channel, contents, self.line_baud)
         self.contexts = await configure_contexts(channel, self.profiles, files)
         self.ssl_settings = await read_ssl_settings(channel)
         self.name_checked = await configure_host_checks(channel, self.contexts,
@@ -360,7 +412,7 @@ class Supervisor:
         channel = self.channel
         if channel is not None and self.state.value is ModuleState.READY:
             self.contexts = await apply_profiles(channel, self.contexts, profiles,
-                                                 self._options.line_baud)
+                                                 self.line_baud)
             # A context keeps what an earlier run set: the new ones get theirs too.
             self.name_checked = await configure_host_checks(channel, self.contexts,
                                                             self.ssl_settings)
@@ -402,3 +454,7 @@ class Supervisor:
                 channel.fail(ModuleLost("module did not answer while shutting down"))
 
         await self._table.close_all(bound, give_up)
+
+
+def _speeds(speeds: Sequence[int], tried: int) -> str:
+    return ", ".join(str(baud) for baud in speeds if baud != tried)

@@ -33,6 +33,7 @@ from typing import Any
 import trio
 
 from modem import __version__
+from modem.core.commands import DEFAULT_LINE_BAUD
 from modem.core.profile import TlsProfile
 from modem.driver import AccessMode, Modem, PdpSettings
 from modem.options import ModemOptions
@@ -325,7 +326,7 @@ class ProxyService:
             else:
                 raise ValueError("ProxyService needs a device path unless emulating")
             open_stream: Callable[[], Any] = meter.wrap(PortOpener(
-                device, baudrate=spec.baud, rtscts=config.rtscts,
+                device, baudrate=spec.baud or DEFAULT_LINE_BAUD, rtscts=config.rtscts,
                 discover=None if config.emulate else self.rediscover_by_modem.get(spec.name)))
             pdp = PdpSettings(context_id=config.pdp_context, apn=spec.apn,
                               username=config.apn_user, password=config.apn_password,
@@ -335,7 +336,7 @@ class ProxyService:
                 trace_at=config.trace_at, trace_payload=config.trace_payload,
                 urc_port=self._urc_port(device, spec.urc_port, emulator),
                 line_baud=self._line_baud(spec), access_mode=AccessMode(config.access_mode),
-                sim_pin=config.sim_pin,
+                sim_pin=config.sim_pin, line_speed_auto=spec.baud is None,
             ), **self._modem_options)
             modem = Modem(open_stream, pdp, profiles, modem_options)
             # stop_now aborts it, also during its first bring-up.
@@ -343,12 +344,13 @@ class ProxyService:
             stack.callback(self._starting_modems.remove, modem)
             yield await stack.enter_async_context(modem.running()), emulator
 
-    def _line_baud(self, spec: ModemSpec) -> int:
+    def _line_baud(self, spec: ModemSpec) -> int | None:
+        """The line's speed as configured (None: auto, found at start)."""
         config = self.config
         return config.emulate_baud if config.emulate and config.emulate_baud else spec.baud
 
     def _line_bytes_per_second(self, spec: ModemSpec) -> float:
-        return self._line_baud(spec) / 10
+        return (self._line_baud(spec) or DEFAULT_LINE_BAUD) / 10
 
     def _urc_port(self, device: str, setting: str, emulator: Any) -> str | None:
         """The port bring-up routes URCs to: ``urc-port``, or found from ``device``

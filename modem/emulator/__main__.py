@@ -84,6 +84,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="A virtual Quectel EC2x on a pseudo-terminal, with real TLS.",
     )
     p.add_argument("--baud", type=int, default=0, help="line rate; 0 (default) is unpaced")
+    p.add_argument("--uart", action="store_true",
+                   help="the line is a UART at --baud: a host at another speed reads and "
+                        "sends garbage (a USB port, the default, ignores the speed)")
     p.add_argument("--latency-ms", type=float, default=0.0,
                    help="turnaround before each command's first response byte")
     p.add_argument("--resolve", type=_resolve_pair, action="append", default=[],
@@ -171,6 +174,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     config = EmulatorConfig(
         baud=args.baud,
+        uart=args.uart,
         latency_ms=args.latency_ms,
         resolve=dict(args.resolve),
         real_dns=not args.no_dns,

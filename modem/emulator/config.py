@@ -22,7 +22,10 @@ class EmulatorConfig:
     """How the virtual EC2x behaves.
 
     ``baud``: line rate; 0 means unpaced, otherwise each direction carries
-    ``baud / 10`` bytes per second (8N1).  ``latency_ms``: turnaround before
+    ``baud / 10`` bytes per second (8N1).  ``uart``: the line is a UART at
+    ``baud`` (a module whose ``AT+IPR`` keeps it): a host whose port is set
+    to another speed sends and reads garbage (``uart``); a USB port (the
+    default) ignores the speed.  ``latency_ms``: turnaround before
     the first response byte of each command, from the command's last byte
     on the line.  ``resolve``: host name ->
     address table consulted before DNS; ``real_dns`` allows the system
@@ -66,6 +69,7 @@ class EmulatorConfig:
     """
 
     baud: int = 0
+    uart: bool = False
     latency_ms: float = 0.0
     resolve: dict[str, str] = field(default_factory=dict)
     real_dns: bool = True
@@ -94,6 +98,8 @@ class EmulatorConfig:
 
     def __post_init__(self) -> None:
         check_port_name(self.port_name)
+        if self.uart and not self.baud:
+            raise ValueError("a UART line needs its speed: give baud")
         if self.sim not in SIM_STATES:
             raise ValueError(f"sim must be one of {', '.join(SIM_STATES)}, not {self.sim!r}")
         if self.sim_pin_tries not in range(4):

@@ -26,6 +26,7 @@ from .line import HostLine
 from .module import Module
 from .pty_port import PtyPort
 from .sim import SimCard
+from .uart import UartLine
 from .urc_port import UrcRouting
 
 
@@ -38,7 +39,10 @@ class Emulator:
     ) -> None:
         self.config = config
         self._port = port
-        self.line = HostLine(port.stream, config.bytes_per_second, trace)
+        stream: trio.abc.Stream = port.stream
+        if config.uart:
+            stream = UartLine(port.stream, port.stream.fileno(), config.baud)
+        self.line = HostLine(stream, config.bytes_per_second, trace)
         self.line.routing = UrcRouting(config.port_name)
         self.files = FileStore()
         self.sim = SimCard(config)

@@ -49,6 +49,11 @@ RESYNC_TIMEOUT = 1.0
 SYNC_TIMEOUT = 0.3  # per AT while a module may still be booting
 
 
+class NoAnswer(ModuleLost):
+    """Bring-up's ``AT`` got no ``OK`` at all (``sync``): a wrong port, a module
+    off, or one at another line speed (``modem.link.line_speed``)."""
+
+
 class ModuleRestarted(ModuleLost):
     """The module printed ``RDY``: it restarted and lost every socket and setting."""
 
@@ -472,7 +477,7 @@ class AtChannel:
                 if resp.ok:
                     self._line = LineState.IN_STEP
                     return
-            raise ModuleLost(
+            raise NoAnswer(
                 f"module does not answer AT ({attempts} tries): check the device path, "
                 "the baud rate, and that the module is powered")
 

@@ -101,7 +101,7 @@ class ProxyConfig:
 
     maps: tuple[Mapping, ...]
     device: str | None = _top("device")
-    baud: int = _top("baud")
+    baud: int | None = _top("baud")  # None: auto
     rtscts: bool = _top("rtscts")
     urc_port: UrcPortChoice = _top("urc-port")
     sim_pin_file: Path | None = _top("sim-pin-file")
@@ -148,7 +148,7 @@ class ModemSpec:
 
     name: str
     device: str | None = None
-    baud: int = _top("baud")
+    baud: int | None = _top("baud")  # None: auto
     apn: str | None = _top("apn")
     urc_port: UrcPortChoice = _top("urc-port")
     at_console: Endpoint | None = None

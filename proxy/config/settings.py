@@ -23,6 +23,7 @@ from proxy.config.kinds import (
     Address,
     Apn,
     ApnCredential,
+    Baud,
     Choice,
     Ciphers,
     ConsoleAddress,
@@ -56,7 +57,7 @@ class UrcPortChoice(enum.StrEnum):
     AUTO = "auto"
 
 
-_BAUD = Number(300, 4_000_000)
+_BAUD = Baud(300, 4_000_000)
 _URC_PORT = Choice.of(UrcPortChoice, "the AT port this proxy opens; auto finds it from the device")
 _SECONDS = Number(0, whole=False, seconds=True)
 _IDLE = Number(0, whole=False, seconds=True, note="(0 turns it off)")
@@ -74,7 +75,8 @@ SETTINGS = SettingsTable((
             Group.MODULE, "the module's AT port; repeat it for several modules",
             default_text="found by USB vendor 2c7c and interface 2", places=_DOCTOR),
     Setting("baud", _BAUD, Group.MODULE,
-            "serial speed; USB AT ports ignore it, a UART needs the module's rate",
+            "serial speed; USB AT ports ignore it, a UART needs the module's rate (auto: "
+            "find the speed the module answers at, at every start)",
             DEFAULT_LINE_BAUD, _DOCTOR),
     Setting("rtscts", OnOff(), Group.MODULE,
             "RTS/CTS hardware flow control (a UART with the lines wired)", False, _DOCTOR),

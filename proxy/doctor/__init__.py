@@ -17,6 +17,7 @@ import trio
 
 from modem import __version__
 from modem.bringup.steps import PdpSettings
+from modem.core.commands import DEFAULT_LINE_BAUD
 from modem.core.errors import render
 from modem.emulator.config import SIM_STATES
 from proxy.config.flags import add_flags
@@ -117,7 +118,8 @@ def _options(ns: argparse.Namespace, flags: dict[str, Any]) -> DoctorOptions:
     sim_pin, _ = sim_pin_from(values["sim_pin_file"], os.environ)
     emulator = {"resolve": dict(values["resolve"]), **emulated_sim,
                 "registration": ns.emulate_registration,
-                "baud": values["baud"]}  # the emulated line is paced like the real one would be
+                # the emulated line is paced like the real one would be
+                "baud": values["baud"] or DEFAULT_LINE_BAUD}
     return DoctorOptions(
         device=devices[0] if devices else None, baud=values["baud"], rtscts=values["rtscts"],
         urc_port=str(values["urc_port"]), sim_pin=sim_pin,

@@ -52,6 +52,7 @@ from modem.core.sim_pin import PIN_TRIES, SimPin
 from modem.driver import Modem
 from modem.link.channel import AtChannel
 from modem.link.console import console_command
+from modem.link.line_speed import LineSpeedMismatch, adjustable, find_speed
 from modem.link.response_errors import error_of
 from modem.options import ModemOptions
 from proxy.config.certificates import host_ca_bundle, read_ca_file
@@ -70,7 +71,7 @@ class DoctorOptions:
     """What to check with.  ``emulator``: ``EmulatorConfig`` keywords (``--emulate``)."""
 
     device: str | None = None
-    baud: int = commands.DEFAULT_LINE_BAUD
+    baud: int | None = commands.DEFAULT_LINE_BAUD  # None: --baud auto
     rtscts: bool = False
     urc_port: str = "auto"
     pdp: PdpSettings = field(default_factory=PdpSettings)
@@ -92,6 +93,8 @@ class Doctor:
         self.device: str | None = None
         self.urc_port: str | None = None
         self.failed: set[str] = set()
+        self.line_baud = options.baud or commands.DEFAULT_LINE_BAUD
+        """The line's speed: ``--baud``, or the one found for ``--baud auto``."""
 
     def _add(self, result: CheckResult) -> None:
         if result.outcome is Outcome.FAIL:
@@ -125,37 +128,68 @@ class Doctor:
             else:
                 self.urc_port = urc_port_for(describe_device(device))[0]
             self.device = device
-        opener = PortOpener(device, baudrate=opts.baud, rtscts=opts.rtscts)
+        opener = PortOpener(device, baudrate=self.line_baud, rtscts=opts.rtscts)
         try:
             stream = await opener()
         except DeviceError as exc:
             return self._add(failed("port", exc))
-        self._add(CheckResult("port", Outcome.PASS, f"{device} opened at {opts.baud} baud"))
+        self._add(CheckResult("port", Outcome.PASS, f"{device} opened at {self.line_baud} baud"
+                              + (" (--baud auto)" if opts.baud is None else "")))
         async with stream:
-            channel = AtChannel(stream, lambda urc: None, trace=True, command_timeout_cap=30)
-            async with trio.open_nursery() as nursery:
-                nursery.start_soon(channel.read_loop)
-                await self._module_checks(channel)
-                nursery.cancel_scope.cancel()
+            if not await self._on_channel(stream) and await self._line_speed(stream):
+                await self._on_channel(stream)
         if {"at", "sim", "network", "pdp"} & self.failed:
             return self._skip("tls", "an earlier check")
-        await self._check_tls(opener)
+        # At the speed the at check found (--baud auto) or was given.
+        await self._check_tls(PortOpener(device, baudrate=self.line_baud, rtscts=opts.rtscts))
 
-    async def _module_checks(self, channel: AtChannel) -> None:
+    async def _on_channel(self, stream: trio.abc.Stream) -> bool:
+        """The module checks on a channel over ``stream``; False when ``AT`` got no
+        answer (nothing reported yet: the line's speed is looked at first)."""
+        channel = AtChannel(stream, lambda urc: None, trace=True, command_timeout_cap=30)
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(channel.read_loop)
+            answered = await self._module_checks(channel)
+            nursery.cancel_scope.cancel()
+        return answered
+
+    async def _line_speed(self, stream: trio.abc.Stream) -> bool:
+        """After no answer: True when the module answers at another speed and
+        ``--baud auto`` takes it (checks again); else the at check's FAIL line,
+        naming the speed it answers at when there is one."""
+        line = adjustable(stream)
+        tried = line.speed if line is not None else self.line_baud
+        found = await find_speed(stream, tried)
+        if found is not None and self.options.baud is None:
+            self.line_baud = found
+            return True
+        if found is not None:
+            self._add(failed("at", LineSpeedMismatch(tried, found)))
+        else:
+            self._add(CheckResult(
+                "at", Outcome.FAIL, "the module does not answer AT",
+                "check that this is the AT port (USB interface 2, e.g. /dev/ttyUSB2), "
+                "--baud, and that no other program (ModemManager) uses it"))
+        self._skip_all_after_at()
+        return False
+
+    def _skip_all_after_at(self) -> None:
+        for name in ("identity", "urcs", "sim", "network", "signal", "clock", "pdp",
+                     "files", "round-trip", "throughput"):
+            self._skip(name, "at")
+
+    async def _module_checks(self, channel: AtChannel) -> bool:
+        """Every check from ``at`` on; False (nothing reported) when ``AT`` got no answer."""
         try:
             with trio.fail_after(20):
                 await channel.sync()
             await configure_line(channel)
         except (ModemError, trio.TooSlowError):
-            self._add(CheckResult(
-                "at", Outcome.FAIL, "the module does not answer AT",
-                "check that this is the AT port (USB interface 2, e.g. /dev/ttyUSB2), "
-                "--baud, and that no other program (ModemManager) uses it"))
-            for name in ("identity", "urcs", "sim", "network", "signal", "clock", "pdp",
-                         "files", "round-trip", "throughput"):
-                self._skip(name, "at")
-            return
-        self._add(CheckResult("at", Outcome.PASS, "the module answers (echo off, numeric errors)"))
+            return False
+        found = (f" at {self.line_baud} baud (found: --baud auto)" if self.options.baud is None
+                 else "")
+        self._add(CheckResult("at", Outcome.PASS,
+                              f"the module answers{found} (echo off, numeric errors)"))
         steps: list[tuple[str, Callable[[AtChannel], Awaitable[CheckResult]], set[str]]] = [
             ("identity", self._identity, set()),
             ("urcs", self._urcs, set()),
@@ -176,6 +210,7 @@ class Doctor:
                 self._add(await check(channel))
             except ModemError as exc:
                 self._add(failed(name, exc, "see docs/troubleshooting.md"))
+        return True
 
     async def _identity(self, channel: AtChannel) -> CheckResult:
         identity = await identify(channel)
@@ -280,7 +315,7 @@ class Doctor:
     async def _throughput(self, channel: AtChannel) -> CheckResult:
         size = self.options.throughput_bytes
         data = os.urandom(size)
-        wait = commands.upload_wait(size, self.options.baud)
+        wait = commands.upload_wait(size, self.line_baud)
         start = time.perf_counter()
         resp = await channel.run(commands.qfupl(TEST_FILE, size, wait), data)
         took = time.perf_counter() - start
@@ -295,10 +330,10 @@ class Doctor:
                                f"a {size}-byte test upload (AT+QFUPL) came back damaged",
                                "check the cable, --baud and --rtscts")
         rate = size / took / 1000
-        line = self.options.baud / 10 / 1000
+        line = self.line_baud / 10 / 1000
         return CheckResult("throughput", Outcome.PASS,
                            f"{size} bytes to the module in {took:.2f} s: {rate:.1f} kB/s "
-                           f"({self.options.baud} baud carries {line:.1f} kB/s; a USB port "
+                           f"({self.line_baud} baud carries {line:.1f} kB/s; a USB port "
                            "is not held to its baud)")
 
     async def _check_tls(self, opener: PortOpener) -> None:
@@ -312,7 +347,8 @@ class Doctor:
         except ProxyError as exc:
             return self._add(failed("tls", exc))
         try:
-            async with _modem(opener, self.options, self.urc_port, profile) as modem:
+            async with _modem(opener, self.options, self.urc_port, profile,
+                              self.line_baud) as modem:
                 client_id = modem.client_ids.acquire_nowait()
                 start = time.perf_counter()
                 sock = await modem.open_ssl_socket(client_id, host.host, host.port, profile)
@@ -331,7 +367,7 @@ async def _find_device() -> str:
 
 @asynccontextmanager
 async def _modem(opener: PortOpener, options: DoctorOptions, urc_port: str | None,
-                 profile: TlsProfile) -> AsyncIterator[Modem]:
+                 profile: TlsProfile, line_baud: int) -> AsyncIterator[Modem]:
     async with Modem.open(
         opener,
         pdp=options.pdp,
@@ -340,7 +376,7 @@ async def _modem(opener: PortOpener, options: DoctorOptions, urc_port: str | Non
             trace_at=True,
             urc_port=urc_port,
             registration_timeout=options.wait,
-            line_baud=options.baud,
+            line_baud=line_baud,
             sim_pin=options.sim_pin,
         ),
     ) as modem:

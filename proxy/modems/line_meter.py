@@ -13,6 +13,8 @@ from collections.abc import Awaitable, Callable
 
 import trio
 
+from modem.link.line_speed import AdjustableSpeed
+
 __all__ = ["LineMeter", "MeteredStream"]
 
 SMOOTHING = 0.5  # weight of the newest sample
@@ -65,6 +67,18 @@ class MeteredStream(trio.abc.Stream):
         data = await self.inner.receive_some(max_bytes)
         self.meter.received += len(data)
         return data
+
+    @property
+    def speed(self) -> int:
+        """The inner stream's line speed (``modem.link.line_speed.AdjustableSpeed``)."""
+        inner = self.inner
+        return inner.speed if isinstance(inner, AdjustableSpeed) else 0
+
+    async def set_speed(self, baud: int) -> None:
+        inner = self.inner
+        if not isinstance(inner, AdjustableSpeed):
+            raise TypeError(f"{inner!r} has no line speed to set")
+        await inner.set_speed(baud)
 
     async def aclose(self) -> None:
         await self.inner.aclose()
