@@ -38,6 +38,7 @@ from modem.core.errors import (
     SocketIdentityUsed,
     error_for_code,
 )
+from modem.core.families import TRAITS, Family
 from modem.core.line_counts import LineCounts
 from modem.core.module_state import ModuleState
 from modem.core.profile import TlsProfile
@@ -197,10 +198,16 @@ class Modem:
     @property
     def access_mode(self) -> AccessMode:
         """The mode new sockets open in: ``options.access_mode``, or buffer while
-        no socket URC reaches this port (pushed data goes where URCs go)."""
-        if self._table.health.urcs == "missing":
+        no socket URC reaches this port (pushed data goes where URCs go) and on a
+        family without documented push mode (``modem.core.families``)."""
+        if self._table.health.urcs == "missing" or not TRAITS[self.family].push:
             return AccessMode.BUFFER
         return self.options.access_mode
+
+    @property
+    def family(self) -> Family:
+        """The module's family: ``options.module_family``, else found from ``ATI``."""
+        return self._supervisor.family
 
     @property
     def last_error(self) -> ModemError | None:

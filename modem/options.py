@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from modem.bringup.clock_sync import CLOCK_CHECK_INTERVAL, HostClock
 from modem.bringup.sim import SIM_READY_WITHIN
 from modem.core import commands
+from modem.core.families import Family
 from modem.core.line_health import HealthTimes
 from modem.core.push_flow import DEFAULT_PUSH_LIMIT, AccessMode, PushInbox
 from modem.core.sim_pin import SimPin
@@ -66,6 +67,8 @@ class ModemOptions:
     """The mode sockets open in (manual 1.3)."""
     line_health: HealthTimes = HealthTimes()
     """When the module counts as silent, and how it is probed (``modem.link.health``)."""
+    module_family: Family | None = None
+    """The module's family (``modem.core.families``); None: from its ``ATI``."""
     sim_pin: SimPin | None = None
     """The SIM's PIN, entered once per power-up while no failed try is counted
     (``modem.core.sim_pin``); None: a SIM that wants one stops the bring-up."""

@@ -55,6 +55,7 @@ from modem.core.errors import (
     PdpContextBrokeDown,
     render,
 )
+from modem.core.families import TRAITS, Family, family_of
 from modem.core.line_counts import LineCounts
 from modem.core.line_health import LineVerdict
 from modem.core.module_state import ModuleState
@@ -121,6 +122,8 @@ class Supervisor:
         self.last_failure: ModemError | None = None
         self.clock: ClockDecision | None = None
         self.line_speed: int | None = None
+        self.family = options.module_family or Family.UNKNOWN
+        """The module's family (``modem.core.families``), known from the first bring-up."""
         """The speed the module was found to answer at (``line_speed_auto``)."""
         """The latest decision about the module clock (bring-up's, then the daily check's)."""
         self.pdp = pdp
@@ -300,6 +303,7 @@ class Supervisor:
         await configure_line(channel)
         await route_urcs(channel, self._options.urc_port)
         self.identity = await identify(channel)
+        self._know_family()
         await check_sim(channel, self._options.sim_pin, self._options.sim_ready_timeout)
         registration = await wait_registered(channel, self._options.registration_timeout)
         self.clock = await set_clock(channel, self._options.host_clock)
@@ -318,6 +322,17 @@ class Supervisor:
         log.info("module ready model=%s revision=%s network=%s address=%s contexts=%d",
                  self.identity.model, self.identity.revision, registration, self.address,
                  len(self.contexts))
+
+    def _know_family(self) -> None:
+        """The module's family (``modem.core.families``): the option, else from ``ATI``."""
+        identity = self.identity
+        found = family_of(identity.model, identity.revision)
+        self.family = self._options.module_family or found
+        rearm = TRAITS[self.family].rearm
+        if rearm is not None:
+            self._table.health.assume_rearm(rearm)
+        log.info("module family=%s model=%s given=%s push=%s", self.family, identity.model,
+                 self._options.module_family is not None, TRAITS[self.family].push)
 
     # -- while serving -----------------------------------------------------------
 

@@ -337,6 +337,7 @@ class ProxyService:
                 urc_port=self._urc_port(device, spec.urc_port, emulator),
                 line_baud=self._line_baud(spec), access_mode=AccessMode(config.access_mode),
                 sim_pin=config.sim_pin, line_speed_auto=spec.baud is None,
+                module_family=config.module_family,
             ), **self._modem_options)
             modem = Modem(open_stream, pdp, profiles, modem_options)
             # stop_now aborts it, also during its first bring-up.

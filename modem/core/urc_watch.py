@@ -188,6 +188,12 @@ class UrcHealth:
             log.info("module re-arms the recv URC only after an empty read:"
                      " short reads are followed by one empty read")
 
+    def assume_rearm(self, rearm: RearmBehaviour) -> None:
+        """Start from what the module's manual says (``families``), unless the
+        module has already shown signs either way."""
+        if not self._empty_signs and not self._drain_signs:
+            self.rearm = rearm
+
     def note_urc_after_short_read(self) -> None:
         """A "recv" URC asked for a read, and the read before it was short with
         no URC during it: the module re-armed after a short read ("drain")."""

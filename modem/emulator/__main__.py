@@ -18,6 +18,7 @@ import trio
 from .config import RECV_URC_REARM, SIM_STATES, EmulatorConfig
 from .emulator import Emulator
 from .faults import parse_fault_spec
+from .models import MODELS
 from .urc_port import FACTORY_URC_PORT, URC_PORTS
 
 
@@ -135,6 +136,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--registration", type=int, choices=range(6), default=1, metavar="STAT",
                    help="the registration stat reported: 1 home (default), 5 roaming, "
                         "2 searching, 3 denied, 0 not searching")
+    p.add_argument("--model", choices=list(MODELS), default="ec25",
+                   help="the module family played: its ATI identity, boot line and "
+                        "AT+QSSLCFG settings (docs/modules.md)")
     p.add_argument("--trace", action="store_true", help="log every line byte to stderr")
     return p
 
@@ -193,6 +197,7 @@ def main(argv: list[str] | None = None) -> int:
         sim_pin_tries=args.sim_pin_tries,
         sim_ready_delay=args.sim_ready_delay,
         registration=args.registration,
+        model=args.model,
     )
     trio.run(serve, config, args.link, args.trace)
     return 0

@@ -3,6 +3,7 @@ and ``AT+QURCCFG`` (the URC port; see ``urc_port``)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import trio
@@ -14,11 +15,9 @@ from .responses import OK, cme_error, info
 from .urc_port import URC_PORTS
 
 if TYPE_CHECKING:
+    from .models import ModelPreset
     from .module import Module
 
-MANUFACTURER = "Quectel"
-MODEL = "EC25"
-REVISION = "EC25EFAR06A06M4G"
 IMEI = "866758040000001"
 IMSI = "460011234567890"
 
@@ -26,26 +25,27 @@ COMMANDS = CommandTable()
 READ, WRITE, EXECUTE = Form.READ, Form.WRITE, Form.EXECUTE
 
 
-def ati() -> bytes:
-    """``ATI``: manufacturer, model and revision."""
-    return info(MANUFACTURER, MODEL, f"Revision: {REVISION}")
+def ati(module: Module) -> bytes:
+    """``ATI``: manufacturer, model and revision (the model played: ``models``)."""
+    preset = module.config.preset
+    return info(preset.manufacturer, preset.model, f"Revision: {preset.revision}")
 
 
-def _constant(*names: str, answer: str) -> None:
-    """Identification commands that print one fixed line."""
+def _constant(*names: str, answer: Callable[[ModelPreset], str]) -> None:
+    """Identification commands that print one line."""
 
     async def handler(module: Module, req: Request) -> bytes:
-        return info(answer)
+        return info(answer(module.config.preset))
 
     COMMANDS.command(*names, forms={EXECUTE})(handler)
 
 
-_constant("+CGMI", "+GMI", answer=MANUFACTURER)
-_constant("+CGMM", "+GMM", answer=MODEL)
-_constant("+CGMR", "+GMR", answer=REVISION)
-_constant("+QGMR", answer=f"{REVISION}_01.001.01.001")
-_constant("+CGSN", "+GSN", answer=IMEI)
-_constant("+CIMI", answer=IMSI)
+_constant("+CGMI", "+GMI", answer=lambda preset: preset.manufacturer)
+_constant("+CGMM", "+GMM", answer=lambda preset: preset.model)
+_constant("+CGMR", "+GMR", answer=lambda preset: preset.revision)
+_constant("+QGMR", answer=lambda preset: f"{preset.revision}_01.001.01.001")
+_constant("+CGSN", "+GSN", answer=lambda preset: IMEI)
+_constant("+CIMI", answer=lambda preset: IMSI)
 
 
 @COMMANDS.command("+CMEE", test="+CMEE: (0-2)", forms={READ, WRITE})

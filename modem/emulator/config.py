@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from .models import MODELS, ModelPreset
 from .urc_port import FACTORY_URC_PORT, check_port_name
 
 #: The clock a module without network time shows after power-up: the GPS epoch.
@@ -66,6 +67,10 @@ class EmulatorConfig:
     power-up during which the SIM is busy (``+CME ERROR: 14``); see ``sim``.
     ``registration``: the stat ``AT+CREG?``/``AT+CGREG?``/``AT+CEREG?``
     report (1 home, 5 roaming, 2 searching, 3 denied, 0 not searching).
+    ``model``: the family played (``models.MODELS``: ``ec25``, ``eg25-g``,
+    ``bg96``, ``bg95``, ``ec200u``, ``eg800k``): its ``ATI`` identity, boot
+    line, ``AT+QSSLCFG=?`` answer, host-name check and absent commands
+    (``hostname_check`` and ``absent_commands`` given here add to it).
     """
 
     baud: int = 0
@@ -95,9 +100,16 @@ class EmulatorConfig:
     sim_pin_tries: int = 3
     sim_ready_delay: float = 0.0
     registration: int = 1
+    model: str = "ec25"
 
     def __post_init__(self) -> None:
         check_port_name(self.port_name)
+        if self.model not in MODELS:
+            raise ValueError(f"model must be one of {', '.join(MODELS)}, not {self.model!r}")
+        preset = MODELS[self.model]
+        if self.hostname_check is None and preset.hostname_check is not None:
+            object.__setattr__(self, "hostname_check", preset.hostname_check)
+        object.__setattr__(self, "absent_commands", self.absent_commands | preset.absent_commands)
         if self.uart and not self.baud:
             raise ValueError("a UART line needs its speed: give baud")
         if self.sim not in SIM_STATES:
@@ -112,6 +124,11 @@ class EmulatorConfig:
         if self.recv_urc_rearm not in RECV_URC_REARM:
             raise ValueError(f"recv_urc_rearm must be one of {', '.join(RECV_URC_REARM)}, "
                              f"not {self.recv_urc_rearm!r}")
+
+    @property
+    def preset(self) -> ModelPreset:
+        """The family played (``model``)."""
+        return MODELS[self.model]
 
     @property
     def bytes_per_second(self) -> float:

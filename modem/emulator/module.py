@@ -87,7 +87,7 @@ class Module:
             with trio.move_on_after(self.config.boot_time):
                 await self.line.drop_input_forever()  # nothing answered while booting
             if self.line.routing.reaches_host:  # RDY is a URC too (urc_port.py)
-                await self.line.write(b"\r\nRDY\r\n")
+                await self.line.write(b"\r\n%s\r\n" % self.config.preset.boot_line)
             nursery.start_soon(self.line.run_urc_writer)
             self.sim.power_up()
             nursery.start_soon(command_loop)

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from modem.core.families import Family
 from modem.core.limits import SSL_CONTEXTS
 from modem.core.push_flow import AccessMode
 from modem.core.sim_pin import SimPin
@@ -104,6 +105,7 @@ class ProxyConfig:
     baud: int | None = _top("baud")  # None: auto
     rtscts: bool = _top("rtscts")
     urc_port: UrcPortChoice = _top("urc-port")
+    module_family: Family | None = _top("module-family")  # None: from ATI
     sim_pin_file: Path | None = _top("sim-pin-file")
     sim_pin: SimPin | None = None  # from sim_pin_file or the environment (sim_pin.py)
     apn: str | None = _top("apn")

@@ -16,6 +16,7 @@ from __future__ import annotations
 import enum
 
 from modem.core.commands import DEFAULT_LINE_BAUD, UrcPort
+from modem.core.families import Family
 from modem.core.limits import ALL_CIPHER_SUITES, CLIENT_IDS
 from modem.core.push_flow import AccessMode
 from modem.core.sim_pin import ENV_VAR as SIM_PIN_ENV
@@ -90,6 +91,12 @@ SETTINGS = SettingsTable((
             "how the module hands over received data: buffer (read with AT+QSSLRECV) or "
             "push (sent unasked; a socket whose client lags switches to buffer until it "
             "catches up)", AccessMode.PUSH, metavar="MODE"),
+    Setting("module-family", Choice({"auto": None, **{f.value: f for f in Family
+                                                      if f is not Family.UNKNOWN}},
+                                     "the module's family"), Group.MODULE,
+            "the module's family when its ATI does not tell: ec2x, bg96, bg95, ec200u or "
+            "eg800k (docs/modules.md); it decides whether sockets may use push mode",
+            None, _DOCTOR, metavar="FAMILY", default_text="auto: from the module's ATI"),
     Setting("sim-pin-file", InputFile(), Group.MODULE,
             f"a file holding the SIM's PIN (4-8 digits; or set {SIM_PIN_ENV}): entered once "
             "per power-up, and only while no wrong PIN is counted", places=_DOCTOR,

@@ -123,6 +123,7 @@ def _options(ns: argparse.Namespace, flags: dict[str, Any]) -> DoctorOptions:
     return DoctorOptions(
         device=devices[0] if devices else None, baud=values["baud"], rtscts=values["rtscts"],
         urc_port=str(values["urc_port"]), sim_pin=sim_pin,
+        module_family=values["module_family"],
         pdp=PdpSettings(values["pdp_context"], values["apn"], values["apn_user"],
                         values["apn_password"], values["apn_auth"]),
         host=parse_endpoint(str(host), "--host") if host else None, cacert=cacert,

@@ -47,6 +47,7 @@ from modem.core import commands
 from modem.core.at_command import Command
 from modem.core.clock_policy import decide_clock
 from modem.core.errors import DeviceError, ModemError
+from modem.core.families import TRAITS, Family, family_of
 from modem.core.profile import TlsProfile
 from modem.core.sim_pin import PIN_TRIES, SimPin
 from modem.driver import Modem
@@ -76,6 +77,7 @@ class DoctorOptions:
     urc_port: str = "auto"
     pdp: PdpSettings = field(default_factory=PdpSettings)
     sim_pin: SimPin | None = None  # its repr hides the PIN
+    module_family: Family | None = None  # None: from ATI
     host: Endpoint | None = None
     cacert: Path | None = None
     emulate: bool = False
@@ -220,8 +222,13 @@ class Doctor:
             if resp.ok and resp.lines:
                 firmware = resp.lines[0].strip()
                 break
+        found = family_of(identity.model, identity.revision)
+        family = self.options.module_family or found
+        how = "given" if self.options.module_family else "from ATI"
+        push = "push mode" if TRAITS[family].push else "buffer mode (no documented push)"
         return CheckResult("identity", Outcome.PASS,
-                           f"{identity.manufacturer} {identity.model}, firmware {firmware}")
+                           f"{identity.manufacturer} {identity.model}, firmware {firmware}; "
+                           f"family {family} ({how}): sockets in {push}")
 
     async def _urcs(self, channel: AtChannel) -> CheckResult:
         found = await route_urcs(channel, self.urc_port)
@@ -378,6 +385,7 @@ async def _modem(opener: PortOpener, options: DoctorOptions, urc_port: str | Non
             registration_timeout=options.wait,
             line_baud=line_baud,
             sim_pin=options.sim_pin,
+            module_family=options.module_family,
         ),
     ) as modem:
         yield modem

@@ -81,7 +81,8 @@ async def module_status(modem: Modem) -> dict[str, Any]:
     """The status page's module section, within ``MODULE_INFO_TIMEOUT``.
 
     Always the ``state``, ``last_error`` (why the module was last lost,
-    ``None`` if never), ``access_mode`` (the mode new sockets open in) and
+    ``None`` if never), ``family`` (``modem.core.families``), ``access_mode``
+    (the mode new sockets open in) and
     ``clock`` (the latest decision about the module clock: its ``source``,
     ``reason``, ``set_to`` and ``trusted``; None before the first bring-up).
     The module's info is asked only while it is ready and shown if it
@@ -109,6 +110,7 @@ async def module_status(modem: Modem) -> dict[str, Any]:
     module["state"] = state.value
     module["last_error"] = None if last_error is None else render(last_error)
     module["urcs"] = modem.urc_health.report()  # lost URCs made up for by polling
+    module["family"] = modem.family.value
     module["access_mode"] = modem.access_mode.value
     module["clock"] = _clock_fields(modem.clock_decision)
     return module
