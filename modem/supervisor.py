@@ -278,6 +278,8 @@ class Supervisor:
         found = await find_speed(stream, tried, self._options.line_speeds)
         if found is None:
             return NoAnswer(f"{failure} (nor at {_speeds(self._options.line_speeds, tried)})")
+        if found == tried:
+            return None  # it answers now: not a matter of speed
         if self._options.line_speed_auto:
             log.warning("module answers at %d baud, not %d: using %d", found, tried, found)
             self.line_speed = found

@@ -66,13 +66,17 @@ async def find_speed(stream: trio.abc.Stream, tried: int,
                      speeds: tuple[int, ...] = COMMON_SPEEDS) -> int | None:
     """The first of ``speeds`` (``tried`` skipped) at which ``AT`` gets ``OK`` on
     ``stream``, left set; None (and ``tried`` set again) when none does or the
-    stream's speed cannot change."""
+    stream's speed cannot change.  ``tried`` itself when the module answers
+    there too now: it was not the speed (a USB port ignores it), it was late."""
     line = adjustable(stream)
     if line is None:
         return None
     for baud in speeds:
         if baud != tried and await answers_at(line, baud):
+            if await answers_at(line, tried):
+                return tried
             log.info("module answers at %d baud (not at %d)", baud, tried)
+            await line.set_speed(baud)
             return baud
     await line.set_speed(tried)
     return None

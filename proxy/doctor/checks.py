@@ -162,7 +162,7 @@ class Doctor:
         line = adjustable(stream)
         tried = line.speed if line is not None else self.line_baud
         found = await find_speed(stream, tried)
-        if found is not None and self.options.baud is None:
+        if found == tried or (found is not None and self.options.baud is None):
             self.line_baud = found
             return True
         if found is not None:

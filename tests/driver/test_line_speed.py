@@ -13,7 +13,7 @@ from modem.core.errors import render
 from modem.driver import Modem, PdpSettings
 from modem.emulator import Emulator, EmulatorConfig
 from modem.link.channel import NoAnswer
-from modem.link.line_speed import LineSpeedMismatch
+from modem.link.line_speed import LineSpeedMismatch, find_speed
 from modem.link.serial_stream import open_serial_stream
 from modem.options import ModemOptions
 
@@ -58,3 +58,13 @@ async def test_silence_at_every_speed_stays_no_answer():
         with pytest.raises(NoAnswer, match=r"nor at 921600, 460800, 230400, 3000000, 57600, 9600"):
             async with at_115200(emulator, line_speed_auto=True).running():
                 pass
+
+
+async def test_on_a_usb_port_the_speed_is_never_blamed():
+    """A module that answers late also answers at a "wrong" speed on a port that
+    ignores the speed: that is no mismatch."""
+    async with Emulator.running(EmulatorConfig(baud=MODULE_SPEED)) as emulator:
+        await emulator.wait_booted()
+        stream = await open_serial_stream(emulator.device, baudrate=115200)
+        async with stream:
+            assert await find_speed(stream, 115200) == 115200
