@@ -225,10 +225,10 @@ class Doctor:
         found = family_of(identity.model, identity.revision)
         family = self.options.module_family or found
         how = "given" if self.options.module_family else "from ATI"
-        push = "push mode" if TRAITS[family].push else "buffer mode (no documented push)"
+        buffer = "" if TRAITS[family].push else ": sockets open in buffer mode (no documented push)"
         return CheckResult("identity", Outcome.PASS,
                            f"{identity.manufacturer} {identity.model}, firmware {firmware}; "
-                           f"family {family} ({how}): sockets in {push}")
+                           f"family {family} ({how}){buffer}")
 
     async def _urcs(self, channel: AtChannel) -> CheckResult:
         found = await route_urcs(channel, self.urc_port)
