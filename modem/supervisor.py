@@ -62,7 +62,7 @@ from modem.core.module_state import ModuleState
 from modem.core.profile import TlsProfile
 from modem.link.channel import AtChannel, NoAnswer, RdyMeans
 from modem.link.health import watch_line
-from modem.link.line_speed import LineSpeedMismatch, adjustable, find_speed
+from modem.link.line_speed import set_known_speed, speed_after_no_answer
 from modem.options import ModemOptions
 from modem.sockets.socket_table import SocketTable
 
@@ -191,11 +191,14 @@ class Supervisor:
         answers at is used from then on, else the failure names it.
         """
         try:
-            await self._match_speed(stream)
+            await set_known_speed(stream, self.line_speed)
             failure, end = await self._on_line(stream, task_status)
             if isinstance(failure, NoAnswer):
-                other = await self._other_speed(stream, failure)
+                options = self._options
+                found, other = await speed_after_no_answer(
+                    stream, failure, options.line_speeds, auto=options.line_speed_auto)
                 if other is None:
+                    self.line_speed = found or self.line_speed
                     failure, end = await self._on_line(stream, task_status)
                 else:
                     failure = other
@@ -261,30 +264,6 @@ class Supervisor:
     def line_baud(self) -> int | None:
         """The line's speed: the one found (``line_speed_auto``), else the option."""
         return self.line_speed or self._options.line_baud
-
-    async def _match_speed(self, stream: trio.abc.Stream) -> None:
-        """Set a new stream to the speed found earlier (``line_speed_auto``)."""
-        line = adjustable(stream)
-        if line is not None and self.line_speed is not None and line.speed != self.line_speed:
-            await line.set_speed(self.line_speed)
-
-    async def _other_speed(self, stream: trio.abc.Stream, failure: NoAnswer) -> ModemError | None:
-        """After no answer to ``AT``: None when the module answers at another speed
-        and ``line_speed_auto`` adopted it; else the failure to report."""
-        line = adjustable(stream)
-        if line is None:
-            return failure
-        tried = line.speed
-        found = await find_speed(stream, tried, self._options.line_speeds)
-        if found is None:
-            return NoAnswer(f"{failure} (nor at {_speeds(self._options.line_speeds, tried)})")
-        if found == tried:
-            return None  # it answers now: not a matter of speed
-        if self._options.line_speed_auto:
-            log.warning("module answers at %d baud, not %d: using %d", found, tried, found)
-            self.line_speed = found
-            return None
-        return LineSpeedMismatch(tried, found)
 
     async def _bring_up(self, channel: AtChannel) -> None:
         """Bring the module up; start over when it restarts (RDY) meanwhile."""
@@ -471,7 +450,3 @@ class Supervisor:
                 channel.fail(ModuleLost("module did not answer while shutting down"))
 
         await self._table.close_all(bound, give_up)
-
-
-def _speeds(speeds: Sequence[int], tried: int) -> str:
-    return ", ".join(str(baud) for baud in speeds if baud != tried)

@@ -21,9 +21,10 @@ from typing import Protocol, runtime_checkable
 import trio
 
 from modem.core.errors import ModemError
+from modem.link.channel import NoAnswer
 
 __all__ = ["COMMON_SPEEDS", "AdjustableSpeed", "LineSpeedMismatch", "adjustable", "answers_at",
-           "find_speed"]
+           "find_speed", "set_known_speed", "speed_after_no_answer"]
 
 log = logging.getLogger("modem.driver")
 
@@ -96,3 +97,33 @@ async def answers_at(stream: AdjustableSpeed, baud: int) -> bool:
                 break
             heard += chunk
     return b"OK\r\n" in heard
+
+
+async def set_known_speed(stream: trio.abc.Stream, known: int | None) -> None:
+    """Set a newly opened ``stream`` to the speed found earlier, if any."""
+    line = adjustable(stream)
+    if line is not None and known is not None and line.speed != known:
+        await line.set_speed(known)
+
+
+async def speed_after_no_answer(stream: trio.abc.Stream, failure: NoAnswer,
+                                speeds: tuple[int, ...], *, auto: bool
+                                ) -> tuple[int | None, ModemError | None]:
+    """After bring-up's ``AT`` got no ``OK``: ``(speed, None)`` to try again, at the
+    speed found when ``auto`` (None: it answers now at the old one); else
+    ``(None, the failure to report)``: ``LineSpeedMismatch`` naming the speed
+    found, or ``failure`` with the speeds it does not answer at either."""
+    line = adjustable(stream)
+    if line is None:
+        return None, failure
+    tried = line.speed
+    found = await find_speed(stream, tried, speeds)
+    if found is None:
+        others = ", ".join(str(baud) for baud in speeds if baud != tried)
+        return None, NoAnswer(f"{failure} (nor at {others})")
+    if found == tried:
+        return None, None  # it answers now: not a matter of speed
+    if auto:
+        log.warning("module answers at %d baud, not %d: using %d", found, tried, found)
+        return found, None
+    return None, LineSpeedMismatch(tried, found)
