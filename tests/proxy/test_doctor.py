@@ -5,8 +5,10 @@ from __future__ import annotations
 import io
 import subprocess
 
+import pytest
 import trio
 
+from modem.emulator import Emulator, EmulatorConfig
 from proxy.doctor import main
 from tests.helpers import REPO, TlsServer
 from tests.proxy_helpers import proxy_command
@@ -115,3 +117,22 @@ def test_a_counted_wrong_try_stops_the_doctor_too(tmp_path, monkeypatch):
     assert line_of(out.getvalue(), "sim").startswith(
         "FAIL  sim           the SIM wants its PIN and 1 of 3 tries are left")
     assert "> AT+CPIN=" not in (tmp_path / "t.txt").read_text()  # nothing was entered
+
+
+@pytest.mark.long  # 30 unanswered ATs (9 s) before the speeds are tried, twice
+async def test_the_doctor_names_the_speed_a_uart_module_answers_at_and_auto_uses_it(tmp_path):
+    async with Emulator.running(EmulatorConfig(baud=921600, uart=True)) as emulator:
+        lines = {}
+        for baud in ("115200", "auto"):
+            result = await trio.run_process(
+                proxy_command("doctor", "--device", emulator.device, "--baud", baud,
+                              "--transcript", str(tmp_path / f"{baud}.txt")),
+                cwd=REPO, capture_stdout=True, capture_stderr=True, check=False,
+                stdin=subprocess.DEVNULL)
+            lines[baud] = line_of(result.stdout.decode(), "at")
+    assert lines["115200"] == (
+        "FAIL  at            the module does not answer at 115200 baud but does at 921600 "
+        "baud (the speed its AT+IPR keeps): give --baud 921600 (or --baud auto to find it at "
+        "every start)")
+    assert lines["auto"] == ("PASS  at            the module answers at 921600 baud (found: "
+                             "--baud auto) (echo off, numeric errors)")
