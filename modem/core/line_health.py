@@ -16,6 +16,10 @@ an ``AT+QSSLOPEN``) every new connection would queue behind the silence.
   second, finds a module that fell silent while idle;
 * **answering** again: a probe got its ``OK``.
 
+A host too loaded to look at the line for half a second (a late sample)
+gives the module the benefit of the doubt: its answer may be unread in our
+own buffers.
+
 "At once" is a guess from the command (``answers_promptly``): the manual
 gives 300 ms for most commands, none for the data commands whose answers
 come as soon as the bytes are handled, and ``AT+QSSLOPEN`` in buffer or
@@ -102,12 +106,19 @@ class LineHealth:
         self._heard_at = -math.inf
         self._wire_free_at = -math.inf
         self._last_probe = -math.inf
+        self._last_sample = -math.inf
 
     def sample(self, now: float, counts: LineCounts, waiting: Waiting | None) -> LineStep:
-        """Take the counts at ``now`` and the command on the line (None: idle)."""
+        """Take the counts at ``now`` and the command on the line (None: idle).
+
+        A sample that comes late (the host itself was stalled for half of
+        ``silent_after``: a loaded machine) counts as hearing from the module:
+        its answer may be waiting unread in our own buffers."""
         sent, heard = counts.to_module - self._counts[0], counts.from_module - self._counts[1]
         self._counts = (counts.to_module, counts.from_module)
-        if heard or math.isinf(self._heard_at):
+        stalled = now - self._last_sample > self.times.silent_after / 2
+        self._last_sample = now
+        if heard or stalled:
             self._heard_at = now
         if sent:
             start = max(now, self._wire_free_at)
