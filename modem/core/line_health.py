@@ -7,16 +7,17 @@ an ``AT+QSSLOPEN``) every new connection would queue behind the silence.
 ``LineHealth`` decides sooner, from what the line shows:
 
 * **silent**: a command that a live module answers at once has waited
-  ``silent_after`` seconds with nothing at all from the module meanwhile,
+  ``silent_after`` seconds (0.8) with nothing at all from the module meanwhile,
   and the host's own bytes left the wire before that (their wire time
   counted at the line's rate, so a slow upload or a long ``AT+QSSLSEND``
   payload is not mistaken for silence); or a probe went unanswered;
 * **probe**: nothing has come from the module for ``idle_probe_after``
   seconds and no command waits: an ``AT`` in its turn, bounded under a
-  second, finds a module that fell silent while idle;
+  second, finds a module that fell silent while idle (two unanswered in a
+  row, ``probe_every`` apart, so that one lost to a loaded host does not);
 * **answering** again: a probe got its ``OK``.
 
-A host too loaded to look at the line for half a second (a late sample)
+A host too loaded to look at the line for half of ``silent_after`` (a late sample)
 gives the module the benefit of the doubt: its answer may be unread in our
 own buffers.
 
@@ -79,7 +80,9 @@ class LineStep(enum.Enum):
 class HealthTimes:
     """Seconds; the defaults are the production values, tests scale them."""
 
-    silent_after: float = 1.0
+    silent_after: float = 0.8
+    """Under the channel's own 1 s for a resynchronising ``AT``, so that its
+    unanswered ``AT`` make a verdict too."""
     idle_probe_after: float = 10.0
     probe_every: float = 1.0
     """While silent: the gap between two probes."""
@@ -107,6 +110,7 @@ class LineHealth:
         self._wire_free_at = -math.inf
         self._last_probe = -math.inf
         self._last_sample = -math.inf
+        self._missed = 0  # idle probes unanswered in a row while answering
 
     def sample(self, now: float, counts: LineCounts, waiting: Waiting | None) -> LineStep:
         """Take the counts at ``now`` and the command on the line (None: idle).
@@ -117,14 +121,14 @@ class LineHealth:
         sent, heard = counts.to_module - self._counts[0], counts.from_module - self._counts[1]
         self._counts = (counts.to_module, counts.from_module)
         stalled = now - self._last_sample > self.times.silent_after / 2
-        self._last_sample = now
         if heard or stalled:
             self._heard_at = now
-        if sent:
-            start = max(now, self._wire_free_at)
+        if sent:  # they went out after the last sample, at the earliest
+            start = max(self._last_sample, self._wire_free_at)
             self._wire_free_at = start + sent / self._bytes_per_second
+        self._last_sample = now
         times = self.times
-        if self.verdict is LineVerdict.SILENT:
+        if self.verdict is LineVerdict.SILENT or (self._missed and waiting is None):
             due = now - self._last_probe >= times.probe_every
             return LineStep.PROBE if due else LineStep.NOTHING
         if waiting is not None:
@@ -143,8 +147,13 @@ class LineHealth:
         if answered:
             self.verdict = LineVerdict.ANSWERING
             self._heard_at = max(self._heard_at, now)
+            self._missed = 0
             return LineStep.NOTHING
         if self.verdict is LineVerdict.SILENT:
             return LineStep.NOTHING
+        self._missed += 1
+        if self._missed < 2:
+            return LineStep.NOTHING
+        self._missed = 0
         self.verdict = LineVerdict.SILENT
         return LineStep.SILENT

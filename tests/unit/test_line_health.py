@@ -65,8 +65,8 @@ def test_bytes_still_on_the_wire_are_not_silence():
     ticks(health, counts, None, 0.0, 0.0)
     counts.to_module += 1460
     waiting = Waiting(prompt=True, since=0.0)
-    # Seen going out at 0.1 s: on the wire until 1.62 s, then a second of nothing.
-    assert ticks(health, counts, waiting, 0.1, 5.0) == (2.7, LineStep.SILENT)
+    # Sent after the sample at 0 s: on the wire until 1.52 s at most, then a second of nothing.
+    assert ticks(health, counts, waiting, 0.1, 5.0) == (2.6, LineStep.SILENT)
 
 
 def test_a_slow_command_never_makes_a_verdict():
@@ -79,13 +79,16 @@ def test_an_idle_line_is_probed_and_a_silent_one_every_second_until_it_answers()
     assert ticks(health, counts, None, 0.0, 10.0) == (10.0, LineStep.PROBE)
     assert health.probed(10.0, answered=True) is LineStep.NOTHING
     assert ticks(health, counts, None, 10.1, 30.0) == (20.0, LineStep.PROBE)
-    assert health.probed(20.0, answered=False) is LineStep.SILENT
+    assert health.probed(20.0, answered=False) is LineStep.NOTHING  # one may be our stall
+    assert health.verdict is LineVerdict.ANSWERING
+    assert ticks(health, counts, None, 20.1, 30.0) == (21.0, LineStep.PROBE)
+    assert health.probed(21.0, answered=False) is LineStep.SILENT
     assert health.verdict is LineVerdict.SILENT
     # While silent a probe goes every second, queued behind whatever holds the line.
-    busy = Waiting(prompt=True, since=20.8)
-    assert ticks(health, counts, busy, 20.1, 30.0) == (21.0, LineStep.PROBE)
-    assert health.probed(21.0, answered=False) is LineStep.NOTHING  # no news
-    assert health.probed(22.0, answered=True) is LineStep.NOTHING
+    busy = Waiting(prompt=True, since=21.8)
+    assert ticks(health, counts, busy, 21.1, 30.0) == (22.0, LineStep.PROBE)
+    assert health.probed(22.0, answered=False) is LineStep.NOTHING  # no news
+    assert health.probed(23.0, answered=True) is LineStep.NOTHING
     assert health.verdict is LineVerdict.ANSWERING
 
 
