@@ -30,12 +30,14 @@ from trio_util import AsyncValue
 from modem.bringup.steps import BringUpError, PdpSettings, pdp_address
 from modem.core import commands
 from modem.core.at_command import Command
+from modem.core.clock_policy import ClockDecision
 from modem.core.errors import (
     CmeError,
     ModemError,
     ModuleLost,
     ModuleTimeout,
 )
+from modem.core.families import TRAITS, Family
 from modem.core.line_counts import LineCounts
 from modem.core.line_integrity import LineIntegrity
 from modem.core.log_fields import kv
@@ -190,6 +192,26 @@ class Modem:
         return profile in self._supervisor.name_checked
 
     @property
+    def clock_decision(self) -> ClockDecision | None:
+        """What was last decided about the module clock (``modem.core.clock_policy``);
+        None before the first bring-up set it."""
+        return self._supervisor.clock
+
+    @property
+    def access_mode(self) -> AccessMode:
+        """The mode new sockets open in: ``options.access_mode``, or buffer while
+        no socket URC reaches this port (pushed data goes where URCs go) and on a
+        family without documented push mode (``modem.core.families``)."""
+        if self._table.health.urcs == "missing" or not TRAITS[self.family].push:
+            return AccessMode.BUFFER
+        return self.options.access_mode
+
+    @property
+    def family(self) -> Family:
+        """The module's family: ``options.module_family``, else found from ``ATI``."""
+        return self._supervisor.family
+
+    @property
     def last_error(self) -> ModemError | None:
         """Why the module was last lost, or could not be reopened or brought up
         again; kept after it is back (``None`` if it never was)."""
@@ -230,8 +252,9 @@ class Modem:
 
     @property
     def line_baud(self) -> int | None:
-        """The serial line's rate as given to ``open`` (None: unknown)."""
-        return self.options.line_baud
+        """The serial line's rate: the one found (``line_speed_auto``), else as given
+        to ``open`` (None: unknown)."""
+        return self._supervisor.line_baud
 
     async def answers(self, within: float) -> bool:
         """Whether the module answers ``AT`` with ``OK`` within ``within`` s now
@@ -293,12 +316,9 @@ class Modem:
         except BaseException:
             self._table.release(client_id)
             raise
-        mode = self.options.access_mode
-        if self._table.health.urcs == "missing" or (
-                mode is AccessMode.PUSH and client_id in BUFFER_ONLY_IDS):
-            # Push data goes where the URCs go (not to us), or this ID's push
-            # headers cannot be told from another's (push_headers).
-            mode = AccessMode.BUFFER
+        mode = self.access_mode
+        if mode is AccessMode.PUSH and client_id in BUFFER_ONLY_IDS:
+            mode = AccessMode.BUFFER  # its push headers cannot be told from another's
         request = OpenRequest(client_id, host, port, self.pdp.context_id, ctx,
                               profile.negotiate_timeout, mode)
         try:

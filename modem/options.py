@@ -12,9 +12,14 @@ import time
 from dataclasses import dataclass
 
 from modem.bringup.clock_sync import CLOCK_CHECK_INTERVAL, HostClock
+from modem.bringup.sim import SIM_READY_WITHIN
 from modem.core import commands
+from modem.core.families import Family
+from modem.core.line_health import HealthTimes
 from modem.core.push_flow import DEFAULT_PUSH_LIMIT, AccessMode, PushInbox
+from modem.core.sim_pin import SimPin
 from modem.core.urc_watch import UrcPolling
+from modem.link.line_speed import COMMON_SPEEDS
 from modem.sockets.ssl_socket import SEND_STALL_TIMEOUT
 
 __all__ = ["ModemOptions"]
@@ -46,6 +51,13 @@ class ModemOptions:
     """How lost URCs are made up for (``modem.core.urc_watch``); None: its defaults."""
     line_baud: int | None = None
     """The serial line's rate, which sizes the certificate uploads' wait (None: unknown)."""
+    sync_attempts: int = 30
+    """``AT`` tries (0.3 s each) before bring-up says the module does not answer."""
+    line_speed_auto: bool = False
+    """When the module does not answer at the stream's speed, use the one of
+    ``line_speeds`` it answers at (``modem.link.line_speed``); else say which."""
+    line_speeds: tuple[int, ...] = COMMON_SPEEDS
+    """The speeds tried when the module does not answer ``AT``."""
     host_clock: HostClock = time.time
     """The host time (seconds since the epoch) the module clock may be set from
     (``modem.core.clock_policy``)."""
@@ -53,6 +65,15 @@ class ModemOptions:
     """Seconds between two checks of the module clock against ``host_clock``."""
     access_mode: AccessMode = AccessMode.BUFFER
     """The mode sockets open in (manual 1.3)."""
+    line_health: HealthTimes = HealthTimes()
+    """When the module counts as silent, and how it is probed (``modem.link.health``)."""
+    module_family: Family | None = None
+    """The module's family (``modem.core.families``); None: from its ``ATI``."""
+    sim_pin: SimPin | None = None
+    """The SIM's PIN, entered once per power-up while no failed try is counted
+    (``modem.core.sim_pin``); None: a SIM that wants one stops the bring-up."""
+    sim_ready_timeout: float = SIM_READY_WITHIN
+    """Seconds the SIM may take to answer ``AT+CPIN?`` after power-up or its PIN."""
     push_limit: int = DEFAULT_PUSH_LIMIT
     """Push mode: bytes pushed and not yet read after which a socket switches to
     buffer mode until its reader catches up (``modem.core.push_flow``: the

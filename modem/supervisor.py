@@ -7,10 +7,13 @@ fails every socket with that reason and starts the next life, reopening
 the device when it returns (backing off while it is missing, and slower
 while the module answers but cannot be brought up).
 
-While a life serves, two helpers run in its nursery: the *PDP keeper*
+While a life serves, helpers run in its nursery: the *PDP keeper*
 reactivates the PDP context (``AT+QIACT``, manual 3.1.2) after
-``+QIURC: "pdpdeact"`` (the context's sockets have failed by then), and the
-socket table retries the closes the module did not confirm.
+``+QIURC: "pdpdeact"`` (the context's sockets have failed by then), the
+socket table retries the closes the module did not confirm, and the health
+probe (``modem.link.health``) says when the module falls silent.  Either
+holds new sockets (``Hold``): the state is RECOVERING until it lets go, so
+opens fail at once with ``ModuleNotReady`` meanwhile.
 """
 
 from __future__ import annotations
@@ -25,11 +28,11 @@ from trio_util import AsyncValue
 
 from modem.bringup.clock_sync import keep_clock
 from modem.bringup.contexts import apply_profiles
+from modem.bringup.sim import check_sim
 from modem.bringup.steps import (
     BringUpError,
     PdpSettings,
     activate_pdp,
-    check_sim,
     close_stale_sockets,
     configure_contexts,
     configure_host_checks,
@@ -52,13 +55,18 @@ from modem.core.errors import (
     PdpContextBrokeDown,
     render,
 )
+from modem.core.families import TRAITS, Family, family_of
 from modem.core.line_counts import LineCounts
+from modem.core.line_health import LineVerdict
 from modem.core.log_fields import kv
 from modem.core.module_state import ModuleState
 from modem.core.profile import TlsProfile
 from modem.core.stream_errors import LineFramingLost
-from modem.link.channel import AtChannel, RdyMeans
+from modem.link.answers import NoAnswer, RdyMeans
+from modem.link.channel import AtChannel
 from modem.link.frame_probe import confirm_quiet_frames
+from modem.link.health import watch_line
+from modem.link.line_speed import set_known_speed, speed_after_no_answer
 from modem.options import ModemOptions
 from modem.sockets.socket_table import SocketTable
 
@@ -72,6 +80,15 @@ PDP_BACKOFF_MAX = 30.0
 BRING_UP_TRIES = 3
 RESTART_COMMAND_BOUND = 20.0  # seconds AT+CFUN=1,1 may take to answer
 RESTART_RDY_BOUND = 60.0  # seconds the module may take to print RDY after it
+
+
+class Hold(enum.Enum):
+    """Why a serving life takes no new sockets for now (``state`` RECOVERING)."""
+
+    PDP = "pdp"
+    """The PDP context dropped; the keeper reactivates it."""
+    SILENT = "silent"
+    """The module answers nothing (``modem.link.health``)."""
 
 
 class LifeEnd(enum.Enum):
@@ -107,7 +124,12 @@ class Supervisor:
         self._open_stream = open_stream
         self._options = options
         self.last_failure: ModemError | None = None
-        self._clock: ClockDecision | None = None
+        self.clock: ClockDecision | None = None
+        self.line_speed: int | None = None
+        self.family = options.module_family or Family.UNKNOWN
+        """The module's family (``modem.core.families``), known from the first bring-up."""
+        """The speed the module was found to answer at (``line_speed_auto``)."""
+        """The latest decision about the module clock (bring-up's, then the daily check's)."""
         self.pdp = pdp
         self.profiles = list(profiles)
         self._table = table
@@ -125,6 +147,7 @@ class Supervisor:
         self._life_channel: AtChannel | None = None  # also while it is brought up
         self._nursery: trio.Nursery | None = None  # the serving life's tasks
         self._pdp_lost = trio.Event()
+        self._holds: set[Hold] = set()
 
     # -- lives -----------------------------------------------------------------
 
@@ -167,8 +190,34 @@ class Supervisor:
     ) -> tuple[ModemError, LifeEnd]:
         """One life of the module: bring-up, serve; why it ended, and how.
 
-        With ``task_status`` (the first life) a failed bring-up raises.
+        With ``task_status`` (the first life) a failed bring-up raises.  When
+        the module does not answer ``AT``, other line speeds are tried
+        (``modem.link.line_speed``): with ``line_speed_auto`` the one it
+        answers at is used from then on, else the failure names it.
         """
+        try:
+            await set_known_speed(stream, self.line_speed)
+            failure, end = await self._on_line(stream, task_status)
+            if isinstance(failure, NoAnswer):
+                options = self._options
+                found, other = await speed_after_no_answer(
+                    stream, failure, options.line_speeds, auto=options.line_speed_auto)
+                if other is None:
+                    self.line_speed = found or self.line_speed
+                    failure, end = await self._on_line(stream, task_status)
+                else:
+                    failure = other
+        finally:
+            with trio.CancelScope(shield=True):
+                await stream.aclose()
+        if end is LifeEnd.NOT_BROUGHT_UP and task_status is not None:
+            raise failure
+        return failure, end
+
+    async def _on_line(
+        self, stream: trio.abc.Stream, task_status: trio.TaskStatus[None] | None,
+    ) -> tuple[ModemError, LifeEnd]:
+        """A channel on ``stream``: bring-up, serve until it breaks; why, and how it ended."""
         options = self._options
         # The frame style is the firmware's: it outlives a life; after a lost
         # framing the new life's first stretch of lines is not believed.
@@ -182,50 +231,57 @@ class Supervisor:
         self._life_channel = channel
         failure: ModemError
         end = LifeEnd.NOT_BROUGHT_UP
-        try:
-            async with trio.open_nursery() as nursery:
-                nursery.start_soon(channel.read_loop)
-                try:
-                    await self._bring_up(channel)
-                except ModemError as exc:
-                    failure = channel.failure or exc
-                    channel.fail(failure)
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(channel.read_loop)
+            try:
+                await self._bring_up(channel)
+            except ModemError as exc:
+                failure = channel.failure or exc
+                channel.fail(failure)
+            else:
+                end = LifeEnd.SERVED
+                self.channel = channel
+                self._nursery = nursery
+                self._holds.clear()
+                self.state.value = ModuleState.READY
+                if task_status is not None:
+                    task_status.started()
                 else:
-                    end = LifeEnd.SERVED
-                    self.channel = channel
-                    self._nursery = nursery
-                    self.state.value = ModuleState.READY
-                    if task_status is not None:
-                        task_status.started()
-                    else:
-                        self.recoveries += 1
-                    nursery.start_soon(self._keep_pdp, channel)
-                    nursery.start_soon(self._table.close_unconfirmed, channel)
-                    nursery.start_soon(confirm_quiet_frames, channel)
-                    if self._clock is not None:
-                        nursery.start_soon(partial(
-                            keep_clock, channel, options.host_clock, self._clock,
-                            options.clock_check_interval))
-                    await channel.broken.wait()
-                    integrity.push_style = channel.push_style
-                    failure = channel.failure or ModuleLost("channel broke")
-                    self.last_failure = failure
-                    self.state.value = ModuleState.RECOVERING
-                    self.channel = None
-                nursery.cancel_scope.cancel()
-        finally:
-            with trio.CancelScope(shield=True):
-                await stream.aclose()
-        if end is LifeEnd.NOT_BROUGHT_UP and task_status is not None:
-            raise failure
+                    self.recoveries += 1
+                self._start_helpers(nursery, channel)
+                await channel.broken.wait()
+                integrity.push_style = channel.push_style
+                failure = channel.failure or ModuleLost("channel broke")
+                self.last_failure = failure
+                self.state.value = ModuleState.RECOVERING
+                self.channel = None
+            nursery.cancel_scope.cancel()
         return failure, end
+
+    def _start_helpers(self, nursery: trio.Nursery, channel: AtChannel) -> None:
+        """The serving life's helpers (see the module docstring)."""
+        options = self._options
+        nursery.start_soon(self._keep_pdp, channel)
+        nursery.start_soon(partial(watch_line, channel, self.line_baud,
+                                   options.line_health, self._line_verdict))
+        nursery.start_soon(self._table.close_unconfirmed, channel)
+        nursery.start_soon(confirm_quiet_frames, channel)
+        if self.clock is not None:
+            nursery.start_soon(partial(
+                keep_clock, channel, options.host_clock, self.clock,
+                options.clock_check_interval, decided=self._clock_decided))
+
+    @property
+    def line_baud(self) -> int | None:
+        """The line's speed: the one found (``line_speed_auto``), else the option."""
+        return self.line_speed or self._options.line_baud
 
     async def _bring_up(self, channel: AtChannel) -> None:
         """Bring the module up; start over when it restarts (RDY) meanwhile."""
         for _ in range(BRING_UP_TRIES):
             # A module opened right after power-up prints RDY while we sync:
             # count restarts from the first OK on.
-            await channel.sync()
+            await channel.sync(self._options.sync_attempts)
             restarts = channel.restarts_seen
             await self._bring_up_once(channel)
             if channel.restarts_seen == restarts:
@@ -239,16 +295,17 @@ class Supervisor:
         await configure_line(channel)
         await route_urcs(channel, self._options.urc_port)
         self.identity = await identify(channel)
-        await check_sim(channel)
+        self._know_family()
+        await check_sim(channel, self._options.sim_pin, self._options.sim_ready_timeout)
         registration = await wait_registered(channel, self._options.registration_timeout)
-        self._clock = await set_clock(channel, self._options.host_clock)
+        self.clock = await set_clock(channel, self._options.host_clock)
         self.address = await activate_pdp(channel, self.pdp)
         await close_stale_sockets(channel)
         self._table.release_unconfirmed()
         contents: list[bytes] = []
         for profile in self.profiles:
             contents.extend(c for c in profile.files().values() if c not in contents)
-        files = await upload_files(channel, contents, self._options.line_baud)
+        files = await upload_files(channel, contents, self.line_baud)
         self.contexts = await configure_contexts(channel, self.profiles, files)
         self.ssl_settings = await read_ssl_settings(channel)
         self.name_checked = await configure_host_checks(channel, self.contexts,
@@ -258,14 +315,29 @@ class Supervisor:
             model=self.identity.model, revision=self.identity.revision, network=registration,
             address=self.address, contexts=len(self.contexts)))
 
+    def _know_family(self) -> None:
+        """The module's family (``modem.core.families``): the option, else from ``ATI``."""
+        identity = self.identity
+        found = family_of(identity.model, identity.revision)
+        self.family = self._options.module_family or found
+        rearm = TRAITS[self.family].rearm
+        if rearm is not None:
+            self._table.health.assume_rearm(rearm)
+        log.info("module family", extra=kv(
+            family=self.family, model=identity.model,
+            given=self._options.module_family is not None, push=TRAITS[self.family].push))
+
     # -- while serving -----------------------------------------------------------
+
+    def _clock_decided(self, decision: ClockDecision) -> None:
+        self.clock = decision
 
     async def _keep_pdp(self, channel: AtChannel) -> None:
         """After ``pdpdeact``, reactivate the context for new sockets."""
         while True:
             await self._pdp_lost.wait()
             self._pdp_lost = trio.Event()
-            self.state.value = ModuleState.RECOVERING
+            self._hold(Hold.PDP)
             backoff = 1.0
             while True:
                 try:
@@ -281,7 +353,28 @@ class Supervisor:
                     backoff = min(backoff * 2, PDP_BACKOFF_MAX)
             log.info("PDP context reactivated", extra=kv(address=self.address))
             self.pdp_reactivations += 1
+            self._release(Hold.PDP)
+
+    def _hold(self, hold: Hold) -> None:
+        self._holds.add(hold)
+        if self.state.value is ModuleState.READY:
+            self.state.value = ModuleState.RECOVERING
+
+    def _release(self, hold: Hold) -> None:
+        """Take new sockets again once nothing else holds them (in a serving life)."""
+        self._holds.discard(hold)
+        channel = self.channel
+        if (not self._holds and self.state.value is ModuleState.RECOVERING
+                and channel is not None and channel.failure is None):
             self.state.value = ModuleState.READY
+
+    def _line_verdict(self, verdict: LineVerdict, failure: ModemError | None) -> None:
+        """The health probe's word (``modem.link.health``)."""
+        if verdict is LineVerdict.SILENT:
+            self.last_failure = failure
+            self._hold(Hold.SILENT)
+        else:
+            self._release(Hold.SILENT)
 
     def _on_urc(self, urc: ev.Urc) -> None:
         if self._table.route(urc):
@@ -327,7 +420,7 @@ class Supervisor:
         channel = self.channel
         if channel is not None and self.state.value is ModuleState.READY:
             self.contexts = await apply_profiles(channel, self.contexts, profiles,
-                                                 self._options.line_baud)
+                                                 self.line_baud)
             # A context keeps what an earlier run set: the new ones get theirs too.
             self.name_checked = await configure_host_checks(channel, self.contexts,
                                                             self.ssl_settings)

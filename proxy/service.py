@@ -32,6 +32,7 @@ from typing import Any
 import trio
 
 from modem import __version__
+from modem.core.commands import DEFAULT_LINE_BAUD
 from modem.core.profile import TlsProfile
 from modem.driver import AccessMode, Modem, PdpSettings
 from modem.options import ModemOptions
@@ -222,7 +223,7 @@ class ProxyService:
             with self._root_scope:
                 async with trio.open_nursery() as root:
                     root.start_soon(self._watch_shutdown)
-                    async with ModemPool.open(self.specs, self._module, self._line_baud,
+                    async with ModemPool.open(self.specs, self._module, self._meter_baud,
                                               **self._pool_options) as pool:
                         self.pool = pool
                         await self._serve(pool, bound, task_status)
@@ -324,7 +325,7 @@ class ProxyService:
             else:
                 raise ValueError("ProxyService needs a device path unless emulating")
             open_stream = PortOpener(
-                device, baudrate=spec.baud, rtscts=config.rtscts,
+                device, baudrate=spec.baud or DEFAULT_LINE_BAUD, rtscts=config.rtscts,
                 discover=None if config.emulate else self.rediscover_by_modem.get(spec.name))
             pdp = PdpSettings(context_id=config.pdp_context, apn=spec.apn,
                               username=config.apn_user, password=config.apn_password,
@@ -334,6 +335,8 @@ class ProxyService:
                 trace_at=config.trace_at, trace_payload=config.trace_payload,
                 urc_port=self._urc_port(device, spec.urc_port, emulator),
                 line_baud=self._line_baud(spec), access_mode=AccessMode(config.access_mode),
+                sim_pin=config.sim_pin, line_speed_auto=spec.baud is None,
+                module_family=config.module_family,
             ), **self._modem_options)
             modem = Modem(open_stream, pdp, profiles, modem_options)
             # stop_now aborts it, also during its first bring-up.
@@ -341,11 +344,16 @@ class ProxyService:
             stack.callback(self._starting_modems.remove, modem)
             yield await stack.enter_async_context(modem.running()), emulator
 
-    def _line_baud(self, spec: ModemSpec) -> int:
+    def _line_baud(self, spec: ModemSpec) -> int | None:
         """The line's rate: the emulator's pacing (``--emulate-baud``), else the module's
-        ``baud`` (nominal on a USB port and on an unpaced emulator: ``line_meter``)."""
+        ``baud`` (nominal on a USB port and on an unpaced emulator: ``line_meter``);
+        None: auto, found at start."""
         config = self.config
         return config.emulate_baud if config.emulate and config.emulate_baud else spec.baud
+
+    def _meter_baud(self, spec: ModemSpec) -> int:
+        """The rate a line meter starts at (it follows a speed found at start)."""
+        return self._line_baud(spec) or DEFAULT_LINE_BAUD
 
     def _urc_port(self, device: str, setting: str, emulator: Any) -> str | None:
         """The port bring-up routes URCs to: ``urc-port``, or found from ``device``

@@ -92,9 +92,11 @@ async def follow_network_time(channel: AtChannel) -> None:
 
 async def keep_clock(channel: AtChannel, host_clock: HostClock, first: ClockDecision,
                      interval: float = CLOCK_CHECK_INTERVAL,
-                     retry: float = CLOCK_RETRY_INTERVAL) -> None:
+                     retry: float = CLOCK_RETRY_INTERVAL,
+                     decided: Callable[[ClockDecision], None] = lambda _: None) -> None:
     """Check the clock again every ``interval`` s (``retry`` while untrusted);
-    a failed check is retried, and ends the task once the channel has broken."""
+    a failed check is retried, and ends the task once the channel has broken.
+    ``decided`` is told each decision (the status page shows the latest)."""
     decision = first
     while True:
         await trio.sleep(interval if decision.trusted else min(retry, interval))
@@ -105,3 +107,4 @@ async def keep_clock(channel: AtChannel, host_clock: HostClock, first: ClockDeci
                 return  # the life is over; the next bring-up checks the clock
             log.warning("module clock check failed, retrying later", extra=kv(error=render(exc)))
             decision = ClockDecision(None, ClockSource.NONE, str(exc), trusted=False)
+        decided(decision)

@@ -5,7 +5,8 @@ Steps (each fails with a one-line ``BringUpError`` that says what to do):
 1. sync (``AT`` until ``OK``, done by the caller: ``AtChannel.sync``), ``ATE0``,
    ``AT+CMEE=1`` (numeric error codes), then URCs routed to our port
    (``AT+QURCCFG="urcport"``; firmware without it is tolerated);
-2. SIM ready (``AT+CPIN?``) and network registration (``AT+CEREG?`` /
+2. SIM ready (``AT+CPIN?``; its PIN entered when that is safe:
+   ``modem.bringup.sim``) and network registration (``AT+CEREG?`` /
    ``AT+CREG?``, polled within a bound);
 3. the module clock set when it is wrong, from the host clock if that is
    plausible, else from the network's time, since certificate validity is
@@ -32,7 +33,7 @@ import trio
 from modem.bringup.clock_sync import HostClock, sync_clock
 from modem.core import commands
 from modem.core.clock_policy import ClockDecision
-from modem.core.errors import CmeError, FileTimeout, ModemError, ModuleTimeout, render
+from modem.core.errors import FileTimeout, ModemError, ModuleTimeout, render
 from modem.core.limits import SSL_CONTEXTS
 from modem.core.log_fields import kv
 from modem.core.profile import TlsProfile, module_file_name
@@ -109,18 +110,6 @@ async def route_urcs(channel: AtChannel, port: str | None) -> str | None:
         return found
     log.info("URC port", extra=kv(found=found, set=port))
     return port
-
-
-async def check_sim(channel: AtChannel) -> None:
-    try:
-        resp = await expect_ok(channel, commands.cpin_query())
-    except CmeError as exc:
-        raise BringUpError(f"SIM not usable ({exc.meaning})",
-                           hint="insert a SIM card or unlock it") from exc
-    state = commands.parse_cpin(resp.lines[0]) if resp.lines else "unknown"
-    if state != "READY":
-        raise BringUpError(f"SIM not ready ({state})",
-                           hint="unlock the SIM (AT+CPIN) or replace it")
 
 
 async def wait_registered(channel: AtChannel, within: float) -> str:

@@ -13,19 +13,31 @@ may be seen at bring-up:
   ``AT+QLTS``; captured on an EG25: ``+QLTS: "2026/10/02,19:22:32-16,1"``).
 
 ``decide_clock`` never sets the module from a host clock that is
-implausible (before ``RELEASE_FLOOR``, this release) or behind a plausible
-module clock; it prefers the network's time whenever the host's cannot be
-trusted.  It is a pure function of its arguments.
+implausible (before ``RELEASE_FLOOR``) or behind a plausible module clock;
+it prefers the network's time whenever the host's cannot be trusted.  It is
+a pure function of its arguments.
+
+``RELEASE_FLOOR`` follows the package version: ``RELEASES`` dates every
+version, and the floor is the newest date in it.  No correct clock reads
+earlier than the day the running version was made, and a version bump
+without its row fails ``tests/unit/test_clock_policy.py`` (which checks
+that ``modem.__version__`` is the newest row), so the floor moves with each
+release instead of being a date someone has to remember to edit.  (This
+module may not import ``modem``: the test ties the two.)
 """
 
 from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
-#: No correct clock reads earlier than this release was made.
-RELEASE_FLOOR = datetime(2026, 11, 1, tzinfo=UTC)
+#: The day each version was made, oldest first; a release adds its row.
+RELEASES: dict[str, date] = {
+    "0.1.0": date(2026, 11, 1),
+}
+#: No correct clock reads earlier than the newest release was made.
+RELEASE_FLOOR = datetime.combine(max(RELEASES.values()), datetime.min.time(), UTC)
 #: ``AT+CCLK`` takes two-digit years 2000-2069.
 PLAUSIBLE_UNTIL = datetime(2069, 12, 31, tzinfo=UTC)
 #: Clocks this close agree: the module clock is left alone.

@@ -1,8 +1,10 @@
 """Keeping secrets out of logs and shared answers.
 
-The APN password is the one secret that travels as AT text (``AT+QICSGP``
-set form and the ``+QICSGP:`` query answer, TCP/IP manual); key material
-only travels as ``AT+QFUPL`` payload, which is never shown.
+Two secrets travel as AT text: the APN password (``AT+QICSGP`` set form and
+the ``+QICSGP:`` query answer, TCP/IP manual) and the SIM's PIN and PUK
+(``AT+CPIN="<pin>"`` and ``AT+CPIN="<puk>","<new pin>"``, 27.007 8.3, also
+when the module echoes the command).  Key material only travels as
+``AT+QFUPL`` payload, which is never shown.
 """
 
 from __future__ import annotations
@@ -15,6 +17,10 @@ _QICSGP_SECRET = re.compile(
     re.IGNORECASE)
 
 
+_CPIN_SECRET = re.compile(r'((?:AT)?\+CPIN\s*=\s*)[^\r\n]*', re.IGNORECASE)
+
+
 def redact(text: str) -> str:
-    """``text`` with every APN password (``AT+QICSGP`` set or answer) as ``***``."""
-    return _QICSGP_SECRET.sub(r'\1"***"', text)
+    """``text`` with every APN password (``AT+QICSGP`` set or answer) as ``***``
+    and whatever follows ``AT+CPIN=`` (a PIN, a PUK and a new PIN) as ``"****"``."""
+    return _CPIN_SECRET.sub(r'\1"****"', _QICSGP_SECRET.sub(r'\1"***"', text))

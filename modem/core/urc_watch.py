@@ -29,7 +29,14 @@ EC2x SSL commands it is not documented; the SSL manual's example (3.3.3)
 reads until ``+QSSLRECV: 0``, which is what firmware that re-arms only after
 an empty read ("empty") needs.  The driver learns it: a poll that finds data
 after a short read with no URC in between is the sign; from then on every
-short read is followed by one empty read, one round trip.
+short read is followed by one empty read, one round trip.  It unlearns it
+too (firmware updated, or the signs were lost URCs after all): a "recv" URC
+that arrives after a short read's answer, before any read that could have
+re-armed it, cannot come from "empty" firmware, so two of them bring back
+"drain" (``note_urc_after_short_read``).  Such a URC needs data that
+arrives between the short read and the empty read that follows it, so on
+a busy socket the evidence comes within seconds, on a quiet one never (and
+then the belief costs one empty read per short read, nothing else).
 
 Idle cost (``idle_line_share``): a waiting socket polls every
 ``read_poll_max`` s with ``AT+QSSLRECV=<id>,1500`` (20 bytes out) answered
@@ -69,6 +76,11 @@ EMPTY_REARM_SIGNS = 2
 """Polls that found data after a short read (no URC between) before the driver
 concludes the module re-arms only after an empty read: two, so that one URC
 lost on the line (or one racing the poll) does not decide it."""
+
+DRAIN_REARM_SIGNS = 2
+"""URCs that came after a short read (none during it, no read between) before
+the driver concludes, believing "empty", that the module re-arms after short
+reads after all: two, for symmetry with ``EMPTY_REARM_SIGNS``."""
 
 
 @dataclass(frozen=True)
@@ -145,6 +157,7 @@ class UrcHealth:
         fall behind stay in buffer mode from then on (``PushReceiver``)."""
         self._missing_warned = False
         self._empty_signs = 0
+        self._drain_signs = 0
 
     @property
     def urcs(self) -> str:
@@ -176,9 +189,28 @@ class UrcHealth:
             self._empty_signs += 1
         if self._empty_signs >= EMPTY_REARM_SIGNS and self.rearm is RearmBehaviour.DRAIN:
             self.rearm = RearmBehaviour.EMPTY
+            self._drain_signs = 0
             log.info("module re-arms the recv URC only after an empty read:"
                      " short reads are followed by one empty read",
                      extra=kv(polls_found_data=self.data_by_poll))
+
+    def assume_rearm(self, rearm: RearmBehaviour) -> None:
+        """Start from what the module's manual says (``families``), unless the
+        module has already shown signs either way."""
+        if not self._empty_signs and not self._drain_signs:
+            self.rearm = rearm
+
+    def note_urc_after_short_read(self) -> None:
+        """A "recv" URC asked for a read, and the read before it was short with
+        no URC during it: the module re-armed after a short read ("drain")."""
+        if self.rearm is not RearmBehaviour.EMPTY:
+            return
+        self._drain_signs += 1
+        if self._drain_signs >= DRAIN_REARM_SIGNS:
+            self.rearm = RearmBehaviour.DRAIN
+            self._empty_signs = 0
+            log.info("module re-arms the recv URC after short reads again:"
+                     " no more empty reads after short ones")
 
     def note_close_by_poll(self) -> None:
         self.closes_by_poll += 1

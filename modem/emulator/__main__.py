@@ -18,6 +18,7 @@ import trio
 from .config import RECV_URC_REARM, SIM_STATES, EmulatorConfig
 from .emulator import Emulator
 from .faults import parse_fault_spec
+from .models import MODELS
 from .urc_port import FACTORY_URC_PORT, URC_PORTS
 
 
@@ -42,6 +43,12 @@ def _command_name(text: str) -> str:
     if not name.isalnum():
         raise argparse.ArgumentTypeError(f"want a command name like +QURCCFG, got {text!r}")
     return "+" + name
+
+
+def _pin(text: str) -> str:
+    if not (text.isdigit() and 4 <= len(text) <= 8):
+        raise argparse.ArgumentTypeError("want a PIN of 4 to 8 digits")
+    return text
 
 
 def _setting_name(text: str) -> str:
@@ -72,12 +79,40 @@ def _network_time(text: str) -> float | None:
     return (_when(text) - dt.datetime.now(dt.UTC)).total_seconds()
 
 
+def _add_firmware_orders(p: argparse.ArgumentParser) -> None:
+    """The flags of the orders and answers real firmware may choose."""
+    g = p.add_argument_group("orders real firmware may choose (docs/reliability.md)")
+    g.add_argument("--push-trailer", choices=("crlf", "none"), default="crlf",
+                   help="what follows a push frame's data: CR LF (default, as BG96 firmware "
+                        "writes it) or nothing (the manual's format)")
+    g.add_argument("--pushes-after-switch", action="store_true",
+                   help="answer AT+QISWTMD=<id>,0 before the pushes already queued")
+    g.add_argument("--late-pushes-after-close", action="store_true",
+                   help="a closed push socket's leftover data is pushed right after the OK "
+                        "of the next AT+QSSLOPEN of its ID")
+    g.add_argument("--keep-buffer-on-push", action="store_true",
+                   help="AT+QISWTMD=<id>,1 keeps the buffer (announced with a recv URC) and "
+                        "pushes only newer data")
+    g.add_argument("--kept-read-error", action="store_true",
+                   help="with --keep-buffer-on-push, AT+QSSLRECV in push mode answers ERROR")
+    g.add_argument("--closed-read-error", action="store_true",
+                   help="once the peer closed, AT+QSSLRECV answers ERROR (data left is lost)")
+    g.add_argument("--empty-read-error", action="store_true",
+                   help="once the peer closed and nothing is left, AT+QSSLRECV answers ERROR "
+                        "instead of +QSSLRECV: 0")
+    g.add_argument("--recv-max", type=int, default=0, metavar="N",
+                   help="at most N bytes per AT+QSSLRECV answer, whatever was asked")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m modem.emulator",
         description="A virtual Quectel EC2x on a pseudo-terminal, with real TLS.",
     )
     p.add_argument("--baud", type=int, default=0, help="line rate; 0 (default) is unpaced")
+    p.add_argument("--uart", action="store_true",
+                   help="the line is a UART at --baud: a host at another speed reads and "
+                        "sends garbage (a USB port, the default, ignores the speed)")
     p.add_argument("--latency-ms", type=float, default=0.0,
                    help="turnaround before each command's first response byte")
     p.add_argument("--resolve", type=_resolve_pair, action="append", default=[],
@@ -114,31 +149,22 @@ def build_parser() -> argparse.ArgumentParser:
                         "SETTING (e.g. checkhost), and with it on an open fails (566) "
                         "unless the certificate names the host")
     p.add_argument("--sim", choices=SIM_STATES, default="ready",
-                   help="absent: play a module without a SIM (AT+CPIN? answers +CME ERROR: 10)")
+                   help="absent: play a module without a SIM (AT+CPIN? answers +CME ERROR: 10); "
+                        "puk: a SIM locked behind its PUK")
+    p.add_argument("--sim-pin", type=_pin, metavar="PIN",
+                   help="the SIM wants this PIN after every power-up (AT+CPIN: SIM PIN)")
+    p.add_argument("--sim-pin-tries", type=int, choices=range(4), default=3, metavar="N",
+                   help="PIN tries left at start (AT+QPINC; 0 is the PUK lock; default 3)")
+    p.add_argument("--sim-ready-delay", type=float, default=0.0, metavar="S",
+                   help="seconds after power-up the SIM is busy (AT+CPIN? answers "
+                        "+CME ERROR: 14)")
     p.add_argument("--registration", type=int, choices=range(6), default=1, metavar="STAT",
                    help="the registration stat reported: 1 home (default), 5 roaming, "
                         "2 searching, 3 denied, 0 not searching")
-    g = p.add_argument_group("orders real firmware may choose (docs/reliability.md)")
-    g.add_argument("--push-trailer", choices=("crlf", "none"), default="crlf",
-                   help="what follows a push frame's data: CR LF (default, as BG96 firmware "
-                        "writes it) or nothing (the manual's format)")
-    g.add_argument("--pushes-after-switch", action="store_true",
-                   help="answer AT+QISWTMD=<id>,0 before the pushes already queued")
-    g.add_argument("--late-pushes-after-close", action="store_true",
-                   help="a closed push socket's leftover data is pushed right after the OK "
-                        "of the next AT+QSSLOPEN of its ID")
-    g.add_argument("--keep-buffer-on-push", action="store_true",
-                   help="AT+QISWTMD=<id>,1 keeps the buffer (announced with a recv URC) and "
-                        "pushes only newer data")
-    g.add_argument("--kept-read-error", action="store_true",
-                   help="with --keep-buffer-on-push, AT+QSSLRECV in push mode answers ERROR")
-    g.add_argument("--closed-read-error", action="store_true",
-                   help="once the peer closed, AT+QSSLRECV answers ERROR (data left is lost)")
-    g.add_argument("--empty-read-error", action="store_true",
-                   help="once the peer closed and nothing is left, AT+QSSLRECV answers ERROR "
-                        "instead of +QSSLRECV: 0")
-    g.add_argument("--recv-max", type=int, default=0, metavar="N",
-                   help="at most N bytes per AT+QSSLRECV answer, whatever was asked")
+    _add_firmware_orders(p)
+    p.add_argument("--model", choices=list(MODELS), default="ec25",
+                   help="the module family played: its ATI identity, boot line and "
+                        "AT+QSSLCFG settings (docs/modules.md)")
     p.add_argument("--trace", action="store_true", help="log every line byte to stderr")
     return p
 
@@ -178,6 +204,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     config = EmulatorConfig(
         baud=args.baud,
+        uart=args.uart,
         latency_ms=args.latency_ms,
         resolve=dict(args.resolve),
         real_dns=not args.no_dns,
@@ -192,6 +219,9 @@ def main(argv: list[str] | None = None) -> int:
         ctzu=args.ctzu,
         hostname_check=args.hostname_check,
         sim=args.sim,
+        sim_pin=args.sim_pin,
+        sim_pin_tries=args.sim_pin_tries,
+        sim_ready_delay=args.sim_ready_delay,
         registration=args.registration,
         push_trailer=args.push_trailer == "crlf",
         pushes_after_switch=args.pushes_after_switch,
@@ -201,6 +231,7 @@ def main(argv: list[str] | None = None) -> int:
         closed_read_error=args.closed_read_error,
         empty_read_error=args.empty_read_error,
         recv_max=args.recv_max,
+        model=args.model,
     )
     trio.run(serve, config, args.link, args.trace)
     return 0

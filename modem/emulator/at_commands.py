@@ -141,7 +141,7 @@ class CommandProcessor:
             self.module.echo = arg == "1"
             return OK
         if letter == "I" and arg in ("", "0"):
-            return at_general.ati()
+            return at_general.ati(self.module)
         if letter == "O" and arg in ("", "0"):
             return await at_ssl.ato(self.module)
         if letter in _OK_BASICS:

@@ -3,6 +3,7 @@ and ``AT+QURCCFG`` (the URC port; see ``urc_port``)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import trio
@@ -14,11 +15,9 @@ from .responses import OK, cme_error, info
 from .urc_port import URC_PORTS
 
 if TYPE_CHECKING:
+    from .models import ModelPreset
     from .module import Module
 
-MANUFACTURER = "Quectel"
-MODEL = "EC25"
-REVISION = "EC25EFAR06A06M4G"
 IMEI = "866758040000001"
 IMSI = "460011234567890"
 
@@ -26,26 +25,27 @@ COMMANDS = CommandTable()
 READ, WRITE, EXECUTE = Form.READ, Form.WRITE, Form.EXECUTE
 
 
-def ati() -> bytes:
-    """``ATI``: manufacturer, model and revision."""
-    return info(MANUFACTURER, MODEL, f"Revision: {REVISION}")
+def ati(module: Module) -> bytes:
+    """``ATI``: manufacturer, model and revision (the model played: ``models``)."""
+    preset = module.config.preset
+    return info(preset.manufacturer, preset.model, f"Revision: {preset.revision}")
 
 
-def _constant(*names: str, answer: str) -> None:
-    """Identification commands that print one fixed line."""
+def _constant(*names: str, answer: Callable[[ModelPreset], str]) -> None:
+    """Identification commands that print one line."""
 
     async def handler(module: Module, req: Request) -> bytes:
-        return info(answer)
+        return info(answer(module.config.preset))
 
     COMMANDS.command(*names, forms={EXECUTE})(handler)
 
 
-_constant("+CGMI", "+GMI", answer=MANUFACTURER)
-_constant("+CGMM", "+GMM", answer=MODEL)
-_constant("+CGMR", "+GMR", answer=REVISION)
-_constant("+QGMR", answer=f"{REVISION}_01.001.01.001")
-_constant("+CGSN", "+GSN", answer=IMEI)
-_constant("+CIMI", answer=IMSI)
+_constant("+CGMI", "+GMI", answer=lambda preset: preset.manufacturer)
+_constant("+CGMM", "+GMM", answer=lambda preset: preset.model)
+_constant("+CGMR", "+GMR", answer=lambda preset: preset.revision)
+_constant("+QGMR", answer=lambda preset: f"{preset.revision}_01.001.01.001")
+_constant("+CGSN", "+GSN", answer=lambda preset: IMEI)
+_constant("+CIMI", answer=lambda preset: IMSI)
 
 
 @COMMANDS.command("+CMEE", test="+CMEE: (0-2)", forms={READ, WRITE})
@@ -56,12 +56,17 @@ async def cmee(module: Module, req: Request) -> bytes:
     return OK
 
 
-SIM_NOT_INSERTED = 10  # 27.007 9.2.1 (+CME ERROR: 10)
+SIM_NOT_INSERTED = 10  # 27.007 9.2.1 (+CME ERROR: <n>)
+SIM_BUSY = 14
+INCORRECT_PASSWORD = 16
+OPERATION_NOT_ALLOWED = 3
 
 
-@COMMANDS.command("+CPIN", forms={READ})
+@COMMANDS.command("+CPIN", forms={READ, WRITE})
 async def cpin(module: Module, req: Request) -> bytes:
-    """``+CPIN: READY``; without a SIM ``+CME ERROR: 10`` in the ``AT+CMEE`` form.
+    """``+CPIN: READY`` / ``SIM PIN`` / ``SIM PUK`` (``module.sim``); without a SIM
+    ``+CME ERROR: 10``, while it is busy after power-up ``+CME ERROR: 14``.
+    ``AT+CPIN="<pin>"`` unlocks it or costs a try (``+CME ERROR: 16``).
 
     Public logs: a module without a SIM answers ``+CME ERROR: 10`` with
     CMEE=1 (community.sixfab.com/t/me910c1-ww-not-detecting-sim-card/2805)
@@ -69,22 +74,51 @@ async def cpin(module: Module, req: Request) -> bytes:
     LilyGo-T-Call-SIM800/issues/33); an EC25 whose SIM fails answers the
     numeric ``+CME ERROR: 13`` (forums.quectel.com/t/ec25-cme-error-13-
     interpretation/4797).  No EC2x log of an absent SIM was found: 10 is
-    27.007's code, the tolerant guess.
+    27.007's code, the tolerant guess.  A right PIN is followed by the URC
+    ``+CPIN: READY`` (the boot URCs' form); a PUK is not emulated.
     """
-    if module.config.sim == "absent":
+    sim = module.sim
+    if sim.absent:
         return cme_error(module.cmee, SIM_NOT_INSERTED)
-    return info("+CPIN: READY")
+    if sim.busy:
+        return cme_error(module.cmee, SIM_BUSY)
+    if req.form is READ:
+        return info(f"+CPIN: {sim.state}")
+    if sim.state != "SIM PIN" or len(req.fields) != 1:
+        return cme_error(module.cmee, OPERATION_NOT_ALLOWED)
+    if not sim.enter(str_field(req.fields, 0)):
+        return cme_error(module.cmee, INCORRECT_PASSWORD)
+    module.line.post_urc(b"\r\n+CPIN: READY\r\n")
+    return OK
+
+
+@COMMANDS.command("+QPINC", test='+QPINC: ("SC","P2")', forms={READ, WRITE})
+async def qpinc(module: Module, req: Request) -> bytes:
+    """``AT+QPINC="SC"``: ``+QPINC: "SC",<pin tries>,<puk tries>`` (the read
+    form lists ``"P2"`` too, with the counters of a fresh SIM)."""
+    sim = module.sim
+    if sim.absent:
+        return cme_error(module.cmee, SIM_NOT_INSERTED)
+    sc = f'+QPINC: "SC",{sim.pin_tries},{sim.puk_tries}'
+    if req.form is READ:
+        return info(sc, '+QPINC: "P2",3,10')
+    facility = str_field(req.fields, 0).upper()
+    if facility == "P2":
+        return info('+QPINC: "P2",3,10')
+    if facility != "SC":
+        raise ParamError("facility")
+    return info(sc)
 
 
 def _registration(name: str) -> None:
     """``+CREG`` / ``+CGREG`` / ``+CEREG``: the configured stat (default 1,
-    registered; 0 without a SIM), or searching (2) while ``Fault.deregister``
+    registered; 0 without a SIM or while it is locked), or searching (2) while ``Fault.deregister``
     lasts; URC mode kept."""
 
     async def handler(module: Module, req: Request) -> bytes:
         urc_mode = module.registration_urc
         if req.form is READ:
-            if module.config.sim == "absent":
+            if module.sim.state != "READY" or module.sim.absent:
                 stat = 0
             elif trio.current_time() < module.unregistered_until:
                 stat = 2

@@ -97,7 +97,7 @@ async def qsslcfg(module: Module, req: Request) -> bytes:
     check = module.config.hostname_check
     if req.form is Form.TEST:
         extra = () if check is None else (f'+QSSLCFG: "{check}",{_CTX},(0,1)',)
-        return info(*QSSLCFG_TEST, *extra)
+        return info(*(module.config.preset.qsslcfg_test or QSSLCFG_TEST), *extra)
     fields = req.fields
     name = str_field(fields, 0)
     cfg = module.ssl_contexts[_id_field(fields, 1, SSL_CONTEXT_IDS)]

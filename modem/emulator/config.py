@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from .models import MODELS, ModelPreset
 from .urc_port import FACTORY_URC_PORT, check_port_name
 
 #: The clock a module without network time shows after power-up: the GPS epoch.
@@ -14,7 +15,7 @@ GPS_EPOCH = dt.datetime(1980, 1, 6, tzinfo=dt.UTC)
 RECV_URC_REARM = ("drain", "empty")
 
 #: The SIM the module plays (``EmulatorConfig.sim``).
-SIM_STATES = ("ready", "absent")
+SIM_STATES = ("ready", "absent", "puk")
 
 
 @dataclass(frozen=True)
@@ -22,7 +23,10 @@ class EmulatorConfig:
     """How the virtual EC2x behaves.
 
     ``baud``: line rate; 0 means unpaced, otherwise each direction carries
-    ``baud / 10`` bytes per second (8N1).  ``latency_ms``: turnaround before
+    ``baud / 10`` bytes per second (8N1).  ``uart``: the line is a UART at
+    ``baud`` (a module whose ``AT+IPR`` keeps it): a host whose port is set
+    to another speed sends and reads garbage (``uart``); a USB port (the
+    default) ignores the speed.  ``latency_ms``: turnaround before
     the first response byte of each command, from the command's last byte
     on the line.  ``resolve``: host name ->
     address table consulted before DNS; ``real_dns`` allows the system
@@ -57,6 +61,10 @@ class EmulatorConfig:
     ``sim``: ``"absent"`` plays a module without a SIM: ``AT+CPIN?`` answers
     ``+CME ERROR: 10`` (27.007 "SIM not inserted"; seen from modules in
     public logs), no SIM URCs at boot, registration stat 0.
+    ``"puk"`` a SIM locked behind its PUK.  ``sim_pin``: the PIN the SIM wants
+    after every power-up (None: no PIN lock); ``sim_pin_tries``: its PIN tries
+    left at start (0-3; 0 is the PUK lock); ``sim_ready_delay``: seconds after
+    power-up during which the SIM is busy (``+CME ERROR: 14``); see ``sim``.
     ``registration``: the stat ``AT+CREG?``/``AT+CGREG?``/``AT+CEREG?``
     report (1 home, 5 roaming, 2 searching, 3 denied, 0 not searching).
 
@@ -78,9 +86,14 @@ class EmulatorConfig:
     place of ``+QSSLRECV: 0``).
     ``recv_max``: at most this many bytes per ``AT+QSSLRECV`` answer,
     whatever was asked (0: as asked).
+    ``model``: the family played (``models.MODELS``: ``ec25``, ``eg25-g``,
+    ``bg96``, ``bg95``, ``ec200u``, ``eg800k``): its ``ATI`` identity, boot
+    line, ``AT+QSSLCFG=?`` answer, host-name check and absent commands
+    (``hostname_check`` and ``absent_commands`` given here add to it).
     """
 
     baud: int = 0
+    uart: bool = False
     latency_ms: float = 0.0
     resolve: dict[str, str] = field(default_factory=dict)
     real_dns: bool = True
@@ -102,6 +115,9 @@ class EmulatorConfig:
     recv_urc_rearm: str = "drain"
     hostname_check: str | None = None
     sim: str = "ready"
+    sim_pin: str | None = None
+    sim_pin_tries: int = 3
+    sim_ready_delay: float = 0.0
     registration: int = 1
     push_trailer: bool = True
     pushes_after_switch: bool = False
@@ -111,16 +127,35 @@ class EmulatorConfig:
     closed_read_error: bool = False
     empty_read_error: bool = False
     recv_max: int = 0
+    model: str = "ec25"
 
     def __post_init__(self) -> None:
         check_port_name(self.port_name)
+        if self.model not in MODELS:
+            raise ValueError(f"model must be one of {', '.join(MODELS)}, not {self.model!r}")
+        preset = MODELS[self.model]
+        if self.hostname_check is None and preset.hostname_check is not None:
+            object.__setattr__(self, "hostname_check", preset.hostname_check)
+        object.__setattr__(self, "absent_commands", self.absent_commands | preset.absent_commands)
+        if self.uart and not self.baud:
+            raise ValueError("a UART line needs its speed: give baud")
         if self.sim not in SIM_STATES:
             raise ValueError(f"sim must be one of {', '.join(SIM_STATES)}, not {self.sim!r}")
+        if self.sim_pin_tries not in range(4):
+            raise ValueError(f"sim_pin_tries must be 0-3, not {self.sim_pin_tries}")
+        pin = self.sim_pin
+        if pin is not None and not (pin.isdigit() and 4 <= len(pin) <= 8):
+            raise ValueError("sim_pin must be 4 to 8 digits")
         if self.registration not in range(6):
             raise ValueError(f"registration must be a stat 0-5, not {self.registration}")
         if self.recv_urc_rearm not in RECV_URC_REARM:
             raise ValueError(f"recv_urc_rearm must be one of {', '.join(RECV_URC_REARM)}, "
                              f"not {self.recv_urc_rearm!r}")
+
+    @property
+    def preset(self) -> ModelPreset:
+        """The family played (``model``)."""
+        return MODELS[self.model]
 
     @property
     def bytes_per_second(self) -> float:

@@ -25,6 +25,8 @@ from .files import FileStore
 from .line import HostLine
 from .module import Module
 from .pty_port import PtyPort
+from .sim import SimCard
+from .uart import UartLine
 from .urc_port import UrcRouting
 
 
@@ -37,9 +39,13 @@ class Emulator:
     ) -> None:
         self.config = config
         self._port = port
-        self.line = HostLine(port.stream, config.bytes_per_second, trace)
+        stream: trio.abc.Stream = port.stream
+        if config.uart:
+            stream = UartLine(port.stream, port.stream.fileno(), config.baud)
+        self.line = HostLine(stream, config.bytes_per_second, trace)
         self.line.routing = UrcRouting(config.port_name)
         self.files = FileStore()
+        self.sim = SimCard(config)
         self.faults = FaultState(config.seed)
         self.restarts = 0
         self._module_scope = trio.CancelScope()
@@ -108,7 +114,8 @@ class Emulator:
     # -- tasks -----------------------------------------------------------------
 
     def _new_module(self) -> Module:
-        return Module(self.config, self.line, self.files, self.faults.pending, self.restart)
+        return Module(self.config, self.line, self.files, self.faults.pending, self.restart,
+                      self.sim)
 
     async def _supervise(self) -> None:
         while True:

@@ -2,8 +2,8 @@
 
 A restart (``AT+CFUN=1,1`` or the ``restart`` fault) cancels the ``Module``
 and the emulator builds a new one: echo on again, contexts and sockets gone,
-``RAM:`` files lost; the ``FileStore``'s ``UFS:`` area and the
-``PendingFaults`` are shared and survive.
+``RAM:`` files lost; the ``FileStore``'s ``UFS:`` area, the ``SimCard``
+and the ``PendingFaults`` are shared and survive.
 
 The command handlers (``at_*.py``) and the faults (``faults.py``) act on a
 ``Module``; it knows neither of them: ``run`` is handed the command loop.
@@ -23,10 +23,11 @@ from .files import FileStore
 from .line import HostLine
 from .manual import PDP_CONTEXT_IDS, SSL_CONTEXT_IDS
 from .pending_faults import PendingFaults
+from .sim import SimCard
 from .ssl_sockets import AccessMode, SslSocket
 from .tls import SslContextConfig
 
-BOOT_URCS = (b"\r\n+CPIN: READY\r\n", b"\r\n+QUSIM: 1\r\n", b"\r\n+QIND: SMS DONE\r\n")
+SIM_URCS = (b"\r\n+QUSIM: 1\r\n", b"\r\n+QIND: SMS DONE\r\n")  # after +CPIN: <state>
 
 
 @dataclass
@@ -54,8 +55,10 @@ class Module:
     def __init__(
         self, config: EmulatorConfig, line: HostLine, files: FileStore,
         pending_faults: PendingFaults, restart: Callable[[], None],
+        sim: SimCard | None = None,
     ) -> None:
         self.config = config
+        self.sim = sim if sim is not None else SimCard(config)
         self.line = line
         self.files = files
         self.pending_faults = pending_faults
@@ -87,12 +90,16 @@ class Module:
             with trio.move_on_after(self.config.boot_time):
                 await self.line.drop_input_forever()  # nothing answered while booting
             if self.line.routing.reaches_host:  # RDY is a URC too (urc_port.py)
-                await self.line.write(b"\r\nRDY\r\n")
+                await self.line.write(b"\r\n%s\r\n" % self.config.preset.boot_line)
             nursery.start_soon(self.line.run_urc_writer)
+            self.sim.power_up()
             nursery.start_soon(command_loop)
             await trio.sleep(self.config.boot_urc_delay)
-            for urc in BOOT_URCS if self.config.sim == "ready" else BOOT_URCS[2:]:
-                self.line.post_urc(urc)
+            if not self.sim.absent:
+                await trio.sleep(self.sim.ready_delay)
+                self.line.post_urc(b"\r\n+CPIN: %s\r\n" % self.sim.state.encode())
+                for urc in SIM_URCS if self.sim.state == "READY" else ():
+                    self.line.post_urc(urc)
             self.booted.set()
 
     def spawn(self, task: Callable[[], Awaitable[None]]) -> None:

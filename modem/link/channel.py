@@ -19,12 +19,9 @@ failure and ``broken`` is set; the owner builds a new channel.
 
 from __future__ import annotations
 
-import enum
 import logging
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import TypeAlias
 
 import trio
 
@@ -41,6 +38,18 @@ from modem.core.log_fields import kv
 from modem.core.protocol import AtConnection, Command, Framing
 from modem.core.redaction import redact
 from modem.core.stream_errors import LineFramingLost
+from modem.link.answers import (
+    Ahead,
+    LineState,
+    ModuleRestarted,
+    NoAnswer,
+    Pending,
+    RdyMeans,
+    Response,
+    ThenFn,
+    describe,
+    shorten,
+)
 
 log = logging.getLogger("modem.channel")
 trace_log = logging.getLogger("modem.at")
@@ -48,84 +57,6 @@ trace_log = logging.getLogger("modem.at")
 RESYNC_ATTEMPTS = 5
 RESYNC_TIMEOUT = 1.0
 SYNC_TIMEOUT = 0.3  # per AT while a module may still be booting
-
-
-class ModuleRestarted(ModuleLost):
-    """The module printed ``RDY``: it restarted and lost every socket and setting."""
-
-
-class RdyMeans(enum.Enum):
-    """What a ``RDY`` line (the module finished booting) means to the channel's owner."""
-
-    BOOTING = "booting"
-    """Count it: a module powered up while the bring-up syncs prints one."""
-    SOCKETS_LOST = "sockets lost"
-    """Break the channel: the module restarted under live sockets."""
-
-
-class LineState(enum.Enum):
-    """Whether the module and the channel agree on which command is in flight."""
-
-    IN_STEP = "in step"
-    NEEDS_RESYNC = "needs resync"
-    """A command timed out or broke the framing: its answer may still come,
-    so the next command first runs ``AT`` until ``OK``."""
-
-
-@dataclass
-class Response:
-    """What one command produced: information lines, payload, final result."""
-
-    command: Command
-    lines: list[str] = field(default_factory=list)
-    payload: bytes | None = None
-    final: ev.FinalResult | None = None
-    ahead: Ahead | None = None
-    """The command ``run``/``collect`` sent ahead after this one (``then``)."""
-
-    @property
-    def ok(self) -> bool:
-        return isinstance(self.final, ev.Ok)
-
-
-class _Pending:
-    __slots__ = ("response", "prompted", "done", "violation")
-
-    def __init__(self, command: Command) -> None:
-        self.response = Response(command)
-        self.prompted = trio.Event()
-        self.done = trio.Event()
-        self.violation: str | None = None
-
-
-class Ahead:
-    """A command sent ahead for its caller; ``AtChannel.collect`` gives its response.
-
-    ``outcome`` is set once its answer has ended (or failed), by whichever
-    task needed the line first.
-    """
-
-    __slots__ = ("command", "deadline", "outcome", "_pending")
-
-    def __init__(self, pending: _Pending, deadline: float) -> None:
-        self.command = pending.response.command
-        self.deadline = deadline
-        self.outcome: Response | ModemError | None = None
-        self._pending = pending
-
-
-#: Given a response, the command to send ahead after it (None: nothing).
-ThenFn: TypeAlias = Callable[[Response], Command | None]
-
-
-def shorten(data: bytes, keep: int = 24, *, show_head: bool = False) -> str:
-    """A payload for the trace: its length, and only with ``show_head`` its
-    first bytes (user data may hold credentials: ``--trace-payload``)."""
-    if not show_head:
-        return f"[{len(data)} bytes]"
-    head = data[:keep]
-    more = "..." if len(data) > keep else ""
-    return f"[{len(data)} bytes {head!r}{more}]"
 
 
 class AtChannel:
@@ -158,8 +89,10 @@ class AtChannel:
         self._timeout_cap = command_timeout_cap
         self._conn = AtConnection(push_style=push_style, distrustful=distrustful)
         self._lock = trio.Lock()  # FIFO-fair: waiters take turns
-        self._pending: _Pending | None = None
+        self._pending: Pending | None = None
         self._in_flight: trio.CancelScope | None = None  # the command's time on the line
+        self._waiting: tuple[Command, float] | None = None  # on the line since (trio time)
+        self._cut_short: str | None = None  # why the wait of the command on the line ended
         self._ahead: Ahead | None = None
         self._line = LineState.IN_STEP
         self.failure: ModemError | None = None
@@ -189,6 +122,29 @@ class AtChannel:
     def _check(self) -> None:
         if self.failure is not None:
             raise self.failure
+
+    # -- health (modem.link.health) --------------------------------------------
+
+    @property
+    def waiting(self) -> tuple[Command, float] | None:
+        """The command on the line waiting for its answer, and since when (trio
+        time); a command sent ahead counts from when it went out."""
+        if self._waiting is not None:
+            return self._waiting
+        ahead = self._ahead
+        if ahead is not None and not ahead._pending.done.is_set():
+            return ahead.command, ahead.deadline - min(ahead.command.timeout, self._timeout_cap)
+        return None
+
+    def cut_short(self, reason: str) -> bool:
+        """End the wait of the command on the line now, as its timeout would
+        (it raises ``ModuleTimeout`` with ``reason``; the next command
+        resynchronises the line).  False when none waits."""
+        if self._in_flight is None or self._waiting is None:
+            return False
+        self._cut_short = reason
+        self._in_flight.cancel()
+        return True
 
     # -- reader -------------------------------------------------------------
 
@@ -246,7 +202,7 @@ class AtChannel:
             return
         if isinstance(event, ev.Urc):
             if trace:
-                trace_log.debug("< %s", _describe(event, self._show_head))
+                trace_log.debug("< %s", describe(event, self._show_head))
             if isinstance(event, ev.ModuleReady):
                 self.restarts_seen += 1
                 if self.rdy_means is RdyMeans.SOCKETS_LOST:
@@ -256,7 +212,7 @@ class AtChannel:
             return
         pending = self._pending
         if trace:
-            trace_log.debug("< %s", _describe(event, self._show_head))
+            trace_log.debug("< %s", describe(event, self._show_head))
         if isinstance(event, ev.ProtocolViolation):
             log.warning("module broke the AT framing", extra=kv(reason=event.reason))
             if pending is not None:
@@ -266,7 +222,7 @@ class AtChannel:
             return
         if pending is None:
             log.debug("stray answer with no command in flight",
-                      extra=kv(answer=_describe(event, self._show_head)))
+                      extra=kv(answer=describe(event, self._show_head)))
             return
         resp = pending.response
         if isinstance(event, ev.InfoLine):
@@ -359,7 +315,7 @@ class AtChannel:
         command = then(response)
         if command is None:
             return
-        pending = _Pending(command)
+        pending = Pending(command)
         self._pending = pending
         if self._trace:
             trace_log.debug("> %s (ahead)", redact(command.loggable))
@@ -402,7 +358,7 @@ class AtChannel:
             self._pending = None
 
     async def _run_locked(self, command: Command, payload: bytes | None) -> Response:
-        pending = _Pending(command)
+        pending = Pending(command)
         self._pending = pending
         try:
             data = self._conn.send_command(command)
@@ -410,6 +366,7 @@ class AtChannel:
                 trace_log.debug("> %s", redact(command.loggable))
             timeout = min(command.timeout, self._timeout_cap)
             timed_out = True
+            self._waiting = (command, trio.current_time())
             with trio.move_on_after(timeout) as self._in_flight:
                 await self._send(data)
                 if payload is not None:
@@ -429,13 +386,16 @@ class AtChannel:
             if timed_out:
                 self._conn.abort_command()
                 self._line = LineState.NEEDS_RESYNC
-                raise ModuleTimeout(f"{command.loggable}: no answer within {timeout:g} s")
+                why = self._cut_short or f"no answer within {timeout:g} s"
+                raise ModuleTimeout(f"{command.loggable}: {why}")
             return self._answered(command, pending)
         finally:
             self._pending = None
             self._in_flight = None
+            self._waiting = None
+            self._cut_short = None
 
-    def _answered(self, command: Command, pending: _Pending) -> Response:
+    def _answered(self, command: Command, pending: Pending) -> Response:
         """The response of a command that ended; ``AtProtocolError`` when its framing
         was broken (the line resynchronises before the next command)."""
         self.commands_run += 1
@@ -485,16 +445,6 @@ class AtChannel:
                 if resp.ok:
                     self._line = LineState.IN_STEP
                     return
-            raise ModuleLost(
+            raise NoAnswer(
                 f"module does not answer AT ({attempts} tries): check the device path, "
                 "the baud rate, and that the module is powered")
-
-
-def _describe(event: ev.Event, show_head: bool = False) -> str:
-    if isinstance(event, (ev.RecvPayload, ev.TransparentData)):
-        return f"{type(event).__name__} {shorten(event.data, show_head=show_head)}"
-    if isinstance(event, ev.SslPushData):
-        return f"SslPushData id={event.client_id} {shorten(event.data, show_head=show_head)}"
-    if isinstance(event, (ev.InfoLine, ev.UnknownUrc, ev.Echo)):
-        return redact(event.text)
-    return repr(event)

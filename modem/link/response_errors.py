@@ -15,7 +15,8 @@ from modem.core import events as ev
 from modem.core.at_command import Command
 from modem.core.errors import CommandError, ModemError, error_for_code, error_for_text
 from modem.core.log_fields import kv
-from modem.link.channel import AtChannel, Response
+from modem.link.answers import Response
+from modem.link.channel import AtChannel
 
 __all__ = ["error_of", "expect_ok"]
 

@@ -82,6 +82,15 @@ def _close_port(port: serial.Serial) -> None:
         port.fd = None
 
 
+def _read_at_least_one(fd: int) -> None:
+    """VMIN=1, VTIME=0: pyserial leaves VMIN=0, under which a tty read with no
+    data returns 0 bytes (looks like end of file) instead of ``EAGAIN``."""
+    attrs = termios.tcgetattr(fd)
+    attrs[6][termios.VMIN] = 1
+    attrs[6][termios.VTIME] = 0
+    termios.tcsetattr(fd, termios.TCSANOW, attrs)
+
+
 @final
 class SerialStream(trio.abc.Stream):
     """A ``trio.abc.Stream`` over an open, non-blocking pyserial port.
@@ -107,12 +116,7 @@ class SerialStream(trio.abc.Stream):
         self._port: serial.Serial | None = port
         self._fd: int = port.fileno()
         os.set_blocking(self._fd, False)
-        # pyserial leaves VMIN=0, VTIME=0, under which a tty read with no data
-        # returns 0 bytes (looks like end of file) instead of EAGAIN.
-        attrs = termios.tcgetattr(self._fd)
-        attrs[6][termios.VMIN] = 1
-        attrs[6][termios.VTIME] = 0
-        termios.tcsetattr(self._fd, termios.TCSANOW, attrs)
+        _read_at_least_one(self._fd)
         self.path: str = str(port.port)  # an open port always has its path
         self._sending = OneTaskAtATime("another task is sending on this serial stream")
         self._receiving = OneTaskAtATime("another task is receiving from this serial stream")
@@ -175,6 +179,26 @@ class SerialStream(trio.abc.Stream):
                     raise trio.BrokenResourceError(
                         f"reading from {self.path} failed: {exc}"
                     ) from exc
+
+    @property
+    def speed(self) -> int:
+        """The line speed the port is set to (baud)."""
+        port = self._port
+        return int(port.baudrate) if port is not None else 0
+
+    async def set_speed(self, baud: int) -> None:
+        """Set the line speed (``modem.link.line_speed``), dropping unread input:
+        what came at the old speed is garbage at the new one."""
+        port = self._port
+        if port is None:
+            raise trio.ClosedResourceError(f"serial stream {self.path} was closed")
+        try:
+            port.baudrate = baud  # pyserial reconfigures the port: VMIN back to 0
+            _read_at_least_one(self._fd)
+            termios.tcflush(self._fd, termios.TCIFLUSH)
+        except (OSError, ValueError, termios.error) as exc:
+            raise DeviceError(self.path, f"cannot set {baud} baud: {exc}") from exc
+        await trio.lowlevel.checkpoint()
 
     async def drain(self) -> None:
         """Wait until everything written so far has been transmitted (``tcdrain``).

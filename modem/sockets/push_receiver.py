@@ -23,7 +23,7 @@ from modem.core.limits import MAX_RECV
 from modem.core.log_fields import kv
 from modem.core.push_flow import AccessMode, PushInbox, PushState
 from modem.core.stream_errors import BufferedDataUnreadable, PushOrderUnknown
-from modem.link.channel import Response
+from modem.link.answers import Response
 from modem.sockets.read_schedule import ReadSchedule
 from modem.sockets.socket_life import SocketLife, SocketPhase
 

@@ -40,6 +40,7 @@ class ReadSchedule:
         """Gaps in a row that passed with no wake-up; each doubles the next."""
         self._polling = False  # the next read is a poll, not asked for by a URC
         self._short_unconfirmed = False  # the last read was short; no URC since
+        self._short_quiet = False  # the last read was short and no URC came during it
         self._gone_at: int | None = None  # health.pushes at the last "not connected"
         self._gone_checks = 0  # "not connected" findings in a row, the line quiet
         self.found_empty = False
@@ -73,9 +74,12 @@ class ReadSchedule:
         urc_came = by_urc or self.urc_hint  # a URC may land while the read runs
         if self._polling and got:
             self.health.note_data_by_poll(self._short_unconfirmed and not urc_came)
+        if by_urc and self._short_quiet:
+            self.health.note_urc_after_short_read()
         self._polling = False
         short = 0 < got < want
         self._short_unconfirmed = short
+        self._short_quiet = short and not self.urc_hint
         self.read_again = got == want or (short and self.health.rearm is RearmBehaviour.EMPTY) \
             or (until_empty and got > 0)
 

@@ -47,7 +47,8 @@ from modem.core.log_fields import kv
 from modem.core.push_flow import DEFAULT_PUSH_LIMIT, AccessMode, PushInbox, PushState
 from modem.core.stream_errors import EndUnconfirmed
 from modem.core.urc_watch import UrcHealth, UrcPolling
-from modem.link.channel import Ahead, AtChannel, Response
+from modem.link.answers import Ahead, Response
+from modem.link.channel import AtChannel
 from modem.link.conflict import OneTaskAtATime
 from modem.sockets.push_receiver import PushReceiver, StartTask
 from modem.sockets.read_schedule import ReadSchedule

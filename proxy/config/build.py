@@ -2,7 +2,8 @@
 
 ``ProxyConfig`` is the validated result; ``build_config`` makes it from the
 parsed command line (only the flags the user gave) laid over the TOML file
-(``load_toml``) laid over the defaults of ``SETTINGS``.  Every mistake
+(``load_toml``) laid over the defaults of ``SETTINGS``; the SIM's PIN comes
+from ``--sim-pin-file`` or the environment (``proxy.config.sim_pin``).  Every mistake
 raises ``ConfigError`` with a one-line message that names the flag or key
 and says what to write instead; it never quotes a password or key material.
 
@@ -13,6 +14,7 @@ between settings in ``proxy.config.rules``.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping as MappingABC
 from typing import Any
 
@@ -48,6 +50,7 @@ from proxy.config.rules import (
 )
 from proxy.config.schema import PER_MAP_GROUPS, Place, Where, read
 from proxy.config.settings import APN_AUTH, SETTINGS, TLS_VERSIONS
+from proxy.config.sim_pin import sim_pin_from
 from proxy.config.toml_file import load_toml
 from proxy.errors import ConfigError
 
@@ -87,6 +90,8 @@ def build_config(flags: MappingABC[str, Any], file: MappingABC[str, Any] | None 
     complete_apn_auth(values)
     check_trace_payload(values)
     split_at_console(values)
+    sim_pin, pin_warning = sim_pin_from(values["sim_pin_file"], os.environ)
+    values.update(sim_pin=sim_pin, file_warnings=(pin_warning,) if pin_warning else ())
     values.update(emulate=emulate, emulate_modems=emulate_modems, modems=modems,
                   device=devices[0] if devices else next((m.device for m in modems), None),
                   notices=tuple(notices))

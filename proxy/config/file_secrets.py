@@ -1,5 +1,6 @@
 """Secrets at rest: a config file that holds an APN password or names a client
-key should be readable by its owner only, as ssh insists for private keys.
+key, and the SIM's PIN file, should be readable by their owner only, as ssh
+insists for private keys.
 
 ``exposure_warning`` returns the one line to log (or None); the proxy still
 starts, since the file may be shared on purpose (a group of operators).
@@ -32,6 +33,12 @@ def exposure_warning(path: str | Path, file: Mapping[str, Any]) -> str | None:
     held = secrets_named(file)
     if not held:
         return None
+    return readable_warning(f"config file {path} holds {' and '.join(held)}", path)
+
+
+def readable_warning(what: str, path: str | Path) -> str | None:
+    """``what`` "is readable by ...: run chmod 600", when group or others may
+    read ``path``; None when it is private or cannot be inspected."""
     try:
         mode = stat.S_IMODE(Path(path).stat().st_mode)
     except OSError:
@@ -40,5 +47,4 @@ def exposure_warning(path: str | Path, file: Mapping[str, Any]) -> str | None:
         return None
     who = " and ".join(name for bit, name in ((stat.S_IRGRP, "its group"),
                                                (stat.S_IROTH, "other users")) if mode & bit)
-    return (f"config file {path} holds {' and '.join(held)} and is readable by {who} "
-            f"(mode {mode:04o}): run chmod 600 {path}")
+    return f"{what} and is readable by {who} (mode {mode:04o}): run chmod 600 {path}"

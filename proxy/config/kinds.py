@@ -100,6 +100,41 @@ class Number(Kind):
         return f"{value:g}" if isinstance(value, float) else str(value)
 
 
+AUTO = "auto"
+
+
+def _number_or_auto(text: str) -> int | str:
+    """argparse's type for ``Baud``: ``auto``, or a whole number."""
+    if text == AUTO:
+        return AUTO
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"want a number or auto, got {text!r}") from None
+
+
+@dataclass(frozen=True)
+class Baud(Number):
+    """A serial speed, or ``auto``: the speed the module answers at, found at
+    start (stored as None)."""
+
+    def toml_types(self) -> tuple[type, ...]:
+        return (int, str)
+
+    def flag_options(self) -> dict[str, Any]:
+        return {"type": _number_or_auto, "metavar": "N|auto"}
+
+    def convert(self, value: Any, label: str, modules: int) -> Any:
+        if value == AUTO:
+            return None
+        if not isinstance(value, int):
+            raise ConfigError(f"{label}: {value!r} is not a speed: give a number or auto")
+        return super().convert(value, label, modules)
+
+    def describe(self) -> str:
+        return f"{super().describe()}, or `auto`"
+
+
 class OnOff(Kind):
     """true or false; the flag has a ``--no-`` form to override the file."""
 

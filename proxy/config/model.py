@@ -11,8 +11,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from modem.core.families import Family
 from modem.core.limits import SSL_CONTEXTS
 from modem.core.push_flow import AccessMode
+from modem.core.sim_pin import SimPin
 from proxy.config.allow import AllowList
 from proxy.config.endpoint import LOCALHOST, Endpoint, ListenAddress, is_ip
 from proxy.config.schema import Place
@@ -103,9 +105,12 @@ class ProxyConfig:
 
     maps: tuple[Mapping, ...]
     device: str | None = _top("device")
-    baud: int = _top("baud")
+    baud: int | None = _top("baud")  # None: auto
     rtscts: bool = _top("rtscts")
     urc_port: UrcPortChoice = _top("urc-port")
+    module_family: Family | None = _top("module-family")  # None: from ATI
+    sim_pin_file: Path | None = _top("sim-pin-file")
+    sim_pin: SimPin | None = None  # from sim_pin_file or the environment (sim_pin.py)
     apn: str | None = _top("apn")
     apn_user: str = _top("apn-user")
     apn_password: str = field(default=_top("apn-password"), repr=False)
@@ -148,7 +153,7 @@ class ModemSpec:
 
     name: str
     device: str | None = None
-    baud: int = _top("baud")
+    baud: int | None = _top("baud")  # None: auto
     apn: str | None = _top("apn")
     urc_port: UrcPortChoice = _top("urc-port")
     at_console: Endpoint | None = None

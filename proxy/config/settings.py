@@ -16,12 +16,15 @@ from __future__ import annotations
 import enum
 
 from modem.core.commands import DEFAULT_LINE_BAUD, UrcPort
+from modem.core.families import Family
 from modem.core.limits import ALL_CIPHER_SUITES, CLIENT_IDS
 from modem.core.push_flow import AccessMode
+from modem.core.sim_pin import ENV_VAR as SIM_PIN_ENV
 from proxy.config.kinds import (
     Address,
     Apn,
     ApnCredential,
+    Baud,
     Choice,
     Ciphers,
     ClientNetworks,
@@ -56,7 +59,7 @@ class UrcPortChoice(enum.StrEnum):
     AUTO = "auto"
 
 
-_BAUD = Number(300, 4_000_000)
+_BAUD = Baud(300, 4_000_000)
 _URC_PORT = Choice.of(UrcPortChoice, "the AT port this proxy opens; auto finds it from the device")
 _SECONDS = Number(0, whole=False, seconds=True)
 _IDLE = Number(0, whole=False, seconds=True, note="(0 turns it off)")
@@ -74,7 +77,8 @@ SETTINGS = SettingsTable((
             Group.MODULE, "the module's AT port; repeat it for several modules",
             default_text="found by USB vendor 2c7c and interface 2", places=_DOCTOR),
     Setting("baud", _BAUD, Group.MODULE,
-            "serial speed; USB AT ports ignore it, a UART needs the module's rate",
+            "serial speed; USB AT ports ignore it, a UART needs the module's rate (auto: "
+            "find the speed the module answers at, at every start)",
             DEFAULT_LINE_BAUD, _DOCTOR),
     Setting("rtscts", OnOff(), Group.MODULE,
             "RTS/CTS hardware flow control (a UART with the lines wired)", False, _DOCTOR),
@@ -89,6 +93,16 @@ SETTINGS = SettingsTable((
             "push (sent unasked; a socket whose client lags switches to buffer until it "
             "catches up; client IDs 1, 10 and 11 always read in buffer mode)",
             AccessMode.PUSH, metavar="MODE"),
+    Setting("module-family", Choice({"auto": None, **{f.value: f for f in Family
+                                                      if f is not Family.UNKNOWN}},
+                                     "the module's family"), Group.MODULE,
+            "the module's family when its ATI does not tell: ec2x, bg96, bg95, ec200u or "
+            "eg800k (docs/modules.md); it decides whether sockets may use push mode",
+            None, _DOCTOR, metavar="FAMILY", default_text="auto: from the module's ATI"),
+    Setting("sim-pin-file", InputFile(), Group.MODULE,
+            f"a file holding the SIM's PIN (4-8 digits; or set {SIM_PIN_ENV}): entered once "
+            "per power-up, and only while no wrong PIN is counted", places=_DOCTOR,
+            default_text="none: a SIM that wants its PIN stops the start"),
     Setting("modem", Structured("proxy.config.modems.build_modem_specs", (list,),
                                 "`[[modem]]` tables", tables=True),
             Group.MODULE, "one table per module (several modules behind one proxy)",

@@ -8,6 +8,7 @@ when one failed, 2 for a mistake in the flags.  The checks are in
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
@@ -16,7 +17,9 @@ import trio
 
 from modem import __version__
 from modem.bringup.steps import PdpSettings
+from modem.core.commands import DEFAULT_LINE_BAUD
 from modem.core.errors import render
+from modem.emulator.config import SIM_STATES
 from proxy.config.flags import add_flags
 from proxy.config.maps import first_map_server
 from proxy.config.model import ModemSpec
@@ -30,6 +33,7 @@ from proxy.config.rules import (
 )
 from proxy.config.schema import Group, Place, read
 from proxy.config.settings import SETTINGS
+from proxy.config.sim_pin import sim_pin_from
 from proxy.config.toml_file import load_toml
 from proxy.modems.names import numbered_name
 
@@ -64,7 +68,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--transcript", type=Path, default=Path(DEFAULT_TRANSCRIPT), metavar="FILE",
                    help=f"where to write the transcript (default: ./{DEFAULT_TRANSCRIPT})")
     emulator = sections[Group.EMULATOR]
-    emulator.add_argument("--emulate-sim", choices=("ready", "absent"), default="ready")
+    emulator.add_argument("--emulate-sim", choices=SIM_STATES, default="ready")
+    emulator.add_argument("--emulate-sim-pin", metavar="PIN",
+                          help="the emulated SIM wants this PIN (a test PIN, not yours)")
+    emulator.add_argument("--emulate-sim-pin-tries", type=int, choices=range(4), default=3,
+                          metavar="N", help="the emulated SIM's PIN tries left")
     emulator.add_argument("--emulate-registration", type=int, choices=range(6), default=1,
                           metavar="STAT", help="1 home, 5 roaming, 2 searching, 3 denied")
     return p
@@ -100,8 +108,11 @@ def _options(ns: argparse.Namespace, flags: dict[str, Any]) -> DoctorOptions:
     if len(devices) > 1:
         raise ConfigError("give one --device (the doctor checks one module)")
     check_emulator_only(given, emulate)
-    if (ns.emulate_sim != "ready" or ns.emulate_registration != 1) and not emulate:
-        raise ConfigError("--emulate-sim and --emulate-registration only work with --emulate")
+    emulated_sim = {"sim": ns.emulate_sim, "sim_pin": ns.emulate_sim_pin,
+                    "sim_pin_tries": ns.emulate_sim_pin_tries}
+    if (emulated_sim != {"sim": "ready", "sim_pin": None, "sim_pin_tries": 3}
+            or ns.emulate_registration != 1) and not emulate:
+        raise ConfigError("--emulate-sim* and --emulate-registration only work with --emulate")
     values = read(_SETTINGS, given, defaults=True)
     complete_apn_auth(values)
     module = _chosen_module(ns.modem, devices, file_modems, values, emulate)
@@ -110,13 +121,16 @@ def _options(ns: argparse.Namespace, flags: dict[str, Any]) -> DoctorOptions:
     if server is not None:
         host, tls = server
         cacert = cacert if "cacert" in flags else tls.get("cacert", cacert)
-    emulator = {"resolve": dict(values["resolve"]), "sim": ns.emulate_sim,
+    sim_pin, _ = sim_pin_from(values["sim_pin_file"], os.environ)
+    emulator = {"resolve": dict(values["resolve"]), **emulated_sim,
                 "registration": ns.emulate_registration,
-                "baud": module.baud}  # the emulated line is paced like the real one would be
+                # the emulated line is paced like the real one would be
+                "baud": module.baud or DEFAULT_LINE_BAUD}
     return DoctorOptions(
         name=module.name if module.device or emulate else None,
         device=module.device, baud=module.baud, rtscts=values["rtscts"],
-        urc_port=str(module.urc_port),
+        urc_port=str(module.urc_port), sim_pin=sim_pin,
+        module_family=values["module_family"],
         pdp=PdpSettings(values["pdp_context"], module.apn, values["apn_user"],
                         values["apn_password"], values["apn_auth"]),
         host=parse_endpoint(str(host), "--host") if host else None, cacert=cacert,

@@ -3,7 +3,8 @@
 In order: the serial port opens; the module answers ``AT`` (then ``ATE0``,
 ``AT+CMEE=1``); identity and firmware (``ATI``, ``AT+QGMR`` or ``AT+GMR``);
 URC routing (``AT+QURCCFG="urcport"``, set as the proxy would); the SIM
-(``AT+CPIN?``); registration (``AT+CEREG?``/``AT+CREG?``, polled up to
+(``AT+CPIN?``, its PIN entered under the proxy's rule, ``AT+QPINC``'s tries
+left); registration (``AT+CEREG?``/``AT+CREG?``, polled up to
 ``--wait`` s) and signal (``AT+CSQ``); the module clock against the network's
 time (``AT+CCLK?``, ``AT+QLTS=1``) and the host's; the PDP context and its
 address (``AT+QIACT?``, activated as the proxy would); the files on UFS
@@ -32,11 +33,11 @@ from typing import Any
 
 import trio
 
+from modem.bringup.sim import check_sim, pin_counters
 from modem.bringup.steps import (
     BringUpError,
     PdpSettings,
     activate_pdp,
-    check_sim,
     configure_line,
     identify,
     route_urcs,
@@ -46,10 +47,13 @@ from modem.core import commands
 from modem.core.at_command import Command
 from modem.core.clock_policy import decide_clock
 from modem.core.errors import DeviceError, ModemError
+from modem.core.families import TRAITS, Family, family_of
 from modem.core.profile import TlsProfile
+from modem.core.sim_pin import PIN_TRIES, SimPin
 from modem.driver import Modem
 from modem.link.channel import AtChannel
 from modem.link.console import console_command
+from modem.link.line_speed import LineSpeedMismatch, adjustable, find_speed
 from modem.link.response_errors import error_of
 from modem.options import ModemOptions
 from proxy.config.certificates import host_ca_bundle, read_ca_file
@@ -72,10 +76,12 @@ class DoctorOptions:
 
     name: str | None = None
     device: str | None = None
-    baud: int = commands.DEFAULT_LINE_BAUD
+    baud: int | None = commands.DEFAULT_LINE_BAUD  # None: --baud auto
     rtscts: bool = False
     urc_port: str = "auto"
     pdp: PdpSettings = field(default_factory=PdpSettings)
+    sim_pin: SimPin | None = None  # its repr hides the PIN
+    module_family: Family | None = None  # None: from ATI
     host: Endpoint | None = None
     cacert: Path | None = None
     emulate: bool = False
@@ -94,6 +100,8 @@ class Doctor:
         self.name = options.name
         self.urc_port: str | None = None
         self.failed: set[str] = set()
+        self.line_baud = options.baud or commands.DEFAULT_LINE_BAUD
+        """The line's speed: ``--baud``, or the one found for ``--baud auto``."""
 
     def _add(self, result: CheckResult) -> None:
         if result.outcome is Outcome.FAIL:
@@ -129,38 +137,69 @@ class Doctor:
             self.device = device
         name = self.name or _discovered_name(device)
         MODEM_NAME.set(name)  # the transcript's driver lines say modem=<name>, as the proxy's
-        opener = PortOpener(device, baudrate=opts.baud, rtscts=opts.rtscts)
+        opener = PortOpener(device, baudrate=self.line_baud, rtscts=opts.rtscts)
         try:
             stream = await opener()
         except DeviceError as exc:
             return self._add(failed("port", exc))
         self._add(CheckResult("port", Outcome.PASS,
-                              f"{device} ({name}) opened at {opts.baud} baud"))
+                              f"{device} ({name}) opened at {self.line_baud} baud"
+                              + (" (--baud auto)" if opts.baud is None else "")))
         async with stream:
-            channel = AtChannel(stream, lambda urc: None, trace=True, command_timeout_cap=30)
-            async with trio.open_nursery() as nursery:
-                nursery.start_soon(channel.read_loop)
-                await self._module_checks(channel)
-                nursery.cancel_scope.cancel()
+            if not await self._on_channel(stream) and await self._line_speed(stream):
+                await self._on_channel(stream)
         if {"at", "sim", "network", "pdp"} & self.failed:
             return self._skip("tls", "an earlier check")
-        await self._check_tls(opener)
+        # At the speed the at check found (--baud auto) or was given.
+        await self._check_tls(PortOpener(device, baudrate=self.line_baud, rtscts=opts.rtscts))
 
-    async def _module_checks(self, channel: AtChannel) -> None:
+    async def _on_channel(self, stream: trio.abc.Stream) -> bool:
+        """The module checks on a channel over ``stream``; False when ``AT`` got no
+        answer (nothing reported yet: the line's speed is looked at first)."""
+        channel = AtChannel(stream, lambda urc: None, trace=True, command_timeout_cap=30)
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(channel.read_loop)
+            answered = await self._module_checks(channel)
+            nursery.cancel_scope.cancel()
+        return answered
+
+    async def _line_speed(self, stream: trio.abc.Stream) -> bool:
+        """After no answer: True when the module answers at another speed and
+        ``--baud auto`` takes it (checks again); else the at check's FAIL line,
+        naming the speed it answers at when there is one."""
+        line = adjustable(stream)
+        tried = line.speed if line is not None else self.line_baud
+        found = await find_speed(stream, tried)
+        if found == tried or (found is not None and self.options.baud is None):
+            self.line_baud = found
+            return True
+        if found is not None:
+            self._add(failed("at", LineSpeedMismatch(tried, found)))
+        else:
+            self._add(CheckResult(
+                "at", Outcome.FAIL, "the module does not answer AT",
+                "check that this is the AT port (USB interface 2, e.g. /dev/ttyUSB2), "
+                "--baud, and that no other program (ModemManager) uses it"))
+        self._skip_all_after_at()
+        return False
+
+    def _skip_all_after_at(self) -> None:
+        for name in ("identity", "urcs", "sim", "network", "signal", "clock", "pdp",
+                     "files", "round-trip", "throughput"):
+            self._skip(name, "at")
+
+    async def _module_checks(self, channel: AtChannel) -> bool:
+        """Every check from ``at`` on; False (nothing reported) when ``AT`` got no answer."""
         try:
             with trio.fail_after(20):
                 await channel.sync()
             await configure_line(channel)
         except (ModemError, trio.TooSlowError):
-            self._add(CheckResult(
-                "at", Outcome.FAIL, "the module does not answer AT",
-                "check that this is the AT port (USB interface 2, e.g. /dev/ttyUSB2), "
-                "--baud, and that no other program (ModemManager) uses it"))
-            for name in ("identity", "urcs", "sim", "network", "signal", "clock", "pdp",
-                         "files", "round-trip", "throughput"):
-                self._skip(name, "at")
-            return
-        self._add(CheckResult("at", Outcome.PASS, "the module answers (echo off, numeric errors)"))
+            return False
+        found = (f" at {self.line_baud} baud (found: --baud auto)" if self.options.baud is None
+                 else "")
+        self._add(CheckResult("at", Outcome.PASS,
+                              f"the module answers{found} (echo off, numeric errors)"))
         steps: list[tuple[str, Callable[[AtChannel], Awaitable[CheckResult]], set[str]]] = [
             ("identity", self._identity, set()),
             ("urcs", self._urcs, set()),
@@ -181,6 +220,7 @@ class Doctor:
                 self._add(await check(channel))
             except ModemError as exc:
                 self._add(failed(name, exc, "see docs/troubleshooting.md"))
+        return True
 
     async def _identity(self, channel: AtChannel) -> CheckResult:
         identity = await identify(channel)
@@ -190,8 +230,13 @@ class Doctor:
             if resp.ok and resp.lines:
                 firmware = resp.lines[0].strip()
                 break
+        found = family_of(identity.model, identity.revision)
+        family = self.options.module_family or found
+        how = "given" if self.options.module_family else "from ATI"
+        buffer = "" if TRAITS[family].push else ": sockets open in buffer mode (no documented push)"
         return CheckResult("identity", Outcome.PASS,
-                           f"{identity.manufacturer} {identity.model}, firmware {firmware}")
+                           f"{identity.manufacturer} {identity.model}, firmware {firmware}; "
+                           f"family {family} ({how}){buffer}")
 
     async def _urcs(self, channel: AtChannel) -> CheckResult:
         found = await route_urcs(channel, self.urc_port)
@@ -202,11 +247,17 @@ class Doctor:
                            f"(this port is {self.urc_port or 'unknown'})")
 
     async def _sim(self, channel: AtChannel) -> CheckResult:
+        """The SIM as bring-up finds it: its PIN entered under the same rule
+        (only while no wrong PIN is counted), and the tries left."""
         try:
-            await check_sim(channel)
+            entered = await check_sim(channel, self.options.sim_pin)
         except BringUpError as exc:
             return failed("sim", exc)
-        return CheckResult("sim", Outcome.PASS, "SIM ready (AT+CPIN?: READY)")
+        counters = await pin_counters(channel)
+        left = ("" if counters is None else
+                f"; PIN tries left {counters.pin} of {PIN_TRIES}, PUK tries {counters.puk}")
+        how = "unlocked with its PIN" if entered else "ready"
+        return CheckResult("sim", Outcome.PASS, f"SIM {how} (AT+CPIN?: READY{left})")
 
     async def _network(self, channel: AtChannel) -> CheckResult:
         try:
@@ -279,7 +330,7 @@ class Doctor:
     async def _throughput(self, channel: AtChannel) -> CheckResult:
         size = self.options.throughput_bytes
         data = os.urandom(size)
-        wait = commands.upload_wait(size, self.options.baud)
+        wait = commands.upload_wait(size, self.line_baud)
         start = time.perf_counter()
         resp = await channel.run(commands.qfupl(TEST_FILE, size, wait), data)
         took = time.perf_counter() - start
@@ -294,10 +345,10 @@ class Doctor:
                                f"a {size}-byte test upload (AT+QFUPL) came back damaged",
                                "check the cable, --baud and --rtscts")
         rate = size / took / 1000
-        line = self.options.baud / 10 / 1000
+        line = self.line_baud / 10 / 1000
         return CheckResult("throughput", Outcome.PASS,
                            f"{size} bytes to the module in {took:.2f} s: {rate:.1f} kB/s "
-                           f"({self.options.baud} baud carries {line:.1f} kB/s; a USB port "
+                           f"({self.line_baud} baud carries {line:.1f} kB/s; a USB port "
                            "is not held to its baud)")
 
     async def _check_tls(self, opener: PortOpener) -> None:
@@ -311,7 +362,8 @@ class Doctor:
         except ProxyError as exc:
             return self._add(failed("tls", exc))
         try:
-            async with _modem(opener, self.options, self.urc_port, profile) as modem:
+            async with _modem(opener, self.options, self.urc_port, profile,
+                              self.line_baud) as modem:
                 client_id = modem.client_ids.acquire_nowait()
                 start = time.perf_counter()
                 sock = await modem.open_ssl_socket(client_id, host.host, host.port, profile)
@@ -336,7 +388,7 @@ async def _find_device() -> str:
 
 @asynccontextmanager
 async def _modem(opener: PortOpener, options: DoctorOptions, urc_port: str | None,
-                 profile: TlsProfile) -> AsyncIterator[Modem]:
+                 profile: TlsProfile, line_baud: int) -> AsyncIterator[Modem]:
     async with Modem.open(
         opener,
         pdp=options.pdp,
@@ -345,7 +397,9 @@ async def _modem(opener: PortOpener, options: DoctorOptions, urc_port: str | Non
             trace_at=True,
             urc_port=urc_port,
             registration_timeout=options.wait,
-            line_baud=options.baud,
+            line_baud=line_baud,
+            sim_pin=options.sim_pin,
+            module_family=options.module_family,
         ),
     ) as modem:
         yield modem

@@ -23,6 +23,7 @@ and ``line_busy`` are the same measure over different windows.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 
 from modem.core.line_counts import BITS_PER_BYTE, LineCounts
 
@@ -40,12 +41,16 @@ class LineMeter:
         self.busy_from_module = 0.0
         self.share = 0.0
         self._counts: LineCounts | None = None
+        self._baud_now: Callable[[], int | None] | None = None
         self._last = (0.0, 0, 0)  # when, bytes to, bytes from: at the last sample
         self._history: deque[tuple[float, float, float]] = deque()  # when, busy to, busy from
 
-    def attach(self, counts: LineCounts, since: float) -> None:
-        """Meter ``counts`` (a driver's, empty at ``since``) from then on."""
+    def attach(self, counts: LineCounts, since: float,
+               baud: Callable[[], int | None] | None = None) -> None:
+        """Meter ``counts`` (a driver's, empty at ``since``) from then on, at the
+        rate ``baud()`` says when it knows one (a speed found at start)."""
         self._counts = counts
+        self._baud_now = baud
         self._last = (since, 0, 0)
         self._history = deque([(since, self.busy_to_module, self.busy_from_module)])
 
@@ -57,6 +62,8 @@ class LineMeter:
         if counts is None or now <= then:
             return
         elapsed = now - then
+        if self._baud_now is not None:
+            self.baud = self._baud_now() or self.baud
         self.busy_to_module += min(elapsed, self._line_time(counts.to_module - sent))
         self.busy_from_module += min(elapsed, self._line_time(counts.from_module - received))
         self._last = (now, counts.to_module, counts.from_module)

@@ -214,7 +214,7 @@ class ModemPool:
         opened_at = trio.current_time()
         async with open_member(member.spec) as (modem, emulator):
             member.modem, member.emulator = modem, emulator
-            member.meter.attach(modem.line_counts, opened_at)
+            member.meter.attach(modem.line_counts, opened_at, lambda: modem.line_baud)
             if member.start_error is not None:
                 log.log(NOTICE, "modem came up", extra=kv(after=str(member.start_error)))
                 member.start_error = None

@@ -19,6 +19,7 @@ from typing import Any
 
 import trio
 
+from modem.core.clock_policy import ClockDecision
 from modem.core.errors import ModemError, render
 from modem.core.module_state import ModuleState
 from modem.driver import Modem, ModuleInfo
@@ -83,10 +84,14 @@ def _member_status(member: PoolMember, module: dict[str, Any] | None, *, placing
 async def module_status(modem: Modem) -> dict[str, Any]:
     """The status page's module section, within ``MODULE_INFO_TIMEOUT``.
 
-    Always the ``state`` and ``last_error`` (why the module was last lost,
-    ``None`` if never).  The module's info is asked only while it is ready
-    and shown if it answers in time; otherwise the last answer is shown with
-    ``info_age_s``, and ``error`` says why it is not fresh (or missing).
+    Always the ``state``, ``last_error`` (why the module was last lost,
+    ``None`` if never), ``family`` (``modem.core.families``), ``access_mode``
+    (the mode new sockets open in) and
+    ``clock`` (the latest decision about the module clock: its ``source``,
+    ``reason``, ``set_to`` and ``trusted``; None before the first bring-up).
+    The module's info is asked only while it is ready and shown if it
+    answers in time; otherwise the last answer is shown with ``info_age_s``,
+    and ``error`` says why it is not fresh (or missing).
     """
     state = modem.state.value
     last_error = modem.last_error
@@ -110,7 +115,20 @@ async def module_status(modem: Modem) -> dict[str, Any]:
     module["last_error"] = None if last_error is None else render(last_error)
     module["urcs"] = modem.urc_health.report()  # lost URCs made up for by polling
     module["integrity"] = modem.integrity.report()  # what the URC router dropped, and why
+    module["family"] = modem.family.value
+    module["access_mode"] = modem.access_mode.value
+    module["clock"] = _clock_fields(modem.clock_decision)
     return module
+
+
+def _clock_fields(decision: ClockDecision | None) -> dict[str, Any] | None:
+    """The module clock's latest decision: where its time came from and why."""
+    if decision is None:
+        return None
+    set_to = decision.set_to
+    return {"source": decision.source.value, "reason": decision.reason,
+            "set_to": None if set_to is None else set_to.isoformat(timespec="seconds"),
+            "trusted": decision.trusted}
 
 
 def _info_fields(info: ModuleInfo) -> dict[str, Any]:

@@ -12,7 +12,8 @@ import trio.testing
 from modem.core import events as ev
 from modem.core.errors import AtProtocolError, ModuleLost, ModuleTimeout
 from modem.core.protocol import Command, Framing
-from modem.link.channel import AtChannel, ModuleRestarted, RdyMeans
+from modem.link.answers import ModuleRestarted, RdyMeans
+from modem.link.channel import AtChannel
 
 
 class ScriptedModule:

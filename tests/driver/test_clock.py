@@ -19,6 +19,7 @@ import trio
 import trio.testing
 import trustme
 
+from modem.core.clock_policy import ClockSource
 from modem.core.errors import SocketConnectionFailed
 from modem.core.profile import TlsProfile
 from modem.driver import Modem, PdpSettings
@@ -91,6 +92,8 @@ async def test_network_time_wins_when_the_host_clock_is_implausible(
     async with running(emulator(None, 0.0), WRONG_HOST, [profile]) as (emu, modem):
         assert abs(emu.clock_offset) < TOLERANCE  # from 1980 to the network's time
         assert emu.module.ctzu == 3  # and the module follows it from now on
+        decision = modem.clock_decision
+        assert decision is not None and decision.source is ClockSource.NETWORK
         await echo_once(modem, fresh_server, profile)
     [line] = [log_fields(r) for r in caplog.records if r.getMessage() == "module clock set"]
     assert line["source"] == "network" and line["host"].startswith("2019-06-01")
@@ -119,10 +122,12 @@ async def test_the_clock_is_checked_again_and_fixed(
                        clock_check_interval=0.2) as (emu, modem):
         assert abs(emu.clock_offset) < TOLERANCE
         assert emu.module.ctzu == 0  # a trusted host clock needs no AT+CTZU
+        first = modem.clock_decision
         emu.set_clock(GPS_EPOCH)  # as after a module power cut
         with trio.fail_after(10):  # the emulator's clock offers no event to wait on
             while abs(emu.clock_offset) > TOLERANCE:  # noqa: ASYNC110
                 await trio.sleep(0.05)
+        assert modem.clock_decision is not first  # the status page sees the latest check
         await echo_once(modem, fresh_server, profile)
 
 

@@ -9,7 +9,7 @@ import pytest
 import trio
 
 from modem.core.errors import ModemError
-from modem.driver import Modem
+from modem.driver import Modem, ModuleState
 from modem.emulator import Fault
 
 
@@ -30,6 +30,9 @@ async def test_cancelled_command_leaves_the_channel_usable(emulator, modem):
             pass  # a timeout instead of the cancellation is fine too
     await trio.sleep(1.0)  # the silence is over
     with trio.fail_after(10):
+        # Commands are refused while the module counts as silent (the health
+        # probe); once an AT is answered again, they work.
+        await modem.state.wait_value(ModuleState.READY)
         response = await modem.at_command("AT")
     assert response.final == "OK"
 

@@ -15,7 +15,8 @@ from modem.options import ModemOptions
 
 
 @pytest.mark.parametrize(("options", "message"), [
-    ({"sim": "absent"}, "SIM not usable (SIM not inserted): insert a SIM card or unlock it"),
+    ({"sim": "absent"}, "SIM not usable (SIM not inserted): insert a SIM card (power the "
+                        "module off first)"),
     ({"registration": 3}, "not registered on the network (registration denied) after 0.5 s: "
                           "check the antenna, the SIM's subscription and the coverage"),
 ])

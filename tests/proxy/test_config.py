@@ -107,6 +107,8 @@ def test_all_flags():
         "--status", "8080", "--at-console", "0.0.0.0:2323", "-vv", "--trace-at",
     )
     assert config.device == "/dev/ttyUSB2" and config.baud == 921600 and config.rtscts
+    auto = parse_command_line(["--device", "/dev/ttyUSB2", "--baud", "auto", "--map", "9000=h:1"])
+    assert auto.baud is None  # found at start
     assert (config.apn, config.apn_user, config.apn_password) == ("internet", "u", "secret")
     assert config.apn_auth == 3  # PAP or CHAP once a user is given
     assert config.pdp_context == 2
@@ -137,7 +139,7 @@ def test_all_flags():
     (("--map", "9000=h:1", "--apn", "x", "--apn-password", 'p"w'), "double quote"),
     (("--map", "9000=h:1", "--tls-version", "1.3"),
      "--tls-version: '1.3' is not one of 1.0, 1.1, 1.2, all"),
-    (("--map", "9000=h:1", "--baud", "fast"), "invalid int value"),
+    (("--map", "9000=h:1", "--baud", "fast"), "--baud: want a number or auto, got 'fast'"),
     (("--map", "9000=h:1", "--bogus"), "unrecognized arguments: --bogus"),
     (("--map", "9000=h:1", "--queue-timeout", "-1"), "must be at least 0"),
     (("--map", "9000=h:1", "--queue-max", "-1"), "--queue-max: -1 is outside 0-100000"),
@@ -246,7 +248,9 @@ def test_the_flag_beats_the_files_opposite_choice():
     ("cacerts = \"ca.pem\"\n", "unknown key 'cacerts' at the top level; did you mean 'cacert'?"),
     ("trace_atx = true\n", "did you mean 'trace-at'?"),
     ("[[map]]\nlisten = 9000\nconect = \"h:1\"\n", "in [[map]] #1; did you mean 'connect'?"),
-    ("baud = \"fast\"\n", "baud at the top level must be a number"),
+    ("baud = 1.5\n", "baud at the top level must be a number or a string"),
+    ("baud = \"fast\"\n[[map]]\nlisten = 9000\nconnect = \"h:1\"\n",
+     "--baud: 'fast' is not a speed: give a number or auto"),
     ("rtscts = 1\n", "rtscts at the top level must be true or false"),
     ("apn-password = 5\n", "apn-password at the top level must be a string"),
     ("[[map]]\nlisten = 9000\n", "[[map]] #1 lacks 'connect'"),

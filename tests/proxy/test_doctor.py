@@ -5,8 +5,10 @@ from __future__ import annotations
 import io
 import subprocess
 
+import pytest
 import trio
 
+from modem.emulator import Emulator, EmulatorConfig
 from proxy.doctor import main
 from tests.helpers import REPO, TlsServer
 from tests.proxy_helpers import proxy_command
@@ -61,7 +63,7 @@ def test_no_sim_is_named_with_its_advice(tmp_path):
     text = out.getvalue()
     assert status == 1
     assert line_of(text, "sim") == ("FAIL  sim           SIM not usable (SIM not inserted): "
-                                    "insert a SIM card or unlock it")
+                                    "insert a SIM card (power the module off first)")
     found = outcomes(text)
     assert (found["network"], found["pdp"], found["tls"]) == ("SKIP", "SKIP", "SKIP")
     assert found["identity"] == found["files"] == "PASS"  # the rest still checked
@@ -114,3 +116,49 @@ def test_modem_must_name_a_table(tmp_path, capsys):
     assert main(["--config", str(config), "--modem", "east"]) == 2
     assert capsys.readouterr().err.strip() == (
         "ssl-proxy: error: doctor: --modem east: no such [[modem]]; the modules are north")
+def test_the_sim_pin_is_entered_under_the_proxys_rule_and_kept_out_of_the_transcript(
+        tmp_path, monkeypatch):
+    monkeypatch.setenv("SSL_PROXY_SIM_PIN", "8642")
+    out = io.StringIO()
+    status = main(["--emulate", "--emulate-sim-pin", "8642", "--baud", "3000000",
+                   "--transcript", str(tmp_path / "t.txt")], out)
+    assert status == 0, out.getvalue()
+    assert line_of(out.getvalue(), "sim") == (
+        "PASS  sim           SIM unlocked with its PIN (AT+CPIN?: READY; PIN tries left 3 of 3, "
+        "PUK tries 10)")
+    # The options line names the emulated SIM's test PIN; the AT traffic never shows it.
+    traffic = (tmp_path / "t.txt").read_text().split("\n", 2)[2]
+    assert 'AT+CPIN="****"' in traffic and "8642" not in traffic
+
+
+def test_a_counted_wrong_try_stops_the_doctor_too(tmp_path, monkeypatch):
+    pin_file = tmp_path / "pin"
+    pin_file.write_text("8642\n")
+    pin_file.chmod(0o600)
+    out = io.StringIO()
+    status = main(["--emulate", "--emulate-sim-pin", "8642", "--emulate-sim-pin-tries", "1",
+                   "--sim-pin-file", str(pin_file), "--baud", "3000000",
+                   "--transcript", str(tmp_path / "t.txt")], out)
+    assert status == 1
+    assert line_of(out.getvalue(), "sim").startswith(
+        "FAIL  sim           the SIM wants its PIN and 1 of 3 tries are left")
+    assert "> AT+CPIN=" not in (tmp_path / "t.txt").read_text()  # nothing was entered
+
+
+@pytest.mark.long  # 30 unanswered ATs (9 s) before the speeds are tried, twice
+async def test_the_doctor_names_the_speed_a_uart_module_answers_at_and_auto_uses_it(tmp_path):
+    async with Emulator.running(EmulatorConfig(baud=921600, uart=True)) as emulator:
+        lines = {}
+        for baud in ("115200", "auto"):
+            result = await trio.run_process(
+                proxy_command("doctor", "--device", emulator.device, "--baud", baud,
+                              "--transcript", str(tmp_path / f"{baud}.txt")),
+                cwd=REPO, capture_stdout=True, capture_stderr=True, check=False,
+                stdin=subprocess.DEVNULL)
+            lines[baud] = line_of(result.stdout.decode(), "at")
+    assert lines["115200"] == (
+        "FAIL  at            the module does not answer at 115200 baud but does at 921600 "
+        "baud (the speed its AT+IPR keeps): give --baud 921600 (or --baud auto to find it at "
+        "every start)")
+    assert lines["auto"] == ("PASS  at            the module answers at 921600 baud (found: "
+                             "--baud auto) (echo off, numeric errors)")

@@ -184,6 +184,15 @@ async def test_status_page(emulator, echo_server, ca_file, nursery):
     assert data["module"]["state"] == "ready"
     assert isinstance(data["module"]["signal_dbm"], int)
     assert data["module"]["address"]
+    assert data["module"]["access_mode"] == "push"
+    # The emulated module clock starts in 1980; the host's is plausible, so it was set.
+    clock = data["module"]["clock"]
+    assert (clock["source"], clock["trusted"], clock["reason"]) == (
+        "host", True, "host clock plausible")
+    assert clock["set_to"] is not None
+    status, page = await http_get(service.status_address, "/")
+    assert b"<th>access_mode</th>" in page and b"<td>push</td>" in page
+    assert b"source: host, reason: host clock plausible, set_to: " in page
     (conn,) = data["connections"]
     # The failed open's ID 0 rests while others are fresh (longest free first, and
     # 1 is among the last: modem.core.push_headers.BUFFER_ONLY_IDS).

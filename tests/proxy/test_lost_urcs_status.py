@@ -39,8 +39,11 @@ async def test_no_urcs_at_all_still_proxies_and_the_status_page_says_so(
         # elsewhere), and that open is resolved by polling too.
         assert urcs["opens_resolved_by_state"] == 2
         assert urcs["data_found_by_poll"] >= 3
+        # Push is the default, but pushes would go where the URCs go: not here.
+        assert json.loads(body)["module"]["access_mode"] == "buffer"
         status, page = await http_get(service.status_address, "/")
         assert b"opens_resolved_by_state: 2" in page
+        assert b"<th>access_mode</th>" in page and b"<td>buffer</td>" in page
         warnings = [r for r in caplog.records if "no socket URC arrived" in r.getMessage()]
         assert len(warnings) == 1
         service.stop_now()

@@ -6,9 +6,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+import modem
 from modem.core.clock_policy import (
     CLOCK_TOLERANCE,
     RELEASE_FLOOR,
+    RELEASES,
     ClockSource,
     decide_clock,
     plausible,
@@ -61,3 +63,16 @@ def test_reasons_name_the_problem() -> None:
     assert "implausible" in decide_clock(OLD_HOST, GPS_EPOCH, NOW).reason
     assert "behind" in decide_clock(NOW - timedelta(days=2), NOW, None).reason
     assert "agrees" in decide_clock(NOW, NOW, None).reason
+
+
+def _version(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in text.split("."))
+
+
+def test_the_release_floor_follows_the_package_version() -> None:
+    """A version bump must date itself: the floor is the running version's day."""
+    # pyproject.toml takes its version from modem.__version__ (tests/test_packaging.py).
+    assert modem.__version__ in RELEASES, "add the new version's date to RELEASES"
+    newest = max(RELEASES, key=_version)
+    assert newest == modem.__version__
+    assert RELEASE_FLOOR.date() == RELEASES[newest] == max(RELEASES.values())

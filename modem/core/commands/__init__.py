@@ -37,9 +37,10 @@ close_timeout + 5 s).
 
 The package is split the way the emulator splits its handlers: the field
 syntax (``_fields``), general 27.007 commands and the clock (``_general``),
-PDP contexts (``_pdp``), files (``_files``) and SSL (``_ssl``, and
-``_ssl_features``: what ``AT+QSSLCFG=?`` offers beyond the manual).  Import the
-names from ``modem.core.commands``; the private modules may move.
+PDP contexts (``_pdp``), the SIM's PIN (``_sim``), files (``_files``) and SSL
+(``_ssl``, and ``_ssl_features``: what ``AT+QSSLCFG=?`` offers beyond the
+manual).  Import the names from ``modem.core.commands``; the private modules
+may move.
 """
 
 from __future__ import annotations
@@ -110,6 +111,14 @@ from modem.core.commands._pdp import (
     qidnscfg,
     qigeterror,
 )
+from modem.core.commands._sim import (
+    SIM_PIN_FACILITY,
+    PinCounters,
+    check_pin,
+    cpin_enter,
+    parse_qpinc,
+    qpinc,
+)
 from modem.core.commands._ssl import (
     CIPHER_LIST_SEPARATOR,
     SocketState,
@@ -157,12 +166,14 @@ __all__ = [
     "MAX_RECV",
     "MAX_SEND",
     "QUICK_TIMEOUT",
+    "SIM_PIN_FACILITY",
     "URC_PORTS",
     "DnsConfig",
     "FileEntry",
     "ModuleIdentity",
     "PdpContextConfig",
     "PdpContextState",
+    "PinCounters",
     "Registration",
     "SignalQuality",
     "SslConfigValue",
@@ -180,6 +191,8 @@ __all__ = [
     "cereg_query",
     "cfun",
     "cmee",
+    "check_pin",
+    "cpin_enter",
     "cpin_query",
     "creg_query",
     "csq",
@@ -198,6 +211,7 @@ __all__ = [
     "parse_qidnscfg",
     "parse_qigeterror",
     "parse_qlts",
+    "parse_qpinc",
     "parse_qsslcfg",
     "parse_qsslcfg_test",
     "host_check_setting",
@@ -218,6 +232,7 @@ __all__ = [
     "qigeterror",
     "qiswtmd",
     "qlts",
+    "qpinc",
     "qsslcfg_cacert",
     "qsslcfg_host_check",
     "qsslcfg_ciphersuite",
