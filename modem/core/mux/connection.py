@@ -185,6 +185,19 @@ class MuxConnection:
             raise MuxUsageError(f"N1 must be 1-32767, not {parameters.n1}")
         return self._control(ControlMessage(MessageType.PN, True, parameters.encode()))
 
+    def give_up(self, dlci: int) -> None:
+        """The host stops waiting for the answer to its SABM or DISC on ``dlci``
+        (0: to its start, or to its CLD): the DLC is closed, the multiplexer idle
+        (or closed).  A late answer is then counted as unexpected."""
+        if dlci == 0:
+            if self._state is MuxState.STARTING:
+                self._state = MuxState.IDLE
+            elif self._state is MuxState.CLOSING:
+                self._shut([])
+            return
+        if self.dlc_state(dlci) in (DlcState.OPENING, DlcState.CLOSING):
+            self._dlc_closed(dlci, ev.CloseReason.BY_HOST, [])
+
     def data_to_send(self) -> bytes:
         """The answers owed to the module since the last call (write them first)."""
         out = bytes(self._outbox)
@@ -211,7 +224,7 @@ class MuxConnection:
 
     # -- module side -------------------------------------------------------------
 
-    def receive_data(self, data: bytes) -> list[ev.MuxEvent]:
+    def receive_data(self, data: bytes | bytearray) -> list[ev.MuxEvent]:
         """Events for the frames ``data`` completes; never raises."""
         out: list[ev.MuxEvent] = []
         for frame in self._decoder.feed(data):

@@ -170,7 +170,7 @@ class FrameDecoder:
         """Bytes held for a frame not complete yet."""
         return len(self._buf)
 
-    def feed(self, data: bytes) -> list[Frame]:
+    def feed(self, data: bytes | bytearray) -> list[Frame]:
         """The frames that ``data`` completes, in order."""
         self._buf += data
         frames: list[Frame] = []
