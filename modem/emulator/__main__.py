@@ -1,7 +1,9 @@
 """``python -m modem.emulator``: run a virtual EC2x until SIGINT or SIGTERM.
 
 The first line on stdout is ``device: <pty path>``; open that path (or the
-``--link`` symlink) as the module's AT port.  See docs/emulator.md.
+``--link`` symlink) as the module's AT port.  With ``--extra-port NAME`` a
+line ``port NAME: <pty path>`` follows for each more port of the module.
+See docs/emulator.md.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import sys
 
 import trio
 
-from .config import RECV_URC_REARM, SIM_STATES, EmulatorConfig
+from .config import CMUX_URC_CHOICES, RECV_URC_REARM, SIM_STATES, EmulatorConfig
 from .emulator import Emulator
 from .faults import parse_fault_spec
 from .urc_port import FACTORY_URC_PORT, URC_PORTS
@@ -42,6 +44,12 @@ def _command_name(text: str) -> str:
     if not name.isalnum():
         raise argparse.ArgumentTypeError(f"want a command name like +QURCCFG, got {text!r}")
     return "+" + name
+
+
+def _cmux_urcs(text: str) -> str:
+    if text not in CMUX_URC_CHOICES and not text.isdigit():
+        raise argparse.ArgumentTypeError(f"want first, all or a DLC number, got {text!r}")
+    return text
 
 
 def _setting_name(text: str) -> str:
@@ -118,6 +126,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--registration", type=int, choices=range(6), default=1, metavar="STAT",
                    help="the registration stat reported: 1 home (default), 5 roaming, "
                         "2 searching, 3 denied, 0 not searching")
+    p.add_argument("--extra-port", choices=URC_PORTS, action="append", default=[],
+                   metavar="NAME",
+                   help="one more AT port of the module on a pty of its own (the USB "
+                        "composition: --extra-port usbmodem); repeatable")
+    p.add_argument("--cmux-dlcs", type=int, default=4, metavar="N",
+                   help="under AT+CMUX the DLCs 1..N open as AT ports (default 4)")
+    p.add_argument("--cmux-urcs", type=_cmux_urcs, default="first", metavar="WHERE",
+                   help="which DLC gets the URCs under AT+CMUX: first (the lowest open "
+                        "one not in data mode, default), all, or a DLC number")
+    p.add_argument("--cmux-hang-below-ms", type=float, default=0.0, metavar="MS",
+                   help="play firmware that hangs until a restart when the first frame "
+                        "follows the OK of AT+CMUX by less than MS (a BG95: 100)")
+    p.add_argument("--cmux-no-pn", action="store_true",
+                   help="under AT+CMUX answer PN (parameter negotiation) with NSC")
     p.add_argument("--trace", action="store_true", help="log every line byte to stderr")
     return p
 
@@ -146,6 +168,8 @@ async def serve(config: EmulatorConfig, link: str | None, trace: bool) -> None:
                 _make_link(emu.device, link)
             try:
                 print(f"device: {emu.device}", flush=True)
+                for name in config.extra_ports:
+                    print(f"port {name}: {emu.devices[name]}", flush=True)
                 async for _ in signals:
                     break
             finally:
@@ -154,8 +178,19 @@ async def serve(config: EmulatorConfig, link: str | None, trace: bool) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    config = EmulatorConfig(
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        config = _config(args)
+    except ValueError as exc:
+        parser.error(str(exc))
+    trio.run(serve, config, args.link, args.trace)
+    return 0
+
+
+def _config(args: argparse.Namespace) -> EmulatorConfig:
+    """``ValueError`` for settings that do not go together (a port named twice)."""
+    return EmulatorConfig(
         baud=args.baud,
         latency_ms=args.latency_ms,
         resolve=dict(args.resolve),
@@ -172,9 +207,12 @@ def main(argv: list[str] | None = None) -> int:
         hostname_check=args.hostname_check,
         sim=args.sim,
         registration=args.registration,
+        extra_ports=tuple(args.extra_port),
+        cmux_dlcs=args.cmux_dlcs,
+        cmux_urcs=args.cmux_urcs,
+        cmux_hang_below_ms=args.cmux_hang_below_ms,
+        cmux_pn=not args.cmux_no_pn,
     )
-    trio.run(serve, config, args.link, args.trace)
-    return 0
 
 
 if __name__ == "__main__":

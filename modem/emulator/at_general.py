@@ -165,7 +165,7 @@ async def cfun(module: Module, req: Request) -> bytes | None:
     if fun not in (0, 1, 4):
         raise ParamError("fun")
     if reset:
-        await module.line.write(OK)
+        await req.port.line.write(OK)
         await trio.sleep(0.01)
         module.restart()
         await trio.sleep_forever()  # cancelled by the restart
@@ -202,7 +202,7 @@ async def qurccfg(module: Module, req: Request) -> bytes:
     fields = req.fields
     if len(fields) > 2 or str_field(fields, 0).lower() != "urcport":
         raise ParamError("urcport")
-    routing = module.line.routing
+    routing = module.routing
     if len(fields) == 1:
         return info(f'+QURCCFG: "urcport","{routing.urc_port}"')
     port = str_field(fields, 1).lower()

@@ -1,12 +1,16 @@
-"""The module's side of the serial line: paced input and output, URC delivery.
+"""One AT port's side of its line: paced input and output, URC delivery.
 
 Output rules (what real firmware does):
 every write is one unit under ``output_lock`` so a URC never lands inside a
 response, a ``+QSSLRECV`` payload or a prompt.  Queued URCs wait for
 ``urc_gate``, which the command processor holds while the host owes it raw
-bytes (``AT+QSSLSEND`` / ``AT+QFUPL`` data, transparent mode).
+bytes (``AT+QSSLSEND`` / ``AT+QFUPL`` data, transparent mode, CMUX).
 While ``silent`` (fault injection) input is read and dropped and nothing is
-written.
+written.  Which line a URC goes to is the module's choice (``Module.post_urc``).
+
+The stream is a pty (paced to the baud rate) or, under ``AT+CMUX``, a DLC
+of the multiplexer (unpaced: the multiplexer's own line is paced, framing
+included).
 """
 
 from __future__ import annotations
@@ -18,7 +22,6 @@ from collections.abc import Callable
 import trio
 
 from .pacing import Pacer
-from .urc_port import UrcRouting
 
 CR = 0x0D
 LF = 0x0A
@@ -38,15 +41,12 @@ class HostLine:
         self._inbuf = bytearray()
         self.output_lock = trio.Lock()
         self.urc_gate = trio.Lock()
-        self._urcs: deque[tuple[bytes, trio.Event]] = deque()
+        self._urcs: deque[tuple[bytes, Callable[[], None]]] = deque()
         self._urc_lot = trio.lowlevel.ParkingLot()
         self._silent_until = -math.inf
-        #: Keeps a URC when it returns True; None keeps all (see faults.UrcLoss).
-        self.urc_filter: Callable[[bytes], bool] | None = None
         self.last_input_time = -math.inf
         self.bytes_in = 0
         self.bytes_out = 0
-        self.routing = UrcRouting()  # outlives a restart, like the module's NVM
 
     @property
     def input_done_at(self) -> float:
@@ -67,9 +67,13 @@ class HostLine:
     # -- silence ---------------------------------------------------------
 
     def silence(self, seconds: float) -> None:
-        """Answer nothing and drop input for ``seconds``."""
+        """Answer nothing and drop input for ``seconds`` (``math.inf``: until ``wake``)."""
         self._silent_until = max(self._silent_until, trio.current_time() + seconds)
         self._inbuf.clear()
+
+    def wake(self) -> None:
+        """End a silence now (a power cycle ends a hang)."""
+        self._silent_until = -math.inf
 
     @property
     def silent(self) -> bool:
@@ -177,24 +181,14 @@ class HostLine:
         async with self.urc_gate, self.output_lock:
             await self._send(data)
 
-    def post_urc(self, data: bytes) -> trio.Event:
+    def post_urc(self, data: bytes, written: Callable[[], None]) -> None:
         """Queue a URC for the URC writer (keeps order, never blocks).
 
-        The returned event is set once it is written (at once when the
-        URCs go to another AT port: ``routing``).  A queued URC is
+        ``written()`` is called once it is on the line.  A queued URC is
         written whole even if its poster is cancelled meanwhile.
         """
-        done = trio.Event()
-        if not self.routing.reaches_host or (
-            self.urc_filter is not None and not self.urc_filter(data)
-        ):
-            # AT+QURCCFG sends it to another port, or it is lost on the line
-            # (the ``urc_loss`` fault).
-            done.set()
-            return done
-        self._urcs.append((data, done))
+        self._urcs.append((data, written))
         self._urc_lot.unpark_all()
-        return done
 
     def clear_urcs(self) -> None:
         self._urcs.clear()
@@ -205,6 +199,6 @@ class HostLine:
                 await self._urc_lot.park()
             async with self.urc_gate, self.output_lock:
                 # Take it only now: everything queued before is out already.
-                data, done = self._urcs.popleft()
+                data, written = self._urcs.popleft()
                 await self._send(data)
-                done.set()
+                written()

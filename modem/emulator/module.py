@@ -2,8 +2,15 @@
 
 A restart (``AT+CFUN=1,1`` or the ``restart`` fault) cancels the ``Module``
 and the emulator builds a new one: echo on again, contexts and sockets gone,
-``RAM:`` files lost; the ``FileStore``'s ``UFS:`` area and the
-``PendingFaults`` are shared and survive.
+``RAM:`` files lost; the ``FileStore``'s ``UFS:`` area, the URC routing and
+the ``PendingFaults`` are shared and survive.
+
+The module serves one ``AtPort`` per line it has (the pty, and one more per
+extra USB port), and one per DLC while a port runs ``AT+CMUX``.  Every port
+shares the module's state; ``processor`` lets one command at a time take
+its turnaround, module-wide (one AT engine behind every port).  URCs go to
+the ports ``AT+QURCCFG="urcport"`` names (``urc_ports``); under CMUX, to
+one DLC or every DLC (``EmulatorConfig.cmux_urcs``).
 
 The command handlers (``at_*.py``) and the faults (``faults.py``) act on a
 ``Module``; it knows neither of them: ``run`` is handed the command loop.
@@ -12,11 +19,12 @@ The command handlers (``at_*.py``) and the faults (``faults.py``) act on a
 from __future__ import annotations
 
 import math
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 import trio
 
+from .at_port import AtPort
 from .clock import ModuleClock, NetworkTime
 from .config import EmulatorConfig
 from .files import FileStore
@@ -25,6 +33,7 @@ from .manual import PDP_CONTEXT_IDS, SSL_CONTEXT_IDS
 from .pending_faults import PendingFaults
 from .ssl_sockets import SslSocket
 from .tls import SslContextConfig
+from .urc_port import UrcRouting
 
 BOOT_URCS = (b"\r\n+CPIN: READY\r\n", b"\r\n+QUSIM: 1\r\n", b"\r\n+QIND: SMS DONE\r\n")
 
@@ -53,10 +62,18 @@ class Module:
 
     def __init__(
         self, config: EmulatorConfig, line: HostLine, files: FileStore,
-        pending_faults: PendingFaults, restart: Callable[[], None],
+        pending_faults: PendingFaults, restart: Callable[[], None], *,
+        routing: UrcRouting | None = None, other_lines: Sequence[tuple[str, HostLine]] = (),
     ) -> None:
         self.config = config
-        self.line = line
+        self.line = line  # the first port's line: the pty the host opens
+        self.routing = routing or UrcRouting()
+        self.lines = [line, *(other for _, other in other_lines)]
+        self._boot_ports = [AtPort(config.port_name, line),
+                            *(AtPort(name, other) for name, other in other_lines)]
+        self.ports: list[AtPort] = []  # serving now
+        self.processor = trio.Lock()
+        self.hung = False  # deadlocked (cmux_hang_below_ms): only a restart helps
         self.files = files
         self.pending_faults = pending_faults
         self.restart = restart
@@ -64,7 +81,6 @@ class Module:
         self.network_time = NetworkTime(config.network_time_offset)
         self.ctzu = config.ctzu
         self.follow_network_time()
-        self.echo = True
         self.cmee = 1
         self.registration_urc = {"+CREG": 0, "+CGREG": 0, "+CEREG": 0}
         self.unregistered_until = -math.inf  # Fault.deregister: searching until then
@@ -73,24 +89,81 @@ class Module:
         self.ssl_contexts = {i: SslContextConfig() for i in SSL_CONTEXT_IDS}
         self.sockets: dict[int, SslSocket] = {}
         self.last_error = 0
-        self.last_transparent: int | None = None
         self.booted = trio.Event()
         self._nursery: trio.Nursery | None = None
+        self._command_loop: Callable[[AtPort], Awaitable[None]] | None = None
 
-    async def run(self, command_loop: Callable[[], Awaitable[None]]) -> None:
-        """Boot, then serve the host with ``command_loop`` until cancelled."""
+    async def run(self, command_loop: Callable[[AtPort], Awaitable[None]]) -> None:
+        """Boot, then serve every port with ``command_loop(port)`` until cancelled."""
+        self._command_loop = command_loop
         async with trio.open_nursery() as nursery:
             self._nursery = nursery
             with trio.move_on_after(self.config.boot_time):
-                await self.line.drop_input_forever()  # nothing answered while booting
-            if self.line.routing.reaches_host:  # RDY is a URC too (urc_port.py)
-                await self.line.write(b"\r\nRDY\r\n")
-            nursery.start_soon(self.line.run_urc_writer)
-            nursery.start_soon(command_loop)
+                async with trio.open_nursery() as booting:  # nothing answered while booting
+                    for line in self.lines:
+                        booting.start_soon(line.drop_input_forever)
+            for port in self._boot_ports:
+                if port.name == self.routing.urc_port:  # RDY is a URC too (urc_port.py)
+                    await port.line.write(b"\r\nRDY\r\n")
+                nursery.start_soon(self.serve, port)
             await trio.sleep(self.config.boot_urc_delay)
             for urc in BOOT_URCS if self.config.sim == "ready" else BOOT_URCS[2:]:
-                self.line.post_urc(urc)
+                self.post_urc(urc)
             self.booted.set()
+
+    async def serve(self, port: AtPort,
+                    task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """Serve AT commands and URCs on ``port`` until cancelled (a DLC's end);
+        started once the port takes URCs."""
+        assert self._command_loop is not None, "the module is not running"
+        self.ports.append(port)
+        task_status.started()
+        try:
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(port.line.run_urc_writer)
+                await self._command_loop(port)
+        finally:
+            self.ports.remove(port)
+
+    def silence(self, seconds: float) -> None:
+        """Every line answers nothing and drops its input for ``seconds``."""
+        for line in self.lines:
+            line.silence(seconds)
+
+    # -- URCs ----------------------------------------------------------------
+
+    def urc_ports(self) -> list[AtPort]:
+        """The ports a URC goes to now: those named by ``AT+QURCCFG``, and of
+        the DLCs among them the ones ``cmux_urcs`` picks (a port whose line
+        carries the multiplexer itself takes none)."""
+        named = [p for p in self.ports if p.name == self.routing.urc_port and not p.muxed]
+        dlcs = sorted((p for p in named if p.dlci is not None), key=lambda p: p.dlci or 0)
+        choice = self.config.cmux_urcs
+        if choice == "first":
+            idle = [p for p in dlcs if not p.data_mode]
+            dlcs = (idle or dlcs)[:1]
+        elif choice != "all":
+            dlcs = [p for p in dlcs if p.dlci == int(choice)]
+        return [p for p in named if p.dlci is None] + dlcs
+
+    def post_urc(self, data: bytes) -> trio.Event:
+        """Queue a URC on the ports it goes to; the event is set once every one
+        has written it (at once when none takes it: another port's, or lost)."""
+        done = trio.Event()
+        ports = self.urc_ports() if self.routing.keeps(data) else []
+        left = len(ports)
+        if not left:
+            done.set()
+
+        def written() -> None:
+            nonlocal left
+            left -= 1
+            if not left:
+                done.set()
+
+        for port in ports:
+            port.line.post_urc(data, written)
+        return done
 
     def spawn(self, task: Callable[[], Awaitable[None]]) -> None:
         """Run ``task`` for the rest of this power-on (sockets, noise)."""

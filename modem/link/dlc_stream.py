@@ -5,7 +5,7 @@ it; the stream sees its session only through the ``DlcHost`` protocol.
 
 * ``send_all`` hands its bytes to the session's writer, which sends them in
   frame-sized turns with the other DLCs' and returns once the last frame is
-  on the line.  Nothing is copied or queued beyond the caller's buffer.
+  on the line.  Nothing is queued beyond one copy of the caller's buffer.
   While the module's MSC for this DLC has FC set (or it sent FCoff), the
   writer sends nothing here and ``send_all`` waits.  A ``send_all``
   cancelled after part of its data went out leaves the send side broken:

@@ -39,7 +39,15 @@ from dataclasses import dataclass
 
 import trio
 
-from modem.core.mux import DEFAULT_N1, V24, MuxConnection, MuxCounters, MuxState, Parameters
+from modem.core.mux import (
+    DEFAULT_N1,
+    V24,
+    DlcState,
+    MuxConnection,
+    MuxCounters,
+    MuxState,
+    Parameters,
+)
 from modem.core.mux import events as ev
 from modem.core.mux.errors import (
     DlcClosedError,
@@ -300,6 +308,9 @@ class MuxSession:
         for _ in range(len(self._turns)):
             stream = self._turns.popleft()
             if not stream.pending or stream.dlci not in self._streams:
+                continue
+            if self._conn.dlc_state(stream.dlci) is not DlcState.OPEN:
+                stream.end(DlcClosedError(f"DLC {stream.dlci} is closing"))
                 continue
             if self._conn.stopped(stream.dlci):
                 self._turns.append(stream)

@@ -199,3 +199,26 @@ async def test_test_command_and_pn(line_pair: Pair) -> None:
         assert mux.n1(3) == FAST.n1  # PN not offered: the given N1
     sizes = [len(f.info) for f in module.frames if f.kind is FrameType.UIH and f.dlci == 2]
     assert sizes == [64, 36]
+
+
+async def test_closing_a_dlc_while_a_send_waits_fails_that_send(line_pair: Pair) -> None:
+    line, module = line_pair
+    async with MuxSession.open(line, FAST) as mux:
+        a, b = await mux.open_dlc(1), await mux.open_dlc(2)
+        await module.status(1, V24.FC)  # hold DLC 1's frames
+        await module.wait_for(lambda: mux._conn.stopped(1))
+        failures: list[BaseException] = []
+
+        async def send() -> None:
+            try:
+                await a.send_all(bytes(1000))
+            except DlcClosedError as exc:
+                failures.append(exc)
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(send)
+            await trio.testing.wait_all_tasks_blocked()
+            await a.aclose()
+        assert len(failures) == 1
+        await b.send_all(b"the writer lives on")
+        await module.wait_for(lambda: bytes(module.data.get(2, b"")) == b"the writer lives on")

@@ -39,6 +39,8 @@ ZEPHYR: dict[str, tuple[bytes, Frame]] = {
     "fcoff command": (hexbytes("F9 01 FF 05 63 01 86 F9"), Frame(0, UIH, pf=True,
                                                                   info=b"\x63\x01")),
     "AT on dlc 1": (hexbytes("F9 07 EF 05 41 54 30 F9"), Frame(1, UIH, cr=True, info=b"AT")),
+    "CRLF on dlc 1": (hexbytes("F9 07 EF 05 0D 0A 30 F9"), Frame(1, UIH, cr=True,
+                                                                 info=b"\r\n")),
     "CRLF on dlc 2": (hexbytes("F9 0B EF 05 0D 0A B7 F9"), Frame(2, UIH, cr=True,
                                                                  info=b"\r\n")),
     "AT+CGDCONT on dlc 2": (
