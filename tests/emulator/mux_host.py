@@ -69,9 +69,14 @@ class MuxHost:
             await self.send_frame(dlci, FrameType.UIH, data[i:i + 127])
 
     async def pump(self) -> None:
-        """Read one chunk from the pty and sort the frames it completes."""
-        with trio.fail_after(HANG_GUARD):
-            chunk = await self.host.stream.receive_some(65536)
+        """Read one chunk from the pty and sort the frames it completes (bytes
+        the ``Host`` read ahead come first)."""
+        if self.host.buf:
+            chunk = bytes(self.host.buf)
+            self.host.buf.clear()
+        else:
+            with trio.fail_after(HANG_GUARD):
+                chunk = await self.host.stream.receive_some(65536)
         assert chunk, "pty closed"
         for frame in self.decoder.feed(chunk):
             if frame.kind is FrameType.UIH and frame.dlci:

@@ -127,7 +127,8 @@ async def test_the_modules_flow_control_holds_our_sends() -> None:
             await enter_cmux(stream)
             async with MuxSession.open(stream, OPTIONS) as mux, trio.open_nursery() as nursery:
                 a = await mux.open_dlc(1)
-                nursery.start_soon(a.send_all, b"ATE0\r" + b"AT\r" * 3000)
+                # Far more than the module's DLC buffer (64 KiB) and the pty can hold.
+                nursery.start_soon(a.send_all, b"ATE0\r" + b"AT\r" * 70_000)
                 with trio.fail_after(10):
                     await a.wait_peer_signals(V24.FC)
                 held = len(a._pending)
