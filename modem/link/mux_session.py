@@ -76,6 +76,11 @@ class MuxOptions:
     guess).  ``quiet_resync``: a half frame older than this is given up.
     ``high_water`` / ``receive_limit``: per DLC, unread bytes at which the
     module is asked to stop, and past which the stream fails.
+    ``line_rate``: the line's bytes per second (baud / 10), when known; the
+    writer then keeps at most ``lead`` seconds of frames ahead of the line,
+    so the kernel's buffer below it (several KiB on a tty) does not queue a
+    bulk DLC's frames in front of another DLC's command.  0: unknown, the
+    writer hands frames on as fast as the line takes them.
     """
 
     n1: int = DEFAULT_N1
@@ -85,6 +90,8 @@ class MuxOptions:
     quiet_resync: float = 0.5
     high_water: int = 16 * 1024
     receive_limit: int = 256 * 1024
+    line_rate: float = 0.0
+    lead: float = 0.02
 
 
 class _Waiter:
@@ -109,6 +116,7 @@ class MuxSession:
         self._writer_lot = trio.lowlevel.ParkingLot()
         self._waiters: list[_Waiter] = []
         self._lost: MuxLost | None = None
+        self._line_free_at = 0.0  # when the line will have sent what we wrote (line_rate)
 
     @classmethod
     @asynccontextmanager
@@ -329,8 +337,19 @@ class MuxSession:
                     await self._writer_lot.park()
                     continue
                 await self._line.send_all(chunk)
+                await self._keep_pace(len(chunk))
         except _LINE_ERRORS:
             self._fail(MuxLost("the line under the multiplexer broke"))
+
+    async def _keep_pace(self, sent: int) -> None:
+        """With a known line rate, wait while more than ``lead`` seconds are queued below."""
+        rate = self.options.line_rate
+        if not rate:
+            return
+        now = trio.current_time()
+        self._line_free_at = max(self._line_free_at, now) + sent / rate
+        if self._line_free_at - now > self.options.lead:
+            await trio.sleep_until(self._line_free_at - self.options.lead)
 
     def _fail(self, error: MuxLost) -> None:
         if self._lost is None:

@@ -222,3 +222,45 @@ async def test_closing_a_dlc_while_a_send_waits_fails_that_send(line_pair: Pair)
         assert len(failures) == 1
         await b.send_all(b"the writer lives on")
         await module.wait_for(lambda: bytes(module.data.get(2, b"")) == b"the writer lives on")
+
+
+class _Recording(trio.abc.Stream):
+    """A line that notes when each write was handed to it (virtual time)."""
+
+    def __init__(self, inner: trio.abc.Stream) -> None:
+        self.inner = inner
+        self.writes: list[tuple[float, int]] = []
+
+    async def send_all(self, data) -> None:
+        self.writes.append((trio.current_time(), len(data)))
+        await self.inner.send_all(data)
+
+    async def wait_send_all_might_not_block(self) -> None:
+        await self.inner.wait_send_all_might_not_block()
+
+    async def receive_some(self, max_bytes=None) -> bytes:
+        return await self.inner.receive_some(max_bytes)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+async def test_a_known_line_rate_keeps_the_writer_near_the_line(
+        autojump_clock, line_pair: Pair) -> None:
+    line, module = line_pair
+    recording = _Recording(line)
+    options = MuxOptions(start_delay=0, response_timeout=0.2, line_rate=1000.0, lead=0.05)
+    async with MuxSession.open(recording, options) as mux:
+        a = await mux.open_dlc(1)
+        start = trio.current_time()
+        recording.writes.clear()
+        await a.send_all(bytes(127 * 20))
+        elapsed = trio.current_time() - start
+    sent = 0
+    for when, size in recording.writes:  # never more than lead + one frame ahead of the line
+        assert sent - (when - start) * 1000.0 <= 0.05 * 1000.0 + 133
+        sent += size
+    # send_all returns when its last frame is taken: 19 frames of line time
+    # (133 bytes each, at 1000 bytes/s) less the lead, give or take the MSC
+    # sent at the open.
+    assert elapsed == pytest.approx(19 * 133 / 1000.0 - 0.05, abs=0.03)
