@@ -40,7 +40,7 @@ from modem.core.mux import (
 )
 from modem.core.mux import events as ev
 from modem.core.mux.errors import MuxUsageError
-from tests.fuzz.protocol_session import SessionViolation
+from tests.fuzz.protocol_session import FuzzInput, SessionViolation, mutate
 from tests.unit.mux.vectors import ALL
 
 N1 = 64
@@ -50,29 +50,7 @@ MESSAGES = list(MessageType)
 TOKENS = [b"\xf9", b"\xf9\xf9", b"\x01", b"\xef", b"\xff", b"\x00", b"\r\nOK\r\n", b"\x7f\xff"]
 
 
-class _Reader:
-    """Small integers and byte strings off the fuzz input; zeros when it runs out."""
-
-    def __init__(self, data: bytes) -> None:
-        self.data, self.pos = data, 0
-
-    @property
-    def left(self) -> int:
-        return len(self.data) - self.pos
-
-    def byte(self) -> int:
-        if self.pos >= len(self.data):
-            return 0
-        self.pos += 1
-        return self.data[self.pos - 1]
-
-    def take(self, n: int) -> bytes:
-        out = self.data[self.pos:self.pos + n]
-        self.pos += len(out)
-        return out
-
-
-def _module_frame(r: _Reader) -> bytes:
+def _module_frame(r: FuzzInput) -> bytes:
     """A well-formed frame the module might send (random DLC, type, P/F, info)."""
     kind = KINDS[r.byte() % len(KINDS)]
     dlci = r.byte() % 8
@@ -84,22 +62,6 @@ def _module_frame(r: _Reader) -> bytes:
         info = r.take(r.byte() % (N1 + 8)) if kind in (FrameType.UIH, FrameType.UI) else b""
     return encode_frame(Frame(dlci, kind, cr=kind in (FrameType.UA, FrameType.DM),
                               pf=bool(r.byte() & 1), info=info))
-
-
-def _mutate(data: bytes, r: _Reader) -> bytes:
-    buf = bytearray(data)
-    for _ in range(1 + r.byte() % 3):
-        at = r.byte() % (len(buf) + 1)
-        kind = r.byte() % 4
-        if kind == 0 and at < len(buf):
-            buf[at] ^= 1 << (r.byte() % 8)
-        elif kind == 1:
-            buf[at:at] = TOKENS[r.byte() % len(TOKENS)]
-        elif kind == 2:
-            del buf[at:at + 1 + r.byte() % 4]
-        else:
-            del buf[at:]
-    return bytes(buf)
 
 
 class MuxSession:
@@ -153,7 +115,7 @@ class MuxSession:
             raise SessionViolation(f"cannot start from {conn.state}: {exc!r}") from exc
 
 
-def _data_round(s: MuxSession, r: _Reader) -> None:
+def _data_round(s: MuxSession, r: FuzzInput) -> None:
     """A well-formed data frame on an open DLC arrives unchanged."""
     open_now = s.conn.open_dlcs()
     if not open_now:
@@ -166,7 +128,7 @@ def _data_round(s: MuxSession, r: _Reader) -> None:
         raise SessionViolation(f"{len(payload)} bytes on DLC {dlci} did not arrive: {events}")
 
 
-def _host_op(s: MuxSession, r: _Reader, op: int) -> None:
+def _host_op(s: MuxSession, r: FuzzInput, op: int) -> None:
     conn, dlci = s.conn, 1 + r.byte() % 7
     if op == 0:
         s.host(conn.start)
@@ -189,7 +151,7 @@ def _host_op(s: MuxSession, r: _Reader, op: int) -> None:
 
 def run_mux_session(data: bytes) -> None:
     """Run the program encoded in ``data``; ``SessionViolation`` if the contract breaks."""
-    r = _Reader(data)
+    r = FuzzInput(data)
     s = MuxSession()
     while r.left:
         op = r.byte() % 16
@@ -203,9 +165,9 @@ def run_mux_session(data: bytes) -> None:
             s.receive(frame[:cut])
             s.receive(frame[cut:])
         elif op == 11:
-            s.receive(_mutate(_module_frame(r), r))
+            s.receive(mutate(_module_frame(r), r, TOKENS))
         elif op == 12:
-            s.receive(GOLDEN[r.byte() % len(GOLDEN)] + _mutate(GOLDEN[r.byte() % len(GOLDEN)], r))
+            s.receive(r.pick(GOLDEN) + mutate(r.pick(GOLDEN), r, TOKENS))
         elif op == 13:
             value = ModemStatus(1 + r.byte() % 7, V24(r.byte() & 0xCE)).encode()
             s.receive(encode_frame(Frame(0, FrameType.UIH, info=encode_message(

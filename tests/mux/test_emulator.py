@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import pytest
 import trio
@@ -27,20 +28,22 @@ from .conftest import enter_cmux, read_until
 OPTIONS = MuxOptions(start_delay=0.15, response_timeout=1.0, retries=1)
 
 
-@pytest.fixture
-async def emulator(ca: trustme.CA) -> AsyncIterator[Emulator]:
-    config = EmulatorConfig(baud=921600, escape_guard=0.2, real_dns=False, auto_pdp=True)
+@asynccontextmanager
+async def muxed_emulator(config: EmulatorConfig) -> AsyncIterator[tuple[Emulator, SerialStream]]:
+    """A booted emulator and its pty, past ``AT+CMUX``'s OK."""
     async with Emulator.running(config) as emu:
         await emu.wait_booted()
-        emu.files.put("UFS:cacert.pem", ca.cert_pem.bytes())
-        yield emu
+        stream = await open_serial_stream(emu.device)
+        async with stream:
+            await enter_cmux(stream)
+            yield emu, stream
 
 
 @pytest.fixture
-async def line(emulator: Emulator) -> AsyncIterator[SerialStream]:
-    stream = await open_serial_stream(emulator.device)
-    async with stream:
-        await enter_cmux(stream)
+async def line(ca: trustme.CA) -> AsyncIterator[SerialStream]:
+    config = EmulatorConfig(baud=921600, escape_guard=0.2, real_dns=False, auto_pdp=True)
+    async with muxed_emulator(config) as (emu, stream):
+        emu.files.put("UFS:cacert.pem", ca.cert_pem.bytes())
         yield stream
 
 
@@ -119,43 +122,32 @@ async def test_the_modules_flow_control_holds_our_sends() -> None:
     # The DLC's port spends half a second on each command; what we send
     # meanwhile fills its buffer, the module sets FC, and our writer holds
     # the rest until it clears.
-    config = EmulatorConfig(latency_ms=500)
-    async with Emulator.running(config) as emu:
-        await emu.wait_booted()
-        stream = await open_serial_stream(emu.device)
-        async with stream:
-            await enter_cmux(stream)
-            async with MuxSession.open(stream, OPTIONS) as mux, trio.open_nursery() as nursery:
-                a = await mux.open_dlc(1)
-                # Far more than the module's DLC buffer (64 KiB) and the pty can hold.
-                nursery.start_soon(a.send_all, b"ATE0\r" + b"AT\r" * 70_000)
-                with trio.fail_after(10):
-                    await a.wait_peer_signals(V24.FC)
-                held = len(a._pending)
-                assert held > 0  # our writer holds what the module cannot take
-                answers = b""
-                while answers.count(b"OK") < 3:
-                    answers += await a.receive_some()
-                nursery.cancel_scope.cancel()
+    async with (muxed_emulator(EmulatorConfig(latency_ms=500)) as (_, stream),
+                MuxSession.open(stream, OPTIONS) as mux, trio.open_nursery() as nursery):
+        a = await mux.open_dlc(1)
+        # Far more than the module's DLC buffer (64 KiB) and the pty can hold.
+        nursery.start_soon(a.send_all, b"ATE0\r" + b"AT\r" * 70_000)
+        with trio.fail_after(10):
+            await a.wait_peer_signals(V24.FC)
+        assert a.pending > 0  # our writer holds what the module cannot take
+        answers = b""
+        while answers.count(b"OK") < 3:
+            answers += await a.receive_some()
+        nursery.cancel_scope.cancel()
 
 
-async def test_a_module_that_hangs_on_a_hasty_first_frame(ca: trustme.CA) -> None:
-    config = EmulatorConfig(cmux_hang_below_ms=100)
-    async with Emulator.running(config) as emu:
-        await emu.wait_booted()
-        stream = await open_serial_stream(emu.device)
-        async with stream:
-            await enter_cmux(stream)
-            hasty = MuxOptions(start_delay=0, response_timeout=0.3, retries=1)
-            with pytest.raises(MuxStartFailed, match="never answered") as info:
-                async with MuxSession.open(stream, hasty):
-                    pass
-            assert "100 ms" in (info.value.hint or "")
-            emu.restart()
-            await read_until(stream, b"+QIND: SMS DONE\r\n")
-            await enter_cmux(stream)
-            async with MuxSession.open(stream, OPTIONS) as mux:  # 150 ms: it works
-                assert b"OK" in await at(await mux.open_dlc(1), b"AT")
+async def test_a_module_that_hangs_on_a_hasty_first_frame() -> None:
+    async with muxed_emulator(EmulatorConfig(cmux_hang_below_ms=100)) as (emu, stream):
+        hasty = MuxOptions(start_delay=0, response_timeout=0.3, retries=1)
+        with pytest.raises(MuxStartFailed, match="never answered") as info:
+            async with MuxSession.open(stream, hasty):
+                pass
+        assert "100 ms" in (info.value.hint or "")
+        emu.restart()
+        await read_until(stream, b"+QIND: SMS DONE\r\n")
+        await enter_cmux(stream)
+        async with MuxSession.open(stream, OPTIONS) as mux:  # 150 ms: it works
+            assert b"OK" in await at(await mux.open_dlc(1), b"AT")
 
 
 async def test_the_emulator_program_with_an_extra_port_and_the_hang_quirk() -> None:
