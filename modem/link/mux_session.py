@@ -161,6 +161,8 @@ class MuxSession:
         if n1 is not None:
             await self._negotiate(Parameters(dlci, n1=n1))
         answer = await self._ask(lambda: self._conn.open(dlci), _about(dlci))
+        if answer is None:
+            self._conn.give_up(dlci)
         if not isinstance(answer, ev.DlcOpened):
             raise DlcRefused(f"the module refused DLC {dlci}" if answer else
                              f"the module did not answer the opening of DLC {dlci}")

@@ -264,3 +264,13 @@ async def test_a_known_line_rate_keeps_the_writer_near_the_line(
     # (133 bytes each, at 1000 bytes/s) less the lead, give or take the MSC
     # sent at the open.
     assert elapsed == pytest.approx(19 * 133 / 1000.0 - 0.05, abs=0.03)
+
+
+async def test_a_dlc_the_module_never_answers_can_be_tried_again(line_pair: Pair) -> None:
+    line, module = line_pair
+    async with MuxSession.open(line, FAST) as mux:
+        module.answer = False
+        with pytest.raises(DlcRefused, match="did not answer"):
+            await mux.open_dlc(2)
+        module.answer = True
+        assert (await mux.open_dlc(2)).dlci == 2
