@@ -1,7 +1,9 @@
 """``python -m modem.emulator``: run a virtual EC2x until SIGINT or SIGTERM.
 
 The first line on stdout is ``device: <pty path>``; open that path (or the
-``--link`` symlink) as the module's AT port.  See docs/emulator.md.
+``--link`` symlink) as the module's AT port.  With ``--extra-port NAME`` a
+line ``port NAME: <pty path>`` follows for each more port of the module.
+See docs/emulator.md.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import sys
 
 import trio
 
-from .config import RECV_URC_REARM, SIM_STATES, EmulatorConfig
+from .config import CMUX_URC_CHOICES, RECV_URC_REARM, SIM_STATES, EmulatorConfig
 from .emulator import Emulator
 from .faults import parse_fault_spec
 from .models import MODELS
@@ -48,6 +50,12 @@ def _command_name(text: str) -> str:
 def _pin(text: str) -> str:
     if not (text.isdigit() and 4 <= len(text) <= 8):
         raise argparse.ArgumentTypeError("want a PIN of 4 to 8 digits")
+    return text
+
+
+def _cmux_urcs(text: str) -> str:
+    if text not in CMUX_URC_CHOICES and not text.isdigit():
+        raise argparse.ArgumentTypeError(f"want first, all or a DLC number, got {text!r}")
     return text
 
 
@@ -165,6 +173,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", choices=list(MODELS), default="ec25",
                    help="the module family played: its ATI identity, boot line and "
                         "AT+QSSLCFG settings (docs/modules.md)")
+    p.add_argument("--extra-port", choices=URC_PORTS, action="append", default=[],
+                   metavar="NAME",
+                   help="one more AT port of the module on a pty of its own (the USB "
+                        "composition: --extra-port usbmodem); repeatable")
+    p.add_argument("--cmux-dlcs", type=int, default=4, metavar="N",
+                   help="under AT+CMUX the DLCs 1..N open as AT ports (default 4)")
+    p.add_argument("--cmux-urcs", type=_cmux_urcs, default="first", metavar="WHERE",
+                   help="which DLC gets the URCs under AT+CMUX: first (the lowest open "
+                        "one not in data mode, default), all, or a DLC number")
+    p.add_argument("--cmux-hang-below-ms", type=float, default=0.0, metavar="MS",
+                   help="play firmware that hangs until a restart when the first frame "
+                        "follows the OK of AT+CMUX by less than MS (a BG95: 100)")
+    p.add_argument("--cmux-no-pn", action="store_true",
+                   help="under AT+CMUX answer PN (parameter negotiation) with NSC")
     p.add_argument("--trace", action="store_true", help="log every line byte to stderr")
     return p
 
@@ -193,6 +215,8 @@ async def serve(config: EmulatorConfig, link: str | None, trace: bool) -> None:
                 _make_link(emu.device, link)
             try:
                 print(f"device: {emu.device}", flush=True)
+                for name in config.extra_ports:
+                    print(f"port {name}: {emu.devices[name]}", flush=True)
                 async for _ in signals:
                     break
             finally:
@@ -201,8 +225,19 @@ async def serve(config: EmulatorConfig, link: str | None, trace: bool) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    config = EmulatorConfig(
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        config = _config(args)
+    except ValueError as exc:
+        parser.error(str(exc))
+    trio.run(serve, config, args.link, args.trace)
+    return 0
+
+
+def _config(args: argparse.Namespace) -> EmulatorConfig:
+    """``ValueError`` for settings that do not go together (a port named twice)."""
+    return EmulatorConfig(
         baud=args.baud,
         uart=args.uart,
         latency_ms=args.latency_ms,
@@ -232,9 +267,12 @@ def main(argv: list[str] | None = None) -> int:
         empty_read_error=args.empty_read_error,
         recv_max=args.recv_max,
         model=args.model,
+        extra_ports=tuple(args.extra_port),
+        cmux_dlcs=args.cmux_dlcs,
+        cmux_urcs=args.cmux_urcs,
+        cmux_hang_below_ms=args.cmux_hang_below_ms,
+        cmux_pn=not args.cmux_no_pn,
     )
-    trio.run(serve, config, args.link, args.trace)
-    return 0
 
 
 if __name__ == "__main__":

@@ -1,9 +1,12 @@
 """The command processor: reads command lines, echoes, dispatches, answers.
 
-One command at a time, as on a real AT port.  Lines end with CR (a LF after
-it is ignored); with echo on the line comes back as typed plus CR before
-anything else.  Lines not starting with ``AT`` are ignored.  ``latency_ms``
-delays the first response byte.
+One command at a time on each AT port, as on a real one (``run(port)`` is
+one port's loop).  Lines end with CR (a LF after it is ignored); with echo
+on the line comes back as typed plus CR before anything else.  Lines not
+starting with ``AT`` are ignored.  ``latency_ms`` delays the first response
+byte: the module's processing time, which its ports share (``Module.processor``):
+a command that arrives while another port's is being processed waits for
+it, then takes its own.
 
 Several commands on one line, ``AT+CSQ;+CEREG?`` (V.25ter, what Quectel's
 manuals call concatenated commands): each one's information lines in order
@@ -17,7 +20,10 @@ from __future__ import annotations
 
 import re
 
-from . import at_files, at_general, at_pdp, at_ssl
+import trio
+
+from . import at_cmux, at_files, at_general, at_pdp, at_ssl
+from .at_port import AtPort
 from .faults import FaultState, inject, random_fault
 from .fields import ParamError
 from .manual import INVALID_PARAMETER
@@ -29,27 +35,28 @@ from .responses import ERROR, OK
 
 _EXTENDED = re.compile(r"^(\+[A-Za-z]+)(=\?|\?|=.*)?$", re.S)
 _BASIC = re.compile(r"^(&?[A-Za-z])(\d*)$")
-_OK_BASICS = {"Z", "V", "Q", "X", "&F", "&W", "&D", "&C", "&V", "S"}
+_OK_BASICS = {"Z", "V", "Q", "X", "&F", "&W", "&C", "&V", "S"}
 
 #: Every extended command the module knows, by name.
 HANDLERS: dict[str, CommandSpec] = dict(
-    CommandTable(at_general.COMMANDS, at_pdp.COMMANDS, at_files.COMMANDS, at_ssl.COMMANDS)
+    CommandTable(at_general.COMMANDS, at_pdp.COMMANDS, at_files.COMMANDS, at_ssl.COMMANDS,
+                 at_cmux.COMMANDS)
 )
 #: Commands whose failures set the AT+QIGETERROR code (TCP/IP and SSL).
 _IP_COMMANDS = ("+QI", "+QSSL")
 
 
-def parse_extended(body: str) -> Request | None:
+def parse_extended(body: str, port: AtPort) -> Request | None:
     """``+NAME[=?|?|=ARGS]`` (``body`` follows ``AT``) as a Request; None if not one."""
     m = _EXTENDED.match(body)
     if not m:
         return None
     suffix = m[2] or ""
     if suffix in ("?", "=?"):
-        return Request(m[1].upper(), Form(suffix))
+        return Request(m[1].upper(), Form(suffix), port)
     if suffix:
-        return Request(m[1].upper(), Form.WRITE, suffix[1:])
-    return Request(m[1].upper(), Form.EXECUTE)
+        return Request(m[1].upper(), Form.WRITE, port, suffix[1:])
+    return Request(m[1].upper(), Form.EXECUTE, port)
 
 
 def _split_commands(body: str) -> list[str]:
@@ -69,51 +76,59 @@ def _split_commands(body: str) -> list[str]:
 
 
 class CommandProcessor:
-    """Serves the AT command channel of one ``Module``."""
+    """Serves the AT ports of one ``Module``: ``run(port)`` is one port's loop."""
 
     def __init__(self, module: Module, faults: FaultState) -> None:
         self.module = module
         self.faults = faults
 
-    async def run(self) -> None:
-        module, line = self.module, self.module.line
+    async def run(self, port: AtPort) -> None:
+        module, line = self.module, port.line
         while True:
             raw = await line.read_line()
-            if module.echo:
+            if port.echo:
                 await line.write(raw + b"\r")
             text = raw.decode("latin-1").strip()
             if text[:2].upper() != "AT":
                 continue
             if module.config.latency_ms:
-                # From the command's last byte on the line, the echo within it.
-                await sleep_until_exactly(line.input_done_at + module.config.latency_ms / 1000)
-            reply = await self.execute(text[2:])
+                await self._turnaround(line.input_done_at)
+            reply = await self.execute(text[2:], port)
             if reply:
                 await line.write(reply)
             rate = self.faults.random_rate
             if rate and self.faults.rng.random() < rate:
                 await inject(module, self.faults, random_fault(module, self.faults))
 
-    async def execute(self, body: str) -> bytes | None:
-        """Run one command (``body`` follows ``AT``); returns what to answer."""
+    async def _turnaround(self, arrived: float) -> None:
+        """The module's processing time, from the command's last byte on the line
+        (the echo within it), after any other port's command in processing."""
+        processor = self.module.processor
+        queued = processor.locked()
+        async with processor:
+            start = trio.current_time() if queued else arrived
+            await sleep_until_exactly(start + self.module.config.latency_ms / 1000)
+
+    async def execute(self, body: str, port: AtPort) -> bytes | None:
+        """Run one command (``body`` follows ``AT``) from ``port``; returns what to answer."""
         if not body:
             return OK
         parts = _split_commands(body)
         if len(parts) > 1:
-            return await self.chained(parts)
-        request = parse_extended(body)
+            return await self.chained(parts, port)
+        request = parse_extended(body, port)
         if request is not None:
             return await self.extended(request)
         m = _BASIC.match(body)
         if m:
-            return await self.basic(m[1].upper(), m[2])
+            return await self.basic(m[1].upper(), m[2], port)
         return ERROR
 
-    async def chained(self, parts: list[str]) -> bytes | None:
+    async def chained(self, parts: list[str], port: AtPort) -> bytes | None:
         """``AT<a>;<b>...``: the answers' lines, one final ``OK``; stop at a failure."""
         out = b""
         for part in parts:
-            reply = await self.execute(part)
+            reply = await self.execute(part, port)
             if reply is None or not reply.endswith(OK):
                 return out + reply if reply is not None else (out or None)
             out += reply[: -len(OK)]
@@ -136,14 +151,17 @@ class CommandProcessor:
             self.module.last_error = 0
         return reply
 
-    async def basic(self, letter: str, arg: str) -> bytes | None:
+    async def basic(self, letter: str, arg: str, port: AtPort) -> bytes | None:
         if letter == "E" and arg in ("", "0", "1"):
-            self.module.echo = arg == "1"
+            port.echo = arg == "1"
             return OK
         if letter == "I" and arg in ("", "0"):
             return at_general.ati(self.module)
         if letter == "O" and arg in ("", "0"):
-            return await at_ssl.ato(self.module)
+            return await at_ssl.ato(self.module, port)
+        if letter == "&D" and arg in ("", "0", "1", "2"):
+            port.dtr_mode = int(arg or 0)
+            return OK
         if letter in _OK_BASICS:
             return OK
         return ERROR

@@ -49,7 +49,7 @@ async def qfupl(module: Module, req: Request) -> bytes | None:
         return cme_error(module.cmee, INVALID_FILE_NAME)
     if module.files.exists(name):
         return cme_error(module.cmee, FILE_EXISTS)
-    line = module.line
+    line = req.port.line
     async with line.urc_gate:
         await line.write(CONNECT)
         data = None

@@ -88,7 +88,7 @@ async def cpin(module: Module, req: Request) -> bytes:
         return cme_error(module.cmee, OPERATION_NOT_ALLOWED)
     if not sim.enter(str_field(req.fields, 0)):
         return cme_error(module.cmee, INCORRECT_PASSWORD)
-    module.line.post_urc(b"\r\n+CPIN: READY\r\n")
+    module.post_urc(b"\r\n+CPIN: READY\r\n")
     return OK
 
 
@@ -199,7 +199,7 @@ async def cfun(module: Module, req: Request) -> bytes | None:
     if fun not in (0, 1, 4):
         raise ParamError("fun")
     if reset:
-        await module.line.write(OK)
+        await req.port.line.write(OK)
         await trio.sleep(0.01)
         module.restart()
         await trio.sleep_forever()  # cancelled by the restart
@@ -236,7 +236,7 @@ async def qurccfg(module: Module, req: Request) -> bytes:
     fields = req.fields
     if len(fields) > 2 or str_field(fields, 0).lower() != "urcport":
         raise ParamError("urcport")
-    routing = module.line.routing
+    routing = module.routing
     if len(fields) == 1:
         return info(f'+QURCCFG: "urcport","{routing.urc_port}"')
     port = str_field(fields, 1).lower()

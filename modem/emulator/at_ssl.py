@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from .at_port import AtPort
 from .fields import Fields, ParamError, int_field, str_field
 from .manual import (
     ACCESS_MODES,
@@ -150,7 +151,7 @@ async def qsslopen(module: Module, req: Request) -> bytes | None:
     sock = SslSocket(module, client_id, pdp_id, ctx_id, host, port, mode)
     module.add_socket(sock)
     if mode is not AccessMode.TRANSPARENT:
-        await module.line.write(OK)  # before the runner can post +QSSLOPEN
+        await req.port.line.write(OK)  # before the runner can post +QSSLOPEN
         await module.write_late_pushes(client_id)
         module.start_socket(sock)
         return None
@@ -158,7 +159,7 @@ async def qsslopen(module: Module, req: Request) -> bytes | None:
     await sock.opened.wait()
     if sock.open_error:
         return ERROR
-    await run_transparent(module, sock)
+    await run_transparent(module, req.port, sock)
     return None
 
 
@@ -172,7 +173,7 @@ def _connected_socket(module: Module, client_id: int) -> SslSocket | None:
 
 @COMMANDS.command("+QSSLSEND", test=f"+QSSLSEND: {_CID}[,(1-{MAX_SEND})]", forms={WRITE})
 async def qsslsend(module: Module, req: Request) -> bytes | None:
-    line = module.line
+    line = req.port.line
     fields = req.fields
     client_id = _id_field(fields, 0, CLIENT_IDS)
     length = int_field(fields, 1, 1, MAX_SEND) if len(fields) > 1 else None
@@ -214,7 +215,7 @@ async def qsslrecv(module: Module, req: Request) -> bytes | None:
                 config.empty_read_error and not sock.rx and not sock.kept))):
         module.last_error = OPERATION_NOT_ALLOWED
         return ERROR
-    line = module.line
+    line = req.port.line
     async with line.output_lock:  # a recv URC for new data comes after this answer
         data = sock.take_rx(min(length, config.recv_max or length))
         reply = b"\r\n+QSSLRECV: %d\r\n" % len(data) + data + (b"\r\n" if data else b"") + OK
@@ -240,7 +241,8 @@ def _state_line(sock: SslSocket, at_port: str) -> str:
 
     ``<IP_address>`` is the resolved address; before the name is resolved
     the host as given is shown (a guess: no log shows that moment).
-    ``<AT_port>`` is the port the socket was opened on: the one this line plays.
+    ``<AT_port>`` is the port asking (the manual: the port the socket was
+    opened on; the emulator does not keep that apart: a guess).
     """
     address = sock.remote_ip or sock.host
     return (
@@ -253,7 +255,7 @@ def _state_line(sock: SslSocket, at_port: str) -> str:
 @COMMANDS.command("+QSSLSTATE", forms={EXECUTE, WRITE})
 async def qsslstate(module: Module, req: Request) -> bytes:
     sockets = module.sockets
-    at_port = module.line.routing.port_name
+    at_port = req.port.name
     if req.form is EXECUTE:
         return info(*(_state_line(sockets[cid], at_port) for cid in sorted(sockets)))
     sock = sockets.get(_id_field(req.fields, 0, CLIENT_IDS))
@@ -269,7 +271,7 @@ async def qiswtmd(module: Module, req: Request) -> bytes | None:
     if sock is None:
         return ERROR
     if mode is AccessMode.TRANSPARENT:
-        await run_transparent(module, sock)
+        await run_transparent(module, req.port, sock)
         return None
     sock.set_mode(mode)
     if not module.config.pushes_after_switch:
@@ -277,11 +279,12 @@ async def qiswtmd(module: Module, req: Request) -> bytes | None:
     return OK
 
 
-async def ato(module: Module) -> bytes | None:
-    """``ATO``: back to transparent mode on the socket that left it last, else NO CARRIER."""
-    last = module.last_transparent
+async def ato(module: Module, port: AtPort) -> bytes | None:
+    """``ATO``: back to transparent mode on the socket that left it last on this
+    port, else NO CARRIER."""
+    last = port.last_transparent
     sock = module.sockets.get(last) if last is not None else None
     if sock is None or not sock.connected:
         return NO_CARRIER
-    await run_transparent(module, sock)
+    await run_transparent(module, port, sock)
     return None

@@ -17,6 +17,9 @@ RECV_URC_REARM = ("drain", "empty")
 #: The SIM the module plays (``EmulatorConfig.sim``).
 SIM_STATES = ("ready", "absent", "puk")
 
+#: Where URCs go under CMUX besides a DLC number (``EmulatorConfig.cmux_urcs``).
+CMUX_URC_CHOICES = ("first", "all")
+
 
 @dataclass(frozen=True)
 class EmulatorConfig:
@@ -90,6 +93,18 @@ class EmulatorConfig:
     ``bg96``, ``bg95``, ``ec200u``, ``eg800k``): its ``ATI`` identity, boot
     line, ``AT+QSSLCFG=?`` answer, host-name check and absent commands
     (``hostname_check`` and ``absent_commands`` given here add to it).
+    ``extra_ports``: more AT ports of the same module, one pty each (the
+    USB composition: ``("usbmodem",)`` beside the pty's ``usbat``), each
+    paced on its own like a USB endpoint.
+    ``cmux_dlcs``: under ``AT+CMUX``, the DLCs 1..n that open (each an AT
+    port; SABM on others answers DM).  ``cmux_urcs``: which DLC gets the
+    URCs: ``"first"`` (the lowest open DLC not in data mode; the default of
+    Nordic's serial modem, a guess for Quectel), ``"all"`` (every open DLC),
+    or a DLC number (none while it is closed).  ``cmux_hang_below_ms``:
+    firmware that hangs for good (until a restart) when the first frame
+    follows the ``OK`` of ``AT+CMUX`` by less than this (a BG95 at 100 ms,
+    zephyr#63410); 0 never hangs.  ``cmux_pn``: whether PN (parameter
+    negotiation) is answered; False answers NSC.
     """
 
     baud: int = 0
@@ -128,9 +143,24 @@ class EmulatorConfig:
     empty_read_error: bool = False
     recv_max: int = 0
     model: str = "ec25"
+    extra_ports: tuple[str, ...] = ()
+    cmux_dlcs: int = 4
+    cmux_urcs: str = "first"
+    cmux_hang_below_ms: float = 0.0
+    cmux_pn: bool = True
 
     def __post_init__(self) -> None:
         check_port_name(self.port_name)
+        for name in self.extra_ports:
+            check_port_name(name)
+        if len({self.port_name, *self.extra_ports}) != 1 + len(self.extra_ports):
+            raise ValueError("every AT port needs a name of its own")
+        if not 1 <= self.cmux_dlcs <= 63:
+            raise ValueError(f"cmux_dlcs must be 1-63, not {self.cmux_dlcs}")
+        if self.cmux_urcs not in CMUX_URC_CHOICES and not (
+                self.cmux_urcs.isdigit() and 1 <= int(self.cmux_urcs) <= self.cmux_dlcs):
+            raise ValueError(f"cmux_urcs must be first, all or a DLC 1-{self.cmux_dlcs}, "
+                             f"not {self.cmux_urcs!r}")
         if self.model not in MODELS:
             raise ValueError(f"model must be one of {', '.join(MODELS)}, not {self.model!r}")
         preset = MODELS[self.model]

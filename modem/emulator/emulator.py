@@ -8,6 +8,9 @@
 The emulator owns its nursery: the module's tasks (command processor, URC
 writer, one runner per socket) and scheduled faults live there and are
 cancelled on exit, which closes every TLS socket and the pty.
+
+With ``extra_ports`` one module sits behind several ptys (``devices``: port
+name -> path), as an EC2x's USB AT and modem ports do.
 """
 
 from __future__ import annotations
@@ -34,16 +37,21 @@ class Emulator:
     """A running emulated module; build it with ``Emulator.running(config)``."""
 
     def __init__(
-        self, config: EmulatorConfig, port: PtyPort,
+        self, config: EmulatorConfig, ptys: dict[str, PtyPort],
         trace: Callable[[str, bytes], None] | None = None,
     ) -> None:
         self.config = config
-        self._port = port
-        stream: trio.abc.Stream = port.stream
-        if config.uart:
-            stream = UartLine(port.stream, port.stream.fileno(), config.baud)
+        self._ptys = ptys
+        main = ptys[config.port_name].stream
+        stream: trio.abc.Stream = main
+        if config.uart:  # the main port is a UART at config.baud
+            stream = UartLine(main, main.fileno(), config.baud)
         self.line = HostLine(stream, config.bytes_per_second, trace)
-        self.line.routing = UrcRouting(config.port_name)
+        self._other_lines = [
+            (name, HostLine(ptys[name].stream, config.bytes_per_second,
+                            _named_trace(trace, name)))
+            for name in config.extra_ports]
+        self.routing = UrcRouting()  # outlives a restart, like the module's NVM
         self.files = FileStore()
         self.sim = SimCard(config)
         self.faults = FaultState(config.seed)
@@ -64,9 +72,9 @@ class Emulator:
         """
         config = config or EmulatorConfig()
         plans = [parse_fault_spec(spec) for spec in config.faults]
-        port = PtyPort()
+        ptys = {name: PtyPort() for name in (config.port_name, *config.extra_ports)}
         try:
-            emu = cls(config, port, trace)
+            emu = cls(config, ptys, trace)
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(emu._supervise)
                 for plan in plans:
@@ -76,12 +84,18 @@ class Emulator:
                 finally:
                     nursery.cancel_scope.cancel()
         finally:
-            await port.aclose()
+            for pty in ptys.values():
+                await pty.aclose()
 
     @property
     def device(self) -> str:
         """Path of the pty slave: what the host opens."""
-        return self._port.device
+        return self._ptys[self.config.port_name].device
+
+    @property
+    def devices(self) -> dict[str, str]:
+        """Every AT port's pty by port name (``port_name`` and ``extra_ports``)."""
+        return {name: pty.device for name, pty in self._ptys.items()}
 
     # -- control ---------------------------------------------------------------
 
@@ -100,7 +114,7 @@ class Emulator:
     @property
     def urc_port(self) -> str:
         """The module's ``AT+QURCCFG="urcport"`` setting (kept across restarts)."""
-        return self.line.routing.urc_port
+        return self.routing.urc_port
 
     @property
     def clock_offset(self) -> dt.timedelta:
@@ -115,7 +129,7 @@ class Emulator:
 
     def _new_module(self) -> Module:
         return Module(self.config, self.line, self.files, self.faults.pending, self.restart,
-                      self.sim)
+                      sim=self.sim, routing=self.routing, other_lines=self._other_lines)
 
     async def _supervise(self) -> None:
         while True:
@@ -124,8 +138,11 @@ class Emulator:
                 await trio.sleep_forever()
             self.restarts += 1
             self.files.lose_ram()
-            self.line.clear_urcs()
-            self.line.discard_input()
+            for line in self.module.lines:
+                line.clear_urcs()
+                line.discard_input()
+                if self.module.hung:
+                    line.wake()  # a power cycle is what ends a hang
             self._module_scope = trio.CancelScope()
             self.module = self._new_module()
 
@@ -136,3 +153,11 @@ class Emulator:
         await trio.sleep(plan.at)
         assert plan.fault is not None
         await self.inject(plan.fault)
+
+
+def _named_trace(trace: Callable[[str, bytes], None] | None,
+                 name: str) -> Callable[[str, bytes], None] | None:
+    """An extra port's trace: its direction names carry the port's name."""
+    if trace is None:
+        return None
+    return lambda direction, data: trace(f"{name} {direction}", data)

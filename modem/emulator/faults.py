@@ -171,7 +171,7 @@ class PdpDeact(Fault):
         if ctx is None or not ctx.active:
             return
         ctx.active = False
-        module.line.post_urc(b'\r\n+QIURC: "pdpdeact",%d\r\n' % self.context_id)
+        module.post_urc(b'\r\n+QIURC: "pdpdeact",%d\r\n' % self.context_id)
         for sock in list(module.sockets.values()):
             if sock.pdp_id == self.context_id:
                 sock.drop_connection()
@@ -205,7 +205,7 @@ class Silence(Fault):
     seconds: float
 
     def apply(self, module: Module, state: FaultState) -> None:
-        module.line.silence(self.seconds)
+        module.silence(self.seconds)
 
     @classmethod
     def from_args(cls, args: list[str]) -> Fault:
@@ -231,7 +231,7 @@ class Noise(Fault):
 async def _post_noise(module: Module, lines: list[tuple[float, bytes]]) -> None:
     for pause, noise in lines:
         await trio.sleep(pause)
-        module.line.post_urc(noise)
+        module.post_urc(noise)
 
 
 @dataclass(frozen=True)
@@ -295,7 +295,7 @@ class UrcLoss(Fault):
                 return True
             return state.rng.random() >= self.rate
 
-        module.line.urc_filter = keep if self.rate > 0 else None
+        module.routing.urc_filter = keep if self.rate > 0 else None
 
     @classmethod
     def from_args(cls, args: list[str]) -> Fault:
@@ -372,7 +372,7 @@ class PushByteLoss(Fault):
             at = state.rng.randrange(lo, hi)
             return unit[:at] + unit[at + 1:]
 
-        module.line.push_mangle = lose_a_byte if self.rate > 0 else None
+        module.push_mangle = lose_a_byte if self.rate > 0 else None
 
     @classmethod
     def from_args(cls, args: list[str]) -> Fault:
@@ -401,7 +401,7 @@ class HoldPushes(Fault):
     client_id: int
 
     def apply(self, module: Module, state: FaultState) -> None:
-        module.line.held_ids.add(self.client_id)
+        module.held_ids.add(self.client_id)
 
     @classmethod
     def from_args(cls, args: list[str]) -> Fault:

@@ -1,12 +1,16 @@
-"""The module's side of the serial line: paced input and output, URC delivery.
+"""One AT port's side of its line: paced input and output, URC delivery.
 
 Output rules (what real firmware does):
 every write is one unit under ``output_lock`` so a URC never lands inside a
 response, a ``+QSSLRECV`` payload or a prompt.  Queued URCs wait for
 ``urc_gate``, which the command processor holds while the host owes it raw
-bytes (``AT+QSSLSEND`` / ``AT+QFUPL`` data, transparent mode).
+bytes (``AT+QSSLSEND`` / ``AT+QFUPL`` data, transparent mode, CMUX).
 While ``silent`` (fault injection) input is read and dropped and nothing is
-written.
+written.  Which line a URC goes to is the module's choice (``Module.post_urc``).
+
+The stream is a pty (paced to the baud rate) or, under ``AT+CMUX``, a DLC
+of the multiplexer (unpaced: the multiplexer's own line is paced, framing
+included).
 """
 
 from __future__ import annotations
@@ -18,7 +22,6 @@ from collections.abc import Callable
 import trio
 
 from .pacing import Pacer
-from .urc_port import UrcRouting
 
 CR = 0x0D
 LF = 0x0A
@@ -38,21 +41,14 @@ class HostLine:
         self._inbuf = bytearray()
         self.output_lock = trio.Lock()
         self.urc_gate = trio.Lock()
-        self._urcs: deque[tuple[bytes, trio.Event]] = deque()
+        self._urcs: deque[tuple[bytes, Callable[[], None]]] = deque()
         self._urc_lot = trio.lowlevel.ParkingLot()
         self._silent_until = -math.inf
-        #: Keeps a URC when it returns True; None keeps all (see faults.UrcLoss).
-        self.urc_filter: Callable[[bytes], bool] | None = None
-        #: Changes a push frame's bytes on the line (faults.PushLoss); None: intact.
-        self.push_mangle: Callable[[bytes], bytes] | None = None
-        #: Client IDs whose push frames wait for the next command's answer
-        #: (faults.HoldPushes): that answer then overtakes them.
-        self.held_ids: set[int] = set()
-        self._held: list[tuple[bytes, trio.Event]] = []
+        #: Called after each answer is written (``Module.release_held``).
+        self.on_answer: Callable[[], None] | None = None
         self.last_input_time = -math.inf
         self.bytes_in = 0
         self.bytes_out = 0
-        self.routing = UrcRouting()  # outlives a restart, like the module's NVM
 
     @property
     def input_done_at(self) -> float:
@@ -73,9 +69,13 @@ class HostLine:
     # -- silence ---------------------------------------------------------
 
     def silence(self, seconds: float) -> None:
-        """Answer nothing and drop input for ``seconds``."""
+        """Answer nothing and drop input for ``seconds`` (``math.inf``: until ``wake``)."""
         self._silent_until = max(self._silent_until, trio.current_time() + seconds)
         self._inbuf.clear()
+
+    def wake(self) -> None:
+        """End a silence now (a power cycle ends a hang)."""
+        self._silent_until = -math.inf
 
     @property
     def silent(self) -> bool:
@@ -173,70 +173,30 @@ class HostLine:
         """Write one unit; no URC can come between its bytes."""
         async with self.output_lock:
             await self._send(data)
-        self.release_held()
+        self._answered()
 
     async def write_locked(self, data: bytes) -> None:
         """Write while the caller already holds ``output_lock``."""
         await self._send(data)
-        self.release_held()
+        self._answered()
 
-    def post_push(self, client_id: int, unit: bytes) -> trio.Event:
-        """Queue a push frame (``post_urc``), through the push faults: mangled on
-        the line, or held back until the next answer is written."""
-        if self.push_mangle is not None:
-            unit = self.push_mangle(unit)
-        if client_id in self.held_ids:
-            done = trio.Event()
-            self._held.append((unit, done))
-            return done
-        return self.post_urc(unit)
-
-    def post_after_pushes(self, client_id: int, unit: bytes) -> trio.Event:
-        """Queue a socket's URC behind its push frames, also held ones: a module
-        writes its URCs in order (docs/reliability.md, guess G1)."""
-        if client_id in self.held_ids:
-            done = trio.Event()
-            self._held.append((unit, done))
-            return done
-        return self.post_urc(unit)
-
-    @property
-    def held_count(self) -> int:
-        """Push frames held back for the next answer (``faults.HoldPushes``)."""
-        return len(self._held)
-
-    def release_held(self) -> None:
-        """An answer was written: the push frames held for it follow now."""
-        if not self._held:
-            return
-        self.held_ids.clear()
-        held, self._held = self._held, []
-        for unit, done in held:
-            self.post_urc(unit, done)
+    def _answered(self) -> None:
+        if self.on_answer is not None:
+            self.on_answer()
 
     async def urc(self, data: bytes) -> None:
         """Write a URC now (waits while the host owes raw bytes)."""
         async with self.urc_gate, self.output_lock:
             await self._send(data)
 
-    def post_urc(self, data: bytes, done: trio.Event | None = None) -> trio.Event:
+    def post_urc(self, data: bytes, written: Callable[[], None]) -> None:
         """Queue a URC for the URC writer (keeps order, never blocks).
 
-        The returned event is set once it is written (at once when the
-        URCs go to another AT port: ``routing``).  A queued URC is
+        ``written()`` is called once it is on the line.  A queued URC is
         written whole even if its poster is cancelled meanwhile.
         """
-        done = trio.Event() if done is None else done
-        if not self.routing.reaches_host or (
-            self.urc_filter is not None and not self.urc_filter(data)
-        ):
-            # AT+QURCCFG sends it to another port, or it is lost on the line
-            # (the ``urc_loss`` fault).
-            done.set()
-            return done
-        self._urcs.append((data, done))
+        self._urcs.append((data, written))
         self._urc_lot.unpark_all()
-        return done
 
     def clear_urcs(self) -> None:
         self._urcs.clear()
@@ -247,6 +207,6 @@ class HostLine:
                 await self._urc_lot.park()
             async with self.urc_gate, self.output_lock:
                 # Take it only now: everything queued before is out already.
-                data, done = self._urcs.popleft()
+                data, written = self._urcs.popleft()
                 await self._send(data)
-                done.set()
+                written()

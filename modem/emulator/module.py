@@ -2,8 +2,16 @@
 
 A restart (``AT+CFUN=1,1`` or the ``restart`` fault) cancels the ``Module``
 and the emulator builds a new one: echo on again, contexts and sockets gone,
-``RAM:`` files lost; the ``FileStore``'s ``UFS:`` area, the ``SimCard``
-and the ``PendingFaults`` are shared and survive.
+``RAM:`` files lost; the ``FileStore``'s ``UFS:`` area, the ``SimCard``, the
+URC routing and the ``PendingFaults`` are shared and survive.
+
+The module serves one ``AtPort`` per line it has (the pty, and one more per
+extra USB port), and one per DLC while a port runs ``AT+CMUX``.  Every port
+shares the module's state; ``processor`` lets one command at a time take
+its turnaround, module-wide (one AT engine behind every port).  URCs go to
+the ports ``AT+QURCCFG="urcport"`` names (``urc_ports``); under CMUX, to
+one DLC or every DLC (``EmulatorConfig.cmux_urcs``).  Push frames pass
+through the line faults (``push_mangle``, ``held_ids``) on their way there.
 
 The command handlers (``at_*.py``) and the faults (``faults.py``) act on a
 ``Module``; it knows neither of them: ``run`` is handed the command loop.
@@ -12,11 +20,12 @@ The command handlers (``at_*.py``) and the faults (``faults.py``) act on a
 from __future__ import annotations
 
 import math
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 import trio
 
+from .at_port import AtPort
 from .clock import ModuleClock, NetworkTime
 from .config import EmulatorConfig
 from .files import FileStore
@@ -26,6 +35,7 @@ from .pending_faults import PendingFaults
 from .sim import SimCard
 from .ssl_sockets import AccessMode, SslSocket
 from .tls import SslContextConfig
+from .urc_port import UrcRouting
 
 SIM_URCS = (b"\r\n+QUSIM: 1\r\n", b"\r\n+QIND: SMS DONE\r\n")  # after +CPIN: <state>
 
@@ -54,12 +64,26 @@ class Module:
 
     def __init__(
         self, config: EmulatorConfig, line: HostLine, files: FileStore,
-        pending_faults: PendingFaults, restart: Callable[[], None],
-        sim: SimCard | None = None,
+        pending_faults: PendingFaults, restart: Callable[[], None], *,
+        sim: SimCard | None = None, routing: UrcRouting | None = None,
+        other_lines: Sequence[tuple[str, HostLine]] = (),
     ) -> None:
         self.config = config
         self.sim = sim if sim is not None else SimCard(config)
-        self.line = line
+        self.line = line  # the first port's line: the pty the host opens
+        self.routing = routing or UrcRouting()
+        self.lines = [line, *(other for _, other in other_lines)]
+        self._boot_ports = [AtPort(config.port_name, line),
+                            *(AtPort(name, other) for name, other in other_lines)]
+        self.ports: list[AtPort] = []  # serving now
+        self.processor = trio.Lock()
+        self.hung = False  # deadlocked (cmux_hang_below_ms): only a restart helps
+        #: Changes a push frame's bytes on the line (faults.PushByteLoss); None: intact.
+        self.push_mangle: Callable[[bytes], bytes] | None = None
+        #: Client IDs whose push frames (and "closed") wait for the next command's
+        #: answer (faults.HoldPushes): that answer then overtakes them.
+        self.held_ids: set[int] = set()
+        self._held: list[tuple[bytes, trio.Event]] = []
         self.files = files
         self.pending_faults = pending_faults
         self.restart = restart
@@ -67,7 +91,6 @@ class Module:
         self.network_time = NetworkTime(config.network_time_offset)
         self.ctzu = config.ctzu
         self.follow_network_time()
-        self.echo = True
         self.cmee = 1
         self.registration_urc = {"+CREG": 0, "+CGREG": 0, "+CEREG": 0}
         self.unregistered_until = -math.inf  # Fault.deregister: searching until then
@@ -79,28 +102,117 @@ class Module:
         # written right after the OK of the next AT+QSSLOPEN of that ID.
         self.late_pushes: dict[int, list[bytes]] = {}
         self.last_error = 0
-        self.last_transparent: int | None = None
         self.booted = trio.Event()
         self._nursery: trio.Nursery | None = None
+        self._command_loop: Callable[[AtPort], Awaitable[None]] | None = None
 
-    async def run(self, command_loop: Callable[[], Awaitable[None]]) -> None:
-        """Boot, then serve the host with ``command_loop`` until cancelled."""
+    async def run(self, command_loop: Callable[[AtPort], Awaitable[None]]) -> None:
+        """Boot, then serve every port with ``command_loop(port)`` until cancelled."""
+        self._command_loop = command_loop
         async with trio.open_nursery() as nursery:
             self._nursery = nursery
             with trio.move_on_after(self.config.boot_time):
-                await self.line.drop_input_forever()  # nothing answered while booting
-            if self.line.routing.reaches_host:  # RDY is a URC too (urc_port.py)
-                await self.line.write(b"\r\n%s\r\n" % self.config.preset.boot_line)
-            nursery.start_soon(self.line.run_urc_writer)
+                async with trio.open_nursery() as booting:  # nothing answered while booting
+                    for line in self.lines:
+                        booting.start_soon(line.drop_input_forever)
             self.sim.power_up()
-            nursery.start_soon(command_loop)
+            for port in self._boot_ports:
+                if port.name == self.routing.urc_port:  # RDY is a URC too (urc_port.py)
+                    await port.line.write(b"\r\n%s\r\n" % self.config.preset.boot_line)
+                nursery.start_soon(self.serve, port)
             await trio.sleep(self.config.boot_urc_delay)
             if not self.sim.absent:
                 await trio.sleep(self.sim.ready_delay)
-                self.line.post_urc(b"\r\n+CPIN: %s\r\n" % self.sim.state.encode())
+                self.post_urc(b"\r\n+CPIN: %s\r\n" % self.sim.state.encode())
                 for urc in SIM_URCS if self.sim.state == "READY" else ():
-                    self.line.post_urc(urc)
+                    self.post_urc(urc)
             self.booted.set()
+
+    async def serve(self, port: AtPort,
+                    task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """Serve AT commands and URCs on ``port`` until cancelled (a DLC's end);
+        started once the port takes URCs."""
+        assert self._command_loop is not None, "the module is not running"
+        port.line.on_answer = self.release_held
+        self.ports.append(port)
+        task_status.started()
+        try:
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(port.line.run_urc_writer)
+                await self._command_loop(port)
+        finally:
+            self.ports.remove(port)
+
+    def silence(self, seconds: float) -> None:
+        """Every line answers nothing and drops its input for ``seconds``."""
+        for line in self.lines:
+            line.silence(seconds)
+
+    # -- URCs ----------------------------------------------------------------
+
+    def urc_ports(self) -> list[AtPort]:
+        """The ports a URC goes to now: those named by ``AT+QURCCFG``, and of
+        the DLCs among them the ones ``cmux_urcs`` picks (a port whose line
+        carries the multiplexer itself takes none)."""
+        named = [p for p in self.ports if p.name == self.routing.urc_port and not p.muxed]
+        dlcs = sorted((p for p in named if p.dlci is not None), key=lambda p: p.dlci or 0)
+        choice = self.config.cmux_urcs
+        if choice == "first":
+            idle = [p for p in dlcs if not p.data_mode]
+            dlcs = (idle or dlcs)[:1]
+        elif choice != "all":
+            dlcs = [p for p in dlcs if p.dlci == int(choice)]
+        return [p for p in named if p.dlci is None] + dlcs
+
+    def post_urc(self, data: bytes, done: trio.Event | None = None) -> trio.Event:
+        """Queue a URC on the ports it goes to; the event (``done``, or a new one)
+        is set once every one has written it (at once when none takes it:
+        another port's, or lost)."""
+        done = trio.Event() if done is None else done
+        ports = self.urc_ports() if self.routing.keeps(data) else []
+        left = len(ports)
+        if not left:
+            done.set()
+
+        def written() -> None:
+            nonlocal left
+            left -= 1
+            if not left:
+                done.set()
+
+        for port in ports:
+            port.line.post_urc(data, written)
+        return done
+
+    def post_push(self, client_id: int, unit: bytes) -> trio.Event:
+        """Queue a push frame (``post_urc``), through the push faults: mangled on
+        the line, or held back until the next answer is written."""
+        if self.push_mangle is not None:
+            unit = self.push_mangle(unit)
+        return self.post_after_pushes(client_id, unit)
+
+    def post_after_pushes(self, client_id: int, unit: bytes) -> trio.Event:
+        """Queue a socket's URC behind its push frames, also held ones: a module
+        writes its URCs in order (docs/reliability.md, guess 1)."""
+        if client_id in self.held_ids:
+            done = trio.Event()
+            self._held.append((unit, done))
+            return done
+        return self.post_urc(unit)
+
+    @property
+    def held_count(self) -> int:
+        """Push frames held back for the next answer (``faults.HoldPushes``)."""
+        return len(self._held)
+
+    def release_held(self) -> None:
+        """An answer was written: the push frames held for it follow now."""
+        if not self._held:
+            return
+        self.held_ids.clear()
+        held, self._held = self._held, []
+        for unit, done in held:
+            self.post_urc(unit, done)
 
     def spawn(self, task: Callable[[], Awaitable[None]]) -> None:
         """Run ``task`` for the rest of this power-on (sockets, noise)."""
@@ -140,4 +252,5 @@ class Module:
         """``late_pushes_after_close``: the frames a closed socket of ``client_id``
         left, now (right after the next open's ``OK``)."""
         for frame in self.late_pushes.pop(client_id, []):
-            await self.line.write(frame)
+            for port in self.urc_ports():
+                await port.line.write(frame)

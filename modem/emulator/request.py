@@ -1,10 +1,12 @@
-"""One parsed AT command line: the command's name, its form and its parameter text."""
+"""One parsed AT command line: the command's name, its form, its parameter text
+and the AT port it came on."""
 
 from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
 
+from .at_port import AtPort
 from .fields import Fields, split_fields
 
 
@@ -19,10 +21,12 @@ class Form(enum.Enum):
 
 @dataclass(frozen=True)
 class Request:
-    """``AT<name><form><args>``: ``args`` is the text after ``=`` of the write form."""
+    """``AT<name><form><args>`` as it came on ``port`` (whose line the answer
+    goes to); ``args`` is the text after ``=`` of the write form."""
 
     name: str
     form: Form
+    port: AtPort
     args: str = ""
 
     @property

@@ -24,7 +24,6 @@ from . import tls
 from .clock import ModuleClock
 from .config import EmulatorConfig
 from .files import FileStore
-from .line import HostLine
 from .manual import CONNECTION_FAILED, DNS_PARSE_FAILED, MAX_PUSH
 from .pending_faults import PendingFaults
 
@@ -53,7 +52,6 @@ class SocketOwner(Protocol):
     """
 
     config: EmulatorConfig
-    line: HostLine
     files: FileStore
     clock: ModuleClock
     pending_faults: PendingFaults
@@ -61,6 +59,8 @@ class SocketOwner(Protocol):
     last_error: int
 
     def forget_socket(self, sock: SslSocket) -> None: ...
+
+    def post_urc(self, data: bytes) -> trio.Event: ...
 
 
 class AccessMode(IntEnum):
@@ -325,7 +325,7 @@ class SslSocket:
         else:
             self.state = SocketState.CONNECTED
         if self.mode is not AccessMode.TRANSPARENT:
-            module.line.post_urc(b'\r\n+QSSLOPEN: %d,%d\r\n' % (self.client_id, err))
+            module.post_urc(b'\r\n+QSSLOPEN: %d,%d\r\n' % (self.client_id, err))
         self.opened.set()
 
     async def _pump(self) -> None:
@@ -354,7 +354,7 @@ class SslSocket:
 
     def _announce_recv(self) -> None:
         self.recv_urc_sent = True
-        self.module.line.post_urc(b'\r\n+QSSLURC: "recv",%d\r\n' % self.client_id)
+        self.module.post_urc(b'\r\n+QSSLURC: "recv",%d\r\n' % self.client_id)
 
     async def _send_loop(self, pump_scope: trio.CancelScope) -> None:
         assert self._stream is not None
@@ -382,7 +382,7 @@ class SslSocket:
         chunk = bytes(self.rx[:MAX_PUSH])
         del self.rx[: len(chunk)]
         self.notify()
-        self._last_push = self.module.line.post_push(self.client_id, self.push_unit(chunk))
+        self._last_push = self.module.post_push(self.client_id, self.push_unit(chunk))
         return self._last_push
 
     def push_unit(self, chunk: bytes) -> bytes:
@@ -408,7 +408,7 @@ class SslSocket:
             self._push_chunk()
         # The transparent session reports NO CARRIER itself.
         if self.mode is not AccessMode.TRANSPARENT:
-            self.module.line.post_after_pushes(
+            self.module.post_after_pushes(
                 self.client_id, b'\r\n+QSSLURC: "closed",%d\r\n' % self.client_id)
 
     async def _close_gracefully(self, close_timeout: float) -> None:

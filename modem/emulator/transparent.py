@@ -1,21 +1,31 @@
-"""Transparent access mode (manual 1.3): the line carries one socket's raw bytes.
+"""Transparent access mode (manual 1.3): an AT port carries one socket's raw bytes.
 
 ``CONNECT`` starts it.  Host bytes go to the socket (reading stops while its
-send buffer is full), socket bytes go to the host as they come.  ``+++``
-ends it when the host was silent for the guard time before it, typed the
-three plus signs within the guard time and stayed silent for the guard time
-after; the module answers ``OK`` and the socket stays open in buffer mode
-(``ATO`` / ``AT+QISWTMD=<id>,2`` return).  When the peer closes, whatever
-was received is delivered and ``NO CARRIER`` ends the mode.  URCs of other
-sockets wait until the mode ends.
+send buffer is full), socket bytes go to the host as they come.  It ends:
+
+* on ``+++`` when the host was silent for the guard time before it, typed
+  the three plus signs within the guard time and stayed silent for the
+  guard time after: the module answers ``OK`` and the socket stays open in
+  buffer mode (``ATO`` / ``AT+QISWTMD=<id>,2`` return);
+* on a DTR drop (an MSC on a DLC of the multiplexer): with ``AT&D1`` as
+  ``+++`` (the manual's other way out, 1.3); with ``AT&D2`` (V.25ter:
+  "disconnect") the socket is closed and ``NO CARRIER`` follows, a guess:
+  the SSL manual names only ``&D1``; with ``AT&D0`` DTR is ignored;
+* when the peer closes: whatever was received is delivered, then
+  ``NO CARRIER``.
+
+URCs meant for this port wait until the mode ends; other ports (another
+USB port, another DLC) go on with commands and URCs meanwhile.
 """
 
 from __future__ import annotations
 
+import enum
 from typing import TYPE_CHECKING
 
 import trio
 
+from .at_port import DTR_HANG_UP, DTR_IGNORED, AtPort
 from .responses import CONNECT, NO_CARRIER, OK
 from .ssl_sockets import AccessMode
 
@@ -26,49 +36,82 @@ if TYPE_CHECKING:
 ESCAPE = b"+++"
 
 
-async def run_transparent(module: Module, sock: SslSocket) -> None:
-    """Own the line for ``sock`` until ``+++`` or the peer closes."""
-    line = module.line
+class _Exit(enum.Enum):
+    ESCAPED = "escaped"  # +++, or DTR with AT&D1: the socket stays open
+    HUNG_UP = "hung up"  # DTR with AT&D2: the socket closes
+    PEER_CLOSED = "peer closed"
+
+
+class _Session:
+    """How one transparent session ends: the first reason set wins."""
+
+    def __init__(self, sock: SslSocket) -> None:
+        self.sock = sock
+        self.exit: _Exit | None = None
+
+    def end(self, why: _Exit) -> None:
+        if self.exit is None:
+            self.exit = why
+            self.sock.notify()
+
+
+async def run_transparent(module: Module, port: AtPort, sock: SslSocket) -> None:
+    """Own ``port``'s line for ``sock`` until it ends (see the module docstring)."""
+    line = port.line
+    session = _Session(sock)
     async with line.urc_gate:
         sock.mode = AccessMode.TRANSPARENT
         sock.notify()
-        module.last_transparent = sock.client_id
-        await line.write(CONNECT)
-        escaped = trio.Event()
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(_uplink, module, sock, escaped)
-            closed = await _downlink(module, sock, escaped)
-            nursery.cancel_scope.cancel()
-        if closed:
-            sock.mode = AccessMode.BUFFER
-            await line.write(NO_CARRIER)
-        else:
+        port.last_transparent = sock.client_id
+        port.data_mode = True
+        try:
+            await line.write(CONNECT)
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(_uplink, module, port, session)
+                if port.dtr_mode != DTR_IGNORED:
+                    nursery.start_soon(_watch_dtr, port, session)
+                await _downlink(port, session)
+                nursery.cancel_scope.cancel()
+        finally:
+            port.data_mode = False
+        if session.exit is _Exit.ESCAPED:
             await line.write(OK)
-    if not closed:
+        else:
+            sock.mode = AccessMode.BUFFER
+            if session.exit is _Exit.HUNG_UP:
+                await module.close_socket(sock, 0)
+            await line.write(NO_CARRIER)
+    if session.exit is _Exit.ESCAPED:
         sock.set_mode(AccessMode.BUFFER)
         if sock.peer_closed:  # closed while escaping: nobody has said so yet
-            line.post_urc(b'\r\n+QSSLURC: "closed",%d\r\n' % sock.client_id)
+            module.post_urc(b'\r\n+QSSLURC: "closed",%d\r\n' % sock.client_id)
 
 
-async def _downlink(module: Module, sock: SslSocket, escaped: trio.Event) -> bool:
-    """Socket -> host until escape (False) or peer closed and drained (True)."""
-    line = module.line
+async def _downlink(port: AtPort, session: _Session) -> None:
+    """Socket -> host until the session ends (the peer's close once drained)."""
+    sock = session.sock
     while True:
-        while not sock.rx and not sock.peer_closed and not escaped.is_set():
+        while not sock.rx and not sock.peer_closed and session.exit is None:
             await sock.wait_change()
-        if escaped.is_set():
-            return False
+        if session.exit is not None:
+            return
         if not sock.rx:
-            return True
+            session.end(_Exit.PEER_CLOSED)
+            return
         chunk = bytes(sock.rx[:4096])
         del sock.rx[: len(chunk)]
         sock.notify()
-        await line.write(chunk)
+        await port.line.write(chunk)
 
 
-async def _uplink(module: Module, sock: SslSocket, escaped: trio.Event) -> None:
+async def _watch_dtr(port: AtPort, session: _Session) -> None:
+    await port.wait_dtr_drop()
+    session.end(_Exit.HUNG_UP if port.dtr_mode == DTR_HANG_UP else _Exit.ESCAPED)
+
+
+async def _uplink(module: Module, port: AtPort, session: _Session) -> None:
     """Host -> socket, watching for the ``+++`` escape with its guard times."""
-    line = module.line
+    line, sock = port.line, session.sock
     guard = module.config.escape_guard
     last_input = trio.current_time()  # CONNECT counts as the start of the silence
     pending = bytearray()  # plus signs held back while they may be an escape
@@ -81,8 +124,7 @@ async def _uplink(module: Module, sock: SslSocket, escaped: trio.Event) -> None:
                 data = await line.read_some()
             if not data:
                 if pending == ESCAPE:
-                    escaped.set()
-                    sock.notify()
+                    session.end(_Exit.ESCAPED)
                     return
                 await sock.put_tx(bytes(pending))  # "+" or "++" alone is data
                 pending.clear()

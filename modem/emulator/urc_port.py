@@ -23,6 +23,7 @@ Quectel LTE Standard AT manual (markdown copy, section "AT+QURCCFG"):
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 URC_PORTS = ("usbat", "usbmodem", "uart1")
@@ -38,13 +39,13 @@ def check_port_name(name: str) -> str:
 
 @dataclass
 class UrcRouting:
-    """``port_name``: the AT port the emulated line plays; ``urc_port``: the
-    NVM setting of ``AT+QURCCFG="urcport"``."""
+    """``urc_port``: the NVM setting of ``AT+QURCCFG="urcport"``: URCs go to the
+    AT ports of that name (``Module.urc_ports``), none elsewhere.
+    ``urc_filter`` keeps a URC when it returns True (None keeps all): the line
+    losing some (``faults.UrcLoss``)."""
 
-    port_name: str = FACTORY_URC_PORT
     urc_port: str = FACTORY_URC_PORT
+    urc_filter: Callable[[bytes], bool] | None = None
 
-    @property
-    def reaches_host(self) -> bool:
-        """URCs are written on the emulated line (else they go to a port nobody reads)."""
-        return self.urc_port == self.port_name
+    def keeps(self, urc: bytes) -> bool:
+        return self.urc_filter is None or self.urc_filter(urc)

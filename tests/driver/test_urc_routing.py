@@ -32,7 +32,7 @@ async def module_and_driver(
     config = EmulatorConfig(resolve={"echo.test": "127.0.0.1"}, port_name=port_name,
                             absent_commands=absent)
     async with Emulator.running(config) as emu:
-        emu.line.routing.urc_port = factory_urc_port  # as an earlier user left the NVM
+        emu.routing.urc_port = factory_urc_port  # as an earlier user left the NVM
         async with modem_on(emu.device, profile, urc_port=urc_port) as modem:
             yield emu, modem
 

@@ -1,4 +1,5 @@
-"""Fuzzing of the protocol layer: the shared target (``protocol_session``), atheris
-(``python -m tests.fuzz``, ``tox -e fuzz``) and a replayer (``python -m tests.fuzz.replay``).
-Nothing here is named ``test_*.py``; the hypothesis run is
-``tests/reliability/test_fuzz_protocol.py``."""
+"""Fuzzing of the protocol layers: the shared targets (``protocol_session`` for the AT
+protocol, ``mux_session`` for the 07.10 multiplexer), atheris (``python -m tests.fuzz
+[--target mux]``, ``tox -e fuzz``) and a replayer (``python -m tests.fuzz.replay``).
+Nothing here is named ``test_*.py``; the hypothesis runs are
+``tests/reliability/test_fuzz_protocol.py`` and ``test_fuzz_mux.py``."""

@@ -70,7 +70,7 @@ class SessionViolation(AssertionError):
     """The protocol layer broke its contract (the fuzzers' crash)."""
 
 
-class _Reader:
+class FuzzInput:
     """Reads small integers and byte strings off the fuzz input; zeros when it runs out."""
 
     def __init__(self, data: bytes) -> None:
@@ -99,14 +99,15 @@ class _Reader:
         return seq[self.byte() % len(seq)]
 
 
-def _mutate(data: bytes, r: _Reader) -> bytes:
+def mutate(data: bytes, r: FuzzInput, tokens: list[bytes] = TOKENS) -> bytes:
+    """``data`` with one to four bit flips, inserted ``tokens`` or bytes, cuts."""
     buf = bytearray(data)
     for _ in range(1 + r.byte() % 4):
         kind, at = r.byte() % 5, r.u16() % (len(buf) + 1)
         if kind == 0 and at < len(buf):
             buf[at] ^= 1 << (r.byte() % 8)
         elif kind == 1:
-            buf[at:at] = r.pick(TOKENS)
+            buf[at:at] = r.pick(tokens)
         elif kind == 2:
             buf[at:at] = r.take(1 + r.byte() % 8)
         elif kind == 3:
@@ -184,7 +185,7 @@ class Session:
 
 def run_session(data: bytes) -> None:
     """Run the program encoded in ``data``; ``SessionViolation`` if the contract breaks."""
-    r = _Reader(data)
+    r = FuzzInput(data)
     s = Session()
     conn = s.conn
     while r.left:
@@ -206,7 +207,7 @@ def run_session(data: bytes) -> None:
             a, b = sorted((r.u16() % (len(t) + 1), r.u16() % (len(t) + 1)))
             s.receive(t[a:b] if r.byte() % 4 else t)
         elif op == 6:
-            s.receive(_mutate(r.pick(TRANSCRIPT_BYTES), r))
+            s.receive(mutate(r.pick(TRANSCRIPT_BYTES), r))
         elif op == 7:
             s.receive(b"".join(r.pick(TOKENS) for _ in range(r.byte() % 16)))
         else:
@@ -214,4 +215,4 @@ def run_session(data: bytes) -> None:
     s.recover()
 
 
-__all__ = ["SessionViolation", "run_session"]
+__all__ = ["FuzzInput", "SessionViolation", "mutate", "run_session"]

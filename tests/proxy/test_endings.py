@@ -288,7 +288,7 @@ async def test_a_push_mode_idle_close_finds_the_pushes_still_queued(
             await emulator.inject(Fault.hold_pushes(record.client_id))
             release.set()
             await sent.wait()
-            await wait_until(lambda: emulator.module.line.held_count == 1)
+            await wait_until(lambda: emulator.module.held_count == 1)
             async with await connect(service) as waiter:
                 await waiter.send_all(b"x")
                 assert await read_until_end(idle) == (b"pushed late", "eof")

@@ -1,0 +1,52 @@
+"""Errors of the 07.10 multiplexer: each says what failed and what to do.
+
+The sans-I/O connection raises only ``MuxUsageError`` (our own code asked
+for something the state does not allow); the module's bad frames are
+counted, never raised.  The Trio layer raises the rest.
+"""
+
+from __future__ import annotations
+
+from modem.core.errors import LocalMistake, ModemError, ModuleLost
+
+__all__ = [
+    "DlcClosedError", "DlcOverrun", "DlcRefused", "MuxError", "MuxLost", "MuxStartFailed",
+    "MuxUsageError",
+]
+
+
+class MuxError(ModemError):
+    """Base of the multiplexer's errors."""
+
+
+class MuxUsageError(MuxError, LocalMistake):
+    """The host asked the multiplexer for something its state does not allow
+    (data on a DLC that is not open, a DLCI out of range)."""
+
+
+class MuxStartFailed(MuxError, ModuleLost):
+    """The module did not answer the SABM on DLC 0 after ``AT+CMUX``."""
+
+    hint = ("reset the module; some firmware hangs when the first frame follows the OK of "
+            "AT+CMUX within 100 ms (zephyr#63410), so wait longer before it")
+
+
+class DlcRefused(MuxError, LocalMistake):
+    """The module answered DM (or nothing) to the SABM of a DLC."""
+
+    hint = "open only the DLCs the module offers (Quectel: 1-4)"
+
+
+class DlcClosedError(MuxError):
+    """The DLC was closed (by us, by the module, or with the whole multiplexer)."""
+
+
+class DlcOverrun(MuxError):
+    """The module sent more on a DLC than its receive bound after we asked it to
+    stop (MSC with FC): the stream cannot go on without losing data."""
+
+    hint = "read the DLC faster, or raise its receive limit"
+
+
+class MuxLost(MuxError, ModuleLost):
+    """The line under the multiplexer ended (device gone, or the module restarted)."""
