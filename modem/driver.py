@@ -351,7 +351,9 @@ class Modem:
         restart = self._restart_policy.record(code, f"{host}:{port}", time.monotonic())
         if restart is not None:
             log.warning("opens in a row failed with one error: restarting the module",
-                        extra=kv(opens=restart.count, error=restart.code))
+                        extra=kv(opens=restart.count, error=restart.code,
+                                 hint="if it keeps happening, check the SIM's data plan and "
+                                      "the APN (ssl-proxy doctor)"))
             self._supervisor.request_restart()
 
     def _start_task(self, task: Callable[[], Awaitable[None]]) -> None:

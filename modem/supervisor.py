@@ -381,7 +381,7 @@ class Supervisor:
             return
         match urc:
             case ev.PdpDeactivated(context_id=ctx) if ctx == self.pdp.context_id:
-                log.warning("network dropped the PDP context", extra=kv(context=ctx))
+                log.info("network dropped the PDP context; reactivating it", extra=kv(context=ctx))
                 failure = PdpContextBrokeDown(command=f"PDP context {ctx}")
                 self.last_failure = failure
                 self._table.fail_all(failure, open_err=failure.code)

@@ -245,7 +245,9 @@ async def upload(channel: AtChannel, name: str, content: bytes,
             if commands.parse_qfupl(resp.lines[0]).matches(content):
                 log.info("uploaded file", extra=kv(name=name, size=len(content), wait=wait))
                 return
-            log.warning("upload damaged, retrying", extra=kv(name=name, attempt=attempt))
+            log.warning("upload damaged, retrying", extra=kv(
+                name=name, attempt=attempt, hint="bytes are being lost on the serial line: "
+                "use hardware flow control (--rtscts) or the module's USB AT port"))
             await channel.run(commands.qfdel(name))
             continue
         failure = await error_of(channel, resp, "AT+QFUPL")

@@ -89,7 +89,9 @@ def _report(verdict: LineVerdict, why: ModemError | None,
             on_verdict: Callable[[LineVerdict, ModemError | None], None]) -> None:
     if verdict is LineVerdict.SILENT:
         log.warning("module silent: new connections fail at once until it answers",
-                    extra=kv(why=None if why is None else render(why)))
+                    extra=kv(why=None if why is None else render(why),
+                             hint="it is probed every second; if it stays silent, check its "
+                                  "power supply and the serial line"))
         on_verdict(verdict, why)
     else:
         log.info("module answers again: new connections are taken")

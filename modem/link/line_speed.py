@@ -126,6 +126,7 @@ async def speed_after_no_answer(stream: trio.abc.Stream, failure: NoAnswer,
         return None, None  # it answers now: not a matter of speed
     if auto:
         log.warning("module answers at another speed: using it",
-                    extra=kv(baud=found, not_at=tried))
+                    extra=kv(baud=found, not_at=tried,
+                             hint=f"give --baud {found} to skip the search at start"))
         return found, None
     return None, LineSpeedMismatch(tried, found)

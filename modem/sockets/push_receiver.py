@@ -152,7 +152,9 @@ class PushReceiver:
             if self._life.phase in (SocketPhase.OPEN, SocketPhase.FAILED):
                 inbox.switch_refused = True
                 log.warning("AT+QISWTMD refused: push mode without backpressure", extra=kv(
-                    id=self.client_id, command=f"AT+QISWTMD={self.client_id},0"))
+                    id=self.client_id, command=f"AT+QISWTMD={self.client_id},0",
+                    hint="a client that stops reading fails at the push limit; "
+                         "--access-mode buffer keeps backpressure on this firmware"))
         self._life.wake()
 
     async def switch_to_buffer_now(self) -> bool:
@@ -191,5 +193,5 @@ class PushReceiver:
             self._announced = False  # a buffer-mode notice: the reads find its data
             if not self._life.peer_closed:
                 inbox.switch_refused = True
-                log.warning("AT+QISWTMD refused: staying in buffer mode", extra=kv(
+                log.info("AT+QISWTMD refused: staying in buffer mode", extra=kv(
                     id=self.client_id, command=f"AT+QISWTMD={self.client_id},1"))

@@ -242,8 +242,8 @@ class SocketTable:
         if confirmed or channel is None or channel.failure is not None:
             self.release(client_id)
             return
-        log.warning("socket not confirmed closed; retrying the close later",
-                    extra=kv(id=client_id))
+        log.info("socket not confirmed closed; retrying the close later",
+                 extra=kv(id=client_id))
         self._unconfirmed.add(client_id)
         self._unconfirmed_wakeup.set()
 

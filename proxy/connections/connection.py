@@ -24,7 +24,7 @@ from typing import Protocol
 
 import trio
 
-from modem.core.errors import ModemError, ModuleNotReady
+from modem.core.errors import ModemError, ModuleNotReady, render
 from modem.core.profile import TlsProfile
 from proxy.config.model import HALF_CLOSE_TIMEOUT, Mapping
 from proxy.connections.endings import Ending
@@ -198,7 +198,7 @@ class _Connection:
         self._end(f"{ending.value.replace('_', ' ')}: {exc}", ending)
         log.warning("connection reset unserved", extra=kv(
             **self.fields, listen=self.record.listen, remote=str(self.record.mapping.remote),
-            reason=str(exc)))
+            reason=render(exc)))
 
     async def _release(self) -> bool:
         """Idle-release: the module socket goes (nothing was in flight), the client

@@ -47,7 +47,7 @@ class PlacedOpener:
             if other is None:
                 raise  # no other ready modem with a free ID: the client is reset
             placement.member.retried_elsewhere += 1
-            log.warning("open failed on one modem, trying another", extra=kv(
+            log.info("open failed on one modem, trying another", extra=kv(
                 conn=self._record.number, failed=placement.member.name,
                 to=other.member.name, error=render(exc)))
             return await self._open_on(other, host, port, profile)

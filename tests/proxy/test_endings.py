@@ -307,3 +307,43 @@ async def test_idle_timeout_closes_an_idle_connection_cleanly(
     await wait_until(lambda: not emulator.module.sockets)
     assert service.registry.counters.ends == {"idle_timeout": 1}
     await stop(service)
+
+
+async def test_pushes_that_come_after_the_client_left_are_counted_not_warned(
+        server_cert, ca_file, nursery, caplog: pytest.LogCaptureFixture):
+    """Issue 23 item 6: a client that leaves mid-download leaves pushes behind in
+    the module; they arrive for a closed socket, are dropped and counted
+    (``ssl_proxy_stale_pushes_total``) and logged at debug level only: no
+    WARNING reads like data loss."""
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    sent = trio.Event()
+
+    async def answer_then_more(stream: trio.SSLStream[trio.SocketStream]) -> None:
+        await stream.receive_some(100)
+        await stream.send_all(b"first")
+        await sent.wait()
+        await stream.send_all(b"m" * 4000)
+        await trio.sleep(30)
+
+    port = await tls_server(nursery, server_cert, answer_then_more)
+    config = EmulatorConfig(resolve={NAME: "127.0.0.1"}, real_dns=False)
+    async with Emulator.running(config) as emulator:
+        service = await start(nursery, emulator, "--cacert", str(ca_file), "--map",
+                              f"0={NAME}:{port}", "--access-mode", "push")
+        client = await connect(service)
+        assert await exchange(client, b"get", 5) == b"first"
+        (record,) = service.registry.connections.values()
+        assert record.client_id is not None
+        await emulator.inject(Fault.hold_pushes(record.client_id))
+        sent.set()
+        await wait_until(lambda: emulator.module.held_count >= 1)
+        await trio.aclose_forcefully(client)  # the client leaves; the close overtakes them
+        modem = service.modem
+        await wait_until(lambda: modem.integrity.stale_pushes >= 1)
+        await stop(service)
+    warnings = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert not warnings, [r.getMessage() for r in warnings]
+    assert any(r.getMessage() == "pushed data for no open socket dropped"
+               and r.levelno == logging.DEBUG for r in caplog.records)
