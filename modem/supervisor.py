@@ -38,6 +38,7 @@ from modem.bringup.steps import (
     configure_host_checks,
     configure_line,
     identify,
+    quiet_sockets,
     read_ssl_settings,
     route_urcs,
     set_clock,
@@ -48,6 +49,7 @@ from modem.core import commands
 from modem.core import events as ev
 from modem.core.clock_policy import ClockDecision
 from modem.core.errors import (
+    AtProtocolError,
     DeviceError,
     ModemError,
     ModuleLost,
@@ -179,11 +181,14 @@ class Supervisor:
                 log.warning("module lost, recovering", extra=kv(error=render(failure)))
             else:
                 # The module answers but cannot be brought up (no SIM, no
-                # network...): retry, slower and slower, without spinning.
-                log.warning("bring-up failed, retrying", extra=kv(retry_in_s=round(backoff, 1),
+                # network...): retry, slower and slower, without spinning.  Bytes
+                # lost on the line are no such state: the next try comes soon.
+                wait = first_backoff if _line_noise(failure) else backoff
+                log.warning("bring-up failed, retrying", extra=kv(retry_in_s=round(wait, 1),
                                                                   error=render(failure)))
-                await trio.sleep(backoff)
-                backoff = min(backoff * 2, BRINGUP_BACKOFF_MAX)
+                await trio.sleep(wait)
+                if wait == backoff:
+                    backoff = min(backoff * 2, BRINGUP_BACKOFF_MAX)
 
     async def _live(
         self, stream: trio.abc.Stream, task_status: trio.TaskStatus[None] | None,
@@ -226,7 +231,7 @@ class Supervisor:
                             command_timeout_cap=options.command_timeout_cap,
                             trace_payload=options.trace_payload,
                             line_counts=self.line_counts, push_style=integrity.push_style,
-                            distrustful=isinstance(self.last_failure, LineFramingLost))
+                            distrustful=_line_noise(self.last_failure))
         self.channel = None
         self._life_channel = channel
         failure: ModemError
@@ -282,6 +287,8 @@ class Supervisor:
             # A module opened right after power-up prints RDY while we sync:
             # count restarts from the first OK on.
             await channel.sync(self._options.sync_attempts)
+            if _line_noise(self.last_failure):
+                await quiet_sockets(channel)
             restarts = channel.restarts_seen
             await self._bring_up_once(channel)
             if channel.restarts_seen == restarts:
@@ -293,6 +300,8 @@ class Supervisor:
 
     async def _bring_up_once(self, channel: AtChannel) -> None:
         await configure_line(channel)
+        # First, so a module still pushing for an earlier life's sockets falls quiet.
+        await close_stale_sockets(channel)
         await route_urcs(channel, self._options.urc_port)
         self.identity = await identify(channel)
         self._know_family()
@@ -300,7 +309,6 @@ class Supervisor:
         registration = await wait_registered(channel, self._options.registration_timeout)
         self.clock = await set_clock(channel, self._options.host_clock)
         self.address = await activate_pdp(channel, self.pdp)
-        await close_stale_sockets(channel)
         self._table.release_unconfirmed()
         contents: list[bytes] = []
         for profile in self.profiles:
@@ -462,3 +470,11 @@ class Supervisor:
                 channel.fail(ModuleLost("module did not answer while shutting down"))
 
         await self._table.close_all(bound, give_up)
+
+
+def _line_noise(failure: ModemError | None) -> bool:
+    """Whether ``failure`` came from bytes lost on the line (the framing broke), not
+    from a state of the module: the next life retries soon and, until its reader
+    finds its place, believes no answer it cannot place."""
+    return isinstance(failure, LineFramingLost) or (
+        isinstance(failure, AtProtocolError) and failure.side == "module")

@@ -33,8 +33,8 @@ import trio
 from modem.bringup.clock_sync import HostClock, sync_clock
 from modem.core import commands
 from modem.core.clock_policy import ClockDecision
-from modem.core.errors import FileTimeout, ModemError, ModuleTimeout, render
-from modem.core.limits import SSL_CONTEXTS
+from modem.core.errors import AtProtocolError, FileTimeout, ModemError, ModuleTimeout, render
+from modem.core.limits import CLIENT_IDS, SSL_CONTEXTS
 from modem.core.log_fields import kv
 from modem.core.profile import TlsProfile, module_file_name
 from modem.link.channel import AtChannel
@@ -174,6 +174,18 @@ async def pdp_address(channel: AtChannel, context_id: int) -> str | None:
         if state.context_id == context_id and state.active:
             return state.address
     return None
+
+
+async def quiet_sockets(channel: AtChannel) -> None:
+    """Close every client ID, answers or not: after bytes were lost on the line,
+    a module still pushing for the last life's sockets keeps the line too busy
+    (and too lossy) for a state query to come through whole.  A close of an ID
+    that holds nothing is refused, which is fine."""
+    for client_id in range(CLIENT_IDS):
+        try:
+            await channel.run(commands.qsslclose(client_id, 0))
+        except (AtProtocolError, ModuleTimeout):
+            continue
 
 
 async def close_stale_sockets(channel: AtChannel) -> list[int]:

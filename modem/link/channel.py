@@ -196,9 +196,13 @@ class AtChannel:
         trace = self._trace
         if isinstance(event, ev.LineLost):
             # Data and answers can no longer be told apart: the sockets that may
-            # have lost data fail (the router), then the line starts over.
+            # have lost data fail (the router), then the line starts over.  Before
+            # bring-up ends no socket is ours: only the command in flight is in doubt.
             self._on_urc(event)
-            self.fail(LineFramingLost(event.reason))
+            if self.rdy_means is RdyMeans.SOCKETS_LOST:
+                self.fail(LineFramingLost(event.reason))
+            elif self._pending is not None:
+                self._pending.violation = event.reason
             return
         if isinstance(event, ev.Urc):
             if trace:
@@ -442,7 +446,7 @@ class AtChannel:
                 self._check()
                 try:
                     resp = await self._run_locked(Command("AT", timeout=SYNC_TIMEOUT), None)
-                except ModuleTimeout:
+                except (ModuleTimeout, AtProtocolError):  # no answer, or one lost in noise
                     continue
                 if resp.ok:
                     self._line = LineState.IN_STEP

@@ -356,3 +356,40 @@ async def test_ids_a_lost_byte_could_confuse_are_opened_in_buffer_mode(echo_serv
             want = AccessMode.BUFFER if sock.client_id in (1, 10, 11) else AccessMode.PUSH
             assert sock.access_mode is want
             await sock.aclose()
+
+
+async def test_a_line_lost_under_pushes_recovers_while_the_loss_goes_on(server_cert,
+                                                                       nursery, profile):
+    """Finding 4's cost: a garbled header costs a full recovery.  The recovery
+    closes the module's sockets first, so their pushes (the only thing the line
+    loses bytes of here) stop, and the module is ready again while the loss
+    goes on; the sockets of the lost life failed visibly, and the module serves
+    new sockets once the line is clean."""
+    from modem.emulator import parse_fault_spec
+
+    server = PayloadServer(server_cert, source_data(400_000), hold=True)
+    await nursery.start(server.serve)
+    async with (Emulator.running(EmulatorConfig(resolve=RESOLVE, seed=5)) as emu,
+                modem_on(emu.device, profile, access_mode=AccessMode.PUSH) as modem):
+        socks = []
+        for _ in range(6):
+            cid = await modem.client_ids.acquire()
+            socks.append(await modem.open_ssl_socket(cid, "echo.test", server.port, profile))
+        await emu.inject(parse_fault_spec("push_header_loss:0.3").fault)
+        server.release.set()
+        with trio.fail_after(30):
+            await modem.state.wait_value("recovering")
+            await modem.state.wait_value("ready")
+        assert modem.integrity.line_losses >= 1
+        for sock in socks:
+            with pytest.raises(ModemError):
+                await receive_exactly(sock, 400_001)
+            await sock.aclose()
+        # Once the line is clean again, a fresh socket echoes.
+        await emu.inject(parse_fault_spec("push_header_loss:0").fault)
+        echo_server = TlsServer(server_cert, "echo")
+        await nursery.start(echo_server.serve)
+        cid = await modem.client_ids.acquire()
+        sock = await modem.open_ssl_socket(cid, "echo.test", echo_server.port, profile)
+        assert await echo(sock, b"after the storm") == b"after the storm"
+        await sock.aclose()
