@@ -108,6 +108,7 @@ class ClientResult:
     def as_dict(self) -> dict[str, object]:
         return {
             "token": self.plan.token, "kind": self.plan.kind, "size": self.plan.size,
+            "local_port": self.local_port,
             "outcome": self.outcome, "error": self.error, "sent": self.sent,
             "received": self.received, "peer_closed_by_fault": self.peer_closed_by_fault,
             "proxy_reason": self.proxy_reason, "server_check": self.server_check,

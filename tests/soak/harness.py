@@ -54,9 +54,11 @@ SOURCE_HOST = "source.soak.test"
 
 SERVER_CHECK_WAIT = 45.0
 MAX_FAILURES_LISTED = 300
-"""Failures listed in the report at most, except integrity failures: every
-corrupted, misdelivered, holed or truncated record is kept, whatever the cap."""
+"""Failures listed in the report at most, except those that must never happen:
+every corrupted, misdelivered, holed, truncated or hung record is kept in
+``integrity_failures``, whatever the cap."""
 INTEGRITY_OUTCOMES = ("corrupted", "misdelivered", "hole", "truncated")
+KEPT_OUTCOMES = (*INTEGRITY_OUTCOMES, "hung")
 
 
 @dataclass(frozen=True)
@@ -104,7 +106,7 @@ class Tally:
             self.integrity[kind] += 1
         if result.outcome not in ("ok", "vanished") or kinds:
             self.errors[_normalise(result.error or result.server_verdict)] += 1
-            if kinds:
+            if kinds or result.outcome in KEPT_OUTCOMES:
                 self.integrity_failures.append(result.as_dict())
             elif len(self.failures) < MAX_FAILURES_LISTED:
                 self.failures.append(result.as_dict())
