@@ -36,7 +36,7 @@ async def test_samples_show_the_line_sockets_queue_and_rates_of_a_transfer(
     modem = ring["modems"]["modem1"]
     assert all(len(series) == len(ring["t_s"]) for series in
                (modem["busy_to_module"], modem["busy_from_module"], modem["sockets_in_use"]))
-    assert modem["sockets"] == 12 and modem["sockets_in_use"][-1] == 1
+    assert modem["sockets"] == 12 and max(modem["sockets_in_use"]) == 1
     assert modem["busy_from_module"][-1] > 0 and modem["busy_to_module"][-1] >= 0
     assert ring["queued"][-1] == 0
     (conn,) = page["connections"]
