@@ -21,6 +21,7 @@ import logging
 import signal
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from functools import partial
 
 import trio
@@ -116,6 +117,11 @@ def run(config: ProxyConfig, materials: dict[TlsOptions, TlsMaterial],
             config, by_modem = with_discovered_modems(config, found)
             device = found[0].device
             log.info("using device", extra=kv(device=device, modules=len(found)))
+        elif not config.emulate and config.device is None and _one_modem_without_device(config):
+            # One [[modem]] table that names no device: found as --device would be.
+            device = find_at_port()
+            config = _with_device(config, device)
+            log.info("using device", extra=kv(device=device, modem=config.modems[0].name))
         elif not config.emulate:
             device = config.device
             log.info("using device", extra=kv(device=device))
@@ -123,15 +129,27 @@ def run(config: ProxyConfig, materials: dict[TlsOptions, TlsMaterial],
         service = ProxyService(config, build_profiles(config, materials), device,
                                rediscover=find_at_port if config.device is None else None,
                                rediscover_by_modem=by_modem)
-        source = None if reread is None else partial(_reread_all, reread, found)
+        source = None if reread is None else partial(_reread_all, reread, found, device)
         return trio.run(run_until_signalled, service, source)
 
 
-def _reread_all(reread: Callable[[], ProxyConfig], found: Sequence[SerialPort]
-                ) -> tuple[ProxyConfig, dict[Mapping, TlsProfile]]:
-    """The config read again (with the modules discovered at start, ``found``),
-    its certificate files checked, each map's profile."""
+def _one_modem_without_device(config: ProxyConfig) -> bool:
+    return len(config.modems) == 1 and not config.modems[0].device
+
+
+def _with_device(config: ProxyConfig, device: str) -> ProxyConfig:
+    """``config`` whose one ``[[modem]]`` without a device uses ``device``."""
+    return replace(config, modems=(replace(config.modems[0], device=device),))
+
+
+def _reread_all(reread: Callable[[], ProxyConfig], found: Sequence[SerialPort],
+                device: str | None) -> tuple[ProxyConfig, dict[Mapping, TlsProfile]]:
+    """The config read again (with the modules discovered at start, ``found``, or
+    the device found for one ``[[modem]]`` without one), its certificate files
+    checked, each map's profile."""
     config = reread()
     if found:
         config, _ = with_discovered_modems(config, found)
+    elif device is not None and _one_modem_without_device(config):
+        config = _with_device(config, device)
     return config, build_profiles(config, load_all_material(config))

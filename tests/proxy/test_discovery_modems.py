@@ -23,6 +23,7 @@ from tests.proxy_helpers import (
     ec25,
     echo_on_new_connection,
     held_connection,
+    run_cli,
     start_killable,
 )
 
@@ -108,3 +109,15 @@ async def test_the_proxy_serves_through_every_discovered_module(echo_server, ca_
     with trio.fail_after(20):
         await victim.modem.state.wait_value(lambda s: s.value == "ready")
     assert victim.modem.state.value == "ready"
+
+
+def test_one_modem_table_without_a_device_is_found_like_no_device(tmp_path):
+    """One ``[[modem]]`` table naming no device: discovery looks for the module as it
+    does without ``--device`` (this host has none: one line that says what to do)."""
+    config = tmp_path / "one.toml"
+    config.write_text('[[modem]]\nname = "roof"\n\n[[map]]\nlisten = 0\n'
+                      'connect = "api.example.com:443"\n')
+    result = run_cli("--config", str(config), timeout=30)
+    assert result.returncode != 0
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("ssl-proxy: error: no Quectel module") and "--device" in line
