@@ -102,6 +102,7 @@ async def test_baud_auto_serves_a_module_at_another_speed(
             in proxy.output.decode())
 
 
+@pytest.mark.long  # six seconds of silence, then a recovery
 async def test_a_silent_module_resets_new_connections_at_once_then_serves_again(
         echo_server, ca_file, tmp_path, nursery):
     async with Emulator.running(module()) as emulator:
