@@ -116,6 +116,9 @@ def _add_firmware_orders(p: argparse.ArgumentParser) -> None:
     g.add_argument("--no-carrier-with-data", action="store_true",
                    help="transparent mode: a peer close is NO CARRIER at once, the rest left "
                         "in the buffer for AT+QSSLRECV")
+    g.add_argument("--escape-no-carrier", action="store_true",
+                   help="transparent mode: answer +++ with NO CARRIER though the socket "
+                        "stays open")
     g.add_argument("--transparent-refused", action="append", default=[], metavar="PORT",
                    help="this port (usbat, usbmodem, uart1, or dlc: every DLC) refuses "
                         "transparent mode with ERROR; repeatable")
@@ -277,6 +280,7 @@ def _config(args: argparse.Namespace) -> EmulatorConfig:
         recv_max=args.recv_max,
         output_during_escape=not args.hold_output_on_escape,
         no_carrier_with_data=args.no_carrier_with_data,
+        escape_no_carrier=args.escape_no_carrier,
         transparent_refused=tuple(args.transparent_refused),
         model=args.model,
         extra_ports=tuple(args.extra_port),

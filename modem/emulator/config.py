@@ -93,6 +93,9 @@ class EmulatorConfig:
     socket data still goes to the host after the ``+++`` until the ``OK``
     (the adverse order, and the default: nothing in the manual stops it);
     False holds it in the buffer from the third plus sign on.
+    ``escape_no_carrier``: the escape is answered with ``NO CARRIER`` rather
+    than ``OK``, the socket staying open in buffer mode (a SIMCom module on a
+    CMUX DLC did so, espressif/esp-protocols#692; no Quectel report seen).
     ``no_carrier_with_data``: a peer close ends the session with ``NO CARRIER``
     at once, the data not yet written left in the buffer for ``AT+QSSLRECV``.
     ``transparent_refused``: ports whose ``AT+QSSLOPEN ...,2``,
@@ -160,6 +163,7 @@ class EmulatorConfig:
     cmux_pn: bool = True
     output_during_escape: bool = True
     no_carrier_with_data: bool = False
+    escape_no_carrier: bool = False
     transparent_refused: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:

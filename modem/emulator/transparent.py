@@ -18,7 +18,8 @@ send buffer is full), socket bytes go to the host as they come.  It ends:
 
 After the ``+++`` socket data keeps going to the host until the ``OK``
 (``output_during_escape``; False holds it in the buffer from the third plus
-sign on).  A port in ``transparent_refused`` answers ``ERROR`` instead
+sign on); ``escape_no_carrier`` answers the escape with ``NO CARRIER``
+though the socket stays open.  A port in ``transparent_refused`` answers ``ERROR`` instead
 (``refused``).  URCs meant for this port wait until the mode ends; other
 ports (another USB port, another DLC) go on with commands and URCs meanwhile.
 """
@@ -93,7 +94,7 @@ async def run_transparent(module: Module, port: AtPort, sock: SslSocket) -> None
         finally:
             port.data_mode = False
         if session.exit is _Exit.ESCAPED:
-            await line.write(OK)
+            await line.write(NO_CARRIER if module.config.escape_no_carrier else OK)
         else:
             sock.mode = AccessMode.BUFFER
             if session.exit is _Exit.HUNG_UP:

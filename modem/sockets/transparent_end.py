@@ -9,8 +9,9 @@ like the end.  So an end marker is believed only when:
 
 1. the socket's own command channel (a line no server's byte reaches)
    shows the module no longer holds it in data mode (``AT+QSSLSTATE=<id>``:
-   not connected in access mode 2); an escape's ``OK`` must also come no
-   sooner than the guard time after the ``+++``;
+   not connected in access mode 2), and after ``NO CARRIER`` no longer
+   connected at all; an escape's ``OK`` must also come no sooner than the
+   guard time after the ``+++``;
 2. the lent channel then answers ``AT+QSSLSTATE=<id>`` in step, with nothing
    between the marker and that answer but known URCs: a marker forged by a server
    just before the real end would leave the module's own marker (or the
@@ -50,7 +51,8 @@ class ModuleView(enum.Enum):
     """What ``AT+QSSLSTATE=<id>`` says of the socket's data mode."""
 
     IN_DATA_MODE = "connected in transparent mode"
-    LISTED = "listed, out of transparent mode"
+    CONNECTED = "connected, out of transparent mode"
+    CLOSING = "listed, no longer connected"
     NOT_LISTED = "not listed"
     UNKNOWN = "no readable answer"
 
@@ -65,9 +67,10 @@ def module_view(ok: bool, lines: Sequence[str], client_id: int) -> ModuleView:
         except ValueError:
             continue
         if state.client_id == client_id:
-            in_data_mode = (state.state is commands.SocketState.CONNECTED
-                            and state.access_mode == _TRANSPARENT)
-            return ModuleView.IN_DATA_MODE if in_data_mode else ModuleView.LISTED
+            if state.state is not commands.SocketState.CONNECTED:
+                return ModuleView.CLOSING
+            in_data_mode = state.access_mode == _TRANSPARENT
+            return ModuleView.IN_DATA_MODE if in_data_mode else ModuleView.CONNECTED
     return ModuleView.UNKNOWN if lines else ModuleView.NOT_LISTED
 
 
@@ -84,6 +87,11 @@ def end_doubt(marker: EndMarker, own_channel: ModuleView | None, strays: Sequenc
         return f"{marker.value} came while the module still holds the socket in data mode"
     if own_channel in (ModuleView.UNKNOWN, None) and marker is not EndMarker.CLOSED:
         return "the socket's state could not be read after the end"
+    if own_channel is ModuleView.CONNECTED and marker is EndMarker.NO_CARRIER:
+        # A server's bytes, or a firmware that answers +++ with NO CARRIER (a
+        # SIMCom module on a CMUX DLC did, espressif/esp-protocols#692): the
+        # connection goes on, so the end of stream cannot be the remote's.
+        return "NO CARRIER while the module still holds the socket connected"
     if strays:
         return (f"{type(strays[0]).__name__} on the lent channel after {marker.value}: "
                 "the marker was a server's bytes")
@@ -93,8 +101,9 @@ def end_doubt(marker: EndMarker, own_channel: ModuleView | None, strays: Sequenc
 def lent_doubt(marker: EndMarker, lent_channel: ModuleView | None) -> str | None:
     """Why check 2 fails, or None: ``lent_channel`` is the lent channel's view
     (None: it gave no answer)."""
-    wanted = {ModuleView.LISTED} if marker is EndMarker.ESCAPED else {
-        ModuleView.LISTED, ModuleView.NOT_LISTED}
+    wanted = {ModuleView.CONNECTED, ModuleView.CLOSING}
+    if marker is not EndMarker.ESCAPED:
+        wanted.add(ModuleView.NOT_LISTED)
     if lent_channel not in wanted:
         view = "no answer" if lent_channel is None else lent_channel.value
         return f"the lent channel's answer after {marker.value}: {view}"

@@ -274,6 +274,20 @@ async def test_a_servers_ok_during_the_escape_is_never_the_modules(modem, lent, 
     await sock.aclose()
 
 
+@pytest.mark.parametrize("firmware", [{"escape_no_carrier": True}])
+async def test_an_escape_answered_with_no_carrier_is_a_reset(modem, lent, profile, echo_server):
+    # The socket stays open: taking that NO CARRIER for the remote's close would
+    # give the client a FIN for a stream that goes on.
+    sock = await transparent_socket(modem, lent, echo_server.port, profile)
+    assert await sock.enter()
+    await sock.send_all(b"ping")
+    assert await receive_exactly(sock, 4) == b"ping"
+    await sock.leave()
+    with pytest.raises(TransparentEndUnproven):
+        await sock.receive_some()
+    await sock.aclose()
+
+
 # -- leaving and coming back ----------------------------------------------------------
 
 

@@ -21,8 +21,8 @@ CLOSING_TRANSPARENT = '+QSSLSTATE: 4,"SSLClient","1.2.3.4",443,65344,4,1,4,2,"us
 
 @pytest.mark.parametrize(("ok", "lines", "view"), [
     (True, [CONNECTED_TRANSPARENT], ModuleView.IN_DATA_MODE),
-    (True, [CONNECTED_BUFFER], ModuleView.LISTED),
-    (True, [CLOSING_TRANSPARENT], ModuleView.LISTED),
+    (True, [CONNECTED_BUFFER], ModuleView.CONNECTED),
+    (True, [CLOSING_TRANSPARENT], ModuleView.CLOSING),
     (True, [], ModuleView.NOT_LISTED),
     (True, ["garbage"], ModuleView.UNKNOWN),
     (True, [CONNECTED_BUFFER.replace("4,", "5,", 1)], ModuleView.UNKNOWN),
@@ -34,9 +34,16 @@ def test_module_view(ok: bool, lines: list[str], view: ModuleView) -> None:
 
 def test_a_proven_end() -> None:
     for marker in EndMarker:
-        assert end_doubt(marker, ModuleView.LISTED, []) is None
+        assert end_doubt(marker, ModuleView.CLOSING, []) is None
+    assert end_doubt(EndMarker.ESCAPED, ModuleView.CONNECTED, []) is None
     assert lent_doubt(EndMarker.NO_CARRIER, ModuleView.NOT_LISTED) is None
-    assert lent_doubt(EndMarker.ESCAPED, ModuleView.LISTED) is None
+    assert lent_doubt(EndMarker.ESCAPED, ModuleView.CONNECTED) is None
+
+
+def test_no_carrier_while_the_socket_stays_connected_is_never_a_clean_end() -> None:
+    # A firmware answering +++ with NO CARRIER, or a server's bytes: not the remote's close.
+    doubt = end_doubt(EndMarker.NO_CARRIER, ModuleView.CONNECTED, [])
+    assert doubt is not None and "connected" in doubt
 
 
 def test_a_marker_while_the_module_still_holds_data_mode_is_a_servers() -> None:
@@ -51,8 +58,8 @@ def test_an_unreadable_state_is_a_doubt_unless_we_closed_the_socket() -> None:
 
 
 def test_an_early_ok_or_anything_but_a_known_urc_after_the_marker_is_a_doubt() -> None:
-    assert end_doubt(EndMarker.ESCAPED, ModuleView.LISTED, [], early=True) is not None
-    doubt = end_doubt(EndMarker.NO_CARRIER, ModuleView.LISTED, [ev.NoCarrier()])
+    assert end_doubt(EndMarker.ESCAPED, ModuleView.CLOSING, [], early=True) is not None
+    doubt = end_doubt(EndMarker.NO_CARRIER, ModuleView.CLOSING, [ev.NoCarrier()])
     assert doubt is not None and "NoCarrier" in doubt
 
 
