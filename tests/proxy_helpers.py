@@ -403,6 +403,14 @@ class LentPort:
     @asynccontextmanager
     async def open(cls, device: str, on_urc: Any = None) -> AsyncIterator[LentPort]:
         stream = await open_serial_stream(device)
+        async with cls.on_stream(stream, on_urc) as port:
+            yield port
+
+    @classmethod
+    @asynccontextmanager
+    async def on_stream(cls, stream: trio.abc.Stream, on_urc: Any = None
+                        ) -> AsyncIterator[LentPort]:
+        """As ``open``, on a stream of the test's (a DLC); closed on exit."""
         urcs: list[ev.Urc] = []
         channel = AtChannel(stream, on_urc or urcs.append, command_timeout_cap=5.0)
         port = cls(channel)
