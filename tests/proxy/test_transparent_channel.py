@@ -73,3 +73,19 @@ async def test_a_bulk_upload_takes_the_lent_channel_while_an_echo_goes_on(
         assert (await lent.channel.run(Command("AT"))).ok  # back in command mode, in step
         counters = service.registry.counters
         assert counters.bytes_up == sent + sum(len(b"interactive %d\n" % n) for n in range(20))
+
+
+async def test_a_quiet_upload_gives_the_channel_back_and_the_connection_goes_on(
+        emulator, echo_server, ca_file, nursery):
+    service = await start_proxy(nursery, emulator, "--cacert", str(ca_file),
+                                "--map", f"0=echo.test:{echo_server.port}")
+    async with LentPort.open(emulator.devices["usbmodem"]) as lent:
+        service.pool.members[0].dedicated = lent
+        async with await connect(service) as stream:
+            data = os.urandom(400_000)
+            assert await round_trip(stream, data) == data  # the echo comes back on it too
+            assert lent.loans == 1
+            await wait_until(lambda: not lent.lent)  # QUIET after the last send
+            tail = b"after the channel went back"
+            assert await round_trip(stream, tail) == tail  # by AT+QSSLSEND on usbat
+            assert lent.loans == 1 and lent.broken == 0
