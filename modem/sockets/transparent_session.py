@@ -41,7 +41,7 @@ from modem.sockets.transparent_end import (
     module_view,
 )
 
-__all__ = ["TransparentSession"]
+__all__ = ["TransparentSession", "take_some"]
 
 log = logging.getLogger("modem.socket")
 
@@ -54,6 +54,16 @@ EARLY_OK = 0.9  # an escape's OK sooner than this share of the guard time is not
 ESCAPE_ANSWER = 3.0  # seconds past the guard time an escape may wait for its OK
 ESCAPE_SLACK = 16  # times inbox_limit the inbox may hold while an escape waits for its OK
 MIN_CHUNK = 256  # bytes per write when paced
+
+
+async def take_some(buf: bytearray, max_bytes: int | None) -> bytes:
+    """Up to ``max_bytes`` (None: all) from the front of ``buf``, taken after the
+    checkpoint: a cancelled call takes nothing."""
+    await trio.lowlevel.checkpoint()
+    take = len(buf) if max_bytes is None else max_bytes
+    data = bytes(buf[:take])
+    del buf[:take]
+    return data
 
 
 class TransparentSession:
@@ -176,10 +186,7 @@ class TransparentSession:
         is empty.  Cancel-safe: bytes are taken only after the last checkpoint."""
         while True:
             if self.inbox:
-                await trio.lowlevel.checkpoint()
-                take = len(self.inbox) if max_bytes is None else max_bytes
-                data = bytes(self.inbox[:take])
-                del self.inbox[:take]
+                data = await take_some(self.inbox, max_bytes)
                 self._wake()
                 return data
             if self.marker is not None or self.channel.failure is not None:

@@ -45,7 +45,7 @@ from modem.sockets.socket_life import SocketPhase
 from modem.sockets.ssl_socket import SslSocket
 from modem.sockets.transparent_channels import DedicatedChannels, TransparentOptions
 from modem.sockets.transparent_end import EndMarker
-from modem.sockets.transparent_session import TransparentSession
+from modem.sockets.transparent_session import TransparentSession, take_some
 
 __all__ = ["SocketMode", "TransparentSocket"]
 
@@ -232,11 +232,7 @@ class TransparentSocket(trio.abc.Stream):
             raise ValueError("max_bytes must be at least 1")
         while True:
             if self._carry:
-                await trio.lowlevel.checkpoint()
-                take = len(self._carry) if max_bytes is None else max_bytes
-                data = bytes(self._carry[:take])
-                del self._carry[:take]
-                return data
+                return await take_some(self._carry, max_bytes)
             session = self._session
             if session is not None:
                 if self.home.failure is not None:
@@ -271,11 +267,7 @@ class TransparentSocket(trio.abc.Stream):
         async with self._lock:
             await self._leave_locked()
         if self._carry:
-            await trio.lowlevel.checkpoint()
-            take = MAX_RECV if max_bytes is None else max_bytes
-            data = bytes(self._carry[:take])
-            del self._carry[:take]
-            return data
+            return await take_some(self._carry, MAX_RECV if max_bytes is None else max_bytes)
         return await self.home.drain_for_close(max_bytes)
 
     async def aclose(self) -> None:

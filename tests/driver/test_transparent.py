@@ -5,7 +5,9 @@ and real TLS (manual 1.3; docs/reliability.md, "Transparent mode").
 Each adverse order is an emulator option: data after ``+++`` before ``OK``
 (the default) or held, ``NO CARRIER`` with data still buffered, a port that
 refuses transparent mode, a server whose bytes look like ``NO CARRIER`` or
-the escape's ``OK``.
+the escape's ``OK``, an escape answered with ``NO CARRIER``.  The last tests
+lend DLC 1 of the ``usbat`` pty under ``AT+CMUX`` instead (the driver then
+runs on ``usbmodem``), also on firmware that refuses mode 2 on every DLC.
 """
 
 from __future__ import annotations
@@ -22,8 +24,10 @@ import trustme
 from modem.core.at_command import Command
 from modem.core.profile import TlsProfile
 from modem.core.stream_errors import EndUnconfirmed, StreamHole, TransparentEndUnproven
-from modem.driver import AccessMode, Modem
+from modem.driver import Modem
 from modem.emulator import Emulator, EmulatorConfig
+from modem.link.mux_session import MuxSession
+from modem.link.serial_stream import open_serial_stream
 from modem.sockets.transparent_channels import TransparentOptions
 from modem.sockets.transparent_socket import SocketMode, TransparentSocket
 from tests.driver.conftest import modem_on, open_socket
@@ -36,6 +40,7 @@ from tests.helpers import (
     source_data,
     wait_until,
 )
+from tests.mux.conftest import enter_cmux
 from tests.proxy_helpers import LentPort
 
 GUARD = 0.2  # the emulator's +++ guard time: quick tests
@@ -91,7 +96,8 @@ def firmware() -> dict[str, Any]:
 
 
 @pytest.fixture
-async def emu(firmware: dict[str, Any]) -> AsyncIterator[Emulator]:
+async def emulator(firmware: dict[str, Any]) -> AsyncIterator[Emulator]:
+    """The USB composition (``usbat``, ``usbmodem``); conftest's ``modem`` runs on usbat."""
     config = EmulatorConfig(extra_ports=("usbmodem",), escape_guard=GUARD, real_dns=False,
                             resolve={"echo.test": "127.0.0.1"}, **firmware)
     async with Emulator.running(config) as emulator:
@@ -99,15 +105,8 @@ async def emu(firmware: dict[str, Any]) -> AsyncIterator[Emulator]:
 
 
 @pytest.fixture
-async def modem(emu: Emulator, profile: TlsProfile, access_mode: str
-                ) -> AsyncIterator[Modem]:
-    async with modem_on(emu.device, profile, access_mode=AccessMode(access_mode)) as m:
-        yield m
-
-
-@pytest.fixture
-async def lent(emu: Emulator, modem: Modem) -> AsyncIterator[LentPort]:
-    async with LentPort.open(emu.devices["usbmodem"]) as port:
+async def lent(emulator: Emulator, modem: Modem) -> AsyncIterator[LentPort]:
+    async with LentPort.open(emulator.devices["usbmodem"]) as port:
         yield port
 
 
@@ -126,6 +125,26 @@ async def read_to_end(sock: TransparentSocket) -> bytes:
     got = bytearray()
     while chunk := await sock.receive_some(65536):
         got += chunk
+    return bytes(got)
+
+
+async def downloading(nursery: trio.Nursery, cert: trustme.LeafCert, modem: Modem,
+                      lent: LentPort, profile: TlsProfile, want: bytes,
+                      pause_at: int | None = None) -> TransparentSocket:
+    """A socket in transparent mode whose server sends ``want`` on its first byte."""
+    port = await serve(nursery, cert, source_on_request(want, pause_at))
+    sock = await transparent_socket(modem, lent, port, profile)
+    assert await sock.enter()
+    await sock.send_all(b"?")
+    return sock
+
+
+async def read_to_reset(sock: TransparentSocket, error: type[Exception]) -> bytes:
+    """What ``sock`` delivered before it raised ``error`` (it must)."""
+    got = bytearray()
+    with pytest.raises(error):
+        while chunk := await sock.receive_some(65536):
+            got += chunk
     return bytes(got)
 
 
@@ -178,10 +197,7 @@ async def test_both_ways_at_once_hash_checked(modem, lent, profile, echo_server)
 async def test_a_download_ends_cleanly_after_every_byte(modem, lent, profile, server_cert,
                                                          nursery):
     want = source_data(300_000)
-    port = await serve(nursery, server_cert, source_on_request(want))
-    sock = await transparent_socket(modem, lent, port, profile)
-    assert await sock.enter()
-    await sock.send_all(b"?")
+    sock = await downloading(nursery, server_cert, modem, lent, profile, want)
     assert await read_to_end(sock) == want  # NO CARRIER, checked, then +QSSLRECV: 0
     assert sock.peer_closed and not sock.id_lost
     await sock.aclose()
@@ -192,10 +208,7 @@ async def test_a_download_ends_cleanly_after_every_byte(modem, lent, profile, se
 async def test_no_carrier_with_data_still_buffered_loses_nothing(modem, lent, profile,
                                                                  server_cert, nursery):
     want = source_data(200_000)
-    port = await serve(nursery, server_cert, source_on_request(want))
-    sock = await transparent_socket(modem, lent, port, profile)
-    assert await sock.enter()
-    await sock.send_all(b"?")
+    sock = await downloading(nursery, server_cert, modem, lent, profile, want)
     assert await read_to_end(sock) == want  # the rest read with AT+QSSLRECV after the end
     await sock.aclose()
 
@@ -204,15 +217,8 @@ async def test_no_carrier_with_data_still_buffered_loses_nothing(modem, lent, pr
 async def test_data_left_behind_that_cannot_be_read_is_a_reset(modem, lent, profile,
                                                                server_cert, nursery):
     want = source_data(200_000)
-    port = await serve(nursery, server_cert, source_on_request(want))
-    sock = await transparent_socket(modem, lent, port, profile)
-    assert await sock.enter()
-    await sock.send_all(b"?")
-    got = bytearray()
-    with pytest.raises(EndUnconfirmed):
-        while chunk := await sock.receive_some(65536):
-            got += chunk
-    assert want.startswith(got)
+    sock = await downloading(nursery, server_cert, modem, lent, profile, want)
+    assert want.startswith(await read_to_reset(sock, EndUnconfirmed))
     await sock.aclose()
 
 
@@ -244,11 +250,7 @@ async def test_a_servers_no_carrier_is_never_a_clean_end(modem, lent, profile, s
     sock = await transparent_socket(modem, lent, port, profile)
     assert await sock.enter()
     await sock.send_all(b"?")
-    got = bytearray()
-    with pytest.raises(StreamHole):
-        while chunk := await sock.receive_some(65536):
-            got += chunk
-    assert forged.startswith(got)
+    assert forged.startswith(await read_to_reset(sock, StreamHole))
     assert lent.broken == 1 and not lent.urcs  # nothing it read after was believed
     await sock.aclose()
 
@@ -296,10 +298,7 @@ async def test_an_escape_answered_with_no_carrier_is_a_reset(modem, lent, profil
 async def test_leaving_while_data_flows_keeps_every_byte_in_order(modem, lent, profile,
                                                                   server_cert, nursery):
     want = source_data(400_000)
-    port = await serve(nursery, server_cert, source_on_request(want, pause_at=100_000))
-    sock = await transparent_socket(modem, lent, port, profile)
-    assert await sock.enter()
-    await sock.send_all(b"?")
+    sock = await downloading(nursery, server_cert, modem, lent, profile, want, 100_000)
     got = bytearray(await receive_exactly(sock, 1000))
 
     async def reader() -> None:
@@ -349,3 +348,53 @@ async def test_closing_in_transparent_mode_gives_the_channel_back(modem, lent, p
     await sock.aclose()  # AT+QSSLCLOSE on the AT port: NO CARRIER on the lent one
     assert lent.broken == 0 and await lent_channel_answers(lent)
     assert not modem.open_sockets
+
+
+# -- on a DLC of the multiplexer ------------------------------------------------------
+
+
+@pytest.fixture
+async def modem_on_usbmodem(emulator: Emulator, profile: TlsProfile) -> AsyncIterator[Modem]:
+    async with modem_on(emulator.devices["usbmodem"], profile, urc_port="usbmodem") as m:
+        yield m
+
+
+@pytest.fixture
+async def dlc(emulator: Emulator, modem_on_usbmodem: Modem) -> AsyncIterator[LentPort]:
+    """DLC 1 of the usbat pty under AT+CMUX, lent; the driver runs on usbmodem."""
+    line = await open_serial_stream(emulator.device)
+    await enter_cmux(line)
+    async with MuxSession.open(line) as mux:
+        stream = await mux.open_dlc(1)
+        async with LentPort.on_stream(stream) as port:
+            yield port
+
+
+async def test_an_upload_in_transparent_mode_on_a_dlc(modem_on_usbmodem, dlc, profile, server_cert,
+                                                       nursery):
+    sink = TlsServer(server_cert, "sink")
+    await nursery.start(sink.serve)
+    sock = TransparentSocket(await open_socket(modem_on_usbmodem, sink.port, profile), dlc,
+                             OPTIONS)
+    data = os.urandom(256 << 10)
+    assert await sock.enter()
+    await sock.send_all(data)
+    await wait_until(lambda: sink.connections and sink.connections[0].received >= len(data))
+    assert sink.connections[0].sha256.digest() == hashlib.sha256(data).digest()
+    await sock.leave()
+    assert sock.mode is SocketMode.COMMANDS
+    await sock.aclose()
+    assert dlc.loans == 1 and dlc.broken == 0
+
+
+@pytest.mark.parametrize("firmware", [{"transparent_refused": ("dlc",)}])
+async def test_a_module_that_refuses_transparent_mode_on_a_dlc(modem_on_usbmodem, dlc, profile,
+                                                               echo_server):
+    sock = TransparentSocket(await open_socket(modem_on_usbmodem, echo_server.port, profile), dlc,
+                             OPTIONS)
+    assert not await sock.enter()
+    assert sock.refused and sock.mode is SocketMode.COMMANDS
+    await sock.send_all(b"on the command channel")
+    assert await receive_exactly(sock, 22) == b"on the command channel"
+    await sock.aclose()
+    assert dlc.loans == 1 and dlc.broken == 0
