@@ -34,13 +34,13 @@ from tests.driver.conftest import modem_on, open_socket
 from tests.helpers import (
     TlsServer,
     close_tls,
+    enter_cmux,
     open_local_listeners,
     receive_exactly,
     server_context,
     source_data,
     wait_until,
 )
-from tests.mux.conftest import enter_cmux
 from tests.proxy_helpers import LentPort
 
 GUARD = 0.2  # the emulator's +++ guard time: quick tests
