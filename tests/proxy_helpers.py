@@ -8,7 +8,10 @@ process, what a local client does with it, emulated modules a test can kill.
 * ``start_proxy_process``, ``run_cli``: ``python -m proxy.cli`` as a child process;
 * ``KillableModule``, ``start_killable``, ``held_connection``,
   ``echo_on_new_connection``: emulators behind ``--device`` links, killed and revived;
-* ``ec25``: the serial ports pyserial lists for one EC25.
+* ``ec25``: the serial ports pyserial lists for one EC25;
+* ``LentPort``: ``DedicatedChannels`` over the emulated module's second AT port
+  (``usbmodem``), the channel transparent sockets borrow until the channel set
+  of ``--channels`` lends them.
 
 The fixtures (``emulator`` for tests/proxy) are in the conftest.py files; what
 needs neither the proxy nor the emulator is in ``tests/helpers.py``.
@@ -34,7 +37,11 @@ from typing import Any
 import pytest
 import trio
 
+from modem.core import events as ev
+from modem.core.at_command import Command
 from modem.emulator import Emulator, EmulatorConfig
+from modem.link.channel import AtChannel
+from modem.link.serial_stream import open_serial_stream
 from proxy.cli import parse_command_line
 from proxy.config.build import Endpoint, ProxyConfig, build_config
 from proxy.config.profiles import build_profiles, load_all_material
@@ -373,3 +380,60 @@ def ec25(n: int, bus: str = "1-1.4") -> list[SerialPort]:
     """pyserial's view of one EC25 on USB ``bus``: four interfaces, ttyUSB``n`` onwards."""
     return [SerialPort(f"/dev/ttyUSB{n + i}", 0x2C7C, 0x0125, f"{bus}:1.{i}")
             for i in range(4)]
+
+
+# -- a second AT port lent for transparent mode --------------------------------------
+
+
+class LentPort:
+    """``DedicatedChannels`` (``modem.sockets.transparent_channels``) with one
+    channel: an ``AtChannel`` on another pty of the emulated module, echo off,
+    its reader in ``open``'s nursery.  URCs on it go to ``on_urc`` (kept in
+    ``urcs`` when none is given).  ``loans`` counts borrows, ``broken`` the
+    channels given back failed; a broken channel is not lent again."""
+
+    def __init__(self, channel: AtChannel) -> None:
+        self.channel = channel
+        self.lent = False
+        self.loans = 0
+        self.broken = 0
+        self.urcs: list[ev.Urc] = []
+
+    @classmethod
+    @asynccontextmanager
+    async def open(cls, device: str, on_urc: Any = None) -> AsyncIterator[LentPort]:
+        stream = await open_serial_stream(device)
+        async with cls.on_stream(stream, on_urc) as port:
+            yield port
+
+    @classmethod
+    @asynccontextmanager
+    async def on_stream(cls, stream: trio.abc.Stream, on_urc: Any = None
+                        ) -> AsyncIterator[LentPort]:
+        """As ``open``, on a stream of the test's (a DLC); closed on exit."""
+        urcs: list[ev.Urc] = []
+        channel = AtChannel(stream, on_urc or urcs.append, command_timeout_cap=5.0)
+        port = cls(channel)
+        port.urcs = urcs
+        try:
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(channel.read_loop)
+                await channel.sync()
+                await channel.run(Command("ATE0"))
+                yield port
+                nursery.cancel_scope.cancel()
+        finally:
+            await trio.aclose_forcefully(stream)
+
+    def borrow(self) -> AtChannel | None:
+        if self.lent or self.channel.failure is not None:
+            return None
+        self.lent = True
+        self.loans += 1
+        return self.channel
+
+    def give_back(self, channel: AtChannel) -> None:
+        assert channel is self.channel and self.lent
+        self.lent = False
+        if channel.failure is not None:
+            self.broken += 1

@@ -81,9 +81,8 @@ class AtConnection:
 
     def __init__(self, *, max_line: int = 4096, push_style: FrameStyle | None = None,
                  distrustful: bool = False) -> None:
-        """``push_style``: how this module ends push frames, when known;
-        ``distrustful``: the line's position was lost before (``_lose_line``), so
-        the first stretch of lines is not believed."""
+        """``push_style``: how this module ends push frames, when known; ``distrustful``:
+        the line's place was lost before (``_lose_line``): its next lines are not believed."""
         self.max_line = max_line
         self.push_style = push_style
         """How this module ends a push frame; learned from its first one (``frames``)."""
@@ -119,9 +118,8 @@ class AtConnection:
 
     @property
     def transparent(self) -> bool:
-        """True while the line carries raw transparent-mode data, also after
-        ``leave_transparent`` until the module's ``OK`` (or ``NO CARRIER``):
-        bytes the module sent before it saw ``+++`` are still data."""
+        """The line carries raw data, also after ``leave_transparent`` until the
+        module's ``OK`` or ``NO CARRIER`` (what it sent before ``+++`` is data)."""
         return self._mode in _TRANSPARENT_MODES
 
     def send_command(self, command: Command) -> bytes:
@@ -157,12 +155,9 @@ class AtConnection:
         """Forget the command in flight (the host gave up on it after its timeout).
 
         A ``+QSSLRECV`` payload being collected is dropped, and so are its bytes
-        still to come (never read as lines: they are a server's data); late
-        lines of that command will be reported as URCs, so resynchronise
-        before trusting the line.  A push-mode payload is no part of any
-        command and is kept.  Aborting the ``+++`` of ``leave_transparent``
-        treats the line as back in command mode.
-        """
+        still to come (a server's data, never read as lines); late lines of that
+        command come as URCs, so resynchronise before trusting the line.  A push
+        payload is kept.  Aborting ``leave_transparent``'s ``+++``: command mode."""
         if self._mode is ReaderMode.LEAVING_TRANSPARENT:
             self._mode = ReaderMode.LINES
             self._scanner.reset()
@@ -176,12 +171,20 @@ class AtConnection:
         self._command = None
         self._payload_requested = False
 
-    def leave_transparent(self) -> bytes:
-        """The escape sequence ``+++``; the caller keeps 1 s of silence either side.
+    @property
+    def transparent_tail_held(self) -> int:
+        """Bytes held back as a possible end marker (``transparent_data``)."""
+        return self._scanner.held if self.transparent else 0
 
-        The module answers ``OK`` (manual 1.3), which ends the pseudo-command
-        this puts in flight.
-        """
+    def release_transparent_tail(self) -> list[ev.Event]:
+        """The held tail is data (the caller proved it): ``TransparentData``."""
+        out: list[ev.Event] = []
+        self._scanner.release(self._buf, out)
+        return out
+
+    def leave_transparent(self) -> bytes:
+        """``+++`` (the caller keeps the guard time of silence either side); the
+        module's ``OK`` (manual 1.3) ends the pseudo-command this puts in flight."""
         if self._mode is ReaderMode.LEAVING_TRANSPARENT:
             raise AtProtocolError("already leaving transparent mode")
         if self._mode is not ReaderMode.TRANSPARENT:
@@ -290,10 +293,8 @@ class AtConnection:
         return True
 
     def _take_transparent(self, out: list[ev.Event]) -> bool:
-        """Transparent data (``transparent_data``); True once it ended and the
-        rest of the buffer is command mode again."""
-        leaving = self._mode is ReaderMode.LEAVING_TRANSPARENT
-        if not self._scanner.take(self._buf, leaving, out):
+        """Transparent data (``transparent_data``); True once it ended."""
+        if not self._scanner.take(self._buf, self._mode is ReaderMode.LEAVING_TRANSPARENT, out):
             return False
         self._mode = ReaderMode.LINES
         self._command = None

@@ -12,7 +12,7 @@ from __future__ import annotations
 from modem.core.errors import ModemError, ModuleLost
 
 __all__ = ["BufferedDataUnreadable", "EndUnconfirmed", "LineFramingLost", "LineSyncLost",
-           "PushDataLost", "PushOrderUnknown", "StreamHole"]
+           "PushDataLost", "PushOrderUnknown", "StreamHole", "TransparentEndUnproven"]
 
 _LINE_HINT = ("bytes are being lost on the serial line: use hardware flow control "
               "(--rtscts) or the module's USB AT port")
@@ -76,6 +76,21 @@ class BufferedDataUnreadable(StreamHole):
     def __init__(self, client_id: int) -> None:
         super().__init__(f"socket {client_id}: the module announced buffered data and refused "
                          "to hand it over")
+        self.client_id = client_id
+
+
+class TransparentEndUnproven(StreamHole):
+    """A transparent-mode session ended in a way that cannot be shown clean: an
+    end marker (``NO CARRIER``, the escape's ``OK``) while the module still
+    held the socket in data mode (a server's bytes looked like the marker), a
+    second marker on the line, an escape nobody answered (the ``+++`` may have
+    gone to the server as data)."""
+
+    hint = ("a server's data looked like the end of transparent mode; maps that carry "
+            "such data can stay out of it (transparent = never)")
+
+    def __init__(self, client_id: int, detail: str) -> None:
+        super().__init__(f"socket {client_id}: transparent mode ended unproven ({detail})")
         self.client_id = client_id
 
 

@@ -3,67 +3,73 @@
 After the ``CONNECT`` of a data-mode command every byte is data until the
 module writes ``\\r\\nNO CARRIER\\r\\n`` (the connection dropped) or, once the
 host sent ``+++``, the escape's ``\\r\\nOK\\r\\n``.
+
+A byte is handed out only once it cannot be the start of an end marker: a
+tail that may begin one (a lone CR, a CR LF, ``\\r\\nNO CAR``...) waits in the
+buffer until the next bytes tell, so no byte is ever given out as data and
+later found to be part of ``NO CARRIER``.  A line-based peer whose last
+message ends in CR LF would then stall on a quiet line: the driver proves
+the tail is data (``release``) when the module still holds the socket
+connected after the tail arrived (``modem.sockets.transparent_session``).
 """
 
 from __future__ import annotations
 
 from modem.core import events as ev
 
-__all__ = ["TransparentScanner"]
+__all__ = ["ESCAPED_TAIL", "NO_CARRIER_TAIL", "TransparentScanner"]
 
-_NO_CARRIER_TAIL = b"\r\nNO CARRIER\r\n"
-_ESCAPED_TAIL = b"\r\nOK\r\n"
+NO_CARRIER_TAIL = b"\r\nNO CARRIER\r\n"
+ESCAPED_TAIL = b"\r\nOK\r\n"
 
 
 class TransparentScanner:
-    """Hands out transparent data and finds where it ends."""
+    """Hands out transparent data and finds where it ends; holds back what may
+    begin an end marker."""
 
     def __init__(self) -> None:
-        self._seen = b""  # the last (up to 2) bytes given out: they may begin a marker
+        self.held = 0
+        """Bytes at the end of the buffer held back as a possible end marker."""
 
     def reset(self) -> None:
-        self._seen = b""
+        self.held = 0
 
     def take(self, buf: bytearray, leaving: bool, out: list[ev.Event]) -> bool:
         """Give out the data in ``buf`` up to ``NO CARRIER`` (or, ``leaving``:
         after ``+++``, the escape's ``OK``); True when transparent mode ended and
-        the rest of ``buf`` is command mode again.
-
-        Data goes out as soon as it arrives, except a tail that may be the
-        start of an end marker: while leaving any such tail is held back;
-        otherwise only a tail of at least ``\\r\\nN`` is, because holding back
-        a plain CR LF would stall every line-based protocol.  A CR or CR LF
-        already given out still counts for an end marker that completes
-        later, so ``NO CARRIER`` is never missed; those 1-2 bytes then stay in
-        the data.
-        """
-        tails = (_NO_CARRIER_TAIL, _ESCAPED_TAIL) if leaving else (_NO_CARRIER_TAIL,)
-        seen = self._seen
-        window = seen + buf
+        the rest of ``buf`` is command mode again.  A tail that may begin a
+        marker stays in ``buf`` (``held``)."""
+        tails = (NO_CARRIER_TAIL, ESCAPED_TAIL) if leaving else (NO_CARRIER_TAIL,)
         found: tuple[int, bytes] | None = None
         for tail in tails:
-            at = window.find(tail)
+            at = buf.find(tail)
             if at >= 0 and (found is None or at < found[0]):
                 found = (at, tail)
         if found is not None:
             at, tail = found
-            cut = at - len(seen)
-            if cut > 0:
-                out.append(ev.TransparentData(bytes(buf[:cut])))
-            del buf[: cut + len(tail)]
-            self._seen = b""
-            out.append(ev.NoCarrier() if tail is _NO_CARRIER_TAIL else ev.Ok())
+            if at:
+                out.append(ev.TransparentData(bytes(buf[:at])))
+            del buf[: at + len(tail)]
+            self.held = 0
+            out.append(ev.NoCarrier() if tail is NO_CARRIER_TAIL else ev.Ok())
             return True
         hold = 0
         for tail in tails:
-            for k in range(len(tail) - 1, 0 if leaving else 2, -1):
-                if window.endswith(tail[:k]):
-                    hold = max(hold, min(k, len(buf)))
+            for k in range(min(len(tail) - 1, len(buf)), 0, -1):
+                if buf.endswith(tail[:k]):
+                    hold = max(hold, k)
                     break
         give = len(buf) - hold
         if give:
-            data = bytes(buf[:give])
+            out.append(ev.TransparentData(bytes(buf[:give])))
             del buf[:give]
-            self._seen = (seen + data)[-2:]
-            out.append(ev.TransparentData(data))
+        self.held = hold
         return False
+
+    def release(self, buf: bytearray, out: list[ev.Event]) -> None:
+        """The held tail is data after all (the caller proved it): give it out.
+        Those bytes no longer count towards a marker."""
+        if self.held:
+            out.append(ev.TransparentData(bytes(buf[: self.held])))
+            del buf[: self.held]
+            self.held = 0

@@ -110,6 +110,18 @@ def _add_firmware_orders(p: argparse.ArgumentParser) -> None:
                         "instead of +QSSLRECV: 0")
     g.add_argument("--recv-max", type=int, default=0, metavar="N",
                    help="at most N bytes per AT+QSSLRECV answer, whatever was asked")
+    g.add_argument("--hold-output-on-escape", action="store_true",
+                   help="transparent mode: socket data waits in the buffer from the +++ on "
+                        "(default: it goes to the host until the OK)")
+    g.add_argument("--no-carrier-with-data", action="store_true",
+                   help="transparent mode: a peer close is NO CARRIER at once, the rest left "
+                        "in the buffer for AT+QSSLRECV")
+    g.add_argument("--escape-no-carrier", action="store_true",
+                   help="transparent mode: answer +++ with NO CARRIER though the socket "
+                        "stays open")
+    g.add_argument("--transparent-refused", action="append", default=[], metavar="PORT",
+                   help="this port (usbat, usbmodem, uart1, or dlc: every DLC) refuses "
+                        "transparent mode with ERROR; repeatable")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -266,6 +278,10 @@ def _config(args: argparse.Namespace) -> EmulatorConfig:
         closed_read_error=args.closed_read_error,
         empty_read_error=args.empty_read_error,
         recv_max=args.recv_max,
+        output_during_escape=not args.hold_output_on_escape,
+        no_carrier_with_data=args.no_carrier_with_data,
+        escape_no_carrier=args.escape_no_carrier,
+        transparent_refused=tuple(args.transparent_refused),
         model=args.model,
         extra_ports=tuple(args.extra_port),
         cmux_dlcs=args.cmux_dlcs,

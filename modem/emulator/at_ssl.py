@@ -34,7 +34,7 @@ from .request import Form, Request
 from .responses import ERROR, NO_CARRIER, OK, PROMPT, SEND_FAIL, SEND_OK, info
 from .ssl_sockets import AccessMode, SocketState, SslSocket
 from .tls import SslContextConfig
-from .transparent import run_transparent
+from .transparent import refused, run_transparent
 
 if TYPE_CHECKING:
     from .module import Module
@@ -144,6 +144,8 @@ async def qsslopen(module: Module, req: Request) -> bytes | None:
         raise ParamError("fields")
     if client_id in module.sockets:
         module.last_error = SOCKET_ID_USED
+        return ERROR
+    if mode is AccessMode.TRANSPARENT and refused(module, req.port):
         return ERROR
     if not module.pdp[pdp_id].active:
         module.last_error = OPEN_PDP_FAILED
@@ -271,6 +273,8 @@ async def qiswtmd(module: Module, req: Request) -> bytes | None:
     if sock is None:
         return ERROR
     if mode is AccessMode.TRANSPARENT:
+        if refused(module, req.port):
+            return ERROR
         await run_transparent(module, req.port, sock)
         return None
     sock.set_mode(mode)
@@ -286,5 +290,7 @@ async def ato(module: Module, port: AtPort) -> bytes | None:
     sock = module.sockets.get(last) if last is not None else None
     if sock is None or not sock.connected:
         return NO_CARRIER
+    if refused(module, port):
+        return ERROR
     await run_transparent(module, port, sock)
     return None

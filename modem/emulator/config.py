@@ -89,6 +89,19 @@ class EmulatorConfig:
     place of ``+QSSLRECV: 0``).
     ``recv_max``: at most this many bytes per ``AT+QSSLRECV`` answer,
     whatever was asked (0: as asked).
+    Transparent mode (manual 1.3; ``transparent``): ``output_during_escape``:
+    socket data still goes to the host after the ``+++`` until the ``OK``
+    (the adverse order, and the default: nothing in the manual stops it);
+    False holds it in the buffer from the third plus sign on.
+    ``escape_no_carrier``: the escape is answered with ``NO CARRIER`` rather
+    than ``OK``, the socket staying open in buffer mode (a SIMCom module on a
+    CMUX DLC did so, espressif/esp-protocols#692; no Quectel report seen).
+    ``no_carrier_with_data``: a peer close ends the session with ``NO CARRIER``
+    at once, the data not yet written left in the buffer for ``AT+QSSLRECV``.
+    ``transparent_refused``: ports whose ``AT+QSSLOPEN ...,2``,
+    ``AT+QISWTMD=<id>,2`` and ``ATO`` answer ``ERROR`` (QIGETERROR 555): port
+    names, and ``"dlc"`` for every DLC of the multiplexer (Quectel's EC20
+    TCP/IP manual: the USB AT port does not support transparent mode).
     ``model``: the family played (``models.MODELS``: ``ec25``, ``eg25-g``,
     ``bg96``, ``bg95``, ``ec200u``, ``eg800k``): its ``ATI`` identity, boot
     line, ``AT+QSSLCFG=?`` answer, host-name check and absent commands
@@ -148,6 +161,10 @@ class EmulatorConfig:
     cmux_urcs: str = "first"
     cmux_hang_below_ms: float = 0.0
     cmux_pn: bool = True
+    output_during_escape: bool = True
+    no_carrier_with_data: bool = False
+    escape_no_carrier: bool = False
+    transparent_refused: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         check_port_name(self.port_name)
@@ -161,6 +178,9 @@ class EmulatorConfig:
                 self.cmux_urcs.isdigit() and 1 <= int(self.cmux_urcs) <= self.cmux_dlcs):
             raise ValueError(f"cmux_urcs must be first, all or a DLC 1-{self.cmux_dlcs}, "
                              f"not {self.cmux_urcs!r}")
+        for name in self.transparent_refused:
+            if name != "dlc":
+                check_port_name(name)
         if self.model not in MODELS:
             raise ValueError(f"model must be one of {', '.join(MODELS)}, not {self.model!r}")
         preset = MODELS[self.model]

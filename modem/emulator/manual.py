@@ -74,6 +74,7 @@ ALL_SUITES: Final = 0xFFFF
 # -- AT+QIGETERROR codes (SSL manual chapter 5) ------------------------------
 
 INVALID_PARAMETER: Final = 552
+NOT_SUPPORTED: Final = 555
 OPEN_PDP_FAILED: Final = 561
 SOCKET_ID_USED: Final = 563
 DNS_PARSE_FAILED: Final = 565

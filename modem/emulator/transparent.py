@@ -12,10 +12,16 @@ send buffer is full), socket bytes go to the host as they come.  It ends:
   "disconnect") the socket is closed and ``NO CARRIER`` follows, a guess:
   the SSL manual names only ``&D1``; with ``AT&D0`` DTR is ignored;
 * when the peer closes: whatever was received is delivered, then
-  ``NO CARRIER``.
+  ``NO CARRIER`` (``no_carrier_with_data``: at once, what is left stays in
+  the buffer for ``AT+QSSLRECV``);
+* when the socket is closed from another port (``AT+QSSLCLOSE``): ``NO CARRIER``.
 
-URCs meant for this port wait until the mode ends; other ports (another
-USB port, another DLC) go on with commands and URCs meanwhile.
+After the ``+++`` socket data keeps going to the host until the ``OK``
+(``output_during_escape``; False holds it in the buffer from the third plus
+sign on); ``escape_no_carrier`` answers the escape with ``NO CARRIER``
+though the socket stays open.  A port in ``transparent_refused`` answers ``ERROR`` instead
+(``refused``).  URCs meant for this port wait until the mode ends; other
+ports (another USB port, another DLC) go on with commands and URCs meanwhile.
 """
 
 from __future__ import annotations
@@ -26,10 +32,12 @@ from typing import TYPE_CHECKING
 import trio
 
 from .at_port import DTR_HANG_UP, DTR_IGNORED, AtPort
+from .manual import NOT_SUPPORTED
 from .responses import CONNECT, NO_CARRIER, OK
 from .ssl_sockets import AccessMode
 
 if TYPE_CHECKING:
+    from .config import EmulatorConfig
     from .module import Module
     from .ssl_sockets import SslSocket
 
@@ -42,12 +50,23 @@ class _Exit(enum.Enum):
     PEER_CLOSED = "peer closed"
 
 
+def refused(module: Module, port: AtPort) -> bool:
+    """Whether ``port`` refuses transparent mode (``transparent_refused``); sets
+    the error ``AT+QIGETERROR`` reports."""
+    refused_on = module.config.transparent_refused
+    if port.name in refused_on or ("dlc" in refused_on and port.dlci is not None):
+        module.last_error = NOT_SUPPORTED
+        return True
+    return False
+
+
 class _Session:
     """How one transparent session ends: the first reason set wins."""
 
     def __init__(self, sock: SslSocket) -> None:
         self.sock = sock
         self.exit: _Exit | None = None
+        self.escaping = False  # the three plus signs are in; the guard time runs
 
     def end(self, why: _Exit) -> None:
         if self.exit is None:
@@ -70,12 +89,12 @@ async def run_transparent(module: Module, port: AtPort, sock: SslSocket) -> None
                 nursery.start_soon(_uplink, module, port, session)
                 if port.dtr_mode != DTR_IGNORED:
                     nursery.start_soon(_watch_dtr, port, session)
-                await _downlink(port, session)
+                await _downlink(port, session, module.config)
                 nursery.cancel_scope.cancel()
         finally:
             port.data_mode = False
         if session.exit is _Exit.ESCAPED:
-            await line.write(OK)
+            await line.write(NO_CARRIER if module.config.escape_no_carrier else OK)
         else:
             sock.mode = AccessMode.BUFFER
             if session.exit is _Exit.HUNG_UP:
@@ -87,15 +106,18 @@ async def run_transparent(module: Module, port: AtPort, sock: SslSocket) -> None
             module.post_urc(b'\r\n+QSSLURC: "closed",%d\r\n' % sock.client_id)
 
 
-async def _downlink(port: AtPort, session: _Session) -> None:
+async def _downlink(port: AtPort, session: _Session, config: EmulatorConfig) -> None:
     """Socket -> host until the session ends (the peer's close once drained)."""
     sock = session.sock
     while True:
-        while not sock.rx and not sock.peer_closed and session.exit is None:
+        while session.exit is None and not sock.finished.is_set() and not (
+                sock.peer_closed and (config.no_carrier_with_data or not sock.rx)) and not (
+                sock.rx and (config.output_during_escape or not session.escaping)):
             await sock.wait_change()
         if session.exit is not None:
             return
-        if not sock.rx:
+        if sock.finished.is_set() or sock.peer_closed and (
+                config.no_carrier_with_data or not sock.rx):
             session.end(_Exit.PEER_CLOSED)
             return
         chunk = bytes(sock.rx[:4096])
@@ -129,6 +151,9 @@ async def _uplink(module: Module, port: AtPort, session: _Session) -> None:
                 await sock.put_tx(bytes(pending))  # "+" or "++" alone is data
                 pending.clear()
                 continue
+            if session.escaping:  # the guard time after the +++ was broken: all data
+                session.escaping = False
+                sock.notify()
         else:
             data = await line.read_some()
         now = trio.current_time()
@@ -141,6 +166,8 @@ async def _uplink(module: Module, port: AtPort, session: _Session) -> None:
                 if not pending:
                     first_plus = now
                 pending.append(byte)
+                if pending == ESCAPE:
+                    session.escaping = True
                 continue
             out += pending
             pending.clear()

@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Callable
+from typing import Protocol
 
 import trio
 
@@ -57,6 +58,18 @@ trace_log = logging.getLogger("modem.at")
 RESYNC_ATTEMPTS = 5
 RESYNC_TIMEOUT = 1.0
 SYNC_TIMEOUT = 0.3  # per AT while a module may still be booting
+
+
+class DataSink(Protocol):
+    """Who takes the line while it is, or was just, in transparent mode
+    (``AtChannel.data_sink``; ``modem.sockets.transparent_session``)."""
+
+    def take(self, event: ev.Event) -> None:
+        """A transparent byte run, a URC, or an answer with no command waiting."""
+
+    async def room(self, held: int) -> None:
+        """After each read, until there is room for more (the line's backpressure);
+        ``held``: bytes held back as a possible end marker."""
 
 
 class AtChannel:
@@ -103,6 +116,8 @@ class AtChannel:
         self.restarts_seen = 0
         self.line_counts = line_counts if line_counts is not None else LineCounts()
         self._frame_waits = trio.Event()  # set when a push frame waits for its end
+        self.data_sink: DataSink | None = None
+        """While set, every event outside the command in flight goes to it."""
 
     # -- failure ------------------------------------------------------------
 
@@ -164,6 +179,8 @@ class AtChannel:
                 self.line_counts.from_module += len(data)
                 for event in self._conn.receive_data(data):
                     self._dispatch(event)
+                if self.data_sink is not None:
+                    await self.data_sink.room(self._conn.transparent_tail_held)
                 if self._conn.awaiting_frame_end:
                     self._frame_waits.set()
         except ModemError as exc:  # a bug of ours surfacing as a protocol error
@@ -193,6 +210,11 @@ class AtChannel:
         return not self._lock.locked() and self._pending is None and self._ahead is None
 
     def _dispatch(self, event: ev.Event) -> None:
+        sink = self.data_sink
+        if sink is not None and (isinstance(event, ev.Urc | ev.TransparentData)
+                                 or self._pending is None):
+            sink.take(event)
+            return
         trace = self._trace
         if isinstance(event, ev.LineLost):
             # Data and answers can no longer be told apart: the sockets that may
@@ -244,6 +266,28 @@ class AtChannel:
             pending.prompted.set()
             pending.done.set()
         # Echo: nothing to do.
+
+    # -- transparent mode (data_sink's owner only) --------------------------
+
+    async def send_data(self, data: bytes) -> None:
+        """Write raw bytes to the line in transparent mode."""
+        self._check()
+        await self._send(data)
+
+    async def send_escape(self) -> None:
+        """``+++`` (manual 1.3); the module's ``OK`` (or ``NO CARRIER``) reaches
+        ``data_sink``.  The caller keeps the guard times."""
+        await self._send(self._conn.leave_transparent())
+
+    def release_held_data(self) -> None:
+        """The tail held back as a possible end marker is data (the caller proved
+        it): it reaches ``data_sink`` now."""
+        for event in self._conn.release_transparent_tail():
+            self._dispatch(event)
+
+    def route_urc(self, urc: ev.Urc) -> None:
+        """Hand ``urc`` to the owner's router (a ``data_sink`` held it back)."""
+        self._on_urc(urc)
 
     # -- commands -----------------------------------------------------------
 

@@ -116,6 +116,11 @@ class SslSocket(trio.abc.Stream):
     # -- what it is ----------------------------------------------------------
 
     @property
+    def channel(self) -> AtChannel:
+        """The channel its commands run on."""
+        return self._channel
+
+    @property
     def phase(self) -> SocketPhase:
         """Where the socket is in its life."""
         return self._life.phase

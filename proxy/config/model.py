@@ -19,6 +19,7 @@ from proxy.config.allow import AllowList
 from proxy.config.endpoint import LOCALHOST, Endpoint, ListenAddress, is_ip
 from proxy.config.schema import Place
 from proxy.config.settings import APN_AUTH, MAX_CLIENT_IDS, SETTINGS, UrcPortChoice
+from proxy.connections.transparent_policy import TransparentUse
 from proxy.errors import ConfigError
 from proxy.logging_setup import LogFormat
 
@@ -86,6 +87,7 @@ class Mapping:
     # its next bytes go to a new remote connection (request/response protocols).
     idle_release: bool = _per_map("idle-release")
     allow: AllowList | None = _per_map("allow")
+    transparent: TransparentUse = _per_map("transparent")
 
     def __str__(self) -> str:
         return f"{self.listen} -> {self.remote}"

@@ -41,6 +41,7 @@ from proxy.config.kinds import (
     Structured,
 )
 from proxy.config.schema import Group, Place, Setting, SettingsTable
+from proxy.connections.transparent_policy import TransparentUse
 from proxy.logging_setup import LogFormat
 
 MAX_CLIENT_IDS = CLIENT_IDS  # manual 2.1.2: <clientID> 0-11
@@ -231,6 +232,13 @@ SETTINGS = SettingsTable((
             reloadable=True),
     Setting("modems", ModemNames(), Group.MAP, "The modules this map may use.", (), Place.MAP,
             default_text="all", reloadable=True),
+    Setting("transparent", Choice.of(TransparentUse, "when a connection moves to a channel "
+                                     "of its own"), Group.MAP,
+            "When a connection's socket moves to an AT channel of its own in transparent "
+            "mode (no command per chunk; docs/usage.md): `auto` once its client uploads "
+            "faster than the line and a channel is free, `always` from its first send, "
+            "`never`. Needs a module with a channel to spare.", TransparentUse.AUTO,
+            Place.MAP, reloadable=True),
 
     Setting("name", ModemName(), Group.MODEM,
             "How the status page, the logs (`modem=`) and a map's `modems` name it.",

@@ -27,6 +27,7 @@ import trio
 from modem.core.errors import ModemError, ModuleNotReady, render
 from modem.core.profile import TlsProfile
 from proxy.config.model import HALF_CLOSE_TIMEOUT, Mapping
+from proxy.connections.bulk_steering import steering_for
 from proxy.connections.endings import Ending
 from proxy.connections.idle import IdlePolicy, ReclaimBoard
 from proxy.connections.module_socket import ModuleSocket
@@ -184,7 +185,8 @@ class _Connection:
     async def _pump(self, sock: ModuleSocket) -> None:
         pump = Pump(self.local, sock, self.record, self.registry,
                     half_close_timeout=self.half_close_timeout, idle=self.idle,
-                    board=self.admission.board)
+                    board=self.admission.board,
+                    steering=steering_for(sock, self.record.mapping.transparent))
         reason = await pump.run()
         self._end(reason, pump.ending or Ending.INTERNAL_ERROR)
         if pump.module_failure is not None:

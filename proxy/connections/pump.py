@@ -29,6 +29,10 @@ How it ends (``proxy.connections.endings.Ending``; docs/reliability.md has the t
   one ``AT+QSSLRECV`` answers ``+QSSLRECV: 0``, manual 2.1.4, after a push
   socket went to buffer mode).  Only then is it a clean end;
   otherwise the bytes found are delivered and pumping resumes.
+
+A connection whose socket may move to a transparent-mode channel has a
+``steering`` (``proxy.connections.bulk_steering``): told of each send and of
+the half-close, with a third task for its quiet give-back.
 """
 
 from __future__ import annotations
@@ -50,6 +54,7 @@ from modem.core.errors import (
 )
 from modem.core.limits import MAX_RECV, MAX_SEND
 from proxy.config.model import HALF_CLOSE_TIMEOUT
+from proxy.connections.bulk_steering import BulkSteering
 from proxy.connections.endings import Ending
 from proxy.connections.idle import Candidate, IdlePolicy, ReclaimBoard
 from proxy.connections.module_socket import ModuleSocket
@@ -122,7 +127,8 @@ class Pump:
     def __init__(self, local: trio.abc.Stream, remote: ModuleSocket,
                  record: ConnectionRecord, registry: Registry, *,
                  half_close_timeout: float = HALF_CLOSE_TIMEOUT, idle: IdlePolicy = NO_IDLE,
-                 board: ReclaimBoard | None = None) -> None:
+                 board: ReclaimBoard | None = None, steering: BulkSteering | None = None
+                 ) -> None:
         self.local = local
         self.remote = remote
         self.record = record
@@ -130,6 +136,7 @@ class Pump:
         self.half_close_timeout = half_close_timeout
         self.idle = idle
         self.board = board
+        self.steering = steering
         self.ending: Ending | None = None
         self.reason = "cancelled"
         self.module_failure: str | None = None
@@ -171,6 +178,8 @@ class Pump:
                 nursery.start_soon(self._direction, nursery, self._local_to_remote)
             nursery.start_soon(self._direction, nursery, self._remote_to_local)
             nursery.start_soon(self._direction, nursery, self._watch)
+            if self.steering is not None:
+                nursery.start_soon(self._direction, nursery, self._steer)
 
     async def _direction(self, nursery: trio.Nursery,
                          move: Callable[[], Awaitable[None]]) -> None:
@@ -227,6 +236,9 @@ class Pump:
                 self.record.state = ConnectionState.HALF_CLOSED
                 self._last_activity = trio.current_time()
                 self._wake()
+                if self.steering is not None:
+                    with map_exceptions(MODULE_SOCKET_ERRORS):
+                        await self.steering.local_closed()
                 return
             self._holding()
             with map_exceptions(MODULE_SOCKET_ERRORS):
@@ -234,6 +246,9 @@ class Pump:
             self.record.bytes_up += len(data)
             counters.bytes_up += len(data)
             self._passed_on()
+            if self.steering is not None:
+                with map_exceptions(MODULE_SOCKET_ERRORS):
+                    await self.steering.sent(len(data), local_has_input(self.local))
 
     async def _remote_to_local(self) -> None:
         while True:
@@ -260,6 +275,11 @@ class Pump:
         if self._local_eof:
             return _DirectionEnded(Ending.HALF_CLOSE_DONE, "local closed, then remote closed")
         return _DirectionEnded(Ending.REMOTE_CLOSED, "remote closed")
+
+    async def _steer(self) -> None:
+        assert self.steering is not None
+        with map_exceptions(MODULE_SOCKET_ERRORS):
+            await self.steering.watch()
 
     # -- watching: half-close limit, idle -------------------------------------------
 

@@ -8,7 +8,9 @@ on another modem the map may use that takes new connections and has a free
 ID (``ModemPool.place_elsewhere``), before the client is reset.  With one
 modem there is no other, so the open's error stands.  The connection's
 record keeps the client ID and the modem's shown name, and its later logs
-name the modem (``names``).
+name the modem (``names``).  On a modem with channels to lend
+(``PoolMember.dedicated``) the socket is a ``TransparentSocket`` unless the
+map says ``transparent = never``: the pump's steering decides when it moves.
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ import logging
 from modem.core.errors import ModemError, render
 from modem.core.profile import TlsProfile
 from modem.sockets.ssl_socket import SslSocket
+from modem.sockets.transparent_socket import TransparentSocket
 from proxy.connections.registry import ConnectionRecord
+from proxy.connections.transparent_policy import TransparentUse
 from proxy.logging_setup import kv
 from proxy.modems.names import MODEM_NAME
 from proxy.modems.placement import is_modem_fault
@@ -37,7 +41,7 @@ class PlacedOpener:
         self._record = record
 
     async def open_ssl_socket(self, placement: Placement, host: str, port: int,
-                              profile: TlsProfile) -> SslSocket:
+                              profile: TlsProfile) -> SslSocket | TransparentSocket:
         try:
             return await self._open_on(placement, host, port, profile)
         except ModemError as exc:
@@ -53,7 +57,7 @@ class PlacedOpener:
             return await self._open_on(other, host, port, profile)
 
     async def _open_on(self, placement: Placement, host: str, port: int,
-                       profile: TlsProfile) -> SslSocket:
+                       profile: TlsProfile) -> SslSocket | TransparentSocket:
         member = placement.member
         self._record.client_id = placement.client_id
         self._record.modem = member.name
@@ -65,4 +69,6 @@ class PlacedOpener:
             self._pool.note_open(member, exc)
             raise
         self._pool.note_open(member, None)
-        return sock
+        if member.dedicated is None or self._record.mapping.transparent is TransparentUse.NEVER:
+            return sock
+        return TransparentSocket(sock, member.dedicated)

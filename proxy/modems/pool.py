@@ -40,6 +40,7 @@ from modem.core.errors import ModemError, ModuleNotReady, render
 from modem.core.profile import TlsProfile
 from modem.driver import AtResponse, Modem, ModuleState
 from modem.nurseries import single_exception
+from modem.sockets.transparent_channels import DedicatedChannels
 from proxy.config.model import Mapping, ModemSpec
 from proxy.logging_setup import NOTICE, kv
 from proxy.modems.line_meter import LineMeter
@@ -78,6 +79,8 @@ class PoolMember:
         self.open_failures: Counter[str] = Counter()
         self.retried_elsewhere = 0
         self.start_error: ModemError | None = None  # why it has not come up yet
+        self.dedicated: DedicatedChannels | None = None
+        """Channels its sockets may borrow for transparent mode (None: none to spare)."""
 
     def candidate(self, now: float) -> Candidate:
         modem = self.modem

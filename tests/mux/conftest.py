@@ -134,21 +134,3 @@ async def line_pair(nursery: trio.Nursery) -> AsyncIterator[tuple[trio.abc.Strea
     yield host, module
 
 
-async def read_until(stream: trio.abc.ReceiveStream, marker: bytes) -> bytes:
-    """Bytes from ``stream`` up to and including ``marker`` (nothing read past it
-    is lost: callers read whole answers)."""
-    data = b""
-    with trio.fail_after(20):
-        while marker not in data:
-            chunk = await stream.receive_some()
-            assert chunk, f"the stream ended after {data!r}"
-            data += chunk
-    return data
-
-
-async def enter_cmux(line: trio.abc.Stream, command: bytes = b"AT+CMUX=0,0,5,127\r") -> None:
-    """Echo off, then ``AT+CMUX`` and its OK: the line is the multiplexer's after it."""
-    await line.send_all(b"ATE0\r")
-    await read_until(line, b"OK\r\n")
-    await line.send_all(command)
-    assert (await read_until(line, b"OK\r\n")).endswith(b"\r\nOK\r\n")

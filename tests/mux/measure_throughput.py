@@ -23,8 +23,7 @@ import trustme
 from modem.emulator import Emulator, EmulatorConfig
 from modem.link.mux_session import MuxOptions, MuxSession
 from modem.link.serial_stream import open_serial_stream
-from tests.helpers import TlsServer
-from tests.mux.conftest import enter_cmux, read_until
+from tests.helpers import TlsServer, enter_cmux, read_until
 
 
 async def _echo_through(stream: trio.abc.Stream, payload: bytes) -> float:

@@ -21,9 +21,7 @@ from modem.core.mux.errors import DlcRefused, MuxStartFailed
 from modem.emulator import Emulator, EmulatorConfig
 from modem.link.mux_session import MuxOptions, MuxSession
 from modem.link.serial_stream import SerialStream, open_serial_stream
-from tests.helpers import REPO
-
-from .conftest import enter_cmux, read_until
+from tests.helpers import REPO, enter_cmux, read_until
 
 OPTIONS = MuxOptions(start_delay=0.15, response_timeout=1.0, retries=1)
 

@@ -1,8 +1,8 @@
 """Hypothesis properties of the sans-I/O AT protocol (``modem.core.protocol``).
 
 (a) any split of a golden transcript's module output gives the same events
-    as one feed (modulo the arbitrary split of transparent data, and the one
-    documented CR LF case, see ``transcripts.expected_after_cuts``);
+    as one feed (modulo the arbitrary split of transparent data,
+    ``transcripts.expected_after_cuts``);
 (b) random binary payloads survive ``+QSSLRECV`` and push framing exactly,
     with URCs around them;
 (c) garbage and mutated transcripts never raise from ``receive_data``,

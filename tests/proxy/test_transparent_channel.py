@@ -1,0 +1,91 @@
+"""The proxy with a channel to lend (issue 21 item 3): a bulk upload moves to the
+module's second AT port in transparent mode while an interactive connection on
+the same module goes on over the first; the half-close gives the channel back.
+
+The channel is a ``LentPort`` on the emulator's ``usbmodem`` pty, handed to the
+pool member as ``dedicated`` (the channel set of ``--channels`` will do that).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import AsyncIterator
+
+import pytest
+import trio
+
+from modem.core.at_command import Command
+from modem.emulator import Emulator, EmulatorConfig
+from tests.helpers import TlsServer, round_trip, wait_until
+from tests.proxy.conftest import NAMES
+from tests.proxy_helpers import LentPort, connect, start_proxy
+
+CHUNK = 16 * 1024
+
+
+@pytest.fixture
+async def emulator() -> AsyncIterator[Emulator]:
+    config = EmulatorConfig(extra_ports=("usbmodem",),  # the manual's 1 s guard time
+                            resolve=dict.fromkeys(NAMES, "127.0.0.1"), real_dns=False)
+    async with Emulator.running(config) as emu:
+        yield emu
+
+
+async def test_a_bulk_upload_takes_the_lent_channel_while_an_echo_goes_on(
+        emulator, echo_server, server_cert, ca_file, nursery):
+    sink = await nursery.start(TlsServer(server_cert, "sink").serve)
+    service = await start_proxy(nursery, emulator, "--cacert", str(ca_file),
+                                "--map", f"0=source.test:{sink.port}",
+                                "--map", f"0=echo.test:{echo_server.port}")
+    async with LentPort.open(emulator.devices["usbmodem"]) as lent:
+        service.pool.members[0].dedicated = lent
+        echoes_done = trio.Event()
+        upload = hashlib.sha256()
+        sent = 0
+        echoed: list[bool] = []
+
+        async def uploader(stream: trio.SocketStream) -> None:
+            nonlocal sent
+            # The client stays ahead of the module until the echoes are done, so the
+            # upload is on the lent channel for all of them.
+            while not echoes_done.is_set():
+                data = os.urandom(CHUNK)
+                await stream.send_all(data)
+                upload.update(data)
+                sent += len(data)
+            await stream.send_eof()
+
+        async with await connect(service, 0) as bulk, await connect(service, 1) as echo:
+            async with trio.open_nursery() as clients:
+                clients.start_soon(uploader, bulk)
+                await wait_until(lambda: lent.lent)
+                for n in range(20):
+                    data = b"interactive %d\n" % n
+                    assert await round_trip(echo, data) == data
+                    echoed.append(lent.lent)
+                echoes_done.set()
+            await wait_until(lambda: sink.connections and sink.connections[0].received == sent)
+            assert sink.connections[0].sha256.digest() == upload.digest()
+            await wait_until(lambda: not lent.lent)  # the half-close gave it back
+        assert all(echoed)  # every echo completed while the upload held the channel
+        assert lent.loans == 1 and lent.broken == 0
+        assert (await lent.channel.run(Command("AT"))).ok  # back in command mode, in step
+        counters = service.registry.counters
+        assert counters.bytes_up == sent + sum(len(b"interactive %d\n" % n) for n in range(20))
+
+
+async def test_a_quiet_upload_gives_the_channel_back_and_the_connection_goes_on(
+        emulator, echo_server, ca_file, nursery):
+    service = await start_proxy(nursery, emulator, "--cacert", str(ca_file),
+                                "--map", f"0=echo.test:{echo_server.port}")
+    async with LentPort.open(emulator.devices["usbmodem"]) as lent:
+        service.pool.members[0].dedicated = lent
+        async with await connect(service) as stream:
+            data = os.urandom(400_000)
+            assert await round_trip(stream, data) == data  # the echo comes back on it too
+            assert lent.loans == 1
+            await wait_until(lambda: not lent.lent)  # QUIET after the last send
+            tail = b"after the channel went back"
+            assert await round_trip(stream, tail) == tail  # by AT+QSSLSEND on usbat
+            assert lent.loans == 1 and lent.broken == 0
