@@ -17,7 +17,7 @@ import sys
 
 import trio
 
-from .config import CMUX_URC_CHOICES, RECV_URC_REARM, SIM_STATES, EmulatorConfig
+from .config import CMUX_URC_CHOICES, OPEN_PUSH, RECV_URC_REARM, SIM_STATES, EmulatorConfig
 from .emulator import Emulator
 from .faults import parse_fault_spec
 from .models import MODELS
@@ -110,6 +110,9 @@ def _add_firmware_orders(p: argparse.ArgumentParser) -> None:
                         "instead of +QSSLRECV: 0")
     g.add_argument("--recv-max", type=int, default=0, metavar="N",
                    help="at most N bytes per AT+QSSLRECV answer, whatever was asked")
+    g.add_argument("--open-push", choices=OPEN_PUSH, default="honour",
+                   help="what AT+QSSLOPEN does with access mode 1: honour it (default), "
+                        "answer OK and keep the socket in buffer mode, or refuse it (ERROR)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -266,6 +269,7 @@ def _config(args: argparse.Namespace) -> EmulatorConfig:
         closed_read_error=args.closed_read_error,
         empty_read_error=args.empty_read_error,
         recv_max=args.recv_max,
+        open_push=args.open_push,
         model=args.model,
         extra_ports=tuple(args.extra_port),
         cmux_dlcs=args.cmux_dlcs,

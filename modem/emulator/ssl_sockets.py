@@ -62,6 +62,10 @@ class SocketOwner(Protocol):
 
     def post_urc(self, data: bytes) -> trio.Event: ...
 
+    def post_push(self, client_id: int, unit: bytes) -> trio.Event: ...
+
+    def post_after_pushes(self, client_id: int, unit: bytes) -> trio.Event: ...
+
 
 class AccessMode(IntEnum):
     """``<access_mode>`` (manual 1.3): who empties the receive buffer."""
