@@ -293,7 +293,7 @@ class Supervisor:
 
     async def _bring_up_once(self, channel: AtChannel) -> None:
         await configure_line(channel)
-        await route_urcs(channel, self._options.urc_port)
+        await route_urcs(channel, self._table.word.urc_port())  # the module's word, else ours
         self.identity = await identify(channel)
         self._know_family()
         await check_sim(channel, self._options.sim_pin, self._options.sim_ready_timeout)
