@@ -57,6 +57,7 @@ class PushReceiver:
         self._ask_state = ask_state
         self.frames = 0
         """Push frames delivered (the first one proves the module pushes)."""
+        self._buffer_by_word = False  # buffer mode because the module said so
         self.inbox = PushInbox(limit)
         self._life = life
         self._schedule = schedule
@@ -133,6 +134,7 @@ class PushReceiver:
         inbox.state = PushState.BUFFER
         inbox.switch_refused = True
         inbox.read_in_buffer_mode = 0
+        self._buffer_by_word = True
         log.info("socket reads in buffer mode: the module says so",
                  extra=kv(id=self.client_id, why=why))
         self._schedule.read_again = True
@@ -145,6 +147,8 @@ class PushReceiver:
         if inbox.state is PushState.PUSH:
             return
         inbox.state = PushState.PUSH
+        if self._buffer_by_word:
+            self._buffer_by_word = inbox.switch_refused = False  # our switches work again
         self.handed_out_since_push = 0
         log.info("socket reads pushed data: the module says so",
                  extra=kv(id=self.client_id, why=why))
@@ -199,6 +203,10 @@ class PushReceiver:
             return False
         self._schedule.push_alive()
         self.frames += 1
+        if self._buffer_by_word and inbox.state is PushState.BUFFER:
+            # The module said buffer after the pushes before it (guess 2): a push now
+            # means it was switched to push mode (the AT console).
+            self.module_pushes("a push frame came")
         if self._life.failure is None and not inbox.add(data):
             inbox.clear()
             self._life.fail(PushOverrun(self.client_id, inbox.hard_limit))
