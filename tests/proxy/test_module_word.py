@@ -12,6 +12,7 @@ download runs.
 from __future__ import annotations
 
 import hashlib
+import re
 from typing import Any
 
 import pytest
@@ -20,7 +21,7 @@ import trio
 from modem.emulator import Emulator, EmulatorConfig
 from proxy.config.endpoint import Endpoint
 from tests.helpers import TlsServer, free_port, receive_exactly, round_trip, source_data
-from tests.proxy_helpers import console_command, start_proxy_process, status_json
+from tests.proxy_helpers import console_command, http_get, start_proxy_process, status_json
 
 NAMES = {"echo.test": "127.0.0.1", "source.test": "127.0.0.1"}
 DOWNLOAD = 400_000  # past the 64 KiB push limit, under the 1 MiB hard bound
@@ -101,7 +102,10 @@ async def test_each_variant_carries_every_byte(variant, setup, ca_file, tmp_path
             after = (await setup.status())["module"]["urcs"]
             assert await slow_download(setup.source_port) == source_data(DOWNLOAD)
         module = (await setup.status())["module"]
+        _, metrics = await http_get(Endpoint("127.0.0.1", setup.status_port), "/metrics")
     assert (module["access_mode"], module["module_word"]["push"]) == (access_mode, push)
+    assert re.search(rb'ssl_proxy_module_access_mode\{mode="%s",modem="modem1"\} 1\.0'
+                     % access_mode.encode(), metrics)
     # Answers come on URCs or pushes, never by waiting for a poll.
     assert after["urcs"] == "ok"
     assert after["data_found_by_poll"] == before["data_found_by_poll"]
