@@ -22,6 +22,7 @@ from modem.core.urc_watch import UrcPolling
 from modem.driver import AccessMode, Modem
 from modem.emulator import Emulator, EmulatorConfig
 from modem.emulator.ssl_sockets import AccessMode as EmulatedMode
+from modem.sockets.ssl_socket import SslSocket
 from tests.driver.conftest import modem_on, open_socket
 from tests.helpers import TlsServer, log_fields, receive_exactly, source_data
 
@@ -92,6 +93,21 @@ async def test_state_polls_do_not_end_a_stream_whose_pushes_are_queued(server_ce
     assert all(r == source_data(total) for r in results)
 
 
+FAST_OPEN_CHECKS = UrcPolling(open_check_after=0.2, open_check_max=0.4, read_poll_first=0.05,
+                              read_poll_max=0.2, missing_after=2)
+
+
+async def three_echoes(modem: Modem, port: int, profile: TlsProfile) -> list[SslSocket]:
+    """Three sockets opened one after the other, each echoing 5000 random bytes."""
+    socks = [await open_socket(modem, port, profile) for _ in range(3)]
+    for sock in socks:
+        payload = os.urandom(5000)
+        with trio.fail_after(20):
+            await sock.send_all(payload)
+            assert await receive_exactly(sock, len(payload)) == payload
+    return socks
+
+
 async def test_urcs_that_never_reach_this_port_reopen_sockets_in_buffer_mode(echo_server,
                                                                               profile):
     """The pty plays ``usbmodem`` while the module sends URCs (and so pushes)
@@ -101,19 +117,13 @@ async def test_urcs_that_never_reach_this_port_reopen_sockets_in_buffer_mode(ech
     first bytes elsewhere, so it is closed and opened again in buffer mode
     before anyone reads it; once URCs count as missing, new sockets open in
     buffer mode at once."""
-    polls = UrcPolling(open_check_after=0.2, open_check_max=0.4, read_poll_first=0.05,
-                       read_poll_max=0.2, missing_after=2)
+    polls = FAST_OPEN_CHECKS
     config = EmulatorConfig(resolve={"echo.test": "127.0.0.1"}, port_name="usbmodem",
                             absent_commands=frozenset({"+QURCCFG"}))
     async with (Emulator.running(config) as emu,
                 modem_on(emu.device, profile, access_mode=AccessMode.PUSH,
                          urc_polling=polls) as modem):
-        socks = [await open_socket(modem, echo_server.port, profile) for _ in range(3)]
-        for sock in socks:
-            payload = os.urandom(5000)
-            with trio.fail_after(20):
-                await sock.send_all(payload)
-                assert await receive_exactly(sock, len(payload)) == payload
+        socks = await three_echoes(modem, echo_server.port, profile)
         assert modem.urc_health.urcs == "missing"
         for sock in socks:
             assert sock.push is None
@@ -130,18 +140,12 @@ async def test_the_port_the_module_names_gets_the_urcs(echo_server, profile, cap
     names the port in its ``AT+QSSLSTATE`` line (``usbmodem``); URCs are routed
     there, and the sockets after it open in push mode and hear their URCs."""
     caplog.set_level(logging.INFO, logger="modem")
-    polls = UrcPolling(open_check_after=0.2, open_check_max=0.4, read_poll_first=0.05,
-                       read_poll_max=0.2, missing_after=2)
+    polls = FAST_OPEN_CHECKS
     config = EmulatorConfig(resolve={"echo.test": "127.0.0.1"}, port_name="usbmodem")
     async with (Emulator.running(config) as emu,
                 modem_on(emu.device, profile, access_mode=AccessMode.PUSH,
                          urc_polling=polls) as modem):
-        socks = [await open_socket(modem, echo_server.port, profile) for _ in range(3)]
-        for sock in socks:
-            payload = os.urandom(5000)
-            with trio.fail_after(20):
-                await sock.send_all(payload)
-                assert await receive_exactly(sock, len(payload)) == payload
+        socks = await three_echoes(modem, echo_server.port, profile)
         assert emu.urc_port == "usbmodem"
         assert (modem.urc_health.urcs, modem.urc_health.opens_by_state) == ("ok", 1)
         assert modem.integrity.reopened_in_buffer_mode == 1
