@@ -83,10 +83,14 @@ class ModuleWord:
         (a token of the module life: its channel), while push is not refused."""
         return not self.push.refused and life is not self._checked_life
 
-    def note_push_mode(self, life: object, mode_code: int | None) -> None:
+    def note_push_mode(self, life: object, mode_code: int | None, *, answered: bool = True
+                       ) -> None:
         """A push-mode open's ``<access_mode>`` as reported in ``life`` (None: a push
-        frame came first, which proves push mode)."""
+        frame came first, which proves push mode).  ``answered`` False: the state
+        line gave no mode; nothing is learned, and ``life`` is not asked again."""
         self._checked_life = life
+        if not answered:
+            return
         if mode_code is None or mode_code == 1:
             self.push = PushSupport.HONOURED
         elif mode_code == 0:

@@ -168,7 +168,8 @@ async def _check_push(table: SocketTable, channel: AtChannel, sock: SslSocket) -
         return
     report = await socket_report(channel, sock.client_id)
     if isinstance(report, NoSocketState) or report.access_mode is None:
-        return  # it said nothing: the next open asks again
+        table.word.note_push_mode(channel, None, answered=False)  # not asked again this life
+        return
     table.word.note_push_mode(channel, report.access_mode)
     sock.follow_mode(report)
 

@@ -20,6 +20,14 @@ def test_the_first_push_open_of_each_life_is_checked_until_push_is_refused():
     assert word.push is PushSupport.HONOURED and not word.push_refused
 
 
+def test_a_check_without_an_answer_learns_nothing_and_is_not_repeated_in_that_life():
+    word = ModuleWord()
+    life = object()
+    word.note_push_mode(life, None, answered=False)
+    assert word.push is PushSupport.UNKNOWN and not word.push_check_due(life)
+    assert word.push_check_due(object())
+
+
 @pytest.mark.parametrize(("learn", "push"), [
     (lambda w: w.note_push_mode(object(), 0), PushSupport.KEPT_BUFFER),
     (lambda w: w.note_push_refused_at_open("ERROR"), PushSupport.REFUSED_AT_OPEN),
