@@ -32,7 +32,6 @@ from modem.core.limits import CLIENT_IDS
 from modem.core.line_integrity import LineIntegrity
 from modem.core.log_fields import kv
 from modem.core.module_word import ModuleWord
-from modem.core.push_flow import AccessMode
 from modem.core.push_headers import BUFFER_ONLY_IDS
 from modem.core.stream_errors import LineSyncLost, PushDataLost
 from modem.core.urc_watch import UrcHealth
@@ -175,7 +174,7 @@ class SocketTable:
         in it, and so may the ``+QSSLOPEN`` or first pushes of a pending open."""
         self.integrity.line_losses += 1
         for cid, sock in list(self._sockets.items()):
-            if sock.access_mode is AccessMode.PUSH:
+            if sock.push is not None:  # opened in push mode, or switched to it since
                 sock.fail(LineSyncLost(cid, reason))
         for waiter in self._opening.values():
             waiter.unverified = True
