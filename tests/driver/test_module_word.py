@@ -10,10 +10,12 @@ import pytest
 import trio
 
 from modem.core.module_word import PushSupport
+from modem.core.stream_errors import PushOrderUnknown
 from modem.driver import AccessMode
 from modem.emulator import Emulator, EmulatorConfig
+from modem.emulator.ssl_sockets import AccessMode as EmulatedMode
 from tests.driver.conftest import modem_on, open_socket
-from tests.helpers import CommandCount, round_trip
+from tests.helpers import CommandCount, receive_exactly, round_trip
 
 OPENS = 6
 
@@ -46,3 +48,33 @@ async def test_push_is_checked_once_and_a_refusal_learned(echo_server, profile, 
     # The first push-mode open's check, and no other (a refusal needs none).
     assert (trace.count(b"AT+QSSLSTATE="), opens.count(b"1")) == (checks, mode_1_opens)
     assert len(opens) == OPENS + (open_push == "refuse")  # the refused open, again in mode 0
+
+
+@pytest.mark.parametrize("state_answers", [True, False])
+async def test_a_console_switch_to_buffer_is_read_in_order_or_fails_the_socket(
+        echo_server, profile, state_answers):
+    """A push-mode socket whose pushed bytes were handed out is switched to buffer
+    mode behind the driver's back (as ``AT+QISWTMD=<id>,0`` on the AT console
+    does); newer data is then announced with ``"recv",<id>``.  ``AT+QSSLSTATE``
+    says buffer mode: the data is read, in order.  Firmware whose state query
+    gives no answer: kept (older) data and a console switch (newer) cannot be
+    told apart, so the socket fails (``PushOrderUnknown``), never a byte out of
+    order."""
+    absent = frozenset() if state_answers else frozenset({"+QSSLSTATE"})
+    config = EmulatorConfig(resolve={"echo.test": "127.0.0.1"}, absent_commands=absent)
+    first, second = bytes(range(256)) * 4, bytes(range(255, -1, -1)) * 4
+    async with (Emulator.running(config) as emu,
+                modem_on(emu.device, profile, access_mode=AccessMode.PUSH) as modem):
+        sock = await open_socket(modem, echo_server.port, profile)
+        with trio.fail_after(20):
+            assert await round_trip(sock, first) == first
+            assert sock.push is not None and sock.push.state.module_pushes
+            emu.module.sockets[sock.client_id].set_mode(EmulatedMode.BUFFER)
+            if state_answers:
+                assert await round_trip(sock, second) == second
+                assert not sock.push.state.module_pushes
+            else:
+                await sock.send_all(second)
+                with pytest.raises(PushOrderUnknown):
+                    await receive_exactly(sock, len(second))
+        await sock.aclose()
