@@ -227,9 +227,9 @@ class SslSocket(trio.abc.Stream):
             raise ValueError("max_bytes must be at least 1")
         with self._receiving:
             want = MAX_RECV if max_bytes is None else min(max_bytes, MAX_RECV)
-            receiver = self._push_receiver
             while True:
                 self._life.check_usable()
+                receiver = self._push_receiver  # made on the way for a switch to push
                 if self._spill:  # a read ahead for more than this caller asks
                     return await self._take_spill(want)
                 if receiver is not None and receiver.has_turn and self._ahead is None:

@@ -4,6 +4,7 @@ firmware that behaves, none after a refusal."""
 
 from __future__ import annotations
 
+import os
 import re
 
 import pytest
@@ -77,4 +78,23 @@ async def test_a_console_switch_to_buffer_is_read_in_order_or_fails_the_socket(
                 await sock.send_all(second)
                 with pytest.raises(PushOrderUnknown):
                     await receive_exactly(sock, len(second))
+        await sock.aclose()
+
+
+async def test_a_socket_opened_in_buffer_mode_reads_pushes_once_switched(echo_server, profile):
+    """A buffer-mode socket switched to push mode behind the driver's back (as
+    ``AT+QISWTMD=<id>,1`` on the AT console does): the push frames that then
+    come are its data, read in order, and the socket reads pushes from then on."""
+    config = EmulatorConfig(resolve={"echo.test": "127.0.0.1"})
+    payloads = [os.urandom(3000) for _ in range(3)]
+    async with (Emulator.running(config) as emu,
+                modem_on(emu.device, profile, access_mode=AccessMode.BUFFER) as modem):
+        sock = await open_socket(modem, echo_server.port, profile)
+        with trio.fail_after(20):
+            assert await round_trip(sock, payloads[0]) == payloads[0]
+            assert sock.push is None
+            emu.module.sockets[sock.client_id].set_mode(EmulatedMode.PUSH)
+            for payload in payloads[1:]:
+                assert await round_trip(sock, payload) == payload
+        assert sock.push is not None and sock.push.state.module_pushes
         await sock.aclose()

@@ -116,11 +116,15 @@ async def test_each_variant_carries_every_byte(variant, setup, ca_file, tmp_path
         assert emu.urc_port == "uart1"
 
 
-async def test_console_switches_are_followed_in_order(server_cert, ca_file, tmp_path, nursery):
-    """A download in push mode on a paced line, read as fast as it comes; the AT
-    console switches its socket to buffer mode (the "recv" notice then announces
-    data newer than every push) and back to push (pushes then come for a socket
-    that reads in buffer mode), twice, mid-stream."""
+@pytest.mark.parametrize(("opened", "switches"), [("push", (0, 1, 0, 1)),
+                                                  ("buffer", (1, 0, 1, 0))])
+async def test_console_switches_are_followed_in_order(opened, switches, server_cert, ca_file,
+                                                      tmp_path, nursery):
+    """A download on a paced line, read as fast as it comes; the AT console
+    switches its socket to buffer mode (the "recv" notice then announces data
+    newer than every push) and to push mode (pushes then come for a socket that
+    reads in buffer mode), twice each, mid-stream, starting from the mode the
+    socket was opened in (``--access-mode``)."""
     size = 1_000_000
     source = await nursery.start(TlsServer(server_cert, "source", source_bytes=size).serve)
     echo = await nursery.start(TlsServer(server_cert, "echo").serve)
@@ -131,7 +135,8 @@ async def test_console_switches_are_followed_in_order(server_cert, ca_file, tmp_
     async with Emulator.running(config) as emu:
         proxy = await start_proxy_process(
             nursery, log, *setup.argv(emu.device, str(ca_file), "--at-console",
-                                      str(console_port), "-vv"), within=30)
+                                      str(console_port), "--access-mode", opened,
+                                      "-vv"), within=30)
         got = bytearray()
 
         async def read_all_of(stream: trio.SocketStream) -> None:
@@ -147,7 +152,7 @@ async def test_console_switches_are_followed_in_order(server_cert, ca_file, tmp_
                     await trio.sleep(0.01)
                 (connection,) = (await setup.status())["connections"]
                 cid = connection["client_id"]
-                for mode in (0, 1, 0, 1):
+                for mode in switches:
                     assert await console_command(console, f"AT+QISWTMD={cid},{mode}") == ["OK"]
                     await trio.sleep(0.3)
                 assert len(got) < size  # the switches came mid-stream
