@@ -42,6 +42,7 @@ from modem.core.line_counts import LineCounts
 from modem.core.line_integrity import LineIntegrity
 from modem.core.log_fields import kv
 from modem.core.module_state import ModuleState
+from modem.core.module_word import ModuleWord
 from modem.core.profile import TlsProfile
 from modem.core.push_flow import AccessMode
 from modem.core.push_headers import BUFFER_ONLY_IDS
@@ -104,7 +105,8 @@ class Modem:
         self.options = options or ModemOptions()
         self.pdp = pdp
         self.profiles = list(profiles)
-        self._table = SocketTable(health=UrcHealth(self.options.urc_polling))
+        self._table = SocketTable(health=UrcHealth(self.options.urc_polling),
+                                  word=ModuleWord(self.options.urc_port))
         self._supervisor = Supervisor(open_stream, pdp, profiles, self._table, self.options)
         self._restart_policy = RestartPolicy()
         self._info_cache: tuple[float, ModuleInfo] | None = None
@@ -200,9 +202,11 @@ class Modem:
     @property
     def access_mode(self) -> AccessMode:
         """The mode new sockets open in: ``options.access_mode``, or buffer while
-        no socket URC reaches this port (pushed data goes where URCs go) and on a
-        family without documented push mode (``modem.core.families``)."""
-        if self._table.health.urcs == "missing" or not TRAITS[self.family].push:
+        no socket URC reaches this port (pushed data goes where URCs go), on a
+        family without documented push mode (``modem.core.families``) and on a
+        module that refused push mode (``module_word``)."""
+        if self._table.health.urcs == "missing" or not TRAITS[self.family].push \
+                or self._table.word.push_refused:
             return AccessMode.BUFFER
         return self.options.access_mode
 
@@ -276,6 +280,11 @@ class Modem:
         """What the driver learned of the module's URCs and the recoveries it
         made by polling; ``urc_health.report()`` is for the status page."""
         return self._table.health
+
+    @property
+    def module_word(self) -> ModuleWord:
+        """What the module reported of its push support and AT port."""
+        return self._table.word
 
     @property
     def integrity(self) -> LineIntegrity:

@@ -302,7 +302,7 @@ class Supervisor:
         await configure_line(channel)
         # First, so a module still pushing for an earlier life's sockets falls quiet.
         await close_stale_sockets(channel)
-        await route_urcs(channel, self._options.urc_port)
+        await route_urcs(channel, self._table.word.urc_port())  # the module's word, else ours
         self.identity = await identify(channel)
         self._know_family()
         await check_sim(channel, self._options.sim_pin, self._options.sim_ready_timeout)

@@ -79,7 +79,8 @@ async def configure_line(channel: AtChannel) -> None:
     await expect_ok(channel, commands.cmee(1))
 
 
-async def route_urcs(channel: AtChannel, port: str | None) -> str | None:
+async def route_urcs(channel: AtChannel, port: str | None, reason: str = "bring-up"
+                     ) -> str | None:
     """Make the module send its URCs to ``port``, the AT port we own.
 
     EC2x firmware sends every URC (``+QSSLOPEN``, ``+QSSLURC``...) to one
@@ -88,7 +89,8 @@ async def route_urcs(channel: AtChannel, port: str | None) -> str | None:
     Reads the setting and, when ``port`` is given and differs, sets it (the
     module keeps it in NVM).  ``"all"`` already reaches us and is left.
     Firmware that answers ``ERROR`` is logged and tolerated.  Returns the
-    setting now in force (None: unknown).
+    setting now in force (None: unknown).  ``reason`` is why ``port`` (its one
+    log line): bring-up's guess, or the module's own word (``core.module_word``).
     """
     resp = await channel.run(commands.qurccfg_urcport_query())
     found = None
@@ -101,14 +103,15 @@ async def route_urcs(channel: AtChannel, port: str | None) -> str | None:
         log.info("URC port unknown (AT+QURCCFG not supported), left as is", extra=kv(want=port))
         return None
     if port is None or found in (port, "all"):
-        log.info("URC port", extra=kv(found=found, set="unchanged", want=port))
+        log.info("URC port", extra=kv(found=found, set="unchanged", want=port, reason=reason))
         return found
     try:
         await expect_ok(channel, commands.qurccfg_urcport(port))
     except ModemError as exc:
-        log.warning("URC port not set", extra=kv(found=found, want=port, error=render(exc)))
+        log.warning("URC port not set", extra=kv(found=found, want=port, reason=reason,
+                                                 error=render(exc)))
         return found
-    log.info("URC port", extra=kv(found=found, set=port))
+    log.info("URC port", extra=kv(found=found, set=port, reason=reason))
     return port
 
 

@@ -55,11 +55,14 @@ class EndUnconfirmed(StreamHole):
 
 
 class PushOrderUnknown(StreamHole):
-    """After the switch back to push mode the module said data waits in its
-    buffer while newer data was already pushed: their order cannot be known."""
+    """While it pushed, the module said data waits in its buffer, and pushed data
+    was already handed out: kept data (older, firmware that keeps its buffer on
+    the switch back to push) or a switch to buffer mode on the AT console
+    (newer), and ``AT+QSSLSTATE`` did not say which: the order cannot be known."""
 
-    hint = "the module keeps its buffer when it goes back to push mode; later sockets stay " \
-           "in buffer mode once they fall behind"
+    hint = "the module kept data in its buffer while it pushed (firmware that keeps its " \
+           "buffer on the switch back to push: later sockets stay in buffer mode once they " \
+           "fall behind), or AT+QISWTMD was sent on the AT console"
 
     def __init__(self, client_id: int) -> None:
         super().__init__(f"socket {client_id}: buffered and pushed data arrived in an "

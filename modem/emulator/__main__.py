@@ -17,7 +17,7 @@ import sys
 
 import trio
 
-from .config import CMUX_URC_CHOICES, RECV_URC_REARM, SIM_STATES, EmulatorConfig
+from .config import CMUX_URC_CHOICES, OPEN_PUSH, RECV_URC_REARM, SIM_STATES, EmulatorConfig
 from .emulator import Emulator
 from .faults import parse_fault_spec
 from .models import MODELS
@@ -122,6 +122,9 @@ def _add_firmware_orders(p: argparse.ArgumentParser) -> None:
     g.add_argument("--transparent-refused", action="append", default=[], metavar="PORT",
                    help="this port (usbat, usbmodem, uart1, or dlc: every DLC) refuses "
                         "transparent mode with ERROR; repeatable")
+    g.add_argument("--open-push", choices=OPEN_PUSH, default="honour",
+                   help="what AT+QSSLOPEN does with access mode 1: honour it (default), "
+                        "answer OK and keep the socket in buffer mode, or refuse it (ERROR)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -282,6 +285,7 @@ def _config(args: argparse.Namespace) -> EmulatorConfig:
         no_carrier_with_data=args.no_carrier_with_data,
         escape_no_carrier=args.escape_no_carrier,
         transparent_refused=tuple(args.transparent_refused),
+        open_push=args.open_push,
         model=args.model,
         extra_ports=tuple(args.extra_port),
         cmux_dlcs=args.cmux_dlcs,

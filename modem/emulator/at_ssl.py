@@ -21,6 +21,7 @@ from .manual import (
     ALL_SUITES,
     CIPHER_SUITES,
     CLIENT_IDS,
+    INVALID_PARAMETER,
     MAX_RECV,
     MAX_SEND,
     OPEN_PDP_FAILED,
@@ -150,6 +151,11 @@ async def qsslopen(module: Module, req: Request) -> bytes | None:
     if not module.pdp[pdp_id].active:
         module.last_error = OPEN_PDP_FAILED
         return ERROR
+    if mode is AccessMode.PUSH and module.config.open_push != "honour":
+        if module.config.open_push == "refuse":
+            module.last_error = INVALID_PARAMETER
+            return ERROR
+        mode = AccessMode.BUFFER  # "buffer": OK, and the socket stays in buffer mode
     sock = SslSocket(module, client_id, pdp_id, ctx_id, host, port, mode)
     module.add_socket(sock)
     if mode is not AccessMode.TRANSPARENT:

@@ -17,6 +17,9 @@ RECV_URC_REARM = ("drain", "empty")
 #: The SIM the module plays (``EmulatorConfig.sim``).
 SIM_STATES = ("ready", "absent", "puk")
 
+#: What ``AT+QSSLOPEN`` does with access mode 1 (``EmulatorConfig.open_push``).
+OPEN_PUSH = ("honour", "buffer", "refuse")
+
 #: Where URCs go under CMUX besides a DLC number (``EmulatorConfig.cmux_urcs``).
 CMUX_URC_CHOICES = ("first", "all")
 
@@ -102,6 +105,11 @@ class EmulatorConfig:
     ``AT+QISWTMD=<id>,2`` and ``ATO`` answer ``ERROR`` (QIGETERROR 555): port
     names, and ``"dlc"`` for every DLC of the multiplexer (Quectel's EC20
     TCP/IP manual: the USB AT port does not support transparent mode).
+    ``open_push``: what ``AT+QSSLOPEN``
+    does with ``<access_mode>`` 1: ``"honour"`` (push mode), ``"buffer"``
+    (answers ``OK`` and keeps the socket in buffer mode: ``AT+QSSLSTATE``
+    shows 0, data is announced with ``"recv",<id>``), ``"refuse"`` (``ERROR``,
+    ``AT+QIGETERROR`` 552; mode 0 is taken).
     ``model``: the family played (``models.MODELS``: ``ec25``, ``eg25-g``,
     ``bg96``, ``bg95``, ``ec200u``, ``eg800k``): its ``ATI`` identity, boot
     line, ``AT+QSSLCFG=?`` answer, host-name check and absent commands
@@ -155,6 +163,7 @@ class EmulatorConfig:
     closed_read_error: bool = False
     empty_read_error: bool = False
     recv_max: int = 0
+    open_push: str = "honour"
     model: str = "ec25"
     extra_ports: tuple[str, ...] = ()
     cmux_dlcs: int = 4
@@ -198,6 +207,9 @@ class EmulatorConfig:
             raise ValueError("sim_pin must be 4 to 8 digits")
         if self.registration not in range(6):
             raise ValueError(f"registration must be a stat 0-5, not {self.registration}")
+        if self.open_push not in OPEN_PUSH:
+            raise ValueError(f"open_push must be one of {', '.join(OPEN_PUSH)}, "
+                             f"not {self.open_push!r}")
         if self.recv_urc_rearm not in RECV_URC_REARM:
             raise ValueError(f"recv_urc_rearm must be one of {', '.join(RECV_URC_REARM)}, "
                              f"not {self.recv_urc_rearm!r}")

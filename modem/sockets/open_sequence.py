@@ -15,6 +15,14 @@ Barriers, not guesses (docs/reliability.md, "The rule"):
   mode, once, before anyone saw a byte of it;
 * an ID whose open failed goes back to the pool only when the module
   confirmed its close; else it stays out until a later close is answered.
+
+The module's word wins (``modem.core.module_word``): an open refused in
+access mode 1 is tried in mode 0 (a guess: any refusal of mode 1 that mode 0
+does not repeat is taken for the mode's; no log shows firmware that refuses
+it); the first push-mode open of a module life asks ``AT+QSSLSTATE=<id>``
+unless a push frame came first, and a socket the module holds in buffer mode
+is read in buffer mode; an open resolved by polling names the module's AT port,
+and URCs are routed there (``AT+QURCCFG="urcport"``).
 """
 
 from __future__ import annotations
@@ -26,14 +34,21 @@ from dataclasses import dataclass
 
 import trio
 
+from modem.bringup.steps import route_urcs
 from modem.core import commands
 from modem.core.at_command import Command
-from modem.core.errors import ModemError, OpenOutcomeLost, SocketIdentityUsed, error_for_code
+from modem.core.errors import (
+    ModemError,
+    OpenOutcomeLost,
+    SocketIdentityUsed,
+    error_for_code,
+    render,
+)
 from modem.core.log_fields import kv
 from modem.core.push_flow import AccessMode
 from modem.link.channel import AtChannel
 from modem.link.response_errors import error_of
-from modem.sockets.socket_commands import close_client_id
+from modem.sockets.socket_commands import NoSocketState, close_client_id, socket_report
 from modem.sockets.socket_table import OpenWaiter, SocketTable
 from modem.sockets.ssl_socket import SslSocket
 
@@ -74,6 +89,7 @@ class _Attempt(enum.Enum):
     CONNECTED = "connected"
     IDENTITY_USED = "563: the module still holds the ID"
     UNVERIFIED = "its first bytes cannot be vouched for"
+    PUSH_REFUSED = "access mode 1 refused"
 
 
 async def open_socket(table: SocketTable, channel: AtChannel, request: OpenRequest,
@@ -87,11 +103,12 @@ async def open_socket(table: SocketTable, channel: AtChannel, request: OpenReque
     """
     mode = request.mode
     retried = False
+    refusal: list[str] = []  # why access mode 1 was refused, once it was
     while True:
         sock = make_socket(mode)
         waiter = table.begin_open(sock)
         try:
-            attempt = await _attempt(table, channel, request, waiter, mode)
+            attempt = await _attempt(table, channel, request, waiter, mode, refusal)
         except BaseException:
             table.end_open(waiter, connected=False)
             await _close(table, channel, request.client_id, free=True)
@@ -108,27 +125,63 @@ async def open_socket(table: SocketTable, channel: AtChannel, request: OpenReque
                 raise SocketIdentityUsed(command=request.what)
             retried = True
         else:
-            log.info("opening it again in buffer mode", extra=kv(
-                id=request.client_id, open=request.what, why=attempt.value))
-            table.integrity.reopened_in_buffer_mode += 1
+            if attempt is _Attempt.UNVERIFIED:
+                log.info("opening it again in buffer mode", extra=kv(
+                    id=request.client_id, open=request.what, why=attempt.value))
+                table.integrity.reopened_in_buffer_mode += 1
             mode = AccessMode.BUFFER
 
 
 async def _attempt(table: SocketTable, channel: AtChannel, request: OpenRequest,
-                   waiter: OpenWaiter, mode: AccessMode) -> _Attempt:
+                   waiter: OpenWaiter, mode: AccessMode, refusal: list[str]) -> _Attempt:
+    """One ``AT+QSSLOPEN`` and its outcome.  ``refusal`` gets why access mode 1
+    was refused; an open in mode 0 taken after it teaches the module's word."""
     resp = await channel.run(request.command(mode))
     if not resp.ok:
         exc = await error_of(channel, resp, request.what)
         if isinstance(exc, SocketIdentityUsed):
             return _Attempt.IDENTITY_USED
+        if mode is AccessMode.PUSH:
+            refusal.append(render(exc))
+            return _Attempt.PUSH_REFUSED
         raise exc
+    if refusal:
+        table.word.note_push_refused_at_open(refusal[-1])
     err = await table.wait_open(channel, waiter, request.client_id,
                                 OPEN_NETWORK_TIME + request.negotiate_timeout, request.what)
     if err != 0:
         raise error_for_code(err, request.what)
+    if waiter.report is not None:
+        await _follow_port(table, channel, waiter.report.at_port)
     if mode is AccessMode.PUSH and (waiter.by_poll or waiter.unverified):
         return _Attempt.UNVERIFIED
+    if mode is AccessMode.PUSH and table.word.push_check_due(channel):
+        await _check_push(table, channel, waiter.sock)
     return _Attempt.CONNECTED
+
+
+async def _check_push(table: SocketTable, channel: AtChannel, sock: SslSocket) -> None:
+    """The first push-mode open of a module life: is the socket in push mode?  A
+    push frame says so; else ``AT+QSSLSTATE``'s ``<access_mode>`` (manual 2.1.6)."""
+    if sock.pushed_any:
+        table.word.note_push_mode(channel, None)
+        return
+    report = await socket_report(channel, sock.client_id)
+    if isinstance(report, NoSocketState) or report.access_mode is None:
+        table.word.note_push_mode(channel, None, answered=False)  # not asked again this life
+        return
+    table.word.note_push_mode(channel, report.access_mode)
+    sock.follow_mode(report)
+
+
+async def _follow_port(table: SocketTable, channel: AtChannel, at_port: str | None) -> None:
+    """An open resolved by polling (its ``+QSSLOPEN`` went to another port): route
+    URCs to the port its state line names, once per port learned."""
+    port = table.word.note_port(at_port)
+    if port is None:
+        return
+    found = await route_urcs(channel, port, reason="AT+QSSLSTATE names this port")
+    table.word.routed(port, done=found in (port, "all"))
 
 
 async def _close(table: SocketTable, channel: AtChannel, client_id: int, *, free: bool

@@ -8,13 +8,20 @@ bound are ``modem.core.push_flow``'s.  It reaches its socket through what
 it is given: the socket's ``SocketLife`` (phase, failure, wake-ups), its
 ``ReadSchedule`` and its ``run`` (a data command whose failure fails the
 socket).
+
+The module's word wins over what the socket asked for (``modem.core.module_word``):
+a ``"recv",<id>`` notice (data waits in the module's buffer) while pushing is
+checked with ``AT+QSSLSTATE=<id>`` (``notice_checked``): ``<access_mode>`` 0
+means someone switched the socket to buffer mode (the AT console) or the
+firmware never left it: its buffer is newer than every push, so the socket
+reads in buffer mode behind the inbox (``module_buffers``); 1 means the
+firmware kept data unpushed, older than newer pushes (``drain_kept``).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from functools import partial
 
 from modem.core import commands
 from modem.core.at_command import Command
@@ -25,9 +32,10 @@ from modem.core.push_flow import AccessMode, PushInbox, PushState
 from modem.core.stream_errors import BufferedDataUnreadable, PushOrderUnknown
 from modem.link.answers import Response
 from modem.sockets.read_schedule import ReadSchedule
+from modem.sockets.socket_commands import NoSocketState, Report
 from modem.sockets.socket_life import SocketLife, SocketPhase
 
-__all__ = ["PushReceiver", "StartTask"]
+__all__ = ["AskState", "PushReceiver", "StartTask"]
 
 log = logging.getLogger("modem.socket")
 
@@ -35,13 +43,21 @@ StartTask = Callable[[Callable[[], Awaitable[None]]], None]
 """Starts a task in a nursery the caller owns (``Modem``'s): the switch to buffer
 mode cannot wait for the reader, whose own task may be stuck writing elsewhere."""
 
+AskState = Callable[[], Awaitable[Report]]
+"""``AT+QSSLSTATE=<id>`` for the socket (a failure fails the socket)."""
+
 
 class PushReceiver:
     """Pushed data and the access-mode switches of one socket; see the module docstring."""
 
     def __init__(self, client_id: int, limit: int, life: SocketLife, schedule: ReadSchedule,
-                 run: Callable[[Command], Awaitable[Response]], start_task: StartTask) -> None:
+                 run: Callable[[Command], Awaitable[Response]], start_task: StartTask,
+                 ask_state: AskState) -> None:
         self.client_id = client_id
+        self._ask_state = ask_state
+        self.frames = 0
+        """Push frames delivered (the first one proves the module pushes)."""
+        self._buffer_by_word = False  # buffer mode because the module said so
         self.inbox = PushInbox(limit)
         self._life = life
         self._schedule = schedule
@@ -63,14 +79,81 @@ class PushReceiver:
         return bool(self.kept) or bool(self.inbox) or self.draining \
             or self.inbox.state.module_pushes
 
+    def take(self, want_kept: int, want_pushed: int) -> bytes | None:
+        """What the reader gets now: data the module kept (older than the inbox),
+        else pushed bytes (none while a drain may still find kept data); None
+        when there is nothing to take."""
+        if self.kept:
+            data = bytes(self.kept[:want_kept])
+            del self.kept[:want_kept]
+            return data
+        if self.draining or not self.inbox:
+            return None
+        self._schedule.restart_gaps()
+        data = self.inbox.take(want_pushed)
+        self.handed_out_since_push += len(data)
+        return data
+
     def buffered_data_announced(self) -> None:
-        """``+QSSLURC: "recv",<id>`` while the module pushes: in buffer mode the
-        reader's hint; while pushing, a sign that firmware kept data unpushed."""
+        """``+QSSLURC: "recv",<id>``: in buffer mode the reader's hint; while
+        pushing, data waits in the module's buffer: ``notice_checked`` asks why."""
         if self.draining or self.inbox.state is PushState.TO_PUSH:
             self._announced = True  # the drain after the switch reads it
         elif self.inbox.state is PushState.PUSH:
-            self.draining = True  # now: no push that follows goes out before the drain
-            self._start_task(partial(self.drain_kept, announced=True))
+            self.draining = True  # now: no push that follows goes out before the check
+            self._start_task(self.notice_checked)
+
+    async def notice_checked(self) -> None:
+        """The module's mode decides what a notice while pushing means (see the
+        module docstring).  Without an answer the order is known only while no
+        push was handed out or waits: else ``PushOrderUnknown``."""
+        try:
+            report = await self._ask_state()
+        except ModemError:
+            self.draining = False
+            self._life.wake()
+            return  # the socket failed; its reader hears it
+        mode = None if isinstance(report, NoSocketState) else report.access_mode
+        if mode == AccessMode.BUFFER.code:
+            self.draining = False
+            self.module_buffers("a recv notice, and AT+QSSLSTATE shows buffer mode")
+        elif mode is None and (self.handed_out_since_push or self.inbox):
+            self.draining = False
+            self.inbox.clear()
+            self._life.fail(PushOrderUnknown(self.client_id))
+        else:
+            await self.drain_kept(announced=True)
+
+    def module_buffers(self, why: str) -> None:
+        """The module holds this socket in buffer mode (it said so): the reader
+        takes the inbox (older), then reads with ``AT+QSSLRECV``, and never asks
+        for push mode again (the module, or someone on its console, chose)."""
+        inbox = self.inbox
+        if inbox.state is PushState.BUFFER and inbox.switch_refused:
+            return
+        inbox.state = PushState.BUFFER
+        inbox.switch_refused = True
+        inbox.read_in_buffer_mode = 0
+        self._buffer_by_word = True
+        log.info("socket reads in buffer mode: the module says so",
+                 extra=kv(id=self.client_id, why=why))
+        self._schedule.read_again = True
+        self._life.wake()
+
+    def module_pushes(self, why: str) -> None:
+        """The module pushes this socket's data (it said so, or a push frame came
+        while it read in buffer mode): the reader waits for pushes."""
+        inbox = self.inbox
+        if inbox.state is PushState.PUSH:
+            return
+        inbox.state = PushState.PUSH
+        if self._buffer_by_word:
+            self._buffer_by_word = inbox.switch_refused = False  # our switches work again
+        self.handed_out_since_push = 0
+        log.info("socket reads pushed data: the module says so",
+                 extra=kv(id=self.client_id, why=why))
+        self._schedule.restart_gaps()
+        self._life.wake()
 
     async def drain_kept(self, *, announced: bool = False) -> None:
         """Read what the module kept in its buffer while it pushes (``AT+QSSLRECV``
@@ -119,6 +202,11 @@ class PushReceiver:
         if self._life.phase is SocketPhase.CLOSED:
             return False
         self._schedule.push_alive()
+        self.frames += 1
+        if self._buffer_by_word and inbox.state is PushState.BUFFER:
+            # The module said buffer after the pushes before it (guess 2): a push now
+            # means it was switched to push mode (the AT console).
+            self.module_pushes("a push frame came")
         if self._life.failure is None and not inbox.add(data):
             inbox.clear()
             self._life.fail(PushOverrun(self.client_id, inbox.hard_limit))

@@ -52,10 +52,15 @@ async def close_client_id(channel: AtChannel, client_id: int, close_timeout: int
     return False
 
 
-async def socket_state(channel: AtChannel, client_id: int) -> StateAnswer:
-    """``AT+QSSLSTATE=<id>`` (manual 2.1.6): the socket's ``<socket_state>``, or
-    ``NoSocketState``.  Lines that do not parse are skipped (the address and
-    AT port fields differ between firmware)."""
+Report = commands.SslSocketState | NoSocketState
+"""``socket_report``'s result: the socket's state line, or why there is none."""
+
+
+async def socket_report(channel: AtChannel, client_id: int) -> Report:
+    """``AT+QSSLSTATE=<id>`` (manual 2.1.6): the socket's whole state line (its
+    ``<socket_state>``, ``<access_mode>``, ``<AT_port>``...), or ``NoSocketState``.
+    Lines that do not parse are skipped (the address and AT port fields differ
+    between firmware)."""
     resp = await channel.run(commands.qsslstate(client_id))
     if not resp.ok:
         return NoSocketState.UNREADABLE
@@ -65,5 +70,15 @@ async def socket_state(channel: AtChannel, client_id: int) -> StateAnswer:
         except ValueError:
             continue
         if parsed.client_id == client_id:
-            return parsed.state
+            return parsed
     return NoSocketState.UNREADABLE if resp.lines else NoSocketState.NOT_LISTED
+
+
+def state_of(report: Report) -> StateAnswer:
+    """A ``socket_report``'s ``<socket_state>`` (or why there is none)."""
+    return report if isinstance(report, NoSocketState) else report.state
+
+
+async def socket_state(channel: AtChannel, client_id: int) -> StateAnswer:
+    """``socket_report``'s ``<socket_state>`` alone."""
+    return state_of(await socket_report(channel, client_id))

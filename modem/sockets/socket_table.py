@@ -31,13 +31,13 @@ from modem.core.errors import ModemError, OpenOutcomeLost, OperationTimeout
 from modem.core.limits import CLIENT_IDS
 from modem.core.line_integrity import LineIntegrity
 from modem.core.log_fields import kv
-from modem.core.push_flow import AccessMode
+from modem.core.module_word import ModuleWord
 from modem.core.push_headers import BUFFER_ONLY_IDS
 from modem.core.stream_errors import LineSyncLost, PushDataLost
 from modem.core.urc_watch import UrcHealth
 from modem.link.channel import AtChannel
 from modem.sockets.client_ids import ClientIdPool
-from modem.sockets.socket_commands import NoSocketState, close_client_id, socket_state
+from modem.sockets.socket_commands import NoSocketState, close_client_id, socket_report, state_of
 from modem.sockets.ssl_socket import SslSocket
 
 __all__ = ["OpenWaiter", "SocketTable"]
@@ -57,9 +57,11 @@ class OpenWaiter:
     came from ``AT+QSSLSTATE``, not the URC.  ``unverified``: something may
     have been lost for this ID while it opened (its own early pushes went
     elsewhere, or the line lost its place): its first bytes cannot be vouched for.
+    ``report``: the ``AT+QSSLSTATE`` line that resolved it by polling (its
+    ``<AT_port>`` names the port the module opened it from).
     """
 
-    __slots__ = ("by_poll", "done", "err", "sock", "unverified")
+    __slots__ = ("by_poll", "done", "err", "report", "sock", "unverified")
 
     def __init__(self, sock: SslSocket) -> None:
         self.sock = sock
@@ -67,14 +69,18 @@ class OpenWaiter:
         self.err: int | None = None
         self.by_poll = False
         self.unverified = False
+        self.report: commands.SslSocketState | None = None
 
 
 class SocketTable:
     """The client IDs and what each one is doing; see the module docstring."""
 
-    def __init__(self, capacity: int = CLIENT_IDS, health: UrcHealth | None = None) -> None:
+    def __init__(self, capacity: int = CLIENT_IDS, health: UrcHealth | None = None,
+                 word: ModuleWord | None = None) -> None:
         self.client_ids = ClientIdPool(capacity, last=BUFFER_ONLY_IDS)
         self.health = health or UrcHealth()
+        self.word = word or ModuleWord()
+        """What the module reported of its push support and AT port."""
         self.integrity = LineIntegrity()
         self._sockets: dict[int, SslSocket] = {}
         self._opening: dict[int, OpenWaiter] = {}
@@ -168,7 +174,7 @@ class SocketTable:
         in it, and so may the ``+QSSLOPEN`` or first pushes of a pending open."""
         self.integrity.line_losses += 1
         for cid, sock in list(self._sockets.items()):
-            if sock.access_mode is AccessMode.PUSH:
+            if sock.push is not None:  # opened in push mode, or switched to it since
                 sock.fail(LineSyncLost(cid, reason))
         for waiter in self._opening.values():
             waiter.unverified = True
@@ -197,7 +203,8 @@ class SocketTable:
                 # The last error first: a command that succeeds (the state
                 # query too, on our emulator) may reset it.
                 last_error = await _last_error(channel)
-                state = await socket_state(channel, client_id)
+                report = await socket_report(channel, client_id)
+                state = state_of(report)
                 if waiter.done.is_set():
                     break
                 if state in (commands.SocketState.OPENING, NoSocketState.UNREADABLE):
@@ -212,6 +219,8 @@ class SocketTable:
                         state is commands.SocketState.CLOSING and not last_error):
                     log.info("open resolved by AT+QSSLSTATE (its URC never came)",
                              extra=kv(id=client_id))
+                    if isinstance(report, commands.SslSocketState):
+                        waiter.report = report
                     self._opened(waiter, 0, by_poll=True)
                     return 0
                 if last_error:

@@ -2,33 +2,29 @@
 
 Buffer access mode (manual 1.3, 2.1.3, 2.1.4):
 
-* ``send_all`` cuts the data into fixed-length ``AT+QSSLSEND=<id>,<len>``
-  chunks of at most ``MAX_SEND`` (1460) bytes (the fixed-length form carries any byte,
-  0x1A and 0x1B included).  ``SEND FAIL`` means the module's send buffer is
-  full: the same chunk is sent again after a backoff, so no byte is lost or
-  reordered.  A chunk still refused after ``send_stall_timeout`` seconds
-  raises ``SendStalled`` and fails the socket for good.
-* ``receive_some`` issues ``AT+QSSLRECV`` only when the caller asks, so a
-  caller that stops reading stops the reads, the module buffer fills and
-  the server's TCP window closes: backpressure end to end.  It reads until
-  the module's buffer is empty (``+QSSLRECV: 0``, or fewer bytes than
-  asked) before it waits for the next ``+QSSLURC: "recv"`` (a
-  notification, not a byte count), and returns ``b""`` once the peer
-  closed and everything buffered was delivered.  No URC is load-bearing: a
-  quiet reader polls, with backoff (``modem.core.urc_watch``).
+* ``send_all``: ``AT+QSSLSEND`` in chunks, ``SEND FAIL`` retried until
+  ``send_stall_timeout`` (``modem.sockets.chunk_sender``).
+* ``receive_some`` issues ``AT+QSSLRECV`` only when the caller asks, so a caller that stops
+  reading stops the reads, the module buffer fills and the server's TCP window closes:
+  backpressure end to end. It reads until the module's buffer is empty (``+QSSLRECV: 0``, or
+  fewer bytes than asked) before it waits for the next ``+QSSLURC: "recv"`` (a notification,
+  not a byte count), and returns ``b""`` once the peer closed and everything buffered was
+  delivered. No URC is load-bearing: a quiet reader polls, with backoff
+  (``modem.core.urc_watch``).
 * ``aclose`` sends ``AT+QSSLCLOSE`` and returns the client ID to the pool.
 
-In buffer mode the socket holds no data of its own beyond the chunk in
-flight and at most one ``AT+QSSLRECV`` sent ahead after a full read
-(``AtChannel``'s ``then``): its 1500 bytes wait in the channel's response
-for the next ``receive_some``.  Direct push mode (``access_mode=AccessMode.PUSH``,
-manual 1.3): the module writes received data unasked; the socket's
-``PushReceiver`` keeps it in a bounded ``PushInbox`` and switches the socket
-to buffer mode (``AT+QISWTMD``) while its reader lags, and back once it
-caught up (``modem.core.push_flow``: the contract and the memory bound).
+In buffer mode the socket holds no data of its own beyond the chunk in flight and at most
+one ``AT+QSSLRECV`` sent ahead after a full read (``AtChannel``'s ``then``): its 1500 bytes
+wait in the channel's response for the next ``receive_some``. Direct push mode
+(``access_mode=AccessMode.PUSH``, manual 1.3): the module writes received data unasked; the
+socket's ``PushReceiver`` keeps it in a bounded ``PushInbox`` and switches the socket to
+buffer mode (``AT+QISWTMD``) while its reader lags, and back once it caught up
+(``modem.core.push_flow``: the contract and the memory bound). Whatever mode the socket was
+opened in, it is read the way the module says (``AT+QSSLSTATE``'s ``<access_mode>``, a push
+frame): ``follow_mode``.
 
-The socket's life is a ``SocketPhase`` (``modem.sockets.socket_life``); when
-it reads next is its ``ReadSchedule`` (``modem.sockets.read_schedule``).
+The socket's life is a ``SocketPhase`` (``modem.sockets.socket_life``); when it reads next
+is its ``ReadSchedule`` (``modem.sockets.read_schedule``).
 """
 
 from __future__ import annotations
@@ -39,10 +35,9 @@ from collections.abc import Awaitable, Callable
 import trio
 
 from modem.core import commands
-from modem.core import events as ev
 from modem.core.at_command import Command
-from modem.core.errors import ModemError, SendStalled, SocketClosed, map_exceptions
-from modem.core.limits import MAX_RECV, MAX_SEND
+from modem.core.errors import ModemError
+from modem.core.limits import MAX_RECV
 from modem.core.log_fields import kv
 from modem.core.push_flow import DEFAULT_PUSH_LIMIT, AccessMode, PushInbox, PushState
 from modem.core.stream_errors import EndUnconfirmed
@@ -50,9 +45,17 @@ from modem.core.urc_watch import UrcHealth, UrcPolling
 from modem.link.answers import Ahead, Response
 from modem.link.channel import AtChannel
 from modem.link.conflict import OneTaskAtATime
+from modem.sockets.chunk_sender import ChunkSender
 from modem.sockets.push_receiver import PushReceiver, StartTask
 from modem.sockets.read_schedule import ReadSchedule
-from modem.sockets.socket_commands import NoSocketState, StateAnswer, close_client_id, socket_state
+from modem.sockets.socket_commands import (
+    NoSocketState,
+    Report,
+    StateAnswer,
+    close_client_id,
+    socket_report,
+    state_of,
+)
 from modem.sockets.socket_life import SocketLife, SocketPhase
 
 log = logging.getLogger("modem.socket")
@@ -67,51 +70,46 @@ PUSH_READ_MAX = 65536  # bytes one receive_some may return from the push inbox
 class SslSocket(trio.abc.Stream):
     """A connected module socket; made by ``Modem.open_ssl_socket``."""
 
-    def __init__(
-        self,
-        channel: AtChannel,
-        client_id: int,
-        host: str,
-        port: int,
-        *,
-        error_of: Callable[[AtChannel, Response, str], Awaitable[ModemError]],
-        on_close: Callable[[SslSocket, bool], None],
-        send_stall_timeout: float = SEND_STALL_TIMEOUT,
-        health: UrcHealth | None = None,
-        access_mode: AccessMode = AccessMode.BUFFER,
-        push_limit: int = DEFAULT_PUSH_LIMIT,
-        start_task: StartTask | None = None,
-    ) -> None:
-        """``access_mode`` is the mode the socket is opened in; in push mode
-        ``start_task`` starts the switch to buffer mode in a nursery the
-        caller owns (the reader's own task may be stuck writing elsewhere),
-        and ``push_limit`` is the backlog that asks for it."""
+    def __init__(self, channel: AtChannel, client_id: int, host: str, port: int, *,
+                 error_of: Callable[[AtChannel, Response, str], Awaitable[ModemError]],
+                 on_close: Callable[[SslSocket, bool], None],
+                 send_stall_timeout: float = SEND_STALL_TIMEOUT,
+                 health: UrcHealth | None = None,
+                 access_mode: AccessMode = AccessMode.BUFFER,
+                 push_limit: int = DEFAULT_PUSH_LIMIT,
+                 start_task: StartTask | None = None) -> None:
+        """``access_mode``: the mode it is opened in; ``start_task`` starts mode
+        switches in a nursery the caller owns (the reader's own task may be stuck
+        writing elsewhere); ``push_limit``: the backlog that asks for buffer mode."""
         self.client_id = client_id
         self.access_mode = access_mode
         self.host = host
         self.port = port
-        self.bytes_sent = 0
         self.bytes_received = 0
-        self.send_fails = 0
         self._channel = channel
         self._error_of = error_of
         self._on_close = on_close
-        self._send_stall_timeout = send_stall_timeout
         self._life = SocketLife()
         self._schedule = ReadSchedule(health or UrcHealth())
+        self._push_limit = push_limit
+        self._start_task = start_task
         self._push_receiver: PushReceiver | None = None
         if access_mode is AccessMode.PUSH:
             if start_task is None:
                 raise ValueError("a push-mode socket needs start_task for its mode switches")
-            self._push_receiver = PushReceiver(client_id, push_limit, self._life, self._schedule,
-                                        self._run, start_task)
-        self._sending = OneTaskAtATime("another task is sending on this socket")
+            self._push_receiver = self._new_receiver(start_task)
+        self._sender = ChunkSender(channel, client_id, self._life, self._run, error_of,
+                                   send_stall_timeout)
         self._receiving = OneTaskAtATime("another task is receiving on this socket")
         self._ahead: Ahead | None = None  # a full read's successor, sent ahead
         self._spill = b""  # what a read ahead got beyond a smaller max_bytes
 
     def __repr__(self) -> str:
         return f"<SslSocket id={self.client_id} {self.host}:{self.port}>"
+
+    def _new_receiver(self, start_task: StartTask) -> PushReceiver:
+        return PushReceiver(self.client_id, self._push_limit, self._life, self._schedule,
+                            self._run, start_task, self._report_or_fail)
 
     # -- what it is ----------------------------------------------------------
 
@@ -137,16 +135,19 @@ class SslSocket(trio.abc.Stream):
     @property
     def id_lost(self) -> bool:
         """True when ``AT+QSSLSTATE`` listed no such socket although no "closed"
-        URC came: the stream ended, but nobody knows whether it was complete.
-        (No public log shows whether firmware drops a peer-closed socket from
-        the list; the emulator keeps it, state 4.  Treating it as unknown is
-        the tolerant guess: the proxy resets its client.)"""
+        URC came: the stream ended, but nobody knows whether it was complete (a
+        guess: the emulator keeps a peer-closed socket listed, state 4)."""
         return self._life.phase is SocketPhase.ID_LOST
 
     @property
     def push(self) -> PushInbox | None:
         """Push mode: the pushed bytes not yet read, and the module's mode; None in buffer mode."""
         return None if self._push_receiver is None else self._push_receiver.inbox
+
+    @property
+    def pushed_any(self) -> bool:
+        """A push frame for this socket arrived: the module pushes its data."""
+        return self._push_receiver is not None and self._push_receiver.frames > 0
 
     # -- notifications from the modem's URC router ---------------------------
 
@@ -164,9 +165,22 @@ class SslSocket(trio.abc.Stream):
         self._life.end_by_peer()
 
     def deliver_push(self, data: bytes) -> bool:
-        """``+QSSLURC: "recv",<id>,<len>`` and its data; False when the socket
-        takes no pushes (buffer mode, or closed)."""
-        return self._push_receiver is not None and self._push_receiver.deliver(data)
+        """``+QSSLURC: "recv",<id>,<len>`` and its data; False when the socket is
+        closed.  A buffer-mode socket that gets one was switched to push mode
+        (the AT console's ``AT+QISWTMD=<id>,1``): the frame is the module's word."""
+        receiver = self._push_receiver or self._pushed_receiver("a push frame came")
+        return receiver is not None and receiver.deliver(data)
+
+    def _pushed_receiver(self, why: str) -> PushReceiver | None:
+        """The push half of a socket the module pushes for (made now for one opened
+        in buffer mode); None when closed."""
+        if self._push_receiver is None:
+            if self._start_task is None or self._life.phase is SocketPhase.CLOSED:
+                return None
+            self._push_receiver = self._new_receiver(self._start_task)
+            self._push_receiver.inbox.state = PushState.BUFFER  # how it read until now
+        self._push_receiver.module_pushes(why)
+        return self._push_receiver
 
     def fail(self, failure: ModemError) -> None:
         """The socket is gone (module lost, PDP context dropped...)."""
@@ -175,43 +189,16 @@ class SslSocket(trio.abc.Stream):
     # -- trio.abc.Stream: sending --------------------------------------------
 
     async def send_all(self, data: bytes | bytearray | memoryview) -> None:
-        with self._sending:
-            self._life.check_usable()
-            view = memoryview(data)
-            for offset in range(0, len(view), MAX_SEND):
-                await self._send_chunk(bytes(view[offset:offset + MAX_SEND]))
-            if not view:
-                await trio.lowlevel.checkpoint()
+        await self._sender.send_all(data)
 
-    async def _send_chunk(self, chunk: bytes) -> None:
-        with (map_exceptions({trio.TooSlowError: self._stalled}),
-              trio.fail_after(self._send_stall_timeout)):
-            await self._send_until_taken(chunk)
+    @property
+    def bytes_sent(self) -> int:
+        return self._sender.bytes_sent
 
-    def _stalled(self, exc: Exception) -> SendStalled:
-        """The stall limit cut a send short: the socket fails for good."""
-        stalled = SendStalled(self.client_id, self._send_stall_timeout)
-        self.fail(stalled)
-        return stalled
-
-    async def _send_until_taken(self, chunk: bytes) -> None:
-        backoff = 0.005
-        while True:
-            self._life.check_usable()
-            resp = await self._run(commands.qsslsend(self.client_id, len(chunk)), chunk)
-            if isinstance(resp.final, ev.SendOk):
-                self.bytes_sent += len(chunk)
-                return
-            if not isinstance(resp.final, ev.SendFail):
-                if self._life.failure is not None:
-                    raise self._life.failure
-                if self._life.peer_closed:
-                    raise SocketClosed(command=f"send on socket {self.client_id}")
-                raise await self._error_of(self._channel, resp, "AT+QSSLSEND")
-            # Module send buffer full: nothing was taken; try the same bytes again.
-            self.send_fails += 1
-            await trio.sleep(backoff)
-            backoff = min(backoff * 2, 0.25)
+    @property
+    def send_fails(self) -> int:
+        """Chunks sent again after ``SEND FAIL`` (module send buffer full)."""
+        return self._sender.send_fails
 
     async def _run(self, command: Command, payload: bytes | None = None) -> Response:
         """Run a data command; any failure fails the socket for good.
@@ -236,12 +223,13 @@ class SslSocket(trio.abc.Stream):
             raise ValueError("max_bytes must be at least 1")
         with self._receiving:
             want = MAX_RECV if max_bytes is None else min(max_bytes, MAX_RECV)
-            receiver = self._push_receiver
             while True:
                 self._life.check_usable()
+                receiver = self._push_receiver  # made on the way for a switch to push
                 if self._spill:  # a read ahead for more than this caller asks
                     return await self._take_spill(want)
-                if receiver is not None and receiver.has_turn:
+                if receiver is not None and receiver.has_turn and self._ahead is None:
+                    # (A read sent ahead before pushes began holds older bytes.)
                     data = await self._push_turn(receiver, max_bytes, want)
                     if data is not None:
                         return data
@@ -252,7 +240,7 @@ class SslSocket(trio.abc.Stream):
                         and receiver.inbox.may_switch_to_push(self._schedule.found_empty):
                     await receiver.switch_to_push()
                     continue
-                if self._schedule.due:
+                if self._schedule.due or self._ahead is not None:
                     by_urc = self._schedule.take_urc()
                     data = await self._read(want)
                     self._after_read(len(data), want, by_urc)
@@ -268,28 +256,19 @@ class SslSocket(trio.abc.Stream):
 
     async def _push_turn(self, receiver: PushReceiver, max_bytes: int | None, want: int
                          ) -> bytes | None:
-        """What a push-mode socket's reader gets now: bytes, or None to look again.
-        Data the module kept in its buffer while pushing is older than the inbox,
-        so it goes first (``PushReceiver.drain_kept``)."""
-        if receiver.kept:
-            await trio.lowlevel.checkpoint()
-            data = bytes(receiver.kept[:want])
-            del receiver.kept[:want]
+        """What a push-mode socket's reader gets now: bytes, or None to look again
+        (``PushReceiver.take``: data the module kept goes before the inbox)."""
+        data = receiver.take(want, PUSH_READ_MAX if max_bytes is None
+                             else min(max_bytes, PUSH_READ_MAX))
+        if data is not None:
             return self._received(data)
         if receiver.draining:
             await self._life.woken()
-            return None
-        inbox = receiver.inbox
-        if inbox:
-            self._schedule.restart_gaps()
-            data = inbox.take(PUSH_READ_MAX if max_bytes is None
-                              else min(max_bytes, PUSH_READ_MAX))
-            receiver.handed_out_since_push += len(data)
-            return self._received(data)
-        if self._life.peer_closed and inbox.state is PushState.PUSH:
+        elif self._life.peer_closed and receiver.inbox.state is PushState.PUSH:
             await trio.lowlevel.checkpoint()
             return b""
-        await self._wait_for_push()
+        else:
+            await self._wait_for_push()
         return None
 
     async def drain_for_close(self, max_bytes: int | None = None) -> bytes | None:
@@ -322,6 +301,9 @@ class SslSocket(trio.abc.Stream):
                     return None
             data = await self._read(want)
             self._after_read(len(data), want, False)
+            if not data and self._reads_pushes:
+                return None  # someone switched it to push: nothing shown empty
+            receiver = self._push_receiver
             if not data and receiver is not None and receiver.inbox:
                 data = receiver.inbox.take(want)  # arrived behind the switch's answer
             return self._received(data)
@@ -371,38 +353,63 @@ class SslSocket(trio.abc.Stream):
         """Push mode: until a push, a state change or a failure wakes us.
 
         The data itself is the notification; a quiet socket asks
-        ``AT+QSSLSTATE`` every ``state_check_every``-th gap, which finds a
-        lost "closed" (``AT+QSSLRECV`` is refused in push mode).  The
-        answer overtakes pushes still queued behind other sockets' on a
-        busy line, so the stream ends only on checks in a row that find it
-        not connected with no push at all on the line between them
-        (``ReadSchedule.push_not_connected``), or when the "closed" URC,
-        which follows the last push, comes.
+        ``AT+QSSLSTATE`` every ``state_check_every``-th gap: a lost "closed", or
+        the module in buffer mode (``follow_mode``).  The answer overtakes pushes
+        queued behind other sockets', so the stream ends only on checks in a row
+        that find it not connected with no push between them
+        (``ReadSchedule.push_not_connected``), or on the "closed" URC.
         """
         if await self._woken_within_gap() or not self._schedule.state_check_due:
             return
         pushes = self._schedule.health.pushes
-        state = await self._state_or_fail()
+        report = await self._report_or_fail()
+        state = state_of(report)
+        if self.follow_mode(report):
+            return
         if state in (commands.SocketState.CONNECTED, NoSocketState.UNREADABLE):
             self._schedule.push_alive()
         elif self._schedule.push_not_connected(pushes):
             self._mark_gone(state)
 
-    async def _state_or_fail(self) -> StateAnswer:
+    async def _report_or_fail(self) -> Report:
         try:
-            return await socket_state(self._channel, self.client_id)
+            return await socket_report(self._channel, self.client_id)
         except ModemError as exc:
             self.fail(exc)
             raise
 
     async def _peer_gone(self) -> bool:
         """``AT+QSSLSTATE=<id>``: True (and the socket ends after its data) when
-        the module no longer holds it connected; a failed check says nothing."""
-        state = await self._state_or_fail()
-        if state in (commands.SocketState.CONNECTED, NoSocketState.UNREADABLE):
+        the module no longer holds it connected; a failed check says nothing.
+        The access mode it reports is adopted (``follow_mode``)."""
+        report = await self._report_or_fail()
+        state = state_of(report)
+        if self.follow_mode(report) or state in (commands.SocketState.CONNECTED,
+                                                  NoSocketState.UNREADABLE):
             return False
         self._mark_gone(state)
         return True
+
+    @property
+    def _reads_pushes(self) -> bool:
+        receiver = self._push_receiver
+        return receiver is not None and receiver.inbox.state.module_pushes
+
+    def follow_mode(self, report: Report) -> bool:
+        """The module's word wins: a connected socket is read the way
+        ``AT+QSSLSTATE``'s ``<access_mode>`` says (someone on the AT console may
+        have switched it, or firmware kept it in buffer mode).  True when the
+        reader changed how it reads."""
+        if isinstance(report, NoSocketState) or report.state is not commands.SocketState.CONNECTED:
+            return False
+        receiver = self._push_receiver
+        state = None if receiver is None else receiver.inbox.state
+        if report.access_mode == AccessMode.BUFFER.code and state is PushState.PUSH:
+            assert receiver is not None
+            receiver.module_buffers("AT+QSSLSTATE shows buffer mode")
+            return True
+        return (report.access_mode == AccessMode.PUSH.code and state in (None, PushState.BUFFER)
+                and self._pushed_receiver("AT+QSSLSTATE shows push mode") is not None)
 
     def _mark_gone(self, state: StateAnswer) -> None:
         log.info("peer closed (found by polling, the URC never came)", extra=kv(
@@ -439,7 +446,12 @@ class SslSocket(trio.abc.Stream):
         error = await self._error_of(self._channel, resp, "AT+QSSLRECV")
         if self._life.failure is not None:
             raise self._life.failure
-        if self._channel.failure is None and (self._life.peer_closed or await self._peer_gone()):
+        gone = self._life.peer_closed
+        if self._channel.failure is None and not gone:
+            gone = await self._peer_gone()
+            if not gone and self._reads_pushes:
+                return b""  # the module pushes now: its data comes unasked
+        if gone and self._channel.failure is None:
             # The peer closed and the module refused the read that would have
             # shown its buffer empty: whether everything was read is unknown.
             failure = EndUnconfirmed(self.client_id, str(error))

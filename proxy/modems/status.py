@@ -86,7 +86,9 @@ async def module_status(modem: Modem) -> dict[str, Any]:
 
     Always the ``state``, ``last_error`` (why the module was last lost,
     ``None`` if never), ``family`` (``modem.core.families``), ``access_mode``
-    (the mode new sockets open in) and
+    (the mode new sockets open in: the module's word over the option),
+    ``module_word`` (``modem.core.module_word``: its push support and the URC
+    port the host guessed, the module named and URCs go to) and
     ``clock`` (the latest decision about the module clock: its ``source``,
     ``reason``, ``set_to`` and ``trusted``; None before the first bring-up).
     The module's info is asked only while it is ready and shown if it
@@ -117,6 +119,7 @@ async def module_status(modem: Modem) -> dict[str, Any]:
     module["integrity"] = modem.integrity.report()  # what the URC router dropped, and why
     module["family"] = modem.family.value
     module["access_mode"] = modem.access_mode.value
+    module["module_word"] = modem.module_word.report()  # push support, the URC port
     module["clock"] = _clock_fields(modem.clock_decision)
     return module
 

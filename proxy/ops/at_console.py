@@ -47,7 +47,6 @@ _REFUSED_EXTENDED: tuple[tuple[str, str], ...] = (
     ("+QFOPEN", "file data transfer would take over the command channel"),
     ("+QFREAD", "file data transfer would take over the command channel"),
     ("+QFWRITE", "file data transfer would take over the command channel"),
-    ("+QISWTMD", "switches a socket's access mode; the proxy uses buffer mode only"),
     ("+QIOPEN", "opens module sockets outside the proxy's client id pool"),
     ("+QISEND", "waits for a data prompt the console cannot feed"),
     ("+CMGS", "waits for a data prompt the console cannot feed"),
@@ -97,6 +96,14 @@ def _read_only_ssl(name: str, piece: str, args: str) -> bool:
     return False
 
 
+def _transparent_switch(args: str) -> bool:
+    """``AT+QISWTMD=<id>,<mode>`` with a mode other than 0 or 1.  Buffer (0) and
+    push (1) are allowed: the driver reads each socket the way the module
+    reports it (``modem.core.module_word``)."""
+    fields = split_outside_quotes(args, ",")
+    return args != "?" and (len(fields) != 2 or fields[1].strip() not in ("0", "1"))
+
+
 def refusal(line: str) -> str | None:
     """Why ``line`` must not reach the module, or None when it may."""
     text = line.strip()
@@ -128,6 +135,9 @@ def refusal(line: str) -> str | None:
             args = up.partition("=")[2].strip()
             if _read_only_ssl(name, up, args):
                 continue
+            if name == "+QISWTMD" and _transparent_switch(args):
+                return ("AT+QISWTMD refused: access mode 2 (transparent) would take over "
+                        "the command channel; 0 and 1 are allowed")
             for prefix, why in _REFUSED_EXTENDED:
                 if name.startswith(prefix):
                     return f"AT{name} refused: {why}"

@@ -31,7 +31,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from modem import __version__
 from modem.core.errors import ModemError
 from modem.core.module_state import ModuleState
-from modem.driver import Modem
+from modem.driver import AccessMode, Modem
 from proxy.config.build import Mapping, ProxyConfig
 from proxy.config.endpoint import ListenAddress
 from proxy.connections.admission import Admission
@@ -158,6 +158,14 @@ class MetricsCollector:
             for each in ModuleState:
                 state.add_metric([label, each.value], 1 if modem.state.value is each else 0)
         yield state
+        mode = GaugeMetricFamily("ssl_proxy_module_access_mode",
+                                 "1 for the access mode new sockets open in (the module's "
+                                 "word over --access-mode), 0 for the other.",
+                                 labels=["modem", "mode"])
+        for label, modem in modems:
+            for access in AccessMode:
+                mode.add_metric([label, access.value], 1 if modem.access_mode is access else 0)
+        yield mode
         signal = GaugeMetricFamily("ssl_proxy_module_signal_dbm",
                                    "The module's signal (AT+CSQ) in dBm.", labels=["modem"])
         for label, modem in modems:

@@ -9,6 +9,7 @@ stalled one visibly (``PushOverrun``) at the hard bound instead of growing.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 from collections.abc import AsyncIterator
 
@@ -21,8 +22,9 @@ from modem.core.urc_watch import UrcPolling
 from modem.driver import AccessMode, Modem
 from modem.emulator import Emulator, EmulatorConfig
 from modem.emulator.ssl_sockets import AccessMode as EmulatedMode
+from modem.sockets.ssl_socket import SslSocket
 from tests.driver.conftest import modem_on, open_socket
-from tests.helpers import TlsServer, receive_exactly, source_data
+from tests.helpers import TlsServer, log_fields, receive_exactly, source_data
 
 
 @pytest.fixture
@@ -91,32 +93,69 @@ async def test_state_polls_do_not_end_a_stream_whose_pushes_are_queued(server_ce
     assert all(r == source_data(total) for r in results)
 
 
+FAST_OPEN_CHECKS = UrcPolling(open_check_after=0.2, open_check_max=0.4, read_poll_first=0.05,
+                              read_poll_max=0.2, missing_after=2)
+
+
+async def three_echoes(modem: Modem, port: int, profile: TlsProfile) -> list[SslSocket]:
+    """Three sockets opened one after the other, each echoing 5000 random bytes."""
+    socks = [await open_socket(modem, port, profile) for _ in range(3)]
+    for sock in socks:
+        payload = os.urandom(5000)
+        with trio.fail_after(20):
+            await sock.send_all(payload)
+            assert await receive_exactly(sock, len(payload)) == payload
+    return socks
+
+
 async def test_urcs_that_never_reach_this_port_reopen_sockets_in_buffer_mode(echo_server,
                                                                               profile):
     """The pty plays ``usbmodem`` while the module sends URCs (and so pushes)
-    to ``usbat``, and the driver leaves ``urcport`` alone: a socket opened in
-    push mode without its URC may have pushed its first bytes elsewhere, so it
-    is closed and opened again in buffer mode before anyone reads it; once
-    URCs count as missing, new sockets open in buffer mode at once."""
-    polls = UrcPolling(open_check_after=0.2, open_check_max=0.4, read_poll_first=0.05,
-                       read_poll_max=0.2, missing_after=2)
-    config = EmulatorConfig(resolve={"echo.test": "127.0.0.1"}, port_name="usbmodem")
+    to ``usbat``, and the driver leaves ``urcport`` alone (firmware without
+    ``AT+QURCCFG`` here, so the port the module names cannot be routed to
+    either): a socket opened in push mode without its URC may have pushed its
+    first bytes elsewhere, so it is closed and opened again in buffer mode
+    before anyone reads it; once URCs count as missing, new sockets open in
+    buffer mode at once."""
+    polls = FAST_OPEN_CHECKS
+    config = EmulatorConfig(resolve={"echo.test": "127.0.0.1"}, port_name="usbmodem",
+                            absent_commands=frozenset({"+QURCCFG"}))
     async with (Emulator.running(config) as emu,
                 modem_on(emu.device, profile, access_mode=AccessMode.PUSH,
                          urc_polling=polls) as modem):
-        socks = [await open_socket(modem, echo_server.port, profile) for _ in range(3)]
-        for sock in socks:
-            payload = os.urandom(5000)
-            with trio.fail_after(20):
-                await sock.send_all(payload)
-                assert await receive_exactly(sock, len(payload)) == payload
+        socks = await three_echoes(modem, echo_server.port, profile)
         assert modem.urc_health.urcs == "missing"
         for sock in socks:
             assert sock.push is None
             assert emu.module.sockets[sock.client_id].mode is EmulatedMode.BUFFER
         assert modem.integrity.reopened_in_buffer_mode == 1  # its reopen made URCs "missing"
+        assert modem.module_word.report()["urc_port"] == {
+            "host_guess": None, "module_says": "usbmodem", "routed_to": None}
         for sock in socks:
             await sock.aclose()
+
+
+async def test_the_port_the_module_names_gets_the_urcs(echo_server, profile, caplog):
+    """The same module with ``AT+QURCCFG``: the first open, resolved by polling,
+    names the port in its ``AT+QSSLSTATE`` line (``usbmodem``); URCs are routed
+    there, and the sockets after it open in push mode and hear their URCs."""
+    caplog.set_level(logging.INFO, logger="modem")
+    polls = FAST_OPEN_CHECKS
+    config = EmulatorConfig(resolve={"echo.test": "127.0.0.1"}, port_name="usbmodem")
+    async with (Emulator.running(config) as emu,
+                modem_on(emu.device, profile, access_mode=AccessMode.PUSH,
+                         urc_polling=polls) as modem):
+        socks = await three_echoes(modem, echo_server.port, profile)
+        assert emu.urc_port == "usbmodem"
+        assert (modem.urc_health.urcs, modem.urc_health.opens_by_state) == ("ok", 1)
+        assert modem.integrity.reopened_in_buffer_mode == 1
+        assert [s.push is None for s in socks] == [True, False, False]
+        assert modem.access_mode is AccessMode.PUSH
+        for sock in socks:
+            await sock.aclose()
+    routed = [log_fields(r) for r in caplog.records if r.getMessage() == "URC port"]
+    assert routed[-1] == {"found": "usbat", "set": "usbmodem",
+                          "reason": "AT+QSSLSTATE names this port"}
 
 
 async def test_lost_closed_urc_ends_the_stream_after_its_data(server_cert, nursery, profile):

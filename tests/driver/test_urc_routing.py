@@ -59,7 +59,7 @@ async def test_bring_up_routes_urcs_to_our_port(profile, echo_server, caplog, po
                                  factory_urc_port=factory) as (emu, modem):
         assert emu.urc_port == port_name
         assert await echo_once(modem, echo_server.port, profile) == b"over the routed port"
-    assert urc_port_lines(caplog) == [{"found": factory, "set": port_name}]
+    assert urc_port_lines(caplog) == [{"found": factory, "set": port_name, "reason": "bring-up"}]
 
 
 async def test_without_a_urc_port_the_setting_is_left_alone(profile, caplog):
@@ -67,7 +67,8 @@ async def test_without_a_urc_port_the_setting_is_left_alone(profile, caplog):
     async with module_and_driver(profile, None, port_name="usbat",
                                  factory_urc_port="usbmodem") as (emu, _):
         assert emu.urc_port == "usbmodem"  # opens would now wait 150 s for their URC
-    assert urc_port_lines(caplog) == [{"found": "usbmodem", "set": "unchanged", "want": None}]
+    assert urc_port_lines(caplog) == [{"found": "usbmodem", "set": "unchanged", "want": None,
+                                       "reason": "bring-up"}]
 
 
 async def test_firmware_without_qurccfg_is_tolerated(profile, echo_server, caplog):

@@ -19,6 +19,7 @@ from proxy.ops.at_console import MAX_LINE, handle_console, refusal, serve_at_con
     "AT&V", "AT+COPS?", 'AT+QCFG="band"', "AT+QICSGP=1", "AT+QICSGP=?", "AT+GSN",
     'AT+QPING=1,"a;b"', "AT+QSSLSTATE", "AT+QSSLSTATE=3", "AT+QSSLOPEN=?",
     'AT+QSSLCFG="sslversion",0', 'AT+QSSLCFG="cacert",1', "AT+QSSLCFG=?",
+    "AT+QISWTMD=0,0", "AT+QISWTMD=11,1", "AT+QISWTMD=?",
 ])
 def test_allowed(line):
     assert refusal(line) is None
@@ -52,6 +53,7 @@ def test_one_quote_aware_splitter_serves_the_console_and_the_driver():
     ("ATO", "data mode"),
     ("ATD*99#", "dials"),
     ("AT+QISWTMD=0,2", "access mode"),
+    ("AT+QISWTMD=0", "access mode"),
     ("+++", "+++"),
     ("AT+CSQ;+CFUN=0", "AT+CFUN refused"),
     ("AT+CSQ;E0", "echo"),
