@@ -232,6 +232,8 @@ class Supervisor:
                             trace_payload=options.trace_payload,
                             line_counts=self.line_counts, push_style=integrity.push_style,
                             distrustful=_line_noise(self.last_failure))
+        if self._life_channel is not None:  # the module may still wait for its payload
+            channel.owed.carry_over(self._life_channel.owed)
         self.channel = None
         self._life_channel = channel
         failure: ModemError

@@ -191,7 +191,8 @@ async def qsslsend(module: Module, req: Request) -> bytes | None:
     if sock is None or sock.mode is AccessMode.TRANSPARENT:
         return ERROR
     async with line.urc_gate:
-        await line.write(PROMPT)
+        if not module.pending_faults.take_lost_prompt():
+            await line.write(PROMPT)
         if length is None:
             data, stop = await line.read_until(bytes((CTRL_Z, ESC)), MAX_SEND)
             if stop == ESC:

@@ -24,14 +24,17 @@
 * ``hold_pushes(client_id)``: that socket's next push frames wait until the
   next command's answer is written, which overtakes them;
 * ``unanswered(command, count=1)``: the next ``count`` commands named
-  ``command`` (``+QSSLCLOSE``) are read and get no answer at all.
+  ``command`` (``+QSSLCLOSE``) are read and get no answer at all;
+* ``lost_prompt(count=1)``: the next ``count`` ``AT+QSSLSEND`` prompts are
+  lost on the line; the module waits for the payload all the same.
 
 Spec strings (CLI ``--fault``): ``NAME[:ARG[,ARG]][@TIME]`` where TIME is
 seconds after start (``5s``, ``1.5``, ``250ms``); without ``@`` the fault
 applies at start.  Examples: ``peer_close:3@5s``, ``restart@10s``,
 ``noise:20``, ``silence:3@2s``, ``pdp_deact:1@30s``, ``send_fail:5``,
 ``slow_handshake:20``, ``urc_loss:0.3``, ``urc_loss:1,recv,closed``,
-``push_byte_loss:0.05``, ``hold_pushes:3``, ``unanswered:+QSSLCLOSE,1``.
+``push_byte_loss:0.05``, ``hold_pushes:3``, ``unanswered:+QSSLCLOSE,1``,
+``lost_prompt``.
 ``random:RATE`` injects a random mild fault (noise, send_fail, peer_close
 of a connected socket) after each command with probability RATE, drawn
 from the seeded generator.
@@ -427,10 +430,29 @@ class Unanswered(Fault):
         return cls(args[0], int(args[1]) if len(args) > 1 else 1)
 
 
+@dataclass(frozen=True)
+class LostPrompt(Fault):
+    """The next ``count`` ``AT+QSSLSEND`` prompts are lost on the line: the
+    module waits for the payload, the host never saw the ``>``."""
+
+    kind: ClassVar[str] = "lost_prompt"
+    count: int = 1
+
+    def apply(self, module: Module, state: FaultState) -> None:
+        module.pending_faults.lost_prompts += self.count
+
+    @classmethod
+    def from_args(cls, args: list[str]) -> Fault:
+        if len(args) > 1:
+            raise ValueError("want [COUNT]")
+        return cls(int(args[0]) if args else 1)
+
+
 KINDS: dict[str, type[Fault]] = {
     kind.kind: kind
     for kind in (PeerClose, PdpDeact, Restart, Silence, Noise, SendFail, SlowHandshake, UrcLoss,
-                 Deregister, OpenFail, PushByteLoss, PushHeaderLoss, HoldPushes, Unanswered)
+                 Deregister, OpenFail, PushByteLoss, PushHeaderLoss, HoldPushes, Unanswered,
+                 LostPrompt)
 }
 
 

@@ -18,11 +18,19 @@ class PendingFaults:
         self.slow_handshakes: deque[float] = deque()
         self.open_fails: deque[int] = deque()
         self.unanswered: Counter[str] = Counter()  # command name -> answers to skip
+        self.lost_prompts = 0
 
     def take_unanswered(self, name: str) -> bool:
         """True (and one fewer booked) when command ``name`` must get no answer."""
         if self.unanswered[name] > 0:
             self.unanswered[name] -= 1
+            return True
+        return False
+
+    def take_lost_prompt(self) -> bool:
+        """True (and one fewer booked) when the next ``>`` must not reach the host."""
+        if self.lost_prompts:
+            self.lost_prompts -= 1
             return True
         return False
 

@@ -10,11 +10,10 @@ A caller may have one command sent *ahead* (``run(..., then=...)``) the moment
 a response is in, when no other task waits for the line; it collects the
 answer later, and anyone else first waits for it.  ``SslSocket`` reads so.
 
-A command that gets no final result within ``Command.timeout`` raises
-``ModuleTimeout``; the next command first resynchronises the line (``AT``
-until ``OK``).  When the module is lost (end of file, ``RDY`` restart, or no
-answer to resynchronisation) the channel is *broken*: every waiter gets the
-failure and ``broken`` is set; the owner builds a new channel.
+A command that gets no final result within ``Command.timeout`` raises ``ModuleTimeout``;
+the next command first resynchronises the line (``AT`` until ``OK``).  When the module is
+lost (end of file, ``RDY`` restart, or no answer to resynchronisation) the channel is
+*broken*: every waiter gets the failure and ``broken`` is set; the owner builds a new one.
 """
 
 from __future__ import annotations
@@ -51,6 +50,7 @@ from modem.link.answers import (
     describe,
     shorten,
 )
+from modem.link.owed_payload import OwedPayload
 
 log = logging.getLogger("modem.channel")
 trace_log = logging.getLogger("modem.at")
@@ -75,24 +75,16 @@ class DataSink(Protocol):
 class AtChannel:
     """Runs commands over ``stream``; call ``read_loop`` in a task first."""
 
-    def __init__(
-        self,
-        stream: trio.abc.Stream,
-        on_urc: Callable[[ev.Urc], None],
-        *,
-        trace: bool = False,
-        command_timeout_cap: float = math.inf,
-        trace_payload: bool = False,
-        line_counts: LineCounts | None = None,
-        push_style: FrameStyle | None = None,
-        distrustful: bool = False,
-    ) -> None:
-        """``command_timeout_cap`` bounds every command's own ``timeout`` (the
-        manual's maximum response time); tests pass a few seconds so as not
-        to wait out 10-150 s limits against a module they made silent.
-        ``trace_payload`` lets the trace show a payload's first bytes (else
-        its length only).
-        ``line_counts`` counts the bytes each way (the owner's, across lives)."""
+    def __init__(self, stream: trio.abc.Stream, on_urc: Callable[[ev.Urc], None], *,
+                 trace: bool = False, command_timeout_cap: float = math.inf,
+                 trace_payload: bool = False, line_counts: LineCounts | None = None,
+                 push_style: FrameStyle | None = None, distrustful: bool = False) -> None:
+        """``command_timeout_cap`` bounds every command's own ``timeout`` (the manual's
+        maximum response time); tests pass a few seconds so as not to wait out 10-150 s
+        limits against a module they made silent.  ``trace_payload`` lets the trace show a
+        payload's first bytes (else its length only).  ``line_counts`` counts the bytes
+        each way (the owner's, across lives).  ``owed``: a payload the module may still
+        wait for (``modem.link.owed_payload``), written before the next ``AT``."""
         if not command_timeout_cap > 0:
             raise ValueError(f"command_timeout_cap must be positive, not {command_timeout_cap}")
         self._stream = stream
@@ -117,6 +109,7 @@ class AtChannel:
         self.line_counts = line_counts if line_counts is not None else LineCounts()
         self._frame_waits = trio.Event()  # set when a push frame waits for its end
         self.data_sink: DataSink | None = None
+        self.owed = OwedPayload()
         """While set, every event outside the command in flight goes to it."""
 
     # -- failure ------------------------------------------------------------
@@ -420,16 +413,21 @@ class AtChannel:
             with trio.move_on_after(timeout) as self._in_flight:
                 await self._send(data)
                 if payload is not None:
+                    self.owed.command_written(payload)
                     await pending.prompted.wait()
                     self._check()
                     if pending.response.final is not None or pending.violation is not None:
+                        if pending.violation is None:
+                            self.owed.clear()
                         timed_out = False
                         return self._answered(command, pending)  # refused before the prompt
                     if self._trace:
                         secret = command.text.startswith("AT+QFUPL")
                         trace_log.debug("> %s", f"[{len(payload)} bytes]" if secret
                                         else shorten(payload, show_head=self._show_head))
+                    self.owed.payload_starting(len(payload))
                     await self._send(self._conn.send_payload(payload))
+                    self.owed.clear()
                 await pending.done.wait()
                 timed_out = False
             self._check()
@@ -467,6 +465,7 @@ class AtChannel:
 
     async def _resync(self) -> None:
         """``AT`` until ``OK``; breaks the channel when the module stays silent."""
+        await self.owed.settle(self._send)
         for _ in range(RESYNC_ATTEMPTS):
             try:
                 resp = await self._run_locked(Command("AT", timeout=RESYNC_TIMEOUT), None)
@@ -486,6 +485,7 @@ class AtChannel:
         """Bring-up: ``AT`` until ``OK`` (also lets the module autobaud)."""
         async with self._lock:
             await self._settle_ahead()
+            await self.owed.settle(self._send)
             for _ in range(attempts):
                 self._check()
                 try:

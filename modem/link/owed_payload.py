@@ -1,0 +1,81 @@
+"""A payload the module may still be waiting for, and how to give it one.
+
+After ``AT+QSSLSEND=<id>,<len>`` (and ``AT+QFUPL``) the module answers ``>``
+and then takes the next ``<len>`` bytes as data, whatever they are, with no
+time limit and no way out (manual 2.1.3: "input data until the data length
+is equal to <sendlen>"; an ESP-AT user reports the same for its raw send:
+espressif/esp-at#1027). When the channel breaks or gives up between writing
+such a command and writing its whole payload (a garbled line, a timeout),
+the module may sit in that state: every ``AT`` of a resync or of the next
+bring-up becomes payload bytes, and the module seems dead for good.
+
+So the channel remembers what it may owe (``OwedPayload``), and writes it
+before anything else when it talks to the module again (``settle``):
+
+* the payload was not started: the payload itself, which is exactly what a
+  prompted module waits for, so the server gets the client's own bytes; if
+  the module did not prompt after all, the bytes are read as a command line
+  without ``AT`` at its start, which is ignored or answered ``ERROR``, unless
+  they hold a CR or LF that could end a command: then NUL bytes instead;
+* the payload was cut off part way (how much went is unknown): NUL bytes of
+  its length, enough to complete it; what is left over ends as a
+  command-line fragment.
+
+A guess, written down: a module that prompted keeps waiting for the payload
+(it has no documented timeout); one with a timeout only makes the settling
+unnecessary. The socket it was for fails anyway (its client is reset).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+import trio
+
+from modem.core.log_fields import kv
+
+__all__ = ["SETTLE_WAIT", "OwedPayload"]
+
+log = logging.getLogger("modem.channel")
+
+SETTLE_WAIT = 0.5
+"""Seconds for the module's answer to a completed payload to come and go by."""
+
+
+class OwedPayload:
+    """What the module may still take as payload (see the module docstring)."""
+
+    def __init__(self) -> None:
+        self._owed = b""
+
+    @property
+    def bytes(self) -> bytes:
+        return self._owed
+
+    def command_written(self, payload: bytes) -> None:
+        """A command that prompts for ``payload`` is on the line."""
+        self._owed = payload if b"\r" not in payload and b"\n" not in payload \
+            else bytes(len(payload))
+
+    def payload_starting(self, length: int) -> None:
+        """The payload is being written: if it is cut, how much went is unknown."""
+        self._owed = bytes(length)
+
+    def clear(self) -> None:
+        """The module answered before its prompt, or took the whole payload."""
+        self._owed = b""
+
+    def carry_over(self, earlier: OwedPayload) -> None:
+        """A new channel on the same module owes what the last one did."""
+        self._owed = earlier._owed
+
+    async def settle(self, write: Callable[[bytes], Awaitable[None]]) -> None:
+        """Write what may be owed (with ``write``), then let the module's answer pass."""
+        if not self._owed:
+            return
+        log.info("the module may still wait for a payload: completing it", extra=kv(
+            bytes=len(self._owed)))
+        owed, self._owed = self._owed, b""
+        await write(owed)
+        await trio.sleep(SETTLE_WAIT)

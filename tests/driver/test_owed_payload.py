@@ -1,0 +1,52 @@
+"""A module that prompted for a payload the host never wrote waits for it with no
+time limit; the driver writes it before its next ``AT`` (``modem/link/owed_payload.py``),
+so the module answers again and the server gets the client's own bytes."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+import trio
+
+from modem.core.errors import ModemError
+from modem.emulator import Emulator, EmulatorConfig, parse_fault_spec
+from tests.driver.conftest import modem_on
+from tests.helpers import TlsServer, receive_exactly, source_data
+
+RESOLVE = {"echo.test": "127.0.0.1"}
+
+
+TEXT = bytes(range(32, 127)) * 11  # longer than every AT of a resync and a bring-up
+BINARY = source_data(1000)  # holds CR and LF: sent as is, it could end a command line
+
+
+@pytest.mark.parametrize(("payload", "owed"), [(TEXT, TEXT), (BINARY, bytes(len(BINARY)))],
+                         ids=["text", "binary"])
+async def test_a_payload_whose_prompt_was_lost_is_completed_before_the_next_at(
+        server_cert, nursery, profile, payload, owed):
+    """Text goes as the client's own bytes; bytes that could end a command line go
+    as NULs of their length (the socket fails either way: its client is reset)."""
+    sink = TlsServer(server_cert, "sink")
+    await nursery.start(sink.serve)
+    echo_server = TlsServer(server_cert, "echo")
+    await nursery.start(echo_server.serve)
+    async with (Emulator.running(EmulatorConfig(resolve=RESOLVE)) as emu,
+                modem_on(emu.device, profile, command_timeout_cap=1.0) as modem):
+        sock = await modem.open_ssl_socket(await modem.client_ids.acquire(), "echo.test",
+                                           sink.port, profile)
+        await emu.inject(parse_fault_spec("lost_prompt").fault)
+        with pytest.raises(ModemError):
+            await sock.send_all(payload)  # no prompt: the send gives up
+        with trio.fail_after(20):
+            while not sink.connections or sink.connections[0].received < len(payload):
+                await trio.sleep(0.05)
+        assert sink.connections[0].received == len(payload)
+        assert sink.connections[0].sha256.digest() == hashlib.sha256(owed).digest()
+        await sock.aclose()
+        with trio.fail_after(20):  # the module answers commands again
+            other = await modem.open_ssl_socket(await modem.client_ids.acquire(), "echo.test",
+                                                echo_server.port, profile)
+            await other.send_all(b"after the lost prompt")
+            assert await receive_exactly(other, 21) == b"after the lost prompt"
+            await other.aclose()
