@@ -9,7 +9,8 @@ runs it as a program.  See docs/emulator.md.
 
 from .config import EmulatorConfig
 from .emulator import Emulator
-from .faults import Fault, parse_fault_spec
+from .fault_spec import parse_fault_spec
+from .faults import Fault
 from .files import qfupl_checksum
 
 __all__ = ["Emulator", "EmulatorConfig", "Fault", "parse_fault_spec", "qfupl_checksum"]

@@ -19,7 +19,7 @@ import trio
 
 from .config import CMUX_URC_CHOICES, OPEN_PUSH, RECV_URC_REARM, SIM_STATES, EmulatorConfig
 from .emulator import Emulator
-from .faults import parse_fault_spec
+from .fault_spec import parse_fault_spec
 from .models import MODELS
 from .urc_port import FACTORY_URC_PORT, URC_PORTS
 

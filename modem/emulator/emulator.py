@@ -23,7 +23,8 @@ import trio
 
 from .at_commands import CommandProcessor
 from .config import EmulatorConfig
-from .faults import Fault, FaultPlan, FaultState, inject, parse_fault_spec
+from .fault_spec import FaultPlan, parse_fault_spec
+from .faults import Fault, FaultState, inject
 from .files import FileStore
 from .line import HostLine
 from .module import Module

@@ -9,35 +9,32 @@
 * ``noise(count)``: unknown URCs and blank lines between responses;
 * ``send_fail(count)``: the next ``count`` ``AT+QSSLSEND`` answer ``SEND FAIL``;
 * ``slow_handshake(seconds, count=1)``: the next opens stall their handshake;
-* ``urc_loss(rate, kinds=())``: from now on each socket URC (``open``,
-  ``recv``, ``closed``; all three unless ``kinds`` names some) is lost on
-  the line with probability ``rate`` (seeded), as UART byte loss does;
-* ``open_fail(code, count=1)``: the next ``count`` opens end with
-  ``+QSSLOPEN: <id>,<code>`` (e.g. 569, the operation timed out, or 561,
-  the PDP context could not be opened: the carrier's failures);
+* ``urc_loss(rate, kinds=())``: from now on each socket URC (``open``, ``recv``, ``closed``;
+  all three unless ``kinds`` names some) is lost on the line with probability ``rate``
+  (seeded), as UART byte loss does;
+* ``open_fail(code, count=1)``: the next ``count`` opens end with ``+QSSLOPEN: <id>,<code>``
+  (e.g. 569, the operation timed out, or 561, the PDP context could not be opened: the
+  carrier's failures);
 * ``deregister(seconds)``: the module is not registered for ``seconds``
   (``+CREG``/``+CGREG``/``+CEREG`` read stat 2, searching); 0 ends it;
-* ``push_byte_loss(rate)`` / ``push_header_loss(rate, name_only=False)``:
-  each push frame loses one byte of its data / of its header line (only of
-  its ``+QSSLURC: "recv",`` part with ``name_only``) with probability
-  ``rate`` (seeded), as a UART without flow control does;
-* ``hold_pushes(client_id)``: that socket's next push frames wait until the
-  next command's answer is written, which overtakes them;
-* ``unanswered(command, count=1)``: the next ``count`` commands named
-  ``command`` (``+QSSLCLOSE``) are read and get no answer at all;
-* ``lost_prompt(count=1)``: the next ``count`` ``AT+QSSLSEND`` prompts are
-  lost on the line; the module waits for the payload all the same.
+* ``push_byte_loss(rate)`` / ``push_header_loss(rate, name_only=False)``: each push frame
+  loses one byte of its data / of its header line (only of its ``+QSSLURC: "recv",`` part
+  with ``name_only``) with probability ``rate`` (seeded), as a UART without flow control
+  does;
+* ``hold_pushes(client_id)``: that socket's next push frames wait until the next command's
+  answer is written, which overtakes them;
+* ``unanswered(command, count=1)``: the next ``count`` commands named ``command``
+  (``+QSSLCLOSE``) are read and get no answer at all;
+* ``lost_prompt(count=1)``: the next ``count`` ``AT+QSSLSEND`` prompts are lost on the line;
+  the module waits for the payload all the same.
 
-Spec strings (CLI ``--fault``): ``NAME[:ARG[,ARG]][@TIME]`` where TIME is
-seconds after start (``5s``, ``1.5``, ``250ms``); without ``@`` the fault
-applies at start.  Examples: ``peer_close:3@5s``, ``restart@10s``,
-``noise:20``, ``silence:3@2s``, ``pdp_deact:1@30s``, ``send_fail:5``,
-``slow_handshake:20``, ``urc_loss:0.3``, ``urc_loss:1,recv,closed``,
-``push_byte_loss:0.05``, ``hold_pushes:3``, ``unanswered:+QSSLCLOSE,1``,
-``lost_prompt``.
-``random:RATE`` injects a random mild fault (noise, send_fail, peer_close
-of a connected socket) after each command with probability RATE, drawn
-from the seeded generator.
+Spec strings (CLI ``--fault``): ``NAME[:ARG[,ARG]][@TIME]`` where TIME is seconds after
+start (``5s``, ``1.5``, ``250ms``); without ``@`` the fault applies at start. Examples:
+``peer_close:3@5s``, ``restart@10s``, ``noise:20``, ``silence:3@2s``, ``pdp_deact:1@30s``,
+``send_fail:5``, ``slow_handshake:20``, ``urc_loss:0.3``, ``urc_loss:1,recv,closed``,
+``push_byte_loss:0.05``, ``hold_pushes:3``, ``unanswered:+QSSLCLOSE,1``, ``lost_prompt``.
+``random:RATE`` injects a random mild fault (noise, send_fail, peer_close of a connected
+socket) after each command with probability RATE, drawn from the seeded generator.
 """
 
 from __future__ import annotations
@@ -473,36 +470,3 @@ def random_fault(module: Module, state: FaultState) -> Fault:
     if connected:
         choices.append(Fault.peer_close(rng.choice(connected)))
     return rng.choice(choices)
-
-
-@dataclass(frozen=True)
-class FaultPlan:
-    """A parsed ``--fault`` spec: ``fault`` at ``at`` seconds, or ``random_rate``."""
-
-    fault: Fault | None
-    at: float = 0.0
-    random_rate: float = 0.0
-
-
-_SPEC = re.compile(r"^(?P<name>[a-z_]+)(?::(?P<args>[^@]*))?(?:@(?P<at>[0-9.]+)(?P<unit>ms|s)?)?$")
-
-
-def parse_fault_spec(spec: str) -> FaultPlan:
-    """Parse ``NAME[:ARGS][@TIME]``; ValueError with a readable message if wrong."""
-    m = _SPEC.match(spec.strip())
-    if not m:
-        raise ValueError(f"bad fault spec {spec!r} (want NAME[:ARGS][@TIME])")
-    name = m["name"]
-    args = [a for a in (m["args"] or "").split(",") if a]
-    at = float(m["at"] or 0) / (1000 if m["unit"] == "ms" else 1)
-    try:
-        if name == "random":
-            (rate,) = args
-            return FaultPlan(None, random_rate=float(rate))
-        kind = KINDS.get(name)
-        if kind is None:
-            raise ValueError(f"no fault called {name!r}")
-        fault = kind.from_args(args)
-    except ValueError as exc:
-        raise ValueError(f"bad fault spec {spec!r}: {exc}") from exc
-    return FaultPlan(fault, at=at)

@@ -49,10 +49,6 @@ class OwedPayload:
     def __init__(self) -> None:
         self._owed = b""
 
-    @property
-    def bytes(self) -> bytes:
-        return self._owed
-
     def command_written(self, payload: bytes) -> None:
         """A command that prompts for ``payload`` is on the line."""
         self._owed = payload if b"\r" not in payload and b"\n" not in payload \

@@ -7,7 +7,8 @@ import pytest
 import trio
 
 from modem.emulator import Emulator, EmulatorConfig, Fault, parse_fault_spec
-from modem.emulator.faults import NOISE_LINES, FaultPlan, FaultState
+from modem.emulator.fault_spec import FaultPlan
+from modem.emulator.faults import NOISE_LINES, FaultState
 
 from .conftest import BOOT_DONE, Host, emulator_host
 

@@ -7,7 +7,8 @@ import trustme
 
 from modem.emulator import EmulatorConfig, Fault
 from modem.emulator.__main__ import build_parser
-from modem.emulator.faults import UrcLoss, parse_fault_spec
+from modem.emulator.fault_spec import parse_fault_spec
+from modem.emulator.faults import UrcLoss
 from tests.helpers import wait_until
 
 from .conftest import Host, emulator_host

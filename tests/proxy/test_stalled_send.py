@@ -20,7 +20,7 @@ import trio
 import trustme
 
 from modem.emulator import Emulator, EmulatorConfig
-from modem.emulator.faults import parse_fault_spec
+from modem.emulator.fault_spec import parse_fault_spec
 from tests.helpers import wait_until
 from tests.proxy_helpers import connect, start_proxy, status_json
 

@@ -1,0 +1,44 @@
+"""The ``--fault`` spec syntax: ``NAME[:ARG[,ARG]][@TIME]`` (``modem.emulator.faults``
+lists the names and their arguments)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .faults import KINDS, Fault
+
+__all__ = ["FaultPlan", "parse_fault_spec"]
+
+
+@dataclass(frozen=True)
+class FaultPlan:
+    """A parsed ``--fault`` spec: ``fault`` at ``at`` seconds, or ``random_rate``."""
+
+    fault: Fault | None
+    at: float = 0.0
+    random_rate: float = 0.0
+
+
+_SPEC = re.compile(r"^(?P<name>[a-z_]+)(?::(?P<args>[^@]*))?(?:@(?P<at>[0-9.]+)(?P<unit>ms|s)?)?$")
+
+
+def parse_fault_spec(spec: str) -> FaultPlan:
+    """Parse ``NAME[:ARGS][@TIME]``; ValueError with a readable message if wrong."""
+    m = _SPEC.match(spec.strip())
+    if not m:
+        raise ValueError(f"bad fault spec {spec!r} (want NAME[:ARGS][@TIME])")
+    name = m["name"]
+    args = [a for a in (m["args"] or "").split(",") if a]
+    at = float(m["at"] or 0) / (1000 if m["unit"] == "ms" else 1)
+    try:
+        if name == "random":
+            (rate,) = args
+            return FaultPlan(None, random_rate=float(rate))
+        kind = KINDS.get(name)
+        if kind is None:
+            raise ValueError(f"no fault called {name!r}")
+        fault = kind.from_args(args)
+    except ValueError as exc:
+        raise ValueError(f"bad fault spec {spec!r}: {exc}") from exc
+    return FaultPlan(fault, at=at)
