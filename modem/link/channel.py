@@ -157,8 +157,7 @@ class AtChannel:
     # -- reader -------------------------------------------------------------
 
     async def read_loop(self) -> None:
-        """Read the module's output until the channel breaks.  Never raises
-        (except Cancelled): failures are recorded with ``fail``."""
+        """Read the module's output until the channel breaks (``fail``); raises only Cancelled."""
         try:
             while self.failure is None:
                 try:
@@ -418,7 +417,7 @@ class AtChannel:
                     self._check()
                     if pending.response.final is not None or pending.violation is not None:
                         if pending.violation is None:
-                            self.owed.clear()
+                            self.owed.clear()  # refused: no payload wanted
                         timed_out = False
                         return self._answered(command, pending)  # refused before the prompt
                     if self._trace:
@@ -427,9 +426,10 @@ class AtChannel:
                                         else shorten(payload, show_head=self._show_head))
                     self.owed.payload_starting(len(payload))
                     await self._send(self._conn.send_payload(payload))
-                    self.owed.clear()
                 await pending.done.wait()
                 timed_out = False
+                if pending.response.final is not None and pending.violation is None:
+                    self.owed.clear()
             self._check()
             if timed_out:
                 self._conn.abort_command()

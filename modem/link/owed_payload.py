@@ -17,9 +17,11 @@ before anything else when it talks to the module again (``settle``):
   the module did not prompt after all, the bytes are read as a command line
   without ``AT`` at its start, which is ignored or answered ``ERROR``, unless
   they hold a CR or LF that could end a command: then NUL bytes instead;
-* the payload was cut off part way (how much went is unknown): NUL bytes of
-  its length, enough to complete it; what is left over ends as a
-  command-line fragment.
+* the payload was written but no answer came (cut off part way, or dropped
+  by a module that was silent meanwhile: how much it took is unknown): NUL
+  bytes of its length, enough to complete it; what is left over ends as a
+  command-line fragment, which the next ``AT``'s CR ends and the module
+  ignores.
 
 A guess, written down: a module that prompted keeps waiting for the payload
 (it has no documented timeout); one with a timeout only makes the settling
@@ -55,11 +57,12 @@ class OwedPayload:
             else bytes(len(payload))
 
     def payload_starting(self, length: int) -> None:
-        """The payload is being written: if it is cut, how much went is unknown."""
+        """The payload is being written: until its answer comes, how much the module
+        took is unknown."""
         self._owed = bytes(length)
 
     def clear(self) -> None:
-        """The module answered before its prompt, or took the whole payload."""
+        """The command ended with a final result the line is in step with."""
         self._owed = b""
 
     def carry_over(self, earlier: OwedPayload) -> None:

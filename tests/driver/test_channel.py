@@ -250,3 +250,31 @@ def test_command_timeout_cap_must_be_positive(cap):
     host, _ = trio.testing.memory_stream_pair()
     with pytest.raises(ValueError, match="positive"):
         AtChannel(host, lambda urc: None, command_timeout_cap=cap)
+
+
+async def test_a_payload_with_no_answer_is_completed_with_nuls_before_the_resync(
+        autojump_clock):
+    """The module prompted and took the payload, then said nothing (it may have
+    dropped some of it while silent): before the resync's ``AT`` the channel
+    writes NULs of the payload's length, so no ``AT`` is swallowed as payload."""
+    host, module_side = trio.testing.memory_stream_pair()
+    got = bytearray()
+
+    async def module() -> None:
+        while data := await module_side.receive_some(4096):
+            got.extend(data)
+            if got.endswith(b"AT+QSSLSEND=0,5\r"):
+                await module_side.send_all(b"\r\n> ")
+            elif got.endswith(b"\x00AT\r") or got.endswith(b"\rAT\r"):
+                await module_side.send_all(b"\r\nOK\r\n")
+
+    channel = AtChannel(host, lambda urc: None, command_timeout_cap=2.0)
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(channel.read_loop)
+        nursery.start_soon(module)
+        with pytest.raises(ModuleTimeout):
+            await channel.run(Command("AT+QSSLSEND=0,5", framing=Framing.PROMPT_PAYLOAD,
+                                      payload_len=5), b"hello")
+        assert (await channel.run(Command("AT"))).ok
+        nursery.cancel_scope.cancel()
+    assert bytes(got) == b"AT+QSSLSEND=0,5\rhello" + bytes(5) + b"AT\rAT\r"
