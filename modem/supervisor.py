@@ -1,8 +1,10 @@
 """The supervisor: keeps the module up for the ``Modem`` that owns it.
 
-One *life* of the module: open the serial stream, start an ``AtChannel``
-reader on it, run the bring-up (``modem.bringup.steps``), then serve until the
-channel breaks (device gone, ``RDY``, module silent).  The supervisor then
+One *life* of the module: open the serial stream, its AT channels
+(``modem.channels``: one, the DLCs of the 07.10 multiplexer, or the
+module's USB AT ports, each with its reader), run the bring-up
+(``modem.bringup.steps``) on the control channel, then serve until a
+channel breaks (device gone, ``RDY``, module silent, multiplexer lost).  The supervisor then
 fails every socket with that reason and starts the next life, reopening
 the device when it returns (backing off while it is missing, and slower
 while the module answers but cannot be brought up).
@@ -27,7 +29,6 @@ import trio
 from trio_util import AsyncValue
 
 from modem.bringup.clock_sync import keep_clock
-from modem.bringup.contexts import apply_profiles
 from modem.bringup.sim import check_sim
 from modem.bringup.steps import (
     BringUpError,
@@ -43,6 +44,15 @@ from modem.bringup.steps import (
     set_clock,
     upload_files,
     wait_registered,
+)
+from modem.channels import (
+    AtSettings,
+    ChannelBook,
+    ChannelOptions,
+    ChannelPlanner,
+    ChannelSet,
+    ChannelsRefused,
+    open_channels,
 )
 from modem.core import commands
 from modem.core import events as ev
@@ -143,8 +153,13 @@ class Supervisor:
         self.recoveries = 0
         self.pdp_reactivations = 0
         self.line_counts = LineCounts()
-        self.channel: AtChannel | None = None
-        self._life_channel: AtChannel | None = None  # also while it is brought up
+        self.channel_book = ChannelBook(mode=options.channels)
+        self.planner = ChannelPlanner(options.channels, options.urc_port,
+                                      len(options.extra_ports), self.channel_book)
+        self.channel: AtChannel | None = None  # the control channel while serving
+        self.channels: ChannelSet | None = None  # every channel while serving
+        self._life: ChannelSet | None = None  # also while it is brought up
+        self._silent: set[str] = set()  # channels the health probe finds silent
         self._nursery: trio.Nursery | None = None  # the serving life's tasks
         self._pdp_lost = trio.Event()
         self._holds: set[Hold] = set()
@@ -198,6 +213,8 @@ class Supervisor:
         try:
             await set_known_speed(stream, self.line_speed)
             failure, end = await self._on_line(stream, task_status)
+            if isinstance(failure, ChannelsRefused):  # said; now on one channel
+                failure, end = await self._on_line(stream, task_status)
             if isinstance(failure, NoAnswer):
                 options = self._options
                 found, other = await speed_after_no_answer(
@@ -217,58 +234,85 @@ class Supervisor:
     async def _on_line(
         self, stream: trio.abc.Stream, task_status: trio.TaskStatus[None] | None,
     ) -> tuple[ModemError, LifeEnd]:
-        """A channel on ``stream``: bring-up, serve until it breaks; why, and how it ended."""
+        """The life's channels on ``stream`` (``modem.channels``): bring-up on the
+        control channel, serve until one breaks; why, and how it ended."""
         options = self._options
         # The frame style is the firmware's: it outlives a life; after a lost
         # framing the new life's first stretch of lines is not believed.
-        integrity = self._table.integrity
-        channel = AtChannel(stream, self._on_urc, trace=options.trace_at,
-                            command_timeout_cap=options.command_timeout_cap,
-                            trace_payload=options.trace_payload,
-                            line_counts=self.line_counts, push_style=integrity.push_style,
-                            distrustful=isinstance(self.last_failure, LineFramingLost))
+        plan = self.planner.plan()
+        settings = AtSettings(options.trace_at, options.trace_payload,
+                              options.command_timeout_cap, self._table.integrity.push_style,
+                              distrustful=isinstance(self.last_failure, LineFramingLost))
+        channels = ChannelSet(plan.kind, self.channel_book, self._on_urc, settings,
+                              plan.reason)
         self.channel = None
-        self._life_channel = channel
+        self._life = channels
         failure: ModemError
         end = LifeEnd.NOT_BROUGHT_UP
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(channel.read_loop)
-            try:
-                await self._bring_up(channel)
-            except ModemError as exc:
-                failure = channel.failure or exc
-                channel.fail(failure)
-            else:
-                end = LifeEnd.SERVED
-                self.channel = channel
-                self._nursery = nursery
-                self._holds.clear()
-                self.state.value = ModuleState.READY
-                if task_status is not None:
-                    task_status.started()
-                else:
-                    self.recoveries += 1
-                self._start_helpers(nursery, channel)
-                await channel.broken.wait()
-                integrity.push_style = channel.push_style
-                failure = channel.failure or ModuleLost("channel broke")
-                self.last_failure = failure
-                self.state.value = ModuleState.RECOVERING
-                self.channel = None
-            nursery.cancel_scope.cancel()
+        try:
+            async with open_channels(channels, stream, plan, ChannelOptions(
+                    options.urc_port or "line", options.extra_ports, options.sync_attempts,
+                    self.line_baud, options.mux_n1, start_delay=options.mux_start_delay,
+                    line_counts=self.line_counts)):
+                failure, end = await self._serve(channels, task_status)
+        except ChannelsRefused as exc:
+            self.planner.refused(exc)
+            failure = exc
+        except ModemError as exc:  # the first AT under cmux, a line lost while setting up
+            failure = channels.failure or exc
+        finally:
+            channels.ended()
         return failure, end
 
-    def _start_helpers(self, nursery: trio.Nursery, channel: AtChannel) -> None:
-        """The serving life's helpers (see the module docstring)."""
+    async def _serve(self, channels: ChannelSet, task_status: trio.TaskStatus[None] | None,
+                     ) -> tuple[ModemError, LifeEnd]:
+        """Bring the module up on ``channels.control``, then serve until a channel breaks."""
+        control = channels.control
+        try:
+            await self._bring_up(control)
+        except ModemError as exc:
+            failure = channels.failure or exc
+            channels.fail(failure)
+            return failure, LifeEnd.NOT_BROUGHT_UP
+        self.channel, self.channels = control, channels
+        channels.served()
+        self._holds.clear()
+        self._silent.clear()
+        self.state.value = ModuleState.READY
+        if task_status is not None:
+            task_status.started()
+        else:
+            self.recoveries += 1
+        started = trio.current_time()
+        async with trio.open_nursery() as nursery:
+            self._nursery = nursery
+            self._start_helpers(nursery, channels)
+            await channels.broken.wait()
+            nursery.cancel_scope.cancel()
+        self._table.integrity.push_style = channels.push_style
+        failure = channels.failure or ModuleLost("channel broke")
+        self.planner.ended(channels.kind, trio.current_time() - started,
+                           lost_channels=channels.mux_lost)
+        self.last_failure = failure
+        self.state.value = ModuleState.RECOVERING
+        self.channel = self.channels = None
+        return failure, LifeEnd.SERVED
+
+    def _start_helpers(self, nursery: trio.Nursery, channels: ChannelSet) -> None:
+        """The serving life's helpers (see the module docstring); the health probe
+        and the frame probe watch every channel."""
         options = self._options
-        nursery.start_soon(self._keep_pdp, channel)
-        nursery.start_soon(partial(watch_line, channel, self.line_baud,
-                                   options.line_health, self._line_verdict))
-        nursery.start_soon(self._table.close_unconfirmed, channel)
-        nursery.start_soon(confirm_quiet_frames, channel)
+        control = channels.control
+        nursery.start_soon(self._keep_pdp, control)
+        for channel in channels.channels:
+            verdict = partial(self._line_verdict, channel.name)
+            nursery.start_soon(partial(watch_line, channel.at, self.line_baud,
+                                       options.line_health, verdict))
+            nursery.start_soon(confirm_quiet_frames, channel.at)
+        nursery.start_soon(self._table.close_unconfirmed, control)
         if self.clock is not None:
             nursery.start_soon(partial(
-                keep_clock, channel, options.host_clock, self.clock,
+                keep_clock, control, options.host_clock, self.clock,
                 options.clock_check_interval, decided=self._clock_decided))
 
     @property
@@ -368,13 +412,17 @@ class Supervisor:
                 and channel is not None and channel.failure is None):
             self.state.value = ModuleState.READY
 
-    def _line_verdict(self, verdict: LineVerdict, failure: ModemError | None) -> None:
-        """The health probe's word (``modem.link.health``)."""
+    def _line_verdict(self, channel: str, verdict: LineVerdict, failure: ModemError | None
+                      ) -> None:
+        """The health probe's word on ``channel`` (``modem.link.health``)."""
         if verdict is LineVerdict.SILENT:
             self.last_failure = failure
+            self._silent.add(channel)
             self._hold(Hold.SILENT)
         else:
-            self._release(Hold.SILENT)
+            self._silent.discard(channel)
+            if not self._silent:
+                self._release(Hold.SILENT)
 
     def _on_urc(self, urc: ev.Urc) -> None:
         if self._table.route(urc):
@@ -406,31 +454,18 @@ class Supervisor:
         channel = self.channel
         if state is ModuleState.RECOVERING:
             raise ModuleNotReady(state, self.last_failure)
-        if state is ModuleState.READY and channel is not None and channel.failure is not None:
-            raise ModuleNotReady(ModuleState.RECOVERING, channel.failure)
+        broken = None if self.channels is None else self.channels.failure
+        if state is ModuleState.READY and channel is not None and broken is not None:
+            raise ModuleNotReady(ModuleState.RECOVERING, broken)
         if state is not ModuleState.READY or channel is None:
             raise ModuleLost(f"module not ready (state {state})")
         return channel
 
-    async def update_profiles(self, profiles: Sequence[TlsProfile]) -> None:
-        """Serve ``profiles`` from now on (a reload; ``modem.bringup.contexts``): on a
-        serving module their files and contexts are set up at once, and every
-        later bring-up uses them.  Raises the step's ``ModemError``; the
-        profiles in force then stay as they were."""
-        channel = self.channel
-        if channel is not None and self.state.value is ModuleState.READY:
-            self.contexts = await apply_profiles(channel, self.contexts, profiles,
-                                                 self.line_baud)
-            # A context keeps what an earlier run set: the new ones get theirs too.
-            self.name_checked = await configure_host_checks(channel, self.contexts,
-                                                            self.ssl_settings)
-        self.profiles = list(profiles)
-
     def abort(self, failure: ModemError) -> None:
         """Break the current life's channel, also during its bring-up: the
         command on the line and every queued one fail with ``failure`` now."""
-        if self._life_channel is not None:
-            self._life_channel.fail(failure)
+        if self._life is not None:
+            self._life.fail(failure)
 
     def request_restart(self) -> None:
         """Restart the module (``AT+CFUN=1,1``) in the background, if it serves."""
@@ -452,13 +487,3 @@ class Supervisor:
             await channel.broken.wait()
             return
         channel.fail(ModuleLost("module did not restart after AT+CFUN=1,1"))
-
-    async def close_all_sockets(self, bound: float) -> None:
-        """Close every socket, breaking the channel when that takes over ``bound`` s."""
-
-        def give_up() -> None:
-            channel = self.channel
-            if channel is not None:
-                channel.fail(ModuleLost("module did not answer while shutting down"))
-
-        await self._table.close_all(bound, give_up)

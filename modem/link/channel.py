@@ -73,17 +73,22 @@ class AtChannel:
         line_counts: LineCounts | None = None,
         push_style: FrameStyle | None = None,
         distrustful: bool = False,
+        name: str | None = None,
     ) -> None:
         """``command_timeout_cap`` bounds every command's own ``timeout`` (the
         manual's maximum response time); tests pass a few seconds so as not
         to wait out 10-150 s limits against a module they made silent.
         ``trace_payload`` lets the trace show a payload's first bytes (else
         its length only).
-        ``line_counts`` counts the bytes each way (the owner's, across lives)."""
+        ``line_counts`` counts the bytes each way (the owner's, across lives).
+        ``name``: the channel's name among several (``DLC 2``), a field of its trace lines."""
         if not command_timeout_cap > 0:
             raise ValueError(f"command_timeout_cap must be positive, not {command_timeout_cap}")
         self._stream = stream
         self._on_urc = on_urc
+        self.name = name
+        self._trace_log: logging.Logger | logging.LoggerAdapter[logging.Logger] = (
+            trace_log if name is None else logging.LoggerAdapter(trace_log, kv(channel=name)))
         self._trace = trace
         self._show_head = trace_payload
         self._timeout_cap = command_timeout_cap
@@ -202,7 +207,7 @@ class AtChannel:
             return
         if isinstance(event, ev.Urc):
             if trace:
-                trace_log.debug("< %s", describe(event, self._show_head))
+                self._trace_log.debug("< %s", describe(event, self._show_head))
             if isinstance(event, ev.ModuleReady):
                 self.restarts_seen += 1
                 if self.rdy_means is RdyMeans.SOCKETS_LOST:
@@ -212,7 +217,7 @@ class AtChannel:
             return
         pending = self._pending
         if trace:
-            trace_log.debug("< %s", describe(event, self._show_head))
+            self._trace_log.debug("< %s", describe(event, self._show_head))
         if isinstance(event, ev.ProtocolViolation):
             log.warning("module broke the AT framing", extra=kv(reason=event.reason))
             if pending is not None:
@@ -318,7 +323,7 @@ class AtChannel:
         pending = Pending(command)
         self._pending = pending
         if self._trace:
-            trace_log.debug("> %s (ahead)", redact(command.loggable))
+            self._trace_log.debug("> %s (ahead)", redact(command.loggable))
         ahead = Ahead(pending, trio.current_time() + min(command.timeout, self._timeout_cap))
         self._ahead = ahead
         response.ahead = ahead
@@ -363,7 +368,7 @@ class AtChannel:
         try:
             data = self._conn.send_command(command)
             if self._trace:
-                trace_log.debug("> %s", redact(command.loggable))
+                self._trace_log.debug("> %s", redact(command.loggable))
             timeout = min(command.timeout, self._timeout_cap)
             timed_out = True
             self._waiting = (command, trio.current_time())
@@ -377,7 +382,7 @@ class AtChannel:
                         return self._answered(command, pending)  # refused before the prompt
                     if self._trace:
                         secret = command.text.startswith("AT+QFUPL")
-                        trace_log.debug("> %s", f"[{len(payload)} bytes]" if secret
+                        self._trace_log.debug("> %s", f"[{len(payload)} bytes]" if secret
                                         else shorten(payload, show_head=self._show_head))
                     await self._send(self._conn.send_payload(payload))
                 await pending.done.wait()

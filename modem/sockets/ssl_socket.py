@@ -29,6 +29,13 @@ caught up (``modem.core.push_flow``: the contract and the memory bound).
 
 The socket's life is a ``SocketPhase`` (``modem.sockets.socket_life``); when
 it reads next is its ``ReadSchedule`` (``modem.sockets.read_schedule``).
+
+Channels (``modem.channels``): the socket sends on ``channel``, and reads and
+checks its state there in buffer mode; a push-mode socket's receive side
+(its mode switches, reads and state checks) runs on ``push_channel()``, the
+channel its pushes come on, so their answers keep their order with its
+pushes; its close goes to ``control_channel``.  All three are ``channel``
+when not given (one channel).
 """
 
 from __future__ import annotations
@@ -81,11 +88,14 @@ class SslSocket(trio.abc.Stream):
         access_mode: AccessMode = AccessMode.BUFFER,
         push_limit: int = DEFAULT_PUSH_LIMIT,
         start_task: StartTask | None = None,
+        push_channel: Callable[[], AtChannel] | None = None,
+        control_channel: AtChannel | None = None,
     ) -> None:
         """``access_mode`` is the mode the socket is opened in; in push mode
         ``start_task`` starts the switch to buffer mode in a nursery the
         caller owns (the reader's own task may be stuck writing elsewhere),
-        and ``push_limit`` is the backlog that asks for it."""
+        and ``push_limit`` is the backlog that asks for it.  ``push_channel``
+        and ``control_channel``: see the module docstring."""
         self.client_id = client_id
         self.access_mode = access_mode
         self.host = host
@@ -94,6 +104,9 @@ class SslSocket(trio.abc.Stream):
         self.bytes_received = 0
         self.send_fails = 0
         self._channel = channel
+        self._control = control_channel or channel
+        self._pushes = push_channel if access_mode is AccessMode.PUSH and push_channel \
+            else (lambda: channel)
         self._error_of = error_of
         self._on_close = on_close
         self._send_stall_timeout = send_stall_timeout
@@ -104,7 +117,7 @@ class SslSocket(trio.abc.Stream):
             if start_task is None:
                 raise ValueError("a push-mode socket needs start_task for its mode switches")
             self._push_receiver = PushReceiver(client_id, push_limit, self._life, self._schedule,
-                                        self._run, start_task)
+                                        self._run_receive, start_task)
         self._sending = OneTaskAtATime("another task is sending on this socket")
         self._receiving = OneTaskAtATime("another task is receiving on this socket")
         self._ahead: Ahead | None = None  # a full read's successor, sent ahead
@@ -208,18 +221,24 @@ class SslSocket(trio.abc.Stream):
             await trio.sleep(backoff)
             backoff = min(backoff * 2, 0.25)
 
-    async def _run(self, command: Command, payload: bytes | None = None) -> Response:
-        """Run a data command; any failure fails the socket for good.
+    async def _run(self, command: Command, payload: bytes | None = None,
+                   channel: AtChannel | None = None) -> Response:
+        """Run a data command (on ``channel``, else the send channel); any failure
+        fails the socket for good.
 
         After a timeout or a framing error nobody knows whether the module
         took the chunk or consumed the data it answered with, so the stream
         cannot continue without risking loss or duplication.
         """
         try:
-            return await self._channel.run(command, payload)
+            return await (channel or self._channel).run(command, payload)
         except ModemError as exc:
             self.fail(exc)
             raise
+
+    async def _run_receive(self, command: Command) -> Response:
+        """A command of the receive side: on the channel its pushes come on."""
+        return await self._run(command, channel=self._pushes())
 
     async def wait_send_all_might_not_block(self) -> None:
         await trio.lowlevel.checkpoint()
@@ -385,7 +404,7 @@ class SslSocket(trio.abc.Stream):
 
     async def _state_or_fail(self) -> StateAnswer:
         try:
-            return await socket_state(self._channel, self.client_id)
+            return await socket_state(self._pushes(), self.client_id)
         except ModemError as exc:
             self.fail(exc)
             raise
@@ -414,12 +433,12 @@ class SslSocket(trio.abc.Stream):
     async def _read(self, want: int) -> bytes:
         ahead, self._ahead = self._ahead, None
         then = self._read_ahead if want == MAX_RECV else None
+        channel = self._pushes()
         try:
             if ahead is None:
-                resp = await self._channel.run(commands.qsslrecv(self.client_id, want),
-                                               then=then)
+                resp = await channel.run(commands.qsslrecv(self.client_id, want), then=then)
             else:
-                resp = await self._channel.collect(ahead, then=then)
+                resp = await channel.collect(ahead, then=then)
         except ModemError as exc:
             self.fail(exc)
             raise
@@ -431,10 +450,10 @@ class SslSocket(trio.abc.Stream):
         if self._life.failure is not None:
             raise self._life.failure
         # The error first: the state query may reset what AT+QIGETERROR reports.
-        error = await self._error_of(self._channel, resp, "AT+QSSLRECV")
+        error = await self._error_of(channel, resp, "AT+QSSLRECV")
         if self._life.failure is not None:
             raise self._life.failure
-        if self._channel.failure is None and (self._life.peer_closed or await self._peer_gone()):
+        if channel.failure is None and (self._life.peer_closed or await self._peer_gone()):
             # The peer closed and the module refused the read that would have
             # shown its buffer empty: whether everything was read is unknown.
             failure = EndUnconfirmed(self.client_id, str(error))
@@ -474,6 +493,6 @@ class SslSocket(trio.abc.Stream):
         closed = False
         try:
             with trio.CancelScope(shield=True):
-                closed = await close_client_id(self._channel, self.client_id, close_timeout)
+                closed = await close_client_id(self._control, self.client_id, close_timeout)
         finally:
             self._on_close(self, closed)
