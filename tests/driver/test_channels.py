@@ -3,6 +3,7 @@ USB AT ports, against the emulator over real ptys (issue 21 item 3)."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import os
@@ -14,14 +15,17 @@ import pytest
 import trio
 
 from modem.channels import ExtraPort
+from modem.core import commands
 from modem.core.channel_plan import ChannelMode
+from modem.core.errors import ModemError
 from modem.core.profile import TlsProfile
 from modem.core.push_flow import AccessMode
 from modem.driver import Modem
 from modem.emulator import Emulator, EmulatorConfig
+from modem.emulator.faults import MuxFcsErrors
 from modem.link.serial_stream import open_serial_stream
 from tests.driver.conftest import modem_on, open_socket
-from tests.helpers import TlsServer, receive_exactly
+from tests.helpers import TlsServer, receive_exactly, wait_until
 
 RESOLVE = {"echo.test": "127.0.0.1"}
 
@@ -138,3 +142,34 @@ async def test_a_borrowed_dlc_leaves_the_rotation_until_given_back(
         assert lent.name not in used
         channels.give_back(lent)
         assert lent.name in await echo_each(modem, echo_server, profile, 3)
+
+
+# -- losing the multiplexer ----------------------------------------------------------
+
+async def test_a_storm_of_bad_frames_loses_the_module_and_the_next_life_muxes_again(
+        profile: TlsProfile, echo_server: TlsServer) -> None:
+    async with channels_modem(profile, ChannelMode.CMUX, {},
+                              command_timeout_cap=2.0) as (emu, modem):
+        await emu.inject(MuxFcsErrors(40))
+        with trio.fail_after(30):
+            while modem.recoveries < 1:
+                channels = modem.channels
+                if channels is not None:  # traffic on every DLC meets the broken frames
+                    for ch in channels.channels:
+                        with trio.move_on_after(0.2), contextlib.suppress(ModemError):
+                            await ch.at.run(commands.at())
+                await trio.sleep(0.05)
+        assert modem.channel_book.fcs_errors >= 8
+        assert modem.channel_book.kind == "cmux"
+        assert modem.channel_book.lives["cmux"] == 2
+        assert await echo_each(modem, echo_server, profile, 2)
+
+
+async def test_a_dlc_that_stops_answering_ends_the_life(
+        profile: TlsProfile, echo_server: TlsServer) -> None:
+    async with channels_modem(profile, ChannelMode.CMUX, {"faults": ("dlc_silent:3@1s",)},
+                              command_timeout_cap=2.0) as (_, modem):
+        await wait_until(lambda: modem.recoveries >= 1, within=60)
+        assert modem.channel_book.kind == "cmux"
+        assert sorted(await echo_each(modem, echo_server, profile, 3)) == [
+            "DLC 2", "DLC 3", "DLC 4"]

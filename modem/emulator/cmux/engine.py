@@ -16,8 +16,8 @@ What the module does with the host's frames (27.010 5.4, 5.4.6):
   a DLC that is not open, and broken frames, are dropped and counted.
 
 Faults (``faults.MuxFcsErrors``, ``faults.DlcSilent``): the next frames
-the module writes go out with a broken FCS (the host's decoder drops them,
-as a noisy line does); a silent DLC drops every frame to and from it (its
+the module writes in this session go out with a broken FCS (the host's
+decoder drops them, as a noisy line does); a silent DLC drops every frame to and from it (its
 port hears nothing, the host hears nothing back) until the multiplexer
 closes.
 
@@ -76,6 +76,7 @@ async def run_mux(module: Module, port: AtPort, n1: int, ok_sent_at: float) -> N
     finally:
         port.muxed = False
         module.pending_faults.silent_dlcs.clear()
+        module.pending_faults.fcs_errors = 0  # the burst was this session's line
 
 
 class MuxEngine:
