@@ -18,6 +18,7 @@ from modem.channels import ExtraPort
 from modem.core import commands
 from modem.core.channel_plan import ChannelMode
 from modem.core.errors import ModemError
+from modem.core.line_health import HealthTimes
 from modem.core.profile import TlsProfile
 from modem.core.push_flow import AccessMode
 from modem.driver import Modem
@@ -168,7 +169,8 @@ async def test_a_storm_of_bad_frames_loses_the_module_and_the_next_life_muxes_ag
 async def test_a_dlc_that_stops_answering_ends_the_life(
         profile: TlsProfile, echo_server: TlsServer) -> None:
     async with channels_modem(profile, ChannelMode.CMUX, {"faults": ("dlc_silent:3@1s",)},
-                              command_timeout_cap=2.0) as (_, modem):
+                              command_timeout_cap=2.0,
+                              line_health=HealthTimes(idle_probe_after=0.5)) as (_, modem):
         await wait_until(lambda: modem.recoveries >= 1, within=60)
         assert modem.channel_book.kind == "cmux"
         assert sorted(await echo_each(modem, echo_server, profile, 3)) == [
