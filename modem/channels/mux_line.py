@@ -13,10 +13,11 @@ others get their ``ATE0`` and ``AT+CMEE=1`` here.  A module that answers
 
 On the way out the session closes the multiplexer down (CLD, answered);
 when it could not (the life was cancelled), the close-down frames are
-written on the line, so the module takes AT commands again.  A module
-found silent at the first ``AT`` gets those frames too, once: a run that
-was killed may have left it in mux mode (leaving it needs the close-down
-or a reset).  ``watch_frames`` ends the life on a storm of bad frames
+written on the line, so the module takes AT commands again.  A module that
+does not answer its first ``AT`` commands gets those frames too, after every
+few unanswered ones: a life lost while the module was silent, or a run that was killed, may have
+left it in mux mode (leaving it needs the close-down or a reset).
+``watch_frames`` ends the life on a storm of bad frames
 (``modem.core.mux.storm``).
 """
 
@@ -64,19 +65,23 @@ DLC_SYNC_ATTEMPTS = 5
 
 
 async def leave_stale_mux(raw: AtChannel, line: trio.abc.Stream, attempts: int) -> None:
-    """The first ``AT``; when it gets no answer, the close-down frames and a few
-    more ``AT``s (a module left in mux mode).  ``NoAnswer`` as the first sync's."""
-    try:
-        await raw.sync(attempts)
+    """The first ``AT``; after every ``STALE_MUX_SYNCS`` unanswered ones, the
+    close-down frames (a life lost while the module was silent leaves it in mux
+    mode, and frames written while it is still silent are lost), up to
+    ``attempts`` in all.  ``NoAnswer`` as the sync's."""
+    left = attempts
+    while True:
+        try:
+            await raw.sync(min(left, STALE_MUX_SYNCS))
+        except NoAnswer:
+            left -= STALE_MUX_SYNCS
+            if left <= 0:
+                raise
+            await write_close_down(line)
+            continue
+        if left < attempts:
+            log.info("the module answered after the multiplexer's close-down")
         return
-    except NoAnswer as silent:
-        first = silent
-    await write_close_down(line)
-    try:
-        await raw.sync(STALE_MUX_SYNCS)
-    except NoAnswer:
-        raise first from None
-    log.info("the module was left in mux mode; closed it down")
 
 
 async def write_close_down(line: trio.abc.Stream) -> None:

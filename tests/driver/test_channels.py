@@ -22,7 +22,7 @@ from modem.core.line_health import HealthTimes
 from modem.core.profile import TlsProfile
 from modem.core.push_flow import AccessMode
 from modem.driver import Modem
-from modem.emulator import Emulator, EmulatorConfig
+from modem.emulator import Emulator, EmulatorConfig, Fault
 from modem.emulator.faults import MuxFcsErrors
 from modem.link.serial_stream import open_serial_stream
 from tests.driver.conftest import modem_on, open_socket
@@ -175,3 +175,29 @@ async def test_a_dlc_that_stops_answering_ends_the_life(
         assert modem.channel_book.kind == "cmux"
         assert sorted(await echo_each(modem, echo_server, profile, 3)) == [
             "DLC 2", "DLC 3", "DLC 4"]
+
+
+@pytest.mark.long
+async def test_a_life_lost_while_the_module_is_silent_muxes_again_once_it_answers(
+        profile: TlsProfile, echo_server: TlsServer, caplog: pytest.LogCaptureFixture) -> None:
+    """The close-down of the lost life went unheard: the module is still in mux mode
+    when the next life sends its first ``AT``s."""
+    caplog.set_level(logging.INFO, "modem.driver")
+    async with channels_modem(profile, ChannelMode.CMUX, {},
+                              command_timeout_cap=1.0) as (emu, modem):
+        async with trio.open_nursery() as nursery:
+            async def load() -> None:  # its sends time out under the silence
+                try:
+                    await echo_each(modem, echo_server, profile, 2, size=2_000_000)
+                except* (ModemError, trio.BrokenResourceError):
+                    pass
+
+            nursery.start_soon(load)
+            await trio.sleep(0.3)
+            await emu.inject(Fault.silence(12))
+            await wait_until(lambda: modem.recoveries >= 1, within=30)
+            nursery.cancel_scope.cancel()
+        assert modem.channel_book.kind == "cmux"
+        assert await echo_each(modem, echo_server, profile, 1)
+    assert any("answered after the multiplexer's close-down" in r.getMessage()
+               for r in caplog.records)
