@@ -27,6 +27,9 @@ from modem.sockets.ssl_socket import SEND_STALL_TIMEOUT
 
 __all__ = ["ModemOptions"]
 
+MAX_N1 = 32768  # AT+CMUX's <N1> range (27.007 5.7)
+MUX_START_DELAY_MIN = 0.1
+
 
 @dataclass(frozen=True, kw_only=True)
 class ModemOptions:
@@ -99,3 +102,8 @@ class ModemOptions:
             raise ValueError(f"urc_port must be one of {commands.URC_PORTS}, "
                              f"got {self.urc_port!r}")
         PushInbox(self.push_limit)  # checks the limit now, not at the first open
+        if not 1 <= self.mux_n1 <= MAX_N1:
+            raise ValueError(f"mux_n1 must be 1-{MAX_N1}, not {self.mux_n1}")
+        if self.mux_start_delay < MUX_START_DELAY_MIN:
+            raise ValueError(f"mux_start_delay must be at least {MUX_START_DELAY_MIN} s "
+                             f"(zephyr#63410), not {self.mux_start_delay}")

@@ -25,6 +25,7 @@ from modem.driver import Modem
 from modem.emulator import Emulator, EmulatorConfig, Fault
 from modem.emulator.faults import MuxFcsErrors
 from modem.link.serial_stream import open_serial_stream
+from modem.options import ModemOptions
 from tests.driver.conftest import modem_on, open_socket
 from tests.helpers import TlsServer, receive_exactly, wait_until
 
@@ -201,3 +202,20 @@ async def test_a_life_lost_while_the_module_is_silent_muxes_again_once_it_answer
         assert await echo_each(modem, echo_server, profile, 1)
     assert any("answered after the multiplexer's close-down" in r.getMessage()
                for r in caplog.records)
+
+
+async def test_firmware_that_hangs_on_an_early_first_frame_is_given_its_quiet_time(
+        profile: TlsProfile, echo_server: TlsServer) -> None:
+    """A BG95 hangs when the first frame follows AT+CMUX's OK within 100 ms
+    (zephyr#63410): the driver waits ``mux_start_delay`` first."""
+    async with channels_modem(profile, ChannelMode.CMUX, {"cmux_hang_below_ms": 100}
+                              ) as (_, modem):
+        assert modem.channel_book.kind == "cmux"
+        assert len(await echo_each(modem, echo_server, profile, 2)) == 2
+
+
+def test_the_mux_options_are_checked() -> None:
+    with pytest.raises(ValueError, match="mux_start_delay must be at least 0.1 s"):
+        ModemOptions(mux_start_delay=0.05)
+    with pytest.raises(ValueError, match="mux_n1 must be 1-32768"):
+        ModemOptions(mux_n1=0)
