@@ -7,15 +7,16 @@
 * ``single``: one ``AtChannel`` on the stream, as before channels existed;
 * ``cmux``: the first ``AT`` on the stream, then the multiplexer's DLCs
   (``modem.channels.mux_line``);
-* ``ports``: the stream is the control channel; each ``ExtraPort`` (the
+* ``ports``: the stream is the control channel and answers ``AT`` first
+  (a module silent on every port is not refusing); each ``ExtraPort`` (the
   module's other USB AT port) is opened, answers ``AT`` and gets ``ATE0``
   and ``AT+CMEE=1``.
 
 Every channel's reader runs in this block's nursery; the physical lines
 count their bytes into ``ChannelOptions.line_counts`` (``CountedLine``).
 A module that refuses raises ``ChannelsRefused`` before the block runs;
-the first ``AT``'s ``NoAnswer`` (cmux) is raised as the bring-up's would
-be.  On exit the multiplexer is closed down and the extra ports closed.
+the first ``AT``'s ``NoAnswer`` (cmux, ports) is raised as the bring-up's
+would be.  On exit the multiplexer is closed down and the extra ports closed.
 """
 
 from __future__ import annotations
@@ -99,6 +100,8 @@ async def _channels_of(channels: ChannelSet, line: CountedLine, plan: ChannelPla
                 await start_mux(channels, line, raw, raw_reader.stop, nursery, stack,
                                 options.mux_options(), options.dlcs, options.line_baud)
             elif plan.kind is ChannelKind.PORTS:
+                # A silent module is not a refusal: the port opened answers first.
+                await raw.sync(options.sync_attempts)
                 await _open_ports(channels, options, nursery, stack)
             nursery.start_soon(channels.watch)
             yield channels

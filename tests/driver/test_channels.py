@@ -179,12 +179,15 @@ async def test_a_dlc_that_stops_answering_ends_the_life(
 
 
 @pytest.mark.long
-async def test_a_life_lost_while_the_module_is_silent_muxes_again_once_it_answers(
-        profile: TlsProfile, echo_server: TlsServer, caplog: pytest.LogCaptureFixture) -> None:
-    """The close-down of the lost life went unheard: the module is still in mux mode
-    when the next life sends its first ``AT``s."""
+@pytest.mark.parametrize("mode", [ChannelMode.CMUX, ChannelMode.PORTS])
+async def test_a_life_lost_while_the_module_is_silent_gets_its_channels_again(
+        profile: TlsProfile, echo_server: TlsServer, caplog: pytest.LogCaptureFixture,
+        mode: ChannelMode) -> None:
+    """Under cmux the lost life's close-down went unheard: the module is still in
+    mux mode when the next life sends its first ``AT``s.  Under ports the second
+    port is as silent as the first: no refusal, the next life uses both again."""
     caplog.set_level(logging.INFO, "modem.driver")
-    async with channels_modem(profile, ChannelMode.CMUX, {},
+    async with channels_modem(profile, mode, {"extra_ports": ("usbmodem",)},
                               command_timeout_cap=1.0) as (emu, modem):
         async with trio.open_nursery() as nursery:
             async def load() -> None:  # its sends time out under the silence
@@ -198,10 +201,12 @@ async def test_a_life_lost_while_the_module_is_silent_muxes_again_once_it_answer
             await emu.inject(Fault.silence(12))
             await wait_until(lambda: modem.recoveries >= 1, within=30)
             nursery.cancel_scope.cancel()
-        assert modem.channel_book.kind == "cmux"
+        assert modem.channel_book.kind == mode.value
+        assert not modem.channel_book.fallbacks
         assert await echo_each(modem, echo_server, profile, 1)
-    assert any("answered after the multiplexer's close-down" in r.getMessage()
-               for r in caplog.records)
+    if mode is ChannelMode.CMUX:
+        assert any("answered after the multiplexer's close-down" in r.getMessage()
+                   for r in caplog.records)
 
 
 async def test_firmware_that_hangs_on_an_early_first_frame_is_given_its_quiet_time(
