@@ -27,7 +27,8 @@ from functools import partial
 import trio
 from trio_util import AsyncValue
 
-from modem.bringup.steps import BringUpError, PdpSettings, pdp_address
+from modem.bringup.contexts import apply_profiles
+from modem.bringup.steps import BringUpError, PdpSettings, configure_host_checks, pdp_address
 from modem.core import commands
 from modem.core.at_command import Command
 from modem.core.clock_policy import ClockDecision
@@ -48,7 +49,6 @@ from modem.core.push_flow import AccessMode
 from modem.core.push_headers import BUFFER_ONLY_IDS
 from modem.core.restart_policy import RESTART_MIN_INTERVAL, RESTART_STREAK, RestartPolicy
 from modem.core.urc_watch import UrcHealth
-from modem.link.channel import AtChannel
 from modem.link.console import AtResponse, console_command, run_console_command
 from modem.link.response_errors import error_of
 from modem.sockets.client_ids import ClientIdPool
@@ -56,6 +56,7 @@ from modem.sockets.open_sequence import OpenRequest, open_socket
 from modem.sockets.socket_table import SocketTable
 from modem.sockets.ssl_socket import SslSocket
 
+from .channels import ChannelBook, ChannelSet, SocketLink
 from .nurseries import single_exception
 from .options import ModemOptions
 from .supervisor import Supervisor
@@ -154,7 +155,7 @@ class Modem:
                     yield self
                 finally:
                     with trio.CancelScope(shield=True):
-                        await self._supervisor.close_all_sockets(CLOSE_ALL_BOUND)
+                        await self._close_all_sockets(CLOSE_ALL_BOUND)
                     self.state.value = ModuleState.CLOSED
                     supervising.cancel()
                     nursery.cancel_scope.cancel()
@@ -203,10 +204,13 @@ class Modem:
     def access_mode(self) -> AccessMode:
         """The mode new sockets open in: ``options.access_mode``, or buffer while
         no socket URC reaches this port (pushed data goes where URCs go), on a
-        family without documented push mode (``modem.core.families``) and on a
-        module that refused push mode (``module_word``)."""
-        if self._table.health.urcs == "missing" or not TRAITS[self.family].push \
-                or self._table.word.push_refused:
+        family without documented push mode (``modem.core.families``), on a module
+        that refused push mode (``module_word``), and in a life whose socket URCs come
+        spread over channels (``ChannelSet.urcs_spread``)."""
+        channels = self._supervisor.channels
+        if (self._table.health.urcs == "missing" or not TRAITS[self.family].push
+                or self._table.word.push_refused
+                or channels is not None and channels.urcs_spread):
             return AccessMode.BUFFER
         return self.options.access_mode
 
@@ -297,6 +301,19 @@ class Modem:
         return integrity
 
     @property
+    def channel_book(self) -> ChannelBook:
+        """The AT channels: the current life's and their traffic across lives
+        (``book.report()`` is the status page's ``channels`` section)."""
+        return self._supervisor.channel_book
+
+    @property
+    def channels(self) -> ChannelSet | None:
+        """The serving life's AT channels (None between lives).  A socket that
+        needs a channel of its own takes one with ``channels.borrow_dedicated()``
+        and gives it back with ``channels.give_back(channel)``."""
+        return self._supervisor.channels
+
+    @property
     def client_ids(self) -> ClientIdPool:
         """The client IDs: acquire one before ``open_ssl_socket``."""
         return self._table.client_ids
@@ -322,6 +339,8 @@ class Modem:
         try:
             ctx = self._context_for(profile)
             channel = await self._supervisor.ready_channel(self.options.ready_timeout)
+            channels = self._supervisor.channels
+            assert channels is not None  # a ready channel is a serving life's
         except BaseException:
             self._table.release(client_id)
             raise
@@ -330,11 +349,13 @@ class Modem:
             mode = AccessMode.BUFFER  # its push headers cannot be told from another's
         request = OpenRequest(client_id, host, port, self.pdp.context_id, ctx,
                               profile.negotiate_timeout, mode)
+        link = channels.assign(client_id)
         try:
             sock = await open_socket(self._table, channel, request,
-                                     partial(self._new_socket, channel, request))
-        except CmeError as exc:
-            if exc.code is not None:  # the restart policy's streaks are by code
+                                     partial(self._new_socket, link, request))
+        except BaseException as exc:
+            channels.release(client_id)
+            if isinstance(exc, CmeError) and exc.code is not None:  # streaks are by code
                 self._note_open_result(exc.code, host, port)
             raise
         self._note_open_result(None, host, port)
@@ -346,13 +367,14 @@ class Modem:
         except KeyError:
             raise ValueError(f"{profile!r} was not given to Modem.open") from None
 
-    def _new_socket(self, channel: AtChannel, request: OpenRequest, mode: AccessMode
+    def _new_socket(self, link: SocketLink, request: OpenRequest, mode: AccessMode
                     ) -> SslSocket:
-        return SslSocket(channel, request.client_id, request.host, request.port,
+        return SslSocket(link.send, request.client_id, request.host, request.port,
                          error_of=error_of, on_close=self._socket_closed,
                          send_stall_timeout=self.options.send_stall_timeout,
                          health=self._table.health, access_mode=mode,
-                         push_limit=self.options.push_limit, start_task=self._start_task)
+                         push_limit=self.options.push_limit, start_task=self._start_task,
+                         push_channel=link.pushes, control_channel=link.control)
 
     def _note_open_result(self, code: int | None, host: str, port: int) -> None:
         """Restart the module after a run of identical open failures across
@@ -372,6 +394,9 @@ class Modem:
 
     def _socket_closed(self, sock: SslSocket, closed: bool) -> None:
         self._send_fails_closed += sock.send_fails
+        channels = self._supervisor.channels
+        if channels is not None:
+            channels.release(sock.client_id)
         self._table.socket_closed(sock, closed, self._supervisor.channel)
 
     async def update_profiles(self, profiles: Sequence[TlsProfile]) -> None:
@@ -379,8 +404,25 @@ class Modem:
         uploaded and new SSL contexts configured at once; open sockets and
         the contexts of profiles that stay are untouched (``modem.bringup.contexts``).
         Raises the failing step's ``ModemError`` and then changes nothing."""
-        await self._supervisor.update_profiles(profiles)
-        self.profiles = list(profiles)
+        supervisor = self._supervisor
+        channel = supervisor.channel
+        if channel is not None and self.state.value is ModuleState.READY:
+            supervisor.contexts = await apply_profiles(channel, supervisor.contexts, profiles,
+                                                       supervisor.line_baud)
+            # A context keeps what an earlier run set: the new ones get theirs too.
+            supervisor.name_checked = await configure_host_checks(
+                channel, supervisor.contexts, supervisor.ssl_settings)
+        supervisor.profiles = self.profiles = list(profiles)
+
+    async def _close_all_sockets(self, bound: float) -> None:
+        """Close every socket, breaking the channels when that takes over ``bound`` s."""
+
+        def give_up() -> None:
+            channels = self._supervisor.channels
+            if channels is not None:
+                channels.fail(ModuleLost("module did not answer while shutting down"))
+
+        await self._table.close_all(bound, give_up)
 
     def abort(self, reason: str) -> None:
         """Stop at once: break the channel, so the command on the line and every

@@ -13,9 +13,12 @@ from dataclasses import dataclass
 
 from modem.bringup.clock_sync import CLOCK_CHECK_INTERVAL, HostClock
 from modem.bringup.sim import SIM_READY_WITHIN
+from modem.channels import ExtraPort
 from modem.core import commands
+from modem.core.channel_plan import ChannelMode
 from modem.core.families import Family
 from modem.core.line_health import HealthTimes
+from modem.core.mux import DEFAULT_N1
 from modem.core.push_flow import DEFAULT_PUSH_LIMIT, AccessMode, PushInbox
 from modem.core.sim_pin import SimPin
 from modem.core.urc_watch import UrcPolling
@@ -23,6 +26,9 @@ from modem.link.line_speed import COMMON_SPEEDS
 from modem.sockets.ssl_socket import SEND_STALL_TIMEOUT
 
 __all__ = ["ModemOptions"]
+
+MAX_N1 = 32768  # AT+CMUX's <N1> range (27.007 5.7)
+MUX_START_DELAY_MIN = 0.1
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -78,9 +84,26 @@ class ModemOptions:
     """Push mode: bytes pushed and not yet read after which a socket switches to
     buffer mode until its reader catches up (``modem.core.push_flow``: the
     contract and the memory bound)."""
+    channels: ChannelMode = ChannelMode.SINGLE
+    """The AT channels each life runs on (``modem.core.channel_plan``): the port
+    opened only, the 07.10 multiplexer's DLCs on it, the module's USB AT ports
+    (``extra_ports``), or auto: CMUX on a UART (``urc_port`` ``uart1``), the
+    ports on USB; one channel whenever the module refuses."""
+    extra_ports: tuple[ExtraPort, ...] = ()
+    """The module's other AT ports (``usbmodem``) for ``ports`` (and ``auto`` on USB)."""
+    mux_n1: int = DEFAULT_N1
+    """Under CMUX: the most bytes in one frame (``AT+CMUX``'s N1)."""
+    mux_start_delay: float = 0.5
+    """Under CMUX: quiet time between ``AT+CMUX``'s OK and the first frame (at least
+    0.1 s: zephyr#63410)."""
 
     def __post_init__(self) -> None:
         if self.urc_port is not None and self.urc_port not in commands.URC_PORTS:
             raise ValueError(f"urc_port must be one of {commands.URC_PORTS}, "
                              f"got {self.urc_port!r}")
         PushInbox(self.push_limit)  # checks the limit now, not at the first open
+        if not 1 <= self.mux_n1 <= MAX_N1:
+            raise ValueError(f"mux_n1 must be 1-{MAX_N1}, not {self.mux_n1}")
+        if self.mux_start_delay < MUX_START_DELAY_MIN:
+            raise ValueError(f"mux_start_delay must be at least {MUX_START_DELAY_MIN} s "
+                             f"(zephyr#63410), not {self.mux_start_delay}")

@@ -1,19 +1,19 @@
 """The supervisor: keeps the module up for the ``Modem`` that owns it.
 
-One *life* of the module: open the serial stream, start an ``AtChannel``
-reader on it, run the bring-up (``modem.bringup.steps``), then serve until the
-channel breaks (device gone, ``RDY``, module silent).  The supervisor then
-fails every socket with that reason and starts the next life, reopening
-the device when it returns (backing off while it is missing, and slower
-while the module answers but cannot be brought up).
+One *life* of the module: open the serial stream, its AT channels (``modem.channels``:
+one, the DLCs of the 07.10 multiplexer, or the module's USB AT ports, each with its
+reader), run the bring-up (``modem.bringup.steps``) on the control channel, then serve
+until a channel breaks (device gone, ``RDY``, module silent, multiplexer lost). The
+supervisor then fails every socket with that reason and starts the next life, reopening
+the device when it returns (backing off while it is missing, and slower while the module
+answers but cannot be brought up).
 
-While a life serves, helpers run in its nursery: the *PDP keeper*
-reactivates the PDP context (``AT+QIACT``, manual 3.1.2) after
-``+QIURC: "pdpdeact"`` (the context's sockets have failed by then), the
-socket table retries the closes the module did not confirm, and the health
-probe (``modem.link.health``) says when the module falls silent.  Either
-holds new sockets (``Hold``): the state is RECOVERING until it lets go, so
-opens fail at once with ``ModuleNotReady`` meanwhile.
+While a life serves, helpers run in its nursery: the *PDP keeper* reactivates the PDP
+context (``AT+QIACT``, manual 3.1.2) after ``+QIURC: "pdpdeact"`` (the context's sockets
+have failed by then), the socket table retries the closes the module did not confirm, and
+the health probe (``modem.link.health``) says when the module falls silent. Either holds
+new sockets (``Hold``): the state is RECOVERING until it lets go, so opens fail at once
+with ``ModuleNotReady`` meanwhile.
 """
 
 from __future__ import annotations
@@ -27,7 +27,6 @@ import trio
 from trio_util import AsyncValue
 
 from modem.bringup.clock_sync import keep_clock
-from modem.bringup.contexts import apply_profiles
 from modem.bringup.sim import check_sim
 from modem.bringup.steps import (
     BringUpError,
@@ -45,11 +44,19 @@ from modem.bringup.steps import (
     upload_files,
     wait_registered,
 )
+from modem.channels import (
+    AtSettings,
+    ChannelBook,
+    ChannelOptions,
+    ChannelPlanner,
+    ChannelSet,
+    ChannelsRefused,
+    open_channels,
+)
 from modem.core import commands
 from modem.core import events as ev
 from modem.core.clock_policy import ClockDecision
 from modem.core.errors import (
-    AtProtocolError,
     DeviceError,
     ModemError,
     ModuleLost,
@@ -63,12 +70,13 @@ from modem.core.line_health import LineVerdict
 from modem.core.log_fields import kv
 from modem.core.module_state import ModuleState
 from modem.core.profile import TlsProfile
-from modem.core.stream_errors import LineFramingLost
+from modem.core.stream_errors import is_line_noise
 from modem.link.answers import NoAnswer, RdyMeans
 from modem.link.channel import AtChannel
 from modem.link.frame_probe import confirm_quiet_frames
 from modem.link.health import watch_line
 from modem.link.line_speed import set_known_speed, speed_after_no_answer
+from modem.link.owed_payload import OwedPayload
 from modem.options import ModemOptions
 from modem.sockets.socket_table import SocketTable
 
@@ -105,14 +113,13 @@ class LifeEnd(enum.Enum):
 class Supervisor:
     """Brings the module up, keeps it up, and starts over when it is lost.
 
-    ``state``, ``identity``, ``address``, ``contexts`` and ``restarts``
-    describe the current life; ``channel`` is its channel while it serves.
-    ``recoveries`` counts the lives brought up after a lost one,
-    ``pdp_reactivations`` the PDP contexts reactivated after ``pdpdeact``,
-    ``line_counts`` the bytes over the line (all lives).
-    ``last_failure`` is the latest reason the module was lost or could not
-    be reopened or brought up again (kept after recovery, for the status
-    page).  ``options`` are its ``Modem``'s (``modem.options``).
+    ``state``, ``identity``, ``address``, ``contexts`` and ``restarts`` describe the
+    current life; ``channel`` is its control channel while it serves.  ``recoveries``
+    counts the lives brought up after a lost one, ``pdp_reactivations`` the PDP contexts
+    reactivated after ``pdpdeact``, ``line_counts`` the bytes over the line (all lives).
+    ``last_failure`` is the latest reason the module was lost or could not be reopened or
+    brought up again (kept after recovery, for the status page).  ``options`` are its
+    ``Modem``'s (``modem.options``).
     """
 
     def __init__(
@@ -145,8 +152,14 @@ class Supervisor:
         self.recoveries = 0
         self.pdp_reactivations = 0
         self.line_counts = LineCounts()
-        self.channel: AtChannel | None = None
-        self._life_channel: AtChannel | None = None  # also while it is brought up
+        self.channel_book = ChannelBook(mode=options.channels)
+        self.planner = ChannelPlanner(options.channels, options.urc_port,
+                                      len(options.extra_ports), self.channel_book)
+        self.channel: AtChannel | None = None  # the control channel while serving
+        self.channels: ChannelSet | None = None  # every channel while serving
+        self._life: ChannelSet | None = None  # also while it is brought up
+        self._owed = OwedPayload()  # what the last life's control channel may owe
+        self._silent: set[str] = set()  # channels the health probe finds silent
         self._nursery: trio.Nursery | None = None  # the serving life's tasks
         self._pdp_lost = trio.Event()
         self._holds: set[Hold] = set()
@@ -183,7 +196,7 @@ class Supervisor:
                 # The module answers but cannot be brought up (no SIM, no
                 # network...): retry, slower and slower, without spinning.  Bytes
                 # lost on the line are no such state: the next try comes soon.
-                wait = first_backoff if _line_noise(failure) else backoff
+                wait = first_backoff if is_line_noise(failure) else backoff
                 log.warning("bring-up failed, retrying", extra=kv(retry_in_s=round(wait, 1),
                                                                   error=render(failure)))
                 await trio.sleep(wait)
@@ -203,6 +216,8 @@ class Supervisor:
         try:
             await set_known_speed(stream, self.line_speed)
             failure, end = await self._on_line(stream, task_status)
+            if isinstance(failure, ChannelsRefused):  # said; now on one channel
+                failure, end = await self._on_line(stream, task_status)
             if isinstance(failure, NoAnswer):
                 options = self._options
                 found, other = await speed_after_no_answer(
@@ -222,60 +237,88 @@ class Supervisor:
     async def _on_line(
         self, stream: trio.abc.Stream, task_status: trio.TaskStatus[None] | None,
     ) -> tuple[ModemError, LifeEnd]:
-        """A channel on ``stream``: bring-up, serve until it breaks; why, and how it ended."""
+        """The life's channels on ``stream`` (``modem.channels``): bring-up on the
+        control channel, serve until one breaks; why, and how it ended."""
         options = self._options
         # The frame style is the firmware's: it outlives a life; after a lost
         # framing the new life's first stretch of lines is not believed.
-        integrity = self._table.integrity
-        channel = AtChannel(stream, self._on_urc, trace=options.trace_at,
-                            command_timeout_cap=options.command_timeout_cap,
-                            trace_payload=options.trace_payload,
-                            line_counts=self.line_counts, push_style=integrity.push_style,
-                            distrustful=_line_noise(self.last_failure))
-        if self._life_channel is not None:  # the module may still wait for its payload
-            channel.owed.carry_over(self._life_channel.owed)
+        plan = self.planner.plan()
+        settings = AtSettings(options.trace_at, options.trace_payload,
+                              options.command_timeout_cap, self._table.integrity.push_style,
+                              distrustful=is_line_noise(self.last_failure))
+        channels = ChannelSet(plan.kind, self.channel_book, self._on_urc, settings,
+                              plan.reason)
         self.channel = None
-        self._life_channel = channel
+        self._life = channels
         failure: ModemError
         end = LifeEnd.NOT_BROUGHT_UP
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(channel.read_loop)
-            try:
-                await self._bring_up(channel)
-            except ModemError as exc:
-                failure = channel.failure or exc
-                channel.fail(failure)
-            else:
-                end = LifeEnd.SERVED
-                self.channel = channel
-                self._nursery = nursery
-                self._holds.clear()
-                self.state.value = ModuleState.READY
-                if task_status is not None:
-                    task_status.started()
-                else:
-                    self.recoveries += 1
-                self._start_helpers(nursery, channel)
-                await channel.broken.wait()
-                integrity.push_style = channel.push_style
-                failure = channel.failure or ModuleLost("channel broke")
-                self.last_failure = failure
-                self.state.value = ModuleState.RECOVERING
-                self.channel = None
-            nursery.cancel_scope.cancel()
+        try:
+            async with open_channels(channels, stream, plan, ChannelOptions(
+                    options.urc_port or "line", options.extra_ports, options.sync_attempts,
+                    self.line_baud, options.mux_n1, start_delay=options.mux_start_delay,
+                    line_counts=self.line_counts)):
+                failure, end = await self._serve(channels, task_status)
+        except ChannelsRefused as exc:
+            self.planner.refused(exc)
+            failure = exc
+        except ModemError as exc:  # the first AT under cmux, a line lost while setting up
+            failure = channels.failure or exc
+        finally:
+            if channels.channels:
+                self._owed = channels.control.owed
+            channels.ended()
         return failure, end
 
-    def _start_helpers(self, nursery: trio.Nursery, channel: AtChannel) -> None:
-        """The serving life's helpers (see the module docstring)."""
+    async def _serve(self, channels: ChannelSet, task_status: trio.TaskStatus[None] | None,
+                     ) -> tuple[ModemError, LifeEnd]:
+        """Bring the module up on ``channels.control``, then serve until a channel breaks."""
+        control = channels.control
+        control.owed.carry_over(self._owed)  # the module may still wait for a payload
+        try:
+            await self._bring_up(control)
+        except ModemError as exc:
+            failure = channels.failure or exc
+            channels.fail(failure)
+            return failure, LifeEnd.NOT_BROUGHT_UP
+        self.channel, self.channels = control, channels
+        channels.served()
+        self._holds.clear()
+        self._silent.clear()
+        self.state.value = ModuleState.READY
+        if task_status is not None:
+            task_status.started()
+        else:
+            self.recoveries += 1
+        started = trio.current_time()
+        async with trio.open_nursery() as nursery:
+            self._nursery = nursery
+            self._start_helpers(nursery, channels)
+            await channels.broken.wait()
+            nursery.cancel_scope.cancel()
+        self._table.integrity.push_style = channels.push_style
+        failure = channels.failure or ModuleLost("channel broke")
+        self.planner.ended(channels.kind, trio.current_time() - started,
+                           lost_channels=channels.mux_lost)
+        self.last_failure = failure
+        self.state.value = ModuleState.RECOVERING
+        self.channel = self.channels = None
+        return failure, LifeEnd.SERVED
+
+    def _start_helpers(self, nursery: trio.Nursery, channels: ChannelSet) -> None:
+        """The serving life's helpers (see the module docstring); the health probe
+        and the frame probe watch every channel."""
         options = self._options
-        nursery.start_soon(self._keep_pdp, channel)
-        nursery.start_soon(partial(watch_line, channel, self.line_baud,
-                                   options.line_health, self._line_verdict))
-        nursery.start_soon(self._table.close_unconfirmed, channel)
-        nursery.start_soon(confirm_quiet_frames, channel)
+        control = channels.control
+        nursery.start_soon(self._keep_pdp, control)
+        for channel in channels.channels:
+            verdict = partial(self._line_verdict, channel.name)
+            nursery.start_soon(partial(watch_line, channel.at, self.line_baud,
+                                       options.line_health, verdict))
+            nursery.start_soon(confirm_quiet_frames, channel.at)
+        nursery.start_soon(self._table.close_unconfirmed, control)
         if self.clock is not None:
             nursery.start_soon(partial(
-                keep_clock, channel, options.host_clock, self.clock,
+                keep_clock, control, options.host_clock, self.clock,
                 options.clock_check_interval, decided=self._clock_decided))
 
     @property
@@ -289,7 +332,7 @@ class Supervisor:
             # A module opened right after power-up prints RDY while we sync:
             # count restarts from the first OK on.
             await channel.sync(self._options.sync_attempts)
-            if _line_noise(self.last_failure):
+            if is_line_noise(self.last_failure):
                 await quiet_sockets(channel)
             restarts = channel.restarts_seen
             await self._bring_up_once(channel)
@@ -378,13 +421,17 @@ class Supervisor:
                 and channel is not None and channel.failure is None):
             self.state.value = ModuleState.READY
 
-    def _line_verdict(self, verdict: LineVerdict, failure: ModemError | None) -> None:
-        """The health probe's word (``modem.link.health``)."""
+    def _line_verdict(self, channel: str, verdict: LineVerdict, failure: ModemError | None
+                      ) -> None:
+        """The health probe's word on ``channel`` (``modem.link.health``)."""
         if verdict is LineVerdict.SILENT:
             self.last_failure = failure
+            self._silent.add(channel)
             self._hold(Hold.SILENT)
         else:
-            self._release(Hold.SILENT)
+            self._silent.discard(channel)
+            if not self._silent:
+                self._release(Hold.SILENT)
 
     def _on_urc(self, urc: ev.Urc) -> None:
         if self._table.route(urc):
@@ -416,31 +463,18 @@ class Supervisor:
         channel = self.channel
         if state is ModuleState.RECOVERING:
             raise ModuleNotReady(state, self.last_failure)
-        if state is ModuleState.READY and channel is not None and channel.failure is not None:
-            raise ModuleNotReady(ModuleState.RECOVERING, channel.failure)
+        broken = None if self.channels is None else self.channels.failure
+        if state is ModuleState.READY and channel is not None and broken is not None:
+            raise ModuleNotReady(ModuleState.RECOVERING, broken)
         if state is not ModuleState.READY or channel is None:
             raise ModuleLost(f"module not ready (state {state})")
         return channel
 
-    async def update_profiles(self, profiles: Sequence[TlsProfile]) -> None:
-        """Serve ``profiles`` from now on (a reload; ``modem.bringup.contexts``): on a
-        serving module their files and contexts are set up at once, and every
-        later bring-up uses them.  Raises the step's ``ModemError``; the
-        profiles in force then stay as they were."""
-        channel = self.channel
-        if channel is not None and self.state.value is ModuleState.READY:
-            self.contexts = await apply_profiles(channel, self.contexts, profiles,
-                                                 self.line_baud)
-            # A context keeps what an earlier run set: the new ones get theirs too.
-            self.name_checked = await configure_host_checks(channel, self.contexts,
-                                                            self.ssl_settings)
-        self.profiles = list(profiles)
-
     def abort(self, failure: ModemError) -> None:
         """Break the current life's channel, also during its bring-up: the
         command on the line and every queued one fail with ``failure`` now."""
-        if self._life_channel is not None:
-            self._life_channel.fail(failure)
+        if self._life is not None:
+            self._life.fail(failure)
 
     def request_restart(self) -> None:
         """Restart the module (``AT+CFUN=1,1``) in the background, if it serves."""
@@ -463,20 +497,3 @@ class Supervisor:
             return
         channel.fail(ModuleLost("module did not restart after AT+CFUN=1,1"))
 
-    async def close_all_sockets(self, bound: float) -> None:
-        """Close every socket, breaking the channel when that takes over ``bound`` s."""
-
-        def give_up() -> None:
-            channel = self.channel
-            if channel is not None:
-                channel.fail(ModuleLost("module did not answer while shutting down"))
-
-        await self._table.close_all(bound, give_up)
-
-
-def _line_noise(failure: ModemError | None) -> bool:
-    """Whether ``failure`` came from bytes lost on the line (the framing broke), not
-    from a state of the module: the next life retries soon and, until its reader
-    finds its place, believes no answer it cannot place."""
-    return isinstance(failure, LineFramingLost) or (
-        isinstance(failure, AtProtocolError) and failure.side == "module")

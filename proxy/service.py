@@ -46,6 +46,7 @@ from proxy.connections.connection import serve_connection
 from proxy.connections.idle import IdlePolicy
 from proxy.connections.registry import ConnectionState, MapTotals, Registry
 from proxy.logging_setup import NOTICE, kv
+from proxy.modems.channel_ports import extra_at_ports
 from proxy.modems.device_opener import PortOpener
 from proxy.modems.line_meter import LineMeter
 from proxy.modems.placed_connection import PlacedOpener
@@ -336,7 +337,9 @@ class ProxyService:
                 urc_port=self._urc_port(device, spec.urc_port, emulator),
                 line_baud=self._line_baud(spec), access_mode=AccessMode(config.access_mode),
                 sim_pin=config.sim_pin, line_speed_auto=spec.baud is None,
-                module_family=config.module_family,
+                module_family=config.module_family, channels=config.channels,
+                extra_ports=extra_at_ports(config.channels, device, emulator,
+                                           spec.baud or DEFAULT_LINE_BAUD, config.rtscts),
             ), **self._modem_options)
             modem = Modem(open_stream, pdp, profiles, modem_options)
             # stop_now aborts it, also during its first bring-up.

@@ -9,10 +9,11 @@ keeps their family together.
 
 from __future__ import annotations
 
-from modem.core.errors import ModemError, ModuleLost
+from modem.core.errors import AtProtocolError, ModemError, ModuleLost
 
 __all__ = ["BufferedDataUnreadable", "EndUnconfirmed", "LineFramingLost", "LineSyncLost",
-           "PushDataLost", "PushOrderUnknown", "StreamHole", "TransparentEndUnproven"]
+           "PushDataLost", "PushOrderUnknown", "StreamHole", "TransparentEndUnproven",
+           "is_line_noise"]
 
 _LINE_HINT = ("bytes are being lost on the serial line: use hardware flow control "
               "(--rtscts) or the module's USB AT port")
@@ -108,3 +109,11 @@ class LineFramingLost(ModuleLost):
 
     def __init__(self, reason: str) -> None:
         super().__init__(f"the module's output lost its framing ({reason}); starting over")
+
+
+def is_line_noise(failure: ModemError | None) -> bool:
+    """Whether ``failure`` came from bytes lost on the line (the framing broke), not from
+    a state of the module: the next life retries soon and, until its reader finds its
+    place, believes no answer it cannot place."""
+    return isinstance(failure, LineFramingLost) or (
+        isinstance(failure, AtProtocolError) and failure.side == "module")

@@ -26,13 +26,16 @@
 * ``unanswered(command, count=1)``: the next ``count`` commands named ``command``
   (``+QSSLCLOSE``) are read and get no answer at all;
 * ``lost_prompt(count=1)``: the next ``count`` ``AT+QSSLSEND`` prompts are lost on the line;
-  the module waits for the payload all the same.
+  the module waits for the payload all the same;
+* under ``AT+CMUX`` (``MuxFcsErrors``, ``DlcSilent``): the next ``count`` frames the module
+  writes carry a broken FCS; DLC ``dlci`` stops answering.
 
 Spec strings (CLI ``--fault``): ``NAME[:ARG[,ARG]][@TIME]`` where TIME is seconds after
 start (``5s``, ``1.5``, ``250ms``); without ``@`` the fault applies at start. Examples:
 ``peer_close:3@5s``, ``restart@10s``, ``noise:20``, ``silence:3@2s``, ``pdp_deact:1@30s``,
 ``send_fail:5``, ``slow_handshake:20``, ``urc_loss:0.3``, ``urc_loss:1,recv,closed``,
-``push_byte_loss:0.05``, ``hold_pushes:3``, ``unanswered:+QSSLCLOSE,1``, ``lost_prompt``.
+``push_byte_loss:0.05``, ``hold_pushes:3``, ``unanswered:+QSSLCLOSE,1``, ``lost_prompt``,
+``mux_fcs_errors:20``, ``dlc_silent:2@30s``.
 ``random:RATE`` injects a random mild fault (noise, send_fail, peer_close of a connected
 socket) after each command with probability RATE, drawn from the seeded generator.
 """
@@ -40,7 +43,6 @@ socket) after each command with probability RATE, drawn from the seeded generato
 from __future__ import annotations
 
 import functools
-import random
 import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
@@ -48,37 +50,12 @@ from typing import TYPE_CHECKING, ClassVar
 
 import trio
 
-from .pending_faults import PendingFaults
+from .pending_faults import NOISE_LINES as NOISE_LINES
+from .pending_faults import FaultState as FaultState
 from .ssl_sockets import SocketState
 
 if TYPE_CHECKING:
     from .module import Module
-
-NOISE_LINES = (
-    b'\r\n+QIND: "csq",20,99\r\n',
-    b'\r\n+QIND: "csq",31,99\r\n',
-    b"\r\n",
-    b'\r\n+QIND: "act","LTE"\r\n',
-    b"\r\n+CGREG: 1\r\n",
-    b"\r\n\r\n",
-    b'\r\n+QUSIM: 1\r\n',
-)
-
-
-class FaultState:
-    """What faults share across module restarts: the seeded generator, the
-    ``random:RATE`` rate, the faults booked for later and the history."""
-
-    def __init__(self, seed: int) -> None:
-        self.rng = random.Random(seed)
-        self.random_rate = 0.0
-        self.pending = PendingFaults()
-        self.history: list[Fault] = []  # every fault applied, in order
-
-    def noise_lines(self, count: int) -> list[tuple[float, bytes]]:
-        """``count`` noise units with the pause before each (all drawn now)."""
-        return [(self.rng.uniform(0, 0.01), self.rng.choice(NOISE_LINES)) for _ in range(count)]
-
 
 @dataclass(frozen=True)
 class Fault(ABC):
@@ -445,11 +422,45 @@ class LostPrompt(Fault):
         return cls(int(args[0]) if args else 1)
 
 
+@dataclass(frozen=True)
+class MuxFcsErrors(Fault):
+    """The next ``count`` frames the multiplexer writes carry a broken FCS."""
+
+    kind: ClassVar[str] = "mux_fcs_errors"
+    count: int
+
+    def apply(self, module: Module, state: FaultState) -> None:
+        module.pending_faults.fcs_errors = self.count
+
+    @classmethod
+    def from_args(cls, args: list[str]) -> Fault:
+        return cls(int(args[0]))
+
+
+@dataclass(frozen=True)
+class DlcSilent(Fault):
+    """DLC ``dlci`` (1-63) drops every frame both ways until the multiplexer closes."""
+
+    kind: ClassVar[str] = "dlc_silent"
+    dlci: int
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.dlci <= 63:
+            raise ValueError(f"dlc_silent needs a DLC 1-63, not {self.dlci}")
+
+    def apply(self, module: Module, state: FaultState) -> None:
+        module.pending_faults.silent_dlcs.add(self.dlci)
+
+    @classmethod
+    def from_args(cls, args: list[str]) -> Fault:
+        return cls(int(args[0]))
+
+
 KINDS: dict[str, type[Fault]] = {
     kind.kind: kind
     for kind in (PeerClose, PdpDeact, Restart, Silence, Noise, SendFail, SlowHandshake, UrcLoss,
                  Deregister, OpenFail, PushByteLoss, PushHeaderLoss, HoldPushes, Unanswered,
-                 LostPrompt)
+                 LostPrompt, MuxFcsErrors, DlcSilent)
 }
 
 

@@ -1,13 +1,17 @@
 """Injected faults that wait for their moment: the next sends, the next handshakes.
 
 ``faults.SendFail`` and ``faults.SlowHandshake`` book them here; the
-``AT+QSSLSEND`` handler and the socket's open take them one at a time.  The
-emulator keeps one ``PendingFaults`` across module restarts.
+``AT+QSSLSEND`` handler and the socket's open take them one at a time;
+the multiplexer (``cmux.engine``) takes the frames it breaks and the DLCs
+it keeps silent.  The emulator keeps one ``PendingFaults`` across module
+restarts, inside the ``FaultState`` every fault shares.
 """
 
 from __future__ import annotations
 
+import random
 from collections import Counter, deque
+from typing import Any
 
 
 class PendingFaults:
@@ -19,6 +23,15 @@ class PendingFaults:
         self.open_fails: deque[int] = deque()
         self.unanswered: Counter[str] = Counter()  # command name -> answers to skip
         self.lost_prompts = 0
+        self.fcs_errors = 0  # frames the multiplexer writes with a broken FCS
+        self.silent_dlcs: set[int] = set()  # DLCs that answer nothing until CLD
+
+    def take_fcs_error(self) -> bool:
+        """True (and one fewer booked) when the next frame must go out broken."""
+        if self.fcs_errors:
+            self.fcs_errors -= 1
+            return True
+        return False
 
     def take_unanswered(self, name: str) -> bool:
         """True (and one fewer booked) when command ``name`` must get no answer."""
@@ -48,3 +61,29 @@ class PendingFaults:
     def take_slow_handshake(self) -> float:
         """Seconds the next TLS handshake stalls first (0: none booked)."""
         return self.slow_handshakes.popleft() if self.slow_handshakes else 0.0
+
+
+NOISE_LINES = (
+    b'\r\n+QIND: "csq",20,99\r\n',
+    b'\r\n+QIND: "csq",31,99\r\n',
+    b"\r\n",
+    b'\r\n+QIND: "act","LTE"\r\n',
+    b"\r\n+CGREG: 1\r\n",
+    b"\r\n\r\n",
+    b'\r\n+QUSIM: 1\r\n',
+)
+
+
+class FaultState:
+    """What faults share across module restarts: the seeded generator, the
+    ``random:RATE`` rate, the faults booked for later and the history."""
+
+    def __init__(self, seed: int) -> None:
+        self.rng = random.Random(seed)
+        self.random_rate = 0.0
+        self.pending = PendingFaults()
+        self.history: list[Any] = []  # every fault applied, in order (faults.Fault)
+
+    def noise_lines(self, count: int) -> list[tuple[float, bytes]]:
+        """``count`` noise units with the pause before each (all drawn now)."""
+        return [(self.rng.uniform(0, 0.01), self.rng.choice(NOISE_LINES)) for _ in range(count)]

@@ -3,9 +3,10 @@
 ``Response`` (the lines, payload and final result of one command), the
 pending command the reader fills in, ``Ahead`` (a command sent ahead for its
 caller), ``LineState`` and ``RdyMeans`` (the channel's view of the module),
-the failures only the channel raises (``NoAnswer``, ``ModuleRestarted``), and
+the failures only the channel raises (``NoAnswer``, ``ModuleRestarted``),
 how events are described in the AT trace (payload lengths, never bytes
-unless asked).  ``modem.link.channel`` is their one user besides callers.
+unless asked), and ``DataSink`` (who takes the line in transparent mode).
+``modem.link.channel`` is their one user besides callers.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TypeAlias
+from typing import Protocol, TypeAlias
 
 import trio
 
@@ -120,3 +121,15 @@ def describe(event: ev.Event, show_head: bool = False) -> str:
     if isinstance(event, (ev.InfoLine, ev.UnknownUrc, ev.Echo)):
         return redact(event.text)
     return repr(event)
+
+
+class DataSink(Protocol):
+    """Who takes the line while it is, or was just, in transparent mode
+    (``AtChannel.data_sink``; ``modem.sockets.transparent_session``)."""
+
+    def take(self, event: ev.Event) -> None:
+        """A transparent byte run, a URC, or an answer with no command waiting."""
+
+    async def room(self, held: int) -> None:
+        """After each read, until there is room for more (the line's backpressure);
+        ``held``: bytes held back as a possible end marker."""

@@ -21,7 +21,6 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Callable
-from typing import Protocol
 
 import trio
 
@@ -40,6 +39,7 @@ from modem.core.redaction import redact
 from modem.core.stream_errors import LineFramingLost
 from modem.link.answers import (
     Ahead,
+    DataSink,
     LineState,
     ModuleRestarted,
     NoAnswer,
@@ -60,35 +60,28 @@ RESYNC_TIMEOUT = 1.0
 SYNC_TIMEOUT = 0.3  # per AT while a module may still be booting
 
 
-class DataSink(Protocol):
-    """Who takes the line while it is, or was just, in transparent mode
-    (``AtChannel.data_sink``; ``modem.sockets.transparent_session``)."""
-
-    def take(self, event: ev.Event) -> None:
-        """A transparent byte run, a URC, or an answer with no command waiting."""
-
-    async def room(self, held: int) -> None:
-        """After each read, until there is room for more (the line's backpressure);
-        ``held``: bytes held back as a possible end marker."""
-
-
 class AtChannel:
     """Runs commands over ``stream``; call ``read_loop`` in a task first."""
 
     def __init__(self, stream: trio.abc.Stream, on_urc: Callable[[ev.Urc], None], *,
                  trace: bool = False, command_timeout_cap: float = math.inf,
                  trace_payload: bool = False, line_counts: LineCounts | None = None,
-                 push_style: FrameStyle | None = None, distrustful: bool = False) -> None:
+                 push_style: FrameStyle | None = None, distrustful: bool = False,
+                 name: str | None = None) -> None:
         """``command_timeout_cap`` bounds every command's own ``timeout`` (the manual's
         maximum response time); tests pass a few seconds so as not to wait out 10-150 s
         limits against a module they made silent.  ``trace_payload`` lets the trace show a
         payload's first bytes (else its length only).  ``line_counts`` counts the bytes
-        each way (the owner's, across lives).  ``owed``: a payload the module may still
+        each way (the owner's, across lives).  ``name``: the channel's name among several
+        (``DLC 2``), a field of its trace lines.  ``owed``: a payload the module may still
         wait for (``modem.link.owed_payload``), written before the next ``AT``."""
         if not command_timeout_cap > 0:
             raise ValueError(f"command_timeout_cap must be positive, not {command_timeout_cap}")
         self._stream = stream
         self._on_urc = on_urc
+        self.name = name
+        self._trace_log: logging.Logger | logging.LoggerAdapter[logging.Logger] = (
+            trace_log if name is None else logging.LoggerAdapter(trace_log, kv(channel=name)))
         self._trace = trace
         self._show_head = trace_payload
         self._timeout_cap = command_timeout_cap
@@ -220,7 +213,7 @@ class AtChannel:
             return
         if isinstance(event, ev.Urc):
             if trace:
-                trace_log.debug("< %s", describe(event, self._show_head))
+                self._trace_log.debug("< %s", describe(event, self._show_head))
             if isinstance(event, ev.ModuleReady):
                 self.restarts_seen += 1
                 if self.rdy_means is RdyMeans.SOCKETS_LOST:
@@ -230,7 +223,7 @@ class AtChannel:
             return
         pending = self._pending
         if trace:
-            trace_log.debug("< %s", describe(event, self._show_head))
+            self._trace_log.debug("< %s", describe(event, self._show_head))
         if isinstance(event, ev.ProtocolViolation):
             log.warning("module broke the AT framing", extra=kv(
                 reason=event.reason, hint="if it repeats, bytes are being lost on the line: "
@@ -360,7 +353,7 @@ class AtChannel:
         pending = Pending(command)
         self._pending = pending
         if self._trace:
-            trace_log.debug("> %s (ahead)", redact(command.loggable))
+            self._trace_log.debug("> %s (ahead)", redact(command.loggable))
         ahead = Ahead(pending, trio.current_time() + min(command.timeout, self._timeout_cap))
         self._ahead = ahead
         response.ahead = ahead
@@ -405,7 +398,7 @@ class AtChannel:
         try:
             data = self._conn.send_command(command)
             if self._trace:
-                trace_log.debug("> %s", redact(command.loggable))
+                self._trace_log.debug("> %s", redact(command.loggable))
             timeout = min(command.timeout, self._timeout_cap)
             timed_out = True
             self._waiting = (command, trio.current_time())
@@ -422,7 +415,7 @@ class AtChannel:
                         return self._answered(command, pending)  # refused before the prompt
                     if self._trace:
                         secret = command.text.startswith("AT+QFUPL")
-                        trace_log.debug("> %s", f"[{len(payload)} bytes]" if secret
+                        self._trace_log.debug("> %s", f"[{len(payload)} bytes]" if secret
                                         else shorten(payload, show_head=self._show_head))
                     self.owed.payload_starting(len(payload))
                     await self._send(self._conn.send_payload(payload))

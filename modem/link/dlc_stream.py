@@ -21,6 +21,7 @@ it; the stream sees its session only through the ``DlcHost`` protocol.
   multiplexer is lost, every call raises ``MuxLost``.
 * ``set_signals`` sends our V.24 signals (DTR is ``V24.RTC``, RTS ``RTR``);
   ``peer_signals`` is the module's last MSC for the DLC (DCD is ``V24.DV``).
+* ``frames_sent`` / ``frames_received`` count the DLC's data frames each way.
 """
 
 from __future__ import annotations
@@ -66,6 +67,8 @@ class DlcStream(trio.abc.Stream):
         self.signals = V24.RTC | V24.RTR  # ours: DTR and RTS on
         self.stopping_peer = False  # we sent FC: the module should hold its frames
         self.peer_signals = V24.NONE
+        self.frames_sent = 0
+        self.frames_received = 0
         self._send_guard = OneTaskAtATime(f"another task is sending on DLC {dlci}")
         self._receive_guard = OneTaskAtATime(f"another task is receiving on DLC {dlci}")
 
@@ -81,6 +84,7 @@ class DlcStream(trio.abc.Stream):
         chunk = bytes(self._pending[:n])
         self._pending = self._pending[n:]
         self._sent_any = True
+        self.frames_sent += 1
         if not self._pending:
             self._changed.unpark_all()
         return chunk
@@ -89,6 +93,7 @@ class DlcStream(trio.abc.Stream):
         """Bytes from the module; past ``limit`` unread the stream fails."""
         if self._ended is not None:
             return
+        self.frames_received += 1
         self._inbox += data
         if len(self._inbox) > self.limit:
             self._inbox.clear()

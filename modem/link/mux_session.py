@@ -145,6 +145,11 @@ class MuxSession:
     def state(self) -> MuxState:
         return self._conn.state
 
+    @property
+    def lost(self) -> MuxLost | None:
+        """Why the line under the multiplexer was lost; None while it carries it."""
+        return self._lost
+
     def n1(self, dlci: int) -> int:
         return self._conn.n1(dlci)
 

@@ -13,18 +13,13 @@ Buffer access mode (manual 1.3, 2.1.3, 2.1.4):
   (``modem.core.urc_watch``).
 * ``aclose`` sends ``AT+QSSLCLOSE`` and returns the client ID to the pool.
 
-In buffer mode the socket holds no data of its own beyond the chunk in flight and at most
-one ``AT+QSSLRECV`` sent ahead after a full read (``AtChannel``'s ``then``): its 1500 bytes
-wait in the channel's response for the next ``receive_some``. Direct push mode
-(``access_mode=AccessMode.PUSH``, manual 1.3): the module writes received data unasked; the
-socket's ``PushReceiver`` keeps it in a bounded ``PushInbox`` and switches the socket to
-buffer mode (``AT+QISWTMD``) while its reader lags, and back once it caught up
-(``modem.core.push_flow``: the contract and the memory bound). Whatever mode the socket was
-opened in, it is read the way the module says (``AT+QSSLSTATE``'s ``<access_mode>``, a push
-frame): ``follow_mode``.
-
-The socket's life is a ``SocketPhase`` (``modem.sockets.socket_life``); when it reads next
-is its ``ReadSchedule`` (``modem.sockets.read_schedule``).
+Push mode (manual 1.3): the module writes data unasked; the ``PushReceiver`` keeps it in a
+bounded ``PushInbox`` and switches the socket to buffer mode while its reader lags
+(``modem.core.push_flow``).  Whatever mode it was opened in, it is read the way the module
+says (``follow_mode``).  Its life is a ``SocketPhase``, its reads follow a ``ReadSchedule``.
+Channels (``modem.channels``): sends go on ``channel``; a push-mode socket's receive side
+runs on ``push_channel()``, where its pushes come, so answers keep their order with them;
+its close on ``control_channel``.  All are ``channel`` unless given.
 """
 
 from __future__ import annotations
@@ -77,16 +72,21 @@ class SslSocket(trio.abc.Stream):
                  health: UrcHealth | None = None,
                  access_mode: AccessMode = AccessMode.BUFFER,
                  push_limit: int = DEFAULT_PUSH_LIMIT,
-                 start_task: StartTask | None = None) -> None:
-        """``access_mode``: the mode it is opened in; ``start_task`` starts mode
-        switches in a nursery the caller owns (the reader's own task may be stuck
-        writing elsewhere); ``push_limit``: the backlog that asks for buffer mode."""
+                 start_task: StartTask | None = None,
+                 push_channel: Callable[[], AtChannel] | None = None,
+                 control_channel: AtChannel | None = None) -> None:
+        """``access_mode``: the mode it is opened in; ``start_task`` starts mode switches in
+        a nursery the caller owns (the reader's own task may be stuck writing elsewhere);
+        ``push_limit``: the backlog that asks for buffer mode; channels: see above."""
         self.client_id = client_id
         self.access_mode = access_mode
         self.host = host
         self.port = port
         self.bytes_received = 0
         self._channel = channel
+        self._control = control_channel or channel
+        self._pushes = push_channel if access_mode is AccessMode.PUSH and push_channel \
+            else (lambda: channel)
         self._error_of = error_of
         self._on_close = on_close
         self._life = SocketLife()
@@ -109,7 +109,7 @@ class SslSocket(trio.abc.Stream):
 
     def _new_receiver(self, start_task: StartTask) -> PushReceiver:
         return PushReceiver(self.client_id, self._push_limit, self._life, self._schedule,
-                            self._run, start_task, self._report_or_fail)
+                            self._run_receive, start_task, self._report_or_fail)
 
     # -- what it is ----------------------------------------------------------
 
@@ -134,9 +134,8 @@ class SslSocket(trio.abc.Stream):
 
     @property
     def id_lost(self) -> bool:
-        """True when ``AT+QSSLSTATE`` listed no such socket although no "closed"
-        URC came: the stream ended, but nobody knows whether it was complete (a
-        guess: the emulator keeps a peer-closed socket listed, state 4)."""
+        """``AT+QSSLSTATE`` listed no such socket although no "closed" URC came: the stream
+        ended, complete or not (a guess: the emulator lists a peer-closed socket, state 4)."""
         return self._life.phase is SocketPhase.ID_LOST
 
     @property
@@ -165,15 +164,15 @@ class SslSocket(trio.abc.Stream):
         self._life.end_by_peer()
 
     def deliver_push(self, data: bytes) -> bool:
-        """``+QSSLURC: "recv",<id>,<len>`` and its data; False when the socket is
-        closed.  A buffer-mode socket that gets one was switched to push mode
-        (the AT console's ``AT+QISWTMD=<id>,1``): the frame is the module's word."""
+        """``+QSSLURC: "recv",<id>,<len>`` and its data; False when the socket is closed.  A
+        buffer-mode socket that gets one was switched to push mode (the AT console's
+        ``AT+QISWTMD=<id>,1``): the frame is the module's word."""
         receiver = self._push_receiver or self._pushed_receiver("a push frame came")
         return receiver is not None and receiver.deliver(data)
 
     def _pushed_receiver(self, why: str) -> PushReceiver | None:
-        """The push half of a socket the module pushes for (made now for one opened
-        in buffer mode); None when closed."""
+        """The push half of a socket the module pushes for (made now for one opened in
+        buffer mode); None when closed."""
         if self._push_receiver is None:
             if self._start_task is None or self._life.phase is SocketPhase.CLOSED:
                 return None
@@ -200,18 +199,24 @@ class SslSocket(trio.abc.Stream):
         """Chunks sent again after ``SEND FAIL`` (module send buffer full)."""
         return self._sender.send_fails
 
-    async def _run(self, command: Command, payload: bytes | None = None) -> Response:
-        """Run a data command; any failure fails the socket for good.
+    async def _run(self, command: Command, payload: bytes | None = None,
+                   channel: AtChannel | None = None) -> Response:
+        """Run a data command (on ``channel``, else the send channel); any failure
+        fails the socket for good.
 
         After a timeout or a framing error nobody knows whether the module
         took the chunk or consumed the data it answered with, so the stream
         cannot continue without risking loss or duplication.
         """
         try:
-            return await self._channel.run(command, payload)
+            return await (channel or self._channel).run(command, payload)
         except ModemError as exc:
             self.fail(exc)
             raise
+
+    async def _run_receive(self, command: Command) -> Response:
+        """A command of the receive side: on the channel its pushes come on."""
+        return await self._run(command, channel=self._pushes())
 
     async def wait_send_all_might_not_block(self) -> None:
         await trio.lowlevel.checkpoint()
@@ -373,15 +378,15 @@ class SslSocket(trio.abc.Stream):
 
     async def _report_or_fail(self) -> Report:
         try:
-            return await socket_report(self._channel, self.client_id)
+            return await socket_report(self._pushes(), self.client_id)
         except ModemError as exc:
             self.fail(exc)
             raise
 
     async def _peer_gone(self) -> bool:
-        """``AT+QSSLSTATE=<id>``: True (and the socket ends after its data) when
-        the module no longer holds it connected; a failed check says nothing.
-        The access mode it reports is adopted (``follow_mode``)."""
+        """``AT+QSSLSTATE=<id>``: True (and the socket ends after its data) when the module
+        no longer holds it connected; a failed check says nothing.  The access mode it
+        reports is adopted (``follow_mode``)."""
         report = await self._report_or_fail()
         state = state_of(report)
         if self.follow_mode(report) or state in (commands.SocketState.CONNECTED,
@@ -396,10 +401,9 @@ class SslSocket(trio.abc.Stream):
         return receiver is not None and receiver.inbox.state.module_pushes
 
     def follow_mode(self, report: Report) -> bool:
-        """The module's word wins: a connected socket is read the way
-        ``AT+QSSLSTATE``'s ``<access_mode>`` says (someone on the AT console may
-        have switched it, or firmware kept it in buffer mode).  True when the
-        reader changed how it reads."""
+        """The module's word wins: a connected socket is read the way ``AT+QSSLSTATE``'s
+        ``<access_mode>`` says (someone on the AT console may have switched it, or firmware
+        kept it in buffer mode).  True when the reader changed how it reads."""
         if isinstance(report, NoSocketState) or report.state is not commands.SocketState.CONNECTED:
             return False
         receiver = self._push_receiver
@@ -426,12 +430,12 @@ class SslSocket(trio.abc.Stream):
     async def _read(self, want: int) -> bytes:
         ahead, self._ahead = self._ahead, None
         then = self._read_ahead if want == MAX_RECV else None
+        channel = self._pushes()
         try:
             if ahead is None:
-                resp = await self._channel.run(commands.qsslrecv(self.client_id, want),
-                                               then=then)
+                resp = await channel.run(commands.qsslrecv(self.client_id, want), then=then)
             else:
-                resp = await self._channel.collect(ahead, then=then)
+                resp = await channel.collect(ahead, then=then)
         except ModemError as exc:
             self.fail(exc)
             raise
@@ -443,15 +447,15 @@ class SslSocket(trio.abc.Stream):
         if self._life.failure is not None:
             raise self._life.failure
         # The error first: the state query may reset what AT+QIGETERROR reports.
-        error = await self._error_of(self._channel, resp, "AT+QSSLRECV")
+        error = await self._error_of(channel, resp, "AT+QSSLRECV")
         if self._life.failure is not None:
             raise self._life.failure
         gone = self._life.peer_closed
-        if self._channel.failure is None and not gone:
+        if channel.failure is None and not gone:
             gone = await self._peer_gone()
             if not gone and self._reads_pushes:
                 return b""  # the module pushes now: its data comes unasked
-        if gone and self._channel.failure is None:
+        if gone and channel.failure is None:
             # The peer closed and the module refused the read that would have
             # shown its buffer empty: whether everything was read is unknown.
             failure = EndUnconfirmed(self.client_id, str(error))
@@ -491,6 +495,6 @@ class SslSocket(trio.abc.Stream):
         closed = False
         try:
             with trio.CancelScope(shield=True):
-                closed = await close_client_id(self._channel, self.client_id, close_timeout)
+                closed = await close_client_id(self._control, self.client_id, close_timeout)
         finally:
             self._on_close(self, closed)

@@ -17,12 +17,13 @@ Contract of a lent channel:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
 from modem.link.channel import AtChannel
 
-__all__ = ["ESCAPE_GUARD", "DedicatedChannels", "TransparentOptions"]
+__all__ = ["ESCAPE_GUARD", "DedicatedChannels", "LifeChannels", "TransparentOptions"]
 
 ESCAPE_GUARD = 1.0
 """Seconds of silence before and after ``+++`` (manual 1.3)."""
@@ -38,6 +39,32 @@ class DedicatedChannels(Protocol):
     def give_back(self, channel: AtChannel) -> None:
         """``channel`` returns: in command mode and in step, or broken."""
         ...
+
+
+class ChannelLender(Protocol):
+    """What lends channels in one module life (``modem.channels.ChannelSet``)."""
+
+    def borrow_dedicated(self) -> AtChannel | None: ...
+
+    def give_back(self, channel: AtChannel) -> None: ...
+
+
+class LifeChannels:
+    """``DedicatedChannels`` over whatever channels the module's serving life has
+    (``current()``: None between lives, when nothing is lent).  A channel of an
+    earlier life given back is ignored: that life's channels are gone."""
+
+    def __init__(self, current: Callable[[], ChannelLender | None]) -> None:
+        self._current = current
+
+    def borrow(self) -> AtChannel | None:
+        lender = self._current()
+        return None if lender is None else lender.borrow_dedicated()
+
+    def give_back(self, channel: AtChannel) -> None:
+        lender = self._current()
+        if lender is not None:
+            lender.give_back(channel)
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from modem.core.channel_plan import ChannelMode
 from modem.core.families import Family
 from modem.core.limits import SSL_CONTEXTS
 from modem.core.push_flow import AccessMode
@@ -111,6 +112,7 @@ class ProxyConfig:
     rtscts: bool = _top("rtscts")
     urc_port: UrcPortChoice = _top("urc-port")
     module_family: Family | None = _top("module-family")  # None: from ATI
+    channels: ChannelMode = _top("channels")
     sim_pin_file: Path | None = _top("sim-pin-file")
     sim_pin: SimPin | None = None  # from sim_pin_file or the environment (sim_pin.py)
     apn: str | None = _top("apn")

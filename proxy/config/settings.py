@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import enum
 
+from modem.core.channel_plan import ChannelMode
 from modem.core.commands import DEFAULT_LINE_BAUD, UrcPort
 from modem.core.families import Family
 from modem.core.limits import ALL_CIPHER_SUITES, CLIENT_IDS
@@ -94,6 +95,12 @@ SETTINGS = SettingsTable((
             "push (sent unasked; a socket whose client lags switches to buffer until it "
             "catches up; client IDs 1, 10 and 11 always read in buffer mode)",
             AccessMode.PUSH, metavar="MODE"),
+    Setting("channels", Choice.of(ChannelMode, "the AT channels the module is used on"),
+            Group.MODULE,
+            "the AT channels the proxy uses: single (the port opened), cmux (the 07.10 "
+            "multiplexer's DLCs on it), ports (the module's usbat and usbmodem USB ports) "
+            "or auto (cmux on a UART, ports on USB; one channel when the module refuses)",
+            ChannelMode.SINGLE, _DOCTOR, metavar="KIND"),
     Setting("module-family", Choice({"auto": None, **{f.value: f for f in Family
                                                       if f is not Family.UNKNOWN}},
                                      "the module's family"), Group.MODULE,

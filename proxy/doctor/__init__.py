@@ -130,7 +130,7 @@ def _options(ns: argparse.Namespace, flags: dict[str, Any]) -> DoctorOptions:
         name=module.name if module.device or emulate else None,
         device=module.device, baud=module.baud, rtscts=values["rtscts"],
         urc_port=str(module.urc_port), sim_pin=sim_pin,
-        module_family=values["module_family"],
+        module_family=values["module_family"], channels=values["channels"],
         pdp=PdpSettings(values["pdp_context"], module.apn, values["apn_user"],
                         values["apn_password"], values["apn_auth"]),
         host=parse_endpoint(str(host), "--host") if host else None, cacert=cacert,

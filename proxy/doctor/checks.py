@@ -45,6 +45,7 @@ from modem.bringup.steps import (
 )
 from modem.core import commands
 from modem.core.at_command import Command
+from modem.core.channel_plan import ChannelKind, ChannelMode, ChannelPlan, plan_channels
 from modem.core.clock_policy import decide_clock
 from modem.core.errors import DeviceError, ModemError
 from modem.core.families import TRAITS, Family, family_of
@@ -58,6 +59,7 @@ from modem.link.response_errors import error_of
 from modem.options import ModemOptions
 from proxy.config.certificates import host_ca_bundle, read_ca_file
 from proxy.config.model import Endpoint
+from proxy.modems.channel_ports import SECOND_PORT, second_at_port
 from proxy.modems.device_opener import PortOpener
 from proxy.modems.names import MODEM_NAME, discovered_name
 from proxy.modems.port_discovery import describe_device, find_at_port, urc_port_for
@@ -82,6 +84,7 @@ class DoctorOptions:
     pdp: PdpSettings = field(default_factory=PdpSettings)
     sim_pin: SimPin | None = None  # its repr hides the PIN
     module_family: Family | None = None  # None: from ATI
+    channels: ChannelMode = ChannelMode.SINGLE
     host: Endpoint | None = None
     cacert: Path | None = None
     emulate: bool = False
@@ -99,6 +102,7 @@ class Doctor:
         self.device: str | None = None
         self.name = options.name
         self.urc_port: str | None = None
+        self.second_port: str | None = None  # the module's usbmodem port (channels)
         self.failed: set[str] = set()
         self.line_baud = options.baud or commands.DEFAULT_LINE_BAUD
         """The line's speed: ``--baud``, or the one found for ``--baud auto``."""
@@ -119,6 +123,7 @@ class Doctor:
                 emulator = await stack.enter_async_context(
                     Emulator.running(EmulatorConfig(**self.options.emulator)))
                 self.device, self.urc_port = emulator.device, emulator.config.port_name
+                self.second_port = emulator.devices.get(SECOND_PORT)
             await self._run_on_device()
 
     async def _run_on_device(self) -> None:
@@ -135,6 +140,7 @@ class Doctor:
             else:
                 self.urc_port = urc_port_for(describe_device(device))[0]
             self.device = device
+            self.second_port = second_at_port(device)
         name = self.name or _discovered_name(device)
         MODEM_NAME.set(name)  # the transcript's driver lines say modem=<name>, as the proxy's
         opener = PortOpener(device, baudrate=self.line_baud, rtscts=opts.rtscts)
@@ -184,7 +190,7 @@ class Doctor:
         return False
 
     def _skip_all_after_at(self) -> None:
-        for name in ("identity", "urcs", "sim", "network", "signal", "clock", "pdp",
+        for name in ("identity", "urcs", "channels", "sim", "network", "signal", "clock", "pdp",
                      "files", "round-trip", "throughput"):
             self._skip(name, "at")
 
@@ -203,6 +209,7 @@ class Doctor:
         steps: list[tuple[str, Callable[[AtChannel], Awaitable[CheckResult]], set[str]]] = [
             ("identity", self._identity, set()),
             ("urcs", self._urcs, set()),
+            ("channels", self._channels, set()),
             ("sim", self._sim, set()),
             ("network", self._network, {"sim"}),
             ("signal", self._signal, set()),
@@ -245,6 +252,20 @@ class Doctor:
                                "the firmware sends them (the proxy polls if they are lost)")
         return CheckResult("urcs", Outcome.PASS, f"URCs go to {found} "
                            f"(this port is {self.urc_port or 'unknown'})")
+
+    async def _channels(self, channel: AtChannel) -> CheckResult:
+        """What channels the module offers (``AT+CMUX=?``, a second USB AT port) and
+        what ``--channels auto`` would run on; the multiplexer is not started."""
+        test = await channel.run(commands.cmux_test())
+        cmux = "AT+CMUX offered" if test.ok else "no multiplexer (AT+CMUX=? answered ERROR)"
+        second = self.second_port
+        ports = f"second AT port {second}" if second else "no second USB AT port found"
+        plan = plan_channels(ChannelMode.AUTO, self.urc_port, 1 if second else 0)
+        if plan.kind is ChannelKind.CMUX and not test.ok:
+            plan = ChannelPlan(ChannelKind.SINGLE, "the module has no multiplexer")
+        auto = plan.kind.value + (f": {plan.reason}" if plan.reason else "")
+        return CheckResult("channels", Outcome.PASS, f"{cmux}; {ports}; --channels auto "
+                           f"would use {auto} (--channels is {self.options.channels})")
 
     async def _sim(self, channel: AtChannel) -> CheckResult:
         """The SIM as bring-up finds it: its PIN entered under the same rule

@@ -36,11 +36,12 @@ from typing import Any
 
 import trio
 
+from modem.core.channel_plan import ChannelMode
 from modem.core.errors import ModemError, ModuleNotReady, render
 from modem.core.profile import TlsProfile
 from modem.driver import AtResponse, Modem, ModuleState
 from modem.nurseries import single_exception
-from modem.sockets.transparent_channels import DedicatedChannels
+from modem.sockets.transparent_channels import DedicatedChannels, LifeChannels
 from proxy.config.model import Mapping, ModemSpec
 from proxy.logging_setup import NOTICE, kv
 from proxy.modems.line_meter import LineMeter
@@ -217,6 +218,8 @@ class ModemPool:
         opened_at = trio.current_time()
         async with open_member(member.spec) as (modem, emulator):
             member.modem, member.emulator = modem, emulator
+            if modem.options.channels is not ChannelMode.SINGLE:
+                member.dedicated = LifeChannels(lambda: modem.channels)
             member.meter.attach(modem.line_counts, opened_at, lambda: modem.line_baud)
             if member.start_error is not None:
                 log.log(NOTICE, "modem came up", extra=kv(after=str(member.start_error)))

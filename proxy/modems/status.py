@@ -73,6 +73,7 @@ def _member_status(member: PoolMember, module: dict[str, Any] | None, *, placing
         registration=module.get("registration"),
         line_busy=round(member.meter.share, 3),
         last_error=module["last_error"],
+        channels=module["channels"],
     )
     if placing:
         entry.update(failing=member.health.failing(now), opened=member.opened,
@@ -88,7 +89,9 @@ async def module_status(modem: Modem) -> dict[str, Any]:
     ``None`` if never), ``family`` (``modem.core.families``), ``access_mode``
     (the mode new sockets open in: the module's word over the option),
     ``module_word`` (``modem.core.module_word``: its push support and the URC
-    port the host guessed, the module named and URCs go to) and
+    port the host guessed, the module named and URCs go to), ``channels``
+    (``ChannelBook.report``: the AT channels, which sockets each carries, their
+    traffic, FCS errors, fallbacks) and
     ``clock`` (the latest decision about the module clock: its ``source``,
     ``reason``, ``set_to`` and ``trusted``; None before the first bring-up).
     The module's info is asked only while it is ready and shown if it
@@ -121,6 +124,7 @@ async def module_status(modem: Modem) -> dict[str, Any]:
     module["access_mode"] = modem.access_mode.value
     module["module_word"] = modem.module_word.report()  # push support, the URC port
     module["clock"] = _clock_fields(modem.clock_decision)
+    module["channels"] = modem.channel_book.report()  # kind, DLCs, traffic, fallbacks
     return module
 
 

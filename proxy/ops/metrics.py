@@ -29,6 +29,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
 from modem import __version__
+from modem.core.channel_plan import ChannelKind
 from modem.core.errors import ModemError
 from modem.core.module_state import ModuleState
 from modem.driver import AccessMode, Modem
@@ -210,6 +211,7 @@ class MetricsCollector:
                 family.add_metric([label], read(modem))
             yield family
         yield from self._line(modems)
+        yield from _channels(modems)
 
     def _line(self, modems: list[tuple[str, Modem]]) -> Iterator[Metric]:
         meters = self.source.line_meters()
@@ -237,6 +239,41 @@ class MetricsCollector:
         if rate.samples:
             yield rate
             yield busy
+
+
+def _channels(modems: list[tuple[str, Modem]]) -> Iterator[Metric]:
+    """The AT channels (``modem.channels.ChannelBook``): the current life's by kind,
+    each channel's bytes and frames across lives, the multiplexer's bad frames, and
+    the fallbacks to one channel by reason."""
+    now = GaugeMetricFamily("ssl_proxy_channels", "AT channels the module runs on now, "
+                            "by kind (single, cmux, ports).", labels=["modem", "kind"])
+    moved = CounterMetricFamily("ssl_proxy_channel", "Bytes over each AT channel (a DLC: "
+                                "its payload).", labels=["modem", "channel", "direction"],
+                                unit="bytes")
+    frames = CounterMetricFamily("ssl_proxy_channel_frames", "07.10 data frames over each "
+                                 "DLC.", labels=["modem", "channel", "direction"])
+    bad = CounterMetricFamily("ssl_proxy_mux_bad_frames", "Frames the multiplexer dropped: "
+                              "a bad FCS, or broken framing.", labels=["modem", "reason"])
+    fallbacks = CounterMetricFamily("ssl_proxy_channel_fallbacks", "Module lives run on one "
+                                    "channel although more were asked for, by reason.",
+                                    labels=["modem", "reason"])
+    for label, modem in modems:
+        book = modem.channel_book
+        live = modem.channels
+        for kind in ChannelKind:
+            count = len(live.channels) if live is not None and live.kind is kind else 0
+            now.add_metric([label, kind.value], count)
+        for name, counts in sorted(book.counts.items()):
+            moved.add_metric([label, name, "to_module"], counts.lines.to_module)
+            moved.add_metric([label, name, "from_module"], counts.lines.from_module)
+            if counts.kind is ChannelKind.CMUX and name != "line":
+                frames.add_metric([label, name, "to_module"], counts.frames_to_module)
+                frames.add_metric([label, name, "from_module"], counts.frames_from_module)
+        bad.add_metric([label, "fcs"], book.fcs_errors)
+        bad.add_metric([label, "framing"], book.broken_frames)
+        for reason, count in sorted(book.fallbacks.items()):
+            fallbacks.add_metric([label, reason], count)
+    yield from (now, moved, frames, bad, fallbacks)
 
 
 def _by_key(name: str, text: str, label: str, counts: MappingABC[str, int]

@@ -18,6 +18,7 @@ from typing import Any
 import trio
 
 from .access_modes import ACCESS_MODES, ProxyMode, proxy_mode
+from .channel_modes import parse_channels
 from .report import markdown_table, plot, write_json
 from .scenarios import (
     FULL,
@@ -67,13 +68,21 @@ def parse_access_modes(text: str) -> tuple[str, ...]:
     return modes
 
 
+def channel_modes_arg(text: str) -> tuple[str, ...]:
+    try:
+        return parse_channels(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def log(text: str) -> None:
     print(f"{time.strftime('%H:%M:%S')} {text}", file=sys.stderr, flush=True)
 
 
 async def run(settings: tuple[Setting, ...], scenarios: tuple[str, ...], quick: bool,
               modes: tuple[ProxyMode, ...],
-              emulator_args: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+              emulator_args: tuple[str, ...] = (),
+              channels: tuple[str | None, ...] = (None,)) -> list[dict[str, Any]]:
     sizes = QUICK if quick else FULL
     records: list[dict[str, Any]] = []
     async with trio.open_nursery() as nursery:
@@ -86,7 +95,7 @@ async def run(settings: tuple[Setting, ...], scenarios: tuple[str, ...], quick: 
                 chosen = tuple(s for s in wanted if s in scenarios)
                 if chosen:
                     bench = Bench(setting, sizes, servers, ports, cacert, log, chosen, modes,
-                                  emulator_args)
+                                  emulator_args, channels)
                     records += await bench.run()
         nursery.cancel_scope.cancel()
     return records
@@ -107,6 +116,10 @@ def main(argv: list[str] | None = None) -> int:
                         "its own proxy with --access-mode X; a proxy without that flag "
                         "runs buffer mode only); default: the proxy's own default, with no "
                         "--access-mode passed (records name the mode it runs)")
+    p.add_argument("--channels", type=channel_modes_arg, metavar="KINDS",
+                   help="the proxy's --channels to measure, e.g. single,cmux,ports (each "
+                        "runs its own proxy; ports links the emulator's usbmodem port as "
+                        "the usbat port's sibling); default: no --channels passed")
     p.add_argument("--scenario", action="append",
                    choices=[*PACED_SCENARIOS, *UNPACED_SCENARIOS],
                    help="only these scenarios; repeatable")
@@ -122,7 +135,8 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:
         p.error(str(exc))
     started = time.monotonic()
-    records = trio.run(run, settings, scenarios, ns.quick, modes, tuple(ns.emulator_arg))
+    records = trio.run(run, settings, scenarios, ns.quick, modes, tuple(ns.emulator_arg),
+                       ns.channels or (None,))
     meta = {**machine(), "quick": ns.quick, "seconds": round(time.monotonic() - started, 1),
             "command": "python -m tests.benchmarks " + " ".join(argv or sys.argv[1:])}
     table = markdown_table(records)

@@ -62,15 +62,16 @@ def _emulator_command(trace_file: Path | None) -> list[str]:
     return [*cmd, "--trace-file", str(trace_file)] if trace_file else cmd
 
 
-async def _first_line(stream: trio.abc.ReceiveStream, what: str) -> str:
+async def _first_lines(stream: trio.abc.ReceiveStream, what: str, count: int = 1
+                       ) -> list[str]:
     buf = bytearray()
     with trio.fail_after(START_TIMEOUT):
-        while b"\n" not in buf:
+        while buf.count(b"\n") < count:
             chunk = await stream.receive_some(4096)
             if not chunk:
                 raise RuntimeError(f"{what} exited before saying anything")
             buf += chunk
-    return buf.split(b"\n", 1)[0].decode()
+    return [line.decode() for line in buf.split(b"\n")[:count]]
 
 
 async def _stop(proc: trio.Process) -> None:
@@ -86,10 +87,12 @@ async def _stop(proc: trio.Process) -> None:
 
 @dataclass
 class EmulatorProcess:
-    """A running emulator: its pty path and pid."""
+    """A running emulator: its pty path and pid; ``ports``: its ``--extra-port``
+    ptys by name."""
 
     device: str
     pid: int
+    ports: dict[str, str] = field(default_factory=dict)
 
     def stats(self) -> ProcStats:
         return ProcStats.read(self.pid)
@@ -107,12 +110,15 @@ async def emulator_process(baud: int, latency_ms: float,
     proc = await trio.lowlevel.open_process(cmd, stdout=subprocess.PIPE)
     try:
         assert proc.stdout is not None
-        line = await _first_line(proc.stdout, "the emulator")
+        line, *more = await _first_lines(proc.stdout, "the emulator",
+                                         1 + extra.count("--extra-port"))
         if not line.startswith("device: "):
             raise RuntimeError(f"the emulator said {line!r}, not 'device: <path>'")
+        ports = dict(m.removeprefix("port ").split(": ", 1) for m in more)
         async with trio.open_nursery() as nursery:
             nursery.start_soon(_drain, proc.stdout)
-            yield EmulatorProcess(line.removeprefix("device: ").strip(), proc.pid)
+            yield EmulatorProcess(line.removeprefix("device: ").strip(), proc.pid,
+                                  {name: path.strip() for name, path in ports.items()})
             nursery.cancel_scope.cancel()
     finally:
         await _stop(proc)

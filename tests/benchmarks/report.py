@@ -44,7 +44,9 @@ def line_label(record: dict[str, Any]) -> str:
 
 def mode_label(record: dict[str, Any]) -> str:
     mode = record.get("access_mode", "buffer")
-    return f"{mode} (default)" if record.get("access_mode_default") else mode
+    label = f"{mode} (default)" if record.get("access_mode_default") else mode
+    channels = record.get("channels")  # --channels given (None: the proxy's default)
+    return label if channels is None else f"{label}, {channels}"
 
 
 def with_bound(record: dict[str, Any]) -> dict[str, Any]:
@@ -94,7 +96,9 @@ def plot(records: list[dict[str, Any]], path: Path) -> bool:
     groups: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
     for r in paced:
         key = (r["scenario"], line_label(r))
-        groups.setdefault(key, {})[r.get("access_mode", "buffer")] = r
+        mode = r.get("access_mode", "buffer")
+        groups.setdefault(key, {})[mode if r.get("channels") is None
+                                   else f"{mode}, {r['channels']}"] = r
     modes = sorted({m for g in groups.values() for m in g}, key=_mode_order)
     colours = {"buffer": "#c63", "push": "#369"}
     width = 0.8 / (len(modes) + 1)

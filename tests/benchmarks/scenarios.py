@@ -16,7 +16,7 @@ from typing import Any
 
 import trio
 
-from . import clients
+from . import channel_modes, clients
 from .access_modes import ProxyMode
 from .ppp_bound import bound_fields
 from .processes import ProcStats, emulator_process, proxy_process
@@ -90,10 +90,12 @@ class Bench:
     def __init__(self, setting: Setting, sizes: Sizes, servers: BenchServers,
                  ports: dict[str, BenchServer], cacert: Path, log: Callable[[str], None],
                  scenarios: tuple[str, ...], modes: tuple[ProxyMode, ...],
-                 emulator_args: tuple[str, ...] = ()) -> None:
+                 emulator_args: tuple[str, ...] = (),
+                 channels: tuple[str | None, ...] = (None,)) -> None:
         self.setting = setting
         self.modes = modes
-        self.emulator_args = emulator_args
+        self.channels = channels
+        self.emulator_args = emulator_args + channel_modes.emulator_args(channels)
         self.sizes = sizes
         self.servers = servers
         self.ports = ports
@@ -123,16 +125,18 @@ class Bench:
                     self.log(f"[{s.label}] transparent {scenario}: "
                              f"{_describe(self.reference[scenario])}")
             remote_ports = sorted({srv.port for srv in self.ports.values()})
-            for mode in self.modes:
-                async with proxy_process(emulator.device, s.serial_baud, remote_ports,
-                                         self.cacert, extra=mode.args) as proxy:
+            for mode, kind in ((m, k) for m in self.modes for k in self.channels):
+                device, flags = channel_modes.proxy_device(kind, emulator, self.cacert.parent)
+                async with proxy_process(device, s.serial_baud, remote_ports,
+                                         self.cacert, extra=(*mode.args, *flags)) as proxy:
                     for scenario in self.scenarios:
                         emu_before = emulator.stats()
                         record = await self._proxy(proxy, scenario, mode)
+                        record["channels"] = kind
                         emu_after = emulator.stats()
                         record["emulator_cpu_s"] = round(emu_after.cpu_s - emu_before.cpu_s, 3)
                         self.records.append(record)
-                        self.log(f"[{s.label} {mode.name}] proxy {scenario}: "
+                        self.log(f"[{s.label} {mode.name} {kind or ''}] proxy {scenario}: "
                                  f"ratio {record['ratio']:.3f}")
         return self.records
 

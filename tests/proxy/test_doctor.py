@@ -13,7 +13,7 @@ from proxy.doctor import main
 from tests.helpers import REPO, TlsServer
 from tests.proxy_helpers import proxy_command
 
-CHECKS = ["port", "at", "identity", "urcs", "sim", "network", "signal", "clock", "pdp",
+CHECKS = ["port", "at", "identity", "urcs", "channels", "sim", "network", "signal", "clock", "pdp",
           "files", "round-trip", "throughput", "tls"]
 
 

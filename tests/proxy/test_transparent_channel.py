@@ -89,3 +89,39 @@ async def test_a_quiet_upload_gives_the_channel_back_and_the_connection_goes_on(
             tail = b"after the channel went back"
             assert await round_trip(stream, tail) == tail  # by AT+QSSLSEND on usbat
             assert lent.loans == 1 and lent.broken == 0
+
+
+@pytest.mark.long  # about 20 s: the multiplexer's bring-up, then the channel's quiet time
+async def test_under_cmux_a_bulk_upload_borrows_a_dlc_of_the_channel_set(
+        emulator, echo_server, server_cert, ca_file, nursery):
+    """The wiring: with ``--channels cmux`` the pool member lends the life's free DLCs
+    (``ChannelSet.borrow_dedicated``); the upload arrives whole and the DLC comes back."""
+    sink = await nursery.start(TlsServer(server_cert, "sink").serve)
+    service = await start_proxy(nursery, emulator, "--cacert", str(ca_file),
+                                "--channels", "cmux",
+                                "--map", f"0=source.test:{sink.port}",
+                                "--map", f"0=echo.test:{echo_server.port}")
+    modem = service.pool.members[0].modem
+    assert modem is not None
+
+    def lent() -> bool:
+        channels = modem.channels
+        return channels is not None and any("lent" in ch["roles"]
+                                            for ch in channels.describe())
+
+    async with await connect(service, 1) as echo:  # a socket URC: the URC channel is known
+        assert await round_trip(echo, b"first\n") == b"first\n"
+        upload = hashlib.sha256()
+        sent = 0
+        async with await connect(service, 0) as bulk:
+            with trio.fail_after(60):
+                while not lent():
+                    data = os.urandom(CHUNK)
+                    await bulk.send_all(data)
+                    upload.update(data)
+                    sent += len(data)
+            assert await round_trip(echo, b"while lent\n") == b"while lent\n"
+            await bulk.send_eof()
+            await wait_until(lambda: sink.connections and sink.connections[0].received == sent)
+            assert sink.connections[0].sha256.digest() == upload.digest()
+            await wait_until(lambda: not lent())

@@ -30,11 +30,14 @@ def main(argv: list[str] | None = None) -> int:
                    help="the proxy's --access-mode (default push, as the proxy's)")
     p.add_argument("--plain-firmware", action="store_true",
                    help="the emulator's helpful orders only (default: every adverse one)")
+    p.add_argument("--channels", choices=["single", "cmux", "ports", "auto"], default="single",
+                   help="the proxy's --channels (default single, as the proxy's); the "
+                        "emulator offers what it needs, and cmux adds the mux faults")
     args = p.parse_args(argv)
     config = SoakConfig(minutes=args.minutes, seed=args.seed, concurrency=args.concurrency,
                         max_size=args.max_size, fault_gap=args.fault_gap, baud=args.baud,
                         log_path=args.log, access_mode=args.access_mode,
-                        adverse_firmware=not args.plain_firmware)
+                        adverse_firmware=not args.plain_firmware, channels=args.channels)
     report = trio.run(run_soak, config)
     if args.json is not None:
         args.json.write_text(json.dumps(report, indent=2) + "\n")

@@ -25,6 +25,9 @@ FAULT_KINDS = ("noise", "send_fail", "peer_close", "slow_handshake", "pdp_deact"
                "unanswered_close")
 FAULT_WEIGHTS = (3, 3, 4, 2, 1, 1, 1, 1, 1, 1, 2, 1)
 LINE_FAULTS = ("push_byte_loss", "push_header_loss", "urc_loss")
+MUX_FAULTS = ("mux_fcs_errors", "dlc_silent")
+"""Drawn too when the proxy runs on the multiplexer (``--channels cmux``)."""
+MUX_WEIGHTS = (2, 1)
 
 ADVERSE_FIRMWARE: dict[str, Any] = {
     "late_pushes_after_close": True,   # a closed socket's pushes come after the close's OK
@@ -43,6 +46,13 @@ def firmware_options(seed: int, adverse: bool) -> dict[str, Any]:
     return options
 
 
+def channel_options(channels: str) -> dict[str, Any]:
+    """The emulator options that match the proxy's ``--channels``: its usbmodem
+    port for ``ports`` (and ``auto``, which picks the ports on the emulator's
+    usbat); the multiplexer is always there."""
+    return {"extra_ports": ("usbmodem",)} if channels in ("ports", "auto") else {}
+
+
 def _spec(spec: str) -> Any:
     """The fault a ``--fault`` spec names (the kinds with no constructor of their own)."""
     from modem.emulator import parse_fault_spec
@@ -55,8 +65,10 @@ class FaultInjector:
     each kind in ``faults``."""
 
     def __init__(self, service: ProxyService, live: dict[int, ClientResult],
-                 faults: Counter[str], seed: int, gap: float) -> None:
+                 faults: Counter[str], seed: int, gap: float, mux: bool = False) -> None:
         self.service = service
+        self.kinds = FAULT_KINDS + (MUX_FAULTS if mux else ())
+        self.weights = FAULT_WEIGHTS + (MUX_WEIGHTS if mux else ())
         self.live = live
         self.faults = faults
         self.rng = random.Random(seed)
@@ -73,7 +85,7 @@ class FaultInjector:
             if lasting is not None:
                 await emu.inject(_spec(f"{lasting}:0"))
                 lasting = None
-            kind = rng.choices(FAULT_KINDS, FAULT_WEIGHTS)[0]
+            kind = rng.choices(self.kinds, self.weights)[0]
             fault = self._draw(kind)
             if fault is None:
                 continue
@@ -107,6 +119,10 @@ class FaultInjector:
             return Fault.urc_loss(rng.uniform(0.1, 0.5))
         if kind == "unanswered_close":
             return _spec("unanswered:+QSSLCLOSE,1")
+        if kind == "mux_fcs_errors":  # 8 or more within 5 s end the module's life
+            return _spec(f"mux_fcs_errors:{rng.randint(1, 12)}")
+        if kind == "dlc_silent":
+            return _spec(f"dlc_silent:{rng.randint(1, 4)}")
         connected = self._connected()
         if not connected:
             return None

@@ -45,7 +45,7 @@ from proxy.service import ProxyService
 
 from . import process_stats
 from .clients import Client, ClientPlan, ClientResult, draw_plan
-from .faults import FaultInjector, firmware_options
+from .faults import FaultInjector, channel_options, firmware_options
 from .servers import SoakServer
 
 ECHO_HOST = "echo.soak.test"
@@ -71,6 +71,8 @@ class SoakConfig:
     after ``client_deadline`` seconds counts as hung.  ``access_mode``: the
     proxy's ``--access-mode`` (buffer or push).  ``adverse_firmware``: the
     emulator plays every unhelpful order it knows (``faults.ADVERSE_FIRMWARE``).
+    ``channels``: the proxy's ``--channels`` (the emulator offers its usbmodem
+    port under ``ports``; under ``cmux`` the multiplexer's faults join the draw).
     """
 
     minutes: float = 1.0
@@ -83,6 +85,7 @@ class SoakConfig:
     log_path: Path | None = None
     access_mode: str = "push"
     adverse_firmware: bool = True
+    channels: str = "single"
 
 
 @dataclass
@@ -207,7 +210,7 @@ class Soak:
                 "map": [f"0={hosts[k]}:{s.port}" for k, s in servers.items()],
                 "emulate": True, "cacert": str(ca_path),
                 "resolve": [f"{host}=127.0.0.1" for host in hosts.values()],
-                "access-mode": cfg.access_mode,
+                "access-mode": cfg.access_mode, "channels": cfg.channels,
             })
             service = ProxyService(config, build_profiles(config, load_all_material(config)),
                                    emulator_options=self._emulator_options())
@@ -233,6 +236,7 @@ class Soak:
             fds_end, kinds_end = process_stats.open_fds(), process_stats.fd_kinds()
             rss_end = process_stats.rss_mb()
             alive = self.proxy_exit is None and service.state == "serving"
+            channel_book = self._channel_book()
 
             service.request_shutdown()
             with trio.move_on_after(30):
@@ -264,6 +268,8 @@ class Soak:
         return {
             "seed": cfg.seed,
             "access_mode": cfg.access_mode,
+            "channels": cfg.channels,
+            "channel_book": channel_book,
             "emulator_options": self._emulator_options(),
             "minutes": cfg.minutes,
             "load_s": round(load_s, 1),
@@ -315,7 +321,14 @@ class Soak:
     def _emulator_options(self) -> dict[str, Any]:
         cfg = self.config
         return {"seed": cfg.seed, "baud": cfg.baud,
-                **firmware_options(cfg.seed, cfg.adverse_firmware)}
+                **firmware_options(cfg.seed, cfg.adverse_firmware),
+                **channel_options(cfg.channels)}
+
+    def _channel_book(self) -> dict[str, Any]:
+        """The channels' history (``ChannelBook.report``), without the live list."""
+        modems = self.service.running_modems() if self.service is not None else {}
+        book = next(iter(modems.values())).channel_book.report() if modems else {}
+        return {key: value for key, value in book.items() if key != "channels"}
 
     async def _run_service(self, service: ProxyService,
                            task_status=trio.TASK_STATUS_IGNORED) -> None:
@@ -363,7 +376,7 @@ class Soak:
         cfg = self.config
         assert self.service is not None
         injector = FaultInjector(self.service, self.live, self.tally.faults, cfg.seed,
-                                 cfg.fault_gap)
+                                 cfg.fault_gap, mux=cfg.channels == "cmux")
         async with trio.open_nursery() as verify, trio.open_nursery() as nursery:
             nursery.start_soon(self._sample_rss)
             nursery.start_soon(injector.run)
@@ -434,6 +447,7 @@ async def run_soak(config: SoakConfig) -> dict[str, Any]:
 
 def summary(report: dict[str, Any]) -> str:
     """A few lines for a terminal."""
+    book = report.get("channel_book", {})
     lines = [
         f"soak seed={report['seed']} minutes={report['minutes']} load={report['load_s']}s "
         f"wall={report.get('wall_s', '?')}s",
@@ -445,6 +459,8 @@ def summary(report: dict[str, Any]) -> str:
         f"corrupted={report['corrupted']} misdelivered={report['misdelivered']} "
         f"holes={report['holes']} silently_truncated={report['silently_truncated']} "
         f"hung={report['hung']}",
+        f"channels: {report['channels']} lives {book.get('lives')} fcs errors "
+        f"{book.get('fcs_errors')} fallbacks {book.get('fallbacks')}",
         f"rss MiB: start {report['rss_start_mb']} end {report['rss_end_mb']} "
         f"peak {report['rss_peak_mb']}   fds: start {report['fds_start']} "
         f"end {report['fds_end']}",

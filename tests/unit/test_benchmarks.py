@@ -9,10 +9,13 @@ settings table declares.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from proxy.config.settings import SETTINGS
 from tests.benchmarks.access_modes import default_mode, proxy_mode
+from tests.benchmarks.channel_modes import emulator_args, parse_channels, proxy_device
 from tests.benchmarks.ppp_bound import (
     LINUX_PPPD,
     VARIANTS,
@@ -21,6 +24,8 @@ from tests.benchmarks.ppp_bound import (
     ppp_bound,
     smallest_n1,
 )
+from tests.benchmarks.processes import EmulatorProcess
+from tests.benchmarks.report import mode_label
 
 # TLS plaintext per 1500-byte IP packet: 1448 TCP payload bytes (52 bytes of
 # IPv4, TCP and timestamps) less 29 bytes per 16 KiB record (TLS 1.2 AES-GCM).
@@ -96,3 +101,20 @@ def test_the_benchmark_follows_the_proxys_default_access_mode() -> None:
     mode = proxy_mode(None)
     assert (mode.name, mode.args, mode.default) == (default_mode(), (), True)
     assert proxy_mode("buffer").args == ("--access-mode", "buffer")
+
+
+def test_channels_are_named_in_the_records_and_parsed_strictly(tmp_path: Path) -> None:
+    assert parse_channels("single, cmux,ports") == ("single", "cmux", "ports")
+    with pytest.raises(ValueError, match="--channels takes"):
+        parse_channels("single,dlc")
+    assert mode_label({"access_mode": "push", "channels": "cmux"}) == "push, cmux"
+    assert mode_label({"access_mode": "push", "access_mode_default": True}) == "push (default)"
+    emulator = EmulatorProcess("/dev/pts/7", 1, {"usbmodem": "/dev/pts/8"})
+    assert proxy_device(None, emulator, tmp_path) == ("/dev/pts/7", ())
+    assert proxy_device("cmux", emulator, tmp_path) == ("/dev/pts/7", ("--channels", "cmux"))
+    device, flags = proxy_device("ports", emulator, tmp_path)
+    assert Path(device).name.endswith("-if02-port0")
+    assert Path(device).readlink() == Path("/dev/pts/7")
+    assert flags == ("--channels", "ports", "--urc-port", "usbat")
+    assert emulator_args(("single", "ports")) == ("--extra-port", "usbmodem")
+    assert emulator_args(("single", "cmux")) == ()

@@ -64,6 +64,7 @@ from modem.core.commands._files import (
     upload_wait,
 )
 from modem.core.commands._general import (
+    CMUX_PORT_SPEEDS,
     URC_PORTS,
     ModuleIdentity,
     Registration,
@@ -76,6 +77,8 @@ from modem.core.commands._general import (
     cereg_query,
     cfun,
     cmee,
+    cmux,
+    cmux_test,
     cpin_query,
     creg_query,
     csq,
@@ -84,6 +87,7 @@ from modem.core.commands._general import (
     echo,
     parse_ati,
     parse_cclk,
+    parse_cmux_test,
     parse_cpin,
     parse_csq,
     parse_ctzu,
@@ -158,6 +162,7 @@ from modem.core.commands._ssl_features import (
 from modem.core.limits import CIPHER_SUITES, MAX_RECV, MAX_SEND
 
 __all__ = [
+    "CMUX_PORT_SPEEDS",
     "CIPHER_LIST_SEPARATOR",
     "CIPHER_SUITES",
     "DEFAULT_LINE_BAUD",
@@ -191,6 +196,8 @@ __all__ = [
     "cereg_query",
     "cfun",
     "cmee",
+    "cmux",
+    "cmux_test",
     "check_pin",
     "cpin_enter",
     "cpin_query",
@@ -201,6 +208,7 @@ __all__ = [
     "ati",
     "parse_ati",
     "parse_cclk",
+    "parse_cmux_test",
     "parse_cpin",
     "parse_ctzu",
     "parse_csq",

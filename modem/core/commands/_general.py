@@ -1,8 +1,8 @@
 """Generic forms, 3GPP TS 27.007 basics and the clock (sans-I/O).
 
 ``ATE``, ``ATI``, ``AT+CMEE``, ``AT+CFUN``, ``AT+CPIN``, ``AT+CREG``,
-``AT+CEREG``, ``AT+CSQ``, ``AT+CCLK``: 3GPP TS 27.007 as Quectel documents
-it; ``AT+QLTS`` and ``AT+QURCCFG``: Quectel's AT Commands Manual.
+``AT+CEREG``, ``AT+CSQ``, ``AT+CCLK``, ``AT+CMUX``: 3GPP TS 27.007 as Quectel
+documents it; ``AT+QLTS`` and ``AT+QURCCFG``: Quectel's AT Commands Manual.
 """
 
 from __future__ import annotations
@@ -254,6 +254,53 @@ def parse_csq(text: str) -> SignalQuality:
     if not (0 <= ber <= 7 or ber == 99):
         raise unreadable(text, f"ber {ber} is outside 0-7, 99")
     return SignalQuality(rssi, ber)
+
+
+# -- the 27.010 multiplexer (27.007 5.7, AT+CMUX) -------------------------------
+
+#: ``<port_speed>`` codes of ``AT+CMUX`` by line rate (27.007 5.7; 8 from
+#: RT-Thread's cmux driver, where Quectel modules run at 921600).
+CMUX_PORT_SPEEDS = {9600: 1, 19200: 2, 38400: 3, 57600: 4, 115200: 5, 230400: 6, 460800: 7,
+                    921600: 8}
+CMUX_DEFAULT_SPEED = 5
+#: T1 (10 ms units), N2, T2 (10 ms units), T3 (s), k: the values oFono and Zephyr send.
+_CMUX_TIMERS = "10,3,30,10,2"
+
+
+def cmux_test() -> Command:
+    """``AT+CMUX=?``: the parameters the module's multiplexer takes (``parse_cmux_test``);
+    ``ERROR`` from firmware without one."""
+    return test_form("CMUX")
+
+
+def parse_cmux_test(text: str) -> frozenset[int]:
+    """The ``<port_speed>`` codes of ``+CMUX: (0),(0),(1-7),(1-32768),...`` (its
+    third list; empty when the line has none)."""
+    lists = re.findall(r"\(([^)]*)\)", text)
+    codes: set[int] = set()
+    for part in (lists[2].split(",") if len(lists) > 2 else ()):
+        low, _, high = part.strip().partition("-")
+        if low.isdigit() and (not high or high.isdigit()):
+            codes.update(range(int(low), int(high or low) + 1))
+    return frozenset(codes)
+
+
+def cmux(n1: int, line_baud: int | None = None,
+         speeds: frozenset[int] = frozenset(CMUX_PORT_SPEEDS.values())) -> Command:
+    """``AT+CMUX=0,0,<port_speed>,<N1>,10,3,30,10,2``: the basic option with UIH
+    frames, frames of at most ``n1`` bytes; after its ``OK`` the line carries
+    07.10 frames (``modem.link.mux_session``).
+
+    ``<port_speed>`` is the code of ``line_baud`` when 27.007 has one and the
+    module lists it in ``speeds`` (``parse_cmux_test``), else 5: Quectel's M10
+    manual says the multiplexer runs at the port's current rate whatever it
+    names (a guess for the EC2x, whose manual is not at hand).
+    """
+    check_int("CMUX N1", n1, 1, 32768)
+    speed = CMUX_PORT_SPEEDS.get(line_baud or 0, CMUX_DEFAULT_SPEED)
+    if speed not in speeds:
+        speed = CMUX_DEFAULT_SPEED
+    return Command(f"AT+CMUX=0,0,{speed},{n1},{_CMUX_TIMERS}", timeout=QUICK_TIMEOUT)
 
 
 # -- URC port (Quectel AT Commands Manual, AT+QURCCFG) ------------------------

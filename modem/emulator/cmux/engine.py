@@ -15,6 +15,12 @@ What the module does with the host's frames (27.010 5.4, 5.4.6):
 * Data on an open DLC goes to its port's line (``DlcChannel``); frames for
   a DLC that is not open, and broken frames, are dropped and counted.
 
+Faults (``faults.MuxFcsErrors``, ``faults.DlcSilent``): the next frames
+the module writes in this session go out with a broken FCS (the host's
+decoder drops them, as a noisy line does); a silent DLC drops every frame to and from it (its
+port hears nothing, the host hears nothing back) until the multiplexer
+closes.
+
 After CLD or DISC on DLC 0 the line carries AT commands again.  The line
 is the pty's ``HostLine``: every byte, framing included, is paced as the
 line is.  With ``cmux_hang_below_ms`` the module hangs for good (answers
@@ -69,6 +75,8 @@ async def run_mux(module: Module, port: AtPort, n1: int, ok_sent_at: float) -> N
             await engine.run(ok_sent_at)
     finally:
         port.muxed = False
+        module.pending_faults.silent_dlcs.clear()
+        module.pending_faults.fcs_errors = 0  # the burst was this session's line
 
 
 class MuxEngine:
@@ -113,11 +121,18 @@ class MuxEngine:
     # -- frames ------------------------------------------------------------------
 
     async def _write(self, frame: bytes) -> None:
+        if self.module.pending_faults.take_fcs_error():
+            frame = frame[:-2] + bytes([frame[-2] ^ 0xFF]) + frame[-1:]
         await self.line.write(frame)
+
+    def _silent(self, dlci: int) -> bool:
+        return dlci in self.module.pending_faults.silent_dlcs
 
     async def _on_frame(self, frame: HostFrame) -> None:
         if frame.dlci == 0:
             await self._on_control_frame(frame)
+            return
+        if self._silent(frame.dlci):
             return
         channel = self.channels.get(frame.dlci)
         if frame.kind == SABM:
@@ -237,4 +252,6 @@ class MuxEngine:
                 await self._flow.park()
             if channel.closed:
                 return
+            if self._silent(channel.dlci):
+                continue
             await self._write(build(channel.dlci, UIH, data[start:start + channel.n1]))

@@ -1,0 +1,17 @@
+"""``ChannelsRefused``: the module would not give a life several channels."""
+
+from __future__ import annotations
+
+from modem.core.errors import LocalMistake
+
+__all__ = ["ChannelsRefused"]
+
+
+class ChannelsRefused(LocalMistake):
+    """The module refused several channels: ``ERROR`` to ``AT+CMUX``, no answer
+    to the multiplexer's start, DLC 1 refused, or a port or DLC that does not
+    answer ``AT``.  The supervisor brings it up on one channel instead
+    (``modem.core.channel_plan.ChannelRetry`` says when it asks again)."""
+
+    hint = ("the proxy runs on one AT channel meanwhile; --channels single stops it "
+            "from asking")

@@ -1,0 +1,46 @@
+"""Which AT channels the benchmarked proxy runs on (``--channels``), and its flags.
+
+With no ``--channels`` the benchmark passes no flag, so it measures the
+proxy's default (records carry ``channels`` None).  ``ports`` needs the
+emulator's ``usbmodem`` pty and the proxy finding it as the ``usbat``
+port's sibling: the benchmark links both under by-id style names
+(``...-if02-port0``, ``...-if03-port0``), as udev names a real module's.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .processes import EmulatorProcess
+
+CHANNELS = ("single", "cmux", "ports", "auto")
+
+
+def parse_channels(text: str) -> tuple[str, ...]:
+    """``single,cmux,ports``: the proxy's ``--channels`` values to run, in order."""
+    kinds = tuple(k.strip() for k in text.split(",") if k.strip())
+    unknown = [k for k in kinds if k not in CHANNELS]
+    if not kinds or unknown:
+        raise ValueError(f"--channels takes {', '.join(CHANNELS)} (comma separated), "
+                         f"not {text!r}")
+    return kinds
+
+
+def emulator_args(kinds: tuple[str | None, ...]) -> tuple[str, ...]:
+    """The emulator's flags for ``kinds``: its usbmodem port when one uses it."""
+    return ("--extra-port", "usbmodem") if {"ports", "auto"} & set(kinds) else ()
+
+
+def proxy_device(kind: str | None, emulator: EmulatorProcess, links: Path
+                 ) -> tuple[str, tuple[str, ...]]:
+    """The device the proxy opens for ``kind`` and its channel flags."""
+    if kind is None:
+        return emulator.device, ()
+    if kind not in ("ports", "auto") or "usbmodem" not in emulator.ports:
+        return emulator.device, ("--channels", kind)
+    first = links / "usb-Quectel_EC25_bench-if02-port0"
+    second = links / "usb-Quectel_EC25_bench-if03-port0"
+    for link, target in ((first, emulator.device), (second, emulator.ports["usbmodem"])):
+        link.unlink(missing_ok=True)
+        link.symlink_to(target)
+    return str(first), ("--channels", kind, "--urc-port", "usbat")

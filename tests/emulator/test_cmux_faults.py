@@ -1,0 +1,58 @@
+"""The multiplexer's faults: a burst of frames with a broken FCS, a DLC that
+stops answering (``mux_fcs_errors``, ``dlc_silent``)."""
+
+from __future__ import annotations
+
+import pytest
+import trio
+
+from modem.emulator import Emulator
+from modem.emulator.fault_spec import parse_fault_spec
+from modem.emulator.faults import DlcSilent, MuxFcsErrors
+
+from .conftest import Host
+from .mux_host import MuxHost
+
+
+@pytest.fixture
+async def mux(host: Host) -> MuxHost:
+    m = MuxHost(host)
+    await m.enter()
+    await m.open(1)
+    await m.open(2)
+    await m.command(1, "ATE0")
+    await m.command(2, "ATE0")
+    return m
+
+
+async def test_an_fcs_burst_breaks_that_many_frames_then_the_line_is_clean(
+        emu: Emulator, mux: MuxHost) -> None:
+    await emu.inject(MuxFcsErrors(2))
+    await mux.send(1, b"AT\r")
+    await mux.send(2, b"AT\r")
+    with trio.fail_after(5):
+        while mux.decoder.counters.bad_fcs < 2:
+            await mux.pump()
+    assert mux.decoder.counters.bad_fcs == 2
+    assert not mux.inbox.get(1) and not mux.inbox.get(2)  # both answers were lost
+    assert await mux.command(1, "AT") == b"\r\nOK\r\n"
+    assert mux.decoder.counters.bad_fcs == 2
+
+
+async def test_a_silent_dlc_hears_and_answers_nothing_while_the_others_serve(
+        emu: Emulator, mux: MuxHost) -> None:
+    await emu.inject(DlcSilent(2))
+    await mux.send(2, b"AT\r")
+    assert await mux.command(1, "AT") == b"\r\nOK\r\n"
+    with trio.move_on_after(0.5):
+        while True:
+            await mux.pump()
+    assert not mux.inbox.get(2)
+    assert emu.module.pending_faults.silent_dlcs == {2}
+
+
+def test_the_specs_parse() -> None:
+    assert parse_fault_spec("mux_fcs_errors:20").fault == MuxFcsErrors(20)
+    assert parse_fault_spec("dlc_silent:2@30s").fault == DlcSilent(2)
+    with pytest.raises(ValueError, match="DLC 1-63"):
+        parse_fault_spec("dlc_silent:0")

@@ -1,0 +1,173 @@
+"""``--channels``: the proxy on the module's CMUX DLCs or USB AT ports, as a process
+against the emulator's options, and what the status page, ``/metrics`` and
+``ssl-proxy doctor`` show (issue 21 items 3, 4)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import trio
+from prometheus_client.parser import text_string_to_metric_families
+
+from modem.emulator import Emulator, EmulatorConfig
+from proxy.cli import parse_command_line
+from proxy.config.build import build_config, load_toml
+from proxy.modems.channel_ports import second_at_port
+from tests.helpers import TlsServer, round_trip
+from tests.proxy_helpers import (
+    connect,
+    http_get,
+    run_cli,
+    start_proxy,
+    start_proxy_process,
+    status_json,
+)
+
+MAP = ("--map", "0=echo.test:1")
+RESOLVE = {"echo.test": "127.0.0.1"}
+
+
+# -- the setting ---------------------------------------------------------------------
+
+def test_single_is_the_default_and_the_flag_and_toml_set_it(tmp_path: Path) -> None:
+    assert parse_command_line([*MAP]).channels == "single"
+    for kind in ("auto", "single", "cmux", "ports"):
+        assert parse_command_line([*MAP, "--channels", kind]).channels == kind
+    path = tmp_path / "proxy.toml"
+    path.write_text('channels = "cmux"\n[[map]]\nlisten = 0\nconnect = "h:1"\n')
+    assert build_config({}, load_toml(path)).channels == "cmux"
+
+
+def test_a_bad_value_is_one_line() -> None:
+    done = run_cli(*MAP, "--channels", "dlc")
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1
+    assert "--channels: 'dlc' is not one of auto, single, cmux, ports" in done.stderr
+
+
+# -- the second USB port -----------------------------------------------------------
+
+@pytest.mark.parametrize(("first", "second"), [
+    ("usb-Quectel_EC25-if02-port0", "usb-Quectel_EC25-if03-port0"),
+    ("pci-0000:00:14.0-usb-0:4:1.2-port0", "pci-0000:00:14.0-usb-0:4:1.3-port0"),
+])
+def test_the_second_port_is_the_first_ones_sibling_by_name(tmp_path: Path, first: str,
+                                                            second: str) -> None:
+    (tmp_path / first).touch()
+    assert second_at_port(str(tmp_path / first)) is None  # no sibling there, no sysfs entry
+    (tmp_path / second).touch()
+    assert second_at_port(str(tmp_path / first)) == str(tmp_path / second)
+
+
+# -- the proxy as a process ----------------------------------------------------------
+
+async def echo_clients(port: int, count: int, size: int = 30_000) -> None:
+    async def one() -> None:
+        payload = os.urandom(size)
+        async with await trio.open_tcp_stream("127.0.0.1", port) as stream:
+            assert await round_trip(stream, payload) == payload
+
+    with trio.fail_after(60):
+        async with trio.open_nursery() as nursery:
+            for _ in range(count):
+                nursery.start_soon(one)
+
+
+@pytest.mark.parametrize("urcs", ["first", "all", "2"])
+async def test_cmux_serves_wherever_the_module_puts_its_urcs(
+        echo_server: TlsServer, ca_file: Path, tmp_path: Path, nursery: trio.Nursery,
+        urcs: str) -> None:
+    config = EmulatorConfig(resolve=RESOLVE, real_dns=False, cmux_urcs=urcs)
+    async with Emulator.running(config) as emu:
+        proxy = await start_proxy_process(
+            nursery, tmp_path / "proxy.log", "--device", emu.device, "--channels", "cmux",
+            "--cacert", str(ca_file), "--map", f"0=echo.test:{echo_server.port}", "-v",
+            within=60)
+        await echo_clients(proxy.port, 6)
+        assert await proxy.stop() == 0
+    log = proxy.output.decode(errors="replace")
+    assert "AT channels up" in log and "kind=cmux" in log, log
+    used = {line.rpartition("channel=")[2].strip().strip('"') for line in log.splitlines()
+            if "socket channel" in line}
+    assert used == {"DLC 2", "DLC 3", "DLC 4"}, log
+    assert "WARNING" not in log and "ERROR" not in log, log
+
+
+async def test_ports_use_the_modules_second_usb_port(
+        echo_server: TlsServer, ca_file: Path, tmp_path: Path, nursery: trio.Nursery) -> None:
+    config = EmulatorConfig(resolve=RESOLVE, real_dns=False, extra_ports=("usbmodem",))
+    async with Emulator.running(config) as emu:
+        first = tmp_path / "usb-Quectel_EC25_1-if02-port0"
+        first.symlink_to(emu.devices["usbat"])
+        (tmp_path / "usb-Quectel_EC25_1-if03-port0").symlink_to(emu.devices["usbmodem"])
+        proxy = await start_proxy_process(
+            nursery, tmp_path / "proxy.log", "--device", str(first), "--urc-port", "usbat",
+            "--channels", "auto", "--cacert", str(ca_file),
+            "--map", f"0=echo.test:{echo_server.port}", "-v", within=60)
+        await echo_clients(proxy.port, 3)
+        assert await proxy.stop() == 0
+    log = proxy.output.decode(errors="replace")
+    assert "kind=ports" in log and "channel=usbmodem" in log, log
+
+
+async def test_a_module_that_refuses_cmux_is_served_on_one_channel_said_once(
+        echo_server: TlsServer, ca_file: Path, tmp_path: Path, nursery: trio.Nursery) -> None:
+    config = EmulatorConfig(resolve=RESOLVE, real_dns=False, absent_commands={"+CMUX"})
+    async with Emulator.running(config) as emu:
+        proxy = await start_proxy_process(
+            nursery, tmp_path / "proxy.log", "--device", emu.device, "--channels", "cmux",
+            "--cacert", str(ca_file), "--map", f"0=echo.test:{echo_server.port}", within=60)
+        await echo_clients(proxy.port, 2)
+        assert await proxy.stop() == 0
+    log = proxy.output.decode(errors="replace")
+    assert log.count("refused several AT channels") == 1, log
+    assert "AT+CMUX=? answered ERROR" in log, log
+
+
+# -- what is shown -------------------------------------------------------------------
+
+async def test_status_and_metrics_show_the_dlcs(echo_server: TlsServer, ca_file: Path,
+                                                nursery: trio.Nursery) -> None:
+    config = EmulatorConfig(resolve=RESOLVE, real_dns=False)
+    async with Emulator.running(config) as emu:
+        service = await start_proxy(nursery, emu, "--channels", "cmux", "--cacert",
+                                    str(ca_file), "--map", f"0=echo.test:{echo_server.port}",
+                                    "--status", "127.0.0.1:0")
+        async with await connect(service) as stream:
+            assert await round_trip(stream, b"c" * 5000) == b"c" * 5000
+            page = await status_json(service.status_address)
+        channels = page["modems"][0]["channels"]
+        assert channels["kind"] == "cmux" and channels["mode"] == "cmux"
+        assert channels["n1"] == 127
+        rows = {c["name"]: c for c in channels["channels"]}
+        assert rows["DLC 1"]["roles"][0] == "control"
+        assert sum(len(c["sockets"]) for c in rows.values()) == 1
+        status, body = await http_get(service.status_address, "/metrics")
+        assert status == 200
+        samples = {(s.name, frozenset(s.labels.items())): s.value
+                   for family in text_string_to_metric_families(body.decode())
+                   for s in family.samples}
+        assert samples[("ssl_proxy_channels", frozenset(
+            {"modem": "modem1", "kind": "cmux"}.items()))] == 4
+        moved = sum(v for (name, labels), v in samples.items()
+                    if name == "ssl_proxy_channel_bytes_total"
+                    and ("direction", "to_module") in labels)
+        assert moved > 5000
+        assert samples[("ssl_proxy_channel_frames_total", frozenset(
+            {"modem": "modem1", "channel": "DLC 1", "direction": "to_module"}.items()))] > 0
+        assert samples[("ssl_proxy_mux_bad_frames_total", frozenset(
+            {"modem": "modem1", "reason": "fcs"}.items()))] == 0
+        service.request_shutdown()
+
+
+def test_doctor_says_what_auto_would_pick(tmp_path: Path) -> None:
+    done = run_cli("doctor", "--emulate", "--channels", "cmux",
+                   "--transcript", str(tmp_path / "doctor.txt"), timeout=120)
+    line = next(x for x in done.stdout.splitlines() if " channels " in x)
+    assert "PASS" in line
+    assert "AT+CMUX offered" in line
+    assert "--channels auto would use single: the module's second USB AT port (usbmodem) " \
+           "was not found" in line
+    assert "(--channels is cmux)" in line
