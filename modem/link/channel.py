@@ -469,6 +469,7 @@ class AtChannel:
                 continue
             if resp.ok:
                 self._line = LineState.IN_STEP
+                self.owed.clear()
                 return
         self.fail(ModuleLost(
             f"module stopped answering (no OK to {RESYNC_ATTEMPTS} AT commands)"))
@@ -487,6 +488,7 @@ class AtChannel:
                     continue
                 if resp.ok:
                     self._line = LineState.IN_STEP
+                    self.owed.clear()
                     return
             raise NoAnswer(
                 f"module does not answer AT ({attempts} tries): check the device path, "

@@ -62,7 +62,8 @@ class OwedPayload:
         self._owed = bytes(length)
 
     def clear(self) -> None:
-        """The command ended with a final result the line is in step with."""
+        """The command ended with a final result the line is in step with, or an ``AT``
+        was answered after the settling."""
         self._owed = b""
 
     def carry_over(self, earlier: OwedPayload) -> None:
@@ -70,11 +71,12 @@ class OwedPayload:
         self._owed = earlier._owed
 
     async def settle(self, write: Callable[[bytes], Awaitable[None]]) -> None:
-        """Write what may be owed (with ``write``), then let the module's answer pass."""
+        """Write what may be owed (with ``write``), then let the module's answer pass.
+        It stays owed until an ``AT`` is answered (``clear``): a module still silent
+        may have dropped it, and then gets it again at the next try."""
         if not self._owed:
             return
         log.info("the module may still wait for a payload: completing it", extra=kv(
             bytes=len(self._owed)))
-        owed, self._owed = self._owed, b""
-        await write(owed)
+        await write(self._owed)
         await trio.sleep(SETTLE_WAIT)

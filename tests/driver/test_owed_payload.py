@@ -56,3 +56,28 @@ async def test_a_payload_whose_prompt_was_lost_is_completed_before_the_next_at(
             await other.send_all(b"after the lost prompt")
             assert await receive_exactly(other, 21) == b"after the lost prompt"
             await other.aclose()
+
+
+async def test_a_payload_settled_into_a_silent_module_is_written_again(
+        server_cert, nursery, profile):
+    """The module falls silent as the channel settles the payload it may owe (a silent
+    module drops its input): the payload stays owed until an ``AT`` is answered, so the
+    next life writes it again and the module answers.  What the server got is no longer
+    the client's bytes alone (``AT`` lines sent after the silence went in as payload):
+    that socket's client was reset; the payload is complete and the module serves."""
+    sink = TlsServer(server_cert, "sink")
+    await nursery.start(sink.serve)
+    async with (Emulator.running(EmulatorConfig(resolve=RESOLVE)) as emu,
+                modem_on(emu.device, profile, command_timeout_cap=1.0) as modem):
+        sock = await modem.open_ssl_socket(await modem.client_ids.acquire(), "echo.test",
+                                           sink.port, profile)
+        await emu.inject(parse_fault_spec("lost_prompt").fault)
+        with pytest.raises(ModemError):
+            await sock.send_all(TEXT)
+        await emu.inject(parse_fault_spec("silence:2").fault)
+        with trio.fail_after(40):
+            await sock.aclose()  # its close resynchronises the line first
+            while not sink.connections or sink.connections[0].received < len(TEXT):  # noqa: ASYNC110
+                await trio.sleep(0.05)
+            await modem.state.wait_value("ready")
+        assert sink.connections[0].received == len(TEXT)
