@@ -73,11 +73,12 @@ class Response:
 class Pending:
     """A command on the wire: its response as the reader fills it in."""
 
-    __slots__ = ("response", "prompted", "done", "violation")
+    __slots__ = ("response", "prompted", "prompt_seen", "done", "violation")
 
     def __init__(self, command: Command) -> None:
         self.response = Response(command)
-        self.prompted = trio.Event()
+        self.prompted = trio.Event()  # also set when the channel fails
+        self.prompt_seen = False  # the module's prompt came: it waits for the payload
         self.done = trio.Event()
         self.violation: str | None = None
 

@@ -245,6 +245,7 @@ class AtChannel:
         elif isinstance(event, ev.Prompt) or (
             isinstance(event, ev.Connect) and resp.command.framing is Framing.CONNECT_PAYLOAD
         ):
+            pending.prompt_seen = True
             pending.prompted.set()
         elif isinstance(event, ev.FinalResult):
             resp.final = event
@@ -407,6 +408,8 @@ class AtChannel:
                 if payload is not None:
                     self.owed.command_written(payload)
                     await pending.prompted.wait()
+                    if pending.prompt_seen:
+                        self.owed.prompted(payload)
                     self._check()
                     if pending.response.final is not None or pending.violation is not None:
                         if pending.violation is None:

@@ -12,11 +12,16 @@ bring-up becomes payload bytes, and the module seems dead for good.
 So the channel remembers what it may owe (``OwedPayload``), and writes it
 before anything else when it talks to the module again (``settle``):
 
-* the payload was not started: the payload itself, which is exactly what a
-  prompted module waits for, so the server gets the client's own bytes; if
-  the module did not prompt after all, the bytes are read as a command line
-  without ``AT`` at its start, which is ignored or answered ``ERROR``, unless
-  they hold a CR or LF that could end a command: then NUL bytes instead;
+* the prompt came and the payload was not started: the payload itself,
+  exactly what the module waits for, so the server gets the client's own
+  bytes;
+* the prompt did not come (lost in a garbled stretch, or the module
+  refused): the payload itself if, read as command lines, it can run
+  nothing (no line of it starts with ``AT`` or ``A/``), else NUL bytes of
+  its length: the server then gets NULs in place of the client's chunk
+  before the connection is cut (its client is reset), the price of never
+  letting a client's bytes run as a command on a module that was not
+  waiting;
 * the payload was written but no answer came (cut off part way, or dropped
   by a module that was silent meanwhile: how much it took is unknown): NUL
   bytes of its length, enough to complete it; what is left over ends as a
@@ -52,9 +57,13 @@ class OwedPayload:
         self._owed = b""
 
     def command_written(self, payload: bytes) -> None:
-        """A command that prompts for ``payload`` is on the line."""
-        self._owed = payload if b"\r" not in payload and b"\n" not in payload \
-            else bytes(len(payload))
+        """A command that prompts for ``payload`` is on the line; whether the module
+        prompted is not known yet."""
+        self._owed = payload if _inert(payload) else bytes(len(payload))
+
+    def prompted(self, payload: bytes) -> None:
+        """The module's prompt came: it waits for exactly ``payload``."""
+        self._owed = payload
 
     def payload_starting(self, length: int) -> None:
         """The payload is being written: until its answer comes, how much the module
@@ -80,3 +89,11 @@ class OwedPayload:
             bytes=len(self._owed)))
         await write(self._owed)
         await trio.sleep(SETTLE_WAIT)
+
+
+def _inert(payload: bytes) -> bool:
+    """Whether ``payload`` read as command-line text can run nothing: no piece between
+    CRs and LFs starts with ``AT`` or ``A/`` (repeat the last command), in any case,
+    once the blanks the module skips are stripped."""
+    pieces = payload.replace(b"\n", b"\r").split(b"\r")
+    return not any(piece.lstrip()[:2].upper() in (b"AT", b"A/") for piece in pieces)

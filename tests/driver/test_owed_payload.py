@@ -18,15 +18,18 @@ RESOLVE = {"echo.test": "127.0.0.1"}
 
 
 TEXT = bytes(range(32, 127)) * 11  # longer than every AT of a resync and a bring-up
-BINARY = source_data(1000)  # holds CR and LF: sent as is, it could end a command line
+BINARY = source_data(1000)  # CRs and LFs, but no line starts with AT or A/
+COMMANDS = b"x" * 500 + b"\r at+cfun=0\r" + b"y" * 488  # a line a module would run
 
 
-@pytest.mark.parametrize(("payload", "owed"), [(TEXT, TEXT), (BINARY, bytes(len(BINARY)))],
-                         ids=["text", "binary"])
+@pytest.mark.parametrize(("payload", "owed"), [(TEXT, TEXT), (BINARY, BINARY),
+                                               (COMMANDS, bytes(len(COMMANDS)))],
+                         ids=["text", "binary", "command-like"])
 async def test_a_payload_whose_prompt_was_lost_is_completed_before_the_next_at(
         server_cert, nursery, profile, payload, owed):
-    """Text goes as the client's own bytes; bytes that could end a command line go
-    as NULs of their length (the socket fails either way: its client is reset)."""
+    """The payload goes as the client's own bytes unless a line of it could run as a
+    command on a module that was not waiting: then NULs of its length (the socket
+    fails either way: its client is reset)."""
     sink = TlsServer(server_cert, "sink")
     await nursery.start(sink.serve)
     echo_server = TlsServer(server_cert, "echo")
