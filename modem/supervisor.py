@@ -158,7 +158,7 @@ class Supervisor:
         self.channel: AtChannel | None = None  # the control channel while serving
         self.channels: ChannelSet | None = None  # every channel while serving
         self._life: ChannelSet | None = None  # also while it is brought up
-        self._owed = OwedPayload()  # what the last life's control channel may owe
+        self._owed: dict[str, OwedPayload] = {}  # what the last life's channels may owe
         self._silent: set[str] = set()  # channels the health probe finds silent
         self._nursery: trio.Nursery | None = None  # the serving life's tasks
         self._pdp_lost = trio.Event()
@@ -248,6 +248,7 @@ class Supervisor:
                               distrustful=is_line_noise(self.last_failure))
         channels = ChannelSet(plan.kind, self.channel_book, self._on_urc, settings,
                               plan.reason)
+        channels.carried = self._owed  # the module may still wait for a payload
         self.channel = None
         self._life = channels
         failure: ModemError
@@ -264,8 +265,7 @@ class Supervisor:
         except ModemError as exc:  # the first AT under cmux, a line lost while setting up
             failure = channels.failure or exc
         finally:
-            if channels.channels:
-                self._owed = channels.control.owed
+            self._owed = channels.owed()
             channels.ended()
         return failure, end
 
@@ -273,7 +273,6 @@ class Supervisor:
                      ) -> tuple[ModemError, LifeEnd]:
         """Bring the module up on ``channels.control``, then serve until a channel breaks."""
         control = channels.control
-        control.owed.carry_over(self._owed)  # the module may still wait for a payload
         try:
             await self._bring_up(control)
         except ModemError as exc:

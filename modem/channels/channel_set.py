@@ -48,6 +48,7 @@ from modem.link.answers import RdyMeans
 from modem.link.channel import AtChannel
 from modem.link.dlc_stream import DlcStream
 from modem.link.mux_session import MuxSession
+from modem.link.owed_payload import OwedPayload
 
 __all__ = ["AtSettings", "Channel", "ChannelSet", "SocketLink"]
 
@@ -114,6 +115,10 @@ class ChannelSet:
         self._route = route
         self._settings = settings
         self._spread_logged = False
+        self.carried: dict[str, OwedPayload] = {}
+        """What the last life's channels may owe the module, by channel name: each new
+        channel of the same name writes it before its first ``AT``
+        (``modem.link.owed_payload``)."""
 
     # -- building ------------------------------------------------------------------
 
@@ -129,10 +134,16 @@ class ChannelSet:
                        trace_payload=settings.trace_payload, line_counts=counts.lines,
                        push_style=settings.push_style, distrustful=settings.distrustful,
                        name=name if self.kind is not ChannelKind.SINGLE else None)
+        if name in self.carried:
+            at.owed.carry_over(self.carried[name])
         self.channels.append(Channel(name, at, counts, dlc))
         if self.failure is not None:
             at.fail(self.failure)
         return at
+
+    def owed(self) -> dict[str, OwedPayload]:
+        """What each channel may still owe the module, by name (for the next life)."""
+        return {ch.name: ch.at.owed for ch in self.channels}
 
     def remove(self, at: AtChannel) -> None:
         """Drop ``at`` (the raw line's channel once the multiplexer has the line)."""
