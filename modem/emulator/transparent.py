@@ -109,15 +109,18 @@ async def run_transparent(module: Module, port: AtPort, sock: SslSocket) -> None
 async def _downlink(port: AtPort, session: _Session, config: EmulatorConfig) -> None:
     """Socket -> host until the session ends (the peer's close once drained)."""
     sock = session.sock
+
+    def ended() -> bool:  # closed here (AT+QSSLCLOSE on another port), or by the peer
+        return (sock.finished.is_set() and not sock.peer_closed) or sock.peer_closed and (
+            config.no_carrier_with_data or not sock.rx)
+
     while True:
-        while session.exit is None and not sock.finished.is_set() and not (
-                sock.peer_closed and (config.no_carrier_with_data or not sock.rx)) and not (
+        while session.exit is None and not ended() and not (
                 sock.rx and (config.output_during_escape or not session.escaping)):
             await sock.wait_change()
         if session.exit is not None:
             return
-        if sock.finished.is_set() or sock.peer_closed and (
-                config.no_carrier_with_data or not sock.rx):
+        if ended():
             session.end(_Exit.PEER_CLOSED)
             return
         chunk = bytes(sock.rx[:4096])
