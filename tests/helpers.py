@@ -46,12 +46,25 @@ def log_fields(record: Any) -> dict[str, Any]:
     return fields
 
 
+_PORTS_BELOW_EPHEMERAL = range(20000, 32768)
+_PORT_CHOICE = random.SystemRandom()  # not the global generator, which tests may seed
+
+
 def free_port() -> int:
-    """A TCP port of 127.0.0.1 that was free a moment ago; nothing listens on it."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
+    """A TCP port of 127.0.0.1 that was free a moment ago; nothing listens on it.
+
+    Drawn below Linux's ephemeral range (32768-60999), which the kernel hands out
+    to every connection and ``bind(0)`` of the tests running beside this one: a
+    port taken from there could be another test's before the process binds it."""
+    for _ in range(100):
+        port = _PORT_CHOICE.choice(_PORTS_BELOW_EPHEMERAL)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free TCP port below the ephemeral range")
 
 
 async def receive_exactly(stream: trio.abc.ReceiveStream, n: int) -> bytes:
