@@ -73,8 +73,8 @@ class AtChannel:
         limits against a module they made silent.  ``trace_payload`` lets the trace show a
         payload's first bytes (else its length only).  ``line_counts`` counts the bytes
         each way (the owner's, across lives).  ``name``: the channel's name among several
-        (``DLC 2``), a field of its trace lines.  ``owed``: a payload the module may still
-        wait for (``modem.link.owed_payload``), written before the next ``AT``."""
+        (``DLC 2``), a field of its trace lines.  Its ``owed`` is a payload the module may
+        still wait for (``modem.link.owed_payload``), written before the next ``AT``."""
         if not command_timeout_cap > 0:
             raise ValueError(f"command_timeout_cap must be positive, not {command_timeout_cap}")
         self._stream = stream
@@ -101,8 +101,8 @@ class AtChannel:
         self.restarts_seen = 0
         self.line_counts = line_counts if line_counts is not None else LineCounts()
         self._frame_waits = trio.Event()  # set when a push frame waits for its end
-        self.data_sink: DataSink | None = None
         self.owed = OwedPayload()
+        self.data_sink: DataSink | None = None
         """While set, every event outside the command in flight goes to it."""
 
     # -- failure ------------------------------------------------------------
