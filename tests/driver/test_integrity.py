@@ -358,6 +358,7 @@ async def test_ids_a_lost_byte_could_confuse_are_opened_in_buffer_mode(echo_serv
             await sock.aclose()
 
 
+@pytest.mark.long  # about 11 s: recoveries while the loss goes on
 async def test_a_line_lost_under_pushes_recovers_while_the_loss_goes_on(server_cert,
                                                                        nursery, profile):
     """Finding 4's cost: a garbled header costs a full recovery.  The recovery

@@ -75,6 +75,7 @@ async def echo_clients(port: int, count: int, size: int = 30_000) -> None:
                 nursery.start_soon(one)
 
 
+@pytest.mark.long  # over 20 s each: the proxy process muxes, serves, and stops
 @pytest.mark.parametrize("urcs", ["first", "all", "2"])
 async def test_cmux_serves_wherever_the_module_puts_its_urcs(
         echo_server: TlsServer, ca_file: Path, tmp_path: Path, nursery: trio.Nursery,
