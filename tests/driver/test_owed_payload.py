@@ -10,9 +10,12 @@ import pytest
 import trio
 
 from modem.core.errors import ModemError, ModuleNotReady
+from modem.core.profile import TlsProfile
+from modem.driver import Modem
 from modem.emulator import Emulator, EmulatorConfig, parse_fault_spec
+from modem.sockets.ssl_socket import SslSocket
 from tests.driver.conftest import modem_on
-from tests.helpers import TlsServer, receive_exactly, source_data
+from tests.helpers import TlsServer, receive_exactly, source_data, wait_until
 
 RESOLVE = {"echo.test": "127.0.0.1"}
 
@@ -20,6 +23,21 @@ RESOLVE = {"echo.test": "127.0.0.1"}
 TEXT = bytes(range(32, 127)) * 11  # longer than every AT of a resync and a bring-up
 BINARY = source_data(1000)  # CRs and LFs, but no line starts with AT or A/
 COMMANDS = b"x" * 500 + b"\r at+cfun=0\r" + b"y" * 488  # a line a module would run
+
+
+async def send_with_its_prompt_lost(emu: Emulator, modem: Modem, profile: TlsProfile,
+                                    sink: TlsServer, payload: bytes) -> SslSocket:
+    """A socket to ``sink`` whose send of ``payload`` met a lost prompt and gave up."""
+    sock = await modem.open_ssl_socket(await modem.client_ids.acquire(), "echo.test",
+                                       sink.port, profile)
+    await emu.inject(parse_fault_spec("lost_prompt").fault)
+    with pytest.raises(ModemError):
+        await sock.send_all(payload)  # no prompt: the send gives up
+    return sock
+
+
+def received_at_least(sink: TlsServer, size: int) -> bool:
+    return bool(sink.connections) and sink.connections[0].received >= size
 
 
 @pytest.mark.parametrize(("payload", "owed"), [(TEXT, TEXT), (BINARY, BINARY),
@@ -36,14 +54,8 @@ async def test_a_payload_whose_prompt_was_lost_is_completed_before_the_next_at(
     await nursery.start(echo_server.serve)
     async with (Emulator.running(EmulatorConfig(resolve=RESOLVE)) as emu,
                 modem_on(emu.device, profile, command_timeout_cap=1.0) as modem):
-        sock = await modem.open_ssl_socket(await modem.client_ids.acquire(), "echo.test",
-                                           sink.port, profile)
-        await emu.inject(parse_fault_spec("lost_prompt").fault)
-        with pytest.raises(ModemError):
-            await sock.send_all(payload)  # no prompt: the send gives up
-        with trio.fail_after(20):
-            while not sink.connections or sink.connections[0].received < len(payload):  # noqa: ASYNC110
-                await trio.sleep(0.05)
+        sock = await send_with_its_prompt_lost(emu, modem, profile, sink, payload)
+        await wait_until(lambda: received_at_least(sink, len(payload)))
         assert sink.connections[0].received == len(payload)
         assert sink.connections[0].sha256.digest() == hashlib.sha256(owed).digest()
         await sock.aclose()
@@ -72,15 +84,10 @@ async def test_a_payload_settled_into_a_silent_module_is_written_again(
     await nursery.start(sink.serve)
     async with (Emulator.running(EmulatorConfig(resolve=RESOLVE)) as emu,
                 modem_on(emu.device, profile, command_timeout_cap=1.0) as modem):
-        sock = await modem.open_ssl_socket(await modem.client_ids.acquire(), "echo.test",
-                                           sink.port, profile)
-        await emu.inject(parse_fault_spec("lost_prompt").fault)
-        with pytest.raises(ModemError):
-            await sock.send_all(TEXT)
+        sock = await send_with_its_prompt_lost(emu, modem, profile, sink, TEXT)
         await emu.inject(parse_fault_spec("silence:2").fault)
         with trio.fail_after(40):
             await sock.aclose()  # its close resynchronises the line first
-            while not sink.connections or sink.connections[0].received < len(TEXT):  # noqa: ASYNC110
-                await trio.sleep(0.05)
+            await wait_until(lambda: received_at_least(sink, len(TEXT)), within=40)
             await modem.state.wait_value("ready")
         assert sink.connections[0].received == len(TEXT)
