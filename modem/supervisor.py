@@ -247,8 +247,7 @@ class Supervisor:
                               options.command_timeout_cap, self._table.integrity.push_style,
                               distrustful=is_line_noise(self.last_failure))
         channels = ChannelSet(plan.kind, self.channel_book, self._on_urc, settings,
-                              plan.reason)
-        channels.carried = self._owed  # the module may still wait for a payload
+                              plan.reason, carried=self._owed)  # payloads it may still await
         self.channel = None
         self._life = channels
         failure: ModemError

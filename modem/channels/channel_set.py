@@ -103,7 +103,8 @@ class ChannelSet:
     """The channels of one life; see the module docstring."""
 
     def __init__(self, kind: ChannelKind, book: ChannelBook, route: Callable[[ev.Urc], None],
-                 settings: AtSettings, fallback: str | None = None) -> None:
+                 settings: AtSettings, fallback: str | None = None,
+                 carried: dict[str, OwedPayload] | None = None) -> None:
         self.kind = kind
         self.fallback = fallback
         self.book = book
@@ -115,7 +116,7 @@ class ChannelSet:
         self._route = route
         self._settings = settings
         self._spread_logged = False
-        self.carried: dict[str, OwedPayload] = {}
+        self._carried = carried or {}
         """What the last life's channels may owe the module, by channel name: each new
         channel of the same name writes it before its first ``AT``
         (``modem.link.owed_payload``)."""
@@ -134,8 +135,8 @@ class ChannelSet:
                        trace_payload=settings.trace_payload, line_counts=counts.lines,
                        push_style=settings.push_style, distrustful=settings.distrustful,
                        name=name if self.kind is not ChannelKind.SINGLE else None)
-        if name in self.carried:
-            at.owed.carry_over(self.carried[name])
+        if name in self._carried:
+            at.owed.carry_over(self._carried[name])
         self.channels.append(Channel(name, at, counts, dlc))
         if self.failure is not None:
             at.fail(self.failure)
