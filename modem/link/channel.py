@@ -412,8 +412,6 @@ class AtChannel:
                         self.owed.prompted(payload)
                     self._check()
                     if pending.response.final is not None or pending.violation is not None:
-                        if pending.violation is None:
-                            self.owed.clear()  # refused: no payload wanted
                         timed_out = False
                         return self._answered(command, pending)  # refused before the prompt
                     if self._trace:
@@ -424,8 +422,6 @@ class AtChannel:
                     await self._send(self._conn.send_payload(payload))
                 await pending.done.wait()
                 timed_out = False
-                if pending.response.final is not None and pending.violation is None:
-                    self.owed.clear()
             self._check()
             if timed_out:
                 self._conn.abort_command()
@@ -449,6 +445,7 @@ class AtChannel:
             raise AtProtocolError(
                 f"{command.loggable}: module broke the framing ({pending.violation})",
                 side="module")
+        self.owed.clear()  # an answer in step: the module waits for no payload
         return pending.response
 
     async def _send(self, data: bytes) -> None:
@@ -472,7 +469,6 @@ class AtChannel:
                 continue
             if resp.ok:
                 self._line = LineState.IN_STEP
-                self.owed.clear()
                 return
         self.fail(ModuleLost(
             f"module stopped answering (no OK to {RESYNC_ATTEMPTS} AT commands)"))
@@ -491,7 +487,6 @@ class AtChannel:
                     continue
                 if resp.ok:
                     self._line = LineState.IN_STEP
-                    self.owed.clear()
                     return
             raise NoAnswer(
                 f"module does not answer AT ({attempts} tries): check the device path, "

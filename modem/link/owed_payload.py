@@ -71,8 +71,7 @@ class OwedPayload:
         self._owed = bytes(length)
 
     def clear(self) -> None:
-        """The command ended with a final result the line is in step with, or an ``AT``
-        was answered after the settling."""
+        """A command got its final result in step: the module waits for no payload."""
         self._owed = b""
 
     def carry_over(self, earlier: OwedPayload) -> None:
@@ -81,7 +80,7 @@ class OwedPayload:
 
     async def settle(self, write: Callable[[bytes], Awaitable[None]]) -> None:
         """Write what may be owed (with ``write``), then let the module's answer pass.
-        It stays owed until an ``AT`` is answered (``clear``): a module still silent
+        It stays owed until a command is answered (``clear``): a module still silent
         may have dropped it, and then gets it again at the next try."""
         if not self._owed:
             return
