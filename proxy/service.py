@@ -338,6 +338,7 @@ class ProxyService:
                 line_baud=self._line_baud(spec), access_mode=AccessMode(config.access_mode),
                 sim_pin=config.sim_pin, line_speed_auto=spec.baud is None,
                 module_family=config.module_family, channels=config.channels,
+                mux_n1=config.mux_n1,
                 extra_ports=extra_at_ports(config.channels, device, emulator,
                                            spec.baud or DEFAULT_LINE_BAUD, config.rtscts),
             ), **self._modem_options)

@@ -2,7 +2,8 @@
 
 ``start_mux`` runs on the raw line's channel after its first ``AT``:
 ``AT+CMUX=?`` (firmware without a multiplexer answers ``ERROR``), then
-``AT+CMUX=0,0,<speed>,<N1>,10,3,30,10,2`` (``commands.cmux``); after its
+``AT+CMUX=0,0,<speed>,<N1>,10,3,30,10,2`` (``commands.cmux``; N1 the
+option's, lowered to the largest the test form lists); after its
 ``OK`` the raw channel's reader stops and ``MuxSession`` takes the line,
 waiting ``start_delay`` (0.5 s) before its first frame (some firmware hangs
 when it comes within 100 ms: zephyr#63410).  DLCs 1 to ``dlcs`` open, each
@@ -26,6 +27,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
+from dataclasses import replace
 
 import trio
 
@@ -102,7 +104,9 @@ async def start_mux(channels: ChannelSet, line: trio.abc.Stream, raw: AtChannel,
     test = await raw.run(commands.cmux_test())
     if not test.ok:
         raise ChannelsRefused("the module has no multiplexer (AT+CMUX=? answered ERROR)")
-    speeds = commands.parse_cmux_test(test.lines[0]) if test.lines else frozenset()
+    listed = test.lines[0] if test.lines else ""
+    speeds = commands.parse_cmux_test(listed)
+    options = _believed_n1(options, commands.parse_cmux_n1(listed))
     answer = await raw.run(commands.cmux(options.n1, line_baud,
                                          speeds or frozenset(commands.CMUX_PORT_SPEEDS.values())))
     if not answer.ok:
@@ -130,6 +134,15 @@ async def start_mux(channels: ChannelSet, line: trio.abc.Stream, raw: AtChannel,
         await configure_line(channel.at)
     nursery.start_soon(watch_frames, mux, channels)
     return mux
+
+
+def _believed_n1(options: MuxOptions, module_max: int | None) -> MuxOptions:
+    """``options`` with N1 no larger than the module's ``AT+CMUX=?`` lists."""
+    if module_max is None or options.n1 <= module_max:
+        return options
+    log.info("frames no larger than the module takes",
+             extra=kv(mux_n1=options.n1, module_n1_max=module_max, n1=module_max))
+    return replace(options, n1=module_max)
 
 
 async def _enter(line: trio.abc.Stream, options: MuxOptions, stack: AsyncExitStack

@@ -125,7 +125,8 @@ class EmulatorConfig:
     firmware that hangs for good (until a restart) when the first frame
     follows the ``OK`` of ``AT+CMUX`` by less than this (a BG95 at 100 ms,
     zephyr#63410); 0 never hangs.  ``cmux_pn``: whether PN (parameter
-    negotiation) is answered; False answers NSC.
+    negotiation) is answered; False answers NSC.  ``cmux_n1_max``: the
+    largest N1 ``AT+CMUX`` takes and its test form lists.
     """
 
     baud: int = 0
@@ -170,6 +171,7 @@ class EmulatorConfig:
     cmux_urcs: str = "first"
     cmux_hang_below_ms: float = 0.0
     cmux_pn: bool = True
+    cmux_n1_max: int = 32768
     output_during_escape: bool = True
     no_carrier_with_data: bool = False
     escape_no_carrier: bool = False
@@ -181,6 +183,8 @@ class EmulatorConfig:
             check_port_name(name)
         if len({self.port_name, *self.extra_ports}) != 1 + len(self.extra_ports):
             raise ValueError("every AT port needs a name of its own")
+        if not 1 <= self.cmux_n1_max <= 32768:
+            raise ValueError(f"cmux_n1_max must be 1-32768, not {self.cmux_n1_max}")
         if not 1 <= self.cmux_dlcs <= 63:
             raise ValueError(f"cmux_dlcs must be 1-63, not {self.cmux_dlcs}")
         if self.cmux_urcs not in CMUX_URC_CHOICES and not (

@@ -113,6 +113,7 @@ class ProxyConfig:
     urc_port: UrcPortChoice = _top("urc-port")
     module_family: Family | None = _top("module-family")  # None: from ATI
     channels: ChannelMode = _top("channels")
+    mux_n1: int = _top("mux-n1")
     sim_pin_file: Path | None = _top("sim-pin-file")
     sim_pin: SimPin | None = None  # from sim_pin_file or the environment (sim_pin.py)
     apn: str | None = _top("apn")

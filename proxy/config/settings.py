@@ -19,8 +19,10 @@ from modem.core.channel_plan import ChannelMode
 from modem.core.commands import DEFAULT_LINE_BAUD, UrcPort
 from modem.core.families import Family
 from modem.core.limits import ALL_CIPHER_SUITES, CLIENT_IDS
+from modem.core.mux import DEFAULT_N1
 from modem.core.push_flow import AccessMode
 from modem.core.sim_pin import ENV_VAR as SIM_PIN_ENV
+from modem.options import MAX_N1
 from proxy.config.kinds import (
     Address,
     Apn,
@@ -101,6 +103,10 @@ SETTINGS = SettingsTable((
             "multiplexer's DLCs on it), ports (the module's usbat and usbmodem USB ports) "
             "or auto (cmux on a UART, ports on USB; one channel when the module refuses)",
             ChannelMode.SINGLE, _DOCTOR, metavar="KIND"),
+    Setting("mux-n1", Number(1, MAX_N1, note="(AT+CMUX's <N1>)"), Group.MODULE,
+            "under cmux: the most bytes in one multiplexer frame; larger frames spend less "
+            "of the line on framing (6 bytes per frame) if the module takes them; lowered to "
+            "the largest the module's AT+CMUX=? lists", DEFAULT_N1, _DOCTOR, metavar="BYTES"),
     Setting("module-family", Choice({"auto": None, **{f.value: f for f in Family
                                                       if f is not Family.UNKNOWN}},
                                      "the module's family"), Group.MODULE,

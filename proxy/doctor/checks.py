@@ -257,7 +257,10 @@ class Doctor:
         """What channels the module offers (``AT+CMUX=?``, a second USB AT port) and
         what ``--channels auto`` would run on; the multiplexer is not started."""
         test = await channel.run(commands.cmux_test())
-        cmux = "AT+CMUX offered" if test.ok else "no multiplexer (AT+CMUX=? answered ERROR)"
+        n1_max = commands.parse_cmux_n1(test.lines[0]) if test.ok and test.lines else None
+        cmux = ("no multiplexer (AT+CMUX=? answered ERROR)" if not test.ok
+                else f"AT+CMUX offered (frames up to {n1_max} bytes)" if n1_max
+                else "AT+CMUX offered")
         second = self.second_port
         ports = f"second AT port {second}" if second else "no second USB AT port found"
         plan = plan_channels(ChannelMode.AUTO, self.urc_port, 1 if second else 0)

@@ -146,6 +146,23 @@ async def test_a_borrowed_dlc_leaves_the_rotation_until_given_back(
         assert lent.name in await echo_each(modem, echo_server, profile, 3)
 
 
+@pytest.mark.parametrize(("module_max", "expected"), [(32768, 1500), (127, 127)])
+async def test_the_frame_size_is_the_one_asked_unless_the_module_lists_a_smaller_one(
+        profile: TlsProfile, echo_server: TlsServer, caplog: pytest.LogCaptureFixture,
+        module_max: int, expected: int) -> None:
+    caplog.set_level(logging.INFO, logger="modem.driver")
+    async with channels_modem(profile, ChannelMode.CMUX, {"cmux_n1_max": module_max},
+                              mux_n1=1500) as (_, modem):
+        assert modem.channel_book.n1 == expected
+        await echo_each(modem, echo_server, profile, 2, size=50_000)
+        mux = modem.channels.mux if modem.channels else None
+        assert mux is not None and mux.counters.bad_fcs == 0
+        # 100 kB echoed back: frames of 127 bytes need at least 787 of them.
+        assert (mux.counters.frames < 100_000 // 127) == (expected == 1500)
+    lowered = [r for r in caplog.records if "frames no larger" in r.getMessage()]
+    assert bool(lowered) == (expected < 1500)
+
+
 # -- losing the multiplexer ----------------------------------------------------------
 
 async def test_a_storm_of_bad_frames_loses_the_module_and_the_next_life_muxes_again(

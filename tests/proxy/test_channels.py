@@ -163,12 +163,40 @@ async def test_status_and_metrics_show_the_dlcs(echo_server: TlsServer, ca_file:
         service.request_shutdown()
 
 
+@pytest.mark.parametrize(("module_max", "expected"), [(32768, 1500), (127, 127)])
+async def test_the_frame_size_asked_is_used_unless_the_module_lists_a_smaller_one(
+        echo_server: TlsServer, ca_file: Path, nursery: trio.Nursery, module_max: int,
+        expected: int) -> None:
+    config = EmulatorConfig(resolve=RESOLVE, real_dns=False, cmux_n1_max=module_max)
+    async with Emulator.running(config) as emu:
+        service = await start_proxy(nursery, emu, "--channels", "cmux", "--mux-n1", "1500",
+                                    "--cacert", str(ca_file), "--map",
+                                    f"0=echo.test:{echo_server.port}", "--status", "127.0.0.1:0")
+        payload = os.urandom(40_000)
+        async with await connect(service) as stream:
+            assert await round_trip(stream, payload) == payload
+            page = await status_json(service.status_address)
+        assert page["modems"][0]["channels"]["n1"] == expected
+        service.request_shutdown()
+
+
+def test_the_frame_size_setting_is_checked_in_one_line(tmp_path: Path) -> None:
+    assert parse_command_line([*MAP]).mux_n1 == 127
+    assert parse_command_line([*MAP, "--mux-n1", "1500"]).mux_n1 == 1500
+    path = tmp_path / "proxy.toml"
+    path.write_text('mux-n1 = 4096\n[[map]]\nlisten = 0\nconnect = "h:1"\n')
+    assert build_config({}, load_toml(path)).mux_n1 == 4096
+    done = run_cli(*MAP, "--mux-n1", "0")
+    assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
+    assert "--mux-n1" in done.stderr
+
+
 def test_doctor_says_what_auto_would_pick(tmp_path: Path) -> None:
     done = run_cli("doctor", "--emulate", "--channels", "cmux",
                    "--transcript", str(tmp_path / "doctor.txt"), timeout=120)
     line = next(x for x in done.stdout.splitlines() if " channels " in x)
     assert "PASS" in line
-    assert "AT+CMUX offered" in line
+    assert "AT+CMUX offered (frames up to 32768 bytes)" in line
     assert "--channels auto would use single: the module's second USB AT port (usbmodem) " \
            "was not found" in line
     assert "(--channels is cmux)" in line

@@ -16,7 +16,7 @@ from modem.core.channel_plan import (
     ChannelRetry,
     plan_channels,
 )
-from modem.core.commands import cmux, parse_cmux_test
+from modem.core.commands import cmux, parse_cmux_n1, parse_cmux_test
 from modem.core.mux.storm import FrameStorm
 from modem.core.urc_sources import UrcSources, UrcVerdict
 
@@ -125,5 +125,12 @@ def test_the_cmux_command_and_its_speed_code() -> None:
     assert cmux(127, 921600, frozenset(range(1, 8))).text.startswith("AT+CMUX=0,0,5,")
     assert parse_cmux_test("+CMUX: (0),(0),(1-7),(1-32768),(1-255)") == frozenset(range(1, 8))
     assert parse_cmux_test("+CMUX: (0)") == frozenset()
+
+
+def test_the_largest_frame_size_the_module_lists_is_read() -> None:
+    assert parse_cmux_n1("+CMUX: (0),(0),(1-7),(1-32768),(1-255)") == 32768
+    assert parse_cmux_n1("+CMUX: (0),(0),(1-5),(31,64,127),(1-255)") == 127
+    assert parse_cmux_n1("+CMUX: (0),(0),(1-7)") is None
+    assert parse_cmux_n1("") is None
     with pytest.raises(ValueError):
         cmux(0)

@@ -273,16 +273,30 @@ def cmux_test() -> Command:
     return test_form("CMUX")
 
 
+def _cmux_ranges(text: str, index: int) -> list[tuple[int, int]]:
+    """The ranges of the ``index``-th list of a ``+CMUX: (..),(..)`` line
+    (``(1-7)`` or ``(1,2,5)``; none when the line has no such list)."""
+    lists = re.findall(r"\(([^)]*)\)", text)
+    ranges = []
+    for part in (lists[index].split(",") if len(lists) > index else ()):
+        low, _, high = part.strip().partition("-")
+        if low.isdigit() and (not high or high.isdigit()):
+            ranges.append((int(low), int(high or low)))
+    return ranges
+
+
 def parse_cmux_test(text: str) -> frozenset[int]:
     """The ``<port_speed>`` codes of ``+CMUX: (0),(0),(1-7),(1-32768),...`` (its
     third list; empty when the line has none)."""
-    lists = re.findall(r"\(([^)]*)\)", text)
-    codes: set[int] = set()
-    for part in (lists[2].split(",") if len(lists) > 2 else ()):
-        low, _, high = part.strip().partition("-")
-        if low.isdigit() and (not high or high.isdigit()):
-            codes.update(range(int(low), int(high or low) + 1))
-    return frozenset(codes)
+    return frozenset(code for low, high in _cmux_ranges(text, 2)
+                     for code in range(low, high + 1))
+
+
+def parse_cmux_n1(text: str) -> int | None:
+    """The largest ``<N1>`` (frame size) ``+CMUX: (0),(0),(1-7),(1-32768),...``
+    lists (its fourth list); None when the line has none."""
+    ranges = _cmux_ranges(text, 3)
+    return max(high for _, high in ranges) if ranges else None
 
 
 def cmux(n1: int, line_baud: int | None = None,
