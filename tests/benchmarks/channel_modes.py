@@ -17,18 +17,25 @@ CHANNELS = ("single", "cmux", "ports", "auto")
 
 
 def parse_channels(text: str) -> tuple[str, ...]:
-    """``single,cmux,ports``: the proxy's ``--channels`` values to run, in order."""
+    """``single,cmux,ports``: the proxy's ``--channels`` values to run, in order;
+    ``cmux:1500`` runs cmux with ``--mux-n1 1500``."""
     kinds = tuple(k.strip() for k in text.split(",") if k.strip())
-    unknown = [k for k in kinds if k not in CHANNELS]
+    unknown = [k for k in kinds if not _known(k)]
     if not kinds or unknown:
-        raise ValueError(f"--channels takes {', '.join(CHANNELS)} (comma separated), "
-                         f"not {text!r}")
+        raise ValueError(f"--channels takes {', '.join(CHANNELS)} (comma separated; "
+                         f"cmux:N1 for a frame size), not {text!r}")
     return kinds
+
+
+def _known(kind: str) -> bool:
+    name, _, n1 = kind.partition(":")
+    return name in CHANNELS and (not n1 or (name in ("cmux", "auto") and n1.isdigit()))
 
 
 def emulator_args(kinds: tuple[str | None, ...]) -> tuple[str, ...]:
     """The emulator's flags for ``kinds``: its usbmodem port when one uses it."""
-    return ("--extra-port", "usbmodem") if {"ports", "auto"} & set(kinds) else ()
+    names = {kind.partition(":")[0] for kind in kinds if kind}
+    return ("--extra-port", "usbmodem") if {"ports", "auto"} & names else ()
 
 
 def proxy_device(kind: str | None, emulator: EmulatorProcess, links: Path
@@ -36,11 +43,13 @@ def proxy_device(kind: str | None, emulator: EmulatorProcess, links: Path
     """The device the proxy opens for ``kind`` and its channel flags."""
     if kind is None:
         return emulator.device, ()
+    kind, _, n1 = kind.partition(":")
+    frames = ("--mux-n1", n1) if n1 else ()
     if kind not in ("ports", "auto") or "usbmodem" not in emulator.ports:
-        return emulator.device, ("--channels", kind)
+        return emulator.device, ("--channels", kind, *frames)
     first = links / "usb-Quectel_EC25_bench-if02-port0"
     second = links / "usb-Quectel_EC25_bench-if03-port0"
     for link, target in ((first, emulator.device), (second, emulator.ports["usbmodem"])):
         link.unlink(missing_ok=True)
         link.symlink_to(target)
-    return str(first), ("--channels", kind, "--urc-port", "usbat")
+    return str(first), ("--channels", kind, "--urc-port", "usbat", *frames)

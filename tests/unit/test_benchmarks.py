@@ -107,11 +107,17 @@ def test_channels_are_named_in_the_records_and_parsed_strictly(tmp_path: Path) -
     assert parse_channels("single, cmux,ports") == ("single", "cmux", "ports")
     with pytest.raises(ValueError, match="--channels takes"):
         parse_channels("single,dlc")
+    assert parse_channels("cmux:1500") == ("cmux:1500",)
+    for bad in ("ports:1500", "cmux:big"):
+        with pytest.raises(ValueError, match="--channels takes"):
+            parse_channels(bad)
     assert mode_label({"access_mode": "push", "channels": "cmux"}) == "push, cmux"
     assert mode_label({"access_mode": "push", "access_mode_default": True}) == "push (default)"
     emulator = EmulatorProcess("/dev/pts/7", 1, {"usbmodem": "/dev/pts/8"})
     assert proxy_device(None, emulator, tmp_path) == ("/dev/pts/7", ())
     assert proxy_device("cmux", emulator, tmp_path) == ("/dev/pts/7", ("--channels", "cmux"))
+    assert proxy_device("cmux:1500", emulator, tmp_path) == (
+        "/dev/pts/7", ("--channels", "cmux", "--mux-n1", "1500"))
     device, flags = proxy_device("ports", emulator, tmp_path)
     assert Path(device).name.endswith("-if02-port0")
     assert Path(device).readlink() == Path("/dev/pts/7")
