@@ -15,12 +15,15 @@ the module kept, its state checks) runs on the channel its pushes come on
 (``urc_channel``), so those answers keep their order with its pushes as on
 one line (docs/reliability.md, "Several channels").  The channel picked is
 the one of the rotation (every channel but the control channel, while
-there is another, and but those lent out) with the fewest sockets, then
-the fewest bytes moved in this life: sockets spread, an upload on one
-channel never waits behind another channel's ``SEND OK``, and an
-interactive socket shares its channel's FIFO turns with as few others as
-the channel count allows.  A socket that needs a channel of its own
-(transparent mode) borrows one (``borrow_dedicated`` / ``give_back``).
+there is another, but those lent out, and but the spare) with the fewest
+sockets, then the fewest bytes moved in this life: sockets spread, an
+upload on one channel never waits behind another channel's ``SEND OK``,
+and an interactive socket shares its channel's FIFO turns with as few
+others as the channel count allows.  A socket that needs a channel of its
+own (transparent mode) borrows one (``borrow_dedicated`` / ``give_back``);
+with three data channels or more one of them, the **spare**, takes no
+sockets, so a bulk upload finds a channel free however many connections
+are open (with every channel in the rotation, a busy module never had one).
 
 Any channel that breaks ends the life (``broken``): the supervisor then
 recovers the module as it does with one channel.
@@ -248,7 +251,9 @@ class ChannelSet:
 
     def assign(self, client_id: int) -> SocketLink:
         """The channels socket ``client_id`` uses (see the module docstring)."""
-        rotation = [ch for ch in self.channels[1:] if not ch.lent] or self.channels[:1]
+        open_ = [ch for ch in self.channels[1:] if not ch.lent]
+        spare = self._spare()
+        rotation = [ch for ch in open_ if ch is not spare] or open_ or self.channels[:1]
         chosen = min(rotation, key=lambda ch: (len(ch.sockets), ch.moved))
         chosen.sockets.add(client_id)
         if len(self.channels) > 1:
@@ -259,6 +264,16 @@ class ChannelSet:
         """Socket ``client_id`` is closed (or its open failed)."""
         for ch in self.channels:
             ch.sockets.discard(client_id)
+
+    def _spare(self) -> Channel | None:
+        """The channel kept free of sockets for ``borrow_dedicated``: the last one
+        that is neither the control nor the URC channel, while at least two
+        others stay in the rotation (four DLCs: DLC 4, or DLC 3 when the URCs
+        come on DLC 4).  None with fewer channels: sockets use them all."""
+        data = self.channels[1:]
+        if len(data) < 3:
+            return None
+        return next((ch for ch in reversed(data) if ch.name != self.sources.source), None)
 
     def borrow_dedicated(self) -> AtChannel | None:
         """A channel for one socket's own use (transparent mode), out of the data
