@@ -77,6 +77,8 @@ class ChannelBook:
     bad_frames: int = 0
     urc_copies: int = 0
     urc_strays: int = 0
+    lends: int = 0
+    """Channels lent to a socket for a transparent session, every life so far."""
     describe: Callable[[], list[dict[str, Any]]] | None = None
     """The current life's channels, described (``ChannelSet.describe``)."""
     _live_mux: MuxCounters | None = None
@@ -131,6 +133,7 @@ class ChannelBook:
             "broken_frames": self.broken_frames,
             "urc_copies_dropped": self.urc_copies,
             "urc_strays_dropped": self.urc_strays,
+            "transparent_lends": self.lends,
             "fallbacks": dict(self.fallbacks),
             "lives": dict(self.lives),
         }

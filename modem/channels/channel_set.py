@@ -290,6 +290,7 @@ class ChannelSet:
         if not free or len(rotation) < 2:
             return None
         free[-1].lent = True
+        self.book.lends += 1
         log.info("channel lent", extra=kv(channel=free[-1].name))
         return free[-1].at
 

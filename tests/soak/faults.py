@@ -53,6 +53,14 @@ def channel_options(channels: str) -> dict[str, Any]:
     return {"extra_ports": ("usbmodem",)} if channels in ("ports", "auto") else {}
 
 
+def transparent_use(kind: str, channels: str) -> str:
+    """The ``transparent`` setting of the map to the ``kind`` server: on several
+    channels the echo and sink maps take a transparent session at their first
+    send (``always``), so connections switch modes all the time and a lent
+    channel meets the faults; the source map keeps the default (``auto``)."""
+    return "always" if channels != "single" and kind in ("echo", "sink") else "auto"
+
+
 def _spec(spec: str) -> Any:
     """The fault a ``--fault`` spec names (the kinds with no constructor of their own)."""
     from modem.emulator import parse_fault_spec

@@ -45,7 +45,7 @@ from proxy.service import ProxyService
 
 from . import process_stats
 from .clients import Client, ClientPlan, ClientResult, draw_plan
-from .faults import FaultInjector, channel_options, firmware_options
+from .faults import FaultInjector, channel_options, firmware_options, transparent_use
 from .servers import SoakServer
 
 ECHO_HOST = "echo.soak.test"
@@ -207,11 +207,12 @@ class Soak:
             for server in servers.values():
                 await root.start(server.serve)
             config = build_config({
-                "map": [f"0={hosts[k]}:{s.port}" for k, s in servers.items()],
                 "emulate": True, "cacert": str(ca_path),
                 "resolve": [f"{host}=127.0.0.1" for host in hosts.values()],
                 "access-mode": cfg.access_mode, "channels": cfg.channels,
-            })
+            }, {"map": [{"listen": 0, "connect": f"{hosts[k]}:{s.port}",
+                         "transparent": transparent_use(k, cfg.channels)}
+                        for k, s in servers.items()]})
             service = ProxyService(config, build_profiles(config, load_all_material(config)),
                                    emulator_options=self._emulator_options())
             self.service = service
