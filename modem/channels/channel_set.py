@@ -14,16 +14,20 @@ push-mode socket's receive side (``AT+QISWTMD``, the reads that drain what
 the module kept, its state checks) runs on the channel its pushes come on
 (``urc_channel``), so those answers keep their order with its pushes as on
 one line (docs/reliability.md, "Several channels").  The channel picked is
-the one of the rotation (every channel but the control channel, while
-there is another, but those lent out, and but the spare) with the fewest
-sockets, then the fewest bytes moved in this life: sockets spread, an
-upload on one channel never waits behind another channel's ``SEND OK``,
-and an interactive socket shares its channel's FIFO turns with as few
-others as the channel count allows.  A socket that needs a channel of its
-own (transparent mode) borrows one (``borrow_dedicated`` / ``give_back``);
-with three data channels or more one of them, the **spare**, takes no
-sockets, so a bulk upload finds a channel free however many connections
-are open (with every channel in the rotation, a busy module never had one).
+the one of the rotation (every data channel, that is every channel but
+the control channel, but those lent out and but the spare; the control
+channel when none is left) with the fewest sockets, then the fewest bytes
+moved in this life: sockets spread, an upload on one channel never waits
+behind another channel's ``SEND OK``, and an interactive socket shares its
+channel's FIFO turns with as few others as the channel count allows.  A
+socket that needs a channel of its own (transparent mode) borrows one
+(``borrow_dedicated`` / ``give_back``).  One data channel, the **spare**,
+takes no sockets, so a bulk upload finds a channel free however many
+connections are open (with every channel in the rotation, a busy module
+never had one): with three data channels or more the last that is not the
+URC channel (four DLCs: DLC 4), and with one (two USB ports) that one, the
+sockets then sharing the control channel as on one line.  With two data
+channels there is none.
 
 Any channel that breaks ends the life (``broken``): the supervisor then
 recovers the module as it does with one channel.
@@ -253,7 +257,7 @@ class ChannelSet:
         """The channels socket ``client_id`` uses (see the module docstring)."""
         open_ = [ch for ch in self.channels[1:] if not ch.lent]
         spare = self._spare()
-        rotation = [ch for ch in open_ if ch is not spare] or open_ or self.channels[:1]
+        rotation = [ch for ch in open_ if ch is not spare] or self.channels[:1]
         chosen = min(rotation, key=lambda ch: (len(ch.sockets), ch.moved))
         chosen.sockets.add(client_id)
         if len(self.channels) > 1:
@@ -266,33 +270,40 @@ class ChannelSet:
             ch.sockets.discard(client_id)
 
     def _spare(self) -> Channel | None:
-        """The channel kept free of sockets for ``borrow_dedicated``: the last one
-        that is neither the control nor the URC channel, while at least two
-        others stay in the rotation (four DLCs: DLC 4, or DLC 3 when the URCs
-        come on DLC 4).  None with fewer channels: sockets use them all."""
+        """The channel kept free of sockets for ``borrow_dedicated``: the last
+        data channel that is not the URC channel, when two or more others stay
+        in the rotation (four DLCs: DLC 4, or DLC 3 when the URCs come on DLC 4),
+        or when it is the only data channel (two USB ports: ``usbmodem``; the
+        sockets then share the control channel, as on one line).  None otherwise:
+        the sockets use every data channel."""
         data = self.channels[1:]
-        if len(data) < 3:
+        if len(data) == 2:
             return None
         return next((ch for ch in reversed(data) if ch.name != self.sources.source), None)
 
     def borrow_dedicated(self) -> AtChannel | None:
         """A channel for one socket's own use (transparent mode), out of the data
-        rotation until ``give_back``: one that carries no socket and is neither
-        the control channel nor the URC channel, while another stays in the
-        rotation.  None when there is none (one channel only, every other one
-        carries sockets or is lent, or no socket URC has come yet, so the URC
-        channel is not known)."""
+        rotation until ``give_back``: the spare, else one that carries no socket
+        and is neither the control channel nor the URC channel, while another
+        stays in the rotation.  None when there is none (one channel only, every
+        other one carries sockets or is lent, or no socket URC has come yet, so
+        the URC channel is not known)."""
         if self.sources.source is None or self.failure is not None:
             return None
+        spare = self._spare()
         rotation = [ch for ch in self.channels[1:] if not ch.lent]
         free = [ch for ch in rotation
                 if not ch.sockets and ch.name != self.sources.source]
-        if not free or len(rotation) < 2:
+        if spare in free:
+            chosen = spare
+        elif free and len(rotation) >= 2:
+            chosen = free[-1]
+        else:
             return None
-        free[-1].lent = True
+        chosen.lent = True
         self.book.lends += 1
-        log.info("channel lent", extra=kv(channel=free[-1].name))
-        return free[-1].at
+        log.info("channel lent", extra=kv(channel=chosen.name))
+        return chosen.at
 
     def give_back(self, channel: AtChannel) -> None:
         """``channel`` (from ``borrow_dedicated``) goes back into the data rotation."""
