@@ -374,7 +374,10 @@ class Modem:
                          send_stall_timeout=self.options.send_stall_timeout,
                          health=self._table.health, access_mode=mode,
                          push_limit=self.options.push_limit, start_task=self._start_task,
-                         push_channel=link.pushes, control_channel=link.control)
+                         # Under push mode every receive side runs on the URC channel,
+                         # IDs 1, 10, 11 (buffer mode) too: no read waits behind sends.
+                         push_channel=link.pushes if self.access_mode is AccessMode.PUSH
+                         else None, control_channel=link.control)
 
     def _note_open_result(self, code: int | None, host: str, port: int) -> None:
         """Restart the module after a run of identical open failures across

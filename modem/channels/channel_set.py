@@ -9,11 +9,12 @@ routed by client ID, and copies are not routed twice.
 
 Data: each socket gets a channel when it opens (``assign``).  Its
 ``AT+QSSLSEND``\\ s go there, so one socket's sends stay in order on one
-channel; in buffer mode its ``AT+QSSLRECV``\\ s and state checks too.  A
-push-mode socket's receive side (``AT+QISWTMD``, the reads that drain what
-the module kept, its state checks) runs on the channel its pushes come on
+channel; under ``--access-mode buffer`` its ``AT+QSSLRECV``\\ s and state
+checks too.  Under push mode every socket's receive side (``AT+QISWTMD``,
+the reads, its state checks) runs on the channel the pushes come on
 (``urc_channel``), so those answers keep their order with its pushes as on
-one line (docs/reliability.md, "Several channels").  The channel picked is
+one line, and a buffer-mode socket's reads (IDs 1, 10, 11) never wait
+behind another socket's sends (docs/reliability.md, "Several channels").  The channel picked is
 the one of the rotation (every data channel, that is every channel but
 the control channel, but those lent out and but the spare; the control
 channel when none is left) with the fewest sockets, then the fewest bytes

@@ -17,9 +17,11 @@ Push mode (manual 1.3): the module writes data unasked; the ``PushReceiver`` kee
 bounded ``PushInbox`` and switches the socket to buffer mode while its reader lags
 (``modem.core.push_flow``).  Whatever mode it was opened in, it is read the way the module
 says (``follow_mode``).  Its life is a ``SocketPhase``, its reads follow a ``ReadSchedule``.
-Channels (``modem.channels``): sends go on ``channel``; a push-mode socket's receive side
-runs on ``push_channel()``, where its pushes come, so answers keep their order with them;
-its close on ``control_channel``.  All are ``channel`` unless given.
+Channels (``modem.channels``): sends go on ``channel``; the receive side runs on
+``push_channel()`` when given: where the module's socket URCs come, so a push-mode
+socket's answers keep their order with its pushes, and a buffer-mode one's reads never
+wait behind another socket's sends; its close on ``control_channel``.  All are
+``channel`` unless given.
 """
 
 from __future__ import annotations
@@ -85,8 +87,7 @@ class SslSocket(trio.abc.Stream):
         self.bytes_received = 0
         self._channel = channel
         self._control = control_channel or channel
-        self._pushes = push_channel if access_mode is AccessMode.PUSH and push_channel \
-            else (lambda: channel)
+        self._pushes = push_channel or (lambda: channel)
         self._error_of = error_of
         self._on_close = on_close
         self._life = SocketLife()
