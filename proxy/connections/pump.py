@@ -173,13 +173,18 @@ class Pump:
     async def _round(self) -> None:
         """Pump until the connection ends or an idle stop parked both directions."""
         self._stop = None
+        steering = trio.CancelScope()
         async with trio.open_nursery() as nursery:
-            if not self._local_eof:
-                nursery.start_soon(self._direction, nursery, self._local_to_remote)
-            nursery.start_soon(self._direction, nursery, self._remote_to_local)
-            nursery.start_soon(self._direction, nursery, self._watch)
             if self.steering is not None:
-                nursery.start_soon(self._direction, nursery, self._steer)
+                nursery.start_soon(self._direction, nursery, partial(self._steer, steering))
+            async with trio.open_nursery() as moving:
+                if not self._local_eof:
+                    moving.start_soon(self._direction, nursery, self._local_to_remote)
+                moving.start_soon(self._direction, nursery, self._remote_to_local)
+                moving.start_soon(self._direction, nursery, self._watch)
+            # An idle stop parks the directions and ends the watcher: the steering
+            # watcher, which never ends on its own, goes with them.
+            steering.cancel()
 
     async def _direction(self, nursery: trio.Nursery,
                          move: Callable[[], Awaitable[None]]) -> None:
@@ -276,9 +281,9 @@ class Pump:
             return _DirectionEnded(Ending.HALF_CLOSE_DONE, "local closed, then remote closed")
         return _DirectionEnded(Ending.REMOTE_CLOSED, "remote closed")
 
-    async def _steer(self) -> None:
+    async def _steer(self, scope: trio.CancelScope) -> None:
         assert self.steering is not None
-        with map_exceptions(MODULE_SOCKET_ERRORS):
+        with scope, map_exceptions(MODULE_SOCKET_ERRORS):
             await self.steering.watch()
 
     # -- watching: half-close limit, idle -------------------------------------------

@@ -125,3 +125,21 @@ async def test_under_cmux_a_bulk_upload_borrows_a_dlc_of_the_channel_set(
             await wait_until(lambda: sink.connections and sink.connections[0].received == sent)
             assert sink.connections[0].sha256.digest() == upload.digest()
             await wait_until(lambda: not lent())
+
+
+async def test_an_idle_connection_that_may_borrow_a_channel_still_ends(
+        emulator, echo_server, ca_file, nursery):
+    """The steering watcher of a connection that may go transparent ends with an idle
+    stop: it held the connection (and its client ID) open for good (found by the
+    soak under CMUX: 12 IDs held, every new connection queued until it timed out)."""
+    service = await start_proxy(nursery, emulator, "--cacert", str(ca_file),
+                                "--idle-timeout", "1",
+                                "--map", f"0=echo.test:{echo_server.port}")
+    async with LentPort.open(emulator.devices["usbmodem"]) as lent:
+        service.pool.members[0].dedicated = lent
+        async with await connect(service) as stream:
+            assert await round_trip(stream, b"hello\n") == b"hello\n"
+            with trio.fail_after(15):
+                assert await stream.receive_some(100) == b""  # the idle timeout's FIN
+        await wait_until(lambda: service.registry.counters.ends.get("idle_timeout") == 1)
+        assert lent.loans == 0
