@@ -265,6 +265,10 @@ class Supervisor:
             failure = channels.failure or exc
         finally:
             self._owed = channels.owed()
+            # Every channel of the life breaks with it: a task waiting on one that
+            # did not break itself (a transparent session on a lent DLC) must not
+            # wait for a reader that is gone.
+            channels.fail(channels.failure or ModuleLost("the module's life ended"))
             channels.ended()
         return failure, end
 

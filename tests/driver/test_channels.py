@@ -17,7 +17,7 @@ import trio
 from modem.channels import ExtraPort
 from modem.core import commands
 from modem.core.channel_plan import ChannelMode
-from modem.core.errors import ModemError
+from modem.core.errors import ModemError, ModuleLost
 from modem.core.line_health import HealthTimes
 from modem.core.profile import TlsProfile
 from modem.core.push_flow import AccessMode
@@ -26,6 +26,8 @@ from modem.emulator import Emulator, EmulatorConfig, Fault
 from modem.emulator.faults import MuxFcsErrors
 from modem.link.serial_stream import open_serial_stream
 from modem.options import ModemOptions
+from modem.sockets.transparent_channels import LifeChannels
+from modem.sockets.transparent_socket import TransparentSocket
 from tests.driver.conftest import modem_on, open_socket
 from tests.helpers import TlsServer, receive_exactly, wait_until
 
@@ -171,6 +173,26 @@ async def test_the_frame_size_is_the_one_asked_unless_the_module_lists_a_smaller
         assert (mux.counters.frames < 100_000 // 127) == (expected == 1500)
     lowered = [r for r in caplog.records if "frames no larger" in r.getMessage()]
     assert bool(lowered) == (expected < 1500)
+
+
+async def test_a_transparent_session_on_the_spare_ends_with_the_life(
+        profile: TlsProfile, echo_server: TlsServer) -> None:
+    """Another channel breaking ends the life; the session on the lent DLC, whose own
+    channel did not break, must fail too rather than wait for a reader that is gone."""
+    async with channels_modem(profile, ChannelMode.CMUX, {}) as (_, modem):
+        await echo_each(modem, echo_server, profile, 1)  # the URC channel is known now
+        sock = TransparentSocket(await open_socket(modem, echo_server.port, profile),
+                                 LifeChannels(lambda: modem.channels))
+        assert await sock.enter()
+        await sock.send_all(b"ping")
+        assert await receive_exactly(sock, 4) == b"ping"
+        channels = modem.channels
+        assert channels is not None and "lent" in channels.describe()[3]["roles"]
+        channels.channels[2].at.fail(ModuleLost("DLC 3 broke (test)"))
+        with trio.fail_after(15), pytest.raises(ModemError):
+            while await sock.receive_some(100):
+                pass
+        await wait_until(lambda: modem.recoveries >= 1, within=30)
 
 
 # -- losing the multiplexer ----------------------------------------------------------
