@@ -302,6 +302,8 @@ class ChannelSet:
         else:
             return None
         chosen.lent = True
+        if chosen.dlc is not None:
+            chosen.dlc.raw = True  # a frame lost on the line now fails it
         self.book.lends += 1
         log.info("channel lent", extra=kv(channel=chosen.name))
         return chosen.at
@@ -311,6 +313,8 @@ class ChannelSet:
         for ch in self.channels:
             if ch.at is channel and ch.lent:
                 ch.lent = False
+                if ch.dlc is not None:
+                    ch.dlc.raw = False
                 log.info("channel given back", extra=kv(channel=ch.name))
 
     # -- what the status page shows -------------------------------------------------

@@ -69,6 +69,9 @@ class DlcStream(trio.abc.Stream):
         self.peer_signals = V24.NONE
         self.frames_sent = 0
         self.frames_received = 0
+        self.raw = False
+        """It carries raw bytes (a transparent session): a frame dropped on the
+        line fails it (``MuxSession``), since nothing in the bytes shows the hole."""
         self._send_guard = OneTaskAtATime(f"another task is sending on DLC {dlci}")
         self._receive_guard = OneTaskAtATime(f"another task is receiving on DLC {dlci}")
 

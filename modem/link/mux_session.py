@@ -55,6 +55,7 @@ from modem.core.mux.errors import (
     MuxLost,
     MuxStartFailed,
     MuxUsageError,
+    RawFramesLost,
 )
 from modem.link.dlc_stream import DlcStream
 from modem.nurseries import single_exception
@@ -275,15 +276,31 @@ class MuxSession:
                 with trio.move_on_after(self.options.quiet_resync if self._conn.holding
                                         else float("inf")):
                     data = await self._line.receive_some()
+                dropped = self._dropped()
                 if data is None:
                     self._dispatch(self._conn.resync())
-                    continue
-                if not data:
+                elif not data:
                     break
-                self._dispatch(self._conn.receive_data(data))
+                else:
+                    self._dispatch(self._conn.receive_data(data))
+                if self._dropped() != dropped:
+                    self._raw_frames_lost()
         except _LINE_ERRORS:
             pass
         self._fail(MuxLost("the line under the multiplexer ended"))
+
+    def _dropped(self) -> int:
+        """What the decoder has dropped so far: bytes outside frames and broken frames."""
+        c = self._conn.counters
+        return c.garbage_bytes + c.bad_frames + c.bad_fcs + c.too_long
+
+    def _raw_frames_lost(self) -> None:
+        """Something from the module was dropped: every DLC carrying raw bytes fails
+        (which DLC the lost frame was for is not known)."""
+        for stream in self._streams.values():
+            if stream.raw:
+                stream.end(RawFramesLost(f"DLC {stream.dlci}: a frame from the module was "
+                                         "lost while it carried raw bytes"), failed=True)
 
     def _dispatch(self, events: list[ev.MuxEvent]) -> None:
         for event in events:

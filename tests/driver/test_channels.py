@@ -25,6 +25,7 @@ from modem.driver import Modem
 from modem.emulator import Emulator, EmulatorConfig, Fault
 from modem.emulator.faults import MuxFcsErrors
 from modem.link.serial_stream import open_serial_stream
+from modem.nurseries import leaf_exceptions
 from modem.options import ModemOptions
 from modem.sockets.transparent_channels import LifeChannels
 from modem.sockets.transparent_socket import TransparentSocket
@@ -193,6 +194,31 @@ async def test_a_transparent_session_on_the_spare_ends_with_the_life(
             while await sock.receive_some(100):
                 pass
         await wait_until(lambda: modem.recoveries >= 1, within=30)
+
+
+async def test_a_frame_lost_while_a_dlc_carries_raw_bytes_is_a_reset_not_a_hole(
+        profile: TlsProfile, echo_server: TlsServer) -> None:
+    """In transparent mode a DLC's bytes have no framing of their own: a frame the
+    multiplexer drops (bad FCS) would be a silent hole, so the session fails."""
+    async with channels_modem(profile, ChannelMode.CMUX, {}) as (emu, modem):
+        await echo_each(modem, echo_server, profile, 1)  # the URC channel is known now
+        sock = TransparentSocket(await open_socket(modem, echo_server.port, profile),
+                                 LifeChannels(lambda: modem.channels))
+        assert await sock.enter()
+        payload = os.urandom(20_000)
+        await sock.send_all(payload[:1000])
+        assert await receive_exactly(sock, 1000) == payload[:1000]
+        await emu.inject(MuxFcsErrors(2))  # the next frames are the echo's, on DLC 4
+        got = bytearray()
+        with trio.fail_after(20), pytest.raises((ModemError, BaseExceptionGroup)) as raised:
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(sock.send_all, payload[1000:])
+                while chunk := await sock.receive_some(65536):
+                    got += chunk
+        errors = leaf_exceptions(raised.value)
+        assert all(isinstance(exc, ModemError) for exc in errors)
+        assert any("lost while it carried raw bytes" in str(exc) for exc in errors)
+        assert payload[1000:].startswith(got)  # whatever came is in order, no hole
 
 
 # -- losing the multiplexer ----------------------------------------------------------

@@ -8,6 +8,7 @@ counted, never raised.  The Trio layer raises the rest.
 from __future__ import annotations
 
 from modem.core.errors import LocalMistake, ModemError, ModuleLost
+from modem.core.stream_errors import StreamHole
 
 __all__ = [
     "DlcClosedError", "DlcOverrun", "DlcRefused", "MuxError", "MuxLost", "MuxStartFailed",
@@ -46,6 +47,15 @@ class DlcOverrun(MuxError):
     stop (MSC with FC): the stream cannot go on without losing data."""
 
     hint = "read the DLC faster, or raise its receive limit"
+
+
+class RawFramesLost(MuxError, StreamHole):
+    """A frame from the module was dropped (bad FCS, broken framing, a lost
+    flag) while this DLC carried raw bytes (transparent mode): they have no
+    framing of their own, so the stream may have a hole and cannot go on."""
+
+    hint = ("bytes are being lost on the multiplexer's line: use hardware flow control "
+            "(--rtscts) or a lower speed")
 
 
 class MuxLost(MuxError, ModuleLost):
