@@ -190,6 +190,13 @@ class TransparentSocket(trio.abc.Stream):
         await session.escape()
         await self._finish(session)
 
+    async def _finish_as_reader(self, session: TransparentSession) -> None:
+        """The reader saw ``session`` end: settle it once the sender is out of it (a
+        chunk on its way finishes, the next sees the end), since the checks run
+        commands on the channel the sender writes raw bytes to."""
+        async with self._lock:
+            await self._finish(session)
+
     async def _finish(self, session: TransparentSession, *, closed: bool = False) -> None:
         """The session is over: settle it, give its channel back, and let the home
         socket go on (after ``NO CARRIER``: as closed by the peer)."""
@@ -240,7 +247,7 @@ class TransparentSocket(trio.abc.Stream):
                 data = await session.receive_some(max_bytes)
                 if data:
                     return data
-                await self._finish(session)
+                await self._finish_as_reader(session)
                 continue
             if self.mode is SocketMode.SWITCHING:
                 await self._changed.wait()
