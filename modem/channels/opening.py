@@ -5,8 +5,10 @@
         ...  # bring-up on channels.control, then serve until channels.broken
 
 * ``single``: one ``AtChannel`` on the stream, as before channels existed;
-* ``cmux``: the first ``AT`` on the stream, then the multiplexer's DLCs
-  (``modem.channels.mux_line``);
+* ``cmux``: the first ``AT`` on the stream (after unanswered ones, the
+  multiplexer's close-down: an earlier life may have left it in mux mode;
+  so too on one channel under ``--channels cmux`` or ``auto``), then the
+  multiplexer's DLCs (``modem.channels.mux_line``);
 * ``ports``: the stream is the control channel and answers ``AT`` first
   (a module silent on every port is not refusing); each ``ExtraPort`` (the
   module's other USB AT port) is opened, answers ``AT`` and gets ``ATE0``
@@ -32,7 +34,7 @@ from modem.channels.channel_set import ChannelSet
 from modem.channels.mux_line import leave_stale_mux, start_mux
 from modem.channels.refusal import ChannelsRefused
 from modem.channels.streams import CountedLine
-from modem.core.channel_plan import ChannelKind, ChannelPlan
+from modem.core.channel_plan import ChannelKind, ChannelMode, ChannelPlan
 from modem.core.errors import DeviceError, render
 from modem.core.line_counts import LineCounts
 from modem.core.mux import DEFAULT_N1
@@ -44,6 +46,8 @@ from modem.nurseries import single_exception
 __all__ = ["MUX_DLCS", "ChannelOptions", "ExtraPort", "open_channels"]
 
 MUX_DLCS = 4
+MUX_MODES = frozenset({ChannelMode.CMUX, ChannelMode.AUTO})
+"""The ``--channels`` under which a life may have left the module in mux mode."""
 """DLCs opened under CMUX: Quectel's modules offer 1-4 (Zephyr's EG25-G driver uses all four)."""
 PORT_SYNC_ATTEMPTS = 5
 
@@ -95,8 +99,11 @@ async def _channels_of(channels: ChannelSet, line: CountedLine, plan: ChannelPla
             raw = channels.add(line, "line" if plan.kind is ChannelKind.CMUX else options.name)
             raw_reader = _RawReader(raw)
             nursery.start_soon(raw_reader.run)
-            if plan.kind is ChannelKind.CMUX:
+            if plan.kind is ChannelKind.CMUX or channels.book.mode in MUX_MODES:
+                # A life on one channel too: an earlier life may have left the
+                # module in mux mode (its close-down lost while the module was silent).
                 await leave_stale_mux(raw, line, options.sync_attempts)
+            if plan.kind is ChannelKind.CMUX:
                 await start_mux(channels, line, raw, raw_reader.stop, nursery, stack,
                                 options.mux_options(), options.dlcs, options.line_baud)
             elif plan.kind is ChannelKind.PORTS:

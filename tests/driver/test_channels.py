@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
+import serial
 import trio
 
 from modem.channels import ExtraPort
@@ -132,6 +133,25 @@ async def test_auto_without_the_second_port_says_why_once(
         assert modem.channel_book.fallback == (
             "the module's second USB AT port (usbmodem) was not found")
     assert sum("one AT channel" in r.getMessage() for r in caplog.records) == 1
+
+
+async def test_one_channel_after_a_mux_life_gets_the_module_out_of_mux_mode(
+        profile: TlsProfile, echo_server: TlsServer) -> None:
+    """A life on one channel under ``--channels auto`` (no second USB port) finds the
+    module still in mux mode (an earlier life's close-down was lost): it writes the
+    close-down after unanswered ``AT``\\ s, as a cmux life does, instead of failing."""
+    async with Emulator.running(EmulatorConfig(resolve=RESOLVE, real_dns=False)) as emu:
+        def enter_mux() -> bytes:  # and no close-down: the module stays in mux mode
+            with serial.Serial(emu.device, timeout=2) as port:
+                port.read_until(b"SMS DONE\r\n")  # booted
+                port.write(b"AT+CMUX=0\r")
+                return port.read_until(b"OK\r\n")
+
+        assert (await trio.to_thread.run_sync(enter_mux)).endswith(b"OK\r\n")
+        async with modem_on(emu.device, profile, channels=ChannelMode.AUTO,
+                            urc_port=emu.config.port_name) as modem:
+            assert modem.channel_book.kind == "single"
+            assert await echo_each(modem, echo_server, profile, 1) == [emu.config.port_name]
 
 
 async def test_single_has_one_channel_and_no_mux(profile: TlsProfile) -> None:
