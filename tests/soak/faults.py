@@ -81,26 +81,37 @@ class FaultInjector:
         self.faults = faults
         self.rng = random.Random(seed)
         self.gap = gap
+        self._lasting: str | None = None  # a line fault that lasts until the next one
 
     async def run(self) -> None:
-
         rng = self.rng
-        lasting: str | None = None
-        while True:
-            await trio.sleep(rng.uniform(0.25 * self.gap, 1.75 * self.gap))
-            emu = self.service.emulator
-            assert emu is not None
-            if lasting is not None:
-                await emu.inject(_spec(f"{lasting}:0"))
-                lasting = None
-            kind = rng.choices(self.kinds, self.weights)[0]
-            fault = self._draw(kind)
-            if fault is None:
-                continue
-            await emu.inject(fault)
-            self.faults[kind] += 1
-            if kind in LINE_FAULTS:
-                lasting = kind
+        try:
+            while True:
+                await trio.sleep(rng.uniform(0.25 * self.gap, 1.75 * self.gap))
+                await self._end_lasting()
+                kind = rng.choices(self.kinds, self.weights)[0]
+                fault = self._draw(kind)
+                if fault is None:
+                    continue
+                await self._emulator().inject(fault)
+                self.faults[kind] += 1
+                if kind in LINE_FAULTS:
+                    self._lasting = kind
+        finally:
+            # The load is over: a line that still loses bytes is no state to judge
+            # the end checks in.
+            with trio.CancelScope(shield=True):
+                await self._end_lasting()
+
+    def _emulator(self) -> Any:
+        emu = self.service.emulator
+        assert emu is not None
+        return emu
+
+    async def _end_lasting(self) -> None:
+        if self._lasting is not None:
+            await self._emulator().inject(_spec(f"{self._lasting}:0"))
+            self._lasting = None
 
     def _draw(self, kind: str) -> Any:
         from modem.emulator import Fault
