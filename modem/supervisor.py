@@ -265,9 +265,8 @@ class Supervisor:
             failure = channels.failure or exc
         finally:
             self._owed = channels.owed()
-            # Every channel of the life breaks with it: a task waiting on one that
-            # did not break itself (a transparent session on a lent DLC) must not
-            # wait for a reader that is gone.
+            # Every channel breaks with the life: nobody waits on one whose reader
+            # is gone (a transparent session on a lent DLC).
             channels.fail(channels.failure or ModuleLost("the module's life ended"))
             channels.ended()
         return failure, end

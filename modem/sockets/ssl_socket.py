@@ -17,11 +17,10 @@ Push mode (manual 1.3): the module writes data unasked; the ``PushReceiver`` kee
 bounded ``PushInbox`` and switches the socket to buffer mode while its reader lags
 (``modem.core.push_flow``).  Whatever mode it was opened in, it is read the way the module
 says (``follow_mode``).  Its life is a ``SocketPhase``, its reads follow a ``ReadSchedule``.
-Channels (``modem.channels``): sends go on ``channel``; the receive side runs on
-``push_channel()`` when given: where the module's socket URCs come, so a push-mode
-socket's answers keep their order with its pushes, and a buffer-mode one's reads never
-wait behind another socket's sends; its close on ``control_channel``.  All are
-``channel`` unless given.
+Channels (``modem.channels``): sends go on ``channel``; the receive side on
+``push_channel()`` when given (where the socket URCs come: a push-mode socket's answers
+keep their order with its pushes, a buffer-mode one's reads wait behind no other
+socket's sends); its close on ``control_channel``.  All are ``channel`` unless given.
 """
 
 from __future__ import annotations
