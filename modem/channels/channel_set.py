@@ -14,8 +14,8 @@ checks too.  Under push mode every socket's receive side (``AT+QISWTMD``,
 the reads, its state checks) runs on the channel the pushes come on
 (``urc_channel``), so those answers keep their order with its pushes as on
 one line, and a buffer-mode socket's reads (IDs 1, 10, 11) never wait
-behind another socket's sends (docs/reliability.md, "Several channels").  The channel picked is
-the one of the rotation (every data channel, that is every channel but
+behind another socket's sends (docs/reliability.md, "Several channels").
+The channel picked is the one of the rotation (every data channel, that is every channel but
 the control channel, but those lent out and but the spare; the control
 channel when none is left) with the fewest sockets, then the fewest bytes
 moved in this life: sockets spread, an upload on one channel never waits
