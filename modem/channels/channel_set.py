@@ -25,10 +25,9 @@ socket that needs a channel of its own (transparent mode) borrows one
 (``borrow_dedicated`` / ``give_back``).  One data channel, the **spare**,
 takes no sockets, so a bulk upload finds a channel free however many
 connections are open (with every channel in the rotation, a busy module
-never had one): with three data channels or more the last that is not the
-URC channel (four DLCs: DLC 4), and with one (two USB ports) that one, the
-sockets then sharing the control channel as on one line.  With two data
-channels there is none.
+never had one): with three data channels or more, the last that is not the
+URC channel (four DLCs: DLC 4).  With fewer (the two USB ports) there is
+none.
 
 Any channel that breaks ends the life (``broken``): the supervisor then
 recovers the module as it does with one channel.
@@ -273,12 +272,13 @@ class ChannelSet:
     def _spare(self) -> Channel | None:
         """The channel kept free of sockets for ``borrow_dedicated``: the last
         data channel that is not the URC channel, when two or more others stay
-        in the rotation (four DLCs: DLC 4, or DLC 3 when the URCs come on DLC 4),
-        or when it is the only data channel (two USB ports: ``usbmodem``; the
-        sockets then share the control channel, as on one line).  None otherwise:
-        the sockets use every data channel."""
+        in the rotation (four DLCs: DLC 4, or DLC 3 when the URCs come on DLC 4).
+        None with fewer: the sockets use every data channel.  Not with the two
+        USB ports: a life that ends while ``usbmodem`` is in data mode leaves it
+        there, and the next life's first ``AT`` on it would reach the server as
+        data (the soak found it; a DLC is reset with its multiplexer)."""
         data = self.channels[1:]
-        if len(data) == 2:
+        if len(data) < 3:
             return None
         return next((ch for ch in reversed(data) if ch.name != self.sources.source), None)
 
