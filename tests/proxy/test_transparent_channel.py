@@ -82,13 +82,16 @@ async def test_a_quiet_upload_gives_the_channel_back_and_the_connection_goes_on(
     async with LentPort.open(emulator.devices["usbmodem"]) as lent:
         service.pool.members[0].dedicated = lent
         async with await connect(service) as stream:
-            data = os.urandom(400_000)
+            # Large enough that the client stays 64 KiB ahead in some run even on a
+            # loaded machine (a run that finds it behind starts again from zero).
+            data = os.urandom(1_000_000)
             assert await round_trip(stream, data) == data  # the echo comes back on it too
-            assert lent.loans == 1
+            loans = lent.loans
+            assert loans >= 1
             await wait_until(lambda: not lent.lent)  # QUIET after the last send
             tail = b"after the channel went back"
             assert await round_trip(stream, tail) == tail  # by AT+QSSLSEND on usbat
-            assert lent.loans == 1 and lent.broken == 0
+            assert lent.loans == loans and lent.broken == 0
 
 
 @pytest.mark.long  # about 20 s: the multiplexer's bring-up, then the channel's quiet time
