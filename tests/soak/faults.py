@@ -98,10 +98,12 @@ class FaultInjector:
                 if kind in LINE_FAULTS:
                     self._lasting = kind
         finally:
-            # The load is over: a line that still loses bytes is no state to judge
-            # the end checks in.
+            # The load is over: a line that still loses bytes, or broken FCSs still
+            # owed to the next frames, is no state to judge the end checks in.
             with trio.CancelScope(shield=True):
                 await self._end_lasting()
+                if "mux_fcs_errors" in self.kinds:
+                    await self._emulator().inject(_spec("mux_fcs_errors:0"))
 
     def _emulator(self) -> Any:
         emu = self.service.emulator
