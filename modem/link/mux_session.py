@@ -276,23 +276,18 @@ class MuxSession:
                 with trio.move_on_after(self.options.quiet_resync if self._conn.holding
                                         else float("inf")):
                     data = await self._line.receive_some()
-                dropped = self._dropped()
+                dropped = self.counters.dropped
                 if data is None:
                     self._dispatch(self._conn.resync())
                 elif not data:
                     break
                 else:
                     self._dispatch(self._conn.receive_data(data))
-                if self._dropped() != dropped:
+                if self.counters.dropped != dropped:
                     self._raw_frames_lost()
         except _LINE_ERRORS:
             pass
         self._fail(MuxLost("the line under the multiplexer ended"))
-
-    def _dropped(self) -> int:
-        """What the decoder has dropped so far: bytes outside frames and broken frames."""
-        c = self._conn.counters
-        return c.garbage_bytes + c.bad_frames + c.bad_fcs + c.too_long
 
     def _raw_frames_lost(self) -> None:
         """Something from the module was dropped: every DLC carrying raw bytes fails

@@ -144,10 +144,14 @@ class MuxCounters:
     unexpected: int = 0
 
     @property
+    def dropped(self) -> int:
+        """What the decoder dropped: bytes outside frames and broken frames."""
+        return self.garbage_bytes + self.bad_frames + self.bad_fcs + self.too_long
+
+    @property
     def problems(self) -> int:
         """Everything counted except good frames."""
-        return (self.garbage_bytes + self.bad_frames + self.bad_fcs + self.too_long
-                + self.unknown_dlc + self.bad_messages + self.unexpected)
+        return self.dropped + self.unknown_dlc + self.bad_messages + self.unexpected
 
 
 class FrameDecoder:
