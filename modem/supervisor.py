@@ -69,6 +69,7 @@ from modem.core.line_counts import LineCounts
 from modem.core.line_health import LineVerdict
 from modem.core.log_fields import kv
 from modem.core.module_state import ModuleState
+from modem.core.mux.errors import MuxStartFailed
 from modem.core.profile import TlsProfile
 from modem.core.stream_errors import is_line_noise
 from modem.link.answers import NoAnswer, RdyMeans
@@ -133,12 +134,9 @@ class Supervisor:
         self._open_stream = open_stream
         self._options = options
         self.last_failure: ModemError | None = None
-        self.clock: ClockDecision | None = None
-        self.line_speed: int | None = None
-        self.family = options.module_family or Family.UNKNOWN
-        """The module's family (``modem.core.families``), known from the first bring-up."""
-        """The speed the module was found to answer at (``line_speed_auto``)."""
-        """The latest decision about the module clock (bring-up's, then the daily check's)."""
+        self.clock: ClockDecision | None = None  # bring-up's decision, then the daily check's
+        self.line_speed: int | None = None  # the speed it answers at (line_speed_auto)
+        self.family = options.module_family or Family.UNKNOWN  # known from the first bring-up
         self.pdp = pdp
         self.profiles = list(profiles)
         self._table = table
@@ -216,7 +214,9 @@ class Supervisor:
         try:
             await set_known_speed(stream, self.line_speed)
             failure, end = await self._on_line(stream, task_status)
-            if isinstance(failure, ChannelsRefused):  # said; now on one channel
+            # Refused (said): now on one channel.  A multiplexer start left unanswered
+            # is a lost life: tried again until the planner holds one channel.
+            while isinstance(failure, ChannelsRefused | MuxStartFailed):
                 failure, end = await self._on_line(stream, task_status)
             if isinstance(failure, NoAnswer):
                 options = self._options
@@ -258,8 +258,8 @@ class Supervisor:
                     self.line_baud, options.mux_n1, start_delay=options.mux_start_delay,
                     line_counts=self.line_counts)):
                 failure, end = await self._serve(channels, task_status)
-        except ChannelsRefused as exc:
-            self.planner.refused(exc)
+        except (ChannelsRefused, MuxStartFailed) as exc:
+            self.planner.not_started(exc)
             failure = exc
         except ModemError as exc:  # the first AT under cmux, a line lost while setting up
             failure = channels.failure or exc

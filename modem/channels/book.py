@@ -79,6 +79,8 @@ class ChannelBook:
     urc_strays: int = 0
     lends: int = 0
     """Channels lent to a socket for a transparent session, every life so far."""
+    starts_lost: int = 0
+    """Multiplexer starts the module left unanswered (silent after ``AT+CMUX``'s OK)."""
     describe: Callable[[], list[dict[str, Any]]] | None = None
     """The current life's channels, described (``ChannelSet.describe``)."""
     _live_mux: MuxCounters | None = None
@@ -134,6 +136,7 @@ class ChannelBook:
             "urc_copies_dropped": self.urc_copies,
             "urc_strays_dropped": self.urc_strays,
             "transparent_lends": self.lends,
+            "mux_starts_lost": self.starts_lost,
             "fallbacks": dict(self.fallbacks),
             "lives": dict(self.lives),
         }

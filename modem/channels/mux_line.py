@@ -9,8 +9,10 @@ waiting ``start_delay`` (0.5 s) before its first frame (some firmware hangs
 when it comes within 100 ms: zephyr#63410).  DLCs 1 to ``dlcs`` open, each
 an ``AtChannel`` of the ``ChannelSet``; DLC 1 is the control channel, the
 others get their ``ATE0`` and ``AT+CMEE=1`` here.  A module that answers
-``ERROR``, no UA to the start, or DM to DLC 1 refuses
-(``ChannelsRefused``); DM to a later DLC leaves fewer channels.
+``ERROR``, DM to the start or to DLC 1 refuses (``ChannelsRefused``); DM
+to a later DLC leaves fewer channels.  No answer at all to the start is
+not a refusal but a module gone silent (``MuxStartFailed``, a lost life:
+the supervisor tries again, ``modem.core.channel_plan.ChannelRetry``).
 
 On the way out the session closes the multiplexer down (CLD, answered);
 when it could not (the life was cancelled), the close-down frames are
@@ -46,7 +48,7 @@ from modem.core.mux import (
     encode_frame,
     encode_message,
 )
-from modem.core.mux.errors import DlcRefused, MuxLost, MuxStartFailed
+from modem.core.mux.errors import DlcRefused, MuxLost, MuxStartRefused
 from modem.core.mux.storm import STORM_WINDOW, FrameStorm
 from modem.link.answers import NoAnswer
 from modem.link.channel import AtChannel
@@ -156,8 +158,8 @@ async def _enter(line: trio.abc.Stream, options: MuxOptions, stack: AsyncExitSta
     stack.push_async_callback(lambda: leave(entered[0] if entered else None))
     try:
         mux = await stack.enter_async_context(MuxSession.open(line, options))
-    except MuxStartFailed as exc:
-        raise ChannelsRefused(f"no answer to the multiplexer's start ({exc})") from None
+    except MuxStartRefused as exc:
+        raise ChannelsRefused(f"the module refused the multiplexer's start ({exc})") from None
     entered.append(mux)
     return mux
 

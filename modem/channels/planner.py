@@ -26,6 +26,7 @@ from modem.core.channel_plan import (
     plan_channels,
 )
 from modem.core.log_fields import kv
+from modem.core.mux.errors import MuxStartFailed
 
 __all__ = ["ChannelPlanner"]
 
@@ -55,6 +56,19 @@ class ChannelPlanner:
         self._said = plan.reason
         self.book.life_started(plan.kind, plan.reason)
         return plan
+
+    def not_started(self, failure: ChannelsRefused | MuxStartFailed) -> None:
+        """This life's channels did not start: refused (the next lives run on one
+        channel), or the module went silent at the multiplexer's start, a lost life
+        (the next tries again; ``ChannelRetry`` counts a few in a row as a refusal)."""
+        if isinstance(failure, ChannelsRefused):
+            self.refused(failure)
+            return
+        self.book.starts_lost += 1
+        self.ended(ChannelKind.CMUX, 0.0, lost_channels=True)
+        if self.retry.held(self._clock()) is None:
+            log.warning("the module went silent at the multiplexer's start: trying again",
+                        extra=kv(channels=self.mode.value, reason=str(failure)))
 
     def refused(self, refusal: ChannelsRefused) -> None:
         """The module refused this life's channels: the next lives run on one."""

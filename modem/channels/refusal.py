@@ -8,9 +8,10 @@ __all__ = ["ChannelsRefused"]
 
 
 class ChannelsRefused(LocalMistake):
-    """The module refused several channels: ``ERROR`` to ``AT+CMUX``, no answer
-    to the multiplexer's start, DLC 1 refused, or a port or DLC that does not
-    answer ``AT``.  The supervisor brings it up on one channel instead
+    """The module refused several channels: ``ERROR`` to ``AT+CMUX``, DM to the
+    multiplexer's start or to DLC 1, or a port or DLC that does not answer
+    ``AT`` (no answer to the start is a lost life: ``MuxStartFailed``).  The
+    supervisor brings it up on one channel instead
     (``modem.core.channel_plan.ChannelRetry`` says when it asks again)."""
 
     hint = ("the proxy runs on one AT channel meanwhile; --channels single stops it "

@@ -12,8 +12,9 @@
 ``plan_channels`` picks the kind for a life: ``auto`` is CMUX on a UART
 (``uart1``), the ports on USB when the second port is known, else one
 channel, with the reason.  A module that refuses (``ERROR`` to ``AT+CMUX``,
-no UA to the multiplexer's start, a port that does not answer) or that
-keeps losing its multiplexer is held on one channel for a while
+DM to the multiplexer's start, a port that does not answer) or that keeps
+losing its multiplexer (or going silent at its start) is held on one
+channel for a while
 (``ChannelRetry``), so a refusing module is not asked again at every life.
 """
 
@@ -97,9 +98,9 @@ class ChannelRetry:
     as long after each refusal in a row (at most ``REFUSAL_HOLD_MAX``); a
     life on several channels that served ``STEADY`` s forgets the streak.
     Losing the channels mid-life (the line under the multiplexer, DLC 0
-    closed, a storm of bad frames) is a module loss: the next life tries
-    again at once, and ``LOSS_STREAK`` such lives in a row count as a
-    refusal.  Times are the caller's clock (seconds).
+    closed, a storm of bad frames) or at the start (no answer to it) is a
+    module loss: the next life tries again at once, and ``LOSS_STREAK`` such
+    lives in a row count as a refusal.  Times are the caller's clock (seconds).
     """
 
     def __init__(self) -> None:

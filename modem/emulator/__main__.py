@@ -200,6 +200,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cmux-hang-below-ms", type=float, default=0.0, metavar="MS",
                    help="play firmware that hangs until a restart when the first frame "
                         "follows the OK of AT+CMUX by less than MS (a BG95: 100)")
+    p.add_argument("--cmux-unanswered-starts", type=int, default=0, metavar="N",
+                   help="the first N multiplexer starts get no UA (a module silent right "
+                        "after AT+CMUX's OK; the close-down is taken)")
     p.add_argument("--cmux-n1-max", type=int, default=32768, metavar="BYTES",
                    help="the largest N1 (frame size) AT+CMUX takes and AT+CMUX=? lists "
                         "(default 32768; the M10 manual's range)")
@@ -296,6 +299,7 @@ def _config(args: argparse.Namespace) -> EmulatorConfig:
         cmux_hang_below_ms=args.cmux_hang_below_ms,
         cmux_pn=not args.cmux_no_pn,
         cmux_n1_max=args.cmux_n1_max,
+        cmux_unanswered_starts=args.cmux_unanswered_starts,
     )
 
 

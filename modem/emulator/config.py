@@ -127,6 +127,9 @@ class EmulatorConfig:
     zephyr#63410); 0 never hangs.  ``cmux_pn``: whether PN (parameter
     negotiation) is answered; False answers NSC.  ``cmux_n1_max``: the
     largest N1 ``AT+CMUX`` takes and its test form lists.
+    ``cmux_unanswered_starts``: the first n multiplexer starts get no UA (the
+    SABM on DLC 0 is ignored, the close-down taken): a module that went silent
+    right after ``AT+CMUX``'s ``OK``.
     """
 
     baud: int = 0
@@ -172,6 +175,7 @@ class EmulatorConfig:
     cmux_hang_below_ms: float = 0.0
     cmux_pn: bool = True
     cmux_n1_max: int = 32768
+    cmux_unanswered_starts: int = 0
     output_during_escape: bool = True
     no_carrier_with_data: bool = False
     escape_no_carrier: bool = False

@@ -22,9 +22,10 @@ The session owns the line while it runs, in a nursery of its own:
 
 SABM and DISC are sent again after ``response_timeout`` up to ``retries``
 times (27.010 T1 and N2); a DLC 0 that never answers raises
-``MuxStartFailed``.  Some firmware hangs when the first frame follows the
-OK of ``AT+CMUX`` too soon (100 ms on a BG95, 400 ms on a Telit ME910G1:
-zephyr#63410), so the first frame waits ``start_delay``.  On a normal exit
+``MuxStartFailed``, one that answers DM ``MuxStartRefused``.  Some firmware
+hangs when the first frame follows the OK of ``AT+CMUX`` too soon (100 ms
+on a BG95, 400 ms on a Telit ME910G1: zephyr#63410), so the first frame
+waits ``start_delay``.  On a normal exit
 the session closes down the multiplexer (CLD) and the line carries AT
 commands again; the line itself stays the caller's.  When the line ends,
 every stream's calls raise ``MuxLost``; the block is not interrupted.
@@ -54,6 +55,7 @@ from modem.core.mux.errors import (
     DlcRefused,
     MuxLost,
     MuxStartFailed,
+    MuxStartRefused,
     MuxUsageError,
     RawFramesLost,
 )
@@ -124,7 +126,8 @@ class MuxSession:
     async def open(cls, line: trio.abc.Stream,
                    options: MuxOptions | None = None) -> AsyncIterator[MuxSession]:
         """Start the multiplexer on ``line`` (already past ``AT+CMUX``'s OK) and run
-        it until the block exits; ``MuxStartFailed`` if DLC 0 never answers."""
+        it until the block exits; ``MuxStartFailed`` if DLC 0 never answers,
+        ``MuxStartRefused`` if it answers DM."""
         session = cls(line, options or MuxOptions())
         with single_exception():
             async with trio.open_nursery() as nursery:
@@ -227,11 +230,13 @@ class MuxSession:
     async def _start(self) -> None:
         await trio.sleep(self.options.start_delay)
         answer = await self._ask(self._conn.start, _about(0))
+        if answer is None:
+            self._conn.give_up(0)
+            raise MuxStartFailed("the module never answered the multiplexer's start "
+                                 "(SABM on DLC 0)")
         if not isinstance(answer, ev.DlcOpened):
-            if answer is None:
-                self._conn.give_up(0)
-            why = "refused (DM)" if answer else "never answered"
-            raise MuxStartFailed(f"the module {why} the multiplexer's start (SABM on DLC 0)")
+            raise MuxStartRefused("the module refused (DM) the multiplexer's start "
+                                  "(SABM on DLC 0)")
 
     async def _negotiate(self, parameters: Parameters) -> None:
         def answered(e: ev.MuxEvent) -> bool:

@@ -254,6 +254,9 @@ def _channels(modems: list[tuple[str, Modem]]) -> Iterator[Metric]:
                                  "DLC.", labels=["modem", "channel", "direction"])
     bad = CounterMetricFamily("ssl_proxy_mux_bad_frames", "Frames the multiplexer dropped: "
                               "a bad FCS, or broken framing.", labels=["modem", "reason"])
+    lost = CounterMetricFamily("ssl_proxy_mux_starts_lost", "Multiplexer starts the module "
+                               "left unanswered (silent after AT+CMUX's OK; tried again).",
+                               labels=["modem"])
     fallbacks = CounterMetricFamily("ssl_proxy_channel_fallbacks", "Module lives run on one "
                                     "channel although more were asked for, by reason.",
                                     labels=["modem", "reason"])
@@ -271,9 +274,10 @@ def _channels(modems: list[tuple[str, Modem]]) -> Iterator[Metric]:
                 frames.add_metric([label, name, "from_module"], counts.frames_from_module)
         bad.add_metric([label, "fcs"], book.fcs_errors)
         bad.add_metric([label, "framing"], book.broken_frames)
+        lost.add_metric([label], book.starts_lost)
         for reason, count in sorted(book.fallbacks.items()):
             fallbacks.add_metric([label, reason], count)
-    yield from (now, moved, frames, bad, fallbacks)
+    yield from (now, moved, frames, bad, lost, fallbacks)
 
 
 def _by_key(name: str, text: str, label: str, counts: MappingABC[str, int]

@@ -127,6 +127,25 @@ async def test_a_module_that_refuses_cmux_is_served_on_one_channel_said_once(
     assert "AT+CMUX=? answered ERROR" in log, log
 
 
+async def test_a_module_silent_at_the_mux_start_is_tried_again_not_held_on_one_channel(
+        echo_server: TlsServer, ca_file: Path, nursery: trio.Nursery) -> None:
+    """No UA to the first multiplexer start (a module silent right after AT+CMUX's
+    OK) is a lost life: the next one runs on CMUX, not ten minutes on one channel."""
+    config = EmulatorConfig(resolve=RESOLVE, real_dns=False, cmux_unanswered_starts=1)
+    async with Emulator.running(config) as emu:
+        service = await start_proxy(nursery, emu, "--channels", "cmux", "--cacert",
+                                    str(ca_file), "--map", f"0=echo.test:{echo_server.port}",
+                                    "--status", "127.0.0.1:0")
+        async with await connect(service) as stream:
+            assert await round_trip(stream, b"m" * 3000) == b"m" * 3000
+        channels = (await status_json(service.status_address))["modems"][0]["channels"]
+        assert (channels["kind"], channels["fallback"]) == ("cmux", None)
+        assert channels["mux_starts_lost"] == 1 and channels["fallbacks"] == {}
+        _, body = await http_get(service.status_address, "/metrics")
+        assert 'ssl_proxy_mux_starts_lost_total{modem="modem1"} 1.0' in body.decode()
+        service.request_shutdown()
+
+
 # -- what is shown -------------------------------------------------------------------
 
 async def test_status_and_metrics_show_the_dlcs(echo_server: TlsServer, ca_file: Path,

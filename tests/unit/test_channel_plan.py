@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from modem.channels import ChannelBook, ChannelPlanner, ChannelsRefused
 from modem.core import events as ev
 from modem.core.channel_plan import (
     LOSS_STREAK,
@@ -17,6 +18,7 @@ from modem.core.channel_plan import (
     plan_channels,
 )
 from modem.core.commands import cmux, parse_cmux_n1, parse_cmux_test
+from modem.core.mux.errors import MuxStartFailed
 from modem.core.mux.storm import FrameStorm
 from modem.core.urc_sources import UrcSources, UrcVerdict
 
@@ -79,6 +81,27 @@ def test_lives_that_keep_losing_their_channels_count_as_a_refusal() -> None:
     fresh = ChannelRetry()
     for _ in range(LOSS_STREAK * 2):
         assert fresh.lost(0.0, served_for=STEADY) is None  # each served long enough
+
+
+def test_unanswered_mux_starts_are_lost_lives_and_a_streak_of_them_a_refusal() -> None:
+    """No UA to the multiplexer's start is a module gone silent, not one that
+    refuses: the next life tries CMUX again; a streak holds it on one channel.
+    DM to the start is a refusal at once."""
+    book = ChannelBook(mode=ChannelMode.CMUX)
+    planner = ChannelPlanner(ChannelMode.CMUX, None, 0, book, clock=lambda: 0.0)
+    silent = MuxStartFailed("the module never answered the multiplexer's start")
+    for _ in range(LOSS_STREAK - 1):
+        assert planner.plan().kind is CMUX
+        planner.not_started(silent)
+    assert planner.plan().kind is CMUX
+    planner.not_started(silent)
+    plan = planner.plan()
+    assert (plan.kind, plan.reason) == (SINGLE, f"lost its channels in {LOSS_STREAK} lives "
+                                                "in a row")
+    assert book.report()["mux_starts_lost"] == LOSS_STREAK
+    refusing = ChannelPlanner(ChannelMode.CMUX, None, 0, ChannelBook(), clock=lambda: 0.0)
+    refusing.not_started(ChannelsRefused("the module refused (DM) the multiplexer's start"))
+    assert refusing.plan().kind is SINGLE
 
 
 def test_socket_urcs_count_from_the_first_channel_that_brings_one() -> None:

@@ -12,7 +12,7 @@ from modem.core.stream_errors import StreamHole
 
 __all__ = [
     "DlcClosedError", "DlcOverrun", "DlcRefused", "MuxError", "MuxLost", "MuxStartFailed",
-    "MuxUsageError",
+    "MuxStartRefused", "MuxUsageError",
 ]
 
 
@@ -26,10 +26,17 @@ class MuxUsageError(MuxError, LocalMistake):
 
 
 class MuxStartFailed(MuxError, ModuleLost):
-    """The module did not answer the SABM on DLC 0 after ``AT+CMUX``."""
+    """The module did not answer the SABM on DLC 0 after ``AT+CMUX``: it went
+    silent (a module lost, tried again), unlike ``MuxStartRefused``."""
 
     hint = ("reset the module; some firmware hangs when the first frame follows the OK of "
             "AT+CMUX within 100 ms (zephyr#63410), so wait longer before it")
+
+
+class MuxStartRefused(MuxError, LocalMistake):
+    """The module answered DM to the SABM on DLC 0: it has no multiplexer to give."""
+
+    hint = "the module cannot multiplex this port: use --channels single"
 
 
 class DlcRefused(MuxError, LocalMistake):

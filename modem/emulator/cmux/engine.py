@@ -92,6 +92,8 @@ class MuxEngine:
         self.started = False  # DLC 0 is open
         self.stopped_all = False  # the host's FCoff
         self.unknown_dlc = 0
+        self.ignores_start = module.unanswered_starts > 0  # cmux_unanswered_starts
+        module.unanswered_starts -= self.ignores_start
         self._closing = False
         self._n1_agreed: dict[int, int] = {}
         self._flow = trio.lowlevel.ParkingLot()
@@ -148,6 +150,8 @@ class MuxEngine:
             self.unknown_dlc += 1
 
     async def _on_control_frame(self, frame: HostFrame) -> None:
+        if frame.kind == SABM and self.ignores_start:
+            return
         if frame.kind == SABM:
             self.started = True
             await self._write(build(0, UA, response=True, final=frame.poll))
