@@ -33,7 +33,14 @@ import enum
 
 from modem.core.mux import events as ev
 from modem.core.mux.errors import MuxUsageError
-from modem.core.mux.frames import MAX_DLCI, Frame, FrameDecoder, FrameType, encode_frame
+from modem.core.mux.frames import (
+    MAX_DLCI,
+    Frame,
+    FrameDecoder,
+    FrameType,
+    encode_frame,
+    sendable_size,
+)
 from modem.core.mux.messages import (
     V24,
     ControlMessage,
@@ -151,7 +158,8 @@ class MuxConnection:
         return self._control(ControlMessage(MessageType.CLD, True))
 
     def send(self, dlci: int, data: bytes) -> bytes:
-        """UIH frames carrying ``data`` on ``dlci``, each at most ``n1(dlci)`` bytes.
+        """UIH frames carrying ``data`` on ``dlci``, each at most ``n1(dlci)`` bytes
+        and none of a size whose FCS is 0xF9 (``frames.sendable_size``).
 
         Flow control is the caller's: ``stopped(dlci)`` says whether the
         module wants none now.
@@ -159,9 +167,13 @@ class MuxConnection:
         self._check_dlci(dlci)
         if self.dlc_state(dlci) is not DlcState.OPEN:
             raise MuxUsageError(f"cannot send on DLC {dlci}: it is {self.dlc_state(dlci).value}")
-        step = self.n1(dlci)
-        return b"".join(self._frame(dlci, FrameType.UIH, data[i:i + step])
-                        for i in range(0, len(data), step))
+        step, frames, at = self.n1(dlci), [], 0
+        while at < len(data):
+            # Data goes as commands (C/R 1, as ``_frame`` sends them).
+            size = sendable_size(dlci, True, min(step, len(data) - at))
+            frames.append(self._frame(dlci, FrameType.UIH, data[at:at + size]))
+            at += size
+        return b"".join(frames)
 
     def send_status(self, dlci: int, signals: V24, brk: int | None = None) -> bytes:
         """MSC for ``dlci``: our DTR (``V24.RTC``), RTS (``RTR``) and flow control (``FC``)."""

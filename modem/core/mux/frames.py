@@ -18,6 +18,17 @@ The basic option has no transparency: 0xF9 may stand in the information.
 The length, not the next flag, says where a frame ends, and the closing
 flag is checked where the length puts it.
 
+A UIH frame's FCS covers only its header, so one whose FCS happens to be
+0xF9 (a few sizes on each DLC: ``fcs_is_flag``) still ends where its
+length says after losing one information byte: its old FCS is read as its
+last byte, its closing flag as FCS, the next frame's opening flag as its
+closing one.  The receiver would take it with its bytes shifted.  So no
+such frame is sent (``sendable_size`` cuts data around those sizes), and a
+received UIH frame with FCS 0xF9 whose last byte is 0xF9 (what that loss
+looks like) is dropped and counted as a bad frame: a hole the layer above
+sees (a reset), never shifted bytes; a good frame dropped so is rare (those
+sizes, and a last byte of 0xF9).
+
 ``FrameDecoder`` never raises on input.  Whatever does not make a frame
 (bytes before a flag, an address without its EA bit, an unknown control
 octet, a length over the bound, a missing closing flag, a wrong FCS) is
@@ -39,7 +50,7 @@ from dataclasses import dataclass, field
 
 __all__ = [
     "FLAG", "MAX_DLCI", "MAX_LENGTH", "PF", "Frame", "FrameDecoder", "FrameType", "MuxCounters",
-    "encode_frame", "fcs",
+    "encode_frame", "fcs", "fcs_is_flag", "sendable_size",
 ]
 
 FLAG = 0xF9
@@ -113,12 +124,30 @@ def encode_frame(frame: Frame) -> bytes:
     size = len(frame.info)
     if size > MAX_LENGTH:
         raise ValueError(f"{size} bytes do not fit a frame (at most {MAX_LENGTH})")
-    address = frame.dlci << 2 | (CR if frame.cr else 0) | EA
-    control = frame.kind | (PF if frame.pf else 0)
-    length = bytes((size << 1 | EA,)) if size < 0x80 else bytes(((size << 1) & 0xFE, size >> 7))
-    header = bytes((address, control)) + length
+    header = _header(frame.dlci, frame.kind, frame.cr, frame.pf, size)
     checked = header if frame.kind is FrameType.UIH else header + frame.info
     return bytes((FLAG,)) + header + frame.info + bytes((fcs(checked), FLAG))
+
+
+def _header(dlci: int, kind: FrameType, cr: bool, pf: bool, size: int) -> bytes:
+    address = dlci << 2 | (CR if cr else 0) | EA
+    control = kind | (PF if pf else 0)
+    length = bytes((size << 1 | EA,)) if size < 0x80 else bytes(((size << 1) & 0xFE, size >> 7))
+    return bytes((address, control)) + length
+
+
+def fcs_is_flag(dlci: int, cr: bool, size: int) -> bool:
+    """Whether a UIH frame (P/F clear) of ``size`` bytes on ``dlci`` has the FCS 0xF9."""
+    return fcs(_header(dlci, FrameType.UIH, cr, False, size)) == FLAG
+
+
+def sendable_size(dlci: int, cr: bool, size: int) -> int:
+    """The largest size up to ``size`` whose UIH frame's FCS is not 0xF9 (see
+    the module docstring); ``size`` itself when every smaller one has it too."""
+    for candidate in range(size, 0, -1):
+        if not fcs_is_flag(dlci, cr, candidate):
+            return candidate
+    return size
 
 
 @dataclass
@@ -127,7 +156,8 @@ class MuxCounters:
 
     The decoder counts framing (``frames`` good ones; ``garbage_bytes``
     outside any frame; ``bad_frames`` with a broken address, control octet
-    or closing flag; ``bad_fcs``; ``too_long``: a length over the bound);
+    or closing flag, or that may have lost an information byte; ``bad_fcs``;
+    ``too_long``: a length over the bound);
     the connection counts the rest (``unknown_dlc``: a frame for a DLC that
     is not open; ``bad_messages``: control-channel messages that do not
     parse; ``unexpected``: frames that make no sense in the state they came
@@ -239,6 +269,11 @@ class FrameDecoder:
         if fcs(checked) != buf[end]:
             self.counters.bad_fcs += 1
             del buf[: end + 1]  # the closing flag may open the next frame
+            return True
+        if kind is FrameType.UIH and buf[end] == FLAG and size and buf[end - 1] == FLAG:
+            # Maybe a frame that lost an information byte (module docstring).
+            self.counters.bad_frames += 1
+            del buf[:end]  # its FCS and closing flag: flags to scan on from
             return True
         frame = Frame(address >> 2, kind, bool(address & CR), bool(control & PF),
                       bytes(buf[header:end]))

@@ -22,6 +22,7 @@ from modem.core.mux import (
 )
 from modem.core.mux import events as ev
 from modem.core.mux.errors import MuxUsageError
+from modem.core.mux.frames import fcs_is_flag
 from tests.unit.mux.vectors import ZEPHYR
 
 SABM, UA, DM, DISC, UIH = (FrameType.SABM, FrameType.UA, FrameType.DM, FrameType.DISC,
@@ -78,12 +79,35 @@ def test_start_and_open_send_the_frames_zephyr_sends() -> None:
 
 
 def test_data_is_cut_at_n1_and_comes_back_whole() -> None:
+    conn = started(2, n1=31)
+    sent = frames(conn.send(2, bytes(range(100))))
+    assert [len(f.info) for f in sent] == [31, 31, 31, 7]
+    assert all(f.kind is UIH and f.cr and f.dlci == 2 for f in sent)
+    got = conn.receive_data(module_frame(2, UIH, b"hello") + module_frame(2, UIH, b" world"))
+    assert got == [ev.DataReceived(2, b"hello"), ev.DataReceived(2, b" world")]
+
+
+def test_no_frame_goes_out_whose_fcs_is_the_flag() -> None:
+    """A 31-byte UIH frame on DLC 1 from the host has the FCS 0xF9: one lost
+    byte and the module would take it shifted (``frames`` docstring)."""
+    assert fcs_is_flag(1, True, 31)
     conn = started(1, n1=31)
     sent = frames(conn.send(1, bytes(range(100))))
-    assert [len(f.info) for f in sent] == [31, 31, 31, 7]
-    assert all(f.kind is UIH and f.cr and f.dlci == 1 for f in sent)
-    got = conn.receive_data(module_frame(1, UIH, b"hello") + module_frame(1, UIH, b" world"))
-    assert got == [ev.DataReceived(1, b"hello"), ev.DataReceived(1, b" world")]
+    assert [len(f.info) for f in sent] == [30, 30, 30, 10]
+    assert b"".join(f.info for f in sent) == bytes(range(100))
+
+
+def test_a_frame_that_lost_a_byte_where_its_fcs_is_the_flag_is_dropped() -> None:
+    """114 bytes on DLC 1 from the module: FCS 0xF9.  Losing one information
+    byte leaves a frame that ends where its length says; it is dropped and
+    counted, and the frames after it still come."""
+    assert fcs_is_flag(1, False, 114)
+    conn = started(1)
+    damaged = module_frame(1, UIH, bytes(range(114)))
+    damaged = damaged[:20] + damaged[21:]
+    got = conn.receive_data(damaged + module_frame(1, UIH, b"next") + module_frame(1, UIH, b"!"))
+    assert got == [ev.DataReceived(1, b"next"), ev.DataReceived(1, b"!")]
+    assert conn.counters.bad_frames == 1
 
 
 def test_a_refused_dlc_and_a_refused_multiplexer() -> None:
