@@ -221,6 +221,13 @@ class ChannelSet:
 
     # -- URCs ----------------------------------------------------------------------
 
+    def frames_lost(self) -> None:
+        """A frame from the module was dropped on the multiplexer's line: it may have
+        held a push header and part of its data, whose rest then reads as lines and
+        nothing marks the hole, so every push-mode socket fails (``ev.LineLost``)."""
+        self._route(ev.LineLost("a frame from the module was dropped on the "
+                                "multiplexer's line"))
+
     def _urc(self, name: str, urc: ev.Urc) -> None:
         verdict = self.sources.verdict(name, urc)
         if verdict is UrcVerdict.ROUTE:

@@ -117,6 +117,7 @@ async def start_mux(channels: ChannelSet, line: trio.abc.Stream, raw: AtChannel,
     channels.remove(raw)
     mux = await _enter(line, options, stack)
     channels.mux = mux
+    mux.on_frames_lost = channels.frames_lost
     channels.book.mux_started(mux.counters, options.n1)
     for dlci in range(1, dlcs + 1):
         try:

@@ -27,15 +27,15 @@
   (``+QSSLCLOSE``) are read and get no answer at all;
 * ``lost_prompt(count=1)``: the next ``count`` ``AT+QSSLSEND`` prompts are lost on the line;
   the module waits for the payload all the same;
-* under ``AT+CMUX`` (``MuxFcsErrors``, ``DlcSilent``): the next ``count`` frames the module
-  writes carry a broken FCS; DLC ``dlci`` stops answering.
+* under ``AT+CMUX`` (``MuxFcsErrors``, ``MuxByteLoss``, ``DlcSilent``): the next ``count``
+  frames the module writes carry a broken FCS, or lose a byte; DLC ``dlci`` stops answering.
 
 Spec strings (CLI ``--fault``): ``NAME[:ARG[,ARG]][@TIME]`` where TIME is seconds after
 start (``5s``, ``1.5``, ``250ms``); without ``@`` the fault applies at start. Examples:
 ``peer_close:3@5s``, ``restart@10s``, ``noise:20``, ``silence:3@2s``, ``pdp_deact:1@30s``,
 ``send_fail:5``, ``slow_handshake:20``, ``urc_loss:0.3``, ``urc_loss:1,recv,closed``,
 ``push_byte_loss:0.05``, ``hold_pushes:3``, ``unanswered:+QSSLCLOSE,1``, ``lost_prompt``,
-``mux_fcs_errors:20``, ``dlc_silent:2@30s``.
+``mux_fcs_errors:20``, ``mux_byte_loss:1``, ``dlc_silent:2@30s``.
 ``random:RATE`` injects a random mild fault (noise, send_fail, peer_close of a connected
 socket) after each command with probability RATE, drawn from the seeded generator.
 """
@@ -438,6 +438,22 @@ class MuxFcsErrors(Fault):
 
 
 @dataclass(frozen=True)
+class MuxByteLoss(Fault):
+    """The next ``count`` data frames that can be cut to a size whose FCS is 0xF9
+    are, and lose one information byte: a loss the FCS cannot show."""
+
+    kind: ClassVar[str] = "mux_byte_loss"
+    count: int
+
+    def apply(self, module: Module, state: FaultState) -> None:
+        module.pending_faults.byte_losses = self.count
+
+    @classmethod
+    def from_args(cls, args: list[str]) -> Fault:
+        return cls(int(args[0]))
+
+
+@dataclass(frozen=True)
 class DlcSilent(Fault):
     """DLC ``dlci`` (1-63) drops every frame both ways until the multiplexer closes."""
 
@@ -460,7 +476,7 @@ KINDS: dict[str, type[Fault]] = {
     kind.kind: kind
     for kind in (PeerClose, PdpDeact, Restart, Silence, Noise, SendFail, SlowHandshake, UrcLoss,
                  Deregister, OpenFail, PushByteLoss, PushHeaderLoss, HoldPushes, Unanswered,
-                 LostPrompt, MuxFcsErrors, DlcSilent)
+                 LostPrompt, MuxFcsErrors, MuxByteLoss, DlcSilent)
 }
 
 

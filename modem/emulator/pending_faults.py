@@ -24,6 +24,7 @@ class PendingFaults:
         self.unanswered: Counter[str] = Counter()  # command name -> answers to skip
         self.lost_prompts = 0
         self.fcs_errors = 0  # frames the multiplexer writes with a broken FCS
+        self.byte_losses = 0  # data frames the multiplexer writes one byte short
         self.silent_dlcs: set[int] = set()  # DLCs that answer nothing until CLD
 
     def take_fcs_error(self) -> bool:

@@ -120,6 +120,9 @@ class MuxSession:
         self._waiters: list[_Waiter] = []
         self._lost: MuxLost | None = None
         self._line_free_at = 0.0  # when the line will have sent what we wrote (line_rate)
+        self.on_frames_lost: Callable[[], None] | None = None
+        """Called, before anything else reads what came after, when a frame from the
+        module was dropped: a DLC's bytes have a hole, and which DLC is not known."""
 
     @classmethod
     @asynccontextmanager
@@ -289,14 +292,16 @@ class MuxSession:
                 else:
                     self._dispatch(self._conn.receive_data(data))
                 if self.counters.dropped != dropped:
-                    self._raw_frames_lost()
+                    self._frames_lost()
         except _LINE_ERRORS:
             pass
         self._fail(MuxLost("the line under the multiplexer ended"))
 
-    def _raw_frames_lost(self) -> None:
+    def _frames_lost(self) -> None:
         """Something from the module was dropped: every DLC carrying raw bytes fails
-        (which DLC the lost frame was for is not known)."""
+        (which DLC the lost frame was for is not known), and ``on_frames_lost`` hears."""
+        if self.on_frames_lost is not None:
+            self.on_frames_lost()
         for stream in self._streams.values():
             if stream.raw:
                 stream.end(RawFramesLost(f"DLC {stream.dlci}: a frame from the module was "

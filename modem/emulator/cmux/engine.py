@@ -58,6 +58,7 @@ from .framing import (
     FrameReader,
     HostFrame,
     build,
+    flag_fcs_size,
     message,
     messages,
 )
@@ -77,6 +78,7 @@ async def run_mux(module: Module, port: AtPort, n1: int, ok_sent_at: float) -> N
         port.muxed = False
         module.pending_faults.silent_dlcs.clear()
         module.pending_faults.fcs_errors = 0  # the burst was this session's line
+        module.pending_faults.byte_losses = 0
 
 
 class MuxEngine:
@@ -251,11 +253,23 @@ class MuxEngine:
         await self._write(build(0, UIH, message(MSC, value, command=True)))
 
     async def send_data(self, channel: DlcChannel, data: bytes) -> None:
-        for start in range(0, len(data), channel.n1):
+        start = 0
+        while start < len(data):
             while (self.stopped_all or channel.host_stopped) and not channel.closed:
                 await self._flow.park()
             if channel.closed:
                 return
+            size = min(channel.n1, len(data) - start)
+            faults = self.module.pending_faults
+            lossy = flag_fcs_size(channel.dlci, size) if faults.byte_losses else None
+            if lossy:  # faults.MuxByteLoss: cut to that size, lose a byte
+                faults.byte_losses -= 1
+                size = lossy
+            frame = build(channel.dlci, UIH, data[start:start + size])
+            start += size
             if self._silent(channel.dlci):
                 continue
-            await self._write(build(channel.dlci, UIH, data[start:start + channel.n1]))
+            if lossy:  # the middle byte of its information: the FCS and flag end it
+                at = len(frame) - 2 - lossy // 2
+                frame = frame[:at] + frame[at + 1:]
+            await self._write(frame)

@@ -56,6 +56,15 @@ def build(dlci: int, kind: int, info: bytes = b"", *, response: bool = False,
     return b"\xf9" + head + info + bytes([fcs]) + b"\xf9"
 
 
+def flag_fcs_size(dlci: int, most: int) -> int | None:
+    """The largest size from 2 to ``most`` whose UIH frame from the module has the
+    FCS 0xF9 (a lost information byte then goes unseen by the FCS); None if none."""
+    for size in range(most, 1, -1):
+        if build(dlci, UIH, bytes(size))[-2] == 0xF9:
+            return size
+    return None
+
+
 def message(kind: int, value: bytes = b"", *, command: bool = False) -> bytes:
     """A control-channel message; ``kind`` in command form, cleared to a response."""
     octet = kind if command else kind & ~0x02
