@@ -25,9 +25,9 @@ FAULT_KINDS = ("noise", "send_fail", "peer_close", "slow_handshake", "pdp_deact"
                "unanswered_close")
 FAULT_WEIGHTS = (3, 3, 4, 2, 1, 1, 1, 1, 1, 1, 2, 1)
 LINE_FAULTS = ("push_byte_loss", "push_header_loss", "urc_loss")
-MUX_FAULTS = ("mux_fcs_errors", "dlc_silent")
+MUX_FAULTS = ("mux_fcs_errors", "mux_byte_loss", "dlc_silent")
 """Drawn too when the proxy runs on the multiplexer (``--channels cmux``)."""
-MUX_WEIGHTS = (2, 1)
+MUX_WEIGHTS = (2, 1, 1)
 
 ADVERSE_FIRMWARE: dict[str, Any] = {
     "late_pushes_after_close": True,   # a closed socket's pushes come after the close's OK
@@ -102,8 +102,9 @@ class FaultInjector:
             # owed to the next frames, is no state to judge the end checks in.
             with trio.CancelScope(shield=True):
                 await self._end_lasting()
-                if "mux_fcs_errors" in self.kinds:
-                    await self._emulator().inject(_spec("mux_fcs_errors:0"))
+                for owed in ("mux_fcs_errors", "mux_byte_loss"):
+                    if owed in self.kinds:
+                        await self._emulator().inject(_spec(f"{owed}:0"))
 
     def _emulator(self) -> Any:
         emu = self.service.emulator
@@ -142,6 +143,8 @@ class FaultInjector:
             return _spec("unanswered:+QSSLCLOSE,1")
         if kind == "mux_fcs_errors":  # 8 or more within 5 s end the module's life
             return _spec(f"mux_fcs_errors:{rng.randint(1, 12)}")
+        if kind == "mux_byte_loss":  # a lost byte the FCS cannot show
+            return _spec(f"mux_byte_loss:{rng.randint(1, 3)}")
         if kind == "dlc_silent":
             return _spec(f"dlc_silent:{rng.randint(1, 4)}")
         connected = self._connected()
