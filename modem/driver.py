@@ -30,6 +30,7 @@ from trio_util import AsyncValue
 from modem.bringup.contexts import apply_profiles
 from modem.bringup.steps import BringUpError, PdpSettings, configure_host_checks, pdp_address
 from modem.core import commands
+from modem.core import events as ev
 from modem.core.at_command import Command
 from modem.core.clock_policy import ClockDecision
 from modem.core.errors import (
@@ -37,6 +38,7 @@ from modem.core.errors import (
     ModemError,
     ModuleLost,
     ModuleTimeout,
+    OpenPdpContextFailed,
 )
 from modem.core.families import TRAITS, Family
 from modem.core.line_counts import LineCounts
@@ -355,6 +357,9 @@ class Modem:
                                      partial(self._new_socket, link, request))
         except BaseException as exc:
             channels.release(client_id)
+            if isinstance(exc, OpenPdpContextFailed) and self.state.value is ModuleState.READY:
+                # The context is down and no pdpdeact came (a lost URC): as if it had.
+                self._supervisor.on_urc(ev.PdpDeactivated(self.pdp.context_id))
             if isinstance(exc, CmeError) and exc.code is not None:  # streaks are by code
                 self._note_open_result(exc.code, host, port)
             raise

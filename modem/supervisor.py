@@ -246,7 +246,7 @@ class Supervisor:
         settings = AtSettings(options.trace_at, options.trace_payload,
                               options.command_timeout_cap, self._table.integrity.push_style,
                               distrustful=is_line_noise(self.last_failure))
-        channels = ChannelSet(plan.kind, self.channel_book, self._on_urc, settings,
+        channels = ChannelSet(plan.kind, self.channel_book, self.on_urc, settings,
                               plan.reason, carried=self._owed)  # payloads it may still await
         self.channel = None
         self._life = channels
@@ -330,8 +330,7 @@ class Supervisor:
     async def _bring_up(self, channel: AtChannel) -> None:
         """Bring the module up; start over when it restarts (RDY) meanwhile."""
         for _ in range(BRING_UP_TRIES):
-            # A module opened right after power-up prints RDY while we sync:
-            # count restarts from the first OK on.
+            # RDY while we sync (a module just powered up): count restarts from the first OK.
             await channel.sync(self._options.sync_attempts)
             if is_line_noise(self.last_failure):
                 await quiet_sockets(channel)
@@ -434,7 +433,8 @@ class Supervisor:
             if not self._silent:
                 self._release(Hold.SILENT)
 
-    def _on_urc(self, urc: ev.Urc) -> None:
+    def on_urc(self, urc: ev.Urc) -> None:
+        """Every channel's URCs (and what stands for a lost one), routed."""
         if self._table.route(urc):
             return
         match urc:

@@ -251,6 +251,7 @@ URC_KINDS = {
     "open": re.compile(rb"^\r\n\+QSSLOPEN: "),
     "recv": re.compile(rb'^\r\n\+QSSLURC: "recv",\d+\r\n$'),
     "closed": re.compile(rb'^\r\n\+QSSLURC: "closed",'),
+    "pdpdeact": re.compile(rb'^\r\n\+QIURC: "pdpdeact",'),
 }
 
 

@@ -209,6 +209,22 @@ async def test_fault_pdp_deact(modem, emulator, echo_server, profile):
     await assert_new_socket_works(modem, echo_server, profile)
 
 
+async def test_an_open_that_finds_the_pdp_context_down_reactivates_it(
+        modem, emulator, echo_server, profile):
+    """The network dropped the context and its pdpdeact was lost: the next open
+    answers 561, and the driver reactivates the context then, as after a
+    pdpdeact (before: eight such opens, then a module restart)."""
+    await emulator.inject(Fault.urc_loss(1.0, ("pdpdeact",)))
+    await emulator.inject(Fault.pdp_deact(1))
+    with pytest.raises(errors.OpenPdpContextFailed):
+        await open_socket(modem, echo_server.port, profile)
+    with trio.fail_after(10):
+        while modem.pdp_reactivations < 1:
+            await trio.sleep(0.05)
+    await assert_new_socket_works(modem, echo_server, profile)
+    assert modem.restarts == 0
+
+
 @pytest.mark.parametrize("access_mode", ACCESS_MODES)
 async def test_fault_restart(modem, emulator, echo_server, profile):
     sock = await open_socket(modem, echo_server.port, profile)
