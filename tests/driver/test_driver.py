@@ -15,7 +15,7 @@ from modem.driver import Modem, PdpSettings
 from modem.emulator import Emulator, EmulatorConfig, Fault
 from modem.link.serial_stream import open_serial_stream
 from tests.driver.conftest import ACCESS_MODES, open_socket
-from tests.helpers import TlsServer, receive_exactly, source_data
+from tests.helpers import TlsServer, receive_exactly, source_data, wait_until
 
 PUSH_OVERSHOOT = 256 * 1024
 """Bytes a push-mode socket may take past its limit before the switch lands
@@ -218,9 +218,7 @@ async def test_an_open_that_finds_the_pdp_context_down_reactivates_it(
     await emulator.inject(Fault.pdp_deact(1))
     with pytest.raises(errors.OpenPdpContextFailed):
         await open_socket(modem, echo_server.port, profile)
-    with trio.fail_after(10):
-        while modem.pdp_reactivations < 1:
-            await trio.sleep(0.05)
+    await wait_until(lambda: modem.pdp_reactivations >= 1, within=10)
     await assert_new_socket_works(modem, echo_server, profile)
     assert modem.restarts == 0
 
