@@ -309,17 +309,17 @@ class Supervisor:
         """The serving life's helpers (see the module docstring); the health probe
         and the frame probe watch every channel."""
         options = self._options
-        control = channels.control
-        nursery.start_soon(self._keep_pdp, control)
+        nursery.start_soon(self._keep_pdp, channels.control)
+        wire = self.line_counts if channels.mux is not None else None  # DLCs share it
         for channel in channels.channels:
             verdict = partial(self._line_verdict, channel.name)
             nursery.start_soon(partial(watch_line, channel.at, self.line_baud,
-                                       options.line_health, verdict))
+                                       options.line_health, verdict, wire))
             nursery.start_soon(confirm_quiet_frames, channel.at)
-        nursery.start_soon(self._table.close_unconfirmed, control)
+        nursery.start_soon(self._table.close_unconfirmed, channels.control)
         if self.clock is not None:
             nursery.start_soon(partial(
-                keep_clock, control, options.host_clock, self.clock,
+                keep_clock, channels.control, options.host_clock, self.clock,
                 options.clock_check_interval, decided=self._clock_decided))
 
     @property

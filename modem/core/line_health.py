@@ -142,14 +142,16 @@ class LineHealth:
         return LineStep.NOTHING
 
     def probed(self, now: float, answered: bool) -> LineStep:
-        """A probe sent at ``now`` got its ``OK`` or not; SILENT when that is news."""
+        """A probe sent at ``now`` got its ``OK`` or not; SILENT when that is news.
+        An unanswered probe while the module's bytes kept coming (its ``OK`` may
+        wait behind them: a multiplexed line busy with other channels) is no miss."""
         self._last_probe = now
         if answered:
             self.verdict = LineVerdict.ANSWERING
             self._heard_at = max(self._heard_at, now)
             self._missed = 0
             return LineStep.NOTHING
-        if self.verdict is LineVerdict.SILENT:
+        if self.verdict is LineVerdict.SILENT or self._heard_at > now:
             return LineStep.NOTHING
         self._missed += 1
         if self._missed < 2:

@@ -22,6 +22,7 @@ import trio
 
 from modem.core.at_command import Command
 from modem.core.errors import ModemError, ModuleLost, render
+from modem.core.line_counts import LineCounts
 from modem.core.line_health import (
     HealthTimes,
     LineHealth,
@@ -49,10 +50,14 @@ class ModuleSilent(ModuleLost):
 
 
 async def watch_line(channel: AtChannel, baud: int | None, times: HealthTimes,
-                     on_verdict: Callable[[LineVerdict, ModemError | None], None]) -> None:
+                     on_verdict: Callable[[LineVerdict, ModemError | None], None],
+                     wire: LineCounts | None = None) -> None:
     """Watch ``channel`` until cancelled (or until it breaks); ``on_verdict`` is
     told each change, with the reason when it falls silent.  Probes run in
-    their own task, so the line is still watched while one waits its turn."""
+    their own task, so the line is still watched while one waits its turn.
+    ``wire``: the bytes of the line under the channel when it shares one (a
+    DLC's answer waits behind the other DLCs' frames: while the module's
+    bytes keep coming it is not silent); else the channel's own."""
     health = LineHealth(baud, times)
     reported = health.verdict
     why: ModemError | None = None
@@ -69,7 +74,7 @@ async def watch_line(channel: AtChannel, baud: int | None, times: HealthTimes,
     async with trio.open_nursery() as nursery:
         while channel.failure is None:
             waiting = channel.waiting
-            step = health.sample(trio.current_time(), channel.line_counts,
+            step = health.sample(trio.current_time(), wire or channel.line_counts,
                                  None if waiting is None else
                                  Waiting(answers_promptly(waiting[0]), waiting[1]))
             if step is LineStep.SILENT and waiting is not None:

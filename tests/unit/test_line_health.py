@@ -99,3 +99,18 @@ def test_a_host_that_was_stalled_itself_does_not_blame_the_module():
     assert ticks(health, counts, waiting, 0.0, 0.5) is None
     assert health.sample(1.5, counts, waiting) is LineStep.NOTHING  # 1 s since the last look
     assert ticks(health, counts, waiting, 1.6, 5.0) == (2.5, LineStep.SILENT)
+
+
+def test_a_probe_that_waits_behind_the_modules_other_bytes_is_no_miss():
+    """On a multiplexed line a DLC's OK may wait behind the other DLCs' frames: an
+    unanswered probe while the module's bytes kept coming says nothing."""
+    health, counts = LineHealth(115200, TIMES), LineCounts()
+    assert ticks(health, counts, None, 0.0, 10.0) == (10.0, LineStep.PROBE)
+    for sent in (10.0, 11.0, 12.0):
+        counts.from_module += 1500  # another DLC's pushes, after the probe went out
+        assert health.sample(sent + 0.5, counts, None) is LineStep.NOTHING
+        assert health.probed(sent, answered=False) is LineStep.NOTHING
+    assert health.verdict is LineVerdict.ANSWERING
+    # The line falls quiet: now unanswered probes count.
+    assert health.probed(20.0, answered=False) is LineStep.NOTHING
+    assert health.probed(21.0, answered=False) is LineStep.SILENT
