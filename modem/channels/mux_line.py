@@ -10,9 +10,10 @@ when it comes within 100 ms: zephyr#63410).  DLCs 1 to ``dlcs`` open, each
 an ``AtChannel`` of the ``ChannelSet``; DLC 1 is the control channel, the
 others get their ``ATE0`` and ``AT+CMEE=1`` here.  A module that answers
 ``ERROR``, DM to the start or to DLC 1 refuses (``ChannelsRefused``); DM
-to a later DLC leaves fewer channels.  No answer at all to the start is
-not a refusal but a module gone silent (``MuxStartFailed``, a lost life:
-the supervisor tries again, ``modem.core.channel_plan.ChannelRetry``).
+to a later DLC, or a later DLC that does not answer ``AT`` while DLC 1
+does, leaves fewer channels.  No answer at all to the start, or from any
+DLC, is not a refusal but a module gone silent (``MuxStartFailed``, a lost
+life: the supervisor tries again, ``modem.core.channel_plan.ChannelRetry``).
 
 On the way out the session closes the multiplexer down (CLD, answered);
 when it could not (the life was cancelled), the close-down frames are
@@ -48,7 +49,7 @@ from modem.core.mux import (
     encode_frame,
     encode_message,
 )
-from modem.core.mux.errors import DlcRefused, MuxLost, MuxStartRefused
+from modem.core.mux.errors import DlcRefused, MuxLost, MuxStartFailed, MuxStartRefused
 from modem.core.mux.storm import STORM_WINDOW, FrameStorm
 from modem.link.answers import NoAnswer
 from modem.link.channel import AtChannel
@@ -133,10 +134,23 @@ async def start_mux(channels: ChannelSet, line: trio.abc.Stream, raw: AtChannel,
         try:
             await channel.at.sync(DLC_SYNC_ATTEMPTS)
         except NoAnswer:
-            raise ChannelsRefused(f"{channel.name} does not answer AT") from None
+            await _silent_or_not_at(channels, channel.name)
+            channels.remove(channel.at)  # not an AT port (some firmware: NMEA)
+            continue
         await configure_line(channel.at)
     nursery.start_soon(watch_frames, mux, channels)
     return mux
+
+
+async def _silent_or_not_at(channels: ChannelSet, name: str) -> None:
+    """DLC ``name`` did not answer ``AT``: ``MuxStartFailed`` (a lost life) when
+    DLC 1 does not either, the module having gone silent; else it is said."""
+    try:
+        await channels.control.sync(DLC_SYNC_ATTEMPTS)
+    except NoAnswer:
+        raise MuxStartFailed(f"the module went silent while its DLCs opened ({name} "
+                             "and DLC 1 do not answer AT)") from None
+    log.info("a DLC that does not answer AT is not used", extra=kv(channel=name))
 
 
 def _believed_n1(options: MuxOptions, module_max: int | None) -> MuxOptions:

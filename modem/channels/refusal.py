@@ -9,8 +9,9 @@ __all__ = ["ChannelsRefused"]
 
 class ChannelsRefused(LocalMistake):
     """The module refused several channels: ``ERROR`` to ``AT+CMUX``, DM to the
-    multiplexer's start or to DLC 1, or a port or DLC that does not answer
-    ``AT`` (no answer to the start is a lost life: ``MuxStartFailed``).  The
+    multiplexer's start or to DLC 1, or a USB port that does not answer ``AT``
+    (no answer to the start, or from any DLC, is a lost life: ``MuxStartFailed``;
+    a later DLC that does not answer while DLC 1 does is left out).  The
     supervisor brings it up on one channel instead
     (``modem.core.channel_plan.ChannelRetry`` says when it asks again)."""
 

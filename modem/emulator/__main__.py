@@ -203,6 +203,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cmux-unanswered-starts", type=int, default=0, metavar="N",
                    help="the first N multiplexer starts get no UA (a module silent right "
                         "after AT+CMUX's OK; the close-down is taken)")
+    p.add_argument("--cmux-mute-dlc", type=int, action="append", default=[], metavar="N",
+                   help="DLC N opens under AT+CMUX but answers nothing (not an AT port: "
+                        "firmware that keeps one for NMEA); repeatable")
     p.add_argument("--cmux-n1-max", type=int, default=32768, metavar="BYTES",
                    help="the largest N1 (frame size) AT+CMUX takes and AT+CMUX=? lists "
                         "(default 32768; the M10 manual's range)")
@@ -300,6 +303,7 @@ def _config(args: argparse.Namespace) -> EmulatorConfig:
         cmux_pn=not args.cmux_no_pn,
         cmux_n1_max=args.cmux_n1_max,
         cmux_unanswered_starts=args.cmux_unanswered_starts,
+        cmux_mute_dlcs=tuple(args.cmux_mute_dlc),
     )
 
 

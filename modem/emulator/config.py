@@ -127,6 +127,8 @@ class EmulatorConfig:
     zephyr#63410); 0 never hangs.  ``cmux_pn``: whether PN (parameter
     negotiation) is answered; False answers NSC.  ``cmux_n1_max``: the
     largest N1 ``AT+CMUX`` takes and its test form lists.
+    ``cmux_mute_dlcs``: DLCs that open but answer nothing, not being AT ports
+    (firmware that keeps one for GNSS NMEA output).
     ``cmux_unanswered_starts``: the first n multiplexer starts get no UA (the
     SABM on DLC 0 is ignored, the close-down taken): a module that went silent
     right after ``AT+CMUX``'s ``OK``.
@@ -176,6 +178,7 @@ class EmulatorConfig:
     cmux_pn: bool = True
     cmux_n1_max: int = 32768
     cmux_unanswered_starts: int = 0
+    cmux_mute_dlcs: tuple[int, ...] = ()
     output_during_escape: bool = True
     no_carrier_with_data: bool = False
     escape_no_carrier: bool = False

@@ -146,6 +146,42 @@ async def test_a_module_silent_at_the_mux_start_is_tried_again_not_held_on_one_c
         service.request_shutdown()
 
 
+async def test_a_dlc_that_is_no_at_port_is_left_out_not_taken_for_a_refusal(
+        echo_server: TlsServer, ca_file: Path, nursery: trio.Nursery) -> None:
+    """Firmware that keeps a DLC for something else (GNSS NMEA) opens it and never
+    answers AT there: the other DLCs serve (before: one channel for ten minutes)."""
+    config = EmulatorConfig(resolve=RESOLVE, real_dns=False, cmux_mute_dlcs=(3,))
+    async with Emulator.running(config) as emu:
+        service = await start_proxy(nursery, emu, "--channels", "cmux", "--cacert",
+                                    str(ca_file), "--map", f"0=echo.test:{echo_server.port}",
+                                    "--status", "127.0.0.1:0")
+        async with await connect(service) as stream:
+            assert await round_trip(stream, b"n" * 3000) == b"n" * 3000
+        channels = (await status_json(service.status_address))["modems"][0]["channels"]
+        assert (channels["kind"], channels["fallbacks"]) == ("cmux", {})
+        assert [c["name"] for c in channels["channels"]] == ["DLC 1", "DLC 2", "DLC 4"]
+        service.request_shutdown()
+
+
+@pytest.mark.long  # three lives of unanswered ATs
+async def test_a_module_whose_dlcs_all_stay_silent_is_not_taken_for_a_refusal(
+        echo_server: TlsServer, ca_file: Path, nursery: trio.Nursery) -> None:
+    """No DLC answers AT, DLC 1 neither: a module gone silent, a lost life tried
+    again at once; three in a row hold it on one channel (not one refusal)."""
+    config = EmulatorConfig(resolve=RESOLVE, real_dns=False, cmux_mute_dlcs=(1, 2, 3, 4))
+    async with Emulator.running(config) as emu:
+        service = await start_proxy(nursery, emu, "--channels", "cmux", "--cacert",
+                                    str(ca_file), "--map", f"0=echo.test:{echo_server.port}",
+                                    "--status", "127.0.0.1:0")
+        async with await connect(service) as stream:
+            assert await round_trip(stream, b"s" * 3000) == b"s" * 3000
+        channels = (await status_json(service.status_address))["modems"][0]["channels"]
+        assert channels["kind"] == "single"
+        assert channels["mux_starts_lost"] == 3
+        assert channels["fallback"] == "lost its channels in 3 lives in a row"
+        service.request_shutdown()
+
+
 # -- what is shown -------------------------------------------------------------------
 
 async def test_status_and_metrics_show_the_dlcs(echo_server: TlsServer, ca_file: Path,

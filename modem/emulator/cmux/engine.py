@@ -187,6 +187,9 @@ class MuxEngine:
         port = AtPort(self.port.name, HostLine(channel, 0), dlci=channel.dlci)
         channel.port = port
         with channel.scope:
+            if channel.dlci in self.module.config.cmux_mute_dlcs:  # no AT port (NMEA...)
+                task_status.started()
+                await trio.sleep_forever()
             await self.module.serve(port, task_status=task_status)
 
     def _close(self, channel: DlcChannel) -> None:
