@@ -5,7 +5,10 @@ against the emulator's options, and what the status page, ``/metrics`` and
 from __future__ import annotations
 
 import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 import trio
@@ -15,6 +18,7 @@ from modem.emulator import Emulator, EmulatorConfig
 from proxy.cli import parse_command_line
 from proxy.config.build import build_config, load_toml
 from proxy.modems.channel_ports import second_at_port
+from proxy.service import ProxyService
 from tests.helpers import TlsServer, round_trip
 from tests.proxy_helpers import (
     connect,
@@ -127,40 +131,48 @@ async def test_a_module_that_refuses_cmux_is_served_on_one_channel_said_once(
     assert "AT+CMUX=? answered ERROR" in log, log
 
 
-async def test_a_module_silent_at_the_mux_start_is_tried_again_not_held_on_one_channel(
-        echo_server: TlsServer, ca_file: Path, nursery: trio.Nursery) -> None:
-    """No UA to the first multiplexer start (a module silent right after AT+CMUX's
-    OK) is a lost life: the next one runs on CMUX, not ten minutes on one channel."""
-    config = EmulatorConfig(resolve=RESOLVE, real_dns=False, cmux_unanswered_starts=1)
+@asynccontextmanager
+async def cmux_proxy(nursery: trio.Nursery, echo_server: TlsServer, ca_file: Path,
+                     **emulator: Any) -> AsyncIterator[ProxyService]:
+    """The proxy with ``--channels cmux`` and a status page, on an emulator with
+    ``emulator`` options; shut down on exit."""
+    config = EmulatorConfig(resolve=RESOLVE, real_dns=False, **emulator)
     async with Emulator.running(config) as emu:
         service = await start_proxy(nursery, emu, "--channels", "cmux", "--cacert",
                                     str(ca_file), "--map", f"0=echo.test:{echo_server.port}",
                                     "--status", "127.0.0.1:0")
-        async with await connect(service) as stream:
-            assert await round_trip(stream, b"m" * 3000) == b"m" * 3000
-        channels = (await status_json(service.status_address))["modems"][0]["channels"]
+        yield service
+        service.request_shutdown()
+
+
+async def channels_after_an_echo(service: ProxyService) -> dict[str, Any]:
+    """One echo through ``service``, then its status page's ``channels``."""
+    async with await connect(service) as stream:
+        assert await round_trip(stream, b"m" * 3000) == b"m" * 3000
+    page = await status_json(service.status_address)
+    return dict(page["modems"][0]["channels"])
+
+
+async def test_a_module_silent_at_the_mux_start_is_tried_again_not_held_on_one_channel(
+        echo_server: TlsServer, ca_file: Path, nursery: trio.Nursery) -> None:
+    """No UA to the first multiplexer start (a module silent right after AT+CMUX's
+    OK) is a lost life: the next one runs on CMUX, not ten minutes on one channel."""
+    async with cmux_proxy(nursery, echo_server, ca_file, cmux_unanswered_starts=1) as service:
+        channels = await channels_after_an_echo(service)
         assert (channels["kind"], channels["fallback"]) == ("cmux", None)
         assert channels["mux_starts_lost"] == 1 and channels["fallbacks"] == {}
         _, body = await http_get(service.status_address, "/metrics")
         assert 'ssl_proxy_mux_starts_lost_total{modem="modem1"} 1.0' in body.decode()
-        service.request_shutdown()
 
 
 async def test_a_dlc_that_is_no_at_port_is_left_out_not_taken_for_a_refusal(
         echo_server: TlsServer, ca_file: Path, nursery: trio.Nursery) -> None:
     """Firmware that keeps a DLC for something else (GNSS NMEA) opens it and never
     answers AT there: the other DLCs serve (before: one channel for ten minutes)."""
-    config = EmulatorConfig(resolve=RESOLVE, real_dns=False, cmux_mute_dlcs=(3,))
-    async with Emulator.running(config) as emu:
-        service = await start_proxy(nursery, emu, "--channels", "cmux", "--cacert",
-                                    str(ca_file), "--map", f"0=echo.test:{echo_server.port}",
-                                    "--status", "127.0.0.1:0")
-        async with await connect(service) as stream:
-            assert await round_trip(stream, b"n" * 3000) == b"n" * 3000
-        channels = (await status_json(service.status_address))["modems"][0]["channels"]
+    async with cmux_proxy(nursery, echo_server, ca_file, cmux_mute_dlcs=(3,)) as service:
+        channels = await channels_after_an_echo(service)
         assert (channels["kind"], channels["fallbacks"]) == ("cmux", {})
         assert [c["name"] for c in channels["channels"]] == ["DLC 1", "DLC 2", "DLC 4"]
-        service.request_shutdown()
 
 
 @pytest.mark.long  # three lives of unanswered ATs
@@ -168,18 +180,12 @@ async def test_a_module_whose_dlcs_all_stay_silent_is_not_taken_for_a_refusal(
         echo_server: TlsServer, ca_file: Path, nursery: trio.Nursery) -> None:
     """No DLC answers AT, DLC 1 neither: a module gone silent, a lost life tried
     again at once; three in a row hold it on one channel (not one refusal)."""
-    config = EmulatorConfig(resolve=RESOLVE, real_dns=False, cmux_mute_dlcs=(1, 2, 3, 4))
-    async with Emulator.running(config) as emu:
-        service = await start_proxy(nursery, emu, "--channels", "cmux", "--cacert",
-                                    str(ca_file), "--map", f"0=echo.test:{echo_server.port}",
-                                    "--status", "127.0.0.1:0")
-        async with await connect(service) as stream:
-            assert await round_trip(stream, b"s" * 3000) == b"s" * 3000
-        channels = (await status_json(service.status_address))["modems"][0]["channels"]
+    async with cmux_proxy(nursery, echo_server, ca_file,
+                          cmux_mute_dlcs=(1, 2, 3, 4)) as service:
+        channels = await channels_after_an_echo(service)
         assert channels["kind"] == "single"
         assert channels["mux_starts_lost"] == 3
         assert channels["fallback"] == "lost its channels in 3 lives in a row"
-        service.request_shutdown()
 
 
 # -- what is shown -------------------------------------------------------------------
