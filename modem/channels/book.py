@@ -80,7 +80,8 @@ class ChannelBook:
     lends: int = 0
     """Channels lent to a socket for a transparent session, every life so far."""
     starts_lost: int = 0
-    """Multiplexer starts the module left unanswered (silent after ``AT+CMUX``'s OK)."""
+    """Multiplexer starts the module left unanswered (silent after ``AT+CMUX``'s OK,
+    or on every DLC)."""
     describe: Callable[[], list[dict[str, Any]]] | None = None
     """The current life's channels, described (``ChannelSet.describe``)."""
     _live_mux: MuxCounters | None = None
