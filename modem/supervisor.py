@@ -72,7 +72,7 @@ from modem.core.module_state import ModuleState
 from modem.core.mux.errors import MuxStartFailed
 from modem.core.profile import TlsProfile
 from modem.core.stream_errors import is_line_noise
-from modem.link.answers import NoAnswer, RdyMeans
+from modem.link.answers import NoAnswer, RdyMeans, describe
 from modem.link.channel import AtChannel
 from modem.link.frame_probe import confirm_quiet_frames
 from modem.link.health import watch_line
@@ -444,8 +444,8 @@ class Supervisor:
                 self.last_failure = failure
                 self._table.fail_all(failure, open_err=failure.code)
                 self._pdp_lost.set()
-            case ev.UnknownUrc(text=text):
-                log.debug("unsolicited line", extra=kv(line=text))
+            case ev.UnknownUrc():
+                log.debug("unsolicited line", extra=kv(line=describe(urc)))
             case _:
                 log.debug("unhandled URC", extra=kv(urc=repr(urc)))
 

@@ -24,3 +24,12 @@ def redact(text: str) -> str:
     """``text`` with every APN password (``AT+QICSGP`` set or answer) as ``***``
     and whatever follows ``AT+CPIN=`` (a PIN, a PUK and a new PIN) as ``"****"``."""
     return _CPIN_SECRET.sub(r'\1"****"', _QICSGP_SECRET.sub(r'\1"***"', text))
+
+
+def module_line(text: str, show: bool = False) -> str:
+    """A line from the module as the logs show it (redacted); one that is not
+    printable ASCII (a server's data read as lines after bytes were lost on the
+    line) only as its length, unless ``show`` (``--trace-payload``)."""
+    if show or (text.isascii() and text.isprintable()):
+        return redact(text)
+    return f"[{len(text)} characters, not text]"

@@ -21,7 +21,7 @@ import trio
 from modem.core import events as ev
 from modem.core.errors import ModemError, ModuleLost
 from modem.core.protocol import Command
-from modem.core.redaction import redact
+from modem.core.redaction import module_line, redact
 
 __all__ = ["Ahead", "LineState", "ModuleRestarted", "NoAnswer", "Pending", "RdyMeans",
            "Response", "ThenFn", "describe", "shorten"]
@@ -119,7 +119,9 @@ def describe(event: ev.Event, show_head: bool = False) -> str:
         return f"{type(event).__name__} {shorten(event.data, show_head=show_head)}"
     if isinstance(event, ev.SslPushData):
         return f"SslPushData id={event.client_id} {shorten(event.data, show_head=show_head)}"
-    if isinstance(event, (ev.InfoLine, ev.UnknownUrc, ev.Echo)):
+    if isinstance(event, (ev.InfoLine, ev.UnknownUrc)):
+        return module_line(event.text, show_head)
+    if isinstance(event, ev.Echo):
         return redact(event.text)
     return repr(event)
 

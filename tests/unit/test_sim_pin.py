@@ -1,13 +1,16 @@
 """Whether the SIM's PIN is entered (``modem.core.sim_pin.decide``), and that it
-never shows: the command's log text, the trace's redaction, the secret's repr."""
+never shows: the command's log text, the trace's redaction, the secret's repr;
+and a line that is no text (a server's data after a framing loss) shows as a length."""
 
 from __future__ import annotations
 
 import pytest
 
 from modem.core import commands
+from modem.core import events as ev
 from modem.core.redaction import redact
 from modem.core.sim_pin import PIN_TRIES, PinStep, SimPin, decide, refused
+from modem.link.answers import describe
 
 FRESH = commands.PinCounters(PIN_TRIES, 10)
 
@@ -62,3 +65,13 @@ def test_qpinc_answers_are_read():
     with pytest.raises(ValueError):
         commands.parse_qpinc('+QPINC: "P2",3,10')
     assert commands.qpinc().text == 'AT+QPINC="SC"'
+
+
+def test_a_module_line_that_is_no_text_shows_as_its_length_only() -> None:
+    """After bytes were lost on the line a server's data may be read as lines:
+    the AT trace and the debug log show those as a length, unless payload is asked."""
+    junk = bytes(range(128, 200)).decode("latin-1") + "secret"
+    assert describe(ev.UnknownUrc(junk)) == f"[{len(junk)} characters, not text]"
+    assert describe(ev.InfoLine("a\x00b")) == "[3 characters, not text]"
+    assert describe(ev.UnknownUrc(junk), show_head=True) == junk
+    assert describe(ev.UnknownUrc('+QIURC: "pdpdeact",1')) == '+QIURC: "pdpdeact",1'
