@@ -49,7 +49,13 @@ from modem.core.mux import (
     encode_frame,
     encode_message,
 )
-from modem.core.mux.errors import DlcRefused, MuxLost, MuxStartFailed, MuxStartRefused
+from modem.core.mux.errors import (
+    DlcRefused,
+    DlcUnanswered,
+    MuxLost,
+    MuxStartFailed,
+    MuxStartRefused,
+)
 from modem.core.mux.storm import STORM_WINDOW, FrameStorm
 from modem.link.answers import NoAnswer
 from modem.link.channel import AtChannel
@@ -123,7 +129,9 @@ async def start_mux(channels: ChannelSet, line: trio.abc.Stream, raw: AtChannel,
     for dlci in range(1, dlcs + 1):
         try:
             dlc = await mux.open_dlc(dlci)
-        except DlcRefused as exc:
+        except (DlcRefused, DlcUnanswered) as exc:
+            if dlci == 1 and isinstance(exc, DlcUnanswered):
+                raise MuxStartFailed(f"the module went silent as DLC 1 opened ({exc})") from None
             if dlci == 1:
                 raise ChannelsRefused(f"the module refused DLC 1 ({exc})") from None
             log.info("fewer DLCs than asked for", extra=kv(refused=dlci, dlcs=dlci - 1))

@@ -53,6 +53,7 @@ from modem.core.mux import events as ev
 from modem.core.mux.errors import (
     DlcClosedError,
     DlcRefused,
+    DlcUnanswered,
     MuxLost,
     MuxStartFailed,
     MuxStartRefused,
@@ -166,8 +167,8 @@ class MuxSession:
         """Open ``dlci`` and return its stream, with our DTR and RTS on.
 
         ``n1``: propose it with PN first; the module's answer is the N1 in
-        force (no answer, or NSC: the session's N1).  ``DlcRefused`` on DM
-        or when the module never answers.
+        force (no answer, or NSC: the session's N1).  ``DlcRefused`` on DM,
+        ``DlcUnanswered`` when the module never answers.
         """
         self._check_alive()
         if n1 is not None:
@@ -175,9 +176,9 @@ class MuxSession:
         answer = await self._ask(lambda: self._conn.open(dlci), _about(dlci))
         if answer is None:
             self._conn.give_up(dlci)
+            raise DlcUnanswered(f"the module did not answer the opening of DLC {dlci}")
         if not isinstance(answer, ev.DlcOpened):
-            raise DlcRefused(f"the module refused DLC {dlci}" if answer else
-                             f"the module did not answer the opening of DLC {dlci}")
+            raise DlcRefused(f"the module refused DLC {dlci}")
         stream = self._streams[dlci]
         self.send_signals(stream)
         return stream

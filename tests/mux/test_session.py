@@ -15,6 +15,7 @@ from modem.core.mux.errors import (
     DlcClosedError,
     DlcOverrun,
     DlcRefused,
+    DlcUnanswered,
     MuxLost,
     MuxStartFailed,
 )
@@ -270,7 +271,7 @@ async def test_a_dlc_the_module_never_answers_can_be_tried_again(line_pair: Pair
     line, module = line_pair
     async with MuxSession.open(line, FAST) as mux:
         module.answer = False
-        with pytest.raises(DlcRefused, match="did not answer"):
+        with pytest.raises(DlcUnanswered, match="did not answer"):
             await mux.open_dlc(2)
         module.answer = True
         assert (await mux.open_dlc(2)).dlci == 2

@@ -165,6 +165,17 @@ async def test_a_module_silent_at_the_mux_start_is_tried_again_not_held_on_one_c
         assert 'ssl_proxy_mux_starts_lost_total{modem="modem1"} 1.0' in body.decode()
 
 
+async def test_a_module_silent_as_dlc_1_opens_is_tried_again_not_held_on_one_channel(
+        echo_server: TlsServer, ca_file: Path, nursery: trio.Nursery) -> None:
+    """No UA to DLC 1's SABM (the first session's DLC 1 drops every frame) is a
+    lost life too; DM to it would be a refusal."""
+    async with cmux_proxy(nursery, echo_server, ca_file,
+                          faults=("dlc_silent:1",)) as service:
+        channels = await channels_after_an_echo(service)
+        assert (channels["kind"], channels["fallbacks"]) == ("cmux", {})
+        assert channels["mux_starts_lost"] == 1
+
+
 async def test_a_dlc_that_is_no_at_port_is_left_out_not_taken_for_a_refusal(
         echo_server: TlsServer, ca_file: Path, nursery: trio.Nursery) -> None:
     """Firmware that keeps a DLC for something else (GNSS NMEA) opens it and never

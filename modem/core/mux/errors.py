@@ -11,8 +11,8 @@ from modem.core.errors import LocalMistake, ModemError, ModuleLost
 from modem.core.stream_errors import StreamHole
 
 __all__ = [
-    "DlcClosedError", "DlcOverrun", "DlcRefused", "MuxError", "MuxLost", "MuxStartFailed",
-    "MuxStartRefused", "MuxUsageError",
+    "DlcClosedError", "DlcOverrun", "DlcRefused", "DlcUnanswered", "MuxError", "MuxLost",
+    "MuxStartFailed", "MuxStartRefused", "MuxUsageError",
 ]
 
 
@@ -40,9 +40,13 @@ class MuxStartRefused(MuxError, LocalMistake):
 
 
 class DlcRefused(MuxError, LocalMistake):
-    """The module answered DM (or nothing) to the SABM of a DLC."""
+    """The module answered DM to the SABM of a DLC."""
 
     hint = "open only the DLCs the module offers (Quectel: 1-4)"
+
+
+class DlcUnanswered(MuxError, ModuleLost):
+    """The module answered nothing to the SABM of a DLC: it went silent."""
 
 
 class DlcClosedError(MuxError):
