@@ -134,6 +134,8 @@ async def start_mux(channels: ChannelSet, line: trio.abc.Stream, raw: AtChannel,
                 raise MuxStartFailed(f"the module went silent as DLC 1 opened ({exc})") from None
             if dlci == 1:
                 raise ChannelsRefused(f"the module refused DLC 1 ({exc})") from None
+            if isinstance(exc, DlcUnanswered):
+                await _raise_if_silent(channels, f"DLC {dlci}")
             log.info("fewer DLCs than asked for", extra=kv(refused=dlci, dlcs=dlci - 1))
             break
         at = channels.add(DlcLine(dlc), f"DLC {dlci}", dlc)
@@ -142,7 +144,8 @@ async def start_mux(channels: ChannelSet, line: trio.abc.Stream, raw: AtChannel,
         try:
             await channel.at.sync(DLC_SYNC_ATTEMPTS)
         except NoAnswer:
-            await _silent_or_not_at(channels, channel.name)
+            await _raise_if_silent(channels, channel.name)
+            log.info("a DLC that does not answer AT is not used", extra=kv(channel=channel.name))
             channels.remove(channel.at)  # not an AT port (some firmware: NMEA)
             continue
         await configure_line(channel.at)
@@ -150,15 +153,15 @@ async def start_mux(channels: ChannelSet, line: trio.abc.Stream, raw: AtChannel,
     return mux
 
 
-async def _silent_or_not_at(channels: ChannelSet, name: str) -> None:
-    """DLC ``name`` did not answer ``AT``: ``MuxStartFailed`` (a lost life) when
-    DLC 1 does not either, the module having gone silent; else it is said."""
+async def _raise_if_silent(channels: ChannelSet, name: str) -> None:
+    """DLC ``name`` did not answer (``AT``, or its opening): ``MuxStartFailed`` (a
+    lost life) when DLC 1 does not answer ``AT`` either, the module having gone
+    silent."""
     try:
         await channels.control.sync(DLC_SYNC_ATTEMPTS)
     except NoAnswer:
         raise MuxStartFailed(f"the module went silent while its DLCs opened ({name} "
-                             "and DLC 1 do not answer AT)") from None
-    log.info("a DLC that does not answer AT is not used", extra=kv(channel=name))
+                             "and DLC 1 do not answer)") from None
 
 
 def _believed_n1(options: MuxOptions, module_max: int | None) -> MuxOptions:
