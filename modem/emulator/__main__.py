@@ -192,6 +192,13 @@ def build_parser() -> argparse.ArgumentParser:
                    metavar="NAME",
                    help="one more AT port of the module on a pty of its own (the USB "
                         "composition: --extra-port usbmodem); repeatable")
+    _add_cmux_arguments(p)
+    p.add_argument("--trace", action="store_true", help="log every line byte to stderr")
+    return p
+
+
+def _add_cmux_arguments(p: argparse.ArgumentParser) -> None:
+    """The options of the module's 07.10 multiplexer (``AT+CMUX``)."""
     p.add_argument("--cmux-dlcs", type=int, default=4, metavar="N",
                    help="under AT+CMUX the DLCs 1..N open as AT ports (default 4)")
     p.add_argument("--cmux-urcs", type=_cmux_urcs, default="first", metavar="WHERE",
@@ -211,8 +218,6 @@ def build_parser() -> argparse.ArgumentParser:
                         "(default 32768; the M10 manual's range)")
     p.add_argument("--cmux-no-pn", action="store_true",
                    help="under AT+CMUX answer PN (parameter negotiation) with NSC")
-    p.add_argument("--trace", action="store_true", help="log every line byte to stderr")
-    return p
 
 
 def _trace(direction: str, data: bytes) -> None:
