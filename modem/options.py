@@ -96,6 +96,11 @@ class ModemOptions:
     mux_start_delay: float = 0.5
     """Under CMUX: quiet time between ``AT+CMUX``'s OK and the first frame (at least
     0.1 s: zephyr#63410)."""
+    flow_control: bool = False
+    """The line has RTS/CTS flow control (``--rtscts``): bytes the module does not
+    read wait, and are not lost.  A channel is lent for a transparent session only
+    then: a module that stalls on a line without it drops our frames, and in
+    transparent mode nothing shows the hole the server then gets."""
 
     def __post_init__(self) -> None:
         if self.urc_port is not None and self.urc_port not in commands.URC_PORTS:

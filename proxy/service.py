@@ -337,10 +337,9 @@ class ProxyService:
                 line_baud=self._line_baud(spec), access_mode=AccessMode(config.access_mode),
                 sim_pin=config.sim_pin, line_speed_auto=spec.baud is None,
                 module_family=config.module_family, channels=config.channels,
-                mux_n1=config.mux_n1, extra_ports=extra_at_ports(
+                mux_n1=config.mux_n1, flow_control=config.rtscts, extra_ports=extra_at_ports(
                     config.channels, device, emulator, spec.baud or DEFAULT_LINE_BAUD,
-                    config.rtscts),
-            ), **self._modem_options)
+                    config.rtscts)), **self._modem_options)
             modem = Modem(open_stream, pdp, profiles, modem_options)
             # stop_now aborts it, also during its first bring-up.
             self._starting_modems.append(modem)

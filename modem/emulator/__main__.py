@@ -193,6 +193,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="one more AT port of the module on a pty of its own (the USB "
                         "composition: --extra-port usbmodem); repeatable")
     _add_cmux_arguments(p)
+    p.add_argument("--rtscts", action="store_true",
+                   help="the line has RTS/CTS: while the module is silent the host's bytes "
+                        "wait instead of being dropped")
     p.add_argument("--trace", action="store_true", help="log every line byte to stderr")
     return p
 
@@ -308,7 +311,7 @@ def _config(args: argparse.Namespace) -> EmulatorConfig:
         cmux_pn=not args.cmux_no_pn,
         cmux_n1_max=args.cmux_n1_max,
         cmux_unanswered_starts=args.cmux_unanswered_starts,
-        cmux_mute_dlcs=tuple(args.cmux_mute_dlc),
+        cmux_mute_dlcs=tuple(args.cmux_mute_dlc), rtscts=args.rtscts,
     )
 
 

@@ -127,6 +127,8 @@ class EmulatorConfig:
     zephyr#63410); 0 never hangs.  ``cmux_pn``: whether PN (parameter
     negotiation) is answered; False answers NSC.  ``cmux_n1_max``: the
     largest N1 ``AT+CMUX`` takes and its test form lists.
+    ``rtscts``: the main port's line has RTS/CTS: while the module is silent the
+    host's bytes wait instead of being dropped.
     ``cmux_mute_dlcs``: DLCs that open but answer nothing, not being AT ports
     (firmware that keeps one for GNSS NMEA output).
     ``cmux_unanswered_starts``: the first n multiplexer starts get no UA (the
@@ -179,6 +181,7 @@ class EmulatorConfig:
     cmux_n1_max: int = 32768
     cmux_unanswered_starts: int = 0
     cmux_mute_dlcs: tuple[int, ...] = ()
+    rtscts: bool = False
     output_during_escape: bool = True
     no_carrier_with_data: bool = False
     escape_no_carrier: bool = False

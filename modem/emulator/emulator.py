@@ -48,6 +48,7 @@ class Emulator:
         if config.uart:  # the main port is a UART at config.baud
             stream = UartLine(main, main.fileno(), config.baud)
         self.line = HostLine(stream, config.bytes_per_second, trace)
+        self.line.holds_input = config.rtscts
         self._other_lines = [
             (name, HostLine(ptys[name].stream, config.bytes_per_second,
                             _named_trace(trace, name)))

@@ -5,8 +5,9 @@ every write is one unit under ``output_lock`` so a URC never lands inside a
 response, a ``+QSSLRECV`` payload or a prompt.  Queued URCs wait for
 ``urc_gate``, which the command processor holds while the host owes it raw
 bytes (``AT+QSSLSEND`` / ``AT+QFUPL`` data, transparent mode, CMUX).
-While ``silent`` (fault injection) input is read and dropped and nothing is
-written.  Which line a URC goes to is the module's choice (``Module.post_urc``).
+While ``silent`` (fault injection) input is read and dropped (with
+``holds_input``, RTS/CTS, not read at all) and nothing is written.  Which
+line a URC goes to is the module's choice (``Module.post_urc``).
 
 The stream is a pty (paced to the baud rate) or, under ``AT+CMUX``, a DLC
 of the multiplexer (unpaced: the multiplexer's own line is paced, framing
@@ -44,9 +45,13 @@ class HostLine:
         self._urcs: deque[tuple[bytes, Callable[[], None]]] = deque()
         self._urc_lot = trio.lowlevel.ParkingLot()
         self._silent_until = -math.inf
+        self._woken = trio.Event()  # set by wake()
         #: Called after each answer is written (``Module.release_held``).
         self.on_answer: Callable[[], None] | None = None
         self.last_input_time = -math.inf
+        #: RTS/CTS: while silent the module reads nothing, so the host's bytes wait
+        #: (its writes block once the buffers fill) instead of being dropped.
+        self.holds_input = False
         self.bytes_in = 0
         self.bytes_out = 0
 
@@ -71,11 +76,14 @@ class HostLine:
     def silence(self, seconds: float) -> None:
         """Answer nothing and drop input for ``seconds`` (``math.inf``: until ``wake``)."""
         self._silent_until = max(self._silent_until, trio.current_time() + seconds)
-        self._inbuf.clear()
+        self._woken = trio.Event()
+        if not self.holds_input:
+            self._inbuf.clear()
 
     def wake(self) -> None:
         """End a silence now (a power cycle ends a hang)."""
         self._silent_until = -math.inf
+        self._woken.set()
 
     @property
     def silent(self) -> bool:
@@ -84,18 +92,26 @@ class HostLine:
     # -- input -----------------------------------------------------------
 
     async def _fill(self) -> None:
+        await self._while_silent()
         data = await self._stream.receive_some(self._rx_pacer.burst)
         if not data:
             # Only when the pty vanished under us: nothing more will come.
             await trio.sleep_forever()
         await self._rx_pacer.consume(len(data))
         self.last_input_time = trio.current_time()
+        await self._while_silent()  # bytes that came as it fell silent wait too
         if self.silent:
             return
         self.bytes_in += len(data)
         self._inbuf += data
         if self._trace:
             self._trace("host->module", bytes(data))
+
+    async def _while_silent(self) -> None:
+        """With ``holds_input`` (CTS low), until the silence ends."""
+        while self.holds_input and self.silent:
+            with trio.move_on_at(self._silent_until):
+                await self._woken.wait()
 
     def discard_input(self) -> None:
         self._inbuf.clear()

@@ -218,7 +218,8 @@ class ModemPool:
         opened_at = trio.current_time()
         async with open_member(member.spec) as (modem, emulator):
             member.modem, member.emulator = modem, emulator
-            if modem.options.channels is not ChannelMode.SINGLE:
+            options = modem.options
+            if options.channels is not ChannelMode.SINGLE and options.flow_control:
                 member.dedicated = LifeChannels(lambda: modem.channels)
             member.meter.attach(modem.line_counts, opened_at, lambda: modem.line_baud)
             if member.start_error is not None:

@@ -5,6 +5,9 @@ proxy's default (records carry ``channels`` None).  ``ports`` needs the
 emulator's ``usbmodem`` pty and the proxy finding it as the ``usbat``
 port's sibling: the benchmark links both under by-id style names
 (``...-if02-port0``, ``...-if03-port0``), as udev names a real module's.
+Several channels run with ``--rtscts``: the proxy lends a channel for a
+transparent session only on a line with flow control (the emulator's pty
+has no RTS/CTS lines and takes the setting).
 """
 
 from __future__ import annotations
@@ -45,6 +48,8 @@ def proxy_device(kind: str | None, emulator: EmulatorProcess, links: Path
         return emulator.device, ()
     kind, _, n1 = kind.partition(":")
     frames = ("--mux-n1", n1) if n1 else ()
+    if kind != "single":
+        frames = ("--rtscts", *frames)
     if kind not in ("ports", "auto") or "usbmodem" not in emulator.ports:
         return emulator.device, ("--channels", kind, *frames)
     first = links / "usb-Quectel_EC25_bench-if02-port0"

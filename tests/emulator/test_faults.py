@@ -27,6 +27,15 @@ async def test_silence_drops_commands_then_the_module_answers_again(
     assert await host.command("AT") == b"\r\nOK\r\n"
 
 
+async def test_with_rtscts_a_silent_module_holds_the_hosts_bytes_instead_of_dropping_them(
+) -> None:
+    async with emulator_host(EmulatorConfig(rtscts=True)) as (emu, host):
+        await emu.inject(Fault.silence(0.3))
+        await host.send("AT+CSQ\r")  # CTS low: it waits, and is answered after
+        with trio.fail_after(3):
+            assert b"+CSQ:" in await host.read_until(b"OK\r\n")
+
+
 async def test_deregister_makes_registration_reads_search_until_it_ends(
     emu: Emulator, host: Host
 ) -> None:

@@ -199,6 +199,21 @@ async def test_a_module_whose_dlcs_all_stay_silent_is_not_taken_for_a_refusal(
         assert channels["fallback"] == "lost its channels in 3 lives in a row"
 
 
+@pytest.mark.parametrize("rtscts", [False, True])
+async def test_a_channel_is_lent_for_transparent_mode_only_on_a_line_with_flow_control(
+        ca_file: Path, nursery: trio.Nursery, rtscts: bool) -> None:
+    """Without RTS/CTS a module that stalls drops our frames, and in transparent
+    mode nothing would show the hole the server gets (the 30-minute cmux soak,
+    seed 10: 8,067 bytes missing upstream after a silence)."""
+    config = EmulatorConfig(resolve=RESOLVE, real_dns=False, rtscts=rtscts)
+    async with Emulator.running(config) as emu:
+        flags = ("--rtscts",) if rtscts else ()
+        service = await start_proxy(nursery, emu, "--channels", "cmux", *flags, "--cacert",
+                                    str(ca_file), *MAP)
+        assert (service.pool.members[0].dedicated is not None) is rtscts
+        service.request_shutdown()
+
+
 # -- what is shown -------------------------------------------------------------------
 
 async def test_status_and_metrics_show_the_dlcs(echo_server: TlsServer, ca_file: Path,

@@ -49,8 +49,13 @@ def firmware_options(seed: int, adverse: bool) -> dict[str, Any]:
 def channel_options(channels: str) -> dict[str, Any]:
     """The emulator options that match the proxy's ``--channels``: its usbmodem
     port for ``ports`` (and ``auto``, which picks the ports on the emulator's
-    usbat); the multiplexer is always there."""
-    return {"extra_ports": ("usbmodem",)} if channels in ("ports", "auto") else {}
+    usbat); the multiplexer is always there.  On several channels the line has
+    RTS/CTS, as the proxy's ``--rtscts`` says (a lent channel needs it): a
+    silent module then holds the host's bytes instead of dropping them."""
+    if channels == "single":
+        return {}
+    ports = {"extra_ports": ("usbmodem",)} if channels in ("ports", "auto") else {}
+    return {"rtscts": True, **ports}
 
 
 def transparent_use(kind: str, channels: str) -> str:

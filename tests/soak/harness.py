@@ -210,6 +210,7 @@ class Soak:
                 "emulate": True, "cacert": str(ca_path),
                 "resolve": [f"{host}=127.0.0.1" for host in hosts.values()],
                 "access-mode": cfg.access_mode, "channels": cfg.channels,
+                "rtscts": cfg.channels != "single",  # lending needs it (emulator: rtscts)
             }, {"map": [{"listen": 0, "connect": f"{hosts[k]}:{s.port}",
                          "transparent": transparent_use(k, cfg.channels)}
                         for k, s in servers.items()]})

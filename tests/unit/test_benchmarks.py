@@ -115,12 +115,14 @@ def test_channels_are_named_in_the_records_and_parsed_strictly(tmp_path: Path) -
     assert mode_label({"access_mode": "push", "access_mode_default": True}) == "push (default)"
     emulator = EmulatorProcess("/dev/pts/7", 1, {"usbmodem": "/dev/pts/8"})
     assert proxy_device(None, emulator, tmp_path) == ("/dev/pts/7", ())
-    assert proxy_device("cmux", emulator, tmp_path) == ("/dev/pts/7", ("--channels", "cmux"))
+    assert proxy_device("cmux", emulator, tmp_path) == (
+        "/dev/pts/7", ("--channels", "cmux", "--rtscts"))  # a lent DLC needs flow control
     assert proxy_device("cmux:1500", emulator, tmp_path) == (
-        "/dev/pts/7", ("--channels", "cmux", "--mux-n1", "1500"))
+        "/dev/pts/7", ("--channels", "cmux", "--rtscts", "--mux-n1", "1500"))
+    assert proxy_device("single", emulator, tmp_path) == ("/dev/pts/7", ("--channels", "single"))
     device, flags = proxy_device("ports", emulator, tmp_path)
     assert Path(device).name.endswith("-if02-port0")
     assert Path(device).readlink() == Path("/dev/pts/7")
-    assert flags == ("--channels", "ports", "--urc-port", "usbat")
+    assert flags == ("--channels", "ports", "--urc-port", "usbat", "--rtscts")
     assert emulator_args(("single", "ports")) == ("--extra-port", "usbmodem")
     assert emulator_args(("single", "cmux")) == ()
