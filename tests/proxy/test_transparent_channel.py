@@ -101,7 +101,7 @@ async def test_under_cmux_a_bulk_upload_borrows_a_dlc_of_the_channel_set(
     (``ChannelSet.borrow_dedicated``); the upload arrives whole and the DLC comes back."""
     sink = await nursery.start(TlsServer(server_cert, "sink").serve)
     service = await start_proxy(nursery, emulator, "--cacert", str(ca_file),
-                                "--channels", "cmux",
+                                "--channels", "cmux", "--rtscts",  # lending needs it
                                 "--map", f"0=source.test:{sink.port}",
                                 "--map", f"0=echo.test:{echo_server.port}")
     modem = service.pool.members[0].modem
