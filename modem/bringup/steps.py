@@ -26,7 +26,9 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import trio
 
@@ -40,6 +42,8 @@ from modem.core.profile import TlsProfile, module_file_name
 from modem.link.channel import AtChannel
 from modem.link.response_errors import error_of, expect_ok
 
+_A = TypeVar("_A")
+_R = TypeVar("_R")
 log = logging.getLogger("modem.bringup")
 
 MAX_CONTEXTS = SSL_CONTEXTS
@@ -70,7 +74,16 @@ class PdpSettings:
 
 async def identify(channel: AtChannel) -> commands.ModuleIdentity:
     resp = await expect_ok(channel, commands.ati())
-    return commands.parse_ati(resp.lines)
+    return parsed(commands.parse_ati, resp.lines, "ATI")
+
+
+def parsed(parse: Callable[[_A], _R], answer: _A, command: str) -> _R:
+    """``parse(answer)``: an answer that does not parse is the module's protocol
+    error (its lines lost on the way, garbage), which a new bring-up retries."""
+    try:
+        return parse(answer)
+    except ValueError as exc:
+        raise AtProtocolError(f"{command}: {exc}", side="module") from None
 
 
 async def configure_line(channel: AtChannel) -> None:
@@ -257,7 +270,7 @@ async def upload(channel: AtChannel, name: str, content: bytes,
         except ModuleTimeout as exc:
             raise _upload_timed_out(name, len(content), wait, line_baud) from exc
         if resp.ok and resp.lines:
-            if commands.parse_qfupl(resp.lines[0]).matches(content):
+            if parsed(commands.parse_qfupl, resp.lines[0], "AT+QFUPL").matches(content):
                 log.info("uploaded file", extra=kv(name=name, size=len(content), wait=wait))
                 return
             log.warning("upload damaged, retrying", extra=kv(
@@ -302,7 +315,7 @@ async def configure_contexts(
 async def read_ssl_settings(channel: AtChannel) -> tuple[str, ...]:
     """The setting names ``AT+QSSLCFG=?`` lists (empty when it answers ``ERROR``)."""
     resp = await channel.run(commands.qsslcfg_test())
-    return commands.parse_qsslcfg_test(resp.lines) if resp.ok else ()
+    return parsed(commands.parse_qsslcfg_test, resp.lines, "AT+QSSLCFG=?") if resp.ok else ()
 
 
 async def configure_host_checks(
