@@ -90,6 +90,24 @@ async def read_all(stream: trio.abc.ReceiveStream) -> bytes:
     return bytes(data)
 
 
+async def read_until_end(stream: trio.abc.ReceiveStream, most: int | None = None
+                         ) -> tuple[bytes, str]:
+    """Everything until the end (or ``most`` bytes), and how it ended: ``"eof"``,
+    ``"reset"`` or, with ``most`` read, ``"data"``."""
+    data = bytearray()
+    with trio.fail_after(20):
+        try:
+            while most is None or len(data) < most:
+                chunk = await stream.receive_some(65536)
+                if not chunk:
+                    return bytes(data), "eof"
+                data += chunk
+        except trio.BrokenResourceError as exc:
+            assert isinstance(exc.__cause__, ConnectionResetError)
+            return bytes(data), "reset"
+    return bytes(data), "data"
+
+
 async def round_trip(stream: trio.abc.Stream, data: bytes) -> bytes:
     """Send ``data`` and read as many bytes back (concurrently, as echo needs)."""
     got = bytearray()

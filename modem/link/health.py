@@ -74,7 +74,8 @@ async def watch_line(channel: AtChannel, baud: int | None, times: HealthTimes,
     async with trio.open_nursery() as nursery:
         while channel.failure is None:
             waiting = channel.waiting
-            step = health.sample(trio.current_time(), wire or channel.line_counts,
+            counts = channel.line_counts if wire is None else wire
+            step = health.sample(trio.current_time(), counts,
                                  None if waiting is None else
                                  Waiting(answers_promptly(waiting[0]), waiting[1]))
             if step is LineStep.SILENT and waiting is not None:

@@ -20,7 +20,13 @@ from modem.core.urc_watch import UrcPolling
 from modem.emulator import Emulator, EmulatorConfig, Fault
 from proxy.connections.registry import QUEUED
 from proxy.service import ProxyService
-from tests.helpers import close_tls, open_local_listeners, server_context, wait_until
+from tests.helpers import (
+    close_tls,
+    open_local_listeners,
+    read_until_end,
+    server_context,
+    wait_until,
+)
 from tests.proxy_helpers import connect, start_proxy
 
 NAME = "late.test"
@@ -64,19 +70,6 @@ async def stop(service: ProxyService) -> None:
     closes waiting for answers its cancelled reader cannot deliver)."""
     service.request_shutdown()
     await wait_until(lambda: service.state == "stopped")
-
-
-async def read_until_end(stream: trio.abc.ReceiveStream) -> tuple[bytes, str]:
-    """Everything until the end, and how it ended: ``"eof"`` or ``"reset"``."""
-    data = bytearray()
-    with trio.fail_after(20):
-        try:
-            while chunk := await stream.receive_some(65536):
-                data += chunk
-        except trio.BrokenResourceError as exc:
-            assert isinstance(exc.__cause__, ConnectionResetError)
-            return bytes(data), "reset"
-    return bytes(data), "eof"
 
 
 async def exchange(stream: trio.abc.Stream, request: bytes, answer_size: int) -> bytes:
