@@ -228,6 +228,8 @@ async def qsslrecv(module: Module, req: Request) -> bytes | None:
     async with line.output_lock:  # a recv URC for new data comes after this answer
         data = sock.take_rx(min(length, config.recv_max or length))
         reply = b"\r\n+QSSLRECV: %d\r\n" % len(data) + data + (b"\r\n" if data else b"") + OK
+        if data and module.pending_faults.take_recv_head_loss():
+            reply = reply[reply.index(b"\r\n", 2) + 2 + len(data) // 2:]
         await line.write_locked(reply)
     module.last_error = 0
     return None

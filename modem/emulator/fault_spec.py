@@ -6,9 +6,23 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .faults import KINDS, Fault
+from . import faults as module_faults
+from . import line_faults
+from .faults import Fault
 
-__all__ = ["FaultPlan", "parse_fault_spec"]
+__all__ = ["KINDS", "FaultPlan", "parse_fault_spec"]
+
+KINDS: dict[str, type[Fault]] = {
+    kind.kind: kind
+    for kind in (module_faults.PeerClose, module_faults.PdpDeact, module_faults.Restart,
+                 module_faults.Silence, module_faults.Noise, module_faults.SendFail,
+                 module_faults.SlowHandshake, module_faults.UrcLoss, module_faults.Deregister,
+                 module_faults.OpenFail, module_faults.HoldPushes, module_faults.Unanswered,
+                 line_faults.PushByteLoss, line_faults.PushHeaderLoss, line_faults.LostPrompt,
+                 line_faults.RecvHeadLoss, line_faults.MuxFcsErrors, line_faults.MuxByteLoss,
+                 line_faults.DlcSilent)
+}
+"""Every fault a spec may name, by its name."""
 
 
 @dataclass(frozen=True)

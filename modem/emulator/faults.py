@@ -1,4 +1,4 @@
-"""Faults a test or a user can inject, one class per kind, and the ``--fault`` spec syntax.
+"""Faults a test or a user can inject, one class per kind (the line's in ``line_faults``).
 
 ``Fault`` values (``await emu.inject(Fault.peer_close(3))``):
 
@@ -27,6 +27,8 @@
   (``+QSSLCLOSE``) are read and get no answer at all;
 * ``lost_prompt(count=1)``: the next ``count`` ``AT+QSSLSEND`` prompts are lost on the line;
   the module waits for the payload all the same;
+* ``recv_head_loss(count=1)``: the next ``count`` ``AT+QSSLRECV`` answers with data lose
+  their ``+QSSLRECV`` line and the first half of the data, the ``OK`` kept;
 * under ``AT+CMUX`` (``MuxFcsErrors``, ``MuxByteLoss``, ``DlcSilent``): the next ``count``
   frames the module writes carry a broken FCS, or lose a byte; DLC ``dlci`` stops answering.
 
@@ -35,6 +37,7 @@ start (``5s``, ``1.5``, ``250ms``); without ``@`` the fault applies at start. Ex
 ``peer_close:3@5s``, ``restart@10s``, ``noise:20``, ``silence:3@2s``, ``pdp_deact:1@30s``,
 ``send_fail:5``, ``slow_handshake:20``, ``urc_loss:0.3``, ``urc_loss:1,recv,closed``,
 ``push_byte_loss:0.05``, ``hold_pushes:3``, ``unanswered:+QSSLCLOSE,1``, ``lost_prompt``,
+``recv_head_loss``,
 ``mux_fcs_errors:20``, ``mux_byte_loss:1``, ``dlc_silent:2@30s``.
 ``random:RATE`` injects a random mild fault (noise, send_fail, peer_close of a connected
 socket) after each command with probability RATE, drawn from the seeded generator.
@@ -331,47 +334,6 @@ class OpenFail(Fault):
 
 
 @dataclass(frozen=True)
-class PushByteLoss(Fault):
-    """Each push frame loses one byte of its data with probability ``rate``."""
-
-    kind: ClassVar[str] = "push_byte_loss"
-    rate: float
-    name_only: bool = False  # (header loss) spare the numbers: the frame's length holds
-
-    def span(self, unit: bytes) -> tuple[int, int]:
-        """Where in ``unit`` the lost byte may be: its data."""
-        return unit.index(b"\r\n", 2) + 2, len(unit) - 2
-
-    def apply(self, module: Module, state: FaultState) -> None:
-        def lose_a_byte(unit: bytes) -> bytes:
-            lo, hi = self.span(unit)
-            if hi <= lo or state.rng.random() >= self.rate:
-                return unit
-            at = state.rng.randrange(lo, hi)
-            return unit[:at] + unit[at + 1:]
-
-        module.push_mangle = lose_a_byte if self.rate > 0 else None
-
-    @classmethod
-    def from_args(cls, args: list[str]) -> Fault:
-        if not 1 <= len(args) <= 2 or args[1:] not in ([], ["name"]):
-            raise ValueError("want RATE[,name]")
-        return cls(float(args[0]), name_only=args[1:] == ["name"])
-
-
-@dataclass(frozen=True)
-class PushHeaderLoss(PushByteLoss):
-    """Each push frame loses one byte of its header line with probability
-    ``rate``; ``name_only``: only of ``+QSSLURC: "recv",`` (not its numbers)."""
-
-    kind: ClassVar[str] = "push_header_loss"
-
-    def span(self, unit: bytes) -> tuple[int, int]:
-        end = unit.index(b"\r\n", 2)
-        return 3, (unit.index(b'",', 2) + 2 if self.name_only else end)
-
-
-@dataclass(frozen=True)
 class HoldPushes(Fault):
     """``client_id``'s next push frames wait for the next command's answer."""
 
@@ -403,82 +365,6 @@ class Unanswered(Fault):
         if not 1 <= len(args) <= 2:
             raise ValueError("want COMMAND[,COUNT]")
         return cls(args[0], int(args[1]) if len(args) > 1 else 1)
-
-
-@dataclass(frozen=True)
-class LostPrompt(Fault):
-    """The next ``count`` ``AT+QSSLSEND`` prompts are lost on the line: the
-    module waits for the payload, the host never saw the ``>``."""
-
-    kind: ClassVar[str] = "lost_prompt"
-    count: int = 1
-
-    def apply(self, module: Module, state: FaultState) -> None:
-        module.pending_faults.lost_prompts += self.count
-
-    @classmethod
-    def from_args(cls, args: list[str]) -> Fault:
-        if len(args) > 1:
-            raise ValueError("want [COUNT]")
-        return cls(int(args[0]) if args else 1)
-
-
-@dataclass(frozen=True)
-class MuxFcsErrors(Fault):
-    """The next ``count`` frames the multiplexer writes carry a broken FCS."""
-
-    kind: ClassVar[str] = "mux_fcs_errors"
-    count: int
-
-    def apply(self, module: Module, state: FaultState) -> None:
-        module.pending_faults.fcs_errors = self.count
-
-    @classmethod
-    def from_args(cls, args: list[str]) -> Fault:
-        return cls(int(args[0]))
-
-
-@dataclass(frozen=True)
-class MuxByteLoss(Fault):
-    """The next ``count`` data frames that can be cut to a size whose FCS is 0xF9
-    are, and lose one information byte: a loss the FCS cannot show."""
-
-    kind: ClassVar[str] = "mux_byte_loss"
-    count: int
-
-    def apply(self, module: Module, state: FaultState) -> None:
-        module.pending_faults.byte_losses = self.count
-
-    @classmethod
-    def from_args(cls, args: list[str]) -> Fault:
-        return cls(int(args[0]))
-
-
-@dataclass(frozen=True)
-class DlcSilent(Fault):
-    """DLC ``dlci`` (1-63) drops every frame both ways until the multiplexer closes."""
-
-    kind: ClassVar[str] = "dlc_silent"
-    dlci: int
-
-    def __post_init__(self) -> None:
-        if not 1 <= self.dlci <= 63:
-            raise ValueError(f"dlc_silent needs a DLC 1-63, not {self.dlci}")
-
-    def apply(self, module: Module, state: FaultState) -> None:
-        module.pending_faults.silent_dlcs.add(self.dlci)
-
-    @classmethod
-    def from_args(cls, args: list[str]) -> Fault:
-        return cls(int(args[0]))
-
-
-KINDS: dict[str, type[Fault]] = {
-    kind.kind: kind
-    for kind in (PeerClose, PdpDeact, Restart, Silence, Noise, SendFail, SlowHandshake, UrcLoss,
-                 Deregister, OpenFail, PushByteLoss, PushHeaderLoss, HoldPushes, Unanswered,
-                 LostPrompt, MuxFcsErrors, MuxByteLoss, DlcSilent)
-}
 
 
 async def inject(module: Module, state: FaultState, fault: Fault) -> None:

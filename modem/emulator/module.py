@@ -79,7 +79,7 @@ class Module:
         self.processor = trio.Lock()
         self.hung = False  # deadlocked (cmux_hang_below_ms): only a restart helps
         self.unanswered_starts = config.cmux_unanswered_starts  # left to ignore
-        #: Changes a push frame's bytes on the line (faults.PushByteLoss); None: intact.
+        #: Changes a push frame's bytes on the line (line_faults.PushByteLoss); None: intact.
         self.push_mangle: Callable[[bytes], bytes] | None = None
         #: Client IDs whose push frames (and "closed") wait for the next command's
         #: answer (faults.HoldPushes): that answer then overtakes them.

@@ -23,6 +23,7 @@ class PendingFaults:
         self.open_fails: deque[int] = deque()
         self.unanswered: Counter[str] = Counter()  # command name -> answers to skip
         self.lost_prompts = 0
+        self.recv_head_losses = 0  # AT+QSSLRECV answers to write without their head
         self.fcs_errors = 0  # frames the multiplexer writes with a broken FCS
         self.byte_losses = 0  # data frames the multiplexer writes one byte short
         self.silent_dlcs: set[int] = set()  # DLCs that answer nothing until CLD
@@ -38,6 +39,13 @@ class PendingFaults:
         """True (and one fewer booked) when command ``name`` must get no answer."""
         if self.unanswered[name] > 0:
             self.unanswered[name] -= 1
+            return True
+        return False
+
+    def take_recv_head_loss(self) -> bool:
+        """True (and one fewer booked) when the next read's answer loses its head."""
+        if self.recv_head_losses:
+            self.recv_head_losses -= 1
             return True
         return False
 

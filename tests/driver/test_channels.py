@@ -24,7 +24,7 @@ from modem.core.profile import TlsProfile
 from modem.core.push_flow import AccessMode
 from modem.driver import Modem
 from modem.emulator import Emulator, EmulatorConfig, Fault
-from modem.emulator.faults import MuxFcsErrors
+from modem.emulator.line_faults import MuxFcsErrors
 from modem.link.serial_stream import open_serial_stream
 from modem.nurseries import leaf_exceptions
 from modem.options import ModemOptions

@@ -8,7 +8,7 @@ import trio
 
 from modem.emulator import Emulator
 from modem.emulator.fault_spec import parse_fault_spec
-from modem.emulator.faults import DlcSilent, MuxFcsErrors
+from modem.emulator.line_faults import DlcSilent, MuxFcsErrors
 
 from .conftest import Host
 from .mux_host import MuxHost

@@ -13,7 +13,7 @@ import trio
 
 from modem.emulator import Emulator, EmulatorConfig
 from modem.emulator.fault_spec import FaultPlan, parse_fault_spec
-from modem.emulator.faults import MuxByteLoss
+from modem.emulator.line_faults import MuxByteLoss
 from tests.helpers import TlsServer, read_until_end, round_trip
 from tests.proxy_helpers import connect, start_proxy
 

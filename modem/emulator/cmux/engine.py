@@ -15,7 +15,7 @@ What the module does with the host's frames (27.010 5.4, 5.4.6):
 * Data on an open DLC goes to its port's line (``DlcChannel``); frames for
   a DLC that is not open, and broken frames, are dropped and counted.
 
-Faults (``faults.MuxFcsErrors``, ``faults.DlcSilent``): the next frames
+Faults (``line_faults.MuxFcsErrors``, ``line_faults.DlcSilent``): the next frames
 the module writes in this session go out with a broken FCS (the host's
 decoder drops them, as a noisy line does); a silent DLC drops every frame to and from it (its
 port hears nothing, the host hears nothing back) until the multiplexer
@@ -265,7 +265,7 @@ class MuxEngine:
             size = min(channel.n1, len(data) - start)
             faults = self.module.pending_faults
             lossy = flag_fcs_size(channel.dlci, size) if faults.byte_losses else None
-            if lossy:  # faults.MuxByteLoss: cut to that size, lose a byte
+            if lossy:  # line_faults.MuxByteLoss: cut to that size, lose a byte
                 faults.byte_losses -= 1
                 size = lossy
             frame = build(channel.dlci, UIH, data[start:start + size])

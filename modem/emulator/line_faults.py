@@ -1,0 +1,146 @@
+"""Faults of the line: bytes, prompts, answers and multiplexer frames lost on the way.
+
+Spec names and arguments are listed with the others in ``modem.emulator.faults``;
+``modem.emulator.fault_spec.KINDS`` gathers both modules' kinds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar
+
+from .faults import Fault, FaultState
+
+if TYPE_CHECKING:
+    from .module import Module
+
+__all__ = ["DlcSilent", "LostPrompt", "MuxByteLoss", "MuxFcsErrors", "PushByteLoss",
+           "PushHeaderLoss", "RecvHeadLoss"]
+
+
+@dataclass(frozen=True)
+class PushByteLoss(Fault):
+    """Each push frame loses one byte of its data with probability ``rate``."""
+
+    kind: ClassVar[str] = "push_byte_loss"
+    rate: float
+    name_only: bool = False  # (header loss) spare the numbers: the frame's length holds
+
+    def span(self, unit: bytes) -> tuple[int, int]:
+        """Where in ``unit`` the lost byte may be: its data."""
+        return unit.index(b"\r\n", 2) + 2, len(unit) - 2
+
+    def apply(self, module: Module, state: FaultState) -> None:
+        def lose_a_byte(unit: bytes) -> bytes:
+            lo, hi = self.span(unit)
+            if hi <= lo or state.rng.random() >= self.rate:
+                return unit
+            at = state.rng.randrange(lo, hi)
+            return unit[:at] + unit[at + 1:]
+
+        module.push_mangle = lose_a_byte if self.rate > 0 else None
+
+    @classmethod
+    def from_args(cls, args: list[str]) -> Fault:
+        if not 1 <= len(args) <= 2 or args[1:] not in ([], ["name"]):
+            raise ValueError("want RATE[,name]")
+        return cls(float(args[0]), name_only=args[1:] == ["name"])
+
+
+@dataclass(frozen=True)
+class PushHeaderLoss(PushByteLoss):
+    """Each push frame loses one byte of its header line with probability
+    ``rate``; ``name_only``: only of ``+QSSLURC: "recv",`` (not its numbers)."""
+
+    kind: ClassVar[str] = "push_header_loss"
+
+    def span(self, unit: bytes) -> tuple[int, int]:
+        end = unit.index(b"\r\n", 2)
+        return 3, (unit.index(b'",', 2) + 2 if self.name_only else end)
+
+
+@dataclass(frozen=True)
+class LostPrompt(Fault):
+    """The next ``count`` ``AT+QSSLSEND`` prompts are lost on the line: the
+    module waits for the payload, the host never saw the ``>``."""
+
+    kind: ClassVar[str] = "lost_prompt"
+    count: int = 1
+
+    def apply(self, module: Module, state: FaultState) -> None:
+        module.pending_faults.lost_prompts += self.count
+
+    @classmethod
+    def from_args(cls, args: list[str]) -> Fault:
+        if len(args) > 1:
+            raise ValueError("want [COUNT]")
+        return cls(int(args[0]) if args else 1)
+
+
+@dataclass(frozen=True)
+class MuxFcsErrors(Fault):
+    """The next ``count`` frames the multiplexer writes carry a broken FCS."""
+
+    kind: ClassVar[str] = "mux_fcs_errors"
+    count: int
+
+    def apply(self, module: Module, state: FaultState) -> None:
+        module.pending_faults.fcs_errors = self.count
+
+    @classmethod
+    def from_args(cls, args: list[str]) -> Fault:
+        return cls(int(args[0]))
+
+
+@dataclass(frozen=True)
+class MuxByteLoss(Fault):
+    """The next ``count`` data frames that can be cut to a size whose FCS is 0xF9
+    are, and lose one information byte: a loss the FCS cannot show."""
+
+    kind: ClassVar[str] = "mux_byte_loss"
+    count: int
+
+    def apply(self, module: Module, state: FaultState) -> None:
+        module.pending_faults.byte_losses = self.count
+
+    @classmethod
+    def from_args(cls, args: list[str]) -> Fault:
+        return cls(int(args[0]))
+
+
+@dataclass(frozen=True)
+class DlcSilent(Fault):
+    """DLC ``dlci`` (1-63) drops every frame both ways until the multiplexer closes."""
+
+    kind: ClassVar[str] = "dlc_silent"
+    dlci: int
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.dlci <= 63:
+            raise ValueError(f"dlc_silent needs a DLC 1-63, not {self.dlci}")
+
+    def apply(self, module: Module, state: FaultState) -> None:
+        module.pending_faults.silent_dlcs.add(self.dlci)
+
+    @classmethod
+    def from_args(cls, args: list[str]) -> Fault:
+        return cls(int(args[0]))
+
+
+@dataclass(frozen=True)
+class RecvHeadLoss(Fault):
+    """The next ``count`` ``AT+QSSLRECV`` answers that carry data lose their
+    ``+QSSLRECV: <n>`` line and the first half of the data; the rest and the ``OK``
+    arrive (what a dropped multiplexer frame does to a read's answer)."""
+
+    kind: ClassVar[str] = "recv_head_loss"
+    count: int = 1
+
+    def apply(self, module: Module, state: FaultState) -> None:
+        module.pending_faults.recv_head_losses += self.count
+
+    @classmethod
+    def from_args(cls, args: list[str]) -> Fault:
+        if len(args) > 1:
+            raise ValueError("want [COUNT]")
+        return cls(int(args[0]) if args else 1)
