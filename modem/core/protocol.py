@@ -30,6 +30,8 @@ import re
 
 from modem.core import events as ev
 from modem.core import push_headers
+from modem.core.answer_shape import FINAL_RESULTS as _FINALS
+from modem.core.answer_shape import AnswerProgress
 from modem.core.at_command import Command, Framing
 from modem.core.errors import AtProtocolError
 from modem.core.frames import (
@@ -49,14 +51,6 @@ from modem.core.urc_lines import known_urc
 
 __all__ = ["MAX_PUSH_PAYLOAD", "AtConnection", "Command", "Framing", "ReaderMode"]
 
-
-_FINALS: dict[str, ev.FinalResult] = {
-    "OK": ev.Ok(),
-    "ERROR": ev.Error(),
-    "SEND OK": ev.SendOk(),
-    "SEND FAIL": ev.SendFail(),
-    "NO CARRIER": ev.NoCarrier(),
-}
 
 # Numbers are ASCII digits only (``str.isdigit`` accepts "²", which ``int``
 # rejects) and short, so ``int`` never meets its 4300-digit limit.
@@ -105,6 +99,7 @@ class AtConnection:
         self._scanner = TransparentScanner()  # TRANSPARENT, LEAVING_TRANSPARENT
         self._command: Command | None = None
         self._payload_requested = False  # a prompt or CONNECT came: the module waits
+        self._progress = AnswerProgress()  # what the command's answer showed so far
 
     # -- host side ---------------------------------------------------------
 
@@ -138,6 +133,7 @@ class AtConnection:
         data = command.encode()
         self._command = command
         self._payload_requested = False
+        self._progress = AnswerProgress()
         return data
 
     def send_payload(self, data: bytes) -> bytes:
@@ -238,7 +234,7 @@ class AtConnection:
                 return False
             if buf[1] == 0x20:
                 del buf[:2]
-                self._payload_requested = True
+                self._payload_requested = self._progress.prompted = True
                 out.append(ev.Prompt())
                 return True
         end = buf.find(b"\r\n")
@@ -407,13 +403,16 @@ class AtConnection:
                 elif text == "CONNECT" or text.startswith("CONNECT "):
                     final = ev.Connect()
                     if cmd.framing is Framing.CONNECT_PAYLOAD:
-                        self._payload_requested = True
+                        self._payload_requested = self._progress.prompted = True
                         out.append(final)
                         return
                     if cmd.framing is Framing.DATA_MODE:
                         self._mode = ReaderMode.TRANSPARENT
                         self._scanner.reset()
             if final is not None:
+                stray = self._progress.out_of_step(cmd, final, text)
+                if stray is not None:
+                    out.append(ev.ProtocolViolation(stray))
                 self._command = None
                 self._payload_requested = False
                 out.append(final)
@@ -425,6 +424,7 @@ class AtConnection:
             if cmd.framing is Framing.RECV_PAYLOAD and limit is not None:
                 m = _RECV_HEAD.match(text)
                 if m:
+                    self._progress.recv_head = True
                     n = int(m.group(1))
                     if n > limit:
                         # Its bytes follow all the same: dropped, never read as lines.
