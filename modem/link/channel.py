@@ -57,6 +57,7 @@ trace_log = logging.getLogger("modem.at")
 
 RESYNC_ATTEMPTS = 5
 RESYNC_TIMEOUT = 1.0
+RESYNC_QUIET = 0.3  # seconds after a resync's OK in which a late answer shows it was not ours
 SYNC_TIMEOUT = 0.3  # per AT while a module may still be booting
 
 
@@ -96,6 +97,7 @@ class AtChannel:
         self.failure: ModemError | None = None
         self.broken = trio.Event()
         self.commands_run = 0
+        self.late_answers = 0  # final results that came with no command in flight
         # The owner switches to SOCKETS_LOST once the bring-up is done.
         self.rdy_means = RdyMeans.BOOTING
         self.restarts_seen = 0
@@ -234,6 +236,7 @@ class AtChannel:
                 pending.violation = event.reason
             return
         if pending is None:
+            self.late_answers += isinstance(event, ev.FinalResult)
             log.debug("stray answer with no command in flight",
                       extra=kv(answer=describe(event, self._show_head)))
             return
@@ -457,7 +460,8 @@ class AtChannel:
             raise self.failure from exc  # type: ignore[misc]
 
     async def _resync(self) -> None:
-        """``AT`` until ``OK``; breaks the channel when the module stays silent."""
+        """``AT`` until an ``OK`` no late answer follows; breaks the channel when the module
+        stays silent."""
         await self.owed.settle(self._send)
         for _ in range(RESYNC_ATTEMPTS):
             try:
@@ -467,9 +471,12 @@ class AtChannel:
             except AtProtocolError:
                 self._conn.abort_command()
                 continue
-            if resp.ok:
-                self._line = LineState.IN_STEP
-                return
+            late = self.late_answers
+            if resp.ok:  # a result after it: this OK was an earlier command's (answer_shape)
+                await trio.sleep(RESYNC_QUIET)
+                if self.late_answers == late:
+                    self._line = LineState.IN_STEP
+                    return
         self.fail(ModuleLost(
             f"module stopped answering (no OK to {RESYNC_ATTEMPTS} AT commands)"))
         self._check()
