@@ -14,7 +14,7 @@ from .faults import Fault, FaultState
 if TYPE_CHECKING:
     from .module import Module
 
-__all__ = ["DlcSilent", "LostPrompt", "MuxByteLoss", "MuxFcsErrors", "PushByteLoss",
+__all__ = ["DlcLag", "DlcSilent", "LostPrompt", "MuxByteLoss", "MuxFcsErrors", "PushByteLoss",
            "PushHeaderLoss", "RecvHeadLoss"]
 
 
@@ -144,3 +144,27 @@ class RecvHeadLoss(Fault):
         if len(args) > 1:
             raise ValueError("want [COUNT]")
         return cls(int(args[0]) if args else 1)
+
+
+@dataclass(frozen=True)
+class DlcLag(Fault):
+    """DLC ``dlci``'s AT port reads each frame from the host ``seconds`` after it
+    arrived (in order; a busy AT task), until the multiplexer closes: its
+    commands run that much later than the other DLCs' sent after them."""
+
+    kind: ClassVar[str] = "dlc_lag"
+    dlci: int
+    seconds: float
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.dlci <= 63 or not self.seconds >= 0:
+            raise ValueError(f"dlc_lag needs a DLC 1-63 and seconds >= 0, not {self}")
+
+    def apply(self, module: Module, state: FaultState) -> None:
+        module.pending_faults.dlc_lags[self.dlci] = self.seconds
+
+    @classmethod
+    def from_args(cls, args: list[str]) -> Fault:
+        if len(args) != 2:
+            raise ValueError("want DLC,SECONDS")
+        return cls(int(args[0]), float(args[1]))

@@ -27,6 +27,7 @@ class PendingFaults:
         self.fcs_errors = 0  # frames the multiplexer writes with a broken FCS
         self.byte_losses = 0  # data frames the multiplexer writes one byte short
         self.silent_dlcs: set[int] = set()  # DLCs that answer nothing until CLD
+        self.dlc_lags: dict[int, float] = {}  # DLC -> seconds its frames wait to be read
 
     def take_fcs_error(self) -> bool:
         """True (and one fewer booked) when the next frame must go out broken."""

@@ -13,7 +13,7 @@ import trio
 
 from modem.emulator import Emulator, EmulatorConfig
 from modem.emulator.fault_spec import FaultPlan, parse_fault_spec
-from modem.emulator.line_faults import MuxByteLoss
+from modem.emulator.line_faults import DlcLag, MuxByteLoss
 from tests.helpers import TlsServer, read_until_end, round_trip
 from tests.proxy_helpers import connect, start_proxy
 
@@ -42,5 +42,6 @@ async def test_a_byte_the_fcs_cannot_show_lost_is_a_reset_never_shifted_bytes(
         service.request_shutdown()
 
 
-def test_the_fault_is_named_on_the_command_line() -> None:
+def test_the_faults_are_named_on_the_command_line() -> None:
     assert parse_fault_spec("mux_byte_loss:2@5s") == FaultPlan(MuxByteLoss(2), 5.0)
+    assert parse_fault_spec("dlc_lag:2,0.5") == FaultPlan(DlcLag(2, 0.5), 0.0)

@@ -15,11 +15,12 @@ What the module does with the host's frames (27.010 5.4, 5.4.6):
 * Data on an open DLC goes to its port's line (``DlcChannel``); frames for
   a DLC that is not open, and broken frames, are dropped and counted.
 
-Faults (``line_faults.MuxFcsErrors``, ``line_faults.DlcSilent``): the next frames
-the module writes in this session go out with a broken FCS (the host's
-decoder drops them, as a noisy line does); a silent DLC drops every frame to and from it (its
-port hears nothing, the host hears nothing back) until the multiplexer
-closes.
+Faults (``line_faults.MuxFcsErrors``, ``line_faults.DlcSilent``,
+``line_faults.DlcLag``): the next frames the module writes in this session
+go out with a broken FCS (the host's decoder drops them, as a noisy line
+does); a silent DLC drops every frame to and from it (its port hears
+nothing, the host hears nothing back) until the multiplexer closes; a
+lagging DLC's port reads each frame some time after it came.
 
 After CLD or DISC on DLC 0 the line carries AT commands again.  The line
 is the pty's ``HostLine``: every byte, framing included, is paced as the
@@ -77,6 +78,7 @@ async def run_mux(module: Module, port: AtPort, n1: int, ok_sent_at: float) -> N
     finally:
         port.muxed = False
         module.pending_faults.silent_dlcs.clear()
+        module.pending_faults.dlc_lags.clear()
         module.pending_faults.fcs_errors = 0  # the burst was this session's line
         module.pending_faults.byte_losses = 0
 
@@ -99,6 +101,7 @@ class MuxEngine:
         self._closing = False
         self._n1_agreed: dict[int, int] = {}
         self._flow = trio.lowlevel.ParkingLot()
+        self._lagging: dict[int, trio.MemorySendChannel[tuple[float, bytes]]] = {}
         self._nursery: trio.Nursery | None = None
 
     async def run(self, ok_sent_at: float) -> None:
@@ -147,9 +150,33 @@ class MuxEngine:
             if channel:
                 self._close(channel)
         elif frame.kind in (UIH, UI) and channel:
-            channel.deliver(frame.info)
+            self._deliver(channel, frame.info)
         elif frame.kind in (UIH, UI):
             self.unknown_dlc += 1
+
+    def _deliver(self, channel: DlcChannel, info: bytes) -> None:
+        """Host data to ``channel``'s port, at once or (``line_faults.DlcLag``) later,
+        in order."""
+        lag = self.module.pending_faults.dlc_lags.get(channel.dlci)
+        lagging = self._lagging.get(channel.dlci)
+        if lag is None and lagging is None:
+            channel.deliver(info)
+            return
+        if lagging is None:
+            lagging, later = trio.open_memory_channel[tuple[float, bytes]](math.inf)
+            self._lagging[channel.dlci] = lagging
+            assert self._nursery is not None
+            self._nursery.start_soon(self._deliver_later, channel, later)
+        lagging.send_nowait((trio.current_time() + (lag or 0.0), info))
+
+    @staticmethod
+    async def _deliver_later(channel: DlcChannel,
+                             later: trio.MemoryReceiveChannel[tuple[float, bytes]]) -> None:
+        async for due, info in later:
+            await trio.sleep_until(due)
+            if channel.closed:
+                return
+            channel.deliver(info)
 
     async def _on_control_frame(self, frame: HostFrame) -> None:
         if frame.kind == SABM and self.ignores_start:
@@ -194,6 +221,9 @@ class MuxEngine:
 
     def _close(self, channel: DlcChannel) -> None:
         self.channels.pop(channel.dlci, None)
+        lagging = self._lagging.pop(channel.dlci, None)
+        if lagging is not None:
+            lagging.close()
         channel.close()
         self._flow.unpark_all()
 
