@@ -1,11 +1,13 @@
 """The two commands an ``SslSocket`` runs about itself besides data:
 ``AT+QSSLCLOSE`` (manual 2.1.5) and ``AT+QSSLSTATE=<id>`` (manual 2.1.6),
-each bounded and mapped to a small result."""
+each bounded and mapped to a small result; and the barrier after a close on
+several channels (``close_and_catch_up``)."""
 
 from __future__ import annotations
 
 import enum
 import logging
+from collections.abc import Iterable
 
 import trio
 
@@ -50,6 +52,31 @@ async def close_client_id(channel: AtChannel, client_id: int, close_timeout: int
             return False
         return resp.final is not None
     return False
+
+
+async def close_and_catch_up(control: AtChannel, client_id: int, close_timeout: int,
+                             others: Iterable[AtChannel]) -> bool:
+    """``AT+QSSLCLOSE`` on ``control``, then ``AT`` answered on each of ``others`` (the
+    channels the socket's sends and reads went on); True when all were answered.
+
+    Nothing orders a module's channels: a command of the socket still on its way on
+    another channel (a read sent ahead, a mode switch queued there) could run after the
+    close, and after the next open of its ID, and take that socket's bytes (shown on a
+    DLC that reads late: ``tests/driver/test_channels.py``).  On one channel the module
+    answers in order, so each ``AT``'s answer comes after theirs: only then may the ID
+    go back to the pool.  False (a channel broke or did not answer) keeps it out until
+    a later close.
+    """
+    if not await close_client_id(control, client_id, close_timeout):
+        return False
+    for channel in {id(c): c for c in others if c is not control}.values():
+        try:
+            await channel.run(commands.at())
+        except ModemError as exc:
+            log.debug("no answer after a close", extra=kv(id=client_id, error=str(exc),
+                                                         channel=channel.name))
+            return False
+    return True
 
 
 Report = commands.SslSocketState | NoSocketState

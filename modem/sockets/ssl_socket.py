@@ -48,7 +48,7 @@ from modem.sockets.socket_commands import (
     NoSocketState,
     Report,
     StateAnswer,
-    close_client_id,
+    close_and_catch_up,
     socket_report,
     state_of,
 )
@@ -477,10 +477,9 @@ class SslSocket(trio.abc.Stream):
     # -- closing -------------------------------------------------------------
 
     async def aclose(self) -> None:
-        """Close the module socket (``AT+QSSLCLOSE``) and give the client ID back.
-
-        When the module did not confirm the close, the driver keeps the ID
-        out of the pool and closes it again later.
+        """Close the module socket (``AT+QSSLCLOSE``) and give the client ID back
+        once every channel it used caught up (``close_and_catch_up``); when the
+        module did not confirm that, the driver keeps the ID out and closes it later.
 
         Safe to call more than once and from a cancelled scope: the close
         itself is shielded and bounded.
@@ -495,6 +494,7 @@ class SslSocket(trio.abc.Stream):
         closed = False
         try:
             with trio.CancelScope(shield=True):
-                closed = await close_client_id(self._control, self.client_id, close_timeout)
+                closed = await close_and_catch_up(self._control, self.client_id, close_timeout,
+                                                  (self._channel, self._pushes()))
         finally:
             self._on_close(self, closed)

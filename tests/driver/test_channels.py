@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 import serial
 import trio
+import trustme
 
 from modem.channels import ExtraPort
 from modem.core import commands
@@ -24,14 +25,14 @@ from modem.core.profile import TlsProfile
 from modem.core.push_flow import AccessMode
 from modem.driver import Modem
 from modem.emulator import Emulator, EmulatorConfig, Fault
-from modem.emulator.line_faults import MuxFcsErrors
+from modem.emulator.line_faults import DlcLag, MuxFcsErrors
 from modem.link.serial_stream import open_serial_stream
 from modem.nurseries import leaf_exceptions
 from modem.options import ModemOptions
 from modem.sockets.transparent_channels import LifeChannels
 from modem.sockets.transparent_socket import TransparentSocket
 from tests.driver.conftest import modem_on, open_socket
-from tests.helpers import TlsServer, receive_exactly, wait_until
+from tests.helpers import TlsServer, receive_exactly, source_data, wait_until
 
 RESOLVE = {"echo.test": "127.0.0.1"}
 
@@ -234,6 +235,37 @@ async def test_a_frame_lost_while_a_dlc_carries_raw_bytes_is_a_reset_not_a_hole(
         assert all(isinstance(exc, ModemError) for exc in errors)
         assert any("lost while it carried raw bytes" in str(exc) for exc in errors)
         assert payload[1000:].startswith(got)  # whatever came is in order, no hole
+
+
+async def test_a_read_sent_ahead_is_answered_before_its_id_opens_again(
+        profile: TlsProfile, server_cert: trustme.LeafCert, nursery: trio.Nursery) -> None:
+    """A full read sends the next one ahead on the socket's DLC; the socket closes
+    (on DLC 1) before it is collected, and its ID opens again at once (the other 11
+    busy).  Nothing orders the DLCs: on a DLC that reads late, that read would run
+    after the new open and take the new socket's first 1,500 bytes.  The ID goes
+    back only once each other DLC the socket used answered after its close."""
+    size = 20_000
+    source = TlsServer(server_cert, "source", source_bytes=size)  # the same bytes each time
+    await nursery.start(source.serve)
+    async with channels_modem(profile, ChannelMode.CMUX, {}) as (emu, modem):
+        ids = [await modem.client_ids.acquire() for _ in range(12)]
+        sock = await modem.open_ssl_socket(ids[0], "echo.test", source.port, profile)
+        await trio.sleep(0.3)  # the module holds more than one read
+        for dlci in (2, 3, 4):  # the data DLCs read what they get 0.5 s late
+            await emu.inject(DlcLag(dlci, 0.5))
+        assert await sock.receive_some(1500) == source_data(size)[:1500]  # one more ahead
+        await sock.aclose()
+        for dlci in (2, 3, 4):  # what is on its way still lags; nothing after it
+            await emu.inject(DlcLag(dlci, 0))
+        assert await modem.client_ids.acquire() == ids[0]
+        again = await modem.open_ssl_socket(ids[0], "echo.test", source.port, profile)
+        await trio.sleep(0.7)  # its bytes wait in the module, for whichever read comes
+        got = bytearray()
+        with trio.fail_after(20):
+            while chunk := await again.receive_some():
+                got += chunk
+        assert bytes(got) == source_data(size), "the closed socket's read took these bytes"
+        await again.aclose()
 
 
 # -- losing the multiplexer ----------------------------------------------------------
