@@ -2,7 +2,8 @@
 
 ``FaultInjector`` injects one fault every ``gap`` seconds on average through
 the emulator's fault API.  Line faults (``push_byte_loss``,
-``push_header_loss``, ``urc_loss``) last until the next fault is drawn.
+``push_header_loss``, ``urc_loss``) and a DLC's lag last until the next fault
+is drawn.
 ``ADVERSE_FIRMWARE`` is the emulator's every legal but unhelpful order
 (docs/reliability.md): the soak runs on it unless told otherwise, and the
 seed decides the push frame style.
@@ -25,9 +26,10 @@ FAULT_KINDS = ("noise", "send_fail", "peer_close", "slow_handshake", "pdp_deact"
                "unanswered_close")
 FAULT_WEIGHTS = (3, 3, 4, 2, 1, 1, 1, 1, 1, 1, 2, 1)
 LINE_FAULTS = ("push_byte_loss", "push_header_loss", "urc_loss")
-MUX_FAULTS = ("mux_fcs_errors", "mux_byte_loss", "dlc_silent")
-"""Drawn too when the proxy runs on the multiplexer (``--channels cmux``)."""
-MUX_WEIGHTS = (2, 1, 1)
+MUX_FAULTS = ("mux_fcs_errors", "mux_byte_loss", "dlc_silent", "dlc_lag")
+"""Drawn too when the proxy runs on the multiplexer (``--channels cmux``); a lag
+lasts until the next fault, like the line faults."""
+MUX_WEIGHTS = (2, 1, 1, 1)
 
 ADVERSE_FIRMWARE: dict[str, Any] = {
     "late_pushes_after_close": True,   # a closed socket's pushes come after the close's OK
@@ -86,7 +88,7 @@ class FaultInjector:
         self.faults = faults
         self.rng = random.Random(seed)
         self.gap = gap
-        self._lasting: str | None = None  # a line fault that lasts until the next one
+        self._lasting: str | None = None  # the spec that ends a fault lasting until the next
 
     async def run(self) -> None:
         rng = self.rng
@@ -101,7 +103,9 @@ class FaultInjector:
                 await self._emulator().inject(fault)
                 self.faults[kind] += 1
                 if kind in LINE_FAULTS:
-                    self._lasting = kind
+                    self._lasting = f"{kind}:0"
+                elif kind == "dlc_lag":
+                    self._lasting = f"dlc_lag:{fault.dlci},0"
         finally:
             # The load is over: a line that still loses bytes, or broken FCSs still
             # owed to the next frames, is no state to judge the end checks in.
@@ -118,7 +122,7 @@ class FaultInjector:
 
     async def _end_lasting(self) -> None:
         if self._lasting is not None:
-            await self._emulator().inject(_spec(f"{self._lasting}:0"))
+            await self._emulator().inject(_spec(self._lasting))
             self._lasting = None
 
     def _draw(self, kind: str) -> Any:
@@ -152,6 +156,8 @@ class FaultInjector:
             return _spec(f"mux_byte_loss:{rng.randint(1, 3)}")
         if kind == "dlc_silent":
             return _spec(f"dlc_silent:{rng.randint(1, 4)}")
+        if kind == "dlc_lag":  # commands there run late, behind the other DLCs'
+            return _spec(f"dlc_lag:{rng.randint(1, 4)},{rng.uniform(0.05, 0.5):.2f}")
         connected = self._connected()
         if not connected:
             return None
