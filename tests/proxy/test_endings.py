@@ -317,24 +317,35 @@ async def test_pushes_that_come_after_the_client_left_are_counted_not_warned(
         await stream.receive_some(100)
         await stream.send_all(b"first")
         await sent.wait()
-        await stream.send_all(b"m" * 4000)
-        await trio.sleep(30)
+        with trio.move_on_after(30):
+            while True:  # a steady stream: some of it is always on its way
+                await stream.send_all(b"m" * 500)
+                await trio.sleep(0.005)
+
+    async def keep_holding(emulator: Emulator, client_id: int) -> None:
+        # Any command's answer releases the held pushes (the reader's state checks,
+        # the health probe): hold the next ones again, so the close's answer finds some.
+        while True:
+            if client_id not in emulator.module.held_ids:
+                await emulator.inject(Fault.hold_pushes(client_id))
+            await trio.sleep(0.002)
 
     port = await tls_server(nursery, server_cert, answer_then_more)
     config = EmulatorConfig(resolve={NAME: "127.0.0.1"}, real_dns=False)
-    async with Emulator.running(config) as emulator:
+    async with Emulator.running(config) as emulator, trio.open_nursery() as holding:
         service = await start(nursery, emulator, "--cacert", str(ca_file), "--map",
                               f"0={NAME}:{port}", "--access-mode", "push")
         client = await connect(service)
         assert await exchange(client, b"get", 5) == b"first"
         (record,) = service.registry.connections.values()
         assert record.client_id is not None
-        await emulator.inject(Fault.hold_pushes(record.client_id))
+        holding.start_soon(keep_holding, emulator, record.client_id)
         sent.set()
         await wait_until(lambda: emulator.module.held_count >= 1)
         await trio.aclose_forcefully(client)  # the client leaves; the close overtakes them
         modem = service.modem
         await wait_until(lambda: modem.integrity.stale_pushes >= 1)
+        holding.cancel_scope.cancel()
         await stop(service)
     warnings = [r for r in caplog.records if r.levelno >= logging.WARNING]
     assert not warnings, [r.getMessage() for r in warnings]
