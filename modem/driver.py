@@ -32,6 +32,7 @@ from modem.bringup.steps import BringUpError, PdpSettings, configure_host_checks
 from modem.core import commands
 from modem.core import events as ev
 from modem.core.at_command import Command
+from modem.core.channel_plan import ChannelKind
 from modem.core.clock_policy import ClockDecision
 from modem.core.errors import (
     CmeError,
@@ -48,7 +49,7 @@ from modem.core.module_state import ModuleState
 from modem.core.module_word import ModuleWord
 from modem.core.profile import TlsProfile
 from modem.core.push_flow import AccessMode
-from modem.core.push_headers import BUFFER_ONLY_IDS
+from modem.core.push_headers import push_allowed
 from modem.core.restart_policy import RESTART_MIN_INTERVAL, RESTART_STREAK, RestartPolicy
 from modem.core.urc_watch import UrcHealth
 from modem.link.console import AtResponse, console_command, run_console_command
@@ -347,7 +348,8 @@ class Modem:
             self._table.release(client_id)
             raise
         mode = self.access_mode
-        if mode is AccessMode.PUSH and client_id in BUFFER_ONLY_IDS:
+        if mode is AccessMode.PUSH and not push_allowed(
+                client_id, framed=channels.kind is ChannelKind.CMUX):
             mode = AccessMode.BUFFER  # its push headers cannot be told from another's
         request = OpenRequest(client_id, host, port, self.pdp.context_id, ctx,
                               profile.negotiate_timeout, mode)

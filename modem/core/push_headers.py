@@ -15,9 +15,14 @@ make a line that does look valid:
   or a number with a leading zero (``"recv",0,5`` reads ``"recv",05``),
   which the module never writes: garbled too.
 
-So IDs 1, 10 and 11 are never opened in push mode (``BUFFER_ONLY_IDS``): in
+So IDs 1, 10 and 11 are not opened in push mode (``BUFFER_ONLY_IDS``): in
 buffer mode the read command names the socket, and a push header that names
-one of them, or a lost comma's ``"recv",1x``, can be no real push.
+one of them, or a lost comma's ``"recv",1x``, can be no real push.  Under the
+07.10 multiplexer no byte is lost unseen (``push_allowed``): a DLC frame that
+lost one no longer ends where its length says and is dropped, which fails
+every push socket (``modem.core.mux.frames``; the sizes whose FCS is 0xF9
+are never sent and dropped when their last byte is 0xF9), so there these IDs
+push too.
 
 A lost digit of the *length* is caught where the frame ends (``frames``).
 """
@@ -26,11 +31,19 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["BUFFER_ONLY_IDS", "garbled"]
+__all__ = ["BUFFER_ONLY_IDS", "garbled", "push_allowed"]
 
 BUFFER_ONLY_IDS = frozenset({1, 10, 11})
-"""Socket IDs never opened in push mode: one lost byte turns a push header of
-10 or 11 into one of 0 or 1, and one of 1 into the short URC of 10 or 11."""
+"""Socket IDs not opened in push mode on a line that can lose a byte unseen: one
+lost byte turns a push header of 10 or 11 into one of 0 or 1, and one of 1 into
+the short URC of 10 or 11."""
+
+
+def push_allowed(client_id: int, *, framed: bool) -> bool:
+    """Whether ``client_id`` may be opened in push mode; ``framed``: every byte
+    of the module's output comes in a frame whose loss is seen (CMUX's DLCs)."""
+    return framed or client_id not in BUFFER_ONLY_IDS
+
 
 _HEAD = '+QSSLURC: "recv",'
 _NUMBERS = r"\s*[0-9]+\s*,\s*[0-9]+\s*$"

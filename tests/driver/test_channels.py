@@ -268,6 +268,23 @@ async def test_a_read_sent_ahead_is_answered_before_its_id_opens_again(
         await again.aclose()
 
 
+async def test_under_cmux_every_id_pushes(profile: TlsProfile, echo_server: TlsServer
+                                          ) -> None:
+    """IDs 1, 10 and 11 read in buffer mode on a line that can lose a byte unseen
+    (``push_headers``); a DLC frame that lost one is dropped, so under CMUX they
+    push like the others."""
+    async with channels_modem(profile, ChannelMode.CMUX, {},
+                              access_mode=AccessMode.PUSH) as (_, modem):
+        socks = [await open_socket(modem, echo_server.port, profile) for _ in range(12)]
+        assert sorted(s.client_id for s in socks) == list(range(12))
+        for sock in socks:
+            ping = b"ping %d" % sock.client_id
+            await sock.send_all(ping)
+            assert await receive_exactly(sock, len(ping)) == ping
+            assert sock.access_mode is AccessMode.PUSH and sock.pushed_any
+            await sock.aclose()
+
+
 # -- losing the multiplexer ----------------------------------------------------------
 
 async def test_a_storm_of_bad_frames_loses_the_module_and_the_next_life_muxes_again(
