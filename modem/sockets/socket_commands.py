@@ -69,13 +69,16 @@ async def close_and_catch_up(control: AtChannel, client_id: int, close_timeout: 
     """
     if not await close_client_id(control, client_id, close_timeout):
         return False
+    at = commands.at()
     for channel in {id(c): c for c in others if c is not control}.values():
-        try:
-            await channel.run(commands.at())
-        except ModemError as exc:
-            log.debug("no answer after a close", extra=kv(id=client_id, error=str(exc),
-                                                         channel=channel.name))
-            return False
+        with trio.move_on_after(at.timeout + 1):  # its turn on a busy channel too
+            try:
+                await channel.run(at)
+                continue
+            except ModemError as exc:
+                log.debug("no answer after a close", extra=kv(
+                    id=client_id, error=str(exc), channel=channel.name))
+        return False
     return True
 
 
