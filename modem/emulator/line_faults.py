@@ -60,15 +60,10 @@ class PushHeaderLoss(PushByteLoss):
 
 
 @dataclass(frozen=True)
-class LostPrompt(Fault):
-    """The next ``count`` ``AT+QSSLSEND`` prompts are lost on the line: the
-    module waits for the payload, the host never saw the ``>``."""
+class _NextCount(Fault):
+    """A fault of the next ``count`` (default 1) of something; spec ``NAME[:COUNT]``."""
 
-    kind: ClassVar[str] = "lost_prompt"
     count: int = 1
-
-    def apply(self, module: Module, state: FaultState) -> None:
-        module.pending_faults.lost_prompts += self.count
 
     @classmethod
     def from_args(cls, args: list[str]) -> Fault:
@@ -78,34 +73,37 @@ class LostPrompt(Fault):
 
 
 @dataclass(frozen=True)
-class MuxFcsErrors(Fault):
-    """The next ``count`` frames the multiplexer writes carry a broken FCS."""
+class LostPrompt(_NextCount):
+    """The next ``count`` ``AT+QSSLSEND`` prompts are lost on the line: the
+    module waits for the payload, the host never saw the ``>``."""
+
+    kind: ClassVar[str] = "lost_prompt"
+
+    def apply(self, module: Module, state: FaultState) -> None:
+        module.pending_faults.lost_prompts += self.count
+
+
+@dataclass(frozen=True)
+class MuxFcsErrors(_NextCount):
+    """The next ``count`` frames the multiplexer writes carry a broken FCS
+    (``mux_fcs_errors:0`` ends what is left)."""
 
     kind: ClassVar[str] = "mux_fcs_errors"
-    count: int
 
     def apply(self, module: Module, state: FaultState) -> None:
         module.pending_faults.fcs_errors = self.count
 
-    @classmethod
-    def from_args(cls, args: list[str]) -> Fault:
-        return cls(int(args[0]))
-
 
 @dataclass(frozen=True)
-class MuxByteLoss(Fault):
+class MuxByteLoss(_NextCount):
     """The next ``count`` data frames that can be cut to a size whose FCS is 0xF9
-    are, and lose one information byte: a loss the FCS cannot show."""
+    are, and lose one information byte: a loss the FCS cannot show
+    (``mux_byte_loss:0`` ends what is left)."""
 
     kind: ClassVar[str] = "mux_byte_loss"
-    count: int
 
     def apply(self, module: Module, state: FaultState) -> None:
         module.pending_faults.byte_losses = self.count
-
-    @classmethod
-    def from_args(cls, args: list[str]) -> Fault:
-        return cls(int(args[0]))
 
 
 @dataclass(frozen=True)
@@ -128,22 +126,15 @@ class DlcSilent(Fault):
 
 
 @dataclass(frozen=True)
-class RecvHeadLoss(Fault):
+class RecvHeadLoss(_NextCount):
     """The next ``count`` ``AT+QSSLRECV`` answers that carry data lose their
     ``+QSSLRECV: <n>`` line and the first half of the data; the rest and the ``OK``
     arrive (what a dropped multiplexer frame does to a read's answer)."""
 
     kind: ClassVar[str] = "recv_head_loss"
-    count: int = 1
 
     def apply(self, module: Module, state: FaultState) -> None:
         module.pending_faults.recv_head_losses += self.count
-
-    @classmethod
-    def from_args(cls, args: list[str]) -> Fault:
-        if len(args) > 1:
-            raise ValueError("want [COUNT]")
-        return cls(int(args[0]) if args else 1)
 
 
 @dataclass(frozen=True)
