@@ -39,6 +39,9 @@ FINAL_RESULTS: dict[str, ev.FinalResult] = {
 """The lines that end a command's answer (``+CME ERROR`` and ``CONNECT`` aside)."""
 
 _PROMPTED = (Framing.PROMPT_PAYLOAD, Framing.CONNECT_PAYLOAD)
+OUT_OF_STEP_HINT = ("the module answered a command late (busy, or silent a while) or a "
+                    "frame of its answer was lost: the command failed and the line was "
+                    "resynchronised; nothing was taken for an answer it was not")
 
 
 @dataclass
@@ -50,10 +53,15 @@ class AnswerProgress:
     recv_head: bool = False
     """The ``+QSSLRECV: <n>`` line came."""
 
-    def out_of_step(self, command: Command, final: ev.FinalResult, text: str) -> str | None:
+    def out_of_step(self, command: Command, final: ev.FinalResult, text: str
+                    ) -> ev.ProtocolViolation | None:
         """Why ``final`` (the line ``text``) cannot end ``command``'s own answer; None
         when it can.  Before the prompt only a refusal can; a read's ``OK`` needs its
         ``+QSSLRECV`` line."""
+        why = self._why(command, final, text)
+        return None if why is None else ev.ProtocolViolation(why, OUT_OF_STEP_HINT)
+
+    def _why(self, command: Command, final: ev.FinalResult, text: str) -> str | None:
         refusal = isinstance(final, ev.Error | ev.CmeError)
         if command.framing in _PROMPTED and not self.prompted and not refusal:
             return (f"{text} before the prompt of {command.loggable}: "

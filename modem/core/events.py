@@ -106,12 +106,18 @@ class TransparentData(Event):
     data: bytes = field(repr=False)
 
 
+LOST_BYTES_HINT = ("if it repeats, bytes are being lost on the line: use hardware flow "
+                   "control (--rtscts) or the module's USB AT port")
+
+
 @dataclass(frozen=True, slots=True)
 class ProtocolViolation(Event):
     """The module broke the framing: a line longer than the bound (discarded
-    up to its end), or a payload length out of range.  Never raised."""
+    up to its end), a payload length out of range, an answer out of step
+    (``answer_shape``).  Never raised; ``hint`` is what the log tells the user."""
 
     reason: str
+    hint: str = field(default=LOST_BYTES_HINT, compare=False)
 
 
 class Urc(Event):

@@ -412,7 +412,7 @@ class AtConnection:
             if final is not None:
                 stray = self._progress.out_of_step(cmd, final, text)
                 if stray is not None:
-                    out.append(ev.ProtocolViolation(stray))
+                    out.append(stray)
                 self._command = None
                 self._payload_requested = False
                 out.append(final)

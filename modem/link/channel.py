@@ -228,8 +228,7 @@ class AtChannel:
             self._trace_log.debug("< %s", describe(event, self._show_head))
         if isinstance(event, ev.ProtocolViolation):
             log.warning("module broke the AT framing", extra=kv(
-                reason=event.reason, hint="if it repeats, bytes are being lost on the line: "
-                "use hardware flow control (--rtscts) or the module's USB AT port"))
+                reason=event.reason, hint=event.hint))
             if pending is not None:
                 # The response cannot be trusted (a payload may have been
                 # parsed as lines): fail the command rather than lose data.

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from modem.core import events as ev
+from modem.core.answer_shape import OUT_OF_STEP_HINT
 from modem.core.protocol import AtConnection, Command
 from tests.unit.transcripts import AT, OK, QFUPL, QSSLRECV_1500, QSSLSEND_18, recv_reply
 
@@ -27,8 +28,10 @@ def test_a_read_answered_ok_without_its_recv_line_is_out_of_step() -> None:
     assert events[-1] == ev.Ok()
     (why,) = violations(events)
     assert "no +QSSLRECV line" in why
-    # ... and the violation comes first, so the channel never sees a bare OK as the answer.
+    # ... and the violation comes first, so the channel never sees a bare OK as the answer;
+    # its log line says what happened, not that bytes are lost on the line.
     assert isinstance(events[0], ev.ProtocolViolation)
+    assert events[0].hint == OUT_OF_STEP_HINT
 
 
 @pytest.mark.parametrize("data", [recv_reply(b""), recv_reply(b"abc"), b"\r\nERROR\r\n",
