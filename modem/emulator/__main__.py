@@ -221,6 +221,9 @@ def _add_cmux_arguments(p: argparse.ArgumentParser) -> None:
                         "(default 32768; the M10 manual's range)")
     p.add_argument("--cmux-no-pn", action="store_true",
                    help="under AT+CMUX answer PN (parameter negotiation) with NSC")
+    p.add_argument("--cmux-msc-retries", type=int, default=3, metavar="N",
+                   help="send an MSC again up to N times while the host's response is "
+                        "T2 (0.3 s) late (default 3; 0: once, a module that never resends)")
 
 
 def _trace(direction: str, data: bytes) -> None:
@@ -311,6 +314,7 @@ def _config(args: argparse.Namespace) -> EmulatorConfig:
         cmux_pn=not args.cmux_no_pn,
         cmux_n1_max=args.cmux_n1_max,
         cmux_unanswered_starts=args.cmux_unanswered_starts,
+        cmux_msc_retries=args.cmux_msc_retries,
         cmux_mute_dlcs=tuple(args.cmux_mute_dlc), rtscts=args.rtscts,
     )
 

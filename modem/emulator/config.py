@@ -133,7 +133,10 @@ class EmulatorConfig:
     (firmware that keeps one for GNSS NMEA output).
     ``cmux_unanswered_starts``: the first n multiplexer starts get no UA (the
     SABM on DLC 0 is ignored, the close-down taken): a module that went silent
-    right after ``AT+CMUX``'s ``OK``.
+    right after ``AT+CMUX``'s ``OK``.  ``cmux_msc_retries``: how often the module
+    sends its MSC command again when the host's response does not come within
+    T2 (27.010 5.7: 0.3 s, N2 3 by default); 0 sends each once (a lost FC-off
+    then leaves the host's DLC stopped: what a module without retransmission does).
     """
 
     baud: int = 0
@@ -181,6 +184,7 @@ class EmulatorConfig:
     cmux_n1_max: int = 32768
     cmux_unanswered_starts: int = 0
     cmux_mute_dlcs: tuple[int, ...] = ()
+    cmux_msc_retries: int = 3
     rtscts: bool = False
     output_during_escape: bool = True
     no_carrier_with_data: bool = False

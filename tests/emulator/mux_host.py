@@ -40,6 +40,8 @@ class MuxHost:
         self.control: list[ControlMessage] = []
         self.others: list[Frame] = []
         self.data_frames: list[Frame] = []
+        self.answer_status = True
+        """Answer the module's MSC commands (False: play a host whose answers are lost)."""
 
     async def enter(self, command: str = "AT+CMUX=0,0,5,127", settle: float = 0.15) -> None:
         """``AT+CMUX`` on the pty (echo off), then the start: SABM on DLC 0 and its UA."""
@@ -86,6 +88,10 @@ class MuxHost:
                 messages, whole = decode_messages(frame.info)
                 assert whole, frame
                 self.control += messages
+                for found in messages:  # a host answers the module's status, as 27.010 asks
+                    if found.kind is MessageType.MSC and found.command and self.answer_status:
+                        await self.send_frame(0, FrameType.UIH, encode_message(
+                            ControlMessage(MessageType.MSC, False, found.value)))
             else:
                 self.others.append(frame)
 

@@ -111,6 +111,7 @@ async def test_broken_frames_are_dropped_and_the_next_answered(mux: MuxHost) -> 
 
 async def test_cld_gives_the_line_back_to_at_commands(mux: MuxHost) -> None:
     await mux.open(1)
+    await mux.message(MessageType.MSC, command=True)  # answered before the close-down
     await mux.send_message(MessageType.CLD)
     await mux.message(MessageType.CLD, command=False)
     assert await mux.host.command("AT") == b"\r\nOK\r\n"
@@ -152,6 +153,38 @@ async def test_a_dlc_whose_port_is_busy_asks_the_host_to_stop() -> None:
         assert ModemStatus.decode(status.value) == ModemStatus(1, V24.FC | V24.RTC | V24.RTR)
         status = await mux.message(MessageType.MSC, command=True)
         assert ModemStatus.decode(status.value) == ModemStatus(1, V24.RTC | V24.RTR)
+
+
+@pytest.mark.parametrize("retries", [3, 0])
+async def test_an_unanswered_status_is_sent_again_every_t2(retries: int) -> None:
+    """27.010 5.7: a command whose response does not come within T2 is sent again,
+    up to N2 times; so a status (an FC-off) lost on the line is not lost for good.
+    ``cmux_msc_retries=0`` plays a module that sends it once."""
+    async with emulator_host(EmulatorConfig(cmux_msc_retries=retries)) as (_, host):
+        await host.send("ATE0\r")
+        await host.read_until(b"OK\r\n")
+        mux = MuxHost(host)
+        mux.answer_status = False
+        await mux.enter()
+        await mux.open(1)
+        await trio.sleep(0.3 * retries + 0.5)
+        with trio.move_on_after(0.2):
+            while True:
+                await mux.pump()
+        sent = [m for m in mux.control if m.kind is MessageType.MSC and m.command]
+        assert len(sent) == 1 + retries
+        assert {ModemStatus.decode(m.value) for m in sent} == {
+            ModemStatus(1, V24.RTC | V24.RTR)}
+
+
+async def test_an_answered_status_is_not_sent_again(mux: MuxHost) -> None:
+    await mux.open(1)
+    await mux.message(MessageType.MSC, command=True)  # answered by the host as it came
+    await trio.sleep(1.2)
+    with trio.move_on_after(0.2):
+        while True:
+            await mux.pump()
+    assert not [m for m in mux.control if m.kind is MessageType.MSC and m.command]
 
 
 async def test_urcs_go_to_the_first_dlc_by_default(emu: Emulator, mux: MuxHost) -> None:

@@ -39,6 +39,8 @@ class DlcChannel(trio.abc.Stream):
         self.host_stopped = False  # the host's MSC FC bit
         self.stopping_host = False  # our FC bit
         self.status_due = False  # our MSC must be sent again
+        self.status_sent = 0  # our MSCs so far; the host answered up to status_answered
+        self.status_answered = 0
         self.overrun = 0
         self.closed = False
         self.scope = trio.CancelScope()  # the DLC's AT port

@@ -67,6 +67,10 @@ from .framing import (
 if TYPE_CHECKING:
     from ..module import Module
 
+MSC_T2 = 0.3
+"""Seconds the module waits for the host's response to its MSC before sending it
+again (27.010 5.7's default T2)."""
+
 
 async def run_mux(module: Module, port: AtPort, n1: int, ok_sent_at: float) -> None:
     """Run the multiplexer on ``port``'s line until the host closes it down."""
@@ -195,6 +199,8 @@ class MuxEngine:
             for kind, command, value in found:
                 if command:
                     await self._on_command(kind, value)
+                elif kind == MSC and value and (answered := self.channels.get(value[0] >> 2)):
+                    answered.status_answered = answered.status_sent
 
     async def _open(self, frame: HostFrame) -> None:
         dlci = frame.dlci
@@ -279,11 +285,26 @@ class MuxEngine:
     # -- ChannelOwner --------------------------------------------------------------
 
     async def send_status(self, channel: DlcChannel) -> None:
-        """Our MSC for ``channel``: DSR and CTS on, FC while we hold the host."""
+        """Our MSC for ``channel``: DSR and CTS on, FC while we hold the host; sent
+        again every T2 while the host's response is missing (``cmux_msc_retries``)."""
         channel.status_due = False
+        channel.status_sent += 1
+        await self._write(self._status_frame(channel))
+        if self.module.config.cmux_msc_retries and self._nursery is not None:
+            self._nursery.start_soon(self._resend_status, channel, channel.status_sent)
+
+    @staticmethod
+    def _status_frame(channel: DlcChannel) -> bytes:
         signals = RTC | RTR | (FC if channel.stopping_host else 0)
         value = bytes([channel.dlci << 2 | 0x03, signals | 0x01])
-        await self._write(build(0, UIH, message(MSC, value, command=True)))
+        return build(0, UIH, message(MSC, value, command=True))
+
+    async def _resend_status(self, channel: DlcChannel, sent: int) -> None:
+        for _ in range(self.module.config.cmux_msc_retries):
+            await trio.sleep(MSC_T2)
+            if channel.closed or channel.status_answered >= sent or channel.status_sent != sent:
+                return  # answered, or a newer status went out with its own retries
+            await self._write(self._status_frame(channel))
 
     async def send_data(self, channel: DlcChannel, data: bytes) -> None:
         start = 0
