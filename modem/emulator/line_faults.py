@@ -84,26 +84,31 @@ class LostPrompt(_NextCount):
 
 
 @dataclass(frozen=True)
-class MuxFcsErrors(_NextCount):
-    """The next ``count`` frames the multiplexer writes carry a broken FCS
-    (``mux_fcs_errors:0`` ends what is left)."""
+class _FramesBooked(_NextCount):
+    """The multiplexer's next ``count`` frames of a kind are spoilt (``NAME:0`` ends
+    what is left); ``booked`` names the ``PendingFaults`` count it sets."""
 
-    kind: ClassVar[str] = "mux_fcs_errors"
+    booked: ClassVar[str]
 
     def apply(self, module: Module, state: FaultState) -> None:
-        module.pending_faults.fcs_errors = self.count
+        setattr(module.pending_faults, self.booked, self.count)
 
 
 @dataclass(frozen=True)
-class MuxByteLoss(_NextCount):
+class MuxFcsErrors(_FramesBooked):
+    """The next ``count`` frames the multiplexer writes carry a broken FCS."""
+
+    kind: ClassVar[str] = "mux_fcs_errors"
+    booked: ClassVar[str] = "fcs_errors"
+
+
+@dataclass(frozen=True)
+class MuxByteLoss(_FramesBooked):
     """The next ``count`` data frames that can be cut to a size whose FCS is 0xF9
-    are, and lose one information byte: a loss the FCS cannot show
-    (``mux_byte_loss:0`` ends what is left)."""
+    are, and lose one information byte: a loss the FCS cannot show."""
 
     kind: ClassVar[str] = "mux_byte_loss"
-
-    def apply(self, module: Module, state: FaultState) -> None:
-        module.pending_faults.byte_losses = self.count
+    booked: ClassVar[str] = "byte_losses"
 
 
 @dataclass(frozen=True)
