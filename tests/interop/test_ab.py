@@ -78,14 +78,20 @@ def run_ab(tmp_path: Path, certs: Certs, requests: int, concurrency: int, *,
     return figures, counters
 
 
-def check_keep_alive_run(figures: dict[str, float], ends: dict[str, int], requests: int
-                         ) -> None:
+def check_keep_alive_run(figures: dict[str, float], ends: dict[str, int], requests: int,
+                         clients: int) -> None:
     """Every request completed; the only "failures" are ab's count of idle
-    connections the proxy closed cleanly; nobody was reset or timed out."""
+    connections the proxy closed cleanly; nobody was reset or timed out.
+
+    Each such close counts as a done request, so keep-alive responses and
+    those closes add up to the requests; when the last requests race the
+    closes, ab also counts responses to requests it had already sent when
+    its done count reached the total (seen: 56 + 5 for 60, 1,986 + 15 for
+    2,000): at most one per client beyond it."""
     reclaimed = ends.get("idle_reclaim", 0)
     assert reclaimed >= 1  # queued clients got their sockets from idle ones
     assert figures["failed"] == figures["length_failed"] <= reclaimed
-    assert figures["keep_alive"] + figures["length_failed"] == requests
+    assert requests <= figures["keep_alive"] + figures["length_failed"] <= requests + clients
     assert figures["connect_failed"] == figures["receive_failed"] == 0
     assert figures["exceptions"] == 0
     assert set(ends) <= {"idle_reclaim", "remote_closed", "half_close_done"}
@@ -94,13 +100,13 @@ def check_keep_alive_run(figures: dict[str, float], ends: dict[str, int], reques
 def test_ab_keep_alive_with_more_clients_than_sockets(tmp_path: Path, certs: Certs) -> None:
     figures, counters = run_ab(tmp_path, certs, 60, 16, keep_alive=True,
                                proxy_flags=("--idle-reclaim", "0.3"))
-    check_keep_alive_run(figures, counters["ends"], 60)
+    check_keep_alive_run(figures, counters["ends"], 60, 16)
 
 
 @pytest.mark.long
 def test_ab_keep_alive_2000_requests_40_clients(tmp_path: Path, certs: Certs) -> None:
     figures, counters = run_ab(tmp_path, certs, 2000, 40, keep_alive=True, timeout=600)
-    check_keep_alive_run(figures, counters["ends"], 2000)
+    check_keep_alive_run(figures, counters["ends"], 2000, 40)
 
 
 @pytest.mark.long
