@@ -470,8 +470,8 @@ class AtChannel:
             except AtProtocolError:
                 self._conn.abort_command()
                 continue
-            late = self.late_answers
             if resp.ok:  # a result after it: this OK was an earlier command's (answer_shape)
+                late = self.late_answers
                 await trio.sleep(RESYNC_QUIET)
                 if self.late_answers == late:
                     self._line = LineState.IN_STEP
