@@ -46,6 +46,7 @@ from proxy.service import ProxyService
 from . import process_stats
 from .clients import Client, ClientPlan, ClientResult, draw_plan
 from .faults import FaultInjector, channel_options, firmware_options, transparent_use
+from .hang_snapshot import snapshot
 from .servers import SoakServer
 
 ECHO_HOST = "echo.soak.test"
@@ -170,6 +171,7 @@ class Soak:
         self.proxy_exit: str | None = None
         self._tokens = 0
         self.service: ProxyService | None = None
+        self.hang_snapshots: list[dict[str, Any]] = []
 
     def _token(self) -> int:
         self._tokens += 1
@@ -297,6 +299,7 @@ class Soak:
             "hung": hung,
             "errors_seen": dict(t.errors.most_common()),
             "integrity_failures": t.integrity_failures,
+            "hang_snapshots": self.hang_snapshots,
             "failures": t.failures,
             "proxy_counters": counters.as_dict(),
             "proxy_warnings": dict(watch.warnings.most_common()),
@@ -345,7 +348,11 @@ class Soak:
 
     async def _one(self, plan: ClientPlan, verify: trio.Nursery) -> ClientResult:
         client = Client(plan, self.ports[plan.target], self.servers[plan.target], self.live)
-        result = await client.run(self.config.client_deadline)
+        deadline = self.config.client_deadline
+        async with trio.open_nursery() as watch:
+            watch.start_soon(self._snapshot_if_hung, client, deadline - 0.5)
+            result = await client.run(deadline)
+            watch.cancel_scope.cancel()
 
         async def check() -> None:
             await client.check_server(SERVER_CHECK_WAIT)
@@ -354,6 +361,20 @@ class Soak:
 
         verify.start_soon(check)
         return result
+
+    async def _snapshot_if_hung(self, client: Client, after: float) -> None:
+        """Just before ``client`` counts as hung, and 30 s before that: what the
+        proxy is doing (kept for the first 3 hung clients)."""
+        r = client.result
+        early = max(after - 30, 0)
+        await trio.sleep(early)
+        first = snapshot(self.service, "30 s before the deadline", r.local_port)
+        await trio.sleep(after - early)
+        if len(self.hang_snapshots) < 3:
+            self.hang_snapshots.append({
+                "client": f"token {r.plan.token} ({r.plan.kind}) local port {r.local_port}: "
+                          f"sent {r.sent}, received {r.received}",
+                "snapshots": [first, snapshot(self.service, "at the deadline", r.local_port)]})
 
     async def _round(self, n: int, phase: str) -> bool:
         """``n`` clean clients at once (echo, sink, download); True if all were ok."""

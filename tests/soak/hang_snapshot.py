@@ -1,0 +1,84 @@
+"""What the proxy was doing when a soak client hung: every Trio task's await
+stack and the module's channels, taken synchronously at the client's deadline
+(before the client gives up, so nothing has moved on yet).
+
+A hang leaves no log line behind (nothing happens), so the report keeps this
+snapshot for the first few hangs of a run: where each of the proxy's tasks
+waits (``Task.iter_await_frames``) and, per AT channel, its sockets, whether it
+is lent, and on a DLC the flow-control state of both ends.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import trio
+
+__all__ = ["snapshot"]
+
+OWN_CODE = ("/proxy/", "/modem/")
+
+
+def _tasks() -> list[trio.lowlevel.Task]:
+    out: list[trio.lowlevel.Task] = []
+    todo = [trio.lowlevel.current_root_task()]
+    while todo:
+        task = todo.pop()
+        if task is None:
+            continue
+        out.append(task)
+        for nursery in task.child_nurseries:
+            todo.extend(nursery.child_tasks)
+    return out
+
+
+def _stack(task: trio.lowlevel.Task) -> list[str]:
+    frames = []
+    for frame, lineno in task.iter_await_frames():
+        path = frame.f_code.co_filename
+        if any(part in path for part in OWN_CODE):
+            short = path[path.rfind("/", 0, path.rfind("/")) + 1:]
+            frames.append(f"{short}:{lineno} {frame.f_code.co_name}")
+    return frames
+
+
+def _channels(service: Any) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    pool = getattr(service, "pool", None)
+    for member in getattr(pool, "members", []):
+        channels = member.modem.channels if member.modem is not None else None
+        if channels is None:
+            out.append({"modem": member.name, "channels": None})
+            continue
+        mux = channels.mux
+        for ch in channels.channels:
+            entry: dict[str, Any] = {"modem": member.name, "name": ch.name,
+                                     "sockets": sorted(ch.sockets), "lent": ch.lent}
+            dlc = ch.dlc
+            if dlc is not None:
+                entry.update(peer_signals=str(dlc.peer_signals), stopping_peer=dlc.stopping_peer,
+                             pending=dlc.pending, raw=dlc.raw,
+                             module_stopped=mux is not None and mux._conn.stopped(dlc.dlci))
+            out.append(entry)
+    return out
+
+
+def _connection(service: Any, local_port: int) -> dict[str, Any] | None:
+    now = trio.current_time()
+    for record in service.registry.connections.values():
+        if record.peer.endswith(f":{local_port}"):
+            return dict(record.as_dict(now))
+    return None
+
+
+def snapshot(service: Any, what: str, local_port: int) -> dict[str, Any]:
+    """The proxy's tasks (those with a frame of its own code) and channels now,
+    and the record of the connection from ``local_port``."""
+    tasks = []
+    for task in _tasks():
+        stack = _stack(task)
+        if stack:
+            tasks.append({"name": task.name, "stack": stack})
+    return {"what": what, "at": round(trio.current_time(), 3),
+            "connection": _connection(service, local_port),
+            "channels": _channels(service), "tasks": tasks}
