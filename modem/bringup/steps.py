@@ -35,7 +35,14 @@ import trio
 from modem.bringup.clock_sync import HostClock, sync_clock
 from modem.core import commands
 from modem.core.clock_policy import ClockDecision
-from modem.core.errors import AtProtocolError, FileTimeout, ModemError, ModuleTimeout, render
+from modem.core.errors import (
+    LINE_LOSS_HINT,
+    AtProtocolError,
+    FileTimeout,
+    ModemError,
+    ModuleTimeout,
+    render,
+)
 from modem.core.limits import CLIENT_IDS, SSL_CONTEXTS
 from modem.core.log_fields import kv
 from modem.core.profile import TlsProfile, module_file_name
@@ -274,8 +281,7 @@ async def upload(channel: AtChannel, name: str, content: bytes,
                 log.info("uploaded file", extra=kv(name=name, size=len(content), wait=wait))
                 return
             log.warning("upload damaged, retrying", extra=kv(
-                name=name, attempt=attempt, hint="bytes are being lost on the serial line: "
-                "use hardware flow control (--rtscts) or the module's USB AT port"))
+                name=name, attempt=attempt, hint=LINE_LOSS_HINT))
             await channel.run(commands.qfdel(name))
             continue
         failure = await error_of(channel, resp, "AT+QFUPL")

@@ -55,6 +55,11 @@ from typing import TypeVar
 from modem.core.cme_meanings import CME_MEANINGS
 from modem.core.module_state import ModuleState
 
+LINE_LOSS_HINT = ("bytes are being lost on the serial line: use hardware flow control "
+                  "(--rtscts) or the module's USB AT port")
+"""The advice wherever a loss on the line shows (a hole, a damaged upload, a
+final result out of step)."""
+
 ExceptionMapping = Mapping[type[Exception], Callable[[Exception], Exception]]
 """A foreign exception type -> a function that makes our exception from one."""
 

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from modem.core.errors import LINE_LOSS_HINT
+
 
 class Event:
     """Base of every event."""
@@ -106,8 +108,7 @@ class TransparentData(Event):
     data: bytes = field(repr=False)
 
 
-LOST_BYTES_HINT = ("if it repeats, bytes are being lost on the line: use hardware flow "
-                   "control (--rtscts) or the module's USB AT port")
+LOST_BYTES_HINT = f"if it repeats, {LINE_LOSS_HINT}"
 
 
 @dataclass(frozen=True, slots=True)

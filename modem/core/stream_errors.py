@@ -9,15 +9,11 @@ keeps their family together.
 
 from __future__ import annotations
 
-from modem.core.errors import AtProtocolError, ModemError, ModuleLost
+from modem.core.errors import LINE_LOSS_HINT, AtProtocolError, ModemError, ModuleLost
 
 __all__ = ["BufferedDataUnreadable", "EndUnconfirmed", "LineFramingLost", "LineSyncLost",
            "PushDataLost", "PushOrderUnknown", "StreamHole", "TransparentEndUnproven",
            "is_line_noise"]
-
-_LINE_HINT = ("bytes are being lost on the serial line: use hardware flow control "
-              "(--rtscts) or the module's USB AT port")
-
 
 class StreamHole(ModemError):
     """The socket's stream may have a hole: it ends, and its client is reset."""
@@ -27,7 +23,7 @@ class PushDataLost(StreamHole):
     """A push frame for this socket did not line up (bytes lost on the line) or
     exceeded its bound: its data was dropped (``modem.core.frames``)."""
 
-    hint = _LINE_HINT
+    hint = LINE_LOSS_HINT
 
     def __init__(self, client_id: int, reason: str) -> None:
         super().__init__(f"socket {client_id}: pushed data lost: {reason}")
@@ -38,7 +34,7 @@ class LineSyncLost(StreamHole):
     """The reader lost its place in the module's output: any push-mode socket's
     data in the bytes it dropped is gone."""
 
-    hint = _LINE_HINT
+    hint = LINE_LOSS_HINT
 
     def __init__(self, client_id: int, reason: str) -> None:
         super().__init__(f"socket {client_id}: the serial line lost its place ({reason})")
@@ -49,9 +45,11 @@ class EndUnconfirmed(StreamHole):
     """The peer closed, and the module refused the read that would have shown
     its buffer empty (``AT+QSSLRECV`` answered an error, not ``+QSSLRECV: 0``)."""
 
+    WORDS = "closed by the peer, and whether everything was read is unknown"
+    """What every such message says (a log reader can look for it)."""
+
     def __init__(self, client_id: int, detail: str) -> None:
-        super().__init__(f"socket {client_id}: closed by the peer, and whether everything "
-                         f"was read is unknown ({detail})")
+        super().__init__(f"socket {client_id}: {self.WORDS} ({detail})")
         self.client_id = client_id
 
 
@@ -105,7 +103,7 @@ class LineFramingLost(ModuleLost):
     every socket fails, the module is brought up again, and its bring-up closes
     the sockets it still holds (docs/reliability.md)."""
 
-    hint = _LINE_HINT
+    hint = LINE_LOSS_HINT
 
     def __init__(self, reason: str) -> None:
         super().__init__(f"the module's output lost its framing ({reason}); starting over")

@@ -14,7 +14,9 @@ from typing import Any
 
 import trio
 
-__all__ = ["snapshot"]
+__all__ = ["snapshot", "snapshot_if_hung"]
+
+KEPT = 3  # hung clients whose snapshots a report keeps
 
 OWN_CODE = ("/proxy/", "/modem/")
 
@@ -82,3 +84,19 @@ def snapshot(service: Any, what: str, local_port: int) -> dict[str, Any]:
     return {"what": what, "at": round(trio.current_time(), 3),
             "connection": _connection(service, local_port),
             "channels": _channels(service), "tasks": tasks}
+
+
+async def snapshot_if_hung(service: Any, result: Any, after: float,
+                           kept: list[dict[str, Any]]) -> None:
+    """Cancel this when the client ``result`` belongs to ends: ``after`` seconds
+    (just before it counts as hung) and 30 s before that, what the proxy is doing;
+    appended to ``kept`` for the first ``KEPT`` hung clients."""
+    early = max(after - 30, 0)
+    await trio.sleep(early)
+    first = snapshot(service, "30 s before the deadline", result.local_port)
+    await trio.sleep(after - early)
+    if len(kept) < KEPT:
+        kept.append({
+            "client": f"token {result.plan.token} ({result.plan.kind}) local port "
+                      f"{result.local_port}: sent {result.sent}, received {result.received}",
+            "snapshots": [first, snapshot(service, "at the deadline", result.local_port)]})

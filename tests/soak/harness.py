@@ -38,6 +38,7 @@ from typing import Any
 import trio
 import trustme
 
+from modem.core.stream_errors import EndUnconfirmed
 from proxy.config.build import build_config
 from proxy.config.profiles import build_profiles, load_all_material
 from proxy.logging_setup import KeyValueFormatter
@@ -46,7 +47,7 @@ from proxy.service import ProxyService
 from . import process_stats
 from .clients import Client, ClientPlan, ClientResult, draw_plan
 from .faults import FaultInjector, channel_options, firmware_options, transparent_use
-from .hang_snapshot import snapshot
+from .hang_snapshot import snapshot_if_hung
 from .servers import SoakServer
 
 ECHO_HOST = "echo.soak.test"
@@ -350,7 +351,8 @@ class Soak:
         client = Client(plan, self.ports[plan.target], self.servers[plan.target], self.live)
         deadline = self.config.client_deadline
         async with trio.open_nursery() as watch:
-            watch.start_soon(self._snapshot_if_hung, client, deadline - 0.5)
+            watch.start_soon(snapshot_if_hung, self.service, client.result, deadline - 0.5,
+                             self.hang_snapshots)
             result = await client.run(deadline)
             watch.cancel_scope.cancel()
 
@@ -361,20 +363,6 @@ class Soak:
 
         verify.start_soon(check)
         return result
-
-    async def _snapshot_if_hung(self, client: Client, after: float) -> None:
-        """Just before ``client`` counts as hung, and 30 s before that: what the
-        proxy is doing (kept for the first 3 hung clients)."""
-        r = client.result
-        early = max(after - 30, 0)
-        await trio.sleep(early)
-        first = snapshot(self.service, "30 s before the deadline", r.local_port)
-        await trio.sleep(after - early)
-        if len(self.hang_snapshots) < 3:
-            self.hang_snapshots.append({
-                "client": f"token {r.plan.token} ({r.plan.kind}) local port {r.local_port}: "
-                          f"sent {r.sent}, received {r.received}",
-                "snapshots": [first, snapshot(self.service, "at the deadline", r.local_port)]})
 
     async def _round(self, n: int, phase: str) -> bool:
         """``n`` clean clients at once (echo, sink, download); True if all were ok."""
@@ -392,8 +380,11 @@ class Soak:
         async with trio.open_nursery() as verify, trio.open_nursery() as nursery:
             for i in range(n):
                 nursery.start_soon(one, i, verify)
-        return len(results) == n and all(
-            r.outcome == "ok" and r.server_check == "ok" for r in results)
+        # Under the adverse firmware (empty_read_error) a stream whose end the
+        # module would not confirm is reset, visibly and by design: that works too.
+        return len(results) == n and any(r.outcome == "ok" for r in results) and all(
+            r.server_check == "ok" and (r.outcome == "ok" or EndUnconfirmed.WORDS
+                                        in r.proxy_reason) for r in results)
 
     async def _load(self, stop_at: float) -> None:
         cfg = self.config
