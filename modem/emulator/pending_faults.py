@@ -31,10 +31,7 @@ class PendingFaults:
 
     def take_fcs_error(self) -> bool:
         """True (and one fewer booked) when the next frame must go out broken."""
-        if self.fcs_errors:
-            self.fcs_errors -= 1
-            return True
-        return False
+        return self._take("fcs_errors")
 
     def take_unanswered(self, name: str) -> bool:
         """True (and one fewer booked) when command ``name`` must get no answer."""
@@ -45,24 +42,15 @@ class PendingFaults:
 
     def take_recv_head_loss(self) -> bool:
         """True (and one fewer booked) when the next read's answer loses its head."""
-        if self.recv_head_losses:
-            self.recv_head_losses -= 1
-            return True
-        return False
+        return self._take("recv_head_losses")
 
     def take_lost_prompt(self) -> bool:
         """True (and one fewer booked) when the next ``>`` must not reach the host."""
-        if self.lost_prompts:
-            self.lost_prompts -= 1
-            return True
-        return False
+        return self._take("lost_prompts")
 
     def take_send_fail(self) -> bool:
         """True (and one fewer booked) when the next ``AT+QSSLSEND`` must fail."""
-        if self.send_fails:
-            self.send_fails -= 1
-            return True
-        return False
+        return self._take("send_fails")
 
     def take_open_fail(self) -> int:
         """The error code the next open ends with (0: none booked)."""
@@ -71,6 +59,13 @@ class PendingFaults:
     def take_slow_handshake(self) -> float:
         """Seconds the next TLS handshake stalls first (0: none booked)."""
         return self.slow_handshakes.popleft() if self.slow_handshakes else 0.0
+
+    def _take(self, booked: str) -> bool:
+        """One fewer of the count ``booked`` (an attribute), True if there was one."""
+        left: int = getattr(self, booked)
+        if left:
+            setattr(self, booked, left - 1)
+        return bool(left)
 
 
 NOISE_LINES = (
