@@ -118,8 +118,9 @@ def main(argv: list[str] | None = None) -> int:
                         "--access-mode passed (records name the mode it runs)")
     p.add_argument("--channels", type=channel_modes_arg, metavar="KINDS",
                    help="the proxy's --channels to measure, e.g. single,cmux,ports (each "
-                        "runs its own proxy; cmux:1500 adds --mux-n1 1500; ports links the "
-                        "emulator's usbmodem port as the usbat port's sibling); default: no "
+                        "runs its own proxy; cmux:1500 adds --mux-n1 1500; cmux/always sets "
+                        "every map's transparent = always; ports links the emulator's "
+                        "usbmodem port as the usbat port's sibling); default: no "
                         "--channels passed")
     p.add_argument("--scenario", action="append",
                    choices=[*PACED_SCENARIOS, *UNPACED_SCENARIOS],

@@ -17,11 +17,14 @@ from pathlib import Path
 from .processes import EmulatorProcess
 
 CHANNELS = ("single", "cmux", "ports", "auto")
+TRANSPARENT_USES = ("always", "never", "auto")
 
 
 def parse_channels(text: str) -> tuple[str, ...]:
     """``single,cmux,ports``: the proxy's ``--channels`` values to run, in order;
-    ``cmux:1500`` runs cmux with ``--mux-n1 1500``."""
+    ``cmux:1500`` runs cmux with ``--mux-n1 1500``; a ``/always`` (``/never``,
+    ``/auto``) after either sets every map's ``transparent`` (a TOML key only,
+    so that proxy runs from a settings file with ``[[map]]`` tables)."""
     kinds = tuple(k.strip() for k in text.split(",") if k.strip())
     unknown = [k for k in kinds if not _known(k)]
     if not kinds or unknown:
@@ -31,13 +34,21 @@ def parse_channels(text: str) -> tuple[str, ...]:
 
 
 def _known(kind: str) -> bool:
+    kind, _, use = kind.partition("/")
     name, _, n1 = kind.partition(":")
-    return name in CHANNELS and (not n1 or (name in ("cmux", "auto") and n1.isdigit()))
+    return name in CHANNELS and (not n1 or (name in ("cmux", "auto") and n1.isdigit())) \
+        and use in ("", *TRANSPARENT_USES)
+
+
+def map_keys(kind: str | None) -> dict[str, str]:
+    """The ``[[map]]`` keys ``kind`` sets (its ``/always`` part)."""
+    use = (kind or "").partition("/")[2]
+    return {"transparent": use} if use else {}
 
 
 def emulator_args(kinds: tuple[str | None, ...]) -> tuple[str, ...]:
     """The emulator's flags for ``kinds``: its usbmodem port when one uses it."""
-    names = {kind.partition(":")[0] for kind in kinds if kind}
+    names = {kind.partition("/")[0].partition(":")[0] for kind in kinds if kind}
     return ("--extra-port", "usbmodem") if {"ports", "auto"} & names else ()
 
 
@@ -46,7 +57,7 @@ def proxy_device(kind: str | None, emulator: EmulatorProcess, links: Path
     """The device the proxy opens for ``kind`` and its channel flags."""
     if kind is None:
         return emulator.device, ()
-    kind, _, n1 = kind.partition(":")
+    kind, _, n1 = kind.partition("/")[0].partition(":")
     frames = ("--mux-n1", n1) if n1 else ()
     if kind != "single":
         frames = ("--rtscts", *frames)

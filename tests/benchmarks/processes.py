@@ -156,19 +156,34 @@ class ProxyProcess:
         return ProcStats.read(self.pid)
 
 
+def maps_toml(host: str, remote_ports: list[int], keys: dict[str, str]) -> str:
+    """A settings file's ``[[map]]`` tables: one per remote port, local port 0, ``keys``."""
+    return "".join(f'[[map]]\nlisten = 0\nconnect = "{host}:{port}"\n'
+                   + "".join(f'{key} = "{value}"\n' for key, value in keys.items())
+                   for port in remote_ports)
+
+
 @asynccontextmanager
 async def proxy_process(device: str, baud: int, remote_ports: list[int], cacert: Path,
                         host: str = "bench.test", extra: tuple[str, ...] = (),
-                        program: str = "proxy.cli") -> AsyncIterator[ProxyProcess]:
+                        program: str = "proxy.cli", map_keys: dict[str, str] | None = None
+                        ) -> AsyncIterator[ProxyProcess]:
     """Run ``ssl-proxy`` on ``device`` with one map per remote port (local port 0).
 
     ``program`` is the module run with ``python -m``: a variant of the proxy
-    (a proposed change patched in) takes the same flags.
+    (a proposed change patched in) takes the same flags.  ``map_keys``: keys
+    every map gets that have no flag; the maps then come from a settings file
+    (``[[map]]`` tables, written next to ``cacert``) instead of ``--map``.
     """
     cmd = [sys.executable, "-m", program, "--device", device, "--baud", str(baud),
            "--cacert", str(cacert), "--apn", "internet", "--grace", "1", *extra]
-    for port in remote_ports:
-        cmd += ["--map", f"0={host}:{port}"]
+    if map_keys:
+        settings = cacert.parent / "bench-maps.toml"
+        settings.write_text(maps_toml(host, remote_ports, map_keys))
+        cmd += ["--config", str(settings)]
+    else:
+        for port in remote_ports:
+            cmd += ["--map", f"0={host}:{port}"]
     proc = await trio.lowlevel.open_process(cmd, stderr=subprocess.PIPE)
     handle = ProxyProcess(proc.pid, {})
     ready = trio.Event()

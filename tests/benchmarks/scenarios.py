@@ -127,8 +127,9 @@ class Bench:
             remote_ports = sorted({srv.port for srv in self.ports.values()})
             for mode, kind in ((m, k) for m in self.modes for k in self.channels):
                 device, flags = channel_modes.proxy_device(kind, emulator, self.cacert.parent)
-                async with proxy_process(device, s.serial_baud, remote_ports,
-                                         self.cacert, extra=(*mode.args, *flags)) as proxy:
+                async with proxy_process(device, s.serial_baud, remote_ports, self.cacert,
+                                         extra=(*mode.args, *flags),
+                                         map_keys=channel_modes.map_keys(kind)) as proxy:
                     for scenario in self.scenarios:
                         emu_before = emulator.stats()
                         record = await self._proxy(proxy, scenario, mode)

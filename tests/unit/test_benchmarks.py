@@ -9,13 +9,21 @@ settings table declares.
 
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
 
 import pytest
 
+from proxy.config.build import build_config
 from proxy.config.settings import SETTINGS
+from proxy.connections.transparent_policy import TransparentUse
 from tests.benchmarks.access_modes import default_mode, proxy_mode
-from tests.benchmarks.channel_modes import emulator_args, parse_channels, proxy_device
+from tests.benchmarks.channel_modes import (
+    emulator_args,
+    map_keys,
+    parse_channels,
+    proxy_device,
+)
 from tests.benchmarks.ppp_bound import (
     LINUX_PPPD,
     VARIANTS,
@@ -24,7 +32,7 @@ from tests.benchmarks.ppp_bound import (
     ppp_bound,
     smallest_n1,
 )
-from tests.benchmarks.processes import EmulatorProcess
+from tests.benchmarks.processes import EmulatorProcess, maps_toml
 from tests.benchmarks.report import mode_label
 
 # TLS plaintext per 1500-byte IP packet: 1448 TCP payload bytes (52 bytes of
@@ -125,4 +133,20 @@ def test_channels_are_named_in_the_records_and_parsed_strictly(tmp_path: Path) -
     assert Path(device).readlink() == Path("/dev/pts/7")
     assert flags == ("--channels", "ports", "--urc-port", "usbat", "--rtscts")
     assert emulator_args(("single", "ports")) == ("--extra-port", "usbmodem")
+    assert emulator_args(("ports/always",)) == ("--extra-port", "usbmodem")
     assert emulator_args(("single", "cmux")) == ()
+
+
+def test_a_channel_kind_may_set_every_maps_transparent_use_through_a_settings_file() -> None:
+    assert parse_channels("cmux:1500/always,cmux/never") == ("cmux:1500/always", "cmux/never")
+    with pytest.raises(ValueError, match="--channels takes"):
+        parse_channels("cmux/sometimes")
+    emulator = EmulatorProcess("/dev/pts/7", 1, {})
+    assert proxy_device("cmux:1500/always", emulator, Path("/tmp")) == (
+        "/dev/pts/7", ("--channels", "cmux", "--rtscts", "--mux-n1", "1500"))
+    assert map_keys("cmux:1500/always") == {"transparent": "always"}
+    assert map_keys("cmux") == map_keys(None) == {}
+    config = build_config({"emulate": True}, tomllib.loads(
+        maps_toml("bench.test", [4433, 4434], map_keys("cmux/always"))))
+    assert [(m.remote.port, m.transparent) for m in config.maps] == [
+        (4433, TransparentUse.ALWAYS), (4434, TransparentUse.ALWAYS)]
