@@ -25,7 +25,8 @@ on either end); ``misdelivered`` (another connection's bytes); ``hole``
 (bytes missing, later ones delivered); ``truncated`` (a clean end of stream
 before the data was complete although the server did not finish: data lost
 silently);
-``hung`` (no end within the deadline).
+``hung`` (no byte moved either way for the idle limit, or no end within
+the deadline).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ import math
 import random
 import socket
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import trio
@@ -146,33 +148,77 @@ class Client:
         self._rng = random.Random(plan.seed ^ 0x5A5A)
         self._vanished = False
         self._stream: trio.SocketStream | None = None
+        self._age = self._idle = 0.0
 
-    async def run(self, deadline: float) -> ClientResult:
-        """Run to an outcome (``hung`` if ``deadline`` seconds pass)."""
+    async def run(self, deadline: float, idle_limit: float,
+                  on_hang: Callable[[ClientResult, str], None] | None = None,
+                  proxy_moved: Callable[[int], object] = lambda port: None) -> ClientResult:
+        """Run to an outcome: ``hung`` when no byte moved either way for
+        ``idle_limit`` seconds, or ``deadline`` seconds passed.  A byte moved
+        when the client's counts or ``proxy_moved(local_port)`` (the proxy's
+        own counts for the connection: a client whose socket buffer is full
+        waits while the proxy still drains it) changed.  ``on_hang`` is called
+        (synchronously) with ``"halfway"`` once half the idle limit passed,
+        and with ``"hung"`` just before the client gives up."""
         result = self.result
-        with trio.move_on_after(deadline):
-            try:
-                stream = await trio.open_tcp_stream("127.0.0.1", self.port)
-            except OSError as exc:
-                result.outcome, result.error = "failed", f"connect: {describe(exc)}"
-                return result
-            result.local_port = stream.socket.getsockname()[1]
-            self.live[result.local_port] = result
-            try:
-                await self._converse(stream)
-            except _Vanish:
-                result.outcome = "vanished"
-            except (trio.BrokenResourceError, OSError) as exc:
-                result.outcome, result.error = "failed", describe(exc)
-            finally:
-                if self._vanished and self.plan.vanish_reset:
-                    stream.socket.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
-                                             struct.pack("ii", 1, 0))
-                await trio.aclose_forcefully(stream)
+        with trio.CancelScope() as scope:
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(self._watch_progress, scope, deadline, idle_limit, on_hang,
+                                   proxy_moved)
+                await self._attempt()
+                nursery.cancel_scope.cancel()
         if result.outcome == "hung":
-            result.error = f"no end after {deadline:.0f} s (sent {result.sent}, " \
-                           f"received {result.received})"
+            result.error = f"no end after {self._age:.0f} s (sent {result.sent}, " \
+                           f"received {result.received}; nothing moved for {self._idle:.0f} s)"
         return result
+
+    async def _watch_progress(self, scope: trio.CancelScope, deadline: float,
+                              idle_limit: float,
+                              on_hang: Callable[[ClientResult, str], None] | None,
+                              proxy_moved: Callable[[int], object]) -> None:
+        result = self.result
+
+        def counts() -> object:
+            return result.sent, result.received, proxy_moved(result.local_port)
+
+        start = moved_at = trio.current_time()
+        seen = counts()
+        halfway = False
+        while True:
+            await trio.sleep(1)
+            now = trio.current_time()
+            if counts() != seen:
+                seen, moved_at, halfway = counts(), now, False
+            self._age, self._idle = now - start, now - moved_at
+            if on_hang is not None and not halfway and self._idle >= idle_limit / 2:
+                halfway = True
+                on_hang(result, "halfway")
+            if self._idle >= idle_limit or self._age >= deadline:
+                if on_hang is not None:
+                    on_hang(result, "hung")
+                scope.cancel()
+                return
+
+    async def _attempt(self) -> None:
+        result = self.result
+        try:
+            stream = await trio.open_tcp_stream("127.0.0.1", self.port)
+        except OSError as exc:
+            result.outcome, result.error = "failed", f"connect: {describe(exc)}"
+            return
+        result.local_port = stream.socket.getsockname()[1]
+        self.live[result.local_port] = result
+        try:
+            await self._converse(stream)
+        except _Vanish:
+            result.outcome = "vanished"
+        except (trio.BrokenResourceError, OSError) as exc:
+            result.outcome, result.error = "failed", describe(exc)
+        finally:
+            if self._vanished and self.plan.vanish_reset:
+                stream.socket.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                         struct.pack("ii", 1, 0))
+            await trio.aclose_forcefully(stream)
 
     async def check_server(self, wait: float) -> None:
         """Compare what the server received with what was sent (a prefix of it)."""

@@ -14,7 +14,7 @@ from typing import Any
 
 import trio
 
-__all__ = ["snapshot", "snapshot_if_hung"]
+__all__ = ["HangRecorder", "snapshot"]
 
 KEPT = 3  # hung clients whose snapshots a report keeps
 
@@ -86,17 +86,25 @@ def snapshot(service: Any, what: str, local_port: int) -> dict[str, Any]:
             "channels": _channels(service), "tasks": tasks}
 
 
-async def snapshot_if_hung(service: Any, result: Any, after: float,
-                           kept: list[dict[str, Any]]) -> None:
-    """Cancel this when the client ``result`` belongs to ends: ``after`` seconds
-    (just before it counts as hung) and 30 s before that, what the proxy is doing;
-    appended to ``kept`` for the first ``KEPT`` hung clients."""
-    early = max(after - 30, 0)
-    await trio.sleep(early)
-    first = snapshot(service, "30 s before the deadline", result.local_port)
-    await trio.sleep(after - early)
-    if len(kept) < KEPT:
-        kept.append({
-            "client": f"token {result.plan.token} ({result.plan.kind}) local port "
-                      f"{result.local_port}: sent {result.sent}, received {result.received}",
-            "snapshots": [first, snapshot(service, "at the deadline", result.local_port)]})
+class HangRecorder:
+    """``Client.run``'s ``on_hang``: a snapshot when a client has been idle half
+    its limit, another when it gives up; ``kept`` gets both for the first
+    ``KEPT`` hung clients."""
+
+    def __init__(self, service: Any, kept: list[dict[str, Any]]) -> None:
+        self.service = service
+        self.kept = kept
+        self._halfway: dict[int, dict[str, Any]] = {}
+
+    def __call__(self, result: Any, stage: str) -> None:
+        token = result.plan.token
+        if len(self.kept) >= KEPT:
+            return
+        now = snapshot(self.service, stage, result.local_port)
+        if stage != "hung":
+            self._halfway[token] = now
+            return
+        self.kept.append({
+            "client": f"token {token} ({result.plan.kind}) local port {result.local_port}: "
+                      f"sent {result.sent}, received {result.received}",
+            "snapshots": [s for s in (self._halfway.pop(token, None), now) if s is not None]})

@@ -47,7 +47,7 @@ from proxy.service import ProxyService
 from . import process_stats
 from .clients import Client, ClientPlan, ClientResult, draw_plan
 from .faults import FaultInjector, channel_options, firmware_options, transparent_use
-from .hang_snapshot import snapshot_if_hung
+from .hang_snapshot import HangRecorder
 from .servers import SoakServer
 
 ECHO_HOST = "echo.soak.test"
@@ -69,8 +69,10 @@ class SoakConfig:
 
     ``concurrency`` client loops (more than the module's 12 IDs, so the
     admission queue is used too); payloads up to ``max_size`` bytes;
-    ``baud`` 0 leaves the emulated line unpaced.  A client with no end
-    after ``client_deadline`` seconds counts as hung.  ``access_mode``: the
+    ``baud`` 0 leaves the emulated line unpaced.  A client counts as hung
+    when no byte moved either way for ``client_idle_limit`` seconds, or it had
+    no end after ``client_deadline`` (a slow line shared by 16 clients is not a
+    hang; a connection that stopped is).  ``access_mode``: the
     proxy's ``--access-mode`` (buffer or push).  ``adverse_firmware``: the
     emulator plays every unhelpful order it knows (``faults.ADVERSE_FIRMWARE``).
     ``channels``: the proxy's ``--channels`` (the emulator offers its usbmodem
@@ -83,7 +85,8 @@ class SoakConfig:
     max_size: int = 256 * 1024
     fault_gap: float = 4.0
     baud: int = 0
-    client_deadline: float = 120.0
+    client_deadline: float = 600.0
+    client_idle_limit: float = 60.0
     log_path: Path | None = None
     access_mode: str = "push"
     adverse_firmware: bool = True
@@ -173,6 +176,7 @@ class Soak:
         self._tokens = 0
         self.service: ProxyService | None = None
         self.hang_snapshots: list[dict[str, Any]] = []
+        self.on_hang = HangRecorder(None, self.hang_snapshots)
 
     def _token(self) -> int:
         self._tokens += 1
@@ -219,7 +223,7 @@ class Soak:
                         for k, s in servers.items()]})
             service = ProxyService(config, build_profiles(config, load_all_material(config)),
                                    emulator_options=self._emulator_options())
-            self.service = service
+            self.service = self.on_hang.service = service
             await root.start(self._run_service, service)
             ports = {m.remote.host: a.port for m, a in service.listen_addresses.items()}
             self.ports = {kind: ports[host] for kind, host in hosts.items()}
@@ -349,12 +353,9 @@ class Soak:
 
     async def _one(self, plan: ClientPlan, verify: trio.Nursery) -> ClientResult:
         client = Client(plan, self.ports[plan.target], self.servers[plan.target], self.live)
-        deadline = self.config.client_deadline
-        async with trio.open_nursery() as watch:
-            watch.start_soon(snapshot_if_hung, self.service, client.result, deadline - 0.5,
-                             self.hang_snapshots)
-            result = await client.run(deadline)
-            watch.cancel_scope.cancel()
+        cfg = self.config
+        result = await client.run(cfg.client_deadline, cfg.client_idle_limit, self.on_hang,
+                                  self._proxy_moved)
 
         async def check() -> None:
             await client.check_server(SERVER_CHECK_WAIT)
@@ -363,6 +364,13 @@ class Soak:
 
         verify.start_soon(check)
         return result
+
+    def _proxy_moved(self, local_port: int) -> tuple[int, int] | None:
+        """The proxy's byte counts for the connection from ``local_port``."""
+        assert self.service is not None
+        peer = f":{local_port}"
+        return next(((r.bytes_up, r.bytes_down) for r in self.service.registry.connections
+                     .values() if r.peer.endswith(peer)), None)
 
     async def _round(self, n: int, phase: str) -> bool:
         """``n`` clean clients at once (echo, sink, download); True if all were ok."""
