@@ -5,7 +5,8 @@
 * ``peer_close(client_id)``: the server drops the connection;
 * ``pdp_deact(context_id=1)``: ``+QIURC: "pdpdeact",<id>``, its sockets close;
 * ``restart()``: the module reboots (only ``UFS:`` files survive);
-* ``silence(seconds)``: the module answers nothing and drops input;
+* ``silence(seconds)``: the module answers nothing and drops input (its
+  sockets' data and queued URCs wait for the silence to end);
 * ``noise(count)``: unknown URCs and blank lines between responses;
 * ``send_fail(count)``: the next ``count`` ``AT+QSSLSEND`` answer ``SEND FAIL``;
 * ``slow_handshake(seconds, count=1)``: the next opens stall their handshake;

@@ -6,7 +6,8 @@ response, a ``+QSSLRECV`` payload or a prompt.  Queued URCs wait for
 ``urc_gate``, which the command processor holds while the host owes it raw
 bytes (``AT+QSSLSEND`` / ``AT+QFUPL`` data, transparent mode, CMUX).
 While ``silent`` (fault injection) input is read and dropped (with
-``holds_input``, RTS/CTS, not read at all) and nothing is written.  Which
+``holds_input``, RTS/CTS, not read at all) and nothing is written: answers
+are dropped, a socket's data in transparent mode waits (``write(hold=True)``).  Which
 line a URC goes to is the module's choice (``Module.post_urc``).
 
 The stream is a pty (paced to the baud rate) or, under ``AT+CMUX``, a DLC
@@ -109,7 +110,12 @@ class HostLine:
 
     async def _while_silent(self) -> None:
         """With ``holds_input`` (CTS low), until the silence ends."""
-        while self.holds_input and self.silent:
+        if self.holds_input:
+            await self.until_heard()
+
+    async def until_heard(self) -> None:
+        """Until the silence (if any) ends."""
+        while self.silent:
             with trio.move_on_at(self._silent_until):
                 await self._woken.wait()
 
@@ -171,8 +177,10 @@ class HostLine:
 
     # -- output ----------------------------------------------------------
 
-    async def _send(self, data: bytes) -> None:
-        if self.silent:
+    async def _send(self, data: bytes, *, hold: bool = False) -> None:
+        if hold:
+            await self.until_heard()
+        elif self.silent:
             return
         step = self._tx_pacer.burst
         for start in range(0, len(data), step):
@@ -185,10 +193,13 @@ class HostLine:
             if self._trace:
                 self._trace("module->host", chunk)
 
-    async def write(self, data: bytes) -> None:
-        """Write one unit; no URC can come between its bytes."""
+    async def write(self, data: bytes, *, hold: bool = False) -> None:
+        """Write one unit; no URC can come between its bytes.  While silent it
+        is dropped (an answer never given), or with ``hold`` waits for the
+        silence to end (data the module took from a socket: a hung module
+        loses none of it, it just says nothing meanwhile)."""
         async with self.output_lock:
-            await self._send(data)
+            await self._send(data, hold=hold)
         self._answered()
 
     async def write_locked(self, data: bytes) -> None:
@@ -224,5 +235,5 @@ class HostLine:
             async with self.urc_gate, self.output_lock:
                 # Take it only now: everything queued before is out already.
                 data, written = self._urcs.popleft()
-                await self._send(data)
+                await self._send(data, hold=True)  # a hang delays the queue, loses none of it
                 written()

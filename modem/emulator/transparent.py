@@ -123,10 +123,13 @@ async def _downlink(port: AtPort, session: _Session, config: EmulatorConfig) -> 
         if ended():
             session.end(_Exit.PEER_CLOSED)
             return
+        if port.line.silent:  # a hung module reads nothing from the socket
+            await port.line.until_heard()
+            continue
         chunk = bytes(sock.rx[:4096])
         del sock.rx[: len(chunk)]
         sock.notify()
-        await port.line.write(chunk)
+        await port.line.write(chunk, hold=True)
 
 
 async def _watch_dtr(port: AtPort, session: _Session) -> None:

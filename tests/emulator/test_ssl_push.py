@@ -8,7 +8,7 @@ import os
 import trio
 import trustme
 
-from modem.emulator import Emulator
+from modem.emulator import Emulator, Fault
 from tests.helpers import TlsServer, source_data
 
 from .conftest import Host
@@ -44,6 +44,24 @@ async def test_push_mode_delivers_everything_then_closed(
     assert await host.urc(b'+QSSLURC: "closed"') == b'+QSSLURC: "closed",1'
     assert bytes(host.pushed[1]) == source_data(total)
 
+
+async def test_a_silent_module_pushes_what_came_meanwhile_once_it_speaks_again(
+    emu: Emulator, online: Host, echo_server
+) -> None:
+    """A hung module says nothing; its socket's data is not lost by the hang
+    (the emulator dropped such push frames once: a hole), it comes after."""
+    host = online
+    assert await host.open_ssl(4, "127.0.0.1", echo_server.port, mode=1) == 0
+    await emu.inject(Fault.silence(0.5))
+    sock = emu.module.sockets[4]
+    sock.rx += DATA  # as if the server sent it now
+    sock.notify()
+    with trio.move_on_after(0.3):
+        await host.read_exact(1)
+        raise AssertionError("the module spoke while silent")
+    await host.expect(b'\r\n+QSSLURC: "recv",4,18\r\nTest data from SSL\r\n')
+    await trio.sleep(0.3)
+    assert await host.command("AT+QSSLCLOSE=4") == b"\r\nOK\r\n"
 
 async def test_push_mode_binary_mebibyte_round_trip(online: Host, echo_server) -> None:
     host = online

@@ -121,6 +121,27 @@ async def test_injected_drop_in_transparent_mode(
     await host.expect(b"\r\nNO CARRIER\r\n")
 
 
+async def test_a_silent_module_holds_its_sockets_data_until_it_speaks_again(
+    emu: Emulator, online: Host, echo_server
+) -> None:
+    """A hung module says nothing; the data its socket receives meanwhile is
+    not lost (the emulator dropped it once: a hole no host could see on a raw
+    channel), it comes when the module speaks again."""
+    host = online
+    await host.send(f'AT+QSSLOPEN=1,1,1,"127.0.0.1",{echo_server.port},2\r')
+    await host.expect(b"\r\nCONNECT\r\n")
+    await echo_round(host, b"before")
+    await emu.inject(Fault.silence(0.5))
+    sock = emu.module.sockets[1]
+    sock.rx += b"came while silent"  # as if the server sent it now
+    sock.notify()
+    with trio.move_on_after(0.3):
+        await host.read_exact(1)
+        raise AssertionError("the module spoke while silent")
+    await host.expect(b"came while silent")
+    await trio.sleep(0.1)
+    await echo_round(host, b"after")
+
 async def test_failed_transparent_open_is_error(online: Host) -> None:
     with trio.socket.socket() as probe:
         await probe.bind(("127.0.0.1", 0))
