@@ -7,8 +7,9 @@ response, a ``+QSSLRECV`` payload or a prompt.  Queued URCs wait for
 bytes (``AT+QSSLSEND`` / ``AT+QFUPL`` data, transparent mode, CMUX).
 While ``silent`` (fault injection) input is read and dropped (with
 ``holds_input``, RTS/CTS, not read at all) and nothing is written: answers
-are dropped, a socket's data in transparent mode waits (``write(hold=True)``).  Which
-line a URC goes to is the module's choice (``Module.post_urc``).
+are dropped; a socket's data (transparent mode, ``write(hold=True)``; push
+frames) and queued URCs wait for the silence to end.  Which line a URC goes
+to is the module's choice (``Module.post_urc``).
 
 The stream is a pty (paced to the baud rate) or, under ``AT+CMUX``, a DLC
 of the multiplexer (unpaced: the multiplexer's own line is paced, framing

@@ -1,9 +1,9 @@
 """What the proxy was doing when a soak client hung: every Trio task's await
-stack and the module's channels, taken synchronously at the client's deadline
-(before the client gives up, so nothing has moved on yet).
+stack and the module's channels, taken synchronously when the client has
+been idle half its limit and when it gives up (before it closes anything).
 
-A hang leaves no log line behind (nothing happens), so the report keeps this
-snapshot for the first few hangs of a run: where each of the proxy's tasks
+A hang leaves no log line behind (nothing happens), so the report keeps these
+snapshots for the first few hangs of a run: where each of the proxy's tasks
 waits (``Task.iter_await_frames``) and, per AT channel, its sockets, whether it
 is lent, and on a DLC the flow-control state of both ends.
 """

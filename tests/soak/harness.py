@@ -373,7 +373,8 @@ class Soak:
                      .values() if r.peer.endswith(peer)), None)
 
     async def _round(self, n: int, phase: str) -> bool:
-        """``n`` clean clients at once (echo, sink, download); True if all were ok."""
+        """``n`` clean clients at once (echo, sink, download); True if they worked
+        (see below)."""
         results: list[ClientResult] = []
         rng = random.Random(f"{self.config.seed}-{phase}")
 
