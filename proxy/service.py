@@ -94,9 +94,8 @@ class _Bound:
     async def aclose(self) -> None:
         for group in self.maps.values():
             await group.aclose()
-        for listeners in self.extra.values():
-            for listener in listeners:
-                await trio.aclose_forcefully(listener)
+        for listener in (one for group in self.extra.values() for one in group):
+            await trio.aclose_forcefully(listener)
 
 
 def _first_module(specs: tuple[ModemSpec, ...], device: str | None) -> tuple[ModemSpec, ...]:
@@ -229,12 +228,14 @@ class ProxyService:
                         await self._serve(pool, bound, task_status)
                     root.cancel_scope.cancel()
         finally:
-            self.state = ServiceState.STOPPED
-            if self.at_pty is not None:
-                await self.at_pty.aclose()
-            await bound.aclose()
-            if self.console_socket is not None:
-                self.console_socket.remove()
+            try:
+                if self.at_pty is not None:
+                    await self.at_pty.aclose()
+                await bound.aclose()
+                if self.console_socket is not None:
+                    self.console_socket.remove()
+            finally:
+                self.state = ServiceState.STOPPED  # only once its files are gone
 
     async def _bind_all(self, bound: _Bound) -> None:
         """Every listener into ``bound``, before the modules come up, so that a
