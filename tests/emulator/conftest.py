@@ -16,7 +16,7 @@ import pytest
 import trio
 import trustme
 
-from modem.emulator import Emulator, EmulatorConfig
+from modem.emulator import Emulator, EmulatorConfig, Fault
 
 HANG_GUARD = 20  # seconds; only so that a bug fails a test instead of hanging the run
 BOOT_DONE = b"\r\n+QIND: SMS DONE\r\n"
@@ -225,3 +225,15 @@ async def online(emu: Emulator, host: Host, ca: trustme.CA) -> Host:
     assert await host.command("AT+QIACT=1") == b"\r\nOK\r\n"
     emu.files.put("UFS:cacert.pem", ca.cert_pem.bytes())
     return host
+
+
+async def data_during_a_silence(emu: Emulator, host: Host, client_id: int, data: bytes) -> None:
+    """Silence the module for 0.5 s and hand socket ``client_id`` ``data`` as if
+    its server sent it then; the module must say nothing for 0.3 s."""
+    await emu.inject(Fault.silence(0.5))
+    sock = emu.module.sockets[client_id]
+    sock.rx += data
+    sock.notify()
+    with trio.move_on_after(0.3):
+        await host.read_exact(1)
+        raise AssertionError("the module spoke while silent")

@@ -8,10 +8,10 @@ import os
 import trio
 import trustme
 
-from modem.emulator import Emulator, Fault
+from modem.emulator import Emulator
 from tests.helpers import TlsServer, source_data
 
-from .conftest import Host
+from .conftest import Host, data_during_a_silence
 
 DATA = b"Test data from SSL"
 
@@ -52,13 +52,7 @@ async def test_a_silent_module_pushes_what_came_meanwhile_once_it_speaks_again(
     (the emulator dropped such push frames once: a hole), it comes after."""
     host = online
     assert await host.open_ssl(4, "127.0.0.1", echo_server.port, mode=1) == 0
-    await emu.inject(Fault.silence(0.5))
-    sock = emu.module.sockets[4]
-    sock.rx += DATA  # as if the server sent it now
-    sock.notify()
-    with trio.move_on_after(0.3):
-        await host.read_exact(1)
-        raise AssertionError("the module spoke while silent")
+    await data_during_a_silence(emu, host, 4, DATA)
     await host.expect(b'\r\n+QSSLURC: "recv",4,18\r\nTest data from SSL\r\n')
     await trio.sleep(0.3)
     assert await host.command("AT+QSSLCLOSE=4") == b"\r\nOK\r\n"

@@ -15,7 +15,7 @@ import trustme
 from modem.emulator import Emulator, EmulatorConfig, Fault
 from tests.helpers import TlsServer, source_data
 
-from .conftest import Host, emulator_host
+from .conftest import Host, data_during_a_silence, emulator_host
 
 GUARD = 0.2  # a short +++ guard time keeps these tests quick; one test uses the manual's 1 s
 
@@ -131,13 +131,7 @@ async def test_a_silent_module_holds_its_sockets_data_until_it_speaks_again(
     await host.send(f'AT+QSSLOPEN=1,1,1,"127.0.0.1",{echo_server.port},2\r')
     await host.expect(b"\r\nCONNECT\r\n")
     await echo_round(host, b"before")
-    await emu.inject(Fault.silence(0.5))
-    sock = emu.module.sockets[1]
-    sock.rx += b"came while silent"  # as if the server sent it now
-    sock.notify()
-    with trio.move_on_after(0.3):
-        await host.read_exact(1)
-        raise AssertionError("the module spoke while silent")
+    await data_during_a_silence(emu, host, 1, b"came while silent")
     await host.expect(b"came while silent")
     await trio.sleep(0.1)
     await echo_round(host, b"after")
