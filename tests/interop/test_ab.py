@@ -94,7 +94,11 @@ def check_keep_alive_run(figures: dict[str, float], ends: dict[str, int], reques
     assert requests <= figures["keep_alive"] + figures["length_failed"] <= requests + clients
     assert figures["connect_failed"] == figures["receive_failed"] == 0
     assert figures["exceptions"] == 0
-    assert set(ends) <= {"idle_reclaim", "remote_closed", "half_close_done"}
+    # ab closes its connections once its count is reached; one whose response
+    # was still arriving is closed with bytes unread, which the kernel sends
+    # as a reset (seen once in 2,000): at most one per client, nothing else.
+    assert ends.get("client_reset", 0) <= clients
+    assert set(ends) <= {"idle_reclaim", "remote_closed", "half_close_done", "client_reset"}
 
 
 def test_ab_keep_alive_with_more_clients_than_sockets(tmp_path: Path, certs: Certs) -> None:

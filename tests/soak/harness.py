@@ -176,6 +176,7 @@ class Soak:
         self._tokens = 0
         self.service: ProxyService | None = None
         self.hang_snapshots: list[dict[str, Any]] = []
+        self.rounds: dict[str, list[dict[str, object]]] = {}  # each client of each round
         self.on_hang = HangRecorder(None, self.hang_snapshots)
 
     def _token(self) -> int:
@@ -305,6 +306,7 @@ class Soak:
             "errors_seen": dict(t.errors.most_common()),
             "integrity_failures": t.integrity_failures,
             "hang_snapshots": self.hang_snapshots,
+            "rounds": self.rounds,
             "failures": t.failures,
             "proxy_counters": counters.as_dict(),
             "proxy_warnings": dict(watch.warnings.most_common()),
@@ -353,12 +355,13 @@ class Soak:
 
     async def _one(self, plan: ClientPlan, verify: trio.Nursery) -> ClientResult:
         client = Client(plan, self.ports[plan.target], self.servers[plan.target], self.live)
-        cfg = self.config
-        result = await client.run(cfg.client_deadline, cfg.client_idle_limit, self.on_hang,
-                                  self._proxy_moved)
+        result = await client.run(self.config.client_deadline, self.config.client_idle_limit,
+                                  self.on_hang, self._proxy_moved)
 
         async def check() -> None:
             await client.check_server(SERVER_CHECK_WAIT)
+            with trio.move_on_after(30):  # the proxy logs why after closing the module socket
+                await _poll(lambda: self._proxy_moved(result.local_port) is None)
             self.live.pop(result.local_port, None)
             self.tally.add(result)
 
@@ -379,8 +382,7 @@ class Soak:
         rng = random.Random(f"{self.config.seed}-{phase}")
 
         async def one(i: int, verify: trio.Nursery) -> None:
-            token = self._token()
-            kind = ("echo", "sink", "download")[i % 3]
+            token, kind = self._token(), ("echo", "sink", "download")[i % 3]
             plan = ClientPlan(token, kind, rng.randint(1, 64 * 1024),
                               token if kind == "download" else rng.getrandbits(32),
                               chunk_max=4096, pause_chance=0.0)
@@ -389,6 +391,7 @@ class Soak:
         async with trio.open_nursery() as verify, trio.open_nursery() as nursery:
             for i in range(n):
                 nursery.start_soon(one, i, verify)
+        self.rounds[phase] = [r.as_dict() for r in results]
         # Under the adverse firmware (empty_read_error) a stream whose end the
         # module would not confirm is reset, visibly and by design: that works too.
         return len(results) == n and any(r.outcome == "ok" for r in results) and all(
