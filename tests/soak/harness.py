@@ -392,8 +392,7 @@ class Soak:
             for i in range(n):
                 nursery.start_soon(one, i, verify)
         self.rounds[phase] = [r.as_dict() for r in results]
-        # Under the adverse firmware (empty_read_error) a stream whose end the
-        # module would not confirm is reset, visibly and by design: that works too.
+        # A reset because the module would not confirm the end works too (by design).
         return len(results) == n and any(r.outcome == "ok" for r in results) and all(
             r.server_check == "ok" and (r.outcome == "ok" or EndUnconfirmed.WORDS
                                         in r.proxy_reason) for r in results)
