@@ -161,12 +161,11 @@ class Client:
         (synchronously) with ``"halfway"`` once half the idle limit passed,
         and with ``"hung"`` just before the client gives up."""
         result = self.result
-        with trio.CancelScope() as scope:
-            async with trio.open_nursery() as nursery:
-                nursery.start_soon(self._watch_progress, scope, deadline, idle_limit, on_hang,
-                                   proxy_moved)
-                await self._attempt()
-                nursery.cancel_scope.cancel()
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(self._watch_progress, nursery.cancel_scope, deadline, idle_limit,
+                               on_hang, proxy_moved)
+            await self._attempt()
+            nursery.cancel_scope.cancel()
         if result.outcome == "hung":
             result.error = f"no end after {self._age:.0f} s (sent {result.sent}, " \
                            f"received {result.received}; nothing moved for {self._idle:.0f} s)"
@@ -186,9 +185,9 @@ class Client:
         halfway = False
         while True:
             await trio.sleep(1)
-            now = trio.current_time()
-            if counts() != seen:
-                seen, moved_at, halfway = counts(), now, False
+            now, latest = trio.current_time(), counts()
+            if latest != seen:
+                seen, moved_at, halfway = latest, now, False
             self._age, self._idle = now - start, now - moved_at
             if on_hang is not None and not halfway and self._idle >= idle_limit / 2:
                 halfway = True

@@ -14,7 +14,7 @@ from typing import Any
 
 import trio
 
-__all__ = ["HangRecorder", "snapshot"]
+__all__ = ["HangRecorder", "proxy_record", "snapshot"]
 
 KEPT = 3  # hung clients whose snapshots a report keeps
 
@@ -65,12 +65,17 @@ def _channels(service: Any) -> list[dict[str, Any]]:
     return out
 
 
+def proxy_record(service: Any, local_port: int) -> Any:
+    """The proxy's ``ConnectionRecord`` of the client from ``local_port`` (None
+    once the proxy is done with it)."""
+    peer = f":{local_port}"
+    return next((r for r in service.registry.connections.values() if r.peer.endswith(peer)),
+                None)
+
+
 def _connection(service: Any, local_port: int) -> dict[str, Any] | None:
-    now = trio.current_time()
-    for record in service.registry.connections.values():
-        if record.peer.endswith(f":{local_port}"):
-            return dict(record.as_dict(now))
-    return None
+    record = proxy_record(service, local_port)
+    return None if record is None else dict(record.as_dict(trio.current_time()))
 
 
 def snapshot(service: Any, what: str, local_port: int) -> dict[str, Any]:

@@ -47,7 +47,7 @@ from proxy.service import ProxyService
 from . import process_stats
 from .clients import Client, ClientPlan, ClientResult, draw_plan
 from .faults import FaultInjector, channel_options, firmware_options, transparent_use
-from .hang_snapshot import HangRecorder
+from .hang_snapshot import HangRecorder, proxy_record
 from .servers import SoakServer
 
 ECHO_HOST = "echo.soak.test"
@@ -361,7 +361,7 @@ class Soak:
         async def check() -> None:
             await client.check_server(SERVER_CHECK_WAIT)
             with trio.move_on_after(30):  # the proxy logs why after closing the module socket
-                await _poll(lambda: self._proxy_moved(result.local_port) is None)
+                await _poll(lambda: proxy_record(self.service, result.local_port) is None)
             self.live.pop(result.local_port, None)
             self.tally.add(result)
 
@@ -370,10 +370,8 @@ class Soak:
 
     def _proxy_moved(self, local_port: int) -> tuple[int, int] | None:
         """The proxy's byte counts for the connection from ``local_port``."""
-        assert self.service is not None
-        peer = f":{local_port}"
-        return next(((r.bytes_up, r.bytes_down) for r in self.service.registry.connections
-                     .values() if r.peer.endswith(peer)), None)
+        record = proxy_record(self.service, local_port)
+        return None if record is None else (record.bytes_up, record.bytes_down)
 
     async def _round(self, n: int, phase: str) -> bool:
         """``n`` clean clients at once (echo, sink, download); True if they worked
