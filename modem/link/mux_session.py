@@ -120,6 +120,8 @@ class MuxSession:
         self._writer_lot = trio.lowlevel.ParkingLot()
         self._waiters: list[_Waiter] = []
         self._lost: MuxLost | None = None
+        self._nursery: trio.Nursery | None = None
+        self._status_scopes: dict[int, trio.CancelScope] = {}  # DLC -> its MSC's retries
         self._line_free_at = 0.0  # when the line will have sent what we wrote (line_rate)
         self.on_frames_lost: Callable[[], None] | None = None
         """Called, before anything else reads what came after, when a frame from the
@@ -135,6 +137,7 @@ class MuxSession:
         session = cls(line, options or MuxOptions())
         with single_exception():
             async with trio.open_nursery() as nursery:
+                session._nursery = nursery
                 nursery.start_soon(session._read_loop)
                 nursery.start_soon(session._write_loop)
                 try:
@@ -212,8 +215,27 @@ class MuxSession:
             self._turns.remove(stream)
 
     def send_signals(self, stream: DlcStream) -> None:
+        """Our MSC for the stream's DLC, now, then again every ``response_timeout``
+        up to ``retries`` times until the module answers it (27.010 5.7: T2 and
+        N2; a lost FC-clear would stop the DLC for good).  A newer status for
+        the DLC ends the older one's retries, so an older one never follows it."""
         signals = stream.signals | (V24.FC if stream.stopping_peer else V24.NONE)
-        self._queue(lambda: self._conn.send_status(stream.dlci, signals))
+        dlci = stream.dlci
+        old = self._status_scopes.pop(dlci, None)
+        if old is not None:
+            old.cancel()
+        try:
+            frame = self._conn.send_status(dlci, signals)
+        except MuxUsageError:
+            return  # the DLC or the multiplexer closed meanwhile: nothing to say
+        self._control += frame
+        self._writer_lot.unpark_all()
+        if self._nursery is not None:
+            waiter = _Waiter(lambda e: isinstance(e, ev.StatusAnswered) and e.dlci == dlci
+                             and e.signals == signals)
+            self._waiters.append(waiter)
+            scope = self._status_scopes[dlci] = trio.CancelScope()
+            self._nursery.start_soon(self._confirm_status, dlci, frame, waiter, scope)
 
     async def close_dlc(self, stream: DlcStream) -> None:
         if self._lost is not None or stream.dlci not in self._conn.open_dlcs():
@@ -271,12 +293,29 @@ class MuxSession:
             if waiter in self._waiters:
                 self._waiters.remove(waiter)
 
-    def _queue(self, build: Callable[[], bytes]) -> None:
+    async def _confirm_status(self, dlci: int, frame: bytes, waiter: _Waiter,
+                              scope: trio.CancelScope) -> None:
+        """Send ``frame`` (an MSC already sent once) again until ``waiter`` hears
+        the module's answer; unanswered after every retry, it is counted."""
         try:
-            self._control += build()
-        except MuxUsageError:
-            return  # the DLC or the multiplexer closed meanwhile: nothing to say
-        self._writer_lot.unpark_all()
+            with scope:
+                for attempt in range(self.options.retries + 1):
+                    if attempt:
+                        if self._lost is not None or dlci not in self._streams:
+                            return
+                        self._conn.counters.status_resent += 1
+                        self._control += frame
+                        self._writer_lot.unpark_all()
+                    with trio.move_on_after(self.options.response_timeout):
+                        await waiter.done.wait()
+                    if waiter.done.is_set():
+                        return
+                self._conn.counters.status_unanswered += 1
+        finally:
+            if waiter in self._waiters:
+                self._waiters.remove(waiter)
+            if self._status_scopes.get(dlci) is scope:
+                del self._status_scopes[dlci]
 
     async def _read_loop(self) -> None:
         try:

@@ -48,6 +48,8 @@ class ScriptedModule:
         self.messages: list[ControlMessage] = []
         self.answer = True  # False: a module that has hung
         self.pn_n1: int | None = None  # None: PN not offered (NSC)
+        self.lose_status = 0  # the next MSC commands from the host to lose on the line
+        self.answer_status = True  # False: firmware that never answers an MSC
         self.got = trio.lowlevel.ParkingLot()
         self._write_lock = trio.Lock()  # the run task answers while a test writes
 
@@ -91,6 +93,13 @@ class ScriptedModule:
             self.data.setdefault(dlci, bytearray()).extend(frame.info)
         elif kind is FrameType.UIH:
             for message in decode_messages(frame.info)[0]:
+                if message.kind is MessageType.MSC and message.command:
+                    if self.lose_status:
+                        self.lose_status -= 1
+                        continue
+                    if not self.answer_status:
+                        self.messages.append(message)
+                        continue
                 self.messages.append(message)
                 if message.command:
                     await self.respond(message)

@@ -20,6 +20,7 @@ from modem.core.mux.errors import (
     MuxStartFailed,
 )
 from modem.link.mux_session import MuxOptions, MuxSession
+from tests.helpers import wait_until
 
 from .conftest import FAST, ScriptedModule
 
@@ -100,6 +101,51 @@ async def test_a_dlc_nobody_reads_asks_the_module_to_stop(line_pair: Pair) -> No
             await module.send(1, bytes(127))
         with pytest.raises(DlcOverrun, match="5000 bytes"):
             await a.receive_some()
+
+
+async def test_a_lost_fc_clear_is_sent_again_until_the_module_answers(
+        line_pair: Pair) -> None:
+    """27.010 5.7: our MSC is repeated every T2 until answered; without it the
+    module would hold the DLC's frames for good once our FC-clear was lost."""
+    line, module = line_pair
+    options = MuxOptions(start_delay=0, response_timeout=0.2, high_water=1000,
+                         receive_limit=5000)
+    async with MuxSession.open(line, options) as mux:
+        a = await mux.open_dlc(1)
+        for _ in range(9):
+            await module.send(1, bytes(127))
+        await module.wait_for(lambda: V24.FC in module.signals_sent(1)[-1])
+        module.lose_status = 2
+        got = b""
+        while len(got) < 9 * 127:
+            got += await a.receive_some()
+        await module.wait_for(lambda: V24.FC not in module.signals_sent(1)[-1])
+        assert mux.counters.status_resent == 2
+        assert mux.counters.status_unanswered == 0
+
+
+async def test_a_newer_status_ends_the_older_ones_retries(line_pair: Pair) -> None:
+    """Firmware that answers no MSC: each is sent ``retries`` more times, then
+    counted; an FC-set never follows the FC-clear that replaced it."""
+    line, module = line_pair
+    module.answer_status = False
+    options = MuxOptions(start_delay=0, response_timeout=0.2, retries=2, high_water=1000,
+                         receive_limit=5000)
+    async with MuxSession.open(line, options) as mux:
+        a = await mux.open_dlc(1)
+        for _ in range(9):
+            await module.send(1, bytes(127))
+        await module.wait_for(lambda: V24.FC in module.signals_sent(1)[-1])
+        got = b""
+        while len(got) < 9 * 127:
+            got += await a.receive_some()
+        await module.wait_for(lambda: V24.FC not in module.signals_sent(1)[-1])
+        await wait_until(lambda: mux.counters.status_unanswered >= 1, within=5)
+        await trio.sleep(0.3)  # past one more T2: nothing more may come
+        sent = module.signals_sent(1)
+        last_set = max(i for i, signals in enumerate(sent) if V24.FC in signals)
+        assert V24.FC not in sent[-1] and sent[last_set + 1:] == [sent[-1]] * 3
+        assert mux.counters.status_unanswered == 1
 
 
 async def test_a_module_that_never_answers_the_start(line_pair: Pair) -> None:

@@ -379,7 +379,13 @@ class MuxConnection:
             out.append(ev.ParametersAgreed(parameters))
         elif kind is MessageType.NSC:
             out.append(ev.NotSupported(value[0] | 0x02 if value else 0))
-        elif kind not in (MessageType.MSC, MessageType.FCON, MessageType.FCOFF):
+        elif kind is MessageType.MSC:
+            status = ModemStatus.decode(value)
+            if status is None:
+                self.counters.bad_messages += 1
+                return
+            out.append(ev.StatusAnswered(status.dlci, status.signals))
+        elif kind not in (MessageType.FCON, MessageType.FCOFF):
             self.counters.unexpected += 1
 
     def _on_peer_status(self, status: ModemStatus, out: list[ev.MuxEvent]) -> None:

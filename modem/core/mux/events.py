@@ -14,7 +14,7 @@ from modem.core.mux.messages import V24, Parameters
 
 __all__ = [
     "CloseReason", "DataReceived", "DlcClosed", "DlcOpened", "FlowControl", "MuxClosed",
-    "MuxEvent", "NotSupported", "ParametersAgreed", "PeerStatus", "TestReply",
+    "MuxEvent", "NotSupported", "ParametersAgreed", "PeerStatus", "StatusAnswered", "TestReply",
 ]
 
 
@@ -63,6 +63,14 @@ class PeerStatus(MuxEvent):
     dlci: int
     signals: V24
     brk: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StatusAnswered(MuxEvent):
+    """The module's response to our MSC for ``dlci``: a copy of the signals we sent."""
+
+    dlci: int
+    signals: V24
 
 
 @dataclass(frozen=True, slots=True)

@@ -161,7 +161,9 @@ class MuxCounters:
     the connection counts the rest (``unknown_dlc``: a frame for a DLC that
     is not open; ``bad_messages``: control-channel messages that do not
     parse; ``unexpected``: frames that make no sense in the state they came
-    in, such as a UA nobody asked for).
+    in, such as a UA nobody asked for); the session counts our MSCs it sent
+    again for want of an answer (``status_resent``) and those never answered
+    (``status_unanswered``).
     """
 
     frames: int = 0
@@ -172,6 +174,8 @@ class MuxCounters:
     unknown_dlc: int = 0
     bad_messages: int = 0
     unexpected: int = 0
+    status_resent: int = 0
+    status_unanswered: int = 0
 
     @property
     def dropped(self) -> int:

@@ -158,6 +158,10 @@ def test_our_msc_sets_dtr_and_rts() -> None:
     conn = started(1)
     sent = messages(conn.send_status(1, V24.RTC | V24.RTR))
     assert sent == [ControlMessage(MessageType.MSC, True, bytes((0x07, 0x0D)))]
+    answer = conn.receive_data(module_message(MessageType.MSC, False, bytes((0x07, 0x0D))))
+    assert answer == [ev.StatusAnswered(1, V24.RTC | V24.RTR)]
+    assert conn.receive_data(module_message(MessageType.MSC, False, b"\x07")) == []
+    assert conn.counters.bad_messages == 1
 
 
 def test_test_command_and_its_reply() -> None:
