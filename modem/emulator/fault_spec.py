@@ -20,7 +20,7 @@ KINDS: dict[str, type[Fault]] = {
                  module_faults.OpenFail, module_faults.HoldPushes, module_faults.Unanswered,
                  line_faults.PushByteLoss, line_faults.PushHeaderLoss, line_faults.LostPrompt,
                  line_faults.RecvHeadLoss, line_faults.MuxFcsErrors, line_faults.MuxByteLoss,
-                 line_faults.DlcSilent, line_faults.DlcLag)
+                 line_faults.MuxStatusLoss, line_faults.DlcSilent, line_faults.DlcLag)
 }
 """Every fault a spec may name, by its name."""
 

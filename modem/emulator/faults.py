@@ -30,17 +30,18 @@
   the module waits for the payload all the same;
 * ``recv_head_loss(count=1)``: the next ``count`` ``AT+QSSLRECV`` answers with data lose
   their ``+QSSLRECV`` line and the first half of the data, the ``OK`` kept;
-* under ``AT+CMUX`` (``MuxFcsErrors``, ``MuxByteLoss``, ``DlcSilent``, ``DlcLag``): the
-  next ``count`` frames the module writes carry a broken FCS, or lose a byte; DLC ``dlci``
-  stops answering, or reads what it gets ``seconds`` late.
+* under ``AT+CMUX`` (``MuxFcsErrors``, ``MuxByteLoss``, ``MuxStatusLoss``, ``DlcSilent``,
+  ``DlcLag``): the next ``count`` frames the module writes carry a broken FCS, or lose a
+  byte; the host's next ``count`` MSCs are lost; DLC ``dlci`` stops answering, or reads
+  what it gets ``seconds`` late.
 
 Spec strings (CLI ``--fault``): ``NAME[:ARG[,ARG]][@TIME]`` where TIME is seconds after
 start (``5s``, ``1.5``, ``250ms``); without ``@`` the fault applies at start. Examples:
 ``peer_close:3@5s``, ``restart@10s``, ``noise:20``, ``silence:3@2s``, ``pdp_deact:1@30s``,
 ``send_fail:5``, ``slow_handshake:20``, ``urc_loss:0.3``, ``urc_loss:1,recv,closed``,
 ``push_byte_loss:0.05``, ``hold_pushes:3``, ``unanswered:+QSSLCLOSE,1``, ``lost_prompt``,
-``recv_head_loss``,
-``mux_fcs_errors:20``, ``mux_byte_loss:1``, ``dlc_silent:2@30s``, ``dlc_lag:2,0.5``.
+``recv_head_loss``, ``mux_fcs_errors:20``, ``mux_byte_loss:1``, ``mux_status_loss:1``,
+``dlc_silent:2@30s``, ``dlc_lag:2,0.5``.
 ``random:RATE`` injects a random mild fault (noise, send_fail, peer_close of a connected
 socket) after each command with probability RATE, drawn from the seeded generator.
 """

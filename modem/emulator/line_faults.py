@@ -14,8 +14,8 @@ from .faults import Fault, FaultState
 if TYPE_CHECKING:
     from .module import Module
 
-__all__ = ["DlcLag", "DlcSilent", "LostPrompt", "MuxByteLoss", "MuxFcsErrors", "PushByteLoss",
-           "PushHeaderLoss", "RecvHeadLoss"]
+__all__ = ["DlcLag", "DlcSilent", "LostPrompt", "MuxByteLoss", "MuxFcsErrors", "MuxStatusLoss",
+           "PushByteLoss", "PushHeaderLoss", "RecvHeadLoss"]
 
 
 @dataclass(frozen=True)
@@ -109,6 +109,15 @@ class MuxByteLoss(_FramesBooked):
 
     kind: ClassVar[str] = "mux_byte_loss"
     booked: ClassVar[str] = "byte_losses"
+
+
+@dataclass(frozen=True)
+class MuxStatusLoss(_FramesBooked):
+    """The next ``count`` MSC commands the host sends are lost on the way (a broken
+    FCS): the module neither takes their signals nor answers them."""
+
+    kind: ClassVar[str] = "mux_status_loss"
+    booked: ClassVar[str] = "status_losses"
 
 
 @dataclass(frozen=True)

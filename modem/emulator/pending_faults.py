@@ -26,6 +26,7 @@ class PendingFaults:
         self.recv_head_losses = 0  # AT+QSSLRECV answers to write without their head
         self.fcs_errors = 0  # frames the multiplexer writes with a broken FCS
         self.byte_losses = 0  # data frames the multiplexer writes one byte short
+        self.status_losses = 0  # MSC commands from the host lost on the way
         self.silent_dlcs: set[int] = set()  # DLCs that answer nothing until CLD
         self.dlc_lags: dict[int, float] = {}  # DLC -> seconds its frames wait to be read
 
@@ -39,6 +40,10 @@ class PendingFaults:
             self.unanswered[name] -= 1
             return True
         return False
+
+    def take_status_loss(self) -> bool:
+        """True (and one fewer booked) when the host's next MSC must be lost."""
+        return self._take("status_losses")
 
     def take_recv_head_loss(self) -> bool:
         """True (and one fewer booked) when the next read's answer loses its head."""

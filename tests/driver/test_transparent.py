@@ -26,6 +26,7 @@ from modem.core.profile import TlsProfile
 from modem.core.stream_errors import EndUnconfirmed, StreamHole, TransparentEndUnproven
 from modem.driver import Modem
 from modem.emulator import Emulator, EmulatorConfig
+from modem.emulator.line_faults import MuxStatusLoss
 from modem.link.mux_session import MuxSession
 from modem.link.serial_stream import open_serial_stream
 from modem.sockets.transparent_channels import TransparentOptions
@@ -398,3 +399,26 @@ async def test_a_module_that_refuses_transparent_mode_on_a_dlc(modem_on_usbmodem
     assert await receive_exactly(sock, 22) == b"on the command channel"
     await sock.aclose()
     assert dlc.loans == 1 and dlc.broken == 0
+
+
+async def test_a_download_on_a_dlc_goes_on_after_its_fc_clear_was_lost(
+        emulator, modem_on_usbmodem, profile, server_cert, nursery):
+    """The reader stops: the DLC's buffer passes its high water and the host sets FC;
+    the MSC that clears it is lost on the way (``mux_status_loss``).  The host sends
+    an unanswered MSC again (27.010 5.7), so the download goes on to its last byte
+    rather than stop for good."""
+    line = await open_serial_stream(emulator.device)
+    await enter_cmux(line)
+    async with MuxSession.open(line) as mux:
+        stream = await mux.open_dlc(1)
+        async with LentPort.on_stream(stream) as port:
+            want = source_data(400_000)
+            sock = await downloading(nursery, server_cert, modem_on_usbmodem, port, profile,
+                                     want)
+            await wait_until(lambda: stream.stopping_peer)
+            await emulator.inject(MuxStatusLoss(1))
+            with trio.fail_after(30):
+                assert await read_to_end(sock) == want
+            assert mux.counters.status_resent >= 1
+            await sock.aclose()
+            assert port.broken == 0

@@ -1,14 +1,16 @@
-"""The multiplexer's faults: a burst of frames with a broken FCS, a DLC that
-stops answering (``mux_fcs_errors``, ``dlc_silent``)."""
+"""The multiplexer's faults: a burst of frames with a broken FCS, the host's MSCs
+lost on the way, a DLC that stops answering (``mux_fcs_errors``,
+``mux_status_loss``, ``dlc_silent``)."""
 
 from __future__ import annotations
 
 import pytest
 import trio
 
+from modem.core.mux import V24, MessageType
 from modem.emulator import Emulator
 from modem.emulator.fault_spec import parse_fault_spec
-from modem.emulator.line_faults import DlcSilent, MuxFcsErrors
+from modem.emulator.line_faults import DlcSilent, MuxFcsErrors, MuxStatusLoss
 
 from .conftest import Host
 from .mux_host import MuxHost
@@ -39,6 +41,18 @@ async def test_an_fcs_burst_breaks_that_many_frames_then_the_line_is_clean(
     assert mux.decoder.counters.bad_fcs == 2
 
 
+async def test_a_lost_status_is_neither_taken_nor_answered(emu: Emulator, mux: MuxHost) -> None:
+    await emu.inject(MuxStatusLoss(1))
+    await mux.set_status(1, V24.FC | V24.RTC | V24.RTR)  # lost: the module sends on
+    await mux.send(1, b"AT\r")
+    assert await mux.read_until(1, b"OK\r\n") == b"\r\nOK\r\n"
+    await mux.set_status(1, V24.FC | V24.RTC | V24.RTR)  # this one arrives
+    assert (await mux.message(MessageType.MSC, command=False)).value[0] >> 2 == 1
+    await mux.send(1, b"AT\r")
+    assert await mux.command(2, "AT") == b"\r\nOK\r\n"
+    assert not mux.inbox.get(1)
+
+
 async def test_a_silent_dlc_hears_and_answers_nothing_while_the_others_serve(
         emu: Emulator, mux: MuxHost) -> None:
     await emu.inject(DlcSilent(2))
@@ -54,5 +68,6 @@ async def test_a_silent_dlc_hears_and_answers_nothing_while_the_others_serve(
 def test_the_specs_parse() -> None:
     assert parse_fault_spec("mux_fcs_errors:20").fault == MuxFcsErrors(20)
     assert parse_fault_spec("dlc_silent:2@30s").fault == DlcSilent(2)
+    assert parse_fault_spec("mux_status_loss:2").fault == MuxStatusLoss(2)
     with pytest.raises(ValueError, match="DLC 1-63"):
         parse_fault_spec("dlc_silent:0")

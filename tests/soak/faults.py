@@ -26,10 +26,10 @@ FAULT_KINDS = ("noise", "send_fail", "peer_close", "slow_handshake", "pdp_deact"
                "unanswered_close")
 FAULT_WEIGHTS = (3, 3, 4, 2, 1, 1, 1, 1, 1, 1, 2, 1)
 LINE_FAULTS = ("push_byte_loss", "push_header_loss", "urc_loss")
-MUX_FAULTS = ("mux_fcs_errors", "mux_byte_loss", "dlc_silent", "dlc_lag")
+MUX_FAULTS = ("mux_fcs_errors", "mux_byte_loss", "mux_status_loss", "dlc_silent", "dlc_lag")
 """Drawn too when the proxy runs on the multiplexer (``--channels cmux``); a lag
 lasts until the next fault, like the line faults."""
-MUX_WEIGHTS = (2, 1, 1, 1)
+MUX_WEIGHTS = (2, 1, 1, 1, 1)
 
 ADVERSE_FIRMWARE: dict[str, Any] = {
     "late_pushes_after_close": True,   # a closed socket's pushes come after the close's OK
@@ -111,7 +111,7 @@ class FaultInjector:
             # owed to the next frames, is no state to judge the end checks in.
             with trio.CancelScope(shield=True):
                 await self._end_lasting()
-                for owed in ("mux_fcs_errors", "mux_byte_loss"):
+                for owed in ("mux_fcs_errors", "mux_byte_loss", "mux_status_loss"):
                     if owed in self.kinds:
                         await self._emulator().inject(_spec(f"{owed}:0"))
 
@@ -154,6 +154,8 @@ class FaultInjector:
             return _spec(f"mux_fcs_errors:{rng.randint(1, 12)}")
         if kind == "mux_byte_loss":  # a lost byte the FCS cannot show
             return _spec(f"mux_byte_loss:{rng.randint(1, 3)}")
+        if kind == "mux_status_loss":  # the host's MSCs lost on the way
+            return _spec(f"mux_status_loss:{rng.randint(1, 3)}")
         if kind == "dlc_silent":
             return _spec(f"dlc_silent:{rng.randint(1, 4)}")
         if kind == "dlc_lag":  # commands there run late, behind the other DLCs'

@@ -85,6 +85,7 @@ async def run_mux(module: Module, port: AtPort, n1: int, ok_sent_at: float) -> N
         module.pending_faults.dlc_lags.clear()
         module.pending_faults.fcs_errors = 0  # the burst was this session's line
         module.pending_faults.byte_losses = 0
+        module.pending_faults.status_losses = 0
 
 
 class MuxEngine:
@@ -197,6 +198,8 @@ class MuxEngine:
                 self.reader.dropped += 1
                 return
             for kind, command, value in found:
+                if command and kind == MSC and self.module.pending_faults.take_status_loss():
+                    continue  # line_faults.MuxStatusLoss: lost on the way
                 if command:
                     await self._on_command(kind, value)
                 elif kind == MSC and value and (answered := self.channels.get(value[0] >> 2)):
