@@ -75,6 +75,7 @@ class ChannelBook:
     fallbacks: Counter[str] = field(default_factory=Counter)
     bad_fcs: int = 0
     bad_frames: int = 0
+    resent_statuses: int = 0
     urc_copies: int = 0
     urc_strays: int = 0
     lends: int = 0
@@ -108,6 +109,7 @@ class ChannelBook:
         if live is not None:
             self.bad_fcs += live.bad_fcs
             self.bad_frames += live.bad_frames + live.too_long
+            self.resent_statuses += live.status_resent
         self._live_mux = None
         self.kind = self.fallback = self.n1 = None
         self.describe = None
@@ -124,6 +126,13 @@ class ChannelBook:
         live = self._live_mux
         return self.bad_frames + (live.bad_frames + live.too_long if live is not None else 0)
 
+    @property
+    def statuses_resent(self) -> int:
+        """Our MSCs sent again for want of the module's answer, every life so far:
+        a lost one would have stopped its DLC (a noisy line toward the module)."""
+        live = self._live_mux
+        return self.resent_statuses + (live.status_resent if live is not None else 0)
+
     def report(self) -> dict[str, Any]:
         """The status page's ``channels`` section."""
         return {
@@ -134,6 +143,7 @@ class ChannelBook:
             "channels": [] if self.describe is None else self.describe(),
             "fcs_errors": self.fcs_errors,
             "broken_frames": self.broken_frames,
+            "statuses_resent": self.statuses_resent,
             "urc_copies_dropped": self.urc_copies,
             "urc_strays_dropped": self.urc_strays,
             "transparent_lends": self.lends,

@@ -254,6 +254,9 @@ def _channels(modems: list[tuple[str, Modem]]) -> Iterator[Metric]:
                                  "DLC.", labels=["modem", "channel", "direction"])
     bad = CounterMetricFamily("ssl_proxy_mux_bad_frames", "Frames the multiplexer dropped: "
                               "a bad FCS, or broken framing.", labels=["modem", "reason"])
+    resent = CounterMetricFamily("ssl_proxy_mux_statuses_resent", "Our MSCs (flow control, "
+                                 "DTR) sent again for want of the module's answer.",
+                                 labels=["modem"])
     lost = CounterMetricFamily("ssl_proxy_mux_starts_lost", "Multiplexer starts the module "
                                "left unanswered (silent after AT+CMUX's OK; tried again).",
                                labels=["modem"])
@@ -274,10 +277,11 @@ def _channels(modems: list[tuple[str, Modem]]) -> Iterator[Metric]:
                 frames.add_metric([label, name, "from_module"], counts.frames_from_module)
         bad.add_metric([label, "fcs"], book.fcs_errors)
         bad.add_metric([label, "framing"], book.broken_frames)
+        resent.add_metric([label], book.statuses_resent)
         lost.add_metric([label], book.starts_lost)
         for reason, count in sorted(book.fallbacks.items()):
             fallbacks.add_metric([label, reason], count)
-    yield from (now, moved, frames, bad, lost, fallbacks)
+    yield from (now, moved, frames, bad, resent, lost, fallbacks)
 
 
 def _by_key(name: str, text: str, label: str, counts: MappingABC[str, int]

@@ -19,7 +19,7 @@ from proxy.cli import parse_command_line
 from proxy.config.build import build_config, load_toml
 from proxy.modems.channel_ports import second_at_port
 from proxy.service import ProxyService
-from tests.helpers import TlsServer, round_trip
+from tests.helpers import TlsServer, round_trip, wait_until
 from tests.proxy_helpers import (
     connect,
     http_get,
@@ -168,6 +168,22 @@ async def test_a_module_silent_at_the_mux_start_is_tried_again_not_held_on_one_c
         assert channels["mux_starts_lost"] == 1 and channels["fallbacks"] == {}
         _, body = await http_get(service.status_address, "/metrics")
         assert 'ssl_proxy_mux_starts_lost_total{modem="modem1"} 1.0' in body.decode()
+
+
+async def test_an_msc_lost_on_the_way_to_the_module_is_sent_again_and_shown(
+        echo_server: TlsServer, ca_file: Path, nursery: trio.Nursery) -> None:
+    """The host's first MSC (DLC 1's signals at its open) is lost on the line: the
+    proxy sends it again when no answer comes, and the status page and
+    ``/metrics`` count it (a noisy line toward the module)."""
+    async with cmux_proxy(nursery, echo_server, ca_file,
+                          faults=("mux_status_loss:1",)) as service:
+        modem = service.pool.members[0].modem
+        assert modem is not None
+        await wait_until(lambda: modem.channel_book.statuses_resent >= 1)
+        channels = await channels_after_an_echo(service)
+        assert channels["kind"] == "cmux" and channels["statuses_resent"] >= 1
+        _, body = await http_get(service.status_address, "/metrics")
+        assert 'ssl_proxy_mux_statuses_resent_total{modem="modem1"}' in body.decode()
 
 
 async def test_a_module_silent_as_dlc_1_opens_is_tried_again_not_held_on_one_channel(
