@@ -4,8 +4,9 @@ Life of ``run()``:
 
 1. bind every listener (maps, ``--status``, ``--at-console``) first, so a
    port in use fails at once instead of after the modules' bring-up;
-2. bring the modules up, one or several, as a ``ModemPool`` (each its
-   emulator first with ``--emulate``, then ``Modem.open``);
+2. bring the modules up, one or several, as a ``ModemPool`` (each made by
+   ``modems.module_factory``: its emulator first with ``--emulate``, then
+   the driver);
 3. serve: one accept loop per map, each connection in its own task
    (``connection.serve_connection``), placed on a module by the pool through
    ``Admission``, plus the status page and console;
@@ -22,8 +23,7 @@ from __future__ import annotations
 
 import enum
 import logging
-from collections.abc import AsyncIterator, Callable
-from contextlib import AsyncExitStack, asynccontextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any
@@ -31,10 +31,8 @@ from typing import Any
 import trio
 
 from modem import __version__
-from modem.core.commands import DEFAULT_LINE_BAUD
 from modem.core.profile import TlsProfile
-from modem.driver import AccessMode, Modem, PdpSettings
-from modem.options import ModemOptions
+from modem.driver import Modem
 from proxy.config.build import Endpoint, Mapping, ProxyConfig
 from proxy.config.endpoint import ListenAddress
 from proxy.config.model import ModemSpec
@@ -45,12 +43,10 @@ from proxy.connections.connection import serve_connection
 from proxy.connections.idle import IdlePolicy
 from proxy.connections.registry import ConnectionState, MapTotals, Registry
 from proxy.logging_setup import NOTICE, kv
-from proxy.modems.channel_ports import extra_at_ports
-from proxy.modems.device_opener import PortOpener
 from proxy.modems.line_meter import LineMeter
+from proxy.modems.module_factory import ModuleFactory
 from proxy.modems.placed_connection import PlacedOpener
 from proxy.modems.pool import ModemPool, Placement
-from proxy.modems.port_discovery import describe_device, urc_port_for
 from proxy.modems.status import modems_status, module_status
 from proxy.ops.at_console import serve_at_console
 from proxy.ops.at_pty import AtPty
@@ -137,10 +133,10 @@ class ProxyService:
         self.pool: ModemPool | None = None
         self.console_addresses: dict[str, Endpoint] = {}  # per-modem consoles ([[modem]])
         self.linger = config.half_close_timeout if linger is None else linger
-        self._emulator_options = emulator_options or {}
-        self._modem_options = modem_options or {}
+        self.modules = ModuleFactory(self, emulator_options=emulator_options,
+                                     modem_options=modem_options,
+                                     rediscover_by_modem=self.rediscover_by_modem)
         self.registry = Registry()
-        self._starting_modems: list[Modem] = []  # every Modem from its first bring-up on
         self.admission: Admission[Placement] | None = None
         self.listen_addresses: dict[Mapping, ListenAddress] = {}
         self.status_address: Endpoint | None = None
@@ -205,10 +201,7 @@ class ProxyService:
         """Stop at once (second signal): cancel everything."""
         self.hard_stopped = True
         self._root_scope.cancel()
-        for modem in self._starting_modems:
-            # Commands on the line would otherwise run to their end (seconds at a
-            # low baud; an upload during bring-up, minutes).
-            modem.abort("stopping at once (second signal)")
+        self.modules.abort_starting("stopping at once (second signal)")
 
     # -- running ------------------------------------------------------------------
 
@@ -222,7 +215,8 @@ class ProxyService:
             with self._root_scope:
                 async with trio.open_nursery() as root:
                     root.start_soon(self._watch_shutdown)
-                    async with ModemPool.open(self.specs, self._module, self._meter_baud,
+                    async with ModemPool.open(self.specs, self.modules.open,
+                                              self.modules.meter_baud,
                                               **self._pool_options) as pool:
                         self.pool = pool
                         await self._serve(pool, bound, task_status)
@@ -302,75 +296,6 @@ class ProxyService:
             log.warning("server certificates are not verified (--insecure)",
                         extra=kv(maps=", ".join(str(m.remote) for m in self.config.maps
                                                 if m.tls.insecure)))
-
-    @asynccontextmanager
-    async def _module(self, spec: ModemSpec) -> AsyncIterator[tuple[Modem, Any]]:
-        """One module of the pool (``spec``), its emulator first when emulating."""
-        config = self.config
-        emulator: Any = None
-        async with AsyncExitStack() as stack:
-            if config.emulate:
-                from modem.emulator import Emulator, EmulatorConfig
-
-                options: dict[str, Any] = {"resolve": dict(config.resolve)}
-                if config.emulate_baud is not None:
-                    options["baud"] = config.emulate_baud
-                if config.emulate_latency_ms is not None:
-                    options["latency_ms"] = config.emulate_latency_ms
-                options.update(self._emulator_options)
-                emulator = await stack.enter_async_context(
-                    Emulator.running(EmulatorConfig(**options)))
-                device = emulator.device
-            elif spec.device is not None:
-                device = spec.device
-            else:
-                raise ValueError("ProxyService needs a device path unless emulating")
-            open_stream = PortOpener(
-                device, baudrate=spec.baud or DEFAULT_LINE_BAUD, rtscts=config.rtscts,
-                discover=None if config.emulate else self.rediscover_by_modem.get(spec.name))
-            pdp = PdpSettings(context_id=config.pdp_context, apn=spec.apn,
-                              username=config.apn_user, password=config.apn_password,
-                              auth=config.apn_auth)
-            profiles = list(dict.fromkeys(self.profiles.values()))
-            modem_options = replace(ModemOptions(
-                trace_at=config.trace_at, trace_payload=config.trace_payload,
-                urc_port=self._urc_port(device, spec.urc_port, emulator),
-                line_baud=self._line_baud(spec), access_mode=AccessMode(config.access_mode),
-                sim_pin=config.sim_pin, line_speed_auto=spec.baud is None,
-                module_family=config.module_family, channels=config.channels,
-                mux_n1=config.mux_n1, flow_control=config.rtscts, extra_ports=extra_at_ports(
-                    config.channels, device, emulator, spec.baud or DEFAULT_LINE_BAUD,
-                    config.rtscts)), **self._modem_options)
-            modem = Modem(open_stream, pdp, profiles, modem_options)
-            # stop_now aborts it, also during its first bring-up.
-            self._starting_modems.append(modem)
-            stack.callback(self._starting_modems.remove, modem)
-            yield await stack.enter_async_context(modem.running()), emulator
-
-    def _line_baud(self, spec: ModemSpec) -> int | None:
-        """The line's rate: the emulator's pacing (``--emulate-baud``), else the module's
-        ``baud`` (nominal on a USB port and on an unpaced emulator: ``line_meter``);
-        None: auto, found at start."""
-        config = self.config
-        return config.emulate_baud if config.emulate and config.emulate_baud else spec.baud
-
-    def _meter_baud(self, spec: ModemSpec) -> int:
-        """The rate a line meter starts at (it follows a speed found at start)."""
-        return self._line_baud(spec) or DEFAULT_LINE_BAUD
-
-    def _urc_port(self, device: str, setting: str, emulator: Any) -> str | None:
-        """The port bring-up routes URCs to: ``urc-port``, or found from ``device``
-        (the emulator's port name with ``--emulate``); None leaves the module's."""
-        port: str | None
-        if setting != "auto":
-            port, why = setting, "--urc-port"
-        elif emulator is not None:
-            port, why = emulator.config.port_name, "emulator"
-        else:
-            port, why = urc_port_for(describe_device(device))
-        log.info("URC port for the AT port", extra=kv(
-            device=device, urc_port=port or "left as is", reason=why))
-        return port
 
     async def _accept_all(self, listeners: dict[Mapping, MapListener],
                           pool: ModemPool, admission: Admission[Placement],
