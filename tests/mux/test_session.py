@@ -19,6 +19,7 @@ from modem.core.mux.errors import (
     MuxLost,
     MuxStartFailed,
 )
+from modem.link.dlc_stream import DlcStream
 from modem.link.mux_session import MuxOptions, MuxSession
 from tests.helpers import wait_until
 
@@ -84,19 +85,26 @@ async def test_fcoff_holds_every_dlc_until_fcon(line_pair: Pair) -> None:
         await module.wait_for(lambda: not mux._conn.stopped(1))
 
 
+async def fill_and_drain(module: ScriptedModule, stream: DlcStream, *, lose: int = 0) -> None:
+    """Nine frames nobody reads: the host sets FC; ``lose`` MSCs are lost from then
+    on; everything read: the host clears FC (its MSC seen by the module)."""
+    for _ in range(9):
+        await module.send(1, bytes(127))
+    await module.wait_for(lambda: V24.FC in module.signals_sent(1)[-1])
+    module.lose_status = lose
+    got = b""
+    while len(got) < 9 * 127:
+        got += await stream.receive_some()
+    await module.wait_for(lambda: V24.FC not in module.signals_sent(1)[-1])
+
+
 async def test_a_dlc_nobody_reads_asks_the_module_to_stop(line_pair: Pair) -> None:
     line, module = line_pair
     options = MuxOptions(start_delay=0, response_timeout=0.2, high_water=1000,
                          receive_limit=5000)
     async with MuxSession.open(line, options) as mux:
         a = await mux.open_dlc(1)
-        for _ in range(9):
-            await module.send(1, bytes(127))
-        await module.wait_for(lambda: V24.FC in module.signals_sent(1)[-1])
-        got = b""
-        while len(got) < 9 * 127:
-            got += await a.receive_some()
-        await module.wait_for(lambda: V24.FC not in module.signals_sent(1)[-1])
+        await fill_and_drain(module, a)
         for _ in range(50):  # a module that ignores FC
             await module.send(1, bytes(127))
         with pytest.raises(DlcOverrun, match="5000 bytes"):
@@ -111,15 +119,7 @@ async def test_a_lost_fc_clear_is_sent_again_until_the_module_answers(
     options = MuxOptions(start_delay=0, response_timeout=0.2, high_water=1000,
                          receive_limit=5000)
     async with MuxSession.open(line, options) as mux:
-        a = await mux.open_dlc(1)
-        for _ in range(9):
-            await module.send(1, bytes(127))
-        await module.wait_for(lambda: V24.FC in module.signals_sent(1)[-1])
-        module.lose_status = 2
-        got = b""
-        while len(got) < 9 * 127:
-            got += await a.receive_some()
-        await module.wait_for(lambda: V24.FC not in module.signals_sent(1)[-1])
+        await fill_and_drain(module, await mux.open_dlc(1), lose=2)
         assert mux.counters.status_resent == 2
         assert mux.counters.status_unanswered == 0
 
@@ -132,14 +132,7 @@ async def test_a_newer_status_ends_the_older_ones_retries(line_pair: Pair) -> No
     options = MuxOptions(start_delay=0, response_timeout=0.2, retries=2, high_water=1000,
                          receive_limit=5000)
     async with MuxSession.open(line, options) as mux:
-        a = await mux.open_dlc(1)
-        for _ in range(9):
-            await module.send(1, bytes(127))
-        await module.wait_for(lambda: V24.FC in module.signals_sent(1)[-1])
-        got = b""
-        while len(got) < 9 * 127:
-            got += await a.receive_some()
-        await module.wait_for(lambda: V24.FC not in module.signals_sent(1)[-1])
+        await fill_and_drain(module, await mux.open_dlc(1))
         await wait_until(lambda: mux.counters.status_unanswered >= 1, within=5)
         await trio.sleep(0.3)  # past one more T2: nothing more may come
         sent = module.signals_sent(1)
