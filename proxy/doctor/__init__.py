@@ -131,6 +131,7 @@ def _options(ns: argparse.Namespace, flags: dict[str, Any]) -> DoctorOptions:
         device=module.device, baud=module.baud, rtscts=values["rtscts"],
         urc_port=str(module.urc_port), sim_pin=sim_pin,
         module_family=values["module_family"], channels=values["channels"],
+        mux_n1=values["mux_n1"],
         pdp=PdpSettings(values["pdp_context"], module.apn, values["apn_user"],
                         values["apn_password"], values["apn_auth"]),
         host=parse_endpoint(str(host), "--host") if host else None, cacert=cacert,

@@ -43,12 +43,14 @@ from modem.bringup.steps import (
     route_urcs,
     wait_registered,
 )
+from modem.channels import ExtraPort
 from modem.core import commands
 from modem.core.at_command import Command
 from modem.core.channel_plan import ChannelKind, ChannelMode, ChannelPlan, plan_channels
 from modem.core.clock_policy import decide_clock
 from modem.core.errors import DeviceError, ModemError
 from modem.core.families import TRAITS, Family, family_of
+from modem.core.mux import DEFAULT_N1
 from modem.core.profile import TlsProfile
 from modem.core.sim_pin import PIN_TRIES, SimPin
 from modem.driver import Modem
@@ -59,12 +61,13 @@ from modem.link.response_errors import error_of
 from modem.options import ModemOptions
 from proxy.config.certificates import host_ca_bundle, read_ca_file
 from proxy.config.model import Endpoint
-from proxy.modems.channel_ports import SECOND_PORT, second_at_port
+from proxy.modems.channel_ports import SECOND_PORT, extra_at_ports, second_at_port
 from proxy.modems.device_opener import PortOpener
 from proxy.modems.names import MODEM_NAME, discovered_name
 from proxy.modems.port_discovery import describe_device, find_at_port, urc_port_for
 
 from ..errors import ProxyError
+from . import channel_trial
 from .report import CheckResult, Outcome, Report, failed
 
 TEST_FILE = "UFS:sp-doctor.tmp"  # sp-: a proxy start deletes it if a run left it
@@ -85,6 +88,7 @@ class DoctorOptions:
     sim_pin: SimPin | None = None  # its repr hides the PIN
     module_family: Family | None = None  # None: from ATI
     channels: ChannelMode = ChannelMode.SINGLE
+    mux_n1: int = DEFAULT_N1
     host: Endpoint | None = None
     cacert: Path | None = None
     emulate: bool = False
@@ -103,6 +107,7 @@ class Doctor:
         self.name = options.name
         self.urc_port: str | None = None
         self.second_port: str | None = None  # the module's usbmodem port (channels)
+        self.emulator: Any = None  # the Emulator under --emulate
         self.failed: set[str] = set()
         self.line_baud = options.baud or commands.DEFAULT_LINE_BAUD
         """The line's speed: ``--baud``, or the one found for ``--baud auto``."""
@@ -122,6 +127,7 @@ class Doctor:
 
                 emulator = await stack.enter_async_context(
                     Emulator.running(EmulatorConfig(**self.options.emulator)))
+                self.emulator = emulator
                 self.device, self.urc_port = emulator.device, emulator.config.port_name
                 self.second_port = emulator.devices.get(SECOND_PORT)
             await self._run_on_device()
@@ -155,7 +161,8 @@ class Doctor:
             if not await self._on_channel(stream) and await self._line_speed(stream):
                 await self._on_channel(stream)
         if {"at", "sim", "network", "pdp"} & self.failed:
-            return self._skip("tls", "an earlier check")
+            self._skip("tls", "an earlier check")
+            return self._skip(channel_trial.NAME, "an earlier check")
         # At the speed the at check found (--baud auto) or was given.
         await self._check_tls(PortOpener(device, baudrate=self.line_baud, rtscts=opts.rtscts))
 
@@ -376,27 +383,40 @@ class Doctor:
                            "is not held to its baud)")
 
     async def _check_tls(self, opener: PortOpener) -> None:
-        host = self.options.host
+        """``tls``: the proxy's bring-up on the channels it would use, one open; then,
+        on that socket, ``transparent`` (``channel_trial``)."""
+        host, opts = self.options.host, self.options
         if host is None:
-            return self._add(CheckResult("tls", Outcome.SKIP,
-                                         "no --host given (e.g. --host example.com:443)"))
+            self._add(CheckResult("tls", Outcome.SKIP,
+                                  "no --host given (e.g. --host example.com:443)"))
+            return self._skip(channel_trial.NAME, "no --host: tls")
         try:
-            path = self.options.cacert or host_ca_bundle()
+            path = opts.cacert or host_ca_bundle()
             profile = TlsProfile(cacert=read_ca_file(path), seclevel=1, sni=not host.is_ip)
         except ProxyError as exc:
-            return self._add(failed("tls", exc))
+            self._add(failed("tls", exc))
+            return self._skip(channel_trial.NAME, "tls")
+        opened = False
         try:
-            async with _modem(opener, self.options, self.urc_port, profile,
-                              self.line_baud) as modem:
+            async with _modem(opener, opts, self.urc_port, profile, self.line_baud,
+                              extra_at_ports(opts.channels, opener.path, self.emulator,
+                                             self.line_baud, opts.rtscts)) as modem:
                 client_id = modem.client_ids.acquire_nowait()
                 start = time.perf_counter()
                 sock = await modem.open_ssl_socket(client_id, host.host, host.port, profile)
-                took = time.perf_counter() - start
+                took, opened = time.perf_counter() - start, True
+                kind = modem.channel_book.kind
+                self._add(CheckResult("tls", Outcome.PASS, f"TLS to {host} opened in {took:.2f}"
+                                      f" s, server certificate verified against {path}"
+                                      + (f" (on {kind.value})" if kind else "")))
+                self._add(await channel_trial.transparent_check(modem, sock, opts.channels,
+                                                                opts.rtscts))
                 await sock.aclose()
         except ModemError as exc:  # its message names the open ("open HOST:PORT: error ...")
-            return self._add(failed("tls", exc, "see docs/troubleshooting.md for the code"))
-        self._add(CheckResult("tls", Outcome.PASS, f"TLS to {host} opened in {took:.2f} s, "
-                              f"server certificate verified against {path}"))
+            if opened:  # the close, or the driver's end, failed
+                return self._add(failed("close", exc, "see docs/troubleshooting.md"))
+            self._add(failed("tls", exc, "see docs/troubleshooting.md for the code"))
+            self._skip(channel_trial.NAME, "tls")
 
 
 def _discovered_name(device: str) -> str:
@@ -412,7 +432,8 @@ async def _find_device() -> str:
 
 @asynccontextmanager
 async def _modem(opener: PortOpener, options: DoctorOptions, urc_port: str | None,
-                 profile: TlsProfile, line_baud: int) -> AsyncIterator[Modem]:
+                 profile: TlsProfile, line_baud: int,
+                 extra_ports: tuple[ExtraPort, ...]) -> AsyncIterator[Modem]:
     async with Modem.open(
         opener,
         pdp=options.pdp,
@@ -424,6 +445,10 @@ async def _modem(opener: PortOpener, options: DoctorOptions, urc_port: str | Non
             line_baud=line_baud,
             sim_pin=options.sim_pin,
             module_family=options.module_family,
+            channels=options.channels,
+            mux_n1=options.mux_n1,
+            flow_control=options.rtscts,
+            extra_ports=extra_ports,
         ),
     ) as modem:
         yield modem

@@ -8,13 +8,15 @@ import subprocess
 import pytest
 import trio
 
+from modem.core.channel_plan import ChannelMode
 from modem.emulator import Emulator, EmulatorConfig
-from proxy.doctor import main
+from proxy.config.model import Endpoint
+from proxy.doctor import DoctorOptions, main, run_doctor
 from tests.helpers import REPO, TlsServer
 from tests.proxy_helpers import proxy_command
 
 CHECKS = ["port", "at", "identity", "urcs", "channels", "sim", "network", "signal", "clock", "pdp",
-          "files", "round-trip", "throughput", "tls"]
+          "files", "round-trip", "throughput", "tls", "transparent"]
 
 
 def outcomes(text: str) -> dict[str, str]:
@@ -47,8 +49,9 @@ async def test_doctor_emulate_with_the_proxy_config_passes_every_check(server_ce
         stdin=subprocess.DEVNULL)
     out = result.stdout.decode()
     assert result.returncode == 0, out + result.stderr.decode()
-    assert outcomes(out) == dict.fromkeys(CHECKS, "PASS")
+    assert outcomes(out) == {**dict.fromkeys(CHECKS, "PASS"), "transparent": "SKIP"}
     assert "server certificate verified" in line_of(out, "tls")
+    assert "--channels single" in line_of(out, "transparent")
     assert echo.connections, "the TLS open reached the server"
     text = transcript.read_text()
     assert "> AT+QSSLOPEN=" in text and "== PASS  tls" in text  # the AT exchange is in it
@@ -162,3 +165,44 @@ async def test_the_doctor_names_the_speed_a_uart_module_answers_at_and_auto_uses
         "every start)")
     assert lines["auto"] == ("PASS  at            the module answers at 921600 baud (found: "
                              "--baud auto) (echo off, numeric errors)")
+
+
+async def test_the_doctor_lends_a_dlc_for_transparent_mode_and_takes_it_back(
+        server_cert, ca_file, tmp_path, nursery):
+    """With --channels cmux and --rtscts, the socket the tls check opened goes to the
+    spare DLC in transparent mode and back (+++), as a bulk upload would: what
+    the emulator cannot vouch for a real module, tried on the user's."""
+    echo = await nursery.start(TlsServer(server_cert, "echo").serve)
+    transcript = tmp_path / "doctor.txt"
+    result = await trio.run_process(
+        proxy_command("doctor", "--emulate", "--channels", "cmux", "--rtscts",
+                      "--resolve", "echo.test=127.0.0.1", "--cacert", str(ca_file),
+                      "--host", f"echo.test:{echo.port}", "--transcript", str(transcript)),
+        cwd=REPO, capture_stdout=True, capture_stderr=True, check=False,
+        stdin=subprocess.DEVNULL)
+    out = result.stdout.decode()
+    assert result.returncode == 0, out + result.stderr.decode()
+    assert outcomes(out)["tls"] == outcomes(out)["transparent"] == "PASS"
+    assert line_of(out, "tls").endswith("(on cmux)")
+    assert "moved to DLC 4 in transparent mode and back" in line_of(out, "transparent")
+    text = transcript.read_text()
+    assert "AT+QISWTMD=" in text and "== PASS  transparent" in text
+
+
+@pytest.mark.parametrize(("firmware", "outcome", "found"), [
+    ({"transparent_refused": ("dlc",)}, "PASS", "refused transparent mode on DLC 4"),
+    ({"escape_no_carrier": True}, "FAIL", 'transparent = "never"'),
+])
+async def test_a_module_that_refuses_or_does_not_come_back_is_named(
+        server_cert, ca_file, tmp_path, nursery, firmware, outcome, found):
+    """Refused: the proxy keeps uploads on AT+QSSLSEND (a pass); an escape answered
+    NO CARRIER with the socket still open: the end is unproven, a failure that
+    says what to set instead."""
+    echo = await nursery.start(TlsServer(server_cert, "echo").serve)
+    options = DoctorOptions(
+        emulate=True, channels=ChannelMode.CMUX, rtscts=True, cacert=ca_file,
+        host=Endpoint("echo.test", echo.port),
+        emulator={"resolve": {"echo.test": "127.0.0.1"}, "real_dns": False, **firmware})
+    report = await run_doctor(options, io.StringIO(), tmp_path / "t.txt")
+    result = next(r for r in report.results if r.name == "transparent")
+    assert result.outcome == outcome and found in result.line()
