@@ -98,6 +98,9 @@ def _add_firmware_orders(p: argparse.ArgumentParser) -> None:
     g.add_argument("--late-pushes-after-close", action="store_true",
                    help="a closed push socket's leftover data is pushed right after the OK "
                         "of the next AT+QSSLOPEN of its ID")
+    g.add_argument("--switch-when-closed", action="store_true",
+                   help="AT+QISWTMD=<id>,0 is taken for a socket the peer closed (default: "
+                        "ERROR, as for any socket no longer connected)")
     g.add_argument("--keep-buffer-on-push", action="store_true",
                    help="AT+QISWTMD=<id>,1 keeps the buffer (announced with a recv URC) and "
                         "pushes only newer data")
@@ -297,6 +300,7 @@ def _config(args: argparse.Namespace) -> EmulatorConfig:
         pushes_after_switch=args.pushes_after_switch,
         late_pushes_after_close=args.late_pushes_after_close,
         keep_buffer_on_push=args.keep_buffer_on_push,
+        switch_when_closed=args.switch_when_closed,
         kept_read_error=args.kept_read_error,
         closed_read_error=args.closed_read_error,
         empty_read_error=args.empty_read_error,

@@ -278,6 +278,13 @@ async def qiswtmd(module: Module, req: Request) -> bytes | None:
     fields = req.fields
     client_id = _id_field(fields, 0, CLIENT_IDS)
     mode = AccessMode(int_field(fields, 1, ACCESS_MODES[0], ACCESS_MODES[-1]))
+    closed = module.sockets.get(client_id)
+    if mode is AccessMode.BUFFER and closed is not None and closed.peer_closed \
+            and module.config.switch_when_closed:
+        closed.set_mode(mode)
+        if not module.config.pushes_after_switch:
+            await closed.pushes_written()
+        return OK
     sock = _connected_socket(module, client_id)
     if sock is None:
         return ERROR

@@ -86,7 +86,11 @@ class EmulatorConfig:
     ``AT+QISWTMD=<id>,1`` keeps what the buffer holds (announced with
     ``+QSSLURC: "recv",<id>``, readable with ``AT+QSSLRECV`` in push mode)
     and pushes only newer data (``kept_read_error``: and refuses to hand
-    it over, ``ERROR``).  ``closed_read_error``: once the peer
+    it over, ``ERROR``).  ``switch_when_closed``: ``AT+QISWTMD=<id>,0`` is
+    taken for a socket the peer closed while it is still listed (its data
+    then read with ``AT+QSSLRECV``); by default it answers ``ERROR`` like
+    every command on a socket no longer connected (which real firmware does
+    is not known).  ``closed_read_error``: once the peer
     closed, ``AT+QSSLRECV`` answers ``ERROR``, data left or not (what is
     left is lost); ``empty_read_error``: only once nothing is left (in
     place of ``+QSSLRECV: 0``).
@@ -170,6 +174,7 @@ class EmulatorConfig:
     pushes_after_switch: bool = False
     late_pushes_after_close: bool = False
     keep_buffer_on_push: bool = False
+    switch_when_closed: bool = False
     kept_read_error: bool = False
     closed_read_error: bool = False
     empty_read_error: bool = False
