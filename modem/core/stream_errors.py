@@ -43,7 +43,9 @@ class LineSyncLost(StreamHole):
 
 class EndUnconfirmed(StreamHole):
     """The peer closed, and the module refused the read that would have shown
-    its buffer empty (``AT+QSSLRECV`` answered an error, not ``+QSSLRECV: 0``)."""
+    its buffer empty (``AT+QSSLRECV`` answered an error, not ``+QSSLRECV: 0``),
+    or, for a push-mode socket whose "closed" URC was lost on a busy line, the
+    switch to buffer mode that would have shown it."""
 
     WORDS = "closed by the peer, and whether everything was read is unknown"
     """What every such message says (a log reader can look for it)."""

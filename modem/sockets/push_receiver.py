@@ -29,7 +29,7 @@ from modem.core.errors import ModemError, PushOverrun
 from modem.core.limits import MAX_RECV
 from modem.core.log_fields import kv
 from modem.core.push_flow import AccessMode, PushInbox, PushState
-from modem.core.stream_errors import BufferedDataUnreadable, PushOrderUnknown
+from modem.core.stream_errors import BufferedDataUnreadable, EndUnconfirmed, PushOrderUnknown
 from modem.link.answers import Response
 from modem.sockets.read_schedule import ReadSchedule
 from modem.sockets.socket_commands import NoSocketState, Report
@@ -259,6 +259,19 @@ class PushReceiver:
             inbox.state = PushState.TO_BUFFER
             await self._switch_to_buffer()
         return inbox.state is PushState.BUFFER
+
+    async def confirm_gone(self) -> bool:
+        """State checks found the socket closed with none of its pushes between them,
+        but the line never went quiet: a push of it may still be queued behind other
+        sockets'.  True once buffer mode is on: reads then show what the module still
+        holds (a push it queued before the switch comes before the switch's answer: a
+        guess, as for ``drain_for_close``).  A refused switch leaves the end unproven:
+        the socket fails (``EndUnconfirmed``: its client is reset, never left waiting)."""
+        if await self.switch_to_buffer_now():
+            return True
+        self._life.fail(EndUnconfirmed(self.client_id, "a lost \"closed\" on a line that never "
+                                       "went quiet, and buffer mode refused"))
+        return False
 
     async def switch_to_push(self) -> None:
         """``AT+QISWTMD=<id>,1`` once the reader caught up (the reader's task),

@@ -10,19 +10,35 @@ one empty read follows at once.  No URC is load-bearing
 ``UrcPolling.read_polls``'s gaps, and every ``state_check_every``-th quiet
 gap asks ``AT+QSSLSTATE`` instead.  In push mode a socket found not
 connected is believed gone only after ``PUSH_CLOSED_CHECKS`` such checks in
-a row with no push at all on the line between them.
+a row with no push at all on the line between them (``PushEnd.SHOWN``); on a
+line that never goes quiet (other sockets push on), ``OWN_QUIET_CHECKS``
+with none of its own pushes between them call for another proof
+(``PushEnd.UNSHOWN``), so a lost "closed" never stalls the socket.
 """
 
 from __future__ import annotations
 
+import enum
 from itertools import islice
 
 from modem.core.urc_watch import RearmBehaviour, UrcHealth
 
-__all__ = ["PUSH_CLOSED_CHECKS", "ReadSchedule"]
+__all__ = ["OWN_QUIET_CHECKS", "PUSH_CLOSED_CHECKS", "PushEnd", "ReadSchedule"]
 
 PUSH_CLOSED_CHECKS = 3
 """Push mode: state checks in a row that end a stream whose "closed" URC never came."""
+OWN_QUIET_CHECKS = 4
+"""Push mode: checks in a row, none of the socket's own pushes between them, after
+which a socket found not connected on a line that never went quiet is proven
+another way (more than ``PUSH_CLOSED_CHECKS``: the quiet line's proof comes first)."""
+
+
+class PushEnd(enum.Enum):
+    """What the state checks of a quiet push-mode socket found not connected show."""
+
+    WAIT = "wait"  # too few checks yet
+    SHOWN = "shown"  # no push at all on the line between them: nothing of it is queued
+    UNSHOWN = "unshown"  # none of its own, but other sockets' pushes went by meanwhile
 _MAX_DOUBLINGS = 16  # of the poll gap; UrcPolling caps it long before
 
 
@@ -43,6 +59,8 @@ class ReadSchedule:
         self._short_quiet = False  # the last read was short and no URC came during it
         self._gone_at: int | None = None  # health.pushes at the last "not connected"
         self._gone_checks = 0  # "not connected" findings in a row, the line quiet
+        self._own_at: int | None = None  # the socket's own pushes then
+        self._own_checks = 0  # such findings in a row with none of its pushes between
         self.found_empty = False
         """The last read answered ``+QSSLRECV: 0`` and no URC came since: the
         module's buffer was shown empty (a short read shows nothing)."""
@@ -115,13 +133,20 @@ class ReadSchedule:
         """A push of this socket came, or a check found it connected (or said
         nothing): the "not connected" findings so far were premature."""
         self._gone_at, self._gone_checks = None, 0
+        self._own_at, self._own_checks = None, 0
 
-    def push_not_connected(self, pushes: int) -> bool:
+    def push_not_connected(self, pushes: int, own: int) -> PushEnd:
         """A check found the socket not connected while the line had carried
-        ``pushes`` push frames in all; True once that held ``PUSH_CLOSED_CHECKS``
-        times in a row with no push between (a queued push of ours would have
-        moved the count)."""
+        ``pushes`` push frames in all, ``own`` of them the socket's.  ``SHOWN``
+        once that held ``PUSH_CLOSED_CHECKS`` times in a row with no push between
+        (a queued push of ours would have moved the count); ``UNSHOWN`` once
+        ``OWN_QUIET_CHECKS`` in a row saw none of its own but the line never quiet."""
         same = self._gone_at == pushes
         self._gone_at = pushes
         self._gone_checks = self._gone_checks + 1 if same else 1
-        return self._gone_checks >= PUSH_CLOSED_CHECKS
+        if self._gone_checks >= PUSH_CLOSED_CHECKS:
+            return PushEnd.SHOWN
+        same_own = self._own_at == own
+        self._own_at = own
+        self._own_checks = self._own_checks + 1 if same_own else 1
+        return PushEnd.UNSHOWN if self._own_checks >= OWN_QUIET_CHECKS else PushEnd.WAIT

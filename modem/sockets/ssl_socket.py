@@ -43,7 +43,7 @@ from modem.link.channel import AtChannel
 from modem.link.conflict import OneTaskAtATime
 from modem.sockets.chunk_sender import ChunkSender
 from modem.sockets.push_receiver import PushReceiver, StartTask
-from modem.sockets.read_schedule import ReadSchedule
+from modem.sockets.read_schedule import PushEnd, ReadSchedule
 from modem.sockets.socket_commands import (
     NoSocketState,
     Report,
@@ -273,7 +273,7 @@ class SslSocket(trio.abc.Stream):
             await trio.lowlevel.checkpoint()
             return b""
         else:
-            await self._wait_for_push()
+            await self._wait_for_push(receiver)
         return None
 
     async def drain_for_close(self, max_bytes: int | None = None) -> bytes | None:
@@ -354,26 +354,25 @@ class SslSocket(trio.abc.Stream):
         self._schedule.note_quiet()
         return False
 
-    async def _wait_for_push(self) -> None:
+    async def _wait_for_push(self, receiver: PushReceiver) -> None:
         """Push mode: until a push, a state change or a failure wakes us.
 
-        The data itself is the notification; a quiet socket asks
-        ``AT+QSSLSTATE`` every ``state_check_every``-th gap: a lost "closed", or
-        the module in buffer mode (``follow_mode``).  The answer overtakes pushes
-        queued behind other sockets', so the stream ends only on checks in a row
-        that find it not connected with no push between them
-        (``ReadSchedule.push_not_connected``), or on the "closed" URC.
-        """
+        The data itself is the notification; a quiet socket asks ``AT+QSSLSTATE`` every
+        ``state_check_every``-th gap: a lost "closed", or the module in buffer mode
+        (``follow_mode``).  The answer overtakes pushes queued behind other sockets', so
+        the stream ends only when checks in a row show it closed (``push_not_connected``;
+        ``PushReceiver.confirm_gone`` on a line never quiet), or on the "closed" URC."""
         if await self._woken_within_gap() or not self._schedule.state_check_due:
             return
-        pushes = self._schedule.health.pushes
+        pushes, own = self._schedule.health.pushes, receiver.frames
         report = await self._report_or_fail()
         state = state_of(report)
         if self.follow_mode(report):
             return
         if state in (commands.SocketState.CONNECTED, NoSocketState.UNREADABLE):
             self._schedule.push_alive()
-        elif self._schedule.push_not_connected(pushes):
+        elif (end := self._schedule.push_not_connected(pushes, own)) is PushEnd.SHOWN or (
+                end is PushEnd.UNSHOWN and await receiver.confirm_gone()):
             self._mark_gone(state)
 
     async def _report_or_fail(self) -> Report:

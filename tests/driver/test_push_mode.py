@@ -18,6 +18,7 @@ import trio
 
 from modem.core.errors import PushOverrun
 from modem.core.profile import TlsProfile
+from modem.core.stream_errors import EndUnconfirmed
 from modem.core.urc_watch import UrcPolling
 from modem.driver import AccessMode, Modem
 from modem.emulator import Emulator, EmulatorConfig
@@ -175,3 +176,48 @@ async def test_lost_closed_urc_ends_the_stream_after_its_data(server_cert, nurse
         assert got == source_data(total)
         assert modem.urc_health.closes_by_poll == 1
         await sock.aclose()
+
+
+@pytest.mark.parametrize("switch_when_closed", [False, True])
+async def test_lost_closed_urc_on_a_line_that_never_goes_quiet_ends_the_stream(
+        server_cert, echo_server, nursery, profile, switch_when_closed):
+    """Another socket's echoes push all along, so the line never goes quiet: checks
+    that find the socket closed, with none of its own pushes between them, try
+    buffer mode to show what the module holds.  Firmware that takes it: reads
+    show the buffer empty, a clean end; firmware that refuses it for a closed
+    socket: the stream ends unconfirmed (a reset).  Never a wait for good (found
+    by the soak: a sink's client waited 60 s for its end of stream)."""
+    total = 20_000
+    small = TlsServer(server_cert, handler="source", source_bytes=total)
+    await nursery.start(small.serve)
+    polls = UrcPolling(read_poll_first=0.03, read_poll_max=0.06)
+    config = EmulatorConfig(resolve={"echo.test": "127.0.0.1"}, faults=("urc_loss:1,closed",),
+                            switch_when_closed=switch_when_closed)
+    async with (Emulator.running(config) as emu,
+                modem_on(emu.device, profile, access_mode=AccessMode.PUSH,
+                         urc_polling=polls) as modem):
+        other = await open_socket(modem, echo_server.port, profile)
+
+        async def keep_echoing() -> None:
+            while True:
+                await other.send_all(b"ping")
+                assert await receive_exactly(other, 4) == b"ping"
+                await trio.sleep(0.01)
+
+        async with trio.open_nursery() as echoes:
+            echoes.start_soon(keep_echoing)
+            sock = await open_socket(modem, small.port, profile)
+            got = bytearray()
+            with trio.fail_after(20):
+                try:
+                    while chunk := await sock.receive_some():
+                        got += chunk
+                except EndUnconfirmed as exc:
+                    assert not switch_when_closed and "never went quiet" in str(exc)
+                else:
+                    assert switch_when_closed and modem.urc_health.closes_by_poll == 1
+                    assert sock.push is not None and sock.push.switches == 1  # the proof
+            assert bytes(got) == source_data(total)  # all of it, then the end
+            echoes.cancel_scope.cancel()
+        await sock.aclose()
+        await other.aclose()

@@ -11,7 +11,12 @@ from modem.core.push_flow import AccessMode
 from modem.core.urc_watch import UrcHealth, UrcPolling
 from modem.link.channel import AtChannel
 from modem.link.response_errors import error_of
-from modem.sockets.read_schedule import PUSH_CLOSED_CHECKS, ReadSchedule
+from modem.sockets.read_schedule import (
+    OWN_QUIET_CHECKS,
+    PUSH_CLOSED_CHECKS,
+    PushEnd,
+    ReadSchedule,
+)
 from modem.sockets.socket_life import SocketLife, SocketPhase
 from modem.sockets.ssl_socket import SslSocket
 
@@ -122,8 +127,17 @@ def test_the_poll_gap_doubles_per_quiet_gap_and_starts_over_on_data():
 
 def test_a_push_socket_is_gone_only_after_checks_with_a_quiet_line_between():
     schedule = ReadSchedule(UrcHealth())
-    assert not any(schedule.push_not_connected(pushes=7) for _ in range(PUSH_CLOSED_CHECKS - 1))
-    assert not schedule.push_not_connected(pushes=8)  # a push went by: start over
+    first = [schedule.push_not_connected(pushes=7, own=1) for _ in range(PUSH_CLOSED_CHECKS - 1)]
+    assert first == [PushEnd.WAIT] * (PUSH_CLOSED_CHECKS - 1)
+    assert schedule.push_not_connected(pushes=8, own=2) is PushEnd.WAIT  # ours went by
     schedule.push_alive()
-    results = [schedule.push_not_connected(pushes=8) for _ in range(PUSH_CLOSED_CHECKS)]
-    assert results == [False] * (PUSH_CLOSED_CHECKS - 1) + [True]
+    results = [schedule.push_not_connected(pushes=8, own=2) for _ in range(PUSH_CLOSED_CHECKS)]
+    assert results == [PushEnd.WAIT] * (PUSH_CLOSED_CHECKS - 1) + [PushEnd.SHOWN]
+
+
+def test_on_a_line_that_never_goes_quiet_its_own_quiet_calls_for_another_proof():
+    schedule = ReadSchedule(UrcHealth())
+    found = [schedule.push_not_connected(pushes=10 * n, own=3) for n in range(OWN_QUIET_CHECKS)]
+    assert found == [PushEnd.WAIT] * (OWN_QUIET_CHECKS - 1) + [PushEnd.UNSHOWN]
+    schedule.push_alive()  # a push of its own: start over
+    assert schedule.push_not_connected(pushes=100, own=4) is PushEnd.WAIT
