@@ -389,7 +389,8 @@ class Doctor:
         if host is None:
             self._add(CheckResult("tls", Outcome.SKIP,
                                   "no --host given (e.g. --host example.com:443)"))
-            return self._skip(channel_trial.NAME, "no --host: tls")
+            return self._add(CheckResult(channel_trial.NAME, Outcome.SKIP,
+                                         "no --host given: no socket to lend a channel"))
         try:
             path = opts.cacert or host_ca_bundle()
             profile = TlsProfile(cacert=read_ca_file(path), seclevel=1, sni=not host.is_ip)
