@@ -39,6 +39,8 @@ class PushEnd(enum.Enum):
     WAIT = "wait"  # too few checks yet
     SHOWN = "shown"  # no push at all on the line between them: nothing of it is queued
     UNSHOWN = "unshown"  # none of its own, but other sockets' pushes went by meanwhile
+
+
 _MAX_DOUBLINGS = 16  # of the poll gap; UrcPolling caps it long before
 
 
