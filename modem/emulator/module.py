@@ -145,9 +145,14 @@ class Module:
             self.ports.remove(port)
 
     def silence(self, seconds: float) -> None:
-        """Every line answers nothing and drops its input for ``seconds``."""
+        """Every line answers nothing and drops its input for ``seconds``; so does
+        every DLC's, which holds its sockets' data like any line (the multiplexer's
+        own line would drop it as frames: a hole no host can see)."""
         for line in self.lines:
             line.silence(seconds)
+        for port in self.ports:
+            if port.dlci is not None:
+                port.line.silence(seconds)
 
     # -- URCs ----------------------------------------------------------------
 

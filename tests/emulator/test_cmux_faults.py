@@ -8,7 +8,7 @@ import pytest
 import trio
 
 from modem.core.mux import V24, MessageType
-from modem.emulator import Emulator
+from modem.emulator import Emulator, Fault
 from modem.emulator.fault_spec import parse_fault_spec
 from modem.emulator.line_faults import DlcSilent, MuxFcsErrors, MuxStatusLoss
 
@@ -51,6 +51,21 @@ async def test_a_lost_status_is_neither_taken_nor_answered(emu: Emulator, mux: M
     await mux.send(1, b"AT\r")
     assert await mux.command(2, "AT") == b"\r\nOK\r\n"
     assert not mux.inbox.get(1)
+
+
+async def test_a_silent_module_keeps_what_it_owes_the_host_under_cmux_too(
+        emu: Emulator, mux: MuxHost) -> None:
+    """A hung module says nothing on any DLC and loses none of what its sockets
+    gave it (pushes, URCs, transparent bytes), as on one line: under CMUX the
+    emulator dropped them as frames once (a hole no host can see: a soak's
+    echo lost a 1460-byte push)."""
+    await emu.inject(Fault.silence(0.5))
+    emu.module.post_urc(b'\r\n+QIND: "csq",20,99\r\n')
+    with trio.move_on_after(0.3):
+        while True:
+            await mux.pump()
+    assert not mux.inbox.get(1)
+    assert await mux.read_until(1, b"99\r\n") == b'\r\n+QIND: "csq",20,99\r\n'
 
 
 async def test_a_silent_dlc_hears_and_answers_nothing_while_the_others_serve(

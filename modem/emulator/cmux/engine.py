@@ -220,7 +220,9 @@ class MuxEngine:
     async def _serve(self, channel: DlcChannel,
                      task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         # A DLC's line is unpaced: the multiplexer's line is, framing included.
-        port = AtPort(self.port.name, HostLine(channel, 0), dlci=channel.dlci)
+        line = HostLine(channel, 0)
+        line.holds_input = True  # a hung module leaves its DLCs' bytes unread
+        port = AtPort(self.port.name, line, dlci=channel.dlci)
         channel.port = port
         with channel.scope:
             if channel.dlci in self.module.config.cmux_mute_dlcs:  # no AT port (NMEA...)
