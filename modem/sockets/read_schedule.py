@@ -44,6 +44,20 @@ class PushEnd(enum.Enum):
 _MAX_DOUBLINGS = 16  # of the poll gap; UrcPolling caps it long before
 
 
+class _Unmoved:
+    """How many findings in a row saw a count that had not moved."""
+
+    def __init__(self) -> None:
+        self._at: int | None = None
+        self._times = 0
+
+    def see(self, count: int) -> int:
+        """One more finding, with ``count`` then; the findings in a row it held still."""
+        self._times = self._times + 1 if count == self._at else 1
+        self._at = count
+        return self._times
+
+
 class ReadSchedule:
     """One socket's read bookkeeping; see the module docstring."""
 
@@ -59,10 +73,8 @@ class ReadSchedule:
         self._polling = False  # the next read is a poll, not asked for by a URC
         self._short_unconfirmed = False  # the last read was short; no URC since
         self._short_quiet = False  # the last read was short and no URC came during it
-        self._gone_at: int | None = None  # health.pushes at the last "not connected"
-        self._gone_checks = 0  # "not connected" findings in a row, the line quiet
-        self._own_at: int | None = None  # the socket's own pushes then
-        self._own_checks = 0  # such findings in a row with none of its pushes between
+        self._line_quiet = _Unmoved()  # "not connected" findings, no push on the line
+        self._own_quiet = _Unmoved()  # such findings, none of the socket's own pushes
         self.found_empty = False
         """The last read answered ``+QSSLRECV: 0`` and no URC came since: the
         module's buffer was shown empty (a short read shows nothing)."""
@@ -134,8 +146,7 @@ class ReadSchedule:
     def push_alive(self) -> None:
         """A push of this socket came, or a check found it connected (or said
         nothing): the "not connected" findings so far were premature."""
-        self._gone_at, self._gone_checks = None, 0
-        self._own_at, self._own_checks = None, 0
+        self._line_quiet, self._own_quiet = _Unmoved(), _Unmoved()
 
     def push_not_connected(self, pushes: int, own: int) -> PushEnd:
         """A check found the socket not connected while the line had carried
@@ -143,12 +154,6 @@ class ReadSchedule:
         once that held ``PUSH_CLOSED_CHECKS`` times in a row with no push between
         (a queued push of ours would have moved the count); ``UNSHOWN`` once
         ``OWN_QUIET_CHECKS`` in a row saw none of its own but the line never quiet."""
-        same = self._gone_at == pushes
-        self._gone_at = pushes
-        self._gone_checks = self._gone_checks + 1 if same else 1
-        if self._gone_checks >= PUSH_CLOSED_CHECKS:
+        if self._line_quiet.see(pushes) >= PUSH_CLOSED_CHECKS:
             return PushEnd.SHOWN
-        same_own = self._own_at == own
-        self._own_at = own
-        self._own_checks = self._own_checks + 1 if same_own else 1
-        return PushEnd.UNSHOWN if self._own_checks >= OWN_QUIET_CHECKS else PushEnd.WAIT
+        return PushEnd.UNSHOWN if self._own_quiet.see(own) >= OWN_QUIET_CHECKS else PushEnd.WAIT
