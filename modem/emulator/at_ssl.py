@@ -278,21 +278,18 @@ async def qiswtmd(module: Module, req: Request) -> bytes | None:
     fields = req.fields
     client_id = _id_field(fields, 0, CLIENT_IDS)
     mode = AccessMode(int_field(fields, 1, ACCESS_MODES[0], ACCESS_MODES[-1]))
-    closed = module.sockets.get(client_id)
-    if mode is AccessMode.BUFFER and closed is not None and closed.peer_closed \
-            and module.config.switch_when_closed:
-        closed.set_mode(mode)
-        if not module.config.pushes_after_switch:
-            await closed.pushes_written()
-        return OK
-    sock = _connected_socket(module, client_id)
-    if sock is None:
-        return ERROR
-    if mode is AccessMode.TRANSPARENT:
-        if refused(module, req.port):
+    sock = module.sockets.get(client_id)
+    # switch_when_closed: a socket the peer closed still goes to buffer mode.
+    if not (mode is AccessMode.BUFFER and sock is not None and sock.peer_closed
+            and module.config.switch_when_closed):
+        sock = _connected_socket(module, client_id)
+        if sock is None:
             return ERROR
-        await run_transparent(module, req.port, sock)
-        return None
+        if mode is AccessMode.TRANSPARENT:
+            if refused(module, req.port):
+                return ERROR
+            await run_transparent(module, req.port, sock)
+            return None
     sock.set_mode(mode)
     if not module.config.pushes_after_switch:
         await sock.pushes_written()  # pushes decided before the switch come before its OK
