@@ -127,15 +127,14 @@ class ProxyService:
         self.profiles = profiles
         self.specs = _first_module(modem_specs(config), device)
         first = self.specs[0].name
-        self.rediscover_by_modem = {**({first: rediscover} if rediscover else {}),
-                                    **(rediscover_by_modem or {})}
+        by_modem = {**({first: rediscover} if rediscover else {}), **(rediscover_by_modem or {})}
         self._pool_options = pool_options or {}  # ModemPool's keywords (tests scale them)
         self.pool: ModemPool | None = None
         self.console_addresses: dict[str, Endpoint] = {}  # per-modem consoles ([[modem]])
         self.linger = config.half_close_timeout if linger is None else linger
         self.modules = ModuleFactory(self, emulator_options=emulator_options,
                                      modem_options=modem_options,
-                                     rediscover_by_modem=self.rediscover_by_modem)
+                                     rediscover_by_modem=by_modem)
         self.registry = Registry()
         self.admission: Admission[Placement] | None = None
         self.listen_addresses: dict[Mapping, ListenAddress] = {}
